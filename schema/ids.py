@@ -1,0 +1,55 @@
+"""Global ids: an opaque string that decodes to (site, type, local id).
+
+The hub routes `node(id:)` by the site inside the id, so a global id never needs a broadcast.
+Encoding: unpadded base64url of "Type:site:localId".
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+from dataclasses import dataclass
+
+from mx_schema.errors import InvalidGlobalId
+
+SITE_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
+NODE_TYPES = frozenset(
+    {"DataCollection", "Sample", "Protein", "Session", "Proposal", "Crystal", "ProcessingResult",
+     "Detector", "DataCollectionGroup", "ImageSet"}
+)
+
+
+@dataclass(frozen=True, slots=True)
+class GlobalId:
+    site: str
+    type: str
+    local_id: str
+
+    def encode(self) -> str:
+        raw = f"{self.type}:{self.site}:{self.local_id}".encode()
+        return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
+
+    def __str__(self) -> str:
+        return self.encode()
+
+
+def encode_id(site: str, type_: str, local_id: str | int) -> str:
+    return GlobalId(site, type_, str(local_id)).encode()
+
+
+def decode_id(value: str) -> GlobalId:
+    """Decode a global id, raising InvalidGlobalId with a message a user can act on."""
+    if not isinstance(value, str) or not value or len(value) > 512:
+        raise InvalidGlobalId(f"not a global id: {value!r}")
+    try:
+        raw = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4)).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        raise InvalidGlobalId(f"not a global id: {value!r}") from None
+    parts = raw.split(":", 2)
+    if len(parts) != 3:
+        raise InvalidGlobalId(f"not a global id: {value!r}")
+    type_, site, local_id = parts
+    if type_ not in NODE_TYPES or not SITE_NAME.match(site) or not local_id:
+        raise InvalidGlobalId(f"not a global id: {value!r}")
+    return GlobalId(site, type_, local_id)

@@ -1,0 +1,124 @@
+"""The seam between the GraphQL layer and a store: filters, pages and the Backend protocol.
+
+A backend owns all SQL of its store and returns site_adapter.model records in canonical units.
+The GraphQL layer never sees SQL; a backend never sees GraphQL.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Generic, Protocol, Sequence, TypeVar, runtime_checkable
+
+from site_adapter import model
+
+T = TypeVar("T")
+
+# A keyset position: the ordering values of a record followed by its integer local id.
+SortKey = tuple
+
+
+class BackendError(Exception):
+    """A store failed (lost connection, timeout); the message is safe to show a caller."""
+
+    code = "BACKEND_UNAVAILABLE"
+
+
+class InvalidInput(Exception):
+    """A caller's value cannot be used (unknown enum value, malformed id)."""
+
+    code = "BAD_USER_INPUT"
+
+
+@dataclass(frozen=True, slots=True)
+class DataCollectionFilter:
+    sample_name: str | None = None
+    sample_barcode: str | None = None
+    crystal_uuid: str | None = None
+    protein_acronym: str | None = None
+    protein_name: str | None = None  # case-insensitive substring
+    uniprot_id: str | None = None
+    proposal: str | None = None
+    visit: str | None = None
+    beamline: str | None = None
+    experiment_type: str | None = None
+    start_after: dt.datetime | None = None
+    start_before: dt.datetime | None = None
+    resolution_better_than: float | None = None  # Å; best result's overall resolutionHigh <= this
+    space_group: str | None = None  # of the best processing result
+
+
+@dataclass(frozen=True, slots=True)
+class SampleFilter:
+    name: str | None = None
+    barcode: str | None = None
+    crystal_uuid: str | None = None
+    protein_acronym: str | None = None
+    proposal: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ProteinFilter:
+    acronym: str | None = None
+    name: str | None = None  # case-insensitive substring
+    uniprot_id: str | None = None
+    proposal: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SessionFilter:
+    proposal: str | None = None
+    visit: str | None = None
+    beamline: str | None = None
+    start_after: dt.datetime | None = None
+    start_before: dt.datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ProposalFilter:
+    code: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PageRequest:
+    first: int
+    after: SortKey | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Page(Generic[T]):
+    items: list[tuple[SortKey, T]]
+    has_next_page: bool
+    total_count: int
+
+
+@runtime_checkable
+class Backend(Protocol):
+    """A site's store. Every method is one round trip (or a fixed few) whatever the batch size."""
+
+    kind: str  # "native" or "ispyb": reported as provenance
+
+    async def start(self) -> None: ...
+    async def close(self) -> None: ...
+    async def ping(self) -> None:
+        """Raise BackendError when the store cannot answer."""
+        ...
+
+    # Root connections, each ordered as mx_schema.cursors.ORDERINGS says.
+    async def data_collections(self, f: DataCollectionFilter, page: PageRequest) -> Page[model.DataCollection]: ...
+    async def samples(self, f: SampleFilter, page: PageRequest) -> Page[model.Sample]: ...
+    async def proteins(self, f: ProteinFilter, page: PageRequest) -> Page[model.Protein]: ...
+    async def sessions(self, f: SessionFilter, page: PageRequest) -> Page[model.Session]: ...
+    async def proposals(self, f: ProposalFilter, page: PageRequest) -> Page[model.Proposal]: ...
+
+    # Batch lookups by local id, for DataLoaders: missing ids are simply absent from the result.
+    async def data_collections_by_id(self, ids: Sequence[str]) -> dict[str, model.DataCollection]: ...
+    async def sessions_by_id(self, ids: Sequence[str]) -> dict[str, model.Session]: ...
+    async def proposals_by_id(self, ids: Sequence[str]) -> dict[str, model.Proposal]: ...
+    async def samples_by_id(self, ids: Sequence[str]) -> dict[str, model.Sample]: ...
+    async def crystals_by_id(self, ids: Sequence[str]) -> dict[str, model.Crystal]: ...
+    async def proteins_by_id(self, ids: Sequence[str]) -> dict[str, model.Protein]: ...
+    async def detectors_by_id(self, ids: Sequence[str]) -> dict[str, model.Detector]: ...
+    async def groups_by_id(self, ids: Sequence[str]) -> dict[str, model.DataCollectionGroup]: ...
+    async def processing_by_collection(self, ids: Sequence[str]) -> dict[str, list[model.ProcessingResult]]: ...
+    async def data_collection_ids_by_sample(self, sample_ids: Sequence[str]) -> dict[str, list[str]]: ...

@@ -1,0 +1,182 @@
+"""The common model every backend returns: frozen records in canonical units.
+
+Units are converted once, in the backend that reads a store; nothing above this layer converts.
+Canonical units: wavelength Å, distances and beam centre mm, angles degrees, exposure s,
+transmission %, flux photons/s, beam size µm, pixel size mm, CC½ a fraction 0-1, completeness %.
+Local ids are the store's own keys as strings; they never leave the site without the site's name.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True, slots=True)
+class ExternalId:
+    """One identity of a sample in another system (crystal UUID, pin barcode, plate well...)."""
+
+    system: str
+    kind: str
+    value: str
+
+
+@dataclass(frozen=True, slots=True)
+class UnitCell:
+    a: float
+    b: float
+    c: float
+    alpha: float
+    beta: float
+    gamma: float
+
+
+@dataclass(frozen=True, slots=True)
+class Proposal:
+    local_id: str
+    code: str  # e.g. "cm14451": proposal code and number joined, as users type it
+    title: str | None = None
+    person_logins: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Session:
+    local_id: str
+    proposal_local_id: str
+    proposal: str  # proposal code, e.g. "cm14451"
+    visit: str  # e.g. "cm14451-1"
+    visit_number: int | None
+    beamline: str | None
+    start_time: dt.datetime | None
+    end_time: dt.datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class Protein:
+    local_id: str
+    acronym: str | None
+    name: str | None
+    uniprot_ids: tuple[str, ...] = ()
+    sequence_hash: str | None = None  # hex SHA-256 of the one-letter sequence, upper case, no spaces
+    proposal_local_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Crystal:
+    local_id: str
+    uuid: str | None
+    space_group: str | None
+    cell: UnitCell | None
+    protein_local_id: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Sample:
+    local_id: str
+    name: str | None
+    barcode: str | None
+    container_code: str | None
+    position: int | None
+    crystal_local_id: str | None
+    protein_local_id: str | None
+    proposal_local_id: str | None = None
+    external_ids: tuple[ExternalId, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Detector:
+    local_id: str
+    manufacturer: str | None
+    model: str | None
+    serial_number: str | None
+    pixel_size_x: float | None  # mm
+    pixel_size_y: float | None  # mm
+    number_of_pixels_x: int | None = None
+    number_of_pixels_y: int | None = None
+    sensor_material: str | None = None
+    sensor_thickness: float | None = None  # mm
+
+
+@dataclass(frozen=True, slots=True)
+class DataCollectionGroup:
+    local_id: str
+    session_local_id: str | None
+    sample_local_id: str | None
+    experiment_type: str | None
+    start_time: dt.datetime | None = None
+    end_time: dt.datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ShellStatistics:
+    resolution_low: float | None = None  # Å
+    resolution_high: float | None = None  # Å
+    completeness: float | None = None  # %
+    multiplicity: float | None = None
+    mean_i_over_sig_i: float | None = None
+    cc_half: float | None = None  # fraction 0-1
+    cc_anomalous: float | None = None
+    r_merge: float | None = None  # fraction
+    r_meas: float | None = None  # fraction
+    r_pim: float | None = None  # fraction
+    n_total_observations: int | None = None
+    n_total_unique: int | None = None
+    anomalous_completeness: float | None = None  # %
+    anomalous_multiplicity: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ProcessingResult:
+    local_id: str
+    data_collection_local_id: str
+    program: str | None  # e.g. "fast_dp", "xia2 dials", "autoPROC"
+    status: str  # SUCCESS | FAILED | RUNNING | UNKNOWN
+    space_group: str | None
+    cell: UnitCell | None
+    overall: ShellStatistics | None
+    inner: ShellStatistics | None
+    outer: ShellStatistics | None
+    start_time: dt.datetime | None = None
+    end_time: dt.datetime | None = None
+    anomalous: bool | None = None
+    # Where each normalised value came from, e.g. ("ccHalf: percent in store, divided by 100",)
+    provenance_notes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class DataCollection:
+    local_id: str
+    group_local_id: str | None
+    session_local_id: str | None
+    sample_local_id: str | None
+    detector_local_id: str | None
+    experiment_type: str | None  # e.g. "OSC" (rotation), "Mesh" (grid scan), "SAD", "Characterization"
+    start_time: dt.datetime | None
+    end_time: dt.datetime | None
+    run_status: str | None
+    image_directory: str | None
+    file_template: str | None  # e.g. "thau_3_2_####.cbf"; '#' stands for the image number's digits
+    start_image_number: int | None
+    number_of_images: int | None
+    wavelength: float | None  # Å
+    detector_distance: float | None  # mm
+    beam_centre_x: float | None  # mm
+    beam_centre_y: float | None  # mm
+    axis_start: float | None  # degrees
+    axis_end: float | None  # degrees
+    axis_range: float | None  # degrees per image
+    overlap: float | None  # degrees
+    rotation_axis: str | None  # Omega | Kappa | Phi
+    exposure_time: float | None  # s
+    transmission: float | None  # %
+    flux: float | None  # photons/s
+    beam_size_x: float | None  # µm
+    beam_size_y: float | None  # µm
+    resolution: float | None  # Å at the detector edge
+    detector_2theta: float | None = None  # degrees
+    kappa_start: float | None = None  # degrees
+    phi_start: float | None = None  # degrees
+    chi_start: float | None = None  # degrees
+    omega_start: float | None = None  # degrees
+    comments: str | None = None
+    provenance_notes: tuple[str, ...] = field(default=())
