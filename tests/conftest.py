@@ -1,0 +1,3 @@
+"""Fixtures for every real component live in tests/fixtures/, one module each."""
+
+from tests.fixtures.postgres import *  # noqa: F401,F403
