@@ -1,0 +1,13 @@
+"""The contract between sites and the hub: the SDL, global ids, cursors, units and error codes.
+
+Imports only the standard library; both sides depend on it and it depends on neither.
+"""
+
+from pathlib import Path
+
+SCHEMA_VERSION = "1.0.0"
+SDL_PATH = Path(__file__).with_name("mxhub.graphql")
+
+
+def read_sdl() -> str:
+    return SDL_PATH.read_text(encoding="utf-8")

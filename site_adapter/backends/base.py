@@ -22,12 +22,14 @@ class BackendError(Exception):
     """A store failed (lost connection, timeout); the message is safe to show a caller."""
 
     code = "BACKEND_UNAVAILABLE"
+    safe_for_clients = True  # its message is written for users: no SQL, no hosts
 
 
 class InvalidInput(Exception):
     """A caller's value cannot be used (unknown enum value, malformed id)."""
 
     code = "BAD_USER_INPUT"
+    safe_for_clients = True
 
 
 @dataclass(frozen=True, slots=True)

@@ -154,7 +154,7 @@ CREATE INDEX dc_proposal ON data_collection (proposal_id, sort_time DESC, id DES
 CREATE INDEX dc_beamline ON data_collection (beamline, sort_time DESC, id DESC);
 CREATE INDEX dc_experiment_type ON data_collection (experiment_type, sort_time DESC, id DESC);
 CREATE INDEX dc_best_resolution ON data_collection (best_resolution);
-CREATE INDEX dc_best_space_group ON data_collection (best_space_group);
+CREATE INDEX dc_best_space_group ON data_collection (upper(replace(best_space_group, ' ', '')));
 CREATE INDEX dc_group ON data_collection (group_id);
 CREATE INDEX dc_image_directory ON data_collection (image_directory);
 

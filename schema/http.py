@@ -1,0 +1,113 @@
+"""GraphQL over HTTP, the framework-neutral part shared by site and hub views.
+
+Request parsing, media-type negotiation (application/graphql-response+json, as the GraphQL-over-HTTP
+spec asks, else application/json) and error shaping. Pure functions: no web framework here.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import uuid
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+from mx_schema.errors import BAD_USER_INPUT, INTERNAL, ContractError
+
+log = logging.getLogger("mxhub.graphql")
+
+GRAPHQL_RESPONSE = "application/graphql-response+json"
+JSON = "application/json"
+MAX_BODY_BYTES = 1_000_000
+
+
+class RequestError(Exception):
+    """The HTTP request is not a GraphQL request: answered with 400 (or 405/413/415) and a message."""
+
+    def __init__(self, message: str, status: int = 400) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+@dataclass(frozen=True, slots=True)
+class GraphQLRequest:
+    query: str
+    variables: dict[str, Any] | None
+    operation_name: str | None
+
+
+def negotiate(accept: str | None) -> str:
+    """The response media type: graphql-response+json when the client accepts it, else JSON."""
+    if not accept:
+        return JSON
+    for part in accept.split(","):
+        media = part.split(";")[0].strip().lower()
+        if media == GRAPHQL_RESPONSE:
+            return GRAPHQL_RESPONSE
+    return JSON
+
+
+def parse_request(method: str, content_type: str | None, body: bytes, params: Mapping[str, str]) -> GraphQLRequest:
+    if method == "GET":
+        data: Any = dict(params)
+        if "variables" in data and data["variables"]:
+            data["variables"] = _loads(data["variables"], "variables")
+    elif method == "POST":
+        if len(body) > MAX_BODY_BYTES:
+            raise RequestError(f"request body over {MAX_BODY_BYTES} bytes", status=413)
+        media = (content_type or "").split(";")[0].strip().lower()
+        if media == "application/graphql":
+            data = {"query": body.decode("utf-8", "replace")}
+        elif media in ("application/json", ""):
+            data = _loads(body, "body")
+        else:
+            raise RequestError(f"unsupported content type {media!r}; send application/json", status=415)
+    else:
+        raise RequestError("use GET or POST", status=405)
+    if not isinstance(data, dict):
+        raise RequestError("the body must be a JSON object with a `query`")
+    query = data.get("query")
+    if not isinstance(query, str) or not query.strip():
+        raise RequestError("missing `query`")
+    variables = data.get("variables")
+    if variables is not None and not isinstance(variables, dict):
+        raise RequestError("`variables` must be a JSON object")
+    op = data.get("operationName")
+    if op is not None and not isinstance(op, str):
+        raise RequestError("`operationName` must be a string")
+    return GraphQLRequest(query=query, variables=variables, operation_name=op)
+
+
+def _loads(raw: bytes | str, what: str) -> Any:
+    try:
+        return json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        raise RequestError(f"{what} is not valid JSON") from None
+
+
+def format_error(error: Any, *, extra: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """Shape a graphql-core GraphQLError: a code always; internal failures masked with a correlation id."""
+    original = getattr(error, "original_error", None)
+    formatted: dict[str, Any] = dict(error.formatted)
+    extensions = dict(formatted.get("extensions") or {})
+    if original is None:
+        extensions.setdefault("code", "GRAPHQL_VALIDATION_FAILED")
+    elif isinstance(original, ContractError) or getattr(original, "safe_for_clients", False) is True:
+        extensions["code"] = getattr(original, "code", BAD_USER_INPUT)
+        for key, value in (getattr(original, "extensions", None) or {}).items():
+            extensions.setdefault(key, value)
+    else:
+        correlation = uuid.uuid4().hex[:16]
+        log.error("internal error %s at %s", correlation, formatted.get("path"), exc_info=original)
+        formatted["message"] = f"internal error (correlation id {correlation})"
+        extensions["code"] = INTERNAL
+        extensions["correlationId"] = correlation
+    if extra:
+        for key, value in extra.items():
+            extensions.setdefault(key, value)
+    formatted["extensions"] = extensions
+    return formatted
+
+
+def request_error_body(message: str) -> dict[str, Any]:
+    return {"errors": [{"message": message, "extensions": {"code": "BAD_REQUEST"}}]}

@@ -1,0 +1,66 @@
+"""The site adapter as an ASGI app: /graphql (federation subgraph), /health, /ready.
+
+The app owns the backend's lifetime; it knows the Backend protocol, never a store's SQL.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from typing import Any, AsyncIterator
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from mx_schema import SCHEMA_VERSION
+from mx_schema.ids import SITE_NAME
+from site_adapter.backends.base import Backend, BackendError
+from site_adapter.graphql.context import SiteContext, make_loaders
+from site_adapter.graphql.schema import schema as site_schema
+from site_adapter.graphql.view import GraphQLView
+
+log = logging.getLogger("mxhub.site")
+
+
+def create_app(backend: Backend, *, site: str, services: dict[str, Any] | None = None,
+               manage_backend: bool = True) -> Starlette:
+    """An app serving `backend` as site `site`; it starts and closes the backend unless told not to."""
+    if not SITE_NAME.match(site):
+        raise ValueError(f"site name {site!r} must be lower-case letters, digits, '-' or '_'")
+    extra_services = dict(services or {})
+
+    def make_context(request: Request) -> SiteContext:
+        return SiteContext(site=site, backend=backend, schema_version=SCHEMA_VERSION,
+                           loaders=make_loaders(backend), services=extra_services)
+
+    async def health(request: Request) -> JSONResponse:
+        return JSONResponse({"status": "ok", "site": site, "schemaVersion": SCHEMA_VERSION})
+
+    async def ready(request: Request) -> JSONResponse:
+        try:
+            await backend.ping()
+        except BackendError as exc:
+            return JSONResponse({"status": "unavailable", "site": site, "reason": str(exc)}, status_code=503)
+        return JSONResponse({"status": "ready", "site": site, "backend": backend.kind})
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        if manage_backend:
+            await backend.start()
+        try:
+            yield
+        finally:
+            if manage_backend:
+                await backend.close()
+
+    view = GraphQLView(site_schema, make_context)
+    return Starlette(
+        routes=[
+            Route("/graphql", view, methods=["GET", "POST"]),
+            Route("/health", health),
+            Route("/ready", ready),
+        ],
+        lifespan=lifespan,
+    )

@@ -1,0 +1,138 @@
+"""Detect the ISPyB schema at start: the allow-list of every column read, required or optional.
+
+It reads information_schema and SchemaStatus/AdminVar only; it refuses (BackendError) an ISPyB that
+lacks a required table or column, and tells the SQL builders which optional columns are absent.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from site_adapter.backends.base import BackendError
+from site_adapter.backends.ispyb.connection import Database
+
+# The allow-list: (required columns, optional columns) per table. Optional columns are absent from
+# older or ESRF-derived schemas (v1.x) and are read as NULL there; optional tables likewise.
+REQUIRED_TABLES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "Proposal": (("proposalId", "proposalCode", "proposalNumber"), ("title", "personId")),
+    "BLSession": (
+        ("sessionId", "proposalId", "startDate", "endDate", "beamLineName"),
+        ("visit_number",),
+    ),
+    "Protein": (("proteinId", "proposalId", "acronym"), ("name", "sequence")),
+    "Crystal": (
+        ("crystalId", "proteinId"),
+        ("crystalUUID", "spaceGroup", "cell_a", "cell_b", "cell_c", "cell_alpha", "cell_beta", "cell_gamma"),
+    ),
+    "BLSample": (("blSampleId", "crystalId", "name"), ("code", "containerId", "location")),
+    "DataCollectionGroup": (
+        ("dataCollectionGroupId", "sessionId", "blSampleId"),
+        ("experimentType", "startTime", "endTime"),
+    ),
+    "DataCollection": (
+        ("dataCollectionId", "dataCollectionGroupId", "startTime", "endTime", "imageDirectory",
+         "numberOfImages", "wavelength", "detectorDistance", "xBeam", "yBeam", "axisStart", "axisRange",
+         "exposureTime"),
+        ("SESSIONID", "BLSAMPLEID", "experimenttype", "runStatus", "fileTemplate", "imagePrefix",
+         "imageSuffix", "dataCollectionNumber", "startImageNumber", "axisEnd", "overlap", "rotationAxis",
+         "transmission", "flux", "beamSizeAtSampleX", "beamSizeAtSampleY", "resolution", "detectorId",
+         "detector2Theta", "kappaStart", "phiStart", "chiStart", "omegaStart", "comments"),
+    ),
+    "AutoProcIntegration": (
+        ("autoProcIntegrationId", "dataCollectionId", "autoProcProgramId"),
+        ("refinedXBeam", "refinedYBeam", "anomalous"),
+    ),
+    "AutoProcProgram": (
+        ("autoProcProgramId", "processingStatus"),
+        ("processingPrograms", "processingStartTime", "processingEndTime"),
+    ),
+    "AutoProc": (
+        ("autoProcId", "autoProcProgramId", "spaceGroup"),
+        ("refinedCell_a", "refinedCell_b", "refinedCell_c", "refinedCell_alpha", "refinedCell_beta",
+         "refinedCell_gamma"),
+    ),
+    "AutoProcScaling": (("autoProcScalingId", "autoProcId"), ()),
+    "AutoProcScaling_has_Int": (("autoProcScalingId", "autoProcIntegrationId"), ()),
+    "AutoProcScalingStatistics": (
+        ("autoProcScalingId", "scalingStatisticsType", "resolutionLimitLow", "resolutionLimitHigh",
+         "completeness", "multiplicity", "meanIOverSigI"),
+        ("autoProcScalingStatisticsId", "rMerge", "rMeasAllIPlusIMinus", "rMeasWithinIPlusIMinus",
+         "rPimAllIPlusIMinus", "rPimWithinIPlusIMinus", "ccHalf", "ccAnomalous", "nTotalObservations",
+         "nTotalUniqueObservations", "anomalousCompleteness", "anomalousMultiplicity"),
+    ),
+    "Person": (("personId", "login"), ()),
+}
+
+OPTIONAL_TABLES: dict[str, tuple[str, ...]] = {
+    "Container": ("containerId", "code", "barcode"),
+    "Detector": ("detectorId", "detectorManufacturer", "detectorModel", "detectorSerialNumber",
+                 "detectorPixelSizeHorizontal", "detectorPixelSizeVertical", "numberOfPixelsX",
+                 "numberOfPixelsY", "sensorThickness", "composition"),
+    "Session_has_Person": ("sessionId", "personId", "role"),
+    "ProposalHasPerson": ("proposalId", "personId", "role"),
+    "UserGroup": ("userGroupId", "name"),
+    "UserGroup_has_Person": ("userGroupId", "personId"),
+    "UserGroup_has_Permission": ("userGroupId", "permissionId"),
+    "Permission": ("permissionId", "type"),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class SchemaInfo:
+    """What start() found: the version and which optional columns exist (table -> column set)."""
+
+    version: str
+    columns: dict[str, frozenset[str]] = field(default_factory=dict)
+
+    def has(self, table: str, column: str | None = None) -> bool:
+        cols = self.columns.get(table)
+        if cols is None:
+            return False
+        return column is None or column.lower() in cols
+
+    def col(self, alias: str, table: str, column: str) -> str:
+        """`alias`.`column` when the column exists, else NULL (an optional column a site lacks)."""
+        return f"{alias}.`{column}`" if self.has(table, column) else "NULL"
+
+
+async def detect(db: Database) -> SchemaInfo:
+    """Read information_schema and refuse, with one line, a database this backend cannot serve."""
+    rows = await db.fetch(
+        "SELECT TABLE_NAME, COLUMN_NAME FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE()"
+    )
+    found: dict[str, set[str]] = {}
+    for table, column in rows:
+        found.setdefault(str(table), set()).add(str(column).lower())
+    where = db.dsn.safe()
+    if not found:
+        raise BackendError(f"ispyb backend: {where} has no tables (or this user may not read them): not an ISPyB database")
+    missing_tables = [t for t in REQUIRED_TABLES if t not in found]
+    if missing_tables:
+        raise BackendError(
+            f"ispyb backend: {where} is not an ISPyB database this adapter can serve: "
+            f"missing tables {', '.join(missing_tables)}"
+        )
+    missing_cols = [
+        f"{t}.{c}" for t, (required, _) in REQUIRED_TABLES.items() for c in required if c.lower() not in found[t]
+    ]
+    if missing_cols:
+        raise BackendError(
+            f"ispyb backend: {where} is an unsupported ISPyB schema: missing columns {', '.join(missing_cols)}"
+        )
+    columns = {t: frozenset(found[t]) for t in list(REQUIRED_TABLES) + list(OPTIONAL_TABLES) if t in found}
+    return SchemaInfo(version=await _version(db, found), columns=columns)
+
+
+async def _version(db: Database, found: dict[str, set[str]]) -> str:
+    """Diamond's schema keeps AdminVar.schemaVersion and one SchemaStatus row per upgrade script."""
+    if "AdminVar" in found:
+        rows = await db.fetch("SELECT `value` FROM AdminVar WHERE `name` = 'schemaVersion' LIMIT 1")
+        if rows and rows[0][0]:
+            return str(rows[0][0])
+    if "SchemaStatus" in found:
+        rows = await db.fetch(
+            "SELECT scriptName FROM SchemaStatus WHERE schemaStatus = 'DONE' ORDER BY schemaStatusId DESC LIMIT 1"
+        )
+        if rows:
+            return f"unknown (last upgrade script {rows[0][0]})"
+    return "unknown (no SchemaStatus table: ESRF-derived schema?)"

@@ -1,0 +1,203 @@
+"""The native PostgreSQL store as a Backend: one asyncpg pool, migrations applied on start.
+
+Each method is one statement (or two: a page and its count), whatever the batch size.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any, Callable, Sequence
+
+import asyncpg
+
+from site_adapter import model
+from site_adapter.backends import base
+from site_adapter.backends.native import queries as q
+from site_adapter.backends.native.migrate import migrate
+
+_DC_COLUMNS = "dc.*"
+_SESSION_SELECT = "SELECT se.*, po.code AS proposal_code FROM session se JOIN proposal po ON po.id = se.proposal_id"
+
+
+class NativeBackend:
+    kind = "native"
+
+    def __init__(self, dsn: str, *, min_size: int = 2, max_size: int = 10, apply_migrations: bool = True) -> None:
+        self.dsn = dsn
+        self._min, self._max = min_size, max_size
+        self._apply_migrations = apply_migrations
+        self._pool: asyncpg.Pool | None = None
+        self.statements = 0  # statements sent; tests use it to prove batching
+
+    async def start(self) -> None:
+        try:
+            self._pool = await asyncpg.create_pool(self.dsn, min_size=self._min, max_size=self._max, timeout=10)
+        except (OSError, asyncpg.PostgresError, asyncio.TimeoutError) as exc:
+            raise base.BackendError(f"cannot connect to the native store's PostgreSQL: {_reason(exc)}") from None
+        if self._apply_migrations:
+            async with self._pool.acquire() as conn:
+                await migrate(conn)
+
+    async def close(self) -> None:
+        if self._pool is not None:
+            await self._pool.close()
+            self._pool = None
+
+    @property
+    def pool(self) -> asyncpg.Pool:
+        if self._pool is None:
+            raise base.BackendError("native store is not started")
+        return self._pool
+
+    async def ping(self) -> None:
+        await self._fetch("SELECT 1")
+
+    async def _fetch(self, sql: str, *args: Any) -> list[asyncpg.Record]:
+        self.statements += 1
+        try:
+            return await self.pool.fetch(sql, *args)
+        except (OSError, asyncpg.exceptions.ConnectionDoesNotExistError, asyncpg.exceptions.CannotConnectNowError,
+                asyncpg.exceptions.InterfaceError, asyncio.TimeoutError) as exc:
+            raise base.BackendError(f"native store unavailable: {_reason(exc)}") from None
+
+    async def _page(
+        self, select: str, count_from: str, where: list[str], keyset: list[str], order: str,
+        p: q.Params, page: base.PageRequest, convert: Callable[[Any], Any], key: Callable[[Any], tuple],
+    ) -> base.Page:
+        limit = p.add(page.first + 1)
+        rows_sql = f"{select}{q.where_sql(where + keyset)} ORDER BY {order} LIMIT {limit}"
+        n_filter_args = len(p.values) - 1 - _count_keyset_args(keyset)
+        count_sql = f"SELECT count(*) FROM {count_from}{q.where_sql(where)}"
+        rows, count = await asyncio.gather(
+            self._fetch(rows_sql, *p.values),
+            self._fetch(count_sql, *p.values[:n_filter_args]),
+        )
+        items = [(key(r), convert(r)) for r in rows[: page.first]]
+        return base.Page(items=items, has_next_page=len(rows) > page.first, total_count=count[0][0])
+
+    # --- root connections --------------------------------------------------------------------
+
+    async def data_collections(self, f: base.DataCollectionFilter, page: base.PageRequest) -> base.Page:
+        p = q.Params()
+        where = q.data_collection_where(f, p)
+        keyset = q.time_keyset("dc.sort_time", "dc.id", page.after, p)
+        return await self._page(
+            f"SELECT {_DC_COLUMNS} FROM data_collection dc", "data_collection dc", where, keyset,
+            "dc.sort_time DESC, dc.id DESC", p, page, q.data_collection,
+            lambda r: q.time_sort_key(r["start_time"], r["id"]),
+        )
+
+    async def samples(self, f: base.SampleFilter, page: base.PageRequest) -> base.Page:
+        p = q.Params()
+        where = q.sample_where(f, p)
+        keyset = q.text_keyset("coalesce(s.name, '')", "s.id", page.after, p)
+        return await self._page(
+            "SELECT s.* FROM sample s", "sample s", where, keyset,
+            "coalesce(s.name, '') COLLATE \"C\", s.id", p, page, q.sample, lambda r: (r["name"] or "", r["id"]),
+        )
+
+    async def proteins(self, f: base.ProteinFilter, page: base.PageRequest) -> base.Page:
+        p = q.Params()
+        where = q.protein_where(f, p)
+        keyset = q.text_keyset("coalesce(pr.acronym, '')", "pr.id", page.after, p)
+        return await self._page(
+            "SELECT pr.* FROM protein pr", "protein pr", where, keyset,
+            "coalesce(pr.acronym, '') COLLATE \"C\", pr.id", p, page, q.protein,
+            lambda r: (r["acronym"] or "", r["id"]),
+        )
+
+    async def sessions(self, f: base.SessionFilter, page: base.PageRequest) -> base.Page:
+        p = q.Params()
+        where = q.session_where(f, p)
+        sort = f"coalesce(se.start_time, '{q.NO_TIME.isoformat()}'::timestamp)"
+        keyset = q.time_keyset(sort, "se.id", page.after, p)
+        return await self._page(
+            _SESSION_SELECT, "session se", where, keyset, f"{sort} DESC, se.id DESC", p, page, q.session,
+            lambda r: q.time_sort_key(r["start_time"], r["id"]),
+        )
+
+    async def proposals(self, f: base.ProposalFilter, page: base.PageRequest) -> base.Page:
+        p = q.Params()
+        where = q.proposal_where(f, p)
+        keyset = q.text_keyset("po.code", "po.id", page.after, p)
+        return await self._page(
+            "SELECT po.* FROM proposal po", "proposal po", where, keyset, 'po.code COLLATE "C", po.id', p, page,
+            q.proposal, lambda r: (r["code"], r["id"]),
+        )
+
+    # --- batch lookups -------------------------------------------------------------------------
+
+    async def _by_id(self, sql: str, ids: Sequence[str], convert: Callable[[Any], Any]) -> dict[str, Any]:
+        keys = _int_ids(ids)
+        if not keys:
+            return {}
+        rows = await self._fetch(sql, keys)
+        return {str(r["id"]): convert(r) for r in rows}
+
+    async def data_collections_by_id(self, ids: Sequence[str]) -> dict[str, model.DataCollection]:
+        return await self._by_id("SELECT dc.* FROM data_collection dc WHERE dc.id = ANY($1)", ids, q.data_collection)
+
+    async def sessions_by_id(self, ids: Sequence[str]) -> dict[str, model.Session]:
+        return await self._by_id(f"{_SESSION_SELECT} WHERE se.id = ANY($1)", ids, q.session)
+
+    async def proposals_by_id(self, ids: Sequence[str]) -> dict[str, model.Proposal]:
+        return await self._by_id("SELECT * FROM proposal WHERE id = ANY($1)", ids, q.proposal)
+
+    async def samples_by_id(self, ids: Sequence[str]) -> dict[str, model.Sample]:
+        return await self._by_id("SELECT * FROM sample WHERE id = ANY($1)", ids, q.sample)
+
+    async def crystals_by_id(self, ids: Sequence[str]) -> dict[str, model.Crystal]:
+        return await self._by_id("SELECT * FROM crystal WHERE id = ANY($1)", ids, q.crystal)
+
+    async def proteins_by_id(self, ids: Sequence[str]) -> dict[str, model.Protein]:
+        return await self._by_id("SELECT * FROM protein WHERE id = ANY($1)", ids, q.protein)
+
+    async def detectors_by_id(self, ids: Sequence[str]) -> dict[str, model.Detector]:
+        return await self._by_id("SELECT * FROM detector WHERE id = ANY($1)", ids, q.detector)
+
+    async def groups_by_id(self, ids: Sequence[str]) -> dict[str, model.DataCollectionGroup]:
+        return await self._by_id("SELECT * FROM data_collection_group WHERE id = ANY($1)", ids, q.group)
+
+    async def processing_by_collection(self, ids: Sequence[str]) -> dict[str, list[model.ProcessingResult]]:
+        keys = _int_ids(ids)
+        out: dict[str, list[model.ProcessingResult]] = {str(k): [] for k in keys}
+        if keys:
+            rows = await self._fetch(
+                "SELECT * FROM processing_result WHERE data_collection_id = ANY($1) ORDER BY data_collection_id, id",
+                keys,
+            )
+            for r in rows:
+                out[str(r["data_collection_id"])].append(q.processing_result(r))
+        return out
+
+    async def data_collection_ids_by_sample(self, sample_ids: Sequence[str]) -> dict[str, list[str]]:
+        keys = _int_ids(sample_ids)
+        out: dict[str, list[str]] = {str(k): [] for k in keys}
+        if keys:
+            rows = await self._fetch(
+                "SELECT sample_id, id FROM data_collection WHERE sample_id = ANY($1) ORDER BY sort_time DESC, id DESC",
+                keys,
+            )
+            for r in rows:
+                out[str(r["sample_id"])].append(str(r["id"]))
+        return out
+
+
+def _int_ids(ids: Sequence[str]) -> list[int]:
+    """Local ids of this store are integers; anything else cannot match and is dropped."""
+    out = []
+    for i in ids:
+        try:
+            out.append(int(i))
+        except (TypeError, ValueError):
+            continue
+    return out
+
+
+def _count_keyset_args(keyset: list[str]) -> int:
+    return 2 if keyset else 0
+
+
+def _reason(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return text

@@ -1,0 +1,255 @@
+"""SQL of the native store: filter predicates, keyset conditions and row-to-model conversion.
+
+Every statement the native backend runs is built here, with bind parameters only: values from a
+caller never become SQL text.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import Any
+
+from mx_schema.cursors import time_key
+from mx_schema.vocabulary import space_group_key
+from site_adapter import model
+from site_adapter.backends.base import (
+    DataCollectionFilter,
+    ProposalFilter,
+    ProteinFilter,
+    SampleFilter,
+    SessionFilter,
+)
+
+NO_TIME = dt.datetime(1, 1, 1)  # what a missing start time sorts as (see 001_core.sql sort_time)
+
+
+class Params:
+    """Collects bind values and hands out $n placeholders."""
+
+    def __init__(self) -> None:
+        self.values: list[Any] = []
+
+    def add(self, value: Any) -> str:
+        self.values.append(value)
+        return f"${len(self.values)}"
+
+
+def like_escape(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def data_collection_where(f: DataCollectionFilter, p: Params) -> list[str]:
+    w: list[str] = []
+    if f.sample_name is not None:
+        w.append(f"dc.sample_id IN (SELECT id FROM sample WHERE name = {p.add(f.sample_name)})")
+    if f.sample_barcode is not None:
+        w.append(f"dc.sample_id IN (SELECT id FROM sample WHERE barcode = {p.add(f.sample_barcode)})")
+    if f.crystal_uuid is not None:
+        w.append(
+            "dc.sample_id IN (SELECT s.id FROM sample s JOIN crystal c ON c.id = s.crystal_id"
+            f" WHERE c.uuid = {p.add(f.crystal_uuid.lower())})"
+        )
+    if f.protein_acronym is not None:
+        w.append(f"dc.protein_id IN (SELECT id FROM protein WHERE acronym = {p.add(f.protein_acronym)})")
+    if f.protein_name is not None:
+        pattern = "%" + like_escape(f.protein_name.lower()) + "%"
+        w.append(f"dc.protein_id IN (SELECT id FROM protein WHERE lower(name) LIKE {p.add(pattern)})")
+    if f.uniprot_id is not None:
+        w.append(f"dc.protein_id IN (SELECT id FROM protein WHERE uniprot_ids @> ARRAY[{p.add(f.uniprot_id.upper())}]::text[])")
+    if f.proposal is not None:
+        w.append(f"dc.proposal_id = (SELECT id FROM proposal WHERE code = {p.add(f.proposal.lower())})")
+    if f.visit is not None:
+        w.append(f"dc.session_id = (SELECT id FROM session WHERE visit = {p.add(f.visit.lower())})")
+    if f.beamline is not None:
+        w.append(f"dc.beamline = {p.add(f.beamline.lower())}")
+    if f.experiment_type is not None:
+        w.append(f"dc.experiment_type = {p.add(f.experiment_type)}")
+    if f.start_after is not None:
+        w.append(f"dc.start_time >= {p.add(_naive(f.start_after))}")
+    if f.start_before is not None:
+        w.append(f"dc.start_time < {p.add(_naive(f.start_before))}")
+    if f.resolution_better_than is not None:
+        w.append(f"dc.best_resolution <= {p.add(float(f.resolution_better_than))}")
+    if f.space_group is not None:
+        w.append(f"upper(replace(dc.best_space_group, ' ', '')) = {p.add(space_group_key(f.space_group))}")
+    return w
+
+
+def sample_where(f: SampleFilter, p: Params) -> list[str]:
+    w: list[str] = []
+    if f.name is not None:
+        w.append(f"s.name = {p.add(f.name)}")
+    if f.barcode is not None:
+        w.append(f"s.barcode = {p.add(f.barcode)}")
+    if f.crystal_uuid is not None:
+        w.append(f"s.crystal_id IN (SELECT id FROM crystal WHERE uuid = {p.add(f.crystal_uuid.lower())})")
+    if f.protein_acronym is not None:
+        w.append(f"s.protein_id IN (SELECT id FROM protein WHERE acronym = {p.add(f.protein_acronym)})")
+    if f.proposal is not None:
+        w.append(f"s.proposal_id = (SELECT id FROM proposal WHERE code = {p.add(f.proposal.lower())})")
+    return w
+
+
+def protein_where(f: ProteinFilter, p: Params) -> list[str]:
+    w: list[str] = []
+    if f.acronym is not None:
+        w.append(f"pr.acronym = {p.add(f.acronym)}")
+    if f.name is not None:
+        w.append(f"lower(pr.name) LIKE {p.add('%' + like_escape(f.name.lower()) + '%')}")
+    if f.uniprot_id is not None:
+        w.append(f"pr.uniprot_ids @> ARRAY[{p.add(f.uniprot_id.upper())}]::text[]")
+    if f.proposal is not None:
+        w.append(f"pr.proposal_id = (SELECT id FROM proposal WHERE code = {p.add(f.proposal.lower())})")
+    return w
+
+
+def session_where(f: SessionFilter, p: Params) -> list[str]:
+    w: list[str] = []
+    if f.proposal is not None:
+        w.append(f"se.proposal_id = (SELECT id FROM proposal WHERE code = {p.add(f.proposal.lower())})")
+    if f.visit is not None:
+        w.append(f"se.visit = {p.add(f.visit.lower())}")
+    if f.beamline is not None:
+        w.append(f"se.beamline = {p.add(f.beamline.lower())}")
+    if f.start_after is not None:
+        w.append(f"se.start_time >= {p.add(_naive(f.start_after))}")
+    if f.start_before is not None:
+        w.append(f"se.start_time < {p.add(_naive(f.start_before))}")
+    return w
+
+
+def proposal_where(f: ProposalFilter, p: Params) -> list[str]:
+    return [f"po.code = {p.add(f.code.lower())}"] if f.code is not None else []
+
+
+def time_keyset(sort_col: str, id_col: str, after: tuple | None, p: Params) -> list[str]:
+    """Records strictly after `after` in (time DESC, id DESC) order; a null time sorts as NO_TIME."""
+    if after is None:
+        return []
+    value, local_id = after
+    when = dt.datetime.strptime(value, "%Y-%m-%dT%H:%M:%S.%f") if value is not None else NO_TIME
+    return [f"({sort_col}, {id_col}) < ({p.add(when)}, {p.add(int(local_id))})"]
+
+
+def text_keyset(expr: str, id_col: str, after: tuple | None, p: Params) -> list[str]:
+    """Records strictly after `after` in (text ASC by code point, id ASC) order."""
+    if after is None:
+        return []
+    value, local_id = after
+    return [f'({expr} COLLATE "C", {id_col}) > ({p.add(value or "")}, {p.add(int(local_id))})']
+
+
+def where_sql(clauses: list[str]) -> str:
+    return (" WHERE " + " AND ".join(clauses)) if clauses else ""
+
+
+def _naive(value: dt.datetime) -> dt.datetime:
+    """Stored times are facility-local naive timestamps; an aware filter value is converted to UTC."""
+    if value.tzinfo is not None:
+        return value.astimezone(dt.timezone.utc).replace(tzinfo=None)
+    return value
+
+
+# --- rows to model -------------------------------------------------------------------------
+
+def _s(v: Any) -> str | None:
+    return None if v is None else str(v)
+
+
+def cell_of(r: Any) -> model.UnitCell | None:
+    if r["cell_a"] is None:
+        return None
+    return model.UnitCell(r["cell_a"], r["cell_b"], r["cell_c"], r["cell_alpha"], r["cell_beta"], r["cell_gamma"])
+
+
+def time_sort_key(start_time: dt.datetime | None, local_id: int) -> tuple:
+    return (time_key(start_time), int(local_id))
+
+
+def data_collection(r: Any) -> model.DataCollection:
+    return model.DataCollection(
+        local_id=str(r["id"]), group_local_id=_s(r["group_id"]), session_local_id=_s(r["session_id"]),
+        sample_local_id=_s(r["sample_id"]), detector_local_id=_s(r["detector_id"]),
+        experiment_type=r["experiment_type"], start_time=r["start_time"], end_time=r["end_time"],
+        run_status=r["run_status"], image_directory=r["image_directory"], file_template=r["file_template"],
+        start_image_number=r["start_image_number"], number_of_images=r["number_of_images"],
+        wavelength=r["wavelength"], detector_distance=r["detector_distance"],
+        beam_centre_x=r["beam_centre_x"], beam_centre_y=r["beam_centre_y"],
+        axis_start=r["axis_start"], axis_end=r["axis_end"], axis_range=r["axis_range"], overlap=r["overlap"],
+        rotation_axis=r["rotation_axis"], exposure_time=r["exposure_time"], transmission=r["transmission"],
+        flux=r["flux"], beam_size_x=r["beam_size_x"], beam_size_y=r["beam_size_y"], resolution=r["resolution"],
+        detector_2theta=r["detector_2theta"], kappa_start=r["kappa_start"], phi_start=r["phi_start"],
+        chi_start=r["chi_start"], omega_start=r["omega_start"], comments=r["comments"],
+    )
+
+
+def session(r: Any) -> model.Session:
+    return model.Session(
+        local_id=str(r["id"]), proposal_local_id=str(r["proposal_id"]), proposal=r["proposal_code"],
+        visit=r["visit"], visit_number=r["visit_number"], beamline=r["beamline"],
+        start_time=r["start_time"], end_time=r["end_time"],
+    )
+
+
+def proposal(r: Any) -> model.Proposal:
+    return model.Proposal(local_id=str(r["id"]), code=r["code"], title=r["title"])
+
+
+def protein(r: Any) -> model.Protein:
+    return model.Protein(
+        local_id=str(r["id"]), acronym=r["acronym"], name=r["name"], uniprot_ids=tuple(r["uniprot_ids"] or ()),
+        sequence_hash=r["sequence_hash"], proposal_local_id=_s(r["proposal_id"]),
+    )
+
+
+def crystal(r: Any) -> model.Crystal:
+    return model.Crystal(
+        local_id=str(r["id"]), uuid=r["uuid"], space_group=r["space_group"], cell=cell_of(r),
+        protein_local_id=_s(r["protein_id"]),
+    )
+
+
+def sample(r: Any) -> model.Sample:
+    ext = r["external_ids"]
+    if isinstance(ext, str):
+        ext = json.loads(ext)
+    return model.Sample(
+        local_id=str(r["id"]), name=r["name"], barcode=r["barcode"], container_code=r["container_code"],
+        position=r["position"], crystal_local_id=_s(r["crystal_id"]), protein_local_id=_s(r["protein_id"]),
+        proposal_local_id=_s(r["proposal_id"]),
+        external_ids=tuple(model.ExternalId(e["system"], e["kind"], e["value"]) for e in ext or ()),
+    )
+
+
+def detector(r: Any) -> model.Detector:
+    return model.Detector(
+        local_id=str(r["id"]), manufacturer=r["manufacturer"], model=r["model"], serial_number=r["serial_number"],
+        pixel_size_x=r["pixel_size_x"], pixel_size_y=r["pixel_size_y"],
+        number_of_pixels_x=r["number_of_pixels_x"], number_of_pixels_y=r["number_of_pixels_y"],
+        sensor_material=r["sensor_material"], sensor_thickness=r["sensor_thickness"],
+    )
+
+
+def group(r: Any) -> model.DataCollectionGroup:
+    return model.DataCollectionGroup(
+        local_id=str(r["id"]), session_local_id=_s(r["session_id"]), sample_local_id=_s(r["sample_id"]),
+        experiment_type=r["experiment_type"], start_time=r["start_time"], end_time=r["end_time"],
+    )
+
+
+def _shell(v: Any) -> model.ShellStatistics | None:
+    if v is None:
+        return None
+    if isinstance(v, str):
+        v = json.loads(v)
+    return model.ShellStatistics(**v)
+
+
+def processing_result(r: Any) -> model.ProcessingResult:
+    return model.ProcessingResult(
+        local_id=str(r["id"]), data_collection_local_id=str(r["data_collection_id"]), program=r["program"],
+        status=r["status"], space_group=r["space_group"], cell=cell_of(r), overall=_shell(r["overall"]),
+        inner=_shell(r["inner_shell"]), outer=_shell(r["outer_shell"]), start_time=r["start_time"],
+        end_time=r["end_time"], anomalous=r["anomalous"],
+    )

@@ -1,0 +1,138 @@
+"""The DataCollection type: every field that makes raw images intelligible, and its relations.
+
+Kept apart from types.py because it is the schema's largest type and the one other parts extend
+(images from the indexer, reprocessing inputs).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Optional
+
+import strawberry
+import strawberry.federation as federation
+from strawberry.types import Info
+
+from mx_schema.ids import encode_id
+from site_adapter import model
+from site_adapter.graphql.types import (
+    HC_KEV_ANGSTROM,
+    DataCollectionGroup,
+    Detector,
+    Node,
+    ProcessingResult,
+    Provenance,
+    Sample,
+    Session,
+    _provenance,
+    best_of,
+    ctx,
+    d,
+)
+
+
+@federation.type(keys=["id"], description="One data collection (sweep or scan): the images and how they were taken.")
+class DataCollection(Node):
+    site: str = strawberry.field(description="Registered name of the site that holds the collection.")
+    local_id: str = strawberry.field(description="The facility's own id (e.g. ISPyB dataCollectionId), as a string.")
+    experiment_type: Optional[str] = strawberry.field(description="ISPyB experiment type, e.g. `OSC` (rotation), `Mesh` (grid scan).")
+    start_time: Optional[dt.datetime]
+    end_time: Optional[dt.datetime]
+    run_status: Optional[str]
+    image_directory: Optional[str]
+    file_template: Optional[str] = strawberry.field(description="File name template; `#` stands for the image number's digits.")
+    start_image_number: Optional[int] = strawberry.field(description=d("image number"))
+    number_of_images: Optional[int] = strawberry.field(description=d("images"))
+    wavelength: Optional[float] = strawberry.field(description=d("Å"))
+    detector_distance: Optional[float] = strawberry.field(description=d("mm"))
+    beam_centre_x: Optional[float] = strawberry.field(description=d("mm", "Beam centre as the facility records it (ISPyB xBeam)."))
+    beam_centre_y: Optional[float] = strawberry.field(description=d("mm", "Beam centre as the facility records it (ISPyB yBeam)."))
+    axis_start: Optional[float] = strawberry.field(description=d("degrees"))
+    axis_end: Optional[float] = strawberry.field(description=d("degrees"))
+    axis_range: Optional[float] = strawberry.field(description=d("degrees", "Rotation per image; 0 for stills and grid scans."))
+    overlap: Optional[float] = strawberry.field(description=d("degrees"))
+    rotation_axis: Optional[str] = strawberry.field(description="Omega, Kappa or Phi.")
+    exposure_time: Optional[float] = strawberry.field(description=d("s", "Per image."))
+    transmission: Optional[float] = strawberry.field(description=d("%"))
+    flux: Optional[float] = strawberry.field(description=d("photons/s"))
+    beam_size_x: Optional[float] = strawberry.field(description=d("µm", "Beam size at the sample, horizontal."))
+    beam_size_y: Optional[float] = strawberry.field(description=d("µm", "Beam size at the sample, vertical."))
+    resolution: Optional[float] = strawberry.field(description=d("Å", "Resolution at the detector edge."))
+    detector_two_theta: Optional[float] = strawberry.field(description=d("degrees"))
+    kappa_start: Optional[float] = strawberry.field(description=d("degrees"))
+    phi_start: Optional[float] = strawberry.field(description=d("degrees"))
+    chi_start: Optional[float] = strawberry.field(description=d("degrees"))
+    omega_start: Optional[float] = strawberry.field(description=d("degrees"))
+    comments: Optional[str]
+    _record: strawberry.Private[model.DataCollection]
+
+    @classmethod
+    def of(cls, site: str, r: model.DataCollection) -> "DataCollection":
+        return cls(
+            id=strawberry.ID(encode_id(site, "DataCollection", r.local_id)), site=site, local_id=r.local_id,
+            experiment_type=r.experiment_type, start_time=r.start_time, end_time=r.end_time, run_status=r.run_status,
+            image_directory=r.image_directory, file_template=r.file_template,
+            start_image_number=r.start_image_number, number_of_images=r.number_of_images, wavelength=r.wavelength,
+            detector_distance=r.detector_distance, beam_centre_x=r.beam_centre_x, beam_centre_y=r.beam_centre_y,
+            axis_start=r.axis_start, axis_end=r.axis_end, axis_range=r.axis_range, overlap=r.overlap,
+            rotation_axis=r.rotation_axis, exposure_time=r.exposure_time, transmission=r.transmission, flux=r.flux,
+            beam_size_x=r.beam_size_x, beam_size_y=r.beam_size_y, resolution=r.resolution,
+            detector_two_theta=r.detector_2theta, kappa_start=r.kappa_start, phi_start=r.phi_start,
+            chi_start=r.chi_start, omega_start=r.omega_start, comments=r.comments, _record=r,
+        )
+
+    @strawberry.field(description=d("eV", "Photon energy, from the wavelength."))
+    def energy(self) -> Optional[float]:
+        return None if not self.wavelength else HC_KEV_ANGSTROM / self.wavelength
+
+    @strawberry.field
+    async def session(self, info: Info) -> Optional[Session]:
+        sid = self._record.session_local_id
+        if sid is None:
+            return None
+        r = await ctx(info).loaders.sessions.load(sid)
+        return None if r is None else Session.of(self.site, r)
+
+    @strawberry.field
+    async def sample(self, info: Info) -> Optional[Sample]:
+        sid = self._record.sample_local_id
+        if sid is None:
+            return None
+        r = await ctx(info).loaders.samples.load(sid)
+        return None if r is None else Sample.of(self.site, r)
+
+    @strawberry.field
+    async def detector(self, info: Info) -> Optional[Detector]:
+        did = self._record.detector_local_id
+        if did is None:
+            return None
+        r = await ctx(info).loaders.detectors.load(did)
+        return None if r is None else Detector.of(self.site, r)
+
+    @strawberry.field
+    async def group(self, info: Info) -> Optional[DataCollectionGroup]:
+        gid = self._record.group_local_id
+        if gid is None:
+            return None
+        r = await ctx(info).loaders.groups.load(gid)
+        return None if r is None else DataCollectionGroup.of(self.site, r)
+
+    @strawberry.field(description="Every distinct processing result, once each, oldest first.")
+    async def processing(self, info: Info) -> list[ProcessingResult]:
+        results = await ctx(info).loaders.processing.load(self.local_id)
+        return [ProcessingResult.of(self.site, r) for r in results]
+
+    @strawberry.field(description="The successful result with the smallest overall resolutionHigh.")
+    async def best_processing(self, info: Info) -> Optional[ProcessingResult]:
+        best = best_of(await ctx(info).loaders.processing.load(self.local_id))
+        return None if best is None else ProcessingResult.of(self.site, best)
+
+    @strawberry.field
+    def provenance(self, info: Info) -> Provenance:
+        return _provenance(info, self._record.provenance_notes)
+
+    @classmethod
+    async def resolve_reference(cls, info: Info, id: strawberry.ID) -> Optional["DataCollection"]:
+        from site_adapter.graphql.nodes import load_node
+
+        return await load_node(info, str(id), expected="DataCollection")  # type: ignore[return-value]

@@ -1,0 +1,64 @@
+"""Relay cursor connections: page arguments checked once, keyset cursors from mx_schema.cursors."""
+
+from __future__ import annotations
+
+from typing import Generic, Optional, TypeVar
+
+import strawberry
+
+from mx_schema.cursors import decode_cursor, encode_cursor
+from mx_schema.errors import PAGE_SIZE_LIMIT, ContractError
+from site_adapter.backends.base import Page, PageRequest
+from site_adapter.graphql.context import SiteContext
+
+T = TypeVar("T")
+
+DEFAULT_PAGE_SIZE = 20
+MAX_PAGE_SIZE = 500
+
+
+@strawberry.type
+class PageInfo:
+    has_next_page: bool
+    has_previous_page: bool
+    start_cursor: Optional[str]
+    end_cursor: Optional[str]
+
+
+@strawberry.type
+class Edge(Generic[T]):
+    cursor: str
+    node: T
+
+
+@strawberry.type
+class Connection(Generic[T]):
+    edges: list[Edge[T]]
+    page_info: PageInfo
+    total_count: int = strawberry.field(description="Unit: records. All records matching the filter, not just this page.")
+
+
+def page_request(c: SiteContext, connection: str, first: Optional[int], after: Optional[str]) -> PageRequest:
+    """Validate `first`/`after`: a negative size is an error; a huge one is capped, with a warning."""
+    size = DEFAULT_PAGE_SIZE if first is None else first
+    if size < 0:
+        raise ContractError(f"`first` must be zero or more, got {size}")
+    if size > MAX_PAGE_SIZE:
+        c.warn(PAGE_SIZE_LIMIT, f"`first` {size} capped to {MAX_PAGE_SIZE}")
+        size = MAX_PAGE_SIZE
+    key = decode_cursor(connection, after) if after is not None else None
+    return PageRequest(first=size, after=key)
+
+
+def to_connection(connection: str, page: Page, wrap, after: Optional[str]) -> Connection:
+    edges = [Edge(cursor=encode_cursor(connection, key), node=wrap(rec)) for key, rec in page.items]
+    return Connection(
+        edges=edges,
+        page_info=PageInfo(
+            has_next_page=page.has_next_page,
+            has_previous_page=after is not None,
+            start_cursor=edges[0].cursor if edges else None,
+            end_cursor=edges[-1].cursor if edges else None,
+        ),
+        total_count=page.total_count,
+    )

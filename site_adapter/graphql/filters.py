@@ -1,0 +1,157 @@
+"""Filter input types and their translation to backend filters, validating values on the way."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Optional
+
+import strawberry
+
+from mx_schema.errors import ContractError
+from mx_schema.vocabulary import EXPERIMENT_TYPES, canonical_experiment_type
+from site_adapter.backends import base
+
+_UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+_UNIPROT = re.compile(r"^([OPQ][0-9][A-Z0-9]{3}[0-9]|[A-NR-Z][0-9]([A-Z][A-Z0-9]{2}[0-9]){1,2})$")  # UniProt's own pattern
+_PROPOSAL = re.compile(r"^[A-Za-z]{1,8}\d{1,8}$")
+_VISIT = re.compile(r"^[A-Za-z]{1,8}\d{1,8}-\d{1,6}$")
+MAX_TEXT = 200
+
+
+@strawberry.input(description="Filters on data collections; all given filters must hold.")
+class DataCollectionFilter:
+    sample_name: Optional[str] = None
+    sample_barcode: Optional[str] = None
+    crystal_uuid: Optional[str] = None
+    protein_acronym: Optional[str] = None
+    protein_name: Optional[str] = strawberry.field(default=None, description="Case-insensitive substring.")
+    uniprot_id: Optional[str] = None
+    proposal: Optional[str] = strawberry.field(default=None, description="Proposal code, e.g. `cm14451`.")
+    visit: Optional[str] = strawberry.field(default=None, description="Visit, e.g. `cm14451-1`.")
+    beamline: Optional[str] = None
+    experiment_type: Optional[str] = None
+    start_after: Optional[dt.datetime] = None
+    start_before: Optional[dt.datetime] = None
+    resolution_better_than: Optional[float] = strawberry.field(
+        default=None, description="Unit: Å. Best processing result's overall resolutionHigh at or below this."
+    )
+    space_group: Optional[str] = strawberry.field(default=None, description="Of the best processing result; spaces ignored.")
+
+
+@strawberry.input
+class SampleFilter:
+    name: Optional[str] = None
+    barcode: Optional[str] = None
+    crystal_uuid: Optional[str] = None
+    protein_acronym: Optional[str] = None
+    proposal: Optional[str] = None
+
+
+@strawberry.input
+class ProteinFilter:
+    acronym: Optional[str] = None
+    name: Optional[str] = strawberry.field(default=None, description="Case-insensitive substring.")
+    uniprot_id: Optional[str] = None
+    proposal: Optional[str] = None
+
+
+@strawberry.input
+class SessionFilter:
+    proposal: Optional[str] = None
+    visit: Optional[str] = None
+    beamline: Optional[str] = None
+    start_after: Optional[dt.datetime] = None
+    start_before: Optional[dt.datetime] = None
+
+
+@strawberry.input
+class ProposalFilter:
+    code: Optional[str] = None
+
+
+def _text(name: str, value: Optional[str]) -> Optional[str]:
+    if value is None:
+        return None
+    if len(value) > MAX_TEXT or "\x00" in value:
+        raise ContractError(f"`{name}` is too long or contains a NUL character")
+    return value
+
+
+def _match(name: str, value: Optional[str], pattern: re.Pattern[str], example: str) -> Optional[str]:
+    value = _text(name, value)
+    if value is not None and not pattern.match(value):
+        raise ContractError(f"`{name}` {value!r} is not valid; expected something like {example!r}")
+    return value
+
+
+def to_data_collection_filter(f: Optional[DataCollectionFilter]) -> base.DataCollectionFilter:
+    if f is None:
+        return base.DataCollectionFilter()
+    experiment_type = _text("experimentType", f.experiment_type)
+    if experiment_type is not None:
+        known = canonical_experiment_type(experiment_type)
+        if known is None:
+            raise ContractError(
+                f"unknown experimentType {experiment_type!r}; known values: {', '.join(EXPERIMENT_TYPES)}"
+            )
+        experiment_type = known
+    if f.resolution_better_than is not None and not (0 < f.resolution_better_than < 1000):
+        raise ContractError("`resolutionBetterThan` must be a positive number of Å")
+    uniprot = _text("uniprotId", f.uniprot_id)
+    if uniprot is not None and not _UNIPROT.match(uniprot.upper()):
+        raise ContractError(f"`uniprotId` {uniprot!r} is not a UniProt accession (e.g. 'P00698')")
+    return base.DataCollectionFilter(
+        sample_name=_text("sampleName", f.sample_name),
+        sample_barcode=_text("sampleBarcode", f.sample_barcode),
+        crystal_uuid=_match("crystalUuid", f.crystal_uuid, _UUID, "0b0f5a4e-2f1c-4e57-9c1a-6d1f0e7b9a21"),
+        protein_acronym=_text("proteinAcronym", f.protein_acronym),
+        protein_name=_text("proteinName", f.protein_name),
+        uniprot_id=uniprot.upper() if uniprot else None,
+        proposal=_match("proposal", f.proposal, _PROPOSAL, "cm14451"),
+        visit=_match("visit", f.visit, _VISIT, "cm14451-1"),
+        beamline=_text("beamline", f.beamline),
+        experiment_type=experiment_type,
+        start_after=f.start_after,
+        start_before=f.start_before,
+        resolution_better_than=f.resolution_better_than,
+        space_group=_text("spaceGroup", f.space_group),
+    )
+
+
+def to_sample_filter(f: Optional[SampleFilter]) -> base.SampleFilter:
+    if f is None:
+        return base.SampleFilter()
+    return base.SampleFilter(
+        name=_text("name", f.name), barcode=_text("barcode", f.barcode),
+        crystal_uuid=_match("crystalUuid", f.crystal_uuid, _UUID, "0b0f5a4e-2f1c-4e57-9c1a-6d1f0e7b9a21"),
+        protein_acronym=_text("proteinAcronym", f.protein_acronym),
+        proposal=_match("proposal", f.proposal, _PROPOSAL, "cm14451"),
+    )
+
+
+def to_protein_filter(f: Optional[ProteinFilter]) -> base.ProteinFilter:
+    if f is None:
+        return base.ProteinFilter()
+    uniprot = _text("uniprotId", f.uniprot_id)
+    return base.ProteinFilter(
+        acronym=_text("acronym", f.acronym), name=_text("name", f.name),
+        uniprot_id=uniprot.upper() if uniprot else None,
+        proposal=_match("proposal", f.proposal, _PROPOSAL, "cm14451"),
+    )
+
+
+def to_session_filter(f: Optional[SessionFilter]) -> base.SessionFilter:
+    if f is None:
+        return base.SessionFilter()
+    return base.SessionFilter(
+        proposal=_match("proposal", f.proposal, _PROPOSAL, "cm14451"),
+        visit=_match("visit", f.visit, _VISIT, "cm14451-1"),
+        beamline=_text("beamline", f.beamline), start_after=f.start_after, start_before=f.start_before,
+    )
+
+
+def to_proposal_filter(f: Optional[ProposalFilter]) -> base.ProposalFilter:
+    if f is None:
+        return base.ProposalFilter()
+    return base.ProposalFilter(code=_match("code", f.code, _PROPOSAL, "cm14451"))

@@ -1,0 +1,40 @@
+"""`node(id:)` and federation `_entities`: a global id back to one record of this site."""
+
+from __future__ import annotations
+
+from typing import Any, Optional
+
+from strawberry.types import Info
+
+from mx_schema.errors import NOT_FOUND, ContractError
+from mx_schema.ids import decode_id
+from site_adapter.graphql.context import SiteContext
+
+
+async def load_node(info: Info, global_id: str, expected: Optional[str] = None) -> Any:
+    """The record behind `global_id`, or None when this site has no such record."""
+    from site_adapter.graphql.collection import DataCollection
+    from site_adapter.graphql import types as t
+
+    c: SiteContext = info.context["site"]
+    gid = decode_id(global_id)
+    if expected is not None and gid.type != expected:
+        raise ContractError(f"id names a {gid.type}, not a {expected}")
+    if gid.site != c.site:
+        raise ContractError(f"id belongs to site {gid.site!r}, this is {c.site!r}", code=NOT_FOUND)
+    loaders = c.loaders
+    table = {
+        "DataCollection": (loaders.data_collections, DataCollection.of),
+        "Session": (loaders.sessions, t.Session.of),
+        "Proposal": (loaders.proposals, t.Proposal.of),
+        "Sample": (loaders.samples, t.Sample.of),
+        "Crystal": (loaders.crystals, t.Crystal.of),
+        "Protein": (loaders.proteins, t.Protein.of),
+        "Detector": (loaders.detectors, t.Detector.of),
+        "DataCollectionGroup": (loaders.groups, t.DataCollectionGroup.of),
+    }
+    if gid.type not in table:
+        raise ContractError(f"{gid.type} ids cannot be looked up directly", code=NOT_FOUND)
+    loader, wrap = table[gid.type]
+    record = await loader.load(gid.local_id)
+    return None if record is None else wrap(c.site, record)

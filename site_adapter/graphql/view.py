@@ -1,0 +1,54 @@
+"""The site's thin HTTP view: GraphQL over HTTP on Starlette, GraphiQL for browsers."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Callable
+
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, Response
+
+from mx_schema import http
+from site_adapter.graphql.context import SiteContext
+
+
+class GraphQLView:
+    def __init__(self, schema: Any, make_context: Callable[[Request], SiteContext]) -> None:
+        self.schema = schema
+        self.make_context = make_context
+
+    async def __call__(self, request: Request) -> Response:
+        accept = request.headers.get("accept", "")
+        if request.method == "GET" and "query" not in request.query_params and "text/html" in accept:
+            from strawberry.http.ides import get_graphql_ide_html
+
+            return HTMLResponse(get_graphql_ide_html(graphql_ide="graphiql"))
+        media = http.negotiate(accept)
+        try:
+            body = await request.body() if request.method == "POST" else b""
+            gql = http.parse_request(request.method, request.headers.get("content-type"), body, request.query_params)
+        except http.RequestError as exc:
+            return JSONResponse(http.request_error_body(str(exc)), status_code=exc.status, media_type=media)
+        context = self.make_context(request)
+        if request.method == "GET" and _is_mutation(gql.query):
+            return JSONResponse(http.request_error_body("mutations need POST"), status_code=405, media_type=media)
+        result = await self.schema.execute(
+            gql.query, variable_values=gql.variables, operation_name=gql.operation_name,
+            context_value={"site": context, "request": request},
+        )
+        payload: dict[str, Any] = {}
+        status = 200
+        if result.errors:
+            payload["errors"] = [http.format_error(e, extra={"site": context.site}) for e in result.errors]
+            if result.data is None and media == http.GRAPHQL_RESPONSE:
+                status = 400  # a request error (parse/validation): the spec's 4xx for graphql-response+json
+        payload["data"] = result.data
+        extensions: dict[str, Any] = {"site": context.site, "schemaVersion": context.schema_version}
+        if context.warnings:
+            extensions["warnings"] = context.warnings
+        payload["extensions"] = extensions
+        return Response(json.dumps(payload, default=str), status_code=status, media_type=media)
+
+
+def _is_mutation(query: str) -> bool:
+    return query.lstrip().startswith("mutation")
