@@ -58,7 +58,7 @@ def create_app(backend: Backend, *, site: str, services: dict[str, Any] | None =
     view = GraphQLView(site_schema, make_context)
     return Starlette(
         routes=[
-            Route("/graphql", view, methods=["GET", "POST"]),
+            Route("/graphql", view.handle, methods=["GET", "POST"]),
             Route("/health", health),
             Route("/ready", ready),
         ],

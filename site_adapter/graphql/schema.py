@@ -94,8 +94,15 @@ class Query:
         return SiteInfo(name=c.site, backend=c.backend.kind, schema_version=c.schema_version)
 
 
+class SiteSchema(federation.Schema):
+    """Errors are shaped and logged once, by the view (mx_schema.http.format_error), not here."""
+
+    def process_errors(self, errors, execution_context=None) -> None:  # type: ignore[override]
+        return None
+
+
 def build_schema() -> federation.Schema:
-    return federation.Schema(
+    return SiteSchema(
         query=Query,
         types=[DataCollection, Sample, Session, Proposal, Protein, Crystal, Detector, DataCollectionGroup],
     )

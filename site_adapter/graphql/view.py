@@ -17,7 +17,7 @@ class GraphQLView:
         self.schema = schema
         self.make_context = make_context
 
-    async def __call__(self, request: Request) -> Response:
+    async def handle(self, request: Request) -> Response:
         accept = request.headers.get("accept", "")
         if request.method == "GET" and "query" not in request.query_params and "text/html" in accept:
             from strawberry.http.ides import get_graphql_ide_html
