@@ -1,0 +1,3 @@
+from mxhub.cli import main
+
+main()

@@ -1,0 +1,96 @@
+"""Run several ASGI apps on loopback ports in one event loop, stopping all on SIGINT/SIGTERM.
+
+uvicorn's own signal capture assumes one server per process; here one handler stops every server.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+import socket
+from dataclasses import dataclass, field
+from typing import Any, Awaitable, Callable
+
+import uvicorn
+
+
+class _Server(uvicorn.Server):
+    @contextlib.contextmanager
+    def capture_signals(self):  # type: ignore[override]
+        yield  # signals are handled once for all servers, by serve_all
+
+
+@dataclass
+class Served:
+    name: str
+    app: Any
+    host: str = "127.0.0.1"
+    port: int = 0
+    socket: socket.socket | None = field(default=None, repr=False)
+
+    def bind(self) -> "Served":
+        """Bind now, so a port of 0 becomes a real port before anything starts."""
+        family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
+        sock = socket.socket(family, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((self.host, self.port))
+        except OSError as exc:
+            sock.close()
+            raise OSError(f"cannot listen on {self.host}:{self.port}: {exc.strerror}") from None
+        sock.set_inheritable(True)
+        self.socket = sock
+        self.port = sock.getsockname()[1]
+        return self
+
+    @property
+    def url(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}"
+
+
+def make_server(served: Served, log_level: str = "warning") -> uvicorn.Server:
+    config = uvicorn.Config(served.app, log_level=log_level, lifespan="on", timeout_graceful_shutdown=5,
+                            access_log=False)
+    return _Server(config)
+
+
+async def serve_all(
+    services: list[Served], *, on_started: Callable[[], Awaitable[None]] | None = None,
+    stop: asyncio.Event | None = None, log_level: str = "warning",
+) -> None:
+    """Serve every service until SIGINT/SIGTERM (or `stop` is set), then shut all down cleanly."""
+    stop = stop or asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, stop.set)
+    servers = []
+    tasks = []
+    for s in services:
+        if s.socket is None:
+            s.bind()
+        server = make_server(s, log_level)
+        servers.append(server)
+        tasks.append(asyncio.create_task(server.serve(sockets=[s.socket])))
+    try:
+        while not all(server.started for server in servers):
+            if any(t.done() for t in tasks):
+                for t in tasks:
+                    if t.done() and t.exception():
+                        raise t.exception()  # type: ignore[misc]
+                raise RuntimeError("a server stopped while starting")
+            await asyncio.sleep(0.02)
+        if on_started is not None:
+            await on_started()
+        waiter = asyncio.create_task(stop.wait())
+        await asyncio.wait([waiter, *tasks], return_when=asyncio.FIRST_COMPLETED)
+        waiter.cancel()
+    finally:
+        for server in servers:
+            server.should_exit = True
+        await asyncio.gather(*tasks, return_exceptions=True)
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError, RuntimeError):
+                loop.remove_signal_handler(sig)
