@@ -92,6 +92,10 @@ def format_error(error: Any, *, extra: Mapping[str, Any] | None = None) -> dict[
     extensions = dict(formatted.get("extensions") or {})
     if original is None:
         extensions.setdefault("code", "GRAPHQL_VALIDATION_FAILED")
+    elif not getattr(error, "path", None) and not isinstance(original, ContractError):
+        # No path: raised while coercing variables, before any resolver ran; graphql-core's message
+        # names the variable and the bad value, nothing internal.
+        extensions.setdefault("code", "GRAPHQL_VALIDATION_FAILED")
     elif isinstance(original, ContractError) or getattr(original, "safe_for_clients", False) is True:
         extensions["code"] = getattr(original, "code", BAD_USER_INPUT)
         for key, value in (getattr(original, "extensions", None) or {}).items():

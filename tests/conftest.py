@@ -1,3 +1,4 @@
 """Fixtures for every real component live in tests/fixtures/, one module each."""
 
 from tests.fixtures.postgres import *  # noqa: F401,F403
+from tests.fixtures.sites import *  # noqa: F401,F403

@@ -20,9 +20,9 @@ from site_adapter.backends.base import BackendError
 # plus OSError from the socket): the connection is discarded rather than returned to the pool.
 _LINK_ERRORS = (asyncmy.errors.OperationalError, asyncmy.errors.InterfaceError, OSError, asyncio.TimeoutError)
 
-# SESSION TRANSACTION READ ONLY: the server itself refuses any write on these connections.
+# tx_read_only (SET SESSION TRANSACTION READ ONLY as a variable): the server refuses any write.
 # An empty sql_mode lets zero dates ('0000-00-00 00:00:00') be compared instead of raising.
-_INIT = "SET SESSION TRANSACTION READ ONLY, SESSION sql_mode = '', SESSION time_zone = '+00:00'"
+_INIT = "SET SESSION tx_read_only = 1, SESSION sql_mode = ''"
 
 
 @dataclass(frozen=True, slots=True)

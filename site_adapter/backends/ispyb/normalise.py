@@ -53,8 +53,8 @@ def text(value: object) -> str | None:
         return None
     if isinstance(value, bytes):
         value = value.decode("utf-8", "replace")
-    s = str(value).strip()
-    return s or None
+    s = str(value)  # not stripped: sort keys must equal the stored value SQL orders by
+    return s if s.strip() else None
 
 
 def mm_to_um(value: object) -> float | None:

@@ -56,8 +56,7 @@ class NativeBackend:
         self.statements += 1
         try:
             return await self.pool.fetch(sql, *args)
-        except (OSError, asyncpg.exceptions.ConnectionDoesNotExistError, asyncpg.exceptions.CannotConnectNowError,
-                asyncpg.exceptions.InterfaceError, asyncio.TimeoutError) as exc:
+        except _UNAVAILABLE as exc:
             raise base.BackendError(f"native store unavailable: {_reason(exc)}") from None
 
     async def _page(
@@ -181,6 +180,15 @@ class NativeBackend:
             for r in rows:
                 out[str(r["sample_id"])].append(str(r["id"]))
         return out
+
+
+# Failures of the store, not of the statement: the caller sees BACKEND_UNAVAILABLE, and the pool
+# reconnects by itself once PostgreSQL is back.
+_UNAVAILABLE = (
+    OSError, asyncio.TimeoutError, asyncpg.InterfaceError, asyncpg.PostgresConnectionError,
+    asyncpg.exceptions.OperatorInterventionError, asyncpg.exceptions.InvalidCatalogNameError,
+    asyncpg.exceptions.CannotConnectNowError, asyncpg.exceptions.InvalidAuthorizationSpecificationError,
+)
 
 
 def _int_ids(ids: Sequence[str]) -> list[int]:

@@ -1,0 +1,113 @@
+"""IspybBackend: the site-adapter Backend over a read-only replica of a facility's ISPyB (MariaDB).
+
+It only delegates: SQL lives in collections/processing/entities/samples/access, quirks in normalise.
+It never writes; start() refuses, with one line, a server or schema it cannot serve.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+from site_adapter import model
+from site_adapter.backends.base import (
+    BackendError, DataCollectionFilter, Page, PageRequest, ProposalFilter, ProteinFilter, SampleFilter,
+    SessionFilter,
+)
+from site_adapter.backends.ispyb import access, collections, entities, processing, samples
+from site_adapter.backends.ispyb.access import EmbargoPolicy
+from site_adapter.backends.ispyb.connection import Database
+from site_adapter.backends.ispyb.schema_check import SchemaInfo, detect
+
+
+class IspybBackend:
+    kind = "ispyb"
+
+    def __init__(self, dsn: str, *, pool_size: int = 10, embargo: EmbargoPolicy | None = None) -> None:
+        self.db = Database(dsn, pool_size=pool_size)
+        self.embargo = embargo or EmbargoPolicy()
+        self._schema: SchemaInfo | None = None
+
+    @property
+    def schema(self) -> SchemaInfo:
+        if self._schema is None:
+            raise BackendError("ispyb backend: not started")
+        return self._schema
+
+    @property
+    def schema_version(self) -> str | None:
+        """ISPyB's own version (AdminVar.schemaVersion, else the last SchemaStatus script), for provenance."""
+        return None if self._schema is None else self._schema.version
+
+    async def start(self) -> None:
+        await self.db.open()
+        try:
+            self._schema = await detect(self.db)
+        except BackendError:
+            await self.db.close()
+            raise
+
+    async def close(self) -> None:
+        await self.db.close()
+
+    async def ping(self) -> None:
+        await self.db.fetch("SELECT 1")
+
+    # Root connections
+    async def data_collections(self, f: DataCollectionFilter, page: PageRequest) -> Page[model.DataCollection]:
+        return await collections.page(self.db, self.schema, f, page)
+
+    async def samples(self, f: SampleFilter, page: PageRequest) -> Page[model.Sample]:
+        return await samples.samples(self.db, self.schema, f, page)
+
+    async def proteins(self, f: ProteinFilter, page: PageRequest) -> Page[model.Protein]:
+        return await samples.proteins(self.db, self.schema, f, page)
+
+    async def sessions(self, f: SessionFilter, page: PageRequest) -> Page[model.Session]:
+        return await entities.sessions(self.db, self.schema, f, page)
+
+    async def proposals(self, f: ProposalFilter, page: PageRequest) -> Page[model.Proposal]:
+        return await entities.proposals(self.db, self.schema, f, page)
+
+    # Batch lookups: one statement (or a fixed few) per batch
+    async def data_collections_by_id(self, ids: Sequence[str]) -> dict[str, model.DataCollection]:
+        return await collections.by_id(self.db, self.schema, ids)
+
+    async def sessions_by_id(self, ids: Sequence[str]) -> dict[str, model.Session]:
+        return await entities.sessions_by_id(self.db, self.schema, ids)
+
+    async def proposals_by_id(self, ids: Sequence[str]) -> dict[str, model.Proposal]:
+        return await entities.proposals_by_id(self.db, self.schema, ids)
+
+    async def samples_by_id(self, ids: Sequence[str]) -> dict[str, model.Sample]:
+        return await samples.samples_by_id(self.db, self.schema, ids)
+
+    async def crystals_by_id(self, ids: Sequence[str]) -> dict[str, model.Crystal]:
+        return await samples.crystals_by_id(self.db, self.schema, ids)
+
+    async def proteins_by_id(self, ids: Sequence[str]) -> dict[str, model.Protein]:
+        return await samples.proteins_by_id(self.db, self.schema, ids)
+
+    async def detectors_by_id(self, ids: Sequence[str]) -> dict[str, model.Detector]:
+        return await entities.detectors_by_id(self.db, self.schema, ids)
+
+    async def groups_by_id(self, ids: Sequence[str]) -> dict[str, model.DataCollectionGroup]:
+        return await entities.groups_by_id(self.db, self.schema, ids)
+
+    async def processing_by_collection(self, ids: Sequence[str]) -> dict[str, list[model.ProcessingResult]]:
+        return await processing.by_collection(self.db, self.schema, ids)
+
+    async def data_collection_ids_by_sample(self, sample_ids: Sequence[str]) -> dict[str, list[str]]:
+        return await collections.ids_by_sample(self.db, self.schema, sample_ids)
+
+    # Access facts, beyond the protocol, for the access-control layer
+    async def proposals_of_login(self, login: str) -> set[str]:
+        return await access.proposals_of_login(self.db, self.schema, login)
+
+    async def sessions_of_login(self, login: str) -> set[str]:
+        return await access.sessions_of_login(self.db, self.schema, login)
+
+    async def is_staff(self, login: str) -> bool:
+        return await access.is_staff(self.db, self.schema, login)
+
+    def is_public(self, session: model.Session) -> bool:
+        return self.embargo.is_public(session)
