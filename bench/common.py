@@ -1,0 +1,51 @@
+"""Shared bench helpers: percentiles, a PostgreSQL to load into, and a progress line."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import statistics
+import sys
+import time
+
+import asyncpg
+
+
+def percentiles(samples_ms: list[float]) -> dict[str, float]:
+    s = sorted(samples_ms)
+    def pct(p: float) -> float:
+        return s[min(len(s) - 1, int(round(p / 100 * (len(s) - 1))))]
+    return {"n": len(s), "p50": pct(50), "p95": pct(95), "p99": pct(99), "mean": statistics.fmean(s)}
+
+
+def fmt(stats: dict[str, float]) -> str:
+    return f"n={stats['n']:>4} p50={stats['p50']:7.2f} ms  p95={stats['p95']:7.2f} ms  p99={stats['p99']:7.2f} ms"
+
+
+async def server_dsn() -> str:
+    """MXHUB_BENCH_PG_DSN, else the local PostgreSQL, else the embedded one."""
+    dsn = os.environ.get("MXHUB_BENCH_PG_DSN")
+    if dsn:
+        return dsn
+    local = "postgresql://postgres@127.0.0.1:5432/postgres"
+    try:
+        conn = await asyncpg.connect(local, timeout=3)
+        await conn.close()
+        return local
+    except (OSError, asyncpg.PostgresError, asyncio.TimeoutError):
+        from mxhub.embedded import embedded_dsn
+        return embedded_dsn("bench")
+
+
+class Progress:
+    def __init__(self, total: int, label: str) -> None:
+        self.total, self.label, self.start = total, label, time.perf_counter()
+        self.done = 0
+
+    def __call__(self, n: int) -> None:
+        self.done += n
+        if sys.stderr.isatty() or self.done >= self.total:
+            rate = self.done / max(1e-9, time.perf_counter() - self.start)
+            print(f"\r{self.label}: {self.done:,}/{self.total:,} ({rate:,.0f}/s)", end="", file=sys.stderr, flush=True)
+            if self.done >= self.total:
+                print(file=sys.stderr)
