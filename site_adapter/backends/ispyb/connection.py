@@ -71,7 +71,12 @@ class Database:
     """A small pool of read-only connections to one ISPyB schema."""
 
     def __init__(self, dsn: str, *, pool_size: int = 10, connect_timeout: float = 5.0) -> None:
-        self.dsn = parse_dsn(dsn)
+        # A malformed DSN is reported by open() (start), like every other start-up problem.
+        self._dsn_error: BackendError | None = None
+        try:
+            self.dsn = parse_dsn(dsn)
+        except BackendError as exc:
+            self._dsn_error, self.dsn = exc, Dsn("", 0, "", "", "")
         self.pool_size = pool_size
         self.connect_timeout = connect_timeout
         self._pool: Any = None
@@ -82,6 +87,8 @@ class Database:
         async with self._lock:
             if self._pool is not None:
                 return
+            if self._dsn_error is not None:
+                raise self._dsn_error
             d = self.dsn
             try:
                 self._pool = await asyncio.wait_for(
