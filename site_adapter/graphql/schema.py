@@ -107,7 +107,7 @@ def build_schema() -> federation.Schema:
         query=Query,
         # Clients repeat the same few documents; parsing and validating each once saves most of the
         # per-request CPU on small pages.
-        extensions=[ParserCache(maxsize=512), ValidationCache(maxsize=512)],
+        extensions=[lambda: ParserCache(maxsize=512), lambda: ValidationCache(maxsize=512)],
         types=[DataCollection, Sample, Session, Proposal, Protein, Crystal, Detector, DataCollectionGroup],
     )
 

@@ -1,0 +1,101 @@
+"""Every call from the hub to a site goes through here: one pooled httpx client, timeouts, and
+de-duplication of identical concurrent requests (sent once, answered to every caller)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import socket
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from mx_schema.errors import SITE_ERROR, SITE_TIMEOUT, SITE_UNAVAILABLE
+
+
+class SiteFailure(Exception):
+    """A site did not give a usable answer; `code` says how (unavailable, timeout, error)."""
+
+    def __init__(self, site: str, code: str, message: str) -> None:
+        super().__init__(message)
+        self.site = site
+        self.code = code
+
+
+@dataclass(frozen=True, slots=True)
+class SiteAnswer:
+    site: str
+    data: dict[str, Any] | None
+    errors: list[dict[str, Any]]
+    ms: float
+
+
+class SiteClient:
+    def __init__(self, *, timeout: float = 10.0, max_connections: int = 200, headers: dict[str, str] | None = None) -> None:
+        # TCP_NODELAY: small GraphQL requests must not wait for the peer's delayed ACK.
+        transport = httpx.AsyncHTTPTransport(
+            limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections),
+            socket_options=[(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)],
+        )
+        self.timeout = timeout
+        self._http = httpx.AsyncClient(transport=transport, timeout=timeout, headers=headers or {},
+                                       follow_redirects=False)
+        self._in_flight: dict[tuple[str, str], asyncio.Future[SiteAnswer]] = {}
+        self.sent = 0  # requests actually sent (tests check de-duplication with it)
+
+    async def close(self) -> None:
+        await self._http.aclose()
+
+    async def query(self, site: str, url: str, query: str, variables: dict[str, Any] | None = None, *,
+                    timeout: float | None = None, headers: dict[str, str] | None = None) -> SiteAnswer:
+        body = json.dumps({"query": query, "variables": variables or {}}, sort_keys=True, default=str)
+        key = (url, body + json.dumps(headers or {}, sort_keys=True))
+        pending = self._in_flight.get(key)
+        if pending is not None:
+            return await asyncio.shield(pending)
+        future: asyncio.Future[SiteAnswer] = asyncio.get_running_loop().create_future()
+        self._in_flight[key] = future
+        try:
+            answer = await self._send(site, url, body, timeout or self.timeout, headers)
+        except asyncio.CancelledError:
+            future.cancel()  # callers sharing this request see it cancelled too
+            raise
+        except BaseException as exc:
+            if not future.done():
+                future.set_exception(exc)
+                future.exception()  # mark retrieved: the waiting callers, if any, re-raise it
+            raise
+        else:
+            future.set_result(answer)
+            return answer
+        finally:
+            self._in_flight.pop(key, None)
+
+    async def _send(self, site: str, url: str, body: str, timeout: float, headers: dict[str, str] | None) -> SiteAnswer:
+        self.sent += 1
+        start = time.perf_counter()
+        try:
+            response = await self._http.post(
+                url, content=body, timeout=timeout,
+                headers={"content-type": "application/json", "accept": "application/json", **(headers or {})},
+            )
+        except httpx.TimeoutException:
+            raise SiteFailure(site, SITE_TIMEOUT, f"site {site} did not answer within {timeout:g} s") from None
+        except httpx.HTTPError as exc:
+            raise SiteFailure(site, SITE_UNAVAILABLE, f"site {site} is unreachable ({type(exc).__name__})") from None
+        ms = (time.perf_counter() - start) * 1000
+        try:
+            payload = response.json()
+        except ValueError:
+            raise SiteFailure(site, SITE_ERROR, f"site {site} answered HTTP {response.status_code} without JSON") from None
+        if not isinstance(payload, dict) or ("data" not in payload and "errors" not in payload):
+            raise SiteFailure(site, SITE_ERROR, f"site {site} answered something that is not a GraphQL response")
+        errors = payload.get("errors") or []
+        if not isinstance(errors, list):
+            raise SiteFailure(site, SITE_ERROR, f"site {site} answered malformed errors")
+        data = payload.get("data")
+        if data is not None and not isinstance(data, dict):
+            raise SiteFailure(site, SITE_ERROR, f"site {site} answered malformed data")
+        return SiteAnswer(site=site, data=data, errors=errors, ms=ms)

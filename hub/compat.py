@@ -1,0 +1,59 @@
+"""Is a site's schema one the hub can serve? Same major version, and no contract field missing."""
+
+from __future__ import annotations
+
+from graphql import GraphQLError, GraphQLSchema, build_schema, is_input_object_type, is_interface_type, is_object_type
+
+from mx_schema import SCHEMA_VERSION
+from mx_hub.sdl import common_schema
+
+# The federation directives a subgraph's SDL uses; declared so graphql-core can build it.
+FEDERATION_PRELUDE = (
+    "directive @link(url: String!, import: [String]) repeatable on SCHEMA\n"
+    "directive @key(fields: String!, resolvable: Boolean = true) repeatable on OBJECT | INTERFACE\n"
+    "directive @external on FIELD_DEFINITION | OBJECT\n"
+    "directive @requires(fields: String!) on FIELD_DEFINITION\n"
+    "directive @provides(fields: String!) on FIELD_DEFINITION\n"
+    "directive @shareable repeatable on OBJECT | FIELD_DEFINITION\n"
+    "directive @extends on OBJECT | INTERFACE\n"
+    "scalar link__Import\n"
+)
+
+
+def major(version: str) -> str:
+    return version.split(".", 1)[0]
+
+
+def parse_site_sdl(sdl: str) -> GraphQLSchema:
+    """Build a subgraph's SDL, tolerating the federation directives it declares or omits."""
+    text = sdl if "directive @key" in sdl else FEDERATION_PRELUDE + sdl
+    return build_schema(text, assume_valid_sdl=True)
+
+
+def differences(site_sdl: str, site_version: str | None, contract: GraphQLSchema | None = None) -> list[str]:
+    """What stops the hub from serving this site; empty when compatible."""
+    problems: list[str] = []
+    if not site_version:
+        problems.append("the site does not report a schema version")
+    elif major(site_version) != major(SCHEMA_VERSION):
+        problems.append(f"schema version {site_version} has another major version than the hub's {SCHEMA_VERSION}")
+    try:
+        site = parse_site_sdl(site_sdl)
+    except (GraphQLError, TypeError) as exc:
+        return problems + [f"the site's SDL does not parse: {str(exc).splitlines()[0]}"]
+    contract = contract or common_schema()
+    for name, want in contract.type_map.items():
+        if name.startswith("__") or not (is_object_type(want) or is_interface_type(want) or is_input_object_type(want)):
+            continue
+        have = site.type_map.get(name)
+        if have is None:
+            problems.append(f"missing type {name}")
+            continue
+        have_fields = getattr(have, "fields", {})
+        for field_name, field in want.fields.items():
+            got = have_fields.get(field_name)
+            if got is None:
+                problems.append(f"missing field {name}.{field_name}")
+            elif str(got.type) != str(field.type):
+                problems.append(f"{name}.{field_name} is {got.type}, the contract says {field.type}")
+    return problems

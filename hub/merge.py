@@ -1,0 +1,90 @@
+"""Merging sites' pages into one page, and the hub's cursors. Pure; no network.
+
+A hub cursor holds every participating site's own cursor (its position), so the next page asks
+each site for records strictly after what the hub has already returned from it. Each site pages
+exactly by keyset, and a page is a prefix of the merged order, so walking all pages returns every
+record once, in order (mx_schema.cursors.merge_key), whatever the page size.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import heapq
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from mx_schema.cursors import decode_cursor, merge_key
+from mx_schema.errors import InvalidCursor
+
+_PREFIX = "h1:"
+
+
+@dataclass(frozen=True, slots=True)
+class SiteEdge:
+    cursor: str  # the site's own cursor
+    node: Any
+
+
+@dataclass(frozen=True, slots=True)
+class SitePage:
+    site: str
+    edges: list[SiteEdge]
+    has_next_page: bool
+    total_count: int
+
+
+@dataclass
+class MergedPage:
+    edges: list[tuple[str, str, Any]]  # (hub cursor, site, node)
+    has_next_page: bool
+    positions: dict[str, str | None] = field(default_factory=dict)
+
+
+def encode_hub_cursor(connection: str, positions: dict[str, str | None]) -> str:
+    raw = json.dumps({"c": connection, "p": positions}, separators=(",", ":"), sort_keys=True)
+    return base64.urlsafe_b64encode((_PREFIX + raw).encode()).rstrip(b"=").decode("ascii")
+
+
+def decode_hub_cursor(connection: str, cursor: str) -> dict[str, str | None]:
+    """Each participating site's position; raises InvalidCursor for anything else."""
+    if not isinstance(cursor, str) or not cursor or len(cursor) > 65536:
+        raise InvalidCursor("malformed cursor")
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode("utf-8")
+        if not raw.startswith(_PREFIX):
+            raise ValueError
+        data = json.loads(raw[len(_PREFIX):])
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        raise InvalidCursor("malformed cursor") from None
+    if not isinstance(data, dict) or data.get("c") != connection or not isinstance(data.get("p"), dict):
+        raise InvalidCursor(f"cursor does not belong to {connection}")
+    positions = data["p"]
+    for site, pos in positions.items():
+        if not isinstance(site, str) or not (pos is None or isinstance(pos, str)):
+            raise InvalidCursor("malformed cursor")
+        if pos is not None:
+            decode_cursor(connection, pos)  # a site position must itself be a valid cursor
+    return positions
+
+
+def merge_pages(connection: str, pages: list[SitePage], first: int, start: dict[str, str | None]) -> MergedPage:
+    """The first `first` records of all pages in merged order; `start` holds every participant's position."""
+
+    def keyed(page: SitePage):
+        for i, edge in enumerate(page.edges):
+            yield (merge_key(connection, decode_cursor(connection, edge.cursor), page.site), page.site, i, edge)
+
+    merged = heapq.merge(*(keyed(p) for p in pages))
+    positions = dict(start)
+    consumed: dict[str, int] = {p.site: 0 for p in pages}
+    out: list[tuple[str, str, Any]] = []
+    for _, site, _, edge in merged:
+        if len(out) >= first:
+            break
+        positions[site] = edge.cursor
+        consumed[site] += 1
+        out.append((encode_hub_cursor(connection, positions), site, edge.node))
+    has_next = any(consumed[p.site] < len(p.edges) or p.has_next_page for p in pages)
+    return MergedPage(edges=out, has_next_page=has_next, positions=positions)

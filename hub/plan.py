@@ -1,0 +1,129 @@
+"""Planning: the query a site receives for one root field of a hub query. Pure; no network.
+
+Only what the caller selected under `node` is forwarded (with the fragments and variables it
+uses); the connection's envelope (cursor, pageInfo, totalCount) is always asked for in one fixed
+shape, because the hub needs it to merge and page.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Iterable
+
+from graphql import (
+    FieldNode,
+    FragmentDefinitionNode,
+    FragmentSpreadNode,
+    InlineFragmentNode,
+    NameNode,
+    OperationDefinitionNode,
+    SelectionSetNode,
+    VariableNode,
+    print_ast,
+)
+from graphql.language import Visitor, visit
+
+TYPENAME = FieldNode(name=NameNode(value="__typename"))
+
+
+@dataclass(frozen=True, slots=True)
+class ForwardedQuery:
+    text: str
+    variables: dict[str, Any]
+
+
+def _node_selections(selection_set: SelectionSetNode | None, fragments: dict[str, FragmentDefinitionNode],
+                     path: tuple[str, ...]) -> list:
+    """Selections found at `path` (field names) below `selection_set`, through fragments."""
+    if selection_set is None:
+        return []
+    found: list = []
+    for sel in selection_set.selections:
+        if isinstance(sel, FieldNode):
+            if sel.name.value == path[0]:
+                if len(path) == 1:
+                    if sel.selection_set is not None:
+                        found.extend(sel.selection_set.selections)
+                else:
+                    found.extend(_node_selections(sel.selection_set, fragments, path[1:]))
+        elif isinstance(sel, InlineFragmentNode):
+            found.extend(_node_selections(sel.selection_set, fragments, path))
+        elif isinstance(sel, FragmentSpreadNode):
+            frag = fragments.get(sel.name.value)
+            if frag is not None:
+                found.extend(_node_selections(frag.selection_set, fragments, path))
+    return found
+
+
+class _Usage(Visitor):
+    def __init__(self) -> None:
+        super().__init__()
+        self.fragments: set[str] = set()
+        self.variables: set[str] = set()
+
+    def enter_fragment_spread(self, node: FragmentSpreadNode, *_: Any) -> None:
+        self.fragments.add(node.name.value)
+
+    def enter_variable(self, node: VariableNode, *_: Any) -> None:
+        self.variables.add(node.name.value)
+
+
+def _closure(selections: Iterable, fragments: dict[str, FragmentDefinitionNode]) -> tuple[list[FragmentDefinitionNode], set[str]]:
+    """Fragment definitions and variable names used by `selections`, transitively."""
+    usage = _Usage()
+    visit(SelectionSetNode(selections=tuple(selections)), usage)
+    names: list[str] = []
+    pending = list(usage.fragments)
+    while pending:
+        name = pending.pop()
+        if name in names or name not in fragments:
+            continue
+        names.append(name)
+        inner = _Usage()
+        visit(fragments[name], inner)
+        usage.variables |= inner.variables
+        pending.extend(inner.fragments)
+    return [fragments[n] for n in sorted(names)], usage.variables
+
+
+def _variable_definitions(operation: OperationDefinitionNode, used: set[str]) -> list[str]:
+    return [print_ast(v) for v in operation.variable_definitions or () if v.variable.name.value in used]
+
+
+def plan_connection(
+    root_field: str, filter_type: str, field_nodes: list[FieldNode], fragments: dict[str, FragmentDefinitionNode],
+    operation: OperationDefinitionNode, variable_values: dict[str, Any], site_filter: dict[str, Any] | None,
+    first: int, after: str | None,
+) -> ForwardedQuery:
+    node_sel: list = [TYPENAME]
+    for field in field_nodes:
+        node_sel.extend(_node_selections(field.selection_set, fragments, ("edges", "node")))
+    frag_defs, used = _closure(node_sel, fragments)
+    var_defs = [f"$mxhub_filter: {filter_type}", "$mxhub_first: Int", "$mxhub_after: String"]
+    var_defs += _variable_definitions(operation, used)
+    body = print_ast(SelectionSetNode(selections=tuple(node_sel)))
+    text = (
+        f"query HubFanOut({', '.join(var_defs)}) {{\n"
+        f"  {root_field}(filter: $mxhub_filter, first: $mxhub_first, after: $mxhub_after) {{\n"
+        f"    totalCount pageInfo {{ hasNextPage }} edges {{ cursor node {body} }}\n"
+        f"  }}\n}}\n" + "".join("\n" + print_ast(f) for f in frag_defs)
+    )
+    variables = {k: variable_values.get(k) for k in used if k in variable_values}
+    variables.update({"mxhub_filter": site_filter, "mxhub_first": first, "mxhub_after": after})
+    return ForwardedQuery(text=text, variables=variables)
+
+
+def plan_node(field_nodes: list[FieldNode], fragments: dict[str, FragmentDefinitionNode],
+              operation: OperationDefinitionNode, variable_values: dict[str, Any], global_id: str) -> ForwardedQuery:
+    sel: list = [TYPENAME]
+    for field in field_nodes:
+        if field.selection_set is not None:
+            sel.extend(field.selection_set.selections)
+    frag_defs, used = _closure(sel, fragments)
+    var_defs = ["$mxhub_id: ID!"] + _variable_definitions(operation, used)
+    body = print_ast(SelectionSetNode(selections=tuple(sel)))
+    text = (f"query HubNode({', '.join(var_defs)}) {{\n  node(id: $mxhub_id) {body}\n}}\n"
+            + "".join("\n" + print_ast(f) for f in frag_defs))
+    variables = {k: variable_values.get(k) for k in used if k in variable_values}
+    variables["mxhub_id"] = global_id
+    return ForwardedQuery(text=text, variables=variables)

@@ -1,0 +1,99 @@
+"""The registry of sites in PostgreSQL: what the hub fans out to, and each site's health."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from importlib import resources
+
+import asyncpg
+
+
+@dataclass(frozen=True, slots=True)
+class SiteRecord:
+    name: str
+    url: str  # the site's GraphQL endpoint
+    kind: str  # "site" or "lims"
+    schema_version: str | None
+    backend: str | None
+    status: str  # up | down | unknown
+    latency_ms: float | None
+    last_seen: dt.datetime | None
+    last_error: str | None
+    sdl: str | None = None
+
+
+class Registry:
+    def __init__(self, dsn: str) -> None:
+        self.dsn = dsn
+        self._pool: asyncpg.Pool | None = None
+        self._cache: dict[str, SiteRecord] = {}
+
+    async def start(self) -> None:
+        self._pool = await asyncpg.create_pool(self.dsn, min_size=1, max_size=4, timeout=10)
+        sql = (resources.files("mx_hub") / "migrations" / "001_registry.sql").read_text(encoding="utf-8")
+        async with self._pool.acquire() as conn:
+            await conn.execute("SELECT pg_advisory_lock(7364)")
+            try:
+                await conn.execute(sql)
+            finally:
+                await conn.execute("SELECT pg_advisory_unlock(7364)")
+        await self.refresh()
+
+    async def close(self) -> None:
+        if self._pool is not None:
+            await self._pool.close()
+            self._pool = None
+
+    @property
+    def pool(self) -> asyncpg.Pool:
+        if self._pool is None:
+            raise RuntimeError("registry not started")
+        return self._pool
+
+    async def refresh(self) -> None:
+        rows = await self.pool.fetch("SELECT * FROM site ORDER BY name")
+        self._cache = {r["name"]: _record(r) for r in rows}
+
+    def sites(self, kind: str | None = "site") -> list[SiteRecord]:
+        """Registered sites (from memory: the fan-out path never waits on the registry database)."""
+        return [s for s in self._cache.values() if kind is None or s.kind == kind]
+
+    def get(self, name: str) -> SiteRecord | None:
+        return self._cache.get(name)
+
+    async def upsert(self, name: str, url: str, kind: str, schema_version: str | None, backend: str | None,
+                     sdl: str | None, latency_ms: float | None) -> SiteRecord:
+        row = await self.pool.fetchrow(
+            """INSERT INTO site (name, url, kind, schema_version, backend, sdl, status, latency_ms, last_seen)
+               VALUES ($1, $2, $3, $4, $5, $6, 'up', $7, now())
+               ON CONFLICT (name) DO UPDATE SET url = $2, kind = $3, schema_version = $4, backend = $5, sdl = $6,
+                   status = 'up', latency_ms = $7, last_seen = now(), last_error = NULL
+               RETURNING *""",
+            name, url, kind, schema_version, backend, sdl, latency_ms,
+        )
+        rec = _record(row)
+        self._cache[name] = rec
+        return rec
+
+    async def remove(self, name: str) -> bool:
+        done = await self.pool.execute("DELETE FROM site WHERE name = $1", name)
+        self._cache.pop(name, None)
+        return done.endswith("1")
+
+    async def mark(self, name: str, status: str, *, latency_ms: float | None = None, error: str | None = None) -> None:
+        if status == "up":
+            row = await self.pool.fetchrow(
+                "UPDATE site SET status = 'up', latency_ms = $2, last_seen = now(), last_error = NULL"
+                " WHERE name = $1 RETURNING *", name, latency_ms)
+        else:
+            row = await self.pool.fetchrow(
+                "UPDATE site SET status = $2, last_error = $3 WHERE name = $1 RETURNING *", name, status, error)
+        if row is not None:
+            self._cache[name] = _record(row)
+
+
+def _record(r: asyncpg.Record) -> SiteRecord:
+    return SiteRecord(name=r["name"], url=r["url"], kind=r["kind"], schema_version=r["schema_version"],
+                      backend=r["backend"], status=r["status"], latency_ms=r["latency_ms"], last_seen=r["last_seen"],
+                      last_error=r["last_error"], sdl=r["sdl"])

@@ -1,0 +1,283 @@
+"""Resolvers of the hub schema: root connections fan out and merge, node(id) goes to one site,
+and everything below a site's record is read from the site's answer by response key."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from graphql import GraphQLResolveInfo, GraphQLSchema
+
+from mx_schema import SCHEMA_VERSION
+from mx_schema.errors import FORBIDDEN, NOT_FOUND, PAGE_SIZE_LIMIT, SITE_ERROR, ContractError
+from mx_schema.ids import SITE_NAME, decode_id
+from mx_hub import plan
+from mx_hub.client import SiteClient, SiteFailure
+from mx_hub.compat import differences
+from mx_hub.fanout import (
+    SiteReport,
+    down_entry,
+    failure_entry,
+    gather_with_deadline,
+    site_error_entries,
+)
+from mx_hub.limits import MAX_PAGE_SIZE
+from mx_hub.merge import SiteEdge, SitePage, decode_hub_cursor, merge_pages
+from mx_hub.registry import Registry, SiteRecord
+from mx_hub.sdl import ROOT_FILTERS
+
+DEFAULT_PAGE_SIZE = 20
+
+
+class Local(dict):
+    """An object the hub built itself: its fields resolve by field name, not by response key."""
+
+
+@dataclass
+class HubSettings:
+    site_timeout: float = 10.0
+    soft_deadline: float = 1.0
+    health_interval: float = 15.0
+    admin_token: str | None = None
+
+
+@dataclass
+class HubContext:
+    registry: Registry
+    client: SiteClient
+    settings: HubSettings
+    is_admin: bool = False
+    site_errors: list[dict[str, Any]] = field(default_factory=list)
+    reports: dict[str, SiteReport] = field(default_factory=dict)
+    warnings: list[dict[str, str]] = field(default_factory=list)
+    total_complete: bool = True
+
+    def report(self, name: str, status: str, ms: float | None = None) -> None:
+        previous = self.reports.get(name)
+        if previous is None or previous.status == "ok":
+            self.reports[name] = SiteReport(name, status, None if ms is None else round(ms, 2))
+
+
+def field_resolver(source: Any, info: GraphQLResolveInfo, **args: Any) -> Any:
+    """Site answers are keyed by the caller's response keys (aliases); hub objects by field name."""
+    if isinstance(source, Local):
+        return source.get(info.field_name)
+    if isinstance(source, dict):
+        return source.get(info.path.key)
+    return getattr(source, info.field_name, None)
+
+
+def type_resolver(value: Any, info: GraphQLResolveInfo, abstract_type: Any) -> str | None:
+    return value.get("__typename") if isinstance(value, dict) else None
+
+
+def _path(info: GraphQLResolveInfo) -> list[Any]:
+    return list(info.path.as_list())
+
+
+def _page_size(ctx: HubContext, first: int | None) -> int:
+    size = DEFAULT_PAGE_SIZE if first is None else first
+    if size < 0:
+        raise ContractError(f"`first` must be zero or more, got {size}")
+    if size > MAX_PAGE_SIZE:
+        ctx.warnings.append({"code": PAGE_SIZE_LIMIT, "message": f"`first` {size} capped to {MAX_PAGE_SIZE}"})
+        size = MAX_PAGE_SIZE
+    return size
+
+
+def _chosen_sites(ctx: HubContext, site_filter: dict[str, Any]) -> list[SiteRecord]:
+    sites = ctx.registry.sites("site")
+    wanted: set[str] | None = None
+    one, many = site_filter.pop("site", None), site_filter.pop("sites", None)
+    if one is not None or many is not None:
+        wanted = set(many or []) | ({one} if one is not None else set())
+        unknown = sorted(wanted - {s.name for s in sites})
+        if unknown:
+            raise ContractError(f"unknown site(s): {', '.join(unknown)}; registered: "
+                                f"{', '.join(s.name for s in sites) or 'none'}")
+    return [s for s in sites if wanted is None or s.name in wanted]
+
+
+def connection_resolver(root_field: str):
+    filter_type = ROOT_FILTERS[root_field]
+
+    async def resolve(_: Any, info: GraphQLResolveInfo, filter: dict[str, Any] | None = None,
+                      first: int | None = None, after: str | None = None) -> Local:
+        ctx: HubContext = info.context
+        size = _page_size(ctx, first)
+        site_filter = dict(filter or {})
+        chosen = _chosen_sites(ctx, site_filter)
+        if after is not None:
+            start = decode_hub_cursor(root_field, after)
+            chosen = [s for s in chosen if s.name in start]
+        else:
+            start = {s.name: None for s in chosen}
+        path = _path(info)
+        calls = {}
+        for s in chosen:
+            if s.status == "down":
+                ctx.site_errors.append(down_entry(s.name, path))
+                ctx.report(s.name, "down")
+                ctx.total_complete = False
+                continue
+            q = plan.plan_connection(root_field, filter_type, info.field_nodes, info.fragments, info.operation,
+                                     info.variable_values, site_filter or None, size, start.get(s.name))
+            calls[s.name] = ctx.client.query(s.name, s.url, q.text, q.variables, timeout=ctx.settings.site_timeout)
+        result = await gather_with_deadline(calls, timeout=ctx.settings.site_timeout,
+                                            soft_deadline=ctx.settings.soft_deadline)
+        pages: list[SitePage] = []
+        for name, failure in result.failures.items():
+            _record_failure(ctx, failure, path)
+        for name, answer in result.answers.items():
+            conn = (answer.data or {}).get(root_field)
+            if answer.errors:
+                ctx.site_errors.extend(site_error_entries(name, answer, path))
+            if not isinstance(conn, dict):
+                ctx.report(name, "error", answer.ms)
+                ctx.total_complete = False
+                continue
+            try:
+                edges = [SiteEdge(e["cursor"], e["node"]) for e in conn.get("edges") or []]
+                pages.append(SitePage(name, edges, bool(conn["pageInfo"]["hasNextPage"]), int(conn["totalCount"])))
+            except (KeyError, TypeError, ValueError):
+                ctx.site_errors.append(failure_entry(SiteFailure(name, SITE_ERROR, f"site {name} answered a malformed page"), path))
+                ctx.report(name, "error", answer.ms)
+                ctx.total_complete = False
+                continue
+            ctx.report(name, "ok", answer.ms)
+        try:
+            merged = merge_pages(root_field, pages, size, start)
+        except ContractError:
+            raise ContractError("a site answered an invalid cursor", code=SITE_ERROR) from None
+        edges = [Local(cursor=c, node=node) for c, _, node in merged.edges]
+        return Local(
+            totalCount=sum(p.total_count for p in pages),
+            pageInfo=Local(hasNextPage=merged.has_next_page, hasPreviousPage=after is not None,
+                           startCursor=edges[0]["cursor"] if edges else None,
+                           endCursor=edges[-1]["cursor"] if edges else None),
+            edges=edges,
+        )
+
+    return resolve
+
+
+def _record_failure(ctx: HubContext, failure: SiteFailure, path: list[Any]) -> None:
+    ctx.site_errors.append(failure_entry(failure, path))
+    ctx.report(failure.site, {"SITE_TIMEOUT": "timeout", "SITE_UNAVAILABLE": "unavailable"}.get(failure.code, "error"))
+    ctx.total_complete = False
+
+
+async def resolve_node(_: Any, info: GraphQLResolveInfo, id: str) -> Any:
+    ctx: HubContext = info.context
+    gid = decode_id(id)
+    site = ctx.registry.get(gid.site)
+    if site is None or site.kind != "site":
+        raise ContractError(f"id names site {gid.site!r}, which is not registered", code=NOT_FOUND)
+    q = plan.plan_node(info.field_nodes, info.fragments, info.operation, info.variable_values, id)
+    path = _path(info)
+    try:
+        answer = await ctx.client.query(site.name, site.url, q.text, q.variables, timeout=ctx.settings.site_timeout)
+    except SiteFailure as failure:
+        _record_failure(ctx, failure, path)
+        return None
+    ctx.report(site.name, "ok", answer.ms)
+    if answer.errors:
+        ctx.site_errors.extend(site_error_entries(site.name, answer, path))
+    return (answer.data or {}).get("node")
+
+
+def resolve_sites(_: Any, info: GraphQLResolveInfo) -> list[Local]:
+    ctx: HubContext = info.context
+    return [_site_object(s) for s in ctx.registry.sites(kind=None)]
+
+
+def _site_object(s: SiteRecord) -> Local:
+    return Local(name=s.name, url=s.url, kind=s.kind, status=s.status, schemaVersion=s.schema_version,
+                 backend=s.backend, lastSeen=s.last_seen.isoformat() if s.last_seen else None,
+                 latencyMs=s.latency_ms, lastError=s.last_error)
+
+
+def resolve_site_info(_: Any, info: GraphQLResolveInfo) -> Local:
+    return Local(name="hub", backend="hub", schemaVersion=SCHEMA_VERSION)
+
+
+SITE_CHECK_QUERY = "{ _service { sdl } siteInfo { name backend schemaVersion } }"
+
+
+def graphql_url(url: str) -> str:
+    url = url.rstrip("/")
+    return url if url.endswith("/graphql") else url + "/graphql"
+
+
+async def register_site(ctx: HubContext, name: str, url: str, kind: str = "site") -> SiteRecord:
+    """Fetch the site's SDL, check it against the contract and its health, then store it."""
+    if not SITE_NAME.match(name):
+        raise ContractError(f"site name {name!r} must be lower-case letters, digits, '-' or '_'")
+    if kind not in ("site", "lims"):
+        raise ContractError("kind must be `site` or `lims`")
+    if not url.startswith(("http://", "https://")):
+        raise ContractError("url must be an http(s) URL of the site's GraphQL endpoint")
+    endpoint = graphql_url(url)
+    start = time.perf_counter()
+    try:
+        answer = await ctx.client.query(name, endpoint, SITE_CHECK_QUERY if kind == "site" else "{ _service { sdl } }",
+                                        timeout=min(10.0, ctx.settings.site_timeout))
+    except SiteFailure as failure:
+        raise ContractError(f"cannot register {name}: {failure}", code=failure.code) from None
+    latency = (time.perf_counter() - start) * 1000
+    data = answer.data or {}
+    sdl = (data.get("_service") or {}).get("sdl")
+    if answer.errors or not sdl:
+        raise ContractError(f"cannot register {name}: it does not serve the federation `_service` field",
+                            code="SITE_INCOMPATIBLE")
+    if kind == "site":
+        info = data.get("siteInfo") or {}
+        version = info.get("schemaVersion")
+        problems = differences(sdl, version)
+        if problems:
+            raise ContractError(f"cannot register {name}: schema incompatible: " + "; ".join(problems[:50]),
+                                code="SITE_INCOMPATIBLE")
+        backend = info.get("backend")
+    else:
+        version, backend = None, "lims"
+        if "crystallisation" not in sdl:
+            raise ContractError(f"cannot register {name}: a LIMS source must extend Sample with `crystallisation`",
+                                code="SITE_INCOMPATIBLE")
+    return await ctx.registry.upsert(name, endpoint, kind, version, backend, sdl, latency)
+
+
+def _require_admin(ctx: HubContext) -> None:
+    if not ctx.is_admin:
+        raise ContractError("admin rights needed: send `Authorization: Bearer <admin token>`", code=FORBIDDEN)
+
+
+async def resolve_register_site(_: Any, info: GraphQLResolveInfo, name: str, url: str, kind: str = "site") -> Local:
+    ctx: HubContext = info.context
+    _require_admin(ctx)
+    return _site_object(await register_site(ctx, name, url, kind))
+
+
+async def resolve_deregister_site(_: Any, info: GraphQLResolveInfo, name: str) -> bool:
+    ctx: HubContext = info.context
+    _require_admin(ctx)
+    return await ctx.registry.remove(name)
+
+
+def bind_resolvers(schema: GraphQLSchema) -> GraphQLSchema:
+    query = schema.query_type
+    if query is None:
+        raise RuntimeError("the hub schema has no Query type")
+    for root in ROOT_FILTERS:
+        query.fields[root].resolve = connection_resolver(root)
+    query.fields["node"].resolve = resolve_node
+    query.fields["sites"].resolve = resolve_sites
+    query.fields["siteInfo"].resolve = resolve_site_info
+    mutation = schema.mutation_type
+    if mutation is not None:
+        mutation.fields["registerSite"].resolve = resolve_register_site
+        mutation.fields["deregisterSite"].resolve = resolve_deregister_site
+    for type_ in schema.type_map.values():
+        if hasattr(type_, "resolve_type") and not type_.name.startswith("__"):
+            type_.resolve_type = type_resolver
+    return schema
