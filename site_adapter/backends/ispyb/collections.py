@@ -91,62 +91,113 @@ def _other_predicates(s: SchemaInfo, f: DataCollectionFilter) -> tuple[list[str]
     return where + best_where, args + best_args, needs_session, False
 
 
+def _session_join(needs_session: bool) -> str:
+    return (" JOIN BLSession ses ON ses.`sessionId` = dcg.`sessionId` JOIN Proposal p ON p.`proposalId` = ses.`proposalId`"
+            if needs_session else "")
+
+
 def matching_sql(s: SchemaInfo, f: DataCollectionFilter) -> tuple[str, list[Any]] | None:
-    """SELECT id, sort time of every matching collection (UNION ALL of disjoint branches), or None."""
+    """SELECT id, t (sort time) of every collection matching a filter on the sample, or None.
+
+    The sample is the group's (DataCollectionGroup.blSampleId), else the legacy
+    DataCollection.BLSAMPLEID: two disjoint branches, each an index-driven join from BLSample.
+    """
     other, other_args, needs_session, nothing = _other_predicates(s, f)
     if nothing:
         return None
     sample_where, sample_args, nothing = _sample_predicates(s, f)
     if nothing:
         return None
-    session_join = (
-        " JOIN BLSession ses ON ses.`sessionId` = dcg.`sessionId` JOIN Proposal p ON p.`proposalId` = ses.`proposalId`"
-        if needs_session else ""
-    )
     select = f"SELECT dc.`dataCollectionId` AS id, {time_expr('dc.`startTime`')} AS t"
-    if not any(getattr(f, name) is not None for name in _SAMPLE_FIELDS):
-        where = " AND ".join(other) or "TRUE"
-        sql = (f"{select} FROM DataCollection dc JOIN DataCollectionGroup dcg"
-               f" ON dcg.`dataCollectionGroupId` = dc.`dataCollectionGroupId`{session_join} WHERE {where}")
-        return sql, other_args
-    # The sample is the group's (DataCollectionGroup.blSampleId), else the legacy
-    # DataCollection.BLSAMPLEID: two disjoint branches, each an index-driven join from BLSample.
     sample_from = (" LEFT JOIN Crystal c ON c.`crystalId` = bs.`crystalId`"
                    " LEFT JOIN Protein pr ON pr.`proteinId` = c.`proteinId`")
     where = " AND ".join(sample_where + other)
     branch_group = (f"{select} FROM BLSample bs{sample_from}"
                     " JOIN DataCollectionGroup dcg ON dcg.`blSampleId` = bs.`blSampleId`"
                     " JOIN DataCollection dc ON dc.`dataCollectionGroupId` = dcg.`dataCollectionGroupId`"
-                    f"{session_join} WHERE {where}")
+                    f"{_session_join(needs_session)} WHERE {where}")
     args = sample_args + other_args
     if not s.has("DataCollection", "BLSAMPLEID"):
         return branch_group, args
     branch_legacy = (f"{select} FROM BLSample bs{sample_from}"
                      " JOIN DataCollection dc ON dc.`BLSAMPLEID` = bs.`blSampleId`"
                      " JOIN DataCollectionGroup dcg ON dcg.`dataCollectionGroupId` = dc.`dataCollectionGroupId`"
-                     f"{session_join} WHERE dcg.`blSampleId` IS NULL AND {where}")
+                     f"{_session_join(needs_session)} WHERE dcg.`blSampleId` IS NULL AND {where}")
     return f"{branch_group} UNION ALL {branch_legacy}", args + args
+
+
+async def _sample_page(db: Any, sql: str, args: list[Any], req: PageRequest) -> tuple[list[int], bool, int]:
+    """Few candidates: one statement sorts them and counts them all (the window runs before `after`)."""
+    after_sql, after_args = time_desc_after("w.t", "w.id", req.after)
+    rows = await db.fetch(
+        f"SELECT w.id, w.total FROM (SELECT m.id, m.t, COUNT(*) OVER () AS total FROM ({sql}) m) w"
+        f" WHERE {after_sql} ORDER BY {time_desc_order('w.t', 'w.id')} LIMIT %s",
+        args + after_args + [req.first + 1],
+    )
+    if rows:
+        total = int(rows[0][1])
+    else:  # past the end: the window saw no row, so count separately
+        total = int((await db.fetch(f"SELECT COUNT(*) FROM ({sql}) m", args))[0][0])
+    return [int(r[0]) for r in rows[: req.first]], len(rows) > req.first, total
+
+
+async def _plain_page(db: Any, s: SchemaInfo, f: DataCollectionFilter, req: PageRequest) -> tuple[list[int], bool, int] | None:
+    """No sample filter: dated rows come in startTime index order, then the undated by id (so an
+    unfiltered page reads 21 index entries, not a million); null and zero dates are the undated."""
+    other, args, needs_session, nothing = _other_predicates(s, f)
+    if nothing:
+        return None
+    where = " AND ".join(other) or "TRUE"
+    needs_group = needs_session or f.experiment_type is not None
+    group_join = " JOIN DataCollectionGroup dcg ON dcg.`dataCollectionGroupId` = dc.`dataCollectionGroupId`"
+    count_from = f"FROM DataCollection dc{group_join if needs_group else ''}{_session_join(needs_session)}"
+    total = int((await db.fetch(f"SELECT COUNT(*) {count_from} WHERE {where}", args))[0][0])
+    if req.first == 0 or total == 0:
+        return [], total > 0 and req.first == 0, total
+    base = f"FROM DataCollection dc{group_join}{_session_join(needs_session)} WHERE {where}"
+    want = req.first + 1
+    ids: list[int] = []
+    after = req.after
+    if after is None or after[0] is not None:
+        after_sql, after_args = time_desc_after("dc.`startTime`", "dc.`dataCollectionId`", after)
+        rows = await db.fetch(
+            f"SELECT dc.`dataCollectionId` {base} AND dc.`startTime` >= '1000-01-01' AND {after_sql}"
+            " ORDER BY dc.`startTime` DESC, dc.`dataCollectionId` DESC LIMIT %s", args + after_args + [want])
+        ids = [int(r[0]) for r in rows]
+    if len(ids) < want:
+        undated = "(dc.`startTime` IS NULL OR dc.`startTime` < '1000-01-01')"
+        extra: list[Any] = []
+        if after is not None and after[0] is None:
+            time_desc_after("x", "y", after)  # validates the position
+            undated += " AND dc.`dataCollectionId` < %s"
+            extra = [after[1]]
+        rows = await db.fetch(f"SELECT dc.`dataCollectionId` {base} AND {undated}"
+                              " ORDER BY dc.`dataCollectionId` DESC LIMIT %s", args + extra + [want - len(ids)])
+        ids += [int(r[0]) for r in rows]
+    return ids[: req.first], len(ids) > req.first, total
 
 
 async def page(db: Any, s: SchemaInfo, f: DataCollectionFilter, req: PageRequest) -> Page[model.DataCollection]:
     if req.first < 0:
         raise InvalidInput("first must not be negative")
-    matching = matching_sql(s, f)
-    if matching is None:
-        return Page(items=[], has_next_page=False, total_count=0)
-    sql, args = matching
-    total = (await db.fetch(f"SELECT COUNT(*) FROM ({sql}) m", args))[0][0]
-    if req.first == 0:
-        return Page(items=[], has_next_page=int(total) > 0, total_count=int(total))
-    after_sql, after_args = time_desc_after("m.t", "m.id", req.after)
-    rows = await db.fetch(
-        f"SELECT m.id FROM ({sql}) m WHERE {after_sql} ORDER BY {time_desc_order('m.t', 'm.id')} LIMIT %s",
-        args + after_args + [req.first + 1],
-    )
-    ids = [str(r[0]) for r in rows[: req.first]]
-    records = await by_id(db, s, ids)
-    items = [(sort_key(records[i]), records[i]) for i in ids if i in records]
-    return Page(items=items, has_next_page=len(rows) > req.first, total_count=int(total))
+    empty: Page[model.DataCollection] = Page(items=[], has_next_page=False, total_count=0)
+    if any(getattr(f, name) is not None for name in _SAMPLE_FIELDS):
+        matching = matching_sql(s, f)
+        if matching is None:
+            return empty
+        if req.first == 0:
+            total = int((await db.fetch(f"SELECT COUNT(*) FROM ({matching[0]}) m", matching[1]))[0][0])
+            return Page(items=[], has_next_page=total > 0, total_count=total)
+        result = await _sample_page(db, matching[0], matching[1], req)
+    else:
+        plain = await _plain_page(db, s, f, req)
+        if plain is None:
+            return empty
+        result = plain
+    ids, has_next, total = result
+    records = await by_id(db, s, [str(i) for i in ids])
+    items = [(sort_key(records[str(i)]), records[str(i)]) for i in ids if str(i) in records]
+    return Page(items=items, has_next_page=has_next, total_count=total)
 
 
 def sort_key(dc: model.DataCollection) -> tuple:

@@ -140,7 +140,24 @@ async def test_batches_are_one_statement(ispyb):
     assert ispyb.db.queries - before == 1
     before = ispyb.db.queries
     await ispyb.data_collections(F(protein_acronym="therm"), PageRequest(first=20))
-    assert ispyb.db.queries - before == 3  # count, ordered ids, hydration: whatever the page size
+    assert ispyb.db.queries - before == 2  # counted and ordered ids, hydration: whatever the page size
+    before = ispyb.db.queries
+    await ispyb.data_collections(F(beamline="i03"), PageRequest(first=20))
+    assert ispyb.db.queries - before <= 4  # count, dated ids, undated ids, hydration
+
+
+async def test_sample_filter_pages_keep_their_total(ispyb):
+    f, seen, after = F(protein_acronym="therm"), [], None
+    while True:
+        page = await ispyb.data_collections(f, PageRequest(first=4, after=after))
+        assert page.total_count == 6
+        seen += [k[1] for k, _ in page.items]
+        if not page.has_next_page:
+            break
+        after = page.items[-1][0]
+    assert seen == [6017405, 990003, 990002, 993677, 990004, 990001]
+    past_the_end = await ispyb.data_collections(f, PageRequest(first=4, after=(None, 1)))
+    assert past_the_end.items == [] and past_the_end.total_count == 6 and not past_the_end.has_next_page
 
 
 async def test_bad_keyset_position(ispyb):
