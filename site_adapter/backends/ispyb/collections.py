@@ -136,6 +136,8 @@ async def _sample_page(db: Any, sql: str, args: list[Any], req: PageRequest) -> 
     )
     if rows:
         total = int(rows[0][1])
+    elif req.after is None:
+        total = 0
     else:  # past the end: the window saw no row, so count separately
         total = int((await db.fetch(f"SELECT COUNT(*) FROM ({sql}) m", args))[0][0])
     return [int(r[0]) for r in rows[: req.first]], len(rows) > req.first, total
