@@ -1,0 +1,139 @@
+"""`mxhub demo`: a whole federation on one machine with zero set-up, on embedded PostgreSQL.
+
+Sites with different demo facilities, the hub with them registered (and the LIMS source when it
+is installed), all in one process; Ctrl-C or SIGTERM stops everything.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+import sys
+from typing import Any
+
+import click
+
+from mxhub.serve import Served, serve_all
+
+# (site name, facility profile, share of --collections)
+DEMO_SITES = (("esrf", "esrf", 1.0), ("diamond", "diamond", 0.6), ("maxiv", "maxiv", 0.25))
+
+
+async def _load(site: str, facility: str, n: int, dsn: str | None) -> str:
+    import asyncpg
+
+    from mxhub.stores import resolve_pg_dsn
+    from site_adapter.backends.native.loader import load_demo
+    from site_adapter.backends.native.migrate import migrate
+
+    resolved = await resolve_pg_dsn(dsn, f"mxhub_demo_{site}")
+    conn = await asyncpg.connect(resolved)
+    try:
+        await migrate(conn)
+        if await conn.fetchval("SELECT count(*) FROM data_collection") == 0:
+            show = sys.stderr.isatty()
+            with click.progressbar(length=n, label=f"loading {site} demo data", file=sys.stderr,
+                                   show_pos=True) if show else _Quiet() as bar:
+                await load_demo(conn, site, n, facility=facility, progress=bar.update)
+    finally:
+        await conn.close()
+    return resolved
+
+
+class _Quiet:
+    def __enter__(self) -> "_Quiet":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        return None
+
+    def update(self, n: int) -> None:
+        return None
+
+
+async def run_demo(port: int, host: str, collections: int, dsn: str | None,
+                   ready: asyncio.Event | None = None, stop: asyncio.Event | None = None) -> None:
+    import httpx
+
+    from mx_hub.app import create_app as create_hub_app
+    from mx_hub.resolvers import HubSettings
+    from mx_schema.examples import DEMO_EXAMPLES
+    from mxhub.stores import resolve_pg_dsn
+    from site_adapter.app import create_app as create_site_app
+    from site_adapter.backends.native import NativeBackend
+
+    site_dsns = {}
+    for site, facility, share in DEMO_SITES:
+        site_dsns[site] = await _load(site, facility, max(50, int(collections * share)), dsn and _db(dsn, site))
+    hub_dsn = await resolve_pg_dsn(dsn and _db(dsn, "hub"), "mxhub_demo_hub")
+    token = secrets.token_urlsafe(24)
+    settings = HubSettings(site_timeout=10, soft_deadline=1.0, health_interval=10, admin_token=token)
+    services = [Served(site, create_site_app(NativeBackend(d, min_size=1, max_size=5), site=site), host, 0)
+                for site, d in site_dsns.items()]
+    lims = _lims_service(host, dsn)
+    if lims is not None:
+        services.append(lims)
+    hub = Served("hub", create_hub_app(hub_dsn, settings), host, port)
+    services.append(hub)
+    for s in services:
+        s.bind()
+
+    async def started() -> None:
+        async with httpx.AsyncClient(timeout=30) as client:
+            for s in services:
+                if s.name == "hub":
+                    continue
+                kind = "lims" if s is lims else "site"
+                r = await client.post(f"{hub.url}/graphql", headers={"authorization": f"Bearer {token}"}, json={
+                    "query": "mutation($n: String!, $u: String!, $k: String) { registerSite(name: $n, url: $u, kind: $k) { name } }",
+                    "variables": {"n": s.name, "u": f"{s.url}/graphql", "k": kind}})
+                if r.json().get("errors"):
+                    click.echo(f"could not register {s.name}: {r.json()['errors'][0]['message']}", err=True)
+        out = [f"\nmxhub demo federation is running.\n",
+               f"  hub (GraphQL, GraphiQL in a browser): {hub.url}/graphql"]
+        out += [f"  site {s.name:8s} {s.url}/graphql" for s in services if s.name != "hub"]
+        out += [f"  admin token (for `mxhub hub register-site --token`): {token}", "",
+                "Example queries (paste into GraphiQL, or POST as JSON):"]
+        for title, query in DEMO_EXAMPLES:
+            out += ["", f"# {title}", query]
+        out += ["", f"curl -s {hub.url}/graphql -H 'content-type: application/json' "
+                    "-d '{\"query\":\"{ sites { name status } }\"}'", "", "Ctrl-C stops everything."]
+        click.echo("\n".join(out))
+        if ready is not None:
+            ready.set()
+
+    await serve_all(services, on_started=started, stop=stop)
+
+
+def _lims_service(host: str, dsn: str | None) -> Served | None:
+    """The crystallisation LIMS source, when this installation has it."""
+    try:
+        from site_adapter.lims.demo import demo_service  # type: ignore[import-not-found]
+    except ImportError:
+        return None
+    return demo_service(host, dsn)
+
+
+def _db(dsn: str, name: str) -> str:
+    from mxhub.embedded import with_database
+
+    return with_database(dsn, f"mxhub_demo_{name}")
+
+
+@click.command(help="Start a complete demo federation on this machine with zero set-up: embedded PostgreSQL, "
+                    "three site adapters with realistic demo facilities, and the hub with them registered. "
+                    "Prints the hub URL and example queries; Ctrl-C stops everything.")
+@click.option("--port", default=8000, show_default=True, type=int, envvar="MXHUB_DEMO_PORT",
+              help="The hub's port (sites take free ports). [env MXHUB_DEMO_PORT]")
+@click.option("--host", default="127.0.0.1", show_default=True, envvar="MXHUB_DEMO_HOST", help="[env MXHUB_DEMO_HOST]")
+@click.option("--collections", default=20000, show_default=True, type=click.IntRange(min=50),
+              envvar="MXHUB_DEMO_COLLECTIONS",
+              help="Data collections at the largest demo site (loaded once). [env MXHUB_DEMO_COLLECTIONS]")
+@click.option("--dsn", envvar="MXHUB_DEMO_DSN",
+              help="A PostgreSQL server to use instead of the embedded one (databases mxhub_demo_*). "
+                   "[env MXHUB_DEMO_DSN]")
+def demo(port: int, host: str, collections: int, dsn: str | None) -> None:
+    try:
+        asyncio.run(run_demo(port, host, collections, dsn))
+    except OSError as exc:
+        raise click.ClickException(str(exc)) from None

@@ -1,0 +1,119 @@
+"""`mxhub hub ...`: serve the hub, and register sites with a running hub."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import click
+
+from mxhub.serve import Served, serve_all
+
+
+@click.group(help="Run the hub, or manage the sites registered with a running hub.")
+def hub() -> None:
+    pass
+
+
+@hub.command("serve", help="Serve the hub at http://HOST:PORT/graphql over every registered site.")
+@click.option("--dsn", envvar="MXHUB_HUB_DSN",
+              help="PostgreSQL for the registry; embedded PostgreSQL without it. [env MXHUB_HUB_DSN]")
+@click.option("--host", default="127.0.0.1", show_default=True, envvar="MXHUB_HUB_HOST", help="[env MXHUB_HUB_HOST]")
+@click.option("--port", default=8000, show_default=True, type=int, envvar="MXHUB_HUB_PORT",
+              help="0 picks a free port. [env MXHUB_HUB_PORT]")
+@click.option("--admin-token", envvar="MXHUB_ADMIN_TOKEN",
+              help="Bootstrap credential for admin operations (registering sites). [env MXHUB_ADMIN_TOKEN]")
+@click.option("--site-timeout", default=10.0, show_default=True, type=float, envvar="MXHUB_SITE_TIMEOUT",
+              help="Seconds a site may take to answer. [env MXHUB_SITE_TIMEOUT]")
+@click.option("--soft-deadline", default=1.0, show_default=True, type=float, envvar="MXHUB_SOFT_DEADLINE",
+              help="Once the first site has answered, seconds to wait for the rest. [env MXHUB_SOFT_DEADLINE]")
+@click.option("--health-interval", default=15.0, show_default=True, type=float, envvar="MXHUB_HEALTH_INTERVAL",
+              help="Seconds between health checks of registered sites (0: none). [env MXHUB_HEALTH_INTERVAL]")
+def serve(dsn: str | None, host: str, port: int, admin_token: str | None, site_timeout: float,
+          soft_deadline: float, health_interval: float) -> None:
+    import asyncpg
+
+    from mx_hub.app import create_app
+    from mx_hub.resolvers import HubSettings
+    from mxhub.stores import resolve_pg_dsn
+
+    if not admin_token:
+        click.echo("warning: no --admin-token: sites cannot be registered through this hub", err=True)
+    settings = HubSettings(site_timeout=site_timeout, soft_deadline=soft_deadline,
+                           health_interval=health_interval, admin_token=admin_token)
+
+    async def run() -> None:
+        try:
+            resolved = await resolve_pg_dsn(dsn, "mxhub_hub")
+            conn = await asyncpg.connect(resolved, timeout=10)
+            await conn.close()
+        except (OSError, asyncpg.PostgresError, asyncio.TimeoutError) as exc:
+            raise click.ClickException(f"cannot reach the hub's PostgreSQL: {exc}") from None
+        served = Served("hub", create_app(resolved, settings), host, port).bind()
+
+        async def started() -> None:
+            click.echo(f"hub serving {served.url}/graphql", err=True)
+
+        await serve_all([served], on_started=started)
+
+    try:
+        asyncio.run(run())
+    except OSError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+def post_graphql(hub_url: str, query: str, variables: dict, token: str | None) -> dict:
+    import httpx
+
+    from mx_hub.resolvers import graphql_url
+
+    headers = {"authorization": f"Bearer {token}"} if token else {}
+    try:
+        response = httpx.post(graphql_url(hub_url), json={"query": query, "variables": variables}, headers=headers,
+                              timeout=30)
+        return response.json()
+    except httpx.HTTPError as exc:
+        raise click.ClickException(f"cannot reach the hub at {hub_url}: {exc}") from None
+    except ValueError:
+        raise click.ClickException(f"{hub_url} did not answer GraphQL") from None
+
+
+@hub.command("register-site", help="Register a site adapter (or a LIMS source) at URL with a running hub; the hub "
+                                   "checks its schema and health first.")
+@click.argument("name")
+@click.argument("url")
+@click.option("--kind", type=click.Choice(["site", "lims"]), default="site", show_default=True)
+@click.option("--hub", "hub_url", envvar="MXHUB_HUB_URL", required=True,
+              help="The hub's URL. [env MXHUB_HUB_URL]")
+@click.option("--token", envvar="MXHUB_TOKEN", help="An admin token for the hub. [env MXHUB_TOKEN]")
+def register_site(name: str, url: str, kind: str, hub_url: str, token: str | None) -> None:
+    body = post_graphql(hub_url, "mutation($n: String!, $u: String!, $k: String) { registerSite(name: $n, url: $u, "
+                                 "kind: $k) { name url kind status schemaVersion latencyMs } }",
+                        {"n": name, "u": url, "k": kind}, token)
+    if body.get("errors"):
+        raise click.ClickException("; ".join(e.get("message", "error") for e in body["errors"]))
+    click.echo(json.dumps(body["data"]["registerSite"], indent=2))
+
+
+@hub.command("deregister-site", help="Remove a site from a running hub's registry.")
+@click.argument("name")
+@click.option("--hub", "hub_url", envvar="MXHUB_HUB_URL", required=True, help="[env MXHUB_HUB_URL]")
+@click.option("--token", envvar="MXHUB_TOKEN", help="[env MXHUB_TOKEN]")
+def deregister_site(name: str, hub_url: str, token: str | None) -> None:
+    body = post_graphql(hub_url, "mutation($n: String!) { deregisterSite(name: $n) }", {"n": name}, token)
+    if body.get("errors"):
+        raise click.ClickException("; ".join(e.get("message", "error") for e in body["errors"]))
+    if not body["data"]["deregisterSite"]:
+        raise click.ClickException(f"no site called {name}")
+    click.echo(f"removed {name}")
+
+
+@hub.command("sites", help="List the sites a running hub knows, with their health.")
+@click.option("--hub", "hub_url", envvar="MXHUB_HUB_URL", required=True, help="[env MXHUB_HUB_URL]")
+def sites(hub_url: str) -> None:
+    body = post_graphql(hub_url, "{ sites { name kind url status schemaVersion latencyMs lastSeen } }", {}, None)
+    if body.get("errors"):
+        raise click.ClickException("; ".join(e.get("message", "error") for e in body["errors"]))
+    for s in body["data"]["sites"]:
+        latency = f"{s['latencyMs']:.1f} ms" if s["latencyMs"] is not None else "-"
+        click.echo(f"{s['name']:12s} {s['kind']:5s} {s['status']:8s} {latency:>10s}  {s['url']}")

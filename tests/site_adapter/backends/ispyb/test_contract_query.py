@@ -1,0 +1,52 @@
+"""CONTRACT.md's query through the site adapter app over the ISPyB fixture: the backend's answers survive."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from mx_schema.examples import CONTRACT_QUERY
+from site_adapter.app import create_app
+
+
+@pytest.fixture(scope="module")
+async def gql(ispyb):
+    app = create_app(ispyb, site="dls", manage_backend=False)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://dls.test") as client:
+        async def post(variables: dict) -> dict:
+            response = await client.post("/graphql", json={"query": CONTRACT_QUERY, "variables": variables})
+            assert response.status_code < 500, response.text
+            return response.json()
+        yield post
+
+
+async def test_tlys_jan_4_through_graphql(gql):
+    body = await gql({"filter": {"sampleName": "tlys_jan_4"}, "first": 20})
+    assert "errors" not in body, body
+    conn = body["data"]["dataCollections"]
+    assert conn["totalCount"] == 2 and conn["pageInfo"]["hasNextPage"] is False
+    newest, oldest = (e["node"] for e in conn["edges"])
+    assert (newest["localId"], oldest["localId"]) == ("6017405", "993677")
+    assert newest["site"] == "dls" and newest["detector"] is None and newest["processing"] == []
+    assert newest["bestProcessing"] is None
+    assert oldest["session"] == {"visit": "cm14451-1", "proposal": "cm14451", "beamline": "i03"}
+    assert oldest["sample"]["name"] == "tlys_jan_4" and oldest["sample"]["barcode"] == "HA00AU3712"
+    assert oldest["sample"]["protein"]["acronym"] == "therm"
+    assert oldest["transmission"] == pytest.approx(40.1936)
+    assert (oldest["beamCentreX"], oldest["beamCentreY"]) == (pytest.approx(208.978), pytest.approx(215.62))
+    assert [p["program"] for p in oldest["processing"]] == [
+        "fast_dp", "xia2 3dii", "xia2 dials", "autoPROC", "xia2 dials", "xia2 3dii"]
+    assert oldest["processing"][0]["overall"]["ccHalf"] == pytest.approx(0.999)  # fast_dp stored 99.9
+    assert oldest["processing"][0]["outer"]["ccHalf"] == pytest.approx(0.917)
+    best = oldest["bestProcessing"]
+    assert (best["program"], best["spaceGroup"]) == ("xia2 dials", "P 61 2 2")
+    assert best["overall"]["resolutionHigh"] == pytest.approx(1.42)
+
+
+async def test_session_zero_and_zero_date_through_graphql(gql):
+    body = await gql({"filter": {"visit": "mx90001-1"}, "first": 5})
+    assert "errors" not in body, body
+    nodes = [e["node"] for e in body["data"]["dataCollections"]["edges"]]
+    assert [n["localId"] for n in nodes] == ["990004", "990001"]
+    assert nodes[1]["startTime"] is None and nodes[1]["session"]["visit"] == "mx90001-1"
+    assert nodes[1]["detector"]["model"] == "Excalibur"
