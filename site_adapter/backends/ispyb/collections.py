@@ -13,7 +13,7 @@ from site_adapter import model
 from site_adapter.backends.base import DataCollectionFilter, InvalidInput, Page, PageRequest
 from site_adapter.backends.ispyb import normalise as n
 from site_adapter.backends.ispyb.keyset import (
-    binary_equals, id_list, int_ids, time_desc_after, time_desc_order, time_expr,
+    binary_equals, check_position, id_list, int_ids, time_desc_after, time_desc_order, time_expr,
 )
 from site_adapter.backends.ispyb.processing import best_filters
 from site_adapter.backends.ispyb.schema_check import SchemaInfo
@@ -159,7 +159,7 @@ async def _plain_page(db: Any, s: SchemaInfo, f: DataCollectionFilter, req: Page
     base = f"FROM DataCollection dc{group_join}{_session_join(needs_session)} WHERE {where}"
     want = req.first + 1
     ids: list[int] = []
-    after = req.after
+    after = check_position(req.after)
     if after is None or after[0] is not None:
         after_sql, after_args = time_desc_after("dc.`startTime`", "dc.`dataCollectionId`", after)
         rows = await db.fetch(
@@ -170,7 +170,6 @@ async def _plain_page(db: Any, s: SchemaInfo, f: DataCollectionFilter, req: Page
         undated = "(dc.`startTime` IS NULL OR dc.`startTime` < '1000-01-01')"
         extra: list[Any] = []
         if after is not None and after[0] is None:
-            time_desc_after("x", "y", after)  # validates the position
             undated += " AND dc.`dataCollectionId` < %s"
             extra = [after[1]]
         rows = await db.fetch(f"SELECT dc.`dataCollectionId` {base} AND {undated}"

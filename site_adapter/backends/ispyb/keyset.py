@@ -29,6 +29,11 @@ def binary_equals(column: str) -> str:
     return f"(CONVERT({column} USING utf8mb4) COLLATE utf8mb4_bin = %s)"
 
 
+def check_position(after: tuple | None) -> tuple[Any, int] | None:
+    """(sort value, local id) of a keyset position, or InvalidInput."""
+    return _after_parts(after)
+
+
 def _after_parts(after: tuple | None) -> tuple[Any, int] | None:
     if after is None:
         return None
