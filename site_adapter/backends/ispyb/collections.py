@@ -15,6 +15,7 @@ from site_adapter.backends.ispyb import normalise as n
 from site_adapter.backends.ispyb.keyset import (
     binary_equals, check_position, id_list, int_ids, time_desc_after, time_desc_order, time_expr,
 )
+from site_adapter.backends.ispyb.entities import proposal_predicates, visit_predicates
 from site_adapter.backends.ispyb.processing import best_filters
 from site_adapter.backends.ispyb.schema_check import SchemaInfo
 
@@ -59,27 +60,23 @@ def _other_predicates(s: SchemaInfo, f: DataCollectionFilter) -> tuple[list[str]
     needs_session = False
     if f.proposal is not None:
         needs_session = True
-        split = n.split_proposal(f.proposal)
-        if split is None:
-            return [], [], True, True
-        where += ["p.`proposalCode` = %s", "p.`proposalNumber` = %s",
-                  binary_equals("CONCAT(p.`proposalCode`, p.`proposalNumber`)")]
-        args += [split[0], split[1], f.proposal]
+        where_p, args_p = proposal_predicates(f.proposal)
+        where += where_p
+        args += args_p
     if f.visit is not None:
         needs_session = True
-        split_v = n.split_visit(f.visit)
-        if split_v is None or not s.has("BLSession", "visit_number"):
+        visit = visit_predicates(s, f.visit)
+        if visit is None:
             return [], [], True, True
-        where += ["p.`proposalCode` = %s", "p.`proposalNumber` = %s", "ses.`visit_number` = %s",
-                  binary_equals("CONCAT(p.`proposalCode`, p.`proposalNumber`)")]
-        args += [split_v[0], split_v[1], split_v[2], split_v[0] + split_v[1]]
+        where += visit[0]
+        args += visit[1]
     if f.beamline is not None:
         needs_session = True
         where += ["ses.`beamLineName` = %s", binary_equals("ses.`beamLineName`")]
         args += [f.beamline, f.beamline]
     if f.experiment_type is not None:
-        where.append(f"COALESCE({s.col('dcg', 'DataCollectionGroup', 'experimentType')}, "
-                     f"{s.col('dc', 'DataCollection', 'experimenttype')}) = %s")
+        where.append(binary_equals(f"COALESCE({s.col('dcg', 'DataCollectionGroup', 'experimentType')}, "
+                                   f"{s.col('dc', 'DataCollection', 'experimenttype')})"))
         args.append(f.experiment_type)
     if f.start_after is not None:
         where.append("dc.`startTime` >= %s")

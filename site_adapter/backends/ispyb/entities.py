@@ -43,12 +43,22 @@ def session_key(r: model.Session) -> tuple:
     return (time_key(r.start_time), int(r.local_id))
 
 
-def proposal_predicates(code: str) -> tuple[list[str], list[Any]] | None:
-    """Exact proposal-code match through the (proposalCode, proposalNumber) unique index."""
+def proposal_predicates(code: str) -> tuple[list[str], list[Any]]:
+    """Exact proposal-code match, through the (proposalCode, proposalNumber) unique index when the
+    code is letters then digits ('cm14451'); other codes ('ih-ls3100') compare the concatenation."""
     split = n.split_proposal(code)
     if split is None:
-        return None
+        return [binary_equals(_CODE)], [code]
     return ["p.`proposalCode` = %s", "p.`proposalNumber` = %s", binary_equals(_CODE)], [split[0], split[1], code]
+
+
+def visit_predicates(s: SchemaInfo, visit: str) -> tuple[list[str], list[Any]] | None:
+    """'cm14451-1': the proposal's predicates and BLSession.visit_number; None when nothing can match."""
+    split = n.split_visit(visit)
+    if split is None or not s.has("BLSession", "visit_number"):
+        return None
+    where, args = proposal_predicates(split[0])
+    return where + ["ses.`visit_number` = %s"], args + [split[1]]
 
 
 async def sessions(db: Any, s: SchemaInfo, f: SessionFilter, req: PageRequest) -> Page[model.Session]:
@@ -57,16 +67,14 @@ async def sessions(db: Any, s: SchemaInfo, f: SessionFilter, req: PageRequest) -
     empty = Page(items=[], has_next_page=False, total_count=0)
     if f.proposal is not None:
         pred = proposal_predicates(f.proposal)
-        if pred is None:
-            return empty
         where += pred[0]
         args += pred[1]
     if f.visit is not None:
-        split = n.split_visit(f.visit)
-        if split is None or not s.has("BLSession", "visit_number"):
+        visit = visit_predicates(s, f.visit)
+        if visit is None:
             return empty
-        where += ["p.`proposalCode` = %s", "p.`proposalNumber` = %s", "ses.`visit_number` = %s", binary_equals(_CODE)]
-        args += [split[0], split[1], split[2], split[0] + split[1]]
+        where += visit[0]
+        args += visit[1]
     if f.beamline is not None:
         where += ["ses.`beamLineName` = %s", binary_equals("ses.`beamLineName`")]
         args += [f.beamline, f.beamline]
@@ -134,10 +142,7 @@ def _proposal_columns(s: SchemaInfo) -> str:
 async def proposals(db: Any, s: SchemaInfo, f: ProposalFilter, req: PageRequest) -> Page[model.Proposal]:
     where, args = ["TRUE"], []
     if f.code is not None:
-        pred = proposal_predicates(f.code)
-        if pred is None:
-            return Page(items=[], has_next_page=False, total_count=0)
-        where, args = pred[0], pred[1]
+        where, args = proposal_predicates(f.code)
     raw = await keyset_page(
         db, columns=_proposal_columns(s), from_where="FROM Proposal p WHERE " + " AND ".join(where), args=args,
         key=text_expr(_CODE), key_kind="text", id_col="p.`proposalId`", req=req,

@@ -191,10 +191,12 @@ def split_proposal(code: str) -> tuple[str, str] | None:
     return (m.group(1), m.group(2)) if m else None
 
 
-def split_visit(visit: str) -> tuple[str, str, int] | None:
-    """'cm14451-1' -> ('cm', '14451', 1): proposal code, number and BLSession.visit_number."""
-    m = re.fullmatch(r"([A-Za-z]+)(\d+)-(\d+)", visit.strip())
-    return (m.group(1), m.group(2), int(m.group(3))) if m else None
+def split_visit(visit: str) -> tuple[str, int] | None:
+    """'cm14451-1' -> ('cm14451', 1): the proposal code and BLSession.visit_number."""
+    head, dash, tail = visit.strip().rpartition("-")
+    if not dash or not head or not tail.isdigit():
+        return None
+    return head, int(tail)
 
 
 def space_group_key(value: str | None) -> str | None:

@@ -75,8 +75,6 @@ async def samples(db: Any, s: SchemaInfo, f: SampleFilter, req: PageRequest) -> 
         args += [value, value]
     if f.proposal is not None:
         pred = proposal_predicates(f.proposal)
-        if pred is None:
-            return _EMPTY
         where += pred[0]
         args += pred[1]
     columns, joins = _sample_sql(s)
@@ -150,8 +148,6 @@ async def proteins(db: Any, s: SchemaInfo, f: ProteinFilter, req: PageRequest) -
         args.append(f.name)
     if f.proposal is not None:
         pred = proposal_predicates(f.proposal)
-        if pred is None:
-            return _EMPTY
         joins += " JOIN Proposal p ON p.`proposalId` = pr.`proposalId`"
         where += pred[0]
         args += pred[1]

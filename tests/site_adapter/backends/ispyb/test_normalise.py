@@ -65,7 +65,9 @@ def test_cc_half_percent_detection():
 def test_codes_and_space_groups():
     assert n.split_proposal("cm14451") == ("cm", "14451")
     assert n.split_proposal("cm-14451") is None
-    assert n.split_visit("cm14451-1") == ("cm", "14451", 1)
+    assert n.split_visit("cm14451-1") == ("cm14451", 1)
+    assert n.split_visit("ih-ls3100-12") == ("ih-ls3100", 12)
+    assert n.split_visit("cm14451") is None
     assert n.space_group_key("P 61 2 2") == "P6122"
     assert n.sequence_hash("ab c") == n.sequence_hash("ABC")
     aware = dt.datetime(2020, 1, 1, 12, tzinfo=dt.timezone(dt.timedelta(hours=2)))
