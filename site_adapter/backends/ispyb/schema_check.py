@@ -110,17 +110,23 @@ async def detect(db: Database) -> SchemaInfo:
     if missing_tables:
         raise BackendError(
             f"ispyb backend: {where} is not an ISPyB database this adapter can serve: "
-            f"missing tables {', '.join(missing_tables)}"
+            f"missing tables {_some(missing_tables)}"
         )
     missing_cols = [
         f"{t}.{c}" for t, (required, _) in REQUIRED_TABLES.items() for c in required if c.lower() not in found[t]
     ]
     if missing_cols:
         raise BackendError(
-            f"ispyb backend: {where} is an unsupported ISPyB schema: missing columns {', '.join(missing_cols)}"
+            f"ispyb backend: {where} is an unsupported ISPyB schema: missing columns {_some(missing_cols)}"
         )
     columns = {t: frozenset(found[t]) for t in list(REQUIRED_TABLES) + list(OPTIONAL_TABLES) if t in found}
     return SchemaInfo(version=await _version(db, found), columns=columns)
+
+
+def _some(names: list[str], shown: int = 6) -> str:
+    """A short list for a one-line message."""
+    more = len(names) - shown
+    return ", ".join(names[:shown]) + (f" and {more} more" if more > 0 else "")
 
 
 async def _version(db: Database, found: dict[str, set[str]]) -> str:
