@@ -1,0 +1,132 @@
+"""`mxhub reprocess`: print XDS.INP, a dials.import command or a MOSFLM script for a data collection.
+
+With an ID it asks a site adapter or the hub over GraphQL; with --image it reads one image's header here.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Any
+
+import click
+import httpx
+
+from site_adapter.reprocess import FORMATS, MissingGeometry, geometry_from_header, render, template_from_filename
+
+FIELDS = {"xds": "xdsInp", "dials": "dialsImport", "mosflm": "mosflm"}
+QUERY = ("query($id: ID!) { node(id: $id) { ... on DataCollection { "
+         "reprocessing { xdsInp dialsImport mosflm } } } }")
+
+
+class ReprocessError(Exception):
+    """One line a user can act on; the command prints it and exits with status 1."""
+
+
+def global_id(value: str, site: str | None) -> str:
+    """The global id for ID: as given when it already is one, else built from --site and the local id."""
+    from mx_schema.errors import InvalidGlobalId
+    from mx_schema.ids import decode_id, encode_id
+
+    try:
+        gid = decode_id(value)
+    except InvalidGlobalId:
+        if not site:
+            raise ReprocessError(f"{value!r} is not a global id; give --site NAME (or MXHUB_SITE_NAME) "
+                                 "to use it as a site-local data collection id") from None
+        return encode_id(site, "DataCollection", value)
+    if gid.type != "DataCollection":
+        raise ReprocessError(f"{value!r} is a {gid.type} id, not a DataCollection id")
+    return value
+
+
+def fetch_reprocessing(url: str, gid: str, fmt: str, timeout: float = 30.0) -> str:
+    """POST the reprocessing query to a GraphQL endpoint and return the chosen text."""
+    try:
+        response = httpx.post(url, json={"query": QUERY, "variables": {"id": gid}}, timeout=timeout,
+                              headers={"Accept": "application/graphql-response+json, application/json"})
+    except httpx.HTTPError as exc:
+        raise ReprocessError(f"cannot reach {url}: {exc}") from None
+    try:
+        body: Any = response.json()
+    except ValueError:
+        raise ReprocessError(f"{url} answered HTTP {response.status_code} without a GraphQL response") from None
+    if not isinstance(body, dict):
+        raise ReprocessError(f"{url} answered HTTP {response.status_code} without a GraphQL response")
+    errors = body.get("errors")
+    if errors:
+        first = errors[0] if isinstance(errors[0], dict) else {"message": str(errors[0])}
+        ext = first.get("extensions") or {}
+        where = ", ".join(f"{k} {ext[k]}" for k in ("site", "code") if ext.get(k))
+        more = f" (+{len(errors) - 1} more)" if len(errors) > 1 else ""
+        raise ReprocessError(f"{first.get('message', 'GraphQL error')}{f' [{where}]' if where else ''}{more}")
+    node = (body.get("data") or {}).get("node")
+    if node is None:
+        raise ReprocessError(f"no data collection with id {gid} at {url}")
+    text = (node.get("reprocessing") or {}).get(FIELDS[fmt])
+    if not text:
+        raise ReprocessError(f"{url} returned no {FIELDS[fmt]} for {gid}")
+    return str(text)
+
+
+def from_image(path: str, fmt: str, template: str | None, images: int | None) -> str:
+    """Render from one image's header: template and first image number from the file name unless given."""
+    try:
+        from site_adapter.indexer.cbf_header import read_header
+    except ImportError:
+        raise ReprocessError("the image header reader (site_adapter.indexer.cbf_header) is not available") from None
+    try:
+        header = read_header(path)
+    except (OSError, ValueError) as exc:
+        raise ReprocessError(f"cannot read the header of {path}: {exc}") from None
+    directory = os.path.dirname(os.path.abspath(path))
+    derived = template_from_filename(path)
+    first = derived[1] if derived else None
+    if template is None:
+        template = derived[0] if derived else None
+    elif "/" in template:
+        directory, template = template.rsplit("/", 1)
+    return render(fmt, geometry_from_header(header, template=template, image_directory=directory,
+                                            number_of_images=images, first_image=first))
+
+
+@click.command("reprocess", help="Print reprocessing input (XDS.INP, a dials.import command or a MOSFLM "
+                                 "script) for a data collection ID (global, or site-local with --site), or "
+                                 "for one image with --image.")
+@click.argument("id", required=False)
+@click.option("--format", "fmt", type=click.Choice(FORMATS), required=True, envvar="MXHUB_REPROCESS_FORMAT",
+              help="Which program's input to print. [env MXHUB_REPROCESS_FORMAT]")
+@click.option("--image", type=click.Path(exists=True, dir_okay=False), envvar="MXHUB_REPROCESS_IMAGE",
+              help="Use this image's header instead of a data collection ID (.cbf, .cbf.gz, .cbf.bz2). "
+                   "[env MXHUB_REPROCESS_IMAGE]")
+@click.option("--template", envvar="MXHUB_REPROCESS_TEMPLATE",
+              help="With --image: the sweep's file template, '#' (or '?') per digit, optionally with its "
+                   "directory; default: from the image's file name. [env MXHUB_REPROCESS_TEMPLATE]")
+@click.option("--images", type=click.IntRange(min=1), envvar="MXHUB_REPROCESS_IMAGES",
+              help="With --image: number of images in the sweep; default: the header's N_oscillations "
+                   "when above 1, else 1. [env MXHUB_REPROCESS_IMAGES]")
+@click.option("--url", envvar=["MXHUB_URL", "MXHUB_HUB_URL"],
+              help="GraphQL endpoint of a site adapter or the hub, e.g. http://127.0.0.1:8000/graphql. "
+                   "[env MXHUB_URL, then MXHUB_HUB_URL]")
+@click.option("--site", envvar="MXHUB_SITE_NAME",
+              help="Site name, when ID is a site-local id (e.g. ISPyB dataCollectionId). [env MXHUB_SITE_NAME]")
+@click.option("--timeout", type=click.FloatRange(min=0.1), default=30.0, show_default=True,
+              envvar="MXHUB_REPROCESS_TIMEOUT", help="Seconds to wait for the GraphQL answer. "
+                                                     "[env MXHUB_REPROCESS_TIMEOUT]")
+def reprocess(id: str | None, fmt: str, image: str | None, template: str | None, images: int | None,
+              url: str | None, site: str | None, timeout: float) -> None:
+    if (id is None) == (image is None):
+        raise click.UsageError("give either a data collection ID or --image FILE (not both)")
+    try:
+        if image is not None:
+            text = from_image(image, fmt, template, images)
+        else:
+            if template is not None or images is not None:
+                raise click.UsageError("--template and --images go with --image")
+            if not url:
+                raise click.UsageError("no GraphQL endpoint: give --url or set MXHUB_URL / MXHUB_HUB_URL")
+            text = fetch_reprocessing(url, global_id(id, site), fmt, timeout)  # type: ignore[arg-type]
+    except (ReprocessError, MissingGeometry) as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(1)
+    click.echo(text, nl=not text.endswith("\n"))
