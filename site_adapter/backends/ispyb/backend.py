@@ -22,8 +22,9 @@ from site_adapter.backends.ispyb.schema_check import SchemaInfo, detect
 class IspybBackend:
     kind = "ispyb"
 
-    def __init__(self, dsn: str, *, pool_size: int = 10, embargo: EmbargoPolicy | None = None) -> None:
-        self.db = Database(dsn, pool_size=pool_size)
+    def __init__(self, dsn: str, *, pool_size: int = 10, embargo: EmbargoPolicy | None = None,
+                 query_timeout: float = 30.0) -> None:
+        self.db = Database(dsn, pool_size=pool_size, query_timeout=query_timeout)
         self.embargo = embargo or EmbargoPolicy()
         self._schema: SchemaInfo | None = None
 

@@ -70,7 +70,8 @@ def describe(exc: BaseException) -> str:
 class Database:
     """A small pool of read-only connections to one ISPyB schema."""
 
-    def __init__(self, dsn: str, *, pool_size: int = 10, connect_timeout: float = 5.0) -> None:
+    def __init__(self, dsn: str, *, pool_size: int = 10, connect_timeout: float = 5.0,
+                 query_timeout: float = 30.0) -> None:
         # A malformed DSN is reported by open() (start), like every other start-up problem.
         self._dsn_error: BackendError | None = None
         try:
@@ -79,6 +80,7 @@ class Database:
             self._dsn_error, self.dsn = exc, Dsn("", 0, "", "", "")
         self.pool_size = pool_size
         self.connect_timeout = connect_timeout
+        self.query_timeout = query_timeout  # a hung replica must not hang the adapter
         self._pool: Any = None
         self._lock = asyncio.Lock()
         self.queries = 0  # statements sent, for tests that check batching
@@ -118,6 +120,12 @@ class Database:
             pool.close()
             await pool.wait_closed()
 
+    @staticmethod
+    async def _run(conn: Any, sql: str, args: Sequence[Any]) -> list[tuple]:
+        async with conn.cursor() as cur:
+            await cur.execute(sql, tuple(args))
+            return list(await cur.fetchall())
+
     async def fetch(self, sql: str, args: Sequence[Any] = ()) -> list[tuple]:
         """Run one SELECT and return its rows; any failure becomes a BackendError naming the backend."""
         if self._pool is None:
@@ -129,10 +137,11 @@ class Database:
             raise BackendError(f"ispyb backend: database unavailable: {describe(exc)}") from None
         broken = False
         try:
-            async with conn.cursor() as cur:
-                self.queries += 1
-                await cur.execute(sql, tuple(args))
-                return list(await cur.fetchall())
+            self.queries += 1
+            return await asyncio.wait_for(self._run(conn, sql, args), timeout=self.query_timeout)
+        except asyncio.TimeoutError:
+            broken = True  # the reply may still arrive: this connection cannot be reused
+            raise BackendError(f"ispyb backend: query timed out after {self.query_timeout:g} s") from None
         except _LINK_ERRORS as exc:
             broken = True
             raise BackendError(f"ispyb backend: lost connection to the database: {describe(exc)}") from None

@@ -79,6 +79,20 @@ async def test_sessions_are_read_only_even_for_root(ispyb):
     assert (await ispyb.proposals_by_id(["37027"]))["37027"].title == "I03 Commissioning Directory 2016"
 
 
+async def test_a_slow_query_times_out_and_the_pool_goes_on(ispyb_dsn):
+    backend = IspybBackend(ispyb_dsn, pool_size=1)
+    backend.db.query_timeout = 0.3
+    await backend.start()
+    try:
+        with pytest.raises(BackendError) as info:
+            await backend.db.fetch("SELECT SLEEP(2)")
+        assert str(info.value) == "ispyb backend: query timed out after 0.3 s"
+        await backend.ping()
+        assert "993677" in await backend.data_collections_by_id(["993677"])
+    finally:
+        await backend.close()
+
+
 class Proxy:
     """A TCP relay we can cut and restore, standing in for a MariaDB that goes away and comes back."""
 
