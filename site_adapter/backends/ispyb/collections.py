@@ -37,8 +37,8 @@ def _sample_predicates(s: SchemaInfo, f: DataCollectionFilter) -> tuple[list[str
     if f.crystal_uuid is not None:
         if not s.has("Crystal", "crystalUUID"):
             return [], [], True
-        where += ["c.`crystalUUID` = %s", binary_equals("c.`crystalUUID`")]
-        args += [f.crystal_uuid, f.crystal_uuid]
+        where.append("c.`crystalUUID` = %s")  # UUIDs compare case-insensitively (hex digits)
+        args.append(f.crystal_uuid)
     if f.protein_acronym is not None:
         where += ["pr.`acronym` = %s", binary_equals("pr.`acronym`")]
         args += [f.protein_acronym, f.protein_acronym]
@@ -72,8 +72,8 @@ def _other_predicates(s: SchemaInfo, f: DataCollectionFilter) -> tuple[list[str]
         args += visit[1]
     if f.beamline is not None:
         needs_session = True
-        where += ["ses.`beamLineName` = %s", binary_equals("ses.`beamLineName`")]
-        args += [f.beamline, f.beamline]
+        where.append("ses.`beamLineName` = %s")  # case-insensitive, as in the native store
+        args.append(f.beamline)
     if f.experiment_type is not None:
         where.append(binary_equals(f"COALESCE({s.col('dcg', 'DataCollectionGroup', 'experimentType')}, "
                                    f"{s.col('dc', 'DataCollection', 'experimenttype')})"))

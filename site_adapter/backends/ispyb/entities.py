@@ -12,7 +12,7 @@ from mx_schema.cursors import time_key
 from site_adapter import model
 from site_adapter.backends.base import Page, PageRequest, ProposalFilter, SessionFilter
 from site_adapter.backends.ispyb import normalise as n
-from site_adapter.backends.ispyb.keyset import binary_equals, id_list, int_ids, text_expr, time_expr
+from site_adapter.backends.ispyb.keyset import id_list, int_ids, text_expr, time_expr
 from site_adapter.backends.ispyb.paging import keyset_page
 from site_adapter.backends.ispyb.schema_check import SchemaInfo
 
@@ -44,12 +44,13 @@ def session_key(r: model.Session) -> tuple:
 
 
 def proposal_predicates(code: str) -> tuple[list[str], list[Any]]:
-    """Exact proposal-code match, through the (proposalCode, proposalNumber) unique index when the
-    code is letters then digits ('cm14451'); other codes ('ih-ls3100') compare the concatenation."""
+    """Proposal-code match, case-insensitive as the native store's (ISPyB's latin1_swedish_ci does it),
+    through the (proposalCode, proposalNumber) unique index when the code is letters then digits
+    ('cm14451'); other codes ('ih-ls3100') compare the concatenation (Proposal is a small table)."""
     split = n.split_proposal(code)
     if split is None:
-        return [binary_equals(_CODE)], [code]
-    return ["p.`proposalCode` = %s", "p.`proposalNumber` = %s", binary_equals(_CODE)], [split[0], split[1], code]
+        return [f"{_CODE} = %s"], [code]
+    return ["p.`proposalCode` = %s", "p.`proposalNumber` = %s"], [split[0], split[1]]
 
 
 def visit_predicates(s: SchemaInfo, visit: str) -> tuple[list[str], list[Any]] | None:
@@ -76,8 +77,8 @@ async def sessions(db: Any, s: SchemaInfo, f: SessionFilter, req: PageRequest) -
         where += visit[0]
         args += visit[1]
     if f.beamline is not None:
-        where += ["ses.`beamLineName` = %s", binary_equals("ses.`beamLineName`")]
-        args += [f.beamline, f.beamline]
+        where.append("ses.`beamLineName` = %s")  # case-insensitive, as in the native store
+        args.append(f.beamline)
     if f.start_after is not None:
         where.append("ses.`startDate` >= %s")
         args.append(n.as_naive_utc(f.start_after))

@@ -10,6 +10,8 @@ import datetime as dt
 import hashlib
 import re
 
+from mx_schema.vocabulary import space_group_key as shared_space_group_key
+
 # Sentinel dates below this are "zero dates" ('0000-00-00 00:00:00', which the driver returns as a
 # string) or placeholders; ISPyB's BLSession.lastUpdate rows in data.sql hold such values.
 _FIRST_REAL_DATE = dt.datetime(1000, 1, 1)
@@ -200,5 +202,5 @@ def split_visit(visit: str) -> tuple[str, int] | None:
 
 
 def space_group_key(value: str | None) -> str | None:
-    """Space groups compare without spaces: AutoProc 'P 61 2 2' and Crystal 'P6122' are one group."""
-    return None if value is None else value.replace(" ", "")
+    """The contract's comparison key: AutoProc 'P 61 2 2' and Crystal 'P6122' are one group."""
+    return None if value is None else shared_space_group_key(value)

@@ -74,7 +74,7 @@ def best_filters(s: SchemaInfo, resolution: float | None, space_group: str | Non
         args.append(resolution + abs(resolution) * 1e-6)
     if space_group is not None:
         where.append(
-            f"(SELECT REPLACE(bap.`spaceGroup`, ' ', '') {best_result_join(s)}"
+            f"(SELECT UPPER(REPLACE(bap.`spaceGroup`, ' ', '')) {best_result_join(s)}"
             " ORDER BY bst.`resolutionLimitHigh`, baps.`autoProcScalingId` LIMIT 1) = %s"
         )
         args.append(n.space_group_key(space_group))

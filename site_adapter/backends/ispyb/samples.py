@@ -64,7 +64,6 @@ async def samples(db: Any, s: SchemaInfo, f: SampleFilter, req: PageRequest) -> 
     for value, column, table, name in (
         (f.name, "bs.`name`", "BLSample", "name"),
         (f.barcode, "bs.`code`", "BLSample", "code"),
-        (f.crystal_uuid, "c.`crystalUUID`", "Crystal", "crystalUUID"),
         (f.protein_acronym, "pr.`acronym`", "Protein", "acronym"),
     ):
         if value is None:
@@ -73,6 +72,11 @@ async def samples(db: Any, s: SchemaInfo, f: SampleFilter, req: PageRequest) -> 
             return _EMPTY
         where += [f"{column} = %s", binary_equals(column)]
         args += [value, value]
+    if f.crystal_uuid is not None:
+        if not s.has("Crystal", "crystalUUID"):
+            return _EMPTY
+        where.append("c.`crystalUUID` = %s")  # UUIDs compare case-insensitively (hex digits)
+        args.append(f.crystal_uuid)
     if f.proposal is not None:
         pred = proposal_predicates(f.proposal)
         where += pred[0]

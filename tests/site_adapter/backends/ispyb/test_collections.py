@@ -103,6 +103,8 @@ async def test_walking_all_pages_returns_every_collection_once_in_order(ispyb):
         (F(experiment_type="Mesh"), [6017405, 990004]),
         (F(experiment_type="mesh"), []),
         (F(visit="cm14451"), []),
+        (F(visit="CM14451-2", beamline="I03"), [1066786, 1052503, 1052494]),  # codes: case-insensitive
+        (F(crystal_uuid="6F1C3F8E-2A1B-4C44-9D0E-0C0FFEE00001"), [990002, 990004, 990001]),
         (F(proposal="cm-14451"), []),
         (F(start_after=dt.datetime(2016, 4, 13, 12, 20)), [6017405, 990003, 990002, 1066786, 1052503]),
         (F(start_before=dt.datetime(2016, 1, 23)), [1002287, 993677]),
