@@ -1,7 +1,7 @@
 """Data collections: the CONTRACT.md filter as SQL, keyset pages of ids, and batch hydration by id.
 
-A page is three statements whatever its size (count, ordered ids, one hydration query); filters
-are joins driven from the indexed side (sample name, protein acronym, proposal), never per row.
+A page is two to four statements whatever its size (see page()); filters are joins driven from
+the indexed side (sample name, protein acronym, proposal), never a query per row.
 """
 
 from __future__ import annotations
@@ -12,10 +12,10 @@ from mx_schema.cursors import time_key
 from site_adapter import model
 from site_adapter.backends.base import DataCollectionFilter, InvalidInput, Page, PageRequest
 from site_adapter.backends.ispyb import normalise as n
+from site_adapter.backends.ispyb.entities import proposal_predicates, visit_predicates
 from site_adapter.backends.ispyb.keyset import (
     binary_equals, check_position, id_list, int_ids, time_desc_after, time_desc_order, time_expr,
 )
-from site_adapter.backends.ispyb.entities import proposal_predicates, visit_predicates
 from site_adapter.backends.ispyb.processing import best_filters
 from site_adapter.backends.ispyb.schema_check import SchemaInfo
 
@@ -176,6 +176,8 @@ async def _plain_page(db: Any, s: SchemaInfo, f: DataCollectionFilter, req: Page
 
 
 async def page(db: Any, s: SchemaInfo, f: DataCollectionFilter, req: PageRequest) -> Page[model.DataCollection]:
+    """Sample filters: ordered ids with a window count, then hydration (2 statements). Otherwise:
+    count, dated ids, undated ids when the dated run out, hydration (3 or 4)."""
     if req.first < 0:
         raise InvalidInput("first must not be negative")
     empty: Page[model.DataCollection] = Page(items=[], has_next_page=False, total_count=0)
