@@ -41,6 +41,7 @@ class DetectorModel:
     sensor_thickness: float = 0.320  # mm
     overload: int = 1048500  # counts; the header's Count_cutoff wins when present
     minimum_spot_pixels: int = 3  # XDS MINIMUM_NUMBER_OF_PIXELS_IN_A_SPOT
+    caveat: str | None = None  # what a flat single-panel description gets wrong for this model
 
     @property
     def nx(self) -> int:
@@ -94,6 +95,12 @@ MODELS: dict[str, DetectorModel] = {}
 for _family in ("PILATUS", "PILATUS3"):
     for _size, (_f, _s) in PILATUS_SIZES.items():
         MODELS[f"{_family} {_size}"] = _pilatus(_size, _f, _s, _family)
+# The 12M (Diamond I23) is a half-cylinder of 24 module rows around the sample, in vacuum; its header's
+# Detector_distance (0.010 m in DLS_I23_P12M_thau_00001.cbf) is not a flat-detector distance.
+for _family in ("PILATUS", "PILATUS3"):
+    MODELS[f"{_family} 12M"] = replace(MODELS[f"{_family} 12M"], caveat=(
+        "the PILATUS 12M is curved (24 module rows on a cylinder): this flat single-panel geometry is only "
+        "a starting point; XDS needs one SEGMENT= per row, DIALS reads the curved model from the images"))
 for _family in ("EIGER", "EIGER2"):
     for _size, (_f, _s) in EIGER_SIZES.items():
         MODELS[f"{_family} {_size}"] = _eiger(_size, _f, _s, _family)

@@ -76,6 +76,7 @@ class Geometry:
     overload: int  # counts
     polarization: float  # fraction 0-1
     rotation_axis: tuple[float, float, float] = DEFAULT_ROTATION_AXIS
+    two_theta: float = 0.0  # degrees; the detector swung about the laboratory x axis (see xds.py)
     mosflm_beam_order: str = "rotation-axis-first"
     space_group_number: int | None = None  # from the best processing result, when one is known
     unit_cell: tuple[float, float, float, float, float, float] | None = None
@@ -174,6 +175,7 @@ class _Draft:
     thickness_source: str | None = None
     overload: int | None = None
     polarization: float | None = None
+    two_theta: float | None = None
 
 
 def _finish(d: _Draft, notes: list[str], overrides: Overrides | None, subject: str,
@@ -190,6 +192,8 @@ def _finish(d: _Draft, notes: list[str], overrides: Overrides | None, subject: s
         d.pixel_size_x = d.pixel_size_x or lib.pixel_size
         d.pixel_size_y = d.pixel_size_y or lib.pixel_size
 
+    if lib is not None and lib.caveat:
+        notes.append(lib.caveat)
     missing: list[str] = []
     if d.wavelength is None or d.wavelength <= 0:
         missing.append("wavelength")
@@ -251,6 +255,10 @@ def _finish(d: _Draft, notes: list[str], overrides: Overrides | None, subject: s
     if polarization is None:
         polarization = DEFAULT_POLARIZATION
         notes.append(f"polarisation unknown: {DEFAULT_POLARIZATION} assumed (synchrotron)")
+    two_theta = d.two_theta or 0.0
+    if abs(two_theta) > 0.01:
+        notes.append(f"detector 2theta {two_theta:.2f} deg: detector axes rotated about the laboratory x axis; "
+                     "beam centre and distance are taken as at 2theta = 0 -- check the sense for this beamline")
     if d.oscillation == 0:
         notes.append("oscillation range is 0 (stills or a grid scan): rotation processing does not apply")
 
@@ -274,7 +282,8 @@ def _finish(d: _Draft, notes: list[str], overrides: Overrides | None, subject: s
         template=d.template, image_directory=d.image_directory,  # type: ignore[arg-type]
         detector_name=d.detector_name, detector_model=lib,
         sensor_material=material, sensor_thickness=thickness, overload=int(overload),
-        polarization=polarization, rotation_axis=rotation_axis, mosflm_beam_order=mosflm_order,
+        polarization=polarization, rotation_axis=rotation_axis, two_theta=two_theta,
+        mosflm_beam_order=mosflm_order,
         space_group_number=sg, unit_cell=cell, cell_source=cell_source, notes=tuple(notes))
 
 
@@ -318,6 +327,8 @@ def _fill_from_header(d: _Draft, header: Any, notes: list[str]) -> None:
     pol = _get(header, "polarization")
     if pol is not None:
         d.polarization = float(pol)
+    if d.two_theta is None:
+        d.two_theta = _get(header, "detector_2theta", "two_theta")
 
 
 def geometry_from_header(header: Any, *, template: str | None, image_directory: str | None,
@@ -362,7 +373,7 @@ def geometry_from_collection(dc: model.DataCollection, detector: model.Detector 
         start_angle=dc.axis_start, oscillation=dc.axis_range,
         first_image=dc.start_image_number, number_of_images=dc.number_of_images,
         template=normalise_template(dc.file_template) if dc.file_template else None,
-        image_directory=dc.image_directory)
+        image_directory=dc.image_directory, two_theta=dc.detector_2theta)
     if detector is not None:
         d.detector_name = detector.model
         d.serial_number = detector.serial_number

@@ -48,6 +48,8 @@ def render_mosflm(g: Geometry) -> str:
     lines.append(f"distance    {g.distance:.3f}")
     bx, by = mosflm_beam(g)
     lines.append(f"beam   {bx:.3f} {by:.3f}")
+    if abs(g.two_theta) > 0.01:
+        lines.append(f"twotheta {g.two_theta:.2f}")
     lines.append("")
     lines.append("#Just a guess")
     lines.append(f"mosaic  {MOSAIC_GUESS}")

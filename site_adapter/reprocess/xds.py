@@ -100,7 +100,16 @@ def render_xds(g: Geometry, *, cell_from_processing: bool = False) -> str:
     lines.append("VALUE_RANGE_FOR_TRUSTED_DETECTOR_PIXELS= 7000 30000")
     lines.append("")
     lines.append("DIRECTION_OF_DETECTOR_X-AXIS= 1.0 0.0 0.0")
-    lines.append("DIRECTION_OF_DETECTOR_Y-AXIS= 0.0 1.0 0.0")
+    if abs(g.two_theta) > 0.01:
+        # A detector on a 2theta arm about the horizontal x axis: its y axis turns by 2theta, so the normal
+        # (0, -sin, cos) points up (-y in XDS's frame, y down) for positive 2theta. ORGX/ORGY and
+        # DETECTOR_DISTANCE stay those at 2theta = 0: the foot of the perpendicular from the crystal does
+        # not move on a detector turning about an axis through the crystal.
+        t = math.radians(g.two_theta)
+        lines.append(f"! detector 2theta {g.two_theta:.2f} deg")
+        lines.append(f"DIRECTION_OF_DETECTOR_Y-AXIS= 0.0 {math.cos(t):.6f} {math.sin(t):.6f}")
+    else:
+        lines.append("DIRECTION_OF_DETECTOR_Y-AXIS= 0.0 1.0 0.0")
     lines.append(f"ROTATION_AXIS= {_vec(g.rotation_axis)}")
     lines.append("INCIDENT_BEAM_DIRECTION= 0.0 0.0 1.0")
     lines.append(f"FRACTION_OF_POLARIZATION= {g.polarization:.3f}")
