@@ -1,0 +1,448 @@
+"""CBF header reader: miniCBF `# Key value` lines, a few imgCIF items, and each binary section's MIME block.
+
+Reads a file only up to the start of its binary data (never the pixels); .gz and .bz2 are read through.
+Sources: the PILATUS CBF header specification (DECTRIS, "SLS/DECTRIS_1.1" and "PILATUS_1.2"
+conventions) and the CBF/imgCIF specification (binary sections, MIME header, the 0x0C1A04D5 marker).
+"""
+
+from __future__ import annotations
+
+import bz2
+import gzip
+import re
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import IO, Any
+
+# CBF spec: the MIME header of a binary section ends with this 4-byte marker; data follows at once.
+BINARY_MARKER = b"\x0c\x1a\x04\xd5"
+SECTION_START = b"--CIF-BINARY-FORMAT-SECTION--"
+CHUNK = 8192
+MAX_HEADER = 4 * 1024 * 1024  # imgCIF headers of multi-panel detectors run to ~100 KB; 4 MB is "not a CBF"
+
+
+class HeaderError(ValueError):
+    """A file's header cannot be read; the message says why, for the indexer's failure report."""
+
+
+class NotAnImage(HeaderError):
+    pass
+
+
+class TruncatedHeader(HeaderError):
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class BinarySection:
+    """One binary section's MIME header (CBF spec, "MIME header" of `_array_data.data`)."""
+
+    conversions: str | None          # e.g. "x-CBF_BYTE_OFFSET", "x-CBF_PACKED"
+    encoding: str | None              # Content-Transfer-Encoding, normally BINARY
+    binary_id: int | None
+    binary_size: int | None           # bytes of compressed data
+    content_md5: str | None           # base64 MD5 of the compressed bytes
+    element_type: str | None          # e.g. "signed 32-bit integer"
+    byte_order: str | None
+    number_of_elements: int | None
+    fastest_dimension: int | None
+    second_dimension: int | None
+    third_dimension: int | None
+    padding: int | None
+    data_offset: int | None           # offset of the first data byte in the (decompressed) file
+
+
+@dataclass(frozen=True, slots=True)
+class CbfHeader:
+    """One image's header in canonical units (mm, s, Å, eV, degrees, %, photons/s); None when absent."""
+
+    format: str                                   # "miniCBF" | "imgCIF" | "NXmx"
+    detector: str | None = None
+    serial_number: str | None = None
+    pixel_size_x: float | None = None             # mm
+    pixel_size_y: float | None = None             # mm
+    sensor_material: str | None = None
+    sensor_thickness: float | None = None         # mm
+    exposure_time: float | None = None            # s
+    exposure_period: float | None = None          # s
+    tau: float | None = None                      # s
+    count_cutoff: int | None = None
+    threshold_setting: float | None = None        # eV
+    gain_setting: str | None = None
+    n_excluded_pixels: int | None = None
+    wavelength: float | None = None               # Å
+    detector_distance: float | None = None        # mm
+    detector_voffset: float | None = None         # mm
+    beam_x: float | None = None                   # pixels
+    beam_y: float | None = None                   # pixels
+    flux: float | None = None                     # photons/s
+    transmission: float | None = None             # %
+    start_angle: float | None = None              # degrees
+    angle_increment: float | None = None
+    detector_2theta: float | None = None
+    polarization: float | None = None             # fraction
+    alpha: float | None = None
+    kappa: float | None = None
+    kappa_increment: float | None = None
+    phi: float | None = None
+    phi_increment: float | None = None
+    chi: float | None = None
+    chi_increment: float | None = None
+    omega: float | None = None
+    omega_increment: float | None = None
+    oscillation_axis: str | None = None
+    oscillation_axis_tokens: tuple[str, ...] = ()
+    n_oscillations: int | None = None
+    timestamp: datetime | None = None
+    dimension_x: int | None = None                # fastest dimension, pixels
+    dimension_y: int | None = None                # second dimension, pixels
+    header_convention: str | None = None          # e.g. "PILATUS_1.2", "SLS/DECTRIS_1.1"
+    binary_sections: tuple[BinarySection, ...] = ()
+    extra: dict[str, str] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-able dict (timestamp as ISO 8601, tuples as lists)."""
+        out = asdict(self)
+        out["timestamp"] = self.timestamp.isoformat() if self.timestamp else None
+        out["oscillation_axis_tokens"] = list(self.oscillation_axis_tokens)
+        return out
+
+
+def open_image(path: str | Path) -> IO[bytes]:
+    """Open a possibly compressed image for binary reading, chosen by the file's magic bytes."""
+    f = open(path, "rb")
+    magic = f.read(3)
+    f.seek(0)
+    if magic[:2] == b"\x1f\x8b":
+        return gzip.GzipFile(fileobj=f, mode="rb")  # type: ignore[return-value]
+    if magic == b"BZh":
+        return bz2.BZ2File(f, mode="rb")  # type: ignore[return-value]
+    return f
+
+
+_NUMBER = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")
+_MIME_FIELDS = {
+    "content-transfer-encoding": "encoding",
+    "x-binary-id": "binary_id",
+    "x-binary-size": "binary_size",
+    "content-md5": "content_md5",
+    "x-binary-element-type": "element_type",
+    "x-binary-element-byte-order": "byte_order",
+    "x-binary-number-of-elements": "number_of_elements",
+    "x-binary-size-fastest-dimension": "fastest_dimension",
+    "x-binary-size-second-dimension": "second_dimension",
+    "x-binary-size-third-dimension": "third_dimension",
+    "x-binary-size-padding": "padding",
+}
+_MIME_INTS = {"binary_id", "binary_size", "number_of_elements", "fastest_dimension",
+              "second_dimension", "third_dimension", "padding"}
+
+
+def parse_mime(block: str, data_offset: int | None = None) -> BinarySection:
+    """Parse the lines between `--CIF-BINARY-FORMAT-SECTION--` and the binary marker."""
+    values: dict[str, Any] = {k: None for k in BinarySection.__slots__}  # type: ignore[attr-defined]
+    m = re.search(r'conversions\s*=\s*"?([^";\s]+)"?', block)
+    values["conversions"] = m.group(1) if m else None
+    for line in block.splitlines():
+        key, sep, value = line.partition(":")
+        name = _MIME_FIELDS.get(key.strip().lower())
+        if not sep or name is None:
+            continue
+        value = value.strip().strip('"')
+        if name in _MIME_INTS:
+            try:
+                values[name] = int(value)
+            except ValueError:
+                raise HeaderError(f"bad MIME field {key.strip()}: {value!r}") from None
+        else:
+            values[name] = value
+    values["data_offset"] = data_offset
+    return BinarySection(**values)
+
+
+def _num(text: str) -> float | None:
+    m = _NUMBER.search(text)
+    return float(m.group(0)) if m else None
+
+
+def _scaled(text: str, factors: dict[str, float]) -> float | None:
+    """First number in `text`, scaled by the unit that follows it (e.g. {"m": 1000} for m -> mm)."""
+    m = _NUMBER.search(text)
+    if not m:
+        return None
+    rest = text[m.end():].strip()
+    unit = rest.split(" ")[0].rstrip(".").lower() if rest else ""
+    return _clean(float(m.group(0)) * factors.get(unit, 1.0))
+
+
+def _clean(value: float) -> float:
+    """Drop binary noise from unit scaling (172e-6 m -> 0.172 mm, not 0.17200000000000001)."""
+    return float(f"{value:.12g}")
+
+
+_LENGTH_MM = {"m": 1000.0, "mm": 1.0, "um": 1e-3, "µm": 1e-3}
+_TIMESTAMP_FORMATS = ("%Y-%m-%dT%H:%M:%S.%f", "%Y-%m-%dT%H:%M:%S", "%Y-%b-%dT%H:%M:%S.%f",
+                      "%Y-%b-%dT%H:%M:%S", "%Y/%b/%d %H:%M:%S", "%Y/%m/%d %H:%M:%S.%f",
+                      "%Y/%m/%d %H:%M:%S", "%Y-%m-%d %H:%M:%S")
+_DATE_LINE = re.compile(r"^\d{4}[-/]\w{2,3}[-/]\d{1,2}[T ]\d")
+
+
+def parse_timestamp(text: str) -> datetime | None:
+    text = text.strip()
+    for fmt in _TIMESTAMP_FORMATS:
+        try:
+            return datetime.strptime(text, fmt)
+        except ValueError:
+            continue
+    return None
+
+
+# PILATUS header keys whose value is one number in a unit: key -> (field, unit factors).
+_ANGLES = {"deg": 1.0, "deg.": 1.0}
+_SCALAR_KEYS: dict[str, tuple[str, dict[str, float]]] = {
+    "exposure_time": ("exposure_time", {"s": 1.0, "ms": 1e-3}),
+    "exposure_period": ("exposure_period", {"s": 1.0, "ms": 1e-3}),
+    "tau": ("tau", {"s": 1.0, "ns": 1e-9}),
+    "threshold_setting": ("threshold_setting", {"ev": 1.0, "kev": 1e3}),
+    "wavelength": ("wavelength", {"a": 1.0, "nm": 10.0}),
+    "detector_distance": ("detector_distance", _LENGTH_MM),
+    "detector_voffset": ("detector_voffset", _LENGTH_MM),
+    "flux": ("flux", {}),
+    "start_angle": ("start_angle", _ANGLES),
+    "angle_increment": ("angle_increment", _ANGLES),
+    "detector_2theta": ("detector_2theta", _ANGLES),
+    "polarization": ("polarization", {}),
+    "alpha": ("alpha", _ANGLES),
+    "kappa": ("kappa", _ANGLES),
+    "kappa_increment": ("kappa_increment", _ANGLES),
+    "phi": ("phi", _ANGLES),
+    "phi_increment": ("phi_increment", _ANGLES),
+    "chi": ("chi", _ANGLES),
+    "chi_increment": ("chi_increment", _ANGLES),
+    "omega": ("omega", _ANGLES),
+    "omega_increment": ("omega_increment", _ANGLES),
+}
+
+
+def _parse_pilatus_line(line: str, out: dict[str, Any], extra: dict[str, str]) -> None:
+    """One `# Key value` line of `_array_data.header_contents` (PILATUS header spec)."""
+    body = line[1:].strip()
+    if not body:
+        return
+    if _DATE_LINE.match(body):
+        out["timestamp"] = parse_timestamp(body)
+        if out["timestamp"] is None:
+            extra["timestamp"] = body
+        return
+    m = re.match(r"([A-Za-z][\w\-]*)\s*([:=]\s*)*(.*)$", body)
+    if not m:
+        extra[body] = ""
+        return
+    key, value = m.group(1), m.group(3).strip()
+    lk = key.lower()
+    if lk == "detector":
+        d = re.match(r"(.*?),?\s*S/N\s+([^\s,]+)", value)
+        out["detector"], out["serial_number"] = (d.group(1).strip(), d.group(2)) if d else (value, None)
+    elif lk == "pixel_size":
+        parts = re.split(r"\s+x\s+", value)
+        out["pixel_size_x"] = _scaled(parts[0], _LENGTH_MM)
+        out["pixel_size_y"] = _scaled(parts[1], _LENGTH_MM) if len(parts) > 1 else out["pixel_size_x"]
+    elif lk.endswith("sensor,") or re.match(r"\w+ sensor, thickness", body):
+        s = re.match(r"(\S+)\s+sensor,\s*thickness\s+(.*)", body)
+        if s:
+            out["sensor_material"] = s.group(1)
+            out["sensor_thickness"] = _scaled(s.group(2), _LENGTH_MM)
+    elif lk == "beam_xy":
+        nums = _NUMBER.findall(value)
+        if len(nums) >= 2:
+            out["beam_x"], out["beam_y"] = float(nums[0]), float(nums[1])
+    elif lk in ("count_cutoff", "n_excluded_pixels", "n_oscillations"):
+        n = _num(value)
+        out[lk] = int(n) if n is not None else None
+    elif lk == "gain_setting":
+        out["gain_setting"] = value
+    elif lk == "filter_transmission":
+        # PILATUS spec: a fraction 0-1. DLS I03/I19/I23 write percent (30.0376, 100.0000), so a value
+        # above 1 is taken as already in percent; 1.0 is read as the fraction (100 %).
+        t = _num(value)
+        out["transmission"] = None if t is None else (_clean(t * 100.0) if t <= 1.0 else t)
+    elif lk == "transmission":
+        # ESRF (MXCuBE) dialect: `Transmission 6.63615401085` is in percent (ID29 seed header).
+        out["transmission"] = _num(value)
+    elif lk == "oscillation_axis":
+        out["oscillation_axis"] = value
+        # "X.CW +SLOW", "X, CW", "omega": split on blanks, commas and the dot between axis and sense.
+        out["oscillation_axis_tokens"] = tuple(t for t in re.split(r"[\s,.]+", value) if t)
+    elif lk in _SCALAR_KEYS:
+        name, units = _SCALAR_KEYS[lk]
+        out[name] = _scaled(value, units)
+    else:
+        extra[key] = value
+
+
+def _cif_items(text: str) -> dict[str, list[str]]:
+    """Values of imgCIF data items, single or looped (first token per row); enough for a few tags."""
+    items: dict[str, list[str]] = {}
+    lines = text.splitlines()
+    i = 0
+    while i < len(lines):
+        line = lines[i].strip()
+        if line == "loop_":
+            tags: list[str] = []
+            i += 1
+            while i < len(lines) and lines[i].strip().startswith("_"):
+                tags.extend(lines[i].split())
+                i += 1
+            tokens: list[str] = []
+            while i < len(lines) and lines[i].strip() and not lines[i].strip().startswith(("_", "loop_", ";", "#")):
+                tokens.extend(_cif_tokens(lines[i]))
+                i += 1
+            for k, tag in enumerate(tags):
+                items.setdefault(tag.lower(), []).extend(tokens[k::len(tags)])
+            continue
+        if line.startswith("_"):
+            parts = _cif_tokens(line)
+            if len(parts) >= 2:
+                items.setdefault(parts[0].lower(), []).append(parts[1])
+        i += 1
+    return items
+
+
+def _cif_tokens(line: str) -> list[str]:
+    return [a or b or c for a, b, c in re.findall(r"'([^']*)'|\"([^\"]*)\"|(\S+)", line)]
+
+
+def _float_item(items: dict[str, list[str]], tag: str) -> float | None:
+    for v in items.get(tag, []):
+        try:
+            return float(v)
+        except ValueError:
+            continue
+    return None
+
+
+def parse_header_text(text: str, data_offsets: list[int] | None = None) -> CbfHeader:
+    """Parse header text (everything before the binary data); data_offsets give each section's start."""
+    out: dict[str, Any] = {}
+    extra: dict[str, str] = {}
+    conv = re.search(r'_array_data\.header_convention\s+["\']?([^"\'\r\n]+)', text)
+    contents = re.search(r"_array_data\.header_contents\s*\r?\n;(.*?)\r?\n;", text, re.S)
+    if contents:
+        for line in contents.group(1).splitlines():
+            if line.lstrip().startswith("#"):
+                _parse_pilatus_line(line.strip(), out, extra)
+    fmt = "miniCBF" if contents else "imgCIF"
+    if not contents or "loop_" in text:
+        _fill_from_cif(text, out)
+    sections: list[BinarySection] = []
+    blocks = text.split(SECTION_START.decode())[1:]
+    for k, block in enumerate(blocks):
+        if block.startswith("--"):  # the closing `--CIF-BINARY-FORMAT-SECTION----`
+            continue
+        offset = data_offsets[len(sections)] if data_offsets and len(sections) < len(data_offsets) else None
+        sections.append(parse_mime(block.split("\x0c")[0], offset))
+    first = sections[0] if sections else None
+    return CbfHeader(
+        format=fmt,
+        header_convention=conv.group(1).strip() if conv else None,
+        dimension_x=first.fastest_dimension if first else None,
+        dimension_y=first.second_dimension if first else None,
+        binary_sections=tuple(sections),
+        extra=extra,
+        **out,
+    )
+
+
+def _fill_from_cif(text: str, out: dict[str, Any]) -> None:
+    """imgCIF items (CBF dictionary) for what the miniCBF lines did not give."""
+    items = _cif_items(text)
+
+    def put(name: str, value: Any) -> None:
+        if out.get(name) is None and value is not None:
+            out[name] = value
+
+    put("wavelength", _float_item(items, "_diffrn_radiation_wavelength.wavelength"))
+    put("detector", (items.get("_diffrn_detector.type") or [None])[0])
+    size = _float_item(items, "_array_element_size.size")  # metres
+    put("pixel_size_x", _clean(size * 1000.0) if size is not None else
+        _float_item(items, "_array_structure_list_axis.displacement_increment"))
+    put("pixel_size_y", out.get("pixel_size_x"))
+    put("detector_distance", _float_item(items, "_diffrn_measurement.sample_detector_distance"))
+    dates = items.get("_diffrn_scan_frame.date")
+    if dates:
+        put("timestamp", parse_timestamp(dates[0]))
+    put("exposure_time", _float_item(items, "_diffrn_scan_frame.integration_time"))
+    put("count_cutoff", int(c) if (c := _float_item(items, "_array_intensities.overload")) is not None else None)
+
+
+def read_header_bytes(f: IO[bytes], limit: int = MAX_HEADER) -> tuple[bytes, int]:
+    """Bytes up to the first binary marker and the data offset after it; raises if there is none."""
+    buf = bytearray()
+    while True:
+        chunk = f.read(CHUNK)
+        if not chunk:
+            if not buf:
+                raise NotAnImage("empty file")
+            if not _looks_like_cbf(bytes(buf[:4096])):
+                raise NotAnImage("not a CBF image (no ###CBF line, no binary section)")
+            raise TruncatedHeader("file ends before the binary data starts")
+        start = max(0, len(buf) - 3)
+        buf += chunk
+        pos = buf.find(BINARY_MARKER, start)
+        if pos >= 0:
+            if not _looks_like_cbf(bytes(buf[:4096])):
+                raise NotAnImage("not a CBF image (no ###CBF line, no binary section)")
+            return bytes(buf[:pos]), pos + 4
+        if len(buf) > limit or (len(buf) >= 4096 and not _looks_like_cbf(bytes(buf[:4096]))):
+            raise NotAnImage("not a CBF image (no binary section in the first bytes)")
+
+
+def _looks_like_cbf(head: bytes) -> bool:
+    return head.startswith(b"###CBF") or SECTION_START in head or b"_array_data" in head or b"data_" in head[:512]
+
+
+def read_header(path: str | Path) -> CbfHeader:
+    """Parse a .cbf/.cbf.gz/.cbf.bz2 header, reading the file only up to each binary section.
+
+    miniCBF files hold one binary section, so reading stops at its marker. imgCIF files may hold
+    several (a CSPAD frame has four): the reader skips over each section's X-Binary-Size bytes.
+    """
+    with open_image(path) as f:
+        try:
+            head, offset = read_header_bytes(f)
+            text = head.decode("latin-1")
+            offsets = [offset]
+            if "_array_data.header_contents" not in text:
+                text, offsets = _more_sections(f, text, offsets)
+        except (OSError, EOFError) as exc:  # corrupt gzip/bz2 streams
+            raise HeaderError(f"unreadable compressed stream: {exc}") from None
+    header = parse_header_text(text, offsets)
+    if not header.binary_sections:
+        raise HeaderError("missing MIME header of the binary section")
+    return header
+
+
+def _more_sections(f: IO[bytes], text: str, offsets: list[int]) -> tuple[str, list[int]]:
+    """Follow imgCIF files past each binary section to the next MIME header, if any."""
+    while True:
+        last = parse_mime(text.rsplit(SECTION_START.decode(), 1)[-1])
+        if last.binary_size is None:
+            return text, offsets
+        f.seek(offsets[-1] + last.binary_size)
+        tail = bytearray()
+        pos = -1
+        while pos < 0:
+            chunk = f.read(CHUNK)
+            if not chunk:
+                return text, offsets
+            tail += chunk
+            pos = tail.find(BINARY_MARKER)
+            if pos < 0 and len(tail) > MAX_HEADER:
+                return text, offsets
+            # no further section: the closing boundary then the end of the data block
+            if pos < 0 and tail.count(SECTION_START) == tail.count(SECTION_START + b"--") and len(tail) > 65536:
+                return text, offsets
+        nxt = offsets[-1] + last.binary_size + pos + 4
+        text += "\n" + tail[:pos].decode("latin-1")
+        offsets.append(nxt)
