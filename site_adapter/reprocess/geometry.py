@@ -145,8 +145,8 @@ def header_dimensions(header: Any) -> tuple[int | None, int | None]:
     dims = _get(header, "dimensions")
     if isinstance(dims, (tuple, list)) and len(dims) >= 2:
         return int(dims[0]), int(dims[1])
-    fast = _get(header, "size_fast", "fast_dimension", "nx", "width", "dim_fast")
-    slow = _get(header, "size_slow", "slow_dimension", "ny", "height", "dim_slow")
+    fast = _get(header, "dimension_x", "size_fast", "fast_dimension", "nx", "width")
+    slow = _get(header, "dimension_y", "size_slow", "slow_dimension", "ny", "height")
     return (int(fast) if fast else None, int(slow) if slow else None)
 
 

@@ -120,3 +120,22 @@ def test_image_mode_on_real_images(fixtures: Path) -> None:
     assert f"NAME_TEMPLATE_OF_DATA_FRAMES= {image.parent}/DLS_I23_P12M_thau_?????.cbf" in result.output
     result = run("--image", str(image), "--template", "/data/x_#####.cbf", "--format", "mosflm")
     assert "directory  /data" in result.output and "template   x_#####.cbf" in result.output
+
+
+def test_image_mode_on_the_seed_text_header(seed: Path) -> None:
+    pytest.importorskip("site_adapter.indexer.cbf_header", reason="site_adapter.indexer.cbf_header not written yet")
+    result = run("--image", str(seed / "id29_pilatus3_6m_header.cbf.txt"),
+                 "--template", "/data/id29/inhouse/opid291/20150722/RAW_DATA/rory/rory_w1_1_####.cbf",
+                 "--format", "xds")
+    assert result.exit_code == 0, result.output
+    assert "ORGX= 1234.63 ORGY= 1254.24" in result.output and "DATA_RANGE= 1 1220" in result.output
+
+
+def test_image_without_geometry_is_one_clear_line(fixtures: Path) -> None:
+    pytest.importorskip("site_adapter.indexer.cbf_header", reason="site_adapter.indexer.cbf_header not written yet")
+    rayonix = fixtures / "images" / "kapton_test_data" / "rayonix340" / "hit-20181213155134902.cbf"
+    result = run("--image", str(rayonix), "--format", "xds")
+    assert result.exit_code == 1
+    assert result.output.strip().splitlines() == [
+        f"error: cannot write reprocessing input for {rayonix}: missing detector distance, beam centre, "
+        "start angle, oscillation range"]

@@ -74,3 +74,14 @@ def test_curved_12m_is_flagged(fixtures: Path, read_header: Any) -> None:
     g = geometry_from_header(read_header(str(path)), template="DLS_I23_P12M_thau_#####.cbf", image_directory=None,
                              number_of_images=1, overrides=Overrides())
     assert "PILATUS 12M is curved" in render_xds(g)
+
+
+def test_two_theta_offset_detector(fixtures: Path, read_header: Any) -> None:
+    # l-cyst (DLS I19-1): Detector_2theta 30.0000 deg.
+    path = fixtures / "images" / "l_cysteine" / "l-cyst_01_00001.cbf"
+    g = geometry_from_header(read_header(str(path)), template="l-cyst_01_#####.cbf", image_directory=None,
+                             number_of_images=15, overrides=Overrides())
+    xds = parse_xds_inp(render_xds(g))
+    assert floats(xds["DIRECTION_OF_DETECTOR_Y-AXIS"][0]) == pytest.approx([0.0, 0.866025, 0.5], abs=1e-6)
+    assert parse_mosflm(render_mosflm(g))["twotheta"] == ["30.00"]
+    assert any("2theta 30.00" in n for n in g.notes)
