@@ -105,25 +105,26 @@ def from_image(path: str, fmt: str, template: str | None, images: int | None) ->
                                  "script) for a data collection ID (global, or site-local with --site), or "
                                  "for one image with --image.")
 @click.argument("id", required=False)
-@click.option("--format", "fmt", type=click.Choice(FORMATS), required=True, envvar="MXHUB_REPROCESS_FORMAT",
-              help="Which program's input to print. [env MXHUB_REPROCESS_FORMAT]")
-@click.option("--image", type=click.Path(exists=True, dir_okay=False), envvar="MXHUB_REPROCESS_IMAGE",
-              help="Use this image's header instead of a data collection ID (.cbf, .cbf.gz, .cbf.bz2). "
-                   "[env MXHUB_REPROCESS_IMAGE]")
-@click.option("--template", envvar="MXHUB_REPROCESS_TEMPLATE",
+# --format, --image, --template, --images and --timeout describe one invocation, not a configuration,
+# so only the endpoint and the site name come from the environment.
+@click.option("--format", "fmt", type=click.Choice(FORMATS), required=True,
+              help="Which program's input to print.")
+@click.option("--image", type=click.Path(exists=True, dir_okay=False),
+              help="Use this image's header instead of a data collection ID (.cbf, .cbf.gz, .cbf.bz2, or a "
+                   "header saved as .txt).")
+@click.option("--template",
               help="With --image: the sweep's file template, '#' (or '?') per digit, optionally with its "
-                   "directory; default: from the image's file name. [env MXHUB_REPROCESS_TEMPLATE]")
-@click.option("--images", type=click.IntRange(min=1), envvar="MXHUB_REPROCESS_IMAGES",
+                   "directory; default: from the image's file name.")
+@click.option("--images", type=click.IntRange(min=1),
               help="With --image: number of images in the sweep; default: the header's N_oscillations "
-                   "when above 1, else 1. [env MXHUB_REPROCESS_IMAGES]")
+                   "when above 1, else 1.")
 @click.option("--url", envvar=["MXHUB_URL", "MXHUB_HUB_URL"],
               help="GraphQL endpoint of a site adapter or the hub, e.g. http://127.0.0.1:8000/graphql. "
                    "[env MXHUB_URL, then MXHUB_HUB_URL]")
 @click.option("--site", envvar="MXHUB_SITE_NAME",
               help="Site name, when ID is a site-local id (e.g. ISPyB dataCollectionId). [env MXHUB_SITE_NAME]")
 @click.option("--timeout", type=click.FloatRange(min=0.1), default=30.0, show_default=True,
-              envvar="MXHUB_REPROCESS_TIMEOUT", help="Seconds to wait for the GraphQL answer. "
-                                                     "[env MXHUB_REPROCESS_TIMEOUT]")
+              help="Seconds to wait for the GraphQL answer.")
 def reprocess(id: str | None, fmt: str, image: str | None, template: str | None, images: int | None,
               url: str | None, site: str | None, timeout: float) -> None:
     if (id is None) == (image is None):

@@ -1,7 +1,7 @@
 """Reprocessing inputs (XDS.INP, dials.import, MOSFLM) for any data collection at any site.
 
 Public surface: build a Geometry from metadata or an image header, then render it. Nothing here does I/O
-except overrides_from_env(), which reads the site's detector-override JSON file.
+except Overrides.from_file(), which reads a site's detector-override JSON file.
 """
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ from site_adapter.reprocess.detectors import (
     DetectorOverride,
     Overrides,
     identify,
-    overrides_from_env,
 )
 from site_adapter.reprocess.dials import render_dials
 from site_adapter.reprocess.geometry import (
@@ -43,5 +42,5 @@ def render(fmt: str, g: Geometry) -> str:
 __all__ = [
     "FORMATS", "MODELS", "DetectorModel", "DetectorOverride", "Geometry", "MissingGeometry", "Overrides",
     "geometry_from_collection", "geometry_from_header", "identify", "mosflm_beam", "normalise_template",
-    "overrides_from_env", "render", "render_dials", "render_mosflm", "render_xds", "template_from_filename",
+    "render", "render_dials", "render_mosflm", "render_xds", "template_from_filename",
 ]

@@ -5,9 +5,7 @@ Owns module layouts, gap rectangles, sensor and overload defaults. It reads no i
 
 from __future__ import annotations
 
-import functools
 import json
-import os
 import re
 from dataclasses import dataclass, field, replace
 from typing import Any, Mapping
@@ -201,13 +199,6 @@ class Overrides:
 
 def _opt_float(value: Any) -> float | None:
     return None if value is None else float(value)
-
-
-@functools.cache
-def overrides_from_env() -> Overrides:
-    """The site's overrides from the JSON file named by MXHUB_DETECTOR_OVERRIDES (none when unset)."""
-    path = os.environ.get("MXHUB_DETECTOR_OVERRIDES")
-    return Overrides.from_file(path) if path else Overrides()
 
 
 def with_override(model: DetectorModel, override: DetectorOverride | None) -> DetectorModel:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from site_adapter import model
-from site_adapter.reprocess.detectors import DetectorModel, Overrides, identify, overrides_from_env
+from site_adapter.reprocess.detectors import DetectorModel, Overrides, identify
 from site_adapter.reprocess.spacegroups import space_group_number
 
 # XDS's usual laboratory frame for a horizontal rotation axis along the detector's fast (x) axis, as in
@@ -181,7 +181,7 @@ class _Draft:
 def _finish(d: _Draft, notes: list[str], overrides: Overrides | None, subject: str,
             best: model.ProcessingResult | None = None) -> Geometry:
     """Resolve the library model and site overrides, check completeness, and build the Geometry."""
-    overrides = overrides if overrides is not None else overrides_from_env()
+    overrides = overrides if overrides is not None else Overrides()  # the site passes its own (see docs)
     lib = identify(d.detector_name, d.nx, d.ny)
     if lib is None and d.detector_name and d.nx is None:
         lib = identify(d.detector_name)
