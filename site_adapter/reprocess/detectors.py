@@ -200,16 +200,3 @@ class Overrides:
 def _opt_float(value: Any) -> float | None:
     return None if value is None else float(value)
 
-
-def with_override(model: DetectorModel, override: DetectorOverride | None) -> DetectorModel:
-    """The library model with a site's sensor and overload corrections applied."""
-    if override is None:
-        return model
-    changes: dict[str, Any] = {}
-    if override.sensor_thickness is not None:
-        changes["sensor_thickness"] = override.sensor_thickness
-    if override.sensor_material is not None:
-        changes["sensor_material"] = override.sensor_material
-    if override.overload is not None:
-        changes["overload"] = override.overload
-    return replace(model, **changes)

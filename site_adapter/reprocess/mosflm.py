@@ -63,7 +63,8 @@ def render_mosflm(g: Geometry) -> str:
     ext = g.template.rsplit(".", 1)[-1] if "." in g.template else None
     if ext:
         lines.append(f"extension  {ext}")
-    lines.append(f"#Images {g.first_image} to {g.last_image}, {g.oscillation:.4f} deg each from {g.start_angle:.4f} deg")
+    lines.append(f"#Images {g.first_image} to {g.last_image}, {g.oscillation:.4f} deg each "
+                 f"from {g.start_angle:.4f} deg")
     end = g.start_angle + g.oscillation
     lines.append(f"image {g.first_image} phi {g.start_angle:.4f} to {end:.4f}")
     lines.append("go")

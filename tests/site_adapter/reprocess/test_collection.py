@@ -91,7 +91,8 @@ def test_missing_geometry_names_what_is_absent(changes: dict, detector: model.De
     with pytest.raises(MissingGeometry) as info:
         geometry_from_collection(make_dc(**changes), detector, overrides=NO_OVERRIDES)
     assert info.value.missing == missing
-    assert str(info.value) == f"cannot write reprocessing input for data collection 993677: missing {', '.join(missing)}"
+    assert str(info.value) == ("cannot write reprocessing input for data collection 993677: "
+                               f"missing {', '.join(missing)}")
 
 
 def test_unknown_detector_gives_flagged_generic_output() -> None:

@@ -127,7 +127,8 @@ def test_sensor_thickness_from_header_unless_the_site_overrides(header: Any, bea
     site = Overrides.from_mapping({"detectors": [{"serial_number": "60-0128", "sensor_thickness": 1.0}]})
     xds = render_xds(geometry_from_header(header, template=TEMPLATE, image_directory=DIRECTORY,
                                           number_of_images=None, overrides=site))
-    assert float(one(parse_xds_inp(xds), "SENSOR_THICKNESS")) == pytest.approx(float(one(beamline_xds, "SENSOR_THICKNESS")))
+    theirs = float(one(beamline_xds, "SENSOR_THICKNESS"))
+    assert float(one(parse_xds_inp(xds), "SENSOR_THICKNESS")) == pytest.approx(theirs)
     assert "site override for 60-0128" in xds
 
 
