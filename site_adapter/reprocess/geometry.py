@@ -183,8 +183,6 @@ def _finish(d: _Draft, notes: list[str], overrides: Overrides | None, subject: s
     """Resolve the library model and site overrides, check completeness, and build the Geometry."""
     overrides = overrides if overrides is not None else Overrides()  # the site passes its own (see docs)
     lib = identify(d.detector_name, d.nx, d.ny)
-    if lib is None and d.detector_name and d.nx is None:
-        lib = identify(d.detector_name)
     override = overrides.find(d.serial_number, lib.name if lib else d.detector_name)
 
     if lib is not None:
@@ -214,7 +212,7 @@ def _finish(d: _Draft, notes: list[str], overrides: Overrides | None, subject: s
         missing.append("oscillation range")
     if not d.template:
         missing.append("file template")
-    if d.number_of_images is None:
+    if d.number_of_images is None or d.number_of_images < 1:
         missing.append("number of images")
     if missing:
         raise MissingGeometry(missing, subject)
@@ -233,7 +231,7 @@ def _finish(d: _Draft, notes: list[str], overrides: Overrides | None, subject: s
         overload = lib.overload if lib is not None else 65535
         if lib is None:
             notes.append("overload unknown: 65535 assumed (16-bit images)")
-    rotation_axis = DEFAULT_ROTATION_AXIS
+    rotation_axis: tuple[float, float, float] = DEFAULT_ROTATION_AXIS
     mosflm_order = "rotation-axis-first"
     if override is not None:
         who = f"site override for {override.serial_number or override.model}"
@@ -259,8 +257,16 @@ def _finish(d: _Draft, notes: list[str], overrides: Overrides | None, subject: s
     if abs(two_theta) > 0.01:
         notes.append(f"detector 2theta {two_theta:.2f} deg: detector axes rotated about the laboratory x axis; "
                      "beam centre and distance are taken as at 2theta = 0 -- check the sense for this beamline")
-    if d.oscillation == 0:
+    start, oscillation = float(d.start_angle), float(d.oscillation)  # type: ignore[arg-type]
+    if oscillation == 0:
         notes.append("oscillation range is 0 (stills or a grid scan): rotation processing does not apply")
+    elif oscillation < 0:
+        # XDS requires a positive frame increment (xds_parameters.html, ROTATION_AXIS=): turning by -w about
+        # an axis is turning by +w about the opposite axis, so flip the axis and both angles.
+        notes.append(f"oscillation {oscillation:.4f} deg per image: written as {-oscillation:.4f} about the "
+                     "reversed rotation axis")
+        rotation_axis = (-rotation_axis[0] + 0.0, -rotation_axis[1] + 0.0, -rotation_axis[2] + 0.0)
+        start, oscillation = -start, -oscillation
 
     sg: int | None = None
     cell = None
@@ -272,11 +278,11 @@ def _finish(d: _Draft, notes: list[str], overrides: Overrides | None, subject: s
             cell = (c.a, c.b, c.c, c.alpha, c.beta, c.gamma)
         cell_source = f"{best.program or 'processing'} result {best.local_id}"
 
-    assert d.wavelength is not None and d.distance is not None  # checked above; narrows for mypy
+    # Every value below was checked for None above; the ignores only tell mypy so.
     return Geometry(
         wavelength=d.wavelength, distance=d.distance, beam_x=d.beam_x, beam_y=d.beam_y,  # type: ignore[arg-type]
         pixel_size_x=d.pixel_size_x, pixel_size_y=d.pixel_size_y, nx=d.nx, ny=d.ny,  # type: ignore[arg-type]
-        start_angle=d.start_angle, oscillation=d.oscillation,  # type: ignore[arg-type]
+        start_angle=start, oscillation=oscillation,
         first_image=d.first_image if d.first_image is not None else 1,
         number_of_images=d.number_of_images,  # type: ignore[arg-type]
         template=d.template, image_directory=d.image_directory,  # type: ignore[arg-type]

@@ -173,3 +173,28 @@ def test_normalise_template(given: str, expected: str) -> None:
 ])
 def test_template_from_filename(name: str, expected: tuple[str, int] | None) -> None:
     assert template_from_filename(name) == expected
+
+
+def test_negative_oscillation_reverses_the_axis() -> None:
+    g = geometry_from_collection(make_dc(axis_start=10.0, axis_range=-0.1), P6M, overrides=NO_OVERRIDES)
+    xds = parse_xds_inp(render_xds(g))
+    assert xds["OSCILLATION_RANGE"] == ["0.1000"] and xds["STARTING_ANGLE"] == ["-10.0000"]
+    assert xds["ROTATION_AXIS"] == ["-1.0 0.0 0.0"]
+    assert "geometry.goniometer.axis=-1,0,0" in render(fmt="dials", g=g)
+
+
+def test_zero_images_is_missing_geometry() -> None:
+    with pytest.raises(MissingGeometry) as info:
+        geometry_from_collection(make_dc(number_of_images=0), P6M, overrides=NO_OVERRIDES)
+    assert info.value.missing == ["number of images"]
+
+
+def test_docs_name_every_missing_item_and_override_field() -> None:
+    from tests.site_adapter.reprocess.reference import REPO_ROOT
+
+    docs = (REPO_ROOT / "docs" / "reprocessing.md").read_text(encoding="utf-8")
+    for name in ("wavelength", "detector pixel size", "detector size in pixels", "detector distance",
+                 "beam centre", "start angle", "oscillation range", "file template", "number of images"):
+        assert name in docs
+    for field_name in ("sensor_thickness", "sensor_material", "overload", "rotation_axis", "mosflm_beam_order"):
+        assert f"`{field_name}`" in docs
