@@ -118,8 +118,10 @@ def identify(name: str | None, nx: int | None = None, ny: int | None = None) -> 
     size_match = _SIZE.search(upper)
     if size_match is None:
         return None
-    number = size_match.group(1).rstrip("0").rstrip(".") if "." in size_match.group(1) else size_match.group(1)
-    size = f"{number}{size_match.group(2).upper()}"
+    number = size_match.group(1)
+    if "." in number:  # "6.0M" -> "6M"
+        number = number.rstrip("0").rstrip(".")
+    size = f"{number}{size_match.group(2)}"
     if "PILATUS" in upper:
         families = ["PILATUS3", "PILATUS"] if "PILATUS3" in upper else ["PILATUS", "PILATUS3"]
     elif "EIGER" in upper:
