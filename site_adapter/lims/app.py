@@ -1,0 +1,54 @@
+"""The LIMS source as an ASGI app: /graphql (federation subgraph), /health, /ready.
+
+It owns the store's lifetime unless told not to; it shares the site's GraphQL-over-HTTP view and knows no SQL.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from typing import AsyncIterator
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from mx_schema.ids import SITE_NAME
+from site_adapter.backends.base import BackendError
+from site_adapter.graphql.view import GraphQLView
+from site_adapter.lims.schema import LIMS_SCHEMA_VERSION, LimsContext
+from site_adapter.lims.schema import schema as lims_schema
+from site_adapter.lims.store import LimsStore
+
+
+def create_lims_app(store: LimsStore, *, name: str = "lims", manage_store: bool = True) -> Starlette:
+    """An app serving `store` as LIMS source `name`; it starts and closes the store unless told not to."""
+    if not SITE_NAME.match(name):
+        raise ValueError(f"LIMS name {name!r} must be lower-case letters, digits, '-' or '_'")
+
+    def make_context(request: Request) -> LimsContext:
+        return LimsContext(site=name, store=store)
+
+    async def health(request: Request) -> JSONResponse:
+        return JSONResponse({"status": "ok", "lims": name, "schemaVersion": LIMS_SCHEMA_VERSION})
+
+    async def ready(request: Request) -> JSONResponse:
+        try:
+            await store.ping()
+        except BackendError as exc:
+            return JSONResponse({"status": "unavailable", "lims": name, "reason": str(exc)}, status_code=503)
+        return JSONResponse({"status": "ready", "lims": name})
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        if manage_store:
+            await store.start()
+        try:
+            yield
+        finally:
+            if manage_store:
+                await store.close()
+
+    view = GraphQLView(lims_schema, make_context)  # type: ignore[arg-type]  # duck-typed context
+    return Starlette(routes=[Route("/graphql", view.handle, methods=["GET", "POST"]),
+                             Route("/health", health), Route("/ready", ready)], lifespan=lifespan)

@@ -1,0 +1,229 @@
+"""The LIMS store (PostgreSQL via asyncpg): every read the GraphQL subgraph makes, as few statements as possible.
+
+`records_by_keys` answers a whole `_entities` batch in ONE statement; `search` answers in one statement
+(plus one for the "did you mean" list when a chemical name is unknown). Writes live in ingest.py.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any, Sequence
+
+import asyncpg
+
+from site_adapter.backends.base import BackendError
+from site_adapter.lims import records as r
+from site_adapter.lims.ddl import migrate
+from site_adapter.lims.keys import PlateWellDrop
+from site_adapter.lims.search import SearchFilter, UnknownChemical, close_names
+
+# Failures of the store, not of the statement: callers see BACKEND_UNAVAILABLE.
+_UNAVAILABLE = (
+    OSError, asyncio.TimeoutError, asyncpg.InterfaceError, asyncpg.PostgresConnectionError,
+    asyncpg.exceptions.OperatorInterventionError, asyncpg.exceptions.InvalidCatalogNameError,
+    asyncpg.exceptions.CannotConnectNowError, asyncpg.exceptions.InvalidAuthorizationSpecificationError,
+)
+
+_RECORD_COLUMNS = """
+    c.id, c.crystal_uuid::text AS crystal_uuid, c.pin_barcode, c.harvested_on, c.cryo_protectant, c.origin,
+    p.barcode AS plate_barcode, p.plate_type, p.method, p.temperature, p.setup_date,
+    d.well, d.drop_no, s.name AS screen, cd.position AS condition, cd.ph,
+    con.name AS construct_name, con.protein_name, con.uniprot_id, con.residue_start, con.residue_end,
+    con.expression_host, con.modifications,
+    b.code AS batch_code, b.purified_on, b.concentration AS batch_concentration, b.buffer AS batch_buffer,
+    (SELECT json_agg(json_build_object('name', k.name, 'cas', k.cas_number, 'c', k.concentration, 'u', k.unit,
+                                       'role', k.role, 'ph', k.ph) ORDER BY k.ordinal)
+       FROM lims_component k WHERE k.condition_id = cd.id) AS components,
+    (SELECT json_agg(json_build_object('compound', x.compound, 'ccd', x.ccd_id, 'smiles', x.smiles,
+                                       'c', x.concentration, 'u', x.unit, 'min', x.duration_minutes)
+                     ORDER BY x.ordinal)
+       FROM lims_soak x WHERE x.crystal_id = c.id) AS soaks
+"""
+
+_RECORD_JOINS = """
+    JOIN lims_drop d ON d.id = c.drop_id
+    JOIN lims_plate p ON p.id = d.plate_id
+    LEFT JOIN lims_condition cd ON cd.id = d.condition_id
+    LEFT JOIN lims_screen s ON s.id = cd.screen_id
+    LEFT JOIN lims_purification_batch b ON b.id = d.batch_id
+    LEFT JOIN lims_construct con ON con.id = b.construct_id
+"""
+
+# Three index lookups (UUID, pin, plate+well+drop) united, then one join for the full records.
+ENTITIES_SQL = f"""
+WITH hit AS (
+    SELECT id FROM lims_crystal WHERE crystal_uuid = ANY($1::uuid[])
+    UNION
+    SELECT id FROM lims_crystal WHERE pin_barcode = ANY($2::text[])
+    UNION
+    SELECT c.id FROM lims_crystal c
+      JOIN lims_drop d ON d.id = c.drop_id
+      JOIN lims_plate p ON p.id = d.plate_id
+      JOIN unnest($3::text[], $4::text[], $5::int[]) AS k(plate, well, drop_no)
+        ON p.barcode = k.plate AND d.well = k.well AND d.drop_no = k.drop_no
+)
+SELECT {_RECORD_COLUMNS}
+FROM hit JOIN lims_crystal c ON c.id = hit.id {_RECORD_JOINS}
+ORDER BY c.id
+"""
+
+
+class LimsStore:
+    """A pool on the LIMS database; `statements` counts statements sent (tests prove batching with it)."""
+
+    kind = "lims"
+
+    def __init__(self, dsn: str, *, min_size: int = 1, max_size: int = 5, apply_migrations: bool = True,
+                 query_log: list[str] | None = None) -> None:
+        self.dsn = dsn
+        self._min, self._max = min_size, max_size
+        self._apply_migrations = apply_migrations
+        self._pool: asyncpg.Pool | None = None
+        self._query_log = query_log
+        self.statements = 0
+
+    async def start(self) -> None:
+        log = self._query_log
+
+        async def init(conn: asyncpg.Connection) -> None:
+            if log is not None:  # asyncpg calls this for every statement the server runs on the connection
+                conn.add_query_logger(lambda q: log.append(q.query))
+
+        try:
+            self._pool = await asyncpg.create_pool(self.dsn, min_size=self._min, max_size=self._max, timeout=10,
+                                                   init=init)
+        except (OSError, asyncpg.PostgresError, asyncio.TimeoutError) as exc:
+            raise BackendError(f"cannot connect to the LIMS store's PostgreSQL: {_reason(exc)}") from None
+        if self._apply_migrations:
+            async with self._pool.acquire() as conn:
+                await migrate(conn)
+
+    async def close(self) -> None:
+        if self._pool is not None:
+            await self._pool.close()
+            self._pool = None
+
+    @property
+    def pool(self) -> asyncpg.Pool:
+        if self._pool is None:
+            raise BackendError("LIMS store is not started")
+        return self._pool
+
+    async def ping(self) -> None:
+        await self._fetch("SELECT 1")
+
+    async def _fetch(self, sql: str, *args: Any) -> list[asyncpg.Record]:
+        self.statements += 1
+        try:
+            return await self.pool.fetch(sql, *args)
+        except _UNAVAILABLE as exc:
+            raise BackendError(f"LIMS store unavailable: {_reason(exc)}") from None
+
+    async def records_by_keys(self, uuids: Sequence[str], pins: Sequence[str],
+                              pwds: Sequence[PlateWellDrop]) -> list[r.CrystalRecord]:
+        """Every crystal record matching any of the keys, in ONE statement."""
+        rows = await self._fetch(ENTITIES_SQL, list(uuids), list(pins), [k.plate for k in pwds],
+                                 [k.well for k in pwds], [k.drop for k in pwds])
+        return [to_record(row) for row in rows]
+
+    async def known_chemicals(self) -> list[str]:
+        rows = await self._fetch("SELECT DISTINCT name FROM lims_component ORDER BY name")
+        return [row["name"] for row in rows]
+
+    async def search(self, f: SearchFilter, first: int) -> r.Matches:
+        """Crystals matching every given field (AND); keys ordered by record id; one statement."""
+        where, args = _search_where(f)
+        sql = f"""
+            SELECT c.id, c.crystal_uuid::text AS crystal_uuid, c.pin_barcode,
+                   p.barcode || '/' || d.well || '/' || d.drop_no AS pwd, count(*) OVER () AS total
+            FROM lims_crystal c {_RECORD_JOINS}
+            {'WHERE ' + ' AND '.join(where) if where else ''}
+            ORDER BY c.id LIMIT {int(first)}"""
+        rows = await self._fetch(sql, *args)
+        if not rows and f.chemical_name is not None:
+            known = await self.known_chemicals()
+            if f.chemical_name.lower() not in {k.lower() for k in known}:
+                raise UnknownChemical(f.chemical_name, close_names(f.chemical_name, known))
+        total = rows[0]["total"] if rows else 0
+        return r.Matches(
+            crystal_uuids=tuple(dict.fromkeys(x["crystal_uuid"] for x in rows if x["crystal_uuid"])),
+            pin_barcodes=tuple(dict.fromkeys(x["pin_barcode"] for x in rows if x["pin_barcode"])),
+            plate_well_drops=tuple(dict.fromkeys(x["pwd"] for x in rows)),
+            count=total, truncated=total > len(rows),
+        )
+
+    async def counts(self) -> dict[str, int]:
+        rows = await self._fetch(
+            "SELECT (SELECT count(*) FROM lims_crystal) AS crystals, (SELECT count(*) FROM lims_plate) AS plates, "
+            "(SELECT count(*) FROM lims_screen) AS screens, (SELECT count(*) FROM lims_soak) AS soaks")
+        return dict(rows[0])
+
+
+def _search_where(f: SearchFilter) -> tuple[list[str], list[Any]]:
+    where: list[str] = []
+    args: list[Any] = []
+
+    def arg(value: Any) -> str:
+        args.append(value)
+        return f"${len(args)}"
+
+    if f.protein_name is not None:
+        escaped = f.protein_name.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        where.append(f"con.protein_name ILIKE {arg('%' + escaped + '%')}")
+    if f.uniprot_id is not None:
+        where.append(f"con.uniprot_id = {arg(f.uniprot_id)}")
+    if f.ligand is not None:
+        where.append(f"EXISTS (SELECT 1 FROM lims_soak x WHERE x.crystal_id = c.id AND x.ccd_id = {arg(f.ligand)})")
+    if f.has_chemical:
+        # The concentration range applies to the same component row that matched the chemical.
+        cond = [f"lower(k.name) = lower({arg(f.chemical_name)})" if f.chemical_name is not None
+                else f"k.cas_number = {arg(f.chemical_cas)}"]
+        if f.concentration_min is not None:
+            cond.append(f"k.concentration >= {arg(f.concentration_min)}")
+        if f.concentration_max is not None:
+            cond.append(f"k.concentration <= {arg(f.concentration_max)}")
+        if f.concentration_unit is not None:
+            cond.append(f"k.unit = {arg(f.concentration_unit)}")
+        where.append(f"EXISTS (SELECT 1 FROM lims_component k WHERE k.condition_id = cd.id AND {' AND '.join(cond)})")
+    if f.ph_min is not None:
+        where.append(f"cd.ph >= {arg(f.ph_min)}")
+    if f.ph_max is not None:
+        where.append(f"cd.ph <= {arg(f.ph_max)}")
+    if f.method is not None:
+        where.append(f"p.method = {arg(f.method)}")
+    if f.setup_after is not None:
+        where.append(f"p.setup_date >= {arg(f.setup_after)}")
+    if f.setup_before is not None:
+        where.append(f"p.setup_date <= {arg(f.setup_before)}")
+    return where, args
+
+
+def to_record(row: asyncpg.Record) -> r.CrystalRecord:
+    components = tuple(r.Component(name=c["name"], cas_number=c["cas"], concentration=c["c"], unit=c["u"],
+                                   role=c["role"], ph=c["ph"]) for c in json.loads(row["components"] or "[]"))
+    soaks = tuple(r.Soak(compound=s["compound"], ccd_id=s["ccd"], smiles=s["smiles"], concentration=s["c"],
+                         unit=s["u"], duration_minutes=s["min"]) for s in json.loads(row["soaks"] or "[]"))
+    construct = None
+    if row["construct_name"] is not None:
+        construct = r.Construct(name=row["construct_name"], protein_name=row["protein_name"],
+                                uniprot_id=row["uniprot_id"], residue_start=row["residue_start"],
+                                residue_end=row["residue_end"], expression_host=row["expression_host"],
+                                modifications=row["modifications"])
+    batch = None
+    if row["batch_code"] is not None:
+        batch = r.PurificationBatch(code=row["batch_code"], purified_on=row["purified_on"],
+                                    concentration=row["batch_concentration"], buffer=row["batch_buffer"])
+    return r.CrystalRecord(
+        record_id=row["id"], crystal_uuid=row["crystal_uuid"], pin_barcode=row["pin_barcode"],
+        plate_barcode=row["plate_barcode"], plate_type=row["plate_type"], well=row["well"], drop=row["drop_no"],
+        method=row["method"], temperature=row["temperature"], setup_date=row["setup_date"], screen=row["screen"],
+        condition=row["condition"], ph=row["ph"], harvested_on=row["harvested_on"],
+        cryo_protectant=row["cryo_protectant"], components=components, soaks=soaks, construct=construct,
+        batch=batch, origin=row["origin"],
+    )
+
+
+def _reason(exc: BaseException) -> str:
+    text = str(exc).strip() or type(exc).__name__
+    return text.splitlines()[0][:200]
