@@ -1,0 +1,262 @@
+"""The scanner: walk image trees, index new or changed files in worker processes, save results in
+batches (a killed scan keeps every finished batch and resumes), then rebuild and link the sweeps.
+
+A file that cannot be indexed is recorded with its reason and the scan goes on; nothing here raises
+for one bad file. Worker processes are spawned, never forked, so they share no database socket.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import errno
+import multiprocessing
+import os
+import re
+import stat
+from concurrent.futures import Executor, ProcessPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterator, Sequence
+
+import asyncpg
+
+from site_adapter.indexer import store
+from site_adapter.indexer.byte_offset import DecodeError, decode_byte_offset, summarise
+from site_adapter.indexer.cbf_header import CbfHeader, HeaderError, read_header
+from site_adapter.indexer.integrity import Md5Check, read_section, section_md5
+from site_adapter.indexer.nexus import read_nexus
+from site_adapter.indexer.sweeps import group_sweeps, split_template
+
+IMAGE_NAME = re.compile(r"(\.cbf(\.gz|\.bz2)?|_master\.h5|\.nxs)$", re.IGNORECASE)
+BATCH = 32
+# What a header must give for its image to be reprocessed (PILATUS header spec fields).
+REQUIRED = {
+    "miniCBF": ("wavelength", "detector_distance", "beam_x", "beam_y", "start_angle",
+                "angle_increment", "exposure_time", "pixel_size_x"),
+    "imgCIF": ("wavelength",),
+    "NXmx": ("wavelength", "detector_distance", "pixel_size_x"),
+}
+_BYTE_OFFSET = "x-CBF_BYTE_OFFSET"
+_DTYPES = {"signed 32-bit integer": "int32", "unsigned 32-bit integer": "uint32",
+           "signed 16-bit integer": "int16", "unsigned 16-bit integer": "uint16",
+           "signed 8-bit integer": "int8", "unsigned 8-bit integer": "uint8",
+           "signed 64-bit integer": "int64"}
+
+
+@dataclass(slots=True)
+class ScanSummary:
+    files: int = 0
+    indexed: int = 0
+    skipped: int = 0                   # unchanged since the last scan
+    failed: list[dict[str, str]] = field(default_factory=list)
+    sweeps: list[dict[str, Any]] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"files": self.files, "indexed": self.indexed, "skipped": self.skipped,
+                "failed": self.failed, "sweeps": self.sweeps,
+                "unlinked": [s for s in self.sweeps if s.get("linked") is None]}
+
+
+def walk(roots: Sequence[str], errors: list[dict[str, str]]) -> Iterator[tuple[str, os.stat_result]]:
+    """Image files under the roots (files or directories), following symlinks once: a link back to
+    a directory already being walked is a symlink loop, recorded in `errors` and not followed."""
+    for root in roots:
+        try:
+            st = os.stat(root)
+        except OSError as exc:
+            errors.append({"path": root, "reason": _os_reason(exc)})
+            continue
+        if stat.S_ISDIR(st.st_mode):
+            yield from _walk_dir(root, st, errors, {(st.st_dev, st.st_ino)})
+        elif IMAGE_NAME.search(root):
+            yield root, st
+
+
+def _walk_dir(directory: str, st: os.stat_result, errors: list[dict[str, str]],
+              ancestors: set[tuple[int, int]]) -> Iterator[tuple[str, os.stat_result]]:
+    try:
+        entries = sorted(os.scandir(directory), key=lambda e: e.name)
+    except OSError as exc:
+        errors.append({"path": directory, "reason": _os_reason(exc)})
+        return
+    for entry in entries:
+        try:
+            est = entry.stat(follow_symlinks=True)
+        except OSError as exc:
+            if entry.is_symlink() or IMAGE_NAME.search(entry.name):
+                errors.append({"path": entry.path, "reason": _os_reason(exc)})
+            continue
+        if stat.S_ISDIR(est.st_mode):
+            key = (est.st_dev, est.st_ino)
+            if key in ancestors:
+                errors.append({"path": entry.path,
+                               "reason": f"symlink loop: points back to {os.path.realpath(entry.path)}"})
+                continue
+            yield from _walk_dir(entry.path, est, errors, ancestors | {key})
+        elif stat.S_ISREG(est.st_mode) and IMAGE_NAME.search(entry.name):
+            yield entry.path, est
+
+
+def _os_reason(exc: OSError) -> str:
+    if exc.errno == errno.ELOOP:
+        return "symlink loop: too many levels of symbolic links"
+    if isinstance(exc, PermissionError):
+        return "permission denied"
+    if isinstance(exc, FileNotFoundError):
+        return "not found (broken symlink?)"
+    return f"{exc.strerror or exc}"
+
+
+def index_file(path: str, verify: bool = False, size: int | None = None,
+               mtime_ns: int | None = None) -> store.FileRecord:
+    """Index one file; every failure comes back as a record with `error` set, never as an exception."""
+    directory, name = os.path.split(path)
+    split = split_template(name)
+    base = dict(path=path, directory=directory, name=name, size=size, mtime_ns=mtime_ns,
+                image_number=split[1] if split else None)
+    try:
+        if size is None or mtime_ns is None:
+            st = os.stat(path)
+            base.update(size=st.st_size, mtime_ns=st.st_mtime_ns)
+        is_nexus = name.lower().endswith((".h5", ".nxs"))
+        header = read_nexus(path) if is_nexus else read_header(path)
+        missing = [k for k in REQUIRED.get(header.format, ()) if getattr(header, k) is None]
+        if missing:
+            return store.FileRecord(**base, format=header.format, header=header.to_dict(),
+                                    error=f"missing header fields: {', '.join(missing)}")
+        if not is_nexus:
+            _check_size(path, header, base["size"])
+        verified, pixels = (_verify(path, header) if verify and not is_nexus else (None, None))
+        if verified is False:
+            return store.FileRecord(**base, format=header.format, header=header.to_dict(),
+                                    pixels=pixels, verified=False, error=_md5_reason(pixels))
+        return store.FileRecord(**base, format=header.format, header=header.to_dict(),
+                                pixels=pixels, verified=verified)
+    except (HeaderError, DecodeError) as exc:
+        return store.FileRecord(**base, error=str(exc))
+    except OSError as exc:
+        return store.FileRecord(**base, error=_os_reason(exc))
+    except Exception as exc:  # a reader bug must cost one file, not the scan
+        return store.FileRecord(**base, error=f"{type(exc).__name__}: {exc}")
+
+
+def _check_size(path: str, header: CbfHeader, size: int) -> None:
+    """Uncompressed files: the last section must fit in the file (a stat, no read). Compressed files
+    are checked for truncation when --verify streams them."""
+    if path.lower().endswith((".gz", ".bz2")):
+        return
+    last = header.binary_sections[-1]
+    if last.data_offset is not None and last.binary_size is not None:
+        if size < last.data_offset + last.binary_size:
+            raise HeaderError(f"truncated: {size} bytes, binary section {last.binary_id} needs "
+                              f"{last.data_offset + last.binary_size}")
+
+
+def _verify(path: str, header: CbfHeader) -> tuple[bool | None, dict[str, Any]]:
+    """Content-MD5 of each section; byte-offset pixels decoded from the same read for a summary."""
+    import base64
+    import hashlib
+
+    import numpy as np
+
+    checks: list[Md5Check] = []
+    pixels: dict[str, Any] = {}
+    for k, section in enumerate(header.binary_sections):
+        dtype = _DTYPES.get((section.element_type or "").lower())
+        if k == 0 and section.conversions == _BYTE_OFFSET and dtype:
+            data = read_section(path, section)
+            actual = base64.b64encode(hashlib.md5(data).digest()).decode("ascii")
+            checks.append(Md5Check(section.binary_id, section.content_md5, actual))
+            values = decode_byte_offset(data, section.number_of_elements, np.dtype(dtype))
+            pixels.update(summarise(values, header.count_cutoff).to_dict())
+        else:
+            checks.append(section_md5(path, section))
+            if k == 0:
+                pixels["unsupported"] = f"pixels not decoded: {section.conversions} compression"
+    bad = [c for c in checks if c.ok is False]
+    if bad:
+        pixels["md5_mismatch"] = [{"binary_id": c.binary_id, "expected": c.expected, "actual": c.actual}
+                                  for c in bad]
+        return False, pixels
+    if any(c.ok is None for c in checks):
+        return None, pixels  # e.g. the Eiger-to-CBF converter writes no Content-MD5
+    return True, pixels
+
+
+def _md5_reason(pixels: dict[str, Any] | None) -> str:
+    bad = (pixels or {}).get("md5_mismatch", [])
+    return "; ".join(f"Content-MD5 mismatch in binary section {b['binary_id']}: header {b['expected']},"
+                     f" data {b['actual']}" for b in bad) or "Content-MD5 mismatch"
+
+
+def _run_one(args: tuple[str, bool, int, int]) -> store.FileRecord:
+    return index_file(*args)
+
+
+async def run_scan(conn: asyncpg.Connection, roots: Sequence[str], *, verify: bool = False,
+                   workers: int = 1, path_map: Sequence[tuple[str, str]] = (),
+                   site: str = "local", progress: Callable[[int, int], None] | None = None) -> ScanSummary:
+    """Index the roots incrementally and return the summary `mxhub index --json` prints."""
+    from mx_schema.ids import encode_id
+
+    roots = [os.path.abspath(r) for r in roots]
+    summary = ScanSummary()
+    walk_errors: list[dict[str, str]] = []
+    seen = list(walk(roots, walk_errors))
+    summary.files = len(seen)
+    known = await store.known_files(conn, roots)
+    todo = [(p, verify, st.st_size, st.st_mtime_ns) for p, st in seen
+            if known.get(p) != (st.st_size, st.st_mtime_ns) or verify]
+    summary.skipped = len(seen) - len(todo)
+    if progress:
+        progress(0, len(todo))
+    batch: list[store.FileRecord] = []
+    done = 0
+    executor: Executor | None = None
+    try:
+        if workers > 1 and len(todo) > 1:
+            executor = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
+            loop = asyncio.get_running_loop()
+            futures = [loop.run_in_executor(executor, _run_one, job) for job in todo]
+            for fut in asyncio.as_completed(futures):
+                batch.append(await fut)
+                done += 1
+                if progress:
+                    progress(done, len(todo))
+                if len(batch) >= BATCH:
+                    await store.save_files(conn, batch)
+                    batch = []
+        else:
+            for job in todo:
+                batch.append(await asyncio.to_thread(_run_one, job))
+                done += 1
+                if progress:
+                    progress(done, len(todo))
+                if len(batch) >= BATCH:
+                    await store.save_files(conn, batch)
+                    batch = []
+        await store.save_files(conn, batch)
+        batch = []
+    finally:
+        if batch:  # interrupted: keep what finished
+            await asyncio.shield(store.save_files(conn, batch))
+        if executor is not None:
+            executor.shutdown(wait=False, cancel_futures=True)
+
+    await store.forget_missing(conn, roots, {p for p, _ in seen})
+    files = await store.indexed_files(conn, roots)
+    sweeps = group_sweeps(files)
+    directories = sorted({os.path.dirname(p) for p, _ in seen} | {f.directory for f in files})
+    stored = await store.replace_sets(conn, directories, sweeps, path_map)
+    summary.failed = walk_errors + await store.failures(conn, roots)
+    summary.indexed = len(files)
+    for s in stored:
+        sw = s.sweep
+        summary.sweeps.append({
+            "template": sw.template, "directory": sw.directory, "first": sw.first, "last": sw.last,
+            "count": sw.count, "missing": sw.missing, "duplicates": sw.duplicates, "kind": sw.kind,
+            "format": sw.format, "total_bytes": sw.total_bytes, "verified": sw.verified,
+            "image_set": encode_id(site, "ImageSet", s.image_set_id),
+            "linked": encode_id(site, "DataCollection", s.data_collection_id)
+            if s.data_collection_id is not None else None,
+        })
+    return summary

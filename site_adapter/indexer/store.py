@@ -1,0 +1,218 @@
+"""The image index in the native site store (migration 002): files, image sets, and their link to a
+data collection by directory, template and image range. All of the indexer's SQL lives here."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any, Iterable, Sequence
+
+import asyncpg
+
+from site_adapter.indexer.sweeps import IndexedFile, Sweep
+
+Conn = asyncpg.Connection | asyncpg.Pool
+# A file is under a root when it is the root (a file given by name) or inside it (a directory).
+_UNDER_ROOTS = ("(path = ANY($1::text[]) OR EXISTS (SELECT 1 FROM unnest($1::text[]) r"
+                " WHERE starts_with(path, rtrim(r, '/') || '/')))")
+
+
+@dataclass(frozen=True, slots=True)
+class ImageSet:
+    """One sweep of image files as stored: what DataCollection.images serves."""
+
+    local_id: str
+    data_collection_local_id: str | None
+    directory: str                  # where the files are now
+    template: str
+    first: int
+    last: int
+    count: int
+    missing: tuple[int, ...]
+    total_bytes: int
+    verified: bool | None
+    format: str | None
+    kind: str
+
+
+@dataclass(frozen=True, slots=True)
+class FileRecord:
+    """One file's outcome from a scan, as written to image_file."""
+
+    path: str
+    directory: str
+    name: str
+    size: int | None
+    mtime_ns: int | None
+    format: str | None = None
+    image_number: int | None = None
+    header: dict[str, Any] | None = None
+    pixels: dict[str, Any] | None = None
+    verified: bool | None = None
+    error: str | None = None
+
+
+def map_to_original(directory: str, path_map: Sequence[tuple[str, str]]) -> str:
+    """Undo an archive move: with OLD=NEW, a directory now under NEW was recorded under OLD."""
+    directory = directory.rstrip("/") or "/"
+    for old, new in path_map:
+        new = new.rstrip("/")
+        if directory == new or directory.startswith(new + "/"):
+            return old.rstrip("/") + directory[len(new):]
+    return directory
+
+
+async def known_files(conn: Conn, roots: Sequence[str]) -> dict[str, tuple[int | None, int | None]]:
+    """(size, mtime_ns) of every file already recorded under the given roots."""
+    rows = await conn.fetch(
+        f"SELECT path, size, mtime_ns FROM image_file WHERE {_UNDER_ROOTS}", list(roots))
+    return {r["path"]: (r["size"], r["mtime_ns"]) for r in rows}
+
+
+async def save_files(conn: asyncpg.Connection, records: Iterable[FileRecord]) -> None:
+    """Insert or replace file rows in one transaction, so an interrupted scan keeps whole batches."""
+    rows = [(r.path, r.directory, r.name, r.size, r.mtime_ns, r.format, r.image_number,
+             json.dumps(r.header) if r.header is not None else None,
+             json.dumps(r.pixels) if r.pixels is not None else None, r.verified, r.error)
+            for r in records]
+    if not rows:
+        return
+    async with conn.transaction():
+        await conn.executemany(
+            "INSERT INTO image_file (path, directory, name, size, mtime_ns, format, image_number,"
+            " header, pixels, verified, error)"
+            " VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb, $9::jsonb, $10, $11)"
+            " ON CONFLICT (path) DO UPDATE SET directory = excluded.directory, name = excluded.name,"
+            " size = excluded.size, mtime_ns = excluded.mtime_ns, format = excluded.format,"
+            " image_number = excluded.image_number, header = excluded.header,"
+            " pixels = excluded.pixels, verified = excluded.verified, error = excluded.error,"
+            " indexed_at = now()",
+            rows,
+        )
+
+
+async def forget_missing(conn: Conn, roots: Sequence[str], seen: set[str]) -> None:
+    """Drop rows of files under the roots that are gone from disk (moved to tape, deleted)."""
+    known = await known_files(conn, roots)
+    gone = [p for p in known if p not in seen]
+    if gone:
+        await conn.execute("DELETE FROM image_file WHERE path = ANY($1::text[])", gone)
+
+
+async def failures(conn: Conn, roots: Sequence[str]) -> list[dict[str, str]]:
+    rows = await conn.fetch(
+        "SELECT path, error FROM image_file WHERE error IS NOT NULL"
+        f" AND {_UNDER_ROOTS} ORDER BY path",
+        list(roots),
+    )
+    return [{"path": r["path"], "reason": r["error"]} for r in rows]
+
+
+async def indexed_files(conn: Conn, roots: Sequence[str]) -> list[IndexedFile]:
+    rows = await conn.fetch(
+        "SELECT path, directory, name, size, header, verified FROM image_file"
+        " WHERE error IS NULL AND header IS NOT NULL"
+        f" AND {_UNDER_ROOTS}",
+        list(roots),
+    )
+    return [IndexedFile(r["path"], r["directory"], r["name"], r["size"] or 0, json.loads(r["header"]),
+                        r["verified"]) for r in rows]
+
+
+@dataclass(frozen=True, slots=True)
+class StoredSweep:
+    sweep: Sweep
+    image_set_id: int
+    data_collection_id: int | None
+
+
+async def replace_sets(conn: asyncpg.Connection, directories: Sequence[str], sweeps: Sequence[Sweep],
+                       path_map: Sequence[tuple[str, str]]) -> list[StoredSweep]:
+    """Rebuild the image sets of these directories from their files, and link each one."""
+    stored: list[StoredSweep] = []
+    async with conn.transaction():
+        await conn.execute("DELETE FROM image_set WHERE directory = ANY($1::text[])", list(directories))
+        for s in sweeps:
+            original = map_to_original(s.directory, path_map)
+            dc_id = await _match_collection(conn, original, s)
+            set_id = await conn.fetchval(
+                "INSERT INTO image_set (data_collection_id, directory, original_directory, template,"
+                " first_image, last_image, image_count, missing, duplicates, total_bytes, verified,"
+                " format, kind) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
+                " RETURNING id",
+                dc_id, s.directory, original, s.template, s.first, s.last, s.count, s.missing,
+                s.duplicates, s.total_bytes, s.verified, s.format, s.kind,
+            )
+            await conn.execute("UPDATE image_file SET image_set_id = $1 WHERE path = ANY($2::text[])",
+                               set_id, [f.path for f in s.files])
+            stored.append(StoredSweep(s, set_id, dc_id))
+    return stored
+
+
+async def _match_collection(conn: asyncpg.Connection, directory: str, s: Sweep) -> int | None:
+    """The data collection recorded in this directory with this template whose image range
+    overlaps the sweep's (any range when the collection does not record one)."""
+    return await conn.fetchval(
+        "SELECT id FROM data_collection"
+        " WHERE rtrim(image_directory, '/') = $1"
+        "   AND (file_template = $2 OR regexp_replace(file_template, '\\.(gz|bz2)$', '') = $2)"
+        "   AND (start_image_number IS NULL OR number_of_images IS NULL"
+        "        OR (start_image_number <= $4 AND start_image_number + number_of_images - 1 >= $3))"
+        " ORDER BY abs(coalesce(start_image_number, $3) - $3), id LIMIT 1",
+        directory.rstrip("/"), s.template, s.first, s.last,
+    )
+
+
+async def unlinked_sets(conn: Conn) -> list[ImageSet]:
+    rows = await conn.fetch(f"SELECT {_SET_COLUMNS} FROM image_set WHERE data_collection_id IS NULL"
+                            " ORDER BY directory, template, first_image")
+    return [_image_set(r) for r in rows]
+
+
+_SET_COLUMNS = ("id, data_collection_id, directory, template, first_image, last_image, image_count,"
+                " missing, total_bytes, verified, format, kind")
+
+
+def _image_set(r: asyncpg.Record) -> ImageSet:
+    return ImageSet(
+        local_id=str(r["id"]),
+        data_collection_local_id=str(r["data_collection_id"]) if r["data_collection_id"] is not None else None,
+        directory=r["directory"], template=r["template"], first=r["first_image"], last=r["last_image"],
+        count=r["image_count"], missing=tuple(r["missing"] or ()), total_bytes=r["total_bytes"],
+        verified=r["verified"], format=r["format"], kind=r["kind"],
+    )
+
+
+async def image_sets_by_collection(conn_or_pool: Conn, dc_local_ids: list[str]) -> dict[str, list[ImageSet]]:
+    """Image sets of each data collection (one statement for the batch; for a DataLoader)."""
+    ids = [int(i) for i in dc_local_ids if str(i).isdigit()]
+    out: dict[str, list[ImageSet]] = {str(i): [] for i in dc_local_ids}
+    if not ids:
+        return out
+    rows = await conn_or_pool.fetch(
+        f"SELECT {_SET_COLUMNS} FROM image_set WHERE data_collection_id = ANY($1::bigint[])"
+        " ORDER BY data_collection_id, first_image, id", ids)
+    for r in rows:
+        out.setdefault(str(r["data_collection_id"]), []).append(_image_set(r))
+    return out
+
+
+async def image_header(conn_or_pool: Conn, image_set_local_id: str, image_number: int) -> dict | None:
+    """The parsed header of one image of a set (for an NXmx set, the master file's), JSON-able."""
+    if not str(image_set_local_id).isdigit():
+        return None
+    row = await conn_or_pool.fetchrow(
+        "SELECT f.path, f.header, f.pixels, f.verified, f.format FROM image_file f"
+        " JOIN image_set s ON s.id = f.image_set_id"
+        " WHERE f.image_set_id = $1 AND (f.image_number = $2"
+        "   OR (f.format = 'NXmx' AND $2 BETWEEN s.first_image AND s.last_image))"
+        " ORDER BY f.image_number NULLS LAST LIMIT 1",
+        int(image_set_local_id), image_number,
+    )
+    if row is None:
+        return None
+    header = json.loads(row["header"])
+    header["path"] = row["path"]
+    header["verified"] = row["verified"]
+    header["pixels"] = json.loads(row["pixels"]) if row["pixels"] else None
+    return header
