@@ -368,9 +368,10 @@ def geometry_from_collection(dc: model.DataCollection, detector: model.Detector 
     """Geometry from a data collection's metadata, its detector row, and the indexed header if any.
 
     Metadata values win where both exist (they are what the facility recorded for the sweep); the header
-    fills gaps, and disagreements beyond tolerance are noted. ISPyB's beam centre (xBeam, yBeam) is
-    read as mm along the image's fast and slow axes: Diamond's acquisition code writes
-    xbeam, ybeam = (x along the detector width in pixels 4148, y along its height) -- see docs.
+    fills gaps, and disagreements beyond tolerance are noted. ISPyB's DataCollection beam centre
+    (xBeam, yBeam) is read as mm along the image's fast and slow axes: Diamond's acquisition code writes
+    xbeam, ybeam = (x along the detector width, y along its height). AutoProcIntegration.refinedX/YBeam
+    are the other way round (xia2 reverses dxtbx's (fast, slow)) -- see docs/reprocessing.md.
     """
     notes: list[str] = []
     d = _Draft(

@@ -20,8 +20,9 @@ def mosflm_beam(g: Geometry) -> tuple[float, float]:
     (1234.63 x 0.172, 1254.24 x 0.172) = "beam 212.36 215.73", which is what the beamline wrote.
     A vertical spindle (axis along the slow axis) swaps them.
     Caution: dxtbx's mosflm_beam_centre is always (slow mm, fast mm) (detector_helpers.py:
-    set_mosflm_beam_centre -> set_slow_fast_beam_centre_mm); a site whose MOSFLM runs agree with that
-    sets mosflm_beam_order "slow-fast" in its detector overrides. docs/reprocessing.md has the sources.
+    set_mosflm_beam_centre -> set_slow_fast_beam_centre_mm), and xia2 feeds MOSFLM (slow, fast) for the
+    same geometry as ID29; a site whose MOSFLM runs agree with that sets mosflm_beam_order "slow-fast"
+    in its detector overrides. docs/reprocessing.md has the sources.
     """
     fast_first = (g.beam_x, g.beam_y)
     if g.mosflm_beam_order == "slow-fast":
