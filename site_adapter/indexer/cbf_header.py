@@ -173,12 +173,13 @@ def _scaled(text: str, factors: dict[str, float]) -> float | None:
         return None
     rest = text[m.end():].strip()
     unit = rest.split(" ")[0].rstrip(".").lower() if rest else ""
-    return _clean(float(m.group(0)) * factors.get(unit, 1.0))
+    factor = factors.get(unit, 1.0)
+    return float(m.group(0)) if factor == 1.0 else _clean(float(m.group(0)) * factor)
 
 
 def _clean(value: float) -> float:
     """Drop binary noise from unit scaling (172e-6 m -> 0.172 mm, not 0.17200000000000001)."""
-    return float(f"{value:.12g}")
+    return float(f"{value:.15g}")
 
 
 _LENGTH_MM = {"m": 1000.0, "mm": 1.0, "um": 1e-3, "µm": 1e-3}
