@@ -23,7 +23,7 @@ def split_template(name: str) -> tuple[str, int] | None:
     """('l-cyst_01_#####.cbf', 1) for 'l-cyst_01_00001.cbf'; a .gz/.bz2 suffix is left out of the
     template, since the data collection's file_template names the uncompressed file."""
     m = _NUMBERED.match(name)
-    if not m:
+    if not m or len(m.group("number")) > 9:  # XFEL time stamps (hit-20181213155134902.cbf) are not image numbers
         return None
     digits = m.group("number")
     return f"{m.group('prefix')}{'#' * len(digits)}{m.group('suffix')}", int(digits)
