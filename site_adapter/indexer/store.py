@@ -131,21 +131,36 @@ async def replace_sets(conn: asyncpg.Connection, directories: Sequence[str], swe
     """Rebuild the image sets of these directories from their files, and link each one."""
     stored: list[StoredSweep] = []
     async with conn.transaction():
-        await conn.execute("DELETE FROM image_set WHERE directory = ANY($1::text[])", list(directories))
+        # Keep an image set's id across rescans (it is the public ImageSet id): same directory,
+        # template and first image is the same set.
+        existing = {(r["directory"], r["template"], r["first_image"]): r["id"] for r in await conn.fetch(
+            "SELECT id, directory, template, first_image FROM image_set WHERE directory = ANY($1::text[])",
+            list(directories))}
+        keep: list[int] = []
         for s in sweeps:
             original = map_to_original(s.directory, path_map)
             dc_id = await _match_collection(conn, original, s)
-            set_id = await conn.fetchval(
-                "INSERT INTO image_set (data_collection_id, directory, original_directory, template,"
-                " first_image, last_image, image_count, missing, duplicates, total_bytes, verified,"
-                " format, kind) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
-                " RETURNING id",
-                dc_id, s.directory, original, s.template, s.first, s.last, s.count, s.missing,
-                s.duplicates, s.total_bytes, s.verified, s.format, s.kind,
-            )
+            values = (dc_id, s.directory, original, s.template, s.first, s.last, s.count, s.missing,
+                      s.duplicates, s.total_bytes, s.verified, s.format, s.kind)
+            set_id = existing.get((s.directory, s.template, s.first))
+            if set_id is None:
+                set_id = await conn.fetchval(
+                    "INSERT INTO image_set (data_collection_id, directory, original_directory, template,"
+                    " first_image, last_image, image_count, missing, duplicates, total_bytes, verified,"
+                    " format, kind) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
+                    " RETURNING id", *values)
+            else:
+                await conn.execute(
+                    "UPDATE image_set SET data_collection_id = $1, directory = $2, original_directory = $3,"
+                    " template = $4, first_image = $5, last_image = $6, image_count = $7, missing = $8,"
+                    " duplicates = $9, total_bytes = $10, verified = $11, format = $12, kind = $13,"
+                    " updated_at = now() WHERE id = $14", *values, set_id)
+            keep.append(set_id)
             await conn.execute("UPDATE image_file SET image_set_id = $1 WHERE path = ANY($2::text[])",
                                set_id, [f.path for f in s.files])
             stored.append(StoredSweep(s, set_id, dc_id))
+        await conn.execute("DELETE FROM image_set WHERE directory = ANY($1::text[]) AND NOT id = ANY($2::bigint[])",
+                           list(directories), keep)
     return stored
 
 
