@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from mx_schema.errors import ContractError
 
 BARCODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$")
-WELL = re.compile(r"^([A-Za-z]{1,2})0*([1-9][0-9]?)$")  # A1..H12 (96), A1..P24 (384), AA1..AF48 (1536)
+WELL = re.compile(r"^([A-Za-z]{1,2})0*([1-9][0-9]?)$")  # A1..H12 (96), A1..P24 (384), up to AF48 (1536)
 CAS = re.compile(r"^([0-9]{2,7})-([0-9]{2})-([0-9])$")
 # UniProt accession format, from https://www.uniprot.org/help/accession_numbers
 UNIPROT = re.compile(r"^([OPQ][0-9][A-Z0-9]{3}[0-9]|[A-NR-Z][0-9]([A-Z][A-Z0-9]{2}[0-9]){1,2})$")
@@ -49,7 +49,7 @@ def barcode(value: str, what: str = "barcode") -> str:
 def well(value: str) -> str:
     """A well name, upper case and without leading zeros in the column: `a01` -> `A1`."""
     m = WELL.match(value.strip())
-    if not m:
+    if not m or int(m.group(2)) > 48 or (len(m.group(1)) == 2 and m.group(1).upper() > "AF"):
         raise ContractError(f"malformed well {value!r}: expected a row letter and a column number, e.g. B7")
     return f"{m.group(1).upper()}{m.group(2)}"
 

@@ -1,0 +1,70 @@
+"""LIMS fixtures: a demo LIMS matching the session's demo sites (esrf 1500, diamond 900 collections), served
+in-process; and empty LIMS stores for tests that write."""
+
+from __future__ import annotations
+
+import uuid
+
+import asyncpg
+import httpx
+import pytest
+
+from site_adapter.lims.app import create_lims_app
+from site_adapter.lims.ddl import migrate
+from site_adapter.lims.demo import load_demo_lims
+from site_adapter.lims.store import LimsStore
+from tests.fixtures.postgres import create_database, drop_database
+from tests.fixtures.sites import DEMO_COLLECTIONS, GraphQLClient
+
+DEMO_LIMS_SITES = {"esrf": DEMO_COLLECTIONS, "diamond": 900}  # as tests/fixtures/sites.py generates them
+
+
+@pytest.fixture(scope="session")
+async def lims_demo_dsn(pg_server_dsn):
+    """A LIMS store with demo records for the test sites (read-only for tests)."""
+    name = f"mxhub_lims_{uuid.uuid4().hex[:10]}"
+    dsn = await create_database(pg_server_dsn, name)
+    conn = await asyncpg.connect(dsn)
+    try:
+        await migrate(conn)
+        await load_demo_lims(conn, DEMO_LIMS_SITES)
+    finally:
+        await conn.close()
+    yield dsn
+    await drop_database(pg_server_dsn, name)
+
+
+@pytest.fixture(scope="session")
+async def lims_query_log():
+    return []
+
+
+@pytest.fixture(scope="session")
+async def lims_store(lims_demo_dsn, lims_query_log):
+    store = LimsStore(lims_demo_dsn, query_log=lims_query_log)
+    await store.start()
+    yield store
+    await store.close()
+
+
+@pytest.fixture(scope="session")
+async def lims_gql(lims_store):
+    app = create_lims_app(lims_store, name="lims", manage_store=False)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://lims.test") as client:
+        yield GraphQLClient(client)
+
+
+@pytest.fixture
+async def empty_lims(empty_pg_dsn):
+    """A started store on a fresh, migrated, empty database."""
+    store = LimsStore(empty_pg_dsn)
+    await store.start()
+    yield store
+    await store.close()
+
+
+@pytest.fixture
+async def empty_lims_gql(empty_lims):
+    app = create_lims_app(empty_lims, name="crims", manage_store=False)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://lims.test") as client:
+        yield GraphQLClient(client)
