@@ -41,7 +41,8 @@ async def lims_query_log():
 
 @pytest.fixture(scope="session")
 async def lims_store(lims_demo_dsn, lims_query_log):
-    store = LimsStore(lims_demo_dsn, query_log=lims_query_log)
+    # One connection, so the warm-up in a test covers asyncpg's per-connection type introspection.
+    store = LimsStore(lims_demo_dsn, min_size=1, max_size=1, query_log=lims_query_log)
     await store.start()
     yield store
     await store.close()
