@@ -1,0 +1,108 @@
+"""Indexer benchmark on the real PILATUS fixture files, in one run: header indexing vs fabio.open,
+streaming Content-MD5 vs plain hashlib.md5 of the same bytes, numpy byte-offset decoding vs fabio's.
+
+Usage: python bench/bench_indexer.py [--fixtures DIR] [--repeat N] [--json]
+Targets (issue 4): header indexing >= 100x fabio.open; decoding no slower than fabio (ratio >= 1).
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Callable
+
+import fabio
+import numpy as np
+from fabio.compression import decByteOffset
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from site_adapter.indexer.byte_offset import decode_byte_offset  # noqa: E402
+from site_adapter.indexer.cbf_header import read_header  # noqa: E402
+from site_adapter.indexer.integrity import read_section, section_md5  # noqa: E402
+
+
+def best_of(repeat: int, fn: Callable[[], object]) -> float:
+    """Smallest wall time of `repeat` runs (files are in the page cache after the first)."""
+    times = []
+    for _ in range(repeat):
+        t = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t)
+    return min(times)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    default = os.environ.get("MXHUB_FIXTURES") or str(REPO.parent / "shared" / "fixtures")
+    parser.add_argument("--fixtures", default=default)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+    images = Path(args.fixtures) / "images"
+    files = sorted((images / "l_cysteine").glob("*.cbf"))
+    grid = sorted((images / "thaumatin_grid").glob("*.cbf.bz2"))
+    if not files:
+        sys.exit(f"no PILATUS fixture files under {images}")
+    headers = [read_header(p) for p in files]
+    sections = [h.binary_sections[0] for h in headers]
+    payloads = [read_section(p, s) for p, s in zip(files, sections)]
+    nbytes = sum(len(b) for b in payloads)
+    for p, s, data in zip(files[:3], sections, payloads):  # the decoders must agree before timing
+        assert np.array_equal(decode_byte_offset(data, s.number_of_elements),
+                              decByteOffset(data, size=s.number_of_elements))
+
+    r = args.repeat
+    t_hdr = best_of(r, lambda: [read_header(p) for p in files])
+    t_fabio_open = best_of(r, lambda: [fabio.open(str(p)).data for p in files])
+    t_hdr_bz2 = best_of(r, lambda: [read_header(p) for p in grid]) if grid else None
+    t_fabio_bz2 = best_of(1, lambda: [fabio.open(str(p)).data for p in grid]) if grid else None
+
+    def plain_md5() -> None:
+        for p, s in zip(files, sections):
+            with open(p, "rb") as f:
+                f.seek(s.data_offset)
+                hashlib.md5(f.read(s.binary_size)).digest()
+
+    t_md5 = best_of(r, lambda: [section_md5(p, s) for p, s in zip(files, sections)])
+    t_md5_plain = best_of(r, plain_md5)
+    t_dec = best_of(r, lambda: [decode_byte_offset(d, s.number_of_elements) for d, s in zip(payloads, sections)])
+    t_dec_fabio = best_of(r, lambda: [decByteOffset(d, size=s.number_of_elements) for d, s in zip(payloads, sections)])
+
+    n = len(files)
+    result = {
+        "files": n, "binary_mb": round(nbytes / 1e6, 1),
+        "header_files_per_s": round(n / t_hdr), "fabio_open_files_per_s": round(n / t_fabio_open, 1),
+        "header_vs_fabio_open": round(t_fabio_open / t_hdr, 1),
+        "md5_mb_per_s": round(nbytes / 1e6 / t_md5), "hashlib_md5_mb_per_s": round(nbytes / 1e6 / t_md5_plain),
+        "md5_vs_hashlib": round(t_md5_plain / t_md5, 2),
+        "decode_ms_per_image": round(1000 * t_dec / n, 2), "fabio_decode_ms_per_image": round(1000 * t_dec_fabio / n, 2),
+        "decode_speed_vs_fabio": round(t_dec_fabio / t_dec, 2),
+    }
+    if grid:
+        result.update({"bz2_files": len(grid), "bz2_header_files_per_s": round(len(grid) / t_hdr_bz2, 1),
+                       "bz2_fabio_open_files_per_s": round(len(grid) / t_fabio_bz2, 2),
+                       "bz2_header_vs_fabio_open": round(t_fabio_bz2 / t_hdr_bz2, 1)})
+    if args.json:
+        print(json.dumps(result))
+        return
+    print(f"{n} PILATUS 2M files (l_cysteine), {result['binary_mb']} MB of compressed pixels; best of {r}")
+    print(f"header indexing  {result['header_files_per_s']:>8} files/s   fabio.open {result['fabio_open_files_per_s']:>7} files/s"
+          f"   ratio {result['header_vs_fabio_open']}x (target >= 100x)")
+    print(f"Content-MD5      {result['md5_mb_per_s']:>8} MB/s      hashlib.md5 {result['hashlib_md5_mb_per_s']:>6} MB/s"
+          f"   ratio {result['md5_vs_hashlib']}")
+    print(f"byte-offset      {result['decode_ms_per_image']:>8} ms/image  fabio {result['fabio_decode_ms_per_image']:>11} ms/image"
+          f"   speed ratio {result['decode_speed_vs_fabio']} (target >= 1)")
+    if grid:
+        print(f"bz2 headers      {result['bz2_header_files_per_s']:>8} files/s   fabio.open {result['bz2_fabio_open_files_per_s']:>7} files/s"
+              f"   ratio {result['bz2_header_vs_fabio_open']}x ({len(grid)} PILATUS3 6M .cbf.bz2)")
+
+
+if __name__ == "__main__":
+    main()
