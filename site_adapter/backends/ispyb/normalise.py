@@ -102,12 +102,13 @@ def sample_id(group_sample: object, collection_sample: object) -> tuple[str | No
 def beam_centre(
     x: object, y: object, refined_x: object, refined_y: object, tolerance_mm: float = 1.0
 ) -> tuple[float | None, float | None, str | None]:
-    """Serve the beam centre in the image convention (x along the fast axis, as XDS/DIALS refine it).
+    """Serve DataCollection.xBeam/yBeam as stored: mm along the image's fast and slow axes.
 
-    Some Diamond rows store xBeam/yBeam swapped (the Mosflm convention): data.sql's collection
-    993677 has xBeam 215.62, yBeam 208.978 while every AutoProcIntegration of it refined
-    x 209.1, y 215.7. When the refined centre matches the stored one only after swapping (within
-    tolerance_mm) the swap is undone; without processing the stored values are served as they are.
+    Diamond's acquisition writes xBeam/yBeam as (fast, slow); xia2 writes
+    AutoProcIntegration.refinedXBeam/refinedYBeam in the Mosflm convention, (slow, fast). So
+    data.sql's collection 993677 stores xBeam 215.62, yBeam 208.978 while its integrations refined
+    x 209.1, y 215.7: the refined pair is the swapped one, not the stored one. The stored values
+    are served unchanged; when the refined centre agrees only after swapping, a note says so.
     """
     bx, by, rx, ry = number(x), number(y), number(refined_x), number(refined_y)
     if bx is None or by is None or rx is None or ry is None:
@@ -115,7 +116,8 @@ def beam_centre(
     straight = abs(bx - rx) + abs(by - ry)
     swapped = abs(bx - ry) + abs(by - rx)
     if swapped <= tolerance_mm < straight:
-        return by, bx, "beam centre: xBeam/yBeam stored swapped (Mosflm convention); swapped to match AutoProcIntegration.refinedXBeam/refinedYBeam"
+        return bx, by, ("beam centre: served xBeam/yBeam as stored (fast, slow); the processing's refined "
+                        "centre agrees in (slow, fast) order, the Mosflm convention xia2 writes")
     return bx, by, None
 
 

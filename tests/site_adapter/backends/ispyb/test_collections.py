@@ -35,9 +35,10 @@ async def test_collection_993677_values_in_canonical_units(ispyb):
     assert dc.transmission == pytest.approx(40.1936)  # percent, as stored
     assert (dc.beam_size_x, dc.beam_size_y) == (50.0, 20.0)  # 0.05 mm x 0.02 mm
     assert dc.flux == pytest.approx(833107367454.3083)
-    # stored xBeam 215.62 / yBeam 208.978, the processing refined x 209.1 / y 215.7: swapped back
-    assert (dc.beam_centre_x, dc.beam_centre_y) == (pytest.approx(208.978), pytest.approx(215.62))
-    assert any("swapped" in note for note in dc.provenance_notes)
+    # stored xBeam 215.62 / yBeam 208.978 (fast, slow); xia2 refined x 209.1 / y 215.7 in the
+    # Mosflm (slow, fast) order: served as stored, with a note
+    assert (dc.beam_centre_x, dc.beam_centre_y) == (pytest.approx(215.62), pytest.approx(208.978))
+    assert any("(slow, fast)" in note for note in dc.provenance_notes)
 
 
 async def test_missing_detector_row_is_a_null_detector(ispyb):
@@ -59,7 +60,8 @@ async def test_session_id_zero_resolved_through_the_group_and_zero_dates_null(is
 
 async def test_overlay_swapped_beam_centre_and_legacy_sample(ispyb):
     got = await ispyb.data_collections_by_id(["990002", "990003"])
-    assert (got["990002"].beam_centre_x, got["990002"].beam_centre_y) == (120.25, 100.5)
+    assert (got["990002"].beam_centre_x, got["990002"].beam_centre_y) == (100.5, 120.25)  # as stored
+    assert any("(slow, fast)" in note for note in got["990002"].provenance_notes)
     assert (got["990003"].beam_centre_x, got["990003"].beam_centre_y) == (155.5, 160.75)
     assert got["990003"].sample_local_id == "990002"  # only DataCollection.BLSAMPLEID names it
 

@@ -33,7 +33,7 @@ async def test_tlys_jan_4_through_graphql(gql):
     assert oldest["sample"]["name"] == "tlys_jan_4" and oldest["sample"]["barcode"] == "HA00AU3712"
     assert oldest["sample"]["protein"]["acronym"] == "therm"
     assert oldest["transmission"] == pytest.approx(40.1936)
-    assert (oldest["beamCentreX"], oldest["beamCentreY"]) == (pytest.approx(208.978), pytest.approx(215.62))
+    assert (oldest["beamCentreX"], oldest["beamCentreY"]) == (pytest.approx(215.62), pytest.approx(208.978))
     assert [p["program"] for p in oldest["processing"]] == [
         "fast_dp", "xia2 3dii", "xia2 dials", "autoPROC", "xia2 dials", "xia2 3dii"]
     assert oldest["processing"][0]["overall"]["ccHalf"] == pytest.approx(0.999)  # fast_dp stored 99.9

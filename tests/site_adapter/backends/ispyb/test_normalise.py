@@ -27,10 +27,10 @@ def test_sample_falls_back_to_the_legacy_column():
     assert n.sample_id(None, None) == (None, None)
 
 
-def test_beam_centre_swapped_against_refined_centre():
+def test_beam_centre_served_as_stored_with_a_note_when_refined_is_swapped():
     # data.sql collection 993677: xBeam 215.62, yBeam 208.978; fast_dp refined 209.131, 215.722.
     x, y, note = n.beam_centre(215.62, 208.978, 209.131, 215.722)
-    assert (x, y) == (208.978, 215.62) and "swapped" in note
+    assert (x, y) == (215.62, 208.978) and "(slow, fast)" in note
     # collection 1052494-like rows without processing: served as stored.
     assert n.beam_centre(214.33, 208.71, None, None) == (214.33, 208.71, None)
     # agrees with the refined centre already
