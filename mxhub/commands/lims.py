@@ -1,0 +1,147 @@
+"""`mxhub lims ...`: serve a crystallisation LIMS source, and import LIMS exports into its store.
+
+Parses options, calls one library function (site_adapter.lims), prints; no SQL and no parsing here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+
+import click
+
+from mxhub.serve import Served, serve_all
+
+DEFAULT_DATABASE = "mxhub_lims"
+
+
+@click.group(help="Run a crystallisation LIMS source (a federation subgraph that extends Sample with "
+                  "`crystallisation`) and import LIMS exports into its store.")
+def lims() -> None:
+    pass
+
+
+def demo_sizes(collections: int) -> dict[str, int]:
+    """The sizes `mxhub demo` gives its sites for --collections, so the demo LIMS shares their keys."""
+    from mxhub.commands.demo import DEMO_SITES
+
+    return {site: max(50, int(collections * share)) for site, _facility, share in DEMO_SITES}
+
+
+async def _resolve(dsn: str | None) -> str:
+    import asyncpg
+
+    from mxhub.stores import resolve_pg_dsn
+
+    try:
+        return await resolve_pg_dsn(dsn, DEFAULT_DATABASE)
+    except (OSError, asyncpg.PostgresError) as exc:
+        raise click.ClickException(f"cannot reach PostgreSQL: {exc}") from None
+
+
+_dsn_option = click.option(
+    "--dsn", envvar="MXHUB_LIMS_DSN",
+    help=f"postgresql://... of the LIMS store; without it, database {DEFAULT_DATABASE} on embedded PostgreSQL. "
+         "[env MXHUB_LIMS_DSN]")
+
+
+@lims.command("serve", help="Serve the LIMS source at http://HOST:PORT/graphql; register it with "
+                            "`mxhub hub register-site NAME URL` (kind lims).")
+@_dsn_option
+@click.option("--name", default="lims", show_default=True, envvar="MXHUB_LIMS_NAME",
+              help="The LIMS's registered name, reported as `source` (lower case). [env MXHUB_LIMS_NAME]")
+@click.option("--host", default="127.0.0.1", show_default=True, envvar="MXHUB_LIMS_HOST",
+              help="Address to listen on. [env MXHUB_LIMS_HOST]")
+@click.option("--port", default=8010, show_default=True, type=int, envvar="MXHUB_LIMS_PORT",
+              help="Port to listen on (0 picks a free one). [env MXHUB_LIMS_PORT]")
+@click.option("--demo/--no-demo", default=False, show_default=True, envvar="MXHUB_LIMS_DEMO",
+              help="Fill an empty store with demo records sharing keys with `mxhub demo`'s sites. [env MXHUB_LIMS_DEMO]")
+@click.option("--demo-collections", default=20000, show_default=True, type=click.IntRange(min=50),
+              envvar="MXHUB_DEMO_COLLECTIONS",
+              help="The --collections `mxhub demo` runs with, so the demo keys match. [env MXHUB_DEMO_COLLECTIONS]")
+def serve(dsn: str | None, name: str, host: str, port: int, demo: bool, demo_collections: int) -> None:
+    from mx_schema.ids import SITE_NAME
+    from site_adapter.backends.base import BackendError
+    from site_adapter.lims.app import create_lims_app
+    from site_adapter.lims.demo import open_demo_store
+    from site_adapter.lims.store import LimsStore
+
+    if not SITE_NAME.match(name):
+        raise click.BadParameter("lower-case letters, digits, '-' and '_' only", param_hint="--name")
+
+    async def run() -> None:
+        resolved = await _resolve(dsn)
+        try:
+            if demo:
+                store = await open_demo_store(resolved, demo_sizes(demo_collections))
+            else:
+                store = LimsStore(resolved)
+                await store.start()
+        except BackendError as exc:
+            raise click.ClickException(str(exc)) from None
+        try:
+            served = Served(name, create_lims_app(store, name=name, manage_store=False), host, port).bind()
+
+            async def started() -> None:
+                counts = await store.counts()
+                click.echo(f"LIMS {name} serving {served.url}/graphql ({counts['crystals']} crystals, "
+                           f"{counts['plates']} plates, {counts['screens']} screens)", err=True)
+
+            await serve_all([served], on_started=started)
+        finally:
+            await store.close()
+
+    try:
+        asyncio.run(run())
+    except OSError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+@lims.command("import", help="Import LIMS exports: Rock Maker screen XML (*.xml), CRIMS-like plate/crystal "
+                             "CSV (*.csv) or JSON (*.json); formats in docs/lims.md. Bad rows are reported with "
+                             "their line; the rest imports. Exit status 1 when any row failed.")
+@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@_dsn_option
+@click.option("--format", "fmt", type=click.Choice(["rockmaker-xml", "crims-csv", "crims-json"]),
+              envvar="MXHUB_LIMS_FORMAT", help="The files' format (default: from each file's extension). "
+                                                "[env MXHUB_LIMS_FORMAT]")
+@click.option("--json", "as_json", is_flag=True, envvar="MXHUB_LIMS_JSON",
+              help="Print one JSON object {files: [report...]} instead of text. [env MXHUB_LIMS_JSON]")
+def import_(files: tuple[Path, ...], dsn: str | None, fmt: str | None, as_json: bool) -> None:
+    from mx_schema.errors import ContractError
+    from site_adapter.backends.base import BackendError
+    from site_adapter.lims.importers import import_file
+    from site_adapter.lims.store import LimsStore
+
+    async def run() -> list[dict]:
+        store = LimsStore(await _resolve(dsn))
+        try:
+            await store.start()
+        except BackendError as exc:
+            raise click.ClickException(str(exc)) from None
+        reports = []
+        try:
+            async with store.pool.acquire() as conn:
+                for path in files:
+                    try:
+                        reports.append((await import_file(conn, path, fmt)).to_dict())
+                    except (ContractError, UnicodeDecodeError) as exc:
+                        reports.append({"source": str(path), "format": fmt, "imported": 0,
+                                        "errors": [{"line": 0, "reason": str(exc)}], "warnings": []})
+        finally:
+            await store.close()
+        return reports
+
+    reports = asyncio.run(run())
+    if as_json:
+        click.echo(json.dumps({"files": reports}))
+    else:
+        for r in reports:
+            click.echo(f"{r['source']} ({r['format']}): {r['imported']} imported, {len(r['errors'])} failed")
+            for e in r["errors"]:
+                click.echo(f"  line {e['line']}: {e['reason']}")
+            for w in r["warnings"]:
+                click.echo(f"  line {w['line']}: warning: {w['reason']}")
+    if any(r["errors"] for r in reports):
+        raise SystemExit(1)
