@@ -29,7 +29,7 @@ def decode_byte_offset(data: bytes | memoryview, n_elements: int | None = None,
     """
     raw = np.frombuffer(data, dtype=np.uint8)
     n = raw.size
-    cand = np.flatnonzero(raw == 0x80)
+    cand = _escape_candidates(data, raw)
     work = np.dtype(np.int64 if np.dtype(dtype).itemsize > 4 else np.int32)
     if not cand.size:
         values = np.cumsum(raw.view(np.int8), dtype=work)
@@ -93,6 +93,21 @@ def _decode_segments(d8: np.ndarray, values: np.ndarray, esc_pos: np.ndarray, es
             seg = values[e + 1:e + 1 + b1 - b0]
             np.cumsum(d8[b0:b1], dtype=work, out=seg)
             seg += work(base)
+
+
+def _escape_candidates(data: bytes | memoryview, raw: np.ndarray, few: int = 256) -> np.ndarray:
+    """Positions of 0x80 bytes. Quiet frames have a handful, found by memchr-speed bytes.find
+    without building a mask of the whole frame; busy ones switch to a numpy comparison."""
+    if not isinstance(data, bytes):
+        return np.flatnonzero(raw == 0x80)
+    found: list[int] = []
+    at = data.find(b"\x80")
+    while at >= 0:
+        found.append(at)
+        if len(found) > few:
+            return np.flatnonzero(raw == 0x80)
+        at = data.find(b"\x80", at + 1)
+    return np.array(found, dtype=np.int64)
 
 
 def _checked(values: np.ndarray, n_elements: int | None) -> np.ndarray:

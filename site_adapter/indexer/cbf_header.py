@@ -138,11 +138,18 @@ _MIME_INTS = {"binary_id", "binary_size", "number_of_elements", "fastest_dimensi
               "second_dimension", "third_dimension", "padding"}
 
 
+_CONVERSIONS = re.compile(r'conversions\s*=\s*"?([^";\s]+)"?')
+
+
 def parse_mime(block: str, data_offset: int | None = None) -> BinarySection:
     """Parse the lines between `--CIF-BINARY-FORMAT-SECTION--` and the binary marker."""
     values: dict[str, Any] = {k: None for k in BinarySection.__slots__}  # type: ignore[attr-defined]
-    m = re.search(r'conversions\s*=\s*"?([^";\s]+)"?', block)
-    values["conversions"] = m.group(1) if m else None
+    at = block.find('conversions="')
+    if at >= 0:  # the usual form; the regex handles spacing and unquoted variants
+        values["conversions"] = block[at + 13:block.find('"', at + 13)]
+    else:
+        m = _CONVERSIONS.search(block)
+        values["conversions"] = m.group(1) if m else None
     for line in block.splitlines():
         key, sep, value = line.partition(":")
         name = _MIME_FIELDS.get(key.strip().lower())
@@ -343,6 +350,41 @@ def _float_item(items: dict[str, list[str]], tag: str) -> float | None:
     return None
 
 
+# One `# Key value unit ...` line: (whole body, key, first token, second token). No lazy or
+# backtracking parts, so one findall covers the whole block at C speed.
+_HEADER_LINE = re.compile(r"^[ \t]*#[ \t]*(([^\s:=]+)[ \t:=]*([^ \t\r\n]*)[ \t]*([^ \t\r\n]*)[^\r\n]*)", re.M)
+
+
+def _parse_contents(contents: str, out: dict[str, Any], extra: dict[str, str]) -> None:
+    """All `# ...` lines of header_contents: "<Key> <number> [unit]" lines and unknown keys inline,
+    the few lines with structure through `_parse_pilatus_line`."""
+    for body, key, first, second in _HEADER_LINE.findall(contents):
+        lk = key.lower()
+        scalar = _SCALAR_KEYS.get(lk)
+        if scalar is not None and first:
+            try:
+                number = float(first)
+            except ValueError:
+                _parse_pilatus_line("#" + body, out, extra)
+                continue
+            factor = scalar[1].get(second.rstrip(".").lower(), 1.0) if second else 1.0
+            out[scalar[0]] = number if factor == 1.0 else _clean(number * factor)
+        elif lk in _COUNTS and first.isdigit():
+            out[lk] = int(first)
+        elif lk in _STRUCTURED or key[0].isdigit() or second == "sensor,":
+            _parse_pilatus_line("#" + body, out, extra)
+        elif first == "sensor,":
+            _parse_pilatus_line("#" + body, out, extra)
+        else:
+            extra[key] = body[len(key):].lstrip(" \t:=")
+
+
+_COUNTS = frozenset({"count_cutoff", "n_excluded_pixels", "n_oscillations"})
+_STRUCTURED = frozenset({"detector", "pixel_size", "beam_xy", "gain_setting", "filter_transmission",
+                         "transmission", "oscillation_axis", "count_cutoff", "n_excluded_pixels",
+                         "n_oscillations"} | set(_SCALAR_KEYS))
+
+
 _CONVENTION = re.compile(r'_array_data\.header_convention\s+["\']?([^"\'\r\n]+)')
 
 
@@ -363,10 +405,7 @@ def parse_header_text(text: str, data_offsets: list[int] | None = None) -> CbfHe
     conv = _CONVENTION.search(text, 0, 4096)
     contents = _header_contents(text)
     if contents is not None:
-        for line in contents.split("\n"):
-            line = line.strip()
-            if line.startswith("#"):
-                _parse_pilatus_line(line, out, extra)
+        _parse_contents(contents, out, extra)
     fmt = "miniCBF" if contents else "imgCIF"
     if not contents:
         _fill_from_cif(text, out)  # full imgCIF; miniCBF lines already give what the CIF repeats
