@@ -16,7 +16,7 @@ from typing import Any, AsyncIterator
 
 from graphql import DocumentNode, GraphQLError, execute, parse, specified_rules, validate
 from starlette.applications import Starlette
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
@@ -24,7 +24,7 @@ from mx_schema import SCHEMA_VERSION, http
 from mx_hub.client import SiteClient, SiteFailure
 from mx_hub.limits import HUB_RULES, MAX_TOKENS
 from mx_hub.registry import Registry
-from mx_hub.resolvers import HubContext, HubSettings, bind_resolvers, field_resolver
+from mx_hub.resolvers import HubContext, HubExecutor, HubSettings, bind_resolvers, field_resolver
 from mx_hub.sdl import hub_schema
 
 log = logging.getLogger("mxhub.hub")
@@ -99,18 +99,22 @@ def create_app(registry_dsn: str, settings: HubSettings | None = None) -> Starle
             gql = http.parse_request(request.method, request.headers.get("content-type"), body, request.query_params)
         except http.RequestError as exc:
             return JSONResponse(http.request_error_body(str(exc)), status_code=exc.status, media_type=media)
+        except ClientDisconnect:
+            return Response(status_code=499)
         doc, errors = documents.get(gql.query)
         if errors or doc is None:
             payload = {"errors": [http.format_error(e) for e in errors], "data": None}
             return Response(json.dumps(payload), status_code=400 if media == http.GRAPHQL_RESPONSE else 200,
                             media_type=media)
-        context = HubContext(registry=registry, client=state["client"], settings=settings, is_admin=is_admin(request))
+        context = HubContext(registry=registry, client=state["client"], settings=settings, is_admin=is_admin(request),
+                             raw_variables=gql.variables or {})
         if request.method == "GET" and any(getattr(d, "operation", None) and d.operation.value == "mutation"
                                            for d in doc.definitions):
             return JSONResponse(http.request_error_body("mutations need POST"), status_code=405, media_type=media)
         started = time.perf_counter()
         result = execute(schema, doc, variable_values=gql.variables, operation_name=gql.operation_name,
-                         context_value=context, field_resolver=field_resolver)
+                         context_value=context, field_resolver=field_resolver,
+                         executor_class=HubExecutor)
         if asyncio.iscoroutine(result) or isinstance(result, asyncio.Future):
             result = await result
         payload: dict[str, Any] = {}

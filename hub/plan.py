@@ -23,7 +23,9 @@ from graphql import (
 )
 from graphql.language import Visitor, visit
 
-TYPENAME = FieldNode(name=NameNode(value="__typename"))
+# The hub's own __typename, under an alias a caller cannot collide with by accident; stripped again.
+TYPENAME_KEY = "mxhub_typename"
+TYPENAME = FieldNode(alias=NameNode(value=TYPENAME_KEY), name=NameNode(value="__typename"))
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any, Callable
 
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 
 from mx_schema import http
@@ -29,6 +29,8 @@ class GraphQLView:
             gql = http.parse_request(request.method, request.headers.get("content-type"), body, request.query_params)
         except http.RequestError as exc:
             return JSONResponse(http.request_error_body(str(exc)), status_code=exc.status, media_type=media)
+        except ClientDisconnect:
+            return Response(status_code=499)  # the caller (e.g. a hub past its deadline) has gone
         context = self.make_context(request)
         if request.method == "GET" and _is_mutation(gql.query):
             return JSONResponse(http.request_error_body("mutations need POST"), status_code=405, media_type=media)

@@ -237,3 +237,20 @@ async def test_restarted_hub_keeps_its_registry(hub_dsn, demo_sites):
         assert body["data"]["sites"] == [{"name": "esrf", "url": demo_sites["esrf"] + "/graphql"}]
         assert (await hub.query(PAGE, {"first": 2}))["data"]["dataCollections"]["totalCount"] > 0
         await hub.http.aclose()
+
+
+async def test_aliases_fragments_and_variables_inside_nodes_are_forwarded(three_sites):
+    hub, urls = three_sites
+    q = """query($with: Boolean!, $f: DataCollectionFilter) {
+      dataCollections(filter: $f, first: 3) { edges { node { ...DC  lambda: wavelength
+        sample @include(if: $with) { n: name } } } } }
+      fragment DC on DataCollection { key: localId site }"""
+    body = await hub.query(q, {"with": True, "f": {"site": "esrf"}})
+    assert "errors" not in body, body
+    node = body["data"]["dataCollections"]["edges"][0]["node"]
+    assert set(node) == {"key", "site", "lambda", "sample"} and set(node["sample"]) == {"n"}
+    async with httpx.AsyncClient() as c:
+        direct = (await c.post(urls["esrf"] + "/graphql", json={"query": q, "variables": {"with": True, "f": None}})).json()
+    assert direct["data"]["dataCollections"]["edges"][0]["node"] == node
+    body = await hub.query(q, {"with": False, "f": {"site": "esrf"}})
+    assert "sample" not in body["data"]["dataCollections"]["edges"][0]["node"]

@@ -1,0 +1,212 @@
+"""Benchmark: CONTRACT.md's query directly against one site and through the hub with 1, 3 and 10 sites.
+
+Sites run in one process (N native site adapters over one demo store, each under its own name),
+the hub in another (`mxhub hub serve`), the client here; all on loopback. Reports p50/p95 of the
+direct and hub latencies, the hub-added latency (hub total minus the slowest site's own time, both
+from the hub's `extensions`), requests/s for small pages, and p99 with a site that takes 2 s.
+Usage: python bench/bench_hub.py [--runs N] [--collections N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import asyncpg
+import httpx
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bench.common import fmt, percentiles, server_dsn  # noqa: E402
+from mx_schema.examples import CONTRACT_QUERY  # noqa: E402
+from mxhub.embedded import with_database  # noqa: E402
+
+SMALL = "{ dataCollections(first: 5) { edges { node { id localId } } } }"
+
+
+def serve_sites(dsn: str, names: list[str], slow: list[str], ports_file: str) -> None:
+    """Child process: serve one site app per name; the `slow` ones answer GraphQL 2 s late."""
+    from mxhub.serve import Served, serve_all
+    from site_adapter.app import create_app
+    from site_adapter.backends.native import NativeBackend
+
+    class Slow:
+        def __init__(self, app):
+            self.app = app
+
+        async def __call__(self, scope, receive, send):
+            if scope["type"] == "http" and scope["path"] == "/graphql":
+                await asyncio.sleep(2.0)
+            await self.app(scope, receive, send)
+
+    async def run():
+        services = []
+        for name in names:
+            app = create_app(NativeBackend(dsn, min_size=1, max_size=3), site=name)
+            services.append(Served(name, Slow(app) if name in slow else app).bind())
+
+        async def started():
+            Path(ports_file).write_text(json.dumps({s.name: s.url for s in services}))
+
+        await serve_all(services, on_started=started)
+
+    asyncio.run(run())
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+async def wait_for(path: Path, proc: subprocess.Popen, timeout: float = 60) -> None:
+    end = time.monotonic() + timeout
+    while not path.exists() or not path.read_text():
+        if proc.poll() is not None or time.monotonic() > end:
+            raise SystemExit("a bench server did not start")
+        await asyncio.sleep(0.1)
+
+
+async def prepare(collections: int) -> tuple[str, str]:
+    from site_adapter.backends.native.loader import load_demo
+    from site_adapter.backends.native.migrate import migrate
+
+    server = await server_dsn()
+    name = f"mxhub_bench_hub_{collections}"
+    admin = await asyncpg.connect(server)
+    try:
+        if not await admin.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name):
+            await admin.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await admin.close()
+    dsn = with_database(server, name)
+    conn = await asyncpg.connect(dsn)
+    try:
+        await migrate(conn)
+        await load_demo(conn, "esrf", collections)
+    finally:
+        await conn.close()
+    return dsn, server
+
+
+async def timed(client: httpx.AsyncClient, url: str, query: str, variables: dict) -> tuple[float, dict]:
+    t = time.perf_counter()
+    r = await client.post(url, json={"query": query, "variables": variables})
+    ms = (time.perf_counter() - t) * 1000
+    body = r.json()
+    if body.get("errors") and not body.get("data"):
+        raise SystemExit(f"query failed: {body['errors'][:2]}")
+    return ms, body
+
+
+async def scenario(n_sites: int, slow: int, dsn: str, server: str, runs: int, out: list[str]) -> None:
+    tmp = Path(tempfile.mkdtemp(prefix="mxhub-bench-"))
+    names = [f"site{i:02d}" for i in range(n_sites)] + [f"slow{i}" for i in range(slow)]
+    ports_file = tmp / "ports.json"
+    sites = subprocess.Popen([sys.executable, __file__, "--serve-sites", ",".join(names), "--slow",
+                              ",".join(n for n in names if n.startswith("slow")), "--dsn", dsn, "--ports-file",
+                              str(ports_file)], cwd=ROOT)
+    hub_port = free_port()
+    hub_db = f"mxhub_bench_registry_{os.getpid()}_{n_sites}_{slow}"
+    admin = await asyncpg.connect(server)
+    await admin.execute(f'DROP DATABASE IF EXISTS "{hub_db}"')
+    await admin.execute(f'CREATE DATABASE "{hub_db}"')
+    await admin.close()
+    hub = subprocess.Popen([sys.executable, "-m", "mxhub", "hub", "serve", "--dsn", with_database(server, hub_db),
+                            "--port", str(hub_port), "--admin-token", "bench", "--soft-deadline", "0.5",
+                            "--health-interval", "0"], cwd=ROOT)
+    try:
+        await wait_for(ports_file, sites)
+        urls = json.loads(ports_file.read_text())
+        hub_url = f"http://127.0.0.1:{hub_port}/graphql"
+        async with httpx.AsyncClient(timeout=30) as client:
+            for _ in range(100):
+                try:
+                    await client.get(f"http://127.0.0.1:{hub_port}/health")
+                    break
+                except httpx.HTTPError:
+                    await asyncio.sleep(0.1)
+            for name, url in urls.items():
+                r = await client.post(hub_url, headers={"authorization": "Bearer bench"}, json={
+                    "query": "mutation($n: String!, $u: String!) { registerSite(name: $n, url: $u) { name } }",
+                    "variables": {"n": name, "u": url + "/graphql"}})
+                if "errors" in r.json():
+                    raise SystemExit(f"registration failed: {r.json()['errors']}")
+            variables = {"first": 100}
+            for _ in range(5):
+                await timed(client, hub_url, CONTRACT_QUERY, variables)
+                await timed(client, urls["site00"] + "/graphql", CONTRACT_QUERY, variables)
+            direct, through, added = [], [], []
+            for _ in range(runs):
+                ms, _ = await timed(client, urls["site00"] + "/graphql", CONTRACT_QUERY, variables)
+                direct.append(ms)
+                ms, body = await timed(client, hub_url, CONTRACT_QUERY, variables)
+                through.append(ms)
+                answered = [s["ms"] for s in body["extensions"]["sites"] if s["ms"] is not None]
+                added.append(ms - max(answered))
+            label = f"{n_sites} site(s){' + 1 slow (2 s)' if slow else ''}, 100-item pages"
+            out.append(f"{label}\n  direct to one site   {fmt(percentiles(direct))}\n"
+                       f"  through the hub      {fmt(percentiles(through))}\n"
+                       f"  hub-added            {fmt(percentiles(added))}")
+            if not slow:
+                # throughput: small pages, 16 concurrent clients, fixed count of requests
+                sem = asyncio.Semaphore(16)
+                total = max(200, runs * 2)
+
+                async def one():
+                    async with sem:
+                        await timed(client, hub_url, SMALL, {})
+
+                t = time.perf_counter()
+                await asyncio.gather(*(one() for _ in range(total)))
+                rate = total / (time.perf_counter() - t)
+                out.append(f"  small pages (first: 5), 16 concurrent: {rate:,.0f} requests/s "
+                           f"({rate / (os.cpu_count() or 1):,.0f} per core, hub and sites sharing {os.cpu_count()} cores)")
+    finally:
+        for p in (hub, sites):
+            p.send_signal(signal.SIGTERM)
+        for p in (hub, sites):
+            try:
+                p.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                p.kill()
+        admin = await asyncpg.connect(server)
+        await admin.execute(f'DROP DATABASE IF EXISTS "{hub_db}" WITH (FORCE)')
+        await admin.close()
+
+
+async def main_async(args: argparse.Namespace) -> None:
+    dsn, server = await prepare(args.collections)
+    out: list[str] = []
+    for n_sites, slow in ((1, 0), (3, 0), (10, 0), (3, 1)):
+        await scenario(n_sites, slow, dsn, server, args.runs, out)
+        print(out[-1] if slow else "\n".join(out[-2:]), flush=True)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--runs", type=int, default=200)
+    ap.add_argument("--collections", type=int, default=20000)
+    ap.add_argument("--serve-sites", help=argparse.SUPPRESS)
+    ap.add_argument("--slow", default="", help=argparse.SUPPRESS)
+    ap.add_argument("--dsn", help=argparse.SUPPRESS)
+    ap.add_argument("--ports-file", help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.serve_sites:
+        serve_sites(args.dsn, args.serve_sites.split(","), [s for s in args.slow.split(",") if s], args.ports_file)
+        return
+    asyncio.run(main_async(args))
+
+
+if __name__ == "__main__":
+    main()
