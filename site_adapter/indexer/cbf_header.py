@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import bz2
 import gzip
+import os
 import re
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
@@ -138,6 +139,7 @@ _MIME_INTS = {"binary_id", "binary_size", "number_of_elements", "fastest_dimensi
               "second_dimension", "third_dimension", "padding"}
 
 
+_MIME_LINE = re.compile(r"^[ \t]*([A-Za-z][A-Za-z0-9-]*)[ \t]*:([^\r\n]*)", re.M)
 _CONVERSIONS = re.compile(r'conversions\s*=\s*"?([^";\s]+)"?')
 
 
@@ -150,17 +152,16 @@ def parse_mime(block: str, data_offset: int | None = None) -> BinarySection:
     else:
         m = _CONVERSIONS.search(block)
         values["conversions"] = m.group(1) if m else None
-    for line in block.splitlines():
-        key, sep, value = line.partition(":")
-        name = _MIME_FIELDS.get(key.strip().lower())
-        if not sep or name is None:
+    for key, value in _MIME_LINE.findall(block):
+        name = _MIME_FIELDS.get(key.lower())
+        if name is None:
             continue
         value = value.strip().strip('"')
         if name in _MIME_INTS:
             try:
                 values[name] = int(value)
             except ValueError:
-                raise HeaderError(f"bad MIME field {key.strip()}: {value!r}") from None
+                raise HeaderError(f"bad MIME field {key}: {value!r}") from None
         else:
             values[name] = value
     values["data_offset"] = data_offset
@@ -482,6 +483,9 @@ def read_header(path: str | Path) -> CbfHeader:
     miniCBF files hold one binary section, so reading stops at its marker. imgCIF files may hold
     several (a CSPAD frame has four): the reader skips over each section's X-Binary-Size bytes.
     """
+    quick = _read_plain_header(path)
+    if quick is not None:
+        return _checked_header(parse_header_text(quick[0].decode("latin-1"), [quick[1]]))
     with open_image(path) as f:
         try:
             head, offset = read_header_bytes(f)
@@ -491,10 +495,27 @@ def read_header(path: str | Path) -> CbfHeader:
                 text, offsets = _more_sections(f, text, offsets)
         except (OSError, EOFError) as exc:  # corrupt gzip/bz2 streams
             raise HeaderError(f"unreadable compressed stream: {exc}") from None
-    header = parse_header_text(text, offsets)
+    return _checked_header(parse_header_text(text, offsets))
+
+
+def _checked_header(header: CbfHeader) -> CbfHeader:
     if not header.binary_sections:
         raise HeaderError("missing MIME header of the binary section")
     return header
+
+
+def _read_plain_header(path: str | Path) -> tuple[bytes, int] | None:
+    """The common case in one system call: an uncompressed miniCBF whose header fits the first
+    16 KB. None sends the file down the general path (compressed, imgCIF, long or odd headers)."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        first = os.read(fd, 16384)
+    finally:
+        os.close(fd)
+    if not first.startswith(b"###CBF") or b"_array_data.header_contents" not in first:
+        return None
+    pos = first.find(BINARY_MARKER)
+    return (first[:pos], pos + 4) if pos >= 0 else None
 
 
 def _more_sections(f: IO[bytes], text: str, offsets: list[int]) -> tuple[str, list[int]]:
