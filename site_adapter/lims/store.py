@@ -134,18 +134,25 @@ class LimsStore:
     async def search(self, f: SearchFilter, first: int) -> r.Matches:
         """Crystals matching every given field (AND); keys ordered by record id; one statement."""
         where, args = _search_where(f)
+        # One statement: the count of every match, left-joined to the first `first` matches, so the count
+        # comes back even when `first` is 0 or nothing matches.
         sql = f"""
-            SELECT c.id, c.crystal_uuid::text AS crystal_uuid, c.pin_barcode,
-                   p.barcode || '/' || d.well || '/' || d.drop_no AS pwd, count(*) OVER () AS total
-            FROM lims_crystal c {_RECORD_JOINS}
-            {'WHERE ' + ' AND '.join(where) if where else ''}
-            ORDER BY c.id LIMIT {int(first)}"""
+            WITH m AS (
+                SELECT c.id, c.crystal_uuid::text AS crystal_uuid, c.pin_barcode,
+                       p.barcode || '/' || d.well || '/' || d.drop_no AS pwd
+                FROM lims_crystal c {_RECORD_JOINS}
+                {'WHERE ' + ' AND '.join(where) if where else ''})
+            SELECT t.total, x.id, x.crystal_uuid, x.pin_barcode, x.pwd
+            FROM (SELECT count(*) AS total FROM m) t
+            LEFT JOIN LATERAL (SELECT * FROM m ORDER BY id LIMIT {int(first)}) x ON true
+            ORDER BY x.id"""
         rows = await self._fetch(sql, *args)
-        if not rows and f.chemical_name is not None:
+        total = rows[0]["total"]
+        if total == 0 and f.chemical_name is not None:
             known = await self.known_chemicals()
             if f.chemical_name.lower() not in {k.lower() for k in known}:
                 raise UnknownChemical(f.chemical_name, close_names(f.chemical_name, known))
-        total = rows[0]["total"] if rows else 0
+        rows = [x for x in rows if x["id"] is not None]
         return r.Matches(
             crystal_uuids=tuple(dict.fromkeys(x["crystal_uuid"] for x in rows if x["crystal_uuid"])),
             pin_barcodes=tuple(dict.fromkeys(x["pin_barcode"] for x in rows if x["pin_barcode"])),

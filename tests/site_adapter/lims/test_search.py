@@ -60,8 +60,12 @@ async def test_ligand_finds_only_soaked_trypsin(lims_gql, known):
     assert none == {"crystalUuids": [], "pinBarcodes": [], "plateWellDrops": [], "count": 0, "truncated": False}
 
 
-async def test_first_truncates_but_counts_all(lims_gql, known):
+async def test_first_truncates_but_counts_all(lims_gql, lims_store, known):
+    before = lims_store.statements
     m, _ = await search(lims_gql, first=5, chemical="sodium chloride")
+    assert lims_store.statements - before == 1
+    zero, _ = await search(lims_gql, first=0, chemical="sodium chloride")
+    assert (zero["count"], zero["truncated"], zero["pinBarcodes"]) == (m["count"], True, [])
     assert len(m["plateWellDrops"]) == 5 and m["truncated"] is True
     # + each site's duplicate registration of its first crystal with a UUID, when that crystal is HEWL
     firsts = [next(k for k in known if k.site == site and k.lims_has_uuid) for site in DEMO_LIMS_SITES]
