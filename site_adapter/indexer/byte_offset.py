@@ -89,10 +89,19 @@ def _decode_segments(d8: np.ndarray, values: np.ndarray, esc_pos: np.ndarray, es
         prev = int(values[e - 1]) if e else 0
         base = (prev + deltas[k] + half) % full - half  # C integer wrap-around, as CBFlib
         values[e] = base
-        if b1 > b0:
-            seg = values[e + 1:e + 1 + b1 - b0]
-            np.cumsum(d8[b0:b1], dtype=work, out=seg)
-            seg += work(base)
+        # Long runs go in blocks that fit the L2 cache, so adding the base re-reads cached data.
+        out = e + 1
+        for c0 in range(b0, b1, _BLOCK):
+            c1 = min(c0 + _BLOCK, b1)
+            seg = values[out:out + c1 - c0]
+            np.cumsum(d8[c0:c1], dtype=work, out=seg)
+            if base:
+                seg += work(base)
+            base = (int(seg[-1]) + half) % full - half
+            out += c1 - c0
+
+
+_BLOCK = 1 << 18
 
 
 def _escape_candidates(data: bytes | memoryview, raw: np.ndarray, few: int = 256) -> np.ndarray:
