@@ -184,3 +184,15 @@ async def _batch_for(conn: asyncpg.Connection, c: CrystalIn) -> int | None:
              concentration = coalesce(EXCLUDED.concentration, lims_purification_batch.concentration),
              buffer = coalesce(EXCLUDED.buffer, lims_purification_batch.buffer)
            RETURNING id""", b.code, construct_id, b.purified_on, b.concentration, b.buffer)
+
+
+async def other_records_of(conn: asyncpg.Connection, c: CrystalIn) -> list[asyncpg.Record]:
+    """Records with the crystal's UUID or pin barcode in another drop (id, u, pin, barcode, well, drop_no)."""
+    if c.crystal_uuid is None and c.pin_barcode is None:
+        return []
+    return await conn.fetch(
+        "SELECT c.id, c.crystal_uuid::text AS u, c.pin_barcode AS pin, p.barcode, d.well, d.drop_no "
+        "FROM lims_crystal c JOIN lims_drop d ON d.id = c.drop_id JOIN lims_plate p ON p.id = d.plate_id "
+        "WHERE (c.crystal_uuid = $1::uuid OR c.pin_barcode = $2) "
+        "AND NOT (p.barcode = $3 AND d.well = $4 AND d.drop_no = $5) ORDER BY c.id",
+        c.crystal_uuid, c.pin_barcode, c.plate_barcode, c.well, c.drop)
