@@ -351,33 +351,35 @@ def _float_item(items: dict[str, list[str]], tag: str) -> float | None:
     return None
 
 
-# One `# Key value unit ...` line: (whole body, key, first token, second token). No lazy or
-# backtracking parts, so one findall covers the whole block at C speed.
-_HEADER_LINE = re.compile(r"^[ \t]*#[ \t]*(([^\s:=]+)[ \t:=]*([^ \t\r\n]*)[ \t]*([^ \t\r\n]*)[^\r\n]*)", re.M)
-
-
 def _parse_contents(contents: str, out: dict[str, Any], extra: dict[str, str]) -> None:
-    """All `# ...` lines of header_contents: "<Key> <number> [unit]" lines and unknown keys inline,
-    the few lines with structure through `_parse_pilatus_line`."""
-    for body, key, first, second in _HEADER_LINE.findall(contents):
-        lk = key.lower()
+    """All `# ...` lines of header_contents: "<Key> <number> [unit]" lines and unknown keys inline
+    (a str.split each: this loop sets the indexer's header rate), the few structured lines through
+    `_parse_pilatus_line`."""
+    for line in contents.split("\n"):
+        parts = line.split(None, 3)
+        if len(parts) < 2 or parts[0] != "#":
+            if line.lstrip().startswith("#"):
+                _parse_pilatus_line(line.strip(), out, extra)
+            continue
+        key = parts[1]
+        lk = key.rstrip(":=").lower()
         scalar = _SCALAR_KEYS.get(lk)
-        if scalar is not None and first:
+        if scalar is not None and len(parts) > 2:
             try:
-                number = float(first)
+                number = float(parts[2])
             except ValueError:
-                _parse_pilatus_line("#" + body, out, extra)
+                _parse_pilatus_line(line.strip(), out, extra)
                 continue
-            factor = scalar[1].get(second.rstrip(".").lower(), 1.0) if second else 1.0
+            unit = parts[3].split(None, 1)[0] if len(parts) > 3 else ""
+            factor = scalar[1].get(unit.rstrip(".").lower(), 1.0) if unit else 1.0
             out[scalar[0]] = number if factor == 1.0 else _clean(number * factor)
-        elif lk in _COUNTS and first.isdigit():
-            out[lk] = int(first)
-        elif lk in _STRUCTURED or key[0].isdigit() or second == "sensor,":
-            _parse_pilatus_line("#" + body, out, extra)
-        elif first == "sensor,":
-            _parse_pilatus_line("#" + body, out, extra)
+        elif lk in _COUNTS and len(parts) > 2 and parts[2].isdigit():
+            out[lk] = int(parts[2])
+        elif lk in _STRUCTURED or key[0].isdigit() or (len(parts) > 2 and parts[2] == "sensor,"):
+            _parse_pilatus_line(line.strip(), out, extra)
         else:
-            extra[key] = body[len(key):].lstrip(" \t:=")
+            rest = line[line.index(key) + len(key):]
+            extra[key.rstrip(":=")] = rest.strip().lstrip(":= \t")
 
 
 _COUNTS = frozenset({"count_cutoff", "n_excluded_pixels", "n_oscillations"})
