@@ -101,15 +101,17 @@ async def test_verify_catches_a_wrong_md5_and_summarises_pixels(native_dsn, imag
         b = f.read(1)
         f.seek(-1, 1)
         f.write(bytes([b[0] ^ 0xFF]))
+    whole = (images / "thaumatin_grid/thau_3_2_0005.cbf.bz2").read_bytes()
+    (root / "b_0005.cbf.bz2").write_bytes(whole[:len(whole) // 2])
     conn = await asyncpg.connect(native_dsn)
     try:
         s = await run_scan(conn, [str(root)], verify=True)
         assert [(Path(f["path"]).name, f["reason"].split(":")[0]) for f in s.failed] == [
-            ("a_00002.cbf", "Content-MD5 mismatch in binary section 1")]
+            ("a_00002.cbf", "Content-MD5 mismatch in binary section 1"), ("b_0005.cbf.bz2", "truncated")]
         row = await conn.fetchrow("SELECT verified, pixels FROM image_file WHERE name = 'a_00001.cbf'")
         pixels = json.loads(row["pixels"])
         assert row["verified"] is True and pixels["pixels"] == 1475 * 1679 and pixels["gap_pixels"] > 0
-        (sweep,) = s.sweeps
+        (sweep,) = s.sweeps  # the damaged files form no sweep
         assert sweep["verified"] is True and sweep["count"] == 1
     finally:
         await conn.close()
@@ -141,11 +143,11 @@ async def test_parallel_workers_and_nexus(native_dsn, images, tmp_path):
     (root / "nx" / "dectris_eiger_master.h5").symlink_to(images / "image_examples/dectris_eiger_master.h5")
     conn = await asyncpg.connect(native_dsn)
     try:
-        s = await run_scan(conn, [str(root)], workers=2)
+        s = await run_scan(conn, [str(root)], workers=2, verify=True)
         assert s.failed == []
-        kinds = {x["template"]: (x["kind"], x["count"], x["format"]) for x in s.sweeps}
-        assert kinds == {"l-cyst_04_#####.cbf": ("rotation", 15, "miniCBF"),
-                         "dectris_eiger_master.h5": ("rotation", 1, "NXmx")}
+        kinds = {x["template"]: (x["kind"], x["count"], x["format"], x["verified"]) for x in s.sweeps}
+        assert kinds == {"l-cyst_04_#####.cbf": ("rotation", 15, "miniCBF", True),
+                         "dectris_eiger_master.h5": ("rotation", 1, "NXmx", None)}
     finally:
         await conn.close()
 
