@@ -246,13 +246,13 @@ async def run_scan(conn: asyncpg.Connection, roots: Sequence[str], *, verify: bo
         if executor is not None:
             executor.shutdown(wait=False, cancel_futures=True)
 
-    await store.forget_missing(conn, roots, {p for p, _ in seen})
+    await store.mark_gone(conn, roots, {p for p, _ in seen})
     files = await store.indexed_files(conn, roots)
     sweeps = group_sweeps(files)
     directories = sorted({os.path.dirname(p) for p, _ in seen} | {f.directory for f in files})
     stored = await store.replace_sets(conn, directories, sweeps, path_map)
     summary.failed = walk_errors + await store.failures(conn, roots)
-    summary.indexed = len(files)
+    summary.indexed = await store.count_present(conn, roots)
     for s in stored:
         sw = s.sweep
         summary.sweeps.append({

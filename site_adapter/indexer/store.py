@@ -91,24 +91,34 @@ async def save_files(conn: asyncpg.Connection, records: Iterable[FileRecord]) ->
         )
 
 
-async def forget_missing(conn: Conn, roots: Sequence[str], seen: set[str]) -> None:
-    """Drop rows of files under the roots that are gone from disk (moved to tape, deleted)."""
+async def mark_gone(conn: Conn, roots: Sequence[str], seen: set[str]) -> None:
+    """Files under the roots that a scan no longer finds (deleted, moved to tape) keep their row and
+    their place in the image set; they are only marked gone. Seen again, they are present again."""
     known = await known_files(conn, roots)
     gone = [p for p in known if p not in seen]
-    if gone:
-        await conn.execute("DELETE FROM image_file WHERE path = ANY($1::text[])", gone)
+    await conn.execute("UPDATE image_file SET gone_at = coalesce(gone_at, now()) WHERE path = ANY($1::text[])", gone)
+    await conn.execute("UPDATE image_file SET gone_at = NULL WHERE gone_at IS NOT NULL AND path = ANY($1::text[])",
+                       sorted(seen))
 
 
 async def failures(conn: Conn, roots: Sequence[str]) -> list[dict[str, str]]:
     rows = await conn.fetch(
-        "SELECT path, error FROM image_file WHERE error IS NOT NULL"
+        "SELECT path, error FROM image_file WHERE error IS NOT NULL AND gone_at IS NULL"
         f" AND {_UNDER_ROOTS} ORDER BY path",
         list(roots),
     )
     return [{"path": r["path"], "reason": r["error"]} for r in rows]
 
 
+async def count_present(conn: Conn, roots: Sequence[str]) -> int:
+    """Indexed files under the roots that are still on disk."""
+    return await conn.fetchval(
+        f"SELECT count(*) FROM image_file WHERE error IS NULL AND gone_at IS NULL AND {_UNDER_ROOTS}",
+        list(roots))
+
+
 async def indexed_files(conn: Conn, roots: Sequence[str]) -> list[IndexedFile]:
+    """Every indexed file under the roots, present or gone (a sweep outlives its files)."""
     rows = await conn.fetch(
         "SELECT path, directory, name, size, header, verified FROM image_file"
         " WHERE error IS NULL AND header IS NOT NULL"

@@ -49,7 +49,7 @@ async def _collections(conn: asyncpg.Connection, grid_dir: Path) -> None:
     )
 
 
-async def test_scan_links_reports_and_skips_unchanged(native_dsn, tree):
+async def test_scan_links_reports_and_skips_unchanged(native_dsn, tree, images):
     conn = await asyncpg.connect(native_dsn)
     try:
         await _collections(conn, tree / "grid")
@@ -76,11 +76,20 @@ async def test_scan_links_reports_and_skips_unchanged(native_dsn, tree):
         assert (again.skipped, again.indexed, len(again.failed)) == (82, 79, 4)
         assert again.sweeps == s.sweeps  # same sets, same ids
 
+        # Files moved to tape: the metadata and the sweep stay, the files are marked gone.
+        for n in (3, 4):
+            (tree / "lcys" / f"l-cyst_01_{n:05d}.cbf").unlink()
+        (tree / "bad" / "notes_0001.cbf").unlink()
+        after = await run_scan(conn, [str(tree)], site="testsite", path_map=[(ORIGINAL, str(tree / "lcys"))])
+        assert (after.files, after.indexed, len(after.failed)) == (79, 77, 3)
+        assert after.sweeps == s.sweeps
+        assert await conn.fetchval("SELECT count(*) FROM image_file WHERE gone_at IS NOT NULL") == 3
+
         sets = await store.image_sets_by_collection(conn, ["11", "20", "999", "abc"])
         (lc,) = sets["11"]
         assert (lc.template, lc.first, lc.last, lc.count, lc.missing, lc.kind) == ("l-cyst_01_#####.cbf", 1, 15, 15, (), "rotation")
         assert lc.directory == str(tree / "lcys") and lc.verified is None and lc.format == "miniCBF"
-        assert lc.total_bytes == sum((tree / "lcys" / f"l-cyst_01_{n:05d}.cbf").stat().st_size for n in range(1, 16))
+        assert lc.total_bytes == sum((images / f"l_cysteine/l-cyst_01_{n:05d}.cbf").stat().st_size for n in range(1, 16))
         assert sets["999"] == [] and sets["abc"] == []
         header = await store.image_header(conn, lc.local_id, 5)
         assert header["start_angle"] == -144.6 and header["path"].endswith("l-cyst_01_00005.cbf")

@@ -35,7 +35,10 @@ CREATE TABLE image_file (
     verified     boolean,
     error        text,                         -- why the file could not be indexed; null when indexed
     image_set_id bigint REFERENCES image_set(id) ON DELETE SET NULL,
-    indexed_at   timestamptz NOT NULL DEFAULT now()
+    indexed_at   timestamptz NOT NULL DEFAULT now(),
+    gone_at      timestamptz                   -- first scan that no longer found the file (deleted, on tape);
+                                               -- its metadata is kept: catching it is the point
+
 );
 CREATE INDEX image_file_directory ON image_file (directory);
 CREATE INDEX image_file_set ON image_file (image_set_id, image_number);
