@@ -1,11 +1,11 @@
-"""CBF header reader: miniCBF `# Key value` lines, a few imgCIF items, and each binary section's MIME block.
+"""CBF header reader: miniCBF `# Key value` lines, a few imgCIF items, each binary section's MIME block.
 
-Reads a file only up to the start of its binary data (never the pixels); .gz and .bz2 are read through.
-About 550 lines because the dialect handling, the MIME block and the imgCIF items are one job: what a
-CBF header says. The line loop is tuned (no per-line regex): it sets the indexer's header rate.
-Sources: the PILATUS CBF header specification (DECTRIS, "SLS/DECTRIS_1.1" and "PILATUS_1.2"
-conventions) and the CBF/imgCIF specification (binary sections, MIME header, the 0x0C1A04D5 marker).
+Reads a file only up to the start of its binary data, never the pixels; .gz and .bz2 are read through.
 """
+# Sources: the PILATUS CBF header specification (DECTRIS; "SLS/DECTRIS_1.1" and "PILATUS_1.2"
+# conventions) and the CBF/imgCIF specification (binary sections, MIME header, 0x0C1A04D5 marker).
+# About 550 lines because dialects, the MIME block and imgCIF items are one job: what a CBF header
+# says. The line loop is tuned (no per-line regex): it sets the indexer's header rate.
 
 from __future__ import annotations
 
