@@ -14,6 +14,8 @@ import time
 from collections import OrderedDict
 from typing import Any, AsyncIterator
 
+import orjson
+
 from graphql import DocumentNode, GraphQLError, execute, parse, specified_rules, validate
 from starlette.applications import Starlette
 from starlette.requests import ClientDisconnect, Request
@@ -131,7 +133,7 @@ def create_app(registry_dsn: str, settings: HubSettings | None = None) -> Starle
         if context.warnings:
             payload["extensions"]["warnings"] = context.warnings
         status = 400 if result.data is None and result.errors and media == http.GRAPHQL_RESPONSE else 200
-        return Response(json.dumps(payload, default=str), status_code=status, media_type=media)
+        return Response(orjson.dumps(payload, default=str), status_code=status, media_type=media)
 
     async def health(request: Request) -> JSONResponse:
         return JSONResponse({"status": "ok", "role": "hub", "schemaVersion": SCHEMA_VERSION})

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import json
+import orjson
 from typing import Any, Callable
 
 from starlette.requests import ClientDisconnect, Request
@@ -49,7 +49,7 @@ class GraphQLView:
         if context.warnings:
             extensions["warnings"] = context.warnings
         payload["extensions"] = extensions
-        return Response(json.dumps(payload, default=str), status_code=status, media_type=media)
+        return Response(orjson.dumps(payload, default=str), status_code=status, media_type=media)
 
 
 def _is_mutation(query: str) -> bool:
