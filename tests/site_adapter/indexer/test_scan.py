@@ -3,6 +3,7 @@ where a test damages them)."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import shutil
@@ -175,14 +176,24 @@ async def test_unreadable_file(native_dsn, images, tmp_path):
 
 
 def test_cli_json_and_exit_status(native_dsn, tree):
+    async def add_collection() -> None:
+        conn = await asyncpg.connect(native_dsn)
+        try:
+            await conn.execute("INSERT INTO data_collection (id, image_directory, file_template)"
+                               " VALUES (30, '/old/place/grid', 'thau_3_2_####.cbf')")
+        finally:
+            await conn.close()
+
+    asyncio.run(add_collection())
     runner = CliRunner()
     ok = runner.invoke(index, [str(tree / "grid"), "--json", "--dsn", native_dsn, "--workers", "1",
-                               "--site", "clisite"])
+                               "--site", "clisite"], env={"MXHUB_PATH_MAP": f"/old/place={tree}"})
     assert ok.exit_code == 0, ok.output
     out = json.loads(ok.output)
     assert (out["files"], out["indexed"], out["failed"]) == (19, 19, [])
     assert [(x["template"], x["first"], x["last"], x["count"], x["missing"], x["kind"], x["linked"])
-            for x in out["sweeps"]] == [("thau_3_2_####.cbf", 1, 19, 19, [], "grid", None)]
+            for x in out["sweeps"]] == [("thau_3_2_####.cbf", 1, 19, 19, [], "grid",
+                                         encode_id("clisite", "DataCollection", 30))]
     bad = runner.invoke(index, [str(tree / "bad"), "--json", "--dsn", native_dsn, "--workers", "1"])
     assert bad.exit_code == 1
     assert len(json.loads(bad.output)["failed"]) == 4
