@@ -145,9 +145,12 @@ _MIME_LINE = re.compile(r"^[ \t]*([A-Za-z][A-Za-z0-9-]*)[ \t]*:([^\r\n]*)", re.M
 _CONVERSIONS = re.compile(r'conversions\s*=\s*"?([^";\s]+)"?')
 
 
+_EMPTY_SECTION = {k: None for k in BinarySection.__slots__}  # type: ignore[attr-defined]
+
+
 def parse_mime(block: str, data_offset: int | None = None) -> BinarySection:
     """Parse the lines between `--CIF-BINARY-FORMAT-SECTION--` and the binary marker."""
-    values: dict[str, Any] = {k: None for k in BinarySection.__slots__}  # type: ignore[attr-defined]
+    values: dict[str, Any] = dict(_EMPTY_SECTION)
     at = block.find('conversions="')
     if at >= 0:  # the usual form; the regex handles spacing and unquoted variants
         values["conversions"] = block[at + 13:block.find('"', at + 13)]
@@ -158,14 +161,13 @@ def parse_mime(block: str, data_offset: int | None = None) -> BinarySection:
         name = _MIME_FIELDS.get(key.lower())
         if name is None:
             continue
-        value = value.strip().strip('"')
         if name in _MIME_INTS:
             try:
-                values[name] = int(value)
+                values[name] = int(value)  # int() ignores the surrounding blanks
             except ValueError:
-                raise HeaderError(f"bad MIME field {key}: {value!r}") from None
+                raise HeaderError(f"bad MIME field {key}: {value.strip()!r}") from None
         else:
-            values[name] = value
+            values[name] = value.strip().strip('"')
     values["data_offset"] = data_offset
     return BinarySection(**values)
 
@@ -213,13 +215,13 @@ def parse_timestamp(text: str) -> datetime | None:
 
 
 # PILATUS header keys whose value is one number in a unit: key -> (field, unit factors).
-_ANGLES = {"deg": 1.0, "deg.": 1.0}
+_ANGLES = {"deg": 1.0, "deg.": 1.0}  # keys as written in headers too, so the hot loop needs no .lower()
 _SCALAR_KEYS: dict[str, tuple[str, dict[str, float]]] = {
     "exposure_time": ("exposure_time", {"s": 1.0, "ms": 1e-3}),
     "exposure_period": ("exposure_period", {"s": 1.0, "ms": 1e-3}),
     "tau": ("tau", {"s": 1.0, "ns": 1e-9}),
-    "threshold_setting": ("threshold_setting", {"ev": 1.0, "kev": 1e3}),
-    "wavelength": ("wavelength", {"a": 1.0, "nm": 10.0}),
+    "threshold_setting": ("threshold_setting", {"ev": 1.0, "eV": 1.0, "kev": 1e3, "keV": 1e3}),
+    "wavelength": ("wavelength", {"a": 1.0, "A": 1.0, "nm": 10.0}),
     "detector_distance": ("detector_distance", _LENGTH_MM),
     "detector_voffset": ("detector_voffset", _LENGTH_MM),
     "flux": ("flux", {}),
@@ -354,36 +356,54 @@ def _float_item(items: dict[str, list[str]], tag: str) -> float | None:
 
 
 def _parse_contents(contents: str, out: dict[str, Any], extra: dict[str, str]) -> None:
-    """All `# ...` lines of header_contents: "<Key> <number> [unit]" lines and unknown keys inline
-    (a str.split each: this loop sets the indexer's header rate), the few structured lines through
-    `_parse_pilatus_line`."""
+    """All `# ...` lines of header_contents. The usual shapes are handled inline with str.split (this
+    loop sets the indexer's header rate); anything unusual goes through `_parse_pilatus_line`."""
     for line in contents.split("\n"):
         parts = line.split(None, 3)
-        if len(parts) < 2 or parts[0] != "#":
+        if len(parts) < 3 or parts[0] != "#":
             if line.lstrip().startswith("#"):
                 _parse_pilatus_line(line.strip(), out, extra)
             continue
         key = parts[1]
-        lk = key.rstrip(":=").lower()
-        scalar = _SCALAR_KEYS.get(lk)
-        if scalar is not None and len(parts) > 2:
-            try:
-                number = float(parts[2])
-            except ValueError:
-                _parse_pilatus_line(line.strip(), out, extra)
+        if parts[2] in ("=", ":", ":="):  # "Tau = 0 s", "N_excluded_pixels = 262"
+            parts = ["#", key] + line.split(None, 4)[3:]
+            if len(parts) < 3:
                 continue
-            unit = parts[3].split(None, 1)[0] if len(parts) > 3 else ""
-            factor = scalar[1].get(unit.rstrip(".").lower(), 1.0) if unit else 1.0
-            out[scalar[0]] = number if factor == 1.0 else _clean(number * factor)
-        elif lk in _COUNTS and len(parts) > 2 and parts[2].isdigit():
-            out[lk] = int(parts[2])
-        elif lk in _STRUCTURED or key[0].isdigit() or (len(parts) > 2 and parts[2] == "sensor,"):
+        lk = _KEYS.get(key)
+        if lk is None:
+            lk = _KEYS.setdefault(key, key.rstrip(":=").lower())
+        scalar = _SCALAR_KEYS.get(lk)
+        try:
+            if scalar is not None:
+                number = float(parts[2])
+                if len(parts) > 3:
+                    unit = parts[3].split(None, 1)[0]
+                    factor = scalar[1].get(unit)
+                    if factor is None:
+                        factor = scalar[1].get(unit.rstrip(".").lower(), 1.0)
+                else:
+                    factor = 1.0
+                out[scalar[0]] = number if factor == 1.0 else _clean(number * factor)
+            elif lk in _COUNTS:
+                out[lk] = int(parts[2])
+            elif lk == "pixel_size":  # "172e-6 m x 172e-6 m"
+                unit, _, y, y_unit = (parts[3].split() + ["", "", ""])[:4]
+                out["pixel_size_x"] = _clean(float(parts[2]) * _LENGTH_MM[unit])
+                out["pixel_size_y"] = _clean(float(y) * _LENGTH_MM[y_unit])
+            elif parts[2] == "sensor," and len(parts) > 3:  # "Silicon sensor, thickness 0.000320 m"
+                word, value, unit = (parts[3].split() + ["", ""])[:3]
+                out["sensor_material"] = key
+                out["sensor_thickness"] = _clean(float(value) * _LENGTH_MM[unit])
+            elif lk in _STRUCTURED or key[0].isdigit():
+                _parse_pilatus_line(line.strip(), out, extra)
+            else:
+                rest = line[line.index(key) + len(key):]
+                extra[key.rstrip(":=")] = rest.strip().lstrip(":= \t")
+        except (ValueError, KeyError, IndexError):
             _parse_pilatus_line(line.strip(), out, extra)
-        else:
-            rest = line[line.index(key) + len(key):]
-            extra[key.rstrip(":=")] = rest.strip().lstrip(":= \t")
 
 
+_KEYS: dict[str, str] = {}  # header key as written -> its lower-case name (a handful of spellings)
 _COUNTS = frozenset({"count_cutoff", "n_excluded_pixels", "n_oscillations"})
 _STRUCTURED = frozenset({"detector", "pixel_size", "beam_xy", "gain_setting", "filter_transmission",
                          "transmission", "oscillation_axis", "count_cutoff", "n_excluded_pixels",
