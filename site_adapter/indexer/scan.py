@@ -83,7 +83,9 @@ def _walk_dir(directory: str, st: os.stat_result, errors: list[dict[str, str]],
         try:
             est = entry.stat(follow_symlinks=True)
         except OSError as exc:
-            if entry.is_symlink() or IMAGE_NAME.search(entry.name):
+            if entry.is_symlink() and isinstance(exc, FileNotFoundError):
+                errors.append({"path": entry.path, "reason": "broken symlink"})
+            elif entry.is_symlink() or IMAGE_NAME.search(entry.name):
                 errors.append({"path": entry.path, "reason": _os_reason(exc)})
             continue
         if stat.S_ISDIR(est.st_mode):
@@ -103,7 +105,7 @@ def _os_reason(exc: OSError) -> str:
     if isinstance(exc, PermissionError):
         return "permission denied"
     if isinstance(exc, FileNotFoundError):
-        return "not found (broken symlink?)"
+        return "not found"
     return f"{exc.strerror or exc}"
 
 

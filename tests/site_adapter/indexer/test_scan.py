@@ -38,6 +38,7 @@ def tree(images, tmp_path) -> Path:
     (bad / "cut_0001.cbf").write_bytes((images / "l_cysteine/l-cyst_01_00001.cbf").read_bytes()[:100_000])
     (bad / "nohead_0001.cbf").symlink_to(images / "dialects/psi_example_headerless.cbf")
     (bad / "loop").symlink_to(bad, target_is_directory=True)
+    (bad / "gone_0001.cbf").symlink_to(bad / "nowhere_0001.cbf")
     return root
 
 
@@ -58,7 +59,8 @@ async def test_scan_links_reports_and_skips_unchanged(native_dsn, tree, images):
         assert s.files == 60 + 19 + 3  # the loop is not followed
         assert s.indexed == 79
         reasons = {Path(f["path"]).name: f["reason"] for f in s.failed}
-        assert set(reasons) == {"notes_0001.cbf", "cut_0001.cbf", "nohead_0001.cbf", "loop"}
+        assert set(reasons) == {"notes_0001.cbf", "cut_0001.cbf", "nohead_0001.cbf", "loop", "gone_0001.cbf"}
+        assert reasons["gone_0001.cbf"] == "broken symlink"
         assert "not a CBF" in reasons["notes_0001.cbf"]
         assert reasons["cut_0001.cbf"].startswith("truncated")
         assert reasons["nohead_0001.cbf"].startswith("missing header fields: wavelength")
@@ -74,7 +76,7 @@ async def test_scan_links_reports_and_skips_unchanged(native_dsn, tree, images):
         assert {x["template"] for x in s.to_dict()["unlinked"]} == {"l-cyst_02_#####.cbf", "l-cyst_03_#####.cbf"}
 
         again = await run_scan(conn, [str(tree)], site="testsite", path_map=[(ORIGINAL, str(tree / "lcys"))])
-        assert (again.skipped, again.indexed, len(again.failed)) == (82, 79, 4)
+        assert (again.skipped, again.indexed, len(again.failed)) == (82, 79, 5)
         assert again.sweeps == s.sweeps  # same sets, same ids
 
         # Files moved to tape: the metadata and the sweep stay, the files are marked gone.
@@ -82,7 +84,7 @@ async def test_scan_links_reports_and_skips_unchanged(native_dsn, tree, images):
             (tree / "lcys" / f"l-cyst_01_{n:05d}.cbf").unlink()
         (tree / "bad" / "notes_0001.cbf").unlink()
         after = await run_scan(conn, [str(tree)], site="testsite", path_map=[(ORIGINAL, str(tree / "lcys"))])
-        assert (after.files, after.indexed, len(after.failed)) == (79, 77, 3)
+        assert (after.files, after.indexed, len(after.failed)) == (79, 77, 4)
         assert after.sweeps == s.sweeps
         assert await conn.fetchval("SELECT count(*) FROM image_file WHERE gone_at IS NOT NULL") == 3
 
@@ -196,5 +198,5 @@ def test_cli_json_and_exit_status(native_dsn, tree):
                                          encode_id("clisite", "DataCollection", 30))]
     bad = runner.invoke(index, [str(tree / "bad"), "--json", "--dsn", native_dsn, "--workers", "1"])
     assert bad.exit_code == 1
-    assert len(json.loads(bad.output)["failed"]) == 4
+    assert len(json.loads(bad.output)["failed"]) == 5
     assert "--path-map" in runner.invoke(index, ["--help"]).output
