@@ -394,6 +394,17 @@ def _parse_contents(contents: str, out: dict[str, Any], extra: dict[str, str]) -
                 word, value, unit = (parts[3].split() + ["", ""])[:3]
                 out["sensor_material"] = key
                 out["sensor_thickness"] = _clean(float(value) * _LENGTH_MM[unit])
+            elif lk == "beam_xy":  # "(730.00, 865.00) pixels"; "( 244, 308)" takes the slow path
+                out["beam_x"] = float(parts[2].strip("(,"))
+                out["beam_y"] = float(parts[3].split(")", 1)[0])
+            elif lk == "filter_transmission":  # fraction per the spec, percent at DLS (see below)
+                t = float(parts[2])
+                out["transmission"] = _clean(t * 100.0) if t <= 1.0 else t
+            elif lk in ("gain_setting", "oscillation_axis"):
+                value = line[line.index(key) + len(key):].strip().lstrip(":= \t")
+                out[lk] = value
+                if lk == "oscillation_axis":
+                    out["oscillation_axis_tokens"] = tuple(t for t in _AXIS_TOKENS.split(value) if t)
             elif lk in _STRUCTURED or key[0].isdigit():
                 _parse_pilatus_line(line.strip(), out, extra)
             else:
