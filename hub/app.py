@@ -129,6 +129,7 @@ def create_app(registry_dsn: str, settings: HubSettings | None = None) -> Starle
             "sites": [vars(r) for r in sorted(context.reports.values(), key=lambda r: r.name)],
             "totalCountComplete": context.total_complete,
             "ms": round((time.perf_counter() - started) * 1000, 2),
+            "siteWaitMs": round(context.site_wait_ms, 2),
         }
         if context.warnings:
             payload["extensions"]["warnings"] = context.warnings

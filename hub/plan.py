@@ -95,11 +95,13 @@ def _variable_definitions(operation: OperationDefinitionNode, used: set[str]) ->
 def plan_connection(
     root_field: str, filter_type: str, field_nodes: list[FieldNode], fragments: dict[str, FragmentDefinitionNode],
     operation: OperationDefinitionNode, variable_values: dict[str, Any], site_filter: dict[str, Any] | None,
-    first: int, after: str | None,
+    first: int, after: str | None, with_nodes: bool = True,
 ) -> ForwardedQuery:
+    """The site query for one root connection; `with_nodes=False` asks only for positions (cursors)."""
     node_sel: list = [TYPENAME]
-    for field in field_nodes:
-        node_sel.extend(_node_selections(field.selection_set, fragments, ("edges", "node")))
+    if with_nodes:
+        for field in field_nodes:
+            node_sel.extend(_node_selections(field.selection_set, fragments, ("edges", "node")))
     frag_defs, used = _closure(node_sel, fragments)
     var_defs = [f"$mxhub_filter: {filter_type}", "$mxhub_first: Int", "$mxhub_after: String"]
     var_defs += _variable_definitions(operation, used)
@@ -107,12 +109,16 @@ def plan_connection(
     text = (
         f"query HubFanOut({', '.join(var_defs)}) {{\n"
         f"  {root_field}(filter: $mxhub_filter, first: $mxhub_first, after: $mxhub_after) {{\n"
-        f"    totalCount pageInfo {{ hasNextPage }} edges {{ cursor node {body} }}\n"
+        f"    totalCount pageInfo {{ hasNextPage }} edges {{ cursor{' node ' + body if with_nodes else ''} }}\n"
         f"  }}\n}}\n" + "".join("\n" + print_ast(f) for f in frag_defs)
     )
     variables = {k: variable_values.get(k) for k in used if k in variable_values}
     variables.update({"mxhub_filter": site_filter, "mxhub_first": first, "mxhub_after": after})
     return ForwardedQuery(text=text, variables=variables)
+
+
+def selects_nodes(field_nodes: list[FieldNode], fragments: dict[str, FragmentDefinitionNode]) -> bool:
+    return any(_node_selections(f.selection_set, fragments, ("edges", "node")) for f in field_nodes)
 
 
 def plan_node(field_nodes: list[FieldNode], fragments: dict[str, FragmentDefinitionNode],

@@ -4,6 +4,7 @@ and everything below a site's record is read from the site's answer by response 
 from __future__ import annotations
 
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,6 +30,7 @@ from mx_hub.registry import Registry, SiteRecord
 from mx_hub.sdl import ROOT_FILTERS
 
 DEFAULT_PAGE_SIZE = 20
+TWO_PHASE_MIN_PAGE = 25
 
 
 class Local(dict):
@@ -75,6 +77,7 @@ class HubContext:
     reports: dict[str, SiteReport] = field(default_factory=dict)
     warnings: list[dict[str, str]] = field(default_factory=list)
     total_complete: bool = True
+    site_wait_ms: float = 0.0  # time spent waiting for sites (per phase, the slowest): the rest is the hub's own
 
     def report(self, name: str, status: str, ms: float | None = None) -> None:
         previous = self.reports.get(name)
@@ -137,38 +140,41 @@ def connection_resolver(root_field: str):
         else:
             start = {s.name: None for s in chosen}
         path = _path(info)
-        calls = {}
+        live = []
         for s in chosen:
             if s.status == "down":
                 ctx.site_errors.append(down_entry(s.name, path))
                 ctx.report(s.name, "down")
                 ctx.total_complete = False
-                continue
+            else:
+                live.append(s)
+        # Two phases when several sites answer: positions first (cheap), then only the records that
+        # make the page, so N sites render `first` records between them instead of N x `first`.
+        # Small pages go in one phase: a second round trip costs more than rendering a few records.
+        two_phase = len(live) > 1 and size >= TWO_PHASE_MIN_PAGE and plan.selects_nodes(info.field_nodes, info.fragments)
+
+        def forward(site: SiteRecord, first: int, with_nodes: bool):
             q = plan.plan_connection(root_field, filter_type, info.field_nodes, info.fragments, info.operation,
-                                     ctx.raw_variables, site_filter or None, size, start.get(s.name))
-            calls[s.name] = ctx.client.query(s.name, s.url, q.text, q.variables, timeout=ctx.settings.site_timeout)
-        result = await gather_with_deadline(calls, timeout=ctx.settings.site_timeout,
-                                            soft_deadline=ctx.settings.soft_deadline)
-        pages: list[SitePage] = []
-        for name, failure in result.failures.items():
-            _record_failure(ctx, failure, path)
-        for name, answer in result.answers.items():
-            conn = (answer.data or {}).get(root_field)
-            if answer.errors:
-                ctx.site_errors.extend(site_error_entries(name, answer, path))
-            if not isinstance(conn, dict):
-                ctx.report(name, "error", answer.ms)
-                ctx.total_complete = False
-                continue
-            try:
-                edges = [SiteEdge(e["cursor"], e["node"]) for e in conn.get("edges") or []]
-                pages.append(SitePage(name, edges, bool(conn["pageInfo"]["hasNextPage"]), int(conn["totalCount"])))
-            except (KeyError, TypeError, ValueError):
-                ctx.site_errors.append(failure_entry(SiteFailure(name, SITE_ERROR, f"site {name} answered a malformed page"), path))
-                ctx.report(name, "error", answer.ms)
-                ctx.total_complete = False
-                continue
-            ctx.report(name, "ok", answer.ms)
+                                     ctx.raw_variables, site_filter or None, first, start.get(site.name), with_nodes)
+            return ctx.client.query(site.name, site.url, q.text, q.variables, timeout=ctx.settings.site_timeout)
+
+        pages = await self_pages(ctx, root_field, {s.name: forward(s, size, not two_phase) for s in live}, path)
+        if two_phase:
+            probe = merge_pages(root_field, pages, size, start)
+            taken = Counter(site_name for _, site_name, _ in probe.edges)
+            by_name = {s.name: s for s in live}
+            full = {p.site: p for p in await self_pages(
+                ctx, root_field, {n: forward(by_name[n], k, True) for n, k in taken.items()}, path)}
+            rebuilt = []
+            for p in pages:
+                more = p.has_next_page or len(p.edges) > taken.get(p.site, 0)
+                if p.site in full:
+                    rebuilt.append(SitePage(p.site, full[p.site].edges, more, p.total_count))
+                else:
+                    # Nothing needed from it, or it failed in phase two (named already): its position
+                    # stays where it was, so the next page asks it again and nothing is skipped.
+                    rebuilt.append(SitePage(p.site, [], more or p.site in taken, p.total_count))
+            pages = rebuilt
         try:
             merged = merge_pages(root_field, pages, size, start)
         except ContractError:
@@ -185,6 +191,35 @@ def connection_resolver(root_field: str):
     return resolve
 
 
+async def self_pages(ctx: HubContext, root_field: str, calls: dict[str, Any], path: list[Any]) -> list[SitePage]:
+    """Send `calls` under the deadline; return the pages that came back, naming every site that failed."""
+    started = time.perf_counter()
+    result = await gather_with_deadline(calls, timeout=ctx.settings.site_timeout,
+                                        soft_deadline=ctx.settings.soft_deadline)
+    ctx.site_wait_ms += (time.perf_counter() - started) * 1000
+    pages: list[SitePage] = []
+    for failure in result.failures.values():
+        _record_failure(ctx, failure, path)
+    for name, answer in result.answers.items():
+        conn = (answer.data or {}).get(root_field)
+        if answer.errors:
+            ctx.site_errors.extend(site_error_entries(name, answer, path))
+        if not isinstance(conn, dict):
+            ctx.report(name, "error", answer.ms)
+            ctx.total_complete = False
+            continue
+        try:
+            edges = [SiteEdge(e["cursor"], e.get("node")) for e in conn.get("edges") or []]
+            pages.append(SitePage(name, edges, bool(conn["pageInfo"]["hasNextPage"]), int(conn["totalCount"])))
+        except (KeyError, TypeError, ValueError, AttributeError):
+            ctx.site_errors.append(failure_entry(SiteFailure(name, SITE_ERROR, f"site {name} answered a malformed page"), path))
+            ctx.report(name, "error", answer.ms)
+            ctx.total_complete = False
+            continue
+        ctx.report(name, "ok", answer.ms)
+    return pages
+
+
 def _record_failure(ctx: HubContext, failure: SiteFailure, path: list[Any]) -> None:
     ctx.site_errors.append(failure_entry(failure, path))
     ctx.report(failure.site, {"SITE_TIMEOUT": "timeout", "SITE_UNAVAILABLE": "unavailable"}.get(failure.code, "error"))
@@ -199,11 +234,14 @@ async def resolve_node(_: Any, info: GraphQLResolveInfo, id: str) -> Any:
         raise ContractError(f"id names site {gid.site!r}, which is not registered", code=NOT_FOUND)
     q = plan.plan_node(info.field_nodes, info.fragments, info.operation, ctx.raw_variables, id)
     path = _path(info)
+    started = time.perf_counter()
     try:
         answer = await ctx.client.query(site.name, site.url, q.text, q.variables, timeout=ctx.settings.site_timeout)
     except SiteFailure as failure:
         _record_failure(ctx, failure, path)
         return None
+    finally:
+        ctx.site_wait_ms += (time.perf_counter() - started) * 1000
     ctx.report(site.name, "ok", answer.ms)
     if answer.errors:
         ctx.site_errors.extend(site_error_entries(site.name, answer, path))
