@@ -31,6 +31,31 @@ from site_adapter.graphql.types import (
 )
 
 
+@strawberry.type(description="Inputs to reprocess the raw images with the program of your choice, from this "
+                              "collection's metadata (and its indexed image header, when there is one).")
+class Reprocessing:
+    _geometry: strawberry.Private[object]
+    _cell_from_processing: strawberry.Private[bool]
+
+    @strawberry.field(description="XDS.INP for a full run (JOB= XYCORR INIT COLSPOT IDXREF DEFPIX INTEGRATE CORRECT).")
+    def xds_inp(self) -> str:
+        from site_adapter.reprocess import render_xds
+
+        return render_xds(self._geometry, cell_from_processing=self._cell_from_processing)
+
+    @strawberry.field(description="A dials.import command line with the geometry overrides.")
+    def dials_import(self) -> str:
+        from site_adapter.reprocess import render_dials
+
+        return render_dials(self._geometry)
+
+    @strawberry.field(description="A MOSFLM script.")
+    def mosflm(self) -> str:
+        from site_adapter.reprocess import render_mosflm
+
+        return render_mosflm(self._geometry)
+
+
 @federation.type(keys=["id"], description="One data collection (sweep or scan): the images and how they were taken.")
 class DataCollection(Node):
     site: str = strawberry.field(description="Registered name of the site that holds the collection.")
@@ -130,6 +155,22 @@ class DataCollection(Node):
     @strawberry.field
     def provenance(self, info: Info) -> Provenance:
         return _provenance(info, self._record.provenance_notes)
+
+    @strawberry.field(description="Reprocessing inputs; an error with code MISSING_GEOMETRY names what is missing.")
+    async def reprocessing(self, info: Info, cell_from_processing: bool = False) -> Optional[Reprocessing]:
+        from mx_schema.errors import ContractError
+        from site_adapter.reprocess import MissingGeometry, geometry_from_collection
+
+        c = ctx(info)
+        r = self._record
+        detector = await c.loaders.detectors.load(r.detector_local_id) if r.detector_local_id else None
+        best = best_of(await c.loaders.processing.load(self.local_id))
+        try:
+            geometry = geometry_from_collection(r, detector, best, None,
+                                                overrides=c.services.get("detector_overrides"))
+        except MissingGeometry as exc:
+            raise ContractError(str(exc), code="MISSING_GEOMETRY") from None
+        return Reprocessing(_geometry=geometry, _cell_from_processing=cell_from_processing)
 
     @classmethod
     async def resolve_reference(cls, info: Info, id: strawberry.ID) -> Optional["DataCollection"]:

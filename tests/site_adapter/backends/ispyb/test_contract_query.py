@@ -50,3 +50,31 @@ async def test_session_zero_and_zero_date_through_graphql(gql):
     assert [n["localId"] for n in nodes] == ["990004", "990001"]
     assert nodes[1]["startTime"] is None and nodes[1]["session"]["visit"] == "mx90001-1"
     assert nodes[1]["detector"]["model"] == "Excalibur"
+
+
+@pytest.fixture(scope="module")
+async def raw_gql(ispyb):
+    app = create_app(ispyb, site="dls", manage_backend=False)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://dls.test") as client:
+        async def post(query: str, variables: dict) -> dict:
+            return (await client.post("/graphql", json={"query": query, "variables": variables})).json()
+        yield post
+
+
+async def test_reprocessing_inputs_from_real_ispyb_rows(raw_gql):
+    """The fixture has no Detector rows, so 993677 gets a MISSING_GEOMETRY error naming the detector
+    (not a wrong file) while its other fields still answer; the overlay's 990002 has a detector."""
+    from mx_schema.ids import encode_id
+
+    q = """query($id: ID!) { node(id: $id) { ... on DataCollection { localId wavelength detectorDistance
+             reprocessing { xdsInp mosflm } } } }"""
+    body = await raw_gql(q, {"id": encode_id("dls", "DataCollection", "993677")})
+    err = body["errors"][0]
+    assert err["extensions"]["code"] == "MISSING_GEOMETRY" and "detector" in err["message"]
+    assert body["data"]["node"]["localId"] == "993677" and body["data"]["node"]["reprocessing"] is None
+    body = await raw_gql(q, {"id": encode_id("dls", "DataCollection", "990002")})
+    assert "errors" not in body, body
+    node = body["data"]["node"]
+    xds = node["reprocessing"]["xdsInp"]
+    assert f"{node['detectorDistance']:.2f}" in xds
+    assert f"{node['wavelength']:.4f}" in xds
