@@ -14,7 +14,7 @@ from graphql.execution import Executor
 from mx_schema import SCHEMA_VERSION
 from mx_schema.errors import FORBIDDEN, NOT_FOUND, PAGE_SIZE_LIMIT, SITE_ERROR, ContractError
 from mx_schema.ids import SITE_NAME, decode_id
-from mx_hub import plan
+from mx_hub import plan, stitch
 from mx_hub.client import SiteClient, SiteFailure
 from mx_hub.compat import differences
 from mx_hub.fanout import (
@@ -140,6 +140,20 @@ def connection_resolver(root_field: str):
         else:
             start = {s.name: None for s in chosen}
         path = _path(info)
+        rw = stitch.rewrite(info.schema, info.field_nodes, info.fragments, info.return_type)
+        lims_filter = site_filter.pop("lims", None)
+        if lims_filter is not None:
+            keys, errors = await stitch.search_keys(ctx.client, ctx.registry.sites("lims"), lims_filter, path,
+                                                    ctx.settings.site_timeout)
+            ctx.site_errors.extend(errors)
+            if keys is None:  # no LIMS could answer: nothing can be said about which collections match
+                ctx.total_complete = False
+                return _empty_connection(after)
+            given = site_filter.get("sampleKeys")
+            if given:  # both: AND, as every other pair of filters
+                keys = {"crystalUuids": sorted(set(keys["crystalUuids"]) & {u.lower() for u in given.get("crystalUuids") or []}),
+                        "barcodes": sorted(set(keys["barcodes"]) & set(given.get("barcodes") or []))}
+            site_filter["sampleKeys"] = keys
         live = []
         for s in chosen:
             if s.status == "down":
@@ -151,10 +165,10 @@ def connection_resolver(root_field: str):
         # Two phases when several sites answer: positions first (cheap), then only the records that
         # make the page, so N sites render `first` records between them instead of N x `first`.
         # Small pages go in one phase: a second round trip costs more than rendering a few records.
-        two_phase = len(live) > 1 and size >= TWO_PHASE_MIN_PAGE and plan.selects_nodes(info.field_nodes, info.fragments)
+        two_phase = len(live) > 1 and size >= TWO_PHASE_MIN_PAGE and plan.selects_nodes(rw.field_nodes, rw.fragments)
 
         def forward(site: SiteRecord, first: int, with_nodes: bool):
-            q = plan.plan_connection(root_field, filter_type, info.field_nodes, info.fragments, info.operation,
+            q = plan.plan_connection(root_field, filter_type, rw.field_nodes, rw.fragments, info.operation,
                                      ctx.raw_variables, site_filter or None, first, start.get(site.name), with_nodes)
             return ctx.client.query(site.name, site.url, q.text, q.variables, timeout=ctx.settings.site_timeout)
 
@@ -179,6 +193,8 @@ def connection_resolver(root_field: str):
             merged = merge_pages(root_field, pages, size, start)
         except ContractError:
             raise ContractError("a site answered an invalid cursor", code=SITE_ERROR) from None
+        if rw.needed:
+            await _stitch(ctx, [node for _, _, node in merged.edges], rw, path)
         edges = [Local(cursor=c, node=SiteNode(node) if isinstance(node, dict) else node) for c, _, node in merged.edges]
         return Local(
             totalCount=sum(p.total_count for p in pages),
@@ -189,6 +205,21 @@ def connection_resolver(root_field: str):
         )
 
     return resolve
+
+
+def _empty_connection(after: str | None) -> Local:
+    return Local(totalCount=0, edges=[], pageInfo=Local(hasNextPage=False, hasPreviousPage=after is not None,
+                                                         startCursor=None, endCursor=None))
+
+
+async def _stitch(ctx: HubContext, nodes: list[Any], rw: stitch.Rewrite, path: list[Any]) -> None:
+    started = time.perf_counter()
+    errors, status = await stitch.attach(ctx.client, ctx.registry.sites("lims"), nodes, rw, path,
+                                         ctx.settings.site_timeout, ctx.settings.soft_deadline)
+    ctx.site_wait_ms += (time.perf_counter() - started) * 1000
+    ctx.site_errors.extend(errors)
+    for name, st in status.items():
+        ctx.report(name, st)
 
 
 async def self_pages(ctx: HubContext, root_field: str, calls: dict[str, Any], path: list[Any]) -> list[SitePage]:
@@ -232,7 +263,8 @@ async def resolve_node(_: Any, info: GraphQLResolveInfo, id: str) -> Any:
     site = ctx.registry.get(gid.site)
     if site is None or site.kind != "site":
         raise ContractError(f"id names site {gid.site!r}, which is not registered", code=NOT_FOUND)
-    q = plan.plan_node(info.field_nodes, info.fragments, info.operation, ctx.raw_variables, id)
+    rw = stitch.rewrite(info.schema, info.field_nodes, info.fragments, info.return_type)
+    q = plan.plan_node(rw.field_nodes, rw.fragments, info.operation, ctx.raw_variables, id)
     path = _path(info)
     started = time.perf_counter()
     try:
@@ -246,6 +278,8 @@ async def resolve_node(_: Any, info: GraphQLResolveInfo, id: str) -> Any:
     if answer.errors:
         ctx.site_errors.extend(site_error_entries(site.name, answer, path))
     node = (answer.data or {}).get("node")
+    if rw.needed and isinstance(node, dict):
+        await _stitch(ctx, [node], rw, path)
     return SiteNode(node) if isinstance(node, dict) else node
 
 

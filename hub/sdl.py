@@ -16,9 +16,13 @@ from graphql import (
     parse,
 )
 
+from pathlib import Path
+
+import mx_schema
 from mx_schema import read_sdl
 
 FEDERATION_TYPES = {"_Any", "_Entity", "_Service"}
+LIMS_OWN = {"Query", "Sample", "LimsInfo"}  # the LIMS subgraph's own roots and entity stub
 FEDERATION_FIELDS = {"_entities", "_service"}
 ROOT_FILTERS = {
     "dataCollections": "DataCollectionFilter",
@@ -69,15 +73,19 @@ extend input {filter_type} {{
 """ for filter_type in ROOT_FILTERS.values())
 
 
-def common_document() -> DocumentNode:
-    """The site SDL with federation's schema link, directives and types removed."""
-    doc = parse(read_sdl())
+def lims_sdl() -> str:
+    return (Path(mx_schema.__file__).with_name("lims.graphql")).read_text(encoding="utf-8")
+
+
+def common_document(sdl: str | None = None, skip: frozenset[str] = frozenset()) -> DocumentNode:
+    """An SDL (the site's by default) with federation's schema link, directives and types removed."""
+    doc = parse(sdl if sdl is not None else read_sdl())
     definitions = []
     for d in doc.definitions:
         if isinstance(d, SchemaDefinitionNode):
             continue
         name = getattr(getattr(d, "name", None), "value", None)
-        if name in FEDERATION_TYPES:
+        if name in FEDERATION_TYPES or name in skip:
             continue
         if isinstance(d, ObjectTypeDefinitionNode):
             fields = tuple(f for f in d.fields or () if f.name.value not in FEDERATION_FIELDS)
@@ -91,5 +99,21 @@ def common_schema() -> GraphQLSchema:
     return build_ast_schema(common_document(), assume_valid_sdl=True)
 
 
+LIMS_EXTENSIONS = """
+extend type Sample {
+  "The crystallisation record from a registered LIMS (null when no LIMS knows the sample). Hub only."
+  crystallisation: Crystallisation
+}
+
+extend input DataCollectionFilter {
+  "Only collections of samples a registered LIMS finds with this search (hub only): ANDed with the other filters."
+  lims: CrystallisationSearchFilter
+}
+"""
+
+
 def hub_schema() -> GraphQLSchema:
-    return extend_schema(common_schema(), parse(HUB_EXTENSIONS))
+    """The common schema, the LIMS types (schema/lims.graphql) stitched onto Sample, and hub-only parts."""
+    schema = extend_schema(common_schema(), parse(HUB_EXTENSIONS))
+    schema = extend_schema(schema, common_document(lims_sdl(), skip=frozenset(LIMS_OWN)))
+    return extend_schema(schema, parse(LIMS_EXTENSIONS))

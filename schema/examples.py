@@ -43,6 +43,13 @@ DEMO_EXAMPLES: list[tuple[str, str]] = [
                    detector { model pixelSizeX } } }
   }
 }"""),
+    ("Collections of crystals grown with sodium chloride (a LIMS search), with their crystallisation", """{
+  dataCollections(filter: {lims: {chemical: "sodium chloride"}, resolutionBetterThan: 2.0}, first: 5) {
+    totalCount
+    edges { node { site localId sample { name crystallisation { method ph temperature screen
+      components { name concentration unit } cryoProtectant source } } } }
+  }
+}"""),
     ("The registered sites and their health", """{
   sites { name url status schemaVersion lastSeen latencyMs }
 }"""),

@@ -70,9 +70,11 @@ async def run_demo(port: int, host: str, collections: int, dsn: str | None,
     settings = HubSettings(site_timeout=10, soft_deadline=1.0, health_interval=10, admin_token=token)
     services = [Served(site, create_site_app(NativeBackend(d, min_size=1, max_size=5), site=site), host, 0)
                 for site, d in site_dsns.items()]
-    lims = _lims_service(host, dsn)
-    if lims is not None:
-        services.append(lims)
+    lims_store = await _open_lims(dsn, {site: max(50, int(collections * share)) for site, _, share in DEMO_SITES})
+    from site_adapter.lims.app import create_lims_app
+
+    lims = Served("lims", create_lims_app(lims_store, name="lims", manage_store=False), host, 0)
+    services.append(lims)
     hub = Served("hub", create_hub_app(hub_dsn, settings), host, port)
     services.append(hub)
     for s in services:
@@ -91,7 +93,7 @@ async def run_demo(port: int, host: str, collections: int, dsn: str | None,
                     click.echo(f"could not register {s.name}: {r.json()['errors'][0]['message']}", err=True)
         out = [f"\nmxhub demo federation is running.\n",
                f"  hub (GraphQL, GraphiQL in a browser): {hub.url}/graphql"]
-        out += [f"  site {s.name:8s} {s.url}/graphql" for s in services if s.name != "hub"]
+        out += [f"  {'LIMS' if s is lims else 'site'} {s.name:8s} {s.url}/graphql" for s in services if s.name != "hub"]
         out += [f"  admin token (for `mxhub hub register-site --token`): {token}", "",
                 "Example queries (paste into GraphiQL, or POST as JSON):"]
         for title, query in DEMO_EXAMPLES:
@@ -102,16 +104,18 @@ async def run_demo(port: int, host: str, collections: int, dsn: str | None,
         if ready is not None:
             ready.set()
 
-    await serve_all(services, on_started=started, stop=stop)
-
-
-def _lims_service(host: str, dsn: str | None) -> Served | None:
-    """The crystallisation LIMS source, when this installation has it."""
     try:
-        from site_adapter.lims.demo import demo_service  # type: ignore[import-not-found]
-    except ImportError:
-        return None
-    return demo_service(host, dsn)
+        await serve_all(services, on_started=started, stop=stop)
+    finally:
+        await lims_store.close()
+
+
+async def _open_lims(dsn: str | None, sizes: dict[str, int]):
+    """The demo crystallisation LIMS, sharing crystal UUIDs, pin barcodes and plate wells with the sites."""
+    from mxhub.stores import resolve_pg_dsn
+    from site_adapter.lims.demo import open_demo_store
+
+    return await open_demo_store(await resolve_pg_dsn(dsn and _db(dsn, "lims"), "mxhub_demo_lims"), sizes)
 
 
 def _db(dsn: str, name: str) -> str:
@@ -121,7 +125,8 @@ def _db(dsn: str, name: str) -> str:
 
 
 @click.command(help="Start a complete demo federation on this machine with zero set-up: embedded PostgreSQL, "
-                    "three site adapters with realistic demo facilities, and the hub with them registered. "
+                    "three site adapters with realistic demo facilities, a crystallisation LIMS, and the hub with them "
+                    "registered. "
                     "Prints the hub URL and example queries; Ctrl-C stops everything.")
 @click.option("--port", default=8000, show_default=True, type=int, envvar="MXHUB_DEMO_PORT",
               help="The hub's port (sites take free ports). [env MXHUB_DEMO_PORT]")

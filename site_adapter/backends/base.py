@@ -48,6 +48,14 @@ class DataCollectionFilter:
     start_before: dt.datetime | None = None
     resolution_better_than: float | None = None  # Å; best result's overall resolutionHigh <= this
     space_group: str | None = None  # of the best processing result
+    # Samples named by another system (the hub's LIMS search): crystal UUID in the first list OR pin
+    # barcode in the second. Either given (even empty) restricts; both empty matches nothing.
+    any_crystal_uuid: tuple[str, ...] | None = None
+    any_sample_barcode: tuple[str, ...] | None = None
+
+    @property
+    def has_sample_keys(self) -> bool:
+        return self.any_crystal_uuid is not None or self.any_sample_barcode is not None
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,6 +19,15 @@ _VISIT = re.compile(r"^[A-Za-z]{1,8}\d{1,8}-\d{1,6}$")
 MAX_TEXT = 200
 
 
+@strawberry.input(description="Samples named by another system: crystal UUID in one list OR pin barcode in the other.")
+class SampleKeys:
+    crystal_uuids: list[str] = strawberry.field(default_factory=list)
+    barcodes: list[str] = strawberry.field(default_factory=list)
+
+
+MAX_SAMPLE_KEYS = 20000
+
+
 @strawberry.input(description="Filters on data collections; all given filters must hold.")
 class DataCollectionFilter:
     sample_name: Optional[str] = None
@@ -37,6 +46,8 @@ class DataCollectionFilter:
         default=None, description="Unit: Å. Best processing result's overall resolutionHigh at or below this."
     )
     space_group: Optional[str] = strawberry.field(default=None, description="Of the best processing result; spaces ignored.")
+    sample_keys: Optional[SampleKeys] = strawberry.field(
+        default=None, description="Only samples with one of these crystal UUIDs or pin barcodes (the hub's LIMS search).")
 
 
 @strawberry.input
@@ -116,7 +127,20 @@ def to_data_collection_filter(f: Optional[DataCollectionFilter]) -> base.DataCol
         start_before=f.start_before,
         resolution_better_than=f.resolution_better_than,
         space_group=_text("spaceGroup", f.space_group),
+        **_sample_keys(f.sample_keys),
     )
+
+
+def _sample_keys(keys: Optional[SampleKeys]) -> dict:
+    if keys is None:
+        return {}
+    if len(keys.crystal_uuids) + len(keys.barcodes) > MAX_SAMPLE_KEYS:
+        raise ContractError(f"`sampleKeys` names more than {MAX_SAMPLE_KEYS} samples; narrow the search")
+    for u in keys.crystal_uuids:
+        _match("sampleKeys.crystalUuids", u, _UUID, "0b0f5a4e-2f1c-4e57-9c1a-6d1f0e7b9a21")
+    for b in keys.barcodes:
+        _text("sampleKeys.barcodes", b)
+    return {"any_crystal_uuid": tuple(u.lower() for u in keys.crystal_uuids), "any_sample_barcode": tuple(keys.barcodes)}
 
 
 def to_sample_filter(f: Optional[SampleFilter]) -> base.SampleFilter:

@@ -159,3 +159,23 @@ async def test_node_and_entities_resolve_by_global_id(esrf_gql):
     missing = encode_id("esrf", "DataCollection", "999999999")
     got = await esrf_gql("query($id: ID!) { node(id: $id) { id } }", {"id": missing})
     assert got["data"]["node"] is None and "errors" not in got
+
+
+async def test_sample_keys_filter_matches_uuid_or_barcode(esrf_gql, esrf_demo_dsn):
+    conn = await asyncpg.connect(esrf_demo_dsn)
+    try:
+        rows = await conn.fetch("SELECT s.barcode, c.uuid FROM sample s JOIN crystal c ON c.id = s.crystal_id ORDER BY s.id LIMIT 3")
+        want = await conn.fetchval(
+            """SELECT count(*) FROM data_collection dc JOIN sample s ON s.id = dc.sample_id
+               JOIN crystal c ON c.id = s.crystal_id WHERE c.uuid = ANY($1) OR s.barcode = $2""",
+            [rows[0]["uuid"], rows[1]["uuid"]], rows[2]["barcode"])
+    finally:
+        await conn.close()
+    q = "query($f: DataCollectionFilter) { dataCollections(filter: $f, first: 0) { totalCount } }"
+    keys = {"crystalUuids": [rows[0]["uuid"].upper(), rows[1]["uuid"]], "barcodes": [rows[2]["barcode"]]}
+    got = await esrf_gql(q, {"f": {"sampleKeys": keys}})
+    assert got["data"]["dataCollections"]["totalCount"] == want > 0
+    got = await esrf_gql(q, {"f": {"sampleKeys": {"crystalUuids": [], "barcodes": []}}})
+    assert got["data"]["dataCollections"]["totalCount"] == 0
+    got = await esrf_gql(q, {"f": {"sampleKeys": {"crystalUuids": ["not-a-uuid"]}}})
+    assert got["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"

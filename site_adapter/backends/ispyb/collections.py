@@ -19,7 +19,8 @@ from site_adapter.backends.ispyb.keyset import (
 from site_adapter.backends.ispyb.processing import best_filters
 from site_adapter.backends.ispyb.schema_check import SchemaInfo
 
-_SAMPLE_FIELDS = ("sample_name", "sample_barcode", "crystal_uuid", "protein_acronym", "protein_name", "uniprot_id")
+_SAMPLE_FIELDS = ("sample_name", "sample_barcode", "crystal_uuid", "protein_acronym", "protein_name", "uniprot_id",
+                  "any_crystal_uuid", "any_sample_barcode")
 
 
 def _sample_predicates(s: SchemaInfo, f: DataCollectionFilter) -> tuple[list[str], list[Any], bool]:
@@ -39,6 +40,20 @@ def _sample_predicates(s: SchemaInfo, f: DataCollectionFilter) -> tuple[list[str
             return [], [], True
         where.append("c.`crystalUUID` = %s")  # UUIDs compare case-insensitively (hex digits)
         args.append(f.crystal_uuid)
+    if f.has_sample_keys:
+        # The hub's LIMS search: crystal UUID in one list OR pin barcode in the other.
+        parts: list[str] = []
+        uuids = list(f.any_crystal_uuid or ())
+        barcodes = list(f.any_sample_barcode or ())
+        if uuids and s.has("Crystal", "crystalUUID"):
+            parts.append(f"c.`crystalUUID` IN ({', '.join(['%s'] * len(uuids))})")
+            args += uuids
+        if barcodes and s.has("BLSample", "code"):
+            parts.append(f"bs.`code` IN ({', '.join(['%s'] * len(barcodes))})")
+            args += barcodes
+        if not parts:
+            return [], [], True
+        where.append("(" + " OR ".join(parts) + ")")
     if f.protein_acronym is not None:
         where += ["pr.`acronym` = %s", binary_equals("pr.`acronym`")]
         args += [f.protein_acronym, f.protein_acronym]

@@ -50,6 +50,13 @@ def data_collection_where(f: DataCollectionFilter, p: Params) -> list[str]:
             "dc.sample_id IN (SELECT s.id FROM sample s JOIN crystal c ON c.id = s.crystal_id"
             f" WHERE c.uuid = {p.add(f.crystal_uuid.lower())})"
         )
+    if f.has_sample_keys:
+        uuids = [u.lower() for u in f.any_crystal_uuid or ()]
+        barcodes = list(f.any_sample_barcode or ())
+        w.append(
+            "dc.sample_id IN (SELECT s.id FROM sample s LEFT JOIN crystal c ON c.id = s.crystal_id"
+            f" WHERE c.uuid = ANY({p.add(uuids)}::text[]) OR s.barcode = ANY({p.add(barcodes)}::text[]))"
+        )
     if f.protein_acronym is not None:
         w.append(f"dc.protein_id IN (SELECT id FROM protein WHERE acronym = {p.add(f.protein_acronym)})")
     if f.protein_name is not None:

@@ -16,22 +16,7 @@ from site_adapter.lims.store import LimsStore
 from tests.fixtures.postgres import create_database, drop_database
 from tests.fixtures.sites import DEMO_COLLECTIONS, GraphQLClient
 
-DEMO_LIMS_SITES = {"esrf": DEMO_COLLECTIONS, "diamond": 900}  # as tests/fixtures/sites.py generates them
-
-
-@pytest.fixture(scope="session")
-async def lims_demo_dsn(pg_server_dsn):
-    """A LIMS store with demo records for the test sites (read-only for tests)."""
-    name = f"mxhub_lims_{uuid.uuid4().hex[:10]}"
-    dsn = await create_database(pg_server_dsn, name)
-    conn = await asyncpg.connect(dsn)
-    try:
-        await migrate(conn)
-        await load_demo_lims(conn, DEMO_LIMS_SITES)
-    finally:
-        await conn.close()
-    yield dsn
-    await drop_database(pg_server_dsn, name)
+from tests.fixtures.lims import DEMO_LIMS_SITES  # noqa: E402,F401  (lims_demo_dsn comes from tests/fixtures/lims.py)
 
 
 @pytest.fixture(scope="session")

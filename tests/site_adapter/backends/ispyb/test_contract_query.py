@@ -78,3 +78,14 @@ async def test_reprocessing_inputs_from_real_ispyb_rows(raw_gql):
     xds = node["reprocessing"]["xdsInp"]
     assert f"{node['detectorDistance']:.2f}" in xds
     assert f"{node['wavelength']:.4f}" in xds
+
+
+async def test_sample_keys_filter_by_pin_barcode(raw_gql):
+    q = "query($f: DataCollectionFilter) { dataCollections(filter: $f) { totalCount edges { node { localId sample { barcode } } } } }"
+    body = await raw_gql(q, {"f": {"sampleKeys": {"barcodes": ["OV00000002"]}}})
+    assert "errors" not in body, body
+    conn = body["data"]["dataCollections"]
+    assert conn["totalCount"] >= 1
+    assert {e["node"]["sample"]["barcode"] for e in conn["edges"]} == {"OV00000002"}
+    body = await raw_gql(q, {"f": {"sampleKeys": {"barcodes": []}}})
+    assert body["data"]["dataCollections"]["totalCount"] == 0
