@@ -17,6 +17,9 @@ from starlette.routing import Route
 from mx_schema import SCHEMA_VERSION
 from mx_schema.ids import SITE_NAME
 from site_adapter.backends.base import Backend, BackendError
+from strawberry.dataloader import DataLoader
+
+from site_adapter.graphql import images
 from site_adapter.graphql.context import SiteContext, make_loaders
 from site_adapter.graphql.schema import schema as site_schema
 from site_adapter.graphql.view import GraphQLView
@@ -32,8 +35,13 @@ def create_app(backend: Backend, *, site: str, services: dict[str, Any] | None =
     extra_services = dict(services or {})
 
     def make_context(request: Request) -> SiteContext:
-        return SiteContext(site=site, backend=backend, schema_version=SCHEMA_VERSION,
-                           loaders=make_loaders(backend), services=extra_services)
+        services = extra_services
+        if "image_pool" not in services and backend.kind == "native":
+            # The native store holds the indexer's image sets too (migration 002).
+            services = {**extra_services, "image_pool": getattr(backend, "pool", None)}
+        loaders = make_loaders(backend, {"image_sets": DataLoader(load_fn=images.loader_for(services.get("image_pool")))})
+        return SiteContext(site=site, backend=backend, schema_version=SCHEMA_VERSION, loaders=loaders,
+                           services=services)
 
     async def health(request: Request) -> JSONResponse:
         return JSONResponse({"status": "ok", "site": site, "schemaVersion": SCHEMA_VERSION})

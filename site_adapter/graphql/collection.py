@@ -15,6 +15,7 @@ from strawberry.types import Info
 
 from mx_schema.ids import encode_id
 from site_adapter import model
+from site_adapter.graphql import images
 from site_adapter.graphql.types import (
     HC_KEV_ANGSTROM,
     DataCollectionGroup,
@@ -156,6 +157,12 @@ class DataCollection(Node):
     def provenance(self, info: Info) -> Provenance:
         return _provenance(info, self._record.provenance_notes)
 
+    @strawberry.field(description="Image sets the site's indexer linked to this collection (empty when none).")
+    async def images(self, info: Info) -> list[images.ImageSet]:
+        loader = ctx(info).loaders.image_sets
+        found = await loader.load(self.local_id) if loader is not None else []
+        return [images.ImageSet.of(self.site, s) for s in found]
+
     @strawberry.field(description="Reprocessing inputs; an error with code MISSING_GEOMETRY names what is missing.")
     async def reprocessing(self, info: Info, cell_from_processing: bool = False) -> Optional[Reprocessing]:
         from mx_schema.errors import ContractError
@@ -165,8 +172,15 @@ class DataCollection(Node):
         r = self._record
         detector = await c.loaders.detectors.load(r.detector_local_id) if r.detector_local_id else None
         best = best_of(await c.loaders.processing.load(self.local_id))
+        header = None
+        sets = await c.loaders.image_sets.load(self.local_id) if c.loaders.image_sets is not None else []
+        pool = c.services.get("image_pool")
+        if sets and pool is not None:  # the indexed header, when the images were indexed, refines the metadata
+            from site_adapter.indexer.store import image_header
+
+            header = images.as_header(await image_header(pool, sets[0].local_id, sets[0].first))
         try:
-            geometry = geometry_from_collection(r, detector, best, None,
+            geometry = geometry_from_collection(r, detector, best, header,
                                                 overrides=c.services.get("detector_overrides"))
         except MissingGeometry as exc:
             raise ContractError(str(exc), code="MISSING_GEOMETRY") from None

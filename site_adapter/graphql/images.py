@@ -1,0 +1,79 @@
+"""Image sets found by the indexer and linked to data collections, with one image's parsed header.
+
+The image store is the site's PostgreSQL (the native store, or a side store beside an ISPyB site);
+this module only reads it through site_adapter.indexer.store.
+"""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+from typing import Any, Optional
+
+import strawberry
+from strawberry.scalars import JSON
+from strawberry.types import Info
+
+from mx_schema.ids import encode_id
+from site_adapter.graphql.types import ctx, d
+from site_adapter.indexer import store as image_store
+
+
+@strawberry.type(description="A set of image files (one sweep or scan) the site's indexer found and checked.")
+class ImageSet:
+    id: strawberry.ID
+    local_id: str
+    directory: str = strawberry.field(description="Where the files are now (after any path mapping).")
+    template: str = strawberry.field(description="File name template; `#` stands for the image number's digits.")
+    first: int = strawberry.field(description=d("image number"))
+    last: int = strawberry.field(description=d("image number"))
+    count: int = strawberry.field(description=d("images", "Files present."))
+    missing: list[int] = strawberry.field(description=d("image number", "Image numbers absent between first and last."))
+    total_bytes: float = strawberry.field(description=d("bytes", "On disk, as stored (compressed files count compressed)."))
+    verified: Optional[bool] = strawberry.field(description="Content-MD5 of every binary section checked and right (null: not checked).")
+    format: Optional[str] = strawberry.field(description="miniCBF, imgCIF or NXmx.")
+    kind: str = strawberry.field(description="rotation, grid or still.")
+
+    @classmethod
+    def of(cls, site: str, s: image_store.ImageSet) -> "ImageSet":
+        return cls(id=strawberry.ID(encode_id(site, "ImageSet", s.local_id)), local_id=s.local_id,
+                   directory=s.directory, template=s.template, first=s.first, last=s.last, count=s.count,
+                   missing=list(s.missing), total_bytes=float(s.total_bytes), verified=s.verified, format=s.format,
+                   kind=s.kind)
+
+    @strawberry.field(description="One image's parsed header (canonical units), or null when it is not indexed.")
+    async def header(self, info: Info, image_number: Optional[int] = None) -> Optional[JSON]:
+        pool = image_pool(info)
+        if pool is None:
+            return None
+        return await image_store.image_header(pool, self.local_id, image_number if image_number is not None else self.first)
+
+
+def image_pool(info: Info) -> Any:
+    return ctx(info).services.get("image_pool")
+
+
+def loader_for(pool: Any):
+    """A DataLoader body: image sets of a batch of collections, one statement."""
+
+    async def load(ids: list[str]) -> list[list[image_store.ImageSet]]:
+        if pool is None:
+            return [[] for _ in ids]
+        found = await image_store.image_sets_by_collection(pool, list(ids))
+        return [found.get(i, []) for i in ids]
+
+    return load
+
+
+def as_header(data: dict | None) -> Any:
+    """A stored header (JSON) as the attribute-style object the reprocessing generators read."""
+    if data is None:
+        return None
+
+    def wrap(v: Any) -> Any:
+        if isinstance(v, dict):
+            return SimpleNamespace(**{k: wrap(x) for k, x in v.items()})
+        if isinstance(v, list):
+            return tuple(wrap(x) for x in v)
+        return v
+
+    return wrap(data.get("header", data) if isinstance(data.get("header"), dict) else data)
