@@ -58,7 +58,7 @@ export async function gql(query, variables = {}, { signal, onSlow, slowAfterMs =
 const INTROSPECTION = `query Capabilities {
   __schema { types { name kind
     fields { name description type { name kind ofType { name kind ofType { name kind ofType { name } } } } }
-    inputFields { name } } }
+    inputFields { name description type { name kind ofType { name kind ofType { name } } } } } }
 }`;
 
 function namedType(ref) {
@@ -79,7 +79,8 @@ export class Capabilities {
 
   field(typeName, fieldName) {
     const type = this.types.get(typeName);
-    return type && type.fields ? type.fields.find((f) => f.name === fieldName) || null : null;
+    const fields = type ? type.fields || type.inputFields || [] : [];
+    return fields.find((f) => f.name === fieldName) || null;
   }
 
   hasField(typeName, fieldName) {

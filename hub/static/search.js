@@ -1,0 +1,405 @@
+// The search view: form <-> URL <-> DataCollectionFilter, the results table, exact paging, site problems.
+
+import { gql, HubError } from "./api.js";
+import { clear, DASH, h, int, num, when } from "./dom.js";
+import { resolutionBySite, resolutionCompleteness } from "./charts.js";
+
+const UNIPROT = /^([OPQ][0-9][A-Z0-9]{3}[0-9]|[A-NR-Z][0-9]([A-Z][A-Z0-9]{2}[0-9]){1,2})$/;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const VISIT = /^[a-z]{2,4}\d+-\d+$/i;
+const PROPOSAL = /^[a-z]{2,4}\d+$/i;
+const ACRONYM = /^[A-Z][A-Z0-9]{1,5}$/;
+
+// What the free-text box can mean: [value of `as`, label, filter field ("lims." = inside the LIMS filter)].
+export const SEARCH_AS = [
+  ["auto", "anything (guess)", null],
+  ["proteinName", "protein name", "proteinName"],
+  ["proteinAcronym", "protein acronym", "proteinAcronym"],
+  ["uniprotId", "UniProt accession", "uniprotId"],
+  ["sampleName", "sample name", "sampleName"],
+  ["visit", "visit", "visit"],
+  ["proposal", "proposal", "proposal"],
+  ["crystalUuid", "crystal UUID", "crystalUuid"],
+  ["ligand", "ligand (PDB CCD id)", "lims.ligand"],
+  ["chemical", "crystallisation chemical", "lims.chemical"],
+];
+
+const PARAMS = ["q", "as", "site", "beamline", "protein", "sg", "res", "type", "from", "to", "scope", "size",
+  "ligand", "chemical", "cmin", "cmax", "cunit", "phmin", "phmax", "method"];
+
+/** How the free text will be searched: {as, field, value}, or null for an empty box. */
+export function interpret(text, as = "auto") {
+  const value = (text || "").trim();
+  if (!value) return null;
+  if (as && as !== "auto") {
+    const row = SEARCH_AS.find((r) => r[0] === as);
+    if (row) return { as, field: row[2], label: row[1], value: as === "uniprotId" ? value.toUpperCase() : value };
+  }
+  let chosen = "proteinName";
+  if (UNIPROT.test(value.toUpperCase()) && /\d/.test(value)) chosen = "uniprotId";
+  else if (UUID.test(value)) chosen = "crystalUuid";
+  else if (VISIT.test(value)) chosen = "visit";
+  else if (PROPOSAL.test(value)) chosen = "proposal";
+  else if (ACRONYM.test(value)) chosen = "proteinAcronym";
+  const row = SEARCH_AS.find((r) => r[0] === chosen);
+  return { as: chosen, field: row[2], label: row[1], value: chosen === "uniprotId" ? value.toUpperCase() : value };
+}
+
+/** URLSearchParams (the page's address) -> the hub's DataCollectionFilter, limited to what the hub has. */
+export function filterFrom(params, caps) {
+  const has = caps.inputFields("DataCollectionFilter");
+  const limsType = caps.fieldType("DataCollectionFilter", "lims");
+  const limsHas = limsType ? caps.inputFields(limsType) : new Set();
+  const f = {}, lims = {};
+  const put = (field, value) => {
+    if (value === "" || value === null || value === undefined || Number.isNaN(value)) return;
+    if (field.startsWith("lims.")) { if (limsHas.has(field.slice(5))) lims[field.slice(5)] = value; }
+    else if (has.has(field)) f[field] = value;
+  };
+  const sites = params.getAll("site");
+  if (sites.length) put("sites", sites);
+  put("beamline", params.get("beamline") || "");
+  put("proteinAcronym", params.get("protein") || "");
+  put("spaceGroup", params.get("sg") || "");
+  if (params.get("res")) put("resolutionBetterThan", Number(params.get("res")));
+  put("experimentType", params.get("type") || "");
+  if (params.get("from")) put("startAfter", `${params.get("from")}T00:00:00+00:00`);
+  if (params.get("to")) {
+    const next = new Date(`${params.get("to")}T00:00:00Z`);
+    next.setUTCDate(next.getUTCDate() + 1);
+    put("startBefore", next.toISOString().replace(".000Z", "+00:00"));
+  }
+  put("lims.ligand", params.get("ligand") || "");
+  put("lims.chemical", params.get("chemical") || "");
+  if (params.get("cmin")) put("lims.concentrationMin", Number(params.get("cmin")));
+  if (params.get("cmax")) put("lims.concentrationMax", Number(params.get("cmax")));
+  if (params.get("chemical") && (params.get("cmin") || params.get("cmax"))) put("lims.concentrationUnit", params.get("cunit") || "");
+  if (params.get("phmin")) put("lims.phMin", Number(params.get("phmin")));
+  if (params.get("phmax")) put("lims.phMax", Number(params.get("phmax")));
+  put("lims.method", params.get("method") || "");
+  const free = interpret(params.get("q"), params.get("as") || "auto");
+  if (free) put(free.field, free.value);
+  if (Object.keys(lims).length) f.lims = lims;
+  return f;
+}
+
+/** The page's address for a filled-in form: only the fields with a value, in a fixed order. */
+export function paramsFromForm(form) {
+  const data = new FormData(form);
+  const out = new URLSearchParams();
+  for (const key of PARAMS) {
+    for (const value of data.getAll(key)) {
+      const v = String(value).trim();
+      if (!v || (key === "as" && v === "auto") || (key === "scope" && v === "public") || (key === "size" && v === "25")) continue;
+      out.append(key, v);
+    }
+  }
+  return out;
+}
+
+export function formFromParams(form, params) {
+  for (const el of form.elements) {
+    if (!el.name) continue;
+    if (el.type === "checkbox") el.checked = params.getAll(el.name).includes(el.value);
+    else if (el.type === "radio") el.checked = (params.get(el.name) || el.dataset.default) === el.value;
+    else if (el.tagName === "SELECT") el.value = params.get(el.name) || el.dataset.default || "";
+    else el.value = params.get(el.name) || "";
+  }
+}
+
+function rowSelection(caps) {
+  const images = caps.select(caps.fieldType("DataCollection", "images"), "count missing verified first last");
+  return `id site localId experimentType startTime numberOfImages
+    session { visit beamline }
+    sample { name crystal { spaceGroup } protein { acronym name uniprotIds } }
+    bestProcessing { program spaceGroup overall { resolutionHigh completeness ccHalf } }
+    ${images ? `images ${images}` : ""}`;
+}
+
+const COLUMNS = [
+  { key: "site", label: "Site", value: (n) => n.site },
+  { key: "visit", label: "Visit", value: (n) => n.session && n.session.visit },
+  { key: "sample", label: "Sample", value: (n) => n.sample && n.sample.name },
+  { key: "protein", label: "Protein", value: (n) => n.sample && n.sample.protein && (n.sample.protein.acronym || n.sample.protein.name) },
+  { key: "sg", label: "Space group", value: (n) => (n.bestProcessing && n.bestProcessing.spaceGroup) || (n.sample && n.sample.crystal && n.sample.crystal.spaceGroup) },
+  { key: "res", label: "Best resolution (Å)", num: true, value: (n) => stat(n, "resolutionHigh"), show: (v) => num(v, 2) },
+  { key: "comp", label: "Completeness (%)", num: true, value: (n) => stat(n, "completeness"), show: (v) => num(v, 1) },
+  { key: "cc", label: "CC½", num: true, value: (n) => stat(n, "ccHalf"), show: (v) => num(v, 3) },
+  { key: "date", label: "Date (UTC)", value: (n) => n.startTime, show: when },
+  { key: "images", label: "Images", value: (n) => imagesSortKey(n), cell: imagesCell },
+];
+
+function stat(n, key) {
+  return n.bestProcessing && n.bestProcessing.overall ? n.bestProcessing.overall[key] : null;
+}
+
+function imageSets(n) {
+  if (!("images" in n) || n.images === null || n.images === undefined) return null;
+  return Array.isArray(n.images) ? n.images : [n.images];
+}
+
+function imagesSortKey(n) {
+  const sets = imageSets(n);
+  return sets ? sets.reduce((a, x) => a + (x.count || 0), 0) : -1;
+}
+
+function imagesCell(n, caps) {
+  const expected = n.numberOfImages;
+  if (!caps.hasField("DataCollection", "images")) {
+    return h("span", { class: "muted", title: "This hub has no image index yet" }, `${int(expected)} recorded`);
+  }
+  const sets = imageSets(n);
+  if (!sets || !sets.length) return h("span", { class: "muted" }, `not indexed (${int(expected)} recorded)`);
+  const count = sets.reduce((a, x) => a + (x.count || 0), 0);
+  const missing = sets.reduce((a, x) => a + ((x.missing && x.missing.length) || 0), 0);
+  const failed = sets.some((x) => x.verified === false);
+  const verified = sets.every((x) => x.verified === true);
+  return h("span", { title: `${int(count)} image files on disk of ${int(expected)} recorded` }, `${int(count)}/${int(expected)} `,
+    failed ? h("span", { class: "error" }, "✗ checksum errors")
+      : verified ? h("span", { class: "ok" }, "✓ verified") : h("span", { class: "muted" }, "not verified"),
+    missing ? h("span", { class: "warn" }, `, ${int(missing)} missing`) : null);
+}
+
+const SITE_PROBLEM = {
+  SITE_TIMEOUT: "too slow: no answer before the hub's deadline",
+  SITE_UNAVAILABLE: "unreachable, or marked down by the hub's health checks",
+  SITE_ERROR: "answered with an error",
+};
+
+/** The search view: owns the form, the table, the pager and the pictures. */
+export class SearchView {
+  constructor(caps, els) {
+    this.caps = caps;
+    this.els = els;
+    this.key = null;         // the address (search params) shown now
+    this.cursors = [null];   // cursors[i]: `after` of page i (the hub's cursors go forward only)
+    this.page = 0;
+    this.rows = [];
+    this.sort = null;        // {key, dir}; null = the hub's order (newest first)
+    this.seq = 0;            // the latest request; older answers are dropped
+    this.controller = null;
+    this.total = 0;
+  }
+
+  /** Show the search for `params`; only a different search starts again from page 1. */
+  async show(params) {
+    const key = params.toString();
+    if (key === this.key) return;
+    this.key = key;
+    this.params = params;
+    this.filter = filterFrom(params, this.caps);
+    this.size = Number(params.get("size") || 25);
+    this.cursors = [null];
+    this.page = 0;
+    this.sort = null;
+    this.describeInterpretation(params);
+    await this.load();
+    this.loadPictures();
+  }
+
+  describeInterpretation(params) {
+    const free = interpret(params.get("q"), params.get("as") || "auto");
+    const el = this.els.interpretation;
+    el.textContent = free ? `Searching “${free.value}” as ${free.label}.` +
+      (free.field.startsWith("lims.") && !this.caps.fieldType("DataCollectionFilter", "lims")
+        ? " This hub has no crystallisation (LIMS) search yet, so it is ignored." : "") : "";
+  }
+
+  async next() {
+    if (!this.hasNext) return;
+    this.cursors[this.page + 1] = this.endCursor;
+    this.page += 1;
+    await this.load();
+  }
+
+  async previous() {
+    if (this.page === 0) return;
+    this.page -= 1;
+    await this.load();
+  }
+
+  async load() {
+    const seq = ++this.seq;
+    if (this.controller) this.controller.abort();
+    this.controller = new AbortController();
+    const { status, results } = this.els;
+    results.setAttribute("aria-busy", "true");
+    this.setStatus("Searching every facility…", "busy");
+    const query = `query Search($f: DataCollectionFilter, $first: Int, $after: String) {
+      dataCollections(filter: $f, first: $first, after: $after) {
+        totalCount pageInfo { hasNextPage endCursor }
+        edges { cursor node { ${rowSelection(this.caps)} } } } }`;
+    const started = performance.now();
+    try {
+      const answer = await gql(query, { f: this.filter, first: this.size, after: this.cursors[this.page] }, {
+        signal: this.controller.signal,
+        onSlow: () => seq === this.seq && this.setStatus("Still waiting for some facilities… a slow site is named and left out once the hub's deadline passes.", "busy slow"),
+      });
+      if (seq !== this.seq) return;
+      const conn = answer.data.dataCollections;
+      this.rows = conn.edges.map((e) => e.node);
+      this.hasNext = conn.pageInfo.hasNextPage;
+      this.endCursor = conn.pageInfo.endCursor;
+      this.total = conn.totalCount;
+      this.complete = answer.extensions.totalCountComplete !== false;
+      this.showProblems(answer.siteErrors, answer.otherErrors);
+      this.renderTable();
+      this.renderPager();
+      const ms = Math.round(performance.now() - started);
+      this.setStatus(this.total === 0
+        ? "No data collections match."
+        : `${this.complete ? "" : "At least "}${int(this.total)} data collection${this.total === 1 ? "" : "s"} found; page ${this.page + 1} shown (${ms} ms).`, "done");
+    } catch (err) {
+      if (err.name === "AbortError" || seq !== this.seq) return;
+      this.rows = [];
+      this.total = 0;
+      this.hasNext = false;
+      this.renderTable(err);
+      this.renderPager();
+      this.showProblems([], []);
+      this.setStatus(err instanceof HubError && err.kind === "auth"
+        ? `The hub refused the token: ${err.message}` : `The search failed: ${err.message}`, "error");
+    } finally {
+      if (seq === this.seq) results.removeAttribute("aria-busy");
+    }
+  }
+
+  setStatus(text, state) {
+    this.els.status.textContent = text;
+    this.els.status.dataset.state = state;
+  }
+
+  showProblems(siteErrors, otherErrors) {
+    const box = clear(this.els.problems);
+    const bySite = new Map();
+    for (const e of siteErrors) if (!bySite.has(e.extensions.site)) bySite.set(e.extensions.site, e);
+    const others = otherErrors.filter((e) => !(e.extensions && e.extensions.code === "MISSING_GEOMETRY"));
+    if (!bySite.size && !others.length) { box.hidden = true; return; }
+    box.hidden = false;
+    if (bySite.size) {
+      box.append(h("h2", {}, bySite.size === 1 ? "One site did not answer" : `${bySite.size} sites did not answer`),
+        h("p", {}, "Results and counts below leave them out."),
+        h("ul", {}, [...bySite.values()].map((e) => h("li", { dataset: { site: e.extensions.site, code: e.extensions.code } },
+          h("strong", {}, e.extensions.site), ` — ${SITE_PROBLEM[e.extensions.code] || "failed"} (${e.extensions.code}). `,
+          h("span", { class: "muted" }, e.message)))));
+    }
+    if (others.length) {
+      box.append(h("h2", {}, "The hub reported problems"),
+        h("ul", {}, others.map((e) => h("li", {}, e.message, e.extensions && e.extensions.code ? ` (${e.extensions.code})` : ""))));
+    }
+  }
+
+  sortedRows() {
+    if (!this.sort) return this.rows;
+    const col = COLUMNS.find((c) => c.key === this.sort.key);
+    const dir = this.sort.dir === "ascending" ? 1 : -1;
+    return this.rows.map((n, i) => [n, i]).sort(([a, ia], [b, ib]) => {
+      const va = col.value(a), vb = col.value(b);
+      const missA = va === null || va === undefined, missB = vb === null || vb === undefined;
+      if (missA || missB) return missA === missB ? ia - ib : missA ? 1 : -1;  // missing values last
+      const c = col.num ? va - vb : String(va).localeCompare(String(vb), "en", { numeric: true });
+      return c ? c * dir : ia - ib;
+    }).map(([n]) => n);
+  }
+
+  toggleSort(key) {
+    if (!this.sort || this.sort.key !== key) this.sort = { key, dir: "ascending" };
+    else if (this.sort.dir === "ascending") this.sort = { key, dir: "descending" };
+    else this.sort = null;
+    this.renderTable();
+    const button = this.els.results.querySelector(`th button[data-key="${key}"]`);
+    if (button) button.focus();
+  }
+
+  renderTable(error) {
+    const table = clear(this.els.results);
+    table.append(h("caption", {}, this.sort
+      ? `Sorted by ${COLUMNS.find((c) => c.key === this.sort.key).label}, ${this.sort.dir}, within this page. Pages follow the hub's order (newest first).`
+      : "In the hub's order: newest first. Column headers sort this page."));
+    table.append(h("thead", {}, h("tr", {}, COLUMNS.map((c) => {
+      const sorted = this.sort && this.sort.key === c.key ? this.sort.dir : null;
+      return h("th", { scope: "col", class: c.num ? "num" : null, "aria-sort": sorted || "none" },
+        h("button", { type: "button", dataset: { key: c.key }, onclick: () => this.toggleSort(c.key) },
+          c.label, h("span", { class: "arrow", "aria-hidden": "true" }, sorted === "ascending" ? " ▲" : sorted === "descending" ? " ▼" : " ⇅")));
+    }), h("th", { scope: "col" }, h("span", { class: "visually-hidden" }, "Details")))));
+    const body = h("tbody");
+    if (error) {
+      body.append(h("tr", {}, h("td", { colspan: COLUMNS.length + 1, class: "empty error" }, `Nothing to show: ${error.message}`)));
+    } else if (!this.rows.length) {
+      body.append(h("tr", {}, h("td", { colspan: COLUMNS.length + 1, class: "empty" },
+        h("p", {}, "No data collection matches these filters at the sites that answered."),
+        this.relaxHints())));
+    }
+    for (const n of this.sortedRows()) {
+      body.append(h("tr", { dataset: { id: n.id } }, COLUMNS.map((c) => {
+        const v = c.value(n);
+        const content = c.cell ? c.cell(n, this.caps) : c.show ? c.show(v) : (v ?? DASH);
+        return h("td", { class: c.num ? "num" : null }, content);
+      }), h("td", {}, h("a", { href: `#/dc/${encodeURIComponent(n.id)}`, class: "details",
+        "aria-label": `Details of ${n.sample ? n.sample.name : n.localId} at ${n.site}` }, "Details"))));
+    }
+    table.append(body);
+  }
+
+  /** Buttons that drop one filter at a time, for an empty result. */
+  relaxHints() {
+    const active = [...new Set([...this.params.keys()].filter((k) => !["as", "size", "scope"].includes(k)))];
+    if (!active.length) return h("p", {}, "No site has any data collection yet.");
+    return h("p", {}, "Try without: ", active.map((k) => h("button", {
+      type: "button", class: "chip", onclick: () => {
+        const p = new URLSearchParams(this.params);
+        p.delete(k);
+        location.hash = `#/?${p}`;
+      },
+    }, `${k} = ${this.params.getAll(k).join(", ")}`)));
+  }
+
+  renderPager() {
+    const { prev, next, pageinfo } = this.els;
+    prev.disabled = this.page === 0;
+    next.disabled = !this.hasNext;
+    const first = this.page * this.size + 1;
+    pageinfo.textContent = this.rows.length
+      ? `Page ${this.page + 1}: ${int(first)}–${int(first + this.rows.length - 1)} of ${this.complete ? "" : "at least "}${int(this.total)}`
+      : "";
+  }
+
+  /** Pictures of the newest 500 matching collections (one more request, after the table). */
+  async loadPictures() {
+    const seq = this.seq;
+    const box = clear(this.els.pictures);
+    box.append(h("p", { class: "muted" }, "Drawing…"));
+    const query = `query Pictures($f: DataCollectionFilter) { dataCollections(filter: $f, first: 500) {
+      totalCount edges { node { site sample { name protein { acronym name } } bestProcessing { overall { resolutionHigh completeness } } } } } }`;
+    let answer;
+    try {
+      answer = await gql(query, { f: this.filter });
+    } catch (err) {
+      if (seq === this.seq) clear(box).append(h("p", { class: "error" }, `No pictures: ${err.message}`));
+      return;
+    }
+    if (seq !== this.seq) return;
+    clear(box);
+    const conn = answer.data.dataCollections;
+    const points = conn.edges.map((e) => e.node).filter((n) => stat(n, "resolutionHigh") !== null && stat(n, "completeness") !== null)
+      .map((n) => ({ site: n.site, x: stat(n, "resolutionHigh"), y: stat(n, "completeness"), label: n.sample ? n.sample.name : "" }));
+    if (!points.length) {
+      box.append(h("p", { class: "muted" }, "No processed results among these collections to draw."));
+      return;
+    }
+    const of = conn.totalCount > conn.edges.length ? ` (of the newest ${int(conn.edges.length)} of ${int(conn.totalCount)} matching)` : "";
+    box.append(resolutionCompleteness(points, `Resolution against completeness of the best processing result: ${int(points.length)} collections${of}.`));
+    const protein = this.proteinLabel(conn.edges.map((e) => e.node));
+    if (protein) {
+      box.append(resolutionBySite(points, `Best resolutions of ${protein} at each facility: ${int(points.length)} collections${of}.`));
+    } else {
+      box.append(h("p", { class: "muted hint" }, "Search for one protein to see how its best resolutions compare across facilities."));
+    }
+  }
+
+  proteinLabel(nodes) {
+    const named = new Set(nodes.map((n) => n.sample && n.sample.protein && (n.sample.protein.acronym || n.sample.protein.name)).filter(Boolean));
+    const asked = this.filter.proteinAcronym || this.filter.proteinName || this.filter.uniprotId;
+    return asked && named.size === 1 ? [...named][0] : asked && named.size ? asked : null;
+  }
+}
