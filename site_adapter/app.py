@@ -16,6 +16,7 @@ from starlette.routing import Route
 
 from mx_schema import SCHEMA_VERSION
 from mx_schema.ids import SITE_NAME
+from site_adapter.access import AccessPolicy
 from site_adapter.backends.base import Backend, BackendError
 from strawberry.dataloader import DataLoader
 
@@ -28,8 +29,12 @@ log = logging.getLogger("mxhub.site")
 
 
 def create_app(backend: Backend, *, site: str, services: dict[str, Any] | None = None,
-               manage_backend: bool = True) -> Starlette:
-    """An app serving `backend` as site `site`; it starts and closes the backend unless told not to."""
+               manage_backend: bool = True, access_policy: AccessPolicy | None = None) -> Starlette:
+    """An app serving `backend` as site `site`; it starts and closes the backend unless told not to.
+
+    With an access policy every request is scoped to the caller the trusted hub vouches for (anonymous
+    without a token); without one the site trusts its network and shows everything.
+    """
     if not SITE_NAME.match(site):
         raise ValueError(f"site name {site!r} must be lower-case letters, digits, '-' or '_'")
     extra_services = dict(services or {})
@@ -63,7 +68,7 @@ def create_app(backend: Backend, *, site: str, services: dict[str, Any] | None =
             if manage_backend:
                 await backend.close()
 
-    view = GraphQLView(site_schema, make_context)
+    view = GraphQLView(site_schema, make_context, access_policy)
     return Starlette(
         routes=[
             Route("/graphql", view.handle, methods=["GET", "POST"]),

@@ -9,13 +9,17 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 
 from mx_schema import http
+from site_adapter import access
+from site_adapter.access import AccessPolicy
 from site_adapter.graphql.context import SiteContext
 
 
 class GraphQLView:
-    def __init__(self, schema: Any, make_context: Callable[[Request], SiteContext]) -> None:
+    def __init__(self, schema: Any, make_context: Callable[[Request], SiteContext],
+                 policy: AccessPolicy | None = None) -> None:
         self.schema = schema
         self.make_context = make_context
+        self.policy = policy
 
     async def handle(self, request: Request) -> Response:
         accept = request.headers.get("accept", "")
@@ -34,10 +38,27 @@ class GraphQLView:
         context = self.make_context(request)
         if request.method == "GET" and _is_mutation(gql.query):
             return JSONResponse(http.request_error_body("mutations need POST"), status_code=405, media_type=media)
-        result = await self.schema.execute(
-            gql.query, variable_values=gql.variables, operation_name=gql.operation_name,
-            context_value={"site": context, "request": request},
-        )
+        scope = None
+        if self.policy is not None:
+            try:
+                viewer = self.policy.viewer(request.headers.get(access.CALLER_HEADER), context.site)
+            except access.Unauthenticated as exc:
+                body = {"errors": [{"message": str(exc), "extensions": {"code": exc.code, "site": context.site}}]}
+                return JSONResponse(body, status_code=401, media_type=media)
+            scope = access.Scope(viewer, self.policy.embargo)
+        scope_token = access.SCOPE.set(scope)
+        touched: set[str] = set()
+        touched_token = access.TOUCHED.set(touched)
+        try:
+            result = await self.schema.execute(
+                gql.query, variable_values=gql.variables, operation_name=gql.operation_name,
+                context_value={"site": context, "request": request},
+            )
+        finally:
+            access.SCOPE.reset(scope_token)
+            access.TOUCHED.reset(touched_token)
+        if self.policy is not None and self.policy.audit is not None:
+            self.policy.audit.record(scope.viewer if scope else None, gql.query, gql.variables, touched)
         payload: dict[str, Any] = {}
         status = 200
         if result.errors:

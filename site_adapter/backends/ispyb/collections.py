@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any, Sequence
 
 from mx_schema.cursors import time_key
-from site_adapter import model
+from site_adapter import access, model
 from site_adapter.backends.base import DataCollectionFilter, InvalidInput, Page, PageRequest
 from site_adapter.backends.ispyb import normalise as n
 from site_adapter.backends.ispyb.entities import proposal_predicates, visit_predicates
@@ -17,6 +17,7 @@ from site_adapter.backends.ispyb.keyset import (
     binary_equals, check_position, id_list, int_ids, time_desc_after, time_desc_order, time_expr,
 )
 from site_adapter.backends.ispyb.processing import best_filters
+from site_adapter.backends.ispyb import visibility
 from site_adapter.backends.ispyb.schema_check import SchemaInfo
 
 _SAMPLE_FIELDS = ("sample_name", "sample_barcode", "crystal_uuid", "protein_acronym", "protein_name", "uniprot_id",
@@ -100,7 +101,8 @@ def _other_predicates(s: SchemaInfo, f: DataCollectionFilter) -> tuple[list[str]
         where.append("dc.`startTime` < %s AND dc.`startTime` >= '1000-01-01'")
         args.append(n.as_naive_utc(f.start_before))
     best_where, best_args = best_filters(s, f.resolution_better_than, f.space_group)
-    return where + best_where, args + best_args, needs_session, False
+    vis_where, vis_args = visibility.clause(s, "data_collection", "dc")
+    return where + best_where + vis_where, args + best_args + vis_args, needs_session, False
 
 
 def _session_join(needs_session: bool) -> str:
@@ -324,7 +326,10 @@ async def by_id(db: Any, s: SchemaInfo, ids: Sequence[str]) -> dict[str, model.D
         return {}
     refined = s.has("AutoProcIntegration", "refinedXBeam") and s.has("AutoProcIntegration", "refinedYBeam")
     args = (keys + keys) if refined else keys
-    rows = await db.fetch(_by_id_sql(s, len(keys)), args)
+    vis_where, vis_args = visibility.clause(s, "group", "dcg")
+    sql = _by_id_sql(s, len(keys)) + "".join(f" AND {w}" for w in vis_where)
+    rows = await db.fetch(sql, args + vis_args)
+    access.touch(f"session:{r[2]}" for r in rows)
     return {str(r[0]): build(r) for r in rows}
 
 
@@ -336,16 +341,19 @@ async def ids_by_sample(db: Any, s: SchemaInfo, sample_ids: Sequence[str]) -> di
         return out
     marks = id_list(keys)
     t = time_expr("dc.`startTime`")
-    sql = (f"SELECT dcg.`blSampleId`, dc.`dataCollectionId`, {t} AS t FROM DataCollectionGroup dcg"
+    sql = (f"SELECT dcg.`blSampleId`, dc.`dataCollectionId`, {t} AS t, dc.`dataCollectionGroupId` FROM DataCollectionGroup dcg"
            " JOIN DataCollection dc ON dc.`dataCollectionGroupId` = dcg.`dataCollectionGroupId`"
            f" WHERE dcg.`blSampleId` IN ({marks})")
     args: list[Any] = list(keys)
     if s.has("DataCollection", "BLSAMPLEID"):
-        sql += (f" UNION ALL SELECT dc.`BLSAMPLEID`, dc.`dataCollectionId`, {t} FROM DataCollection dc"
+        sql += (f" UNION ALL SELECT dc.`BLSAMPLEID`, dc.`dataCollectionId`, {t}, dc.`dataCollectionGroupId` FROM DataCollection dc"
                 " JOIN DataCollectionGroup dcg ON dcg.`dataCollectionGroupId` = dc.`dataCollectionGroupId`"
                 f" WHERE dc.`BLSAMPLEID` IN ({marks}) AND dcg.`blSampleId` IS NULL")
         args += keys
-    rows = await db.fetch(f"SELECT * FROM ({sql}) m ORDER BY {time_desc_order('m.t', 'm.`dataCollectionId`')}", args)
-    for sample, dc_id, _ in rows:
+    vis_where, vis_args = visibility.clause(s, "data_collection", "m")
+    outer = f" WHERE {vis_where[0]}" if vis_where else ""
+    rows = await db.fetch(f"SELECT * FROM ({sql}) m{outer} ORDER BY {time_desc_order('m.t', 'm.`dataCollectionId`')}",
+                          args + vis_args)
+    for sample, dc_id, _, _group in rows:
         out.setdefault(str(sample), []).append(str(dc_id))
     return out

@@ -14,6 +14,7 @@ from site_adapter.backends.base import Page, PageRequest, ProposalFilter, Sessio
 from site_adapter.backends.ispyb import normalise as n
 from site_adapter.backends.ispyb.keyset import id_list, int_ids, text_expr, time_expr
 from site_adapter.backends.ispyb.paging import keyset_page
+from site_adapter.backends.ispyb import visibility
 from site_adapter.backends.ispyb.schema_check import SchemaInfo
 
 _CODE = "CONCAT(p.`proposalCode`, p.`proposalNumber`)"
@@ -85,6 +86,9 @@ async def sessions(db: Any, s: SchemaInfo, f: SessionFilter, req: PageRequest) -
     if f.start_before is not None:
         where.append("ses.`startDate` < %s AND ses.`startDate` >= '1000-01-01'")
         args.append(n.as_naive_utc(f.start_before))
+    vis_where, vis_args = visibility.clause(s, "session", "ses")
+    where += vis_where
+    args += vis_args
     from_where = ("FROM BLSession ses JOIN Proposal p ON p.`proposalId` = ses.`proposalId` WHERE "
                   + (" AND ".join(where) or "TRUE"))
     return await keyset_page(
@@ -98,9 +102,10 @@ async def sessions_by_id(db: Any, s: SchemaInfo, ids: Sequence[str]) -> dict[str
     keys = int_ids(ids)
     if not keys:
         return {}
+    vis_where, vis_args = visibility.clause(s, "session", "ses")
     rows = await db.fetch(
         f"SELECT {_session_columns(s)} FROM BLSession ses JOIN Proposal p ON p.`proposalId` = ses.`proposalId`"
-        f" WHERE ses.`sessionId` IN ({id_list(keys)})", keys)
+        f" WHERE ses.`sessionId` IN ({id_list(keys)})" + "".join(f" AND {w}" for w in vis_where), keys + vis_args)
     return {str(r[0]): _build_session(r) for r in rows}
 
 
@@ -144,6 +149,8 @@ async def proposals(db: Any, s: SchemaInfo, f: ProposalFilter, req: PageRequest)
     where, args = ["TRUE"], []
     if f.code is not None:
         where, args = proposal_predicates(f.code)
+    vis_where, vis_args = visibility.clause(s, "proposal", "p")
+    where, args = where + vis_where, args + vis_args
     raw = await keyset_page(
         db, columns=_proposal_columns(s), from_where="FROM Proposal p WHERE " + " AND ".join(where), args=args,
         key=text_expr(_CODE), key_kind="text", id_col="p.`proposalId`", req=req,
@@ -158,7 +165,9 @@ async def proposals_by_id(db: Any, s: SchemaInfo, ids: Sequence[str]) -> dict[st
     keys = int_ids(ids)
     if not keys:
         return {}
-    rows = await db.fetch(f"SELECT {_proposal_columns(s)} FROM Proposal p WHERE p.`proposalId` IN ({id_list(keys)})", keys)
+    vis_where, vis_args = visibility.clause(s, "proposal", "p")
+    rows = await db.fetch(f"SELECT {_proposal_columns(s)} FROM Proposal p WHERE p.`proposalId` IN ({id_list(keys)})"
+                          + "".join(f" AND {w}" for w in vis_where), keys + vis_args)
     return {p.local_id: p for p in await _build_proposals(db, s, rows)}
 
 
@@ -170,7 +179,9 @@ async def groups_by_id(db: Any, s: SchemaInfo, ids: Sequence[str]) -> dict[str, 
     rows = await db.fetch(
         f"SELECT dcg.`dataCollectionGroupId`, dcg.`sessionId`, dcg.`blSampleId`, {g('experimentType')},"
         f" {g('startTime')}, {g('endTime')} FROM DataCollectionGroup dcg"
-        f" WHERE dcg.`dataCollectionGroupId` IN ({id_list(keys)})", keys)
+        f" WHERE dcg.`dataCollectionGroupId` IN ({id_list(keys)})"
+        + "".join(f" AND {w}" for w in visibility.clause(s, "group", "dcg")[0]),
+        keys + visibility.clause(s, "group", "dcg")[1])
     return {
         str(r[0]): model.DataCollectionGroup(
             local_id=str(r[0]), session_local_id=n.local_id(r[1]), sample_local_id=n.local_id(r[2]),

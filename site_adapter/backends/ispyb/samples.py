@@ -11,6 +11,7 @@ from typing import Any, Sequence
 from site_adapter import model
 from site_adapter.backends.base import Page, PageRequest, ProteinFilter, SampleFilter
 from site_adapter.backends.ispyb import normalise as n
+from site_adapter.backends.ispyb import visibility
 from site_adapter.backends.ispyb.entities import proposal_predicates
 from site_adapter.backends.ispyb.keyset import binary_equals, id_list, int_ids, text_expr
 from site_adapter.backends.ispyb.paging import keyset_page
@@ -84,6 +85,8 @@ async def samples(db: Any, s: SchemaInfo, f: SampleFilter, req: PageRequest) -> 
     columns, joins = _sample_sql(s)
     if f.proposal is not None:
         joins += " JOIN Proposal p ON p.`proposalId` = pr.`proposalId`"
+    vis_where, vis_args = visibility.clause(s, "sample", "bs")
+    where, args = where + vis_where, args + vis_args
     return await keyset_page(
         db, columns=columns, from_where=f"{joins} WHERE " + (" AND ".join(where) or "TRUE"), args=args,
         key=text_expr("bs.`name`"), key_kind="text", id_col="bs.`blSampleId`", req=req,
@@ -96,7 +99,9 @@ async def samples_by_id(db: Any, s: SchemaInfo, ids: Sequence[str]) -> dict[str,
     if not keys:
         return {}
     columns, joins = _sample_sql(s)
-    rows = await db.fetch(f"SELECT {columns} {joins} WHERE bs.`blSampleId` IN ({id_list(keys)})", keys)
+    vis_where, vis_args = visibility.clause(s, "sample", "bs")
+    rows = await db.fetch(f"SELECT {columns} {joins} WHERE bs.`blSampleId` IN ({id_list(keys)})"
+                          + "".join(f" AND {w}" for w in vis_where), keys + vis_args)
     return {str(r[0]): _build_sample(r) for r in rows}
 
 
@@ -108,7 +113,9 @@ async def crystals_by_id(db: Any, s: SchemaInfo, ids: Sequence[str]) -> dict[str
     rows = await db.fetch(
         f"SELECT c.`crystalId`, {c('crystalUUID')}, {c('spaceGroup')}, {c('cell_a')}, {c('cell_b')}, {c('cell_c')},"
         f" {c('cell_alpha')}, {c('cell_beta')}, {c('cell_gamma')}, c.`proteinId`"
-        f" FROM Crystal c WHERE c.`crystalId` IN ({id_list(keys)})", keys)
+        f" FROM Crystal c WHERE c.`crystalId` IN ({id_list(keys)})"
+        + "".join(f" AND {w}" for w in visibility.clause(s, "crystal", "c")[0]),
+        keys + visibility.clause(s, "crystal", "c")[1])
     out: dict[str, model.Crystal] = {}
     for r in rows:
         cell_values = [n.number(v) for v in r[3:9]]
@@ -155,6 +162,8 @@ async def proteins(db: Any, s: SchemaInfo, f: ProteinFilter, req: PageRequest) -
         joins += " JOIN Proposal p ON p.`proposalId` = pr.`proposalId`"
         where += pred[0]
         args += pred[1]
+    vis_where, vis_args = visibility.clause(s, "protein", "pr")
+    where, args = where + vis_where, args + vis_args
     return await keyset_page(
         db, columns=_protein_columns(s), from_where=f"{joins} WHERE " + (" AND ".join(where) or "TRUE"),
         args=args, key=text_expr("pr.`acronym`"), key_kind="text", id_col="pr.`proteinId`", req=req,
@@ -166,6 +175,8 @@ async def proteins_by_id(db: Any, s: SchemaInfo, ids: Sequence[str]) -> dict[str
     keys = int_ids(ids)
     if not keys:
         return {}
+    vis_where, vis_args = visibility.clause(s, "protein", "pr")
     rows = await db.fetch(
-        f"SELECT {_protein_columns(s)} FROM Protein pr WHERE pr.`proteinId` IN ({id_list(keys)})", keys)
+        f"SELECT {_protein_columns(s)} FROM Protein pr WHERE pr.`proteinId` IN ({id_list(keys)})"
+        + "".join(f" AND {w}" for w in vis_where), keys + vis_args)
     return {str(r[0]): _build_protein(r) for r in rows}

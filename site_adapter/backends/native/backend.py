@@ -10,7 +10,7 @@ from typing import Any, Callable, Sequence
 
 import asyncpg
 
-from site_adapter import model
+from site_adapter import access, model
 from site_adapter.backends import base
 from site_adapter.backends.native import queries as q
 from site_adapter.backends.native.migrate import migrate
@@ -72,6 +72,8 @@ class NativeBackend:
             self._fetch(count_sql, *p.values[:n_filter_args]),
         )
         items = [(key(r), convert(r)) for r in rows[: page.first]]
+        if rows and "proposal_id" in rows[0].keys():
+            access.touch(r["proposal_id"] for r in rows[: page.first])
         return base.Page(items=items, has_next_page=len(rows) > page.first, total_count=count[0][0])
 
     # --- root connections --------------------------------------------------------------------
@@ -126,44 +128,52 @@ class NativeBackend:
 
     # --- batch lookups -------------------------------------------------------------------------
 
-    async def _by_id(self, sql: str, ids: Sequence[str], convert: Callable[[Any], Any]) -> dict[str, Any]:
+    async def _by_id(self, kind: str, alias: str, select: str, ids: Sequence[str],
+                     convert: Callable[[Any], Any]) -> dict[str, Any]:
+        """One statement for a batch of ids, with the access rule applied (hidden ids are absent)."""
         keys = _int_ids(ids)
         if not keys:
             return {}
-        rows = await self._fetch(sql, keys)
+        p = q.Params()
+        where = [f"{alias}.id = ANY({p.add(keys)})"] + q.visibility(kind, alias, p)
+        rows = await self._fetch(f"{select}{q.where_sql(where)}", *p.values)
+        if "proposal_id" in (rows[0].keys() if rows else ()):
+            access.touch(r["proposal_id"] for r in rows)
         return {str(r["id"]): convert(r) for r in rows}
 
     async def data_collections_by_id(self, ids: Sequence[str]) -> dict[str, model.DataCollection]:
-        return await self._by_id("SELECT dc.* FROM data_collection dc WHERE dc.id = ANY($1)", ids, q.data_collection)
+        return await self._by_id("data_collection", "dc", "SELECT dc.* FROM data_collection dc", ids, q.data_collection)
 
     async def sessions_by_id(self, ids: Sequence[str]) -> dict[str, model.Session]:
-        return await self._by_id(f"{_SESSION_SELECT} WHERE se.id = ANY($1)", ids, q.session)
+        return await self._by_id("session", "se", _SESSION_SELECT, ids, q.session)
 
     async def proposals_by_id(self, ids: Sequence[str]) -> dict[str, model.Proposal]:
-        return await self._by_id("SELECT * FROM proposal WHERE id = ANY($1)", ids, q.proposal)
+        return await self._by_id("proposal", "po", "SELECT po.* FROM proposal po", ids, q.proposal)
 
     async def samples_by_id(self, ids: Sequence[str]) -> dict[str, model.Sample]:
-        return await self._by_id("SELECT * FROM sample WHERE id = ANY($1)", ids, q.sample)
+        return await self._by_id("sample", "s", "SELECT s.* FROM sample s", ids, q.sample)
 
     async def crystals_by_id(self, ids: Sequence[str]) -> dict[str, model.Crystal]:
-        return await self._by_id("SELECT * FROM crystal WHERE id = ANY($1)", ids, q.crystal)
+        return await self._by_id("crystal", "c", "SELECT c.* FROM crystal c", ids, q.crystal)
 
     async def proteins_by_id(self, ids: Sequence[str]) -> dict[str, model.Protein]:
-        return await self._by_id("SELECT * FROM protein WHERE id = ANY($1)", ids, q.protein)
+        return await self._by_id("protein", "pr", "SELECT pr.* FROM protein pr", ids, q.protein)
 
     async def detectors_by_id(self, ids: Sequence[str]) -> dict[str, model.Detector]:
-        return await self._by_id("SELECT * FROM detector WHERE id = ANY($1)", ids, q.detector)
+        return await self._by_id("detector", "d", "SELECT d.* FROM detector d", ids, q.detector)
 
     async def groups_by_id(self, ids: Sequence[str]) -> dict[str, model.DataCollectionGroup]:
-        return await self._by_id("SELECT * FROM data_collection_group WHERE id = ANY($1)", ids, q.group)
+        return await self._by_id("data_collection_group", "g", "SELECT g.* FROM data_collection_group g", ids, q.group)
 
     async def processing_by_collection(self, ids: Sequence[str]) -> dict[str, list[model.ProcessingResult]]:
         keys = _int_ids(ids)
         out: dict[str, list[model.ProcessingResult]] = {str(k): [] for k in keys}
         if keys:
+            p = q.Params()
+            where = [f"pr.data_collection_id = ANY({p.add(keys)})"] + q.visibility("processing_result", "pr", p)
             rows = await self._fetch(
-                "SELECT * FROM processing_result WHERE data_collection_id = ANY($1) ORDER BY data_collection_id, id",
-                keys,
+                f"SELECT pr.* FROM processing_result pr{q.where_sql(where)} ORDER BY pr.data_collection_id, pr.id",
+                *p.values,
             )
             for r in rows:
                 out[str(r["data_collection_id"])].append(q.processing_result(r))
@@ -173,9 +183,11 @@ class NativeBackend:
         keys = _int_ids(sample_ids)
         out: dict[str, list[str]] = {str(k): [] for k in keys}
         if keys:
+            p = q.Params()
+            where = [f"dc.sample_id = ANY({p.add(keys)})"] + q.visibility("data_collection", "dc", p)
             rows = await self._fetch(
-                "SELECT sample_id, id FROM data_collection WHERE sample_id = ANY($1) ORDER BY sort_time DESC, id DESC",
-                keys,
+                f"SELECT dc.sample_id, dc.id FROM data_collection dc{q.where_sql(where)}"
+                " ORDER BY dc.sort_time DESC, dc.id DESC", *p.values,
             )
             for r in rows:
                 out[str(r["sample_id"])].append(str(r["id"]))

@@ -12,7 +12,7 @@ from typing import Any
 
 from mx_schema.cursors import time_key
 from mx_schema.vocabulary import space_group_key
-from site_adapter import model
+from site_adapter import access, model
 from site_adapter.backends.base import (
     DataCollectionFilter,
     ProposalFilter,
@@ -39,8 +39,67 @@ def like_escape(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
+# --- the access rule (site_adapter/access.py) as SQL ---------------------------------------
+
+def visible_sessions(p: Params) -> str | None:
+    """SELECT of the session ids the request's viewer may see; None when it may see everything."""
+    scope = access.restricted_scope()
+    if scope is None:
+        return None
+    v = scope.viewer
+    default, per_beamline = scope.embargo.cutoffs()
+    cases = " ".join(f"WHEN {p.add(bl)} THEN {p.add(cut)}::timestamp" for bl, cut in per_beamline.items())
+    cutoff = f"CASE lower(se.beamline) {cases} ELSE {p.add(default)}::timestamp END" if cases else f"{p.add(default)}::timestamp"
+    rule = [f"se.end_time < {cutoff}"]
+    if v.staff_beamlines:
+        rule.append(f"lower(se.beamline) = ANY({p.add(sorted(v.staff_beamlines))}::text[])")
+    if v.login:
+        login = p.add(v.login)
+        rule.append("se.proposal_id IN (SELECT pm.proposal_id FROM proposal_member pm JOIN person pe"
+                    f" ON pe.id = pm.person_id WHERE pe.login = {login})")
+        rule.append("se.id IN (SELECT sm.session_id FROM session_member sm JOIN person pe"
+                    f" ON pe.id = sm.person_id WHERE pe.login = {login})")
+    return f"SELECT se.id FROM session se WHERE {' OR '.join(rule)}"
+
+
+def member_proposals(p: Params) -> str | None:
+    scope = access.restricted_scope()
+    if scope is None or not scope.viewer.login:
+        return None
+    return ("SELECT pm.proposal_id FROM proposal_member pm JOIN person pe ON pe.id = pm.person_id"
+            f" WHERE pe.login = {p.add(scope.viewer.login)}")
+
+
+def visibility(kind: str, alias: str, p: Params) -> list[str]:
+    """The access rule for one table, as WHERE clauses on `alias` (empty: everything visible)."""
+    sessions = visible_sessions(p)
+    if sessions is None:
+        return []
+    if kind in ("data_collection", "data_collection_group"):
+        return [f"{alias}.session_id IN ({sessions})"]
+    if kind == "session":
+        return [f"{alias}.id IN ({sessions})"]
+    if kind == "processing_result":
+        return [f"{alias}.data_collection_id IN (SELECT dc.id FROM data_collection dc WHERE dc.session_id IN ({sessions}))"]
+    members = member_proposals(p)
+    member_clause = f" OR {alias}.proposal_id IN ({members})" if members else ""
+    if kind == "proposal":
+        member_clause = f" OR {alias}.id IN ({members})" if members else ""
+        return [f"({alias}.id IN (SELECT se2.proposal_id FROM session se2 WHERE se2.id IN ({sessions})){member_clause})"]
+    if kind == "sample":
+        return [f"({alias}.id IN (SELECT dc.sample_id FROM data_collection dc WHERE dc.session_id IN ({sessions}))"
+                f"{member_clause})"]
+    if kind == "protein":
+        return [f"({alias}.id IN (SELECT dc.protein_id FROM data_collection dc WHERE dc.session_id IN ({sessions}))"
+                f"{member_clause})"]
+    if kind == "crystal":
+        inner = visibility("sample", "s2", p)[0]
+        return [f"{alias}.id IN (SELECT s2.crystal_id FROM sample s2 WHERE {inner})"]
+    return []
+
+
 def data_collection_where(f: DataCollectionFilter, p: Params) -> list[str]:
-    w: list[str] = []
+    w: list[str] = visibility("data_collection", "dc", p)
     if f.sample_name is not None:
         w.append(f"dc.sample_id IN (SELECT id FROM sample WHERE name = {p.add(f.sample_name)})")
     if f.sample_barcode is not None:
@@ -84,7 +143,7 @@ def data_collection_where(f: DataCollectionFilter, p: Params) -> list[str]:
 
 
 def sample_where(f: SampleFilter, p: Params) -> list[str]:
-    w: list[str] = []
+    w: list[str] = visibility("sample", "s", p)
     if f.name is not None:
         w.append(f"s.name = {p.add(f.name)}")
     if f.barcode is not None:
@@ -99,7 +158,7 @@ def sample_where(f: SampleFilter, p: Params) -> list[str]:
 
 
 def protein_where(f: ProteinFilter, p: Params) -> list[str]:
-    w: list[str] = []
+    w: list[str] = visibility("protein", "pr", p)
     if f.acronym is not None:
         w.append(f"pr.acronym = {p.add(f.acronym)}")
     if f.name is not None:
@@ -112,7 +171,7 @@ def protein_where(f: ProteinFilter, p: Params) -> list[str]:
 
 
 def session_where(f: SessionFilter, p: Params) -> list[str]:
-    w: list[str] = []
+    w: list[str] = visibility("session", "se", p)
     if f.proposal is not None:
         w.append(f"se.proposal_id = (SELECT id FROM proposal WHERE code = {p.add(f.proposal.lower())})")
     if f.visit is not None:
@@ -127,7 +186,8 @@ def session_where(f: SessionFilter, p: Params) -> list[str]:
 
 
 def proposal_where(f: ProposalFilter, p: Params) -> list[str]:
-    return [f"po.code = {p.add(f.code.lower())}"] if f.code is not None else []
+    w = visibility("proposal", "po", p)
+    return w + ([f"po.code = {p.add(f.code.lower())}"] if f.code is not None else [])
 
 
 def time_keyset(sort_col: str, id_col: str, after: tuple | None, p: Params) -> list[str]:
