@@ -6,3 +6,4 @@ from tests.fixtures.mariadb import *  # noqa: F401,F403
 from tests.fixtures.hub import *  # noqa: F401,F403
 from tests.fixtures.lims import *  # noqa: F401,F403
 from tests.fixtures.images import *  # noqa: F401,F403
+from tests.fixtures.access import *  # noqa: F401,F403
