@@ -42,7 +42,7 @@ function setupLogin() {
 }
 
 function refresh() {
-  if (search) { search.key = null; route(); }
+  if (search) { search.key = null; route(); } else location.reload();  // the start failed: try again
 }
 
 async function loadFacets() {
@@ -121,7 +121,9 @@ async function start() {
   try {
     caps = await Capabilities.load();
   } catch (err) {
-    $("status").textContent = `The hub did not answer: ${err.message}`;
+    $("status").textContent = err.kind === "auth"
+      ? `The hub refused the token: ${err.message}. Sign out to continue as an anonymous caller.`
+      : `The hub did not answer: ${err.message}`;
     $("status").dataset.state = "error";
     return;
   }

@@ -87,7 +87,7 @@ export async function showDetail(root, caps, id) {
       ` · beamline ${n.session ? n.session.beamline || DASH : DASH} · ${when(n.startTime)} UTC`));
 
   const geometry = GEOMETRY.filter(([f]) => f in n).map(([f, label]) =>
-    [label, f.endsWith("Time") ? `${when(n[f])} UTC` : measured(n[f]), unit("DataCollection", f)]);
+    [label, f === "startTime" || f === "endTime" ? `${when(n[f])} UTC` : measured(n[f]), unit("DataCollection", f)]);
   const crystal = sample.crystal || {};
   const cell = crystal.cell;
   const sampleRows = [["Sample", sample.name || DASH], ["Pin barcode", sample.barcode || DASH],

@@ -193,8 +193,8 @@ export class SearchView {
     this.page = 0;
     this.sort = null;
     this.describeInterpretation(params);
-    await this.load();
-    this.loadPictures();
+    if (await this.load()) this.loadPictures();
+    else clear(this.els.pictures);
   }
 
   describeInterpretation(params) {
@@ -249,8 +249,9 @@ export class SearchView {
       this.setStatus(this.total === 0
         ? "No data collections match."
         : `${this.complete ? "" : "At least "}${int(this.total)} data collection${this.total === 1 ? "" : "s"} found; page ${this.page + 1} shown (${ms} ms).`, "done");
+      return true;
     } catch (err) {
-      if (err.name === "AbortError" || seq !== this.seq) return;
+      if (err.name === "AbortError" || seq !== this.seq) return false;
       this.rows = [];
       this.total = 0;
       this.hasNext = false;
@@ -258,7 +259,9 @@ export class SearchView {
       this.renderPager();
       this.showProblems([], []);
       this.setStatus(err instanceof HubError && err.kind === "auth"
-        ? `The hub refused the token: ${err.message}` : `The search failed: ${err.message}`, "error");
+        ? `The hub refused the token: ${err.message}. Sign out to search as an anonymous caller (public data only).`
+        : `The search failed: ${err.message}`, "error");
+      return false;
     } finally {
       if (seq === this.seq) results.removeAttribute("aria-busy");
     }
