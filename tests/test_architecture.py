@@ -98,7 +98,7 @@ def test_python_dash_m_works():
 def test_unreachable_store_is_one_clear_line_and_nonzero_exit():
     import subprocess
 
-    out = subprocess.run([sys.executable, "-m", "mxhub", "site", "serve", "--name", "x", "--dsn",
+    out = subprocess.run([sys.executable, "-m", "mxhub", "site", "serve", "--name", "x", "--open-access", "--dsn",
                           "postgresql://nobody@127.0.0.1:1/none"], capture_output=True, text=True, timeout=60)
     assert out.returncode == 1
     lines = out.stderr.strip().splitlines()

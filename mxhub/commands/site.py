@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 
 import click
 
@@ -59,27 +60,75 @@ async def open_backend(backend: str, dsn: str | None, name: str, demo_collection
 @click.option("--demo-collections", default=0, show_default=True, type=click.IntRange(min=0),
               envvar="MXHUB_DEMO_COLLECTIONS",
               help="Fill an empty native store with this many demo data collections. [env MXHUB_DEMO_COLLECTIONS]")
-def serve(backend: str, dsn: str | None, name: str, host: str, port: int, demo_collections: int) -> None:
+@click.option("--trust-hub-key", "hub_keys", multiple=True, type=click.Path(exists=True, dir_okay=False),
+              envvar="MXHUB_TRUSTED_HUB_KEYS",
+              help="PEM public key of a hub whose caller tokens this site accepts (repeatable; `mxhub hub key` "
+                   "prints a hub's). [env MXHUB_TRUSTED_HUB_KEYS, paths separated by ':']")
+@click.option("--embargo-years", default=3.0, show_default=True, type=float, envvar="MXHUB_EMBARGO_YEARS",
+              help="Data is public this long after its session ended. [env MXHUB_EMBARGO_YEARS]")
+@click.option("--embargo", "embargo_beamlines", multiple=True, envvar="MXHUB_EMBARGO_BEAMLINES",
+              help="BEAMLINE=YEARS, a beamline's own embargo (negative: never public). [env MXHUB_EMBARGO_BEAMLINES]")
+@click.option("--audit-log", envvar="MXHUB_AUDIT_LOG", type=click.Path(dir_okay=False),
+              help="Write who queried what to this file (rotated). [env MXHUB_AUDIT_LOG]")
+@click.option("--open-access", is_flag=True, envvar="MXHUB_OPEN_ACCESS",
+              help="No access control: show every record to anyone who can reach the port (a trusted "
+                   "network only). [env MXHUB_OPEN_ACCESS]")
+@click.option("--image-store-dsn", envvar="MXHUB_IMAGE_STORE_DSN",
+              help="PostgreSQL with the indexer's image sets, for an ISPyB site (a native site keeps them in "
+                   "its own store). [env MXHUB_IMAGE_STORE_DSN]")
+def serve(backend: str, dsn: str | None, name: str, host: str, port: int, demo_collections: int,
+          hub_keys: tuple[str, ...], embargo_years: float, embargo_beamlines: tuple[str, ...],
+          audit_log: str | None, open_access: bool, image_store_dsn: str | None) -> None:
     from mx_schema.ids import SITE_NAME
+    from site_adapter.access import AccessPolicy, AuditLog, EmbargoPolicy
     from site_adapter.app import create_app
     from site_adapter.backends.base import BackendError
 
     if not SITE_NAME.match(name):
         raise click.BadParameter("lower-case letters, digits, '-' and '_' only", param_hint="--name")
+    per_beamline = {}
+    for item in embargo_beamlines:
+        beamline, _, years = item.partition("=")
+        try:
+            per_beamline[beamline.strip().lower()] = float(years)
+        except ValueError:
+            raise click.BadParameter(f"{item!r} is not BEAMLINE=YEARS", param_hint="--embargo") from None
+    policy = None
+    if not open_access:
+        keys = [k for path in hub_keys for k in path.split(":") if k]
+        policy = AccessPolicy.from_pem_files(keys, EmbargoPolicy(embargo_years, per_beamline),
+                                             AuditLog(audit_log) if audit_log else None)
+        if not keys:
+            click.echo("warning: no --trust-hub-key: every caller is anonymous and sees public data only", err=True)
+    services = {}
+    overrides = os.environ.get("MXHUB_DETECTOR_OVERRIDES")
+    if overrides:
+        from site_adapter.reprocess import Overrides
+
+        services["detector_overrides"] = Overrides.from_file(overrides)
 
     async def run() -> None:
         try:
             b = await open_backend(backend, dsn, name, demo_collections)
         except BackendError as exc:
             raise click.ClickException(str(exc)) from None
+        image_pool = None
         try:
-            served = Served(name, create_app(b, site=name, manage_backend=False), host, port).bind()
+            if image_store_dsn:
+                import asyncpg
+
+                image_pool = await asyncpg.create_pool(image_store_dsn, min_size=1, max_size=4)
+                services["image_pool"] = image_pool
+            app = create_app(b, site=name, manage_backend=False, access_policy=policy, services=services)
+            served = Served(name, app, host, port).bind()
 
             async def started() -> None:
                 click.echo(f"site {name} ({b.kind}) serving {served.url}/graphql", err=True)
 
             await serve_all([served], on_started=started)
         finally:
+            if image_pool is not None:
+                await image_pool.close()
             await b.close()
 
     try:
