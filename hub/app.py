@@ -1,16 +1,18 @@
-"""The hub as an ASGI app: /graphql (GraphiQL in a browser), /health, /ready, and health checks.
+"""The hub as an ASGI app: /graphql (GraphiQL in a browser), /health, /ready, /hub-key, and health checks.
 
-Requests are parsed and validated once per distinct document (cached), with the hub's limits.
+Every request is authenticated (anonymous without a token, 401 for a bad one) and rate limited per
+caller; documents are parsed and validated once per distinct text (cached), with the hub's limits.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import hmac
 import json
 import logging
+import re
 import time
+import uuid
 from collections import OrderedDict
 from typing import Any, AsyncIterator
 
@@ -19,17 +21,45 @@ import orjson
 from graphql import DocumentNode, GraphQLError, execute, parse, specified_rules, validate
 from starlette.applications import Starlette
 from starlette.requests import ClientDisconnect, Request
-from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from mx_schema import SCHEMA_VERSION, http
-from mx_hub.client import SiteClient, SiteFailure
+from mx_schema.errors import INTERNAL, UNAUTHENTICATED
+from mx_hub import trust
+from mx_hub.auth import ApiTokens, AuthError, Authenticator, Caller, OidcVerifier
+from mx_hub.client import CURRENT_CALLER, CallerScope, SiteClient, SiteFailure
 from mx_hub.limits import HUB_RULES, MAX_TOKENS
+from mx_hub.ratelimit import RateLimiter, retry_after_header
 from mx_hub.registry import Registry
 from mx_hub.resolvers import HubContext, HubExecutor, HubSettings, bind_resolvers, field_resolver
 from mx_hub.sdl import hub_schema
 
 log = logging.getLogger("mxhub.hub")
+
+RATE_LIMITED = "RATE_LIMITED"
+# What a site's error message must not carry through the hub: tracebacks, SQL, URLs, addresses.
+LEAKY = re.compile(r"Traceback|File \"|\b(SELECT|INSERT|UPDATE|DELETE)\b.*\b(FROM|INTO|SET|WHERE)\b|syntax error at"
+                   r"|asyncpg|asyncmy|psycopg|pymysql|[a-z+]+://|\b\d{1,3}(\.\d{1,3}){3}\b", re.IGNORECASE | re.DOTALL)
+
+
+def mask_site_error(entry: dict[str, Any]) -> dict[str, Any]:
+    """A site's error as the caller may see it: internals replaced by a correlation id that is logged."""
+    ext = entry.get("extensions") or {}
+    message = str(entry.get("message", ""))
+    if ext.get("code") != INTERNAL and not LEAKY.search(message) and len(message) <= 1000:
+        return entry
+    correlation = ext.get("correlationId") or uuid.uuid4().hex[:16]
+    log.error("site error masked %s: %s", correlation, message[:2000])
+    site = ext.get("site", "?")
+    return {**entry, "message": f"site {site}: internal error (correlation id {correlation})",
+            "extensions": {**ext, "code": INTERNAL if ext.get("code") in (None, INTERNAL) else ext["code"],
+                           "correlationId": correlation}}
+
+
+def _error_response(status: int, code: str, message: str, media: str, headers: dict[str, str]) -> JSONResponse:
+    return JSONResponse({"errors": [{"message": message, "extensions": {"code": code}}], "data": None},
+                        status_code=status, media_type=media, headers=headers)
 
 
 class DocumentCache:
@@ -81,13 +111,33 @@ def create_app(registry_dsn: str, settings: HubSettings | None = None) -> Starle
     documents = DocumentCache(schema)
     registry = Registry(registry_dsn)
     state: dict[str, Any] = {}
+    if settings.oidc_issuer and not settings.oidc_jwks:
+        raise ValueError("an OIDC issuer needs its keys: give --oidc-jwks (a JWKS file or URL)")
+    api_tokens = ApiTokens(lambda: registry.pool)
+    oidc = (OidcVerifier(settings.oidc_issuer, settings.oidc_jwks, settings.oidc_audience)
+            if settings.oidc_issuer and settings.oidc_jwks else None)
+    authenticator = Authenticator(admin_token=settings.admin_token, api_tokens=api_tokens, oidc=oidc)
+    limiter = RateLimiter(settings.rate_limit)
 
-    def is_admin(request: Request) -> bool:
-        token = settings.admin_token
-        header = request.headers.get("authorization", "")
-        if token is None:
-            return False
-        return header.startswith("Bearer ") and hmac.compare_digest(header[7:].strip(), token)
+    async def identify(request: Request, media: str) -> Caller | Response:
+        """The caller, or the 401/429 response to send instead."""
+        address = f"ip:{request.client.host if request.client else '?'}"
+        try:
+            caller = await authenticator.authenticate(request.headers.get("authorization"))
+        except AuthError as exc:
+            log.info("refused a bearer token from %s: %s", address, exc)
+            wait = limiter.take(address)  # failed attempts count against the address
+            if wait:
+                return _error_response(429, RATE_LIMITED, "too many requests", media,
+                                       {"retry-after": retry_after_header(wait)})
+            return _error_response(401, UNAUTHENTICATED, f"not authenticated: {exc}", media,
+                                   {"www-authenticate": 'Bearer error="invalid_token"'})
+        wait = limiter.take(f"login:{caller.login}" if caller.login else address)
+        if wait:
+            return _error_response(429, RATE_LIMITED, f"rate limit of {settings.rate_limit} requests a minute "
+                                   f"exceeded; retry in {retry_after_header(wait)} s", media,
+                                   {"retry-after": retry_after_header(wait)})
+        return caller
 
     async def graphql_endpoint(request: Request) -> Response:
         accept = request.headers.get("accept", "")
@@ -96,6 +146,9 @@ def create_app(registry_dsn: str, settings: HubSettings | None = None) -> Starle
 
             return HTMLResponse(get_graphql_ide_html(graphql_ide="graphiql"))
         media = http.negotiate(accept)
+        caller = await identify(request, media)
+        if isinstance(caller, Response):
+            return caller
         try:
             body = await request.body() if request.method == "POST" else b""
             gql = http.parse_request(request.method, request.headers.get("content-type"), body, request.query_params)
@@ -108,19 +161,23 @@ def create_app(registry_dsn: str, settings: HubSettings | None = None) -> Starle
             payload = {"errors": [http.format_error(e) for e in errors], "data": None}
             return Response(json.dumps(payload), status_code=400 if media == http.GRAPHQL_RESPONSE else 200,
                             media_type=media)
-        context = HubContext(registry=registry, client=state["client"], settings=settings, is_admin=is_admin(request),
-                             raw_variables=gql.variables or {})
+        context = HubContext(registry=registry, client=state["client"], settings=settings, caller=caller,
+                             api_tokens=api_tokens, raw_variables=gql.variables or {})
         if request.method == "GET" and any(getattr(d, "operation", None) and d.operation.value == "mutation"
                                            for d in doc.definitions):
             return JSONResponse(http.request_error_body("mutations need POST"), status_code=405, media_type=media)
         started = time.perf_counter()
-        result = execute(schema, doc, variable_values=gql.variables, operation_name=gql.operation_name,
-                         context_value=context, field_resolver=field_resolver,
-                         executor_class=HubExecutor)
-        if asyncio.iscoroutine(result) or isinstance(result, asyncio.Future):
-            result = await result
+        scope_token = CURRENT_CALLER.set(CallerScope(caller))  # every call to a site carries this caller
+        try:
+            result = execute(schema, doc, variable_values=gql.variables, operation_name=gql.operation_name,
+                             context_value=context, field_resolver=field_resolver,
+                             executor_class=HubExecutor)
+            if asyncio.iscoroutine(result) or isinstance(result, asyncio.Future):
+                result = await result
+        finally:
+            CURRENT_CALLER.reset(scope_token)
         payload: dict[str, Any] = {}
-        all_errors = [http.format_error(e) for e in result.errors or []] + context.site_errors
+        all_errors = [http.format_error(e) for e in result.errors or []] + [mask_site_error(e) for e in context.site_errors]
         if all_errors:
             payload["errors"] = all_errors
         payload["data"] = result.data
@@ -138,6 +195,13 @@ def create_app(registry_dsn: str, settings: HubSettings | None = None) -> Starle
 
     async def health(request: Request) -> JSONResponse:
         return JSONResponse({"status": "ok", "role": "hub", "schemaVersion": SCHEMA_VERSION})
+
+    async def hub_key(request: Request) -> Response:
+        key = state.get("key")
+        if key is None:
+            return JSONResponse({"status": "starting"}, status_code=503)
+        return PlainTextResponse(trust.public_pem(key), media_type="application/x-pem-file",
+                                 headers={"x-mxhub-key-id": trust.key_id(key)})
 
     async def ready(request: Request) -> JSONResponse:
         try:
@@ -159,7 +223,9 @@ def create_app(registry_dsn: str, settings: HubSettings | None = None) -> Starle
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await registry.start()
-        state["client"] = SiteClient(timeout=settings.site_timeout)
+        state["key"] = await trust.load_or_create_key(registry.pool, settings.signing_key)
+        log.info("hub signing key %s", trust.key_id(state["key"]))
+        state["client"] = SiteClient(timeout=settings.site_timeout, signing_key=state["key"])
         task = asyncio.create_task(health_loop()) if settings.health_interval > 0 else None
         try:
             yield
@@ -173,7 +239,7 @@ def create_app(registry_dsn: str, settings: HubSettings | None = None) -> Starle
 
     app = Starlette(
         routes=[Route("/graphql", graphql_endpoint, methods=["GET", "POST"]), Route("/health", health),
-                Route("/ready", ready)],
+                Route("/ready", ready), Route("/hub-key", hub_key)],
         lifespan=lifespan,
     )
     app.state.registry = registry

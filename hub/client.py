@@ -1,18 +1,25 @@
-"""Every call from the hub to a site goes through here: one pooled httpx client, timeouts, and
-de-duplication of identical concurrent requests (sent once, answered to every caller)."""
+"""Every call from the hub to a site goes through here: one pooled httpx client, timeouts, the
+caller's signed identity on every request (X-MXHub-Caller), and de-duplication of identical
+concurrent requests of the same caller (sent once, answered to each). Never shares across callers.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import socket
 import time
-from dataclasses import dataclass
+from contextvars import ContextVar
+from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
 import orjson
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
 from mx_schema.errors import SITE_ERROR, SITE_TIMEOUT, SITE_UNAVAILABLE
+from mx_hub.auth import ANONYMOUS, Caller
+from mx_hub.trust import DEFAULT_TTL, HEADER, sign_caller
 
 
 class SiteFailure(Exception):
@@ -24,6 +31,20 @@ class SiteFailure(Exception):
         self.code = code
 
 
+@dataclass
+class CallerScope:
+    """The caller of one hub request: its token per site is signed once and reused by both phases."""
+
+    caller: Caller
+    tokens: dict[str, tuple[str, float]] = field(default_factory=dict)  # audience -> (token, signed at)
+
+
+# Set by the hub's view for each request. A context variable rather than an argument, so that no
+# call to a site (fan-out, stitching, registration, health) can go out without the caller's token:
+# outside a request (health checks) the caller is anonymous.
+CURRENT_CALLER: ContextVar[CallerScope | None] = ContextVar("mxhub_caller", default=None)
+
+
 @dataclass(frozen=True, slots=True)
 class SiteAnswer:
     site: str
@@ -33,7 +54,8 @@ class SiteAnswer:
 
 
 class SiteClient:
-    def __init__(self, *, timeout: float = 10.0, max_connections: int = 200, headers: dict[str, str] | None = None) -> None:
+    def __init__(self, *, timeout: float = 10.0, max_connections: int = 200, headers: dict[str, str] | None = None,
+                 signing_key: Ed25519PrivateKey | None = None) -> None:
         # TCP_NODELAY: small GraphQL requests must not wait for the peer's delayed ACK.
         transport = httpx.AsyncHTTPTransport(
             limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections),
@@ -42,7 +64,8 @@ class SiteClient:
         self.timeout = timeout
         self._http = httpx.AsyncClient(transport=transport, timeout=timeout, headers=headers or {},
                                        follow_redirects=False)
-        self._in_flight: dict[tuple[str, bytes], asyncio.Future[SiteAnswer]] = {}
+        self.signing_key = signing_key
+        self._in_flight: dict[tuple[str, bytes, Caller], asyncio.Future[SiteAnswer]] = {}
         self.sent = 0  # requests actually sent (tests check de-duplication with it)
 
     async def close(self) -> None:
@@ -51,14 +74,16 @@ class SiteClient:
     async def query(self, site: str, url: str, query: str, variables: dict[str, Any] | None = None, *,
                     timeout: float | None = None, headers: dict[str, str] | None = None) -> SiteAnswer:
         body = orjson.dumps({"query": query, "variables": variables or {}}, option=orjson.OPT_SORT_KEYS, default=str)
-        key = (url, body + orjson.dumps(headers or {}, option=orjson.OPT_SORT_KEYS))
+        scope = CURRENT_CALLER.get() or CallerScope(ANONYMOUS)
+        # The caller is part of the key: an answer shaped by one caller's rights is never given to another.
+        key = (url, body + orjson.dumps(headers or {}, option=orjson.OPT_SORT_KEYS), scope.caller)
         pending = self._in_flight.get(key)
         if pending is not None:
             return await asyncio.shield(pending)
         future: asyncio.Future[SiteAnswer] = asyncio.get_running_loop().create_future()
         self._in_flight[key] = future
         try:
-            answer = await self._send(site, url, body, timeout or self.timeout, headers)
+            answer = await self._send(site, url, body, timeout or self.timeout, {**(headers or {}), **self._identity(scope, site)})
         except asyncio.CancelledError:
             future.cancel()  # callers sharing this request see it cancelled too
             raise
@@ -72,6 +97,16 @@ class SiteClient:
             return answer
         finally:
             self._in_flight.pop(key, None)
+
+    def _identity(self, scope: CallerScope, audience: str) -> dict[str, str]:
+        if self.signing_key is None:
+            return {}
+        now = time.monotonic()
+        token, signed = scope.tokens.get(audience, ("", -DEFAULT_TTL))
+        if now - signed > DEFAULT_TTL / 2:  # a long request re-signs rather than send a nearly expired token
+            token = sign_caller(self.signing_key, scope.caller, audience)
+            scope.tokens[audience] = (token, now)
+        return {HEADER: token}
 
     async def _send(self, site: str, url: str, body: bytes, timeout: float, headers: dict[str, str] | None) -> SiteAnswer:
         self.sent += 1

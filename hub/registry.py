@@ -31,11 +31,14 @@ class Registry:
 
     async def start(self) -> None:
         self._pool = await asyncpg.create_pool(self.dsn, min_size=1, max_size=4, timeout=10)
-        sql = (resources.files("mx_hub") / "migrations" / "001_registry.sql").read_text(encoding="utf-8")
+        folder = resources.files("mx_hub") / "migrations"
+        # Every migration, in file-name order; each is idempotent (CREATE ... IF NOT EXISTS).
+        scripts = sorted((f for f in folder.iterdir() if f.name.endswith(".sql")), key=lambda f: f.name)
         async with self._pool.acquire() as conn:
             await conn.execute("SELECT pg_advisory_lock(7364)")
             try:
-                await conn.execute(sql)
+                for script in scripts:
+                    await conn.execute(script.read_text(encoding="utf-8"))
             finally:
                 await conn.execute("SELECT pg_advisory_unlock(7364)")
         await self.refresh()

@@ -15,6 +15,7 @@ from mx_schema import SCHEMA_VERSION
 from mx_schema.errors import FORBIDDEN, NOT_FOUND, PAGE_SIZE_LIMIT, SITE_ERROR, ContractError
 from mx_schema.ids import SITE_NAME, decode_id
 from mx_hub import plan, stitch
+from mx_hub.auth import ANONYMOUS, ApiTokenInfo, ApiTokens, Caller
 from mx_hub.client import SiteClient, SiteFailure
 from mx_hub.compat import differences
 from mx_hub.fanout import (
@@ -64,6 +65,11 @@ class HubSettings:
     soft_deadline: float = 1.0
     health_interval: float = 15.0
     admin_token: str | None = None
+    signing_key: str | None = None  # PEM of the hub's Ed25519 key; else kept in the registry database
+    oidc_issuer: str | None = None
+    oidc_jwks: str | None = None  # a JWKS file path or URL
+    oidc_audience: str | None = None
+    rate_limit: int = 600  # requests per minute per caller (0: off)
 
 
 @dataclass
@@ -71,13 +77,18 @@ class HubContext:
     registry: Registry
     client: SiteClient
     settings: HubSettings
-    is_admin: bool = False
+    caller: Caller = ANONYMOUS
+    api_tokens: ApiTokens | None = None
     raw_variables: dict[str, Any] = field(default_factory=dict)  # as the caller sent them: forwarded as-is
     site_errors: list[dict[str, Any]] = field(default_factory=list)
     reports: dict[str, SiteReport] = field(default_factory=dict)
     warnings: list[dict[str, str]] = field(default_factory=list)
     total_complete: bool = True
     site_wait_ms: float = 0.0  # time spent waiting for sites (per phase, the slowest): the rest is the hub's own
+
+    @property
+    def is_admin(self) -> bool:
+        return self.caller.admin
 
     def report(self, name: str, status: str, ms: float | None = None) -> None:
         previous = self.reports.get(name)
@@ -348,6 +359,40 @@ def _require_admin(ctx: HubContext) -> None:
         raise ContractError("admin rights needed: send `Authorization: Bearer <admin token>`", code=FORBIDDEN)
 
 
+def _tokens(ctx: HubContext) -> ApiTokens:
+    _require_admin(ctx)
+    if ctx.api_tokens is None:
+        raise RuntimeError("the hub has no API token store")
+    return ctx.api_tokens
+
+
+def _token_object(t: ApiTokenInfo) -> Local:
+    return Local(id=t.id, login=t.login, roles=t.roles, scope=t.scope, createdAt=t.created_at.isoformat(),
+                 expiresAt=t.expires_at.isoformat() if t.expires_at else None,
+                 revokedAt=t.revoked_at.isoformat() if t.revoked_at else None)
+
+
+def resolve_viewer(_: Any, info: GraphQLResolveInfo) -> Local:
+    c: Caller = info.context.caller
+    return Local(login=c.login, staffBeamlines=sorted(c.staff_beamlines), admin=c.admin, via=c.via)
+
+
+async def resolve_api_tokens(_: Any, info: GraphQLResolveInfo) -> list[Local]:
+    return [_token_object(t) for t in await _tokens(info.context).list()]
+
+
+async def resolve_issue_api_token(_: Any, info: GraphQLResolveInfo, login: str, roles: list[str] | None = None,
+                                  expiresInDays: int | None = 90) -> Local:
+    info_, secret = await _tokens(info.context).issue(login, list(roles or []), expiresInDays)
+    out = _token_object(info_)
+    out["token"] = secret
+    return out
+
+
+async def resolve_revoke_api_token(_: Any, info: GraphQLResolveInfo, id: str) -> bool:
+    return await _tokens(info.context).revoke(id)
+
+
 async def resolve_register_site(_: Any, info: GraphQLResolveInfo, name: str, url: str, kind: str = "site") -> Local:
     ctx: HubContext = info.context
     _require_admin(ctx)
@@ -369,10 +414,14 @@ def bind_resolvers(schema: GraphQLSchema) -> GraphQLSchema:
     query.fields["node"].resolve = resolve_node
     query.fields["sites"].resolve = resolve_sites
     query.fields["siteInfo"].resolve = resolve_site_info
+    query.fields["viewer"].resolve = resolve_viewer
+    query.fields["apiTokens"].resolve = resolve_api_tokens
     mutation = schema.mutation_type
     if mutation is not None:
         mutation.fields["registerSite"].resolve = resolve_register_site
         mutation.fields["deregisterSite"].resolve = resolve_deregister_site
+        mutation.fields["issueApiToken"].resolve = resolve_issue_api_token
+        mutation.fields["revokeApiToken"].resolve = resolve_revoke_api_token
     for type_ in schema.type_map.values():
         if hasattr(type_, "resolve_type") and not type_.name.startswith("__"):
             type_.resolve_type = type_resolver

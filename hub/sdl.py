@@ -49,9 +49,46 @@ type Site {
   lastError: String
 }
 
+"Who the hub takes the caller to be (from the bearer token; anonymous without one)."
+type Viewer {
+  "The caller's login; null when anonymous (or the bootstrap admin token)."
+  login: String
+  "Beamlines the caller is staff for; `*` means every beamline."
+  staffBeamlines: [String!]!
+  admin: Boolean!
+  "anonymous, api-token, oidc or admin-token"
+  via: String!
+}
+
+"An API token as an admin sees it: never its secret."
+type ApiToken {
+  id: ID!
+  login: String!
+  roles: [String!]!
+  "read or admin"
+  scope: String!
+  createdAt: DateTime!
+  expiresAt: DateTime
+  revokedAt: DateTime
+}
+
+"A newly issued API token: `token` is shown this once; the hub keeps only its hash."
+type IssuedToken {
+  id: ID!
+  token: String!
+  login: String!
+  roles: [String!]!
+  scope: String!
+  expiresAt: DateTime
+}
+
 extend type Query {
   "The registry: every site and LIMS source the hub knows, with its health."
   sites: [Site!]!
+  "The caller, as the hub authenticated it."
+  viewer: Viewer!
+  "API tokens issued by this hub, revoked ones included. Admin only."
+  apiTokens: [ApiToken!]!
 }
 
 extend schema { mutation: Mutation }
@@ -61,6 +98,10 @@ type Mutation {
   registerSite(name: String!, url: String!, kind: String = "site"): Site!
   "Remove a source from the registry. Admin only."
   deregisterSite(name: String!): Boolean!
+  "Issue an API token for scripts acting as `login`; roles: `admin`, `staff:<beamline>` (`staff:*`: all). Admin only."
+  issueApiToken(login: String!, roles: [String!] = [], expiresInDays: Int = 90): IssuedToken!
+  "Revoke an API token by its id; false when no live token has that id. Admin only."
+  revokeApiToken(id: ID!): Boolean!
 }
 """ + "".join(
     f"""

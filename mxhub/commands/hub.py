@@ -1,4 +1,5 @@
-"""`mxhub hub ...`: serve the hub, and register sites with a running hub."""
+"""`mxhub hub ...`: serve the hub, print its public key, issue API tokens and register sites with a
+running hub. Commands parse options and call the hub's library; they hold no logic of their own."""
 
 from __future__ import annotations
 
@@ -29,8 +30,20 @@ def hub() -> None:
               help="Once the first site has answered, seconds to wait for the rest. [env MXHUB_SOFT_DEADLINE]")
 @click.option("--health-interval", default=15.0, show_default=True, type=float, envvar="MXHUB_HEALTH_INTERVAL",
               help="Seconds between health checks of registered sites (0: none). [env MXHUB_HEALTH_INTERVAL]")
+@click.option("--signing-key", type=click.Path(exists=True, dir_okay=False), envvar="MXHUB_HUB_SIGNING_KEY",
+              help="The hub's Ed25519 private key (PEM) for the caller tokens sites verify; without it one is "
+                   "created on first start and kept in the registry database. [env MXHUB_HUB_SIGNING_KEY]")
+@click.option("--oidc-issuer", envvar="MXHUB_OIDC_ISSUER",
+              help="Accept OIDC access tokens from this issuer (its `iss`). [env MXHUB_OIDC_ISSUER]")
+@click.option("--oidc-jwks", envvar="MXHUB_OIDC_JWKS",
+              help="The issuer's signing keys: a JWKS file or URL. [env MXHUB_OIDC_JWKS]")
+@click.option("--oidc-audience", envvar="MXHUB_OIDC_AUDIENCE",
+              help="The `aud` OIDC tokens must carry (unchecked without it). [env MXHUB_OIDC_AUDIENCE]")
+@click.option("--rate-limit", default=600, show_default=True, type=click.IntRange(min=0), envvar="MXHUB_RATE_LIMIT",
+              help="Requests a minute per caller (login, else address); 0 turns it off. [env MXHUB_RATE_LIMIT]")
 def serve(dsn: str | None, host: str, port: int, admin_token: str | None, site_timeout: float,
-          soft_deadline: float, health_interval: float) -> None:
+          soft_deadline: float, health_interval: float, signing_key: str | None, oidc_issuer: str | None,
+          oidc_jwks: str | None, oidc_audience: str | None, rate_limit: int) -> None:
     import asyncpg
 
     from mx_hub.app import create_app
@@ -39,8 +52,12 @@ def serve(dsn: str | None, host: str, port: int, admin_token: str | None, site_t
 
     if not admin_token:
         click.echo("warning: no --admin-token: sites cannot be registered through this hub", err=True)
+    if oidc_issuer and not oidc_jwks:
+        raise click.UsageError("--oidc-issuer needs --oidc-jwks (the issuer's JWKS file or URL)")
     settings = HubSettings(site_timeout=site_timeout, soft_deadline=soft_deadline,
-                           health_interval=health_interval, admin_token=admin_token)
+                           health_interval=health_interval, admin_token=admin_token,
+                           signing_key=_read_key(signing_key), oidc_issuer=oidc_issuer, oidc_jwks=oidc_jwks,
+                           oidc_audience=oidc_audience, rate_limit=rate_limit)
 
     async def run() -> None:
         try:
@@ -60,6 +77,68 @@ def serve(dsn: str | None, host: str, port: int, admin_token: str | None, site_t
         asyncio.run(run())
     except OSError as exc:
         raise click.ClickException(str(exc)) from None
+
+
+def _read_key(path: str | None) -> str | None:
+    if path is None:
+        return None
+    from mx_hub.trust import read_private_pem
+
+    with open(path, encoding="ascii", errors="replace") as fh:
+        pem = fh.read()
+    try:
+        read_private_pem(pem)
+    except ValueError as exc:
+        raise click.ClickException(f"{path}: {exc}") from None
+    return pem
+
+
+@hub.command("key", help="Print the hub's public key (PEM): give it to every site that should trust this hub. "
+                         "Creates the key in the registry database on first use.")
+@click.option("--dsn", envvar="MXHUB_HUB_DSN", help="The registry's PostgreSQL (embedded without it). [env MXHUB_HUB_DSN]")
+@click.option("--signing-key", type=click.Path(exists=True, dir_okay=False), envvar="MXHUB_HUB_SIGNING_KEY",
+              help="Print the public half of this private key file instead. [env MXHUB_HUB_SIGNING_KEY]")
+def key(dsn: str | None, signing_key: str | None) -> None:
+    from mx_hub import trust
+    from mx_hub.registry import Registry
+    from mxhub.stores import resolve_pg_dsn
+
+    pem = _read_key(signing_key)
+
+    async def run() -> str:
+        if pem is not None:
+            return trust.public_pem(trust.read_private_pem(pem))
+        registry = Registry(await resolve_pg_dsn(dsn, "mxhub_hub"))
+        await registry.start()
+        try:
+            return trust.public_pem(await trust.load_or_create_key(registry.pool))
+        finally:
+            await registry.close()
+
+    try:
+        click.echo(asyncio.run(run()), nl=False)
+    except OSError as exc:
+        raise click.ClickException(f"cannot reach the hub's PostgreSQL: {exc}") from None
+
+
+@hub.command("issue-token", help="Issue an API token for LOGIN with a running hub (needs an admin token); the "
+                                 "secret is printed once and only its hash is kept.")
+@click.argument("login")
+@click.option("--role", "roles", multiple=True,
+              help="`admin` or `staff:<beamline>` (`staff:*` for every beamline); repeatable.")
+@click.option("--expires-in-days", default=90, show_default=True, type=click.IntRange(1, 3650))
+@click.option("--hub", "hub_url", envvar="MXHUB_HUB_URL", required=True, help="The hub's URL. [env MXHUB_HUB_URL]")
+@click.option("--token", envvar="MXHUB_TOKEN", help="An admin token for the hub. [env MXHUB_TOKEN]")
+@click.option("--json", "as_json", is_flag=True, help="Print the issued token as one JSON object.")
+def issue_token(login: str, roles: tuple[str, ...], expires_in_days: int, hub_url: str, token: str | None,
+                as_json: bool) -> None:
+    body = post_graphql(hub_url, "mutation($l: String!, $r: [String!], $d: Int) { issueApiToken(login: $l, roles: $r, "
+                                 "expiresInDays: $d) { id token login roles scope expiresAt } }",
+                        {"l": login, "r": list(roles), "d": expires_in_days}, token)
+    if body.get("errors"):
+        raise click.ClickException("; ".join(e.get("message", "error") for e in body["errors"]))
+    issued = body["data"]["issueApiToken"]
+    click.echo(json.dumps(issued) if as_json else issued["token"])
 
 
 def post_graphql(hub_url: str, query: str, variables: dict, token: str | None) -> dict:
