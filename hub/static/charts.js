@@ -77,7 +77,7 @@ export function resolutionBySite(points, caption) {
   const lo = Math.floor(Math.min(...points.map((p) => p.x)) * 10) / 10;
   const hi = Math.ceil(Math.max(...points.map((p) => p.x)) * 10 + 1e-9) / 10;
   const nbins = Math.max(1, Math.round((hi - lo) * 10));
-  const W = 560, L = 110, R = 16, ROW = 56, T = 8, B = 40, H = T + ROW * sites.length + B;
+  const W = 560, L = 150, R = 16, ROW = 56, T = 8, B = 40, H = T + ROW * sites.length + B;
   const bw = (W - L - R) / nbins;
   const rows = sites.map((site, i) => {
     const values = bySite.get(site).slice().sort((a, b) => a - b);
@@ -98,7 +98,9 @@ export function resolutionBySite(points, caption) {
   const axisY = T + ROW * sites.length;
   const svgEl = s("svg", { viewBox: `0 0 ${W} ${H}`, class: "chart", role: "img", "aria-label": caption },
     s("title", {}, caption), rows,
-    ticks(lo, hi, 8).map((t) => s("text", { x: L + (t - lo) * 10 * bw, y: axisY + 14, "text-anchor": "middle" }, t.toFixed(1))),
+    // bin edges every 0.1 Å, labelled often enough to read and sparsely enough not to collide
+    Array.from({ length: nbins + 1 }, (_, b) => b).filter((b) => b % Math.ceil((nbins + 1) / 10) === 0).map((b) =>
+      s("text", { x: L + b * bw, y: axisY + 14, "text-anchor": "middle" }, (lo + b / 10).toFixed(1))),
     s("text", { x: (L + W - R) / 2, y: H - 6, "text-anchor": "middle", class: "label" }, "Best resolution (Å)"));
   return h("figure", { class: "chart-figure", dataset: { chart: "resolution-by-site", sites: sites.join(",") } },
     svgEl, h("figcaption", {}, caption));

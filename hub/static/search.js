@@ -270,6 +270,7 @@ export class SearchView {
   setStatus(text, state) {
     this.els.status.textContent = text;
     this.els.status.dataset.state = state;
+    this.els.status.dataset.search = this.key || "";  // which search the state is of (scripts wait on it)
   }
 
   showProblems(siteErrors, otherErrors) {

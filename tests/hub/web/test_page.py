@@ -18,9 +18,10 @@ def expect(target):
     return playwright_expect(target)
 
 
-async def settle(page) -> None:
-    """Wait until the search status says it is done (or failed)."""
-    await page.wait_for_selector('#status[data-state="done"], #status[data-state="error"]')
+async def settle(page, search: str = "") -> None:
+    """Wait until the search whose address contains `search` is done (or failed)."""
+    key = f'[data-search*="{search}"]' if search else ""
+    await page.wait_for_selector(f'#status[data-state="done"]{key}, #status[data-state="error"]{key}')
 
 
 async def hub_page(web_hub, flt: dict, first: int = 25, after: str | None = None) -> dict:
@@ -63,8 +64,7 @@ async def test_facets_narrow_the_results_to_the_hubs_count(page, web_hub):
     await page.select_option("#type", "OSC")
     await page.fill("#res", "1.7")
     await page.press("#res", "Enter")
-    await page.wait_for_url("**res=1.7**")
-    await settle(page)
+    await settle(page, "res=1.7")
     flt = {"sites": ["esrf"], "proteinAcronym": "TLN", "experimentType": "OSC", "resolutionBetterThan": 1.7}
     expected = await hub_page(web_hub, flt)
     assert expected["totalCount"] > 0
@@ -121,6 +121,9 @@ async def test_detail_view_and_xds_inp_download(page, web_hub):
     await settle(page)
     flt = {"experimentType": "OSC", "proteinAcronym": "HEWL", "lims": {"chemical": "sodium chloride"}}
     node = (await hub_page(web_hub, flt, first=1))["edges"][0]["node"]
+    await page.wait_for_selector('figure[data-chart="resolution-by-site"]')
+    assert await page.get_attribute('figure[data-chart="resolution-by-site"]', "data-sites") == "diamond,esrf"
+    await page.screenshot(path=OUTPUT / "protein.png", full_page=True)
     link = page.locator(f'#results tr[data-id="{node["id"]}"] a.details')
     await link.focus()
     await page.keyboard.press("Enter")
@@ -166,8 +169,7 @@ async def test_empty_results_and_errors_say_so(page):
     await settle(page)
     await page.fill("#q", "no such protein anywhere")
     await page.press("#q", "Enter")
-    await page.wait_for_url("**q=no**")
-    await settle(page)
+    await settle(page, "q=no")
     assert "as protein name" in await page.inner_text("#interpretation")
     assert "No data collection matches" in await page.inner_text("#results")
     assert await page.inner_text("#status") == "No data collections match."
@@ -186,8 +188,7 @@ async def test_lims_facets_search_crystallisation_conditions(page, web_hub):
     assert await page.is_visible("#facet-lims")
     await page.fill("#chemical", "sodium chloride")
     await page.press("#chemical", "Enter")
-    await page.wait_for_url("**chemical=**")
-    await settle(page)
+    await settle(page, "chemical=")
     expected = await hub_page(web_hub, {"lims": {"chemical": "sodium chloride"}})
     assert expected["totalCount"] > 0
     assert total_shown(await page.inner_text("#pageinfo")) == expected["totalCount"]
