@@ -67,13 +67,16 @@ async def pick_filters(dsn: str, k: int) -> list[dict]:
             for r in rows]
 
 
-async def run(n: int, runs: int) -> None:
+async def run(n: int, runs: int, access: bool) -> None:
     from mxhub.serve import Served, make_server
+    from site_adapter.access import AccessPolicy, EmbargoPolicy
 
     dsn = await prepare(n)
     backend = NativeBackend(dsn)
     await backend.start()
-    served = Served("bench", create_app(backend, site="esrf", manage_backend=False)).bind()
+    # --access: the site enforces the access rule for an anonymous caller (public data only)
+    policy = AccessPolicy(trusted_keys=[], embargo=EmbargoPolicy(3.0)) if access else None
+    served = Served("bench", create_app(backend, site="esrf", manage_backend=False, access_policy=policy)).bind()
     server = make_server(served)
     task = asyncio.create_task(server.serve(sockets=[served.socket]))
     while not server.started:
@@ -108,8 +111,9 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--collections", type=int, default=1_000_000)
     ap.add_argument("--runs", type=int, default=200)
+    ap.add_argument("--access", action="store_true", help="enforce the access rule (anonymous caller)")
     args = ap.parse_args()
-    asyncio.run(run(args.collections, args.runs))
+    asyncio.run(run(args.collections, args.runs, args.access))
 
 
 if __name__ == "__main__":

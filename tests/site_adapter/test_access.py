@@ -90,10 +90,20 @@ async def test_matrix_native(esrf_secured, esrf_demo_dsn, hub_tokens):
     # node, _entities and nested fields obey the same rule
     hidden = sorted(seen["member A"] - anon)[0]
     gid = encode_id("esrf", "DataCollection", hidden)
-    q = "query($id: ID!) { node(id: $id) { ... on DataCollection { localId sample { id name } reprocessing { xdsInp } } } }"
+    q = """query($id: ID!) { node(id: $id) { ... on DataCollection { localId detector { model } group { id }
+             session { visit } sample { id name crystal { uuid } protein { acronym } }
+             processing { program } reprocessing { xdsInp } } } }"""
     assert (await post(q, {"id": gid}))["data"]["node"] is None
-    mine = (await post(q, {"id": gid}, cases["member A"][0]))["data"]["node"]
-    assert mine["localId"] == hidden and mine["sample"]["name"]
+    answer = await post(q, {"id": gid}, cases["member A"][0])
+    assert "errors" not in answer, answer
+    mine = answer["data"]["node"]
+    assert mine["localId"] == hidden and mine["sample"]["name"] and mine["detector"]["model"]
+    assert mine["sample"]["crystal"]["uuid"] and mine["sample"]["protein"]["acronym"] and mine["session"]["visit"]
+    # and a public collection's nested records are public too, for anyone
+    public = sorted(anon)[0]
+    answer = await post(q, {"id": encode_id("esrf", "DataCollection", public)})
+    assert "errors" not in answer, answer
+    assert answer["data"]["node"]["sample"]["crystal"]["uuid"] and answer["data"]["node"]["detector"]["model"]
     ents = "query($r: [_Any!]!) { _entities(representations: $r) { ... on Sample { name } ... on DataCollection { localId } } }"
     reps = [{"__typename": "Sample", "id": mine["sample"]["id"]}, {"__typename": "DataCollection", "id": gid}]
     assert (await post(ents, {"r": reps}))["data"]["_entities"] == [None, None]
@@ -140,6 +150,17 @@ async def test_matrix_ispyb_with_boaty(ispyb, hub_tokens):
         alice = (await post(q, None, who("alice")))["data"]["dataCollections"]
         staff = (await post(q, None, who("i03-scientist", staff=["i03"])))["data"]["dataCollections"]
         admin = (await post(q, None, who("root", admin=True)))["data"]["dataCollections"]
+        nested = """query($id: ID!) { node(id: $id) { ... on DataCollection { localId group { id }
+                      session { visit } sample { name crystal { spaceGroup } protein { acronym } }
+                      processing { program } bestProcessing { spaceGroup } } } }"""
+        gid = encode_id("dls", "DataCollection", "993677")
+        as_boaty = await post(nested, {"id": gid}, who("boaty"))
+        as_anon = await post(nested, {"id": gid})
+    assert "errors" not in as_boaty, as_boaty
+    node = as_boaty["data"]["node"]
+    assert node["sample"]["name"] == "tlys_jan_4" and node["sample"]["protein"]["acronym"] and node["processing"]
+    assert node["bestProcessing"]["spaceGroup"] == "P 61 2 2"
+    assert as_anon["data"]["node"] is None
     assert anon["totalCount"] == 0 and anon["edges"] == []
     assert boaty["totalCount"] == len(boaty["edges"]) > 0
     assert {e["node"]["session"]["proposal"] for e in boaty["edges"]} <= {"cm14451", "cm1"}

@@ -72,6 +72,11 @@ def member_proposals(p: Params) -> str | None:
 
 def visibility(kind: str, alias: str, p: Params) -> list[str]:
     """The access rule for one table, as WHERE clauses on `alias` (empty: everything visible)."""
+    if kind not in _RULED or access.restricted_scope() is None:
+        return []  # detectors carry no proposal: visible to all
+    if kind == "crystal":
+        inner = visibility("sample", "s2", p)[0]
+        return [f"{alias}.id IN (SELECT s2.crystal_id FROM sample s2 WHERE {inner})"]
     sessions = visible_sessions(p)
     if sessions is None:
         return []
@@ -92,10 +97,11 @@ def visibility(kind: str, alias: str, p: Params) -> list[str]:
     if kind == "protein":
         return [f"({alias}.id IN (SELECT dc.protein_id FROM data_collection dc WHERE dc.session_id IN ({sessions}))"
                 f"{member_clause})"]
-    if kind == "crystal":
-        inner = visibility("sample", "s2", p)[0]
-        return [f"{alias}.id IN (SELECT s2.crystal_id FROM sample s2 WHERE {inner})"]
     return []
+
+
+_RULED = frozenset({"data_collection", "data_collection_group", "session", "processing_result", "proposal", "sample",
+                    "protein", "crystal"})
 
 
 def data_collection_where(f: DataCollectionFilter, p: Params) -> list[str]:
