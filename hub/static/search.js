@@ -193,6 +193,8 @@ export class SearchView {
     this.page = 0;
     this.sort = null;
     this.describeInterpretation(params);
+    this.showProblems([], []);  // the last search's problems are not this one's
+    this.els.pageinfo.textContent = "";
     if (await this.load()) this.loadPictures();
     else clear(this.els.pictures);
   }

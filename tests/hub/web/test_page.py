@@ -158,10 +158,19 @@ async def test_a_slow_site_is_named_and_the_others_answer(page, web_hub):
         problem = page.locator('#problems li[data-site="flaky"]')
         assert await problem.get_attribute("data-code") == "SITE_TIMEOUT"
         assert "too slow" in await problem.inner_text()
+        await page.screenshot(path=OUTPUT / "slow.png")
         assert len(await row_ids(page)) == 25
         assert (await page.inner_text("#pageinfo")).endswith(f"of at least {(await hub_page(web_hub, {'experimentType': 'Mesh'}))['totalCount']:,}")
+        # asked alone, the slow site gets the hub's full timeout: the page says it is still waiting
+        web_hub.flaky.delay = 2.5
+        await page.goto("/#/?site=flaky")
+        await expect(page.locator("#status")).to_have_attribute("data-state", "busy slow", timeout=2400)
+        assert "Still waiting" in await page.inner_text("#status")
+        await page.screenshot(path=OUTPUT / "waiting.png")
+        await settle(page, "site=flaky")
+        assert await page.inner_text("#status") == "No data collections match."  # it answered, with nothing
     finally:
-        web_hub.flaky.mode = "garbage"
+        web_hub.flaky.mode, web_hub.flaky.delay = "garbage", 3.0
 
 
 async def test_empty_results_and_errors_say_so(page):
@@ -173,6 +182,7 @@ async def test_empty_results_and_errors_say_so(page):
     assert "as protein name" in await page.inner_text("#interpretation")
     assert "No data collection matches" in await page.inner_text("#results")
     assert await page.inner_text("#status") == "No data collections match."
+    await page.screenshot(path=OUTPUT / "empty.png")
     await page.click("#results button.chip")  # "Try without: q = ..." brings the results back
     await expect(page.locator("#results tbody tr[data-id]").first).to_be_visible()
     page.allow("400")  # the hub's answer to an unknown site, asked for
