@@ -87,12 +87,12 @@ export async function showDetail(root, caps, id) {
       ` · beamline ${n.session ? n.session.beamline || DASH : DASH} · ${when(n.startTime)} UTC`));
 
   const geometry = GEOMETRY.filter(([f]) => f in n).map(([f, label]) =>
-    [label, f === "startTime" || f === "endTime" ? `${when(n[f])} UTC` : measured(n[f]), unit("DataCollection", f)]);
+    [label, (f === "startTime" || f === "endTime") && n[f] ? `${when(n[f])} UTC` : measured(n[f]), unit("DataCollection", f)]);
   const crystal = sample.crystal || {};
   const cell = crystal.cell;
   const sampleRows = [["Sample", sample.name || DASH], ["Pin barcode", sample.barcode || DASH],
     ["Container / position", `${sample.containerCode || DASH} / ${sample.position ?? DASH}`],
-    ["Protein", `${protein.acronym || DASH} — ${protein.name || DASH}`],
+    ["Protein", sample.protein ? `${protein.acronym || DASH} — ${protein.name || DASH}` : DASH],
     ["UniProt", (protein.uniprotIds || []).join(", ") || DASH], ["Crystal UUID", crystal.uuid || DASH],
     ["Space group (recorded)", crystal.spaceGroup || DASH],
     ["Cell (recorded)", cell ? `${cell.a} ${cell.b} ${cell.c} Å, ${cell.alpha} ${cell.beta} ${cell.gamma}°` : DASH]];
@@ -101,8 +101,9 @@ export async function showDetail(root, caps, id) {
     section("Geometry", "geometry-heading", table("Geometry as recorded, with units", geometry)),
     h("div", {},
       section("Sample", "sample-heading", table("Sample and crystal", sampleRows)),
-      section("Detector", "detector-heading", table("Detector", DETECTOR.filter(([f]) => f in det)
-        .map(([f, label]) => [label, measured(det[f]), unit("Detector", f)]))))));
+      section("Detector", "detector-heading", n.detector ? table("Detector", DETECTOR.filter(([f]) => f in det)
+        .map(([f, label]) => [label, measured(det[f]), unit("Detector", f)]))
+        : h("p", { class: "muted" }, "No detector is recorded for this collection.")))));
 
   root.append(processingSection(n));
   root.append(crystallisationSection(caps, sample));
@@ -115,7 +116,8 @@ function processingSection(n) {
   const results = n.processing || [];
   const bestId = n.bestProcessing ? n.bestProcessing.id : null;
   if (!results.length) {
-    return section("Processing results", "processing-heading", h("p", { class: "muted" }, "No processing result (grid scans and characterisations are not integrated)."));
+    const why = n.experimentType && n.experimentType !== "OSC" ? ` (${n.experimentType} collections are usually not integrated)` : "";
+    return section("Processing results", "processing-heading", h("p", { class: "muted" }, `No processing result${why}.`));
   }
   return section("Processing results", "processing-heading", results.map((r, i) => {
     const c = r.cell;
@@ -136,6 +138,7 @@ function crystallisationSection(caps, sample) {
   if (!caps.hasField("Sample", "crystallisation")) {
     return section("Crystallisation", "cryst-heading", h("p", { class: "muted" }, "This hub has no crystallisation LIMS connected yet."));
   }
+  if (!sample.id) return section("Crystallisation", "cryst-heading", h("p", { class: "muted" }, "No sample is recorded for this collection."));
   const x = sample.crystallisation;
   if (!x) return section("Crystallisation", "cryst-heading", h("p", { class: "muted" }, "No crystallisation LIMS knows this sample."));
   const rows = [["Method", x.method || DASH], ["Temperature", measured(x.temperature), caps.unit("Crystallisation", "temperature")],
@@ -163,7 +166,8 @@ function imagesSection(caps, n) {
   const sets = n.images === null || n.images === undefined ? [] : Array.isArray(n.images) ? n.images : [n.images];
   if (!sets.length) return section("Images", "images-heading", h("p", { class: "muted" }, "No image files indexed for this collection (deleted, or not scanned yet)."));
   const verdict = (v) => v === true ? "yes: every checksum matches" : v === false ? "NO: checksum errors" : "not checked";
-  return section("Images", "images-heading", sets.map((x) => table(`${x.directory || ""}${x.template || "Image set"}`, [
+  const where = (x) => x.directory ? `${x.directory.replace(/\/?$/, "/")}${x.template || ""}` : x.template || "Image set";
+  return section("Images", "images-heading", sets.map((x) => table(where(x), [
     ["Images on disk", `${int(x.first)}–${int(x.last)} (${int(x.count)} of ${int(n.numberOfImages)} recorded)`],
     ["Kind", x.kind || DASH],
     ["Missing", (x.missing || []).length ? x.missing.slice(0, 20).join(", ") + (x.missing.length > 20 ? `, … (${x.missing.length})` : "") : "none"],

@@ -72,6 +72,7 @@ class Faulty:
 class WebHub:
     hub: RunningHub
     flaky: Faulty
+    flaky_dsn: str  # its native store: empty until a test indexes images into it
 
     @property
     def url(self) -> str:
@@ -107,7 +108,7 @@ async def web_hub(pg_server_dsn, native_template, demo_sites, lims_demo_dsn):
             body = await hub.register("lims", lims, kind="lims")
             assert "errors" not in body, body
             flaky.mode = "garbage"  # registered while healthy; broken from now on
-            yield WebHub(hub, flaky)
+            yield WebHub(hub, flaky, flaky_dsn)
             await hub.http.aclose()
     finally:
         await drop_database(pg_server_dsn, hub_db)

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import re
 from urllib.parse import urlsplit
+
+import asyncpg
 
 from tests.hub.web.conftest import ADMIN_TOKEN, OUTPUT
 
@@ -223,3 +226,44 @@ async def test_a_token_is_kept_for_the_tab_sent_as_a_bearer_and_a_bad_one_refuse
     await page.press("#token", "Enter")
     await page.wait_for_selector('#status[data-state="error"]')
     assert "refused the token" in await page.inner_text("#status")
+
+
+async def test_an_indexed_sweep_shows_its_images_and_feeds_xds_inp(page, web_hub, images, tmp_path):
+    from site_adapter.indexer.scan import run_scan
+
+    tree = tmp_path / "data" / "l-cyst"
+    tree.mkdir(parents=True)
+    for f in sorted((images / "l_cysteine").glob("l-cyst_01_*.cbf"))[:15]:
+        if not f.name.endswith("00005.cbf"):  # one image lost from the archive
+            os.symlink(f, tree / f.name)
+    conn = await asyncpg.connect(web_hub.flaky_dsn)
+    try:
+        await conn.execute(
+            "INSERT INTO data_collection (id, image_directory, file_template, start_image_number, number_of_images,"
+            " experiment_type, start_time) VALUES (7, $1, 'l-cyst_01_#####.cbf', 1, 15, 'OSC', now())", f"{tree}/")
+        await run_scan(conn, [str(tmp_path)], verify=True, site="flaky")
+    finally:
+        await conn.close()
+    web_hub.flaky.mode = "ok"
+    try:
+        await page.goto("/#/?site=flaky")
+        await settle(page, "site=flaky")
+        q = """query($f: DataCollectionFilter) { dataCollections(filter: $f) { edges { node {
+                 id images { count missing verified format } reprocessing { xdsInp } } } } }"""
+        (edge,) = (await web_hub.hub.query(q, {"f": {"sites": ["flaky"]}}))["data"]["dataCollections"]["edges"]
+        (sweep,) = edge["node"]["images"]
+        assert (sweep["count"], sweep["missing"]) == (14, [5])
+        verdict = {True: "✓ verified", False: "✗ checksum errors", None: "not verified"}[sweep["verified"]]
+        assert await page.inner_text("#results tbody tr td:nth-child(10)") == f"14/15 {verdict}, 1 missing"
+        await page.click("#results a.details")
+        await page.wait_for_selector('section[aria-labelledby="images-heading"] table')
+        shown = await page.inner_text('section[aria-labelledby="images-heading"]')
+        assert "l-cyst_01_#####.cbf" in shown and "14 of 15 recorded" in shown and sweep["format"] in shown
+        assert re.search(r"Missing\s+5\b", shown)
+        async with page.expect_download() as info:
+            await page.click('button[data-download="xdsInp"]')
+        await (await info.value).save_as(tmp_path / "XDS.INP")
+        assert (tmp_path / "XDS.INP").read_text() == edge["node"]["reprocessing"]["xdsInp"]
+        await page.screenshot(path=OUTPUT / "images.png", full_page=True)
+    finally:
+        web_hub.flaky.mode = "garbage"
