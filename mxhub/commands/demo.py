@@ -1,7 +1,8 @@
 """`mxhub demo`: a whole federation on one machine with zero set-up, on embedded PostgreSQL.
 
 Sites with different demo facilities, the hub with them registered (and the LIMS source when it
-is installed), all in one process; Ctrl-C or SIGTERM stops everything.
+is installed), all in one process; Ctrl-C or SIGTERM stops everything. The sites enforce the access
+rule and trust only this hub's key; demo API tokens (a proposal member, beamline staff) are printed.
 """
 
 from __future__ import annotations
@@ -55,10 +56,13 @@ async def run_demo(port: int, host: str, collections: int, dsn: str | None,
                    ready: asyncio.Event | None = None, stop: asyncio.Event | None = None) -> None:
     import httpx
 
+    from mx_hub import trust
     from mx_hub.app import create_app as create_hub_app
+    from mx_hub.registry import Registry
     from mx_hub.resolvers import HubSettings
     from mx_schema.examples import DEMO_EXAMPLES
     from mxhub.stores import resolve_pg_dsn
+    from site_adapter.access import AccessPolicy
     from site_adapter.app import create_app as create_site_app
     from site_adapter.backends.native import NativeBackend
 
@@ -67,8 +71,18 @@ async def run_demo(port: int, host: str, collections: int, dsn: str | None,
         site_dsns[site] = await _load(site, facility, max(50, int(collections * share)), dsn and _db(dsn, site))
     hub_dsn = await resolve_pg_dsn(dsn and _db(dsn, "hub"), "mxhub_demo_hub")
     token = secrets.token_urlsafe(24)
-    settings = HubSettings(site_timeout=10, soft_deadline=1.0, health_interval=10, admin_token=token)
-    services = [Served(site, create_site_app(NativeBackend(d, min_size=1, max_size=5), site=site), host, 0)
+    # The hub's key first: the sites are configured to trust it, as a facility would at registration.
+    registry = Registry(hub_dsn)
+    await registry.start()
+    try:
+        hub_key = await trust.load_or_create_key(registry.pool)
+    finally:
+        await registry.close()
+    settings = HubSettings(site_timeout=10, soft_deadline=1.0, health_interval=10, admin_token=token,
+                           signing_key=trust.private_pem(hub_key))
+    policy = AccessPolicy(trusted_keys=[hub_key.public_key()])
+    services = [Served(site, create_site_app(NativeBackend(d, min_size=1, max_size=5), site=site,
+                                             access_policy=policy), host, 0)
                 for site, d in site_dsns.items()]
     lims_store = await _open_lims(dsn, {site: max(50, int(collections * share)) for site, _, share in DEMO_SITES})
     from site_adapter.lims.app import create_lims_app
@@ -91,11 +105,16 @@ async def run_demo(port: int, host: str, collections: int, dsn: str | None,
                     "variables": {"n": s.name, "u": f"{s.url}/graphql", "k": kind}})
                 if r.json().get("errors"):
                     click.echo(f"could not register {s.name}: {r.json()['errors'][0]['message']}", err=True)
+            demo_tokens = await _demo_tokens(client, f"{hub.url}/graphql", token)
         out = [f"\nmxhub demo federation is running.\n",
                f"  hub (GraphQL, GraphiQL in a browser): {hub.url}/graphql"]
         out += [f"  {'LIMS' if s is lims else 'site'} {s.name:8s} {s.url}/graphql" for s in services if s.name != "hub"]
-        out += [f"  admin token (for `mxhub hub register-site --token`): {token}", "",
-                "Example queries (paste into GraphiQL, or POST as JSON):"]
+        out += [f"  admin token (for `mxhub hub register-site --token`): {token}",
+                f"  hub public key (sites trust it): {trust.key_id(hub_key)}, at {hub.url}/hub-key", "",
+                "Without a token you see public data only (sessions ended over 3 years ago). Demo API tokens:"]
+        out += [f"  {label}: {secret}" for label, secret in demo_tokens]
+        out += ["  send one as `Authorization: Bearer <token>`; `{ viewer { login staffBeamlines } }` shows who you are.",
+                "", "Example queries (paste into GraphiQL, or POST as JSON):"]
         for title, query in DEMO_EXAMPLES:
             out += ["", f"# {title}", query]
         out += ["", f"curl -s {hub.url}/graphql -H 'content-type: application/json' "
@@ -108,6 +127,28 @@ async def run_demo(port: int, host: str, collections: int, dsn: str | None,
         await serve_all(services, on_started=started, stop=stop)
     finally:
         await lims_store.close()
+
+
+async def _demo_tokens(client: Any, url: str, admin_token: str) -> list[tuple[str, str]]:
+    """API tokens for a member of the newest ESRF proposal and for staff of its beamline.
+
+    Demo logins are `<proposal code>_user<k>` (site_adapter/demo_data.py)."""
+    admin = {"authorization": f"Bearer {admin_token}"}
+    newest = await client.post(url, headers=admin, json={
+        "query": '{ sessions(first: 1, filter: {site: "esrf"}) { edges { node { proposal beamline } } } }'})
+    edges = ((newest.json().get("data") or {}).get("sessions") or {}).get("edges") or []
+    if not edges:
+        return []
+    proposal, beamline = edges[0]["node"]["proposal"], edges[0]["node"]["beamline"]
+    issue = "mutation($l: String!, $r: [String!]) { issueApiToken(login: $l, roles: $r) { token } }"
+    out = []
+    for label, login, roles in ((f"member of proposal {proposal} ({proposal}_user1)", f"{proposal}_user1", []),
+                                (f"staff of beamline {beamline} (demo-staff)", "demo-staff", [f"staff:{beamline}"])):
+        r = await client.post(url, headers=admin, json={"query": issue, "variables": {"l": login, "r": roles}})
+        issued = (r.json().get("data") or {}).get("issueApiToken")
+        if issued:
+            out.append((label, issued["token"]))
+    return out
 
 
 async def _open_lims(dsn: str | None, sizes: dict[str, int]):

@@ -168,3 +168,28 @@ async def test_unknown_roles_are_refused(running_hub):
 async def test_without_oidc_configured_a_jwt_is_refused(running_hub, issuer):
     status, body, _ = await raw(running_hub, issuer.token("alice", ["mxhub-admin"]))
     assert status == 401 and body["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+
+
+async def test_jwks_from_a_url_and_key_rotation(hub_dsn, tmp_path, monkeypatch):
+    """Keys served by the issuer over HTTP; a token with a new `kid` makes the hub fetch them again."""
+    from starlette.applications import Starlette
+    from starlette.responses import FileResponse
+    from starlette.routing import Route
+
+    from mx_hub import auth
+    from tests.fixtures.sites import serve_in_thread
+    from tests.hub.security.conftest import Issuer, hub_with
+
+    old, new = Issuer(str(tmp_path / "old.json"), kid="old"), Issuer(str(tmp_path / "new.json"), kid="new")
+    served = {"path": old.jwks}
+    jwks_app = Starlette(routes=[Route("/certs", lambda request: FileResponse(served["path"]))])
+    monkeypatch.setattr(auth, "JWKS_MIN_REFRESH", 0.0)
+    with serve_in_thread(jwks_app) as jwks_url, hub_with(hub_dsn, oidc_issuer=ISSUER, oidc_jwks=jwks_url + "/certs",
+                                                      oidc_audience=AUDIENCE) as hub:
+        status, body, _ = await raw(hub, old.token("olga"))
+        assert status == 200 and body["data"]["viewer"]["login"] == "olga"
+        assert (await raw(hub, new.token("nina")))[0] == 401  # not published yet
+        served["path"] = new.jwks  # the issuer rotates
+        status, body, _ = await raw(hub, new.token("nina"))
+        assert status == 200 and body["data"]["viewer"]["login"] == "nina"
+        await hub.http.aclose()
