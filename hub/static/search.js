@@ -326,7 +326,7 @@ export class SearchView {
       const sorted = this.sort && this.sort.key === c.key ? this.sort.dir : null;
       return h("th", { scope: "col", class: c.num ? "num" : null, "aria-sort": sorted || "none" },
         h("button", { type: "button", dataset: { key: c.key }, onclick: () => this.toggleSort(c.key) },
-          c.label, h("span", { class: "arrow", "aria-hidden": "true" }, sorted === "ascending" ? " ▲" : sorted === "descending" ? " ▼" : " ⇅")));
+          c.label, h("span", { class: "arrow", "aria-hidden": "true" }, sorted === "ascending" ? "\u00a0▲" : sorted === "descending" ? "\u00a0▼" : "\u00a0⇅")));
     }), h("th", { scope: "col" }, h("span", { class: "visually-hidden" }, "Details")))));
     const body = h("tbody");
     if (error) {
