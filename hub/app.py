@@ -30,6 +30,7 @@ from mx_hub import trust
 from mx_hub.auth import ApiTokens, AuthError, Authenticator, Caller, OidcVerifier
 from mx_hub.client import CURRENT_CALLER, CallerScope, SiteClient, SiteFailure
 from mx_hub.limits import HUB_RULES, MAX_TOKENS
+from mx_hub.web import web_routes
 from mx_hub.ratelimit import RateLimiter, retry_after_header
 from mx_hub.registry import Registry
 from mx_hub.resolvers import HubContext, HubExecutor, HubSettings, bind_resolvers, field_resolver
@@ -55,6 +56,21 @@ def mask_site_error(entry: dict[str, Any]) -> dict[str, Any]:
     return {**entry, "message": f"site {site}: internal error (correlation id {correlation})",
             "extensions": {**ext, "code": INTERNAL if ext.get("code") in (None, INTERNAL) else ext["code"],
                            "correlationId": correlation}}
+
+
+async def read_capped(request: Request) -> bytes:
+    """The request body, refused (413) as soon as it passes the limit: a huge or endless upload is
+    never held in memory whole (parse_request checks the size only after reading)."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > http.MAX_BODY_BYTES:
+        raise http.RequestError(f"request body over {http.MAX_BODY_BYTES} bytes", status=413)
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > http.MAX_BODY_BYTES:
+            raise http.RequestError(f"request body over {http.MAX_BODY_BYTES} bytes", status=413)
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 def _error_response(status: int, code: str, message: str, media: str, headers: dict[str, str]) -> JSONResponse:
@@ -150,7 +166,7 @@ def create_app(registry_dsn: str, settings: HubSettings | None = None) -> Starle
         if isinstance(caller, Response):
             return caller
         try:
-            body = await request.body() if request.method == "POST" else b""
+            body = await read_capped(request) if request.method == "POST" else b""
             gql = http.parse_request(request.method, request.headers.get("content-type"), body, request.query_params)
         except http.RequestError as exc:
             return JSONResponse(http.request_error_body(str(exc)), status_code=exc.status, media_type=media)
@@ -239,7 +255,7 @@ def create_app(registry_dsn: str, settings: HubSettings | None = None) -> Starle
 
     app = Starlette(
         routes=[Route("/graphql", graphql_endpoint, methods=["GET", "POST"]), Route("/health", health),
-                Route("/ready", ready), Route("/hub-key", hub_key)],
+                Route("/ready", ready), Route("/hub-key", hub_key), *web_routes()],
         lifespan=lifespan,
     )
     app.state.registry = registry

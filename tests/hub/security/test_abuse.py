@@ -58,6 +58,13 @@ async def test_body_size_limit(running_hub):
     assert r.status_code == 413
     assert "Traceback" not in r.text
 
+    async def endless():  # chunked, no Content-Length: refused once past the limit, not read to the end
+        for _ in range(1000):
+            yield b" " * 65536
+
+    r = await running_hub.http.post("/graphql", content=endless(), headers={"content-type": "application/json"})
+    assert r.status_code == 413
+
 
 async def test_depth_alias_and_token_limits(running_hub):
     fine = "{ dataCollections { edges { node { sample { crystal { cell { a } } } } } } }"
@@ -132,3 +139,21 @@ async def test_hub_masks_what_a_site_leaks_and_never_names_its_url(running_hub, 
     # the site is gone now: the failure names it, not its address
     r = await running_hub.http.post("/graphql", json={"query": "{ dataCollections(first: 2) { totalCount } }"})
     assert "esrf" in r.text and url.split("//")[1] not in r.text and "127.0.0.1" not in r.text
+
+
+async def test_the_hubs_own_internal_errors_are_masked(running_hub, demo_sites, monkeypatch):
+    from mx_hub import resolvers
+
+    assert "errors" not in await running_hub.register("esrf", demo_sites["esrf"])
+
+    def broken(site):
+        raise RuntimeError("password=hunter2 for postgresql://registry@10.9.8.7/hub")
+
+    monkeypatch.setattr(resolvers, "_site_object", broken)
+    r = await running_hub.http.post("/graphql", json={"query": "{ sites { name } }"})
+    assert r.status_code == 200
+    for secret in ("hunter2", "10.9.8.7", "postgresql", "Traceback", "RuntimeError"):
+        assert secret not in r.text
+    err = r.json()["errors"][0]
+    assert err["extensions"]["code"] == "INTERNAL_SERVER_ERROR"
+    assert err["extensions"]["correlationId"] in err["message"]

@@ -193,3 +193,21 @@ async def test_jwks_from_a_url_and_key_rotation(hub_dsn, tmp_path, monkeypatch):
         status, body, _ = await raw(hub, new.token("nina"))
         assert status == 200 and body["data"]["viewer"]["login"] == "nina"
         await hub.http.aclose()
+
+
+async def test_issue_token_command(running_hub):
+    import asyncio
+    import json
+
+    from click.testing import CliRunner
+
+    from mxhub.cli import main
+
+    args = ["hub", "issue-token", "kim", "--role", "staff:i24", "--hub", running_hub.url, "--json"]
+    refused = await asyncio.to_thread(CliRunner().invoke, main, args)
+    assert refused.exit_code != 0 and "admin" in refused.output
+    result = await asyncio.to_thread(CliRunner().invoke, main, args + ["--token", ADMIN_TOKEN])
+    assert result.exit_code == 0, result.output
+    issued = json.loads(result.output)
+    status, body, _ = await raw(running_hub, issued["token"])
+    assert body["data"]["viewer"]["login"] == "kim" and body["data"]["viewer"]["staffBeamlines"] == ["i24"]
