@@ -27,7 +27,7 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.common import fmt, percentiles, server_dsn  # noqa: E402
+from bench.common import fmt, native_demo_store, percentiles  # noqa: E402
 from mx_schema.examples import CONTRACT_QUERY  # noqa: E402
 from mxhub.embedded import with_database  # noqa: E402
 
@@ -78,25 +78,7 @@ async def wait_for(path: Path, proc: subprocess.Popen, timeout: float = 60) -> N
 
 
 async def prepare(collections: int) -> tuple[str, str]:
-    from site_adapter.backends.native.loader import load_demo
-    from site_adapter.backends.native.migrate import migrate
-
-    server = await server_dsn()
-    name = f"mxhub_bench_hub_{collections}"
-    admin = await asyncpg.connect(server)
-    try:
-        if not await admin.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name):
-            await admin.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await admin.close()
-    dsn = with_database(server, name)
-    conn = await asyncpg.connect(dsn)
-    try:
-        await migrate(conn)
-        await load_demo(conn, "esrf", collections)
-    finally:
-        await conn.close()
-    return dsn, server
+    return await native_demo_store(f"mxhub_bench_hub_{collections}", collections)
 
 
 async def timed(client: httpx.AsyncClient, url: str, query: str, variables: dict) -> tuple[float, dict]:

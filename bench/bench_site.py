@@ -19,37 +19,14 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.common import Progress, fmt, percentiles, server_dsn  # noqa: E402
+from bench.common import Progress, fmt, native_demo_store, percentiles  # noqa: E402
 from mx_schema.examples import CONTRACT_QUERY  # noqa: E402
-from mxhub.embedded import with_database  # noqa: E402
 from site_adapter.app import create_app  # noqa: E402
 from site_adapter.backends.native import NativeBackend  # noqa: E402
-from site_adapter.backends.native.loader import load_demo  # noqa: E402
-from site_adapter.backends.native.migrate import migrate  # noqa: E402
 
 
 async def prepare(n: int) -> str:
-    server = await server_dsn()
-    name = f"mxhub_bench_site_{n}"
-    admin = await asyncpg.connect(server)
-    try:
-        if not await admin.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name):
-            await admin.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await admin.close()
-    dsn = with_database(server, name)
-    conn = await asyncpg.connect(dsn)
-    try:
-        await migrate(conn)
-        have = await conn.fetchval("SELECT count(*) FROM data_collection")
-        if have == 0:
-            t = time.perf_counter()
-            await load_demo(conn, "esrf", n, progress=Progress(n, "loading data collections"))
-            print(f"loaded {n:,} data collections in {time.perf_counter() - t:.1f} s")
-        elif have != n:
-            raise SystemExit(f"{name} holds {have} collections, expected {n}: drop it and rerun")
-    finally:
-        await conn.close()
+    dsn, _ = await native_demo_store(f"mxhub_bench_site_{n}", n, Progress(n, "loading data collections"))
     return dsn
 
 

@@ -49,3 +49,27 @@ class Progress:
             print(f"\r{self.label}: {self.done:,}/{self.total:,} ({rate:,.0f}/s)", end="", file=sys.stderr, flush=True)
             if self.done >= self.total:
                 print(file=sys.stderr)
+
+
+async def native_demo_store(name: str, collections: int, progress=None) -> tuple[str, str]:
+    """(dsn, server dsn) of a native store named `name` holding `collections` demo collections;
+    created and loaded once, then kept between runs."""
+    from mxhub.embedded import ensure_database
+    from site_adapter.backends.native.loader import load_demo
+    from site_adapter.backends.native.migrate import migrate
+
+    server = await server_dsn()
+    dsn = await ensure_database(server, name)
+    conn = await asyncpg.connect(dsn)
+    try:
+        await migrate(conn)
+        have = await conn.fetchval("SELECT count(*) FROM data_collection")
+        if have == 0:
+            t = time.perf_counter()
+            await load_demo(conn, "esrf", collections, progress=progress)
+            print(f"loaded {collections:,} data collections in {time.perf_counter() - t:.1f} s", file=sys.stderr)
+        elif have != collections:
+            raise SystemExit(f"{name} holds {have} collections, expected {collections}: drop it and rerun")
+    finally:
+        await conn.close()
+    return dsn, server
