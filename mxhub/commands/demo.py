@@ -107,6 +107,7 @@ async def run_demo(port: int, host: str, collections: int, dsn: str | None,
                     click.echo(f"could not register {s.name}: {r.json()['errors'][0]['message']}", err=True)
             demo_tokens = await _demo_tokens(client, f"{hub.url}/graphql", token)
         out = [f"\nmxhub demo federation is running.\n",
+               f"  search page (in a browser):           {hub.url}/",
                f"  hub (GraphQL, GraphiQL in a browser): {hub.url}/graphql"]
         out += [f"  {'LIMS' if s is lims else 'site'} {s.name:8s} {s.url}/graphql" for s in services if s.name != "hub"]
         out += [f"  admin token (for `mxhub hub register-site --token`): {token}",
