@@ -126,7 +126,7 @@ class ApiTokens:
             "UPDATE api_token SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL", ident)
         return done.endswith(" 1")
 
-    async def list(self) -> list[ApiTokenInfo]:
+    async def issued(self) -> list[ApiTokenInfo]:
         return [_info(r) for r in await self._pool_of().fetch("SELECT * FROM api_token ORDER BY created_at, id")]
 
     async def verify(self, secret: str) -> Caller:

@@ -1,5 +1,8 @@
 """Resolvers of the hub schema: root connections fan out and merge, node(id) goes to one site,
-and everything below a site's record is read from the site's answer by response key."""
+and everything below a site's record is read from the site's answer by response key.
+
+Over 400 lines because the registry and admin operations (sites, API tokens, viewer) share its
+context and settings; who the caller is, is decided before (auth.py), never here."""
 
 from __future__ import annotations
 
@@ -378,7 +381,7 @@ def resolve_viewer(_: Any, info: GraphQLResolveInfo) -> Local:
 
 
 async def resolve_api_tokens(_: Any, info: GraphQLResolveInfo) -> list[Local]:
-    return [_token_object(t) for t in await _tokens(info.context).list()]
+    return [_token_object(t) for t in await _tokens(info.context).issued()]
 
 
 async def resolve_issue_api_token(_: Any, info: GraphQLResolveInfo, login: str, roles: list[str] | None = None,
