@@ -33,6 +33,26 @@ class InvalidInput(Exception):
 
 
 @dataclass(frozen=True, slots=True)
+class UnitCellMatch:
+    """A unit cell and how far a processing result's cell may be from it."""
+
+    a: float
+    b: float
+    c: float
+    alpha: float
+    beta: float
+    gamma: float
+    length_tolerance_pct: float = 1.0  # %, of each length
+    angle_tolerance: float = 1.0  # degrees
+
+    def bounds(self) -> list[tuple[str, float, float]]:
+        """(cell field, value, allowed absolute difference) for the six constants."""
+        out = [(name, v, abs(v) * self.length_tolerance_pct / 100) for name, v in (("a", self.a), ("b", self.b), ("c", self.c))]
+        return out + [(name, v, self.angle_tolerance) for name, v in
+                      (("alpha", self.alpha), ("beta", self.beta), ("gamma", self.gamma))]
+
+
+@dataclass(frozen=True, slots=True)
 class DataCollectionFilter:
     sample_name: str | None = None
     sample_barcode: str | None = None
@@ -52,6 +72,7 @@ class DataCollectionFilter:
     # barcode in the second. Either given (even empty) restricts; both empty matches nothing.
     any_crystal_uuid: tuple[str, ...] | None = None
     any_sample_barcode: tuple[str, ...] | None = None
+    cell: UnitCellMatch | None = None  # a successful processing result's cell within tolerance
 
     @property
     def has_sample_keys(self) -> bool:

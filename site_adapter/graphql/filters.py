@@ -28,6 +28,18 @@ class SampleKeys:
 MAX_SAMPLE_KEYS = 20000
 
 
+@strawberry.input(description="A unit cell to match a processing result's cell against, within tolerances.")
+class UnitCellFilter:
+    a: float = strawberry.field(description="Unit: Å.")
+    b: float = strawberry.field(description="Unit: Å.")
+    c: float = strawberry.field(description="Unit: Å.")
+    alpha: float = strawberry.field(description="Unit: degrees.")
+    beta: float = strawberry.field(description="Unit: degrees.")
+    gamma: float = strawberry.field(description="Unit: degrees.")
+    length_tolerance: float = strawberry.field(default=1.0, description="Unit: % of each length.")
+    angle_tolerance: float = strawberry.field(default=1.0, description="Unit: degrees.")
+
+
 @strawberry.input(description="Filters on data collections; all given filters must hold.")
 class DataCollectionFilter:
     sample_name: Optional[str] = None
@@ -46,6 +58,8 @@ class DataCollectionFilter:
         default=None, description="Unit: Å. Best processing result's overall resolutionHigh at or below this."
     )
     space_group: Optional[str] = strawberry.field(default=None, description="Of the best processing result; spaces ignored.")
+    cell: Optional[UnitCellFilter] = strawberry.field(
+        default=None, description="Only collections with a successful processing result whose cell is within tolerance.")
     sample_keys: Optional[SampleKeys] = strawberry.field(
         default=None, description="Only samples with one of these crystal UUIDs or pin barcodes (the hub's LIMS search).")
 
@@ -127,8 +141,19 @@ def to_data_collection_filter(f: Optional[DataCollectionFilter]) -> base.DataCol
         start_before=f.start_before,
         resolution_better_than=f.resolution_better_than,
         space_group=_text("spaceGroup", f.space_group),
+        cell=_cell(f.cell),
         **_sample_keys(f.sample_keys),
     )
+
+
+def _cell(c: Optional[UnitCellFilter]) -> Optional[base.UnitCellMatch]:
+    if c is None:
+        return None
+    if min(c.a, c.b, c.c) <= 0 or not all(0 < x < 180 for x in (c.alpha, c.beta, c.gamma)):
+        raise ContractError("`cell` needs positive lengths (Å) and angles between 0 and 180 degrees")
+    if not (0 <= c.length_tolerance <= 50 and 0 <= c.angle_tolerance <= 30):
+        raise ContractError("`cell` tolerances must be 0-50 % (lengths) and 0-30 degrees (angles)")
+    return base.UnitCellMatch(c.a, c.b, c.c, c.alpha, c.beta, c.gamma, c.length_tolerance, c.angle_tolerance)
 
 
 def _sample_keys(keys: Optional[SampleKeys]) -> dict:

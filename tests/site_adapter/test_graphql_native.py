@@ -179,3 +179,27 @@ async def test_sample_keys_filter_matches_uuid_or_barcode(esrf_gql, esrf_demo_ds
     assert got["data"]["dataCollections"]["totalCount"] == 0
     got = await esrf_gql(q, {"f": {"sampleKeys": {"crystalUuids": ["not-a-uuid"]}}})
     assert got["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+
+
+async def test_unit_cell_within_tolerance(esrf_gql, esrf_demo_dsn):
+    conn = await asyncpg.connect(esrf_demo_dsn)
+    try:
+        cell = await conn.fetchrow("SELECT cell_a, cell_b, cell_c, cell_alpha, cell_beta, cell_gamma FROM processing_result"
+                                   " WHERE status = 'SUCCESS' ORDER BY id LIMIT 1")
+        want = await conn.fetchval(
+            """SELECT count(*) FROM data_collection dc WHERE EXISTS (SELECT 1 FROM processing_result pr
+               WHERE pr.data_collection_id = dc.id AND pr.status = 'SUCCESS'
+                 AND abs(pr.cell_a - $1) <= $1 * 0.005 AND abs(pr.cell_b - $2) <= $2 * 0.005
+                 AND abs(pr.cell_c - $3) <= $3 * 0.005 AND abs(pr.cell_alpha - $4) <= 0.5
+                 AND abs(pr.cell_beta - $5) <= 0.5 AND abs(pr.cell_gamma - $6) <= 0.5)""", *cell)
+    finally:
+        await conn.close()
+    names = ["a", "b", "c", "alpha", "beta", "gamma"]
+    flt = {"cell": dict(zip(names, cell), lengthTolerance=0.5, angleTolerance=0.5)}
+    q = "query($f: DataCollectionFilter) { dataCollections(filter: $f, first: 0) { totalCount } }"
+    got = await esrf_gql(q, {"f": flt})
+    assert got["data"]["dataCollections"]["totalCount"] == want > 0
+    far = {"cell": dict(zip(names, [30.0, 30.0, 30.0, 90.0, 90.0, 90.0]))}
+    assert (await esrf_gql(q, {"f": far}))["data"]["dataCollections"]["totalCount"] == 0
+    bad = {"cell": dict(zip(names, [-1.0, 30.0, 30.0, 90.0, 90.0, 90.0]))}
+    assert (await esrf_gql(q, {"f": bad}))["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"

@@ -63,10 +63,21 @@ WHERE bi.`dataCollectionId` = dc.`dataCollectionId` AND bapp.`processingStatus` 
   AND bst.`resolutionLimitHigh` IS NOT NULL"""
 
 
-def best_filters(s: SchemaInfo, resolution: float | None, space_group: str | None) -> tuple[list[str], list[Any]]:
-    """resolutionBetterThan and spaceGroup, both of the best result (smallest overall resolutionHigh)."""
+def best_filters(s: SchemaInfo, resolution: float | None, space_group: str | None,
+                 cell: Any = None) -> tuple[list[str], list[Any]]:
+    """resolutionBetterThan and spaceGroup, both of the best result (smallest overall resolutionHigh);
+    a unit cell within tolerance of any successful result (AutoProc.refinedCell_*)."""
     where: list[str] = []
     args: list[Any] = []
+    if cell is not None:
+        if not s.has("AutoProc", "refinedCell_a"):
+            where.append("FALSE")
+        else:
+            close = []
+            for name, v, tol in cell.bounds():
+                close.append(f"ABS(bap.`refinedCell_{name}` - %s) <= %s")
+                args += [v, tol + abs(v) * 1e-6]  # FLOAT columns: single-precision slack
+            where.append(f"EXISTS (SELECT 1 {best_result_join(s)} AND {' AND '.join(close)})")
     if resolution is not None:
         # FLOAT columns: 1.45 is stored as 1.4500000477; the driver serves it as 1.45, so the
         # bound gets the same single-precision slack.

@@ -145,6 +145,10 @@ def data_collection_where(f: DataCollectionFilter, p: Params) -> list[str]:
         w.append(f"dc.best_resolution <= {p.add(float(f.resolution_better_than))}")
     if f.space_group is not None:
         w.append(f"upper(replace(dc.best_space_group, ' ', '')) = {p.add(space_group_key(f.space_group))}")
+    if f.cell is not None:
+        close = " AND ".join(f"abs(pr.cell_{name} - {p.add(v)}) <= {p.add(tol)}" for name, v, tol in f.cell.bounds())
+        w.append("EXISTS (SELECT 1 FROM processing_result pr WHERE pr.data_collection_id = dc.id"
+                 f" AND pr.status = 'SUCCESS' AND {close})")
     return w
 
 

@@ -89,3 +89,18 @@ async def test_sample_keys_filter_by_pin_barcode(raw_gql):
     assert {e["node"]["sample"]["barcode"] for e in conn["edges"]} == {"OV00000002"}
     body = await raw_gql(q, {"f": {"sampleKeys": {"barcodes": []}}})
     assert body["data"]["dataCollections"]["totalCount"] == 0
+
+
+async def test_unit_cell_filter_on_real_results(raw_gql):
+    from mx_schema.ids import encode_id
+
+    best = await raw_gql("query($id: ID!) { node(id: $id) { ... on DataCollection { processing { status cell { a b c alpha beta gamma } } } } }",
+                         {"id": encode_id("dls", "DataCollection", "993677")})
+    cell = next(p["cell"] for p in best["data"]["node"]["processing"] if p["status"] == "SUCCESS" and p["cell"])
+    q = "query($f: DataCollectionFilter) { dataCollections(filter: $f) { edges { node { localId } } } }"
+    body = await raw_gql(q, {"f": {"cell": cell | {"lengthTolerance": 0.5}}})
+    assert "errors" not in body, body
+    assert "993677" in {e["node"]["localId"] for e in body["data"]["dataCollections"]["edges"]}
+    far = {k: (v * 0.5 if k in "abc" else v) for k, v in cell.items()}
+    body = await raw_gql(q, {"f": {"cell": far}})
+    assert body["data"]["dataCollections"]["edges"] == []
