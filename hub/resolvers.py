@@ -186,12 +186,12 @@ def connection_resolver(root_field: str):
                                      ctx.raw_variables, site_filter or None, first, start.get(site.name), with_nodes)
             return ctx.client.query(site.name, site.url, q.text, q.variables, timeout=ctx.settings.site_timeout)
 
-        pages = await self_pages(ctx, root_field, {s.name: forward(s, size, not two_phase) for s in live}, path)
+        pages = await fetch_pages(ctx, root_field, {s.name: forward(s, size, not two_phase) for s in live}, path)
         if two_phase:
             probe = merge_pages(root_field, pages, size, start)
             taken = Counter(site_name for _, site_name, _ in probe.edges)
             by_name = {s.name: s for s in live}
-            full = {p.site: p for p in await self_pages(
+            full = {p.site: p for p in await fetch_pages(
                 ctx, root_field, {n: forward(by_name[n], k, True) for n, k in taken.items()}, path)}
             rebuilt = []
             for p in pages:
@@ -236,7 +236,7 @@ async def _stitch(ctx: HubContext, nodes: list[Any], rw: stitch.Rewrite, path: l
         ctx.report(name, st)
 
 
-async def self_pages(ctx: HubContext, root_field: str, calls: dict[str, Any], path: list[Any]) -> list[SitePage]:
+async def fetch_pages(ctx: HubContext, root_field: str, calls: dict[str, Any], path: list[Any]) -> list[SitePage]:
     """Send `calls` under the deadline; return the pages that came back, naming every site that failed."""
     started = time.perf_counter()
     result = await gather_with_deadline(calls, timeout=ctx.settings.site_timeout,

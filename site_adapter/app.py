@@ -44,7 +44,9 @@ def create_app(backend: Backend, *, site: str, services: dict[str, Any] | None =
         if "image_pool" not in services and backend.kind == "native":
             # The native store holds the indexer's image sets too (migration 002).
             services = {**extra_services, "image_pool": getattr(backend, "pool", None)}
-        loaders = make_loaders(backend, {"image_sets": DataLoader(load_fn=images.loader_for(services.get("image_pool")))})
+        pool = services.get("image_pool")
+        loaders = make_loaders(backend, {"image_sets": DataLoader(load_fn=images.loader_for(pool)),
+                                         "first_headers": DataLoader(load_fn=images.header_loader_for(pool))})
         return SiteContext(site=site, backend=backend, schema_version=SCHEMA_VERSION, loaders=loaders,
                            services=services)
 

@@ -174,11 +174,8 @@ class DataCollection(Node):
         best = best_of(await c.loaders.processing.load(self.local_id))
         header = None
         sets = await c.loaders.image_sets.load(self.local_id) if c.loaders.image_sets is not None else []
-        pool = c.services.get("image_pool")
-        if sets and pool is not None:  # the indexed header, when the images were indexed, refines the metadata
-            from site_adapter.indexer.store import image_header
-
-            header = images.as_header(await image_header(pool, sets[0].local_id, sets[0].first))
+        if sets and c.loaders.first_headers is not None:  # an indexed header refines the metadata
+            header = images.as_header(await c.loaders.first_headers.load(sets[0].local_id))
         try:
             geometry = geometry_from_collection(r, detector, best, header,
                                                 overrides=c.services.get("detector_overrides"))

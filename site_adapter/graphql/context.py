@@ -34,6 +34,7 @@ class Loaders:
     processing: DataLoader
     collections_of_sample: DataLoader
     image_sets: DataLoader | None = None
+    first_headers: DataLoader | None = None
 
 
 def make_loaders(backend: Backend, extra: dict[str, DataLoader] | None = None) -> Loaders:

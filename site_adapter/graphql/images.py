@@ -64,6 +64,18 @@ def loader_for(pool: Any):
     return load
 
 
+def header_loader_for(pool: Any):
+    """A DataLoader body: the first image's header of a batch of image sets, one statement."""
+
+    async def load(ids: list[str]) -> list[dict | None]:
+        if pool is None:
+            return [None for _ in ids]
+        found = await image_store.first_image_headers(pool, list(ids))
+        return [found.get(i) for i in ids]
+
+    return load
+
+
 def as_header(data: dict | None) -> Any:
     """A stored header (JSON) as the attribute-style object the reprocessing generators read."""
     if data is None:

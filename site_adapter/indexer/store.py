@@ -222,6 +222,27 @@ async def image_sets_by_collection(conn_or_pool: Conn, dc_local_ids: list[str]) 
     return out
 
 
+def _header_of(row: Any) -> dict:
+    header = json.loads(row["header"])
+    header["path"] = row["path"]
+    header["verified"] = row["verified"]
+    header["pixels"] = json.loads(row["pixels"]) if row["pixels"] else None
+    return header
+
+
+async def first_image_headers(conn_or_pool: Conn, image_set_local_ids: list[str]) -> dict[str, dict]:
+    """The parsed header of each set's first image (an NXmx set's master), one statement for the batch."""
+    ids = [int(i) for i in image_set_local_ids if str(i).isdigit()]
+    if not ids:
+        return {}
+    rows = await conn_or_pool.fetch(
+        "SELECT DISTINCT ON (f.image_set_id) f.image_set_id, f.path, f.header, f.pixels, f.verified, f.format"
+        " FROM image_file f JOIN image_set s ON s.id = f.image_set_id"
+        " WHERE f.image_set_id = ANY($1::bigint[]) AND (f.image_number = s.first_image OR f.format = 'NXmx')"
+        " ORDER BY f.image_set_id, f.image_number NULLS LAST", ids)
+    return {str(r["image_set_id"]): _header_of(r) for r in rows}
+
+
 async def image_header(conn_or_pool: Conn, image_set_local_id: str, image_number: int) -> dict | None:
     """The parsed header of one image of a set (for an NXmx set, the master file's), JSON-able."""
     if not str(image_set_local_id).isdigit():
@@ -236,8 +257,4 @@ async def image_header(conn_or_pool: Conn, image_set_local_id: str, image_number
     )
     if row is None:
         return None
-    header = json.loads(row["header"])
-    header["path"] = row["path"]
-    header["verified"] = row["verified"]
-    header["pixels"] = json.loads(row["pixels"]) if row["pixels"] else None
-    return header
+    return _header_of(row)
