@@ -1,5 +1,5 @@
-"""Condition components as exports write them: checked against the chemical catalogue, with canonical
-units, and the one-line inline syntax `1.0 M sodium chloride [7647-14-5]; 0.1 M sodium acetate pH 4.6`.
+"""Condition components as exports write them: checked against the chemical catalogue (names through the
+vocabulary), with canonical units, and the one-line inline syntax `1.0 M sodium chloride [7647-14-5]; 0.1 M sodium acetate pH 4.6`.
 
 Pure: raises ContractError with a reason fit for an import report; no SQL here.
 """
@@ -13,6 +13,7 @@ from site_adapter.lims import keys
 from site_adapter.lims.chemistry import CHEMICALS
 from site_adapter.lims.records import Component
 from site_adapter.lims.units import normalise_unit
+from site_adapter.lims.vocabulary import vocabulary
 
 ROLES = {"buffer": "buffer", "precipitant": "precipitant", "salt": "salt", "additive": "additive",
          "polymer": "precipitant", "detergent": "additive", "organic": "precipitant"}
@@ -25,8 +26,15 @@ def component(name: str, cas: str | None, conc: float | None, unit: str | None, 
     if not clean:
         raise ContractError("a component has no name")
     known = {k.lower(): k for k in CHEMICALS}
-    canonical = known.get(clean.lower())
     checked_cas = keys.cas_number(cas) if cas else None
+    # A synonym, abbreviation or formula the vocabulary knows ("PEG 3350", "NaCl") is stored under the
+    # vocabulary's name, unless the row's CAS number says it is another form (a hydrate, a salt).
+    spelled = vocabulary().canonical(clean)
+    if spelled is not None and (checked_cas is None or spelled[1] is None or checked_cas == spelled[1]):
+        clean = spelled[0]
+        if checked_cas is None and clean.lower() not in known:
+            checked_cas = spelled[1]
+    canonical = known.get(clean.lower())
     if canonical is not None:
         expected = CHEMICALS[canonical][0]
         if checked_cas is not None and checked_cas != expected:

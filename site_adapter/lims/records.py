@@ -96,9 +96,19 @@ class Resolution:
 
 
 @dataclass(frozen=True, slots=True)
+class UnknownTerm:
+    """A search term no record of this LIMS uses: it matches nothing here, which is not an error."""
+
+    field: str  # chemical | ligand
+    value: str  # as the caller wrote it
+    suggestions: tuple[str, ...]  # close names (or CCD ids) this LIMS does know
+
+
+@dataclass(frozen=True, slots=True)
 class Matches:
     crystal_uuids: tuple[str, ...]
     pin_barcodes: tuple[str, ...]
     plate_well_drops: tuple[str, ...]
     count: int
     truncated: bool
+    unknown: tuple[UnknownTerm, ...] = ()

@@ -23,7 +23,7 @@ from site_adapter.lims.search import MAX_FIRST, make_filter
 from site_adapter.lims.store import LimsStore
 from mx_schema.errors import ContractError
 
-LIMS_SCHEMA_VERSION = "1.0.0"
+LIMS_SCHEMA_VERSION = "1.1.0"  # 1.1: CrystallisationMatches.unknown; chemical synonyms
 
 
 def d(unit: str, text: str = "") -> str:
@@ -195,10 +195,14 @@ class Sample:
 class CrystallisationSearchFilter:
     protein_name: Optional[str] = strawberry.field(default=None, description="Case-insensitive substring of the protein name.")
     uniprot_id: Optional[str] = strawberry.field(default=None, description="UniProt accession of the construct.")
-    ligand: Optional[str] = strawberry.field(default=None, description="PDB chemical component id of a soaked compound.")
+    ligand: Optional[str] = strawberry.field(
+        default=None, description="PDB chemical component id of a soaked compound. One no record uses matches "
+                                  "nothing and is listed in `unknown`.")
     chemical: Optional[str] = strawberry.field(
-        default=None, description="A condition component: its name (case-insensitive) or CAS number. "
-                                  "An unknown name is an error listing close known names.")
+        default=None, description="A condition component: its name (case-insensitive; the synonyms, abbreviations "
+                                  "and formulas of the chemical vocabulary too, e.g. `PEG 3350`, `NaCl`, "
+                                  "`ammonium sulphate`) or CAS number. One no record uses matches nothing and is "
+                                  "listed in `unknown` with close known names.")
     concentration_min: Optional[float] = strawberry.field(
         default=None, description=d("the component's unit (M, %w/v or %v/v)", "Lower bound for `chemical`."))
     concentration_max: Optional[float] = strawberry.field(
@@ -212,6 +216,13 @@ class CrystallisationSearchFilter:
     setup_before: Optional[dt.date] = strawberry.field(default=None, description="Plates set up on or before this day.")
 
 
+@strawberry.type(description="A search term no record of this LIMS uses: it matches nothing here (not an error).")
+class UnknownTerm:
+    field: str = strawberry.field(description="`chemical` or `ligand`.")
+    value: str = strawberry.field(description="The term as given.")
+    suggestions: list[str] = strawberry.field(description="Close names (CCD ids for a ligand) this LIMS records.")
+
+
 @strawberry.type(description="The keys of the crystals that match: the hub asks the sites for their samples.")
 class CrystallisationMatches:
     crystal_uuids: list[str] = strawberry.field(description="Distinct crystal UUIDs (lower case), by record id.")
@@ -219,6 +230,8 @@ class CrystallisationMatches:
     plate_well_drops: list[str] = strawberry.field(description="`PLATE/WELL/DROP` of every match, by record id.")
     count: int = strawberry.field(description=d("crystal records", "All matching records, beyond `first` too."))
     truncated: bool = strawberry.field(description="True when `count` exceeds `first`: the key lists are partial.")
+    unknown: list[UnknownTerm] = strawberry.field(
+        default_factory=list, description="The filter's chemical or ligand when no record of this LIMS uses it.")
 
 
 @strawberry.type(description="What this endpoint is.")
@@ -244,7 +257,9 @@ class Query:
         m = await lctx(info).store.search(f, first)
         return CrystallisationMatches(crystal_uuids=list(m.crystal_uuids), pin_barcodes=list(m.pin_barcodes),
                                       plate_well_drops=list(m.plate_well_drops), count=m.count,
-                                      truncated=m.truncated)
+                                      truncated=m.truncated,
+                                      unknown=[UnknownTerm(field=u.field, value=u.value, suggestions=list(u.suggestions))
+                                               for u in m.unknown])
 
     @strawberry.field(description="This LIMS source: its registered name and schema version.")
     def lims_info(self, info: Info) -> LimsInfo:

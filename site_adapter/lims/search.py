@@ -1,6 +1,7 @@
 """The crystallisation search filter: checked, normalised values, ready for the store to turn into SQL.
 
-Pure: validation and the "did you mean" list for unknown chemical names; no SQL here.
+Pure: validation, chemical names widened to every spelling the vocabulary knows (vocabulary.toml), and the
+"did you mean" list for terms a LIMS does not know; no SQL here.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from dataclasses import dataclass
 
 from mx_schema.errors import ContractError
 from site_adapter.lims import keys
+from site_adapter.lims.vocabulary import vocabulary
 
 MAX_FIRST = 100_000  # the hub asks for keys, not records: a large but bounded answer
 
@@ -20,8 +22,10 @@ class SearchFilter:
     protein_name: str | None = None  # case-insensitive substring of the construct's protein name
     uniprot_id: str | None = None
     ligand: str | None = None  # CCD id of a soaked compound
-    chemical_name: str | None = None  # a condition component, by name (case-insensitive, exact)
-    chemical_cas: str | None = None  # ... or by CAS number
+    chemical_name: str | None = None  # a condition component, by name (case-insensitive), as the caller wrote it
+    chemical_cas: str | None = None  # ... or by CAS number (also set for a name whose CAS is its own)
+    chemical_names: tuple[str, ...] = ()  # lower-case spellings of the chemical (vocabulary), the name included
+    chemical_canonical: str | None = None  # the vocabulary's name of the chemical, when it knows it
     concentration_min: float | None = None  # in the component's canonical unit (M, %w/v, %v/v)
     concentration_max: float | None = None
     concentration_unit: str | None = None
@@ -42,14 +46,25 @@ def make_filter(*, protein_name: str | None = None, uniprot_id: str | None = Non
                 ph_min: float | None = None, ph_max: float | None = None, method: str | None = None,
                 setup_after: dt.date | None = None, setup_before: dt.date | None = None) -> SearchFilter:
     """A checked filter; malformed values raise ContractError (BAD_USER_INPUT)."""
-    name = cas = None
+    name = cas = canonical = None
+    names: tuple[str, ...] = ()
     if chemical is not None:
         if not chemical.strip():
             raise ContractError("chemical must not be empty")
+        vocab = vocabulary()
         if keys.looks_like_cas(chemical):
             cas = keys.cas_number(chemical)
+            names = tuple(dict.fromkeys(n for c in vocab.by_cas(cas) for n in vocab.spellings(c.name)))
         else:
             name = " ".join(chemical.split())
+            names = vocab.spellings(name)
+            known = vocab.lookup(name)
+            if known is not None:
+                canonical = known.name
+                # A CAS number shared by several entries (every PEG size has 25322-68-3) would widen the
+                # search to all of them: only a chemical's own CAS number identifies it.
+                if known.cas and [c.name for c in vocab.by_cas(known.cas)] == [known.name]:
+                    cas = known.cas
     if (concentration_min is not None or concentration_max is not None or concentration_unit) and name is None \
             and cas is None:
         raise ContractError("concentrationMin/concentrationMax/concentrationUnit need `chemical`: "
@@ -73,21 +88,12 @@ def make_filter(*, protein_name: str | None = None, uniprot_id: str | None = Non
         protein_name=protein or None,
         uniprot_id=keys.uniprot_id(uniprot_id) if uniprot_id else None,
         ligand=keys.ccd_id(ligand) if ligand else None,
-        chemical_name=name, chemical_cas=cas,
+        chemical_name=name, chemical_cas=cas, chemical_names=names, chemical_canonical=canonical,
         concentration_min=concentration_min, concentration_max=concentration_max, concentration_unit=unit,
         ph_min=ph_min, ph_max=ph_max,
         method=keys.method(method) if method else None,
         setup_after=setup_after, setup_before=setup_before,
     )
-
-
-class UnknownChemical(ContractError):
-    """A chemical name no condition uses; carries the known names closest to it."""
-
-    def __init__(self, name: str, suggestions: list[str]) -> None:
-        hint = f"; did you mean: {', '.join(suggestions)}" if suggestions else ""
-        super().__init__(f"unknown chemical {name!r}: no crystallisation condition in this LIMS uses it{hint}")
-        self.extensions = {"suggestions": suggestions}
 
 
 def close_names(name: str, known: list[str], n: int = 5) -> list[str]:
@@ -101,3 +107,27 @@ def close_names(name: str, known: list[str], n: int = 5) -> list[str]:
         if k not in out:
             out.append(k)
     return out[:n]
+
+
+def chemical_known(f: SearchFilter, names_and_cas: list[tuple[str, str | None]]) -> bool:
+    """Whether any recorded component is the filter's chemical (by one of its spellings, or its CAS)."""
+    spellings = set(f.chemical_names)
+    return any(name.lower() in spellings or (f.chemical_cas is not None and cas == f.chemical_cas)
+               for name, cas in names_and_cas)
+
+
+def chemical_suggestions(f: SearchFilter, known: list[str]) -> list[str]:
+    """Recorded names close to the term as written, then close to the vocabulary's name for it."""
+    out: list[str] = []
+    for term in (f.chemical_name, f.chemical_canonical):
+        if term:
+            out += [k for k in close_names(term, known) if k not in out]
+    return out[:5]
+
+
+def ligand_suggestions(ligand: str, known: list[tuple[str, str | None]]) -> list[str]:
+    """Recorded CCD ids close to `ligand` (difflib); then those whose compound name contains it."""
+    ids = sorted({ccd for ccd, _ in known if ccd})
+    out = difflib.get_close_matches(ligand, ids, n=5, cutoff=0.5)
+    out += [ccd for ccd, compound in known if ccd and compound and ligand.lower() in compound.lower() and ccd not in out]
+    return out[:5]

@@ -1,7 +1,7 @@
 """The LIMS store (PostgreSQL via asyncpg): every read the GraphQL subgraph makes, as few statements as possible.
 
 `records_by_keys` answers a whole `_entities` batch in ONE statement; `search` answers in one statement
-(plus one for the "did you mean" list when a chemical name is unknown). Writes live in ingest.py.
+(plus one per unknown-term check, only when nothing matched). Writes live in ingest.py.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from site_adapter.backends.base import BackendError
 from site_adapter.lims import records as r
 from site_adapter.lims.ddl import migrate
 from site_adapter.lims.keys import PlateWellDrop
-from site_adapter.lims.search import SearchFilter, UnknownChemical, close_names
+from site_adapter.lims.search import SearchFilter, chemical_known, chemical_suggestions, ligand_suggestions
 
 # Failures of the store, not of the statement: callers see BACKEND_UNAVAILABLE.
 _UNAVAILABLE = (
@@ -148,17 +148,32 @@ class LimsStore:
             ORDER BY x.id"""
         rows = await self._fetch(sql, *args)
         total = rows[0]["total"]
-        if total == 0 and f.chemical_name is not None:
-            known = await self.known_chemicals()
-            if f.chemical_name.lower() not in {k.lower() for k in known}:
-                raise UnknownChemical(f.chemical_name, close_names(f.chemical_name, known))
+        # A term no record uses matches nothing here: said, with close names, never an error (another
+        # LIMS may know it). Checked only when nothing matched: a match proves the terms known.
+        unknown = await self.unknown_terms(f) if total == 0 else ()
         rows = [x for x in rows if x["id"] is not None]
         return r.Matches(
             crystal_uuids=tuple(dict.fromkeys(x["crystal_uuid"] for x in rows if x["crystal_uuid"])),
             pin_barcodes=tuple(dict.fromkeys(x["pin_barcode"] for x in rows if x["pin_barcode"])),
             plate_well_drops=tuple(dict.fromkeys(x["pwd"] for x in rows)),
-            count=total, truncated=total > len(rows),
+            count=total, truncated=total > len(rows), unknown=unknown,
         )
+
+    async def unknown_terms(self, f: SearchFilter) -> tuple[r.UnknownTerm, ...]:
+        """The filter's chemical and ligand when no record uses them, each with close known names."""
+        out: list[r.UnknownTerm] = []
+        if f.has_chemical:
+            rows = await self._fetch("SELECT DISTINCT name, cas_number FROM lims_component ORDER BY name")
+            recorded = [(row["name"], row["cas_number"]) for row in rows]
+            if not chemical_known(f, recorded):
+                out.append(r.UnknownTerm("chemical", f.chemical_name or f.chemical_cas or "",
+                                         tuple(chemical_suggestions(f, sorted({n for n, _ in recorded})))))
+        if f.ligand is not None:
+            rows = await self._fetch("SELECT DISTINCT ccd_id, compound FROM lims_soak ORDER BY ccd_id")
+            recorded_ligands = [(row["ccd_id"], row["compound"]) for row in rows]
+            if f.ligand not in {ccd for ccd, _ in recorded_ligands}:
+                out.append(r.UnknownTerm("ligand", f.ligand, tuple(ligand_suggestions(f.ligand, recorded_ligands))))
+        return tuple(out)
 
     async def counts(self) -> dict[str, int]:
         rows = await self._fetch(
@@ -184,8 +199,11 @@ def _search_where(f: SearchFilter) -> tuple[list[str], list[Any]]:
         where.append(f"EXISTS (SELECT 1 FROM lims_soak x WHERE x.crystal_id = c.id AND x.ccd_id = {arg(f.ligand)})")
     if f.has_chemical:
         # The concentration range applies to the same component row that matched the chemical.
-        cond = [f"lower(k.name) = lower({arg(f.chemical_name)})" if f.chemical_name is not None
-                else f"k.cas_number = {arg(f.chemical_cas)}"]
+        # Any spelling the vocabulary knows for it, or its own CAS number (search.make_filter).
+        same = [f"lower(k.name) = ANY({arg(list(f.chemical_names))}::text[])"] if f.chemical_names else []
+        if f.chemical_cas is not None:
+            same.append(f"k.cas_number = {arg(f.chemical_cas)}")
+        cond = [f"({' OR '.join(same)})"]
         if f.concentration_min is not None:
             cond.append(f"k.concentration >= {arg(f.concentration_min)}")
         if f.concentration_max is not None:

@@ -28,7 +28,7 @@ async def test_service_sdl_is_the_file(empty_pg_dsn):
     finally:
         await store.close()
     assert body["data"]["_service"]["sdl"] + "\n" == SDL.read_text(encoding="utf-8")
-    assert body["data"]["limsInfo"] == {"name": "lims", "kind": "lims", "schemaVersion": "1.0.0"}
+    assert body["data"]["limsInfo"] == {"name": "lims", "kind": "lims", "schemaVersion": "1.1.0"}
 
 
 def _schema():

@@ -16,7 +16,7 @@ SEARCH = '{ crystallisationSearch(filter: {proteinName: "lysozyme"}) { count } }
 async def test_health_ready_and_media_type(empty_lims):
     app = create_lims_app(empty_lims, name="crims", manage_store=False)
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://lims.test") as client:
-        assert (await client.get("/health")).json() == {"status": "ok", "lims": "crims", "schemaVersion": "1.0.0"}
+        assert (await client.get("/health")).json() == {"status": "ok", "lims": "crims", "schemaVersion": "1.1.0"}
         assert (await client.get("/ready")).json() == {"status": "ready", "lims": "crims"}
         r = await client.post("/graphql", json={"query": SEARCH},
                               headers={"accept": "application/graphql-response+json"})
