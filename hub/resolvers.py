@@ -15,7 +15,7 @@ from graphql import GraphQLResolveInfo, GraphQLSchema
 from graphql.execution import Executor
 
 from mx_schema import SCHEMA_VERSION
-from mx_schema.errors import FORBIDDEN, NOT_FOUND, PAGE_SIZE_LIMIT, SITE_ERROR, ContractError
+from mx_schema.errors import FORBIDDEN, NOT_FOUND, PAGE_SIZE_LIMIT, SITE_ERROR, UNAUTHENTICATED, ContractError
 from mx_schema.ids import SITE_NAME, decode_id
 from mx_hub import plan, stitch
 from mx_hub.auth import ANONYMOUS, ApiTokenInfo, ApiTokens, Caller
@@ -85,7 +85,7 @@ class HubContext:
     raw_variables: dict[str, Any] = field(default_factory=dict)  # as the caller sent them: forwarded as-is
     site_errors: list[dict[str, Any]] = field(default_factory=list)
     reports: dict[str, SiteReport] = field(default_factory=dict)
-    warnings: list[dict[str, str]] = field(default_factory=list)
+    warnings: list[dict[str, Any]] = field(default_factory=list)
     total_complete: bool = True
     site_wait_ms: float = 0.0  # time spent waiting for sites (per phase, the slowest): the rest is the hub's own
 
@@ -155,18 +155,28 @@ def connection_resolver(root_field: str):
             start = {s.name: None for s in chosen}
         path = _path(info)
         rw = stitch.rewrite(info.schema, info.field_nodes, info.fragments, info.return_type)
+        if site_filter.get("mine") and ctx.caller.anonymous:  # said once here, not once per site
+            raise ContractError("`mine` needs a signed-in caller: send a token (Authorization: Bearer ...); "
+                                "anonymous callers see public data only", code=UNAUTHENTICATED)
         lims_filter = site_filter.pop("lims", None)
         if lims_filter is not None:
-            keys, errors = await stitch.search_keys(ctx.client, ctx.registry.sites("lims"), lims_filter, path,
-                                                    ctx.settings.site_timeout)
-            ctx.site_errors.extend(errors)
-            if keys is None:  # no LIMS could answer: nothing can be said about which collections match
+            found = await stitch.search_keys(ctx.client, ctx.registry.sites("lims"), lims_filter, path,
+                                             ctx.settings.site_timeout)
+            ctx.site_errors.extend(found.errors)
+            ctx.warnings.extend(found.warnings)
+            for name, st in found.status.items():
+                ctx.report(name, st)
+            if not found.complete:
                 ctx.total_complete = False
+            keys = found.keys
+            if keys is None:  # no LIMS could answer: nothing can be said about which collections match
                 return _empty_connection(after)
             given = site_filter.get("sampleKeys")
             if given:  # both: AND, as every other pair of filters
                 keys = {"crystalUuids": sorted(set(keys["crystalUuids"]) & {u.lower() for u in given.get("crystalUuids") or []}),
                         "barcodes": sorted(set(keys["barcodes"]) & set(given.get("barcodes") or []))}
+            if not keys["crystalUuids"] and not keys["barcodes"]:
+                return _empty_connection(after)  # no crystal matches: no site can have a collection of one
             site_filter["sampleKeys"] = keys
         live = []
         for s in chosen:

@@ -1,4 +1,5 @@
-"""Stitching crystallisation records from LIMS sources into site records, and LIMS-driven search.
+"""Stitching crystallisation records from LIMS sources into site records, and LIMS-driven search
+(the union over every LIMS that knows the terms; see `search_keys`).
 
 Sites do not know `Sample.crystallisation`: the hub removes it from what it forwards, asks the site
 for the sample's keys instead (id, crystal UUID, pin barcode, plate/well/drop), and fills the field
@@ -23,7 +24,15 @@ from graphql import (
     print_ast,
 )
 
-from mx_schema.errors import ContractError
+from mx_schema.errors import (
+    BAD_USER_INPUT,
+    LIMS_SEARCH_INCOMPLETE,
+    SITE_ERROR,
+    SITE_TIMEOUT,
+    SITE_UNAVAILABLE,
+    UNKNOWN_TERM,
+    ContractError,
+)
 from mx_hub import plan
 from mx_hub.client import SiteClient, SiteFailure
 from mx_hub.fanout import failure_entry, gather_with_deadline
@@ -203,42 +212,136 @@ async def attach(client: SiteClient, sources: list[SiteRecord], nodes: list[Any]
 
 
 SEARCH_QUERY = ("query HubSearch($f: CrystallisationSearchFilter!, $n: Int) { crystallisationSearch(filter: $f, "
-                "first: $n) { crystalUuids pinBarcodes count truncated } }")
+                "first: $n) { crystalUuids pinBarcodes count truncated unknown { field value suggestions } } }")
+# LIMS schema 1.0 has no `unknown`: there a chemical nobody uses is a BAD_USER_INPUT error carrying
+# `extensions.suggestions` (and an unused ligand just matches nothing). Asked only when 1.1's query is refused.
+LEGACY_SEARCH_QUERY = ("query HubSearch($f: CrystallisationSearchFilter!, $n: Int) { crystallisationSearch("
+                       "filter: $f, first: $n) { crystalUuids pinBarcodes count truncated } }")
+MAX_SUGGESTIONS = 8
+
+
+@dataclass
+class SearchOutcome:
+    """What the LIMS sources said about one `lims` filter: the union of their keys, and what to tell the caller."""
+
+    keys: dict[str, list[str]] | None  # None when no LIMS answered: nothing can be said
+    errors: list[dict[str, Any]] = field(default_factory=list)  # LIMS that failed, named (extensions.site)
+    warnings: list[dict[str, Any]] = field(default_factory=list)  # UNKNOWN_TERM, LIMS_SEARCH_INCOMPLETE
+    status: dict[str, str] = field(default_factory=dict)  # per LIMS: ok | error | timeout | unavailable | down
+
+    @property
+    def complete(self) -> bool:
+        return all(st == "ok" for st in self.status.values())
+
+
+def _is_legacy_refusal(answer: Any) -> bool:
+    return answer.data is None and any(
+        isinstance(e, dict) and "unknown" in str(e.get("message", "")) and "Cannot query field" in str(e.get("message", ""))
+        for e in answer.errors)
+
+
+async def _ask(client: SiteClient, source: SiteRecord, variables: dict[str, Any], timeout: float) -> Any:
+    answer = await client.query(source.name, source.url, SEARCH_QUERY, variables, timeout=timeout)
+    if _is_legacy_refusal(answer):
+        answer = await client.query(source.name, source.url, LEGACY_SEARCH_QUERY, variables, timeout=timeout)
+    return answer
+
+
+def _merge_suggestions(into: list[str], more: Any) -> None:
+    for s in more or []:
+        if isinstance(s, str) and s not in into and len(into) < MAX_SUGGESTIONS:
+            into.append(s)
 
 
 async def search_keys(client: SiteClient, sources: list[SiteRecord], lims_filter: dict[str, Any], path: list[Any],
-                      timeout: float) -> tuple[dict[str, list[str]] | None, list[dict]]:
-    """Sample keys matching a LIMS filter, from every LIMS source; None when no source could answer.
+                      timeout: float) -> SearchOutcome:
+    """Sample keys matching a LIMS filter: the union over every LIMS source that answered.
 
-    A LIMS filter combines with site filters as an AND: the keys become the sites' `sampleKeys`
-    filter, so each site still pages exactly by its own keyset order (docs/lims.md).
+    A LIMS that does not know a term (a chemical or ligand none of its records uses) contributes no keys
+    and is not an error; a term no answering LIMS knows is an UNKNOWN_TERM warning with their
+    suggestions. A LIMS that is down or fails is named (as sites are) and the others' keys are used,
+    with a LIMS_SEARCH_INCOMPLETE warning. The keys become the sites' `sampleKeys` filter, ANDed with
+    the other filters, so each site still pages exactly by its own keyset order (docs/lims.md).
     """
     if not sources:
         raise ContractError("no crystallisation LIMS is registered with this hub; the `lims` filter cannot be used")
-    calls = {s.name: client.query(s.name, s.url, SEARCH_QUERY, {"f": lims_filter, "n": MAX_SEARCH_KEYS},
-                                  timeout=timeout) for s in sources}
-    result = await gather_with_deadline(calls, timeout=timeout, soft_deadline=timeout)
-    errors = [failure_entry(f, path) for f in result.failures.values()]
+    out = SearchOutcome(keys=None)
+    live = []
+    for s in sources:
+        if s.status == "down":
+            out.errors.append({"message": f"LIMS {s.name} is down (last health check failed); its crystals are "
+                                          "missing from this search", "path": path,
+                               "extensions": {"code": SITE_UNAVAILABLE, "site": s.name}})
+            out.status[s.name] = "down"
+        else:
+            live.append(s)
+    variables = {"f": lims_filter, "n": MAX_SEARCH_KEYS}
+    result = await gather_with_deadline({s.name: _ask(client, s, variables, timeout) for s in live},
+                                        timeout=timeout, soft_deadline=timeout)
+    for name, failure in result.failures.items():
+        out.errors.append(failure_entry(failure, path))
+        out.status[name] = {SITE_TIMEOUT: "timeout", SITE_UNAVAILABLE: "unavailable"}.get(failure.code, "error")
     uuids: set[str] = set()
     barcodes: set[str] = set()
-    answered = False
-    for name, answer in result.answers.items():
+    answered: list[str] = []
+    unknown_at: dict[tuple[str, str], set[str]] = {}  # (field, value) -> LIMS that do not know it
+    suggestions: dict[tuple[str, str], list[str]] = {}
+    for src in live:  # registry order, so suggestions come in a stable order
+        name = src.name
+        answer = result.answers.get(name)
+        if answer is None:
+            continue
         data = (answer.data or {}).get("crystallisationSearch")
-        if answer.errors:
-            for e in answer.errors:
-                ext = e.get("extensions") or {} if isinstance(e, dict) else {}
-                if ext.get("code") == "BAD_USER_INPUT":
-                    raise ContractError(f"LIMS {name}: {e.get('message')}")
-                errors.append({"message": f"LIMS {name}: {e.get('message', 'error')}", "path": path,
-                               "extensions": {"code": ext.get("code", "SITE_ERROR"), "site": name}})
+        legacy_unknown = False
+        failed = False
+        for e in answer.errors:
+            ext = (e.get("extensions") or {}) if isinstance(e, dict) else {}
+            message = e.get("message", "error") if isinstance(e, dict) else "error"
+            if ext.get("code") == BAD_USER_INPUT and "suggestions" in ext and lims_filter.get("chemical"):
+                term = ("chemical", str(lims_filter["chemical"]))
+                unknown_at.setdefault(term, set()).add(name)
+                _merge_suggestions(suggestions.setdefault(term, []), ext.get("suggestions"))
+                legacy_unknown = True
+            elif ext.get("code") == BAD_USER_INPUT:  # malformed input: every LIMS would say the same
+                raise ContractError(f"LIMS {name}: {message}")
+            else:
+                failed = True
+                out.errors.append({"message": f"LIMS {name}: {message}", "path": path,
+                                   "extensions": {"code": ext.get("code", SITE_ERROR), "site": name}})
+        if legacy_unknown:
+            answered.append(name)
+            out.status[name] = "ok"
+            continue
         if not isinstance(data, dict):
+            if not failed:
+                out.errors.append(failure_entry(SiteFailure(name, SITE_ERROR, f"LIMS {name} answered no search result"), path))
+            out.status[name] = "error"
             continue
         if data.get("truncated"):
             raise ContractError(f"the LIMS search matches over {MAX_SEARCH_KEYS} crystals at {name}; narrow it",
                                 code="SEARCH_TOO_BROAD")
-        answered = True
+        answered.append(name)
+        out.status[name] = "ok"
         uuids |= {u.lower() for u in data.get("crystalUuids") or []}
         barcodes |= set(data.get("pinBarcodes") or [])
-    if not answered:
-        return None, errors
-    return {"crystalUuids": sorted(uuids), "barcodes": sorted(barcodes)}, errors
+        for u in data.get("unknown") or []:
+            if isinstance(u, dict) and u.get("field") and u.get("value") is not None:
+                term = (str(u["field"]), str(u["value"]))
+                unknown_at.setdefault(term, set()).add(name)
+                _merge_suggestions(suggestions.setdefault(term, []), u.get("suggestions"))
+    for (what, value), names in unknown_at.items():
+        if answered and names >= set(answered):
+            hint = f"; did you mean: {', '.join(suggestions[(what, value)])}" if suggestions[(what, value)] else ""
+            out.warnings.append({
+                "code": UNKNOWN_TERM, "field": what, "value": value, "suggestions": suggestions[(what, value)],
+                "lims": sorted(names),
+                "message": f"no registered LIMS records the {what} {value!r}, so nothing matches it{hint}"})
+    missing = sorted(n for n, st in out.status.items() if st != "ok")
+    if missing:
+        out.warnings.append({
+            "code": LIMS_SEARCH_INCOMPLETE, "lims": missing,
+            "message": f"LIMS {', '.join(missing)} did not answer: collections only {'it knows' if len(missing) == 1 else 'they know'} "
+                       "are missing, so this search may be incomplete"})
+    if answered:
+        out.keys = {"crystalUuids": sorted(uuids), "barcodes": sorted(barcodes)}
+    return out

@@ -14,6 +14,9 @@ NOT_FOUND = "NOT_FOUND"
 FORBIDDEN = "FORBIDDEN"
 UNAUTHENTICATED = "UNAUTHENTICATED"
 INTERNAL = "INTERNAL_SERVER_ERROR"
+# Warnings (`extensions.warnings[].code`): the answer stands, with something the caller should know.
+UNKNOWN_TERM = "UNKNOWN_TERM"  # a LIMS search term (chemical, ligand) no registered LIMS records
+LIMS_SEARCH_INCOMPLETE = "LIMS_SEARCH_INCOMPLETE"  # a LIMS did not answer: its crystals are missing
 
 
 class ContractError(Exception):

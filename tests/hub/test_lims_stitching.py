@@ -9,9 +9,15 @@ from contextlib import ExitStack
 import httpx
 import pytest
 
+import asyncpg
+
 from site_adapter.lims.app import create_lims_app
+from site_adapter.lims.crims import import_crims_csv
+from site_adapter.lims.ddl import migrate
 from site_adapter.lims.store import LimsStore
+from tests.fixtures.lims import DEMO_LIMS_SITES
 from tests.fixtures.sites import serve_in_thread
+from tests.site_adapter.lims.expected import demo_samples
 
 ALL = """query($f: DataCollectionFilter, $after: String, $first: Int) {
   dataCollections(filter: $f, first: $first, after: $after) { totalCount pageInfo { hasNextPage endCursor }
@@ -138,8 +144,105 @@ async def test_a_down_lims_is_named_and_site_data_still_returned(running_hub, de
     assert any(e["extensions"]["site"] == "lims" for e in body["errors"])
 
 
-async def test_unknown_chemical_is_a_clear_error(federation):
+async def second_lims(dsn: str, rows: list[tuple[str, str, str, str]]) -> None:
+    """A second LIMS store with one PEG 3350 condition per (uuid, pin, plate, well) row: a lab's own CRIMS."""
+    conn = await asyncpg.connect(dsn)
+    try:
+        await migrate(conn)
+        lines = ["plate_barcode,well,drop,components,crystal_uuid,pin_barcode,protein_name"]
+        lines += [f"{plate},{well},3,22 %w/v PEG3350; 0.2 M NaCl,{uuid},{pin},Lysozyme"
+                  for uuid, pin, plate, well in rows]
+        report = await import_crims_csv(conn, "\n".join(lines) + "\n", source="crims.csv")
+        assert report.errors == [], report.errors
+    finally:
+        await conn.close()
+
+
+@pytest.fixture
+async def two_lims(federation, empty_pg_dsn):
+    """The federation plus `crims`, a LIMS that knows a few esrf crystals, only by PEG 3350 and sodium chloride."""
+    hub, sites, lims = federation
+    esrf = [k for k in demo_samples(DEMO_LIMS_SITES)[0] if k.site == "esrf" and k.lims_has_uuid][:3]
+    await second_lims(empty_pg_dsn, [(k.uuid, k.pin, "CRIMS" + k.plate[-6:], k.well) for k in esrf])
+    with serve_in_thread(create_lims_app(LimsStore(empty_pg_dsn, min_size=1, max_size=2), name="crims")) as crims:
+        assert "errors" not in await hub.register("crims", crims, kind="lims")
+        yield hub, esrf
+
+
+async def test_a_lims_without_the_chemical_adds_nothing_and_breaks_nothing(federation, empty_pg_dsn):
     hub, _, _ = federation
-    body = await hub.query(ALL, {"f": {"lims": {"chemical": "sodium chlorid"}}})
-    err = body["errors"][0]
-    assert err["extensions"]["code"] == "BAD_USER_INPUT" and "sodium chloride" in err["message"]
+    flt = {"lims": {"chemical": "polyethylene glycol 4000"}}
+    before = await walk(hub, flt, 200)
+    assert before  # the demo LIMS's endothiapepsin crystals
+    esrf = [k for k in demo_samples(DEMO_LIMS_SITES)[0] if k.site == "esrf" and k.lims_has_uuid][:3]
+    await second_lims(empty_pg_dsn, [(k.uuid, k.pin, "CRIMS" + k.plate[-6:], k.well) for k in esrf])
+    with serve_in_thread(create_lims_app(LimsStore(empty_pg_dsn, min_size=1, max_size=2), name="crims")) as crims:
+        assert "errors" not in await hub.register("crims", crims, kind="lims")
+        body = await hub.query(ALL, {"f": flt, "first": 5})
+        # Once this was HTTP 400 for the whole query: crims has no PEG 4000, which is not an error.
+        assert "errors" not in body and "warnings" not in body["extensions"], body
+        assert await walk(hub, flt, 200) == before
+        lims_reports = {r["name"]: r["status"] for r in body["extensions"]["sites"] if r["name"] in ("lims", "crims")}
+        assert lims_reports == {"lims": "ok", "crims": "ok"}
+
+
+async def test_the_search_is_the_union_over_the_lims_that_know_the_terms(two_lims):
+    hub, esrf = two_lims
+    pins = {k.pin for k in esrf}
+    # Only crims records PEG 3350, under any of its spellings; the demo LIMS does not know it.
+    for term in ("PEG 3350", "PEG3350", "polyethylene glycol 3350"):
+        body = await hub.query(ALL, {"f": {"lims": {"chemical": term}}, "first": 100})
+        assert "errors" not in body and "warnings" not in body["extensions"], (term, body)
+        found = {e["node"]["sample"]["barcode"] for e in body["data"]["dataCollections"]["edges"]}
+        assert found == pins, term
+    # Both know sodium chloride: the union, each collection once.
+    nacl = await walk(hub, {"lims": {"chemical": "NaCl"}}, 500)
+    assert len(nacl) == len(set(nacl))
+    barcodes = set()
+    after = None
+    while True:
+        body = await hub.query(ALL, {"f": {"lims": {"chemical": "sodium chloride"}, "site": "esrf"}, "after": after,
+                                     "first": 500})
+        conn = body["data"]["dataCollections"]
+        barcodes |= {e["node"]["sample"]["barcode"] for e in conn["edges"]}
+        if not conn["pageInfo"]["hasNextPage"]:
+            break
+        after = conn["pageInfo"]["endCursor"]
+    assert pins <= barcodes  # crims's crystals (whatever the demo LIMS grew them in) are in
+
+
+@pytest.mark.parametrize("flt, field, value, suggestion", [
+    ({"chemical": "sodium chlorid"}, "chemical", "sodium chlorid", "sodium chloride"),
+    ({"chemical": "PEG 3000"}, "chemical", "PEG 3000", "polyethylene glycol 3350"),
+    ({"ligand": "BNZ"}, "ligand", "BNZ", "BEN"),
+])
+async def test_a_term_no_lims_knows_is_a_warning_with_suggestions(two_lims, flt, field, value, suggestion):
+    hub, _ = two_lims
+    before = len(hub.lims_recorder.queries)
+    body = await hub.query(ALL, {"f": {"lims": flt}})
+    searches = [q for q in hub.lims_recorder.queries[before:] if "crystallisationSearch" in q]
+    assert "errors" not in body, body
+    assert body["data"]["dataCollections"]["totalCount"] == 0
+    (warning,) = body["extensions"]["warnings"]
+    assert (warning["code"], warning["field"], warning["value"]) == ("UNKNOWN_TERM", field, value)
+    assert suggestion in warning["suggestions"] and suggestion in warning["message"]
+    assert warning["lims"] == ["crims", "lims"]
+    assert len(searches) == 1  # one search call to the demo LIMS, nothing else
+
+
+async def test_a_down_lims_is_named_and_the_others_keys_are_used(federation, empty_pg_dsn):
+    hub, _, _ = federation
+    flt = {"lims": {"chemical": "polyethylene glycol 4000"}}
+    want = await walk(hub, flt, 200)
+    await second_lims(empty_pg_dsn, [])
+    with serve_in_thread(create_lims_app(LimsStore(empty_pg_dsn, min_size=1, max_size=1), name="crims")) as crims:
+        assert "errors" not in await hub.register("crims", crims, kind="lims")
+    # crims has stopped: its search fails, the demo LIMS's keys still find the collections.
+    body = await hub.query(ALL, {"f": flt, "first": 200})
+    assert [(e["node"]["site"], e["node"]["localId"]) for e in body["data"]["dataCollections"]["edges"]] == want[:200]
+    assert [e["extensions"]["site"] for e in body["errors"]] == ["crims"]
+    assert body["errors"][0]["extensions"]["code"] in ("SITE_UNAVAILABLE", "SITE_TIMEOUT")
+    assert body["extensions"]["totalCountComplete"] is False
+    (warning,) = body["extensions"]["warnings"]
+    assert warning["code"] == "LIMS_SEARCH_INCOMPLETE" and warning["lims"] == ["crims"]
+    assert "may be incomplete" in warning["message"]
