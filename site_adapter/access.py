@@ -3,6 +3,7 @@
 A caller sees a record when its session is public (ended more than the embargo period ago, per
 beamline), or the caller is a member of its proposal or session, or staff of its beamline. Who the
 caller is comes only from a token signed by a trusted hub (X-MXHub-Caller), never a plain header.
+A caller's own records (`mine`) are the last two parts alone: member of, or staff for (`ownership`).
 """
 
 from __future__ import annotations
@@ -89,6 +90,38 @@ class EmbargoPolicy:
 
 class Unauthenticated(ContractError):
     code = "UNAUTHENTICATED"
+
+
+@dataclass(frozen=True, slots=True)
+class Ownership:
+    """Whose records `mine` selects: sessions and proposals `login` is a member of, and sessions on the
+    beamlines it is staff for (lower case); `every_beamline` for staff of all (`*`)."""
+
+    login: str | None
+    beamlines: frozenset[str] = frozenset()
+    every_beamline: bool = False
+
+    @property
+    def nothing(self) -> bool:
+        """An identity that owns nothing (the bootstrap admin token: no login, no beamline)."""
+        return self.login is None and not self.beamlines and not self.every_beamline
+
+
+def ownership() -> Ownership:
+    """The request's caller as `mine` reads it; an error when the site does not know who is asking.
+
+    Anonymous + mine is an error rather than an empty answer: an empty page would read as "you have
+    no data here", which the site cannot know (docs/security.md).
+    """
+    scope = SCOPE.get()
+    if scope is None:
+        raise Unauthenticated("`mine` needs to know the caller, but this site runs without access control "
+                              "(it does not verify the hub's caller tokens)")
+    v = scope.viewer
+    if v.login is None and not v.staff_beamlines and not v.admin:
+        raise Unauthenticated("`mine` needs a signed-in caller: anonymous callers have no collections of their own")
+    return Ownership(login=v.login, beamlines=frozenset(b for b in v.staff_beamlines if b != "*"),
+                     every_beamline="*" in v.staff_beamlines)
 
 
 @dataclass

@@ -53,6 +53,10 @@ async function loadFacets() {
     as.append(h("option", { value, disabled: needsLims && !hasLims }, needsLims && !hasLims ? `${label} (needs a LIMS)` : label));
   }
   $("facet-lims").hidden = !hasLims;
+  if (!caps.inputFields("DataCollectionFilter").has("mine")) {  // an older hub: no "only mine" filter
+    document.querySelector('input[name="scope"][value="mine"]').disabled = true;
+    $("scope-hint").textContent = "“Mine” needs a newer hub (DataCollectionFilter.mine); results show what the hub lets you see.";
+  }
   const datalist = $("spacegroups");
   COMMON_SPACE_GROUPS.forEach((sg) => datalist.append(h("option", { value: sg })));
   const boxes = $("site-boxes");

@@ -27,26 +27,36 @@ export const SEARCH_AS = [
 const PARAMS = ["q", "as", "site", "beamline", "protein", "sg", "res", "type", "from", "to", "scope", "size",
   "ligand", "chemical", "cmin", "cmax", "cunit", "phmin", "phmax", "method"];
 
-/** How the free text will be searched: {as, field, value}, or null for an empty box. */
-export function interpret(text, as = "auto") {
+/** What the shape of `value` alone says it is (UniProt, UUID, visit, proposal), or null: then only the
+ * LIMS can tell whether it is a crystallisation chemical, before the guess falls back to a protein. */
+export function shapeGuess(value) {
+  if (UNIPROT.test(value.toUpperCase()) && /\d/.test(value)) return "uniprotId";
+  if (UUID.test(value)) return "crystalUuid";
+  if (VISIT.test(value)) return "visit";
+  if (PROPOSAL.test(value)) return "proposal";
+  return null;
+}
+
+/**
+ * How the free text will be searched: {as, field, value}, or null for an empty box. `chemical` says the
+ * LIMS know the text as a crystallisation chemical (SearchView.isChemical asks them), so "sodium chloride"
+ * or "HEPES" is searched as one rather than as a protein name or acronym.
+ */
+export function interpret(text, as = "auto", chemical = false) {
   const value = (text || "").trim();
   if (!value) return null;
   if (as && as !== "auto") {
     const row = SEARCH_AS.find((r) => r[0] === as);
     if (row) return { as, field: row[2], label: row[1], value: as === "uniprotId" ? value.toUpperCase() : value };
   }
-  let chosen = "proteinName";
-  if (UNIPROT.test(value.toUpperCase()) && /\d/.test(value)) chosen = "uniprotId";
-  else if (UUID.test(value)) chosen = "crystalUuid";
-  else if (VISIT.test(value)) chosen = "visit";
-  else if (PROPOSAL.test(value)) chosen = "proposal";
-  else if (ACRONYM.test(value)) chosen = "proteinAcronym";
+  const chosen = shapeGuess(value)
+    || (chemical ? "chemical" : ACRONYM.test(value) ? "proteinAcronym" : "proteinName");
   const row = SEARCH_AS.find((r) => r[0] === chosen);
   return { as: chosen, field: row[2], label: row[1], value: chosen === "uniprotId" ? value.toUpperCase() : value };
 }
 
 /** URLSearchParams (the page's address) -> the hub's DataCollectionFilter, limited to what the hub has. */
-export function filterFrom(params, caps) {
+export function filterFrom(params, caps, chemical = false) {
   const has = caps.inputFields("DataCollectionFilter");
   const limsType = caps.fieldType("DataCollectionFilter", "lims");
   const limsHas = limsType ? caps.inputFields(limsType) : new Set();
@@ -77,7 +87,8 @@ export function filterFrom(params, caps) {
   if (params.get("phmin")) put("lims.phMin", Number(params.get("phmin")));
   if (params.get("phmax")) put("lims.phMax", Number(params.get("phmax")));
   put("lims.method", params.get("method") || "");
-  const free = interpret(params.get("q"), params.get("as") || "auto");
+  if (params.get("scope") === "mine") put("mine", true);  // the caller's own (the hub refuses it anonymous)
+  const free = interpret(params.get("q"), params.get("as") || "auto", chemical);
   if (free) put(free.field, free.value);
   if (Object.keys(lims).length) f.lims = lims;
   return f;
@@ -107,11 +118,13 @@ export function formFromParams(form, params) {
   }
 }
 
-function rowSelection(caps) {
+function rowSelection(caps, chemistry) {
   const images = caps.select(caps.fieldType("DataCollection", "images"), "count missing verified first last");
+  const xtal = chemistry ? caps.select(caps.fieldType("Sample", "crystallisation"),
+    { _: "ph", components: "name casNumber concentration unit role" }) : "";
   return `id site localId experimentType startTime numberOfImages
     session { visit beamline }
-    sample { name crystal { spaceGroup } protein { acronym name uniprotIds } }
+    sample { name crystal { spaceGroup } protein { acronym name uniprotIds } ${xtal ? `crystallisation ${xtal}` : ""} }
     bestProcessing { program spaceGroup overall { resolutionHigh completeness ccHalf } }
     ${images ? `images ${images}` : ""}`;
 }
@@ -128,6 +141,43 @@ const COLUMNS = [
   { key: "date", label: "Date (UTC)", value: (n) => n.startTime, show: when },
   { key: "images", label: "Images", value: (n) => imagesSortKey(n), cell: imagesCell },
 ];
+
+/** A chemical name reduced to what spellings share: "PEG 3,350" and "polyethylene glycol 3350" alike. */
+function chemKey(name) {
+  return String(name || "").toLowerCase().replace(/sulph/g, "sulf").replace(/poly\(?ethylene\s*glycol\)?/g, "peg")
+    .replace(/[^a-z0-9]/g, "");
+}
+
+/** The component of the row's condition that the searched chemical names (by name or CAS), or null. */
+function searchedComponent(n, chemical) {
+  const x = n.sample && n.sample.crystallisation;
+  if (!x || !x.components || !chemical) return null;
+  const key = chemKey(chemical);
+  return x.components.find((c) => c.casNumber === chemical.trim() || chemKey(c.name) === key) || null;
+}
+
+function conditionText(n) {
+  const x = n.sample && n.sample.crystallisation;
+  if (!x || !x.components || !x.components.length) return null;
+  return x.components.map((c) => `${c.concentration ?? "?"} ${c.unit || ""} ${c.name}`.replace(/\s+/g, " ")).join("; ");
+}
+
+/** Columns shown for a crystallisation (LIMS) search: the condition's pH and the searched chemical's
+ * concentration (the whole condition when the chemical is not named, or named by a synonym). */
+function chemistryColumns(chemical) {
+  return [
+    { key: "ph", label: "pH", num: true, value: (n) => (n.sample && n.sample.crystallisation ? n.sample.crystallisation.ph : null), show: (v) => num(v, 1) },
+    { key: "conc", label: chemical ? `Concentration of ${chemical}` : "Condition", num: Boolean(chemical),
+      value: (n) => { const c = searchedComponent(n, chemical); return c ? c.concentration : chemical ? null : conditionText(n); },
+      cell: (n) => {
+        const c = searchedComponent(n, chemical);
+        if (c) return h("span", { title: c.name, dataset: { unit: c.unit || "" } }, `${num(c.concentration, 3).replace(/\.?0+$/, "")} ${c.unit || ""}`);
+        const all = conditionText(n);
+        return all ? h("span", { class: chemical ? "muted" : null }, all)
+          : h("span", { class: "muted", title: "No crystallisation LIMS knows this sample" }, DASH);
+      } },
+  ];
+}
 
 function stat(n, key) {
   return n.bestProcessing && n.bestProcessing.overall ? n.bestProcessing.overall[key] : null;
@@ -179,6 +229,33 @@ export class SearchView {
     this.seq = 0;            // the latest request; older answers are dropped
     this.controller = null;
     this.total = 0;
+    this.chemicals = new Map();  // free text -> whether the LIMS know it as a chemical (asked once)
+    this.columns = COLUMNS;
+  }
+
+  /**
+   * Whether the registered LIMS know `text` as a crystallisation chemical (their vocabulary of synonyms
+   * included: "NaCl", "PEG 3350"). One probe with `first: 0`: a term no LIMS knows comes back as an
+   * UNKNOWN_TERM warning and costs no site a query. Remembered per text.
+   */
+  async isChemical(params) {
+    const text = (params.get("q") || "").trim();
+    if (!text || (params.get("as") || "auto") !== "auto" || shapeGuess(text)) return false;
+    if (!this.caps.fieldType("DataCollectionFilter", "lims")) return false;
+    if (this.chemicals.has(text)) return this.chemicals.get(text);
+    let known = false;
+    try {
+      const answer = await gql(`query Guess($f: DataCollectionFilter) { dataCollections(filter: $f, first: 0) { totalCount } }`,
+        { f: { lims: { chemical: text } } });
+      const warnings = answer.extensions.warnings || [];
+      const unknown = warnings.some((w) => w.code === "UNKNOWN_TERM" && w.field === "chemical");
+      const incomplete = warnings.some((w) => w.code === "LIMS_SEARCH_INCOMPLETE");
+      known = !unknown && (!incomplete || answer.data.dataCollections.totalCount > 0);
+    } catch {
+      known = false;  // malformed as a chemical (e.g. a bad CAS number), or no LIMS: not a chemical
+    }
+    this.chemicals.set(text, known);
+    return known;
   }
 
   /** Show the search for `params`; only a different search starts again from page 1. */
@@ -187,7 +264,13 @@ export class SearchView {
     if (key === this.key) return;
     this.key = key;
     this.params = params;
-    this.filter = filterFrom(params, this.caps);
+    this.chemical = await this.isChemical(params);
+    if (key !== this.key) return;  // another search started meanwhile
+    this.filter = filterFrom(params, this.caps, this.chemical);
+    const lims = this.filter.lims;
+    this.chemistry = Boolean(lims) && this.caps.hasField("Sample", "crystallisation");
+    this.columns = this.chemistry
+      ? [...COLUMNS.slice(0, 5), ...chemistryColumns(lims.chemical || null), ...COLUMNS.slice(5)] : COLUMNS;
     this.size = Number(params.get("size") || 25);
     this.cursors = [null];
     this.page = 0;
@@ -200,7 +283,7 @@ export class SearchView {
   }
 
   describeInterpretation(params) {
-    const free = interpret(params.get("q"), params.get("as") || "auto");
+    const free = interpret(params.get("q"), params.get("as") || "auto", this.chemical);
     const el = this.els.interpretation;
     el.textContent = free ? `Searching “${free.value}” as ${free.label}.` +
       (free.field.startsWith("lims.") && !this.caps.fieldType("DataCollectionFilter", "lims")
@@ -230,7 +313,7 @@ export class SearchView {
     const query = `query Search($f: DataCollectionFilter, $first: Int, $after: String) {
       dataCollections(filter: $f, first: $first, after: $after) {
         totalCount pageInfo { hasNextPage endCursor }
-        edges { cursor node { ${rowSelection(this.caps)} } } } }`;
+        edges { cursor node { ${rowSelection(this.caps, this.chemistry)} } } } }`;
     const started = performance.now();
     try {
       const answer = await gql(query, { f: this.filter, first: this.size, after: this.cursors[this.page] }, {
@@ -297,7 +380,7 @@ export class SearchView {
 
   sortedRows() {
     if (!this.sort) return this.rows;
-    const col = COLUMNS.find((c) => c.key === this.sort.key);
+    const col = this.columns.find((c) => c.key === this.sort.key);
     const dir = this.sort.dir === "ascending" ? 1 : -1;
     return this.rows.map((n, i) => [n, i]).sort(([a, ia], [b, ib]) => {
       const va = col.value(a), vb = col.value(b);
@@ -320,9 +403,9 @@ export class SearchView {
   renderTable(error) {
     const table = clear(this.els.results);
     table.append(h("caption", {}, this.sort
-      ? `Sorted by ${COLUMNS.find((c) => c.key === this.sort.key).label}, ${this.sort.dir}, within this page. Pages follow the hub's order (newest first).`
+      ? `Sorted by ${this.columns.find((c) => c.key === this.sort.key).label}, ${this.sort.dir}, within this page. Pages follow the hub's order (newest first).`
       : "In the hub's order: newest first. Column headers sort this page."));
-    table.append(h("thead", {}, h("tr", {}, COLUMNS.map((c) => {
+    table.append(h("thead", {}, h("tr", {}, this.columns.map((c) => {
       const sorted = this.sort && this.sort.key === c.key ? this.sort.dir : null;
       return h("th", { scope: "col", class: c.num ? "num" : null, "aria-sort": sorted || "none" },
         h("button", { type: "button", dataset: { key: c.key }, onclick: () => this.toggleSort(c.key) },
@@ -330,17 +413,17 @@ export class SearchView {
     }), h("th", { scope: "col" }, h("span", { class: "visually-hidden" }, "Details")))));
     const body = h("tbody");
     if (error) {
-      body.append(h("tr", {}, h("td", { colspan: COLUMNS.length + 1, class: "empty error" }, `Nothing to show: ${error.message}`)));
+      body.append(h("tr", {}, h("td", { colspan: this.columns.length + 1, class: "empty error" }, `Nothing to show: ${error.message}`)));
     } else if (!this.rows.length) {
-      body.append(h("tr", {}, h("td", { colspan: COLUMNS.length + 1, class: "empty" },
+      body.append(h("tr", {}, h("td", { colspan: this.columns.length + 1, class: "empty" },
         h("p", {}, "No data collection matches these filters at the sites that answered."),
         this.relaxHints())));
     }
     for (const n of this.sortedRows()) {
-      body.append(h("tr", { dataset: { id: n.id } }, COLUMNS.map((c) => {
+      body.append(h("tr", { dataset: { id: n.id } }, this.columns.map((c) => {
         const v = c.value(n);
         const content = c.cell ? c.cell(n, this.caps) : c.show ? c.show(v) : (v ?? DASH);
-        return h("td", { class: c.num ? "num" : null }, content);
+        return h("td", { class: c.num ? "num" : null, dataset: { col: c.key } }, content);
       }), h("td", {}, h("a", { href: `#/dc/${encodeURIComponent(n.id)}`, class: "details",
         "aria-label": `Details of ${n.sample ? n.sample.name : n.localId} at ${n.site}` }, "Details"))));
     }

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Generic, Protocol, Sequence, TypeVar, runtime_checkable
 
 from site_adapter import model
+from site_adapter.access import Ownership
 
 T = TypeVar("T")
 
@@ -73,6 +74,8 @@ class DataCollectionFilter:
     any_crystal_uuid: tuple[str, ...] | None = None
     any_sample_barcode: tuple[str, ...] | None = None
     cell: UnitCellMatch | None = None  # a successful processing result's cell within tolerance
+    # Only the caller's collections (DataCollectionFilter.mine): the rule in site_adapter/access.py.
+    mine: Ownership | None = None
 
     @property
     def has_sample_keys(self) -> bool:

@@ -10,6 +10,7 @@ import strawberry
 
 from mx_schema.errors import ContractError
 from mx_schema.vocabulary import EXPERIMENT_TYPES, canonical_experiment_type
+from site_adapter import access
 from site_adapter.backends import base
 
 _UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
@@ -62,6 +63,12 @@ class DataCollectionFilter:
         default=None, description="Only collections with a successful processing result whose cell is within tolerance.")
     sample_keys: Optional[SampleKeys] = strawberry.field(
         default=None, description="Only samples with one of these crystal UUIDs or pin barcodes (the hub's LIMS search).")
+    mine: Optional[bool] = strawberry.field(
+        default=None, description=(
+            "True: only the caller's collections: of proposals or sessions the caller is a member of, or of "
+            "beamlines the caller is staff for (`staff:*`: every beamline). Needs a signed-in caller: an "
+            "anonymous caller, or a site without access control, gets an UNAUTHENTICATED error. "
+            "False or null: no restriction."))
 
 
 @strawberry.input
@@ -142,6 +149,7 @@ def to_data_collection_filter(f: Optional[DataCollectionFilter]) -> base.DataCol
         resolution_better_than=f.resolution_better_than,
         space_group=_text("spaceGroup", f.space_group),
         cell=_cell(f.cell),
+        mine=access.ownership() if f.mine else None,
         **_sample_keys(f.sample_keys),
     )
 

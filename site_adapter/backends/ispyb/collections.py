@@ -100,6 +100,12 @@ def _other_predicates(s: SchemaInfo, f: DataCollectionFilter) -> tuple[list[str]
     if f.start_before is not None:
         where.append("dc.`startTime` < %s AND dc.`startTime` >= '1000-01-01'")
         args.append(n.as_naive_utc(f.start_before))
+    if f.mine is not None:
+        owned = visibility.owned_clause(s, f.mine, "dc")
+        if owned is None:
+            return [], [], True, True
+        where += owned[0]
+        args += owned[1]
     best_where, best_args = best_filters(s, f.resolution_better_than, f.space_group, f.cell)
     vis_where, vis_args = visibility.clause(s, "data_collection", "dc")
     return where + best_where + vis_where, args + best_args + vis_args, needs_session, False

@@ -1,5 +1,6 @@
 """The access rule (site_adapter/access.py) as ISPyB SQL: which sessions, and so which records, a
-request's viewer may see. Empty clauses when the site runs without access control or for admins."""
+request's viewer may see (empty clauses without access control or for admins), and which are the
+caller's own (`mine`: member of, or staff for)."""
 
 from __future__ import annotations
 
@@ -32,19 +33,49 @@ def visible_sessions(s: SchemaInfo) -> tuple[str, list[Any]] | None:
         rule.append(f"LOWER(se.`beamLineName`) IN ({', '.join(['%s'] * len(v.staff_beamlines))})")
         args += sorted(v.staff_beamlines)
     if v.login:
-        if s.has("Proposal", "personId"):
-            rule.append("se.`proposalId` IN (SELECT p1.`proposalId` FROM Proposal p1 JOIN Person pe1"
-                        " ON pe1.`personId` = p1.`personId` WHERE pe1.`login` = %s)")
-            args.append(v.login)
-        if s.has("ProposalHasPerson"):
-            rule.append("se.`proposalId` IN (SELECT php.`proposalId` FROM ProposalHasPerson php JOIN Person pe2"
-                        " ON pe2.`personId` = php.`personId` WHERE pe2.`login` = %s)")
-            args.append(v.login)
-        if s.has("Session_has_Person"):
-            rule.append("se.`sessionId` IN (SELECT shp.`sessionId` FROM Session_has_Person shp JOIN Person pe3"
-                        " ON pe3.`personId` = shp.`personId` WHERE pe3.`login` = %s)")
-            args.append(v.login)
+        member, member_args = _member_rules(s, v.login)
+        rule += member
+        args += member_args
     return f"SELECT se.`sessionId` FROM BLSession se WHERE {' OR '.join(rule)}", args
+
+
+def _member_rules(s: SchemaInfo, login: str) -> tuple[list[str], list[Any]]:
+    """Sessions (alias se) whose proposal or session `login` is a member of, as far as the schema records it."""
+    rule: list[str] = []
+    args: list[Any] = []
+    if s.has("Proposal", "personId"):
+        rule.append("se.`proposalId` IN (SELECT p1.`proposalId` FROM Proposal p1 JOIN Person pe1"
+                    " ON pe1.`personId` = p1.`personId` WHERE pe1.`login` = %s)")
+        args.append(login)
+    if s.has("ProposalHasPerson"):
+        rule.append("se.`proposalId` IN (SELECT php.`proposalId` FROM ProposalHasPerson php JOIN Person pe2"
+                    " ON pe2.`personId` = php.`personId` WHERE pe2.`login` = %s)")
+        args.append(login)
+    if s.has("Session_has_Person"):
+        rule.append("se.`sessionId` IN (SELECT shp.`sessionId` FROM Session_has_Person shp JOIN Person pe3"
+                    " ON pe3.`personId` = shp.`personId` WHERE pe3.`login` = %s)")
+        args.append(login)
+    return rule, args
+
+
+def owned_clause(s: SchemaInfo, owner: access.Ownership, alias: str) -> tuple[list[str], list[Any]] | None:
+    """`mine` on data collections `alias`: their session is the owner's (member of, or staff for);
+    no clause for staff of every beamline; None when the owner owns nothing here."""
+    if owner.every_beamline:
+        return [], []
+    rule: list[str] = []
+    args: list[Any] = []
+    if owner.beamlines:
+        rule.append(f"LOWER(se.`beamLineName`) IN ({', '.join(['%s'] * len(owner.beamlines))})")
+        args += sorted(owner.beamlines)
+    if owner.login:
+        member, member_args = _member_rules(s, owner.login)
+        rule += member
+        args += member_args
+    if not rule:
+        return None
+    return [f"{alias}.`dataCollectionGroupId` IN (SELECT og.`dataCollectionGroupId` FROM DataCollectionGroup og"
+            f" WHERE og.`sessionId` IN (SELECT se.`sessionId` FROM BLSession se WHERE {' OR '.join(rule)}))"], args
 
 
 def clause(s: SchemaInfo, kind: str, alias: str) -> tuple[list[str], list[Any]]:

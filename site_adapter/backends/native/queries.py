@@ -54,12 +54,30 @@ def visible_sessions(p: Params) -> str | None:
     if v.staff_beamlines:
         rule.append(f"lower(se.beamline) = ANY({p.add(sorted(v.staff_beamlines))}::text[])")
     if v.login:
-        login = p.add(v.login)
-        rule.append("se.proposal_id IN (SELECT pm.proposal_id FROM proposal_member pm JOIN person pe"
-                    f" ON pe.id = pm.person_id WHERE pe.login = {login})")
-        rule.append("se.id IN (SELECT sm.session_id FROM session_member sm JOIN person pe"
-                    f" ON pe.id = sm.person_id WHERE pe.login = {login})")
+        rule += _member_rules(v.login, p)
     return f"SELECT se.id FROM session se WHERE {' OR '.join(rule)}"
+
+
+def _member_rules(login: str, p: Params) -> list[str]:
+    """Sessions (alias se) whose proposal or session `login` is a member of."""
+    arg = p.add(login)
+    return ["se.proposal_id IN (SELECT pm.proposal_id FROM proposal_member pm JOIN person pe"
+            f" ON pe.id = pm.person_id WHERE pe.login = {arg})",
+            "se.id IN (SELECT sm.session_id FROM session_member sm JOIN person pe"
+            f" ON pe.id = sm.person_id WHERE pe.login = {arg})"]
+
+
+def owned_sessions(owner: access.Ownership, p: Params) -> str | None:
+    """`mine`: SELECT of the owner's session ids (member of, or staff for); None for staff of every
+    beamline (no restriction); "" when the owner owns nothing."""
+    if owner.every_beamline:
+        return None
+    rule: list[str] = []
+    if owner.beamlines:
+        rule.append(f"lower(se.beamline) = ANY({p.add(sorted(owner.beamlines))}::text[])")
+    if owner.login:
+        rule += _member_rules(owner.login, p)
+    return f"SELECT se.id FROM session se WHERE {' OR '.join(rule)}" if rule else ""
 
 
 def member_proposals(p: Params) -> str | None:
@@ -106,6 +124,10 @@ _RULED = frozenset({"data_collection", "data_collection_group", "session", "proc
 
 def data_collection_where(f: DataCollectionFilter, p: Params) -> list[str]:
     w: list[str] = visibility("data_collection", "dc", p)
+    if f.mine is not None:
+        owned = owned_sessions(f.mine, p)
+        if owned is not None:
+            w.append(f"dc.session_id IN ({owned})" if owned else "FALSE")
     if f.sample_name is not None:
         w.append(f"dc.sample_id IN (SELECT id FROM sample WHERE name = {p.add(f.sample_name)})")
     if f.sample_barcode is not None:
