@@ -111,7 +111,7 @@ def ownership() -> Ownership:
     """The request's caller as `mine` reads it; an error when the site does not know who is asking.
 
     Anonymous + mine is an error rather than an empty answer: an empty page would read as "you have
-    no data here", which the site cannot know (docs/security.md).
+    no data here", which the site cannot know (docs/web.md, "Whose data").
     """
     scope = SCOPE.get()
     if scope is None:

@@ -1,8 +1,11 @@
 // The search view: form <-> URL <-> DataCollectionFilter, the results table, exact paging, site problems.
+// Over 400 lines because the form mapping, table, pager and pictures share one view state (chemistry.js
+// holds what is chemistry-specific).
 
 import { gql, HubError } from "./api.js";
 import { clear, DASH, h, int, num, when } from "./dom.js";
 import { resolutionBySite, resolutionCompleteness } from "./charts.js";
+import { chemistryColumns, knownChemical, limsWarnings } from "./chemistry.js";
 
 const UNIPROT = /^([OPQ][0-9][A-Z0-9]{3}[0-9]|[A-NR-Z][0-9]([A-Z][A-Z0-9]{2}[0-9]){1,2})$/;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -142,43 +145,6 @@ const COLUMNS = [
   { key: "images", label: "Images", value: (n) => imagesSortKey(n), cell: imagesCell },
 ];
 
-/** A chemical name reduced to what spellings share: "PEG 3,350" and "polyethylene glycol 3350" alike. */
-function chemKey(name) {
-  return String(name || "").toLowerCase().replace(/sulph/g, "sulf").replace(/poly\(?ethylene\s*glycol\)?/g, "peg")
-    .replace(/[^a-z0-9]/g, "");
-}
-
-/** The component of the row's condition that the searched chemical names (by name or CAS), or null. */
-function searchedComponent(n, chemical) {
-  const x = n.sample && n.sample.crystallisation;
-  if (!x || !x.components || !chemical) return null;
-  const key = chemKey(chemical);
-  return x.components.find((c) => c.casNumber === chemical.trim() || chemKey(c.name) === key) || null;
-}
-
-function conditionText(n) {
-  const x = n.sample && n.sample.crystallisation;
-  if (!x || !x.components || !x.components.length) return null;
-  return x.components.map((c) => `${c.concentration ?? "?"} ${c.unit || ""} ${c.name}`.replace(/\s+/g, " ")).join("; ");
-}
-
-/** Columns shown for a crystallisation (LIMS) search: the condition's pH and the searched chemical's
- * concentration (the whole condition when the chemical is not named, or named by a synonym). */
-function chemistryColumns(chemical) {
-  return [
-    { key: "ph", label: "pH", num: true, value: (n) => (n.sample && n.sample.crystallisation ? n.sample.crystallisation.ph : null), show: (v) => num(v, 1) },
-    { key: "conc", label: chemical ? `Concentration of ${chemical}` : "Condition", num: Boolean(chemical),
-      value: (n) => { const c = searchedComponent(n, chemical); return c ? c.concentration : chemical ? null : conditionText(n); },
-      cell: (n) => {
-        const c = searchedComponent(n, chemical);
-        if (c) return h("span", { title: c.name, dataset: { unit: c.unit || "" } }, `${num(c.concentration, 3).replace(/\.?0+$/, "")} ${c.unit || ""}`);
-        const all = conditionText(n);
-        return all ? h("span", { class: chemical ? "muted" : null }, all)
-          : h("span", { class: "muted", title: "No crystallisation LIMS knows this sample" }, DASH);
-      } },
-  ];
-}
-
 function stat(n, key) {
   return n.bestProcessing && n.bestProcessing.overall ? n.bestProcessing.overall[key] : null;
 }
@@ -233,29 +199,13 @@ export class SearchView {
     this.columns = COLUMNS;
   }
 
-  /**
-   * Whether the registered LIMS know `text` as a crystallisation chemical (their vocabulary of synonyms
-   * included: "NaCl", "PEG 3350"). One probe with `first: 0`: a term no LIMS knows comes back as an
-   * UNKNOWN_TERM warning and costs no site a query. Remembered per text.
-   */
+  /** Whether the LIMS know the free text as a chemical (only for "anything"), asked once per text. */
   async isChemical(params) {
     const text = (params.get("q") || "").trim();
     if (!text || (params.get("as") || "auto") !== "auto" || shapeGuess(text)) return false;
     if (!this.caps.fieldType("DataCollectionFilter", "lims")) return false;
-    if (this.chemicals.has(text)) return this.chemicals.get(text);
-    let known = false;
-    try {
-      const answer = await gql(`query Guess($f: DataCollectionFilter) { dataCollections(filter: $f, first: 0) { totalCount } }`,
-        { f: { lims: { chemical: text } } });
-      const warnings = answer.extensions.warnings || [];
-      const unknown = warnings.some((w) => w.code === "UNKNOWN_TERM" && w.field === "chemical");
-      const incomplete = warnings.some((w) => w.code === "LIMS_SEARCH_INCOMPLETE");
-      known = !unknown && (!incomplete || answer.data.dataCollections.totalCount > 0);
-    } catch {
-      known = false;  // malformed as a chemical (e.g. a bad CAS number), or no LIMS: not a chemical
-    }
-    this.chemicals.set(text, known);
-    return known;
+    if (!this.chemicals.has(text)) this.chemicals.set(text, await knownChemical(text));
+    return this.chemicals.get(text);
   }
 
   /** Show the search for `params`; only a different search starts again from page 1. */
@@ -327,7 +277,7 @@ export class SearchView {
       this.endCursor = conn.pageInfo.endCursor;
       this.total = conn.totalCount;
       this.complete = answer.extensions.totalCountComplete !== false;
-      this.showProblems(answer.siteErrors, answer.otherErrors);
+      this.showProblems(answer.siteErrors, answer.otherErrors, answer.extensions.warnings || []);
       this.renderTable();
       this.renderPager();
       const ms = Math.round(performance.now() - started);
@@ -358,13 +308,15 @@ export class SearchView {
     this.els.status.dataset.search = this.key || "";  // which search the state is of (scripts wait on it)
   }
 
-  showProblems(siteErrors, otherErrors) {
+  showProblems(siteErrors, otherErrors, warnings = []) {
     const box = clear(this.els.problems);
     const bySite = new Map();
     for (const e of siteErrors) if (!bySite.has(e.extensions.site)) bySite.set(e.extensions.site, e);
     const others = otherErrors.filter((e) => !(e.extensions && e.extensions.code === "MISSING_GEOMETRY"));
-    if (!bySite.size && !others.length) { box.hidden = true; return; }
+    const lims = limsWarnings(warnings, this.params);
+    if (!bySite.size && !others.length && !lims) { box.hidden = true; return; }
     box.hidden = false;
+    if (lims) box.append(lims);
     if (bySite.size) {
       box.append(h("h2", {}, bySite.size === 1 ? "One site did not answer" : `${bySite.size} sites did not answer`),
         h("p", {}, "Results and counts below leave them out."),

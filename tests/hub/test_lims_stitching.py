@@ -246,3 +246,50 @@ async def test_a_down_lims_is_named_and_the_others_keys_are_used(federation, emp
     (warning,) = body["extensions"]["warnings"]
     assert warning["code"] == "LIMS_SEARCH_INCOMPLETE" and warning["lims"] == ["crims"]
     assert "may be incomplete" in warning["message"]
+
+
+def legacy_lims(uuid: str, pin: str):
+    """A LIMS of schema 1.0.0, as it answered: no `CrystallisationMatches.unknown`; a chemical nobody used is
+    a BAD_USER_INPUT error with `extensions.suggestions`. It records one PEG 3350 crystal."""
+    from starlette.applications import Starlette
+    from starlette.responses import JSONResponse
+    from starlette.routing import Route
+
+    async def graphql(request):
+        body = await request.json()
+        query, variables = body.get("query", ""), body.get("variables") or {}
+        if "_service" in query:
+            return JSONResponse({"data": {"_service": {"sdl": "type Sample @key(fields: \"id\") { id: ID! "
+                                                                  "crystallisation: Crystallisation }"}}})
+        if "unknown" in query:  # graphql-core's validation message for a field the 1.0 schema lacks
+            return JSONResponse({"data": None, "errors": [{
+                "message": "Cannot query field 'unknown' on type 'CrystallisationMatches'.",
+                "extensions": {"code": "GRAPHQL_VALIDATION_FAILED"}}]})
+        chemical = (variables.get("f") or {}).get("chemical")
+        if chemical == "PEG 3350":
+            return JSONResponse({"data": {"crystallisationSearch": {
+                "crystalUuids": [uuid], "pinBarcodes": [pin], "count": 1, "truncated": False}}})
+        return JSONResponse({"data": None, "errors": [{
+            "message": f"unknown chemical {chemical!r}: no crystallisation condition in this LIMS uses it",
+            "path": ["crystallisationSearch"],
+            "extensions": {"code": "BAD_USER_INPUT", "suggestions": ["PEG 3350"]}}]})
+
+    return Starlette(routes=[Route("/graphql", graphql, methods=["POST"])])
+
+
+async def test_a_lims_of_schema_1_0_is_asked_its_own_query(federation):
+    hub, _, _ = federation
+    k = next(k for k in demo_samples(DEMO_LIMS_SITES)[0] if k.site == "esrf" and k.lims_has_uuid)
+    with serve_in_thread(legacy_lims(k.uuid, k.pin)) as old:
+        assert "errors" not in await hub.register("old", old, kind="lims")
+        body = await hub.query(ALL, {"f": {"lims": {"chemical": "PEG 3350"}}, "first": 50})
+        assert "errors" not in body and "warnings" not in body["extensions"], body
+        assert {e["node"]["sample"]["barcode"] for e in body["data"]["dataCollections"]["edges"]} == {k.pin}
+        # Its unknown-chemical error counts as "does not know it"; the demo LIMS does know it.
+        body = await hub.query(ALL, {"f": {"lims": {"chemical": "sodium chloride"}}, "first": 5})
+        assert "errors" not in body and body["data"]["dataCollections"]["totalCount"] > 0, body
+        body = await hub.query(ALL, {"f": {"lims": {"chemical": "sodium chlorid"}}})
+        assert "errors" not in body, body
+        (warning,) = body["extensions"]["warnings"]
+        assert warning["code"] == "UNKNOWN_TERM" and warning["lims"] == ["lims", "old"]
+        assert {"sodium chloride", "PEG 3350"} <= set(warning["suggestions"])

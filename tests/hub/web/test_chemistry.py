@@ -63,3 +63,15 @@ async def test_chemistry_results_show_ph_and_concentration(page, web_hub):
     await page.click('#results th button[data-key="conc"]')
     shown = await page.eval_on_selector_all('#results tbody td[data-col="conc"]', "tds => tds.map(t => parseFloat(t.textContent))")
     assert shown == sorted(shown)
+
+
+async def test_a_chemical_no_lims_knows_offers_the_close_names(page, web_hub):
+    await page.goto("/#/?chemical=sodium+chlorid")
+    await settle(page, "chemical=sodium+chlorid")
+    warning = page.locator('#problems li[data-code="UNKNOWN_TERM"]')
+    assert "No registered LIMS records the chemical “sodium chlorid”" in await warning.inner_text()
+    assert await page.inner_text("#status") == "No data collections match."
+    await warning.locator("a", has_text="sodium chloride").click()
+    await settle(page, "chemical=sodium+chloride")
+    expected = await hub_page(web_hub, {"lims": {"chemical": "sodium chloride"}})
+    assert await row_ids(page) == [e["node"]["id"] for e in expected["edges"]]
