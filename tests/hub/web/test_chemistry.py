@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from urllib.parse import urlencode
 
+from tests.hub.web.conftest import OUTPUT
 from tests.hub.web.test_page import hub_page, row_ids, settle, total_shown
 
 XTAL = """query($f: DataCollectionFilter) { dataCollections(filter: $f, first: 25) { totalCount edges { node { id
@@ -59,6 +60,7 @@ async def test_chemistry_results_show_ph_and_concentration(page, web_hub):
         nacl = next(c for c in x["components"] if c["name"] == "sodium chloride")
         assert cell["ph"] == f"{x['ph']:.1f}"
         assert float(cell["conc"].split()[0]) == nacl["concentration"] and cell["conc"].split()[1] == nacl["unit"]
+    await page.screenshot(path=OUTPUT / "chemistry.png", full_page=True)
     # Sorting by concentration works on the numbers of this page.
     await page.click('#results th button[data-key="conc"]')
     shown = await page.eval_on_selector_all('#results tbody td[data-col="conc"]', "tds => tds.map(t => parseFloat(t.textContent))")
