@@ -18,6 +18,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import IO, Any
 
+from site_adapter.axes import AxisSet
+from site_adapter.axes import to_dict as axes_to_dict
+
 # CBF spec: the MIME header of a binary section ends with this 4-byte marker; data follows at once.
 BINARY_MARKER = b"\x0c\x1a\x04\xd5"
 SECTION_START = b"--CIF-BINARY-FORMAT-SECTION--"
@@ -103,12 +106,16 @@ class CbfHeader:
     header_convention: str | None = None          # e.g. "PILATUS_1.2", "SLS/DECTRIS_1.1"
     binary_sections: tuple[BinarySection, ...] = ()
     extra: dict[str, str] = field(default_factory=dict)
+    # The geometry as the file states it (imgCIF `_axis` loops, NXmx depends_on chains); None when the
+    # file has only miniCBF lines, whose conventional axes the reprocessing geometry supplies.
+    axes: AxisSet | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-able dict (timestamp as ISO 8601, tuples as lists)."""
         out = asdict(self)
         out["timestamp"] = self.timestamp.isoformat() if self.timestamp else None
         out["oscillation_axis_tokens"] = list(self.oscillation_axis_tokens)
+        out["axes"] = axes_to_dict(self.axes) if self.axes is not None else None
         return out
 
 
