@@ -12,7 +12,7 @@ from typing import Any
 import click
 import httpx
 
-from site_adapter.reprocess import FORMATS, MissingGeometry, geometry_from_header, render, template_from_filename
+from site_adapter.reprocess import FORMATS, MissingGeometry, NotRotation, geometry_from_header, render, template_from_filename
 
 FIELDS = {"xds": "xdsInp", "dials": "dialsImport", "mosflm": "mosflm"}
 QUERY = ("query($id: ID!) { node(id: $id) { ... on DataCollection { "
@@ -98,7 +98,10 @@ def from_image(path: str, fmt: str, template: str | None, images: int | None) ->
                                  number_of_images=images, first_image=first)
     except MissingGeometry as exc:
         raise ReprocessError(f"cannot write reprocessing input for {path}: missing {', '.join(exc.missing)}") from None
-    return render(fmt, g)
+    try:
+        return render(fmt, g)
+    except NotRotation as exc:
+        raise ReprocessError(f"cannot write {fmt} input for {path}: {exc}") from None
 
 
 @click.command("reprocess", help="Print reprocessing input (XDS.INP, a dials.import command or a MOSFLM "
