@@ -14,6 +14,8 @@ NOT_FOUND = "NOT_FOUND"
 FORBIDDEN = "FORBIDDEN"
 UNAUTHENTICATED = "UNAUTHENTICATED"
 INTERNAL = "INTERNAL_SERVER_ERROR"
+MISSING_GEOMETRY = "MISSING_GEOMETRY"  # reprocessing: `message` names each missing item
+NOT_ROTATION = "NOT_ROTATION"  # reprocessing: XDS/MOSFLM asked for stills or a grid scan
 
 
 class ContractError(Exception):

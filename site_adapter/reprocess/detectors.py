@@ -7,10 +7,13 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 from dataclasses import dataclass, field, replace
 from typing import Any, Mapping
 
 from site_adapter.reprocess.beamlines import Beamlines
+
+DEMO_SITE_FACTS = Path(__file__).with_name("demo_site_facts.json")
 
 # "mosflm-frame": MOSFLM's own detector frame (X across the spindle, Y along it), the default; the other
 # two force an order, for a site whose MOSFLM runs are known to want it (see mosflm.py).
@@ -206,6 +209,11 @@ class Overrides:
     def from_file(cls, path: str) -> "Overrides":
         with open(path, encoding="utf-8") as fh:
             return cls.from_mapping(json.load(fh))
+
+    @classmethod
+    def demo(cls) -> "Overrides":
+        """The demo sites' facts file, shipped with the package (demo_site_facts.json)."""
+        return cls.from_file(str(DEMO_SITE_FACTS))
 
 
 def _opt_float(value: Any) -> float | None:

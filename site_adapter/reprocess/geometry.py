@@ -565,9 +565,9 @@ def geometry_from_collection(dc: model.DataCollection, detector: model.Detector 
         d.serial_number = detector.serial_number
         d.pixel_size_x, d.pixel_size_y = detector.pixel_size_x, detector.pixel_size_y or detector.pixel_size_x
         d.nx, d.ny = detector.number_of_pixels_x, detector.number_of_pixels_y
-        roi = (getattr(detector, "roi_pixels_x", None), getattr(detector, "roi_pixels_y", None))
-        if roi[0] and roi[1]:
-            d.nx, d.ny = int(roi[0]), int(roi[1])  # ISPyB Detector.numberOfROIPixelsX/Y: the read-out size
+        if detector.roi_pixels_x and detector.roi_pixels_y:  # ISPyB numberOfROIPixelsX/Y: the read-out size
+            d.nx, d.ny = detector.roi_pixels_x, detector.roi_pixels_y
+            notes.append(f"region of interest {d.nx} x {d.ny} px from the facility's detector record")
         d.sensor_material = detector.sensor_material
         if detector.sensor_thickness is not None:
             d.sensor_thickness, d.thickness_source = detector.sensor_thickness, "the facility's detector record"
