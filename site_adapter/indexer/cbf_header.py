@@ -310,6 +310,7 @@ def _parse_pilatus_line(line: str, out: dict[str, Any], extra: dict[str, str]) -
         # above 1 is taken as already in percent; 1.0 is read as the fraction (100 %).
         t = _num(value)
         out["transmission"] = None if t is None else (_clean(t * 100.0) if t <= 1.0 else t)
+        out["_filter_transmission"] = t
     elif lk == "transmission":
         # ESRF (MXCuBE) dialect: `Transmission 6.63615401085` is in percent (ID29 seed header).
         out["transmission"] = _num(value)
@@ -407,6 +408,7 @@ def _parse_contents(contents: str, out: dict[str, Any], extra: dict[str, str]) -
             elif lk == "filter_transmission":  # fraction per the spec, percent at DLS (see below)
                 t = float(parts[2])
                 out["transmission"] = _clean(t * 100.0) if t <= 1.0 else t
+                out["_filter_transmission"] = t
             elif lk in ("gain_setting", "oscillation_axis"):
                 value = line[line.index(key) + len(key):].strip().lstrip(":= \t")
                 out[lk] = value
@@ -454,6 +456,9 @@ def parse_header_text(text: str, data_offsets: list[int] | None = None) -> CbfHe
         _fill_from_cif(text, out)  # full imgCIF; miniCBF lines already give what the CIF repeats
     if "_axis.id" in text:  # DLS writes miniCBF lines and the full imgCIF geometry in one header
         out["axes"] = axes_from_cif(_cif_items(text))
+    raw = out.pop("_filter_transmission", None)
+    if raw is not None and raw <= 1.0 and _diamond(out, extra, text):
+        out["transmission"] = raw  # DLS writes percent even below 1 %: 0.5 is 0.5 %, not 50 %
     sections: list[BinarySection] = []
     blocks = text.split(SECTION_START.decode())[1:]
     for k, block in enumerate(blocks):
@@ -471,6 +476,18 @@ def parse_header_text(text: str, data_offsets: list[int] | None = None) -> CbfHe
         extra=extra,
         **out,
     )
+
+
+_DLS_VISIT = re.compile(r"/(?:cm|mx|nt|nr|in|lb|sw|bi|ee)\d{4,6}-\d+/")
+
+
+def _diamond(out: dict[str, Any], extra: dict[str, str], text: str) -> bool:
+    """Headers written by Diamond's acquisition software (GDA), whose Filter_transmission is in percent
+    (the I03, I19 and I23 headers in ../shared/fixtures: 30.0376, 100.0000, 9.9956) against the PILATUS
+    spec's fraction: the image path is a DLS visit or the imgCIF template a /dls_sw/ file. Files converted
+    from NeXus (dlsnxs2cbf: no Image_path) carry NXattenuator's fraction and keep the spec's reading."""
+    where = " ".join((extra.get("Image_path", ""), extra.get("CBF_template_file", "")))
+    return "/dls" in where or _DLS_VISIT.search(where) is not None
 
 
 def _fill_from_cif(text: str, out: dict[str, Any]) -> None:
@@ -640,6 +657,11 @@ def axes_from_cif(items: dict[str, list[str]]) -> AxisSet | None:
         for k, name in enumerate(names))
     # Element axes of the first array: precedence 1 is the fastest-varying index.
     arrays = items.get("_array_structure_list.array_id", [])
+    sections = items.get("_array_structure_list.array_section_id", [])
+    if any(sec not in (".", "?") for sec in sections):
+        # Sectioned arrays (a CSPAD frame: 4 arrays of 16 ASIC sections each) are many panels; one flat
+        # panel would misplace most of them, so no single-panel geometry is given (DIALS reads the file).
+        return None
     precedence = items.get("_array_structure_list.precedence", [])
     axis_sets = items.get("_array_structure_list.axis_set_id", [])
     first_array = arrays[0] if arrays else None
