@@ -95,6 +95,9 @@ def _follows(sweep: Sweep, number: int, header: dict[str, Any]) -> bool:
 
 def _kind(sweep: Sweep) -> str:
     h = sweep.files[0].header
+    if h.get("format") == "NXmx" and h.get("extra", {}).get("scan_kind"):
+        # The master's scan axes decide: a changing rotation, changing translations, or nothing moving.
+        return str(h["extra"]["scan_kind"])
     inc = h.get("angle_increment") or 0.0
     n_images = int(h.get("extra", {}).get("n_images") or 0) if h.get("format") == "NXmx" else 0
     if inc:
@@ -137,8 +140,12 @@ def group_sweeps(files: Iterable[IndexedFile]) -> list[Sweep]:
 
 
 def _single(f: IndexedFile) -> Sweep:
-    """An NXmx master (all its images in one file set) or a file name without a number."""
-    n_images = int(f.header.get("extra", {}).get("n_images") or 1)
+    """An NXmx master (all its images in one file set: one sweep, images 1..n_images) or a file name
+    without a number."""
+    try:
+        n_images = max(1, int(f.header.get("extra", {}).get("n_images") or 1))
+    except (TypeError, ValueError):
+        n_images = 1
     s = Sweep(f.directory, f.name, f.header.get("format") or "miniCBF")
     s.files.append(f)
     s.numbers.extend(range(1, n_images + 1))
