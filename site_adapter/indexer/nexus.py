@@ -184,7 +184,7 @@ def _read(f: h5py.File, master: Path) -> CbfHeader:
     scanning = next((n for n in _LEGACY_AXES if legacy_gon[n][1]), "omega")
     legacy: dict[str, Any] = {
         "pixel_size_x": px, "pixel_size_y": py, "beam_x": beam_x, "beam_y": beam_y,
-        "distance": distance, "two_theta": two_theta,
+        "distance": distance, "two_theta": two_theta, "serial": _value(det, "detector_number"),
         "scan_axis": (scanning, legacy_gon[scanning][0] or 0.0, legacy_gon[scanning][1] or 0.0)
         if legacy_gon[scanning][0] is not None else None}
 

@@ -31,9 +31,12 @@ ANGLE_DEG = {"deg": 1.0, "degree": 1.0, "degrees": 1.0, "°": 1.0, "rad": 180.0 
              "radian": 180.0 / math.pi, "radians": 180.0 / math.pi, "mrad": 0.18 / math.pi}
 PIXELS = {"pixel", "pixels", "px"}
 MAX_CHAIN = 64  # deeper than any goniometer or detector: a longer chain is a cycle or nonsense
-# The legacy DECTRIS master states no axis vectors. dxtbx reads such files with the DLS conventions:
-# rotation about -x (McStas; imgCIF +x, as miniCBF headers assume), detector fast -x and slow -y.
+# The legacy DECTRIS master states no axis vectors. dxtbx (FormatHDF5EigerNearlyNexus, EigerNXmxFixer)
+# reads such files with a rotation about -x (McStas; imgCIF +x, as miniCBF headers assume) except for
+# known vertical spindles by detector serial number, and detector fast/slow from NXgeometry orientation
+# with the z component negated (DECTRIS firmware writes z the other way), else fast -x and slow -y.
 LEGACY_ROTATION = (-1.0, 0.0, 0.0)
+LEGACY_ROTATION_BY_SERIAL = {"E-32-0105": (0.0, 1.0, 0.0)}  # MAX IV BioMAX, vertical axis (dxtbx)
 LEGACY_FAST, LEGACY_SLOW = (-1.0, 0.0, 0.0), (0.0, -1.0, 0.0)
 
 
@@ -217,8 +220,9 @@ def read_axes(f: h5py.File, detector: h5py.Group | None, legacy: dict[str, Any],
         follow(f, head, nodes, "goniometer", warnings)
     if not nodes and legacy.get("scan_axis"):
         name, start, inc = legacy["scan_axis"]
+        vector = LEGACY_ROTATION_BY_SERIAL.get(legacy.get("serial") or "", LEGACY_ROTATION)
         nodes["/entry/sample/goniometer/" + name] = (
-            Node("/entry/sample/goniometer/" + name, ROTATION, LEGACY_ROTATION, (0.0, 0.0, 0.0), None,
+            Node("/entry/sample/goniometer/" + name, ROTATION, vector, (0.0, 0.0, 0.0), None,
                  start, inc, 1, inc != 0.0), "goniometer")
     module = find_module(detector) if detector is not None else None
     if detector is not None and isinstance(detector.get("depends_on"), h5py.Dataset):
@@ -253,9 +257,9 @@ def read_axes(f: h5py.File, detector: h5py.Group | None, legacy: dict[str, Any],
 
 def _legacy_detector(detector: h5py.Group | None, legacy: dict[str, Any],
                      nodes: dict[str, tuple[Node, str]]) -> tuple[Any, Any, float, float]:
-    """Detector axes for a master without a module: orientation from NXgeometry when present (its
-    translation is not used: DECTRIS firmware 1.6 writes z = -distance), the origin from the beam
-    centre and the distance, as dxtbx places such files."""
+    """Detector axes for a master without a module: orientation from NXgeometry when present, pixel 0
+    at (beam centre x, y in mm, distance) as dxtbx places such files (it negates the z of NXgeometry's
+    translation, which DECTRIS firmware 1.6 writes as -distance)."""
     px, py = legacy.get("pixel_size_x"), legacy.get("pixel_size_y") or legacy.get("pixel_size_x")
     bx, by, distance = legacy.get("beam_x"), legacy.get("beam_y"), legacy.get("distance")
     if None in (px, py, bx, by, distance):
@@ -264,7 +268,7 @@ def _legacy_detector(detector: h5py.Group | None, legacy: dict[str, Any],
     orient = detector.get("geometry/orientation/value") if detector is not None else None
     if isinstance(orient, h5py.Dataset) and orient.size == 6:
         v = [float(c) for c in np.asarray(orient[()], dtype=float).ravel()]
-        fast, slow = (v[0], v[1], v[2]), (v[3], v[4], v[5])
+        fast, slow = (v[0], v[1], -v[2] + 0.0), (v[3], v[4], -v[5] + 0.0)
     parent = None
     if legacy.get("two_theta"):
         parent = "/entry/instrument/detector/goniometer/two_theta"
