@@ -150,7 +150,7 @@ def read_nexus(path: str | Path) -> CbfHeader:
             return _read(f, Path(path))
         except HeaderError:
             raise
-        except (OSError, KeyError, ValueError, TypeError) as exc:
+        except (OSError, KeyError, ValueError, TypeError, AttributeError, IndexError) as exc:
             raise HeaderError(f"unreadable NeXus metadata: {type(exc).__name__}: {exc}") from None
 
 

@@ -132,11 +132,29 @@ def group_sweeps(files: Iterable[IndexedFile]) -> list[Sweep]:
                 sweeps.append(current)
             current.numbers.append(number)
             current.files.append(f)
-    sweeps.extend(singles)
+    sweeps.extend(_one_per_data(singles))
     for s in sweeps:
         s.kind = _kind(s)
     sweeps.sort(key=lambda s: (s.directory, s.template, s.first))
     return sweeps
+
+
+def _one_per_data(singles: list[Sweep]) -> list[Sweep]:
+    """Two NXmx files over the same data files (a facility's x.nxs beside the detector's x_master.h5)
+    are one sweep: the .nxs (written to the NXmx standard, with the full geometry) is kept, the other
+    listed in its duplicates."""
+    kept: list[Sweep] = []
+    by_data: dict[tuple[str, str], Sweep] = {}
+    for s in sorted(singles, key=lambda s: (not s.template.lower().endswith(".nxs"), s.template)):
+        data = str(s.files[0].header.get("extra", {}).get("data_files") or "") if s.format == "NXmx" else ""
+        key = (s.directory, data)
+        if data and key in by_data:
+            by_data[key].duplicates.append(s.files[0].path)
+            continue
+        if data:
+            by_data[key] = s
+        kept.append(s)
+    return kept
 
 
 def _single(f: IndexedFile) -> Sweep:

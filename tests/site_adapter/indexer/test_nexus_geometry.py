@@ -278,3 +278,17 @@ def test_bad_input_names_the_axis(tmp_path):
     h5py.File(empty, "w").close()
     with pytest.raises(HeaderError, match="without /entry"):
         read_nexus(empty)
+
+
+def test_nxs_beside_its_master_is_one_sweep(tmp_path):
+    from site_adapter.indexer.sweeps import IndexedFile, group_sweeps
+
+    master = write_master(tmp_path, "thau_1", n=10)
+    nxs = tmp_path / "thau_1.nxs"
+    nxs.write_bytes(master.read_bytes())  # the facility's NXmx file over the same data files
+    other = write_master(tmp_path, "thau_2", n=5, files=1)
+    files = [IndexedFile(str(p), str(tmp_path), p.name, p.stat().st_size, read_nexus(p).to_dict())
+             for p in (master, nxs, other)]
+    sweeps = group_sweeps(files)
+    assert [(s.template, s.first, s.last, s.kind, s.duplicates) for s in sweeps] == [
+        ("thau_1.nxs", 1, 10, "rotation", [str(master)]), ("thau_2_master.h5", 1, 5, "rotation", [])]
