@@ -219,16 +219,17 @@ def _read(f: h5py.File, master: Path) -> CbfHeader:
     if missing:
         warnings.append(f"data files missing: {' '.join(missing)}")
     n_images = max((n.count for n in gonio.values()), default=0)
-    shape_n: int | None = None
     shape: tuple[int, ...] | None = None
-    if n_images <= 1:
+    if n_images <= 1:  # no per-image scan arrays: the detector's own count, else the data's
         nimages, ntrigger = _value(spec, "nimages"), _value(spec, "ntrigger")
         if nimages:
             n_images = int(nimages) * int(ntrigger or 1)
         else:
-            shape_n, shape = _data_shape(f, entries)
-            n_images = shape_n or n_images or 1
+            in_data, shape = _data_shape(f, entries)
+            n_images = in_data or n_images or 1
 
+    # detectorSpecific's pixel counts first: some DECTRIS firmware wrote the module's data_size as
+    # (fast, slow) (dxtbx FormatNXmxEigerFilewriter swaps known Eiger sizes back).
     nx, ny = _int(_value(spec, "x_pixels_in_detector")), _int(_value(spec, "y_pixels_in_detector"))
     n_modules = sum(1 for k in det if isinstance(det.get(k), h5py.Group)
                     and text(det[k].attrs.get("NX_class")) == "NXdetector_module") if det is not None else 0
@@ -240,7 +241,7 @@ def _read(f: h5py.File, master: Path) -> CbfHeader:
         nx, ny = nx or dims[-1], ny or dims[-2]
     if nx is None or ny is None:
         if shape is None:
-            shape_n, shape = _data_shape(f, entries)
+            shape = _data_shape(f, entries)[1]
         if shape is not None:
             nx, ny = nx or shape[-1], ny or shape[-2]
 

@@ -292,3 +292,28 @@ def test_nxs_beside_its_master_is_one_sweep(tmp_path):
     sweeps = group_sweeps(files)
     assert [(s.template, s.first, s.last, s.kind, s.duplicates) for s in sweeps] == [
         ("thau_1.nxs", 1, 10, "rotation", [str(master)]), ("thau_2_master.h5", 1, 5, "rotation", [])]
+
+
+def test_eiger_filewriter_master(tmp_path):
+    """DECTRIS FileWriter NXmx masters: detectorSpecific beside the chains, data_size swapped by some
+    firmware (detectorSpecific's pixel counts win), no /entry/sample/depends_on (the chain whose
+    head nothing depends on is the sample's), energy instead of wavelength, a stated beam direction."""
+    master = write_master(tmp_path, "e2", n=10, beam_direction=True)
+    with h5py.File(master, "r+") as f:
+        del f["/entry/sample/depends_on"]
+        f["/entry/instrument/detector/module/data_size"][...] = [NX, NY]
+        spec = f.create_group("/entry/instrument/detector/detectorSpecific")
+        for key, value in (("nimages", 10), ("ntrigger", 1), ("x_pixels_in_detector", NX),
+                           ("y_pixels_in_detector", NY)):
+            spec[key] = np.uint32(value)
+        spec["eiger_fw_version"] = np.bytes_("release-2022.1.2")
+        del f["/entry/instrument/beam/incident_wavelength"]
+        _attrs(f["/entry/instrument/beam"].create_dataset("incident_energy", data=12.7), units="keV")
+    h = read_nexus(master)
+    assert (h.dimension_x, h.dimension_y, h.extra["n_images"]) == (NX, NY, "10")
+    assert (h.oscillation_axis, h.angle_increment) == ("omega", pytest.approx(0.1))
+    assert h.wavelength == pytest.approx(12398.42 / 12700.0, rel=1e-6)
+    assert h.axes.beam == (0.0, 0.0, 1.0)
+    assert {a.name for a in h.axes.axes if a.equipment == "goniometer"} == {"omega", "chi", "phi"}
+    lab = resolve(h.axes)
+    assert dot(lab.beam, lab.normal) == pytest.approx(1.0) and lab.distance == pytest.approx(DISTANCE)
