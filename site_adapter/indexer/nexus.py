@@ -19,7 +19,7 @@ import numpy as np
 
 from site_adapter.axes import ROTATION, TRANSLATION, AxisError, resolve
 from site_adapter.indexer.cbf_header import CbfHeader, HeaderError, parse_timestamp
-from site_adapter.indexer.nexus_axes import (ANGLE_DEG, LENGTH_MM, PIXELS, factor, find_module, read_axes,
+from site_adapter.indexer.nexus_axes import (ANGLE_DEG, LENGTH_MM, PIXELS, factor, find_modules, read_axes,
                                              text, units_of)
 
 _TIME_S = {"s": 1.0, "second": 1.0, "seconds": 1.0, "ms": 1e-3, "us": 1e-6, "µs": 1e-6}
@@ -160,7 +160,8 @@ def _read(f: h5py.File, master: Path) -> CbfHeader:
     spec = det.get("detectorSpecific") if det is not None else None
     gon = f.get("entry/sample/goniometer")
     beam = f.get("entry/instrument/beam") or f.get("entry/sample/beam")
-    module = find_module(det) if det is not None else None
+    modules = find_modules(det)
+    module = modules[0] if modules else None
 
     px = _value(det, "x_pixel_size", units=LENGTH_MM, default_unit=None)
     py = _value(det, "y_pixel_size", units=LENGTH_MM, default_unit=None)
@@ -188,7 +189,7 @@ def _read(f: h5py.File, master: Path) -> CbfHeader:
         "scan_axis": (scanning, legacy_gon[scanning][0] or 0.0, legacy_gon[scanning][1] or 0.0)
         if legacy_gon[scanning][0] is not None else None}
 
-    geometry = read_axes(f, det, legacy, warnings)
+    geometry = read_axes(f, det, module, legacy, warnings)
     axes = geometry.axes
     lab = None
     if axes is not None:
@@ -231,11 +232,9 @@ def _read(f: h5py.File, master: Path) -> CbfHeader:
     # detectorSpecific's pixel counts first: some DECTRIS firmware wrote the module's data_size as
     # (fast, slow) (dxtbx FormatNXmxEigerFilewriter swaps known Eiger sizes back).
     nx, ny = _int(_value(spec, "x_pixels_in_detector")), _int(_value(spec, "y_pixels_in_detector"))
-    n_modules = sum(1 for k in det if isinstance(det.get(k), h5py.Group)
-                    and text(det[k].attrs.get("NX_class")) == "NXdetector_module") if det is not None else 0
-    if n_modules > 1:
-        warnings.append(f"{n_modules} detector modules: the geometry is the first module's")
-    size = _dataset(module, "data_size") if module is not None and n_modules <= 1 else None
+    if len(modules) > 1:
+        warnings.append(f"{len(modules)} detector modules: the geometry is the first module's")
+    size = _dataset(module, "data_size") if len(modules) == 1 else None
     if size is not None and size.size >= 2:  # NXdetector_module: data_size runs slow to fast
         dims = [int(v) for v in np.asarray(size[()]).ravel()]
         nx, ny = nx or dims[-1], ny or dims[-2]

@@ -191,12 +191,14 @@ def _sample_heads(f: h5py.File) -> list[str]:
     return sorted(p for p in axes if p not in used)
 
 
-def find_module(detector: h5py.Group) -> h5py.Group | None:
-    """The detector's NXdetector_module groups, first by name; None when there is none."""
-    modules = sorted(k for k in detector if isinstance(detector.get(k), h5py.Group)
-                     and (text(detector[k].attrs.get("NX_class")) == "NXdetector_module"
-                          or "fast_pixel_direction" in detector[k]))
-    return detector[modules[0]] if modules else None
+def find_modules(detector: h5py.Group | None) -> list[h5py.Group]:
+    """The detector's NXdetector_module groups, by name (a legacy master has ~40 groups and datasets
+    under its detector: only groups are opened)."""
+    if detector is None:
+        return []
+    groups = [detector[k] for k in sorted(detector) if detector.get(k, getclass=True) is h5py.Group]
+    return [g for g in groups if text(g.attrs.get("NX_class")) == "NXdetector_module"
+            or "fast_pixel_direction" in g]
 
 
 @dataclass(frozen=True, slots=True)
@@ -208,7 +210,7 @@ class Geometry:
     goniometer: dict[str, Node]
 
 
-def read_axes(f: h5py.File, detector: h5py.Group | None, legacy: dict[str, Any],
+def read_axes(f: h5py.File, detector: h5py.Group | None, module: h5py.Group | None, legacy: dict[str, Any],
               warnings: list[str]) -> Geometry:
     """The file's geometry; the AxisSet is None when neither chains nor legacy fields place the detector.
 
@@ -224,7 +226,6 @@ def read_axes(f: h5py.File, detector: h5py.Group | None, legacy: dict[str, Any],
         nodes["/entry/sample/goniometer/" + name] = (
             Node("/entry/sample/goniometer/" + name, ROTATION, vector, (0.0, 0.0, 0.0), None,
                  start, inc, 1, inc != 0.0), "goniometer")
-    module = find_module(detector) if detector is not None else None
     if detector is not None and isinstance(detector.get("depends_on"), h5py.Dataset):
         head = dependency(detector, detector["depends_on"][()])
         if head:
