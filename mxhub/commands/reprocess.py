@@ -94,7 +94,10 @@ def from_master(path: str, fmt: str, template: str | None, images: int | None) -
         raise ReprocessError(f"cannot write reprocessing input for {path}: missing {', '.join(exc.missing)}") from None
     if header.extra.get("warnings"):
         g = replace(g, notes=g.notes + (header.extra["warnings"],))
-    return render(fmt, g)
+    try:
+        return render(fmt, g)
+    except NotRotation as exc:
+        raise ReprocessError(f"cannot write {fmt} input for {path}: {exc}") from None
 
 
 def from_image(path: str, fmt: str, template: str | None, images: int | None) -> str:

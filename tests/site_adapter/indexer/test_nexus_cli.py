@@ -97,3 +97,15 @@ def test_reprocess_bad_master_is_one_line(tmp_path):
     assert result.exit_code == 1
     assert result.output.startswith(f"error: cannot read the header of {junk}: not a readable HDF5 file")
     assert "Traceback" not in result.output
+
+
+def test_reprocess_a_grid_master(tmp_path):
+    master = write_master(tmp_path, "grid", n=12, files=1, omega=np.zeros(12), increment=0.0,
+                          translations={"sam_x": (np.arange(12) * 0.01, (1, 0, 0))})
+    env = {"MXHUB_URL": "", "MXHUB_HUB_URL": "", "MXHUB_SITE_NAME": ""}
+    xds = CliRunner().invoke(reprocess, ["--image", str(master), "--format", "xds"], env=env)
+    assert xds.exit_code == 1 and "Traceback" not in xds.output
+    assert xds.output.startswith(f"error: cannot write xds input for {master}: ") and "grid" in xds.output
+    dials = CliRunner().invoke(reprocess, ["--image", str(master), "--format", "dials"], env=env)
+    assert dials.exit_code == 0, dials.output
+    assert str(master) in dials.output and "image_range=1,12" in dials.output
