@@ -69,8 +69,41 @@ def fetch_reprocessing(url: str, gid: str, fmt: str, timeout: float = 30.0) -> s
     return str(text)
 
 
+MASTER_SUFFIXES = (".h5", ".nxs", ".nx5", ".hdf5")  # NXmx masters (x_master.h5, DLS x.nxs)
+
+
+def from_master(path: str, fmt: str, template: str | None, images: int | None) -> str:
+    """Render from an NXmx master: images 1..n from the master's scan, the master itself as the template
+    (the writers turn x_master.h5 into the data files' name); missing data files become a note."""
+    from dataclasses import replace
+
+    from site_adapter.indexer.nexus import read_nexus
+
+    try:
+        header = read_nexus(path)
+    except (OSError, ValueError) as exc:
+        raise ReprocessError(f"cannot read the header of {path}: {exc}") from None
+    directory = os.path.dirname(os.path.abspath(path))
+    if template is not None and "/" in template:
+        directory, template = template.rsplit("/", 1)
+    n_images = images or int(header.extra.get("n_images") or 1)
+    try:
+        g = geometry_from_header(header, template=template or os.path.basename(path),
+                                 image_directory=directory, number_of_images=n_images, first_image=1)
+    except MissingGeometry as exc:
+        raise ReprocessError(f"cannot write reprocessing input for {path}: missing {', '.join(exc.missing)}") from None
+    if header.extra.get("warnings"):
+        g = replace(g, notes=g.notes + (header.extra["warnings"],))
+    try:
+        return render(fmt, g)
+    except NotRotation as exc:
+        raise ReprocessError(f"cannot write {fmt} input for {path}: {exc}") from None
+
+
 def from_image(path: str, fmt: str, template: str | None, images: int | None) -> str:
     """Render from one image's header: template and first image number from the file name unless given."""
+    if path.lower().endswith(MASTER_SUFFIXES):
+        return from_master(path, fmt, template, images)
     try:
         from site_adapter.indexer.cbf_header import TruncatedHeader, parse_header_text, read_header
     except ImportError:
@@ -113,8 +146,8 @@ def from_image(path: str, fmt: str, template: str | None, images: int | None) ->
 @click.option("--format", "fmt", type=click.Choice(FORMATS), required=True,
               help="Which program's input to print.")
 @click.option("--image", type=click.Path(exists=True, dir_okay=False),
-              help="Use this image's header instead of a data collection ID (.cbf, .cbf.gz, .cbf.bz2, or a "
-                   "header saved as .txt).")
+              help="Use this image's header instead of a data collection ID (.cbf, .cbf.gz, .cbf.bz2, an "
+                   "NXmx master x_master.h5 / .nxs, or a header saved as .txt).")
 @click.option("--template",
               help="With --image: the sweep's file template, '#' (or '?') per digit, optionally with its "
                    "directory; default: from the image's file name.")
