@@ -553,7 +553,10 @@ def read_header(path: str | Path) -> CbfHeader:
             text = head.decode("latin-1")
             offsets = [offset]
             if "_array_data.header_contents" not in text:
-                text, offsets = _more_sections(f, text, offsets)
+                # what the file can hold: its size, or 1000x it when compressed (indexer/budget.py)
+                size = os.path.getsize(path)
+                limit = size if f.__class__ is not gzip.GzipFile and f.__class__ is not bz2.BZ2File else 1000 * size
+                text, offsets = _more_sections(f, text, offsets, limit)
         except (OSError, EOFError) as exc:  # corrupt gzip/bz2 streams
             raise HeaderError(f"unreadable compressed stream: {exc}") from None
     return _checked_header(parse_header_text(text, offsets))
@@ -579,12 +582,16 @@ def _read_plain_header(path: str | Path) -> tuple[bytes, int] | None:
     return (first[:pos], pos + 4) if pos >= 0 else None
 
 
-def _more_sections(f: IO[bytes], text: str, offsets: list[int]) -> tuple[str, list[int]]:
-    """Follow imgCIF files past each binary section to the next MIME header, if any."""
+def _more_sections(f: IO[bytes], text: str, offsets: list[int], limit: int) -> tuple[str, list[int]]:
+    """Follow imgCIF files past each binary section to the next MIME header, if any; a section that
+    would end past `limit` bytes is refused before any skipping (a compressed file would be inflated)."""
     while True:
         last = parse_mime(text.rsplit(SECTION_START.decode(), 1)[-1])
         if last.binary_size is None:
             return text, offsets
+        if last.binary_size < 0 or offsets[-1] + last.binary_size > limit:
+            raise HeaderError(f"binary section {last.binary_id} declares {last.binary_size} bytes, more than "
+                              f"the file can hold")
         f.seek(offsets[-1] + last.binary_size)
         tail = bytearray()
         pos = -1
