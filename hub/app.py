@@ -174,9 +174,8 @@ def create_app(registry_dsn: str, settings: HubSettings | None = None) -> Starle
             return Response(status_code=499)
         doc, errors = documents.get(gql.query)
         if errors or doc is None:
-            payload = {"errors": [http.format_error(e) for e in errors], "data": None}
-            return Response(json.dumps(payload), status_code=400 if media == http.GRAPHQL_RESPONSE else 200,
-                            media_type=media)
+            payload, status = http.result_body(None, errors, [http.format_error(e) for e in errors], media)
+            return Response(json.dumps(payload), status_code=status, media_type=media)
         context = HubContext(registry=registry, client=state["client"], settings=settings, caller=caller,
                              api_tokens=api_tokens, raw_variables=gql.variables or {})
         if request.method == "GET" and any(getattr(d, "operation", None) and d.operation.value == "mutation"
@@ -192,11 +191,8 @@ def create_app(registry_dsn: str, settings: HubSettings | None = None) -> Starle
                 result = await result
         finally:
             CURRENT_CALLER.reset(scope_token)
-        payload: dict[str, Any] = {}
         all_errors = [http.format_error(e) for e in result.errors or []] + [mask_site_error(e) for e in context.site_errors]
-        if all_errors:
-            payload["errors"] = all_errors
-        payload["data"] = result.data
+        payload, status = http.result_body(result.data, result.errors, all_errors, media)
         payload["extensions"] = {
             "schemaVersion": SCHEMA_VERSION,
             "sites": [vars(r) for r in sorted(context.reports.values(), key=lambda r: r.name)],
@@ -206,7 +202,6 @@ def create_app(registry_dsn: str, settings: HubSettings | None = None) -> Starle
         }
         if context.warnings:
             payload["extensions"]["warnings"] = context.warnings
-        status = 400 if result.data is None and result.errors and media == http.GRAPHQL_RESPONSE else 200
         return Response(orjson.dumps(payload, default=str), status_code=status, media_type=media)
 
     async def health(request: Request) -> JSONResponse:

@@ -59,13 +59,8 @@ class GraphQLView:
             access.TOUCHED.reset(touched_token)
         if self.policy is not None and self.policy.audit is not None:
             self.policy.audit.record(scope.viewer if scope else None, gql.query, gql.variables, touched)
-        payload: dict[str, Any] = {}
-        status = 200
-        if result.errors:
-            payload["errors"] = [http.format_error(e, extra={"site": context.site}) for e in result.errors]
-            if result.data is None and media == http.GRAPHQL_RESPONSE:
-                status = 400  # a request error (parse/validation): the spec's 4xx for graphql-response+json
-        payload["data"] = result.data
+        formatted = [http.format_error(e, extra={"site": context.site}) for e in result.errors or []]
+        payload, status = http.result_body(result.data, result.errors, formatted, media)
         extensions: dict[str, Any] = {"site": context.site, "schemaVersion": context.schema_version}
         if context.warnings:
             extensions["warnings"] = context.warnings
