@@ -1,4 +1,5 @@
-"""The hub as an ASGI app: /graphql (GraphiQL in a browser), /health, /ready, /hub-key, and health checks.
+"""The hub as an ASGI app: /graphql (GraphiQL in a browser, its files under /graphiql/), /health, /ready,
+/hub-key, and health checks.
 
 Every request is authenticated (anonymous without a token, 401 for a bad one) and rate limited per
 caller; documents are parsed and validated once per distinct text (cached), with the hub's limits.
@@ -21,10 +22,10 @@ import orjson
 from graphql import DocumentNode, GraphQLError, execute, parse, specified_rules, validate
 from starlette.applications import Starlette
 from starlette.requests import ClientDisconnect, Request
-from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
+from starlette.responses import FileResponse, HTMLResponse, JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
-from mx_schema import SCHEMA_VERSION, http
+from mx_schema import SCHEMA_VERSION, graphiql, http
 from mx_schema.errors import INTERNAL, UNAUTHENTICATED
 from mx_hub import trust
 from mx_hub.auth import ApiTokens, AuthError, Authenticator, Caller, OidcVerifier
@@ -158,9 +159,8 @@ def create_app(registry_dsn: str, settings: HubSettings | None = None) -> Starle
     async def graphql_endpoint(request: Request) -> Response:
         accept = request.headers.get("accept", "")
         if request.method == "GET" and "query" not in request.query_params and "text/html" in accept:
-            from strawberry.http.ides import get_graphql_ide_html
-
-            return HTMLResponse(get_graphql_ide_html(graphql_ide="graphiql"))
+            return HTMLResponse(graphiql.page("GraphiQL · hub · mxhub"),
+                                headers={"content-security-policy": graphiql.CONTENT_SECURITY_POLICY})
         media = http.negotiate(accept)
         caller = await identify(request, media)
         if isinstance(caller, Response):
@@ -203,6 +203,13 @@ def create_app(registry_dsn: str, settings: HubSettings | None = None) -> Starle
         if context.warnings:
             payload["extensions"]["warnings"] = context.warnings
         return Response(orjson.dumps(payload, default=str), status_code=status, media_type=media)
+
+    async def graphiql_asset(request: Request) -> Response:
+        """A file of the GraphiQL page, from the package (mx_schema.graphiql): it works offline."""
+        found = graphiql.asset(request.path_params["name"])
+        if found is None:
+            return PlainTextResponse("not found", status_code=404)
+        return FileResponse(found[0], media_type=found[1], headers={"cache-control": graphiql.ASSET_CACHE_CONTROL})
 
     async def health(request: Request) -> JSONResponse:
         return JSONResponse({"status": "ok", "role": "hub", "schemaVersion": SCHEMA_VERSION})
@@ -249,7 +256,8 @@ def create_app(registry_dsn: str, settings: HubSettings | None = None) -> Starle
             await registry.close()
 
     app = Starlette(
-        routes=[Route("/graphql", graphql_endpoint, methods=["GET", "POST"]), Route("/health", health),
+        routes=[Route("/graphql", graphql_endpoint, methods=["GET", "POST"]),
+                Route(f"/{graphiql.PREFIX}/{{name}}", graphiql_asset, methods=["GET", "HEAD"]), Route("/health", health),
                 Route("/ready", ready), Route("/hub-key", hub_key), *web_routes()],
         lifespan=lifespan,
     )
