@@ -75,7 +75,8 @@ async def read_capped(request: Request) -> bytes:
 
 
 def _error_response(status: int, code: str, message: str, media: str, headers: dict[str, str]) -> JSONResponse:
-    return JSONResponse({"errors": [{"message": message, "extensions": {"code": code}}], "data": None},
+    # refused before execution: no `data` entry (GraphQL spec, Response Format)
+    return JSONResponse({"errors": [{"message": message, "extensions": {"code": code}}]},
                         status_code=status, media_type=media, headers=headers)
 
 
