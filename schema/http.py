@@ -1,7 +1,8 @@
 """GraphQL over HTTP, the framework-neutral part shared by site and hub views.
 
 Request parsing, media-type negotiation (application/graphql-response+json, as the GraphQL-over-HTTP
-spec asks, else application/json) and error shaping. Pure functions: no web framework here.
+spec asks, else application/json), error shaping and the body and status of a result. Pure functions:
+no web framework here.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ import json
 import logging
 import uuid
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
 from mx_schema.errors import BAD_USER_INPUT, INTERNAL, ContractError
 
@@ -115,3 +116,29 @@ def format_error(error: Any, *, extra: Mapping[str, Any] | None = None) -> dict[
 
 def request_error_body(message: str) -> dict[str, Any]:
     return {"errors": [{"message": message, "extensions": {"code": "BAD_REQUEST"}}]}
+
+
+def is_request_error(data: Any, errors: Sequence[Any] | None) -> bool:
+    """True when the request failed before execution began: the document did not parse or validate, the
+    operation is not in it, or the variables did not coerce. graphql-core gives those errors no `path`;
+    an error raised while executing a field always has one (GraphQL spec, "Errors": path)."""
+    return data is None and bool(errors) and all(not getattr(e, "path", None) for e in errors or ())
+
+
+def result_body(data: Any, errors: Sequence[Any] | None, formatted: list[dict[str, Any]],
+                media: str) -> tuple[dict[str, Any], int]:
+    """The body (`errors` then `data`; the caller adds `extensions`) and HTTP status of a GraphQL result.
+
+    A request error has no `data` entry: "If an error was raised before execution begins, the data entry
+    should not be present in the result" (GraphQL spec, Response Format); with graphql-response+json it is
+    a 400 (GraphQL over HTTP, "application/graphql-response+json": request errors), with application/json a
+    200. Once execution began `data` is present, null included, and the status is 200 (a null `data` from
+    a failed non-null root field SHOULD still be 2xx).
+    """
+    body: dict[str, Any] = {}
+    if formatted:
+        body["errors"] = formatted
+    if is_request_error(data, errors):
+        return body, 400 if media == GRAPHQL_RESPONSE else 200
+    body["data"] = data
+    return body, 200
