@@ -71,7 +71,8 @@ class GraphQLView:
             access.SCOPE.reset(scope_token)
             access.TOUCHED.reset(touched_token)
         if self.policy is not None and self.policy.audit is not None:
-            self.policy.audit.record(scope.viewer if scope else None, gql.query, gql.variables, touched)
+            self.policy.audit.record(scope.viewer if scope else None, gql.query, gql.variables, touched,
+                                     gql.operation_name)
         formatted = [http.format_error(e, extra={"site": context.site}) for e in result.errors or []]
         payload, status = http.result_body(result.data, result.errors, formatted, media)
         extensions: dict[str, Any] = {"site": context.site, "schemaVersion": context.schema_version}
