@@ -59,21 +59,6 @@ def mask_site_error(entry: dict[str, Any]) -> dict[str, Any]:
                            "correlationId": correlation}}
 
 
-async def read_capped(request: Request) -> bytes:
-    """The request body, refused (413) as soon as it passes the limit: a huge or endless upload is
-    never held in memory whole (parse_request checks the size only after reading)."""
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > http.MAX_BODY_BYTES:
-        raise http.RequestError(f"request body over {http.MAX_BODY_BYTES} bytes", status=413)
-    chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > http.MAX_BODY_BYTES:
-            raise http.RequestError(f"request body over {http.MAX_BODY_BYTES} bytes", status=413)
-        chunks.append(chunk)
-    return b"".join(chunks)
-
-
 def _error_response(status: int, code: str, message: str, media: str, headers: dict[str, str]) -> JSONResponse:
     # refused before execution: no `data` entry (GraphQL spec, Response Format)
     return JSONResponse({"errors": [{"message": message, "extensions": {"code": code}}]},
@@ -167,7 +152,7 @@ def create_app(registry_dsn: str, settings: HubSettings | None = None) -> Starle
         if isinstance(caller, Response):
             return caller
         try:
-            body = await read_capped(request) if request.method == "POST" else b""
+            body = await http.read_body(request) if request.method == "POST" else b""
             gql = http.parse_request(request.method, request.headers.get("content-type"), body, request.query_params)
         except http.RequestError as exc:
             return JSONResponse(http.request_error_body(str(exc)), status_code=exc.status, media_type=media)

@@ -20,6 +20,9 @@ log = logging.getLogger("mxhub.graphql")
 GRAPHQL_RESPONSE = "application/graphql-response+json"
 JSON = "application/json"
 MAX_BODY_BYTES = 1_000_000
+# Variables and bodies nest at most this deep: a 3 KB variables object nested 1,500 deep once raised
+# RecursionError (an HTTP 500) at hub and site. Real GraphQL inputs nest a handful of levels.
+MAX_JSON_DEPTH = 64
 
 
 class RequestError(Exception):
@@ -80,10 +83,55 @@ def parse_request(method: str, content_type: str | None, body: bytes, params: Ma
 
 
 def _loads(raw: bytes | str, what: str) -> Any:
+    """JSON with its nesting checked first, by counting brackets outside strings (no recursion)."""
+    text = raw.decode("utf-8", "replace") if isinstance(raw, (bytes, bytearray)) else raw
+    if _nesting(text) > MAX_JSON_DEPTH:
+        raise RequestError(f"{what} nests deeper than {MAX_JSON_DEPTH} levels")
     try:
         return json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         raise RequestError(f"{what} is not valid JSON") from None
+
+
+def _nesting(text: str) -> int:
+    if "[" not in text and "{" not in text:
+        return 0
+    depth = deepest = 0
+    in_string = escaped = False
+    for ch in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == '"':
+                in_string = False
+        elif ch == '"':
+            in_string = True
+        elif ch in "[{":
+            depth += 1
+            if depth > deepest:
+                deepest = depth
+                if deepest > MAX_JSON_DEPTH:
+                    return deepest
+        elif ch in "]}":
+            depth -= 1
+    return deepest
+
+
+async def read_body(request: Any) -> bytes:
+    """A Starlette request's body, refused (413) as soon as it passes MAX_BODY_BYTES while streaming:
+    a huge or endless upload is never held in memory whole (a 400 MB chunked body once reached 1 GB)."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+        raise RequestError(f"request body over {MAX_BODY_BYTES} bytes", status=413)
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_BODY_BYTES:
+            raise RequestError(f"request body over {MAX_BODY_BYTES} bytes", status=413)
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 def format_error(error: Any, *, extra: Mapping[str, Any] | None = None) -> dict[str, Any]:

@@ -10,6 +10,8 @@ from typing import Annotated, Optional, Union
 import strawberry
 import strawberry.federation as federation
 from strawberry.extensions import ParserCache, ValidationCache
+
+from site_adapter.graphql.limits import limit_extensions
 from strawberry.types import Info
 
 from mx_schema import SCHEMA_VERSION
@@ -107,7 +109,7 @@ def build_schema() -> federation.Schema:
         query=Query,
         # Clients repeat the same few documents; parsing and validating each once saves most of the
         # per-request CPU on small pages.
-        extensions=[lambda: ParserCache(maxsize=512), lambda: ValidationCache(maxsize=512)],
+        extensions=[*limit_extensions(), lambda: ParserCache(maxsize=512), lambda: ValidationCache(maxsize=512)],
         types=[DataCollection, Sample, Session, Proposal, Protein, Crystal, Detector, DataCollectionGroup],
     )
 

@@ -42,7 +42,7 @@ class GraphQLView:
             return HTMLResponse(graphiql.page("GraphiQL · mxhub"), headers={"content-security-policy": graphiql.CONTENT_SECURITY_POLICY})
         media = http.negotiate(accept)
         try:
-            body = await request.body() if request.method == "POST" else b""
+            body = await http.read_body(request) if request.method == "POST" else b""
             gql = http.parse_request(request.method, request.headers.get("content-type"), body, request.query_params)
         except http.RequestError as exc:
             return JSONResponse(http.request_error_body(str(exc)), status_code=exc.status, media_type=media)

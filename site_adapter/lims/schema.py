@@ -14,6 +14,8 @@ import strawberry
 import strawberry.federation as federation
 from strawberry.dataloader import DataLoader
 from strawberry.extensions import ParserCache, ValidationCache
+
+from site_adapter.graphql.limits import limit_extensions
 from strawberry.types import Info
 
 from site_adapter.lims import keys as k
@@ -261,7 +263,7 @@ class LimsSchema(federation.Schema):
 
 def build_schema() -> federation.Schema:
     return LimsSchema(query=Query, types=[Sample],
-                      extensions=[lambda: ParserCache(maxsize=256), lambda: ValidationCache(maxsize=256)])
+                      extensions=[*limit_extensions(), lambda: ParserCache(maxsize=256), lambda: ValidationCache(maxsize=256)])
 
 
 schema = build_schema()
