@@ -11,6 +11,7 @@ import strawberry
 import strawberry.federation as federation
 from strawberry.extensions import ParserCache, ValidationCache
 
+from site_adapter.graphql.entities import CheckedEntities
 from site_adapter.graphql.limits import limit_extensions
 from strawberry.types import Info
 
@@ -97,7 +98,7 @@ class Query:
         return SiteInfo(name=c.site, backend=c.backend.kind, schema_version=c.schema_version)
 
 
-class SiteSchema(federation.Schema):
+class SiteSchema(CheckedEntities, federation.Schema):
     """Errors are shaped and logged once, by the view (mx_schema.http.format_error), not here."""
 
     def process_errors(self, errors, execution_context=None) -> None:  # type: ignore[override]

@@ -15,6 +15,7 @@ import strawberry.federation as federation
 from strawberry.dataloader import DataLoader
 from strawberry.extensions import ParserCache, ValidationCache
 
+from site_adapter.graphql.entities import CheckedEntities
 from site_adapter.graphql.limits import limit_extensions
 from strawberry.types import Info
 
@@ -254,7 +255,7 @@ class Query:
         return LimsInfo(name=c.site, kind="lims", schema_version=c.schema_version)
 
 
-class LimsSchema(federation.Schema):
+class LimsSchema(CheckedEntities, federation.Schema):
     """Errors are shaped and logged once, by the view (mx_schema.http.format_error), not here."""
 
     def process_errors(self, errors, execution_context=None) -> None:  # type: ignore[override]
