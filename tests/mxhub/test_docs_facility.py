@@ -65,8 +65,9 @@ async def test_the_facility_walk_through_runs_as_written(fixtures, pg_server_dsn
 async def test_the_refused_registration_names_its_cause(fixtures, pg_server_dsn, ispyb_readonly_dsn):
     """The doc's wrong-name example prints the code and what to do (stderr, read by the session)."""
     env, databases = await doc_environment(fixtures, pg_server_dsn, ispyb_readonly_dsn)
-    doc_blocks = [b for b in blocks(DOC) if b.lang == SHELL and "mxhub index" not in b.text
-                  and "reprocess" not in b.text and "hub sites" not in b.text]
+    shell = [b for b in blocks(DOC) if b.lang == SHELL]
+    upto = next(i for i, b in enumerate(shell) if "register-site grenoble" in b.text)
+    doc_blocks = shell[: upto + 1]  # configure, hub, key, site, register, the wrong name
     session = Session(env)
     try:
         printed = ""
