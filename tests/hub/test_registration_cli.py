@@ -55,7 +55,15 @@ async def test_hub_commands_take_a_base_url_with_or_without_graphql(running_hub,
         result = await cli("hub", "register-site", "esrf", url, env={"MXHUB_HUB_URL": running_hub.url,
                                                                       "MXHUB_TOKEN": ADMIN_TOKEN})
         assert result.exit_code == 0, result.output
-        # reprocess reads the same variable with the same meaning: the hub's base URL
+
+
+async def test_reprocess_takes_the_same_base_url(running_hub, esrf_demo_dsn):
+    """MXHUB_HUB_URL means the hub's base URL for `mxhub reprocess` too; MXHUB_URL a site's or hub's."""
+    from contextlib import ExitStack
+
+    with ExitStack() as stack:
+        url = start_site(stack, esrf_demo_dsn, "esrf")
+        assert (await running_hub.register("esrf", url))["data"]["registerSite"]["status"] == "up"
         async with httpx.AsyncClient(base_url=url) as c:
             r = await c.post("/graphql", json={"query": "{ dataCollections(first: 1) { edges { node { id } } } }"})
         gid = r.json()["data"]["dataCollections"]["edges"][0]["node"]["id"]
