@@ -29,7 +29,7 @@ from mx_hub.fanout import (
 )
 from mx_hub.limits import MAX_PAGE_SIZE
 from mx_hub.merge import SiteEdge, SitePage, decode_hub_cursor, merge_pages
-from mx_hub.registration import graphql_url, register_site  # noqa: F401 - graphql_url: kept importable here
+from mx_hub.registration import register_site
 from mx_hub.registry import Registry, SiteRecord
 from mx_hub.sdl import ROOT_FILTERS
 

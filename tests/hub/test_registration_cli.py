@@ -19,7 +19,6 @@ from mx_hub import trust
 from mx_hub.auth import Caller
 from mxhub.cli import main
 from tests.fixtures.hub import ADMIN_TOKEN, HUB_KEY, start_site
-from tests.fixtures.sites import serve_in_thread
 
 CLEAN_ENV = {"MXHUB_HUB_URL": "", "MXHUB_URL": "", "MXHUB_TOKEN": "", "MXHUB_HUB_DSN": "",
              "MXHUB_HUB_SIGNING_KEY": "", "MXHUB_SITE_NAME": ""}
