@@ -100,6 +100,7 @@ class Session:
         self.server_timeout = server_timeout
         self.servers: list[tuple[Block, subprocess.Popen, Path]] = []
         self.outputs: dict[str, str] = {}  # str(block) -> its stdout
+        self.errors: dict[str, str] = {}  # str(block) -> its stderr
 
     def expand(self, text: str) -> str:
         return re.sub(r"\$\{?([A-Z_][A-Z0-9_]*)\}?", lambda m: self.env.get(m.group(1), ""), text)
@@ -126,6 +127,7 @@ class Session:
         if cwd == self.cwd:
             self.cwd = Path(Path(f"{state}.cwd").read_text().strip())
         self.outputs[str(block)] = done.stdout
+        self.errors[str(block)] = done.stderr
         return done.stdout + done.stderr
 
     def _start(self, block: Block) -> None:

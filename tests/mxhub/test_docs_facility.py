@@ -14,11 +14,11 @@ from tests.mxhub.test_docs import doc_environment, run_document
 DOC = REPO / "docs" / "facility.md"
 
 
-def output_of(session: Session, marker: str) -> str:
-    """What the sh block containing `marker` printed (stdout)."""
+def output_of(session: Session, marker: str, stream: str = "stdout") -> str:
+    """What the sh block containing `marker` printed (stdout, or stderr)."""
     found = [b for b in blocks(DOC) if b.lang == SHELL and marker in b.text]
     assert len(found) == 1, f"{marker!r} in {len(found)} blocks of {DOC}"
-    return session.outputs[str(found[0])]
+    return (session.outputs if stream == "stdout" else session.errors)[str(found[0])]
 
 
 async def test_the_facility_walk_through_runs_as_written(fixtures, pg_server_dsn, ispyb_readonly_dsn):
@@ -38,8 +38,9 @@ async def test_the_facility_walk_through_runs_as_written(fixtures, pg_server_dsn
         # step 5: registered, schema and health checked; a wrong name refused with its cause
         registered = json.loads(output_of(session, "register-site dls"))
         assert registered["name"] == "dls" and registered["status"] == "up" and registered["kind"] == "site"
-        refused = output_of(session, "register-site grenoble")
-        assert "refused, as it should be" in refused
+        assert "refused, as it should be" in output_of(session, "register-site grenoble")
+        said = output_of(session, "register-site grenoble", "stderr")
+        assert "[SITE_NAME_MISMATCH]" in said and "--name dls" in said and "register it as dls" in said, said
         # step 6: the fixture grid scan, indexed into the image store
         summary = json.loads(output_of(session, "mxhub index"))
         images = len(list((fixtures / "images" / "thaumatin_grid").iterdir()))
@@ -61,21 +62,3 @@ async def test_the_facility_walk_through_runs_as_written(fixtures, pg_server_dsn
         for name in databases:
             await drop_database(pg_server_dsn, name)
 
-
-async def test_the_refused_registration_names_its_cause(fixtures, pg_server_dsn, ispyb_readonly_dsn):
-    """The doc's wrong-name example prints the code and what to do (stderr, read by the session)."""
-    env, databases = await doc_environment(fixtures, pg_server_dsn, ispyb_readonly_dsn)
-    shell = [b for b in blocks(DOC) if b.lang == SHELL]
-    upto = next(i for i, b in enumerate(shell) if "register-site grenoble" in b.text)
-    doc_blocks = shell[: upto + 1]  # configure, hub, key, site, register, the wrong name
-    session = Session(env)
-    try:
-        printed = ""
-        for block in doc_blocks:
-            printed = await asyncio.to_thread(session.run, block)
-        assert "[SITE_NAME_MISMATCH]" in printed and "--name dls" in printed, printed
-    finally:
-        problems = await asyncio.to_thread(session.close)
-        for name in databases:
-            await drop_database(pg_server_dsn, name)
-    assert not problems, problems
