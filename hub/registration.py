@@ -138,6 +138,9 @@ async def _ask(ctx: "HubContext", name: str, endpoint: str, query: str) -> SiteA
         return await ctx.client.query(name, endpoint, query, timeout=min(10.0, ctx.settings.site_timeout))
     except SiteFailure as failure:
         code, reason = transport_cause(failure)
+        if code == SITE_ERROR:  # it answered, but not GraphQL: most often a wrong URL
+            raise RegistrationError(f"cannot register {name}: {endpoint} did not answer GraphQL ({reason}); give the "
+                                    "site's base URL, e.g. http://host:8001", code=code, reason=reason) from None
         raise RegistrationError(f"cannot register {name}: {endpoint} is unreachable: {reason}", code=code,
                                 reason=reason) from None
 

@@ -115,6 +115,12 @@ async def test_unreachable_site_connection_refused(running_hub):
     assert err["code"] == "SITE_UNAVAILABLE" and "refused" in err["message"] and "--port" in err["message"]
 
 
+async def test_a_url_that_is_not_a_graphql_endpoint(running_hub):
+    """A real server that is not a site (the hub's own /health path as a site URL): said so, with the fix."""
+    err = failure(await running_hub.register("esrf", running_hub.url + "/health/"))
+    assert err["code"] == "SITE_ERROR" and "did not answer GraphQL" in err["message"] and "base URL" in err["message"]
+
+
 def test_dns_failure_is_named():
     """Pure: the exception chain httpx raises for an unknown host (no DNS traffic from a test)."""
     try:
