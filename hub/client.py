@@ -51,6 +51,7 @@ class SiteAnswer:
     data: dict[str, Any] | None
     errors: list[dict[str, Any]]
     ms: float
+    extensions: dict[str, Any] = field(default_factory=dict)  # the site's own (warnings: registration reads them)
 
 
 class SiteClient:
@@ -130,4 +131,6 @@ class SiteClient:
         data = payload.get("data")
         if data is not None and not isinstance(data, dict):
             raise SiteFailure(site, SITE_ERROR, f"site {site} answered malformed data")
-        return SiteAnswer(site=site, data=data, errors=errors, ms=ms)
+        extensions = payload.get("extensions")
+        return SiteAnswer(site=site, data=data, errors=errors, ms=ms,
+                          extensions=extensions if isinstance(extensions, dict) else {})

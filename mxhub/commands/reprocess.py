@@ -12,6 +12,7 @@ from typing import Any
 import click
 import httpx
 
+from mxhub.urls import graphql_endpoint
 from site_adapter.reprocess import FORMATS, MissingGeometry, NotRotation, geometry_from_header, render, template_from_filename
 
 FIELDS = {"xds": "xdsInp", "dials": "dialsImport", "mosflm": "mosflm"}
@@ -155,8 +156,8 @@ def from_image(path: str, fmt: str, template: str | None, images: int | None) ->
               help="With --image: number of images in the sweep; default: the header's N_oscillations "
                    "when above 1, else 1.")
 @click.option("--url", envvar=["MXHUB_URL", "MXHUB_HUB_URL"],
-              help="GraphQL endpoint of a site adapter or the hub, e.g. http://127.0.0.1:8000/graphql. "
-                   "[env MXHUB_URL, then MXHUB_HUB_URL]")
+              help="Base URL of a site adapter or the hub, e.g. http://127.0.0.1:8000 (a trailing /graphql is "
+                   "tolerated). [env MXHUB_URL, then MXHUB_HUB_URL]")
 @click.option("--site", envvar="MXHUB_SITE_NAME",
               help="Site name, when ID is a site-local id (e.g. ISPyB dataCollectionId). [env MXHUB_SITE_NAME]")
 @click.option("--timeout", type=click.FloatRange(min=0.1), default=30.0, show_default=True,
@@ -173,7 +174,8 @@ def reprocess(id: str | None, fmt: str, image: str | None, template: str | None,
                 raise click.UsageError("--template and --images go with --image")
             if not url:
                 raise click.UsageError("no GraphQL endpoint: give --url or set MXHUB_URL / MXHUB_HUB_URL")
-            text = fetch_reprocessing(url, global_id(id, site), fmt, timeout)  # type: ignore[arg-type]
+            # One meaning for every URL variable (issue 13): a base URL, as `mxhub hub ...` takes it.
+            text = fetch_reprocessing(graphql_endpoint(url), global_id(id, site), fmt, timeout)  # type: ignore[arg-type]
     except (ReprocessError, MissingGeometry) as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(1)

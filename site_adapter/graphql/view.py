@@ -11,6 +11,7 @@ from starlette.responses import FileResponse, HTMLResponse, JSONResponse, PlainT
 from starlette.routing import Route
 
 from mx_schema import graphiql, http
+from mx_schema.errors import CALLER_TOKEN_IGNORED
 from site_adapter import access
 from site_adapter.access import AccessPolicy
 from site_adapter.graphql.context import SiteContext
@@ -56,9 +57,13 @@ class GraphQLView:
             try:
                 viewer = self.policy.viewer(request.headers.get(access.CALLER_HEADER), context.site)
             except access.Unauthenticated as exc:
-                body = {"errors": [{"message": str(exc), "extensions": {"code": exc.code, "site": context.site}}]}
-                return JSONResponse(body, status_code=401, media_type=media)
+                extensions = {"code": exc.code, "site": context.site, **exc.extensions}
+                return JSONResponse({"errors": [{"message": str(exc), "extensions": extensions}]}, status_code=401,
+                                    media_type=media)
             scope = access.Scope(viewer, self.policy.embargo)
+            ignored = self.policy.ignored(request.headers.get(access.CALLER_HEADER))
+            if ignored:  # said in every answer, so the hub can tell its operator (issue 13)
+                context.warn(CALLER_TOKEN_IGNORED, ignored)
         scope_token = access.SCOPE.set(scope)
         touched: set[str] = set()
         touched_token = access.TOUCHED.set(touched)

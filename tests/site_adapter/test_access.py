@@ -136,7 +136,9 @@ async def test_bad_caller_tokens_are_refused(esrf_secured, hub_tokens, problem):
         "garbage": lambda: "not.a.token",
     }[problem]()
     body = await post(COUNT, None, hub_tokens.headers(token))
-    assert body["_status"] == 401 and body["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+    code = {"forged": "UNTRUSTED_HUB_KEY", "expired": "CALLER_TOKEN_EXPIRED", "audience": "SITE_NAME_MISMATCH",
+            "issuer": "CALLER_TOKEN_INVALID", "garbage": "CALLER_TOKEN_INVALID"}[problem]
+    assert body["_status"] == 401 and body["errors"][0]["extensions"]["code"] == code
     # a plain header naming a user is not an identity
     body = await post(COUNT, None, {"x-mxhub-user": "boaty", "x-remote-user": "boaty"})
     assert body["_status"] == 200
