@@ -248,6 +248,13 @@ async def test_a_down_lims_is_named_and_the_others_keys_are_used(federation, emp
     assert "may be incomplete" in warning["message"]
 
 
+LEGACY_SDL = """type Sample @key(fields: "id") { id: ID! crystallisation: Crystallisation }
+type Crystallisation { method: String }
+type CrystallisationMatches { crystalUuids: [String!]! pinBarcodes: [String!]! count: Int! truncated: Boolean! }
+type LimsInfo { name: String! kind: String! schemaVersion: String! }
+type Query { limsInfo: LimsInfo! crystallisationSearch(chemical: String): CrystallisationMatches! }"""
+
+
 def legacy_lims(uuid: str, pin: str):
     """A LIMS of schema 1.0.0, as it answered: no `CrystallisationMatches.unknown`; a chemical nobody used is
     a BAD_USER_INPUT error with `extensions.suggestions`. It records one PEG 3350 crystal."""
@@ -259,8 +266,9 @@ def legacy_lims(uuid: str, pin: str):
         body = await request.json()
         query, variables = body.get("query", ""), body.get("variables") or {}
         if "_service" in query:
-            return JSONResponse({"data": {"_service": {"sdl": "type Sample @key(fields: \"id\") { id: ID! "
-                                                                  "crystallisation: Crystallisation }"}}})
+            return JSONResponse({"data": {"_service": {"sdl": LEGACY_SDL}}})
+        if "limsInfo" in query:
+            return JSONResponse({"data": {"limsInfo": {"name": "old", "kind": "lims", "schemaVersion": "1.0.0"}}})
         if "unknown" in query:  # graphql-core's validation message for a field the 1.0 schema lacks
             return JSONResponse({"data": None, "errors": [{
                 "message": "Cannot query field 'unknown' on type 'CrystallisationMatches'.",

@@ -17,6 +17,10 @@ from mx_schema.ids import encode_id
 from mxhub.commands.index import index
 from site_adapter.indexer import store
 from site_adapter.indexer.scan import run_scan
+from tests.fixtures.images import fixtures_root
+
+FIXTURES = fixtures_root()  # tests link fixture images into temporary trees
+
 
 ORIGINAL = "/dls/i19-1/data/2016/mt11145-4/l-cyst"
 
@@ -55,7 +59,7 @@ async def test_scan_links_reports_and_skips_unchanged(native_dsn, tree, images):
     conn = await asyncpg.connect(native_dsn)
     try:
         await _collections(conn, tree / "grid")
-        s = await run_scan(conn, [str(tree)], site="testsite", path_map=[(ORIGINAL, str(tree / "lcys"))])
+        s = await run_scan(conn, [str(tree)], follow_links_into=[str(FIXTURES)], site="testsite", path_map=[(ORIGINAL, str(tree / "lcys"))])
         assert s.files == 60 + 19 + 3  # the loop is not followed
         assert s.indexed == 79
         reasons = {Path(f["path"]).name: f["reason"] for f in s.failed}
@@ -75,7 +79,7 @@ async def test_scan_links_reports_and_skips_unchanged(native_dsn, tree, images):
         assert grid["linked"] == encode_id("testsite", "DataCollection", 20)
         assert {x["template"] for x in s.to_dict()["unlinked"]} == {"l-cyst_02_#####.cbf", "l-cyst_03_#####.cbf"}
 
-        again = await run_scan(conn, [str(tree)], site="testsite", path_map=[(ORIGINAL, str(tree / "lcys"))])
+        again = await run_scan(conn, [str(tree)], follow_links_into=[str(FIXTURES)], site="testsite", path_map=[(ORIGINAL, str(tree / "lcys"))])
         assert (again.skipped, again.indexed, len(again.failed)) == (82, 79, 5)
         assert again.sweeps == s.sweeps  # same sets, same ids
 
@@ -83,7 +87,7 @@ async def test_scan_links_reports_and_skips_unchanged(native_dsn, tree, images):
         for n in (3, 4):
             (tree / "lcys" / f"l-cyst_01_{n:05d}.cbf").unlink()
         (tree / "bad" / "notes_0001.cbf").unlink()
-        after = await run_scan(conn, [str(tree)], site="testsite", path_map=[(ORIGINAL, str(tree / "lcys"))])
+        after = await run_scan(conn, [str(tree)], follow_links_into=[str(FIXTURES)], site="testsite", path_map=[(ORIGINAL, str(tree / "lcys"))])
         assert (after.files, after.indexed, len(after.failed)) == (79, 77, 4)
         assert after.sweeps == s.sweeps
         assert await conn.fetchval("SELECT count(*) FROM image_file WHERE gone_at IS NOT NULL") == 3
@@ -117,7 +121,7 @@ async def test_verify_catches_a_wrong_md5_and_summarises_pixels(native_dsn, imag
     (root / "b_0005.cbf.bz2").write_bytes(whole[:len(whole) // 2])
     conn = await asyncpg.connect(native_dsn)
     try:
-        s = await run_scan(conn, [str(root)], verify=True)
+        s = await run_scan(conn, [str(root)], follow_links_into=[str(FIXTURES)], verify=True)
         assert [(Path(f["path"]).name, f["reason"].split(":")[0]) for f in s.failed] == [
             ("a_00002.cbf", "Content-MD5 mismatch in binary section 1"), ("b_0005.cbf.bz2", "truncated")]
         row = await conn.fetchrow("SELECT verified, pixels FROM image_file WHERE name = 'a_00001.cbf'")
@@ -140,9 +144,9 @@ async def test_interrupted_scan_keeps_finished_files_and_resumes(native_dsn, ima
     conn = await asyncpg.connect(native_dsn)
     try:
         with pytest.raises(KeyboardInterrupt):
-            await run_scan(conn, [str(root)], progress=stop_after_five)
+            await run_scan(conn, [str(root)], follow_links_into=[str(FIXTURES)], progress=stop_after_five)
         assert await conn.fetchval("SELECT count(*) FROM image_file") == 5
-        s = await run_scan(conn, [str(root)])
+        s = await run_scan(conn, [str(root)], follow_links_into=[str(FIXTURES)])
         assert (s.skipped, s.indexed, s.sweeps[0]["count"]) == (5, 15, 15)
     finally:
         await conn.close()
@@ -155,7 +159,7 @@ async def test_parallel_workers_and_nexus(native_dsn, images, tmp_path):
     (root / "nx" / "dectris_eiger_master.h5").symlink_to(images / "image_examples/dectris_eiger_master.h5")
     conn = await asyncpg.connect(native_dsn)
     try:
-        s = await run_scan(conn, [str(root)], workers=2, verify=True)
+        s = await run_scan(conn, [str(root)], follow_links_into=[str(FIXTURES)], workers=2, verify=True)
         assert s.failed == []
         kinds = {x["template"]: (x["kind"], x["count"], x["format"], x["verified"]) for x in s.sweeps}
         assert kinds == {"l-cyst_04_#####.cbf": ("rotation", 15, "miniCBF", True),
@@ -171,7 +175,7 @@ async def test_unreadable_file(native_dsn, images, tmp_path):
     p.chmod(0)
     conn = await asyncpg.connect(native_dsn)
     try:
-        s = await run_scan(conn, [str(tmp_path)])
+        s = await run_scan(conn, [str(tmp_path)], follow_links_into=[str(FIXTURES)])
         assert s.failed == [{"path": str(p), "reason": "permission denied"}]
     finally:
         await conn.close()
@@ -189,14 +193,16 @@ def test_cli_json_and_exit_status(native_dsn, tree):
     asyncio.run(add_collection())
     runner = CliRunner()
     ok = runner.invoke(index, [str(tree / "grid"), "--json", "--dsn", native_dsn, "--workers", "1",
-                               "--site", "clisite"], env={"MXHUB_PATH_MAP": f"/old/place={tree}"})
+                               "--site", "clisite"], env={"MXHUB_PATH_MAP": f"/old/place={tree}",
+                                                          "MXHUB_INDEX_FOLLOW_LINKS_INTO": str(FIXTURES)})
     assert ok.exit_code == 0, ok.output
     out = json.loads(ok.output)
     assert (out["files"], out["indexed"], out["failed"]) == (19, 19, [])
     assert [(x["template"], x["first"], x["last"], x["count"], x["missing"], x["kind"], x["linked"])
             for x in out["sweeps"]] == [("thau_3_2_####.cbf", 1, 19, 19, [], "grid",
                                          encode_id("clisite", "DataCollection", 30))]
-    bad = runner.invoke(index, [str(tree / "bad"), "--json", "--dsn", native_dsn, "--workers", "1"])
+    bad = runner.invoke(index, [str(tree / "bad"), "--json", "--dsn", native_dsn, "--workers", "1",
+                                "--follow-links-into", str(FIXTURES)])
     assert bad.exit_code == 1
     assert len(json.loads(bad.output)["failed"]) == 5
     assert "--path-map" in runner.invoke(index, ["--help"]).output
