@@ -26,7 +26,7 @@ from starlette.responses import FileResponse, HTMLResponse, JSONResponse, PlainT
 from starlette.routing import Route
 
 from mx_schema import SCHEMA_VERSION, graphiql, http
-from mx_schema.errors import INTERNAL, UNAUTHENTICATED
+from mx_schema.errors import INTERNAL, REGISTRY_UNAVAILABLE, UNAUTHENTICATED
 from mx_hub import trust
 from mx_hub.auth import ApiTokens, AuthError, Authenticator, Caller, OidcVerifier
 from mx_hub.client import CURRENT_CALLER, CallerScope, SiteClient, SiteFailure
@@ -122,19 +122,26 @@ def create_app(registry_dsn: str, settings: HubSettings | None = None) -> Starle
     authenticator = Authenticator(admin_token=settings.admin_token, api_tokens=api_tokens, oidc=oidc)
     limiter = RateLimiter(settings.rate_limit)
 
+    def refuse(address: str, exc: AuthError, media: str) -> Response:
+        log.info("refused a bearer token from %s: %s", address, exc)
+        wait = limiter.take(address)  # failed attempts count against the address
+        if wait:
+            return _error_response(429, RATE_LIMITED, "too many requests", media,
+                                   {"retry-after": retry_after_header(wait)})
+        return _error_response(401, UNAUTHENTICATED, f"not authenticated: {exc}", media,
+                               {"www-authenticate": 'Bearer error="invalid_token"'})
+
     async def identify(request: Request, media: str) -> Caller | Response:
-        """The caller, or the 401/429 response to send instead."""
+        """The caller, or the 401/429/503 response to send instead."""
         address = f"ip:{request.client.host if request.client else '?'}"
         try:
             caller = await authenticator.authenticate(request.headers.get("authorization"))
         except AuthError as exc:
-            log.info("refused a bearer token from %s: %s", address, exc)
-            wait = limiter.take(address)  # failed attempts count against the address
-            if wait:
-                return _error_response(429, RATE_LIMITED, "too many requests", media,
-                                       {"retry-after": retry_after_header(wait)})
-            return _error_response(401, UNAUTHENTICATED, f"not authenticated: {exc}", media,
-                                   {"www-authenticate": 'Bearer error="invalid_token"'})
+            return refuse(address, exc, media)
+        except Exception as exc:  # noqa: BLE001 - the registry (API tokens) or the OIDC keys are out of reach
+            log.error("cannot check credentials from %s: %s: %s", address, type(exc).__name__, exc)
+            return _error_response(503, REGISTRY_UNAVAILABLE, "the hub cannot check credentials just now (its "
+                                   "registry is unavailable); retry shortly", media, {"retry-after": "5"})
         wait = limiter.take(f"login:{caller.login}" if caller.login else address)
         if wait:
             return _error_response(429, RATE_LIMITED, f"rate limit of {settings.rate_limit} requests a minute "

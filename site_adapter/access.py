@@ -30,6 +30,7 @@ from mx_schema.errors import (
 from mx_schema.ids import SITE_NAME
 
 CALLER_HEADER = "x-mxhub-caller"
+MAX_TOKEN_LIFETIME = 300  # s; the hub's tokens live 60 s (mx_hub.trust.DEFAULT_TTL)
 ISSUER = "mxhub-hub"
 log = logging.getLogger("mxhub.site.access")
 
@@ -212,6 +213,15 @@ class AccessPolicy:
                     raise self._refusal(exc, token, site, key) from None
         if claims is None:
             raise self._refusal(problem, token, site, None)
+        # A hub signs for one site and a minute (mx_hub.trust); a token valid for years, or for several
+        # sites at once, is no token a hub of ours makes (issue 15): refuse it rather than honour it.
+        lifetime = claims.get("exp", 0) - claims.get("iat", 0)
+        if not isinstance(lifetime, (int, float)) or lifetime > MAX_TOKEN_LIFETIME or lifetime <= 0:
+            raise Unauthenticated(f"the caller token lives {lifetime} s; this site accepts at most "
+                                  f"{MAX_TOKEN_LIFETIME} s", code=CALLER_TOKEN_INVALID)
+        if not isinstance(claims.get("aud"), str):
+            raise Unauthenticated("the caller token names several audiences; a hub signs for one site",
+                                  code=CALLER_TOKEN_INVALID)
         staff = claims.get("mxhub_staff") or []
         if not isinstance(staff, list) or not all(isinstance(b, str) for b in staff):
             raise Unauthenticated("malformed caller token", code=CALLER_TOKEN_INVALID)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 
 import click
 
@@ -23,7 +24,11 @@ def hub() -> None:
 @click.option("--port", default=8000, show_default=True, type=int, envvar="MXHUB_HUB_PORT",
               help="0 picks a free port. [env MXHUB_HUB_PORT]")
 @click.option("--admin-token", envvar="MXHUB_ADMIN_TOKEN",
-              help="Bootstrap credential for admin operations (registering sites). [env MXHUB_ADMIN_TOKEN]")
+              help="Bootstrap credential for admin operations (registering sites); prefer the environment "
+                   "or --admin-token-file: a command line is visible to every user in `ps`. "
+                   "[env MXHUB_ADMIN_TOKEN]")
+@click.option("--admin-token-file", type=click.Path(exists=True, dir_okay=False), envvar="MXHUB_ADMIN_TOKEN_FILE",
+              help="Read the admin token from this file (first line). [env MXHUB_ADMIN_TOKEN_FILE]")
 @click.option("--site-timeout", default=10.0, show_default=True, type=float, envvar="MXHUB_SITE_TIMEOUT",
               help="Seconds a site may take to answer. [env MXHUB_SITE_TIMEOUT]")
 @click.option("--soft-deadline", default=1.0, show_default=True, type=float, envvar="MXHUB_SOFT_DEADLINE",
@@ -41,8 +46,8 @@ def hub() -> None:
               help="The `aud` OIDC tokens must carry (unchecked without it). [env MXHUB_OIDC_AUDIENCE]")
 @click.option("--rate-limit", default=600, show_default=True, type=click.IntRange(min=0), envvar="MXHUB_RATE_LIMIT",
               help="Requests a minute per caller (login, else address); 0 turns it off. [env MXHUB_RATE_LIMIT]")
-def serve(dsn: str | None, host: str, port: int, admin_token: str | None, site_timeout: float,
-          soft_deadline: float, health_interval: float, signing_key: str | None, oidc_issuer: str | None,
+def serve(dsn: str | None, host: str, port: int, admin_token: str | None, admin_token_file: str | None,
+          site_timeout: float, soft_deadline: float, health_interval: float, signing_key: str | None, oidc_issuer: str | None,
           oidc_jwks: str | None, oidc_audience: str | None, rate_limit: int) -> None:
     import asyncpg
 
@@ -50,6 +55,14 @@ def serve(dsn: str | None, host: str, port: int, admin_token: str | None, site_t
     from mx_hub.resolvers import HubSettings
     from mxhub.stores import resolve_pg_dsn
 
+    if admin_token_file:
+        if admin_token:
+            raise click.UsageError("give the admin token once: --admin-token(-file) or MXHUB_ADMIN_TOKEN(_FILE)")
+        with open(admin_token_file, encoding="utf-8") as fh:
+            admin_token = fh.readline().strip() or None
+    elif admin_token and os.environ.get("MXHUB_ADMIN_TOKEN") != admin_token:
+        click.echo("warning: --admin-token on the command line is visible to every user of this machine (ps); "
+                   "use MXHUB_ADMIN_TOKEN or --admin-token-file", err=True)
     if not admin_token:
         click.echo("warning: no --admin-token: sites cannot be registered through this hub", err=True)
     if oidc_issuer and not oidc_jwks:

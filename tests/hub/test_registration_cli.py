@@ -102,3 +102,34 @@ def test_site_without_a_hub_key_does_what_it_says(native_dsn):
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.wait(timeout=60)
+
+
+def test_admin_token_from_a_file_never_on_the_command_line(hub_dsn, tmp_path):
+    """Issue 15: `--admin-token` shows in `ps`; a file (or the environment) keeps it private."""
+    secret = "adm_" + os.urandom(8).hex()
+    token_file = tmp_path / "admin-token"
+    token_file.write_text(secret + "\n")
+    env = {**os.environ, **CLEAN_ENV, "MXHUB_ADMIN_TOKEN": ""}
+    proc = subprocess.Popen([sys.executable, "-m", "mxhub", "hub", "serve", "--dsn", hub_dsn, "--port", "0",
+                             "--admin-token-file", str(token_file), "--health-interval", "0"],
+                            env=env, stderr=subprocess.PIPE, text=True)
+    try:
+        lines: list[str] = []
+        deadline = time.monotonic() + 120
+        url = None
+        while time.monotonic() < deadline and url is None:
+            line = proc.stderr.readline()  # type: ignore[union-attr]
+            if not line:
+                break
+            lines.append(line)
+            url = re.search(r"(http://127\.0\.0\.1:\d+)", line)
+        assert url, "".join(lines)
+        assert secret not in " ".join(proc.args)  # type: ignore[arg-type]
+        q = {"query": 'mutation { issueApiToken(login: "x") { token } }'}
+        ok = httpx.post(url.group(1) + "/graphql", json=q, headers={"authorization": f"Bearer {secret}"}, timeout=30)
+        assert ok.status_code == 200 and ok.json()["data"]["issueApiToken"]["token"], ok.text
+        wrong = httpx.post(url.group(1) + "/graphql", json=q, headers={"authorization": "Bearer nope"}, timeout=30)
+        assert wrong.status_code == 401
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)

@@ -125,7 +125,8 @@ async def test_matrix_native(esrf_secured, esrf_demo_dsn, hub_tokens):
     assert any(x["who"] == member_a and x["proposals"] for x in lines)
 
 
-@pytest.mark.parametrize("problem", ["forged", "expired", "audience", "issuer", "garbage"])
+@pytest.mark.parametrize("problem", ["forged", "expired", "audience", "issuer", "garbage", "ten years",
+                                     "several audiences"])
 async def test_bad_caller_tokens_are_refused(esrf_secured, hub_tokens, problem):
     post, _ = esrf_secured
     token = {
@@ -134,10 +135,14 @@ async def test_bad_caller_tokens_are_refused(esrf_secured, hub_tokens, problem):
         "audience": lambda: hub_tokens("diamond", "boaty"),
         "issuer": lambda: hub_tokens("esrf", "boaty", issuer="someone-else"),
         "garbage": lambda: "not.a.token",
+        # issue 15: sites accepted tokens valid for 10 years and tokens for several sites at once
+        "ten years": lambda: hub_tokens("esrf", "boaty", ttl=10 * 365 * 86400),
+        "several audiences": lambda: hub_tokens("esrf", "boaty", audience=["esrf", "diamond"]),
     }[problem]()
     body = await post(COUNT, None, hub_tokens.headers(token))
     code = {"forged": "UNTRUSTED_HUB_KEY", "expired": "CALLER_TOKEN_EXPIRED", "audience": "SITE_NAME_MISMATCH",
-            "issuer": "CALLER_TOKEN_INVALID", "garbage": "CALLER_TOKEN_INVALID"}[problem]
+            "issuer": "CALLER_TOKEN_INVALID", "garbage": "CALLER_TOKEN_INVALID", "ten years": "CALLER_TOKEN_INVALID",
+            "several audiences": "CALLER_TOKEN_INVALID"}[problem]
     assert body["_status"] == 401 and body["errors"][0]["extensions"]["code"] == code
     # a plain header naming a user is not an identity
     body = await post(COUNT, None, {"x-mxhub-user": "boaty", "x-remote-user": "boaty"})

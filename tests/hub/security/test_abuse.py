@@ -167,3 +167,36 @@ async def test_forwarded_for_does_not_pick_the_rate_limit_bucket(hub_dsn, monkey
                                          headers={"x-forwarded-for": f"10.0.{k}.1"})).status_code for k in range(7)]
         assert statuses[:5] == [200] * 5 and statuses[-1] == 429
         await hub.http.aclose()
+
+
+async def test_registry_down_is_a_503_with_a_code(pg_server_dsn):
+    """Issue 15: token callers got 1,109 x HTTP 500 while the registry's PostgreSQL was down."""
+    import uuid
+
+    import asyncpg
+
+    from tests.fixtures.postgres import create_database, drop_database
+
+    name = f"mxhub_reg_{uuid.uuid4().hex[:10]}"
+    dsn = await create_database(pg_server_dsn, name)
+    admin = await asyncpg.connect(pg_server_dsn)
+    try:
+        with hub_with(dsn, rate_limit=0) as hub:
+            issued = await hub.query(ISSUE, {"l": "x"}, admin=True)
+            token = issued["data"]["issueApiToken"]["token"]
+            ok = await hub.http.post("/graphql", json={"query": "{ siteInfo { name } }"},
+                                     headers={"authorization": f"Bearer {token}"})
+            assert ok.status_code == 200
+            # the registry becomes unreachable: no new connections, the open ones cut
+            await admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false')
+            await admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1", name)
+            down = await hub.http.post("/graphql", json={"query": "{ siteInfo { name } }"},
+                                       headers={"authorization": f"Bearer {token}"})
+            assert down.status_code == 503, down.text
+            assert down.json()["errors"][0]["extensions"]["code"] == "REGISTRY_UNAVAILABLE"
+            assert down.headers["retry-after"] == "5" and "data" not in down.json()
+            await hub.http.aclose()
+    finally:
+        await admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true')
+        await admin.close()
+        await drop_database(pg_server_dsn, name)

@@ -60,3 +60,34 @@ def test_the_fuzzer_reaches_the_hub(fuzz_target):
     """A sanity check that the target is the hub schemathesis fuzzes: one known query answers data."""
     r = httpx.post(fuzz_target + "/graphql", json={"query": "{ dataCollections(first: 1) { totalCount } }"})
     assert r.status_code == 200 and r.json()["data"]["dataCollections"]["totalCount"] > 0
+
+
+def _lims_schema():
+    from graphql.language import ObjectValueNode
+
+    from site_adapter.lims.schema import schema as lims
+
+    # federation's own scalars, as a router would send them: representations are objects
+    schemathesis.graphql.scalar("_Any", st.just(ObjectValueNode(fields=())))
+    schemathesis.graphql.scalar("JSON", st.just(ObjectValueNode(fields=())))
+    return schemathesis.graphql.from_file(print_schema(lims._schema))
+
+
+LIMS_SCHEMA = _lims_schema()
+
+
+@pytest.fixture(scope="module")
+def running_lims(lims_demo_dsn):
+    from site_adapter.lims.app import create_lims_app
+    from site_adapter.lims.store import LimsStore
+    from tests.fixtures.sites import serve_in_thread
+
+    with serve_in_thread(create_lims_app(LimsStore(lims_demo_dsn, min_size=1, max_size=2), name="lims")) as url:
+        yield url
+
+
+@LIMS_SCHEMA.parametrize()
+@settings(max_examples=25, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
+def test_a_lims_never_fails_or_leaks_under_fuzzing(case, running_lims):
+    """Issue 15: the LIMS is held to the hub's standard too."""
+    check(case.call(base_url=running_lims + "/graphql", timeout=30))
