@@ -14,7 +14,8 @@ NOT_FOUND = "NOT_FOUND"
 FORBIDDEN = "FORBIDDEN"
 UNAUTHENTICATED = "UNAUTHENTICATED"
 INTERNAL = "INTERNAL_SERVER_ERROR"
-REGISTRY_UNAVAILABLE = "REGISTRY_UNAVAILABLE"  # the hub cannot reach its registry database: HTTP 503
+REGISTRY_UNAVAILABLE = "REGISTRY_UNAVAILABLE"
+CALLER_TOKEN_REQUIRED = "CALLER_TOKEN_REQUIRED"  # a LIMS answers its trusted hubs only  # the hub cannot reach its registry database: HTTP 503
 MISSING_GEOMETRY = "MISSING_GEOMETRY"  # reprocessing: `message` names each missing item
 NOT_ROTATION = "NOT_ROTATION"  # reprocessing: XDS/MOSFLM asked for stills or a grid scan
 

@@ -21,6 +21,7 @@ from typing import Any, Iterable, Mapping
 
 from mx_schema.errors import (
     CALLER_TOKEN_EXPIRED,
+    CALLER_TOKEN_REQUIRED,
     CALLER_TOKEN_INVALID,
     SITE_NAME_MISMATCH,
     UNAUTHENTICATED,
@@ -168,6 +169,9 @@ class AccessPolicy:
     trusted_keys: list[Any]  # cryptography Ed25519PublicKey objects
     embargo: EmbargoPolicy = field(default_factory=EmbargoPolicy)
     audit: "AuditLog | None" = None
+    # A LIMS knows no sessions or embargo, so it cannot apply the rule itself: it answers only callers a
+    # trusted hub vouches for, and the hub asks it only about samples the owning site let the caller see.
+    require_caller: bool = False
 
     @classmethod
     def from_pem_files(cls, paths: Iterable[str], embargo: EmbargoPolicy | None = None,
@@ -192,7 +196,11 @@ class AccessPolicy:
         return None
 
     def viewer(self, token: str | None, site: str) -> Viewer:
-        """The verified caller; no token is an anonymous caller; a bad token is refused, not downgraded."""
+        """The verified caller; no token is an anonymous caller (refused where `require_caller`); a bad
+        token is refused, not downgraded."""
+        if self.require_caller and (not token or not self.trusted_keys):
+            raise Unauthenticated("this LIMS answers its hubs only: send the query through a hub it trusts "
+                                  "(a caller token signed by the hub)", code=CALLER_TOKEN_REQUIRED)
         if not token or not self.trusted_keys:
             return ANONYMOUS
         import jwt

@@ -60,7 +60,16 @@ _dsn_option = click.option(
 @click.option("--demo-collections", default=20000, show_default=True, type=click.IntRange(min=50),
               envvar="MXHUB_DEMO_COLLECTIONS",
               help="The --collections `mxhub demo` runs with, so the demo keys match. [env MXHUB_DEMO_COLLECTIONS]")
-def serve(dsn: str | None, name: str, host: str, port: int, demo: bool, demo_collections: int) -> None:
+@click.option("--trust-hub-key", "hub_keys", multiple=True, type=click.Path(exists=True, dir_okay=False),
+              envvar="MXHUB_TRUSTED_HUB_KEYS",
+              help="PEM public key of a hub this LIMS answers (repeatable; `mxhub hub key --hub URL` prints "
+                   "it). The LIMS answers only requests such a hub vouches for. [env MXHUB_TRUSTED_HUB_KEYS, "
+                   "paths separated by ':']")
+@click.option("--open-access", is_flag=True, envvar="MXHUB_OPEN_ACCESS",
+              help="Answer anyone who can reach the port, embargoed samples' records included (a trusted "
+                   "network only). [env MXHUB_OPEN_ACCESS]")
+def serve(dsn: str | None, name: str, host: str, port: int, demo: bool, demo_collections: int,
+          hub_keys: tuple[str, ...], open_access: bool) -> None:
     from mx_schema.ids import SITE_NAME
     from site_adapter.backends.base import BackendError
     from site_adapter.lims.app import create_lims_app
@@ -69,6 +78,12 @@ def serve(dsn: str | None, name: str, host: str, port: int, demo: bool, demo_col
 
     if not SITE_NAME.match(name):
         raise click.BadParameter("lower-case letters, digits, '-' and '_' only", param_hint="--name")
+    keys = _public_keys([k for path in hub_keys for k in path.split(":") if k])
+    if not keys and not open_access:
+        # A LIMS cannot apply the sites' embargo (it knows no sessions): it answers its hubs only, and a
+        # hub asks it only about samples the owning site let the caller see (issue 15).
+        raise click.UsageError("a LIMS answers only the hubs it trusts: give --trust-hub-key hub.pem "
+                               "(`mxhub hub key --hub HUB_URL > hub.pem`), or --open-access on a trusted network")
 
     async def run() -> None:
         resolved = await _resolve(dsn)
@@ -81,12 +96,15 @@ def serve(dsn: str | None, name: str, host: str, port: int, demo: bool, demo_col
         except BackendError as exc:
             raise click.ClickException(str(exc)) from None
         try:
-            served = Served(name, create_lims_app(store, name=name, manage_store=False), host, port).bind()
+            app = create_lims_app(store, name=name, manage_store=False, trusted_keys=keys or None)
+            served = Served(name, app, host, port).bind()
 
             async def started() -> None:
                 counts = await store.counts()
                 click.echo(f"LIMS {name} serving {served.url}/graphql ({counts['crystals']} crystals, "
-                           f"{counts['plates']} plates, {counts['screens']} screens)", err=True)
+                           f"{counts['plates']} plates, {counts['screens']} screens); "
+                           + ("answering anyone (--open-access)" if not keys else
+                              "answering hub key(s) " + ", ".join(_key_ids(keys)) + " only"), err=True)
 
             await serve_all([served], on_started=started)
         finally:
@@ -96,6 +114,25 @@ def serve(dsn: str | None, name: str, host: str, port: int, demo: bool, demo_col
         asyncio.run(run())
     except OSError as exc:
         raise click.ClickException(str(exc)) from None
+
+
+def _public_keys(paths: list[str]) -> list:
+    from cryptography.hazmat.primitives.serialization import load_pem_public_key
+
+    keys = []
+    for path in paths:
+        with open(path, "rb") as fh:
+            try:
+                keys.append(load_pem_public_key(fh.read()))
+            except ValueError:
+                raise click.BadParameter(f"{path} is not a PEM public key", param_hint="--trust-hub-key") from None
+    return keys
+
+
+def _key_ids(keys: list) -> list[str]:
+    from site_adapter.access import public_key_id
+
+    return [public_key_id(k) for k in keys]
 
 
 @lims.command("import", help="Import LIMS exports: Rock Maker screen XML (*.xml), CRIMS-like plate/crystal "

@@ -6,7 +6,7 @@ It owns the store's lifetime unless told not to; it shares the site's GraphQL-ov
 from __future__ import annotations
 
 import contextlib
-from typing import AsyncIterator
+from typing import Any, AsyncIterator, Sequence
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -14,6 +14,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from mx_schema.ids import SITE_NAME
+from site_adapter.access import AccessPolicy
 from site_adapter.backends.base import BackendError
 from site_adapter.graphql.view import GraphQLView
 from site_adapter.lims.schema import LIMS_SCHEMA_VERSION, LimsContext
@@ -21,8 +22,13 @@ from site_adapter.lims.schema import schema as lims_schema
 from site_adapter.lims.store import LimsStore
 
 
-def create_lims_app(store: LimsStore, *, name: str = "lims", manage_store: bool = True) -> Starlette:
-    """An app serving `store` as LIMS source `name`; it starts and closes the store unless told not to."""
+def create_lims_app(store: LimsStore, *, name: str = "lims", manage_store: bool = True,
+                    trusted_keys: Sequence[Any] | None = None) -> Starlette:
+    """An app serving `store` as LIMS source `name`; it starts and closes the store unless told not to.
+
+    With `trusted_keys` (hub public keys) it answers only requests a trusted hub vouches for
+    (X-MXHub-Caller), the way `mxhub lims serve` runs it; without them anyone who reaches it is answered.
+    """
     if not SITE_NAME.match(name):
         raise ValueError(f"LIMS name {name!r} must be lower-case letters, digits, '-' or '_'")
 
@@ -49,6 +55,7 @@ def create_lims_app(store: LimsStore, *, name: str = "lims", manage_store: bool 
             if manage_store:
                 await store.close()
 
-    view = GraphQLView(lims_schema, make_context)  # type: ignore[arg-type]  # duck-typed context
+    policy = AccessPolicy(trusted_keys=list(trusted_keys), require_caller=True) if trusted_keys is not None else None
+    view = GraphQLView(lims_schema, make_context, policy)  # type: ignore[arg-type]  # duck-typed context
     return Starlette(routes=[*view.routes("/graphql"), Route("/health", health), Route("/ready", ready)],
                      lifespan=lifespan)

@@ -52,3 +52,28 @@ def test_bad_name_is_refused():
 
     with pytest.raises(ValueError):
         create_lims_app(LimsStore("postgresql://unused"), name="Not A Name")
+
+
+async def test_a_lims_with_hub_keys_answers_its_hubs_only(lims_store, hub_tokens):
+    """Issue 15: the LIMS checked no caller, so an embargoed sample's full crystallisation record came
+    back to anyone who could reach it. Now it answers only what a trusted hub vouches for."""
+    import httpx
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from site_adapter.lims.app import create_lims_app
+
+    app = create_lims_app(lims_store, name="lims", manage_store=False, trusted_keys=[hub_tokens.public_key])
+    query = {"query": "query($r: [_Any!]!) { _entities(representations: $r) { ... on Sample { crystallisation { method } } } }",
+             "variables": {"r": [{"__typename": "Sample", "id": "x"}]}}
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://lims.test") as client:
+        direct = await client.post("/graphql", json=query)
+        assert direct.status_code == 401
+        assert direct.json()["errors"][0]["extensions"]["code"] == "CALLER_TOKEN_REQUIRED"
+        assert "data" not in direct.json()
+        forged = await client.post("/graphql", json=query, headers=hub_tokens.headers(
+            hub_tokens("lims", "boaty", key=Ed25519PrivateKey.generate())))
+        assert forged.status_code == 401
+        vouched = await client.post("/graphql", json={"query": "{ __typename }"},
+                                    headers=hub_tokens.headers(hub_tokens("lims", "boaty")))
+        assert vouched.status_code == 200 and vouched.json()["data"] == {"__typename": "Query"}
+        assert (await client.get("/health")).status_code == 200  # health stays open for the hub's checks
