@@ -52,6 +52,7 @@ class Shape:
     depth: int = 0
     fields: int = 0
     aliases: int = 0
+    cost: int = 0  # records the connections may return (see MAX_COST)
 
 
 class Measure:
@@ -68,13 +69,15 @@ class Measure:
     def selection_set(self, node: SelectionSetNode | None) -> Shape:
         if node is None:
             return Shape()
-        depth = fields = aliases = 0
+        depth = fields = aliases = cost = 0
         for sel in node.selections:
             if isinstance(sel, FieldNode):
                 inner = self.selection_set(sel.selection_set)
                 depth = max(depth, 1 + inner.depth)
                 fields += 1 + inner.fields
                 aliases += (sel.alias is not None) + inner.aliases
+                page = _page(sel)
+                cost += page * (1 + inner.cost) if page is not None else inner.cost
                 continue
             if isinstance(sel, InlineFragmentNode):
                 inner = self.selection_set(sel.selection_set)
@@ -85,7 +88,8 @@ class Measure:
             depth = max(depth, inner.depth)
             fields += inner.fields
             aliases += inner.aliases
-        return Shape(depth, fields, aliases)
+            cost += inner.cost
+        return Shape(depth, fields, aliases, cost)
 
     def fragment(self, name: str) -> Shape:
         shape = self.memo.get(name)
@@ -183,54 +187,16 @@ def _page(field: FieldNode) -> int | None:
     return DEFAULT_PAGE if field.name.value in CONNECTIONS else None
 
 
-class Cost:
-    """Records an operation may ask for, fragments expanded (each measured once, as in Measure)."""
-
-    def __init__(self, fragments: dict[str, FragmentDefinitionNode]) -> None:
-        self.fragments = fragments
-        self.memo: dict[str, int] = {}
-        self.active: set[str] = set()
-
-    def selection_set(self, node: SelectionSetNode | None) -> int:
-        if node is None:
-            return 0
-        total = 0
-        for sel in node.selections:
-            if isinstance(sel, FieldNode):
-                page = _page(sel)
-                inner = self.selection_set(sel.selection_set)
-                total += page * (1 + inner) if page is not None else inner
-            elif isinstance(sel, InlineFragmentNode):
-                total += self.selection_set(sel.selection_set)
-            elif isinstance(sel, FragmentSpreadNode):
-                total += self.fragment(sel.name.value)
-        return total
-
-    def fragment(self, name: str) -> int:
-        if name in self.memo:
-            return self.memo[name]
-        frag = self.fragments.get(name)
-        if frag is None or name in self.active:
-            return 0
-        self.active.add(name)
-        try:
-            cost = self.selection_set(frag.selection_set)
-        finally:
-            self.active.discard(name)
-        self.memo[name] = cost
-        return cost
-
-
 class CostLimit(ASTValidationRule):
     """Refuses an operation whose connections could ask for more than MAX_COST records."""
 
     def __init__(self, context: ValidationContext) -> None:
         super().__init__(context)
         fragments = {d.name.value: d for d in context.document.definitions if isinstance(d, FragmentDefinitionNode)}
-        self.cost = Cost(fragments)
+        self.measure = Measure(fragments)
 
     def enter_operation_definition(self, node: OperationDefinitionNode, *_: Any) -> None:
-        cost = self.cost.selection_set(node.selection_set)
+        cost = self.measure.selection_set(node.selection_set).cost
         if cost > MAX_COST:
             self.report_error(GraphQLError(
                 f"query may ask for {cost} records, over the limit of {MAX_COST} (lower `first` or split it)",
