@@ -92,8 +92,8 @@ def index(paths: tuple[str, ...], verify: bool, as_json: bool, dsn: str | None, 
 
 
 def _print_text(result: dict[str, Any]) -> None:
-    click.echo(f"{result['files']} files seen, {result['indexed']} indexed "
-               f"({result['skipped']} unchanged), {len(result['failed'])} failed")
+    click.echo(f"{result['files']} files: {result['indexed']} indexed, {result['skipped']} unchanged, "
+               f"{len(result['failed'])} failed")
     for s in result["sweeps"]:
         gaps = f", missing {s['missing']}" if s["missing"] else ""
         link = f" -> {s['linked']}" if s["linked"] else " (not linked)"
