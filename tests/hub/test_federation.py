@@ -15,6 +15,7 @@ from mx_schema.ids import decode_id, encode_id
 from site_adapter.app import create_app as create_site_app
 from site_adapter.backends.native import NativeBackend
 from tests.fixtures.faulty import Slow, broken_site
+from tests.fixtures.nodes import check_every_node_type
 from tests.fixtures.sites import serve_in_thread
 
 PAGE = """query($f: DataCollectionFilter, $first: Int, $after: String) {
@@ -121,6 +122,13 @@ async def test_node_goes_to_the_one_site_named(three_sites):
     assert [r["name"] for r in body["extensions"]["sites"]] == ["diamond"]
     body = await hub.query("query($id: ID!) { node(id: $id) { id } }", {"id": encode_id("nowhere", "DataCollection", "1")})
     assert body["errors"][0]["extensions"]["code"] == "NOT_FOUND"
+
+
+async def test_node_answers_every_node_type_through_the_hub(three_sites):
+    """Issue 13: node(id) refused ProcessingResult ids; every Node type goes to its site and back."""
+    hub, _ = three_sites
+    found = await check_every_node_type(lambda q, v: hub.query(q, v), {"site": "diamond", "experimentType": "OSC"})
+    assert {decode_id(r["id"]).site for t, r in found.items() if t != "Proposal"} == {"diamond"}
 
 
 async def test_slow_and_failing_sites_are_named_and_the_rest_answer(running_hub, demo_sites, esrf_demo_dsn):
