@@ -114,7 +114,8 @@ async def test_identical_requests_of_different_callers_are_not_shared(recorded):
     site.tokens.clear()
     q = "{ dataCollections(first: 2) { edges { node { id } } } }"
     await asyncio.gather(*(hub.query(q, token=t) for t in tokens for _ in range(3)))
-    subs = {decode(t, "esrf").get("sub") for t in site.tokens}
+    # discard anonymous health checks (every 2 s): on a loaded machine one may land in between
+    subs = {decode(t, "esrf").get("sub") for t in site.tokens} - {None}
     assert subs == {"amy", "ben"}
 
 
