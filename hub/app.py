@@ -1,4 +1,5 @@
-"""The hub as an ASGI app: /graphql (GraphiQL in a browser), /health, /ready, /hub-key, and health checks.
+"""The hub as an ASGI app: /graphql (GraphiQL in a browser, its files under /graphiql/), /health, /ready,
+/hub-key, and health checks.
 
 Every request is authenticated (anonymous without a token, 401 for a bad one) and rate limited per
 caller; documents are parsed and validated once per distinct text (cached), with the hub's limits.
@@ -21,10 +22,10 @@ import orjson
 from graphql import DocumentNode, GraphQLError, execute, parse, specified_rules, validate
 from starlette.applications import Starlette
 from starlette.requests import ClientDisconnect, Request
-from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
+from starlette.responses import FileResponse, HTMLResponse, JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
-from mx_schema import SCHEMA_VERSION, http
+from mx_schema import SCHEMA_VERSION, graphiql, http
 from mx_schema.errors import INTERNAL, UNAUTHENTICATED
 from mx_hub import trust
 from mx_hub.auth import ApiTokens, AuthError, Authenticator, Caller, OidcVerifier
@@ -58,23 +59,9 @@ def mask_site_error(entry: dict[str, Any]) -> dict[str, Any]:
                            "correlationId": correlation}}
 
 
-async def read_capped(request: Request) -> bytes:
-    """The request body, refused (413) as soon as it passes the limit: a huge or endless upload is
-    never held in memory whole (parse_request checks the size only after reading)."""
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > http.MAX_BODY_BYTES:
-        raise http.RequestError(f"request body over {http.MAX_BODY_BYTES} bytes", status=413)
-    chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > http.MAX_BODY_BYTES:
-            raise http.RequestError(f"request body over {http.MAX_BODY_BYTES} bytes", status=413)
-        chunks.append(chunk)
-    return b"".join(chunks)
-
-
 def _error_response(status: int, code: str, message: str, media: str, headers: dict[str, str]) -> JSONResponse:
-    return JSONResponse({"errors": [{"message": message, "extensions": {"code": code}}], "data": None},
+    # refused before execution: no `data` entry (GraphQL spec, Response Format)
+    return JSONResponse({"errors": [{"message": message, "extensions": {"code": code}}]},
                         status_code=status, media_type=media, headers=headers)
 
 
@@ -158,15 +145,14 @@ def create_app(registry_dsn: str, settings: HubSettings | None = None) -> Starle
     async def graphql_endpoint(request: Request) -> Response:
         accept = request.headers.get("accept", "")
         if request.method == "GET" and "query" not in request.query_params and "text/html" in accept:
-            from strawberry.http.ides import get_graphql_ide_html
-
-            return HTMLResponse(get_graphql_ide_html(graphql_ide="graphiql"))
+            return HTMLResponse(graphiql.page("GraphiQL · hub · mxhub"),
+                                headers={"content-security-policy": graphiql.CONTENT_SECURITY_POLICY})
         media = http.negotiate(accept)
         caller = await identify(request, media)
         if isinstance(caller, Response):
             return caller
         try:
-            body = await read_capped(request) if request.method == "POST" else b""
+            body = await http.read_body(request) if request.method == "POST" else b""
             gql = http.parse_request(request.method, request.headers.get("content-type"), body, request.query_params)
         except http.RequestError as exc:
             return JSONResponse(http.request_error_body(str(exc)), status_code=exc.status, media_type=media)
@@ -174,9 +160,8 @@ def create_app(registry_dsn: str, settings: HubSettings | None = None) -> Starle
             return Response(status_code=499)
         doc, errors = documents.get(gql.query)
         if errors or doc is None:
-            payload = {"errors": [http.format_error(e) for e in errors], "data": None}
-            return Response(json.dumps(payload), status_code=400 if media == http.GRAPHQL_RESPONSE else 200,
-                            media_type=media)
+            payload, status = http.result_body(None, errors, [http.format_error(e) for e in errors], media)
+            return Response(json.dumps(payload), status_code=status, media_type=media)
         context = HubContext(registry=registry, client=state["client"], settings=settings, caller=caller,
                              api_tokens=api_tokens, raw_variables=gql.variables or {})
         if request.method == "GET" and any(getattr(d, "operation", None) and d.operation.value == "mutation"
@@ -192,11 +177,8 @@ def create_app(registry_dsn: str, settings: HubSettings | None = None) -> Starle
                 result = await result
         finally:
             CURRENT_CALLER.reset(scope_token)
-        payload: dict[str, Any] = {}
         all_errors = [http.format_error(e) for e in result.errors or []] + [mask_site_error(e) for e in context.site_errors]
-        if all_errors:
-            payload["errors"] = all_errors
-        payload["data"] = result.data
+        payload, status = http.result_body(result.data, result.errors, all_errors, media)
         payload["extensions"] = {
             "schemaVersion": SCHEMA_VERSION,
             "sites": [vars(r) for r in sorted(context.reports.values(), key=lambda r: r.name)],
@@ -206,8 +188,14 @@ def create_app(registry_dsn: str, settings: HubSettings | None = None) -> Starle
         }
         if context.warnings:
             payload["extensions"]["warnings"] = context.warnings
-        status = 400 if result.data is None and result.errors and media == http.GRAPHQL_RESPONSE else 200
         return Response(orjson.dumps(payload, default=str), status_code=status, media_type=media)
+
+    async def graphiql_asset(request: Request) -> Response:
+        """A file of the GraphiQL page, from the package (mx_schema.graphiql): it works offline."""
+        found = graphiql.asset(request.path_params["name"])
+        if found is None:
+            return PlainTextResponse("not found", status_code=404)
+        return FileResponse(found[0], media_type=found[1], headers={"cache-control": graphiql.ASSET_CACHE_CONTROL})
 
     async def health(request: Request) -> JSONResponse:
         return JSONResponse({"status": "ok", "role": "hub", "schemaVersion": SCHEMA_VERSION})
@@ -255,7 +243,8 @@ def create_app(registry_dsn: str, settings: HubSettings | None = None) -> Starle
             await registry.close()
 
     app = Starlette(
-        routes=[Route("/graphql", graphql_endpoint, methods=["GET", "POST"]), Route("/health", health),
+        routes=[Route("/graphql", graphql_endpoint, methods=["GET", "POST"]),
+                Route(f"/{graphiql.PREFIX}/{{name}}", graphiql_asset, methods=["GET", "HEAD"]), Route("/health", health),
                 Route("/ready", ready), Route("/hub-key", hub_key), *web_routes()],
         lifespan=lifespan,
     )

@@ -51,6 +51,7 @@ class SiteAnswer:
     data: dict[str, Any] | None
     errors: list[dict[str, Any]]
     ms: float
+    extensions: dict[str, Any] = field(default_factory=dict)  # the site's own (warnings: registration reads them)
 
 
 class SiteClient:
@@ -65,7 +66,7 @@ class SiteClient:
         self._http = httpx.AsyncClient(transport=transport, timeout=timeout, headers=headers or {},
                                        follow_redirects=False)
         self.signing_key = signing_key
-        self._in_flight: dict[tuple[str, bytes, Caller], asyncio.Future[SiteAnswer]] = {}
+        self._in_flight: dict[tuple[str, bytes, Caller], asyncio.Task[SiteAnswer]] = {}
         self.sent = 0  # requests actually sent (tests check de-duplication with it)
 
     async def close(self) -> None:
@@ -78,25 +79,22 @@ class SiteClient:
         # The caller is part of the key: an answer shaped by one caller's rights is never given to another.
         key = (url, body + orjson.dumps(headers or {}, option=orjson.OPT_SORT_KEYS), scope.caller)
         pending = self._in_flight.get(key)
-        if pending is not None:
-            return await asyncio.shield(pending)
-        future: asyncio.Future[SiteAnswer] = asyncio.get_running_loop().create_future()
-        self._in_flight[key] = future
-        try:
-            answer = await self._send(site, url, body, timeout or self.timeout, {**(headers or {}), **self._identity(scope, site)})
-        except asyncio.CancelledError:
-            future.cancel()  # callers sharing this request see it cancelled too
-            raise
-        except BaseException as exc:
-            if not future.done():
-                future.set_exception(exc)
-                future.exception()  # mark retrieved: the waiting callers, if any, re-raise it
-            raise
-        else:
-            future.set_result(answer)
-            return answer
-        finally:
-            self._in_flight.pop(key, None)
+        if pending is None:
+            # The request runs as a task of its own, owned by no caller: a caller whose deadline passes
+            # (or whose client goes away) stops waiting, and the others sharing the call still get the
+            # answer. Cancelling the shared call under them made CancelledError escape as an HTTP 500.
+            pending = asyncio.get_running_loop().create_task(
+                self._send(site, url, body, timeout or self.timeout,
+                           {**(headers or {}), **self._identity(scope, site)}))
+            self._in_flight[key] = pending
+            pending.add_done_callback(lambda task, key=key: self._finished(key, task))
+        return await asyncio.shield(pending)
+
+    def _finished(self, key: tuple[str, bytes, Caller], task: asyncio.Task[SiteAnswer]) -> None:
+        if self._in_flight.get(key) is task:
+            del self._in_flight[key]
+        if not task.cancelled():
+            task.exception()  # retrieved here: a failure nobody waits for any more is not logged as lost
 
     def _identity(self, scope: CallerScope, audience: str) -> dict[str, str]:
         if self.signing_key is None:
@@ -133,4 +131,6 @@ class SiteClient:
         data = payload.get("data")
         if data is not None and not isinstance(data, dict):
             raise SiteFailure(site, SITE_ERROR, f"site {site} answered malformed data")
-        return SiteAnswer(site=site, data=data, errors=errors, ms=ms)
+        extensions = payload.get("extensions")
+        return SiteAnswer(site=site, data=data, errors=errors, ms=ms,
+                          extensions=extensions if isinstance(extensions, dict) else {})

@@ -16,11 +16,10 @@ from graphql.execution import Executor
 
 from mx_schema import SCHEMA_VERSION
 from mx_schema.errors import FORBIDDEN, NOT_FOUND, PAGE_SIZE_LIMIT, SITE_ERROR, ContractError
-from mx_schema.ids import SITE_NAME, decode_id
+from mx_schema.ids import decode_id
 from mx_hub import plan, stitch
 from mx_hub.auth import ANONYMOUS, ApiTokenInfo, ApiTokens, Caller
 from mx_hub.client import SiteClient, SiteFailure
-from mx_hub.compat import differences
 from mx_hub.fanout import (
     SiteReport,
     down_entry,
@@ -30,6 +29,7 @@ from mx_hub.fanout import (
 )
 from mx_hub.limits import MAX_PAGE_SIZE
 from mx_hub.merge import SiteEdge, SitePage, decode_hub_cursor, merge_pages
+from mx_hub.registration import register_site
 from mx_hub.registry import Registry, SiteRecord
 from mx_hub.sdl import ROOT_FILTERS
 
@@ -310,51 +310,6 @@ def _site_object(s: SiteRecord) -> Local:
 
 def resolve_site_info(_: Any, info: GraphQLResolveInfo) -> Local:
     return Local(name="hub", backend="hub", schemaVersion=SCHEMA_VERSION)
-
-
-SITE_CHECK_QUERY = "{ _service { sdl } siteInfo { name backend schemaVersion } }"
-
-
-def graphql_url(url: str) -> str:
-    url = url.rstrip("/")
-    return url if url.endswith("/graphql") else url + "/graphql"
-
-
-async def register_site(ctx: HubContext, name: str, url: str, kind: str = "site") -> SiteRecord:
-    """Fetch the site's SDL, check it against the contract and its health, then store it."""
-    if not SITE_NAME.match(name):
-        raise ContractError(f"site name {name!r} must be lower-case letters, digits, '-' or '_'")
-    if kind not in ("site", "lims"):
-        raise ContractError("kind must be `site` or `lims`")
-    if not url.startswith(("http://", "https://")):
-        raise ContractError("url must be an http(s) URL of the site's GraphQL endpoint")
-    endpoint = graphql_url(url)
-    start = time.perf_counter()
-    try:
-        answer = await ctx.client.query(name, endpoint, SITE_CHECK_QUERY if kind == "site" else "{ _service { sdl } }",
-                                        timeout=min(10.0, ctx.settings.site_timeout))
-    except SiteFailure as failure:
-        raise ContractError(f"cannot register {name}: {failure}", code=failure.code) from None
-    latency = (time.perf_counter() - start) * 1000
-    data = answer.data or {}
-    sdl = (data.get("_service") or {}).get("sdl")
-    if answer.errors or not sdl:
-        raise ContractError(f"cannot register {name}: it does not serve the federation `_service` field",
-                            code="SITE_INCOMPATIBLE")
-    if kind == "site":
-        info = data.get("siteInfo") or {}
-        version = info.get("schemaVersion")
-        problems = differences(sdl, version)
-        if problems:
-            raise ContractError(f"cannot register {name}: schema incompatible: " + "; ".join(problems[:50]),
-                                code="SITE_INCOMPATIBLE")
-        backend = info.get("backend")
-    else:
-        version, backend = None, "lims"
-        if "crystallisation" not in sdl:
-            raise ContractError(f"cannot register {name}: a LIMS source must extend Sample with `crystallisation`",
-                                code="SITE_INCOMPATIBLE")
-    return await ctx.registry.upsert(name, endpoint, kind, version, backend, sdl, latency)
 
 
 def _require_admin(ctx: HubContext) -> None:

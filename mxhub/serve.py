@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import signal
 import socket
 from dataclasses import dataclass, field
@@ -53,8 +54,14 @@ class Served:
 
 
 def make_server(served: Served, log_level: str = "warning") -> uvicorn.Server:
+    # X-Forwarded-For/-Proto are believed only from the proxies an operator names
+    # (MXHUB_FORWARDED_ALLOW_IPS, comma-separated addresses): uvicorn's default trusts 127.0.0.1, which
+    # let anyone on the machine (or behind a local proxy that passes the header on) pick the address
+    # rate limits are counted by (issue 15). docs/security.md says so.
+    allow = os.environ.get("MXHUB_FORWARDED_ALLOW_IPS", "").strip()
     config = uvicorn.Config(served.app, log_level=log_level, lifespan="on", timeout_graceful_shutdown=5,
-                            access_log=False)
+                            access_log=False, proxy_headers=bool(allow), forwarded_allow_ips=allow or None,
+                            server_header=False)
     return _Server(config)
 
 

@@ -1,7 +1,8 @@
 """GraphQL over HTTP, the framework-neutral part shared by site and hub views.
 
 Request parsing, media-type negotiation (application/graphql-response+json, as the GraphQL-over-HTTP
-spec asks, else application/json) and error shaping. Pure functions: no web framework here.
+spec asks, else application/json), error shaping and the body and status of a result. Pure functions:
+no web framework here.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ import json
 import logging
 import uuid
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
 from mx_schema.errors import BAD_USER_INPUT, INTERNAL, ContractError
 
@@ -19,6 +20,9 @@ log = logging.getLogger("mxhub.graphql")
 GRAPHQL_RESPONSE = "application/graphql-response+json"
 JSON = "application/json"
 MAX_BODY_BYTES = 1_000_000
+# Variables and bodies nest at most this deep: a 3 KB variables object nested 1,500 deep once raised
+# RecursionError (an HTTP 500) at hub and site. Real GraphQL inputs nest a handful of levels.
+MAX_JSON_DEPTH = 64
 
 
 class RequestError(Exception):
@@ -79,10 +83,55 @@ def parse_request(method: str, content_type: str | None, body: bytes, params: Ma
 
 
 def _loads(raw: bytes | str, what: str) -> Any:
+    """JSON with its nesting checked first, by counting brackets outside strings (no recursion)."""
+    text = raw.decode("utf-8", "replace") if isinstance(raw, (bytes, bytearray)) else raw
+    if _nesting(text) > MAX_JSON_DEPTH:
+        raise RequestError(f"{what} nests deeper than {MAX_JSON_DEPTH} levels")
     try:
         return json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         raise RequestError(f"{what} is not valid JSON") from None
+
+
+def _nesting(text: str) -> int:
+    if "[" not in text and "{" not in text:
+        return 0
+    depth = deepest = 0
+    in_string = escaped = False
+    for ch in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == '"':
+                in_string = False
+        elif ch == '"':
+            in_string = True
+        elif ch in "[{":
+            depth += 1
+            if depth > deepest:
+                deepest = depth
+                if deepest > MAX_JSON_DEPTH:
+                    return deepest
+        elif ch in "]}":
+            depth -= 1
+    return deepest
+
+
+async def read_body(request: Any) -> bytes:
+    """A Starlette request's body, refused (413) as soon as it passes MAX_BODY_BYTES while streaming:
+    a huge or endless upload is never held in memory whole (a 400 MB chunked body once reached 1 GB)."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+        raise RequestError(f"request body over {MAX_BODY_BYTES} bytes", status=413)
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_BODY_BYTES:
+            raise RequestError(f"request body over {MAX_BODY_BYTES} bytes", status=413)
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 def format_error(error: Any, *, extra: Mapping[str, Any] | None = None) -> dict[str, Any]:
@@ -115,3 +164,29 @@ def format_error(error: Any, *, extra: Mapping[str, Any] | None = None) -> dict[
 
 def request_error_body(message: str) -> dict[str, Any]:
     return {"errors": [{"message": message, "extensions": {"code": "BAD_REQUEST"}}]}
+
+
+def is_request_error(data: Any, errors: Sequence[Any] | None) -> bool:
+    """True when the request failed before execution began: the document did not parse or validate, the
+    operation is not in it, or the variables did not coerce. graphql-core gives those errors no `path`;
+    an error raised while executing a field always has one (GraphQL spec, "Errors": path)."""
+    return data is None and bool(errors) and all(not getattr(e, "path", None) for e in errors or ())
+
+
+def result_body(data: Any, errors: Sequence[Any] | None, formatted: list[dict[str, Any]],
+                media: str) -> tuple[dict[str, Any], int]:
+    """The body (`errors` then `data`; the caller adds `extensions`) and HTTP status of a GraphQL result.
+
+    A request error has no `data` entry: "If an error was raised before execution begins, the data entry
+    should not be present in the result" (GraphQL spec, Response Format); with graphql-response+json it is
+    a 400 (GraphQL over HTTP, "application/graphql-response+json": request errors), with application/json a
+    200. Once execution began `data` is present, null included, and the status is 200 (a null `data` from
+    a failed non-null root field SHOULD still be 2xx).
+    """
+    body: dict[str, Any] = {}
+    if formatted:
+        body["errors"] = formatted
+    if is_request_error(data, errors):
+        return body, 400 if media == GRAPHQL_RESPONSE else 200
+    body["data"] = data
+    return body, 200

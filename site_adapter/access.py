@@ -14,10 +14,19 @@ import json
 import logging
 import logging.handlers
 import os
+import re
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping
 
-from mx_schema.errors import ContractError
+from mx_schema.errors import (
+    CALLER_TOKEN_EXPIRED,
+    CALLER_TOKEN_INVALID,
+    SITE_NAME_MISMATCH,
+    UNAUTHENTICATED,
+    UNTRUSTED_HUB_KEY,
+    ContractError,
+)
+from mx_schema.ids import SITE_NAME
 
 CALLER_HEADER = "x-mxhub-caller"
 ISSUER = "mxhub-hub"
@@ -88,12 +97,39 @@ class EmbargoPolicy:
 
 
 class Unauthenticated(ContractError):
-    code = "UNAUTHENTICATED"
+    """A refused caller token; `code` and `extensions` say why, so the hub can tell its operator (issue 13)."""
+
+    code = UNAUTHENTICATED
+
+    def __init__(self, message: str, *, code: str | None = None, extensions: Mapping[str, Any] | None = None) -> None:
+        super().__init__(message, code=code)
+        self.extensions: dict[str, Any] = dict(extensions or {})
+
+
+def public_key_id(public_key: Any) -> str:
+    """First 16 hex characters of sha256 over the raw 32-byte Ed25519 public key: the `kid` the hub
+    puts in its tokens (docs/security.md, boundary 2). Safe to show: it identifies, it does not unlock."""
+    from cryptography.hazmat.primitives import serialization
+
+    raw = public_key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    return hashlib.sha256(raw).hexdigest()[:16]
+
+
+def _seen(value: Any, pattern: "re.Pattern[str]") -> str | None:
+    """A value read from an unverified token, echoed only when it has the expected shape."""
+    return value if isinstance(value, str) and pattern.fullmatch(value) else None
+
+
+_KID = re.compile(r"[0-9a-f]{16}")
 
 
 @dataclass
 class AccessPolicy:
-    """A site's access control: the hubs it trusts (Ed25519 public keys) and its embargo."""
+    """A site's access control: the hubs it trusts (Ed25519 public keys) and its embargo.
+
+    With no trusted key the site can verify no caller, so every caller, the hub included, is
+    anonymous and sees public (embargo-expired) records only; a caller token is then ignored, not
+    refused, and the answer says so (`CALLER_TOKEN_IGNORED`). With keys, a bad token is refused."""
 
     trusted_keys: list[Any]  # cryptography Ed25519PublicKey objects
     embargo: EmbargoPolicy = field(default_factory=EmbargoPolicy)
@@ -110,57 +146,134 @@ class AccessPolicy:
                 keys.append(load_pem_public_key(fh.read()))
         return cls(trusted_keys=keys, embargo=embargo or EmbargoPolicy(), audit=audit)
 
+    @property
+    def trusted_key_ids(self) -> list[str]:
+        return [public_key_id(k) for k in self.trusted_keys]
+
+    def ignored(self, token: str | None) -> str | None:
+        """Why `token` is ignored (a site that trusts no hub key), or None when it counts."""
+        if token and not self.trusted_keys:
+            return ("this site trusts no hub key (started without --trust-hub-key): the caller's identity is "
+                    "ignored and only public (embargo-expired) records are served")
+        return None
+
     def viewer(self, token: str | None, site: str) -> Viewer:
         """The verified caller; no token is an anonymous caller; a bad token is refused, not downgraded."""
-        if not token:
+        if not token or not self.trusted_keys:
             return ANONYMOUS
         import jwt
 
-        last: Exception | None = None
+        claims: dict[str, Any] | None = None
+        problem: Exception | None = None
         for key in self.trusted_keys:
             try:
                 claims = jwt.decode(token, key=key, algorithms=["EdDSA"], audience=site, issuer=ISSUER,
                                     options={"require": ["exp", "iat", "aud", "iss"]}, leeway=5)
-            except jwt.ExpiredSignatureError:
-                raise Unauthenticated("the hub's caller token has expired") from None
-            except jwt.InvalidAudienceError:
-                raise Unauthenticated(f"the caller token is not for site {site!r}") from None
+                break
+            except jwt.InvalidSignatureError as exc:
+                problem = problem or exc  # another trusted key may still verify it
             except jwt.PyJWTError as exc:
-                last = exc
-                continue
-            staff = claims.get("mxhub_staff") or []
-            if not isinstance(staff, list) or not all(isinstance(b, str) for b in staff):
-                raise Unauthenticated("malformed caller token")
-            login = claims.get("sub")
-            return Viewer(login=login if isinstance(login, str) and login else None,
-                          staff_beamlines=frozenset(b.lower() if b != "*" else b for b in staff),
-                          admin=claims.get("mxhub_admin") is True)
-        log.warning("caller token refused: %s", type(last).__name__ if last else "no trusted key")
-        raise Unauthenticated("the caller token is not signed by a hub this site trusts")
+                # Anything but the signature: the token is this key's, and wrong in itself.
+                problem = exc
+                if not isinstance(exc, jwt.DecodeError):
+                    raise self._refusal(exc, token, site, key) from None
+        if claims is None:
+            raise self._refusal(problem, token, site, None)
+        staff = claims.get("mxhub_staff") or []
+        if not isinstance(staff, list) or not all(isinstance(b, str) for b in staff):
+            raise Unauthenticated("malformed caller token", code=CALLER_TOKEN_INVALID)
+        login = claims.get("sub")
+        return Viewer(login=login if isinstance(login, str) and login else None,
+                      staff_beamlines=frozenset(b.lower() if b != "*" else b for b in staff),
+                      admin=claims.get("mxhub_admin") is True)
+
+    def _refusal(self, exc: Exception | None, token: str, site: str, key: Any) -> Unauthenticated:
+        """The refusal for `exc`, with what the hub's operator needs to fix it (key ids, names)."""
+        import jwt
+
+        if isinstance(exc, jwt.ExpiredSignatureError):
+            return Unauthenticated("the hub's caller token has expired (are the hub's and the site's clocks "
+                                   "right?)", code=CALLER_TOKEN_EXPIRED)
+        if isinstance(exc, jwt.InvalidAudienceError):
+            claims = jwt.decode(token, key=key, algorithms=["EdDSA"], options={"verify_aud": False, "verify_exp": False})
+            audience = _seen(claims.get("aud"), SITE_NAME)
+            log.warning("caller token refused: it is for site %r, this site is %r", audience, site)
+            return Unauthenticated(f"the caller token is for site {audience!r}, but this site is {site!r} "
+                                   f"(started with --name {site})", code=SITE_NAME_MISMATCH,
+                                   extensions={"audience": audience, "siteName": site})
+        if isinstance(exc, jwt.InvalidSignatureError):
+            try:
+                kid = _seen(jwt.get_unverified_header(token).get("kid"), _KID)
+            except jwt.PyJWTError:
+                kid = None
+            trusted = self.trusted_key_ids
+            log.warning("caller token refused: signed by hub key %s, this site trusts %s", kid or "(no kid)",
+                        ", ".join(trusted))
+            return Unauthenticated(f"the caller token is signed by hub key {kid or '(unnamed)'}, which this site "
+                                   f"does not trust (it trusts {', '.join(trusted)})", code=UNTRUSTED_HUB_KEY,
+                                   extensions={"keyId": kid, "trustedKeyIds": trusted})
+        log.warning("caller token refused: %s", type(exc).__name__ if exc else "unreadable")
+        return Unauthenticated("the caller token is not a valid hub token", code=CALLER_TOKEN_INVALID)
+
+
+MAX_AUDIT_PROPOSALS = 100  # proposals named per record; the count is always whole
+
+
+class _PrivateRotatingFile(logging.handlers.RotatingFileHandler):
+    """Audit files are created 0600: they say who looked at which proposals."""
+
+    def _open(self):  # type: ignore[no-untyped-def]
+        fd = os.open(self.baseFilename, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        os.chmod(self.baseFilename, 0o600)  # also an older file created world-readable
+        return os.fdopen(fd, self.mode, encoding=self.encoding)
 
 
 class AuditLog:
-    """Who queried what, when: one JSON line per request, in a size-rotated file kept at the site."""
+    """Who queried what, when: one bounded JSON line per request, in a size-rotated 0600 file at the site.
+
+    A record names the request (operation, a digest and size of the query and of the variables), the
+    caller and the proposals whose records it touched, never the request's content: an `_entities` call
+    with 3,000 representations once wrote 556 MB and blocked the site for 28 s. Lines are written by a
+    background thread, so the event loop only hands a short string to a queue.
+    """
 
     def __init__(self, path: str, max_bytes: int = 10_000_000, backups: int = 10) -> None:
-        os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+        import queue
+
+        os.makedirs(os.path.dirname(os.path.abspath(path)), mode=0o700, exist_ok=True)
         self.logger = logging.getLogger(f"mxhub.audit.{hashlib.sha256(path.encode()).hexdigest()[:8]}")
         self.logger.propagate = False
         self.logger.setLevel(logging.INFO)
+        self.listener: logging.handlers.QueueListener | None = None
         if not self.logger.handlers:
-            handler = logging.handlers.RotatingFileHandler(path, maxBytes=max_bytes, backupCount=backups,
-                                                           encoding="utf-8")
+            handler = _PrivateRotatingFile(path, maxBytes=max_bytes, backupCount=backups, encoding="utf-8")
             handler.setFormatter(logging.Formatter("%(message)s"))
-            self.logger.addHandler(handler)
+            records: queue.SimpleQueue[logging.LogRecord] = queue.SimpleQueue()
+            self.logger.addHandler(logging.handlers.QueueHandler(records))
+            self.listener = logging.handlers.QueueListener(records, handler)
+            self.listener.start()
 
-    def record(self, viewer: Viewer | None, query: str, variables: Any, proposals: Iterable[str]) -> None:
+    def flush(self) -> None:
+        """Wait until every record so far is on disk (tests, shutdown)."""
+        if self.listener is not None:
+            self.listener.stop()
+            self.listener.start()
+
+    def record(self, viewer: Viewer | None, query: str, variables: Any, proposals: Iterable[str],
+               operation: str | None = None) -> None:
+        names = sorted(set(proposals))
+        raw_variables = json.dumps(variables, default=str, sort_keys=True) if variables else ""
         entry = {
             "at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
             "who": None if viewer is None else (viewer.login or "anonymous"),
-            "staff": sorted(viewer.staff_beamlines) if viewer else [],
+            "staff": sorted(viewer.staff_beamlines)[:MAX_AUDIT_PROPOSALS] if viewer else [],
             "admin": bool(viewer and viewer.admin),
+            "operation": (operation or "")[:200] or None,
             "query_sha256": hashlib.sha256(query.encode()).hexdigest()[:16],
-            "variables": variables,
-            "proposals": sorted(set(proposals)),
+            "query_bytes": len(query),
+            "variables_sha256": hashlib.sha256(raw_variables.encode()).hexdigest()[:16] if raw_variables else None,
+            "variables_bytes": len(raw_variables),
+            "proposals": names[:MAX_AUDIT_PROPOSALS],
+            "proposal_count": len(names),
         }
         self.logger.info(json.dumps(entry, default=str, sort_keys=True))

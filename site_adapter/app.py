@@ -73,7 +73,7 @@ def create_app(backend: Backend, *, site: str, services: dict[str, Any] | None =
     view = GraphQLView(site_schema, make_context, access_policy)
     return Starlette(
         routes=[
-            Route("/graphql", view.handle, methods=["GET", "POST"]),
+            *view.routes("/graphql"),
             Route("/health", health),
             Route("/ready", ready),
         ],

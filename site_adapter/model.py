@@ -95,6 +95,8 @@ class Detector:
     number_of_pixels_y: int | None = None
     sensor_material: str | None = None
     sensor_thickness: float | None = None  # mm
+    roi_pixels_x: int | None = None  # pixels read out in a region-of-interest mode (ISPyB numberOfROIPixelsX)
+    roi_pixels_y: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -94,16 +94,35 @@ def _read_key(path: str | None) -> str | None:
 
 
 @hub.command("key", help="Print the hub's public key (PEM): give it to every site that should trust this hub. "
-                         "Creates the key in the registry database on first use.")
+                         "With --hub (or MXHUB_HUB_URL) it asks that running hub (GET /hub-key); else it reads "
+                         "the registry database (--dsn, embedded without it), creating the key on first use.")
+@click.option("--hub", "hub_url", envvar="MXHUB_HUB_URL",
+              help="A running hub's base URL, e.g. http://127.0.0.1:8000: print the key it signs with. "
+                   "[env MXHUB_HUB_URL]")
 @click.option("--dsn", envvar="MXHUB_HUB_DSN", help="The registry's PostgreSQL (embedded without it). [env MXHUB_HUB_DSN]")
 @click.option("--signing-key", type=click.Path(exists=True, dir_okay=False), envvar="MXHUB_HUB_SIGNING_KEY",
               help="Print the public half of this private key file instead. [env MXHUB_HUB_SIGNING_KEY]")
-def key(dsn: str | None, signing_key: str | None) -> None:
+@click.pass_context
+def key(ctx: click.Context, hub_url: str | None, dsn: str | None, signing_key: str | None) -> None:
+    from click.core import ParameterSource
+
     from mx_hub import trust
     from mx_hub.registry import Registry
     from mxhub.stores import resolve_pg_dsn
 
-    pem = _read_key(signing_key)
+    explicit = {p for p in ("hub_url", "dsn", "signing_key")
+                if ctx.get_parameter_source(p) == ParameterSource.COMMANDLINE}
+    if len(explicit) > 1:
+        raise click.UsageError("give one of --hub, --dsn and --signing-key")
+    # A source named on the command line wins over the environment; among the environment's, the
+    # key file first, then the running hub (what its sites must trust), then the registry database.
+    chosen = next(iter(explicit), None) or ("signing_key" if signing_key else "hub_url" if hub_url else "dsn")
+    if chosen == "hub_url":
+        pem, kid = _hub_key_from(hub_url or "")
+        click.echo(f"key id {kid} (from the hub at {hub_url})", err=True)
+        click.echo(pem, nl=False)
+        return
+    pem = _read_key(signing_key) if chosen == "signing_key" else None
 
     async def run() -> str:
         if pem is not None:
@@ -119,6 +138,26 @@ def key(dsn: str | None, signing_key: str | None) -> None:
         click.echo(asyncio.run(run()), nl=False)
     except OSError as exc:
         raise click.ClickException(f"cannot reach the hub's PostgreSQL: {exc}") from None
+    if chosen == "dsn" and not dsn:
+        click.echo("(from the embedded registry, database mxhub_hub: a hub started otherwise, e.g. by `mxhub demo`, "
+                   "has another key; ask it with --hub URL)", err=True)
+
+
+def _hub_key_from(hub_url: str) -> tuple[str, str]:
+    """The public key PEM a running hub serves at /hub-key, and its key id."""
+    import httpx
+
+    from mxhub.urls import base_url
+
+    url = base_url(hub_url) + "/hub-key"
+    try:
+        response = httpx.get(url, timeout=30)
+    except httpx.HTTPError as exc:
+        raise click.ClickException(f"cannot reach the hub at {hub_url}: {exc}") from None
+    if response.status_code != 200 or "BEGIN PUBLIC KEY" not in response.text:
+        raise click.ClickException(f"{url} answered HTTP {response.status_code} without a public key: is "
+                                   f"{hub_url} an mxhub hub (started)?")
+    return response.text, response.headers.get("x-mxhub-key-id", "?")
 
 
 @hub.command("issue-token", help="Issue an API token for LOGIN with a running hub (needs an admin token); the "
@@ -127,7 +166,8 @@ def key(dsn: str | None, signing_key: str | None) -> None:
 @click.option("--role", "roles", multiple=True,
               help="`admin` or `staff:<beamline>` (`staff:*` for every beamline); repeatable.")
 @click.option("--expires-in-days", default=90, show_default=True, type=click.IntRange(1, 3650))
-@click.option("--hub", "hub_url", envvar="MXHUB_HUB_URL", required=True, help="The hub's URL. [env MXHUB_HUB_URL]")
+@click.option("--hub", "hub_url", envvar="MXHUB_HUB_URL", required=True,
+              help="The hub's base URL, e.g. http://127.0.0.1:8000. [env MXHUB_HUB_URL]")
 @click.option("--token", envvar="MXHUB_TOKEN", help="An admin token for the hub. [env MXHUB_TOKEN]")
 @click.option("--json", "as_json", is_flag=True, help="Print the issued token as one JSON object.")
 def issue_token(login: str, roles: tuple[str, ...], expires_in_days: int, hub_url: str, token: str | None,
@@ -135,20 +175,28 @@ def issue_token(login: str, roles: tuple[str, ...], expires_in_days: int, hub_ur
     body = post_graphql(hub_url, "mutation($l: String!, $r: [String!], $d: Int) { issueApiToken(login: $l, roles: $r, "
                                  "expiresInDays: $d) { id token login roles scope expiresAt } }",
                         {"l": login, "r": list(roles), "d": expires_in_days}, token)
-    if body.get("errors"):
-        raise click.ClickException("; ".join(e.get("message", "error") for e in body["errors"]))
+    fail_on_errors(body)
     issued = body["data"]["issueApiToken"]
     click.echo(json.dumps(issued) if as_json else issued["token"])
+
+
+def fail_on_errors(body: dict) -> None:
+    """Exit with the hub's messages (and codes), if it answered errors; print its warnings to stderr."""
+    for w in (body.get("extensions") or {}).get("warnings") or []:
+        click.echo(f"warning [{w.get('code')}]: {w.get('message')}", err=True)
+    if body.get("errors"):
+        raise click.ClickException("; ".join(
+            f"{e.get('message', 'error')} [{(e.get('extensions') or {}).get('code', '?')}]" for e in body["errors"]))
 
 
 def post_graphql(hub_url: str, query: str, variables: dict, token: str | None) -> dict:
     import httpx
 
-    from mx_hub.resolvers import graphql_url
+    from mxhub.urls import graphql_endpoint
 
     headers = {"authorization": f"Bearer {token}"} if token else {}
     try:
-        response = httpx.post(graphql_url(hub_url), json={"query": query, "variables": variables}, headers=headers,
+        response = httpx.post(graphql_endpoint(hub_url), json={"query": query, "variables": variables}, headers=headers,
                               timeout=30)
         return response.json()
     except httpx.HTTPError as exc:
@@ -163,36 +211,35 @@ def post_graphql(hub_url: str, query: str, variables: dict, token: str | None) -
 @click.argument("url")
 @click.option("--kind", type=click.Choice(["site", "lims"]), default="site", show_default=True)
 @click.option("--hub", "hub_url", envvar="MXHUB_HUB_URL", required=True,
-              help="The hub's URL. [env MXHUB_HUB_URL]")
+              help="The hub's base URL, e.g. http://127.0.0.1:8000. [env MXHUB_HUB_URL]")
 @click.option("--token", envvar="MXHUB_TOKEN", help="An admin token for the hub. [env MXHUB_TOKEN]")
 def register_site(name: str, url: str, kind: str, hub_url: str, token: str | None) -> None:
     body = post_graphql(hub_url, "mutation($n: String!, $u: String!, $k: String) { registerSite(name: $n, url: $u, "
                                  "kind: $k) { name url kind status schemaVersion latencyMs } }",
                         {"n": name, "u": url, "k": kind}, token)
-    if body.get("errors"):
-        raise click.ClickException("; ".join(e.get("message", "error") for e in body["errors"]))
+    fail_on_errors(body)
     click.echo(json.dumps(body["data"]["registerSite"], indent=2))
 
 
 @hub.command("deregister-site", help="Remove a site from a running hub's registry.")
 @click.argument("name")
-@click.option("--hub", "hub_url", envvar="MXHUB_HUB_URL", required=True, help="[env MXHUB_HUB_URL]")
+@click.option("--hub", "hub_url", envvar="MXHUB_HUB_URL", required=True,
+              help="The hub's base URL, e.g. http://127.0.0.1:8000. [env MXHUB_HUB_URL]")
 @click.option("--token", envvar="MXHUB_TOKEN", help="[env MXHUB_TOKEN]")
 def deregister_site(name: str, hub_url: str, token: str | None) -> None:
     body = post_graphql(hub_url, "mutation($n: String!) { deregisterSite(name: $n) }", {"n": name}, token)
-    if body.get("errors"):
-        raise click.ClickException("; ".join(e.get("message", "error") for e in body["errors"]))
+    fail_on_errors(body)
     if not body["data"]["deregisterSite"]:
         raise click.ClickException(f"no site called {name}")
     click.echo(f"removed {name}")
 
 
 @hub.command("sites", help="List the sites a running hub knows, with their health.")
-@click.option("--hub", "hub_url", envvar="MXHUB_HUB_URL", required=True, help="[env MXHUB_HUB_URL]")
+@click.option("--hub", "hub_url", envvar="MXHUB_HUB_URL", required=True,
+              help="The hub's base URL, e.g. http://127.0.0.1:8000. [env MXHUB_HUB_URL]")
 def sites(hub_url: str) -> None:
     body = post_graphql(hub_url, "{ sites { name kind url status schemaVersion latencyMs lastSeen } }", {}, None)
-    if body.get("errors"):
-        raise click.ClickException("; ".join(e.get("message", "error") for e in body["errors"]))
+    fail_on_errors(body)
     for s in body["data"]["sites"]:
         latency = f"{s['latencyMs']:.1f} ms" if s["latencyMs"] is not None else "-"
         click.echo(f"{s['name']:12s} {s['kind']:5s} {s['status']:8s} {latency:>10s}  {s['url']}")

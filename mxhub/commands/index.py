@@ -77,11 +77,16 @@ async def _scan(paths: tuple[str, ...], dsn: str | None, site: str, **kwargs: An
 @click.option("--workers", type=click.IntRange(1, 256), envvar="MXHUB_INDEX_WORKERS",
               default=lambda: max(1, min(8, os.cpu_count() or 1)),
               help="Worker processes reading headers [default: CPUs, at most 8]. Env: MXHUB_INDEX_WORKERS.")
+@click.option("--follow-links-into", "follow_links_into", multiple=True, envvar="MXHUB_INDEX_FOLLOW_LINKS_INTO",
+              type=click.Path(file_okay=False),
+              help="A tree that symbolic links under PATH may point into (repeatable; env: several, "
+                   "separated by ':'). Links leaving PATH and these trees are reported, not followed. "
+                   "Env: MXHUB_INDEX_FOLLOW_LINKS_INTO.")
 @click.option("--path-map", "path_map", multiple=True, envvar="MXHUB_PATH_MAP",
               help="OLD=NEW: files recorded under directory OLD now live under NEW (archived data); "
                    "repeatable. Env: MXHUB_PATH_MAP (pairs separated by whitespace).")
 def index(paths: tuple[str, ...], verify: bool, as_json: bool, dsn: str | None, site: str,
-          workers: int, path_map: tuple[str, ...]) -> None:
+          workers: int, follow_links_into: tuple[str, ...], path_map: tuple[str, ...]) -> None:
     """Index raw image files (CBF, .cbf.gz/.bz2, NXmx masters) under PATH... into the site store,
     group them into sweeps and link each sweep to its data collection. Unchanged files are skipped;
     exit status 1 when any file could not be indexed."""
@@ -99,13 +104,14 @@ def index(paths: tuple[str, ...], verify: bool, as_json: bool, dsn: str | None, 
         bar.update(done - bar.pos)
 
     try:
+        trees = [t for v in follow_links_into for t in v.split(os.pathsep) if t]
         result = asyncio.run(_scan(paths, dsn, site, verify=verify, workers=workers, path_map=pairs,
-                                   progress=progress))
+                                   progress=progress, follow_links_into=trees))
     finally:
         if bar is not None:
             bar.__exit__(None, None, None)
     if as_json:
-        click.echo(json.dumps(result, indent=None))
+        click.echo(json.dumps(result, indent=None, ensure_ascii=False))
     else:
         _print_text(result)
         if site == "local" and dsn is None and result["sweeps"] and all(s["linked"] is None for s in result["sweeps"]):

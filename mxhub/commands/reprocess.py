@@ -12,7 +12,8 @@ from typing import Any
 import click
 import httpx
 
-from site_adapter.reprocess import FORMATS, MissingGeometry, geometry_from_header, render, template_from_filename
+from mxhub.urls import graphql_endpoint
+from site_adapter.reprocess import FORMATS, MissingGeometry, NotRotation, geometry_from_header, render, template_from_filename
 
 FIELDS = {"xds": "xdsInp", "dials": "dialsImport", "mosflm": "mosflm"}
 QUERY = ("query($id: ID!) { node(id: $id) { ... on DataCollection { "
@@ -127,10 +128,43 @@ def _first_of_sweep(header: Any, offset: int) -> Any:
     return dataclasses.replace(header, start_angle=start - offset * inc)
 
 
+MASTER_SUFFIXES = (".h5", ".nxs", ".nx5", ".hdf5")  # NXmx masters (x_master.h5, DLS x.nxs)
+
+
+def from_master(path: str, fmt: str, template: str | None, images: int | None) -> str:
+    """Render from an NXmx master: images 1..n from the master's scan, the master itself as the template
+    (the writers turn x_master.h5 into the data files' name); missing data files become a note."""
+    from dataclasses import replace
+
+    from site_adapter.indexer.nexus import read_nexus
+
+    try:
+        header = read_nexus(path)
+    except (OSError, ValueError) as exc:
+        raise ReprocessError(f"cannot read the header of {path}: {exc}") from None
+    directory = os.path.dirname(os.path.abspath(path))
+    if template is not None and "/" in template:
+        directory, template = template.rsplit("/", 1)
+    n_images = images or int(header.extra.get("n_images") or 1)
+    try:
+        g = geometry_from_header(header, template=template or os.path.basename(path),
+                                 image_directory=directory, number_of_images=n_images, first_image=1)
+    except MissingGeometry as exc:
+        raise ReprocessError(f"cannot write reprocessing input for {path}: missing {', '.join(exc.missing)}") from None
+    if header.extra.get("warnings"):
+        g = replace(g, notes=g.notes + (header.extra["warnings"],))
+    try:
+        return render(fmt, g)
+    except NotRotation as exc:
+        raise ReprocessError(f"cannot write {fmt} input for {path}: {exc}") from None
+
+
 def from_image(path: str, fmt: str, template: str | None, images: int | None,
                sweep: tuple[str, str, int, int] | None = None) -> str:
     """Render from one image's header: template and first image number from the indexed `sweep` when
-    given, else from the file name; an explicit template or image count wins."""
+    given, else from the file name; an explicit template or image count wins. A master is its own sweep."""
+    if path.lower().endswith(MASTER_SUFFIXES):
+        return from_master(path, fmt, template, images)
     try:
         from site_adapter.indexer.cbf_header import TruncatedHeader, parse_header_text, read_header
     except ImportError:
@@ -164,7 +198,10 @@ def from_image(path: str, fmt: str, template: str | None, images: int | None,
                                  number_of_images=images, first_image=first)
     except MissingGeometry as exc:
         raise ReprocessError(f"cannot write reprocessing input for {path}: missing {', '.join(exc.missing)}") from None
-    return render(fmt, g)
+    try:
+        return render(fmt, g)
+    except NotRotation as exc:
+        raise ReprocessError(f"cannot write {fmt} input for {path}: {exc}") from None
 
 
 @click.command("reprocess", help="Print reprocessing input (XDS.INP, a dials.import command or a MOSFLM "
@@ -176,8 +213,8 @@ def from_image(path: str, fmt: str, template: str | None, images: int | None,
 @click.option("--format", "fmt", type=click.Choice(FORMATS), required=True,
               help="Which program's input to print.")
 @click.option("--image", type=click.Path(exists=True, dir_okay=False),
-              help="Use this image's header instead of a data collection ID (.cbf, .cbf.gz, .cbf.bz2, or a "
-                   "header saved as .txt).")
+              help="Use this image's header instead of a data collection ID (.cbf, .cbf.gz, .cbf.bz2, an "
+                   "NXmx master x_master.h5 / .nxs, or a header saved as .txt).")
 @click.option("--template",
               help="With --image: the sweep's file template, '#' (or '?') per digit, optionally with its "
                    "directory; default: the indexed sweep holding the image (see --dsn), else from the image's "
@@ -186,8 +223,8 @@ def from_image(path: str, fmt: str, template: str | None, images: int | None,
               help="With --image: number of images in the sweep; default: the indexed sweep's, else the "
                    "header's N_oscillations when above 1, else 1.")
 @click.option("--url", envvar=["MXHUB_URL", "MXHUB_HUB_URL"],
-              help="GraphQL endpoint of a site adapter or the hub, e.g. http://127.0.0.1:8000/graphql. "
-                   "[env MXHUB_URL, then MXHUB_HUB_URL]")
+              help="Base URL of a site adapter or the hub, e.g. http://127.0.0.1:8000 (a trailing /graphql is "
+                   "tolerated). [env MXHUB_URL, then MXHUB_HUB_URL]")
 @click.option("--site", envvar="MXHUB_SITE_NAME",
               help="Site name, when ID is a site-local id (e.g. ISPyB dataCollectionId); with --image, the site "
                    "whose store holds the indexed sweep. [env MXHUB_SITE_NAME]")
@@ -210,7 +247,8 @@ def reprocess(id: str | None, fmt: str, image: str | None, template: str | None,
                 raise click.UsageError("--template and --images go with --image")
             if not url:
                 raise click.UsageError("no GraphQL endpoint: give --url or set MXHUB_URL / MXHUB_HUB_URL")
-            text = fetch_reprocessing(url, global_id(id, site), fmt, timeout)  # type: ignore[arg-type]
+            # One meaning for every URL variable (issue 13): a base URL, as `mxhub hub ...` takes it.
+            text = fetch_reprocessing(graphql_endpoint(url), global_id(id, site), fmt, timeout)  # type: ignore[arg-type]
     except (ReprocessError, MissingGeometry) as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(1)

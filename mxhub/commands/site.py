@@ -100,7 +100,13 @@ def serve(backend: str, dsn: str | None, name: str, host: str, port: int, demo_c
         policy = AccessPolicy.from_pem_files(keys, EmbargoPolicy(embargo_years, per_beamline),
                                              AuditLog(audit_log) if audit_log else None)
         if not keys:
-            click.echo("warning: no --trust-hub-key: every caller is anonymous and sees public data only", err=True)
+            # What the site then does (site_adapter/access.py): a hub's caller token is ignored, not refused.
+            click.echo("warning: no --trust-hub-key: this site trusts no hub, so every caller (a hub's too) is "
+                       "served as anonymous: public, embargo-expired records only. To serve members and staff "
+                       "their records, give it the hub's key: `mxhub hub key --hub HUB_URL > hub.pem`, then "
+                       "--trust-hub-key hub.pem", err=True)
+        else:
+            click.echo(f"trusting hub key(s) {', '.join(policy.trusted_key_ids)}", err=True)
     services = {}
     overrides = os.environ.get("MXHUB_DETECTOR_OVERRIDES")
     if overrides:

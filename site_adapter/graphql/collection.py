@@ -7,7 +7,7 @@ Kept apart from types.py because it is the schema's largest type and the one oth
 from __future__ import annotations
 
 import datetime as dt
-from typing import Optional
+from typing import Any, Optional
 
 import strawberry
 import strawberry.federation as federation
@@ -38,11 +38,12 @@ class Reprocessing:
     _geometry: strawberry.Private[object]
     _cell_from_processing: strawberry.Private[bool]
 
-    @strawberry.field(description="XDS.INP for a full run (JOB= XYCORR INIT COLSPOT IDXREF DEFPIX INTEGRATE CORRECT).")
-    def xds_inp(self) -> str:
+    @strawberry.field(description="XDS.INP for a full run (JOB= XYCORR INIT COLSPOT IDXREF DEFPIX INTEGRATE CORRECT); "
+                                  "an error with code NOT_ROTATION for stills and grid scans.")
+    def xds_inp(self) -> Optional[str]:  # nullable: a refusal nulls this field, not the others
         from site_adapter.reprocess import render_xds
 
-        return render_xds(self._geometry, cell_from_processing=self._cell_from_processing)
+        return _rotation_only(lambda: render_xds(self._geometry, cell_from_processing=self._cell_from_processing))
 
     @strawberry.field(description="A dials.import command line with the geometry overrides.")
     def dials_import(self) -> str:
@@ -50,11 +51,21 @@ class Reprocessing:
 
         return render_dials(self._geometry)
 
-    @strawberry.field(description="A MOSFLM script.")
-    def mosflm(self) -> str:
+    @strawberry.field(description="A MOSFLM script; an error with code NOT_ROTATION for stills and grid scans.")
+    def mosflm(self) -> Optional[str]:
         from site_adapter.reprocess import render_mosflm
 
-        return render_mosflm(self._geometry)
+        return _rotation_only(lambda: render_mosflm(self._geometry))
+
+
+def _rotation_only(render: Any) -> str:
+    from mx_schema.errors import NOT_ROTATION, ContractError
+    from site_adapter.reprocess import NotRotation
+
+    try:
+        return str(render())
+    except NotRotation as exc:
+        raise ContractError(str(exc), code=NOT_ROTATION) from None
 
 
 @federation.type(keys=["id"], description="One data collection (sweep or scan): the images and how they were taken.")
@@ -165,7 +176,7 @@ class DataCollection(Node):
 
     @strawberry.field(description="Reprocessing inputs; an error with code MISSING_GEOMETRY names what is missing.")
     async def reprocessing(self, info: Info, cell_from_processing: bool = False) -> Optional[Reprocessing]:
-        from mx_schema.errors import ContractError
+        from mx_schema.errors import MISSING_GEOMETRY, ContractError
         from site_adapter.reprocess import MissingGeometry, geometry_from_collection
 
         c = ctx(info)
@@ -176,11 +187,13 @@ class DataCollection(Node):
         sets = await c.loaders.image_sets.load(self.local_id) if c.loaders.image_sets is not None else []
         if sets and c.loaders.first_headers is not None:  # an indexed header refines the metadata
             header = images.as_header(await c.loaders.first_headers.load(sets[0].local_id))
+        session = await c.loaders.sessions.load(r.session_local_id) if r.session_local_id else None
         try:
             geometry = geometry_from_collection(r, detector, best, header,
-                                                overrides=c.services.get("detector_overrides"))
+                                                overrides=c.services.get("detector_overrides"),
+                                                beamline=session.beamline if session is not None else None)
         except MissingGeometry as exc:
-            raise ContractError(str(exc), code="MISSING_GEOMETRY") from None
+            raise ContractError(str(exc), code=MISSING_GEOMETRY) from None
         return Reprocessing(_geometry=geometry, _cell_from_processing=cell_from_processing)
 
     @classmethod

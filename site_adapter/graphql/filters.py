@@ -95,6 +95,18 @@ class ProposalFilter:
     code: Optional[str] = None
 
 
+def _instant(value: Optional[dt.datetime]) -> Optional[dt.datetime]:
+    """A filter time as naive UTC, as both stores compare it. An offset that carries it past year 9999 or
+    before year 1 ("9999-12-31T23:59:59-14:00") clamps to the end of the range instead of overflowing
+    (an INTERNAL error once): no record lies beyond it either way."""
+    if value is None or value.tzinfo is None:
+        return value
+    try:
+        return value.astimezone(dt.timezone.utc).replace(tzinfo=None)
+    except OverflowError:
+        return dt.datetime.max if value.year > 5000 else dt.datetime.min
+
+
 def _text(name: str, value: Optional[str]) -> Optional[str]:
     if value is None:
         return None
@@ -137,8 +149,8 @@ def to_data_collection_filter(f: Optional[DataCollectionFilter]) -> base.DataCol
         visit=_match("visit", f.visit, _VISIT, "cm14451-1"),
         beamline=_text("beamline", f.beamline),
         experiment_type=experiment_type,
-        start_after=f.start_after,
-        start_before=f.start_before,
+        start_after=_instant(f.start_after),
+        start_before=_instant(f.start_before),
         resolution_better_than=f.resolution_better_than,
         space_group=_text("spaceGroup", f.space_group),
         cell=_cell(f.cell),
@@ -196,7 +208,7 @@ def to_session_filter(f: Optional[SessionFilter]) -> base.SessionFilter:
     return base.SessionFilter(
         proposal=_match("proposal", f.proposal, _PROPOSAL, "cm14451"),
         visit=_match("visit", f.visit, _VISIT, "cm14451-1"),
-        beamline=_text("beamline", f.beamline), start_after=f.start_after, start_before=f.start_before,
+        beamline=_text("beamline", f.beamline), start_after=_instant(f.start_after), start_before=_instant(f.start_before),
     )
 
 

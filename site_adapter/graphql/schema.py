@@ -10,6 +10,9 @@ from typing import Annotated, Optional, Union
 import strawberry
 import strawberry.federation as federation
 from strawberry.extensions import ParserCache, ValidationCache
+
+from site_adapter.graphql.entities import CheckedEntities
+from site_adapter.graphql.limits import limit_extensions
 from strawberry.types import Info
 
 from mx_schema import SCHEMA_VERSION
@@ -95,7 +98,7 @@ class Query:
         return SiteInfo(name=c.site, backend=c.backend.kind, schema_version=c.schema_version)
 
 
-class SiteSchema(federation.Schema):
+class SiteSchema(CheckedEntities, federation.Schema):
     """Errors are shaped and logged once, by the view (mx_schema.http.format_error), not here."""
 
     def process_errors(self, errors, execution_context=None) -> None:  # type: ignore[override]
@@ -107,7 +110,7 @@ def build_schema() -> federation.Schema:
         query=Query,
         # Clients repeat the same few documents; parsing and validating each once saves most of the
         # per-request CPU on small pages.
-        extensions=[lambda: ParserCache(maxsize=512), lambda: ValidationCache(maxsize=512)],
+        extensions=[*limit_extensions(), lambda: ParserCache(maxsize=512), lambda: ValidationCache(maxsize=512)],
         types=[DataCollection, Sample, Session, Proposal, Protein, Crystal, Detector, DataCollectionGroup],
     )
 

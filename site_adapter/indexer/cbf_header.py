@@ -18,6 +18,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import IO, Any
 
+from site_adapter.axes import Axis, AxisError, AxisSet
+from site_adapter.axes import to_dict as axes_to_dict
+
 # CBF spec: the MIME header of a binary section ends with this 4-byte marker; data follows at once.
 BINARY_MARKER = b"\x0c\x1a\x04\xd5"
 SECTION_START = b"--CIF-BINARY-FORMAT-SECTION--"
@@ -103,12 +106,16 @@ class CbfHeader:
     header_convention: str | None = None          # e.g. "PILATUS_1.2", "SLS/DECTRIS_1.1"
     binary_sections: tuple[BinarySection, ...] = ()
     extra: dict[str, str] = field(default_factory=dict)
+    # The geometry as the file states it (imgCIF `_axis` loops, NXmx depends_on chains); None when the
+    # file has only miniCBF lines, whose conventional axes the reprocessing geometry supplies.
+    axes: AxisSet | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-able dict (timestamp as ISO 8601, tuples as lists)."""
         out = asdict(self)
         out["timestamp"] = self.timestamp.isoformat() if self.timestamp else None
         out["oscillation_axis_tokens"] = list(self.oscillation_axis_tokens)
+        out["axes"] = axes_to_dict(self.axes) if self.axes is not None else None
         return out
 
 
@@ -303,6 +310,7 @@ def _parse_pilatus_line(line: str, out: dict[str, Any], extra: dict[str, str]) -
         # above 1 is taken as already in percent; 1.0 is read as the fraction (100 %).
         t = _num(value)
         out["transmission"] = None if t is None else (_clean(t * 100.0) if t <= 1.0 else t)
+        out["_filter_transmission"] = t
     elif lk == "transmission":
         # ESRF (MXCuBE) dialect: `Transmission 6.63615401085` is in percent (ID29 seed header).
         out["transmission"] = _num(value)
@@ -400,6 +408,7 @@ def _parse_contents(contents: str, out: dict[str, Any], extra: dict[str, str]) -
             elif lk == "filter_transmission":  # fraction per the spec, percent at DLS (see below)
                 t = float(parts[2])
                 out["transmission"] = _clean(t * 100.0) if t <= 1.0 else t
+                out["_filter_transmission"] = t
             elif lk in ("gain_setting", "oscillation_axis"):
                 value = line[line.index(key) + len(key):].strip().lstrip(":= \t")
                 out[lk] = value
@@ -445,6 +454,11 @@ def parse_header_text(text: str, data_offsets: list[int] | None = None) -> CbfHe
     fmt = "miniCBF" if contents else "imgCIF"
     if not contents:
         _fill_from_cif(text, out)  # full imgCIF; miniCBF lines already give what the CIF repeats
+    if "_axis.id" in text:  # DLS writes miniCBF lines and the full imgCIF geometry in one header
+        out["axes"] = axes_from_cif(_cif_items(text))
+    raw = out.pop("_filter_transmission", None)
+    if raw is not None and raw <= 1.0 and _diamond(out, extra, text):
+        out["transmission"] = raw  # DLS writes percent even below 1 %: 0.5 is 0.5 %, not 50 %
     sections: list[BinarySection] = []
     blocks = text.split(SECTION_START.decode())[1:]
     for k, block in enumerate(blocks):
@@ -462,6 +476,18 @@ def parse_header_text(text: str, data_offsets: list[int] | None = None) -> CbfHe
         extra=extra,
         **out,
     )
+
+
+_DLS_VISIT = re.compile(r"/(?:cm|mx|nt|nr|in|lb|sw|bi|ee)\d{4,6}-\d+/")
+
+
+def _diamond(out: dict[str, Any], extra: dict[str, str], text: str) -> bool:
+    """Headers written by Diamond's acquisition software (GDA), whose Filter_transmission is in percent
+    (the I03, I19 and I23 headers in ../shared/fixtures: 30.0376, 100.0000, 9.9956) against the PILATUS
+    spec's fraction: the image path is a DLS visit or the imgCIF template a /dls_sw/ file. Files converted
+    from NeXus (dlsnxs2cbf: no Image_path) carry NXattenuator's fraction and keep the spec's reading."""
+    where = " ".join((extra.get("Image_path", ""), extra.get("CBF_template_file", "")))
+    return "/dls" in where or _DLS_VISIT.search(where) is not None
 
 
 def _fill_from_cif(text: str, out: dict[str, Any]) -> None:
@@ -527,7 +553,10 @@ def read_header(path: str | Path) -> CbfHeader:
             text = head.decode("latin-1")
             offsets = [offset]
             if "_array_data.header_contents" not in text:
-                text, offsets = _more_sections(f, text, offsets)
+                # what the file can hold: its size, or 1000x it when compressed (indexer/budget.py)
+                size = os.path.getsize(path)
+                limit = size if f.__class__ is not gzip.GzipFile and f.__class__ is not bz2.BZ2File else 1000 * size
+                text, offsets = _more_sections(f, text, offsets, limit)
         except (OSError, EOFError) as exc:  # corrupt gzip/bz2 streams
             raise HeaderError(f"unreadable compressed stream: {exc}") from None
     return _checked_header(parse_header_text(text, offsets))
@@ -553,12 +582,16 @@ def _read_plain_header(path: str | Path) -> tuple[bytes, int] | None:
     return (first[:pos], pos + 4) if pos >= 0 else None
 
 
-def _more_sections(f: IO[bytes], text: str, offsets: list[int]) -> tuple[str, list[int]]:
-    """Follow imgCIF files past each binary section to the next MIME header, if any."""
+def _more_sections(f: IO[bytes], text: str, offsets: list[int], limit: int) -> tuple[str, list[int]]:
+    """Follow imgCIF files past each binary section to the next MIME header, if any; a section that
+    would end past `limit` bytes is refused before any skipping (a compressed file would be inflated)."""
     while True:
         last = parse_mime(text.rsplit(SECTION_START.decode(), 1)[-1])
         if last.binary_size is None:
             return text, offsets
+        if last.binary_size < 0 or offsets[-1] + last.binary_size > limit:
+            raise HeaderError(f"binary section {last.binary_id} declares {last.binary_size} bytes, more than "
+                              f"the file can hold")
         f.seek(offsets[-1] + last.binary_size)
         tail = bytearray()
         pos = -1
@@ -576,3 +609,87 @@ def _more_sections(f: IO[bytes], text: str, offsets: list[int]) -> tuple[str, li
         nxt = offsets[-1] + last.binary_size + pos + 4
         text += "\n" + tail[:pos].decode("latin-1")
         offsets.append(nxt)
+
+
+def _floats(items: dict[str, list[str]], tag: str, n: int) -> list[float]:
+    """Column `tag` of a loop as floats; CIF's '.' and '?' (not applicable, unknown) read as 0."""
+    values = items.get(tag, [])
+    out = []
+    for k in range(n):
+        v = values[k] if k < len(values) else "."
+        try:
+            out.append(0.0 if v in (".", "?") else float(v))
+        except ValueError:
+            raise HeaderError(f"imgCIF {tag}: {v!r} is not a number") from None
+    return out
+
+
+def axes_from_cif(items: dict[str, list[str]]) -> AxisSet | None:
+    """The imgCIF geometry: `_axis` (vectors, offsets, depends_on), the first array's element axes
+    (`_array_structure_list` precedence 1 and 2, `_array_structure_list_axis`), and each axis's setting
+    at this frame (`_diffrn_scan_frame_axis`, else `_diffrn_scan_axis` starts) with its increment.
+
+    None when the header lacks the element axes (a miniCBF's conventional axes apply instead).
+    Multi-panel files (CSPAD) are described by their first array, as cbflib's construct_detector(0).
+    """
+    names = items.get("_axis.id", [])
+    n = len(names)
+    if not n:
+        return None
+    kinds = [k.lower() for k in items.get("_axis.type", ["general"] * n)]
+    equipment = [e.lower() for e in items.get("_axis.equipment", ["general"] * n)]
+    parents = items.get("_axis.depends_on", ["."] * n)
+    vx, vy, vz = (_floats(items, f"_axis.vector[{i}]", n) for i in (1, 2, 3))
+    ox, oy, oz = (_floats(items, f"_axis.offset[{i}]", n) for i in (1, 2, 3))
+    settings: dict[str, tuple[float, float]] = {}  # axis -> (angle or displacement, increment)
+    scan_ids = items.get("_diffrn_scan_axis.axis_id", [])
+    m = len(scan_ids)
+    a0, ainc = _floats(items, "_diffrn_scan_axis.angle_start", m), _floats(items, "_diffrn_scan_axis.angle_increment", m)
+    d0, dinc = (_floats(items, "_diffrn_scan_axis.displacement_start", m),
+                _floats(items, "_diffrn_scan_axis.displacement_increment", m))
+    kind_of = dict(zip(names, kinds))
+    for k, name in enumerate(scan_ids):
+        rot = kind_of.get(name) == "rotation"
+        settings[name] = (a0[k], ainc[k]) if rot else (d0[k], dinc[k])
+    frame_ids = items.get("_diffrn_scan_frame_axis.axis_id", [])
+    f = len(frame_ids)
+    fa, fd = _floats(items, "_diffrn_scan_frame_axis.angle", f), _floats(items, "_diffrn_scan_frame_axis.displacement", f)
+    for k, name in enumerate(frame_ids):  # this frame's own settings win over the scan's start
+        rot = kind_of.get(name) == "rotation"
+        settings[name] = (fa[k] if rot else fd[k], settings.get(name, (0.0, 0.0))[1])
+    axes = tuple(
+        Axis(name=name, kind=kinds[k], equipment=equipment[k], vector=(vx[k], vy[k], vz[k]),
+             offset=(ox[k], oy[k], oz[k]), depends_on=None if parents[k] in (".", "?") else parents[k],
+             start=settings.get(name, (0.0, 0.0))[0], increment=settings.get(name, (0.0, 0.0))[1])
+        for k, name in enumerate(names))
+    # Element axes of the first array: precedence 1 is the fastest-varying index.
+    arrays = items.get("_array_structure_list.array_id", [])
+    sections = items.get("_array_structure_list.array_section_id", [])
+    if any(sec not in (".", "?") for sec in sections):
+        # Sectioned arrays (a CSPAD frame: 4 arrays of 16 ASIC sections each) are many panels; one flat
+        # panel would misplace most of them, so no single-panel geometry is given (DIALS reads the file).
+        return None
+    precedence = items.get("_array_structure_list.precedence", [])
+    axis_sets = items.get("_array_structure_list.axis_set_id", [])
+    first_array = arrays[0] if arrays else None
+    by_precedence = {precedence[k]: axis_sets[k] for k in range(min(len(arrays), len(precedence), len(axis_sets)))
+                     if arrays[k] == first_array}
+    fast_set, slow_set = by_precedence.get("1"), by_precedence.get("2")
+    if fast_set is None or slow_set is None:
+        return None
+    list_sets = items.get("_array_structure_list_axis.axis_set_id", [])
+    list_axes = items.get("_array_structure_list_axis.axis_id", list_sets)
+    q = len(list_sets)
+    disp = _floats(items, "_array_structure_list_axis.displacement", q)
+    step = _floats(items, "_array_structure_list_axis.displacement_increment", q)
+    element = {list_sets[k]: (list_axes[k], disp[k], step[k]) for k in range(q)}
+    if fast_set not in element or slow_set not in element:
+        return None
+    fast, slow = element[fast_set], element[slow_set]
+    result = AxisSet(frame="imgCIF", axes=axes, fast=fast[0], slow=slow[0], fast_step=fast[2],
+                     slow_step=slow[2], fast_start=fast[1], slow_start=slow[1])
+    try:
+        result.axis(result.fast), result.axis(result.slow)
+    except AxisError as exc:
+        raise HeaderError(f"imgCIF geometry: {exc}") from None
+    return result

@@ -8,25 +8,23 @@ for one bad file. Worker processes are spawned, never forked, so they share no d
 from __future__ import annotations
 
 import asyncio
-import errno
 import multiprocessing
 import os
-import re
-import stat
 from concurrent.futures import Executor, ProcessPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterator, Sequence
+from typing import Any, Callable, Sequence
 
 import asyncpg
 
 from site_adapter.indexer import store
+from site_adapter.indexer.budget import OverBudget, check_declared, check_decode, max_bytes
 from site_adapter.indexer.byte_offset import DecodeError, decode_byte_offset, summarise
 from site_adapter.indexer.cbf_header import CbfHeader, HeaderError, read_header
 from site_adapter.indexer.integrity import Md5Check, read_section, section_md5
 from site_adapter.indexer.nexus import read_nexus
 from site_adapter.indexer.sweeps import group_sweeps, split_template
-
-IMAGE_NAME = re.compile(r"(\.cbf(\.gz|\.bz2)?|_master\.h5|\.nxs)$", re.IGNORECASE)
+from site_adapter.indexer.walk import IMAGE_NAME, storable, walk  # noqa: F401  (IMAGE_NAME: public here before)
+from site_adapter.indexer.walk import os_reason as _os_reason
 BATCH = 32
 PARALLEL_MIN = 64  # header reads take ~0.1 ms each: fewer files than this go faster in one process
 # What a header must give for its image to be reprocessed (PILATUS header spec fields).
@@ -57,58 +55,6 @@ class ScanSummary:
         return {"files": self.files, "indexed": self.indexed, "skipped": self.skipped,
                 "failed": self.failed, "sweeps": self.sweeps,
                 "unlinked": [s for s in self.sweeps if s.get("linked") is None]}
-
-
-def walk(roots: Sequence[str], errors: list[dict[str, str]]) -> Iterator[tuple[str, os.stat_result]]:
-    """Image files under the roots (files or directories), following symlinks once: a link back to
-    a directory already being walked is a symlink loop, recorded in `errors` and not followed."""
-    for root in roots:
-        try:
-            st = os.stat(root)
-        except OSError as exc:
-            errors.append({"path": root, "reason": _os_reason(exc)})
-            continue
-        if stat.S_ISDIR(st.st_mode):
-            yield from _walk_dir(root, st, errors, {(st.st_dev, st.st_ino)})
-        elif IMAGE_NAME.search(root):
-            yield root, st
-
-
-def _walk_dir(directory: str, st: os.stat_result, errors: list[dict[str, str]],
-              ancestors: set[tuple[int, int]]) -> Iterator[tuple[str, os.stat_result]]:
-    try:
-        entries = sorted(os.scandir(directory), key=lambda e: e.name)
-    except OSError as exc:
-        errors.append({"path": directory, "reason": _os_reason(exc)})
-        return
-    for entry in entries:
-        try:
-            est = entry.stat(follow_symlinks=True)
-        except OSError as exc:
-            if entry.is_symlink() and isinstance(exc, FileNotFoundError):
-                errors.append({"path": entry.path, "reason": "broken symlink"})
-            elif entry.is_symlink() or IMAGE_NAME.search(entry.name):
-                errors.append({"path": entry.path, "reason": _os_reason(exc)})
-            continue
-        if stat.S_ISDIR(est.st_mode):
-            key = (est.st_dev, est.st_ino)
-            if key in ancestors:
-                errors.append({"path": entry.path,
-                               "reason": f"symlink loop: points back to {os.path.realpath(entry.path)}"})
-                continue
-            yield from _walk_dir(entry.path, est, errors, ancestors | {key})
-        elif stat.S_ISREG(est.st_mode) and IMAGE_NAME.search(entry.name):
-            yield entry.path, est
-
-
-def _os_reason(exc: OSError) -> str:
-    if exc.errno == errno.ELOOP:
-        return "symlink loop: too many levels of symbolic links"
-    if isinstance(exc, PermissionError):
-        return "permission denied"
-    if isinstance(exc, FileNotFoundError):
-        return "not found"
-    return f"{exc.strerror or exc}"
 
 
 def index_file(path: str, verify: bool = False, size: int | None = None,
@@ -147,15 +93,12 @@ def index_file(path: str, verify: bool = False, size: int | None = None,
 
 
 def _check_size(path: str, header: CbfHeader, size: int) -> None:
-    """Uncompressed files: the last section must fit in the file (a stat, no read). Compressed files
-    are checked for truncation when --verify streams them."""
-    if path.lower().endswith((".gz", ".bz2")):
-        return
-    last = header.binary_sections[-1]
-    if last.data_offset is not None and last.binary_size is not None:
-        if size < last.data_offset + last.binary_size:
-            raise HeaderError(f"truncated: {size} bytes, binary section {last.binary_id} needs "
-                              f"{last.data_offset + last.binary_size}")
+    """Every section's declared size against the file (a stat, no read): past the end of a plain file,
+    or beyond what a compressed file can hold (budget.py). Compressed files are checked for truncation
+    when --verify streams them."""
+    compressed = path.lower().endswith((".gz", ".bz2"))
+    for section in header.binary_sections:
+        check_declared(section, size, compressed)
 
 
 def _verify(path: str, header: CbfHeader) -> tuple[bool | None, dict[str, Any]]:
@@ -167,9 +110,16 @@ def _verify(path: str, header: CbfHeader) -> tuple[bool | None, dict[str, Any]]:
 
     checks: list[Md5Check] = []
     pixels: dict[str, Any] = {}
+    budget = max_bytes()
     for k, section in enumerate(header.binary_sections):
         dtype = _DTYPES.get((section.element_type or "").lower())
         if k == 0 and section.conversions == _BYTE_OFFSET and dtype:
+            try:
+                check_decode(section, np.dtype(dtype).itemsize, budget)
+            except OverBudget as exc:  # still verified, by streaming; only the pixel summary is skipped
+                checks.append(section_md5(path, section))
+                pixels["unsupported"] = str(exc)
+                continue
             data = read_section(path, section)
             actual = base64.b64encode(hashlib.md5(data).digest()).decode("ascii")
             checks.append(Md5Check(section.binary_id, section.content_md5, actual))
@@ -195,23 +145,47 @@ def _md5_reason(pixels: dict[str, Any] | None) -> str:
                      f" data {b['actual']}" for b in bad) or "Content-MD5 mismatch"
 
 
+async def _save(conn: asyncpg.Connection, batch: list[store.FileRecord], problems: list[dict[str, str]]) -> None:
+    """Save a batch; if the batch is refused, save its records one by one so one bad record costs
+    itself only (reported in `problems`), never the batch or the scan."""
+    if not batch:
+        return
+    try:
+        await store.save_files(conn, batch)
+        return
+    except (asyncpg.PostgresError, asyncpg.exceptions.DataError, ValueError, TypeError):
+        pass
+    for record in batch:
+        try:
+            await store.save_files(conn, [record])
+        except (asyncpg.PostgresError, asyncpg.exceptions.DataError, ValueError, TypeError) as exc:
+            problems.append({"path": storable(record.path), "reason": f"not saved: {type(exc).__name__}: {exc}"[:300]})
+
+
 def _run_one(args: tuple[str, bool, int, int]) -> store.FileRecord:
-    return index_file(*args)
+    record = index_file(*args)
+    if storable(record.path) != record.path:  # an undecodable file name: keep its bytes, as text
+        from dataclasses import replace
+
+        record = replace(record, path=storable(record.path), directory=storable(record.directory),
+                         name=storable(record.name))
+    return record
 
 
 async def run_scan(conn: asyncpg.Connection, roots: Sequence[str], *, verify: bool = False,
                    workers: int = 1, path_map: Sequence[tuple[str, str]] = (),
-                   site: str = "local", progress: Callable[[int, int], None] | None = None) -> ScanSummary:
+                   site: str = "local", progress: Callable[[int, int], None] | None = None,
+                   follow_links_into: Sequence[str] = ()) -> ScanSummary:
     """Index the roots incrementally and return the summary `mxhub index --json` prints."""
     from mx_schema.ids import encode_id
 
     roots = [os.path.abspath(r) for r in roots]
     summary = ScanSummary()
     walk_errors: list[dict[str, str]] = []
-    seen = list(walk(roots, walk_errors))
+    seen = list(walk(roots, walk_errors, follow_links_into))
     known = await store.known_files(conn, roots)
     todo = [(p, verify, st.st_size, st.st_mtime_ns) for p, st in seen
-            if known.get(p) != (st.st_size, st.st_mtime_ns) or verify]
+            if known.get(storable(p)) != (st.st_size, st.st_mtime_ns) or verify]
     if progress:
         progress(0, len(todo))
     batch: list[store.FileRecord] = []
@@ -229,7 +203,7 @@ async def run_scan(conn: asyncpg.Connection, roots: Sequence[str], *, verify: bo
                 if progress:
                     progress(done, len(todo))
                 if len(batch) >= BATCH:
-                    await store.save_files(conn, batch)
+                    await _save(conn, batch, walk_errors)
                     batch = []
         else:
             for job in todo:
@@ -238,29 +212,29 @@ async def run_scan(conn: asyncpg.Connection, roots: Sequence[str], *, verify: bo
                 if progress:
                     progress(done, len(todo))
                 if len(batch) >= BATCH:
-                    await store.save_files(conn, batch)
+                    await _save(conn, batch, walk_errors)
                     batch = []
-        await store.save_files(conn, batch)
+        await _save(conn, batch, walk_errors)
         batch = []
     finally:
         if batch:  # interrupted: keep what finished
-            await asyncio.shield(store.save_files(conn, batch))
+            await asyncio.shield(_save(conn, batch, walk_errors))
         if executor is not None:
             executor.shutdown(wait=False, cancel_futures=True)
 
-    await store.mark_gone(conn, roots, {p for p, _ in seen})
+    await store.mark_gone(conn, roots, {storable(p) for p, _ in seen})
     files = await store.indexed_files(conn, roots)
     sweeps = group_sweeps(files)
-    directories = sorted({os.path.dirname(p) for p, _ in seen} | {f.directory for f in files})
+    directories = sorted({storable(os.path.dirname(p)) for p, _ in seen} | {f.directory for f in files})
     stored = await store.replace_sets(conn, directories, sweeps, path_map)
     summary.failed = walk_errors + await store.failures(conn, roots)
     # One bucket per path: an unchanged file that still fails is `failed`, not `skipped` (issue 13 saw
     # "indexed": 60, "skipped": 60 on a re-run of 60 files when `indexed` counted every stored file).
     failing = {f["path"] for f in summary.failed}
-    read = {job[0] for job in todo}
+    read = {storable(job[0]) for job in todo}
     summary.files = len(seen) + len(walk_errors)
     summary.indexed = sum(1 for p in read if p not in failing)
-    summary.skipped = sum(1 for p, _ in seen if p not in read and p not in failing)
+    summary.skipped = sum(1 for p, _ in seen if storable(p) not in read and storable(p) not in failing)
     for s in stored:
         sw = s.sweep
         summary.sweeps.append({

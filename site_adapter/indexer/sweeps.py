@@ -95,6 +95,9 @@ def _follows(sweep: Sweep, number: int, header: dict[str, Any]) -> bool:
 
 def _kind(sweep: Sweep) -> str:
     h = sweep.files[0].header
+    if h.get("format") == "NXmx" and h.get("extra", {}).get("scan_kind"):
+        # The master's scan axes decide: a changing rotation, changing translations, or nothing moving.
+        return str(h["extra"]["scan_kind"])
     inc = h.get("angle_increment") or 0.0
     n_images = int(h.get("extra", {}).get("n_images") or 0) if h.get("format") == "NXmx" else 0
     if inc:
@@ -129,16 +132,38 @@ def group_sweeps(files: Iterable[IndexedFile]) -> list[Sweep]:
                 sweeps.append(current)
             current.numbers.append(number)
             current.files.append(f)
-    sweeps.extend(singles)
+    sweeps.extend(_one_per_data(singles))
     for s in sweeps:
         s.kind = _kind(s)
     sweeps.sort(key=lambda s: (s.directory, s.template, s.first))
     return sweeps
 
 
+def _one_per_data(singles: list[Sweep]) -> list[Sweep]:
+    """Two NXmx files over the same data files (a facility's x.nxs beside the detector's x_master.h5)
+    are one sweep: the .nxs (written to the NXmx standard, with the full geometry) is kept, the other
+    listed in its duplicates."""
+    kept: list[Sweep] = []
+    by_data: dict[tuple[str, str], Sweep] = {}
+    for s in sorted(singles, key=lambda s: (not s.template.lower().endswith(".nxs"), s.template)):
+        data = str(s.files[0].header.get("extra", {}).get("data_files") or "") if s.format == "NXmx" else ""
+        key = (s.directory, data)
+        if data and key in by_data:
+            by_data[key].duplicates.append(s.files[0].path)
+            continue
+        if data:
+            by_data[key] = s
+        kept.append(s)
+    return kept
+
+
 def _single(f: IndexedFile) -> Sweep:
-    """An NXmx master (all its images in one file set) or a file name without a number."""
-    n_images = int(f.header.get("extra", {}).get("n_images") or 1)
+    """An NXmx master (all its images in one file set: one sweep, images 1..n_images) or a file name
+    without a number."""
+    try:
+        n_images = max(1, int(f.header.get("extra", {}).get("n_images") or 1))
+    except (TypeError, ValueError):
+        n_images = 1
     s = Sweep(f.directory, f.name, f.header.get("format") or "miniCBF")
     s.files.append(f)
     s.numbers.extend(range(1, n_images + 1))

@@ -50,5 +50,5 @@ def create_lims_app(store: LimsStore, *, name: str = "lims", manage_store: bool 
                 await store.close()
 
     view = GraphQLView(lims_schema, make_context)  # type: ignore[arg-type]  # duck-typed context
-    return Starlette(routes=[Route("/graphql", view.handle, methods=["GET", "POST"]),
-                             Route("/health", health), Route("/ready", ready)], lifespan=lifespan)
+    return Starlette(routes=[*view.routes("/graphql"), Route("/health", health), Route("/ready", ready)],
+                     lifespan=lifespan)

@@ -14,6 +14,9 @@ import strawberry
 import strawberry.federation as federation
 from strawberry.dataloader import DataLoader
 from strawberry.extensions import ParserCache, ValidationCache
+
+from site_adapter.graphql.entities import CheckedEntities
+from site_adapter.graphql.limits import limit_extensions
 from strawberry.types import Info
 
 from site_adapter.lims import keys as k
@@ -252,7 +255,7 @@ class Query:
         return LimsInfo(name=c.site, kind="lims", schema_version=c.schema_version)
 
 
-class LimsSchema(federation.Schema):
+class LimsSchema(CheckedEntities, federation.Schema):
     """Errors are shaped and logged once, by the view (mx_schema.http.format_error), not here."""
 
     def process_errors(self, errors, execution_context=None) -> None:  # type: ignore[override]
@@ -261,7 +264,7 @@ class LimsSchema(federation.Schema):
 
 def build_schema() -> federation.Schema:
     return LimsSchema(query=Query, types=[Sample],
-                      extensions=[lambda: ParserCache(maxsize=256), lambda: ValidationCache(maxsize=256)])
+                      extensions=[*limit_extensions(), lambda: ParserCache(maxsize=256), lambda: ValidationCache(maxsize=256)])
 
 
 schema = build_schema()

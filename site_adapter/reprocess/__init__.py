@@ -17,6 +17,7 @@ from site_adapter.reprocess.dials import render_dials
 from site_adapter.reprocess.geometry import (
     Geometry,
     MissingGeometry,
+    NotRotation,
     geometry_from_collection,
     geometry_from_header,
     normalise_template,
@@ -40,7 +41,7 @@ def render(fmt: str, g: Geometry) -> str:
 
 
 __all__ = [
-    "FORMATS", "MODELS", "DetectorModel", "DetectorOverride", "Geometry", "MissingGeometry", "Overrides",
+    "FORMATS", "MODELS", "DetectorModel", "DetectorOverride", "Geometry", "MissingGeometry", "NotRotation", "Overrides",
     "geometry_from_collection", "geometry_from_header", "identify", "mosflm_beam", "normalise_template",
     "render", "render_dials", "render_mosflm", "render_xds", "template_from_filename",
 ]

@@ -7,8 +7,17 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 from dataclasses import dataclass, field, replace
 from typing import Any, Mapping
+
+from site_adapter.reprocess.beamlines import Beamlines
+
+DEMO_SITE_FACTS = Path(__file__).with_name("demo_site_facts.json")
+
+# "mosflm-frame": MOSFLM's own detector frame (X across the spindle, Y along it), the default; the other
+# two force an order, for a site whose MOSFLM runs are known to want it (see mosflm.py).
+MOSFLM_ORDERS = ("mosflm-frame", "fast-slow", "slow-fast")
 
 # Module geometry from DECTRIS' layouts, checked against the real headers in ../shared/fixtures:
 #   Pilatus/Pilatus3 module 487 x 195 px of 0.172 mm, gaps 7 px (fast) and 17 px (slow):
@@ -148,16 +157,18 @@ class DetectorOverride:
     sensor_thickness: float | None = None  # mm
     sensor_material: str | None = None
     overload: int | None = None
-    rotation_axis: tuple[float, float, float] | None = None  # XDS laboratory frame
-    mosflm_beam_order: str | None = None  # "rotation-axis-first" | "slow-fast" (see mosflm.py)
+    rotation_axis: tuple[float, float, float] | None = None  # XDS frame: x fast, y slow, beam along +z
+    mosflm_beam_order: str | None = None  # "mosflm-frame" | "fast-slow" | "slow-fast" (see mosflm.py)
     note: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class Overrides:
-    """All of a site's detector overrides; the first matching serial number wins, then the model name."""
+    """A site's facts file: detector overrides (the first matching serial number wins, then the model
+    name) and the beamline table (beamlines.py)."""
 
     detectors: tuple[DetectorOverride, ...] = field(default=())
+    beamlines: Beamlines = field(default_factory=Beamlines)
 
     def find(self, serial_number: str | None, model: str | None) -> DetectorOverride | None:
         if serial_number:
@@ -172,7 +183,8 @@ class Overrides:
 
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any]) -> "Overrides":
-        """Parse {"detectors": [{"serial_number": "60-0128", "sensor_thickness": 1.0, ...}, ...]}."""
+        """Parse {"detectors": [{"serial_number": "60-0128", "sensor_thickness": 1.0, ...}, ...],
+        "beamlines": [{"beamline": "i03", "from": "2014-01-01", "detector": "PILATUS3 6M", ...}, ...]}."""
         items = data.get("detectors", [])
         if not isinstance(items, list):
             raise ValueError("detector overrides: 'detectors' must be a list")
@@ -182,8 +194,8 @@ class Overrides:
                 raise ValueError(f"detector override needs serial_number or model: {item!r}")
             axis = item.get("rotation_axis")
             order = item.get("mosflm_beam_order")
-            if order not in (None, "rotation-axis-first", "slow-fast"):
-                raise ValueError(f"mosflm_beam_order must be rotation-axis-first or slow-fast, not {order!r}")
+            if order not in (None,) + MOSFLM_ORDERS:
+                raise ValueError(f"mosflm_beam_order must be one of {', '.join(MOSFLM_ORDERS)}, not {order!r}")
             out.append(DetectorOverride(
                 serial_number=item.get("serial_number"), model=item.get("model"),
                 sensor_thickness=_opt_float(item.get("sensor_thickness")),
@@ -191,12 +203,17 @@ class Overrides:
                 overload=int(item["overload"]) if item.get("overload") is not None else None,
                 rotation_axis=tuple(float(v) for v in axis) if axis is not None else None,  # type: ignore[arg-type]
                 mosflm_beam_order=order, note=item.get("note")))
-        return cls(tuple(out))
+        return cls(tuple(out), Beamlines.from_mapping(data.get("beamlines")))
 
     @classmethod
     def from_file(cls, path: str) -> "Overrides":
         with open(path, encoding="utf-8") as fh:
             return cls.from_mapping(json.load(fh))
+
+    @classmethod
+    def demo(cls) -> "Overrides":
+        """The demo sites' facts file, shipped with the package (demo_site_facts.json)."""
+        return cls.from_file(str(DEMO_SITE_FACTS))
 
 
 def _opt_float(value: Any) -> float | None:

@@ -33,15 +33,18 @@ def render_dials(g: Geometry) -> str:
         source,
         f"geometry.beam.wavelength={g.wavelength:.6f}",
         f"geometry.detector.distance={g.distance:.3f}",
-        f"geometry.detector.fast_slow_beam_centre={g.orgx:.2f},{g.orgy:.2f}",
+        # the direct beam's position (dxtbx sets the beam centre where the beam meets the detector)
+        f"geometry.detector.fast_slow_beam_centre={g.beam_x / g.pixel_size_x:.2f},{g.beam_y / g.pixel_size_y:.2f}",
         f"geometry.scan.image_range={g.first_image},{g.last_image}",
     ]
-    if g.oscillation > 0:
+    if g.kind == "rotation":
         args.append(f"geometry.scan.oscillation={g.start_angle:.4f},{g.oscillation:.4f}")
-    if g.rotation_axis != DEFAULT_ROTATION_AXIS:
-        # Geometry holds the axis in XDS's frame (detector x, y; beam along +z); dxtbx's laboratory frame
-        # for these detectors has fast = +x, slow = -y and the beam along -z: a half-turn about x.
-        a, b, c = g.rotation_axis
-        args.append("geometry.goniometer.axis=" + ",".join(f"{v:g}" for v in (a, -b + 0.0, -c + 0.0)))
+    if g.kind == "rotation" and any(abs(a - b) > 1e-6 for a, b in zip(g.rotation_axis, DEFAULT_ROTATION_AXIS)):
+        # The one geometry model is in the imgCIF frame, which is dxtbx's laboratory frame too.
+        args.append("geometry.goniometer.axis=" + ",".join(f"{round(v, 6) + 0.0:g}" for v in g.rotation_axis))
+    if g.kind != "rotation":
+        lines.append(f"# {g.kind}: after import, dials.find_spots (and dials.stills_process for serial data)")
+    if g.template.endswith((".gz", ".bz2")):
+        lines.append("# compressed frames: dials.import reads .gz and .bz2 images directly")
     lines.append(" \\\n    ".join(args))
     return "\n".join(lines) + "\n"

@@ -6,11 +6,14 @@ Canonical: wavelength Å, distance and beam centre mm, pixel size mm, angles deg
 
 from __future__ import annotations
 
+import math
 import re
-from dataclasses import dataclass
-from typing import Any, Protocol
+from dataclasses import dataclass, replace
+from typing import Any
 
 from site_adapter import model
+from site_adapter.axes import Axis, AxisError, AxisSet, LabFrame, Vector, add, dot, from_dict, resolve, scale, unit
+from site_adapter.reprocess.beamlines import BeamlineFact
 from site_adapter.reprocess.detectors import DetectorModel, Overrides, identify
 from site_adapter.reprocess.spacegroups import space_group_number
 
@@ -35,24 +38,22 @@ class MissingGeometry(Exception):
             f"cannot write reprocessing input for {subject}: missing {', '.join(self.missing)}")
 
 
-class HeaderLike(Protocol):
-    """What the renderers use from site_adapter.indexer.cbf_header.CbfHeader (canonical units)."""
+class NotRotation(Exception):
+    """A program's rotation job does not apply to this experiment (stills, grid scans); says what to do."""
 
-    detector: str | None
-    wavelength: float | None
-    detector_distance: float | None
-    beam_x: float | None  # pixels, as in Beam_xy
-    beam_y: float | None
-    pixel_size_x: float | None  # mm
-    pixel_size_y: float | None
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
 
 
 @dataclass(frozen=True, slots=True)
 class Geometry:
-    """Everything the XDS, DIALS and MOSFLM renderers need, already resolved and in canonical units.
+    """Everything the XDS, DIALS and MOSFLM writers need, resolved once, in canonical units.
 
-    beam_x/beam_y: mm from the outer corner of the first pixel along the image's fast (x) and slow (y)
-    axes, i.e. the header's Beam_xy times the pixel size (how dxtbx reads miniCBF Beam_xy).
+    `lab` is the one geometry model (site_adapter/axes.py): detector fast/slow axes, the position of pixel
+    index 0, beam direction and rotation axis in the imgCIF laboratory frame. The scalar fields are derived
+    from it: `distance` along the detector normal (XDS's DETECTOR_DISTANCE), `beam_x`/`beam_y` where the
+    direct beam meets the detector, and `orgx`/`orgy` the perpendicular foot (XDS's ORGX/ORGY); all mm or
+    pixels from pixel index 0, the convention of the PILATUS header's Beam_xy and imgCIF's displacement.
     """
 
     wavelength: float  # Å
@@ -75,9 +76,16 @@ class Geometry:
     sensor_thickness: float | None  # mm
     overload: int  # counts
     polarization: float  # fraction 0-1
-    rotation_axis: tuple[float, float, float] = DEFAULT_ROTATION_AXIS
-    two_theta: float = 0.0  # degrees; the detector swung about the laboratory x axis (see xds.py)
-    mosflm_beam_order: str = "rotation-axis-first"
+    lab: LabFrame | None = None
+    rotation_axis: Vector = DEFAULT_ROTATION_AXIS  # imgCIF laboratory frame, sense of positive oscillation
+    two_theta: float = 0.0  # degrees: the detector's swing, for MOSFLM's TWOTHETA
+    mosflm_beam_order: str = "mosflm-frame"
+    kind: str = "rotation"  # rotation | grid | still
+    experiment_type: str | None = None
+    friedel: bool = True  # False for anomalous experiments (SAD, MAD): XDS's FRIEDEL'S_LAW=
+    polarization_normal: Vector = (0.0, 1.0, 0.0)  # imgCIF frame: vertical for a horizontally polarised beam
+    foot_x: float | None = None  # mm, the perpendicular foot along fast (None: same as beam_x)
+    foot_y: float | None = None
     space_group_number: int | None = None  # from the best processing result, when one is known
     unit_cell: tuple[float, float, float, float, float, float] | None = None
     cell_source: str | None = None  # e.g. "xia2 dials result 1234"
@@ -85,12 +93,12 @@ class Geometry:
 
     @property
     def orgx(self) -> float:
-        """XDS ORGX in pixels: the beam's fast-axis pixel coordinate, no half-pixel shift (see xds.py)."""
-        return self.beam_x / self.pixel_size_x
+        """XDS ORGX in pixels: the perpendicular foot along the fast axis, no half-pixel shift (see xds.py)."""
+        return (self.foot_x if self.foot_x is not None else self.beam_x) / self.pixel_size_x
 
     @property
     def orgy(self) -> float:
-        return self.beam_y / self.pixel_size_y
+        return (self.foot_y if self.foot_y is not None else self.beam_y) / self.pixel_size_y
 
     @property
     def last_image(self) -> int:
@@ -106,6 +114,21 @@ class Geometry:
             return self.template
         return self.image_directory.rstrip("/") + "/" + self.template
 
+    def detector_frame(self, v: Vector) -> Vector:
+        """`v` with the detector's fast axis as x and slow axis as y (how XDS.INP is written)."""
+        if self.lab is None:
+            return v
+        return self.lab.in_detector_frame(v)
+
+    def require_rotation(self, program: str) -> None:
+        """Raise NotRotation unless this is a rotation sweep (XDS and MOSFLM integrate rotations only)."""
+        if self.kind != "rotation":
+            what = "a grid scan" if self.kind == "grid" else "still images"
+            raise NotRotation(
+                f"{program} processes rotation data; this is {what} (oscillation {self.oscillation:g} deg"
+                f"{', experiment type ' + self.experiment_type if self.experiment_type else ''}): "
+                "use dials.import then dials.find_spots / dials.stills_process instead")
+
 
 _PRINTF = re.compile(r"%0?(\d+)d")
 
@@ -117,16 +140,19 @@ def normalise_template(template: str) -> str:
 
 
 def template_from_filename(name: str) -> tuple[str, int] | None:
-    """('thau_3_2_####.cbf', 1) from 'thau_3_2_0001.cbf.bz2': the last digit run before the extension."""
+    """('thau_3_2_####.cbf.bz2', 1) from 'thau_3_2_0001.cbf.bz2': the last digit run before the extension;
+    a compression suffix stays, so the template matches the files it came from (DIALS reads them as they
+    are; the XDS and MOSFLM writers say what those programs need)."""
     base = name.rsplit("/", 1)[-1]
-    for suffix in (".gz", ".bz2", ".xz"):
-        if base.endswith(suffix):
-            base = base[: -len(suffix)]
+    suffix = ""
+    for candidate in (".gz", ".bz2", ".xz"):
+        if base.endswith(candidate):
+            base, suffix = base[: -len(candidate)], candidate
     m = re.match(r"^(.*?)(\d+)(\.[A-Za-z0-9]+)$", base)
     if m is None:
         return None
     prefix, digits, ext = m.groups()
-    return f"{prefix}{'#' * len(digits)}{ext}", int(digits)
+    return f"{prefix}{'#' * len(digits)}{ext}{suffix}", int(digits)
 
 
 def _get(obj: Any, *names: str) -> Any:
@@ -148,6 +174,15 @@ def header_dimensions(header: Any) -> tuple[int | None, int | None]:
     fast = _get(header, "dimension_x", "size_fast", "fast_dimension", "nx", "width")
     slow = _get(header, "dimension_y", "size_slow", "slow_dimension", "ny", "height")
     return (int(fast) if fast else None, int(slow) if slow else None)
+
+
+# Experiment types (ISPyB DataCollectionGroup.experimentType and the common schema's spellings).
+ANOMALOUS = {"sad", "mad", "sad - inverse beam", "mad - inverse beam", "experimental phasing"}
+GRID = {"mesh", "mesh3d", "grid", "grid scan", "xraycentring", "xray centring", "screening grid"}
+STILL = {"still", "stills", "serial fixed", "serial jet", "ssx-chip", "ssx-jet"}
+# Characteristic lines of laboratory anodes (Å): unpolarised sources, FRACTION_OF_POLARIZATION 0.5.
+LAB_LINES = {"Cu Kα": 1.5418, "Mo Kα": 0.7107, "Ga Kα": 1.3414, "Ag Kα": 0.5608, "Cr Kα": 2.2909}
+LAB_LINE_TOLERANCE = 0.003  # Å; Kα1/Kα2/weighted spellings of the same line
 
 
 @dataclass
@@ -176,13 +211,93 @@ class _Draft:
     overload: int | None = None
     polarization: float | None = None
     two_theta: float | None = None
+    axes: AxisSet | None = None  # the header's own axes (imgCIF _axis, NXmx depends_on)
+    experiment_type: str | None = None
+    beamline: str | None = None
+    when: Any = None  # the collection's start time, for the beamline table
+
+
+def conventional_axes(d: _Draft, rotation_axis: Vector) -> AxisSet:
+    """The axes a miniCBF or a metadata record implies: dxtbx's convention for PILATUS/Eiger miniCBF
+    (fast along +X, slow along -Y, beam along -Z in the imgCIF frame; FormatCBFMiniPilatus) with the
+    beam meeting the detector at (beam_x, beam_y) mm from pixel index 0 at 2theta = 0, and a 2theta arm
+    about the laboratory X axis, as DLS's imgCIF templates write DET_2THETA (l_cysteine headers)."""
+    bx, by = float(d.beam_x), float(d.beam_y)  # type: ignore[arg-type]
+    return AxisSet(frame="imgCIF", fast="FAST", slow="SLOW", fast_step=float(d.pixel_size_x),  # type: ignore[arg-type]
+                   slow_step=float(d.pixel_size_y), axes=(  # type: ignore[arg-type]
+        Axis("DET_2THETA", "rotation", "detector", (1.0, 0.0, 0.0), start=d.two_theta or 0.0),
+        Axis("DET_Z", "translation", "detector", (0.0, 0.0, -1.0), depends_on="DET_2THETA", start=float(d.distance)),  # type: ignore[arg-type]
+        Axis("FAST", "translation", "detector", (1.0, 0.0, 0.0), offset=(-bx, by, 0.0), depends_on="DET_Z"),
+        Axis("SLOW", "translation", "detector", (0.0, -1.0, 0.0), depends_on="FAST"),
+        Axis("SPINDLE", "rotation", "goniometer", rotation_axis, start=d.start_angle or 0.0,
+             increment=d.oscillation or 0.0),
+        Axis("SOURCE", "general", "source", (0.0, 0.0, 1.0)),
+        Axis("GRAVITY", "general", "gravity", (0.0, -1.0, 0.0))))
+
+
+def _xds_to_lab(v: Vector) -> Vector:
+    """A site's axis written in XDS's frame for a conventional detector (x fast, y slow, beam +z) into
+    the imgCIF frame of conventional_axes: a half turn about X."""
+    return (v[0], -v[1] + 0.0, -v[2] + 0.0)
+
+
+def _kind(d: _Draft, lab: LabFrame | None) -> str:
+    etype = (d.experiment_type or "").strip().lower()
+    if etype in GRID:
+        return "grid"
+    if etype in STILL:
+        return "still"
+    if lab is not None and lab.scan_axis is not None and lab.rotation_axis is None:
+        return "grid"  # translations move, nothing rotates (NXmx sample_x/y scans)
+    return "rotation" if (d.oscillation or 0.0) != 0.0 else "still"
+
+
+def _polarization(d: _Draft, fact: BeamlineFact | None, notes: list[str]) -> float:
+    if d.polarization is not None:
+        return d.polarization
+    if fact is not None and fact.polarization is not None:
+        notes.append(f"polarisation {fact.polarization} from the site's table for {fact.beamline}")
+        return fact.polarization
+    if fact is not None and fact.source == "lab":
+        notes.append("polarisation 0.5: laboratory source (site's beamline table)")
+        return 0.5
+    if d.wavelength is not None and (fact is None or fact.source is None):
+        for line, wl in LAB_LINES.items():
+            if abs(d.wavelength - wl) <= LAB_LINE_TOLERANCE:
+                notes.append(f"polarisation 0.5: wavelength {d.wavelength:.4f} A is the {line} line of a "
+                             "laboratory anode (unpolarised); a synchrotron site at this energy says so in its table")
+                return 0.5
+    notes.append(f"polarisation unknown: {DEFAULT_POLARIZATION} assumed (synchrotron)")
+    return DEFAULT_POLARIZATION
 
 
 def _finish(d: _Draft, notes: list[str], overrides: Overrides | None, subject: str,
             best: model.ProcessingResult | None = None) -> Geometry:
-    """Resolve the library model and site overrides, check completeness, and build the Geometry."""
+    """Resolve the beamline table, the library model and site overrides, check completeness, and build
+    the one geometry model every writer reads."""
     overrides = overrides if overrides is not None else Overrides()  # the site passes its own (see docs)
+    fact = overrides.beamlines.find(d.beamline, d.when)
+    if fact is not None:
+        if d.detector_name is None and fact.detector:
+            d.detector_name = fact.detector
+            d.serial_number = d.serial_number or fact.serial_number
+            notes.append(f"detector {fact.detector} from the site's beamline table for {fact.beamline}"
+                         + (f" ({fact.note})" if fact.note else ""))
+        if fact.roi is not None and d.nx is None:
+            d.nx, d.ny = fact.roi
+            notes.append(f"detector region of interest {fact.roi[0]} x {fact.roi[1]} px from the beamline table")
+        if d.sensor_thickness is None and fact.sensor_thickness is not None:
+            d.sensor_thickness, d.thickness_source = fact.sensor_thickness, f"the site's table for {fact.beamline}"
+        d.sensor_material = d.sensor_material or fact.sensor_material
+        if d.overload is None and fact.overload is not None:
+            d.overload = fact.overload
     lib = identify(d.detector_name, d.nx, d.ny)
+    if lib is None and d.detector_name and d.nx and d.ny:
+        full = identify(d.detector_name)
+        if full is not None and d.nx <= full.nx and d.ny <= full.ny and (d.nx, d.ny) != (full.nx, full.ny):
+            lib = full  # a region of interest of a known model (ISPyB numberOfROIPixelsX/Y, beamline table)
+            notes.append(f"{full.name} read out as a {d.nx} x {d.ny} px region of interest: module gaps "
+                         "are those of the full detector and may not match the ROI")
     override = overrides.find(d.serial_number, lib.name if lib else d.detector_name)
 
     if lib is not None:
@@ -202,10 +317,11 @@ def _finish(d: _Draft, notes: list[str], overrides: Overrides | None, subject: s
             missing.append("detector pixel size")
         if d.nx is None or d.ny is None:
             missing.append("detector size in pixels")
-    if d.distance is None or d.distance <= 0:
-        missing.append("detector distance")
-    if d.beam_x is None or d.beam_y is None:
-        missing.append("beam centre")
+    if d.axes is None:
+        if d.distance is None or d.distance <= 0:
+            missing.append("detector distance")
+        if d.beam_x is None or d.beam_y is None:
+            missing.append("beam centre")
     if d.start_angle is None:
         missing.append("start angle")
     if d.oscillation is None:
@@ -229,10 +345,10 @@ def _finish(d: _Draft, notes: list[str], overrides: Overrides | None, subject: s
     overload = d.overload
     if overload is None:
         overload = lib.overload if lib is not None else 65535
-        if lib is None:
-            notes.append("overload unknown: 65535 assumed (16-bit images)")
-    rotation_axis: tuple[float, float, float] = DEFAULT_ROTATION_AXIS
-    mosflm_order = "rotation-axis-first"
+        notes.append(f"overload {overload} assumed ({'the ' + lib.name + ' library default' if lib else '16-bit images'}): "
+                     "neither the image header nor the site's tables give it")
+    site_axis: Vector | None = fact.rotation_axis if fact is not None else None
+    mosflm_order = "mosflm-frame"
     if override is not None:
         who = f"site override for {override.serial_number or override.model}"
         if override.sensor_thickness is not None:
@@ -242,31 +358,57 @@ def _finish(d: _Draft, notes: list[str], overrides: Overrides | None, subject: s
             thickness, source = override.sensor_thickness, f"the {who}"
         material = override.sensor_material or material
         overload = override.overload if override.overload is not None else overload
-        rotation_axis = override.rotation_axis or rotation_axis
+        site_axis = override.rotation_axis or site_axis
         mosflm_order = override.mosflm_beam_order or mosflm_order
         if override.note:
             notes.append(f"{who}: {override.note}")
     if thickness is not None and source and not any(n.startswith("sensor thickness") for n in notes):
         notes.append(f"sensor thickness {thickness:.3f} mm from {source}")
+    polarization = _polarization(d, fact, notes)
 
-    polarization = d.polarization
-    if polarization is None:
-        polarization = DEFAULT_POLARIZATION
-        notes.append(f"polarisation unknown: {DEFAULT_POLARIZATION} assumed (synchrotron)")
-    two_theta = d.two_theta or 0.0
-    if abs(two_theta) > 0.01:
-        notes.append(f"detector 2theta {two_theta:.2f} deg: detector axes rotated about the laboratory x axis; "
-                     "beam centre and distance are taken as at 2theta = 0 -- check the sense for this beamline")
-    start, oscillation = float(d.start_angle), float(d.oscillation)  # type: ignore[arg-type]
-    if oscillation == 0:
-        notes.append("oscillation range is 0 (stills or a grid scan): rotation processing does not apply")
-    elif oscillation < 0:
+    try:
+        if d.axes is not None:
+            lab = resolve(d.axes)
+            if site_axis is not None and lab.rotation_axis is not None:
+                axis = unit(add(add(scale(lab.fast, site_axis[0]), scale(lab.slow, site_axis[1])),
+                                scale(lab.normal, site_axis[2])))
+                notes.append(f"rotation axis {tuple(site_axis)} (XDS frame) from the site's tables, not the header's")
+                lab = _with_axis(lab, axis)
+        else:
+            axis = _xds_to_lab(site_axis) if site_axis is not None else DEFAULT_ROTATION_AXIS
+            if site_axis is not None:
+                notes.append(f"rotation axis {tuple(site_axis)} (XDS frame) from the site's tables")
+            lab = resolve(conventional_axes(d, axis))
+    except AxisError as exc:
+        raise MissingGeometry([f"usable detector axes ({exc})"], subject) from None
+
+    kind = _kind(d, lab)
+    start = lab.start_angle if d.axes is not None and lab.rotation_axis is not None else float(d.start_angle)  # type: ignore[arg-type]
+    oscillation = lab.increment if d.axes is not None and lab.rotation_axis is not None else float(d.oscillation)  # type: ignore[arg-type]
+    rotation_axis = lab.rotation_axis or DEFAULT_ROTATION_AXIS
+    if kind == "rotation" and oscillation < 0:
         # XDS requires a positive frame increment (xds_parameters.html, ROTATION_AXIS=): turning by -w about
         # an axis is turning by +w about the opposite axis, so flip the axis and both angles.
         notes.append(f"oscillation {oscillation:.4f} deg per image: written as {-oscillation:.4f} about the "
                      "reversed rotation axis")
         rotation_axis = (-rotation_axis[0] + 0.0, -rotation_axis[1] + 0.0, -rotation_axis[2] + 0.0)
         start, oscillation = -start, -oscillation
+    elif kind != "rotation":
+        notes.append(f"oscillation range is {oscillation:g} ({kind}): rotation processing does not apply")
+
+    two_theta = d.two_theta or 0.0
+    if d.axes is not None:
+        away = lab.normal if dot(lab.normal, lab.beam) > 0 else scale(lab.normal, -1.0)
+        two_theta = _degrees_between(away, lab.beam)
+    if abs(two_theta) > 0.01:
+        notes.append(f"detector 2theta {two_theta:.2f} deg: ORGX/ORGY are the perpendicular foot, not the "
+                     "direct beam")
+    gravity = next((a for a in (d.axes.axes if d.axes else ()) if a.equipment == "gravity"), None)
+    pol_normal = unit(scale(gravity.vector, -1.0)) if gravity is not None and d.axes and d.axes.frame == "imgCIF" \
+        else (0.0, 1.0, 0.0)
+    friedel = (d.experiment_type or "").strip().lower() not in ANOMALOUS
+    if not friedel:
+        notes.append(f"experiment type {d.experiment_type}: anomalous data, FRIEDEL'S_LAW=FALSE")
 
     sg: int | None = None
     cell = None
@@ -278,9 +420,12 @@ def _finish(d: _Draft, notes: list[str], overrides: Overrides | None, subject: s
             cell = (c.a, c.b, c.c, c.alpha, c.beta, c.gamma)
         cell_source = f"{best.program or 'processing'} result {best.local_id}"
 
+    beam = lab.beam_centre or lab.foot
+    foot = lab.foot
     # Every value below was checked for None above; the ignores only tell mypy so.
     return Geometry(
-        wavelength=d.wavelength, distance=d.distance, beam_x=d.beam_x, beam_y=d.beam_y,  # type: ignore[arg-type]
+        wavelength=d.wavelength, distance=lab.distance, beam_x=beam[0], beam_y=beam[1],  # type: ignore[arg-type]
+        foot_x=foot[0], foot_y=foot[1],
         pixel_size_x=d.pixel_size_x, pixel_size_y=d.pixel_size_y, nx=d.nx, ny=d.ny,  # type: ignore[arg-type]
         start_angle=start, oscillation=oscillation,
         first_image=d.first_image if d.first_image is not None else 1,
@@ -288,9 +433,23 @@ def _finish(d: _Draft, notes: list[str], overrides: Overrides | None, subject: s
         template=d.template, image_directory=d.image_directory,  # type: ignore[arg-type]
         detector_name=d.detector_name, detector_model=lib,
         sensor_material=material, sensor_thickness=thickness, overload=int(overload),
-        polarization=polarization, rotation_axis=rotation_axis, two_theta=two_theta,
-        mosflm_beam_order=mosflm_order,
+        polarization=polarization, lab=lab, rotation_axis=rotation_axis, two_theta=two_theta,
+        mosflm_beam_order=mosflm_order, kind=kind, experiment_type=d.experiment_type, friedel=friedel,
+        polarization_normal=pol_normal,
         space_group_number=sg, unit_cell=cell, cell_source=cell_source, notes=tuple(notes))
+
+
+def _with_axis(lab: LabFrame, axis: Vector) -> LabFrame:
+    return replace(lab, rotation_axis=axis)
+
+
+def _degrees_between(a: Vector, b: Vector) -> float:
+    c = max(-1.0, min(1.0, dot(unit(a), unit(b))))
+    return math.degrees(math.acos(c))
+
+
+def _header_axes(header: Any) -> AxisSet | None:
+    return from_dict(_get(header, "axes"))
 
 
 def _fill_from_header(d: _Draft, header: Any, notes: list[str]) -> None:
@@ -306,11 +465,14 @@ def _fill_from_header(d: _Draft, header: Any, notes: list[str]) -> None:
     wl = _get(header, "wavelength")
     if d.wavelength is None:
         d.wavelength = wl
+    axes = _header_axes(header)
     dist = _get(header, "detector_distance")
     if d.distance is None:
         d.distance = dist
     elif dist is not None and abs(dist - d.distance) > DISTANCE_TOLERANCE:
-        notes.append(f"distance: metadata {d.distance:.3f} mm used, image header says {dist:.3f} mm")
+        used = "image header's axes" if axes is not None else "metadata"
+        notes.append(f"distance: metadata {d.distance:.3f} mm, image header says {dist:.3f} mm; "
+                     f"the {used} used")
     bx, by = _get(header, "beam_x"), _get(header, "beam_y")
     if bx is not None and by is not None and d.pixel_size_x and d.pixel_size_y:
         if d.beam_x is None or d.beam_y is None:
@@ -319,10 +481,18 @@ def _fill_from_header(d: _Draft, header: Any, notes: list[str]) -> None:
               or abs(d.beam_y / d.pixel_size_y - by) > BEAM_TOLERANCE):
             notes.append(f"beam centre: metadata ({d.beam_x / d.pixel_size_x:.2f}, "
                          f"{d.beam_y / d.pixel_size_y:.2f}) px used, image header Beam_xy ({bx:.2f}, {by:.2f})")
+    if axes is not None:
+        # A header that states its axes describes the actual vectors: it wins over the metadata's scalars,
+        # whose frame (2theta, spindle sense) is not recorded.
+        d.axes = axes
     if d.start_angle is None:
         d.start_angle = _get(header, "start_angle")
     if d.oscillation is None:
         d.oscillation = _get(header, "angle_increment")
+    if axes is not None and not any(a.kind == "rotation" for a in axes.scan_axes()):
+        # the header states its goniometer and nothing turns (an XFEL still, a grid): a zero oscillation
+        d.start_angle = d.start_angle if d.start_angle is not None else 0.0
+        d.oscillation = d.oscillation if d.oscillation is not None else 0.0
     thickness = _get(header, "sensor_thickness")
     if thickness is not None:
         d.sensor_thickness, d.thickness_source = thickness, "the image header"
@@ -339,18 +509,24 @@ def _fill_from_header(d: _Draft, header: Any, notes: list[str]) -> None:
 
 def geometry_from_header(header: Any, *, template: str | None, image_directory: str | None,
                          number_of_images: int | None, first_image: int | None = None,
-                         overrides: Overrides | None = None) -> Geometry:
+                         overrides: Overrides | None = None, experiment_type: str | None = None) -> Geometry:
     """Geometry from one image's header alone (plus the sweep's template and length when known).
 
     number_of_images falls back to the header's N_oscillations when it is above 1: ESRF's headers use it
-    for the sweep length (the ID29 seed says 1220), DECTRIS' for oscillations per image (1).
+    for the sweep length (the ID29 seed says 1220), DECTRIS' for oscillations per image (1); an NXmx
+    master says how many images it holds.
     """
     notes: list[str] = []
     d = _Draft(template=normalise_template(template) if template else None,
-               image_directory=image_directory, first_image=first_image)
+               image_directory=image_directory, first_image=first_image, experiment_type=experiment_type,
+               when=_get(header, "timestamp"))
     _fill_from_header(d, header, notes)
+    extra = _get(header, "extra") or {}
+    n_master = extra.get("n_images") if isinstance(extra, dict) else None
     if number_of_images is not None:
         d.number_of_images = number_of_images
+    elif n_master:
+        d.number_of_images = int(n_master)
     else:
         n_osc = _get(header, "n_oscillations")
         if n_osc is not None and int(n_osc) > 1:
@@ -364,14 +540,16 @@ def geometry_from_header(header: Any, *, template: str | None, image_directory: 
 
 def geometry_from_collection(dc: model.DataCollection, detector: model.Detector | None,
                              best: model.ProcessingResult | None = None, header: Any | None = None,
-                             *, overrides: Overrides | None = None) -> Geometry:
-    """Geometry from a data collection's metadata, its detector row, and the indexed header if any.
+                             *, overrides: Overrides | None = None, beamline: str | None = None) -> Geometry:
+    """Geometry from a data collection's metadata, its detector row, the site's beamline table and the
+    indexed header if any.
 
-    Metadata values win where both exist (they are what the facility recorded for the sweep); the header
-    fills gaps, and disagreements beyond tolerance are noted. ISPyB's DataCollection beam centre
-    (xBeam, yBeam) is read as mm along the image's fast and slow axes: Diamond's acquisition code writes
-    xbeam, ybeam = (x along the detector width, y along its height). AutoProcIntegration.refinedX/YBeam
-    are the other way round (xia2 reverses dxtbx's (fast, slow)) -- see docs/reprocessing.md.
+    Metadata values win where both exist (they are what the facility recorded for the sweep), except the
+    axes a full imgCIF or NXmx header states; the header fills gaps, and disagreements beyond tolerance
+    are noted. ISPyB's DataCollection beam centre (xBeam, yBeam) is read as mm along the image's fast and
+    slow axes: Diamond's acquisition code writes xbeam, ybeam = (x along the detector width, y along its
+    height). AutoProcIntegration.refinedX/YBeam are the other way round (xia2 reverses dxtbx's (fast,
+    slow)) -- see docs/reprocessing.md.
     """
     notes: list[str] = []
     d = _Draft(
@@ -380,12 +558,16 @@ def geometry_from_collection(dc: model.DataCollection, detector: model.Detector 
         start_angle=dc.axis_start, oscillation=dc.axis_range,
         first_image=dc.start_image_number, number_of_images=dc.number_of_images,
         template=normalise_template(dc.file_template) if dc.file_template else None,
-        image_directory=dc.image_directory, two_theta=dc.detector_2theta)
+        image_directory=dc.image_directory, two_theta=dc.detector_2theta,
+        experiment_type=dc.experiment_type, beamline=beamline, when=dc.start_time)
     if detector is not None:
         d.detector_name = detector.model
         d.serial_number = detector.serial_number
         d.pixel_size_x, d.pixel_size_y = detector.pixel_size_x, detector.pixel_size_y or detector.pixel_size_x
         d.nx, d.ny = detector.number_of_pixels_x, detector.number_of_pixels_y
+        if detector.roi_pixels_x and detector.roi_pixels_y:  # ISPyB numberOfROIPixelsX/Y: the read-out size
+            d.nx, d.ny = detector.roi_pixels_x, detector.roi_pixels_y
+            notes.append(f"region of interest {d.nx} x {d.ny} px from the facility's detector record")
         d.sensor_material = detector.sensor_material
         if detector.sensor_thickness is not None:
             d.sensor_thickness, d.thickness_source = detector.sensor_thickness, "the facility's detector record"

@@ -12,26 +12,30 @@ MOSAIC_GUESS = 0.5  # degrees; the ID29 script's "Just a guess", refined by MOSF
 
 
 def mosflm_beam(g: Geometry) -> tuple[float, float]:
-    """MOSFLM's BEAM x y in mm.
+    """MOSFLM's BEAM x y in mm, in MOSFLM's own detector frame.
 
-    MOSFLM's detector frame follows the rotation axis, not the pixel order. The convention applied by
-    default ("rotation-axis-first") puts first the image axis parallel to the rotation axis: for the
-    ESRF ID29 seed (ROTATION_AXIS= 1 0 0, i.e. along the fast axis) that is (fast mm, slow mm) =
-    (1234.63 x 0.172, 1254.24 x 0.172) = "beam 212.36 215.73", which is what the beamline wrote.
-    A vertical spindle (axis along the slow axis) swaps them.
-    Caution: dxtbx's mosflm_beam_centre is always (slow mm, fast mm) (detector_helpers.py:
-    set_mosflm_beam_centre -> set_slow_fast_beam_centre_mm), and xia2 feeds MOSFLM (slow, fast) for the
-    same geometry as ID29; a site whose MOSFLM runs agree with that sets mosflm_beam_order "slow-fast"
-    in its detector overrides. docs/reprocessing.md has the sources.
+    MOSFLM's camera frame has Z along the spindle (mosflm user guide, "coordinate frames"); its detector
+    X runs across the spindle and Y along it. So for the usual horizontal spindle along the image's fast
+    axis BEAM is (slow mm, fast mm): what dxtbx's set_mosflm_beam_centre takes (detector_helpers.py:
+    set_slow_fast_beam_centre_mm) and what xia2 and iMosflm write. A spindle along the slow axis (DLS I19's
+    detector, turned 90 deg) gives (fast, slow). The ESRF ID29 script in ../shared/fixtures/seed writes
+    (fast, slow) for a spindle along fast -- against both references; a site whose runs want that order
+    sets mosflm_beam_order "fast-slow" in its overrides (docs/reprocessing.md has the evidence).
+    The position is the direct beam at 2theta = 0, i.e. the perpendicular foot (MOSFLM applies TWOTHETA).
     """
-    fast_first = (g.beam_x, g.beam_y)
+    fast = g.orgx * g.pixel_size_x
+    slow = g.orgy * g.pixel_size_y
+    if g.mosflm_beam_order == "fast-slow":
+        return fast, slow
     if g.mosflm_beam_order == "slow-fast":
-        return g.beam_y, g.beam_x
-    ax, ay, _ = g.rotation_axis
-    return fast_first if abs(ax) >= abs(ay) else (g.beam_y, g.beam_x)
+        return slow, fast
+    ax, ay, _ = g.detector_frame(g.rotation_axis)
+    return (slow, fast) if abs(ax) >= abs(ay) else (fast, slow)
 
 
 def render_mosflm(g: Geometry) -> str:
+    """A MOSFLM script; NotRotation for stills and grid scans."""
+    g.require_rotation("MOSFLM")
     lines: list[str] = []
     model = g.detector_model
     if model is None:
@@ -60,6 +64,9 @@ def render_mosflm(g: Geometry) -> str:
         lines.append(f"directory  {g.image_directory.rstrip('/')}")
     if g.template.endswith(".h5"):
         lines.append("# HDF5 (Eiger) data: MOSFLM reads it only through its HDF5 plugin (MOSFLM 7.2 or later)")
+    elif g.template.endswith((".gz", ".bz2", ".xz")):
+        lines.append("# compressed frames: MOSFLM reads uncompressed images; decompress them first "
+                     "(e.g. bunzip2 -k) and drop the suffix from the template")
     lines.append(f"template   {g.template}")
     ext = g.template.rsplit(".", 1)[-1] if "." in g.template else None
     if ext:

@@ -45,16 +45,30 @@ def _xds_template(g: Geometry) -> tuple[str, list[str]]:
     comments: list[str] = []
     if path.endswith("_master.h5"):
         path = path[: -len("master.h5")] + "??????.h5"
-        comments.append("! HDF5 data: XDS needs LIB= pointing at an HDF5 plugin (e.g. Neggia or Durin)")
+        comments.append("! HDF5 data: XDS reads it through a plugin; add LIB= with the path of "
+                        "durin-plugin.so (Diamond's Durin) or dectris-neggia.so (DECTRIS' Neggia)")
+        comments.append("! LIB= /path/to/durin-plugin.so")
+    elif path.endswith((".gz", ".bz2", ".xz")):
+        comments.append("! compressed frames: XDS reads them only where its build decompresses on the fly; "
+                        "otherwise decompress them first (e.g. bunzip2 -k)")
     return path.replace("#", "?"), comments
 
 
 def _vec(v: tuple[float, float, float]) -> str:
+    v = tuple(round(c, 6) + 0.0 for c in v)  # type: ignore[assignment]
     return " ".join(f"{c:.1f}" if float(c).is_integer() else f"{c:.6f}" for c in v)
 
 
+def _plane_normal(v: tuple[float, float, float]) -> tuple[float, float, float]:
+    """A plane's normal has no sense: write the one whose largest component is positive."""
+    big = max(v, key=abs)
+    return v if big >= 0 else (-v[0] + 0.0, -v[1] + 0.0, -v[2] + 0.0)
+
+
 def render_xds(g: Geometry, *, cell_from_processing: bool = False) -> str:
-    """XDS.INP text for a whole-sweep JOB= ALL run."""
+    """XDS.INP text for a whole-sweep JOB= ALL run; NotRotation for stills and grid scans (XDS
+    integrates rotation data only: OSCILLATION_RANGE must be positive)."""
+    g.require_rotation("XDS")
     lines: list[str] = []
     model = g.detector_model
     if model is None:
@@ -99,22 +113,20 @@ def render_xds(g: Geometry, *, cell_from_processing: bool = False) -> str:
     lines.append(f"QX= {g.pixel_size_x:.4f} QY= {g.pixel_size_y:.4f}")
     lines.append("VALUE_RANGE_FOR_TRUSTED_DETECTOR_PIXELS= 7000 30000")
     lines.append("")
+    # Vectors in the frame of the detector (x = fast, y = slow), as dxtbx's XDS export writes them: the
+    # rotation axis, beam and polarisation normal are the lab vectors of the one geometry model expressed
+    # in that frame, so a turned detector or a 2theta arm shows up in ROTATION_AXIS= and
+    # INCIDENT_BEAM_DIRECTION= (XDS documentation, "coordinate systems").
     lines.append("DIRECTION_OF_DETECTOR_X-AXIS= 1.0 0.0 0.0")
+    lines.append("DIRECTION_OF_DETECTOR_Y-AXIS= 0.0 1.0 0.0")
     if abs(g.two_theta) > 0.01:
-        # A detector on a 2theta arm about the horizontal x axis: its y axis turns by 2theta, so the normal
-        # (0, -sin, cos) points up (-y in XDS's frame, y down) for positive 2theta. ORGX/ORGY and
-        # DETECTOR_DISTANCE stay those at 2theta = 0: the foot of the perpendicular from the crystal does
-        # not move on a detector turning about an axis through the crystal.
-        t = math.radians(g.two_theta)
-        lines.append(f"! detector 2theta {g.two_theta:.2f} deg")
-        lines.append(f"DIRECTION_OF_DETECTOR_Y-AXIS= 0.0 {math.cos(t):.6f} {math.sin(t):.6f}")
-    else:
-        lines.append("DIRECTION_OF_DETECTOR_Y-AXIS= 0.0 1.0 0.0")
-    lines.append(f"ROTATION_AXIS= {_vec(g.rotation_axis)}")
-    lines.append("INCIDENT_BEAM_DIRECTION= 0.0 0.0 1.0")
+        lines.append(f"! detector 2theta {g.two_theta:.2f} deg: ORGX/ORGY are the perpendicular foot")
+    lines.append(f"ROTATION_AXIS= {_vec(g.detector_frame(g.rotation_axis))}")
+    beam = g.lab.beam if g.lab is not None else (0.0, 0.0, -1.0)
+    lines.append(f"INCIDENT_BEAM_DIRECTION= {_vec(g.detector_frame(beam))}")
     lines.append(f"FRACTION_OF_POLARIZATION= {g.polarization:.3f}")
-    # Horizontal polarisation: the plane's normal is the vertical laboratory axis.
-    lines.append("POLARIZATION_PLANE_NORMAL= 0.0 1.0 0.0")
+    lines.append(f"POLARIZATION_PLANE_NORMAL= {_vec(_plane_normal(g.detector_frame(g.polarization_normal)))}")
+    lines.append(f"FRIEDEL'S_LAW= {'TRUE' if g.friedel else 'FALSE'}")
     lines.append("")
     if cell_from_processing and g.space_group_number and g.unit_cell:
         lines.append(f"! space group and cell from {g.cell_source}")

@@ -30,11 +30,22 @@ async def all_ids(post, headers) -> set[str]:
         after = conn["pageInfo"]["endCursor"]
 
 
+class AuditFile:
+    """The audit log's file; reading it first waits for the log's writer thread."""
+
+    def __init__(self, path, log: AuditLog) -> None:
+        self.path, self.log = path, log
+
+    def read_text(self) -> str:
+        self.log.flush()
+        return self.path.read_text()
+
+
 @pytest.fixture
 async def esrf_secured(esrf_backend, hub_tokens, tmp_path):
-    audit = tmp_path / "audit" / "audit.log"
-    policy = AccessPolicy(trusted_keys=[hub_tokens.public_key], embargo=EmbargoPolicy(3.0),
-                          audit=AuditLog(str(audit)))
+    path = tmp_path / "audit" / "audit.log"
+    audit = AuditFile(path, AuditLog(str(path)))
+    policy = AccessPolicy(trusted_keys=[hub_tokens.public_key], embargo=EmbargoPolicy(3.0), audit=audit.log)
     app = create_app(esrf_backend, site="esrf", manage_backend=False, access_policy=policy)
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://esrf.test") as c:
         async def post(query, variables=None, headers=None):
@@ -92,7 +103,7 @@ async def test_matrix_native(esrf_secured, esrf_demo_dsn, hub_tokens):
     gid = encode_id("esrf", "DataCollection", hidden)
     q = """query($id: ID!) { node(id: $id) { ... on DataCollection { localId detector { model } group { id }
              session { visit } sample { id name crystal { uuid } protein { acronym } }
-             processing { program } reprocessing { xdsInp } } } }"""
+             processing { program } reprocessing { dialsImport } } } }"""
     assert (await post(q, {"id": gid}))["data"]["node"] is None
     answer = await post(q, {"id": gid}, cases["member A"][0])
     assert "errors" not in answer, answer
@@ -125,7 +136,9 @@ async def test_bad_caller_tokens_are_refused(esrf_secured, hub_tokens, problem):
         "garbage": lambda: "not.a.token",
     }[problem]()
     body = await post(COUNT, None, hub_tokens.headers(token))
-    assert body["_status"] == 401 and body["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+    code = {"forged": "UNTRUSTED_HUB_KEY", "expired": "CALLER_TOKEN_EXPIRED", "audience": "SITE_NAME_MISMATCH",
+            "issuer": "CALLER_TOKEN_INVALID", "garbage": "CALLER_TOKEN_INVALID"}[problem]
+    assert body["_status"] == 401 and body["errors"][0]["extensions"]["code"] == code
     # a plain header naming a user is not an identity
     body = await post(COUNT, None, {"x-mxhub-user": "boaty", "x-remote-user": "boaty"})
     assert body["_status"] == 200
@@ -178,3 +191,23 @@ async def test_matrix_ispyb_with_boaty(ispyb, hub_tokens):
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://dls.test") as c:
         body = (await c.post("/graphql", json={"query": q})).json()
     assert "993677" in {e["node"]["localId"] for e in body["data"]["dataCollections"]["edges"]}
+
+
+async def test_audit_records_are_bounded_and_private(esrf_secured):
+    """Issue 15: 1,000 representations (an 80 KB request) once wrote 63 MB; now one short line."""
+    post, audit = esrf_secured
+    ents = "query($r: [_Any!]!) { _entities(representations: $r) { ... on Sample { name } } }"
+    from mx_schema.ids import encode_id
+
+    reps = [{"__typename": "Sample", "id": encode_id("esrf", "Sample", str(k))} for k in range(1, 1001)]
+    body = await post(ents, {"r": reps})
+    assert len(body["data"]["_entities"]) == 1000
+    text = audit.read_text()
+    last = json.loads(text.splitlines()[-1])
+    assert len(text.splitlines()[-1]) < 2000
+    assert last["variables_bytes"] > 50_000 and "variables" not in last
+    assert last["who"] == "anonymous" and last["proposal_count"] == len(last["proposals"])
+    import os
+    import stat
+
+    assert stat.S_IMODE(os.stat(audit.path).st_mode) == 0o600

@@ -13,6 +13,10 @@ from mx_schema.ids import encode_id
 from site_adapter.app import create_app
 from site_adapter.backends.native import NativeBackend
 from site_adapter.indexer.scan import run_scan
+from tests.fixtures.images import fixtures_root
+
+FIXTURES = fixtures_root()  # tests link fixture images into temporary trees
+
 
 
 async def test_indexed_sweep_is_served_with_its_header_and_feeds_reprocessing(native_dsn, images, tmp_path):
@@ -26,7 +30,7 @@ async def test_indexed_sweep_is_served_with_its_header_and_feeds_reprocessing(na
         await conn.execute(
             "INSERT INTO data_collection (id, image_directory, file_template, start_image_number, number_of_images,"
             " experiment_type) VALUES (7, $1, 'l-cyst_01_#####.cbf', 1, 15, 'OSC')", str(tree) + "/")
-        summary = await run_scan(conn, [str(tmp_path)], site="lab")
+        summary = await run_scan(conn, [str(tmp_path)], follow_links_into=[str(FIXTURES)], site="lab")
     finally:
         await conn.close()
     assert summary.to_dict()["sweeps"][0]["linked"] == encode_id("lab", "DataCollection", 7)

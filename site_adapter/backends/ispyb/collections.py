@@ -14,6 +14,7 @@ from site_adapter.backends.base import DataCollectionFilter, InvalidInput, Page,
 from site_adapter.backends.ispyb import normalise as n
 from site_adapter.backends.ispyb.entities import proposal_predicates, visit_predicates
 from site_adapter.backends.ispyb.keyset import (
+    unmatchable,
     binary_equals, check_position, id_list, int_ids, time_desc_after, time_desc_order, time_expr,
 )
 from site_adapter.backends.ispyb.processing import best_filters
@@ -116,6 +117,9 @@ def matching_sql(s: SchemaInfo, f: DataCollectionFilter) -> tuple[str, list[Any]
     The sample is the group's (DataCollectionGroup.blSampleId), else the legacy
     DataCollection.BLSAMPLEID: two disjoint branches, each an index-driven join from BLSample.
     """
+    if unmatchable(f.sample_name, f.sample_barcode, f.crystal_uuid, f.protein_acronym, f.beamline,
+                   f.experiment_type, f.space_group):
+        return None
     other, other_args, needs_session, nothing = _other_predicates(s, f)
     if nothing:
         return None

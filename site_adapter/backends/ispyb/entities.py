@@ -200,7 +200,8 @@ async def detectors_by_id(db: Any, s: SchemaInfo, ids: Sequence[str]) -> dict[st
     rows = await db.fetch(
         f"SELECT d.`detectorId`, {d('detectorManufacturer')}, {d('detectorModel')}, {d('detectorSerialNumber')},"
         f" {d('detectorPixelSizeHorizontal')}, {d('detectorPixelSizeVertical')}, {d('numberOfPixelsX')},"
-        f" {d('numberOfPixelsY')}, {d('composition')}, {d('sensorThickness')}"
+        f" {d('numberOfPixelsY')}, {d('composition')}, {d('sensorThickness')},"
+        f" {d('numberOfROIPixelsX')}, {d('numberOfROIPixelsY')}"
         f" FROM Detector d WHERE d.`detectorId` IN ({id_list(keys)})", keys)
     out: dict[str, model.Detector] = {}
     for r in rows:
@@ -213,5 +214,7 @@ async def detectors_by_id(db: Any, s: SchemaInfo, ids: Sequence[str]) -> dict[st
             sensor_material=n.text(r[8]),
             # sensorThickness: µm in Diamond's rows (e.g. 450 for a Pilatus), model wants mm.
             sensor_thickness=None if thickness is None else (thickness / 1000.0 if thickness > 5 else thickness),
+            # the read-out size when the detector ran in a region of interest (an Eiger 16M as 4M)
+            roi_pixels_x=n.integer(r[10]), roi_pixels_y=n.integer(r[11]),
         )
     return out

@@ -24,6 +24,19 @@ def text_expr(column: str) -> str:
     return f"(CONVERT(COALESCE({column}, '') USING utf8mb4) COLLATE utf8mb4_bin)"
 
 
+def unmatchable(*values: Any) -> bool:
+    """True when an equality filter value has a character outside Latin-1: ISPyB's text columns are
+    latin1 (tables.sql), so it equals no row, and MariaDB would refuse the comparison outright
+    ("Illegal mix of collations", error 1267) rather than answer false."""
+    for value in values:
+        if isinstance(value, str):
+            try:
+                value.encode("latin-1")
+            except UnicodeEncodeError:
+                return True
+    return False
+
+
 def binary_equals(column: str) -> str:
     """An exact, case- and accent-sensitive match; pair it with `column = %s` so an index serves it."""
     return f"(CONVERT({column} USING utf8mb4) COLLATE utf8mb4_bin = %s)"

@@ -13,7 +13,7 @@ from site_adapter.backends.base import Page, PageRequest, ProteinFilter, SampleF
 from site_adapter.backends.ispyb import normalise as n
 from site_adapter.backends.ispyb import visibility
 from site_adapter.backends.ispyb.entities import proposal_predicates
-from site_adapter.backends.ispyb.keyset import binary_equals, id_list, int_ids, text_expr
+from site_adapter.backends.ispyb.keyset import binary_equals, id_list, int_ids, text_expr, unmatchable
 from site_adapter.backends.ispyb.paging import keyset_page
 from site_adapter.backends.ispyb.schema_check import SchemaInfo
 
@@ -60,6 +60,8 @@ def sample_key(r: model.Sample) -> tuple:
 
 
 async def samples(db: Any, s: SchemaInfo, f: SampleFilter, req: PageRequest) -> Page[model.Sample]:
+    if unmatchable(f.name, f.barcode, f.protein_acronym, f.crystal_uuid):
+        return _EMPTY
     where: list[str] = []
     args: list[Any] = []
     for value, column, table, name in (
@@ -147,8 +149,8 @@ async def proteins(db: Any, s: SchemaInfo, f: ProteinFilter, req: PageRequest) -
     where: list[str] = []
     args: list[Any] = []
     joins = "FROM Protein pr"
-    if f.uniprot_id is not None:
-        return _EMPTY  # no UniProt column in ISPyB (tables.sql, Protein)
+    if f.uniprot_id is not None or unmatchable(f.acronym):
+        return _EMPTY  # no UniProt column in ISPyB (tables.sql, Protein); a non-Latin-1 acronym is no acronym
     if f.acronym is not None:
         where += ["pr.`acronym` = %s", binary_equals("pr.`acronym`")]
         args += [f.acronym, f.acronym]

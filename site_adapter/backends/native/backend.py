@@ -212,9 +212,11 @@ def _int_ids(ids: Sequence[str]) -> list[int]:
     out = []
     for i in ids:
         try:
-            out.append(int(i))
+            n = int(i)
         except (TypeError, ValueError):
             continue
+        if 0 < n < 2**63:  # bigint: a forged id past it would overflow in the driver (an INTERNAL error)
+            out.append(n)
     return out
 
 

@@ -157,3 +157,13 @@ async def test_the_hubs_own_internal_errors_are_masked(running_hub, demo_sites, 
     err = r.json()["errors"][0]
     assert err["extensions"]["code"] == "INTERNAL_SERVER_ERROR"
     assert err["extensions"]["correlationId"] in err["message"]
+
+
+async def test_forwarded_for_does_not_pick_the_rate_limit_bucket(hub_dsn, monkeypatch):
+    """Issue 15: uvicorn trusted X-Forwarded-For from 127.0.0.1, so varying it gave 700 x 200."""
+    monkeypatch.delenv("MXHUB_FORWARDED_ALLOW_IPS", raising=False)
+    with hub_with(hub_dsn, rate_limit=5) as hub:
+        statuses = [(await hub.http.post("/graphql", json={"query": "{ siteInfo { name } }"},
+                                         headers={"x-forwarded-for": f"10.0.{k}.1"})).status_code for k in range(7)]
+        assert statuses[:5] == [200] * 5 and statuses[-1] == 429
+        await hub.http.aclose()

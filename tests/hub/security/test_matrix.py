@@ -127,9 +127,10 @@ async def test_a_forged_identity_gets_nothing_more(secured_hub, secured_sites):
     q = {"query": "{ dataCollections(first: 1) { totalCount } }"}
     async with httpx.AsyncClient(base_url=secured_sites["esrf"]) as c:
         anonymous = (await c.post("/graphql", json=q)).json()["data"]["dataCollections"]["totalCount"]
-        for bad in (forged, expired, wrong_site, "garbage"):
+        for bad, code in ((forged, "UNTRUSTED_HUB_KEY"), (expired, "CALLER_TOKEN_EXPIRED"),
+                          (wrong_site, "SITE_NAME_MISMATCH"), ("garbage", "CALLER_TOKEN_INVALID")):
             r = await c.post("/graphql", json=q, headers={"x-mxhub-caller": bad})
-            assert r.status_code == 401 and r.json()["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+            assert r.status_code == 401 and r.json()["errors"][0]["extensions"]["code"] == code
         for header in ({"x-mxhub-user": "root"}, {"x-forwarded-user": "root"}, {"authorization": "Bearer x"}):
             r = await c.post("/graphql", json=q, headers=header)
             assert r.json()["data"]["dataCollections"]["totalCount"] == anonymous

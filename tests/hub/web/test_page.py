@@ -230,6 +230,8 @@ async def test_a_token_is_kept_for_the_tab_sent_as_a_bearer_and_a_bad_one_refuse
 
 async def test_an_indexed_sweep_shows_its_images_and_feeds_xds_inp(page, web_hub, images, tmp_path):
     from site_adapter.indexer.scan import run_scan
+    from tests.fixtures.images import fixtures_root
+    FIXTURES = fixtures_root()
 
     tree = tmp_path / "data" / "l-cyst"
     tree.mkdir(parents=True)
@@ -241,7 +243,7 @@ async def test_an_indexed_sweep_shows_its_images_and_feeds_xds_inp(page, web_hub
         await conn.execute(
             "INSERT INTO data_collection (id, image_directory, file_template, start_image_number, number_of_images,"
             " experiment_type, start_time) VALUES (7, $1, 'l-cyst_01_#####.cbf', 1, 15, 'OSC', now())", f"{tree}/")
-        await run_scan(conn, [str(tmp_path)], verify=True, site="flaky")
+        await run_scan(conn, [str(tmp_path)], follow_links_into=[str(FIXTURES)], verify=True, site="flaky")
     finally:
         await conn.close()
     web_hub.flaky.mode = "ok"

@@ -35,10 +35,12 @@ def test_pilatus_2m_every_field(images):
     assert raw[s.data_offset - 4:s.data_offset] == BINARY_MARKER
 
 
-def test_bz2_grid_still_and_transmission_fraction(images):
+def test_bz2_grid_still_and_diamond_percent_transmission(images):
     h = read_header(images / "thaumatin_grid/thau_3_2_0001.cbf.bz2")
     assert (h.detector, h.serial_number) == ("PILATUS3 6M", "60-0119")
-    assert h.transmission == 25.47  # Filter_transmission 0.2547, a fraction
+    # Filter_transmission 0.2547 written by Diamond's GDA (Image_path /ramdisk/2019/cm23007-4/...), which
+    # writes percent on every beamline in the fixtures (I03 30.0376, I19 100.0, I23 9.9956): 0.2547 %.
+    assert h.transmission == 0.2547
     assert (h.flux, h.angle_increment, h.start_angle) == (1.396021, 0.0, 89.9997)
     assert h.oscillation_axis_tokens == ("X", "CW", "+SLOW")
     assert h.binary_sections[0].content_md5 == "iGRmdGGUIqJyF2y7dyHbQg=="
@@ -73,7 +75,9 @@ def test_sls_dialect_integer_beam_and_deg_without_period(images):
 def test_kappa_header_without_oscillation_axis(images):
     h = read_header(images / "dialects/dxtbx_i19_omega_scan.cbf")
     assert (h.alpha, h.kappa, h.phi, h.chi, h.chi_increment) == (50.0, 30.0, 20.0, -10.0, 0.5)
-    assert h.oscillation_axis is None and h.omega is None and h.transmission == 100.0
+    # Filter_transmission 1.0000 from GDA at I19 (Image_path /dls/i19/...): percent, as GDA writes it on
+    # every beamline in the fixtures, so 1 % (the spec's fraction would read it as 100 %).
+    assert h.oscillation_axis is None and h.omega is None and h.transmission == 1.0
 
 
 def test_esrf_seed_header(fixtures):
@@ -127,3 +131,27 @@ def test_not_an_image(tmp_path):
     empty.write_bytes(b"")
     with pytest.raises(HeaderError):
         read_header(empty)
+
+
+def _dls_text(images) -> str:
+    path = images / "l_cysteine" / "l-cyst_01_00001.cbf"
+    return path.read_bytes()[:9000].decode("latin-1")
+
+
+def test_diamond_filter_transmission_is_percent_even_below_one(images) -> None:
+    from site_adapter.indexer.cbf_header import parse_header_text
+
+    text = _dls_text(images)
+    assert "Filter_transmission 100.0000" in text
+    assert parse_header_text(text.replace("Filter_transmission 100.0000", "Filter_transmission 0.5000")).transmission == 0.5
+    # the same header from elsewhere (no Diamond name, no DLS path) follows the PILATUS spec: a fraction
+    foreign = (text.replace("Diamond", "Elsewhere").replace("/dls_sw/", "/opt/").replace("/mt11145-4/", "/x/")
+               .replace("Filter_transmission 100.0000", "Filter_transmission 0.5000"))
+    assert parse_header_text(foreign).transmission == 50.0
+
+
+def test_sectioned_multi_panel_imgcif_has_no_single_panel_axes(images) -> None:
+    from site_adapter.indexer.cbf_header import read_header
+
+    header = read_header(images / "thermolysin_cspad" / "idx-20130301060858401.cbf")
+    assert header.axes is None and len(header.binary_sections) == 4

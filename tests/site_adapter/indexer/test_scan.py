@@ -17,6 +17,10 @@ from mx_schema.ids import encode_id
 from mxhub.commands.index import index
 from site_adapter.indexer import store
 from site_adapter.indexer.scan import run_scan
+from tests.fixtures.images import fixtures_root
+
+FIXTURES = fixtures_root()  # tests link fixture images into temporary trees
+
 
 ORIGINAL = "/dls/i19-1/data/2016/mt11145-4/l-cyst"
 
@@ -55,7 +59,7 @@ async def test_scan_links_reports_and_skips_unchanged(native_dsn, tree, images):
     conn = await asyncpg.connect(native_dsn)
     try:
         await _collections(conn, tree / "grid")
-        s = await run_scan(conn, [str(tree)], site="testsite", path_map=[(ORIGINAL, str(tree / "lcys"))])
+        s = await run_scan(conn, [str(tree)], follow_links_into=[str(FIXTURES)], site="testsite", path_map=[(ORIGINAL, str(tree / "lcys"))])
         # 60 + 19 images, 3 bad files, and 2 entries the walk could not follow (the loop, a broken link)
         assert (s.files, s.indexed, s.skipped, len(s.failed)) == (60 + 19 + 3 + 2, 79, 0, 5)
         reasons = {Path(f["path"]).name: f["reason"] for f in s.failed}
@@ -75,7 +79,7 @@ async def test_scan_links_reports_and_skips_unchanged(native_dsn, tree, images):
         assert grid["linked"] == encode_id("testsite", "DataCollection", 20)
         assert {x["template"] for x in s.to_dict()["unlinked"]} == {"l-cyst_02_#####.cbf", "l-cyst_03_#####.cbf"}
 
-        again = await run_scan(conn, [str(tree)], site="testsite", path_map=[(ORIGINAL, str(tree / "lcys"))])
+        again = await run_scan(conn, [str(tree)], follow_links_into=[str(FIXTURES)], site="testsite", path_map=[(ORIGINAL, str(tree / "lcys"))])
         # counts are disjoint: files == indexed + skipped + failed (issue 13: a re-run reported
         # "indexed": 60, "skipped": 60); unchanged files that still fail stay failed
         assert (again.files, again.indexed, again.skipped, len(again.failed)) == (84, 0, 79, 5)
@@ -85,7 +89,7 @@ async def test_scan_links_reports_and_skips_unchanged(native_dsn, tree, images):
         for n in (3, 4):
             (tree / "lcys" / f"l-cyst_01_{n:05d}.cbf").unlink()
         (tree / "bad" / "notes_0001.cbf").unlink()
-        after = await run_scan(conn, [str(tree)], site="testsite", path_map=[(ORIGINAL, str(tree / "lcys"))])
+        after = await run_scan(conn, [str(tree)], follow_links_into=[str(FIXTURES)], site="testsite", path_map=[(ORIGINAL, str(tree / "lcys"))])
         assert (after.files, after.indexed, after.skipped, len(after.failed)) == (81, 0, 77, 4)
         assert after.sweeps == s.sweeps
         assert await conn.fetchval("SELECT count(*) FROM image_file WHERE gone_at IS NOT NULL") == 3
@@ -119,7 +123,7 @@ async def test_verify_catches_a_wrong_md5_and_summarises_pixels(native_dsn, imag
     (root / "b_0005.cbf.bz2").write_bytes(whole[:len(whole) // 2])
     conn = await asyncpg.connect(native_dsn)
     try:
-        s = await run_scan(conn, [str(root)], verify=True)
+        s = await run_scan(conn, [str(root)], follow_links_into=[str(FIXTURES)], verify=True)
         assert [(Path(f["path"]).name, f["reason"].split(":")[0]) for f in s.failed] == [
             ("a_00002.cbf", "Content-MD5 mismatch in binary section 1"), ("b_0005.cbf.bz2", "truncated")]
         row = await conn.fetchrow("SELECT verified, pixels FROM image_file WHERE name = 'a_00001.cbf'")
@@ -142,9 +146,9 @@ async def test_interrupted_scan_keeps_finished_files_and_resumes(native_dsn, ima
     conn = await asyncpg.connect(native_dsn)
     try:
         with pytest.raises(KeyboardInterrupt):
-            await run_scan(conn, [str(root)], progress=stop_after_five)
+            await run_scan(conn, [str(root)], follow_links_into=[str(FIXTURES)], progress=stop_after_five)
         assert await conn.fetchval("SELECT count(*) FROM image_file") == 5
-        s = await run_scan(conn, [str(root)])
+        s = await run_scan(conn, [str(root)], follow_links_into=[str(FIXTURES)])
         assert (s.files, s.skipped, s.indexed, s.sweeps[0]["count"]) == (15, 5, 10, 15)
     finally:
         await conn.close()
@@ -157,7 +161,7 @@ async def test_parallel_workers_and_nexus(native_dsn, images, tmp_path):
     (root / "nx" / "dectris_eiger_master.h5").symlink_to(images / "image_examples/dectris_eiger_master.h5")
     conn = await asyncpg.connect(native_dsn)
     try:
-        s = await run_scan(conn, [str(root)], workers=2, verify=True)
+        s = await run_scan(conn, [str(root)], follow_links_into=[str(FIXTURES)], workers=2, verify=True)
         assert s.failed == []
         kinds = {x["template"]: (x["kind"], x["count"], x["format"], x["verified"]) for x in s.sweeps}
         assert kinds == {"l-cyst_04_#####.cbf": ("rotation", 15, "miniCBF", True),
@@ -173,7 +177,7 @@ async def test_unreadable_file(native_dsn, images, tmp_path):
     p.chmod(0)
     conn = await asyncpg.connect(native_dsn)
     try:
-        s = await run_scan(conn, [str(tmp_path)])
+        s = await run_scan(conn, [str(tmp_path)], follow_links_into=[str(FIXTURES)])
         assert s.failed == [{"path": str(p), "reason": "permission denied"}]
     finally:
         await conn.close()
@@ -191,7 +195,8 @@ def test_cli_json_and_exit_status(native_dsn, tree):
     asyncio.run(add_collection())
     runner = CliRunner()
     ok = runner.invoke(index, [str(tree / "grid"), "--json", "--dsn", native_dsn, "--workers", "1",
-                               "--site", "clisite"], env={"MXHUB_PATH_MAP": f"/old/place={tree}"})
+                               "--site", "clisite"], env={"MXHUB_PATH_MAP": f"/old/place={tree}",
+                                                          "MXHUB_INDEX_FOLLOW_LINKS_INTO": str(FIXTURES)})
     assert ok.exit_code == 0, ok.output
     out = json.loads(ok.output)
     assert (out["files"], out["indexed"], out["failed"]) == (19, 19, [])
@@ -199,15 +204,15 @@ def test_cli_json_and_exit_status(native_dsn, tree):
             for x in out["sweeps"]] == [("thau_3_2_####.cbf", 1, 19, 19, [], "grid",
                                          encode_id("clisite", "DataCollection", 30))]
     # A re-run reads nothing again and says so, with disjoint counts (issue 13)
-    again = runner.invoke(index, [str(tree / "grid"), "--json", "--dsn", native_dsn, "--workers", "1"])
-    out = json.loads(again.output)
+    rerun = [str(tree / "grid"), "--dsn", native_dsn, "--workers", "1", "--follow-links-into", str(FIXTURES)]
+    out = json.loads(runner.invoke(index, rerun + ["--json"]).output)
     assert (out["files"], out["indexed"], out["skipped"], out["failed"]) == (19, 0, 19, [])
-    verified = json.loads(runner.invoke(index, [str(tree / "grid"), "--json", "--verify", "--dsn", native_dsn,
-                                                "--workers", "1"]).output)
+    verified = json.loads(runner.invoke(index, rerun + ["--json", "--verify"]).output)
     assert (verified["files"], verified["indexed"], verified["skipped"]) == (19, 19, 0)  # --verify reads all
-    text = runner.invoke(index, [str(tree / "grid"), "--dsn", native_dsn, "--workers", "1"])
+    text = runner.invoke(index, rerun)
     assert text.output.splitlines()[0] == "19 files: 0 indexed, 19 unchanged, 0 failed"
-    bad = runner.invoke(index, [str(tree / "bad"), "--json", "--dsn", native_dsn, "--workers", "1"])
+    bad = runner.invoke(index, [str(tree / "bad"), "--json", "--dsn", native_dsn, "--workers", "1",
+                                "--follow-links-into", str(FIXTURES)])
     assert bad.exit_code == 1
     assert len(json.loads(bad.output)["failed"]) == 5
     assert "--path-map" in runner.invoke(index, ["--help"]).output

@@ -10,7 +10,7 @@ import re
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
-_KEYWORD = re.compile(r"([A-Z][A-Z0-9_()\-./]*)=")
+_KEYWORD = re.compile(r"([A-Z][A-Z0-9_()\-./']*)=")  # FRIEDEL'S_LAW= has an apostrophe
 
 
 def fixtures_dir() -> Path:

@@ -131,11 +131,15 @@ def test_image_mode_on_the_seed_text_header(seed: Path) -> None:
     assert "ORGX= 1234.63 ORGY= 1254.24" in result.output and "DATA_RANGE= 1 1220" in result.output
 
 
-def test_image_without_geometry_is_one_clear_line(fixtures: Path) -> None:
-    pytest.importorskip("site_adapter.indexer.cbf_header", reason="site_adapter.indexer.cbf_header not written yet")
+def test_still_image_is_one_clear_line_for_xds_and_imports_in_dials(fixtures: Path) -> None:
+    # The Rayonix XFEL frame is a full imgCIF still: its _axis loop gives distance and beam centre
+    # (124 mm, cbflib agrees), nothing turns, so XDS is refused with what to use instead.
     rayonix = fixtures / "images" / "kapton_test_data" / "rayonix340" / "hit-20181213155134902.cbf"
     result = run("--image", str(rayonix), "--format", "xds")
     assert result.exit_code == 1
     assert result.output.strip().splitlines() == [
-        f"error: cannot write reprocessing input for {rayonix}: missing detector distance, beam centre, "
-        "start angle, oscillation range"]
+        f"error: cannot write xds input for {rayonix}: XDS processes rotation data; this is still images "
+        "(oscillation 0 deg): use dials.import then dials.find_spots / dials.stills_process instead"]
+    dials = run("--image", str(rayonix), "--format", "dials")
+    assert dials.exit_code == 0, dials.output
+    assert "geometry.detector.distance=124.000" in dials.output and "geometry.scan.oscillation" not in dials.output

@@ -10,6 +10,7 @@ import pytest
 from site_adapter import model
 from site_adapter.reprocess import (
     MissingGeometry,
+    NotRotation,
     Overrides,
     geometry_from_collection,
     normalise_template,
@@ -127,7 +128,8 @@ def test_header_fills_gaps_and_disagreements_are_noted() -> None:
     g = geometry_from_collection(make_dc(), None, header=header, overrides=NO_OVERRIDES)
     assert g.distance == 193.087  # metadata wins
     assert g.overload == 91795  # header's Count_cutoff
-    assert any("distance: metadata 193.087 mm used, image header says 200.000 mm" in n for n in g.notes)
+    assert any("distance: metadata 193.087 mm, image header says 200.000 mm; the metadata used" in n
+               for n in g.notes)
     assert any(n.startswith("beam centre: metadata") for n in g.notes)
     # a collection with no detector row still renders when its header names the detector
     assert g.detector_model is not None and g.detector_model.name == "PILATUS3 6M"
@@ -153,10 +155,30 @@ def test_eiger2_master_file_templates() -> None:
     assert parse_mosflm(render(fmt="mosflm", g=g))["template"] == ["thau_2_master.h5"]
 
 
-def test_still_images_are_flagged() -> None:
+def test_still_images_get_no_rotation_job() -> None:
     g = geometry_from_collection(make_dc(axis_range=0.0, number_of_images=19), P6M, overrides=NO_OVERRIDES)
-    assert "oscillation range is 0" in render_xds(g)
+    assert g.kind == "still"
+    with pytest.raises(NotRotation, match="XDS processes rotation data; this is still images"):
+        render_xds(g)
+    with pytest.raises(NotRotation, match="MOSFLM processes rotation data"):
+        render(fmt="mosflm", g=g)
     assert "geometry.scan.oscillation" not in render(fmt="dials", g=g)
+
+
+@pytest.mark.parametrize("experiment_type", ["Mesh", "Mesh3D"])
+def test_grid_scans_get_no_rotation_job_whatever_the_oscillation(experiment_type: str) -> None:
+    g = geometry_from_collection(make_dc(experiment_type=experiment_type, axis_range=0.1), P6M,
+                                 overrides=NO_OVERRIDES)
+    assert g.kind == "grid"
+    with pytest.raises(NotRotation, match="this is a grid scan"):
+        render_xds(g)
+
+
+@pytest.mark.parametrize("experiment_type, friedel", [("SAD", "FALSE"), ("MAD", "FALSE"), ("OSC", "TRUE"),
+                                                      (None, "TRUE")])
+def test_friedels_law_follows_the_experiment_type(experiment_type: str | None, friedel: str) -> None:
+    g = geometry_from_collection(make_dc(experiment_type=experiment_type), P6M, overrides=NO_OVERRIDES)
+    assert parse_xds_inp(render_xds(g))["FRIEDEL'S_LAW"] == [friedel]
 
 
 @pytest.mark.parametrize("given, expected", [
@@ -168,8 +190,8 @@ def test_normalise_template(given: str, expected: str) -> None:
 
 
 @pytest.mark.parametrize("name, expected", [
-    ("thau_3_2_0001.cbf.bz2", ("thau_3_2_####.cbf", 1)), ("/a/b/l-cyst_01_00015.cbf", ("l-cyst_01_#####.cbf", 15)),
-    ("DLS_I23_P12M_thau_00001.cbf.gz", ("DLS_I23_P12M_thau_#####.cbf", 1)), ("noimage.cbf", None),
+    ("thau_3_2_0001.cbf.bz2", ("thau_3_2_####.cbf.bz2", 1)), ("/a/b/l-cyst_01_00015.cbf", ("l-cyst_01_#####.cbf", 15)),
+    ("DLS_I23_P12M_thau_00001.cbf.gz", ("DLS_I23_P12M_thau_#####.cbf.gz", 1)), ("noimage.cbf", None),
 ])
 def test_template_from_filename(name: str, expected: tuple[str, int] | None) -> None:
     assert template_from_filename(name) == expected

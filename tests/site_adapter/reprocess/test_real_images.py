@@ -8,7 +8,14 @@ from typing import Any
 
 import pytest
 
-from site_adapter.reprocess import Overrides, geometry_from_header, render_dials, render_mosflm, render_xds
+from site_adapter.reprocess import (
+    NotRotation,
+    Overrides,
+    geometry_from_header,
+    render_dials,
+    render_mosflm,
+    render_xds,
+)
 from site_adapter.reprocess.geometry import template_from_filename
 from tests.site_adapter.reprocess.reference import floats, parse_mosflm, parse_xds_inp
 
@@ -44,6 +51,10 @@ def test_real_image(fixtures: Path, read_header: Any, name: str, model: str, siz
     g = geometry_from_header(read_header(str(path)), template=template, image_directory=str(path.parent),
                              number_of_images=100, first_image=first, overrides=Overrides())
     assert g.detector_model is not None and g.detector_model.name == model
+    if g.kind != "rotation":  # the thaumatin grid: stills, so DIALS only
+        assert (g.orgx, g.orgy) == pytest.approx(beam, abs=0.01)
+        assert f"fast_slow_beam_centre={beam[0]:.2f},{beam[1]:.2f}" in render_dials(g)
+        return
     xds_text = render_xds(g)
     assert "GENERIC" not in xds_text
     xds = parse_xds_inp(xds_text)
@@ -57,16 +68,26 @@ def test_real_image(fixtures: Path, read_header: Any, name: str, model: str, siz
     assert xds["DATA_RANGE"] == [f"{first} {first + 99}"]
     pixel = g.pixel_size_x
     mosflm = parse_mosflm(render_mosflm(g))
-    assert floats(" ".join(mosflm["beam"])) == pytest.approx([beam[0] * pixel, beam[1] * pixel], abs=0.001)
-    assert f"fast_slow_beam_centre={beam[0]:.2f},{beam[1]:.2f}" in render_dials(g)
+    # MOSFLM's frame: X across the spindle, Y along it. The I19 detector is turned so that its slow axis
+    # lies along the spindle: (fast, slow); every other fixture has the spindle along fast: (slow, fast).
+    spindle_along_slow = name.startswith("l_cysteine")
+    expected = (beam[0], beam[1]) if spindle_along_slow else (beam[1], beam[0])
+    # 0.005 mm: where the header states its axes (I03, I19) the position comes from the imgCIF offsets,
+    # which DLS writes to 10 um (-211.44, 206.48), while Beam_xy x 0.172 gives 206.4826.
+    assert floats(" ".join(mosflm["beam"])) == pytest.approx([expected[0] * pixel, expected[1] * pixel],
+                                                             abs=0.005)
+    if not spindle_along_slow:  # 2theta 0: the direct beam is the perpendicular foot
+        centre = render_dials(g).split("fast_slow_beam_centre=")[1].split()[0]
+        assert floats(centre.replace(",", " ")) == pytest.approx(beam, abs=0.03)  # 10 um offsets, as above
 
 
 def test_grid_scan_stills_are_flagged(fixtures: Path, read_header: Any) -> None:
     path = fixtures / "images" / "thaumatin_grid" / "thau_3_2_0001.cbf.bz2"
     g = geometry_from_header(read_header(str(path)), template="thau_3_2_####.cbf", image_directory=None,
                              number_of_images=19, overrides=Overrides())
-    assert g.oscillation == 0
-    assert "oscillation range is 0" in render_xds(g)
+    assert g.oscillation == 0 and g.kind == "still"
+    with pytest.raises(NotRotation):
+        render_xds(g)
 
 
 def test_curved_12m_is_flagged(fixtures: Path, read_header: Any) -> None:
@@ -82,6 +103,10 @@ def test_two_theta_offset_detector(fixtures: Path, read_header: Any) -> None:
     g = geometry_from_header(read_header(str(path)), template="l-cyst_01_#####.cbf", image_directory=None,
                              number_of_images=15, overrides=Overrides())
     xds = parse_xds_inp(render_xds(g))
-    assert floats(xds["DIRECTION_OF_DETECTOR_Y-AXIS"][0]) == pytest.approx([0.0, 0.866025, 0.5], abs=1e-6)
+    # In the detector's own frame the beam comes in 30 deg off the normal, across the fast axis; the
+    # spindle (omega) lies along the slow axis (cbflib: fast (0, .866, .5), slow = omega = (1, 0, 0)).
+    assert floats(xds["INCIDENT_BEAM_DIRECTION"][0]) == pytest.approx([-0.5, 0.0, 0.866025], abs=1e-6)
+    assert floats(xds["ROTATION_AXIS"][0]) == pytest.approx([0.0, 1.0, 0.0], abs=1e-6)
+    assert (float(xds["ORGX"][0]), float(xds["ORGY"][0])) == pytest.approx((730.0, 865.0), abs=0.01)
     assert parse_mosflm(render_mosflm(g))["twotheta"] == ["30.00"]
     assert any("2theta 30.00" in n for n in g.notes)
