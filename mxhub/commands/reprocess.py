@@ -119,13 +119,21 @@ def indexed_sweep(path: str, dsn: str | None, site: str | None) -> tuple[str, st
 
 def _first_of_sweep(header: Any, offset: int) -> Any:
     """The header as the sweep's first image would have it: `offset` images earlier, so the start angle
-    steps back by offset increments (the indexer groups only images whose angles follow)."""
+    (and every scanned axis of an imgCIF header) steps back by offset increments (the indexer groups
+    only images whose angles follow)."""
     import dataclasses
 
-    start, inc = getattr(header, "start_angle", None), getattr(header, "angle_increment", None)
-    if start is None or not inc or not dataclasses.is_dataclass(header):
+    if not dataclasses.is_dataclass(header):
         return header
-    return dataclasses.replace(header, start_angle=start - offset * inc)
+    changes: dict[str, Any] = {}
+    start, inc = getattr(header, "start_angle", None), getattr(header, "angle_increment", None)
+    if start is not None and inc:
+        changes["start_angle"] = start - offset * inc
+    axes = getattr(header, "axes", None)
+    if dataclasses.is_dataclass(axes):
+        changes["axes"] = dataclasses.replace(axes, axes=tuple(
+            dataclasses.replace(a, start=a.start - offset * a.increment) if a.increment else a for a in axes.axes))
+    return dataclasses.replace(header, **changes) if changes else header
 
 
 MASTER_SUFFIXES = (".h5", ".nxs", ".nx5", ".hdf5")  # NXmx masters (x_master.h5, DLS x.nxs)
@@ -184,7 +192,9 @@ def from_image(path: str, fmt: str, template: str | None, images: int | None,
     derived = template_from_filename(path)
     first = derived[1] if derived else None
     if template is None and sweep is not None:
-        directory, template = sweep[0], sweep[1]
+        # The store's template leaves out .gz/.bz2 (as ISPyB does); the file's own suffix is kept.
+        suffix = derived[0][len(sweep[1]):] if derived and derived[0].startswith(sweep[1]) else ""
+        directory, template = sweep[0], sweep[1] + suffix
         if first is not None and first != sweep[2]:
             header = _first_of_sweep(header, first - sweep[2])
         first = sweep[2]

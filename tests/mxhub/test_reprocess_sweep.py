@@ -16,10 +16,10 @@ def _lines(text: str, key: str) -> list[str]:
     return [line for line in text.splitlines() if line.startswith(key)]
 
 
-async def _index(dsn: str, root: Path):
+async def _index(dsn: str, root: Path, images: Path):
     conn = await asyncpg.connect(dsn)
     try:
-        return await run_scan(conn, [str(root)])
+        return await run_scan(conn, [str(root)], follow_links_into=[str(images)])  # links into the fixtures
     finally:
         await conn.close()
 
@@ -29,7 +29,7 @@ def test_image_in_an_indexed_sweep_uses_the_sweep(native_dsn, images, tmp_path):
     root.mkdir()
     for p in sorted((images / "l_cysteine").glob("l-cyst_02_*.cbf")):
         (root / p.name).symlink_to(p)
-    summary = asyncio.run(_index(native_dsn, root))
+    summary = asyncio.run(_index(native_dsn, root, images))
     assert [(s["template"], s["count"]) for s in summary.sweeps] == [("l-cyst_02_#####.cbf", 15)]
     image = str(root / "l-cyst_02_00007.cbf")  # any image of the sweep, not only its first
     runner = CliRunner()
@@ -55,6 +55,20 @@ def test_image_in_an_indexed_sweep_uses_the_sweep(native_dsn, images, tmp_path):
     out = runner.invoke(reprocess, ["--image", image, "--format", "xds", "--dsn", native_dsn,
                                     "--template", "l-cyst_02_#####.cbf"], env=env)
     assert _lines(out.output, "DATA_RANGE=") == ["DATA_RANGE= 7 7"]
+
+
+def test_a_compressed_grid_keeps_its_suffix(native_dsn, images, tmp_path):
+    root = tmp_path / "grid"
+    root.mkdir()
+    for p in sorted((images / "thaumatin_grid").glob("*.cbf.bz2")):
+        (root / p.name).symlink_to(p)
+    summary = asyncio.run(_index(native_dsn, root, images))
+    assert [(s["template"], s["count"], s["kind"]) for s in summary.sweeps] == [("thau_3_2_####.cbf", 19, "grid")]
+    out = CliRunner().invoke(reprocess, ["--image", str(root / "thau_3_2_0005.cbf.bz2"), "--format", "dials",
+                                         "--dsn", native_dsn], env={"MXHUB_IMAGE_STORE_DSN": None})
+    assert out.exit_code == 0, out.output
+    assert f"template='{root}/thau_3_2_####.cbf.bz2'" in out.output
+    assert "geometry.scan.image_range=1,19" in out.output
 
 
 def test_image_outside_any_store_falls_back_to_its_file_name(images, tmp_path, monkeypatch):
