@@ -90,14 +90,14 @@ class DocumentCache:
         return entry
 
 
-async def check_health(registry: Registry, client: SiteClient) -> None:
-    """One round of health checks: every registered source, concurrently."""
+async def check_health(registry: Registry, client: SiteClient, timeout: float = 5.0) -> None:
+    """One round of health checks: every registered source, concurrently, each given `timeout` s."""
 
     async def one(name: str, url: str, kind: str) -> None:
         start = time.perf_counter()
         query = "{ siteInfo { schemaVersion } }" if kind == "site" else "{ _service { sdl } }"
         try:
-            answer = await client.query(name, url, query, timeout=5.0)
+            answer = await client.query(name, url, query, timeout=timeout)
             if answer.errors or not answer.data:
                 raise SiteFailure(name, "SITE_ERROR", f"site {name} answered errors to a health check")
         except SiteFailure as failure:
@@ -227,7 +227,8 @@ def create_app(registry_dsn: str, settings: HubSettings | None = None) -> Starle
         while True:
             await asyncio.sleep(settings.health_interval)
             try:
-                await check_health(registry, state["client"])
+                # The site timeout, not a fixed 5 s: a site slow on a loaded machine is slow, not down.
+                await check_health(registry, state["client"], settings.site_timeout)
             except Exception:  # noqa: BLE001 - a failed round must not end the loop
                 log.exception("health check round failed")
 

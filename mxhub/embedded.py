@@ -23,6 +23,13 @@ def data_root() -> Path:
     return Path(base) / "mxhub"
 
 
+def site_database(site: str) -> str:
+    """The database of site `site`'s native store: `mxhub site serve --name SITE`, the demo's site SITE and
+    `mxhub index --site SITE` all use it, on the embedded server or on a configured one (issue 13: the
+    indexer wrote to another cluster than the sites read, so no sweep was ever linked)."""
+    return f"mxhub_site_{site.replace('-', '_')}"
+
+
 def embedded_dsn(name: str = "default", database: str = "postgres") -> str:
     """Start (or reuse) the embedded server called `name` and return a DSN for `database`."""
     with warnings.catch_warnings():

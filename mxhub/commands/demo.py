@@ -3,13 +3,18 @@
 Sites with different demo facilities, the hub with them registered (and the LIMS source when it
 is installed), all in one process; Ctrl-C or SIGTERM stops everything. The sites enforce the access
 rule and trust only this hub's key; demo API tokens (a proposal member, beamline staff) are printed.
+Each demo site's store is the one `mxhub site serve --name SITE` and `mxhub index --site SITE` use, and
+the largest site holds collections of the real fixture images, so indexing them links (issue 13).
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
 import secrets
+import shlex
 import sys
+from pathlib import Path
 from typing import Any
 
 import click
@@ -20,14 +25,18 @@ from mxhub.serve import Served, serve_all
 DEMO_SITES = (("esrf", "esrf", 1.0), ("diamond", "diamond", 0.6), ("maxiv", "maxiv", 0.25))
 
 
-async def _load(site: str, facility: str, n: int, dsn: str | None) -> str:
+async def _load(site: str, facility: str, n: int, dsn: str | None,
+                images: Path | None = None) -> tuple[str, list[Any]]:
+    """Load one demo site (once) into the site's own store; with `images`, also (re)point the
+    real-image collections at that folder. Returns the DSN and the real-image sweeps."""
     import asyncpg
 
+    from mxhub.embedded import site_database
     from mxhub.stores import resolve_pg_dsn
     from site_adapter.backends.native.loader import load_demo
     from site_adapter.backends.native.migrate import migrate
 
-    resolved = await resolve_pg_dsn(dsn, f"mxhub_demo_{site}")
+    resolved = await resolve_pg_dsn(dsn, site_database(site))
     conn = await asyncpg.connect(resolved)
     try:
         await migrate(conn)
@@ -36,9 +45,39 @@ async def _load(site: str, facility: str, n: int, dsn: str | None) -> str:
             with click.progressbar(length=n, label=f"loading {site} demo data", file=sys.stderr,
                                    show_pos=True) if show else _Quiet() as bar:
                 await load_demo(conn, site, n, facility=facility, progress=bar.update)
+        sweeps = await install_real_images(conn, images) if images is not None else []
     finally:
         await conn.close()
-    return resolved
+    return resolved, sweeps
+
+
+def fixture_images() -> Path | None:
+    """The real fixture images: $MXHUB_FIXTURES/images, else ../shared/fixtures/images beside the checkout;
+    None when absent (an installed package has none: the demo then runs without them)."""
+    configured = os.environ.get("MXHUB_FIXTURES")
+    root = Path(configured) if configured else Path(__file__).resolve().parents[2].parent / "shared" / "fixtures"
+    images = root / "images"
+    return Path(os.path.abspath(images)) if images.is_dir() else None
+
+
+async def install_real_images(conn: Any, images: Path) -> list[Any]:
+    """Upsert the data collections of the fixture sweeps under `images` (idempotent, on every start,
+    so a moved fixtures folder is followed)."""
+    from site_adapter.backends.native.loader import upsert_rows
+    from site_adapter.demo_images import find_sweeps, rows
+
+    sweeps = await asyncio.to_thread(find_sweeps, images)
+    async with conn.transaction():
+        for table, table_rows in rows(sweeps).items():  # in foreign-key order
+            await upsert_rows(conn, table, table_rows)
+    return sweeps
+
+
+def index_command(site: str, sweeps: list[Any], store_dsn: str | None) -> str:
+    """The `mxhub index` command that indexes the real-image sweeps into `site`'s own store."""
+    folders = sorted({s.directory for s in sweeps})
+    dsn = ["--dsn", store_dsn] if store_dsn else []
+    return shlex.join(["mxhub", "index", "--site", site, *dsn, *folders])
 
 
 class _Quiet:
@@ -53,7 +92,10 @@ class _Quiet:
 
 
 async def run_demo(port: int, host: str, collections: int, dsn: str | None,
-                   ready: asyncio.Event | None = None, stop: asyncio.Event | None = None) -> None:
+                   ready: asyncio.Event | None = None, stop: asyncio.Event | None = None,
+                   site_ports: int = 0, images: Path | None = None) -> None:
+    """Serve the demo federation until `stop` (or a signal). `site_ports` N > 0 pins the sites to N, N+1, ...
+    and the LIMS after them; `images` is the fixture images folder (default: fixture_images())."""
     import httpx
 
     from mx_hub import trust
@@ -67,8 +109,14 @@ async def run_demo(port: int, host: str, collections: int, dsn: str | None,
     from site_adapter.backends.native import NativeBackend
 
     site_dsns = {}
-    for site, facility, share in DEMO_SITES:
-        site_dsns[site] = await _load(site, facility, max(50, int(collections * share)), dsn and _db(dsn, site))
+    images = images if images is not None else fixture_images()
+    real_sweeps: list[Any] = []
+    for k, (site, facility, share) in enumerate(DEMO_SITES):
+        # The largest site (first) holds the real-image collections.
+        site_dsns[site], found = await _load(site, facility, max(50, int(collections * share)),
+                                             dsn and _db(dsn, site), images if k == 0 else None)
+        real_sweeps += found
+    real_site = DEMO_SITES[0][0]
     hub_dsn = await resolve_pg_dsn(dsn and _db(dsn, "hub"), "mxhub_demo_hub")
     token = secrets.token_urlsafe(24)
     # The hub's key first: the sites are configured to trust it, as a facility would at registration.
@@ -81,13 +129,14 @@ async def run_demo(port: int, host: str, collections: int, dsn: str | None,
     settings = HubSettings(site_timeout=10, soft_deadline=1.0, health_interval=10, admin_token=token,
                            signing_key=trust.private_pem(hub_key))
     policy = AccessPolicy(trusted_keys=[hub_key.public_key()])
+    ports = _site_ports(site_ports, len(site_dsns) + 1)
     services = [Served(site, create_site_app(NativeBackend(d, min_size=1, max_size=5), site=site,
-                                             access_policy=policy), host, 0)
-                for site, d in site_dsns.items()]
+                                             access_policy=policy), host, ports[k])
+                for k, (site, d) in enumerate(site_dsns.items())]
     lims_store = await _open_lims(dsn, {site: max(50, int(collections * share)) for site, _, share in DEMO_SITES})
     from site_adapter.lims.app import create_lims_app
 
-    lims = Served("lims", create_lims_app(lims_store, name="lims", manage_store=False), host, 0)
+    lims = Served("lims", create_lims_app(lims_store, name="lims", manage_store=False), host, ports[-1])
     services.append(lims)
     hub = Served("hub", create_hub_app(hub_dsn, settings), host, port)
     services.append(hub)
@@ -119,7 +168,18 @@ async def run_demo(port: int, host: str, collections: int, dsn: str | None,
         for title, query in DEMO_EXAMPLES:
             out += ["", f"# {title}", query]
         out += ["", f"curl -s {hub.url}/graphql -H 'content-type: application/json' "
-                    "-d '{\"query\":\"{ sites { name status } }\"}'", "", "Ctrl-C stops everything."]
+                    "-d '{\"query\":\"{ sites { name status } }\"}'"]
+        if real_sweeps:
+            # Only with --dsn does the index command need one: otherwise both use the embedded server.
+            store = site_dsns[real_site] if dsn else None
+            out += ["", f"Real images: {len(real_sweeps)} data collections at site {real_site} are the fixture "
+                        "sweeps; index them into the site's own store and they link to those collections:",
+                    f"  {index_command(real_site, real_sweeps, store)}",
+                    "then ask the hub for them with their image sets:",
+                    '  { dataCollections(filter: {site: "' + real_site + '", proposal: "'
+                    + real_sweeps[0].experiment.proposal + '"}) { edges { node { id fileTemplate '
+                    "numberOfImages images { count kind } } } } }"]
+        out += ["", "Ctrl-C stops everything."]
         click.echo("\n".join(out))
         if ready is not None:
             ready.set()
@@ -161,17 +221,34 @@ async def _open_lims(dsn: str | None, sizes: dict[str, int]):
 
 
 def _db(dsn: str, name: str) -> str:
-    from mxhub.embedded import with_database
+    from mxhub.embedded import site_database, with_database
 
+    if name in {site for site, _, _ in DEMO_SITES}:
+        return with_database(dsn, site_database(name))  # the site's own database, as `mxhub site serve` uses
     return with_database(dsn, f"mxhub_demo_{name}")
+
+
+def _site_ports(start: int, n: int) -> list[int]:
+    """Ports for the sites and the LIMS: start, start+1, ... when pinned, else 0 (free ports)."""
+    if start <= 0:
+        return [0] * n
+    if start + n - 1 > 65535:
+        raise click.BadParameter(f"{start}..{start + n - 1} is beyond port 65535", param_hint="--site-ports")
+    return [start + k for k in range(n)]
 
 
 @click.command(help="Start a complete demo federation on this machine with zero set-up: embedded PostgreSQL, "
                     "three site adapters with realistic demo facilities, a crystallisation LIMS, and the hub with them "
-                    "registered. "
-                    "Prints the hub URL and example queries; Ctrl-C stops everything.")
+                    "registered. The largest site (esrf) also holds data collections of the real fixture images "
+                    "($MXHUB_FIXTURES or ../shared/fixtures, when present). "
+                    "Prints the hub URL, example queries and the `mxhub index` command that links those images; "
+                    "Ctrl-C stops everything.")
 @click.option("--port", default=8000, show_default=True, type=int, envvar="MXHUB_DEMO_PORT",
-              help="The hub's port (sites take free ports). [env MXHUB_DEMO_PORT]")
+              help="The hub's port. [env MXHUB_DEMO_PORT]")
+@click.option("--site-ports", default=0, show_default=True, type=click.IntRange(0, 65535),
+              envvar="MXHUB_DEMO_SITE_PORTS",
+              help="Pin the sites to ports N, N+1, N+2 (esrf, diamond, maxiv) and the LIMS to N+3; 0 takes free "
+                   "ports. [env MXHUB_DEMO_SITE_PORTS]")
 @click.option("--host", default="127.0.0.1", show_default=True, envvar="MXHUB_DEMO_HOST", help="[env MXHUB_DEMO_HOST]")
 @click.option("--collections", default=20000, show_default=True, type=click.IntRange(min=50),
               envvar="MXHUB_DEMO_COLLECTIONS",
@@ -179,8 +256,8 @@ def _db(dsn: str, name: str) -> str:
 @click.option("--dsn", envvar="MXHUB_DEMO_DSN",
               help="A PostgreSQL server to use instead of the embedded one (databases mxhub_demo_*). "
                    "[env MXHUB_DEMO_DSN]")
-def demo(port: int, host: str, collections: int, dsn: str | None) -> None:
+def demo(port: int, host: str, site_ports: int, collections: int, dsn: str | None) -> None:
     try:
-        asyncio.run(run_demo(port, host, collections, dsn))
+        asyncio.run(run_demo(port, host, collections, dsn, site_ports=site_ports))
     except OSError as exc:
         raise click.ClickException(str(exc)) from None

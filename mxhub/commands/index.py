@@ -21,20 +21,39 @@ def _path_map(values: tuple[str, ...]) -> list[tuple[str, str]]:
     return pairs
 
 
-async def _scan(paths: tuple[str, ...], dsn: str | None, **kwargs: Any) -> dict[str, Any]:
+def configured_store(dsn: str | None) -> str | None:
+    """The image store named by --dsn or the environment, checked to be PostgreSQL; None when none is.
+
+    An ISPyB site's MXHUB_SITE_DSN is its MariaDB: its images live in MXHUB_IMAGE_STORE_DSN instead."""
+    if dsn and not dsn.startswith(("postgres://", "postgresql://")):
+        raise click.UsageError(
+            f"the image store is PostgreSQL, not {dsn.split(':', 1)[0]}: for an ISPyB site set "
+            "MXHUB_IMAGE_STORE_DSN (the store `mxhub site serve --image-store-dsn` reads), or give --dsn")
+    if not dsn and os.environ.get("MXHUB_SITE_BACKEND") == "ispyb":
+        raise click.UsageError("an ISPyB site keeps its image sets in MXHUB_IMAGE_STORE_DSN: set it (or give --dsn)")
+    return dsn or None
+
+
+async def site_store_dsn(dsn: str | None, site: str) -> str:
+    """The site's own store: the configured DSN, else the database `mxhub site serve --name SITE` and the
+    demo's site SITE use on embedded PostgreSQL (mxhub.embedded.site_database)."""
+    from mxhub.embedded import site_database
+    from mxhub.stores import resolve_pg_dsn
+
+    return configured_store(dsn) or await resolve_pg_dsn(None, site_database(site))
+
+
+async def _scan(paths: tuple[str, ...], dsn: str | None, site: str, **kwargs: Any) -> dict[str, Any]:
     import asyncpg
 
     from site_adapter.backends.native.migrate import migrate
     from site_adapter.indexer.scan import run_scan
 
-    if not dsn:
-        from mxhub.embedded import embedded_dsn, ensure_database
-
-        dsn = await ensure_database(embedded_dsn("site"), "mxhub_site")
+    dsn = await site_store_dsn(dsn, site)
     conn = await asyncpg.connect(dsn)
     try:
         await migrate(conn)
-        summary = await run_scan(conn, list(paths), **kwargs)
+        summary = await run_scan(conn, list(paths), site=site, **kwargs)
     finally:
         await conn.close()
     return summary.to_dict()
@@ -48,11 +67,13 @@ async def _scan(paths: tuple[str, ...], dsn: str | None, **kwargs: Any) -> dict[
 @click.option("--json", "as_json", is_flag=True, envvar="MXHUB_INDEX_JSON",
               help="Print one JSON object (files, indexed, failed, sweeps) instead of text. "
                    "Env: MXHUB_INDEX_JSON.")
-@click.option("--dsn", envvar="MXHUB_SITE_DSN", default=None,
-              help="PostgreSQL DSN of the native site store; without it an embedded server is used. "
-                   "Env: MXHUB_SITE_DSN.")
+@click.option("--dsn", envvar=["MXHUB_IMAGE_STORE_DSN", "MXHUB_SITE_DSN"], default=None,
+              help="PostgreSQL DSN of the site's store (an ISPyB site's image store); without it the site's own "
+                   "database on embedded PostgreSQL, the one `mxhub site serve --name SITE` and `mxhub demo` "
+                   "use. Env: MXHUB_IMAGE_STORE_DSN, then MXHUB_SITE_DSN.")
 @click.option("--site", envvar="MXHUB_SITE_NAME", default="local", show_default=True,
-              help="Site name used in the global ids of linked data collections. Env: MXHUB_SITE_NAME.")
+              help="The site whose store is written (without --dsn) and whose name goes into the global ids of "
+                   "linked data collections, e.g. esrf for the demo's largest site. Env: MXHUB_SITE_NAME.")
 @click.option("--workers", type=click.IntRange(1, 256), envvar="MXHUB_INDEX_WORKERS",
               default=lambda: max(1, min(8, os.cpu_count() or 1)),
               help="Worker processes reading headers [default: CPUs, at most 8]. Env: MXHUB_INDEX_WORKERS.")
@@ -84,8 +105,8 @@ def index(paths: tuple[str, ...], verify: bool, as_json: bool, dsn: str | None, 
 
     try:
         trees = [t for v in follow_links_into for t in v.split(os.pathsep) if t]
-        result = asyncio.run(_scan(paths, dsn, verify=verify, workers=workers, path_map=pairs,
-                                   site=site, progress=progress, follow_links_into=trees))
+        result = asyncio.run(_scan(paths, dsn, site, verify=verify, workers=workers, path_map=pairs,
+                                   progress=progress, follow_links_into=trees))
     finally:
         if bar is not None:
             bar.__exit__(None, None, None)
@@ -93,13 +114,16 @@ def index(paths: tuple[str, ...], verify: bool, as_json: bool, dsn: str | None, 
         click.echo(json.dumps(result, indent=None, ensure_ascii=False))
     else:
         _print_text(result)
+        if site == "local" and dsn is None and result["sweeps"] and all(s["linked"] is None for s in result["sweeps"]):
+            click.echo("hint: no sweep matched a data collection of site 'local'; give --site NAME "
+                       "(MXHUB_SITE_NAME) to index into that site's store", err=True)
     if result["failed"]:
         sys.exit(1)
 
 
 def _print_text(result: dict[str, Any]) -> None:
-    click.echo(f"{result['files']} files seen, {result['indexed']} indexed "
-               f"({result['skipped']} unchanged), {len(result['failed'])} failed")
+    click.echo(f"{result['files']} files: {result['indexed']} indexed, {result['skipped']} unchanged, "
+               f"{len(result['failed'])} failed")
     for s in result["sweeps"]:
         gaps = f", missing {s['missing']}" if s["missing"] else ""
         link = f" -> {s['linked']}" if s["linked"] else " (not linked)"

@@ -70,6 +70,72 @@ def fetch_reprocessing(url: str, gid: str, fmt: str, timeout: float = 30.0) -> s
     return str(text)
 
 
+def indexed_sweep(path: str, dsn: str | None, site: str | None) -> tuple[str, str, int, int] | None:
+    """(directory, template, first, number of images) of the indexed sweep holding `path` in the site's
+    store (as `mxhub index` wrote it), or None when there is no store or the image is not indexed.
+
+    Issue 13: --image assumed a sweep of 1 image although the indexer had just recorded the whole sweep."""
+    import asyncio
+
+    from mxhub.commands.index import configured_store
+    from mxhub.embedded import data_root, site_database
+
+    try:
+        configured = configured_store(dsn)
+    except click.UsageError:
+        return None  # e.g. an ISPyB site's MariaDB DSN: no image store to ask
+    if configured is None and not (data_root() / "pg-default" / "PG_VERSION").exists():
+        return None  # no embedded store on this machine: do not create one just to look
+
+    async def look() -> tuple[str, str, int, int] | None:
+        import asyncpg
+
+        from mxhub.embedded import embedded_dsn, with_database
+        from site_adapter.indexer.store import sweep_of_file
+
+        store_dsn = configured
+        if store_dsn is None:
+            try:
+                server = await asyncio.to_thread(embedded_dsn, "default")
+            except Exception:  # the lookup is optional: an embedded server that will not start means none
+                return None
+            # Looking creates nothing: a site database that does not exist means no sweep.
+            store_dsn = with_database(server, site_database(site or "local"))
+        try:
+            conn = await asyncpg.connect(store_dsn, timeout=10)
+        except (OSError, asyncpg.PostgresError):
+            return None
+        try:
+            found = await sweep_of_file(conn, sorted({os.path.abspath(path), os.path.realpath(path)}))
+        except asyncpg.PostgresError:  # a store without the image tables
+            return None
+        finally:
+            await conn.close()
+        # The range spans the sweep (first..last), gaps included: what DATA_RANGE and dials.import need.
+        return None if found is None else (found.directory, found.template, found.first, found.last - found.first + 1)
+
+    return asyncio.run(look())
+
+
+def _first_of_sweep(header: Any, offset: int) -> Any:
+    """The header as the sweep's first image would have it: `offset` images earlier, so the start angle
+    (and every scanned axis of an imgCIF header) steps back by offset increments (the indexer groups
+    only images whose angles follow)."""
+    import dataclasses
+
+    if not dataclasses.is_dataclass(header):
+        return header
+    changes: dict[str, Any] = {}
+    start, inc = getattr(header, "start_angle", None), getattr(header, "angle_increment", None)
+    if start is not None and inc:
+        changes["start_angle"] = start - offset * inc
+    axes = getattr(header, "axes", None)
+    if dataclasses.is_dataclass(axes):
+        changes["axes"] = dataclasses.replace(axes, axes=tuple(
+            dataclasses.replace(a, start=a.start - offset * a.increment) if a.increment else a for a in axes.axes))
+    return dataclasses.replace(header, **changes) if changes else header
+
+
 MASTER_SUFFIXES = (".h5", ".nxs", ".nx5", ".hdf5")  # NXmx masters (x_master.h5, DLS x.nxs)
 
 
@@ -101,8 +167,10 @@ def from_master(path: str, fmt: str, template: str | None, images: int | None) -
         raise ReprocessError(f"cannot write {fmt} input for {path}: {exc}") from None
 
 
-def from_image(path: str, fmt: str, template: str | None, images: int | None) -> str:
-    """Render from one image's header: template and first image number from the file name unless given."""
+def from_image(path: str, fmt: str, template: str | None, images: int | None,
+               sweep: tuple[str, str, int, int] | None = None) -> str:
+    """Render from one image's header: template and first image number from the indexed `sweep` when
+    given, else from the file name; an explicit template or image count wins. A master is its own sweep."""
     if path.lower().endswith(MASTER_SUFFIXES):
         return from_master(path, fmt, template, images)
     try:
@@ -123,6 +191,14 @@ def from_image(path: str, fmt: str, template: str | None, images: int | None) ->
     directory = os.path.dirname(os.path.abspath(path))
     derived = template_from_filename(path)
     first = derived[1] if derived else None
+    if template is None and sweep is not None:
+        # The store's template leaves out .gz/.bz2 (as ISPyB does); the file's own suffix is kept.
+        suffix = derived[0][len(sweep[1]):] if derived and derived[0].startswith(sweep[1]) else ""
+        directory, template = sweep[0], sweep[1] + suffix
+        if first is not None and first != sweep[2]:
+            header = _first_of_sweep(header, first - sweep[2])
+        first = sweep[2]
+        images = images if images is not None else sweep[3]
     if template is None:
         template = derived[0] if derived else None
     elif "/" in template:
@@ -143,7 +219,7 @@ def from_image(path: str, fmt: str, template: str | None, images: int | None) ->
                                  "for one image with --image.")
 @click.argument("id", required=False)
 # --format, --image, --template, --images and --timeout describe one invocation, not a configuration,
-# so only the endpoint and the site name come from the environment.
+# so only the endpoint, the site name and its store come from the environment.
 @click.option("--format", "fmt", type=click.Choice(FORMATS), required=True,
               help="Which program's input to print.")
 @click.option("--image", type=click.Path(exists=True, dir_okay=False),
@@ -151,24 +227,31 @@ def from_image(path: str, fmt: str, template: str | None, images: int | None) ->
                    "NXmx master x_master.h5 / .nxs, or a header saved as .txt).")
 @click.option("--template",
               help="With --image: the sweep's file template, '#' (or '?') per digit, optionally with its "
-                   "directory; default: from the image's file name.")
+                   "directory; default: the indexed sweep holding the image (see --dsn), else from the image's "
+                   "file name.")
 @click.option("--images", type=click.IntRange(min=1),
-              help="With --image: number of images in the sweep; default: the header's N_oscillations "
-                   "when above 1, else 1.")
+              help="With --image: number of images in the sweep; default: the indexed sweep's, else the "
+                   "header's N_oscillations when above 1, else 1.")
 @click.option("--url", envvar=["MXHUB_URL", "MXHUB_HUB_URL"],
               help="Base URL of a site adapter or the hub, e.g. http://127.0.0.1:8000 (a trailing /graphql is "
                    "tolerated). [env MXHUB_URL, then MXHUB_HUB_URL]")
 @click.option("--site", envvar="MXHUB_SITE_NAME",
-              help="Site name, when ID is a site-local id (e.g. ISPyB dataCollectionId). [env MXHUB_SITE_NAME]")
+              help="Site name, when ID is a site-local id (e.g. ISPyB dataCollectionId); with --image, the site "
+                   "whose store holds the indexed sweep. [env MXHUB_SITE_NAME]")
 @click.option("--timeout", type=click.FloatRange(min=0.1), default=30.0, show_default=True,
               help="Seconds to wait for the GraphQL answer.")
+@click.option("--dsn", envvar=["MXHUB_IMAGE_STORE_DSN", "MXHUB_SITE_DSN"],
+              help="With --image: the site store `mxhub index` wrote, to take the sweep's template, first image "
+                   "and count from; default: the --site's store on embedded PostgreSQL. "
+                   "[env MXHUB_IMAGE_STORE_DSN, then MXHUB_SITE_DSN]")
 def reprocess(id: str | None, fmt: str, image: str | None, template: str | None, images: int | None,
-              url: str | None, site: str | None, timeout: float) -> None:
+              url: str | None, site: str | None, timeout: float, dsn: str | None) -> None:
     if (id is None) == (image is None):
         raise click.UsageError("give either a data collection ID or --image FILE (not both)")
     try:
         if image is not None:
-            text = from_image(image, fmt, template, images)
+            sweep = indexed_sweep(image, dsn, site) if template is None else None
+            text = from_image(image, fmt, template, images, sweep)
         else:
             if template is not None or images is not None:
                 raise click.UsageError("--template and --images go with --image")

@@ -22,12 +22,13 @@ async def open_backend(backend: str, dsn: str | None, name: str, demo_collection
     if backend == "native":
         import asyncpg
 
+        from mxhub.embedded import site_database
         from mxhub.stores import resolve_pg_dsn
         from site_adapter.backends.native import NativeBackend
         from site_adapter.backends.native.loader import load_demo
 
         try:
-            resolved = await resolve_pg_dsn(dsn, f"mxhub_site_{name.replace('-', '_')}")
+            resolved = await resolve_pg_dsn(dsn, site_database(name))
         except (OSError, asyncpg.PostgresError) as exc:
             raise BackendError(f"cannot reach PostgreSQL: {exc}") from None
         b = NativeBackend(resolved)

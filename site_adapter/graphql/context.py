@@ -33,6 +33,7 @@ class Loaders:
     groups: DataLoader
     processing: DataLoader
     collections_of_sample: DataLoader
+    processing_results: DataLoader | None = None  # by a result's own id, for node(id)
     image_sets: DataLoader | None = None
     first_headers: DataLoader | None = None
 
@@ -49,6 +50,7 @@ def make_loaders(backend: Backend, extra: dict[str, DataLoader] | None = None) -
         groups=_loader(backend.groups_by_id),
         processing=_loader(backend.processing_by_collection, default=()),
         collections_of_sample=_loader(backend.data_collection_ids_by_sample, default=()),
+        processing_results=_loader(backend.processing_results_by_id),
     )
     for name, loader in (extra or {}).items():
         setattr(loaders, name, loader)

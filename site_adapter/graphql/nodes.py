@@ -1,4 +1,5 @@
-"""`node(id:)` and federation `_entities`: a global id back to one record of this site."""
+"""`node(id:)` and federation `_entities`: a global id back to one record of this site, for every type
+that implements Node in schema/mxhub.graphql (tests/site_adapter/test_node_types.py checks the list)."""
 
 from __future__ import annotations
 
@@ -33,8 +34,21 @@ async def load_node(info: Info, global_id: str, expected: Optional[str] = None) 
         "Detector": (loaders.detectors, t.Detector.of),
         "DataCollectionGroup": (loaders.groups, t.DataCollectionGroup.of),
     }
+    if gid.type == "ProcessingResult":
+        return await _processing_result(c, gid.local_id)
     if gid.type not in table:
         raise ContractError(f"{gid.type} ids cannot be looked up directly", code=NOT_FOUND)
     loader, wrap = table[gid.type]
     record = await loader.load(gid.local_id)
     return None if record is None else wrap(c.site, record)
+
+
+async def _processing_result(c: SiteContext, local_id: str) -> Any:
+    """A processing result is visible when its data collection is: the access rule is checked through
+    the collection's own (access-controlled) lookup, so no backend needs a rule of its own for it."""
+    from site_adapter.graphql import types as t
+
+    result = await c.loaders.processing_results.load(local_id) if c.loaders.processing_results else None
+    if result is None or await c.loaders.data_collections.load(result.data_collection_local_id) is None:
+        return None
+    return t.ProcessingResult.of(c.site, result)

@@ -43,10 +43,12 @@ _DTYPES = {"signed 32-bit integer": "int32", "unsigned 32-bit integer": "uint32"
 
 @dataclass(slots=True)
 class ScanSummary:
-    files: int = 0
-    indexed: int = 0
-    skipped: int = 0                   # unchanged since the last scan
-    failed: list[dict[str, str]] = field(default_factory=list)
+    """Counts are disjoint (issue 13): files == indexed + skipped + len(failed)."""
+
+    files: int = 0                     # every path the walk met: image files, and entries it could not read
+    indexed: int = 0                   # read and indexed by this scan
+    skipped: int = 0                   # indexed before and unchanged since (not read again)
+    failed: list[dict[str, str]] = field(default_factory=list)  # could not be indexed, this scan or before
     sweeps: list[dict[str, Any]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
@@ -181,11 +183,9 @@ async def run_scan(conn: asyncpg.Connection, roots: Sequence[str], *, verify: bo
     summary = ScanSummary()
     walk_errors: list[dict[str, str]] = []
     seen = list(walk(roots, walk_errors, follow_links_into))
-    summary.files = len(seen)
     known = await store.known_files(conn, roots)
     todo = [(p, verify, st.st_size, st.st_mtime_ns) for p, st in seen
             if known.get(storable(p)) != (st.st_size, st.st_mtime_ns) or verify]
-    summary.skipped = len(seen) - len(todo)
     if progress:
         progress(0, len(todo))
     batch: list[store.FileRecord] = []
@@ -228,7 +228,13 @@ async def run_scan(conn: asyncpg.Connection, roots: Sequence[str], *, verify: bo
     directories = sorted({storable(os.path.dirname(p)) for p, _ in seen} | {f.directory for f in files})
     stored = await store.replace_sets(conn, directories, sweeps, path_map)
     summary.failed = walk_errors + await store.failures(conn, roots)
-    summary.indexed = await store.count_present(conn, roots)
+    # One bucket per path: an unchanged file that still fails is `failed`, not `skipped` (issue 13 saw
+    # "indexed": 60, "skipped": 60 on a re-run of 60 files when `indexed` counted every stored file).
+    failing = {f["path"] for f in summary.failed}
+    read = {storable(job[0]) for job in todo}
+    summary.files = len(seen) + len(walk_errors)
+    summary.indexed = sum(1 for p in read if p not in failing)
+    summary.skipped = sum(1 for p, _ in seen if storable(p) not in read and storable(p) not in failing)
     for s in stored:
         sw = s.sweep
         summary.sweeps.append({

@@ -222,6 +222,15 @@ async def image_sets_by_collection(conn_or_pool: Conn, dc_local_ids: list[str]) 
     return out
 
 
+async def sweep_of_file(conn_or_pool: Conn, paths: Sequence[str]) -> ImageSet | None:
+    """The image set holding the file recorded under any of `paths` (a file's absolute and real path),
+    or None when the file is not in an indexed sweep."""
+    row = await conn_or_pool.fetchrow(
+        "SELECT s.* FROM image_file f JOIN image_set s ON s.id = f.image_set_id"
+        " WHERE f.path = ANY($1::text[]) AND f.error IS NULL ORDER BY s.updated_at DESC LIMIT 1", list(paths))
+    return None if row is None else _image_set(row)
+
+
 def _header_of(row: Any) -> dict:
     header = json.loads(row["header"])
     header["path"] = row["path"]

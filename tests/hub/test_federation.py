@@ -15,6 +15,8 @@ from mx_schema.ids import decode_id, encode_id
 from site_adapter.app import create_app as create_site_app
 from site_adapter.backends.native import NativeBackend
 from tests.fixtures.faulty import Slow, broken_site
+from tests.fixtures.hub import DEADLINES, eventually
+from tests.fixtures.nodes import check_every_node_type
 from tests.fixtures.sites import serve_in_thread
 
 PAGE = """query($f: DataCollectionFilter, $first: Int, $after: String) {
@@ -123,28 +125,57 @@ async def test_node_goes_to_the_one_site_named(three_sites):
     assert body["errors"][0]["extensions"]["code"] == "NOT_FOUND"
 
 
-async def test_slow_and_failing_sites_are_named_and_the_rest_answer(running_hub, demo_sites, esrf_demo_dsn):
+async def test_node_answers_every_node_type_through_the_hub(three_sites):
+    """Issue 13: node(id) refused ProcessingResult ids; every Node type goes to its site and back."""
+    hub, _ = three_sites
+    found = await check_every_node_type(lambda q, v: hub.query(q, v), {"site": "diamond", "experimentType": "OSC"})
+    assert {decode_id(r["id"]).site for t, r in found.items() if t != "Proposal"} == {"diamond"}
+
+
+async def test_slow_and_failing_sites_are_named_and_the_rest_answer(deadline_hub, demo_sites, esrf_demo_dsn):
+    """The soft deadline, tested with a site held on purpose: it never answers while the test runs, so the
+    outcome does not depend on how fast this machine is (issue 13)."""
     with ExitStack() as stack:
-        slow_app = Slow(create_site_app(NativeBackend(esrf_demo_dsn, min_size=1, max_size=2), site="slowsite"), 0)
+        slow_app = Slow(create_site_app(NativeBackend(esrf_demo_dsn, min_size=1, max_size=2), site="slowsite"))
         slow = stack.enter_context(serve_in_thread(slow_app))
         bad = stack.enter_context(serve_in_thread(broken_site("garbage")))
-        assert "errors" not in await running_hub.register("diamond", demo_sites["diamond"])
-        assert "errors" not in await running_hub.register("slowsite", slow)
+        assert "errors" not in await deadline_hub.register("diamond", demo_sites["diamond"])
+        assert "errors" not in await deadline_hub.register("slowsite", slow)
         # a broken site cannot register...
-        refused = await running_hub.register("broken", bad)
+        refused = await deadline_hub.register("broken", bad)
         assert refused["errors"][0]["extensions"]["code"] == "SITE_ERROR"
-        # ...and a slow one times out after the soft deadline, named, while diamond answers
-        slow_app.delay = 3.0
-        t0 = asyncio.get_running_loop().time()
-        body = await running_hub.query(PAGE, {"first": 10})
-        elapsed = asyncio.get_running_loop().time() - t0
-        assert elapsed < 2.5  # soft deadline 0.5 s after diamond's answer, not the slow site's 3 s
+        # ...and a held one is given up the soft deadline after diamond's answer, named, while diamond answers
+        slow_app.hold()
+        try:
+            t0 = asyncio.get_running_loop().time()
+            body = await deadline_hub.query(PAGE, {"first": 10})
+            elapsed = asyncio.get_running_loop().time() - t0
+        finally:
+            slow_app.release()
+        # Only bounds that hold on any machine: at least the soft deadline was waited, and the answer came
+        # before the hard timeout, so it was the soft deadline that ended the wait.
+        assert DEADLINES["soft_deadline"] <= elapsed < DEADLINES["site_timeout"]
         errs = body["errors"]
         assert any(e["extensions"] == {"code": "SITE_TIMEOUT", "site": "slowsite"} for e in errs)
+        assert any(f"({DEADLINES['soft_deadline']:g} s)" in e["message"] for e in errs)
         assert {e["node"]["site"] for e in body["data"]["dataCollections"]["edges"]} == {"diamond"}
         assert body["extensions"]["totalCountComplete"] is False
         reports = {r["name"]: r["status"] for r in body["extensions"]["sites"]}
         assert reports == {"diamond": "ok", "slowsite": "timeout"}
+
+
+async def test_a_site_slower_than_a_short_soft_deadline_is_still_waited_for_by_default(running_hub, demo_sites,
+                                                                                        esrf_demo_dsn):
+    """Correctness hubs wait generously: a site that answers seconds after the others (as on a loaded
+    machine) is in the answer, not named as timed out."""
+    late = Slow(create_site_app(NativeBackend(esrf_demo_dsn, min_size=1, max_size=2), site="late"), delay=2.0)
+    with serve_in_thread(late) as url:
+        assert "errors" not in await running_hub.register("diamond", demo_sites["diamond"])
+        assert "errors" not in await running_hub.register("late", url)
+        body = await running_hub.query(PAGE, {"first": 500})
+    assert "errors" not in body, body["errors"]
+    assert {e["node"]["site"] for e in body["data"]["dataCollections"]["edges"]} == {"diamond", "late"}
+    assert body["extensions"]["totalCountComplete"] is True
 
 
 async def test_a_site_that_goes_down_is_named_and_marked(running_hub, demo_sites, esrf_demo_dsn):
@@ -156,10 +187,16 @@ async def test_a_site_that_goes_down_is_named_and_marked(running_hub, demo_sites
     assert any(e["extensions"]["site"] == "esrf" and e["extensions"]["code"] in ("SITE_UNAVAILABLE",)
                for e in body["errors"])
     assert body["data"]["dataCollections"]["edges"]
-    for _ in range(50):  # the health check marks it down
+    sites: dict[str, str] = {}
+
+    async def marked() -> bool:
+        nonlocal sites
         sites = {s["name"]: s["status"] for s in (await running_hub.query("{ sites { name status } }"))["data"]["sites"]}
-        if sites["esrf"] == "down":
-            break
+        return sites["esrf"] == "down"
+
+    loop = asyncio.get_running_loop()
+    end = loop.time() + 120  # the health check (every 2 s) marks it down; generous on a loaded machine
+    while not await marked() and loop.time() < end:
         await asyncio.sleep(0.1)
     assert sites == {"esrf": "down", "diamond": "up"}
 
@@ -187,14 +224,32 @@ async def test_incompatible_schema_is_refused_with_the_differences():
     assert "DataCollection.wavelength is Int, the contract says Float" in problems
 
 
-async def test_identical_concurrent_requests_go_to_a_site_once(running_hub, demo_sites):
-    assert "errors" not in await running_hub.register("esrf", demo_sites["esrf"])
-    client = running_hub.app.state.runtime["client"]
-    before = client.sent
-    q = "{ dataCollections(first: 3) { edges { node { id } } } }"
-    bodies = await asyncio.gather(*(running_hub.query(q) for _ in range(8)))
-    assert all(b["data"] == bodies[0]["data"] for b in bodies)
-    assert client.sent - before < 8
+async def test_identical_concurrent_requests_go_to_a_site_once(quiet_hub, esrf_demo_dsn):
+    """Held until all eight queries have reached the hub's site client, the site is asked exactly once:
+    the overlap is made on purpose, not hoped for from timing."""
+    held = Slow(create_site_app(NativeBackend(esrf_demo_dsn, min_size=1, max_size=2), site="esrf"))
+    with serve_in_thread(held) as url:
+        assert "errors" not in await quiet_hub.register("esrf", url)
+        client = quiet_hub.app.state.runtime["client"]
+        calls = []
+        send = client.query
+
+        async def counted(*args, **kwargs):  # the real client, counting who asks it
+            calls.append(args[2])
+            return await send(*args, **kwargs)
+
+        client.query = counted
+        before = client.sent
+        q = "{ dataCollections(first: 3) { edges { node { id } } } }"
+        held.hold()
+        try:
+            queries = [asyncio.ensure_future(quiet_hub.query(q)) for _ in range(8)]
+            await eventually(lambda: len(calls) >= 8, "eight queries at the hub's site client")
+        finally:
+            held.release()
+        bodies = await asyncio.gather(*queries)
+    assert all("errors" not in b and b["data"] == bodies[0]["data"] for b in bodies)
+    assert len(calls) == 8 and client.sent - before == 1
 
 
 async def test_limits_on_depth_aliases_and_page_size(running_hub, demo_sites):
@@ -224,9 +279,9 @@ async def test_limits_on_depth_aliases_and_page_size(running_hub, demo_sites):
 async def test_restarted_hub_keeps_its_registry(hub_dsn, demo_sites):
     from mx_hub.app import create_app
     from mx_hub.resolvers import HubSettings
-    from tests.fixtures.hub import ADMIN_TOKEN, RunningHub
+    from tests.fixtures.hub import ADMIN_TOKEN, GENEROUS, RunningHub
 
-    settings = HubSettings(health_interval=0, admin_token=ADMIN_TOKEN)
+    settings = HubSettings(**GENEROUS, health_interval=0, admin_token=ADMIN_TOKEN)
     with serve_in_thread(create_app(hub_dsn, settings)) as url:
         hub = RunningHub(url, None, hub_dsn)
         assert "errors" not in await hub.register("esrf", demo_sites["esrf"])

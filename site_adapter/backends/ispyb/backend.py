@@ -97,6 +97,9 @@ class IspybBackend:
     async def processing_by_collection(self, ids: Sequence[str]) -> dict[str, list[model.ProcessingResult]]:
         return await processing.by_collection(self.db, self.schema, ids)
 
+    async def processing_results_by_id(self, ids: Sequence[str]) -> dict[str, model.ProcessingResult]:
+        return await processing.by_id(self.db, self.schema, ids)
+
     async def data_collection_ids_by_sample(self, sample_ids: Sequence[str]) -> dict[str, list[str]]:
         return await collections.ids_by_sample(self.db, self.schema, sample_ids)
 

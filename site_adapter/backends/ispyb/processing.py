@@ -162,3 +162,24 @@ async def by_collection(db: Any, s: SchemaInfo, ids: Sequence[str]) -> dict[str,
     for dc, results in found.items():
         out[dc] = results
     return out
+
+
+async def by_id(db: Any, s: SchemaInfo, ids: Sequence[str]) -> dict[str, model.ProcessingResult]:
+    """Results by their local id (autoProcScalingId), for node(id): the collections they belong to first,
+    then the same grouping as by_collection. A scaling of two collections is answered for the first."""
+    keys = int_ids(ids)
+    if not keys:
+        return {}
+    rows = await db.fetch(
+        "SELECT DISTINCT api.`dataCollectionId`, shi.`autoProcScalingId` FROM AutoProcIntegration api"
+        " JOIN AutoProcScaling_has_Int shi ON shi.`autoProcIntegrationId` = api.`autoProcIntegrationId`"
+        f" WHERE shi.`autoProcScalingId` IN ({id_list(keys)})", keys)
+    collections = sorted({int(r[0]) for r in rows if r[0] is not None})
+    out: dict[str, model.ProcessingResult] = {}
+    if not collections:
+        return out
+    for results in build_results(await db.fetch(results_sql(s, len(collections)), collections)).values():
+        for r in results:
+            if r.local_id in {str(k) for k in keys}:
+                out.setdefault(r.local_id, r)
+    return out

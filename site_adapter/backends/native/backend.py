@@ -165,6 +165,10 @@ class NativeBackend:
     async def groups_by_id(self, ids: Sequence[str]) -> dict[str, model.DataCollectionGroup]:
         return await self._by_id("data_collection_group", "g", "SELECT g.* FROM data_collection_group g", ids, q.group)
 
+    async def processing_results_by_id(self, ids: Sequence[str]) -> dict[str, model.ProcessingResult]:
+        return await self._by_id("processing_result", "pr", "SELECT pr.* FROM processing_result pr", ids,
+                                 q.processing_result)
+
     async def processing_by_collection(self, ids: Sequence[str]) -> dict[str, list[model.ProcessingResult]]:
         keys = _int_ids(ids)
         out: dict[str, list[model.ProcessingResult]] = {str(k): [] for k in keys}

@@ -50,6 +50,19 @@ async def copy_rows(conn: asyncpg.Connection, table: str, rows: Iterable[tuple])
     return len(rows)
 
 
+async def upsert_rows(conn: asyncpg.Connection, table: str, rows: Iterable[tuple]) -> int:
+    """Insert rows by id, or update the ones already there (a few rows, e.g. the demo's real-image
+    collections, re-pointed at each start; COPY is for bulk loads into empty tables)."""
+    rows = list(rows)
+    cols = COLUMNS[table]
+    if rows:
+        updates = ", ".join(f"{c} = excluded.{c}" for c in cols if c != "id")
+        await conn.executemany(
+            f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({', '.join(f'${i}' for i in range(1, len(cols) + 1))})"
+            f" ON CONFLICT (id) DO UPDATE SET {updates}", rows)
+    return len(rows)
+
+
 async def refresh_best_processing(conn: asyncpg.Connection, collection_ids: list[int] | None = None) -> None:
     """Recompute data_collection.best_resolution/best_space_group from processing_result."""
     where = "" if collection_ids is None else "AND pr.data_collection_id = ANY($1)"

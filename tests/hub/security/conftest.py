@@ -14,7 +14,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from mx_hub.app import create_app as create_hub_app
 from mx_hub.resolvers import HubSettings
-from tests.fixtures.hub import ADMIN_TOKEN, HUB_KEY_PEM, RunningHub, trusted_site_app
+from tests.fixtures.hub import ADMIN_TOKEN, GENEROUS, HUB_KEY_PEM, RunningHub, trusted_site_app
 from tests.fixtures.sites import serve_in_thread
 
 ISSUER = "https://login.example.org/realms/mx"
@@ -24,7 +24,7 @@ AUDIENCE = "mxhub"
 @contextmanager
 def hub_with(dsn: str, **overrides: Any) -> Iterator[RunningHub]:
     """A hub on loopback with `overrides` on the test settings."""
-    settings = HubSettings(**{"site_timeout": 5.0, "soft_deadline": 2.0, "health_interval": 0,
+    settings = HubSettings(**{**GENEROUS, "health_interval": 0,  # correctness, whatever the machine's load
                               "admin_token": ADMIN_TOKEN, "signing_key": HUB_KEY_PEM, **overrides})
     app = create_hub_app(dsn, settings)
     with serve_in_thread(app) as url:

@@ -18,7 +18,7 @@ from site_adapter.app import create_app as create_site_app
 from site_adapter.backends.native import NativeBackend
 from site_adapter.lims.app import create_lims_app
 from site_adapter.lims.store import LimsStore
-from tests.fixtures.hub import HUB_KEY
+from tests.fixtures.hub import HUB_KEY, eventually
 from tests.fixtures.sites import serve_in_thread
 from tests.hub.security.conftest import Recorder, hub_with
 
@@ -90,21 +90,19 @@ async def test_every_call_carries_the_callers_token(recorded):
         assert "sub" not in claims and claims["mxhub_staff"] == [] and claims["mxhub_admin"] is False
     # health checks (outside any request) go out as anonymous, signed all the same
     site.tokens.clear()
-    for _ in range(40):
-        if site.tokens:
-            break
-        await asyncio.sleep(0.1)
+    await eventually(lambda: bool(site.tokens), "a health check (every 2 s)")  # generous: a loaded machine
     assert site.tokens and "sub" not in decode(site.tokens[0], "esrf")
 
 
-async def test_two_phase_requests_reuse_one_token_per_site(running_hub, esrf_demo_dsn, diamond_demo_dsn):
+async def test_two_phase_requests_reuse_one_token_per_site(quiet_hub, esrf_demo_dsn, diamond_demo_dsn):
+    # quiet_hub: no health checks, so every token the sites record is this query's
     recs = {n: Recorder(create_site_app(NativeBackend(d, min_size=1, max_size=2), site=n))
             for n, d in (("esrf", esrf_demo_dsn), ("diamond", diamond_demo_dsn))}
     with ExitStack() as stack:
         for n, r in recs.items():
-            assert "errors" not in await running_hub.register(n, stack.enter_context(serve_in_thread(r)))
+            assert "errors" not in await quiet_hub.register(n, stack.enter_context(serve_in_thread(r)))
             r.tokens.clear()
-        await running_hub.query("{ dataCollections(first: 100) { edges { node { id wavelength } } } }")
+        await quiet_hub.query("{ dataCollections(first: 100) { edges { node { id wavelength } } } }")
         for n, r in recs.items():
             assert len(r.tokens) == 2, n  # positions, then records: one token
             assert len(set(r.tokens)) == 1
@@ -117,7 +115,8 @@ async def test_identical_requests_of_different_callers_are_not_shared(recorded):
     site.tokens.clear()
     q = "{ dataCollections(first: 2) { edges { node { id } } } }"
     await asyncio.gather(*(hub.query(q, token=t) for t in tokens for _ in range(3)))
-    subs = {decode(t, "esrf").get("sub") for t in site.tokens}
+    # discard anonymous health checks (every 2 s): on a loaded machine one may land in between
+    subs = {decode(t, "esrf").get("sub") for t in site.tokens} - {None}
     assert subs == {"amy", "ben"}
 
 

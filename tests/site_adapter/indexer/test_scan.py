@@ -60,8 +60,8 @@ async def test_scan_links_reports_and_skips_unchanged(native_dsn, tree, images):
     try:
         await _collections(conn, tree / "grid")
         s = await run_scan(conn, [str(tree)], follow_links_into=[str(FIXTURES)], site="testsite", path_map=[(ORIGINAL, str(tree / "lcys"))])
-        assert s.files == 60 + 19 + 3  # the loop is not followed
-        assert s.indexed == 79
+        # 60 + 19 images, 3 bad files, and 2 entries the walk could not follow (the loop, a broken link)
+        assert (s.files, s.indexed, s.skipped, len(s.failed)) == (60 + 19 + 3 + 2, 79, 0, 5)
         reasons = {Path(f["path"]).name: f["reason"] for f in s.failed}
         assert set(reasons) == {"notes_0001.cbf", "cut_0001.cbf", "nohead_0001.cbf", "loop", "gone_0001.cbf"}
         assert reasons["gone_0001.cbf"] == "broken symlink"
@@ -80,7 +80,9 @@ async def test_scan_links_reports_and_skips_unchanged(native_dsn, tree, images):
         assert {x["template"] for x in s.to_dict()["unlinked"]} == {"l-cyst_02_#####.cbf", "l-cyst_03_#####.cbf"}
 
         again = await run_scan(conn, [str(tree)], follow_links_into=[str(FIXTURES)], site="testsite", path_map=[(ORIGINAL, str(tree / "lcys"))])
-        assert (again.skipped, again.indexed, len(again.failed)) == (82, 79, 5)
+        # counts are disjoint: files == indexed + skipped + failed (issue 13: a re-run reported
+        # "indexed": 60, "skipped": 60); unchanged files that still fail stay failed
+        assert (again.files, again.indexed, again.skipped, len(again.failed)) == (84, 0, 79, 5)
         assert again.sweeps == s.sweeps  # same sets, same ids
 
         # Files moved to tape: the metadata and the sweep stay, the files are marked gone.
@@ -88,7 +90,7 @@ async def test_scan_links_reports_and_skips_unchanged(native_dsn, tree, images):
             (tree / "lcys" / f"l-cyst_01_{n:05d}.cbf").unlink()
         (tree / "bad" / "notes_0001.cbf").unlink()
         after = await run_scan(conn, [str(tree)], follow_links_into=[str(FIXTURES)], site="testsite", path_map=[(ORIGINAL, str(tree / "lcys"))])
-        assert (after.files, after.indexed, len(after.failed)) == (79, 77, 4)
+        assert (after.files, after.indexed, after.skipped, len(after.failed)) == (81, 0, 77, 4)
         assert after.sweeps == s.sweeps
         assert await conn.fetchval("SELECT count(*) FROM image_file WHERE gone_at IS NOT NULL") == 3
 
@@ -147,7 +149,7 @@ async def test_interrupted_scan_keeps_finished_files_and_resumes(native_dsn, ima
             await run_scan(conn, [str(root)], follow_links_into=[str(FIXTURES)], progress=stop_after_five)
         assert await conn.fetchval("SELECT count(*) FROM image_file") == 5
         s = await run_scan(conn, [str(root)], follow_links_into=[str(FIXTURES)])
-        assert (s.skipped, s.indexed, s.sweeps[0]["count"]) == (5, 15, 15)
+        assert (s.files, s.skipped, s.indexed, s.sweeps[0]["count"]) == (15, 5, 10, 15)
     finally:
         await conn.close()
 
@@ -201,6 +203,14 @@ def test_cli_json_and_exit_status(native_dsn, tree):
     assert [(x["template"], x["first"], x["last"], x["count"], x["missing"], x["kind"], x["linked"])
             for x in out["sweeps"]] == [("thau_3_2_####.cbf", 1, 19, 19, [], "grid",
                                          encode_id("clisite", "DataCollection", 30))]
+    # A re-run reads nothing again and says so, with disjoint counts (issue 13)
+    rerun = [str(tree / "grid"), "--dsn", native_dsn, "--workers", "1", "--follow-links-into", str(FIXTURES)]
+    out = json.loads(runner.invoke(index, rerun + ["--json"]).output)
+    assert (out["files"], out["indexed"], out["skipped"], out["failed"]) == (19, 0, 19, [])
+    verified = json.loads(runner.invoke(index, rerun + ["--json", "--verify"]).output)
+    assert (verified["files"], verified["indexed"], verified["skipped"]) == (19, 19, 0)  # --verify reads all
+    text = runner.invoke(index, rerun)
+    assert text.output.splitlines()[0] == "19 files: 0 indexed, 19 unchanged, 0 failed"
     bad = runner.invoke(index, [str(tree / "bad"), "--json", "--dsn", native_dsn, "--workers", "1",
                                 "--follow-links-into", str(FIXTURES)])
     assert bad.exit_code == 1
