@@ -105,6 +105,7 @@ async def run_demo(port: int, host: str, collections: int, dsn: str | None,
     from mx_schema.examples import DEMO_EXAMPLES
     from mxhub.stores import resolve_pg_dsn
     from site_adapter.access import AccessPolicy
+    from site_adapter.reprocess import Overrides
     from site_adapter.app import create_app as create_site_app
     from site_adapter.backends.native import NativeBackend
 
@@ -130,13 +131,17 @@ async def run_demo(port: int, host: str, collections: int, dsn: str | None,
                            signing_key=trust.private_pem(hub_key))
     policy = AccessPolicy(trusted_keys=[hub_key.public_key()])
     ports = _site_ports(site_ports, len(site_dsns) + 1)
+    # The demo sites' facts file (site_adapter/reprocess/demo_site_facts.json): their beamline table.
+    facts = {"detector_overrides": Overrides.demo()}
     services = [Served(site, create_site_app(NativeBackend(d, min_size=1, max_size=5), site=site,
-                                             access_policy=policy), host, ports[k])
+                                             access_policy=policy, services=facts), host, ports[k])
                 for k, (site, d) in enumerate(site_dsns.items())]
     lims_store = await _open_lims(dsn, {site: max(50, int(collections * share)) for site, _, share in DEMO_SITES})
     from site_adapter.lims.app import create_lims_app
 
-    lims = Served("lims", create_lims_app(lims_store, name="lims", manage_store=False), host, ports[-1])
+    # The LIMS answers the demo hub only, as `mxhub lims serve --trust-hub-key` does (docs/lims.md).
+    lims = Served("lims", create_lims_app(lims_store, name="lims", manage_store=False,
+                                          trusted_keys=[hub_key.public_key()]), host, ports[-1])
     services.append(lims)
     hub = Served("hub", create_hub_app(hub_dsn, settings), host, port)
     services.append(hub)
