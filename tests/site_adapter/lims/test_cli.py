@@ -36,8 +36,10 @@ def test_import_examples_then_a_bad_file(empty_pg_dsn, tmp_path):
 
 def test_serve_demo_answers_and_stops_on_sigterm(empty_pg_dsn):
     env = dict(os.environ, MXHUB_LIMS_DSN=empty_pg_dsn)
+    # --open-access: this test asks the LIMS directly, as only a trusted network may
     proc = subprocess.Popen([sys.executable, "-m", "mxhub", "lims", "serve", "--port", "0", "--demo",
-                             "--demo-collections", "300", "--name", "crims"], env=env, stderr=subprocess.PIPE, text=True)
+                             "--demo-collections", "300", "--name", "crims", "--open-access"],
+                            env=env, stderr=subprocess.PIPE, text=True)
     try:
         line = proc.stderr.readline()
         m = re.search(r"(http://\S+)/graphql \((\d+) crystals", line)
@@ -51,3 +53,12 @@ def test_serve_demo_answers_and_stops_on_sigterm(empty_pg_dsn):
     finally:
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=15) == 0
+
+
+def test_serve_refuses_to_start_answering_anyone_unless_told(empty_pg_dsn):
+    """Issue 15: a LIMS cannot apply the sites' embargo, so by default it answers only trusted hubs."""
+    env = dict(os.environ, MXHUB_LIMS_DSN=empty_pg_dsn, MXHUB_TRUSTED_HUB_KEYS="", MXHUB_OPEN_ACCESS="")
+    done = subprocess.run([sys.executable, "-m", "mxhub", "lims", "serve", "--port", "0"], env=env,
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2
+    assert "a LIMS answers only the hubs it trusts: give --trust-hub-key" in done.stderr
