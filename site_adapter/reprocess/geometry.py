@@ -1,7 +1,9 @@
 """One experiment's geometry in canonical units, built from common-schema metadata and/or an image header.
 
 Every unit and axis decision is taken here, once; the renderers only format. No file is read here.
-Canonical: wavelength Å, distance and beam centre mm, pixel size mm, angles degrees.
+Canonical: wavelength Å, distance and beam centre mm, pixel size mm, angles degrees. About 500 lines
+because weighing the sources (metadata, header, site facts, library) is one job; the facts about the
+experiment itself (kind, light, conventional axes) are in experiment.py, the axes in site_adapter/axes.py.
 """
 
 from __future__ import annotations
@@ -12,18 +14,18 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from site_adapter import model
-from site_adapter.axes import Axis, AxisError, AxisSet, LabFrame, Vector, add, dot, from_dict, resolve, scale, unit
-from site_adapter.reprocess.beamlines import BeamlineFact
+from site_adapter.axes import AxisError, AxisSet, LabFrame, Vector, add, dot, from_dict, resolve, scale, unit
+from site_adapter.reprocess.experiment import (
+    DEFAULT_ROTATION_AXIS,
+    anomalous,
+    conventional_axes,
+    experiment_kind,
+    source_polarization,
+    xds_to_lab,
+)
 from site_adapter.reprocess.detectors import DetectorModel, Overrides, identify
 from site_adapter.reprocess.spacegroups import space_group_number
 
-# XDS's usual laboratory frame for a horizontal rotation axis along the detector's fast (x) axis, as in
-# the ESRF ID29 XDS.INP (ROTATION_AXIS= 1 0 0) and dxtbx's default for miniCBF Pilatus/Eiger images.
-# A beamline whose spindle turns the other way (or is vertical) sets rotation_axis in its overrides.
-DEFAULT_ROTATION_AXIS = (1.0, 0.0, 0.0)
-# A synchrotron undulator beam is ~99 % horizontally polarised (the Pilatus headers of every fixture
-# say Polarization 0.99 / 0.990 / 0.999); used only when neither the header nor the site says otherwise.
-DEFAULT_POLARIZATION = 0.99
 # Metadata and header may disagree a little (rounding, refinement); note larger disagreements.
 DISTANCE_TOLERANCE = 0.5  # mm
 BEAM_TOLERANCE = 2.0  # pixels
@@ -176,15 +178,6 @@ def header_dimensions(header: Any) -> tuple[int | None, int | None]:
     return (int(fast) if fast else None, int(slow) if slow else None)
 
 
-# Experiment types (ISPyB DataCollectionGroup.experimentType and the common schema's spellings).
-ANOMALOUS = {"sad", "mad", "sad - inverse beam", "mad - inverse beam", "experimental phasing"}
-GRID = {"mesh", "mesh3d", "grid", "grid scan", "xraycentring", "xray centring", "screening grid"}
-STILL = {"still", "stills", "serial fixed", "serial jet", "ssx-chip", "ssx-jet"}
-# Characteristic lines of laboratory anodes (Å): unpolarised sources, FRACTION_OF_POLARIZATION 0.5.
-LAB_LINES = {"Cu Kα": 1.5418, "Mo Kα": 0.7107, "Ga Kα": 1.3414, "Ag Kα": 0.5608, "Cr Kα": 2.2909}
-LAB_LINE_TOLERANCE = 0.003  # Å; Kα1/Kα2/weighted spellings of the same line
-
-
 @dataclass
 class _Draft:
     """Values gathered from the sources before validation; every field may still be None."""
@@ -215,60 +208,6 @@ class _Draft:
     experiment_type: str | None = None
     beamline: str | None = None
     when: Any = None  # the collection's start time, for the beamline table
-
-
-def conventional_axes(d: _Draft, rotation_axis: Vector) -> AxisSet:
-    """The axes a miniCBF or a metadata record implies: dxtbx's convention for PILATUS/Eiger miniCBF
-    (fast along +X, slow along -Y, beam along -Z in the imgCIF frame; FormatCBFMiniPilatus) with the
-    beam meeting the detector at (beam_x, beam_y) mm from pixel index 0 at 2theta = 0, and a 2theta arm
-    about the laboratory X axis, as DLS's imgCIF templates write DET_2THETA (l_cysteine headers)."""
-    bx, by = float(d.beam_x), float(d.beam_y)  # type: ignore[arg-type]
-    return AxisSet(frame="imgCIF", fast="FAST", slow="SLOW", fast_step=float(d.pixel_size_x),  # type: ignore[arg-type]
-                   slow_step=float(d.pixel_size_y), axes=(  # type: ignore[arg-type]
-        Axis("DET_2THETA", "rotation", "detector", (1.0, 0.0, 0.0), start=d.two_theta or 0.0),
-        Axis("DET_Z", "translation", "detector", (0.0, 0.0, -1.0), depends_on="DET_2THETA", start=float(d.distance)),  # type: ignore[arg-type]
-        Axis("FAST", "translation", "detector", (1.0, 0.0, 0.0), offset=(-bx, by, 0.0), depends_on="DET_Z"),
-        Axis("SLOW", "translation", "detector", (0.0, -1.0, 0.0), depends_on="FAST"),
-        Axis("SPINDLE", "rotation", "goniometer", rotation_axis, start=d.start_angle or 0.0,
-             increment=d.oscillation or 0.0),
-        Axis("SOURCE", "general", "source", (0.0, 0.0, 1.0)),
-        Axis("GRAVITY", "general", "gravity", (0.0, -1.0, 0.0))))
-
-
-def _xds_to_lab(v: Vector) -> Vector:
-    """A site's axis written in XDS's frame for a conventional detector (x fast, y slow, beam +z) into
-    the imgCIF frame of conventional_axes: a half turn about X."""
-    return (v[0], -v[1] + 0.0, -v[2] + 0.0)
-
-
-def _kind(d: _Draft, lab: LabFrame | None) -> str:
-    etype = (d.experiment_type or "").strip().lower()
-    if etype in GRID:
-        return "grid"
-    if etype in STILL:
-        return "still"
-    if lab is not None and lab.scan_axis is not None and lab.rotation_axis is None:
-        return "grid"  # translations move, nothing rotates (NXmx sample_x/y scans)
-    return "rotation" if (d.oscillation or 0.0) != 0.0 else "still"
-
-
-def _polarization(d: _Draft, fact: BeamlineFact | None, notes: list[str]) -> float:
-    if d.polarization is not None:
-        return d.polarization
-    if fact is not None and fact.polarization is not None:
-        notes.append(f"polarisation {fact.polarization} from the site's table for {fact.beamline}")
-        return fact.polarization
-    if fact is not None and fact.source == "lab":
-        notes.append("polarisation 0.5: laboratory source (site's beamline table)")
-        return 0.5
-    if d.wavelength is not None and (fact is None or fact.source is None):
-        for line, wl in LAB_LINES.items():
-            if abs(d.wavelength - wl) <= LAB_LINE_TOLERANCE:
-                notes.append(f"polarisation 0.5: wavelength {d.wavelength:.4f} A is the {line} line of a "
-                             "laboratory anode (unpolarised); a synchrotron site at this energy says so in its table")
-                return 0.5
-    notes.append(f"polarisation unknown: {DEFAULT_POLARIZATION} assumed (synchrotron)")
-    return DEFAULT_POLARIZATION
 
 
 def _finish(d: _Draft, notes: list[str], overrides: Overrides | None, subject: str,
@@ -364,7 +303,7 @@ def _finish(d: _Draft, notes: list[str], overrides: Overrides | None, subject: s
             notes.append(f"{who}: {override.note}")
     if thickness is not None and source and not any(n.startswith("sensor thickness") for n in notes):
         notes.append(f"sensor thickness {thickness:.3f} mm from {source}")
-    polarization = _polarization(d, fact, notes)
+    polarization = source_polarization(d.polarization, fact, d.wavelength, notes)
 
     try:
         if d.axes is not None:
@@ -375,14 +314,15 @@ def _finish(d: _Draft, notes: list[str], overrides: Overrides | None, subject: s
                 notes.append(f"rotation axis {tuple(site_axis)} (XDS frame) from the site's tables, not the header's")
                 lab = _with_axis(lab, axis)
         else:
-            axis = _xds_to_lab(site_axis) if site_axis is not None else DEFAULT_ROTATION_AXIS
+            axis = xds_to_lab(site_axis) if site_axis is not None else DEFAULT_ROTATION_AXIS
             if site_axis is not None:
                 notes.append(f"rotation axis {tuple(site_axis)} (XDS frame) from the site's tables")
-            lab = resolve(conventional_axes(d, axis))
+            lab = resolve(conventional_axes(d.distance, d.beam_x, d.beam_y, d.pixel_size_x, d.pixel_size_y,  # type: ignore[arg-type]
+                                            d.two_theta or 0.0, d.start_angle or 0.0, d.oscillation or 0.0, axis))
     except AxisError as exc:
         raise MissingGeometry([f"usable detector axes ({exc})"], subject) from None
 
-    kind = _kind(d, lab)
+    kind = experiment_kind(d.experiment_type, d.oscillation, lab)
     start = lab.start_angle if d.axes is not None and lab.rotation_axis is not None else float(d.start_angle)  # type: ignore[arg-type]
     oscillation = lab.increment if d.axes is not None and lab.rotation_axis is not None else float(d.oscillation)  # type: ignore[arg-type]
     rotation_axis = lab.rotation_axis or DEFAULT_ROTATION_AXIS
@@ -406,7 +346,7 @@ def _finish(d: _Draft, notes: list[str], overrides: Overrides | None, subject: s
     gravity = next((a for a in (d.axes.axes if d.axes else ()) if a.equipment == "gravity"), None)
     pol_normal = unit(scale(gravity.vector, -1.0)) if gravity is not None and d.axes and d.axes.frame == "imgCIF" \
         else (0.0, 1.0, 0.0)
-    friedel = (d.experiment_type or "").strip().lower() not in ANOMALOUS
+    friedel = not anomalous(d.experiment_type)
     if not friedel:
         notes.append(f"experiment type {d.experiment_type}: anomalous data, FRIEDEL'S_LAW=FALSE")
 

@@ -1,0 +1,91 @@
+"""The geometry an imgCIF header states: its `_axis`, `_array_structure_list(_axis)`, `_diffrn_scan_axis` and
+`_diffrn_scan_frame_axis` loops as an AxisSet (site_adapter/axes.py). Reads parsed CIF items, no file.
+"""
+# Source: the CBF/imgCIF dictionary (AXIS, ARRAY_STRUCTURE_LIST_AXIS, DIFFRN_SCAN_FRAME_AXIS categories);
+# checked against cbflib's construct_detector/construct_goniometer in tests/site_adapter/test_axes_cbflib.py.
+
+from __future__ import annotations
+
+from site_adapter.axes import Axis, AxisError, AxisSet
+
+
+def _floats(items: dict[str, list[str]], tag: str, n: int) -> list[float]:
+    """Column `tag` of a loop as floats; CIF's '.' and '?' (not applicable, unknown) read as 0."""
+    values = items.get(tag, [])
+    out = []
+    for k in range(n):
+        v = values[k] if k < len(values) else "."
+        try:
+            out.append(0.0 if v in (".", "?") else float(v))
+        except ValueError:
+            raise AxisError(f"{tag}: {v!r} is not a number") from None
+    return out
+
+
+def axes_from_cif(items: dict[str, list[str]]) -> AxisSet | None:
+    """The imgCIF geometry: `_axis` (vectors, offsets, depends_on), the first array's element axes
+    (`_array_structure_list` precedence 1 and 2, `_array_structure_list_axis`), and each axis's setting
+    at this frame (`_diffrn_scan_frame_axis`, else `_diffrn_scan_axis` starts) with its increment.
+
+    None when the header lacks the element axes (a miniCBF's conventional axes apply instead) or
+    describes sectioned multi-panel arrays. AxisError for values that are not numbers or element axes
+    that are not defined.
+    """
+    names = items.get("_axis.id", [])
+    n = len(names)
+    if not n:
+        return None
+    kinds = [k.lower() for k in items.get("_axis.type", ["general"] * n)]
+    equipment = [e.lower() for e in items.get("_axis.equipment", ["general"] * n)]
+    parents = items.get("_axis.depends_on", ["."] * n)
+    vx, vy, vz = (_floats(items, f"_axis.vector[{i}]", n) for i in (1, 2, 3))
+    ox, oy, oz = (_floats(items, f"_axis.offset[{i}]", n) for i in (1, 2, 3))
+    settings: dict[str, tuple[float, float]] = {}  # axis -> (angle or displacement, increment)
+    scan_ids = items.get("_diffrn_scan_axis.axis_id", [])
+    m = len(scan_ids)
+    a0, ainc = _floats(items, "_diffrn_scan_axis.angle_start", m), _floats(items, "_diffrn_scan_axis.angle_increment", m)
+    d0, dinc = (_floats(items, "_diffrn_scan_axis.displacement_start", m),
+                _floats(items, "_diffrn_scan_axis.displacement_increment", m))
+    kind_of = dict(zip(names, kinds))
+    for k, name in enumerate(scan_ids):
+        rot = kind_of.get(name) == "rotation"
+        settings[name] = (a0[k], ainc[k]) if rot else (d0[k], dinc[k])
+    frame_ids = items.get("_diffrn_scan_frame_axis.axis_id", [])
+    f = len(frame_ids)
+    fa, fd = _floats(items, "_diffrn_scan_frame_axis.angle", f), _floats(items, "_diffrn_scan_frame_axis.displacement", f)
+    for k, name in enumerate(frame_ids):  # this frame's own settings win over the scan's start
+        rot = kind_of.get(name) == "rotation"
+        settings[name] = (fa[k] if rot else fd[k], settings.get(name, (0.0, 0.0))[1])
+    axes = tuple(
+        Axis(name=name, kind=kinds[k], equipment=equipment[k], vector=(vx[k], vy[k], vz[k]),
+             offset=(ox[k], oy[k], oz[k]), depends_on=None if parents[k] in (".", "?") else parents[k],
+             start=settings.get(name, (0.0, 0.0))[0], increment=settings.get(name, (0.0, 0.0))[1])
+        for k, name in enumerate(names))
+    # Element axes of the first array: precedence 1 is the fastest-varying index.
+    arrays = items.get("_array_structure_list.array_id", [])
+    sections = items.get("_array_structure_list.array_section_id", [])
+    if any(sec not in (".", "?") for sec in sections):
+        # Sectioned arrays (a CSPAD frame: 4 arrays of 16 ASIC sections each) are many panels; one flat
+        # panel would misplace most of them, so no single-panel geometry is given (DIALS reads the file).
+        return None
+    precedence = items.get("_array_structure_list.precedence", [])
+    axis_sets = items.get("_array_structure_list.axis_set_id", [])
+    first_array = arrays[0] if arrays else None
+    by_precedence = {precedence[k]: axis_sets[k] for k in range(min(len(arrays), len(precedence), len(axis_sets)))
+                     if arrays[k] == first_array}
+    fast_set, slow_set = by_precedence.get("1"), by_precedence.get("2")
+    if fast_set is None or slow_set is None:
+        return None
+    list_sets = items.get("_array_structure_list_axis.axis_set_id", [])
+    list_axes = items.get("_array_structure_list_axis.axis_id", list_sets)
+    q = len(list_sets)
+    disp = _floats(items, "_array_structure_list_axis.displacement", q)
+    step = _floats(items, "_array_structure_list_axis.displacement_increment", q)
+    element = {list_sets[k]: (list_axes[k], disp[k], step[k]) for k in range(q)}
+    if fast_set not in element or slow_set not in element:
+        return None
+    fast, slow = element[fast_set], element[slow_set]
+    result = AxisSet(frame="imgCIF", axes=axes, fast=fast[0], slow=slow[0], fast_step=fast[2],
+                     slow_step=slow[2], fast_start=fast[1], slow_start=slow[1])
+    result.axis(result.fast), result.axis(result.slow)  # AxisError when the element axes are not defined
+    return result
