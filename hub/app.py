@@ -33,6 +33,7 @@ from mx_hub.client import CURRENT_CALLER, CallerScope, SiteClient, SiteFailure
 from mx_hub.limits import HUB_RULES, MAX_TOKENS
 from mx_hub.web import web_routes
 from mx_hub.ratelimit import RateLimiter, retry_after_header
+from mx_hub.registration import refusal
 from mx_hub.registry import Registry
 from mx_hub.resolvers import HubContext, HubExecutor, HubSettings, bind_resolvers, field_resolver
 from mx_hub.sdl import hub_schema
@@ -99,7 +100,13 @@ async def check_health(registry: Registry, client: SiteClient, timeout: float = 
         try:
             answer = await client.query(name, url, query, timeout=timeout)
             if answer.errors or not answer.data:
-                raise SiteFailure(name, "SITE_ERROR", f"site {name} answered errors to a health check")
+                # name the cause as registration does (a refused caller token says which key, which name)
+                why = refusal(name, answer, None, doing="check the health of") if answer.errors else None
+                first = answer.errors[0] if answer.errors and isinstance(answer.errors[0], dict) else {}
+                code = (first.get("extensions") or {}).get("code") if isinstance(first.get("extensions"), dict) else None
+                raise SiteFailure(name, "SITE_ERROR", str(why) if why is not None else
+                                  f"site {name} answered errors to a health check"
+                                  + (f" ({code}: {str(first.get('message'))[:200]})" if code else ""))
         except SiteFailure as failure:
             await registry.mark(name, "down", error=str(failure))
             return

@@ -81,31 +81,33 @@ def _first_error(answer: SiteAnswer) -> dict[str, Any]:
     return {"message": str(first.get("message") or "error"), **(ext if isinstance(ext, dict) else {})}
 
 
-def refusal(name: str, answer: SiteAnswer, hub_key_id: str | None) -> RegistrationError | None:
-    """The site refused the hub's caller token: say which way, and what to do."""
+def refusal(name: str, answer: SiteAnswer, hub_key_id: str | None,
+            doing: str = "register") -> RegistrationError | None:
+    """The site refused the hub's caller token: say which way, and what to do (`doing`: what failed,
+    "register" or "check the health of")."""
     err = _first_error(answer)
     code = err.get("code")
     if code == UNTRUSTED_HUB_KEY:
         trusted = [str(k) for k in err.get("trustedKeyIds") or []]
         return RegistrationError(
-            f"cannot register {name}: the site trusts hub key(s) {', '.join(trusted) or '(none)'}, not this hub's "
+            f"cannot {doing} {name}: the site trusts hub key(s) {', '.join(trusted) or '(none)'}, not this hub's "
             f"key {hub_key_id or err.get('keyId')}: {KEY_HELP}",
             code=UNTRUSTED_HUB_KEY, hubKeyId=hub_key_id or err.get("keyId"), trustedKeyIds=trusted)
     if code == SITE_NAME_MISMATCH:
-        return _name_mismatch(name, str(err.get("siteName") or "?"))
+        return _name_mismatch(name, str(err.get("siteName") or "?"), doing)
     if code == CALLER_TOKEN_EXPIRED:
-        return RegistrationError(f"cannot register {name}: the site found this hub's token expired although it "
+        return RegistrationError(f"cannot {doing} {name}: the site found this hub's token expired although it "
                                  "was just signed: set the hub's and the site's clocks right (NTP)",
                                  code=CALLER_TOKEN_EXPIRED)
     if code in (CALLER_TOKEN_INVALID, "UNAUTHENTICATED"):
-        return RegistrationError(f"cannot register {name}: the site refused this hub's caller token ({err['message']})",
+        return RegistrationError(f"cannot {doing} {name}: the site refused this hub's caller token ({err['message']})",
                                  code=str(code))
     return None
 
 
-def _name_mismatch(name: str, actual: str) -> RegistrationError:
+def _name_mismatch(name: str, actual: str, doing: str = "register") -> RegistrationError:
     return RegistrationError(
-        f"cannot register {name}: the site at that URL calls itself {actual!r} (it was started with --name {actual}); "
+        f"cannot {doing} {name}: the site at that URL calls itself {actual!r} (it was started with --name {actual}); "
         f"register it as {actual}, or restart it with --name {name}",
         code=SITE_NAME_MISMATCH, siteName=actual, registeredName=name)
 

@@ -160,3 +160,29 @@ async def test_incompatible_schema_version(running_hub, esrf_gql):
         err = failure(await running_hub.register("future", url))
     assert err["code"] == "SITE_INCOMPATIBLE" and err["schemaVersion"] == "2.0.0"
     assert "major version" in err["message"]
+
+
+async def test_health_checks_name_why_a_site_refuses_the_hub(hub_dsn, esrf_demo_dsn):
+    """After registration the site's operator trusts another hub's key: the registry says so, with the
+    key ids, instead of "answered errors to a health check"."""
+    import asyncio
+
+    from tests.hub.security.conftest import hub_with
+
+    policy = AccessPolicy(trusted_keys=[HUB_KEY.public_key()])
+    app = create_site_app(NativeBackend(esrf_demo_dsn, min_size=1, max_size=2), site="esrf", access_policy=policy)
+    other = trust.generate_key()
+    with serve_in_thread(app) as url, hub_with(hub_dsn, health_interval=0.2) as hub:
+        assert "errors" not in await hub.register("esrf", url)
+        policy.trusted_keys[:] = [other.public_key()]
+        site: dict = {}
+        for _ in range(600):  # health checks run every 0.2 s; wait for one, generously
+            body = await hub.query("{ sites { name status lastError } }")
+            site = next(s for s in body["data"]["sites"] if s["name"] == "esrf")
+            if site["status"] == "down":
+                break
+            await asyncio.sleep(0.1)
+        assert site["status"] == "down", site
+        assert "trusts hub key(s) " + trust.key_id(other) in site["lastError"]
+        assert trust.key_id(HUB_KEY) in site["lastError"] or "not this hub's key" in site["lastError"]
+        await hub.http.aclose()
