@@ -29,14 +29,25 @@ def visible_sessions(s: SchemaInfo) -> tuple[str, list[Any]] | None:
         args.append(default)
     # Public: ended (a zero date never ends) before the embargo cut-off of its beamline.
     rule = [f"(se.`endDate` >= '1000-01-01' AND se.`endDate` < {cutoff})"]
-    if v.staff_beamlines:
-        rule.append(f"LOWER(se.`beamLineName`) IN ({', '.join(['%s'] * len(v.staff_beamlines))})")
-        args += sorted(v.staff_beamlines)
-    if v.login:
-        member, member_args = _member_rules(s, v.login)
+    owned, owned_args = _owner_rules(s, v.staff_beamlines, v.login)
+    rule += owned
+    args += owned_args
+    return f"SELECT se.`sessionId` FROM BLSession se WHERE {' OR '.join(rule)}", args
+
+
+def _owner_rules(s: SchemaInfo, beamlines: Any, login: str | None) -> tuple[list[str], list[Any]]:
+    """Sessions (alias se) of the given beamlines, or that `login` is a member of: the part of the rule
+    that the visibility rule and the `mine` filter share."""
+    rule: list[str] = []
+    args: list[Any] = []
+    if beamlines:
+        rule.append(f"LOWER(se.`beamLineName`) IN ({', '.join(['%s'] * len(beamlines))})")
+        args += sorted(beamlines)
+    if login:
+        member, member_args = _member_rules(s, login)
         rule += member
         args += member_args
-    return f"SELECT se.`sessionId` FROM BLSession se WHERE {' OR '.join(rule)}", args
+    return rule, args
 
 
 def _member_rules(s: SchemaInfo, login: str) -> tuple[list[str], list[Any]]:
@@ -63,15 +74,7 @@ def owned_clause(s: SchemaInfo, owner: access.Ownership, alias: str) -> tuple[li
     no clause for staff of every beamline; None when the owner owns nothing here."""
     if owner.every_beamline:
         return [], []
-    rule: list[str] = []
-    args: list[Any] = []
-    if owner.beamlines:
-        rule.append(f"LOWER(se.`beamLineName`) IN ({', '.join(['%s'] * len(owner.beamlines))})")
-        args += sorted(owner.beamlines)
-    if owner.login:
-        member, member_args = _member_rules(s, owner.login)
-        rule += member
-        args += member_args
+    rule, args = _owner_rules(s, owner.beamlines, owner.login)
     if not rule:
         return None
     return [f"{alias}.`dataCollectionGroupId` IN (SELECT og.`dataCollectionGroupId` FROM DataCollectionGroup og"
