@@ -95,18 +95,47 @@ async def scenario(n_sites: int, slow: int, dsn: str, server: str, runs: int, ou
     tmp = Path(tempfile.mkdtemp(prefix="mxhub-bench-"))
     names = [f"site{i:02d}" for i in range(n_sites)] + [f"slow{i}" for i in range(slow)]
     ports_file = tmp / "ports.json"
-    sites = subprocess.Popen([sys.executable, __file__, "--serve-sites", ",".join(names), "--slow",
-                              ",".join(n for n in names if n.startswith("slow")), "--dsn", dsn, "--ports-file",
-                              str(ports_file)], cwd=ROOT)
+    sites = subprocess.Popen(
+        [
+            sys.executable,
+            __file__,
+            "--serve-sites",
+            ",".join(names),
+            "--slow",
+            ",".join(n for n in names if n.startswith("slow")),
+            "--dsn",
+            dsn,
+            "--ports-file",
+            str(ports_file),
+        ],
+        cwd=ROOT,
+    )
     hub_port = free_port()
     hub_db = f"mxhub_bench_registry_{os.getpid()}_{n_sites}_{slow}"
     admin = await asyncpg.connect(server)
     await admin.execute(f'DROP DATABASE IF EXISTS "{hub_db}"')
     await admin.execute(f'CREATE DATABASE "{hub_db}"')
     await admin.close()
-    hub = subprocess.Popen([sys.executable, "-m", "mxhub", "hub", "serve", "--dsn", with_database(server, hub_db),
-                            "--port", str(hub_port), "--admin-token", "bench", "--soft-deadline", "0.5",
-                            "--health-interval", "0"], cwd=ROOT)
+    hub = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "mxhub",
+            "hub",
+            "serve",
+            "--dsn",
+            with_database(server, hub_db),
+            "--port",
+            str(hub_port),
+            "--admin-token",
+            "bench",
+            "--soft-deadline",
+            "0.5",
+            "--health-interval",
+            "0",
+        ],
+        cwd=ROOT,
+    )
     try:
         await wait_for(ports_file, sites)
         urls = json.loads(ports_file.read_text())
@@ -119,9 +148,14 @@ async def scenario(n_sites: int, slow: int, dsn: str, server: str, runs: int, ou
                 except httpx.HTTPError:
                     await asyncio.sleep(0.1)
             for name, url in urls.items():
-                r = await client.post(hub_url, headers={"authorization": "Bearer bench"}, json={
-                    "query": "mutation($n: String!, $u: String!) { registerSite(name: $n, url: $u) { name } }",
-                    "variables": {"n": name, "u": url + "/graphql"}})
+                r = await client.post(
+                    hub_url,
+                    headers={"authorization": "Bearer bench"},
+                    json={
+                        "query": "mutation($n: String!, $u: String!) { registerSite(name: $n, url: $u) { name } }",
+                        "variables": {"n": name, "u": url + "/graphql"},
+                    },
+                )
                 if "errors" in r.json():
                     raise SystemExit(f"registration failed: {r.json()['errors']}")
             variables = {"first": 100}
@@ -136,9 +170,11 @@ async def scenario(n_sites: int, slow: int, dsn: str, server: str, runs: int, ou
                 through.append(ms)
                 added.append(ms - body["extensions"]["siteWaitMs"])
             label = f"{n_sites} site(s){' + 1 slow (2 s)' if slow else ''}, 100-item pages"
-            out.append(f"{label}\n  direct to one site   {fmt(percentiles(direct))}\n"
-                       f"  through the hub      {fmt(percentiles(through))}\n"
-                       f"  hub-added            {fmt(percentiles(added))}")
+            out.append(
+                f"{label}\n  direct to one site   {fmt(percentiles(direct))}\n"
+                f"  through the hub      {fmt(percentiles(through))}\n"
+                f"  hub-added            {fmt(percentiles(added))}"
+            )
             if not slow:
                 # throughput: small pages, 16 concurrent clients, fixed count of requests
                 sem = asyncio.Semaphore(16)
@@ -151,8 +187,10 @@ async def scenario(n_sites: int, slow: int, dsn: str, server: str, runs: int, ou
                 t = time.perf_counter()
                 await asyncio.gather(*(one() for _ in range(total)))
                 rate = total / (time.perf_counter() - t)
-                out.append(f"  small pages (first: 5), 16 concurrent: {rate:,.0f} requests/s "
-                           f"({rate / (os.cpu_count() or 1):,.0f} per core, hub and sites sharing {os.cpu_count()} cores)")
+                out.append(
+                    f"  small pages (first: 5), 16 concurrent: {rate:,.0f} requests/s "
+                    f"({rate / (os.cpu_count() or 1):,.0f} per core, hub and sites sharing {os.cpu_count()} cores)"
+                )
     finally:
         for p in (hub, sites):
             p.send_signal(signal.SIGTERM)
@@ -184,7 +222,9 @@ def main() -> None:
     ap.add_argument("--ports-file", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.serve_sites:
-        serve_sites(args.dsn, args.serve_sites.split(","), [s for s in args.slow.split(",") if s], args.ports_file)
+        serve_sites(
+            args.dsn, args.serve_sites.split(","), [s for s in args.slow.split(",") if s], args.ports_file
+        )
         return
     asyncio.run(main_async(args))
 

@@ -37,11 +37,19 @@ async def pick_filters(dsn: str, k: int) -> list[dict]:
             """SELECT s.name, p.acronym, max(dc.best_resolution) AS res FROM sample s
                JOIN protein p ON p.id = s.protein_id JOIN data_collection dc ON dc.sample_id = s.id
                WHERE dc.best_resolution IS NOT NULL AND s.id % 997 = 0
-               GROUP BY s.name, p.acronym LIMIT $1""", k)
+               GROUP BY s.name, p.acronym LIMIT $1""",
+            k,
+        )
     finally:
         await conn.close()
-    return [{"sampleName": r["name"], "proteinAcronym": r["acronym"], "resolutionBetterThan": round(r["res"] + 0.01, 2)}
-            for r in rows]
+    return [
+        {
+            "sampleName": r["name"],
+            "proteinAcronym": r["acronym"],
+            "resolutionBetterThan": round(r["res"] + 0.01, 2),
+        }
+        for r in rows
+    ]
 
 
 async def run(n: int, runs: int, access: bool) -> None:
@@ -53,7 +61,9 @@ async def run(n: int, runs: int, access: bool) -> None:
     await backend.start()
     # --access: the site enforces the access rule for an anonymous caller (public data only)
     policy = AccessPolicy(trusted_keys=[], embargo=EmbargoPolicy(3.0)) if access else None
-    served = Served("bench", create_app(backend, site="esrf", manage_backend=False, access_policy=policy)).bind()
+    served = Served(
+        "bench", create_app(backend, site="esrf", manage_backend=False, access_policy=policy)
+    ).bind()
     server = make_server(served)
     task = asyncio.create_task(server.serve(sockets=[served.socket]))
     while not server.started:
@@ -63,12 +73,17 @@ async def run(n: int, runs: int, access: bool) -> None:
     cases = {
         "sampleName + proteinAcronym + resolutionBetterThan": lambda: rng.choice(filters),
         "sampleName only": lambda: {"sampleName": rng.choice(filters)["sampleName"]},
-        "proteinAcronym + resolutionBetterThan (broad)": lambda: {"proteinAcronym": "TLN", "resolutionBetterThan": 1.6},
+        "proteinAcronym + resolutionBetterThan (broad)": lambda: {
+            "proteinAcronym": "TLN",
+            "resolutionBetterThan": 1.6,
+        },
     }
     async with httpx.AsyncClient(base_url=served.url, timeout=30) as client:
         for label, make in cases.items():
             for _ in range(5):  # warm up
-                await client.post("/graphql", json={"query": CONTRACT_QUERY, "variables": {"filter": make(), "first": 20}})
+                await client.post(
+                    "/graphql", json={"query": CONTRACT_QUERY, "variables": {"filter": make(), "first": 20}}
+                )
             times = []
             for _ in range(runs):
                 body = {"query": CONTRACT_QUERY, "variables": {"filter": make(), "first": 20}}
@@ -78,7 +93,9 @@ async def run(n: int, runs: int, access: bool) -> None:
                 data = r.json()
                 if "errors" in data:
                     raise SystemExit(f"query failed: {data['errors']}")
-            print(f"{label:55s} {fmt(percentiles(times))}  (last totalCount {data['data']['dataCollections']['totalCount']})")
+            print(
+                f"{label:55s} {fmt(percentiles(times))}  (last totalCount {data['data']['dataCollections']['totalCount']})"
+            )
     server.should_exit = True
     await task
     await backend.close()

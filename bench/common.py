@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 import statistics
 import sys
@@ -13,8 +12,10 @@ import asyncpg
 
 def percentiles(samples_ms: list[float]) -> dict[str, float]:
     s = sorted(samples_ms)
+
     def pct(p: float) -> float:
         return s[min(len(s) - 1, int(round(p / 100 * (len(s) - 1))))]
+
     return {"n": len(s), "p50": pct(50), "p95": pct(95), "p99": pct(99), "mean": statistics.fmean(s)}
 
 
@@ -32,8 +33,9 @@ async def server_dsn() -> str:
         conn = await asyncpg.connect(local, timeout=3)
         await conn.close()
         return local
-    except (OSError, asyncpg.PostgresError, asyncio.TimeoutError):
+    except (TimeoutError, OSError, asyncpg.PostgresError):
         from mxhub.embedded import embedded_dsn
+
         return embedded_dsn("bench")
 
 
@@ -46,7 +48,12 @@ class Progress:
         self.done += n
         if sys.stderr.isatty() or self.done >= self.total:
             rate = self.done / max(1e-9, time.perf_counter() - self.start)
-            print(f"\r{self.label}: {self.done:,}/{self.total:,} ({rate:,.0f}/s)", end="", file=sys.stderr, flush=True)
+            print(
+                f"\r{self.label}: {self.done:,}/{self.total:,} ({rate:,.0f}/s)",
+                end="",
+                file=sys.stderr,
+                flush=True,
+            )
             if self.done >= self.total:
                 print(file=sys.stderr)
 
@@ -67,7 +74,9 @@ async def native_demo_store(name: str, collections: int, progress=None) -> tuple
         if have == 0:
             t = time.perf_counter()
             await load_demo(conn, "esrf", collections, progress=progress)
-            print(f"loaded {collections:,} data collections in {time.perf_counter() - t:.1f} s", file=sys.stderr)
+            print(
+                f"loaded {collections:,} data collections in {time.perf_counter() - t:.1f} s", file=sys.stderr
+            )
         elif have != collections:
             raise SystemExit(f"{name} holds {have} collections, expected {collections}: drop it and rerun")
     finally:

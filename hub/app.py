@@ -15,35 +15,38 @@ import re
 import time
 import uuid
 from collections import OrderedDict
-from typing import Any, AsyncIterator
+from collections.abc import AsyncIterator
+from typing import Any
 
 import orjson
-
 from graphql import DocumentNode, GraphQLError, execute, parse, specified_rules, validate
 from starlette.applications import Starlette
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import FileResponse, HTMLResponse, JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
-from mx_schema import SCHEMA_VERSION, graphiql, http
-from mx_schema.errors import INTERNAL, REGISTRY_UNAVAILABLE, UNAUTHENTICATED
 from mx_hub import trust
-from mx_hub.auth import ApiTokens, AuthError, Authenticator, Caller, OidcVerifier
+from mx_hub.auth import ApiTokens, Authenticator, AuthError, Caller, OidcVerifier
 from mx_hub.client import CURRENT_CALLER, CallerScope, SiteClient, SiteFailure
 from mx_hub.limits import HUB_RULES, MAX_TOKENS
-from mx_hub.web import web_routes
 from mx_hub.ratelimit import RateLimiter, retry_after_header
 from mx_hub.registration import refusal
 from mx_hub.registry import Registry
 from mx_hub.resolvers import HubContext, HubExecutor, HubSettings, bind_resolvers, field_resolver
 from mx_hub.sdl import hub_schema
+from mx_hub.web import web_routes
+from mx_schema import SCHEMA_VERSION, graphiql, http
+from mx_schema.errors import INTERNAL, REGISTRY_UNAVAILABLE, UNAUTHENTICATED
 
 log = logging.getLogger("mxhub.hub")
 
 RATE_LIMITED = "RATE_LIMITED"
 # What a site's error message must not carry through the hub: tracebacks, SQL, URLs, addresses.
-LEAKY = re.compile(r"Traceback|File \"|\b(SELECT|INSERT|UPDATE|DELETE)\b.*\b(FROM|INTO|SET|WHERE)\b|syntax error at"
-                   r"|asyncpg|asyncmy|psycopg|pymysql|[a-z+]+://|\b\d{1,3}(\.\d{1,3}){3}\b", re.IGNORECASE | re.DOTALL)
+LEAKY = re.compile(
+    r"Traceback|File \"|\b(SELECT|INSERT|UPDATE|DELETE)\b.*\b(FROM|INTO|SET|WHERE)\b|syntax error at"
+    r"|asyncpg|asyncmy|psycopg|pymysql|[a-z+]+://|\b\d{1,3}(\.\d{1,3}){3}\b",
+    re.IGNORECASE | re.DOTALL,
+)
 
 
 def mask_site_error(entry: dict[str, Any]) -> dict[str, Any]:
@@ -55,15 +58,27 @@ def mask_site_error(entry: dict[str, Any]) -> dict[str, Any]:
     correlation = ext.get("correlationId") or uuid.uuid4().hex[:16]
     log.error("site error masked %s: %s", correlation, message[:2000])
     site = ext.get("site", "?")
-    return {**entry, "message": f"site {site}: internal error (correlation id {correlation})",
-            "extensions": {**ext, "code": INTERNAL if ext.get("code") in (None, INTERNAL) else ext["code"],
-                           "correlationId": correlation}}
+    return {
+        **entry,
+        "message": f"site {site}: internal error (correlation id {correlation})",
+        "extensions": {
+            **ext,
+            "code": INTERNAL if ext.get("code") in (None, INTERNAL) else ext["code"],
+            "correlationId": correlation,
+        },
+    }
 
 
-def _error_response(status: int, code: str, message: str, media: str, headers: dict[str, str]) -> JSONResponse:
+def _error_response(
+    status: int, code: str, message: str, media: str, headers: dict[str, str]
+) -> JSONResponse:
     # refused before execution: no `data` entry (GraphQL spec, Response Format)
-    return JSONResponse({"errors": [{"message": message, "extensions": {"code": code}}]},
-                        status_code=status, media_type=media, headers=headers)
+    return JSONResponse(
+        {"errors": [{"message": message, "extensions": {"code": code}}]},
+        status_code=status,
+        media_type=media,
+        headers=headers,
+    )
 
 
 class DocumentCache:
@@ -103,16 +118,27 @@ async def check_health(registry: Registry, client: SiteClient, timeout: float = 
                 # name the cause as registration does (a refused caller token says which key, which name)
                 why = refusal(name, answer, None, doing="check the health of") if answer.errors else None
                 first = answer.errors[0] if answer.errors and isinstance(answer.errors[0], dict) else {}
-                code = (first.get("extensions") or {}).get("code") if isinstance(first.get("extensions"), dict) else None
-                raise SiteFailure(name, "SITE_ERROR", str(why) if why is not None else
-                                  f"site {name} answered errors to a health check"
-                                  + (f" ({code}: {str(first.get('message'))[:200]})" if code else ""))
+                code = (
+                    (first.get("extensions") or {}).get("code")
+                    if isinstance(first.get("extensions"), dict)
+                    else None
+                )
+                raise SiteFailure(
+                    name,
+                    "SITE_ERROR",
+                    str(why)
+                    if why is not None
+                    else f"site {name} answered errors to a health check"
+                    + (f" ({code}: {str(first.get('message'))[:200]})" if code else ""),
+                )
         except SiteFailure as failure:
             await registry.mark(name, "down", error=str(failure))
             return
         await registry.mark(name, "up", latency_ms=(time.perf_counter() - start) * 1000)
 
-    await asyncio.gather(*(one(s.name, s.url, s.kind) for s in registry.sites(kind=None)), return_exceptions=True)
+    await asyncio.gather(
+        *(one(s.name, s.url, s.kind) for s in registry.sites(kind=None)), return_exceptions=True
+    )
 
 
 def create_app(registry_dsn: str, settings: HubSettings | None = None) -> Starlette:
@@ -124,8 +150,11 @@ def create_app(registry_dsn: str, settings: HubSettings | None = None) -> Starle
     if settings.oidc_issuer and not settings.oidc_jwks:
         raise ValueError("an OIDC issuer needs its keys: give --oidc-jwks (a JWKS file or URL)")
     api_tokens = ApiTokens(lambda: registry.pool)
-    oidc = (OidcVerifier(settings.oidc_issuer, settings.oidc_jwks, settings.oidc_audience)
-            if settings.oidc_issuer and settings.oidc_jwks else None)
+    oidc = (
+        OidcVerifier(settings.oidc_issuer, settings.oidc_jwks, settings.oidc_audience)
+        if settings.oidc_issuer and settings.oidc_jwks
+        else None
+    )
     authenticator = Authenticator(admin_token=settings.admin_token, api_tokens=api_tokens, oidc=oidc)
     limiter = RateLimiter(settings.rate_limit)
 
@@ -133,10 +162,16 @@ def create_app(registry_dsn: str, settings: HubSettings | None = None) -> Starle
         log.info("refused a bearer token from %s: %s", address, exc)
         wait = limiter.take(address)  # failed attempts count against the address
         if wait:
-            return _error_response(429, RATE_LIMITED, "too many requests", media,
-                                   {"retry-after": retry_after_header(wait)})
-        return _error_response(401, UNAUTHENTICATED, f"not authenticated: {exc}", media,
-                               {"www-authenticate": 'Bearer error="invalid_token"'})
+            return _error_response(
+                429, RATE_LIMITED, "too many requests", media, {"retry-after": retry_after_header(wait)}
+            )
+        return _error_response(
+            401,
+            UNAUTHENTICATED,
+            f"not authenticated: {exc}",
+            media,
+            {"www-authenticate": 'Bearer error="invalid_token"'},
+        )
 
     async def identify(request: Request, media: str) -> Caller | Response:
         """The caller, or the 401/429/503 response to send instead."""
@@ -147,27 +182,41 @@ def create_app(registry_dsn: str, settings: HubSettings | None = None) -> Starle
             return refuse(address, exc, media)
         except Exception as exc:  # noqa: BLE001 - the registry (API tokens) or the OIDC keys are out of reach
             log.error("cannot check credentials from %s: %s: %s", address, type(exc).__name__, exc)
-            return _error_response(503, REGISTRY_UNAVAILABLE, "the hub cannot check credentials just now (its "
-                                   "registry is unavailable); retry shortly", media, {"retry-after": "5"})
+            return _error_response(
+                503,
+                REGISTRY_UNAVAILABLE,
+                "the hub cannot check credentials just now (its registry is unavailable); retry shortly",
+                media,
+                {"retry-after": "5"},
+            )
         wait = limiter.take(f"login:{caller.login}" if caller.login else address)
         if wait:
-            return _error_response(429, RATE_LIMITED, f"rate limit of {settings.rate_limit} requests a minute "
-                                   f"exceeded; retry in {retry_after_header(wait)} s", media,
-                                   {"retry-after": retry_after_header(wait)})
+            return _error_response(
+                429,
+                RATE_LIMITED,
+                f"rate limit of {settings.rate_limit} requests a minute "
+                f"exceeded; retry in {retry_after_header(wait)} s",
+                media,
+                {"retry-after": retry_after_header(wait)},
+            )
         return caller
 
     async def graphql_endpoint(request: Request) -> Response:
         accept = request.headers.get("accept", "")
         if request.method == "GET" and "query" not in request.query_params and "text/html" in accept:
-            return HTMLResponse(graphiql.page("GraphiQL · hub · mxhub"),
-                                headers={"content-security-policy": graphiql.CONTENT_SECURITY_POLICY})
+            return HTMLResponse(
+                graphiql.page("GraphiQL · hub · mxhub"),
+                headers={"content-security-policy": graphiql.CONTENT_SECURITY_POLICY},
+            )
         media = http.negotiate(accept)
         caller = await identify(request, media)
         if isinstance(caller, Response):
             return caller
         try:
             body = await http.read_body(request) if request.method == "POST" else b""
-            gql = http.parse_request(request.method, request.headers.get("content-type"), body, request.query_params)
+            gql = http.parse_request(
+                request.method, request.headers.get("content-type"), body, request.query_params
+            )
         except http.RequestError as exc:
             return JSONResponse(http.request_error_body(str(exc)), status_code=exc.status, media_type=media)
         except ClientDisconnect:
@@ -176,22 +225,39 @@ def create_app(registry_dsn: str, settings: HubSettings | None = None) -> Starle
         if errors or doc is None:
             payload, status = http.result_body(None, errors, [http.format_error(e) for e in errors], media)
             return Response(json.dumps(payload), status_code=status, media_type=media)
-        context = HubContext(registry=registry, client=state["client"], settings=settings, caller=caller,
-                             api_tokens=api_tokens, raw_variables=gql.variables or {})
-        if request.method == "GET" and any(getattr(d, "operation", None) and d.operation.value == "mutation"
-                                           for d in doc.definitions):
-            return JSONResponse(http.request_error_body("mutations need POST"), status_code=405, media_type=media)
+        context = HubContext(
+            registry=registry,
+            client=state["client"],
+            settings=settings,
+            caller=caller,
+            api_tokens=api_tokens,
+            raw_variables=gql.variables or {},
+        )
+        if request.method == "GET" and any(
+            getattr(d, "operation", None) and d.operation.value == "mutation" for d in doc.definitions
+        ):
+            return JSONResponse(
+                http.request_error_body("mutations need POST"), status_code=405, media_type=media
+            )
         started = time.perf_counter()
         scope_token = CURRENT_CALLER.set(CallerScope(caller))  # every call to a site carries this caller
         try:
-            result = execute(schema, doc, variable_values=gql.variables, operation_name=gql.operation_name,
-                             context_value=context, field_resolver=field_resolver,
-                             executor_class=HubExecutor)
+            result = execute(
+                schema,
+                doc,
+                variable_values=gql.variables,
+                operation_name=gql.operation_name,
+                context_value=context,
+                field_resolver=field_resolver,
+                executor_class=HubExecutor,
+            )
             if asyncio.iscoroutine(result) or isinstance(result, asyncio.Future):
                 result = await result
         finally:
             CURRENT_CALLER.reset(scope_token)
-        all_errors = [http.format_error(e) for e in result.errors or []] + [mask_site_error(e) for e in context.site_errors]
+        all_errors = [http.format_error(e) for e in result.errors or []] + [
+            mask_site_error(e) for e in context.site_errors
+        ]
         payload, status = http.result_body(result.data, result.errors, all_errors, media)
         payload["extensions"] = {
             "schemaVersion": SCHEMA_VERSION,
@@ -209,7 +275,9 @@ def create_app(registry_dsn: str, settings: HubSettings | None = None) -> Starle
         found = graphiql.asset(request.path_params["name"])
         if found is None:
             return PlainTextResponse("not found", status_code=404)
-        return FileResponse(found[0], media_type=found[1], headers={"cache-control": graphiql.ASSET_CACHE_CONTROL})
+        return FileResponse(
+            found[0], media_type=found[1], headers={"cache-control": graphiql.ASSET_CACHE_CONTROL}
+        )
 
     async def health(request: Request) -> JSONResponse:
         return JSONResponse({"status": "ok", "role": "hub", "schemaVersion": SCHEMA_VERSION})
@@ -218,8 +286,11 @@ def create_app(registry_dsn: str, settings: HubSettings | None = None) -> Starle
         key = state.get("key")
         if key is None:
             return JSONResponse({"status": "starting"}, status_code=503)
-        return PlainTextResponse(trust.public_pem(key), media_type="application/x-pem-file",
-                                 headers={"x-mxhub-key-id": trust.key_id(key)})
+        return PlainTextResponse(
+            trust.public_pem(key),
+            media_type="application/x-pem-file",
+            headers={"x-mxhub-key-id": trust.key_id(key)},
+        )
 
     async def ready(request: Request) -> JSONResponse:
         try:
@@ -257,9 +328,14 @@ def create_app(registry_dsn: str, settings: HubSettings | None = None) -> Starle
             await registry.close()
 
     app = Starlette(
-        routes=[Route("/graphql", graphql_endpoint, methods=["GET", "POST"]),
-                Route(f"/{graphiql.PREFIX}/{{name}}", graphiql_asset, methods=["GET", "HEAD"]), Route("/health", health),
-                Route("/ready", ready), Route("/hub-key", hub_key), *web_routes()],
+        routes=[
+            Route("/graphql", graphql_endpoint, methods=["GET", "POST"]),
+            Route(f"/{graphiql.PREFIX}/{{name}}", graphiql_asset, methods=["GET", "HEAD"]),
+            Route("/health", health),
+            Route("/ready", ready),
+            Route("/hub-key", hub_key),
+            *web_routes(),
+        ],
         lifespan=lifespan,
     )
     app.state.registry = registry

@@ -16,9 +16,10 @@ import json
 import logging
 import secrets
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 import asyncpg
 import httpx
@@ -35,7 +36,9 @@ STAFF_PREFIX = "staff:"
 OIDC_ALGORITHMS = ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"]
 JWKS_TIMEOUT = 5.0
 JWKS_MAX_AGE = 300.0
-JWKS_MIN_REFRESH = 10.0  # an unknown `kid` refetches the keys at most this often (forged kids cannot flood the issuer)
+JWKS_MIN_REFRESH = (
+    10.0  # an unknown `kid` refetches the keys at most this often (forged kids cannot flood the issuer)
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,7 +72,7 @@ def caller_from_roles(login: str | None, roles: Iterable[Any], via: str) -> Call
         if role in ADMIN_ROLES:
             admin = True
         elif role.startswith(STAFF_PREFIX) and len(role) > len(STAFF_PREFIX):
-            staff.add(role[len(STAFF_PREFIX):])
+            staff.add(role[len(STAFF_PREFIX) :])
     return Caller(login=login, staff_beamlines=frozenset(staff), admin=admin, via=via)
 
 
@@ -81,7 +84,9 @@ def check_roles(roles: Iterable[str]) -> list[str]:
         elif role.startswith(STAFF_PREFIX) and len(role) > len(STAFF_PREFIX) and " " not in role:
             out.append(role)
         else:
-            raise ContractError(f"unknown role {role!r}: use `admin` or `staff:<beamline>` (`staff:*` for all)")
+            raise ContractError(
+                f"unknown role {role!r}: use `admin` or `staff:<beamline>` (`staff:*` for all)"
+            )
     return sorted(set(out))
 
 
@@ -106,7 +111,9 @@ class ApiTokens:
     def __init__(self, pool_of: Any) -> None:
         self._pool_of = pool_of  # a callable: the registry's pool exists only once it has started
 
-    async def issue(self, login: str, roles: list[str], expires_in_days: int | None) -> tuple[ApiTokenInfo, str]:
+    async def issue(
+        self, login: str, roles: list[str], expires_in_days: int | None
+    ) -> tuple[ApiTokenInfo, str]:
         if not login or len(login) > 200 or login != login.strip():
             raise ContractError("login must be a non-empty name without surrounding spaces")
         if expires_in_days is not None and not 1 <= expires_in_days <= 3650:
@@ -114,29 +121,43 @@ class ApiTokens:
         roles = check_roles(roles)
         secret = API_TOKEN_PREFIX + secrets.token_urlsafe(32)
         ident = "tok_" + secrets.token_hex(8)
-        expires = (dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=expires_in_days)
-                   if expires_in_days is not None else None)
+        expires = (
+            dt.datetime.now(dt.UTC) + dt.timedelta(days=expires_in_days)
+            if expires_in_days is not None
+            else None
+        )
         row = await self._pool_of().fetchrow(
             "INSERT INTO api_token (id, token_hash, login, roles, scope, expires_at) VALUES ($1, $2, $3, $4, $5, $6)"
-            " RETURNING *", ident, token_hash(secret), login, roles, "admin" if "admin" in roles else "read", expires)
+            " RETURNING *",
+            ident,
+            token_hash(secret),
+            login,
+            roles,
+            "admin" if "admin" in roles else "read",
+            expires,
+        )
         return _info(row), secret
 
     async def revoke(self, ident: str) -> bool:
         done = await self._pool_of().execute(
-            "UPDATE api_token SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL", ident)
+            "UPDATE api_token SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL", ident
+        )
         return done.endswith(" 1")
 
     async def issued(self) -> list[ApiTokenInfo]:
-        return [_info(r) for r in await self._pool_of().fetch("SELECT * FROM api_token ORDER BY created_at, id")]
+        return [
+            _info(r) for r in await self._pool_of().fetch("SELECT * FROM api_token ORDER BY created_at, id")
+        ]
 
     async def verify(self, secret: str) -> Caller:
         row = await self._pool_of().fetchrow(
-            "SELECT * FROM api_token WHERE token_hash = $1", token_hash(secret))
+            "SELECT * FROM api_token WHERE token_hash = $1", token_hash(secret)
+        )
         if row is None:
             raise AuthError("unknown API token")
         if row["revoked_at"] is not None:
             raise AuthError("API token revoked")
-        if row["expires_at"] is not None and row["expires_at"] <= dt.datetime.now(dt.timezone.utc):
+        if row["expires_at"] is not None and row["expires_at"] <= dt.datetime.now(dt.UTC):
             raise AuthError("API token expired")
         caller = caller_from_roles(row["login"], row["roles"], "api-token")
         if row["scope"] != "admin" and caller.admin:  # a read-scoped token never acts as admin
@@ -145,8 +166,15 @@ class ApiTokens:
 
 
 def _info(r: asyncpg.Record) -> ApiTokenInfo:
-    return ApiTokenInfo(id=r["id"], login=r["login"], roles=list(r["roles"]), scope=r["scope"],
-                        created_at=r["created_at"], expires_at=r["expires_at"], revoked_at=r["revoked_at"])
+    return ApiTokenInfo(
+        id=r["id"],
+        login=r["login"],
+        roles=list(r["roles"]),
+        scope=r["scope"],
+        created_at=r["created_at"],
+        expires_at=r["expires_at"],
+        revoked_at=r["revoked_at"],
+    )
 
 
 class OidcVerifier:
@@ -198,8 +226,15 @@ class OidcVerifier:
         key = await self._key(header.get("kid"))
         options: dict[str, Any] = {"require": ["exp", "iss"], "verify_aud": self.audience is not None}
         try:
-            claims = jwt.decode(token, key.key, algorithms=[header["alg"]], issuer=self.issuer,
-                                audience=self.audience, options=options, leeway=30)
+            claims = jwt.decode(
+                token,
+                key.key,
+                algorithms=[header["alg"]],
+                issuer=self.issuer,
+                audience=self.audience,
+                options=options,
+                leeway=30,
+            )
         except jwt.ExpiredSignatureError:
             raise AuthError("token expired") from None
         except jwt.InvalidAudienceError:

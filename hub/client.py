@@ -14,12 +14,11 @@ from typing import Any
 
 import httpx
 import orjson
-
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from mx_schema.errors import SITE_ERROR, SITE_TIMEOUT, SITE_UNAVAILABLE
 from mx_hub.auth import ANONYMOUS, Caller
 from mx_hub.trust import DEFAULT_TTL, HEADER, sign_caller
+from mx_schema.errors import SITE_ERROR, SITE_TIMEOUT, SITE_UNAVAILABLE
 
 
 class SiteFailure(Exception):
@@ -51,20 +50,29 @@ class SiteAnswer:
     data: dict[str, Any] | None
     errors: list[dict[str, Any]]
     ms: float
-    extensions: dict[str, Any] = field(default_factory=dict)  # the site's own (warnings: registration reads them)
+    extensions: dict[str, Any] = field(
+        default_factory=dict
+    )  # the site's own (warnings: registration reads them)
 
 
 class SiteClient:
-    def __init__(self, *, timeout: float = 10.0, max_connections: int = 200, headers: dict[str, str] | None = None,
-                 signing_key: Ed25519PrivateKey | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        timeout: float = 10.0,
+        max_connections: int = 200,
+        headers: dict[str, str] | None = None,
+        signing_key: Ed25519PrivateKey | None = None,
+    ) -> None:
         # TCP_NODELAY: small GraphQL requests must not wait for the peer's delayed ACK.
         transport = httpx.AsyncHTTPTransport(
             limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections),
             socket_options=[(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)],
         )
         self.timeout = timeout
-        self._http = httpx.AsyncClient(transport=transport, timeout=timeout, headers=headers or {},
-                                       follow_redirects=False)
+        self._http = httpx.AsyncClient(
+            transport=transport, timeout=timeout, headers=headers or {}, follow_redirects=False
+        )
         self.signing_key = signing_key
         self._in_flight: dict[tuple[str, bytes, Caller], asyncio.Task[SiteAnswer]] = {}
         self.sent = 0  # requests actually sent (tests check de-duplication with it)
@@ -72,9 +80,19 @@ class SiteClient:
     async def close(self) -> None:
         await self._http.aclose()
 
-    async def query(self, site: str, url: str, query: str, variables: dict[str, Any] | None = None, *,
-                    timeout: float | None = None, headers: dict[str, str] | None = None) -> SiteAnswer:
-        body = orjson.dumps({"query": query, "variables": variables or {}}, option=orjson.OPT_SORT_KEYS, default=str)
+    async def query(
+        self,
+        site: str,
+        url: str,
+        query: str,
+        variables: dict[str, Any] | None = None,
+        *,
+        timeout: float | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> SiteAnswer:
+        body = orjson.dumps(
+            {"query": query, "variables": variables or {}}, option=orjson.OPT_SORT_KEYS, default=str
+        )
         scope = CURRENT_CALLER.get() or CallerScope(ANONYMOUS)
         # The caller is part of the key: an answer shaped by one caller's rights is never given to another.
         key = (url, body + orjson.dumps(headers or {}, option=orjson.OPT_SORT_KEYS), scope.caller)
@@ -84,8 +102,14 @@ class SiteClient:
             # (or whose client goes away) stops waiting, and the others sharing the call still get the
             # answer. Cancelling the shared call under them made CancelledError escape as an HTTP 500.
             pending = asyncio.get_running_loop().create_task(
-                self._send(site, url, body, timeout or self.timeout,
-                           {**(headers or {}), **self._identity(scope, site)}))
+                self._send(
+                    site,
+                    url,
+                    body,
+                    timeout or self.timeout,
+                    {**(headers or {}), **self._identity(scope, site)},
+                )
+            )
             self._in_flight[key] = pending
             pending.add_done_callback(lambda task, key=key: self._finished(key, task))
         return await asyncio.shield(pending)
@@ -106,25 +130,37 @@ class SiteClient:
             scope.tokens[audience] = (token, now)
         return {HEADER: token}
 
-    async def _send(self, site: str, url: str, body: bytes, timeout: float, headers: dict[str, str] | None) -> SiteAnswer:
+    async def _send(
+        self, site: str, url: str, body: bytes, timeout: float, headers: dict[str, str] | None
+    ) -> SiteAnswer:
         self.sent += 1
         start = time.perf_counter()
         try:
             response = await self._http.post(
-                url, content=body, timeout=timeout,
+                url,
+                content=body,
+                timeout=timeout,
                 headers={"content-type": "application/json", "accept": "application/json", **(headers or {})},
             )
         except httpx.TimeoutException:
-            raise SiteFailure(site, SITE_TIMEOUT, f"site {site} did not answer within {timeout:g} s") from None
+            raise SiteFailure(
+                site, SITE_TIMEOUT, f"site {site} did not answer within {timeout:g} s"
+            ) from None
         except httpx.HTTPError as exc:
-            raise SiteFailure(site, SITE_UNAVAILABLE, f"site {site} is unreachable ({type(exc).__name__})") from None
+            raise SiteFailure(
+                site, SITE_UNAVAILABLE, f"site {site} is unreachable ({type(exc).__name__})"
+            ) from None
         ms = (time.perf_counter() - start) * 1000
         try:
             payload = orjson.loads(response.content)  # several times faster than json on large pages
         except ValueError:
-            raise SiteFailure(site, SITE_ERROR, f"site {site} answered HTTP {response.status_code} without JSON") from None
+            raise SiteFailure(
+                site, SITE_ERROR, f"site {site} answered HTTP {response.status_code} without JSON"
+            ) from None
         if not isinstance(payload, dict) or ("data" not in payload and "errors" not in payload):
-            raise SiteFailure(site, SITE_ERROR, f"site {site} answered something that is not a GraphQL response")
+            raise SiteFailure(
+                site, SITE_ERROR, f"site {site} answered something that is not a GraphQL response"
+            )
         errors = payload.get("errors") or []
         if not isinstance(errors, list):
             raise SiteFailure(site, SITE_ERROR, f"site {site} answered malformed errors")
@@ -132,5 +168,10 @@ class SiteClient:
         if data is not None and not isinstance(data, dict):
             raise SiteFailure(site, SITE_ERROR, f"site {site} answered malformed data")
         extensions = payload.get("extensions")
-        return SiteAnswer(site=site, data=data, errors=errors, ms=ms,
-                          extensions=extensions if isinstance(extensions, dict) else {})
+        return SiteAnswer(
+            site=site,
+            data=data,
+            errors=errors,
+            ms=ms,
+            extensions=extensions if isinstance(extensions, dict) else {},
+        )

@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
-from graphql import GraphQLError, GraphQLSchema, build_schema, is_input_object_type, is_interface_type, is_object_type
+from graphql import (
+    GraphQLError,
+    GraphQLSchema,
+    build_schema,
+    is_input_object_type,
+    is_interface_type,
+    is_object_type,
+)
 
-from mx_schema import SCHEMA_VERSION
 from mx_hub.sdl import common_schema
+from mx_schema import SCHEMA_VERSION
 
 # The federation directives a subgraph's SDL uses; declared so graphql-core can build it.
 FEDERATION_PRELUDE = (
@@ -36,14 +43,18 @@ def differences(site_sdl: str, site_version: str | None, contract: GraphQLSchema
     if not site_version:
         problems.append("the site does not report a schema version")
     elif major(site_version) != major(SCHEMA_VERSION):
-        problems.append(f"schema version {site_version} has another major version than the hub's {SCHEMA_VERSION}")
+        problems.append(
+            f"schema version {site_version} has another major version than the hub's {SCHEMA_VERSION}"
+        )
     try:
         site = parse_site_sdl(site_sdl)
     except (GraphQLError, TypeError) as exc:
         return problems + [f"the site's SDL does not parse: {str(exc).splitlines()[0]}"]
     contract = contract or common_schema()
     for name, want in contract.type_map.items():
-        if name.startswith("__") or not (is_object_type(want) or is_interface_type(want) or is_input_object_type(want)):
+        if name.startswith("__") or not (
+            is_object_type(want) or is_interface_type(want) or is_input_object_type(want)
+        ):
             continue
         have = site.type_map.get(name)
         if have is None:

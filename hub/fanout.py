@@ -7,11 +7,12 @@ answered by then is named (SITE_TIMEOUT) and the others' data is returned.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable
 from dataclasses import dataclass, field
-from typing import Any, Awaitable
+from typing import Any
 
-from mx_schema.errors import SITE_ERROR, SITE_TIMEOUT, SITE_UNAVAILABLE
 from mx_hub.client import SiteAnswer, SiteFailure
+from mx_schema.errors import SITE_ERROR, SITE_TIMEOUT, SITE_UNAVAILABLE
 
 
 @dataclass
@@ -29,8 +30,9 @@ class FanOutResult:
     failures: dict[str, SiteFailure] = field(default_factory=dict)
 
 
-async def gather_with_deadline(calls: dict[str, Awaitable[SiteAnswer]], *, timeout: float,
-                               soft_deadline: float) -> FanOutResult:
+async def gather_with_deadline(
+    calls: dict[str, Awaitable[SiteAnswer]], *, timeout: float, soft_deadline: float
+) -> FanOutResult:
     result = FanOutResult()
     if not calls:
         return result
@@ -55,12 +57,16 @@ async def gather_with_deadline(calls: dict[str, Awaitable[SiteAnswer]], *, timeo
             elif isinstance(exc, SiteFailure):
                 result.failures[site] = exc
             else:
-                result.failures[site] = SiteFailure(site, SITE_ERROR, f"site {site} failed ({type(exc).__name__})")
+                result.failures[site] = SiteFailure(
+                    site, SITE_ERROR, f"site {site} failed ({type(exc).__name__})"
+                )
     for task in pending:
         task.cancel()
         site = tasks[task]
         waited = timeout if first_done_at is None else soft_deadline
-        result.failures[site] = SiteFailure(site, SITE_TIMEOUT, f"site {site} did not answer in time ({waited:g} s)")
+        result.failures[site] = SiteFailure(
+            site, SITE_TIMEOUT, f"site {site} did not answer in time ({waited:g} s)"
+        )
     if pending:
         await asyncio.gather(*pending, return_exceptions=True)
     return result
@@ -73,8 +79,13 @@ def site_error_entries(site: str, answer: SiteAnswer, path: list[Any]) -> list[d
         ext = dict(err.get("extensions") or {}) if isinstance(err, dict) else {}
         code = ext.get("code") or SITE_ERROR
         message = err.get("message") if isinstance(err, dict) else None
-        out.append({"message": f"site {site}: {message or 'error'}", "path": path,
-                    "extensions": {"code": code, "site": site}})
+        out.append(
+            {
+                "message": f"site {site}: {message or 'error'}",
+                "path": path,
+                "extensions": {"code": code, "site": site},
+            }
+        )
     return out
 
 
@@ -83,5 +94,8 @@ def failure_entry(failure: SiteFailure, path: list[Any]) -> dict[str, Any]:
 
 
 def down_entry(site: str, path: list[Any]) -> dict[str, Any]:
-    return {"message": f"site {site} is down (last health check failed); its records are missing",
-            "path": path, "extensions": {"code": SITE_UNAVAILABLE, "site": site}}
+    return {
+        "message": f"site {site} is down (last health check failed); its records are missing",
+        "path": path,
+        "extensions": {"code": SITE_UNAVAILABLE, "site": site},
+    }

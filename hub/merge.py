@@ -55,7 +55,7 @@ def decode_hub_cursor(connection: str, cursor: str) -> dict[str, str | None]:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode("utf-8")
         if not raw.startswith(_PREFIX):
             raise ValueError
-        data = json.loads(raw[len(_PREFIX):])
+        data = json.loads(raw[len(_PREFIX) :])
     except (binascii.Error, UnicodeDecodeError, ValueError):
         raise InvalidCursor("malformed cursor") from None
     if not isinstance(data, dict) or data.get("c") != connection or not isinstance(data.get("p"), dict):
@@ -69,12 +69,19 @@ def decode_hub_cursor(connection: str, cursor: str) -> dict[str, str | None]:
     return positions
 
 
-def merge_pages(connection: str, pages: list[SitePage], first: int, start: dict[str, str | None]) -> MergedPage:
+def merge_pages(
+    connection: str, pages: list[SitePage], first: int, start: dict[str, str | None]
+) -> MergedPage:
     """The first `first` records of all pages in merged order; `start` holds every participant's position."""
 
     def keyed(page: SitePage):
         for i, edge in enumerate(page.edges):
-            yield (merge_key(connection, decode_cursor(connection, edge.cursor), page.site), page.site, i, edge)
+            yield (
+                merge_key(connection, decode_cursor(connection, edge.cursor), page.site),
+                page.site,
+                i,
+                edge,
+            )
 
     merged = heapq.merge(*(keyed(p) for p in pages))
     positions = dict(start)

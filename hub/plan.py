@@ -7,8 +7,9 @@ shape, because the hub needs it to merge and page.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import Any
 
 from graphql import (
     FieldNode,
@@ -34,8 +35,11 @@ class ForwardedQuery:
     variables: dict[str, Any]
 
 
-def _node_selections(selection_set: SelectionSetNode | None, fragments: dict[str, FragmentDefinitionNode],
-                     path: tuple[str, ...]) -> list:
+def _node_selections(
+    selection_set: SelectionSetNode | None,
+    fragments: dict[str, FragmentDefinitionNode],
+    path: tuple[str, ...],
+) -> list:
     """Selections found at `path` (field names) below `selection_set`, through fragments."""
     if selection_set is None:
         return []
@@ -70,7 +74,9 @@ class _Usage(Visitor):
         self.variables.add(node.name.value)
 
 
-def _closure(selections: Iterable, fragments: dict[str, FragmentDefinitionNode]) -> tuple[list[FragmentDefinitionNode], set[str]]:
+def _closure(
+    selections: Iterable, fragments: dict[str, FragmentDefinitionNode]
+) -> tuple[list[FragmentDefinitionNode], set[str]]:
     """Fragment definitions and variable names used by `selections`, transitively."""
     usage = _Usage()
     visit(SelectionSetNode(selections=tuple(selections)), usage)
@@ -93,9 +99,16 @@ def _variable_definitions(operation: OperationDefinitionNode, used: set[str]) ->
 
 
 def plan_connection(
-    root_field: str, filter_type: str, field_nodes: list[FieldNode], fragments: dict[str, FragmentDefinitionNode],
-    operation: OperationDefinitionNode, variable_values: dict[str, Any], site_filter: dict[str, Any] | None,
-    first: int, after: str | None, with_nodes: bool = True,
+    root_field: str,
+    filter_type: str,
+    field_nodes: list[FieldNode],
+    fragments: dict[str, FragmentDefinitionNode],
+    operation: OperationDefinitionNode,
+    variable_values: dict[str, Any],
+    site_filter: dict[str, Any] | None,
+    first: int,
+    after: str | None,
+    with_nodes: bool = True,
 ) -> ForwardedQuery:
     """The site query for one root connection; `with_nodes=False` asks only for positions (cursors)."""
     node_sel: list = [TYPENAME]
@@ -121,8 +134,13 @@ def selects_nodes(field_nodes: list[FieldNode], fragments: dict[str, FragmentDef
     return any(_node_selections(f.selection_set, fragments, ("edges", "node")) for f in field_nodes)
 
 
-def plan_node(field_nodes: list[FieldNode], fragments: dict[str, FragmentDefinitionNode],
-              operation: OperationDefinitionNode, variable_values: dict[str, Any], global_id: str) -> ForwardedQuery:
+def plan_node(
+    field_nodes: list[FieldNode],
+    fragments: dict[str, FragmentDefinitionNode],
+    operation: OperationDefinitionNode,
+    variable_values: dict[str, Any],
+    global_id: str,
+) -> ForwardedQuery:
     sel: list = [TYPENAME]
     for field in field_nodes:
         if field.selection_set is not None:
@@ -130,8 +148,9 @@ def plan_node(field_nodes: list[FieldNode], fragments: dict[str, FragmentDefinit
     frag_defs, used = _closure(sel, fragments)
     var_defs = ["$mxhub_id: ID!"] + _variable_definitions(operation, used)
     body = print_ast(SelectionSetNode(selections=tuple(sel)))
-    text = (f"query HubNode({', '.join(var_defs)}) {{\n  node(id: $mxhub_id) {body}\n}}\n"
-            + "".join("\n" + print_ast(f) for f in frag_defs))
+    text = f"query HubNode({', '.join(var_defs)}) {{\n  node(id: $mxhub_id) {body}\n}}\n" + "".join(
+        "\n" + print_ast(f) for f in frag_defs
+    )
     variables = {k: variable_values.get(k) for k in used if k in variable_values}
     variables["mxhub_id"] = global_id
     return ForwardedQuery(text=text, variables=variables)

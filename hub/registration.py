@@ -10,6 +10,10 @@ from typing import TYPE_CHECKING, Any
 
 from graphql import GraphQLError
 
+from mx_hub import trust
+from mx_hub.client import SiteAnswer, SiteFailure
+from mx_hub.compat import differences, parse_site_sdl
+from mx_hub.registry import SiteRecord
 from mx_schema.errors import (
     CALLER_TOKEN_EXPIRED,
     CALLER_TOKEN_IGNORED,
@@ -25,18 +29,19 @@ from mx_schema.errors import (
     ContractError,
 )
 from mx_schema.ids import SITE_NAME
-from mx_hub import trust
-from mx_hub.client import SiteAnswer, SiteFailure
-from mx_hub.compat import differences, parse_site_sdl
-from mx_hub.registry import SiteRecord
 
 if TYPE_CHECKING:
     from mx_hub.resolvers import HubContext
 
 SDL_QUERY = "{ _service { sdl } }"
-INFO_QUERY = {"site": "{ siteInfo { name backend schemaVersion } }", "lims": "{ limsInfo { name schemaVersion } }"}
-KEY_HELP = ("give the site this hub's public key: `mxhub hub key --hub HUB_URL > hub.pem` (or GET HUB_URL/hub-key), "
-            "then restart the site with `--trust-hub-key hub.pem`")
+INFO_QUERY = {
+    "site": "{ siteInfo { name backend schemaVersion } }",
+    "lims": "{ limsInfo { name schemaVersion } }",
+}
+KEY_HELP = (
+    "give the site this hub's public key: `mxhub hub key --hub HUB_URL > hub.pem` (or GET HUB_URL/hub-key), "
+    "then restart the site with `--trust-hub-key hub.pem`"
+)
 
 
 class RegistrationError(ContractError):
@@ -62,13 +67,17 @@ def transport_cause(failure: BaseException) -> tuple[str, str]:
         if isinstance(exc, ssl.SSLCertVerificationError):
             return SITE_TLS_ERROR, f"its TLS certificate is not trusted ({exc.verify_message})"
         if isinstance(exc, ssl.SSLError):
-            return SITE_TLS_ERROR, (f"the TLS handshake failed ({exc.reason or type(exc).__name__}); is the site "
-                                    "serving plain http on that port? then register it with an http:// URL")
+            return SITE_TLS_ERROR, (
+                f"the TLS handshake failed ({exc.reason or type(exc).__name__}); is the site "
+                "serving plain http on that port? then register it with an http:// URL"
+            )
         if isinstance(exc, socket.gaierror):
             return SITE_UNAVAILABLE, "its host name does not resolve (DNS): check the URL's host"
         if isinstance(exc, ConnectionRefusedError):
-            return SITE_UNAVAILABLE, ("the connection was refused: nothing listens at that host and port; is "
-                                      "`mxhub site serve` running there, with that --host and --port?")
+            return SITE_UNAVAILABLE, (
+                "the connection was refused: nothing listens at that host and port; is "
+                "`mxhub site serve` running there, with that --host and --port?"
+            )
         exc = exc.__cause__ or exc.__context__
     if isinstance(failure, SiteFailure) and failure.code == SITE_TIMEOUT:
         return SITE_TIMEOUT, "it did not answer in time"
@@ -81,8 +90,9 @@ def _first_error(answer: SiteAnswer) -> dict[str, Any]:
     return {"message": str(first.get("message") or "error"), **(ext if isinstance(ext, dict) else {})}
 
 
-def refusal(name: str, answer: SiteAnswer, hub_key_id: str | None,
-            doing: str = "register") -> RegistrationError | None:
+def refusal(
+    name: str, answer: SiteAnswer, hub_key_id: str | None, doing: str = "register"
+) -> RegistrationError | None:
     """The site refused the hub's caller token: say which way, and what to do (`doing`: what failed,
     "register" or "check the health of")."""
     err = _first_error(answer)
@@ -92,16 +102,23 @@ def refusal(name: str, answer: SiteAnswer, hub_key_id: str | None,
         return RegistrationError(
             f"cannot {doing} {name}: the site trusts hub key(s) {', '.join(trusted) or '(none)'}, not this hub's "
             f"key {hub_key_id or err.get('keyId')}: {KEY_HELP}",
-            code=UNTRUSTED_HUB_KEY, hubKeyId=hub_key_id or err.get("keyId"), trustedKeyIds=trusted)
+            code=UNTRUSTED_HUB_KEY,
+            hubKeyId=hub_key_id or err.get("keyId"),
+            trustedKeyIds=trusted,
+        )
     if code == SITE_NAME_MISMATCH:
         return _name_mismatch(name, str(err.get("siteName") or "?"), doing)
     if code == CALLER_TOKEN_EXPIRED:
-        return RegistrationError(f"cannot {doing} {name}: the site found this hub's token expired although it "
-                                 "was just signed: set the hub's and the site's clocks right (NTP)",
-                                 code=CALLER_TOKEN_EXPIRED)
+        return RegistrationError(
+            f"cannot {doing} {name}: the site found this hub's token expired although it "
+            "was just signed: set the hub's and the site's clocks right (NTP)",
+            code=CALLER_TOKEN_EXPIRED,
+        )
     if code in (CALLER_TOKEN_INVALID, "UNAUTHENTICATED"):
-        return RegistrationError(f"cannot {doing} {name}: the site refused this hub's caller token ({err['message']})",
-                                 code=str(code))
+        return RegistrationError(
+            f"cannot {doing} {name}: the site refused this hub's caller token ({err['message']})",
+            code=str(code),
+        )
     return None
 
 
@@ -109,7 +126,10 @@ def _name_mismatch(name: str, actual: str, doing: str = "register") -> Registrat
     return RegistrationError(
         f"cannot {doing} {name}: the site at that URL calls itself {actual!r} (it was started with --name {actual}); "
         f"register it as {actual}, or restart it with --name {name}",
-        code=SITE_NAME_MISMATCH, siteName=actual, registeredName=name)
+        code=SITE_NAME_MISMATCH,
+        siteName=actual,
+        registeredName=name,
+    )
 
 
 def endpoint_kind(sdl: str) -> str | None:
@@ -124,35 +144,50 @@ def endpoint_kind(sdl: str) -> str | None:
 
 def _wrong_kind(name: str, url: str, asked: str, actual: str | None) -> RegistrationError:
     if actual == "lims":
-        what = (f"it is a crystallisation LIMS source, not a site adapter: register it with --kind lims "
-                f"(`mxhub hub register-site {name} {url} --kind lims`)")
+        what = (
+            f"it is a crystallisation LIMS source, not a site adapter: register it with --kind lims "
+            f"(`mxhub hub register-site {name} {url} --kind lims`)"
+        )
     elif actual == "site":
-        what = (f"it is a site adapter, not a LIMS source: register it without --kind lims "
-                f"(`mxhub hub register-site {name} {url}`)")
+        what = (
+            f"it is a site adapter, not a LIMS source: register it without --kind lims "
+            f"(`mxhub hub register-site {name} {url}`)"
+        )
     else:
-        what = "it is neither an mxhub site adapter nor a LIMS source (its schema has no siteInfo or limsInfo)"
-    return RegistrationError(f"cannot register {name} as a {asked}: {what}", code=WRONG_SITE_KIND,
-                             kind=actual, registeredKind=asked)
+        what = (
+            "it is neither an mxhub site adapter nor a LIMS source (its schema has no siteInfo or limsInfo)"
+        )
+    return RegistrationError(
+        f"cannot register {name} as a {asked}: {what}",
+        code=WRONG_SITE_KIND,
+        kind=actual,
+        registeredKind=asked,
+    )
 
 
-async def _ask(ctx: "HubContext", name: str, endpoint: str, query: str) -> SiteAnswer:
+async def _ask(ctx: HubContext, name: str, endpoint: str, query: str) -> SiteAnswer:
     try:
         return await ctx.client.query(name, endpoint, query, timeout=min(10.0, ctx.settings.site_timeout))
     except SiteFailure as failure:
         code, reason = transport_cause(failure)
         if code == SITE_ERROR:  # it answered, but not GraphQL: most often a wrong URL
-            raise RegistrationError(f"cannot register {name}: {endpoint} did not answer GraphQL ({reason}); give the "
-                                    "site's base URL, e.g. http://host:8001", code=code, reason=reason) from None
-        raise RegistrationError(f"cannot register {name}: {endpoint} is unreachable: {reason}", code=code,
-                                reason=reason) from None
+            raise RegistrationError(
+                f"cannot register {name}: {endpoint} did not answer GraphQL ({reason}); give the "
+                "site's base URL, e.g. http://host:8001",
+                code=code,
+                reason=reason,
+            ) from None
+        raise RegistrationError(
+            f"cannot register {name}: {endpoint} is unreachable: {reason}", code=code, reason=reason
+        ) from None
 
 
-def _hub_key_id(ctx: "HubContext") -> str | None:
+def _hub_key_id(ctx: HubContext) -> str | None:
     key = ctx.client.signing_key
     return trust.key_id(key) if key is not None else None
 
 
-async def register_site(ctx: "HubContext", name: str, url: str, kind: str = "site") -> SiteRecord:
+async def register_site(ctx: HubContext, name: str, url: str, kind: str = "site") -> SiteRecord:
     """Fetch the site's SDL, check it against the contract and its health, then store it."""
     if not SITE_NAME.match(name):
         raise ContractError(f"site name {name!r} must be lower-case letters, digits, '-' or '_'")
@@ -170,17 +205,22 @@ async def register_site(ctx: "HubContext", name: str, url: str, kind: str = "sit
     sdl = ((answer.data or {}).get("_service") or {}).get("sdl")
     if answer.errors or not isinstance(sdl, str) or not sdl:
         err = _first_error(answer) if answer.errors else {"message": "no SDL in its answer"}
-        raise RegistrationError(f"cannot register {name}: {endpoint} does not serve the federation `_service` "
-                                f"field ({err['message']}); is it an mxhub site adapter or LIMS source?",
-                                code=SITE_INCOMPATIBLE)
+        raise RegistrationError(
+            f"cannot register {name}: {endpoint} does not serve the federation `_service` "
+            f"field ({err['message']}); is it an mxhub site adapter or LIMS source?",
+            code=SITE_INCOMPATIBLE,
+        )
     actual = endpoint_kind(sdl)
     if actual != kind:
         raise _wrong_kind(name, url, kind, actual)
     info_answer = await _ask(ctx, name, endpoint, INFO_QUERY[kind])
     info = (info_answer.data or {}).get("siteInfo" if kind == "site" else "limsInfo") or {}
     if info_answer.errors or not info:
-        raise RegistrationError(f"cannot register {name}: it answered {_first_error(info_answer)['message']!r} "
-                                f"to {INFO_QUERY[kind]}", code=SITE_ERROR)
+        raise RegistrationError(
+            f"cannot register {name}: it answered {_first_error(info_answer)['message']!r} "
+            f"to {INFO_QUERY[kind]}",
+            code=SITE_ERROR,
+        )
     if kind == "site" and info.get("name") != name:
         raise _name_mismatch(name, str(info.get("name")))
     if kind == "site":
@@ -188,17 +228,29 @@ async def register_site(ctx: "HubContext", name: str, url: str, kind: str = "sit
         problems = differences(sdl, version)
         if problems:
             raise RegistrationError(
-                f"cannot register {name}: schema incompatible: " + "; ".join(problems[:50])
+                f"cannot register {name}: schema incompatible: "
+                + "; ".join(problems[:50])
                 + ": run an mxhub site adapter of the hub's major schema version at the site",
-                code=SITE_INCOMPATIBLE, schemaVersion=version)
+                code=SITE_INCOMPATIBLE,
+                schemaVersion=version,
+            )
     else:
         version, backend = None, "lims"
         if "crystallisation" not in sdl:
-            raise RegistrationError(f"cannot register {name}: a LIMS source must extend Sample with `crystallisation`",
-                                    code=SITE_INCOMPATIBLE)
+            raise RegistrationError(
+                f"cannot register {name}: a LIMS source must extend Sample with `crystallisation`",
+                code=SITE_INCOMPATIBLE,
+            )
     for warning in answer.extensions.get("warnings") or []:
         if isinstance(warning, dict) and warning.get("code") == CALLER_TOKEN_IGNORED:
-            ctx.warnings.append({"code": CALLER_TOKEN_IGNORED, "site": name, "message": (
-                f"{name} is registered, but it trusts no hub key: it serves this hub's callers as anonymous "
-                f"(public, embargo-expired records only). To serve members and staff their records, {KEY_HELP}")})
+            ctx.warnings.append(
+                {
+                    "code": CALLER_TOKEN_IGNORED,
+                    "site": name,
+                    "message": (
+                        f"{name} is registered, but it trusts no hub key: it serves this hub's callers as anonymous "
+                        f"(public, embargo-expired records only). To serve members and staff their records, {KEY_HELP}"
+                    ),
+                }
+            )
     return await ctx.registry.upsert(name, endpoint, kind, version, backend, sdl, latency)

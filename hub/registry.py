@@ -65,15 +65,29 @@ class Registry:
     def get(self, name: str) -> SiteRecord | None:
         return self._cache.get(name)
 
-    async def upsert(self, name: str, url: str, kind: str, schema_version: str | None, backend: str | None,
-                     sdl: str | None, latency_ms: float | None) -> SiteRecord:
+    async def upsert(
+        self,
+        name: str,
+        url: str,
+        kind: str,
+        schema_version: str | None,
+        backend: str | None,
+        sdl: str | None,
+        latency_ms: float | None,
+    ) -> SiteRecord:
         row = await self.pool.fetchrow(
             """INSERT INTO site (name, url, kind, schema_version, backend, sdl, status, latency_ms, last_seen)
                VALUES ($1, $2, $3, $4, $5, $6, 'up', $7, now())
                ON CONFLICT (name) DO UPDATE SET url = $2, kind = $3, schema_version = $4, backend = $5, sdl = $6,
                    status = 'up', latency_ms = $7, last_seen = now(), last_error = NULL
                RETURNING *""",
-            name, url, kind, schema_version, backend, sdl, latency_ms,
+            name,
+            url,
+            kind,
+            schema_version,
+            backend,
+            sdl,
+            latency_ms,
         )
         rec = _record(row)
         self._cache[name] = rec
@@ -84,19 +98,37 @@ class Registry:
         self._cache.pop(name, None)
         return done.endswith("1")
 
-    async def mark(self, name: str, status: str, *, latency_ms: float | None = None, error: str | None = None) -> None:
+    async def mark(
+        self, name: str, status: str, *, latency_ms: float | None = None, error: str | None = None
+    ) -> None:
         if status == "up":
             row = await self.pool.fetchrow(
                 "UPDATE site SET status = 'up', latency_ms = $2, last_seen = now(), last_error = NULL"
-                " WHERE name = $1 RETURNING *", name, latency_ms)
+                " WHERE name = $1 RETURNING *",
+                name,
+                latency_ms,
+            )
         else:
             row = await self.pool.fetchrow(
-                "UPDATE site SET status = $2, last_error = $3 WHERE name = $1 RETURNING *", name, status, error)
+                "UPDATE site SET status = $2, last_error = $3 WHERE name = $1 RETURNING *",
+                name,
+                status,
+                error,
+            )
         if row is not None:
             self._cache[name] = _record(row)
 
 
 def _record(r: asyncpg.Record) -> SiteRecord:
-    return SiteRecord(name=r["name"], url=r["url"], kind=r["kind"], schema_version=r["schema_version"],
-                      backend=r["backend"], status=r["status"], latency_ms=r["latency_ms"], last_seen=r["last_seen"],
-                      last_error=r["last_error"], sdl=r["sdl"])
+    return SiteRecord(
+        name=r["name"],
+        url=r["url"],
+        kind=r["kind"],
+        schema_version=r["schema_version"],
+        backend=r["backend"],
+        status=r["status"],
+        latency_ms=r["latency_ms"],
+        last_seen=r["last_seen"],
+        last_error=r["last_error"],
+        sdl=r["sdl"],
+    )

@@ -14,9 +14,6 @@ from typing import Any
 from graphql import GraphQLResolveInfo, GraphQLSchema
 from graphql.execution import Executor
 
-from mx_schema import SCHEMA_VERSION
-from mx_schema.errors import FORBIDDEN, NOT_FOUND, PAGE_SIZE_LIMIT, SITE_ERROR, UNAUTHENTICATED, ContractError
-from mx_schema.ids import decode_id
 from mx_hub import plan, stitch
 from mx_hub.auth import ANONYMOUS, ApiTokenInfo, ApiTokens, Caller
 from mx_hub.client import SiteClient, SiteFailure
@@ -32,6 +29,9 @@ from mx_hub.merge import SiteEdge, SitePage, decode_hub_cursor, merge_pages
 from mx_hub.registration import register_site
 from mx_hub.registry import Registry, SiteRecord
 from mx_hub.sdl import ROOT_FILTERS
+from mx_schema import SCHEMA_VERSION
+from mx_schema.errors import FORBIDDEN, NOT_FOUND, PAGE_SIZE_LIMIT, SITE_ERROR, UNAUTHENTICATED, ContractError
+from mx_schema.ids import decode_id
 
 DEFAULT_PAGE_SIZE = 20
 TWO_PHASE_MIN_PAGE = 25
@@ -87,7 +87,9 @@ class HubContext:
     reports: dict[str, SiteReport] = field(default_factory=dict)
     warnings: list[dict[str, Any]] = field(default_factory=list)
     total_complete: bool = True
-    site_wait_ms: float = 0.0  # time spent waiting for sites (per phase, the slowest): the rest is the hub's own
+    site_wait_ms: float = (
+        0.0  # time spent waiting for sites (per phase, the slowest): the rest is the hub's own
+    )
 
     @property
     def is_admin(self) -> bool:
@@ -134,16 +136,23 @@ def _chosen_sites(ctx: HubContext, site_filter: dict[str, Any]) -> list[SiteReco
         wanted = set(many or []) | ({one} if one is not None else set())
         unknown = sorted(wanted - {s.name for s in sites})
         if unknown:
-            raise ContractError(f"unknown site(s): {', '.join(unknown)}; registered: "
-                                f"{', '.join(s.name for s in sites) or 'none'}")
+            raise ContractError(
+                f"unknown site(s): {', '.join(unknown)}; registered: "
+                f"{', '.join(s.name for s in sites) or 'none'}"
+            )
     return [s for s in sites if wanted is None or s.name in wanted]
 
 
 def connection_resolver(root_field: str):
     filter_type = ROOT_FILTERS[root_field]
 
-    async def resolve(_: Any, info: GraphQLResolveInfo, filter: dict[str, Any] | None = None,
-                      first: int | None = None, after: str | None = None) -> Local:
+    async def resolve(
+        _: Any,
+        info: GraphQLResolveInfo,
+        filter: dict[str, Any] | None = None,
+        first: int | None = None,
+        after: str | None = None,
+    ) -> Local:
         ctx: HubContext = info.context
         size = _page_size(ctx, first)
         site_filter = dict(filter or {})
@@ -156,12 +165,16 @@ def connection_resolver(root_field: str):
         path = _path(info)
         rw = stitch.rewrite(info.schema, info.field_nodes, info.fragments, info.return_type)
         if site_filter.get("mine") and ctx.caller.anonymous:  # said once here, not once per site
-            raise ContractError("`mine` needs a signed-in caller: send a token (Authorization: Bearer ...); "
-                                "anonymous callers see public data only", code=UNAUTHENTICATED)
+            raise ContractError(
+                "`mine` needs a signed-in caller: send a token (Authorization: Bearer ...); "
+                "anonymous callers see public data only",
+                code=UNAUTHENTICATED,
+            )
         lims_filter = site_filter.pop("lims", None)
         if lims_filter is not None:
-            found = await stitch.search_keys(ctx.client, ctx.registry.sites("lims"), lims_filter, path,
-                                             ctx.settings.site_timeout)
+            found = await stitch.search_keys(
+                ctx.client, ctx.registry.sites("lims"), lims_filter, path, ctx.settings.site_timeout
+            )
             ctx.site_errors.extend(found.errors)
             ctx.warnings.extend(found.warnings)
             for name, st in found.status.items():
@@ -173,8 +186,12 @@ def connection_resolver(root_field: str):
                 return _empty_connection(after)
             given = site_filter.get("sampleKeys")
             if given:  # both: AND, as every other pair of filters
-                keys = {"crystalUuids": sorted(set(keys["crystalUuids"]) & {u.lower() for u in given.get("crystalUuids") or []}),
-                        "barcodes": sorted(set(keys["barcodes"]) & set(given.get("barcodes") or []))}
+                keys = {
+                    "crystalUuids": sorted(
+                        set(keys["crystalUuids"]) & {u.lower() for u in given.get("crystalUuids") or []}
+                    ),
+                    "barcodes": sorted(set(keys["barcodes"]) & set(given.get("barcodes") or [])),
+                }
             if not keys["crystalUuids"] and not keys["barcodes"]:
                 return _empty_connection(after)  # no crystal matches: no site can have a collection of one
             site_filter["sampleKeys"] = keys
@@ -189,20 +206,40 @@ def connection_resolver(root_field: str):
         # Two phases when several sites answer: positions first (cheap), then only the records that
         # make the page, so N sites render `first` records between them instead of N x `first`.
         # Small pages go in one phase: a second round trip costs more than rendering a few records.
-        two_phase = len(live) > 1 and size >= TWO_PHASE_MIN_PAGE and plan.selects_nodes(rw.field_nodes, rw.fragments)
+        two_phase = (
+            len(live) > 1 and size >= TWO_PHASE_MIN_PAGE and plan.selects_nodes(rw.field_nodes, rw.fragments)
+        )
 
         def forward(site: SiteRecord, first: int, with_nodes: bool):
-            q = plan.plan_connection(root_field, filter_type, rw.field_nodes, rw.fragments, info.operation,
-                                     ctx.raw_variables, site_filter or None, first, start.get(site.name), with_nodes)
-            return ctx.client.query(site.name, site.url, q.text, q.variables, timeout=ctx.settings.site_timeout)
+            q = plan.plan_connection(
+                root_field,
+                filter_type,
+                rw.field_nodes,
+                rw.fragments,
+                info.operation,
+                ctx.raw_variables,
+                site_filter or None,
+                first,
+                start.get(site.name),
+                with_nodes,
+            )
+            return ctx.client.query(
+                site.name, site.url, q.text, q.variables, timeout=ctx.settings.site_timeout
+            )
 
-        pages = await fetch_pages(ctx, root_field, {s.name: forward(s, size, not two_phase) for s in live}, path)
+        pages = await fetch_pages(
+            ctx, root_field, {s.name: forward(s, size, not two_phase) for s in live}, path
+        )
         if two_phase:
             probe = merge_pages(root_field, pages, size, start)
             taken = Counter(site_name for _, site_name, _ in probe.edges)
             by_name = {s.name: s for s in live}
-            full = {p.site: p for p in await fetch_pages(
-                ctx, root_field, {n: forward(by_name[n], k, True) for n, k in taken.items()}, path)}
+            full = {
+                p.site: p
+                for p in await fetch_pages(
+                    ctx, root_field, {n: forward(by_name[n], k, True) for n, k in taken.items()}, path
+                )
+            }
             rebuilt = []
             for p in pages:
                 more = p.has_next_page or len(p.edges) > taken.get(p.site, 0)
@@ -219,12 +256,18 @@ def connection_resolver(root_field: str):
             raise ContractError("a site answered an invalid cursor", code=SITE_ERROR) from None
         if rw.needed:
             await _stitch(ctx, [node for _, _, node in merged.edges], rw, path)
-        edges = [Local(cursor=c, node=SiteNode(node) if isinstance(node, dict) else node) for c, _, node in merged.edges]
+        edges = [
+            Local(cursor=c, node=SiteNode(node) if isinstance(node, dict) else node)
+            for c, _, node in merged.edges
+        ]
         return Local(
             totalCount=sum(p.total_count for p in pages),
-            pageInfo=Local(hasNextPage=merged.has_next_page, hasPreviousPage=after is not None,
-                           startCursor=edges[0]["cursor"] if edges else None,
-                           endCursor=edges[-1]["cursor"] if edges else None),
+            pageInfo=Local(
+                hasNextPage=merged.has_next_page,
+                hasPreviousPage=after is not None,
+                startCursor=edges[0]["cursor"] if edges else None,
+                endCursor=edges[-1]["cursor"] if edges else None,
+            ),
             edges=edges,
         )
 
@@ -232,25 +275,40 @@ def connection_resolver(root_field: str):
 
 
 def _empty_connection(after: str | None) -> Local:
-    return Local(totalCount=0, edges=[], pageInfo=Local(hasNextPage=False, hasPreviousPage=after is not None,
-                                                         startCursor=None, endCursor=None))
+    return Local(
+        totalCount=0,
+        edges=[],
+        pageInfo=Local(
+            hasNextPage=False, hasPreviousPage=after is not None, startCursor=None, endCursor=None
+        ),
+    )
 
 
 async def _stitch(ctx: HubContext, nodes: list[Any], rw: stitch.Rewrite, path: list[Any]) -> None:
     started = time.perf_counter()
-    errors, status = await stitch.attach(ctx.client, ctx.registry.sites("lims"), nodes, rw, path,
-                                         ctx.settings.site_timeout, ctx.settings.soft_deadline)
+    errors, status = await stitch.attach(
+        ctx.client,
+        ctx.registry.sites("lims"),
+        nodes,
+        rw,
+        path,
+        ctx.settings.site_timeout,
+        ctx.settings.soft_deadline,
+    )
     ctx.site_wait_ms += (time.perf_counter() - started) * 1000
     ctx.site_errors.extend(errors)
     for name, st in status.items():
         ctx.report(name, st)
 
 
-async def fetch_pages(ctx: HubContext, root_field: str, calls: dict[str, Any], path: list[Any]) -> list[SitePage]:
+async def fetch_pages(
+    ctx: HubContext, root_field: str, calls: dict[str, Any], path: list[Any]
+) -> list[SitePage]:
     """Send `calls` under the deadline; return the pages that came back, naming every site that failed."""
     started = time.perf_counter()
-    result = await gather_with_deadline(calls, timeout=ctx.settings.site_timeout,
-                                        soft_deadline=ctx.settings.soft_deadline)
+    result = await gather_with_deadline(
+        calls, timeout=ctx.settings.site_timeout, soft_deadline=ctx.settings.soft_deadline
+    )
     ctx.site_wait_ms += (time.perf_counter() - started) * 1000
     pages: list[SitePage] = []
     for failure in result.failures.values():
@@ -265,9 +323,13 @@ async def fetch_pages(ctx: HubContext, root_field: str, calls: dict[str, Any], p
             continue
         try:
             edges = [SiteEdge(e["cursor"], e.get("node")) for e in conn.get("edges") or []]
-            pages.append(SitePage(name, edges, bool(conn["pageInfo"]["hasNextPage"]), int(conn["totalCount"])))
+            pages.append(
+                SitePage(name, edges, bool(conn["pageInfo"]["hasNextPage"]), int(conn["totalCount"]))
+            )
         except (KeyError, TypeError, ValueError, AttributeError):
-            ctx.site_errors.append(failure_entry(SiteFailure(name, SITE_ERROR, f"site {name} answered a malformed page"), path))
+            ctx.site_errors.append(
+                failure_entry(SiteFailure(name, SITE_ERROR, f"site {name} answered a malformed page"), path)
+            )
             ctx.report(name, "error", answer.ms)
             ctx.total_complete = False
             continue
@@ -277,7 +339,10 @@ async def fetch_pages(ctx: HubContext, root_field: str, calls: dict[str, Any], p
 
 def _record_failure(ctx: HubContext, failure: SiteFailure, path: list[Any]) -> None:
     ctx.site_errors.append(failure_entry(failure, path))
-    ctx.report(failure.site, {"SITE_TIMEOUT": "timeout", "SITE_UNAVAILABLE": "unavailable"}.get(failure.code, "error"))
+    ctx.report(
+        failure.site,
+        {"SITE_TIMEOUT": "timeout", "SITE_UNAVAILABLE": "unavailable"}.get(failure.code, "error"),
+    )
     ctx.total_complete = False
 
 
@@ -292,7 +357,9 @@ async def resolve_node(_: Any, info: GraphQLResolveInfo, id: str) -> Any:
     path = _path(info)
     started = time.perf_counter()
     try:
-        answer = await ctx.client.query(site.name, site.url, q.text, q.variables, timeout=ctx.settings.site_timeout)
+        answer = await ctx.client.query(
+            site.name, site.url, q.text, q.variables, timeout=ctx.settings.site_timeout
+        )
     except SiteFailure as failure:
         _record_failure(ctx, failure, path)
         return None
@@ -313,9 +380,17 @@ def resolve_sites(_: Any, info: GraphQLResolveInfo) -> list[Local]:
 
 
 def _site_object(s: SiteRecord) -> Local:
-    return Local(name=s.name, url=s.url, kind=s.kind, status=s.status, schemaVersion=s.schema_version,
-                 backend=s.backend, lastSeen=s.last_seen.isoformat() if s.last_seen else None,
-                 latencyMs=s.latency_ms, lastError=s.last_error)
+    return Local(
+        name=s.name,
+        url=s.url,
+        kind=s.kind,
+        status=s.status,
+        schemaVersion=s.schema_version,
+        backend=s.backend,
+        lastSeen=s.last_seen.isoformat() if s.last_seen else None,
+        latencyMs=s.latency_ms,
+        lastError=s.last_error,
+    )
 
 
 def resolve_site_info(_: Any, info: GraphQLResolveInfo) -> Local:
@@ -335,9 +410,15 @@ def _tokens(ctx: HubContext) -> ApiTokens:
 
 
 def _token_object(t: ApiTokenInfo) -> Local:
-    return Local(id=t.id, login=t.login, roles=t.roles, scope=t.scope, createdAt=t.created_at.isoformat(),
-                 expiresAt=t.expires_at.isoformat() if t.expires_at else None,
-                 revokedAt=t.revoked_at.isoformat() if t.revoked_at else None)
+    return Local(
+        id=t.id,
+        login=t.login,
+        roles=t.roles,
+        scope=t.scope,
+        createdAt=t.created_at.isoformat(),
+        expiresAt=t.expires_at.isoformat() if t.expires_at else None,
+        revokedAt=t.revoked_at.isoformat() if t.revoked_at else None,
+    )
 
 
 def resolve_viewer(_: Any, info: GraphQLResolveInfo) -> Local:
@@ -349,8 +430,13 @@ async def resolve_api_tokens(_: Any, info: GraphQLResolveInfo) -> list[Local]:
     return [_token_object(t) for t in await _tokens(info.context).issued()]
 
 
-async def resolve_issue_api_token(_: Any, info: GraphQLResolveInfo, login: str, roles: list[str] | None = None,
-                                  expiresInDays: int | None = 90) -> Local:
+async def resolve_issue_api_token(
+    _: Any,
+    info: GraphQLResolveInfo,
+    login: str,
+    roles: list[str] | None = None,
+    expiresInDays: int | None = 90,
+) -> Local:
     info_, secret = await _tokens(info.context).issue(login, list(roles or []), expiresInDays)
     out = _token_object(info_)
     out["token"] = secret
@@ -361,7 +447,9 @@ async def resolve_revoke_api_token(_: Any, info: GraphQLResolveInfo, id: str) ->
     return await _tokens(info.context).revoke(id)
 
 
-async def resolve_register_site(_: Any, info: GraphQLResolveInfo, name: str, url: str, kind: str = "site") -> Local:
+async def resolve_register_site(
+    _: Any, info: GraphQLResolveInfo, name: str, url: str, kind: str = "site"
+) -> Local:
     ctx: HubContext = info.context
     _require_admin(ctx)
     return _site_object(await register_site(ctx, name, url, kind))

@@ -6,6 +6,8 @@ sites serve, extended by the registry (`sites`), the `site` filter and admin mut
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from graphql import (
     DocumentNode,
     GraphQLSchema,
@@ -15,8 +17,6 @@ from graphql import (
     extend_schema,
     parse,
 )
-
-from pathlib import Path
 
 import mx_schema
 from mx_schema import read_sdl
@@ -111,7 +111,9 @@ extend input {filter_type} {{
   "Only these registered sites (hub only)."
   sites: [String!]
 }}
-""" for filter_type in ROOT_FILTERS.values())
+"""
+    for filter_type in ROOT_FILTERS.values()
+)
 
 
 def lims_sdl() -> str:
@@ -130,8 +132,14 @@ def common_document(sdl: str | None = None, skip: frozenset[str] = frozenset()) 
             continue
         if isinstance(d, ObjectTypeDefinitionNode):
             fields = tuple(f for f in d.fields or () if f.name.value not in FEDERATION_FIELDS)
-            d = ObjectTypeDefinitionNode(name=d.name, description=d.description, interfaces=d.interfaces,
-                                         directives=(), fields=fields, loc=d.loc)
+            d = ObjectTypeDefinitionNode(
+                name=d.name,
+                description=d.description,
+                interfaces=d.interfaces,
+                directives=(),
+                fields=fields,
+                loc=d.loc,
+            )
         definitions.append(d)
     return DocumentNode(definitions=tuple(definitions))
 

@@ -20,10 +20,13 @@ from graphql import (
     NameNode,
     SelectionSetNode,
     get_named_type,
-    is_abstract_type,
     print_ast,
 )
 
+from mx_hub import plan
+from mx_hub.client import SiteClient, SiteFailure
+from mx_hub.fanout import failure_entry, gather_with_deadline
+from mx_hub.registry import SiteRecord
 from mx_schema.errors import (
     BAD_USER_INPUT,
     LIMS_SEARCH_INCOMPLETE,
@@ -33,10 +36,6 @@ from mx_schema.errors import (
     UNKNOWN_TERM,
     ContractError,
 )
-from mx_hub import plan
-from mx_hub.client import SiteClient, SiteFailure
-from mx_hub.fanout import failure_entry, gather_with_deadline
-from mx_hub.registry import SiteRecord
 
 FIELD = "crystallisation"
 SID, UUID, PIN, EXT = "mxhub_sid", "mxhub_uuid", "mxhub_pin", "mxhub_ext"
@@ -44,8 +43,11 @@ MAX_SEARCH_KEYS = 20000
 
 
 def _field(name: str, alias: str | None = None, selections: tuple = ()) -> FieldNode:
-    return FieldNode(alias=NameNode(value=alias) if alias else None, name=NameNode(value=name),
-                     selection_set=SelectionSetNode(selections=selections) if selections else None)
+    return FieldNode(
+        alias=NameNode(value=alias) if alias else None,
+        name=NameNode(value=name),
+        selection_set=SelectionSetNode(selections=selections) if selections else None,
+    )
 
 
 KEY_SELECTIONS = (
@@ -62,7 +64,9 @@ class Rewrite:
 
     field_nodes: list[FieldNode]
     fragments: dict[str, FragmentDefinitionNode]
-    wanted: list[FieldNode] = field(default_factory=list)  # the crystallisation fields, as the caller wrote them
+    wanted: list[FieldNode] = field(
+        default_factory=list
+    )  # the crystallisation fields, as the caller wrote them
 
     @property
     def needed(self) -> bool:
@@ -90,12 +94,24 @@ class _Rewriter:
                 fields = getattr(parent, "fields", None) or {}
                 target = fields.get(s.name.value)
                 child = get_named_type(target.type) if target is not None else None
-                out.append(FieldNode(alias=s.alias, name=s.name, arguments=s.arguments, directives=s.directives,
-                                     selection_set=self.selection_set(s.selection_set, child)))
+                out.append(
+                    FieldNode(
+                        alias=s.alias,
+                        name=s.name,
+                        arguments=s.arguments,
+                        directives=s.directives,
+                        selection_set=self.selection_set(s.selection_set, child),
+                    )
+                )
             elif isinstance(s, InlineFragmentNode):
                 cond = self.schema.get_type(s.type_condition.name.value) if s.type_condition else parent
-                out.append(InlineFragmentNode(type_condition=s.type_condition, directives=s.directives,
-                                              selection_set=self.selection_set(s.selection_set, cond)))
+                out.append(
+                    InlineFragmentNode(
+                        type_condition=s.type_condition,
+                        directives=s.directives,
+                        selection_set=self.selection_set(s.selection_set, cond),
+                    )
+                )
             elif isinstance(s, FragmentSpreadNode):
                 self.fragment(s.name.value)
                 out.append(s)
@@ -110,18 +126,33 @@ class _Rewriter:
         self.fragments[name] = frag  # placeholder against recursion
         cond = self.schema.get_type(frag.type_condition.name.value)
         self.fragments[name] = FragmentDefinitionNode(
-            name=frag.name, type_condition=frag.type_condition, directives=frag.directives,
+            name=frag.name,
+            type_condition=frag.type_condition,
+            directives=frag.directives,
             variable_definitions=frag.variable_definitions,
-            selection_set=self.selection_set(frag.selection_set, cond))
+            selection_set=self.selection_set(frag.selection_set, cond),
+        )
 
 
-def rewrite(schema: GraphQLSchema, field_nodes: list[FieldNode], fragments: dict[str, FragmentDefinitionNode],
-            field_type: Any) -> Rewrite:
+def rewrite(
+    schema: GraphQLSchema,
+    field_nodes: list[FieldNode],
+    fragments: dict[str, FragmentDefinitionNode],
+    field_type: Any,
+) -> Rewrite:
     """Rewrite the selections under `field_nodes` (of type `field_type`), recording crystallisation fields."""
     r = _Rewriter(schema, fragments)
     named = get_named_type(field_type)
-    nodes = [FieldNode(alias=f.alias, name=f.name, arguments=f.arguments, directives=f.directives,
-                       selection_set=r.selection_set(f.selection_set, named)) for f in field_nodes]
+    nodes = [
+        FieldNode(
+            alias=f.alias,
+            name=f.name,
+            arguments=f.arguments,
+            directives=f.directives,
+            selection_set=r.selection_set(f.selection_set, named),
+        )
+        for f in field_nodes
+    ]
     merged = dict(fragments)
     merged.update(r.fragments)
     return Rewrite(field_nodes=nodes, fragments=merged, wanted=r.wanted)
@@ -145,19 +176,35 @@ def representation(sample: dict) -> dict[str, Any]:
         if isinstance(ext, dict) and ext.get("kind") in ("plate-well-drop", "plate_well_drop"):
             plate = ext.get("value")
     uuid = crystal.get("uuid") if isinstance(crystal, dict) else None
-    return {"__typename": "Sample", "id": sample.get(SID), "crystalUuid": uuid.lower() if uuid else None,
-            "pinBarcode": sample.get(PIN), "plateWellDrop": plate}
+    return {
+        "__typename": "Sample",
+        "id": sample.get(SID),
+        "crystalUuid": uuid.lower() if uuid else None,
+        "pinBarcode": sample.get(PIN),
+        "plateWellDrop": plate,
+    }
 
 
 def _entities_query(wanted: list[FieldNode], fragments: dict[str, FragmentDefinitionNode]) -> str:
     sel = SelectionSetNode(selections=tuple(wanted))
     frag_defs, _ = plan._closure(wanted, fragments)
-    return ("query HubStitch($mxhub_r: [_Any!]!) { _entities(representations: $mxhub_r) { ... on Sample "
-            + print_ast(sel) + " } }\n" + "".join("\n" + print_ast(f) for f in frag_defs))
+    return (
+        "query HubStitch($mxhub_r: [_Any!]!) { _entities(representations: $mxhub_r) { ... on Sample "
+        + print_ast(sel)
+        + " } }\n"
+        + "".join("\n" + print_ast(f) for f in frag_defs)
+    )
 
 
-async def attach(client: SiteClient, sources: list[SiteRecord], nodes: list[Any], rw: Rewrite,
-                 path: list[Any], timeout: float, soft_deadline: float) -> tuple[list[dict], dict[str, str]]:
+async def attach(
+    client: SiteClient,
+    sources: list[SiteRecord],
+    nodes: list[Any],
+    rw: Rewrite,
+    path: list[Any],
+    timeout: float,
+    soft_deadline: float,
+) -> tuple[list[dict], dict[str, str]]:
     """Fill every crystallisation field of the samples inside `nodes`; strip the key fields.
 
     Returns GraphQL errors naming LIMS sources that failed, and a status per source.
@@ -180,7 +227,10 @@ async def attach(client: SiteClient, sources: list[SiteRecord], nodes: list[Any]
     found: list[dict | None] = [None] * len(reps)
     if reps and sources:
         query = _entities_query(rw.wanted, rw.fragments)
-        calls = {src.name: client.query(src.name, src.url, query, {"mxhub_r": reps}, timeout=timeout) for src in sources}
+        calls = {
+            src.name: client.query(src.name, src.url, query, {"mxhub_r": reps}, timeout=timeout)
+            for src in sources
+        }
         result = await gather_with_deadline(calls, timeout=timeout, soft_deadline=soft_deadline)
         for name, failure in result.failures.items():
             errors.append(failure_entry(failure, path))
@@ -191,16 +241,34 @@ async def attach(client: SiteClient, sources: list[SiteRecord], nodes: list[Any]
                 continue
             entities = (answer.data or {}).get("_entities")
             if answer.errors:
-                errors.extend({"message": f"LIMS {src.name}: {e.get('message', 'error')}", "path": path,
-                               "extensions": {"code": (e.get("extensions") or {}).get("code", "SITE_ERROR"),
-                                              "site": src.name}} for e in answer.errors if isinstance(e, dict))
+                errors.extend(
+                    {
+                        "message": f"LIMS {src.name}: {e.get('message', 'error')}",
+                        "path": path,
+                        "extensions": {
+                            "code": (e.get("extensions") or {}).get("code", "SITE_ERROR"),
+                            "site": src.name,
+                        },
+                    }
+                    for e in answer.errors
+                    if isinstance(e, dict)
+                )
             if not isinstance(entities, list) or len(entities) != len(reps):
-                errors.append(failure_entry(SiteFailure(src.name, "SITE_ERROR", f"LIMS {src.name} answered a malformed batch"), path))
+                errors.append(
+                    failure_entry(
+                        SiteFailure(src.name, "SITE_ERROR", f"LIMS {src.name} answered a malformed batch"),
+                        path,
+                    )
+                )
                 status[src.name] = "error"
                 continue
             status[src.name] = "ok"
             for i, entity in enumerate(entities):
-                if found[i] is None and isinstance(entity, dict) and any(entity.get(k) is not None for k in keys):
+                if (
+                    found[i] is None
+                    and isinstance(entity, dict)
+                    and any(entity.get(k) is not None for k in keys)
+                ):
                     found[i] = entity
     for s, slot in zip(samples, slots):
         entity = found[slot] or {}
@@ -211,12 +279,16 @@ async def attach(client: SiteClient, sources: list[SiteRecord], nodes: list[Any]
     return errors, status
 
 
-SEARCH_QUERY = ("query HubSearch($f: CrystallisationSearchFilter!, $n: Int) { crystallisationSearch(filter: $f, "
-                "first: $n) { crystalUuids pinBarcodes count truncated unknown { field value suggestions } } }")
+SEARCH_QUERY = (
+    "query HubSearch($f: CrystallisationSearchFilter!, $n: Int) { crystallisationSearch(filter: $f, "
+    "first: $n) { crystalUuids pinBarcodes count truncated unknown { field value suggestions } } }"
+)
 # LIMS schema 1.0 has no `unknown`: there a chemical nobody uses is a BAD_USER_INPUT error carrying
 # `extensions.suggestions` (and an unused ligand just matches nothing). Asked only when 1.1's query is refused.
-LEGACY_SEARCH_QUERY = ("query HubSearch($f: CrystallisationSearchFilter!, $n: Int) { crystallisationSearch("
-                       "filter: $f, first: $n) { crystalUuids pinBarcodes count truncated } }")
+LEGACY_SEARCH_QUERY = (
+    "query HubSearch($f: CrystallisationSearchFilter!, $n: Int) { crystallisationSearch("
+    "filter: $f, first: $n) { crystalUuids pinBarcodes count truncated } }"
+)
 MAX_SUGGESTIONS = 8
 
 
@@ -227,7 +299,9 @@ class SearchOutcome:
     keys: dict[str, list[str]] | None  # None when no LIMS answered: nothing can be said
     errors: list[dict[str, Any]] = field(default_factory=list)  # LIMS that failed, named (extensions.site)
     warnings: list[dict[str, Any]] = field(default_factory=list)  # UNKNOWN_TERM, LIMS_SEARCH_INCOMPLETE
-    status: dict[str, str] = field(default_factory=dict)  # per LIMS: ok | error | timeout | unavailable | down
+    status: dict[str, str] = field(
+        default_factory=dict
+    )  # per LIMS: ok | error | timeout | unavailable | down
 
     @property
     def complete(self) -> bool:
@@ -236,8 +310,11 @@ class SearchOutcome:
 
 def _is_legacy_refusal(answer: Any) -> bool:
     return answer.data is None and any(
-        isinstance(e, dict) and "unknown" in str(e.get("message", "")) and "Cannot query field" in str(e.get("message", ""))
-        for e in answer.errors)
+        isinstance(e, dict)
+        and "unknown" in str(e.get("message", ""))
+        and "Cannot query field" in str(e.get("message", ""))
+        for e in answer.errors
+    )
 
 
 async def _ask(client: SiteClient, source: SiteRecord, variables: dict[str, Any], timeout: float) -> Any:
@@ -253,8 +330,13 @@ def _merge_suggestions(into: list[str], more: Any) -> None:
             into.append(s)
 
 
-async def search_keys(client: SiteClient, sources: list[SiteRecord], lims_filter: dict[str, Any], path: list[Any],
-                      timeout: float) -> SearchOutcome:
+async def search_keys(
+    client: SiteClient,
+    sources: list[SiteRecord],
+    lims_filter: dict[str, Any],
+    path: list[Any],
+    timeout: float,
+) -> SearchOutcome:
     """Sample keys matching a LIMS filter: the union over every LIMS source that answered.
 
     A LIMS that does not know a term (a chemical or ligand none of its records uses) contributes no keys
@@ -264,23 +346,33 @@ async def search_keys(client: SiteClient, sources: list[SiteRecord], lims_filter
     the other filters, so each site still pages exactly by its own keyset order (docs/lims.md).
     """
     if not sources:
-        raise ContractError("no crystallisation LIMS is registered with this hub; the `lims` filter cannot be used")
+        raise ContractError(
+            "no crystallisation LIMS is registered with this hub; the `lims` filter cannot be used"
+        )
     out = SearchOutcome(keys=None)
     live = []
     for s in sources:
         if s.status == "down":
-            out.errors.append({"message": f"LIMS {s.name} is down (last health check failed); its crystals are "
-                                          "missing from this search", "path": path,
-                               "extensions": {"code": SITE_UNAVAILABLE, "site": s.name}})
+            out.errors.append(
+                {
+                    "message": f"LIMS {s.name} is down (last health check failed); its crystals are "
+                    "missing from this search",
+                    "path": path,
+                    "extensions": {"code": SITE_UNAVAILABLE, "site": s.name},
+                }
+            )
             out.status[s.name] = "down"
         else:
             live.append(s)
     variables = {"f": lims_filter, "n": MAX_SEARCH_KEYS}
-    result = await gather_with_deadline({s.name: _ask(client, s, variables, timeout) for s in live},
-                                        timeout=timeout, soft_deadline=timeout)
+    result = await gather_with_deadline(
+        {s.name: _ask(client, s, variables, timeout) for s in live}, timeout=timeout, soft_deadline=timeout
+    )
     for name, failure in result.failures.items():
         out.errors.append(failure_entry(failure, path))
-        out.status[name] = {SITE_TIMEOUT: "timeout", SITE_UNAVAILABLE: "unavailable"}.get(failure.code, "error")
+        out.status[name] = {SITE_TIMEOUT: "timeout", SITE_UNAVAILABLE: "unavailable"}.get(
+            failure.code, "error"
+        )
     uuids: set[str] = set()
     barcodes: set[str] = set()
     answered: list[str] = []
@@ -306,20 +398,31 @@ async def search_keys(client: SiteClient, sources: list[SiteRecord], lims_filter
                 raise ContractError(f"LIMS {name}: {message}")
             else:
                 failed = True
-                out.errors.append({"message": f"LIMS {name}: {message}", "path": path,
-                                   "extensions": {"code": ext.get("code", SITE_ERROR), "site": name}})
+                out.errors.append(
+                    {
+                        "message": f"LIMS {name}: {message}",
+                        "path": path,
+                        "extensions": {"code": ext.get("code", SITE_ERROR), "site": name},
+                    }
+                )
         if legacy_unknown:
             answered.append(name)
             out.status[name] = "ok"
             continue
         if not isinstance(data, dict):
             if not failed:
-                out.errors.append(failure_entry(SiteFailure(name, SITE_ERROR, f"LIMS {name} answered no search result"), path))
+                out.errors.append(
+                    failure_entry(
+                        SiteFailure(name, SITE_ERROR, f"LIMS {name} answered no search result"), path
+                    )
+                )
             out.status[name] = "error"
             continue
         if data.get("truncated"):
-            raise ContractError(f"the LIMS search matches over {MAX_SEARCH_KEYS} crystals at {name}; narrow it",
-                                code="SEARCH_TOO_BROAD")
+            raise ContractError(
+                f"the LIMS search matches over {MAX_SEARCH_KEYS} crystals at {name}; narrow it",
+                code="SEARCH_TOO_BROAD",
+            )
         answered.append(name)
         out.status[name] = "ok"
         uuids |= {u.lower() for u in data.get("crystalUuids") or []}
@@ -331,17 +434,31 @@ async def search_keys(client: SiteClient, sources: list[SiteRecord], lims_filter
                 _merge_suggestions(suggestions.setdefault(term, []), u.get("suggestions"))
     for (what, value), names in unknown_at.items():
         if answered and names >= set(answered):
-            hint = f"; did you mean: {', '.join(suggestions[(what, value)])}" if suggestions[(what, value)] else ""
-            out.warnings.append({
-                "code": UNKNOWN_TERM, "field": what, "value": value, "suggestions": suggestions[(what, value)],
-                "lims": sorted(names),
-                "message": f"no registered LIMS records the {what} {value!r}, so nothing matches it{hint}"})
+            hint = (
+                f"; did you mean: {', '.join(suggestions[(what, value)])}"
+                if suggestions[(what, value)]
+                else ""
+            )
+            out.warnings.append(
+                {
+                    "code": UNKNOWN_TERM,
+                    "field": what,
+                    "value": value,
+                    "suggestions": suggestions[(what, value)],
+                    "lims": sorted(names),
+                    "message": f"no registered LIMS records the {what} {value!r}, so nothing matches it{hint}",
+                }
+            )
     missing = sorted(n for n, st in out.status.items() if st != "ok")
     if missing:
-        out.warnings.append({
-            "code": LIMS_SEARCH_INCOMPLETE, "lims": missing,
-            "message": f"LIMS {', '.join(missing)} did not answer: collections only {'it knows' if len(missing) == 1 else 'they know'} "
-                       "are missing, so this search may be incomplete"})
+        out.warnings.append(
+            {
+                "code": LIMS_SEARCH_INCOMPLETE,
+                "lims": missing,
+                "message": f"LIMS {', '.join(missing)} did not answer: collections only {'it knows' if len(missing) == 1 else 'they know'} "
+                "are missing, so this search may be incomplete",
+            }
+        )
     if answered:
         out.keys = {"crystalUuids": sorted(uuids), "barcodes": sorted(barcodes)}
     return out

@@ -32,8 +32,9 @@ def generate_key() -> Ed25519PrivateKey:
 
 
 def private_pem(key: Ed25519PrivateKey) -> str:
-    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                             serialization.NoEncryption()).decode("ascii")
+    return key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode("ascii")
 
 
 def read_private_pem(pem: str | bytes) -> Ed25519PrivateKey:
@@ -51,8 +52,9 @@ def read_private_pem(pem: str | bytes) -> Ed25519PrivateKey:
 def public_pem(key: Ed25519PrivateKey | Ed25519PublicKey) -> str:
     """The public half as SubjectPublicKeyInfo PEM: what a site is configured to trust."""
     public = key.public_key() if isinstance(key, Ed25519PrivateKey) else key
-    return public.public_bytes(serialization.Encoding.PEM,
-                               serialization.PublicFormat.SubjectPublicKeyInfo).decode("ascii")
+    return public.public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    ).decode("ascii")
 
 
 def key_id(public_key: Ed25519PublicKey | Ed25519PrivateKey) -> str:
@@ -62,7 +64,9 @@ def key_id(public_key: Ed25519PublicKey | Ed25519PrivateKey) -> str:
     return hashlib.sha256(raw).hexdigest()[:16]
 
 
-def caller_claims(caller: "Caller", audience: str, *, now: int | None = None, ttl: int = DEFAULT_TTL) -> dict[str, Any]:
+def caller_claims(
+    caller: Caller, audience: str, *, now: int | None = None, ttl: int = DEFAULT_TTL
+) -> dict[str, Any]:
     """The claims for `caller` at site `audience` (the contract with site_adapter/access.py)."""
     issued = int(time.time()) if now is None else now
     claims: dict[str, Any] = {
@@ -79,24 +83,28 @@ def caller_claims(caller: "Caller", audience: str, *, now: int | None = None, tt
     return claims
 
 
-def sign_caller(key: Ed25519PrivateKey, caller: "Caller", audience: str, ttl: int = DEFAULT_TTL) -> str:
+def sign_caller(key: Ed25519PrivateKey, caller: Caller, audience: str, ttl: int = DEFAULT_TTL) -> str:
     """A compact JWS (EdDSA) naming `caller` for one site, valid `ttl` seconds."""
-    return jwt.encode(caller_claims(caller, audience, ttl=ttl), key, algorithm=ALGORITHM,
-                      headers={"kid": key_id(key)})
+    return jwt.encode(
+        caller_claims(caller, audience, ttl=ttl), key, algorithm=ALGORITHM, headers={"kid": key_id(key)}
+    )
 
 
 def load_key_file(path: str | Path) -> Ed25519PrivateKey:
     return read_private_pem(Path(path).read_bytes())
 
 
-async def load_or_create_key(pool: "asyncpg.Pool", pem: str | None = None) -> Ed25519PrivateKey:
+async def load_or_create_key(pool: asyncpg.Pool, pem: str | None = None) -> Ed25519PrivateKey:
     """The hub's key: `pem` when given (from --signing-key), else the one in the registry database,
     created on first start (table hub_key, migration 002). Concurrent first starts agree on one key."""
     if pem is not None:
         return read_private_pem(pem)
     row = await pool.fetchval("SELECT private_pem FROM hub_key WHERE id = 1")
     if row is None:
-        await pool.execute("INSERT INTO hub_key (id, private_pem, kid) VALUES (1, $1, $2) ON CONFLICT (id) DO NOTHING",
-                           private_pem(candidate := generate_key()), key_id(candidate))
+        await pool.execute(
+            "INSERT INTO hub_key (id, private_pem, kid) VALUES (1, $1, $2) ON CONFLICT (id) DO NOTHING",
+            private_pem(candidate := generate_key()),
+            key_id(candidate),
+        )
         row = await pool.fetchval("SELECT private_pem FROM hub_key WHERE id = 1")
     return read_private_pem(row)

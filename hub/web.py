@@ -30,8 +30,10 @@ CONTENT_TYPES = {
 # One path segment: letters, digits, `-`, `_` and dots, not starting with a dot (no `..`, no hidden files).
 SEGMENT = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9_.-]*")
 # Every asset is the page's own: no CDN, no inline script. Blob URLs are the downloads (XDS.INP, ...).
-CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
-       "connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'")
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
+    "connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'"
+)
 
 
 class StaticFiles:
@@ -61,8 +63,13 @@ class StaticFiles:
 
 def _respond(request: Request, found: tuple[bytes, str, str]) -> Response:
     content, media, etag = found
-    headers = {"etag": etag, "cache-control": "no-cache", "x-content-type-options": "nosniff",
-               "content-security-policy": CSP, "referrer-policy": "no-referrer"}
+    headers = {
+        "etag": etag,
+        "cache-control": "no-cache",
+        "x-content-type-options": "nosniff",
+        "content-security-policy": CSP,
+        "referrer-policy": "no-referrer",
+    }
     if etag in request.headers.get("if-none-match", ""):
         return Response(status_code=304, headers=headers)
     return Response(content, media_type=media, headers=headers)
@@ -84,5 +91,7 @@ def web_routes(files: StaticFiles | None = None) -> list[Route]:
             return PlainTextResponse("not found", status_code=404)
         return _respond(request, found)
 
-    return [Route("/", index, methods=["GET", "HEAD"]),
-            Route("/static/{path:path}", static, methods=["GET", "HEAD"])]
+    return [
+        Route("/", index, methods=["GET", "HEAD"]),
+        Route("/static/{path:path}", static, methods=["GET", "HEAD"]),
+    ]

@@ -18,11 +18,19 @@ COMMANDS = [
 ]
 
 
-@click.group(help="Federated metadata hub for macromolecular crystallography.\n\n"
-                  "Every option can also be set with the MXHUB_* environment variable named in its help.")
+@click.group(
+    help="Federated metadata hub for macromolecular crystallography.\n\n"
+    "Every option can also be set with the MXHUB_* environment variable named in its help."
+)
 @click.version_option(package_name="mxhub")
-@click.option("--log-level", default="warning", envvar="MXHUB_LOG_LEVEL", show_default=True,
-              type=click.Choice(["debug", "info", "warning", "error"]), help="[env MXHUB_LOG_LEVEL]")
+@click.option(
+    "--log-level",
+    default="warning",
+    envvar="MXHUB_LOG_LEVEL",
+    show_default=True,
+    type=click.Choice(["debug", "info", "warning", "error"]),
+    help="[env MXHUB_LOG_LEVEL]",
+)
 def main(log_level: str) -> None:
     logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 

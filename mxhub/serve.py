@@ -10,8 +10,9 @@ import contextlib
 import os
 import signal
 import socket
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any, Awaitable, Callable
+from typing import Any
 
 import uvicorn
 
@@ -30,7 +31,7 @@ class Served:
     port: int = 0
     socket: socket.socket | None = field(default=None, repr=False)
 
-    def bind(self) -> "Served":
+    def bind(self) -> Served:
         """Bind now, so a port of 0 becomes a real port before anything starts."""
         family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
         # proto=IPPROTO_TCP matters: asyncio sets TCP_NODELAY on accepted sockets only when it is explicit,
@@ -59,15 +60,25 @@ def make_server(served: Served, log_level: str = "warning") -> uvicorn.Server:
     # let anyone on the machine (or behind a local proxy that passes the header on) pick the address
     # rate limits are counted by (issue 15). docs/security.md says so.
     allow = os.environ.get("MXHUB_FORWARDED_ALLOW_IPS", "").strip()
-    config = uvicorn.Config(served.app, log_level=log_level, lifespan="on", timeout_graceful_shutdown=5,
-                            access_log=False, proxy_headers=bool(allow), forwarded_allow_ips=allow or None,
-                            server_header=False)
+    config = uvicorn.Config(
+        served.app,
+        log_level=log_level,
+        lifespan="on",
+        timeout_graceful_shutdown=5,
+        access_log=False,
+        proxy_headers=bool(allow),
+        forwarded_allow_ips=allow or None,
+        server_header=False,
+    )
     return _Server(config)
 
 
 async def serve_all(
-    services: list[Served], *, on_started: Callable[[], Awaitable[None]] | None = None,
-    stop: asyncio.Event | None = None, log_level: str = "warning",
+    services: list[Served],
+    *,
+    on_started: Callable[[], Awaitable[None]] | None = None,
+    stop: asyncio.Event | None = None,
+    log_level: str = "warning",
 ) -> None:
     """Serve every service until SIGINT/SIGTERM (or `stop` is set), then shut all down cleanly."""
     stop = stop or asyncio.Event()

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from mx_schema.errors import InvalidCursor
 
+
 # Per root connection: the ordering value's name and whether it descends. Ties break on the
 # local id in the same direction; at the hub, then on the site name (ascending).
 @dataclass(frozen=True, slots=True)
@@ -45,7 +46,7 @@ def decode_cursor(connection: str, cursor: str) -> tuple:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode("utf-8")
         if not raw.startswith(_PREFIX):
             raise ValueError
-        values = json.loads(raw[len(_PREFIX):])
+        values = json.loads(raw[len(_PREFIX) :])
     except (binascii.Error, UnicodeDecodeError, ValueError):
         raise InvalidCursor("malformed cursor") from None
     if not isinstance(values, list) or len(values) != 3 or values[0] != connection:

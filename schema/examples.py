@@ -30,27 +30,39 @@ CONTRACT_QUERY = (
 )
 
 DEMO_EXAMPLES: list[tuple[str, str]] = [
-    ("Every thermolysin collection better than 1.8 Å, at every facility", """{
+    (
+        "Every thermolysin collection better than 1.8 Å, at every facility",
+        """{
   dataCollections(filter: {proteinAcronym: "TLN", resolutionBetterThan: 1.8}, first: 5) {
     totalCount
     edges { node { site localId startTime session { visit beamline } sample { name }
                    bestProcessing { program spaceGroup overall { resolutionHigh completeness ccHalf } } } }
   }
-}"""),
-    ("Lysozyme by UniProt accession, with detector geometry", """{
+}""",
+    ),
+    (
+        "Lysozyme by UniProt accession, with detector geometry",
+        """{
   dataCollections(filter: {uniprotId: "P00698", experimentType: "OSC"}, first: 3) {
     edges { node { site wavelength detectorDistance beamCentreX beamCentreY axisRange numberOfImages
                    detector { model pixelSizeX } } }
   }
-}"""),
-    ("Collections of crystals grown with sodium chloride (a LIMS search), with their crystallisation", """{
+}""",
+    ),
+    (
+        "Collections of crystals grown with sodium chloride (a LIMS search), with their crystallisation",
+        """{
   dataCollections(filter: {lims: {chemical: "sodium chloride"}, resolutionBetterThan: 2.0}, first: 5) {
     totalCount
     edges { node { site localId sample { name crystallisation { method ph temperature screen
       components { name concentration unit } cryoProtectant source } } } }
   }
-}"""),
-    ("The registered sites and their health", """{
+}""",
+    ),
+    (
+        "The registered sites and their health",
+        """{
   sites { name url status schemaVersion lastSeen latencyMs }
-}"""),
+}""",
+    ),
 ]

@@ -10,8 +10,9 @@ from __future__ import annotations
 import json
 import logging
 import uuid
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 from mx_schema.errors import BAD_USER_INPUT, INTERNAL, ContractError
 
@@ -51,7 +52,9 @@ def negotiate(accept: str | None) -> str:
     return JSON
 
 
-def parse_request(method: str, content_type: str | None, body: bytes, params: Mapping[str, str]) -> GraphQLRequest:
+def parse_request(
+    method: str, content_type: str | None, body: bytes, params: Mapping[str, str]
+) -> GraphQLRequest:
     if method == "GET":
         data: Any = dict(params)
         if "variables" in data and data["variables"]:
@@ -173,8 +176,9 @@ def is_request_error(data: Any, errors: Sequence[Any] | None) -> bool:
     return data is None and bool(errors) and all(not getattr(e, "path", None) for e in errors or ())
 
 
-def result_body(data: Any, errors: Sequence[Any] | None, formatted: list[dict[str, Any]],
-                media: str) -> tuple[dict[str, Any], int]:
+def result_body(
+    data: Any, errors: Sequence[Any] | None, formatted: list[dict[str, Any]], media: str
+) -> tuple[dict[str, Any], int]:
     """The body (`errors` then `data`; the caller adds `extensions`) and HTTP status of a GraphQL result.
 
     A request error has no `data` entry: "If an error was raised before execution begins, the data entry

@@ -15,8 +15,18 @@ from mx_schema.errors import InvalidGlobalId
 
 SITE_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
 NODE_TYPES = frozenset(
-    {"DataCollection", "Sample", "Protein", "Session", "Proposal", "Crystal", "ProcessingResult",
-     "Detector", "DataCollectionGroup", "ImageSet"}
+    {
+        "DataCollection",
+        "Sample",
+        "Protein",
+        "Session",
+        "Proposal",
+        "Crystal",
+        "ProcessingResult",
+        "Detector",
+        "DataCollectionGroup",
+        "ImageSet",
+    }
 )
 
 

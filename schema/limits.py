@@ -145,26 +145,45 @@ class OperationLimits(ASTValidationRule):
 
     def __init__(self, context: ValidationContext) -> None:
         super().__init__(context)
-        fragments = {d.name.value: d for d in context.document.definitions if isinstance(d, FragmentDefinitionNode)}
+        fragments = {
+            d.name.value: d for d in context.document.definitions if isinstance(d, FragmentDefinitionNode)
+        }
         self.measure = Measure(fragments)
 
     def enter_operation_definition(self, node: OperationDefinitionNode, *_: Any) -> None:
         shape = self.measure.selection_set(node.selection_set)
         if is_introspection_only(node, self.measure):
-            depth, aliases, fields = MAX_INTROSPECTION_DEPTH, MAX_INTROSPECTION_ALIASES, MAX_INTROSPECTION_FIELDS
+            depth, aliases, fields = (
+                MAX_INTROSPECTION_DEPTH,
+                MAX_INTROSPECTION_ALIASES,
+                MAX_INTROSPECTION_FIELDS,
+            )
             kind = "introspection query"
         else:
             depth, aliases, fields = MAX_DEPTH, MAX_ALIASES, None
             kind = "query"
         if shape.depth > depth:
-            self.report_error(GraphQLError(f"{kind} depth {shape.depth} exceeds the limit of {depth}", node,
-                                           extensions={"code": QUERY_TOO_DEEP}))
+            self.report_error(
+                GraphQLError(
+                    f"{kind} depth {shape.depth} exceeds the limit of {depth}",
+                    node,
+                    extensions={"code": QUERY_TOO_DEEP},
+                )
+            )
         if shape.aliases > aliases:
-            self.report_error(GraphQLError(f"more than {aliases} aliases in one {kind}", node,
-                                           extensions={"code": TOO_MANY_ALIASES}))
+            self.report_error(
+                GraphQLError(
+                    f"more than {aliases} aliases in one {kind}", node, extensions={"code": TOO_MANY_ALIASES}
+                )
+            )
         if fields is not None and shape.fields > fields:
-            self.report_error(GraphQLError(f"{kind} selects {shape.fields} fields (fragments expanded), over "
-                                           f"the limit of {fields}", node, extensions={"code": QUERY_TOO_LARGE}))
+            self.report_error(
+                GraphQLError(
+                    f"{kind} selects {shape.fields} fields (fragments expanded), over the limit of {fields}",
+                    node,
+                    extensions={"code": QUERY_TOO_LARGE},
+                )
+            )
 
 
 # A bound on how many records one operation may ask for: each connection field costs its `first` (a
@@ -192,15 +211,21 @@ class CostLimit(ASTValidationRule):
 
     def __init__(self, context: ValidationContext) -> None:
         super().__init__(context)
-        fragments = {d.name.value: d for d in context.document.definitions if isinstance(d, FragmentDefinitionNode)}
+        fragments = {
+            d.name.value: d for d in context.document.definitions if isinstance(d, FragmentDefinitionNode)
+        }
         self.measure = Measure(fragments)
 
     def enter_operation_definition(self, node: OperationDefinitionNode, *_: Any) -> None:
         cost = self.measure.selection_set(node.selection_set).cost
         if cost > MAX_COST:
-            self.report_error(GraphQLError(
-                f"query may ask for {cost} records, over the limit of {MAX_COST} (lower `first` or split it)",
-                node, extensions={"code": QUERY_TOO_COSTLY}))
+            self.report_error(
+                GraphQLError(
+                    f"query may ask for {cost} records, over the limit of {MAX_COST} (lower `first` or split it)",
+                    node,
+                    extensions={"code": QUERY_TOO_COSTLY},
+                )
+            )
 
 
 RULES = (OperationLimits, CostLimit)

@@ -16,13 +16,14 @@ import logging
 import logging.handlers
 import os
 import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 from mx_schema.errors import (
     CALLER_TOKEN_EXPIRED,
-    CALLER_TOKEN_REQUIRED,
     CALLER_TOKEN_INVALID,
+    CALLER_TOKEN_REQUIRED,
     SITE_NAME_MISMATCH,
     UNAUTHENTICATED,
     UNTRUSTED_HUB_KEY,
@@ -55,7 +56,7 @@ class Scope:
     """What one request may see: the verified viewer and the site's embargo."""
 
     viewer: Viewer
-    embargo: "EmbargoPolicy"
+    embargo: EmbargoPolicy
 
     @property
     def restricted(self) -> bool:
@@ -93,10 +94,14 @@ class EmbargoPolicy:
             return None
         return now - dt.timedelta(days=365.25 * years)
 
-    def cutoffs(self, now: dt.datetime | None = None) -> tuple[dt.datetime | None, dict[str, dt.datetime | None]]:
-        current = now or dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
-        return (self.cutoff(self.default_years, current),
-                {bl.lower(): self.cutoff(y, current) for bl, y in self.per_beamline.items()})
+    def cutoffs(
+        self, now: dt.datetime | None = None
+    ) -> tuple[dt.datetime | None, dict[str, dt.datetime | None]]:
+        current = now or dt.datetime.now(dt.UTC).replace(tzinfo=None)
+        return (
+            self.cutoff(self.default_years, current),
+            {bl.lower(): self.cutoff(y, current) for bl, y in self.per_beamline.items()},
+        )
 
 
 class Unauthenticated(ContractError):
@@ -104,7 +109,9 @@ class Unauthenticated(ContractError):
 
     code = UNAUTHENTICATED
 
-    def __init__(self, message: str, *, code: str | None = None, extensions: Mapping[str, Any] | None = None) -> None:
+    def __init__(
+        self, message: str, *, code: str | None = None, extensions: Mapping[str, Any] | None = None
+    ) -> None:
         super().__init__(message, code=code)
         self.extensions: dict[str, Any] = dict(extensions or {})
 
@@ -118,7 +125,7 @@ def public_key_id(public_key: Any) -> str:
     return hashlib.sha256(raw).hexdigest()[:16]
 
 
-def _seen(value: Any, pattern: "re.Pattern[str]") -> str | None:
+def _seen(value: Any, pattern: re.Pattern[str]) -> str | None:
     """A value read from an unverified token, echoed only when it has the expected shape."""
     return value if isinstance(value, str) and pattern.fullmatch(value) else None
 
@@ -149,13 +156,20 @@ def ownership() -> Ownership:
     """
     scope = SCOPE.get()
     if scope is None:
-        raise Unauthenticated("`mine` needs to know the caller, but this site runs without access control "
-                              "(it does not verify the hub's caller tokens)")
+        raise Unauthenticated(
+            "`mine` needs to know the caller, but this site runs without access control "
+            "(it does not verify the hub's caller tokens)"
+        )
     v = scope.viewer
     if v.login is None and not v.staff_beamlines and not v.admin:
-        raise Unauthenticated("`mine` needs a signed-in caller: anonymous callers have no collections of their own")
-    return Ownership(login=v.login, beamlines=frozenset(b for b in v.staff_beamlines if b != "*"),
-                     every_beamline="*" in v.staff_beamlines)
+        raise Unauthenticated(
+            "`mine` needs a signed-in caller: anonymous callers have no collections of their own"
+        )
+    return Ownership(
+        login=v.login,
+        beamlines=frozenset(b for b in v.staff_beamlines if b != "*"),
+        every_beamline="*" in v.staff_beamlines,
+    )
 
 
 @dataclass
@@ -168,14 +182,15 @@ class AccessPolicy:
 
     trusted_keys: list[Any]  # cryptography Ed25519PublicKey objects
     embargo: EmbargoPolicy = field(default_factory=EmbargoPolicy)
-    audit: "AuditLog | None" = None
+    audit: AuditLog | None = None
     # A LIMS knows no sessions or embargo, so it cannot apply the rule itself: it answers only callers a
     # trusted hub vouches for, and the hub asks it only about samples the owning site let the caller see.
     require_caller: bool = False
 
     @classmethod
-    def from_pem_files(cls, paths: Iterable[str], embargo: EmbargoPolicy | None = None,
-                       audit: "AuditLog | None" = None) -> "AccessPolicy":
+    def from_pem_files(
+        cls, paths: Iterable[str], embargo: EmbargoPolicy | None = None, audit: AuditLog | None = None
+    ) -> AccessPolicy:
         from cryptography.hazmat.primitives.serialization import load_pem_public_key
 
         keys = []
@@ -191,16 +206,21 @@ class AccessPolicy:
     def ignored(self, token: str | None) -> str | None:
         """Why `token` is ignored (a site that trusts no hub key), or None when it counts."""
         if token and not self.trusted_keys:
-            return ("this site trusts no hub key (started without --trust-hub-key): the caller's identity is "
-                    "ignored and only public (embargo-expired) records are served")
+            return (
+                "this site trusts no hub key (started without --trust-hub-key): the caller's identity is "
+                "ignored and only public (embargo-expired) records are served"
+            )
         return None
 
     def viewer(self, token: str | None, site: str) -> Viewer:
         """The verified caller; no token is an anonymous caller (refused where `require_caller`); a bad
         token is refused, not downgraded."""
         if self.require_caller and (not token or not self.trusted_keys):
-            raise Unauthenticated("this LIMS answers its hubs only: send the query through a hub it trusts "
-                                  "(a caller token signed by the hub)", code=CALLER_TOKEN_REQUIRED)
+            raise Unauthenticated(
+                "this LIMS answers its hubs only: send the query through a hub it trusts "
+                "(a caller token signed by the hub)",
+                code=CALLER_TOKEN_REQUIRED,
+            )
         if not token or not self.trusted_keys:
             return ANONYMOUS
         import jwt
@@ -209,8 +229,15 @@ class AccessPolicy:
         problem: Exception | None = None
         for key in self.trusted_keys:
             try:
-                claims = jwt.decode(token, key=key, algorithms=["EdDSA"], audience=site, issuer=ISSUER,
-                                    options={"require": ["exp", "iat", "aud", "iss"]}, leeway=5)
+                claims = jwt.decode(
+                    token,
+                    key=key,
+                    algorithms=["EdDSA"],
+                    audience=site,
+                    issuer=ISSUER,
+                    options={"require": ["exp", "iat", "aud", "iss"]},
+                    leeway=5,
+                )
                 break
             except jwt.InvalidSignatureError as exc:
                 problem = problem or exc  # another trusted key may still verify it
@@ -225,44 +252,63 @@ class AccessPolicy:
         # sites at once, is no token a hub of ours makes (issue 15): refuse it rather than honour it.
         lifetime = claims.get("exp", 0) - claims.get("iat", 0)
         if not isinstance(lifetime, (int, float)) or lifetime > MAX_TOKEN_LIFETIME or lifetime <= 0:
-            raise Unauthenticated(f"the caller token lives {lifetime} s; this site accepts at most "
-                                  f"{MAX_TOKEN_LIFETIME} s", code=CALLER_TOKEN_INVALID)
+            raise Unauthenticated(
+                f"the caller token lives {lifetime} s; this site accepts at most {MAX_TOKEN_LIFETIME} s",
+                code=CALLER_TOKEN_INVALID,
+            )
         if not isinstance(claims.get("aud"), str):
-            raise Unauthenticated("the caller token names several audiences; a hub signs for one site",
-                                  code=CALLER_TOKEN_INVALID)
+            raise Unauthenticated(
+                "the caller token names several audiences; a hub signs for one site",
+                code=CALLER_TOKEN_INVALID,
+            )
         staff = claims.get("mxhub_staff") or []
         if not isinstance(staff, list) or not all(isinstance(b, str) for b in staff):
             raise Unauthenticated("malformed caller token", code=CALLER_TOKEN_INVALID)
         login = claims.get("sub")
-        return Viewer(login=login if isinstance(login, str) and login else None,
-                      staff_beamlines=frozenset(b.lower() if b != "*" else b for b in staff),
-                      admin=claims.get("mxhub_admin") is True)
+        return Viewer(
+            login=login if isinstance(login, str) and login else None,
+            staff_beamlines=frozenset(b.lower() if b != "*" else b for b in staff),
+            admin=claims.get("mxhub_admin") is True,
+        )
 
     def _refusal(self, exc: Exception | None, token: str, site: str, key: Any) -> Unauthenticated:
         """The refusal for `exc`, with what the hub's operator needs to fix it (key ids, names)."""
         import jwt
 
         if isinstance(exc, jwt.ExpiredSignatureError):
-            return Unauthenticated("the hub's caller token has expired (are the hub's and the site's clocks "
-                                   "right?)", code=CALLER_TOKEN_EXPIRED)
+            return Unauthenticated(
+                "the hub's caller token has expired (are the hub's and the site's clocks right?)",
+                code=CALLER_TOKEN_EXPIRED,
+            )
         if isinstance(exc, jwt.InvalidAudienceError):
-            claims = jwt.decode(token, key=key, algorithms=["EdDSA"], options={"verify_aud": False, "verify_exp": False})
+            claims = jwt.decode(
+                token, key=key, algorithms=["EdDSA"], options={"verify_aud": False, "verify_exp": False}
+            )
             audience = _seen(claims.get("aud"), SITE_NAME)
             log.warning("caller token refused: it is for site %r, this site is %r", audience, site)
-            return Unauthenticated(f"the caller token is for site {audience!r}, but this site is {site!r} "
-                                   f"(started with --name {site})", code=SITE_NAME_MISMATCH,
-                                   extensions={"audience": audience, "siteName": site})
+            return Unauthenticated(
+                f"the caller token is for site {audience!r}, but this site is {site!r} "
+                f"(started with --name {site})",
+                code=SITE_NAME_MISMATCH,
+                extensions={"audience": audience, "siteName": site},
+            )
         if isinstance(exc, jwt.InvalidSignatureError):
             try:
                 kid = _seen(jwt.get_unverified_header(token).get("kid"), _KID)
             except jwt.PyJWTError:
                 kid = None
             trusted = self.trusted_key_ids
-            log.warning("caller token refused: signed by hub key %s, this site trusts %s", kid or "(no kid)",
-                        ", ".join(trusted))
-            return Unauthenticated(f"the caller token is signed by hub key {kid or '(unnamed)'}, which this site "
-                                   f"does not trust (it trusts {', '.join(trusted)})", code=UNTRUSTED_HUB_KEY,
-                                   extensions={"keyId": kid, "trustedKeyIds": trusted})
+            log.warning(
+                "caller token refused: signed by hub key %s, this site trusts %s",
+                kid or "(no kid)",
+                ", ".join(trusted),
+            )
+            return Unauthenticated(
+                f"the caller token is signed by hub key {kid or '(unnamed)'}, which this site "
+                f"does not trust (it trusts {', '.join(trusted)})",
+                code=UNTRUSTED_HUB_KEY,
+                extensions={"keyId": kid, "trustedKeyIds": trusted},
+            )
         log.warning("caller token refused: %s", type(exc).__name__ if exc else "unreadable")
         return Unauthenticated("the caller token is not a valid hub token", code=CALLER_TOKEN_INVALID)
 
@@ -310,19 +356,27 @@ class AuditLog:
             self.listener.stop()
             self.listener.start()
 
-    def record(self, viewer: Viewer | None, query: str, variables: Any, proposals: Iterable[str],
-               operation: str | None = None) -> None:
+    def record(
+        self,
+        viewer: Viewer | None,
+        query: str,
+        variables: Any,
+        proposals: Iterable[str],
+        operation: str | None = None,
+    ) -> None:
         names = sorted(set(proposals))
         raw_variables = json.dumps(variables, default=str, sort_keys=True) if variables else ""
         entry = {
-            "at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+            "at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
             "who": None if viewer is None else (viewer.login or "anonymous"),
             "staff": sorted(viewer.staff_beamlines)[:MAX_AUDIT_PROPOSALS] if viewer else [],
             "admin": bool(viewer and viewer.admin),
             "operation": (operation or "")[:200] or None,
             "query_sha256": hashlib.sha256(query.encode()).hexdigest()[:16],
             "query_bytes": len(query),
-            "variables_sha256": hashlib.sha256(raw_variables.encode()).hexdigest()[:16] if raw_variables else None,
+            "variables_sha256": hashlib.sha256(raw_variables.encode()).hexdigest()[:16]
+            if raw_variables
+            else None,
             "variables_bytes": len(raw_variables),
             "proposals": names[:MAX_AUDIT_PROPOSALS],
             "proposal_count": len(names),

@@ -7,19 +7,19 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from typing import Any, AsyncIterator
+from collections.abc import AsyncIterator
+from typing import Any
 
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
+from strawberry.dataloader import DataLoader
 
 from mx_schema import SCHEMA_VERSION
 from mx_schema.ids import SITE_NAME
 from site_adapter.access import AccessPolicy
 from site_adapter.backends.base import Backend, BackendError
-from strawberry.dataloader import DataLoader
-
 from site_adapter.graphql import images
 from site_adapter.graphql.context import SiteContext, make_loaders
 from site_adapter.graphql.schema import schema as site_schema
@@ -28,8 +28,14 @@ from site_adapter.graphql.view import GraphQLView
 log = logging.getLogger("mxhub.site")
 
 
-def create_app(backend: Backend, *, site: str, services: dict[str, Any] | None = None,
-               manage_backend: bool = True, access_policy: AccessPolicy | None = None) -> Starlette:
+def create_app(
+    backend: Backend,
+    *,
+    site: str,
+    services: dict[str, Any] | None = None,
+    manage_backend: bool = True,
+    access_policy: AccessPolicy | None = None,
+) -> Starlette:
     """An app serving `backend` as site `site`; it starts and closes the backend unless told not to.
 
     With an access policy every request is scoped to the caller the trusted hub vouches for (anonymous
@@ -45,10 +51,16 @@ def create_app(backend: Backend, *, site: str, services: dict[str, Any] | None =
             # The native store holds the indexer's image sets too (migration 002).
             services = {**extra_services, "image_pool": getattr(backend, "pool", None)}
         pool = services.get("image_pool")
-        loaders = make_loaders(backend, {"image_sets": DataLoader(load_fn=images.loader_for(pool)),
-                                         "first_headers": DataLoader(load_fn=images.header_loader_for(pool))})
-        return SiteContext(site=site, backend=backend, schema_version=SCHEMA_VERSION, loaders=loaders,
-                           services=services)
+        loaders = make_loaders(
+            backend,
+            {
+                "image_sets": DataLoader(load_fn=images.loader_for(pool)),
+                "first_headers": DataLoader(load_fn=images.header_loader_for(pool)),
+            },
+        )
+        return SiteContext(
+            site=site, backend=backend, schema_version=SCHEMA_VERSION, loaders=loaders, services=services
+        )
 
     async def health(request: Request) -> JSONResponse:
         return JSONResponse({"status": "ok", "site": site, "schemaVersion": SCHEMA_VERSION})

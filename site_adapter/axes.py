@@ -37,8 +37,8 @@ class Axis:
     (translation) at the first image and per image."""
 
     name: str
-    kind: str                      # "rotation" | "translation" | "general"
-    equipment: str                 # "detector" | "goniometer" | "source" | "gravity" | "general"
+    kind: str  # "rotation" | "translation" | "general"
+    equipment: str  # "detector" | "goniometer" | "source" | "gravity" | "general"
     vector: Vector
     offset: Vector = (0.0, 0.0, 0.0)  # mm
     depends_on: str | None = None  # the next axis towards the laboratory; None for "."
@@ -170,9 +170,11 @@ def rotation(axis: Vector, degrees: float) -> Matrix:
     t = math.radians(degrees)
     c, s = math.cos(t), math.sin(t)
     k = 1.0 - c
-    return ((c + x * x * k, x * y * k - z * s, x * z * k + y * s),
-            (y * x * k + z * s, c + y * y * k, y * z * k - x * s),
-            (z * x * k - y * s, z * y * k + x * s, c + z * z * k))
+    return (
+        (c + x * x * k, x * y * k - z * s, x * z * k + y * s),
+        (y * x * k + z * s, c + y * y * k, y * z * k - x * s),
+        (z * x * k - y * s, z * y * k + x * s, c + z * z * k),
+    )
 
 
 def apply(m: Matrix, v: Vector) -> Vector:
@@ -244,8 +246,11 @@ def resolve(axes: AxisSet) -> LabFrame:
     else:
         source = next((a for a in axes.axes if a.equipment == "source"), None)
         # imgCIF's SOURCE axis points from the sample to the source: the beam travels the other way.
-        beam = scale(unit(source.vector), -1.0) if source is not None and axes.frame == IMGCIF else (
-            (0.0, 0.0, -1.0) if axes.frame == IMGCIF else (0.0, 0.0, 1.0))
+        beam = (
+            scale(unit(source.vector), -1.0)
+            if source is not None and axes.frame == IMGCIF
+            else ((0.0, 0.0, -1.0) if axes.frame == IMGCIF else (0.0, 0.0, 1.0))
+        )
     scans = axes.scan_axes()
     rotating = next((a for a in scans if a.kind == ROTATION), None)
     rotation_axis = None
@@ -253,22 +258,45 @@ def resolve(axes: AxisSet) -> LabFrame:
         rotation_axis = to_lab(unit(_turn(_chain(axes, rotating.depends_on), unit(rotating.vector))))
     settings = tuple((a.name, a.start) for a in axes.axes if a.equipment == "goniometer")
     return LabFrame(
-        fast=to_lab(fast), slow=to_lab(slow), origin=to_lab(origin), beam=to_lab(beam),
-        rotation_axis=rotation_axis, scan_axis=(scans[0].name if scans else None),
-        start_angle=rotating.start if rotating else 0.0, increment=rotating.increment if rotating else 0.0,
-        fast_step=axes.fast_step, slow_step=axes.slow_step, settings=settings)
-
+        fast=to_lab(fast),
+        slow=to_lab(slow),
+        origin=to_lab(origin),
+        beam=to_lab(beam),
+        rotation_axis=rotation_axis,
+        scan_axis=(scans[0].name if scans else None),
+        start_angle=rotating.start if rotating else 0.0,
+        increment=rotating.increment if rotating else 0.0,
+        fast_step=axes.fast_step,
+        slow_step=axes.slow_step,
+        settings=settings,
+    )
 
 
 def to_dict(axes: AxisSet) -> dict:
     """A JSON-able form (the indexer stores headers as JSON)."""
-    return {"frame": axes.frame, "fast": axes.fast, "slow": axes.slow,
-            "fast_step": axes.fast_step, "slow_step": axes.slow_step,
-            "fast_start": axes.fast_start, "slow_start": axes.slow_start,
-            "beam": list(axes.beam) if axes.beam is not None else None,
-            "axes": [{"name": a.name, "kind": a.kind, "equipment": a.equipment, "vector": list(a.vector),
-                      "offset": list(a.offset), "depends_on": a.depends_on, "start": a.start,
-                      "increment": a.increment} for a in axes.axes]}
+    return {
+        "frame": axes.frame,
+        "fast": axes.fast,
+        "slow": axes.slow,
+        "fast_step": axes.fast_step,
+        "slow_step": axes.slow_step,
+        "fast_start": axes.fast_start,
+        "slow_start": axes.slow_start,
+        "beam": list(axes.beam) if axes.beam is not None else None,
+        "axes": [
+            {
+                "name": a.name,
+                "kind": a.kind,
+                "equipment": a.equipment,
+                "vector": list(a.vector),
+                "offset": list(a.offset),
+                "depends_on": a.depends_on,
+                "start": a.start,
+                "increment": a.increment,
+            }
+            for a in axes.axes
+        ],
+    }
 
 
 def from_dict(data: object) -> AxisSet | None:
@@ -279,14 +307,28 @@ def from_dict(data: object) -> AxisSet | None:
         return None
     try:
         return AxisSet(
-            frame=str(data["frame"]), fast=str(data["fast"]), slow=str(data["slow"]),
-            fast_step=float(data["fast_step"]), slow_step=float(data["slow_step"]),
-            fast_start=float(data.get("fast_start") or 0.0), slow_start=float(data.get("slow_start") or 0.0),
+            frame=str(data["frame"]),
+            fast=str(data["fast"]),
+            slow=str(data["slow"]),
+            fast_step=float(data["fast_step"]),
+            slow_step=float(data["slow_step"]),
+            fast_start=float(data.get("fast_start") or 0.0),
+            slow_start=float(data.get("slow_start") or 0.0),
             beam=_vec(data["beam"]) if data.get("beam") is not None else None,
-            axes=tuple(Axis(name=str(a["name"]), kind=str(a["kind"]), equipment=str(a["equipment"]),
-                            vector=_vec(a["vector"]), offset=_vec(a.get("offset") or (0, 0, 0)),
-                            depends_on=a.get("depends_on"), start=float(a.get("start") or 0.0),
-                            increment=float(a.get("increment") or 0.0)) for a in data["axes"]))
+            axes=tuple(
+                Axis(
+                    name=str(a["name"]),
+                    kind=str(a["kind"]),
+                    equipment=str(a["equipment"]),
+                    vector=_vec(a["vector"]),
+                    offset=_vec(a.get("offset") or (0, 0, 0)),
+                    depends_on=a.get("depends_on"),
+                    start=float(a.get("start") or 0.0),
+                    increment=float(a.get("increment") or 0.0),
+                )
+                for a in data["axes"]
+            ),
+        )
     except (KeyError, TypeError, ValueError):
         return None
 

@@ -13,8 +13,8 @@ import json
 import math
 import random
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Iterator
 
 LIMS_NAMESPACE = uuid.UUID("6f1c7a52-3c1e-4c8e-9a55-1b7d2f0e8c11")  # crystal UUIDs: uuid5(ns, "site:crystal")
 HEWL_SEQUENCE = (  # hen egg-white lysozyme, mature chain (UniProt P00698, residues 19-147)
@@ -35,13 +35,30 @@ class ProteinSpec:
 
 # Real proteins of MX practice, with their UniProt accessions and the usual crystal form.
 PROTEINS: tuple[ProteinSpec, ...] = (
-    ProteinSpec("HEWL", "Lysozyme C (hen egg white)", "P00698", "P 43 21 2", (79.1, 79.1, 37.9, 90, 90, 90), 1.35, HEWL_SEQUENCE),
+    ProteinSpec(
+        "HEWL",
+        "Lysozyme C (hen egg white)",
+        "P00698",
+        "P 43 21 2",
+        (79.1, 79.1, 37.9, 90, 90, 90),
+        1.35,
+        HEWL_SEQUENCE,
+    ),
     ProteinSpec("THAU", "Thaumatin I", "P02883", "P 41 21 2", (57.8, 57.8, 150.2, 90, 90, 90), 1.45),
     ProteinSpec("TLN", "Thermolysin", "P00800", "P 61 2 2", (92.8, 92.8, 128.5, 90, 90, 120), 1.55),
     ProteinSpec("INS", "Insulin (bovine)", "P01317", "I 21 3", (78.9, 78.9, 78.9, 90, 90, 90), 1.6),
     ProteinSpec("PROK", "Proteinase K", "P06873", "P 43 21 2", (67.5, 67.5, 106.9, 90, 90, 90), 1.25),
-    ProteinSpec("GI", "Xylose isomerase (glucose isomerase)", "P24300", "I 2 2 2", (93.9, 99.6, 102.9, 90, 90, 90), 1.4),
-    ProteinSpec("TRY", "Cationic trypsin (bovine)", "P00760", "P 21 21 21", (54.9, 58.6, 67.5, 90, 90, 90), 1.3),
+    ProteinSpec(
+        "GI",
+        "Xylose isomerase (glucose isomerase)",
+        "P24300",
+        "I 2 2 2",
+        (93.9, 99.6, 102.9, 90, 90, 90),
+        1.4,
+    ),
+    ProteinSpec(
+        "TRY", "Cationic trypsin (bovine)", "P00760", "P 21 21 21", (54.9, 58.6, 67.5, 90, 90, 90), 1.3
+    ),
     ProteinSpec("FAE", "Endothiapepsin", "P11838", "P 1 21 1", (45.3, 73.0, 52.9, 90, 109.4, 90), 1.5),
 )
 
@@ -85,20 +102,32 @@ class FacilitySpec:
 
 
 FACILITIES: dict[str, FacilitySpec] = {
-    "esrf": FacilitySpec("ESRF", "esrf", ("mx", "ih"), (
-        BeamlineSpec("id23-1", E2_9M, 0.8856, (50, 45), 1.6e12),
-        BeamlineSpec("id29", P3_6M, 0.97625, (30, 30), 3.7e12),
-        BeamlineSpec("id30a-1", P3_2M, 0.9655, (100, 100), 6.0e11),
-        BeamlineSpec("id30b", E2_9M, 0.9184, (20, 20), 4.0e12),
-    ), 2_000_000),
-    "diamond": FacilitySpec("Diamond", "dls", ("mx", "cm", "nt"), (
-        BeamlineSpec("i03", E2_16M, 0.9763, (80, 20), 2.5e12),
-        BeamlineSpec("i04", E2_16M, 0.9795, (50, 30), 1.8e12),
-        BeamlineSpec("i24", P3_6M, 0.9686, (10, 10), 1.0e12),
-    ), 6_000_000),
-    "maxiv": FacilitySpec("MAX IV", "maxiv", ("mx",), (
-        BeamlineSpec("biomax", E_16M, 0.9763, (20, 5), 2.0e13),
-    ), 100_000),
+    "esrf": FacilitySpec(
+        "ESRF",
+        "esrf",
+        ("mx", "ih"),
+        (
+            BeamlineSpec("id23-1", E2_9M, 0.8856, (50, 45), 1.6e12),
+            BeamlineSpec("id29", P3_6M, 0.97625, (30, 30), 3.7e12),
+            BeamlineSpec("id30a-1", P3_2M, 0.9655, (100, 100), 6.0e11),
+            BeamlineSpec("id30b", E2_9M, 0.9184, (20, 20), 4.0e12),
+        ),
+        2_000_000,
+    ),
+    "diamond": FacilitySpec(
+        "Diamond",
+        "dls",
+        ("mx", "cm", "nt"),
+        (
+            BeamlineSpec("i03", E2_16M, 0.9763, (80, 20), 2.5e12),
+            BeamlineSpec("i04", E2_16M, 0.9795, (50, 30), 1.8e12),
+            BeamlineSpec("i24", P3_6M, 0.9686, (10, 10), 1.0e12),
+        ),
+        6_000_000,
+    ),
+    "maxiv": FacilitySpec(
+        "MAX IV", "maxiv", ("mx",), (BeamlineSpec("biomax", E_16M, 0.9763, (20, 5), 2.0e13),), 100_000
+    ),
 }
 
 CONTAINER_PREFIX = {"esrf": "ESRF-PK", "diamond": "DLS-PK", "maxiv": "MAXIV-PK"}
@@ -153,12 +182,19 @@ def _shell(rng: random.Random, res_low: float, res_high: float, kind: str, quali
     multiplicity = rng.uniform(3.5, 13.5)
     r_meas = r_merge * math.sqrt(multiplicity / (multiplicity - 1))
     r_pim = r_merge / math.sqrt(multiplicity - 1)
-    return json.dumps({
-        "resolution_low": round(res_low, 2), "resolution_high": round(res_high, 2),
-        "completeness": round(completeness, 1), "multiplicity": round(multiplicity, 1),
-        "mean_i_over_sig_i": round(isig, 1), "cc_half": round(cc_half, 4), "r_merge": round(r_merge, 3),
-        "r_meas": round(r_meas, 3), "r_pim": round(r_pim, 3),
-    })
+    return json.dumps(
+        {
+            "resolution_low": round(res_low, 2),
+            "resolution_high": round(res_high, 2),
+            "completeness": round(completeness, 1),
+            "multiplicity": round(multiplicity, 1),
+            "mean_i_over_sig_i": round(isig, 1),
+            "cc_half": round(cc_half, 4),
+            "r_merge": round(r_merge, 3),
+            "r_meas": round(r_meas, 3),
+            "r_pim": round(r_pim, 3),
+        }
+    )
 
 
 class DemoFacility:
@@ -182,7 +218,13 @@ class DemoFacility:
             pid = self.base + i
             prefix = self.spec.proposal_prefixes[i % len(self.spec.proposal_prefixes)]
             code = f"{prefix}{1000 + 37 * i + rng.randrange(30)}"
-            proposals.append((pid, code, f"Structural studies of {PROTEINS[i % len(PROTEINS)].name.split(' (')[0].lower()}"))
+            proposals.append(
+                (
+                    pid,
+                    code,
+                    f"Structural studies of {PROTEINS[i % len(PROTEINS)].name.split(' (')[0].lower()}",
+                )
+            )
             for k in range(3):
                 person_id = self.base + i * 3 + k
                 persons.append((person_id, f"{code}_user{k + 1}", f"User {k + 1} of {code}"))
@@ -191,7 +233,9 @@ class DemoFacility:
             for k in range(3):
                 spec = PROTEINS[(i + k * 3) % len(PROTEINS)]
                 seq_hash = hashlib.sha256(spec.sequence.encode()).hexdigest() if spec.sequence else None
-                proteins.append((self.base + i * 3 + k, pid, spec.acronym, spec.name, [spec.uniprot], seq_hash))
+                proteins.append(
+                    (self.base + i * 3 + k, pid, spec.acronym, spec.name, [spec.uniprot], seq_hash)
+                )
         sessions, sm = [], []
         start0 = dt.datetime(2019, 1, 14, 8, 0)
         span_hours = 24 * 365 * 6
@@ -201,14 +245,35 @@ class DemoFacility:
             bl = self.spec.beamlines[s % len(self.spec.beamlines)]
             start = start0 + dt.timedelta(hours=int(span_hours * s / self.n_sessions) + rng.randrange(0, 8))
             visit_number = s // self.n_proposals + 1
-            sessions.append((sid, self.base + pidx, visit_number, f"{proposals[pidx][1]}-{visit_number}", bl.name,
-                             start, start + dt.timedelta(hours=8)))
+            sessions.append(
+                (
+                    sid,
+                    self.base + pidx,
+                    visit_number,
+                    f"{proposals[pidx][1]}-{visit_number}",
+                    bl.name,
+                    start,
+                    start + dt.timedelta(hours=8),
+                )
+            )
             sm.append((sid, self.base + pidx * 3, "Team Leader"))
         detectors = []
         for k, bl in enumerate(self.spec.beamlines):
             det = bl.detector
-            detectors.append((self.base + k, det.manufacturer, det.model, det.serial, det.pixel_size, det.pixel_size,
-                              det.nx, det.ny, det.sensor_material, det.sensor_thickness))
+            detectors.append(
+                (
+                    self.base + k,
+                    det.manufacturer,
+                    det.model,
+                    det.serial,
+                    det.pixel_size,
+                    det.pixel_size,
+                    det.nx,
+                    det.ny,
+                    det.sensor_material,
+                    det.sensor_thickness,
+                )
+            )
         return Tables(proposals, persons, pm, sessions, sm, proteins, detectors)
 
     # --- bulk tables, streamed ------------------------------------------------------------------
@@ -230,32 +295,70 @@ class DemoFacility:
             spec = next(p for p in PROTEINS if p.acronym == protein_row[2])
             det_idx, bl = beamlines[bl_name]
             crystal_id = sample_id
-            cell = tuple(round(v * rng.uniform(0.995, 1.005), 2) if i < 3 else v for i, v in enumerate(spec.cell))
-            yield "crystal", (crystal_id, protein_row[0], crystal_uuid(self.site, crystal_id), spec.space_group, *cell)
+            cell = tuple(
+                round(v * rng.uniform(0.995, 1.005), 2) if i < 3 else v for i, v in enumerate(spec.cell)
+            )
+            yield (
+                "crystal",
+                (crystal_id, protein_row[0], crystal_uuid(self.site, crystal_id), spec.space_group, *cell),
+            )
             name = f"{spec.acronym.lower()}_{sample_no + 1}"
             barcode = pin_barcode(self.site, sample_id)
             plate, well, drop = plate_well_drop(self.site, proposal_id, crystal_id)
-            container = f"{CONTAINER_PREFIX.get(self.site, self.site.upper() + '-PK')}{(sample_no // 16) % 10000:04d}"
-            external = json.dumps([
-                {"system": "lims", "kind": "crystal-uuid", "value": crystal_uuid(self.site, crystal_id)},
-                {"system": self.site, "kind": "pin-barcode", "value": barcode},
-                {"system": "lims", "kind": "plate-well-drop", "value": f"{plate}/{well}/{drop}"},
-                {"system": "uniprot", "kind": "accession", "value": spec.uniprot},
-            ])
-            yield "sample", (sample_id, crystal_id, protein_row[0], proposal_id, name, barcode, container,
-                             sample_no % 16 + 1, external)
+            container = (
+                f"{CONTAINER_PREFIX.get(self.site, self.site.upper() + '-PK')}{(sample_no // 16) % 10000:04d}"
+            )
+            external = json.dumps(
+                [
+                    {"system": "lims", "kind": "crystal-uuid", "value": crystal_uuid(self.site, crystal_id)},
+                    {"system": self.site, "kind": "pin-barcode", "value": barcode},
+                    {"system": "lims", "kind": "plate-well-drop", "value": f"{plate}/{well}/{drop}"},
+                    {"system": "uniprot", "kind": "accession", "value": spec.uniprot},
+                ]
+            )
+            yield (
+                "sample",
+                (
+                    sample_id,
+                    crystal_id,
+                    protein_row[0],
+                    proposal_id,
+                    name,
+                    barcode,
+                    container,
+                    sample_no % 16 + 1,
+                    external,
+                ),
+            )
             group_id = sample_id
             t = s_start + dt.timedelta(minutes=5 * (sample_no // len(sessions) % 90) + rng.randrange(4))
             plan = ["Mesh", "OSC"] + (["OSC"] if rng.random() < 0.35 else [])
             if rng.random() < 0.15:
                 plan.insert(1, "Characterization")
-            yield "data_collection_group", (group_id, session_id, sample_id, plan[-1], t,
-                                            t + dt.timedelta(minutes=4 * len(plan)))
+            yield (
+                "data_collection_group",
+                (group_id, session_id, sample_id, plan[-1], t, t + dt.timedelta(minutes=4 * len(plan))),
+            )
             for run, kind in enumerate(plan, start=1):
                 if dc_id - self.base >= self.n:
                     break
-                yield from self._collection(rng, dc_id, run, kind, t, bl, det_idx, group_id, session_id, sample_id,
-                                            protein_row[0], proposal_id, visit, name, spec)
+                yield from self._collection(
+                    rng,
+                    dc_id,
+                    run,
+                    kind,
+                    t,
+                    bl,
+                    det_idx,
+                    group_id,
+                    session_id,
+                    sample_id,
+                    protein_row[0],
+                    proposal_id,
+                    visit,
+                    name,
+                    spec,
+                )
                 if kind == "OSC":
                     for pr in self._processing(rng, pr_id, dc_id, spec, t):
                         pr_id += 1
@@ -264,9 +367,24 @@ class DemoFacility:
                 t += dt.timedelta(minutes=3)
             sample_no += 1
 
-    def _collection(self, rng: random.Random, dc_id: int, run: int, kind: str, t: dt.datetime, bl: BeamlineSpec,
-                    det_idx: int, group_id: int, session_id: int, sample_id: int, protein_id: int,
-                    proposal_id: int, visit: str, name: str, spec: ProteinSpec) -> Iterator[tuple[str, tuple]]:
+    def _collection(
+        self,
+        rng: random.Random,
+        dc_id: int,
+        run: int,
+        kind: str,
+        t: dt.datetime,
+        bl: BeamlineSpec,
+        det_idx: int,
+        group_id: int,
+        session_id: int,
+        sample_id: int,
+        protein_id: int,
+        proposal_id: int,
+        visit: str,
+        name: str,
+        spec: ProteinSpec,
+    ) -> Iterator[tuple[str, tuple]]:
         det = bl.detector
         if kind == "Mesh":
             n_images, axis_range, exposure, transmission = rng.choice((60, 120, 200, 400)), 0.0, 0.01, 10.0
@@ -286,12 +404,47 @@ class DemoFacility:
         end = t + dt.timedelta(seconds=n_images * exposure + 5)
         edge = min(det.nx, det.ny) * det.pixel_size / 2  # mm from the beam to the nearest edge
         res_edge = bl.wavelength / (2 * math.sin(0.5 * math.atan(edge / distance)))  # Bragg: d = λ / 2 sin θ
-        yield "data_collection", (
-            dc_id, group_id, session_id, sample_id, self.base + det_idx, protein_id, proposal_id, bl.name, kind,
-            t, end, "DataCollection Successful", directory, template, 1, n_images, bl.wavelength, distance,
-            beam_x, beam_y, axis_start, axis_start + axis_range * n_images, axis_range, 0.0, "Omega", exposure,
-            transmission, bl.flux * transmission / 100, bl.beam_size[0], bl.beam_size[1], round(res_edge, 2),
-            0.0, 0.0, 0.0, 0.0, axis_start, None,
+        yield (
+            "data_collection",
+            (
+                dc_id,
+                group_id,
+                session_id,
+                sample_id,
+                self.base + det_idx,
+                protein_id,
+                proposal_id,
+                bl.name,
+                kind,
+                t,
+                end,
+                "DataCollection Successful",
+                directory,
+                template,
+                1,
+                n_images,
+                bl.wavelength,
+                distance,
+                beam_x,
+                beam_y,
+                axis_start,
+                axis_start + axis_range * n_images,
+                axis_range,
+                0.0,
+                "Omega",
+                exposure,
+                transmission,
+                bl.flux * transmission / 100,
+                bl.beam_size[0],
+                bl.beam_size[1],
+                round(res_edge, 2),
+                0.0,
+                0.0,
+                0.0,
+                0.0,
+                axis_start,
+                None,
+            ),
         )
 
     def _directory(self, visit: str, beamline: str, t: dt.datetime, name: str) -> str:
@@ -302,8 +455,9 @@ class DemoFacility:
             return f"/dls/{beamline}/data/{t:%Y}/{visit}/{name}/"
         return f"/data/visitors/biomax/{visit.split('-')[0]}/{t:%Y%m%d}/raw/{name}/"
 
-    def _processing(self, rng: random.Random, first_id: int, dc_id: int, spec: ProteinSpec,
-                    t: dt.datetime) -> Iterator[tuple]:
+    def _processing(
+        self, rng: random.Random, first_id: int, dc_id: int, spec: ProteinSpec, t: dt.datetime
+    ) -> Iterator[tuple]:
         quality = rng.random()
         base_res = spec.typical_resolution * rng.uniform(0.9, 1.6) if quality > 0.1 else rng.uniform(2.5, 4.0)
         programs = ["fast_dp", "xia2 dials", "autoPROC"] + (["xia2 3dii"] if rng.random() < 0.3 else [])
@@ -313,13 +467,40 @@ class DemoFacility:
             cell = spec.cell
             start = t + dt.timedelta(minutes=2 + 3 * k)
             if failed:
-                yield (first_id + k, dc_id, program, "FAILED", None, None, None, None, None, None, None,
-                       start, start + dt.timedelta(minutes=1), None, None, None, None)
+                yield (
+                    first_id + k,
+                    dc_id,
+                    program,
+                    "FAILED",
+                    None,
+                    None,
+                    None,
+                    None,
+                    None,
+                    None,
+                    None,
+                    start,
+                    start + dt.timedelta(minutes=1),
+                    None,
+                    None,
+                    None,
+                    None,
+                )
                 continue
             low = round(rng.uniform(38, 60), 2)
             inner_high = round(low / 2.5 + res, 2)
             outer_low = round(res * 1.05, 2)
-            yield (first_id + k, dc_id, program, "SUCCESS", spec.space_group, *cell, start,
-                   start + dt.timedelta(minutes=4 + rng.randrange(6)), rng.random() < 0.2,
-                   _shell(rng, low, res, "overall", quality), _shell(rng, low, inner_high, "inner", quality),
-                   _shell(rng, outer_low, res, "outer", quality))
+            yield (
+                first_id + k,
+                dc_id,
+                program,
+                "SUCCESS",
+                spec.space_group,
+                *cell,
+                start,
+                start + dt.timedelta(minutes=4 + rng.randrange(6)),
+                rng.random() < 0.2,
+                _shell(rng, low, res, "overall", quality),
+                _shell(rng, low, inner_high, "inner", quality),
+                _shell(rng, outer_low, res, "outer", quality),
+            )

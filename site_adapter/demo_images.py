@@ -49,10 +49,10 @@ EXPERIMENTS = (
 class FixtureSweep:
     experiment: Experiment
     directory: str
-    template: str          # without .gz/.bz2, as ISPyB records it (the indexer strips it too)
+    template: str  # without .gz/.bz2, as ISPyB records it (the indexer strips it too)
     first: int
     count: int
-    header: CbfHeader      # the first image's
+    header: CbfHeader  # the first image's
 
 
 def find_sweeps(images_root: Path | None) -> list[FixtureSweep]:
@@ -82,8 +82,18 @@ def find_sweeps(images_root: Path | None) -> list[FixtureSweep]:
 def rows(sweeps: list[FixtureSweep]) -> dict[str, list[tuple]]:
     """Native-store rows (loader.COLUMNS order) for the sweeps: one proposal, session, sample and
     detector per experiment, one data collection (and group) per sweep."""
-    out: dict[str, list[tuple]] = {t: [] for t in ("proposal", "session", "protein", "detector", "sample",
-                                                   "data_collection_group", "data_collection")}
+    out: dict[str, list[tuple]] = {
+        t: []
+        for t in (
+            "proposal",
+            "session",
+            "protein",
+            "detector",
+            "sample",
+            "data_collection_group",
+            "data_collection",
+        )
+    }
     by_exp: dict[str, list[FixtureSweep]] = {}
     for s in sweeps:
         by_exp.setdefault(s.experiment.folder, []).append(s)
@@ -95,14 +105,35 @@ def rows(sweeps: list[FixtureSweep]) -> dict[str, list[tuple]]:
         h0 = group[0].header
         times = [(_start(s), _end(s)) for s in group]
         out["proposal"].append((rid, exp.proposal, f"Real images from the DIALS test data ({exp.folder})"))
-        out["session"].append((rid, rid, exp.visit_number, f"{exp.proposal}-{exp.visit_number}", exp.beamline,
-                               min(t[0] for t in times), max(t[1] for t in times)))
+        out["session"].append(
+            (
+                rid,
+                rid,
+                exp.visit_number,
+                f"{exp.proposal}-{exp.visit_number}",
+                exp.beamline,
+                min(t[0] for t in times),
+                max(t[1] for t in times),
+            )
+        )
         protein_id = None
         if exp.protein:
             protein_id = rid
             out["protein"].append((rid, rid, exp.protein[0], exp.protein[1], [exp.protein[2]], None))
-        out["detector"].append((rid, "DECTRIS", h0.detector, h0.serial_number, h0.pixel_size_x, h0.pixel_size_y,
-                                h0.dimension_x, h0.dimension_y, h0.sensor_material, h0.sensor_thickness))
+        out["detector"].append(
+            (
+                rid,
+                "DECTRIS",
+                h0.detector,
+                h0.serial_number,
+                h0.pixel_size_x,
+                h0.pixel_size_y,
+                h0.dimension_x,
+                h0.dimension_y,
+                h0.sensor_material,
+                h0.sensor_thickness,
+            )
+        )
         out["sample"].append((rid, None, protein_id, rid, exp.sample, None, None, None, json.dumps([])))
         for n, s in enumerate(group):
             dc_id = FIXTURE_BASE + 100 + 10 * k + n
@@ -121,8 +152,15 @@ def _end(s: FixtureSweep) -> dt.datetime:
     return _start(s) + dt.timedelta(seconds=period * s.count)
 
 
-def _collection(dc_id: int, rid: int, protein_id: int | None, exp: Experiment, s: FixtureSweep,
-                start: dt.datetime, end: dt.datetime) -> tuple:
+def _collection(
+    dc_id: int,
+    rid: int,
+    protein_id: int | None,
+    exp: Experiment,
+    s: FixtureSweep,
+    start: dt.datetime,
+    end: dt.datetime,
+) -> tuple:
     h = s.header
     px, py = h.pixel_size_x or 0.0, h.pixel_size_y or h.pixel_size_x or 0.0
     # Beam_xy is in pixels (PILATUS header spec); the store keeps millimetres.
@@ -135,10 +173,41 @@ def _collection(dc_id: int, rid: int, protein_id: int | None, exp: Experiment, s
     inc = h.angle_increment or 0.0
     axis_start = h.start_angle
     return (
-        dc_id, dc_id, rid, rid, rid, protein_id, rid, exp.beamline, exp.experiment_type, start, end,
-        "DataCollection Successful", s.directory, s.template, s.first, s.count, h.wavelength,
-        h.detector_distance, beam_x, beam_y, axis_start,
-        None if axis_start is None else axis_start + inc * s.count, inc, 0.0, h.oscillation_axis,
-        h.exposure_time, h.transmission, h.flux or None, None, None, resolution, h.detector_2theta,
-        h.kappa, h.phi, h.chi, h.omega, f"real images: {exp.folder} fixtures (DIALS test data)",
+        dc_id,
+        dc_id,
+        rid,
+        rid,
+        rid,
+        protein_id,
+        rid,
+        exp.beamline,
+        exp.experiment_type,
+        start,
+        end,
+        "DataCollection Successful",
+        s.directory,
+        s.template,
+        s.first,
+        s.count,
+        h.wavelength,
+        h.detector_distance,
+        beam_x,
+        beam_y,
+        axis_start,
+        None if axis_start is None else axis_start + inc * s.count,
+        inc,
+        0.0,
+        h.oscillation_axis,
+        h.exposure_time,
+        h.transmission,
+        h.flux or None,
+        None,
+        None,
+        resolution,
+        h.detector_2theta,
+        h.kappa,
+        h.phi,
+        h.chi,
+        h.omega,
+        f"real images: {exp.folder} fixtures (DIALS test data)",
     )

@@ -29,11 +29,14 @@ def imports_of(folder: str) -> dict[str, set[str]]:
     return out
 
 
-@pytest.mark.parametrize("folder,forbidden", [
-    ("schema", {"site_adapter", "mx_hub", "mxhub", "strawberry", "starlette", "asyncpg", "httpx"}),
-    ("hub", {"site_adapter", "mxhub"}),
-    ("site_adapter", {"mx_hub", "mxhub"}),
-])
+@pytest.mark.parametrize(
+    "folder,forbidden",
+    [
+        ("schema", {"site_adapter", "mx_hub", "mxhub", "strawberry", "starlette", "asyncpg", "httpx"}),
+        ("hub", {"site_adapter", "mxhub"}),
+        ("site_adapter", {"mx_hub", "mxhub"}),
+    ],
+)
 def test_dependencies_point_one_way(folder, forbidden):
     bad = {path: sorted(names & forbidden) for path, names in imports_of(folder).items() if names & forbidden}
     assert bad == {}
@@ -91,15 +94,32 @@ def test_every_command_has_help():
 def test_python_dash_m_works():
     import subprocess
 
-    out = subprocess.run([sys.executable, "-m", "mxhub", "--help"], capture_output=True, text=True, timeout=60)
+    out = subprocess.run(
+        [sys.executable, "-m", "mxhub", "--help"], capture_output=True, text=True, timeout=60
+    )
     assert out.returncode == 0 and "demo" in out.stdout
 
 
 def test_unreachable_store_is_one_clear_line_and_nonzero_exit():
     import subprocess
 
-    out = subprocess.run([sys.executable, "-m", "mxhub", "site", "serve", "--name", "x", "--open-access", "--dsn",
-                          "postgresql://nobody@127.0.0.1:1/none"], capture_output=True, text=True, timeout=60)
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "mxhub",
+            "site",
+            "serve",
+            "--name",
+            "x",
+            "--open-access",
+            "--dsn",
+            "postgresql://nobody@127.0.0.1:1/none",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert out.returncode == 1
     lines = out.stderr.strip().splitlines()
     assert len(lines) == 1 and "cannot connect" in lines[0] and "Traceback" not in out.stderr

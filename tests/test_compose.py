@@ -22,7 +22,17 @@ def load() -> dict:
 
 def test_services_and_roles():
     services = load()["services"]
-    assert {"hub", "hub-db", "ispyb-db", "site-dls", "native-db", "site-esrf", "lims", "lims-db", "register"} <= set(services)
+    assert {
+        "hub",
+        "hub-db",
+        "ispyb-db",
+        "site-dls",
+        "native-db",
+        "site-esrf",
+        "lims",
+        "lims-db",
+        "register",
+    } <= set(services)
     assert services["site-dls"]["command"][:4] == ["site", "serve", "--backend", "ispyb"]
     assert services["site-esrf"]["command"][:4] == ["site", "serve", "--backend", "native"]
     assert services["hub"]["command"][:2] == ["hub", "serve"]
@@ -46,7 +56,7 @@ def test_dependencies_exist_and_wait_for_health():
 def test_settings_are_real_options_and_mounts_exist():
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     for name, svc in load()["services"].items():
-        for key in (svc.get("environment") or {}):
+        for key in svc.get("environment") or {}:
             if key.startswith("MXHUB_"):
                 assert key in readme, (name, key)
         for volume in svc.get("volumes") or []:

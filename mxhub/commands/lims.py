@@ -16,8 +16,10 @@ from mxhub.serve import Served, serve_all
 DEFAULT_DATABASE = "mxhub_lims"
 
 
-@click.group(help="Run a crystallisation LIMS source (a federation subgraph that extends Sample with "
-                  "`crystallisation`) and import LIMS exports into its store.")
+@click.group(
+    help="Run a crystallisation LIMS source (a federation subgraph that extends Sample with "
+    "`crystallisation`) and import LIMS exports into its store."
+)
 def lims() -> None:
     pass
 
@@ -41,35 +43,83 @@ async def _resolve(dsn: str | None) -> str:
 
 
 _dsn_option = click.option(
-    "--dsn", envvar="MXHUB_LIMS_DSN",
+    "--dsn",
+    envvar="MXHUB_LIMS_DSN",
     help=f"postgresql://... of the LIMS store; without it, database {DEFAULT_DATABASE} on embedded PostgreSQL. "
-         "[env MXHUB_LIMS_DSN]")
+    "[env MXHUB_LIMS_DSN]",
+)
 
 
-@lims.command("serve", help="Serve the LIMS source at http://HOST:PORT/graphql; register it with "
-                            "`mxhub hub register-site NAME URL` (kind lims).")
+@lims.command(
+    "serve",
+    help="Serve the LIMS source at http://HOST:PORT/graphql; register it with "
+    "`mxhub hub register-site NAME URL` (kind lims).",
+)
 @_dsn_option
-@click.option("--name", default="lims", show_default=True, envvar="MXHUB_LIMS_NAME",
-              help="The LIMS's registered name, reported as `source` (lower case). [env MXHUB_LIMS_NAME]")
-@click.option("--host", default="127.0.0.1", show_default=True, envvar="MXHUB_LIMS_HOST",
-              help="Address to listen on. [env MXHUB_LIMS_HOST]")
-@click.option("--port", default=8010, show_default=True, type=int, envvar="MXHUB_LIMS_PORT",
-              help="Port to listen on (0 picks a free one). [env MXHUB_LIMS_PORT]")
-@click.option("--demo/--no-demo", default=False, show_default=True, envvar="MXHUB_LIMS_DEMO",
-              help="Fill an empty store with demo records sharing keys with `mxhub demo`'s sites. [env MXHUB_LIMS_DEMO]")
-@click.option("--demo-collections", default=20000, show_default=True, type=click.IntRange(min=50),
-              envvar="MXHUB_DEMO_COLLECTIONS",
-              help="The --collections `mxhub demo` runs with, so the demo keys match. [env MXHUB_DEMO_COLLECTIONS]")
-@click.option("--trust-hub-key", "hub_keys", multiple=True, type=click.Path(exists=True, dir_okay=False),
-              envvar="MXHUB_TRUSTED_HUB_KEYS",
-              help="PEM public key of a hub this LIMS answers (repeatable; `mxhub hub key --hub URL` prints "
-                   "it). The LIMS answers only requests such a hub vouches for. [env MXHUB_TRUSTED_HUB_KEYS, "
-                   "paths separated by ':']")
-@click.option("--open-access", is_flag=True, envvar="MXHUB_OPEN_ACCESS",
-              help="Answer anyone who can reach the port, embargoed samples' records included (a trusted "
-                   "network only). [env MXHUB_OPEN_ACCESS]")
-def serve(dsn: str | None, name: str, host: str, port: int, demo: bool, demo_collections: int,
-          hub_keys: tuple[str, ...], open_access: bool) -> None:
+@click.option(
+    "--name",
+    default="lims",
+    show_default=True,
+    envvar="MXHUB_LIMS_NAME",
+    help="The LIMS's registered name, reported as `source` (lower case). [env MXHUB_LIMS_NAME]",
+)
+@click.option(
+    "--host",
+    default="127.0.0.1",
+    show_default=True,
+    envvar="MXHUB_LIMS_HOST",
+    help="Address to listen on. [env MXHUB_LIMS_HOST]",
+)
+@click.option(
+    "--port",
+    default=8010,
+    show_default=True,
+    type=int,
+    envvar="MXHUB_LIMS_PORT",
+    help="Port to listen on (0 picks a free one). [env MXHUB_LIMS_PORT]",
+)
+@click.option(
+    "--demo/--no-demo",
+    default=False,
+    show_default=True,
+    envvar="MXHUB_LIMS_DEMO",
+    help="Fill an empty store with demo records sharing keys with `mxhub demo`'s sites. [env MXHUB_LIMS_DEMO]",
+)
+@click.option(
+    "--demo-collections",
+    default=20000,
+    show_default=True,
+    type=click.IntRange(min=50),
+    envvar="MXHUB_DEMO_COLLECTIONS",
+    help="The --collections `mxhub demo` runs with, so the demo keys match. [env MXHUB_DEMO_COLLECTIONS]",
+)
+@click.option(
+    "--trust-hub-key",
+    "hub_keys",
+    multiple=True,
+    type=click.Path(exists=True, dir_okay=False),
+    envvar="MXHUB_TRUSTED_HUB_KEYS",
+    help="PEM public key of a hub this LIMS answers (repeatable; `mxhub hub key --hub URL` prints "
+    "it). The LIMS answers only requests such a hub vouches for. [env MXHUB_TRUSTED_HUB_KEYS, "
+    "paths separated by ':']",
+)
+@click.option(
+    "--open-access",
+    is_flag=True,
+    envvar="MXHUB_OPEN_ACCESS",
+    help="Answer anyone who can reach the port, embargoed samples' records included (a trusted "
+    "network only). [env MXHUB_OPEN_ACCESS]",
+)
+def serve(
+    dsn: str | None,
+    name: str,
+    host: str,
+    port: int,
+    demo: bool,
+    demo_collections: int,
+    hub_keys: tuple[str, ...],
+    open_access: bool,
+) -> None:
     from mx_schema.ids import SITE_NAME
     from site_adapter.backends.base import BackendError
     from site_adapter.lims.app import create_lims_app
@@ -82,8 +132,10 @@ def serve(dsn: str | None, name: str, host: str, port: int, demo: bool, demo_col
     if not keys and not open_access:
         # A LIMS cannot apply the sites' embargo (it knows no sessions): it answers its hubs only, and a
         # hub asks it only about samples the owning site let the caller see (issue 15).
-        raise click.UsageError("a LIMS answers only the hubs it trusts: give --trust-hub-key hub.pem "
-                               "(`mxhub hub key --hub HUB_URL > hub.pem`), or --open-access on a trusted network")
+        raise click.UsageError(
+            "a LIMS answers only the hubs it trusts: give --trust-hub-key hub.pem "
+            "(`mxhub hub key --hub HUB_URL > hub.pem`), or --open-access on a trusted network"
+        )
 
     async def run() -> None:
         resolved = await _resolve(dsn)
@@ -101,10 +153,16 @@ def serve(dsn: str | None, name: str, host: str, port: int, demo: bool, demo_col
 
             async def started() -> None:
                 counts = await store.counts()
-                click.echo(f"LIMS {name} serving {served.url}/graphql ({counts['crystals']} crystals, "
-                           f"{counts['plates']} plates, {counts['screens']} screens); "
-                           + ("answering anyone (--open-access)" if not keys else
-                              "answering hub key(s) " + ", ".join(_key_ids(keys)) + " only"), err=True)
+                click.echo(
+                    f"LIMS {name} serving {served.url}/graphql ({counts['crystals']} crystals, "
+                    f"{counts['plates']} plates, {counts['screens']} screens); "
+                    + (
+                        "answering anyone (--open-access)"
+                        if not keys
+                        else "answering hub key(s) " + ", ".join(_key_ids(keys)) + " only"
+                    ),
+                    err=True,
+                )
 
             await serve_all([served], on_started=started)
         finally:
@@ -125,7 +183,9 @@ def _public_keys(paths: list[str]) -> list:
             try:
                 keys.append(load_pem_public_key(fh.read()))
             except ValueError:
-                raise click.BadParameter(f"{path} is not a PEM public key", param_hint="--trust-hub-key") from None
+                raise click.BadParameter(
+                    f"{path} is not a PEM public key", param_hint="--trust-hub-key"
+                ) from None
     return keys
 
 
@@ -135,16 +195,30 @@ def _key_ids(keys: list) -> list[str]:
     return [public_key_id(k) for k in keys]
 
 
-@lims.command("import", help="Import LIMS exports: Rock Maker screen XML (*.xml), CRIMS-like plate/crystal "
-                             "CSV (*.csv) or JSON (*.json); formats in docs/lims.md. Bad rows are reported with "
-                             "their line; the rest imports. Exit status 1 when any row failed.")
-@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@lims.command(
+    "import",
+    help="Import LIMS exports: Rock Maker screen XML (*.xml), CRIMS-like plate/crystal "
+    "CSV (*.csv) or JSON (*.json); formats in docs/lims.md. Bad rows are reported with "
+    "their line; the rest imports. Exit status 1 when any row failed.",
+)
+@click.argument(
+    "files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path)
+)
 @_dsn_option
-@click.option("--format", "fmt", type=click.Choice(["rockmaker-xml", "crims-csv", "crims-json"]),
-              envvar="MXHUB_LIMS_FORMAT", help="The files' format (default: from each file's extension). "
-                                                "[env MXHUB_LIMS_FORMAT]")
-@click.option("--json", "as_json", is_flag=True, envvar="MXHUB_LIMS_JSON",
-              help="Print one JSON object {files: [report...]} instead of text. [env MXHUB_LIMS_JSON]")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["rockmaker-xml", "crims-csv", "crims-json"]),
+    envvar="MXHUB_LIMS_FORMAT",
+    help="The files' format (default: from each file's extension). [env MXHUB_LIMS_FORMAT]",
+)
+@click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    envvar="MXHUB_LIMS_JSON",
+    help="Print one JSON object {files: [report...]} instead of text. [env MXHUB_LIMS_JSON]",
+)
 def import_(files: tuple[Path, ...], dsn: str | None, fmt: str | None, as_json: bool) -> None:
     from mx_schema.errors import ContractError
     from site_adapter.backends.base import BackendError
@@ -164,8 +238,15 @@ def import_(files: tuple[Path, ...], dsn: str | None, fmt: str | None, as_json: 
                     try:
                         reports.append((await import_file(conn, path, fmt)).to_dict())
                     except (ContractError, UnicodeDecodeError) as exc:
-                        reports.append({"source": str(path), "format": fmt, "imported": 0,
-                                        "errors": [{"line": 0, "reason": str(exc)}], "warnings": []})
+                        reports.append(
+                            {
+                                "source": str(path),
+                                "format": fmt,
+                                "imported": 0,
+                                "errors": [{"line": 0, "reason": str(exc)}],
+                                "warnings": [],
+                            }
+                        )
         finally:
             await store.close()
         return reports

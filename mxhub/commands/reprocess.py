@@ -13,11 +13,20 @@ import click
 import httpx
 
 from mxhub.urls import graphql_endpoint
-from site_adapter.reprocess import FORMATS, MissingGeometry, NotRotation, geometry_from_header, render, template_from_filename
+from site_adapter.reprocess import (
+    FORMATS,
+    MissingGeometry,
+    NotRotation,
+    geometry_from_header,
+    render,
+    template_from_filename,
+)
 
 FIELDS = {"xds": "xdsInp", "dials": "dialsImport", "mosflm": "mosflm"}
-QUERY = ("query($id: ID!) { node(id: $id) { ... on DataCollection { "
-         "reprocessing { xdsInp dialsImport mosflm } } } }")
+QUERY = (
+    "query($id: ID!) { node(id: $id) { ... on DataCollection { "
+    "reprocessing { xdsInp dialsImport mosflm } } } }"
+)
 
 
 class ReprocessError(Exception):
@@ -33,8 +42,10 @@ def global_id(value: str, site: str | None) -> str:
         gid = decode_id(value)
     except InvalidGlobalId:
         if not site:
-            raise ReprocessError(f"{value!r} is not a global id; give --site NAME (or MXHUB_SITE_NAME) "
-                                 "to use it as a site-local data collection id") from None
+            raise ReprocessError(
+                f"{value!r} is not a global id; give --site NAME (or MXHUB_SITE_NAME) "
+                "to use it as a site-local data collection id"
+            ) from None
         return encode_id(site, "DataCollection", value)
     if gid.type != "DataCollection":
         raise ReprocessError(f"{value!r} is a {gid.type} id, not a DataCollection id")
@@ -44,14 +55,20 @@ def global_id(value: str, site: str | None) -> str:
 def fetch_reprocessing(url: str, gid: str, fmt: str, timeout: float = 30.0) -> str:
     """POST the reprocessing query to a GraphQL endpoint and return the chosen text."""
     try:
-        response = httpx.post(url, json={"query": QUERY, "variables": {"id": gid}}, timeout=timeout,
-                              headers={"Accept": "application/graphql-response+json, application/json"})
+        response = httpx.post(
+            url,
+            json={"query": QUERY, "variables": {"id": gid}},
+            timeout=timeout,
+            headers={"Accept": "application/graphql-response+json, application/json"},
+        )
     except httpx.HTTPError as exc:
         raise ReprocessError(f"cannot reach {url}: {exc}") from None
     try:
         body: Any = response.json()
     except ValueError:
-        raise ReprocessError(f"{url} answered HTTP {response.status_code} without a GraphQL response") from None
+        raise ReprocessError(
+            f"{url} answered HTTP {response.status_code} without a GraphQL response"
+        ) from None
     if not isinstance(body, dict):
         raise ReprocessError(f"{url} answered HTTP {response.status_code} without a GraphQL response")
     errors = body.get("errors")
@@ -112,7 +129,11 @@ def indexed_sweep(path: str, dsn: str | None, site: str | None) -> tuple[str, st
         finally:
             await conn.close()
         # The range spans the sweep (first..last), gaps included: what DATA_RANGE and dials.import need.
-        return None if found is None else (found.directory, found.template, found.first, found.last - found.first + 1)
+        return (
+            None
+            if found is None
+            else (found.directory, found.template, found.first, found.last - found.first + 1)
+        )
 
     return asyncio.run(look())
 
@@ -131,8 +152,13 @@ def _first_of_sweep(header: Any, offset: int) -> Any:
         changes["start_angle"] = start - offset * inc
     axes = getattr(header, "axes", None)
     if dataclasses.is_dataclass(axes):
-        changes["axes"] = dataclasses.replace(axes, axes=tuple(
-            dataclasses.replace(a, start=a.start - offset * a.increment) if a.increment else a for a in axes.axes))
+        changes["axes"] = dataclasses.replace(
+            axes,
+            axes=tuple(
+                dataclasses.replace(a, start=a.start - offset * a.increment) if a.increment else a
+                for a in axes.axes
+            ),
+        )
     return dataclasses.replace(header, **changes) if changes else header
 
 
@@ -155,10 +181,17 @@ def from_master(path: str, fmt: str, template: str | None, images: int | None) -
         directory, template = template.rsplit("/", 1)
     n_images = images or int(header.extra.get("n_images") or 1)
     try:
-        g = geometry_from_header(header, template=template or os.path.basename(path),
-                                 image_directory=directory, number_of_images=n_images, first_image=1)
+        g = geometry_from_header(
+            header,
+            template=template or os.path.basename(path),
+            image_directory=directory,
+            number_of_images=n_images,
+            first_image=1,
+        )
     except MissingGeometry as exc:
-        raise ReprocessError(f"cannot write reprocessing input for {path}: missing {', '.join(exc.missing)}") from None
+        raise ReprocessError(
+            f"cannot write reprocessing input for {path}: missing {', '.join(exc.missing)}"
+        ) from None
     if header.extra.get("warnings"):
         g = replace(g, notes=g.notes + (header.extra["warnings"],))
     try:
@@ -167,8 +200,13 @@ def from_master(path: str, fmt: str, template: str | None, images: int | None) -
         raise ReprocessError(f"cannot write {fmt} input for {path}: {exc}") from None
 
 
-def from_image(path: str, fmt: str, template: str | None, images: int | None,
-               sweep: tuple[str, str, int, int] | None = None) -> str:
+def from_image(
+    path: str,
+    fmt: str,
+    template: str | None,
+    images: int | None,
+    sweep: tuple[str, str, int, int] | None = None,
+) -> str:
     """Render from one image's header: template and first image number from the indexed `sweep` when
     given, else from the file name; an explicit template or image count wins. A master is its own sweep."""
     if path.lower().endswith(MASTER_SUFFIXES):
@@ -176,12 +214,16 @@ def from_image(path: str, fmt: str, template: str | None, images: int | None,
     try:
         from site_adapter.indexer.cbf_header import TruncatedHeader, parse_header_text, read_header
     except ImportError:
-        raise ReprocessError("the image header reader (site_adapter.indexer.cbf_header) is not available") from None
+        raise ReprocessError(
+            "the image header reader (site_adapter.indexer.cbf_header) is not available"
+        ) from None
     try:
         header = read_header(path)
     except TruncatedHeader:
         if not path.endswith(".txt"):
-            raise ReprocessError(f"cannot read the header of {path}: the file ends before its image data") from None
+            raise ReprocessError(
+                f"cannot read the header of {path}: the file ends before its image data"
+            ) from None
         # A header saved as text (like ../shared/fixtures/seed/id29_pilatus3_6m_header.cbf.txt) is what
         # the user has when the images are gone; its header is complete even though the data is not.
         with open(path, encoding="latin-1") as fh:
@@ -193,7 +235,7 @@ def from_image(path: str, fmt: str, template: str | None, images: int | None,
     first = derived[1] if derived else None
     if template is None and sweep is not None:
         # The store's template leaves out .gz/.bz2 (as ISPyB does); the file's own suffix is kept.
-        suffix = derived[0][len(sweep[1]):] if derived and derived[0].startswith(sweep[1]) else ""
+        suffix = derived[0][len(sweep[1]) :] if derived and derived[0].startswith(sweep[1]) else ""
         directory, template = sweep[0], sweep[1] + suffix
         if first is not None and first != sweep[2]:
             header = _first_of_sweep(header, first - sweep[2])
@@ -204,48 +246,86 @@ def from_image(path: str, fmt: str, template: str | None, images: int | None,
     elif "/" in template:
         directory, template = template.rsplit("/", 1)
     try:
-        g = geometry_from_header(header, template=template, image_directory=directory,
-                                 number_of_images=images, first_image=first)
+        g = geometry_from_header(
+            header, template=template, image_directory=directory, number_of_images=images, first_image=first
+        )
     except MissingGeometry as exc:
-        raise ReprocessError(f"cannot write reprocessing input for {path}: missing {', '.join(exc.missing)}") from None
+        raise ReprocessError(
+            f"cannot write reprocessing input for {path}: missing {', '.join(exc.missing)}"
+        ) from None
     try:
         return render(fmt, g)
     except NotRotation as exc:
         raise ReprocessError(f"cannot write {fmt} input for {path}: {exc}") from None
 
 
-@click.command("reprocess", help="Print reprocessing input (XDS.INP, a dials.import command or a MOSFLM "
-                                 "script) for a data collection ID (global, or site-local with --site), or "
-                                 "for one image with --image.")
+@click.command(
+    "reprocess",
+    help="Print reprocessing input (XDS.INP, a dials.import command or a MOSFLM "
+    "script) for a data collection ID (global, or site-local with --site), or "
+    "for one image with --image.",
+)
 @click.argument("id", required=False)
 # --format, --image, --template, --images and --timeout describe one invocation, not a configuration,
 # so only the endpoint, the site name and its store come from the environment.
-@click.option("--format", "fmt", type=click.Choice(FORMATS), required=True,
-              help="Which program's input to print.")
-@click.option("--image", type=click.Path(exists=True, dir_okay=False),
-              help="Use this image's header instead of a data collection ID (.cbf, .cbf.gz, .cbf.bz2, an "
-                   "NXmx master x_master.h5 / .nxs, or a header saved as .txt).")
-@click.option("--template",
-              help="With --image: the sweep's file template, '#' (or '?') per digit, optionally with its "
-                   "directory; default: the indexed sweep holding the image (see --dsn), else from the image's "
-                   "file name.")
-@click.option("--images", type=click.IntRange(min=1),
-              help="With --image: number of images in the sweep; default: the indexed sweep's, else the "
-                   "header's N_oscillations when above 1, else 1.")
-@click.option("--url", envvar=["MXHUB_URL", "MXHUB_HUB_URL"],
-              help="Base URL of a site adapter or the hub, e.g. http://127.0.0.1:8000 (a trailing /graphql is "
-                   "tolerated). [env MXHUB_URL, then MXHUB_HUB_URL]")
-@click.option("--site", envvar="MXHUB_SITE_NAME",
-              help="Site name, when ID is a site-local id (e.g. ISPyB dataCollectionId); with --image, the site "
-                   "whose store holds the indexed sweep. [env MXHUB_SITE_NAME]")
-@click.option("--timeout", type=click.FloatRange(min=0.1), default=30.0, show_default=True,
-              help="Seconds to wait for the GraphQL answer.")
-@click.option("--dsn", envvar=["MXHUB_IMAGE_STORE_DSN", "MXHUB_SITE_DSN"],
-              help="With --image: the site store `mxhub index` wrote, to take the sweep's template, first image "
-                   "and count from; default: the --site's store on embedded PostgreSQL. "
-                   "[env MXHUB_IMAGE_STORE_DSN, then MXHUB_SITE_DSN]")
-def reprocess(id: str | None, fmt: str, image: str | None, template: str | None, images: int | None,
-              url: str | None, site: str | None, timeout: float, dsn: str | None) -> None:
+@click.option(
+    "--format", "fmt", type=click.Choice(FORMATS), required=True, help="Which program's input to print."
+)
+@click.option(
+    "--image",
+    type=click.Path(exists=True, dir_okay=False),
+    help="Use this image's header instead of a data collection ID (.cbf, .cbf.gz, .cbf.bz2, an "
+    "NXmx master x_master.h5 / .nxs, or a header saved as .txt).",
+)
+@click.option(
+    "--template",
+    help="With --image: the sweep's file template, '#' (or '?') per digit, optionally with its "
+    "directory; default: the indexed sweep holding the image (see --dsn), else from the image's "
+    "file name.",
+)
+@click.option(
+    "--images",
+    type=click.IntRange(min=1),
+    help="With --image: number of images in the sweep; default: the indexed sweep's, else the "
+    "header's N_oscillations when above 1, else 1.",
+)
+@click.option(
+    "--url",
+    envvar=["MXHUB_URL", "MXHUB_HUB_URL"],
+    help="Base URL of a site adapter or the hub, e.g. http://127.0.0.1:8000 (a trailing /graphql is "
+    "tolerated). [env MXHUB_URL, then MXHUB_HUB_URL]",
+)
+@click.option(
+    "--site",
+    envvar="MXHUB_SITE_NAME",
+    help="Site name, when ID is a site-local id (e.g. ISPyB dataCollectionId); with --image, the site "
+    "whose store holds the indexed sweep. [env MXHUB_SITE_NAME]",
+)
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=0.1),
+    default=30.0,
+    show_default=True,
+    help="Seconds to wait for the GraphQL answer.",
+)
+@click.option(
+    "--dsn",
+    envvar=["MXHUB_IMAGE_STORE_DSN", "MXHUB_SITE_DSN"],
+    help="With --image: the site store `mxhub index` wrote, to take the sweep's template, first image "
+    "and count from; default: the --site's store on embedded PostgreSQL. "
+    "[env MXHUB_IMAGE_STORE_DSN, then MXHUB_SITE_DSN]",
+)
+def reprocess(
+    id: str | None,
+    fmt: str,
+    image: str | None,
+    template: str | None,
+    images: int | None,
+    url: str | None,
+    site: str | None,
+    timeout: float,
+    dsn: str | None,
+) -> None:
     if (id is None) == (image is None):
         raise click.UsageError("give either a data collection ID or --image FILE (not both)")
     try:

@@ -47,39 +47,106 @@ async def open_backend(backend: str, dsn: str | None, name: str, demo_collection
 
 
 @site.command("serve", help="Serve one site adapter at http://HOST:PORT/graphql (GraphiQL in a browser).")
-@click.option("--backend", type=click.Choice(["native", "ispyb"]), default="native", show_default=True,
-              envvar="MXHUB_SITE_BACKEND", help="The store behind the site. [env MXHUB_SITE_BACKEND]")
-@click.option("--dsn", envvar="MXHUB_SITE_DSN",
-              help="postgresql://... (native) or mysql://... (ispyb); native without it uses embedded "
-                   "PostgreSQL. [env MXHUB_SITE_DSN]")
-@click.option("--name", required=True, envvar="MXHUB_SITE_NAME",
-              help="The site's registered name, e.g. esrf (lower case). [env MXHUB_SITE_NAME]")
-@click.option("--host", default="127.0.0.1", show_default=True, envvar="MXHUB_SITE_HOST",
-              help="Address to listen on. [env MXHUB_SITE_HOST]")
-@click.option("--port", default=8001, show_default=True, type=int, envvar="MXHUB_SITE_PORT",
-              help="Port to listen on (0 picks a free one). [env MXHUB_SITE_PORT]")
-@click.option("--demo-collections", default=0, show_default=True, type=click.IntRange(min=0),
-              envvar="MXHUB_DEMO_COLLECTIONS",
-              help="Fill an empty native store with this many demo data collections. [env MXHUB_DEMO_COLLECTIONS]")
-@click.option("--trust-hub-key", "hub_keys", multiple=True, type=click.Path(exists=True, dir_okay=False),
-              envvar="MXHUB_TRUSTED_HUB_KEYS",
-              help="PEM public key of a hub whose caller tokens this site accepts (repeatable; `mxhub hub key` "
-                   "prints a hub's). [env MXHUB_TRUSTED_HUB_KEYS, paths separated by ':']")
-@click.option("--embargo-years", default=3.0, show_default=True, type=float, envvar="MXHUB_EMBARGO_YEARS",
-              help="Data is public this long after its session ended. [env MXHUB_EMBARGO_YEARS]")
-@click.option("--embargo", "embargo_beamlines", multiple=True, envvar="MXHUB_EMBARGO_BEAMLINES",
-              help="BEAMLINE=YEARS, a beamline's own embargo (negative: never public). [env MXHUB_EMBARGO_BEAMLINES]")
-@click.option("--audit-log", envvar="MXHUB_AUDIT_LOG", type=click.Path(dir_okay=False),
-              help="Write who queried what to this file (rotated). [env MXHUB_AUDIT_LOG]")
-@click.option("--open-access", is_flag=True, envvar="MXHUB_OPEN_ACCESS",
-              help="No access control: show every record to anyone who can reach the port (a trusted "
-                   "network only). [env MXHUB_OPEN_ACCESS]")
-@click.option("--image-store-dsn", envvar="MXHUB_IMAGE_STORE_DSN",
-              help="PostgreSQL with the indexer's image sets, for an ISPyB site (a native site keeps them in "
-                   "its own store). [env MXHUB_IMAGE_STORE_DSN]")
-def serve(backend: str, dsn: str | None, name: str, host: str, port: int, demo_collections: int,
-          hub_keys: tuple[str, ...], embargo_years: float, embargo_beamlines: tuple[str, ...],
-          audit_log: str | None, open_access: bool, image_store_dsn: str | None) -> None:
+@click.option(
+    "--backend",
+    type=click.Choice(["native", "ispyb"]),
+    default="native",
+    show_default=True,
+    envvar="MXHUB_SITE_BACKEND",
+    help="The store behind the site. [env MXHUB_SITE_BACKEND]",
+)
+@click.option(
+    "--dsn",
+    envvar="MXHUB_SITE_DSN",
+    help="postgresql://... (native) or mysql://... (ispyb); native without it uses embedded "
+    "PostgreSQL. [env MXHUB_SITE_DSN]",
+)
+@click.option(
+    "--name",
+    required=True,
+    envvar="MXHUB_SITE_NAME",
+    help="The site's registered name, e.g. esrf (lower case). [env MXHUB_SITE_NAME]",
+)
+@click.option(
+    "--host",
+    default="127.0.0.1",
+    show_default=True,
+    envvar="MXHUB_SITE_HOST",
+    help="Address to listen on. [env MXHUB_SITE_HOST]",
+)
+@click.option(
+    "--port",
+    default=8001,
+    show_default=True,
+    type=int,
+    envvar="MXHUB_SITE_PORT",
+    help="Port to listen on (0 picks a free one). [env MXHUB_SITE_PORT]",
+)
+@click.option(
+    "--demo-collections",
+    default=0,
+    show_default=True,
+    type=click.IntRange(min=0),
+    envvar="MXHUB_DEMO_COLLECTIONS",
+    help="Fill an empty native store with this many demo data collections. [env MXHUB_DEMO_COLLECTIONS]",
+)
+@click.option(
+    "--trust-hub-key",
+    "hub_keys",
+    multiple=True,
+    type=click.Path(exists=True, dir_okay=False),
+    envvar="MXHUB_TRUSTED_HUB_KEYS",
+    help="PEM public key of a hub whose caller tokens this site accepts (repeatable; `mxhub hub key` "
+    "prints a hub's). [env MXHUB_TRUSTED_HUB_KEYS, paths separated by ':']",
+)
+@click.option(
+    "--embargo-years",
+    default=3.0,
+    show_default=True,
+    type=float,
+    envvar="MXHUB_EMBARGO_YEARS",
+    help="Data is public this long after its session ended. [env MXHUB_EMBARGO_YEARS]",
+)
+@click.option(
+    "--embargo",
+    "embargo_beamlines",
+    multiple=True,
+    envvar="MXHUB_EMBARGO_BEAMLINES",
+    help="BEAMLINE=YEARS, a beamline's own embargo (negative: never public). [env MXHUB_EMBARGO_BEAMLINES]",
+)
+@click.option(
+    "--audit-log",
+    envvar="MXHUB_AUDIT_LOG",
+    type=click.Path(dir_okay=False),
+    help="Write who queried what to this file (rotated). [env MXHUB_AUDIT_LOG]",
+)
+@click.option(
+    "--open-access",
+    is_flag=True,
+    envvar="MXHUB_OPEN_ACCESS",
+    help="No access control: show every record to anyone who can reach the port (a trusted "
+    "network only). [env MXHUB_OPEN_ACCESS]",
+)
+@click.option(
+    "--image-store-dsn",
+    envvar="MXHUB_IMAGE_STORE_DSN",
+    help="PostgreSQL with the indexer's image sets, for an ISPyB site (a native site keeps them in "
+    "its own store). [env MXHUB_IMAGE_STORE_DSN]",
+)
+def serve(
+    backend: str,
+    dsn: str | None,
+    name: str,
+    host: str,
+    port: int,
+    demo_collections: int,
+    hub_keys: tuple[str, ...],
+    embargo_years: float,
+    embargo_beamlines: tuple[str, ...],
+    audit_log: str | None,
+    open_access: bool,
+    image_store_dsn: str | None,
+) -> None:
     from mx_schema.ids import SITE_NAME
     from site_adapter.access import AccessPolicy, AuditLog, EmbargoPolicy
     from site_adapter.app import create_app
@@ -97,14 +164,18 @@ def serve(backend: str, dsn: str | None, name: str, host: str, port: int, demo_c
     policy = None
     if not open_access:
         keys = [k for path in hub_keys for k in path.split(":") if k]
-        policy = AccessPolicy.from_pem_files(keys, EmbargoPolicy(embargo_years, per_beamline),
-                                             AuditLog(audit_log) if audit_log else None)
+        policy = AccessPolicy.from_pem_files(
+            keys, EmbargoPolicy(embargo_years, per_beamline), AuditLog(audit_log) if audit_log else None
+        )
         if not keys:
             # What the site then does (site_adapter/access.py): a hub's caller token is ignored, not refused.
-            click.echo("warning: no --trust-hub-key: this site trusts no hub, so every caller (a hub's too) is "
-                       "served as anonymous: public, embargo-expired records only. To serve members and staff "
-                       "their records, give it the hub's key: `mxhub hub key --hub HUB_URL > hub.pem`, then "
-                       "--trust-hub-key hub.pem", err=True)
+            click.echo(
+                "warning: no --trust-hub-key: this site trusts no hub, so every caller (a hub's too) is "
+                "served as anonymous: public, embargo-expired records only. To serve members and staff "
+                "their records, give it the hub's key: `mxhub hub key --hub HUB_URL > hub.pem`, then "
+                "--trust-hub-key hub.pem",
+                err=True,
+            )
         else:
             click.echo(f"trusting hub key(s) {', '.join(policy.trusted_key_ids)}", err=True)
     services = {}

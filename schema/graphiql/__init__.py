@@ -32,9 +32,11 @@ MEDIA_TYPES = {
 }
 # The page loads only its own files and talks only to its own origin; styles may be inline because
 # GraphiQL's components set some at run time.
-CONTENT_SECURITY_POLICY = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
-                           "img-src 'self' data:; font-src 'self' data:; connect-src 'self'; "
-                           "object-src 'none'; base-uri 'none'; frame-ancestors 'self'")
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data:; font-src 'self' data:; connect-src 'self'; "
+    "object-src 'none'; base-uri 'none'; frame-ancestors 'self'"
+)
 # Assets change only with the package: a day in caches; the page names each file with its digest.
 ASSET_CACHE_CONTROL = "public, max-age=86400"
 
@@ -47,8 +49,12 @@ def asset(name: str) -> tuple[Path, str] | None:
 
 @lru_cache(maxsize=1)
 def _digests() -> dict[str, str]:
-    return {f"v_{name.replace('.', '_').replace('-', '_')}": hashlib.sha256((STATIC / name).read_bytes()).hexdigest()[:12]
-            for name in MEDIA_TYPES}
+    return {
+        f"v_{name.replace('.', '_').replace('-', '_')}": hashlib.sha256(
+            (STATIC / name).read_bytes()
+        ).hexdigest()[:12]
+        for name in MEDIA_TYPES
+    }
 
 
 @lru_cache(maxsize=16)

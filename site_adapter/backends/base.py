@@ -7,8 +7,9 @@ The GraphQL layer never sees SQL; a backend never sees GraphQL.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Generic, Protocol, Sequence, TypeVar, runtime_checkable
+from typing import Generic, Protocol, TypeVar, runtime_checkable
 
 from site_adapter import model
 from site_adapter.access import Ownership
@@ -48,9 +49,14 @@ class UnitCellMatch:
 
     def bounds(self) -> list[tuple[str, float, float]]:
         """(cell field, value, allowed absolute difference) for the six constants."""
-        out = [(name, v, abs(v) * self.length_tolerance_pct / 100) for name, v in (("a", self.a), ("b", self.b), ("c", self.c))]
-        return out + [(name, v, self.angle_tolerance) for name, v in
-                      (("alpha", self.alpha), ("beta", self.beta), ("gamma", self.gamma))]
+        out = [
+            (name, v, abs(v) * self.length_tolerance_pct / 100)
+            for name, v in (("a", self.a), ("b", self.b), ("c", self.c))
+        ]
+        return out + [
+            (name, v, self.angle_tolerance)
+            for name, v in (("alpha", self.alpha), ("beta", self.beta), ("gamma", self.gamma))
+        ]
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,7 +145,9 @@ class Backend(Protocol):
         ...
 
     # Root connections, each ordered as mx_schema.cursors.ORDERINGS says.
-    async def data_collections(self, f: DataCollectionFilter, page: PageRequest) -> Page[model.DataCollection]: ...
+    async def data_collections(
+        self, f: DataCollectionFilter, page: PageRequest
+    ) -> Page[model.DataCollection]: ...
     async def samples(self, f: SampleFilter, page: PageRequest) -> Page[model.Sample]: ...
     async def proteins(self, f: ProteinFilter, page: PageRequest) -> Page[model.Protein]: ...
     async def sessions(self, f: SessionFilter, page: PageRequest) -> Page[model.Session]: ...
@@ -154,8 +162,11 @@ class Backend(Protocol):
     async def proteins_by_id(self, ids: Sequence[str]) -> dict[str, model.Protein]: ...
     async def detectors_by_id(self, ids: Sequence[str]) -> dict[str, model.Detector]: ...
     async def groups_by_id(self, ids: Sequence[str]) -> dict[str, model.DataCollectionGroup]: ...
-    async def processing_by_collection(self, ids: Sequence[str]) -> dict[str, list[model.ProcessingResult]]: ...
+    async def processing_by_collection(
+        self, ids: Sequence[str]
+    ) -> dict[str, list[model.ProcessingResult]]: ...
     async def processing_results_by_id(self, ids: Sequence[str]) -> dict[str, model.ProcessingResult]:
         """For node(id): a result is visible when its data collection is (the GraphQL layer checks that)."""
         ...
+
     async def data_collection_ids_by_sample(self, sample_ids: Sequence[str]) -> dict[str, list[str]]: ...

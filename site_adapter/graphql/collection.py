@@ -7,7 +7,7 @@ Kept apart from types.py because it is the schema's largest type and the one oth
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Optional
+from typing import Any
 
 import strawberry
 import strawberry.federation as federation
@@ -32,18 +32,24 @@ from site_adapter.graphql.types import (
 )
 
 
-@strawberry.type(description="Inputs to reprocess the raw images with the program of your choice, from this "
-                              "collection's metadata (and its indexed image header, when there is one).")
+@strawberry.type(
+    description="Inputs to reprocess the raw images with the program of your choice, from this "
+    "collection's metadata (and its indexed image header, when there is one)."
+)
 class Reprocessing:
     _geometry: strawberry.Private[object]
     _cell_from_processing: strawberry.Private[bool]
 
-    @strawberry.field(description="XDS.INP for a full run (JOB= XYCORR INIT COLSPOT IDXREF DEFPIX INTEGRATE CORRECT); "
-                                  "an error with code NOT_ROTATION for stills and grid scans.")
-    def xds_inp(self) -> Optional[str]:  # nullable: a refusal nulls this field, not the others
+    @strawberry.field(
+        description="XDS.INP for a full run (JOB= XYCORR INIT COLSPOT IDXREF DEFPIX INTEGRATE CORRECT); "
+        "an error with code NOT_ROTATION for stills and grid scans."
+    )
+    def xds_inp(self) -> str | None:  # nullable: a refusal nulls this field, not the others
         from site_adapter.reprocess import render_xds
 
-        return _rotation_only(lambda: render_xds(self._geometry, cell_from_processing=self._cell_from_processing))
+        return _rotation_only(
+            lambda: render_xds(self._geometry, cell_from_processing=self._cell_from_processing)
+        )
 
     @strawberry.field(description="A dials.import command line with the geometry overrides.")
     def dials_import(self) -> str:
@@ -51,8 +57,10 @@ class Reprocessing:
 
         return render_dials(self._geometry)
 
-    @strawberry.field(description="A MOSFLM script; an error with code NOT_ROTATION for stills and grid scans.")
-    def mosflm(self) -> Optional[str]:
+    @strawberry.field(
+        description="A MOSFLM script; an error with code NOT_ROTATION for stills and grid scans."
+    )
+    def mosflm(self) -> str | None:
         from site_adapter.reprocess import render_mosflm
 
         return _rotation_only(lambda: render_mosflm(self._geometry))
@@ -68,62 +76,101 @@ def _rotation_only(render: Any) -> str:
         raise ContractError(str(exc), code=NOT_ROTATION) from None
 
 
-@federation.type(keys=["id"], description="One data collection (sweep or scan): the images and how they were taken.")
+@federation.type(
+    keys=["id"], description="One data collection (sweep or scan): the images and how they were taken."
+)
 class DataCollection(Node):
     site: str = strawberry.field(description="Registered name of the site that holds the collection.")
-    local_id: str = strawberry.field(description="The facility's own id (e.g. ISPyB dataCollectionId), as a string.")
-    experiment_type: Optional[str] = strawberry.field(description="ISPyB experiment type, e.g. `OSC` (rotation), `Mesh` (grid scan).")
-    start_time: Optional[dt.datetime]
-    end_time: Optional[dt.datetime]
-    run_status: Optional[str]
-    image_directory: Optional[str]
-    file_template: Optional[str] = strawberry.field(description="File name template; `#` stands for the image number's digits.")
-    start_image_number: Optional[int] = strawberry.field(description=d("image number"))
-    number_of_images: Optional[int] = strawberry.field(description=d("images"))
-    wavelength: Optional[float] = strawberry.field(description=d("Å"))
-    detector_distance: Optional[float] = strawberry.field(description=d("mm"))
-    beam_centre_x: Optional[float] = strawberry.field(description=d("mm", "Beam centre as the facility records it (ISPyB xBeam)."))
-    beam_centre_y: Optional[float] = strawberry.field(description=d("mm", "Beam centre as the facility records it (ISPyB yBeam)."))
-    axis_start: Optional[float] = strawberry.field(description=d("degrees"))
-    axis_end: Optional[float] = strawberry.field(description=d("degrees"))
-    axis_range: Optional[float] = strawberry.field(description=d("degrees", "Rotation per image; 0 for stills and grid scans."))
-    overlap: Optional[float] = strawberry.field(description=d("degrees"))
-    rotation_axis: Optional[str] = strawberry.field(description="Omega, Kappa or Phi.")
-    exposure_time: Optional[float] = strawberry.field(description=d("s", "Per image."))
-    transmission: Optional[float] = strawberry.field(description=d("%"))
-    flux: Optional[float] = strawberry.field(description=d("photons/s"))
-    beam_size_x: Optional[float] = strawberry.field(description=d("µm", "Beam size at the sample, horizontal."))
-    beam_size_y: Optional[float] = strawberry.field(description=d("µm", "Beam size at the sample, vertical."))
-    resolution: Optional[float] = strawberry.field(description=d("Å", "Resolution at the detector edge."))
-    detector_two_theta: Optional[float] = strawberry.field(description=d("degrees"))
-    kappa_start: Optional[float] = strawberry.field(description=d("degrees"))
-    phi_start: Optional[float] = strawberry.field(description=d("degrees"))
-    chi_start: Optional[float] = strawberry.field(description=d("degrees"))
-    omega_start: Optional[float] = strawberry.field(description=d("degrees"))
-    comments: Optional[str]
+    local_id: str = strawberry.field(
+        description="The facility's own id (e.g. ISPyB dataCollectionId), as a string."
+    )
+    experiment_type: str | None = strawberry.field(
+        description="ISPyB experiment type, e.g. `OSC` (rotation), `Mesh` (grid scan)."
+    )
+    start_time: dt.datetime | None
+    end_time: dt.datetime | None
+    run_status: str | None
+    image_directory: str | None
+    file_template: str | None = strawberry.field(
+        description="File name template; `#` stands for the image number's digits."
+    )
+    start_image_number: int | None = strawberry.field(description=d("image number"))
+    number_of_images: int | None = strawberry.field(description=d("images"))
+    wavelength: float | None = strawberry.field(description=d("Å"))
+    detector_distance: float | None = strawberry.field(description=d("mm"))
+    beam_centre_x: float | None = strawberry.field(
+        description=d("mm", "Beam centre as the facility records it (ISPyB xBeam).")
+    )
+    beam_centre_y: float | None = strawberry.field(
+        description=d("mm", "Beam centre as the facility records it (ISPyB yBeam).")
+    )
+    axis_start: float | None = strawberry.field(description=d("degrees"))
+    axis_end: float | None = strawberry.field(description=d("degrees"))
+    axis_range: float | None = strawberry.field(
+        description=d("degrees", "Rotation per image; 0 for stills and grid scans.")
+    )
+    overlap: float | None = strawberry.field(description=d("degrees"))
+    rotation_axis: str | None = strawberry.field(description="Omega, Kappa or Phi.")
+    exposure_time: float | None = strawberry.field(description=d("s", "Per image."))
+    transmission: float | None = strawberry.field(description=d("%"))
+    flux: float | None = strawberry.field(description=d("photons/s"))
+    beam_size_x: float | None = strawberry.field(
+        description=d("µm", "Beam size at the sample, horizontal.")
+    )
+    beam_size_y: float | None = strawberry.field(description=d("µm", "Beam size at the sample, vertical."))
+    resolution: float | None = strawberry.field(description=d("Å", "Resolution at the detector edge."))
+    detector_two_theta: float | None = strawberry.field(description=d("degrees"))
+    kappa_start: float | None = strawberry.field(description=d("degrees"))
+    phi_start: float | None = strawberry.field(description=d("degrees"))
+    chi_start: float | None = strawberry.field(description=d("degrees"))
+    omega_start: float | None = strawberry.field(description=d("degrees"))
+    comments: str | None
     _record: strawberry.Private[model.DataCollection]
 
     @classmethod
-    def of(cls, site: str, r: model.DataCollection) -> "DataCollection":
+    def of(cls, site: str, r: model.DataCollection) -> DataCollection:
         return cls(
-            id=strawberry.ID(encode_id(site, "DataCollection", r.local_id)), site=site, local_id=r.local_id,
-            experiment_type=r.experiment_type, start_time=r.start_time, end_time=r.end_time, run_status=r.run_status,
-            image_directory=r.image_directory, file_template=r.file_template,
-            start_image_number=r.start_image_number, number_of_images=r.number_of_images, wavelength=r.wavelength,
-            detector_distance=r.detector_distance, beam_centre_x=r.beam_centre_x, beam_centre_y=r.beam_centre_y,
-            axis_start=r.axis_start, axis_end=r.axis_end, axis_range=r.axis_range, overlap=r.overlap,
-            rotation_axis=r.rotation_axis, exposure_time=r.exposure_time, transmission=r.transmission, flux=r.flux,
-            beam_size_x=r.beam_size_x, beam_size_y=r.beam_size_y, resolution=r.resolution,
-            detector_two_theta=r.detector_2theta, kappa_start=r.kappa_start, phi_start=r.phi_start,
-            chi_start=r.chi_start, omega_start=r.omega_start, comments=r.comments, _record=r,
+            id=strawberry.ID(encode_id(site, "DataCollection", r.local_id)),
+            site=site,
+            local_id=r.local_id,
+            experiment_type=r.experiment_type,
+            start_time=r.start_time,
+            end_time=r.end_time,
+            run_status=r.run_status,
+            image_directory=r.image_directory,
+            file_template=r.file_template,
+            start_image_number=r.start_image_number,
+            number_of_images=r.number_of_images,
+            wavelength=r.wavelength,
+            detector_distance=r.detector_distance,
+            beam_centre_x=r.beam_centre_x,
+            beam_centre_y=r.beam_centre_y,
+            axis_start=r.axis_start,
+            axis_end=r.axis_end,
+            axis_range=r.axis_range,
+            overlap=r.overlap,
+            rotation_axis=r.rotation_axis,
+            exposure_time=r.exposure_time,
+            transmission=r.transmission,
+            flux=r.flux,
+            beam_size_x=r.beam_size_x,
+            beam_size_y=r.beam_size_y,
+            resolution=r.resolution,
+            detector_two_theta=r.detector_2theta,
+            kappa_start=r.kappa_start,
+            phi_start=r.phi_start,
+            chi_start=r.chi_start,
+            omega_start=r.omega_start,
+            comments=r.comments,
+            _record=r,
         )
 
     @strawberry.field(description=d("eV", "Photon energy, from the wavelength."))
-    def energy(self) -> Optional[float]:
+    def energy(self) -> float | None:
         return None if not self.wavelength else HC_KEV_ANGSTROM / self.wavelength
 
     @strawberry.field
-    async def session(self, info: Info) -> Optional[Session]:
+    async def session(self, info: Info) -> Session | None:
         sid = self._record.session_local_id
         if sid is None:
             return None
@@ -131,7 +178,7 @@ class DataCollection(Node):
         return None if r is None else Session.of(self.site, r)
 
     @strawberry.field
-    async def sample(self, info: Info) -> Optional[Sample]:
+    async def sample(self, info: Info) -> Sample | None:
         sid = self._record.sample_local_id
         if sid is None:
             return None
@@ -139,7 +186,7 @@ class DataCollection(Node):
         return None if r is None else Sample.of(self.site, r)
 
     @strawberry.field
-    async def detector(self, info: Info) -> Optional[Detector]:
+    async def detector(self, info: Info) -> Detector | None:
         did = self._record.detector_local_id
         if did is None:
             return None
@@ -147,7 +194,7 @@ class DataCollection(Node):
         return None if r is None else Detector.of(self.site, r)
 
     @strawberry.field
-    async def group(self, info: Info) -> Optional[DataCollectionGroup]:
+    async def group(self, info: Info) -> DataCollectionGroup | None:
         gid = self._record.group_local_id
         if gid is None:
             return None
@@ -160,7 +207,7 @@ class DataCollection(Node):
         return [ProcessingResult.of(self.site, r) for r in results]
 
     @strawberry.field(description="The successful result with the smallest overall resolutionHigh.")
-    async def best_processing(self, info: Info) -> Optional[ProcessingResult]:
+    async def best_processing(self, info: Info) -> ProcessingResult | None:
         best = best_of(await ctx(info).loaders.processing.load(self.local_id))
         return None if best is None else ProcessingResult.of(self.site, best)
 
@@ -168,14 +215,18 @@ class DataCollection(Node):
     def provenance(self, info: Info) -> Provenance:
         return _provenance(info, self._record.provenance_notes)
 
-    @strawberry.field(description="Image sets the site's indexer linked to this collection (empty when none).")
+    @strawberry.field(
+        description="Image sets the site's indexer linked to this collection (empty when none)."
+    )
     async def images(self, info: Info) -> list[images.ImageSet]:
         loader = ctx(info).loaders.image_sets
         found = await loader.load(self.local_id) if loader is not None else []
         return [images.ImageSet.of(self.site, s) for s in found]
 
-    @strawberry.field(description="Reprocessing inputs; an error with code MISSING_GEOMETRY names what is missing.")
-    async def reprocessing(self, info: Info, cell_from_processing: bool = False) -> Optional[Reprocessing]:
+    @strawberry.field(
+        description="Reprocessing inputs; an error with code MISSING_GEOMETRY names what is missing."
+    )
+    async def reprocessing(self, info: Info, cell_from_processing: bool = False) -> Reprocessing | None:
         from mx_schema.errors import MISSING_GEOMETRY, ContractError
         from site_adapter.reprocess import MissingGeometry, geometry_from_collection
 
@@ -189,15 +240,20 @@ class DataCollection(Node):
             header = images.as_header(await c.loaders.first_headers.load(sets[0].local_id))
         session = await c.loaders.sessions.load(r.session_local_id) if r.session_local_id else None
         try:
-            geometry = geometry_from_collection(r, detector, best, header,
-                                                overrides=c.services.get("detector_overrides"),
-                                                beamline=session.beamline if session is not None else None)
+            geometry = geometry_from_collection(
+                r,
+                detector,
+                best,
+                header,
+                overrides=c.services.get("detector_overrides"),
+                beamline=session.beamline if session is not None else None,
+            )
         except MissingGeometry as exc:
             raise ContractError(str(exc), code=MISSING_GEOMETRY) from None
         return Reprocessing(_geometry=geometry, _cell_from_processing=cell_from_processing)
 
     @classmethod
-    async def resolve_reference(cls, info: Info, id: strawberry.ID) -> Optional["DataCollection"]:
+    async def resolve_reference(cls, info: Info, id: strawberry.ID) -> DataCollection | None:
         from site_adapter.graphql.nodes import load_node
 
         return await load_node(info, str(id), expected="DataCollection")  # type: ignore[return-value]

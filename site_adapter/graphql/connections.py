@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Generic, Optional, TypeVar
+from typing import Generic, TypeVar
 
 import strawberry
 
@@ -21,8 +21,8 @@ MAX_PAGE_SIZE = 500
 class PageInfo:
     has_next_page: bool
     has_previous_page: bool
-    start_cursor: Optional[str]
-    end_cursor: Optional[str]
+    start_cursor: str | None
+    end_cursor: str | None
 
 
 @strawberry.type
@@ -35,10 +35,12 @@ class Edge(Generic[T]):
 class Connection(Generic[T]):
     edges: list[Edge[T]]
     page_info: PageInfo
-    total_count: int = strawberry.field(description="Unit: records. All records matching the filter, not just this page.")
+    total_count: int = strawberry.field(
+        description="Unit: records. All records matching the filter, not just this page."
+    )
 
 
-def page_request(c: SiteContext, connection: str, first: Optional[int], after: Optional[str]) -> PageRequest:
+def page_request(c: SiteContext, connection: str, first: int | None, after: str | None) -> PageRequest:
     """Validate `first`/`after`: a negative size is an error; a huge one is capped, with a warning."""
     size = DEFAULT_PAGE_SIZE if first is None else first
     if size < 0:
@@ -50,7 +52,7 @@ def page_request(c: SiteContext, connection: str, first: Optional[int], after: O
     return PageRequest(first=size, after=key)
 
 
-def to_connection(connection: str, page: Page, wrap, after: Optional[str]) -> Connection:
+def to_connection(connection: str, page: Page, wrap, after: str | None) -> Connection:
     edges = [Edge(cursor=encode_cursor(connection, key), node=wrap(rec)) for key, rec in page.items]
     return Connection(
         edges=edges,

@@ -43,8 +43,9 @@ class CheckedEntities:
     # `from __future__ import annotations` in this module, for the same reason.
     def entities_resolver(self, info: Info, representations: list[FederationAny]) -> list[FederationAny]:
         if len(representations) > MAX_REPRESENTATIONS:
-            raise ContractError(f"more than {MAX_REPRESENTATIONS} representations in one _entities call",
-                                code=BAD_USER_INPUT)
+            raise ContractError(
+                f"more than {MAX_REPRESENTATIONS} representations in one _entities call", code=BAD_USER_INPUT
+            )
         type_map = self.schema_converter.type_map  # type: ignore[attr-defined]
         for k, rep in enumerate(representations):
             problem = _problem(rep, type_map)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from typing import Optional
 
 import strawberry
 
@@ -14,13 +13,17 @@ from site_adapter import access
 from site_adapter.backends import base
 
 _UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
-_UNIPROT = re.compile(r"^([OPQ][0-9][A-Z0-9]{3}[0-9]|[A-NR-Z][0-9]([A-Z][A-Z0-9]{2}[0-9]){1,2})$")  # UniProt's own pattern
+_UNIPROT = re.compile(
+    r"^([OPQ][0-9][A-Z0-9]{3}[0-9]|[A-NR-Z][0-9]([A-Z][A-Z0-9]{2}[0-9]){1,2})$"
+)  # UniProt's own pattern
 _PROPOSAL = re.compile(r"^[A-Za-z]{1,8}\d{1,8}$")
 _VISIT = re.compile(r"^[A-Za-z]{1,8}\d{1,8}-\d{1,6}$")
 MAX_TEXT = 200
 
 
-@strawberry.input(description="Samples named by another system: crystal UUID in one list OR pin barcode in the other.")
+@strawberry.input(
+    description="Samples named by another system: crystal UUID in one list OR pin barcode in the other."
+)
 class SampleKeys:
     crystal_uuids: list[str] = strawberry.field(default_factory=list)
     barcodes: list[str] = strawberry.field(default_factory=list)
@@ -43,78 +46,87 @@ class UnitCellFilter:
 
 @strawberry.input(description="Filters on data collections; all given filters must hold.")
 class DataCollectionFilter:
-    sample_name: Optional[str] = None
-    sample_barcode: Optional[str] = None
-    crystal_uuid: Optional[str] = None
-    protein_acronym: Optional[str] = None
-    protein_name: Optional[str] = strawberry.field(default=None, description="Case-insensitive substring.")
-    uniprot_id: Optional[str] = None
-    proposal: Optional[str] = strawberry.field(default=None, description="Proposal code, e.g. `cm14451`.")
-    visit: Optional[str] = strawberry.field(default=None, description="Visit, e.g. `cm14451-1`.")
-    beamline: Optional[str] = None
-    experiment_type: Optional[str] = None
-    start_after: Optional[dt.datetime] = None
-    start_before: Optional[dt.datetime] = None
-    resolution_better_than: Optional[float] = strawberry.field(
+    sample_name: str | None = None
+    sample_barcode: str | None = None
+    crystal_uuid: str | None = None
+    protein_acronym: str | None = None
+    protein_name: str | None = strawberry.field(default=None, description="Case-insensitive substring.")
+    uniprot_id: str | None = None
+    proposal: str | None = strawberry.field(default=None, description="Proposal code, e.g. `cm14451`.")
+    visit: str | None = strawberry.field(default=None, description="Visit, e.g. `cm14451-1`.")
+    beamline: str | None = None
+    experiment_type: str | None = None
+    start_after: dt.datetime | None = None
+    start_before: dt.datetime | None = None
+    resolution_better_than: float | None = strawberry.field(
         default=None, description="Unit: Å. Best processing result's overall resolutionHigh at or below this."
     )
-    space_group: Optional[str] = strawberry.field(default=None, description="Of the best processing result; spaces ignored.")
-    cell: Optional[UnitCellFilter] = strawberry.field(
-        default=None, description="Only collections with a successful processing result whose cell is within tolerance.")
-    sample_keys: Optional[SampleKeys] = strawberry.field(
-        default=None, description="Only samples with one of these crystal UUIDs or pin barcodes (the hub's LIMS search).")
-    mine: Optional[bool] = strawberry.field(
-        default=None, description=(
+    space_group: str | None = strawberry.field(
+        default=None, description="Of the best processing result; spaces ignored."
+    )
+    cell: UnitCellFilter | None = strawberry.field(
+        default=None,
+        description="Only collections with a successful processing result whose cell is within tolerance.",
+    )
+    sample_keys: SampleKeys | None = strawberry.field(
+        default=None,
+        description="Only samples with one of these crystal UUIDs or pin barcodes (the hub's LIMS search).",
+    )
+    mine: bool | None = strawberry.field(
+        default=None,
+        description=(
             "True: only the caller's collections: of proposals or sessions the caller is a member of, or of "
             "beamlines the caller is staff for (`staff:*`: every beamline). Needs a signed-in caller: an "
             "anonymous caller, or a site without access control, gets an UNAUTHENTICATED error. "
-            "False or null: no restriction."))
+            "False or null: no restriction."
+        ),
+    )
 
 
 @strawberry.input
 class SampleFilter:
-    name: Optional[str] = None
-    barcode: Optional[str] = None
-    crystal_uuid: Optional[str] = None
-    protein_acronym: Optional[str] = None
-    proposal: Optional[str] = None
+    name: str | None = None
+    barcode: str | None = None
+    crystal_uuid: str | None = None
+    protein_acronym: str | None = None
+    proposal: str | None = None
 
 
 @strawberry.input
 class ProteinFilter:
-    acronym: Optional[str] = None
-    name: Optional[str] = strawberry.field(default=None, description="Case-insensitive substring.")
-    uniprot_id: Optional[str] = None
-    proposal: Optional[str] = None
+    acronym: str | None = None
+    name: str | None = strawberry.field(default=None, description="Case-insensitive substring.")
+    uniprot_id: str | None = None
+    proposal: str | None = None
 
 
 @strawberry.input
 class SessionFilter:
-    proposal: Optional[str] = None
-    visit: Optional[str] = None
-    beamline: Optional[str] = None
-    start_after: Optional[dt.datetime] = None
-    start_before: Optional[dt.datetime] = None
+    proposal: str | None = None
+    visit: str | None = None
+    beamline: str | None = None
+    start_after: dt.datetime | None = None
+    start_before: dt.datetime | None = None
 
 
 @strawberry.input
 class ProposalFilter:
-    code: Optional[str] = None
+    code: str | None = None
 
 
-def _instant(value: Optional[dt.datetime]) -> Optional[dt.datetime]:
+def _instant(value: dt.datetime | None) -> dt.datetime | None:
     """A filter time as naive UTC, as both stores compare it. An offset that carries it past year 9999 or
     before year 1 ("9999-12-31T23:59:59-14:00") clamps to the end of the range instead of overflowing
     (an INTERNAL error once): no record lies beyond it either way."""
     if value is None or value.tzinfo is None:
         return value
     try:
-        return value.astimezone(dt.timezone.utc).replace(tzinfo=None)
+        return value.astimezone(dt.UTC).replace(tzinfo=None)
     except OverflowError:
         return dt.datetime.max if value.year > 5000 else dt.datetime.min
 
 
-def _text(name: str, value: Optional[str]) -> Optional[str]:
+def _text(name: str, value: str | None) -> str | None:
     if value is None:
         return None
     if len(value) > MAX_TEXT or "\x00" in value:
@@ -122,14 +134,14 @@ def _text(name: str, value: Optional[str]) -> Optional[str]:
     return value
 
 
-def _match(name: str, value: Optional[str], pattern: re.Pattern[str], example: str) -> Optional[str]:
+def _match(name: str, value: str | None, pattern: re.Pattern[str], example: str) -> str | None:
     value = _text(name, value)
     if value is not None and not pattern.match(value):
         raise ContractError(f"`{name}` {value!r} is not valid; expected something like {example!r}")
     return value
 
 
-def to_data_collection_filter(f: Optional[DataCollectionFilter]) -> base.DataCollectionFilter:
+def to_data_collection_filter(f: DataCollectionFilter | None) -> base.DataCollectionFilter:
     if f is None:
         return base.DataCollectionFilter()
     experiment_type = _text("experimentType", f.experiment_type)
@@ -166,7 +178,7 @@ def to_data_collection_filter(f: Optional[DataCollectionFilter]) -> base.DataCol
     )
 
 
-def _cell(c: Optional[UnitCellFilter]) -> Optional[base.UnitCellMatch]:
+def _cell(c: UnitCellFilter | None) -> base.UnitCellMatch | None:
     if c is None:
         return None
     if min(c.a, c.b, c.c) <= 0 or not all(0 < x < 180 for x in (c.alpha, c.beta, c.gamma)):
@@ -176,7 +188,7 @@ def _cell(c: Optional[UnitCellFilter]) -> Optional[base.UnitCellMatch]:
     return base.UnitCellMatch(c.a, c.b, c.c, c.alpha, c.beta, c.gamma, c.length_tolerance, c.angle_tolerance)
 
 
-def _sample_keys(keys: Optional[SampleKeys]) -> dict:
+def _sample_keys(keys: SampleKeys | None) -> dict:
     if keys is None:
         return {}
     if len(keys.crystal_uuids) + len(keys.barcodes) > MAX_SAMPLE_KEYS:
@@ -185,42 +197,49 @@ def _sample_keys(keys: Optional[SampleKeys]) -> dict:
         _match("sampleKeys.crystalUuids", u, _UUID, "0b0f5a4e-2f1c-4e57-9c1a-6d1f0e7b9a21")
     for b in keys.barcodes:
         _text("sampleKeys.barcodes", b)
-    return {"any_crystal_uuid": tuple(u.lower() for u in keys.crystal_uuids), "any_sample_barcode": tuple(keys.barcodes)}
+    return {
+        "any_crystal_uuid": tuple(u.lower() for u in keys.crystal_uuids),
+        "any_sample_barcode": tuple(keys.barcodes),
+    }
 
 
-def to_sample_filter(f: Optional[SampleFilter]) -> base.SampleFilter:
+def to_sample_filter(f: SampleFilter | None) -> base.SampleFilter:
     if f is None:
         return base.SampleFilter()
     return base.SampleFilter(
-        name=_text("name", f.name), barcode=_text("barcode", f.barcode),
+        name=_text("name", f.name),
+        barcode=_text("barcode", f.barcode),
         crystal_uuid=_match("crystalUuid", f.crystal_uuid, _UUID, "0b0f5a4e-2f1c-4e57-9c1a-6d1f0e7b9a21"),
         protein_acronym=_text("proteinAcronym", f.protein_acronym),
         proposal=_match("proposal", f.proposal, _PROPOSAL, "cm14451"),
     )
 
 
-def to_protein_filter(f: Optional[ProteinFilter]) -> base.ProteinFilter:
+def to_protein_filter(f: ProteinFilter | None) -> base.ProteinFilter:
     if f is None:
         return base.ProteinFilter()
     uniprot = _text("uniprotId", f.uniprot_id)
     return base.ProteinFilter(
-        acronym=_text("acronym", f.acronym), name=_text("name", f.name),
+        acronym=_text("acronym", f.acronym),
+        name=_text("name", f.name),
         uniprot_id=uniprot.upper() if uniprot else None,
         proposal=_match("proposal", f.proposal, _PROPOSAL, "cm14451"),
     )
 
 
-def to_session_filter(f: Optional[SessionFilter]) -> base.SessionFilter:
+def to_session_filter(f: SessionFilter | None) -> base.SessionFilter:
     if f is None:
         return base.SessionFilter()
     return base.SessionFilter(
         proposal=_match("proposal", f.proposal, _PROPOSAL, "cm14451"),
         visit=_match("visit", f.visit, _VISIT, "cm14451-1"),
-        beamline=_text("beamline", f.beamline), start_after=_instant(f.start_after), start_before=_instant(f.start_before),
+        beamline=_text("beamline", f.beamline),
+        start_after=_instant(f.start_after),
+        start_before=_instant(f.start_before),
     )
 
 
-def to_proposal_filter(f: Optional[ProposalFilter]) -> base.ProposalFilter:
+def to_proposal_filter(f: ProposalFilter | None) -> base.ProposalFilter:
     if f is None:
         return base.ProposalFilter()
     return base.ProposalFilter(code=_match("code", f.code, _PROPOSAL, "cm14451"))

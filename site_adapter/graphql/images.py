@@ -7,7 +7,7 @@ this module only reads it through site_adapter.indexer.store.
 from __future__ import annotations
 
 from types import SimpleNamespace
-from typing import Any, Optional
+from typing import Any
 
 import strawberry
 from strawberry.scalars import JSON
@@ -23,29 +23,51 @@ class ImageSet:
     id: strawberry.ID
     local_id: str
     directory: str = strawberry.field(description="Where the files are now (after any path mapping).")
-    template: str = strawberry.field(description="File name template; `#` stands for the image number's digits.")
+    template: str = strawberry.field(
+        description="File name template; `#` stands for the image number's digits."
+    )
     first: int = strawberry.field(description=d("image number"))
     last: int = strawberry.field(description=d("image number"))
     count: int = strawberry.field(description=d("images", "Files present."))
-    missing: list[int] = strawberry.field(description=d("image number", "Image numbers absent between first and last."))
-    total_bytes: float = strawberry.field(description=d("bytes", "On disk, as stored (compressed files count compressed)."))
-    verified: Optional[bool] = strawberry.field(description="Content-MD5 of every binary section checked and right (null: not checked).")
-    format: Optional[str] = strawberry.field(description="miniCBF, imgCIF or NXmx.")
+    missing: list[int] = strawberry.field(
+        description=d("image number", "Image numbers absent between first and last.")
+    )
+    total_bytes: float = strawberry.field(
+        description=d("bytes", "On disk, as stored (compressed files count compressed).")
+    )
+    verified: bool | None = strawberry.field(
+        description="Content-MD5 of every binary section checked and right (null: not checked)."
+    )
+    format: str | None = strawberry.field(description="miniCBF, imgCIF or NXmx.")
     kind: str = strawberry.field(description="rotation, grid or still.")
 
     @classmethod
-    def of(cls, site: str, s: image_store.ImageSet) -> "ImageSet":
-        return cls(id=strawberry.ID(encode_id(site, "ImageSet", s.local_id)), local_id=s.local_id,
-                   directory=s.directory, template=s.template, first=s.first, last=s.last, count=s.count,
-                   missing=list(s.missing), total_bytes=float(s.total_bytes), verified=s.verified, format=s.format,
-                   kind=s.kind)
+    def of(cls, site: str, s: image_store.ImageSet) -> ImageSet:
+        return cls(
+            id=strawberry.ID(encode_id(site, "ImageSet", s.local_id)),
+            local_id=s.local_id,
+            directory=s.directory,
+            template=s.template,
+            first=s.first,
+            last=s.last,
+            count=s.count,
+            missing=list(s.missing),
+            total_bytes=float(s.total_bytes),
+            verified=s.verified,
+            format=s.format,
+            kind=s.kind,
+        )
 
-    @strawberry.field(description="One image's parsed header (canonical units), or null when it is not indexed.")
-    async def header(self, info: Info, image_number: Optional[int] = None) -> Optional[JSON]:
+    @strawberry.field(
+        description="One image's parsed header (canonical units), or null when it is not indexed."
+    )
+    async def header(self, info: Info, image_number: int | None = None) -> JSON | None:
         pool = image_pool(info)
         if pool is None:
             return None
-        return await image_store.image_header(pool, self.local_id, image_number if image_number is not None else self.first)
+        return await image_store.image_header(
+            pool, self.local_id, image_number if image_number is not None else self.first
+        )
 
 
 def image_pool(info: Info) -> Any:

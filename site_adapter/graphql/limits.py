@@ -4,7 +4,8 @@ records in 25 s and 16 MB)."""
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from strawberry.extensions import AddValidationRules, MaxTokensLimiter
 

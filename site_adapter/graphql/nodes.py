@@ -3,7 +3,7 @@ that implements Node in schema/mxhub.graphql (tests/site_adapter/test_node_types
 
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Any
 
 from strawberry.types import Info
 
@@ -12,10 +12,10 @@ from mx_schema.ids import decode_id
 from site_adapter.graphql.context import SiteContext
 
 
-async def load_node(info: Info, global_id: str, expected: Optional[str] = None) -> Any:
+async def load_node(info: Info, global_id: str, expected: str | None = None) -> Any:
     """The record behind `global_id`, or None when this site has no such record."""
-    from site_adapter.graphql.collection import DataCollection
     from site_adapter.graphql import types as t
+    from site_adapter.graphql.collection import DataCollection
 
     c: SiteContext = info.context["site"]
     gid = decode_id(global_id)

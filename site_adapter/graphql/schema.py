@@ -5,20 +5,16 @@ mx_schema/mxhub.graphql is this schema printed; a test keeps the two equal.
 
 from __future__ import annotations
 
-from typing import Annotated, Optional, Union
-
 import strawberry
 import strawberry.federation as federation
 from strawberry.extensions import ParserCache, ValidationCache
-
-from site_adapter.graphql.entities import CheckedEntities
-from site_adapter.graphql.limits import limit_extensions
 from strawberry.types import Info
 
-from mx_schema import SCHEMA_VERSION
 from site_adapter.graphql import filters as fl
 from site_adapter.graphql.collection import DataCollection
 from site_adapter.graphql.connections import Connection, page_request, to_connection
+from site_adapter.graphql.entities import CheckedEntities
+from site_adapter.graphql.limits import limit_extensions
 from site_adapter.graphql.nodes import load_node
 from site_adapter.graphql.types import (
     Crystal,
@@ -43,23 +39,30 @@ class SiteInfo:
 @strawberry.type
 class Query:
     @strawberry.field(description="Any record by global id.")
-    async def node(self, info: Info, id: strawberry.ID) -> Optional[Node]:
+    async def node(self, info: Info, id: strawberry.ID) -> Node | None:
         return await load_node(info, str(id))
 
     @strawberry.field(description="Data collections, newest first (a missing start time sorts last).")
     async def data_collections(
-        self, info: Info, filter: Optional[fl.DataCollectionFilter] = None,
-        first: Optional[int] = None, after: Optional[str] = None,
+        self,
+        info: Info,
+        filter: fl.DataCollectionFilter | None = None,
+        first: int | None = None,
+        after: str | None = None,
     ) -> Connection[DataCollection]:
         c = ctx(info)
-        page = await c.backend.data_collections(fl.to_data_collection_filter(filter),
-                                                page_request(c, "dataCollections", first, after))
+        page = await c.backend.data_collections(
+            fl.to_data_collection_filter(filter), page_request(c, "dataCollections", first, after)
+        )
         return to_connection("dataCollections", page, lambda r: DataCollection.of(c.site, r), after)
 
     @strawberry.field(description="Samples, by name then local id.")
     async def samples(
-        self, info: Info, filter: Optional[fl.SampleFilter] = None,
-        first: Optional[int] = None, after: Optional[str] = None,
+        self,
+        info: Info,
+        filter: fl.SampleFilter | None = None,
+        first: int | None = None,
+        after: str | None = None,
     ) -> Connection[Sample]:
         c = ctx(info)
         page = await c.backend.samples(fl.to_sample_filter(filter), page_request(c, "samples", first, after))
@@ -67,29 +70,44 @@ class Query:
 
     @strawberry.field(description="Proteins, by acronym then local id.")
     async def proteins(
-        self, info: Info, filter: Optional[fl.ProteinFilter] = None,
-        first: Optional[int] = None, after: Optional[str] = None,
+        self,
+        info: Info,
+        filter: fl.ProteinFilter | None = None,
+        first: int | None = None,
+        after: str | None = None,
     ) -> Connection[Protein]:
         c = ctx(info)
-        page = await c.backend.proteins(fl.to_protein_filter(filter), page_request(c, "proteins", first, after))
+        page = await c.backend.proteins(
+            fl.to_protein_filter(filter), page_request(c, "proteins", first, after)
+        )
         return to_connection("proteins", page, lambda r: Protein.of(c.site, r), after)
 
     @strawberry.field(description="Sessions (visits), newest first.")
     async def sessions(
-        self, info: Info, filter: Optional[fl.SessionFilter] = None,
-        first: Optional[int] = None, after: Optional[str] = None,
+        self,
+        info: Info,
+        filter: fl.SessionFilter | None = None,
+        first: int | None = None,
+        after: str | None = None,
     ) -> Connection[Session]:
         c = ctx(info)
-        page = await c.backend.sessions(fl.to_session_filter(filter), page_request(c, "sessions", first, after))
+        page = await c.backend.sessions(
+            fl.to_session_filter(filter), page_request(c, "sessions", first, after)
+        )
         return to_connection("sessions", page, lambda r: Session.of(c.site, r), after)
 
     @strawberry.field(description="Proposals, by code then local id.")
     async def proposals(
-        self, info: Info, filter: Optional[fl.ProposalFilter] = None,
-        first: Optional[int] = None, after: Optional[str] = None,
+        self,
+        info: Info,
+        filter: fl.ProposalFilter | None = None,
+        first: int | None = None,
+        after: str | None = None,
     ) -> Connection[Proposal]:
         c = ctx(info)
-        page = await c.backend.proposals(fl.to_proposal_filter(filter), page_request(c, "proposals", first, after))
+        page = await c.backend.proposals(
+            fl.to_proposal_filter(filter), page_request(c, "proposals", first, after)
+        )
         return to_connection("proposals", page, lambda r: Proposal.of(c.site, r), after)
 
     @strawberry.field(description="This site: its registered name, backend and schema version.")
@@ -110,7 +128,11 @@ def build_schema() -> federation.Schema:
         query=Query,
         # Clients repeat the same few documents; parsing and validating each once saves most of the
         # per-request CPU on small pages.
-        extensions=[*limit_extensions(), lambda: ParserCache(maxsize=512), lambda: ValidationCache(maxsize=512)],
+        extensions=[
+            *limit_extensions(),
+            lambda: ParserCache(maxsize=512),
+            lambda: ValidationCache(maxsize=512),
+        ],
         types=[DataCollection, Sample, Session, Proposal, Protein, Crystal, Detector, DataCollectionGroup],
     )
 

@@ -7,7 +7,6 @@ request's DataLoaders. Every numeric field's description states its unit (a test
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Optional
 
 import strawberry
 import strawberry.federation as federation
@@ -37,8 +36,12 @@ class Node:
 class Provenance:
     site: str = strawberry.field(description="Registered name of the site that served the record.")
     backend: str = strawberry.field(description="The site's store: `native` or `ispyb`.")
-    schema_version: str = strawberry.field(description="Version (semver) of the common schema the site serves.")
-    notes: list[str] = strawberry.field(description="How values were normalised from the store (unit fixes, quirks).")
+    schema_version: str = strawberry.field(
+        description="Version (semver) of the common schema the site serves."
+    )
+    notes: list[str] = strawberry.field(
+        description="How values were normalised from the store (unit fixes, quirks)."
+    )
 
 
 def _provenance(info: Info, notes: tuple[str, ...] = ()) -> Provenance:
@@ -56,11 +59,17 @@ class UnitCell:
     gamma: float = strawberry.field(description=d("degrees"))
 
     @classmethod
-    def of(cls, cell: model.UnitCell | None) -> Optional["UnitCell"]:
-        return None if cell is None else cls(a=cell.a, b=cell.b, c=cell.c, alpha=cell.alpha, beta=cell.beta, gamma=cell.gamma)
+    def of(cls, cell: model.UnitCell | None) -> UnitCell | None:
+        return (
+            None
+            if cell is None
+            else cls(a=cell.a, b=cell.b, c=cell.c, alpha=cell.alpha, beta=cell.beta, gamma=cell.gamma)
+        )
 
 
-@strawberry.type(description="An identity of a sample in another system, e.g. {system: 'lims', kind: 'crystal-uuid'}.")
+@strawberry.type(
+    description="An identity of a sample in another system, e.g. {system: 'lims', kind: 'crystal-uuid'}."
+)
 class ExternalId:
     system: str
     kind: str
@@ -72,12 +81,17 @@ class Proposal(Node):
     site: str
     local_id: str = strawberry.field(description="The facility's own id, as a string.")
     code: str = strawberry.field(description="Proposal code and number as users type it, e.g. `cm14451`.")
-    title: Optional[str]
+    title: str | None
 
     @classmethod
-    def of(cls, site: str, r: model.Proposal) -> "Proposal":
-        return cls(id=strawberry.ID(encode_id(site, "Proposal", r.local_id)), site=site, local_id=r.local_id,
-                   code=r.code, title=r.title)
+    def of(cls, site: str, r: model.Proposal) -> Proposal:
+        return cls(
+            id=strawberry.ID(encode_id(site, "Proposal", r.local_id)),
+            site=site,
+            local_id=r.local_id,
+            code=r.code,
+            title=r.title,
+        )
 
 
 @strawberry.type(description="A session (visit) at a beamline.")
@@ -85,90 +99,130 @@ class Session(Node):
     site: str
     local_id: str
     visit: str = strawberry.field(description="Visit name, e.g. `cm14451-1`.")
-    visit_number: Optional[int] = strawberry.field(description=d("count", "Visit number within the proposal."))
+    visit_number: int | None = strawberry.field(
+        description=d("count", "Visit number within the proposal.")
+    )
     proposal: str = strawberry.field(description="Proposal code, e.g. `cm14451`.")
-    beamline: Optional[str]
-    start_time: Optional[dt.datetime]
-    end_time: Optional[dt.datetime]
+    beamline: str | None
+    start_time: dt.datetime | None
+    end_time: dt.datetime | None
 
     @classmethod
-    def of(cls, site: str, r: model.Session) -> "Session":
-        return cls(id=strawberry.ID(encode_id(site, "Session", r.local_id)), site=site, local_id=r.local_id,
-                   visit=r.visit, visit_number=r.visit_number, proposal=r.proposal, beamline=r.beamline,
-                   start_time=r.start_time, end_time=r.end_time)
+    def of(cls, site: str, r: model.Session) -> Session:
+        return cls(
+            id=strawberry.ID(encode_id(site, "Session", r.local_id)),
+            site=site,
+            local_id=r.local_id,
+            visit=r.visit,
+            visit_number=r.visit_number,
+            proposal=r.proposal,
+            beamline=r.beamline,
+            start_time=r.start_time,
+            end_time=r.end_time,
+        )
 
 
 @strawberry.type(description="A protein (macromolecule) as registered at the facility.")
 class Protein(Node):
     site: str
     local_id: str
-    acronym: Optional[str]
-    name: Optional[str]
+    acronym: str | None
+    name: str | None
     uniprot_ids: list[str] = strawberry.field(description="UniProt accessions, e.g. `P00698`.")
-    sequence_hash: Optional[str] = strawberry.field(
+    sequence_hash: str | None = strawberry.field(
         description="Hex SHA-256 of the one-letter sequence (upper case, no white space): equal hashes, equal sequences."
     )
 
     @classmethod
-    def of(cls, site: str, r: model.Protein) -> "Protein":
-        return cls(id=strawberry.ID(encode_id(site, "Protein", r.local_id)), site=site, local_id=r.local_id,
-                   acronym=r.acronym, name=r.name, uniprot_ids=list(r.uniprot_ids), sequence_hash=r.sequence_hash)
+    def of(cls, site: str, r: model.Protein) -> Protein:
+        return cls(
+            id=strawberry.ID(encode_id(site, "Protein", r.local_id)),
+            site=site,
+            local_id=r.local_id,
+            acronym=r.acronym,
+            name=r.name,
+            uniprot_ids=list(r.uniprot_ids),
+            sequence_hash=r.sequence_hash,
+        )
 
 
 @strawberry.type(description="A crystal: the physical specimen a sample holds.")
 class Crystal(Node):
     local_id: str
-    uuid: Optional[str] = strawberry.field(description="Crystal UUID shared with crystallisation LIMS, lower case.")
-    space_group: Optional[str] = strawberry.field(description="Space group as recorded before data collection, e.g. `P 43 21 2`.")
-    cell: Optional[UnitCell]
+    uuid: str | None = strawberry.field(
+        description="Crystal UUID shared with crystallisation LIMS, lower case."
+    )
+    space_group: str | None = strawberry.field(
+        description="Space group as recorded before data collection, e.g. `P 43 21 2`."
+    )
+    cell: UnitCell | None
 
     @classmethod
-    def of(cls, site: str, r: model.Crystal) -> "Crystal":
-        return cls(id=strawberry.ID(encode_id(site, "Crystal", r.local_id)), local_id=r.local_id, uuid=r.uuid,
-                   space_group=r.space_group, cell=UnitCell.of(r.cell))
+    def of(cls, site: str, r: model.Crystal) -> Crystal:
+        return cls(
+            id=strawberry.ID(encode_id(site, "Crystal", r.local_id)),
+            local_id=r.local_id,
+            uuid=r.uuid,
+            space_group=r.space_group,
+            cell=UnitCell.of(r.cell),
+        )
 
 
 @strawberry.type(description="A detector, with the geometry that makes its images intelligible.")
 class Detector(Node):
     local_id: str
-    manufacturer: Optional[str]
-    model: Optional[str]
-    serial_number: Optional[str]
-    pixel_size_x: Optional[float] = strawberry.field(description=d("mm", "Pixel size along the fast axis."))
-    pixel_size_y: Optional[float] = strawberry.field(description=d("mm", "Pixel size along the slow axis."))
-    number_of_pixels_x: Optional[int] = strawberry.field(description=d("pixels", "Pixels along the fast axis."))
-    number_of_pixels_y: Optional[int] = strawberry.field(description=d("pixels", "Pixels along the slow axis."))
-    sensor_material: Optional[str]
-    sensor_thickness: Optional[float] = strawberry.field(description=d("mm"))
+    manufacturer: str | None
+    model: str | None
+    serial_number: str | None
+    pixel_size_x: float | None = strawberry.field(description=d("mm", "Pixel size along the fast axis."))
+    pixel_size_y: float | None = strawberry.field(description=d("mm", "Pixel size along the slow axis."))
+    number_of_pixels_x: int | None = strawberry.field(
+        description=d("pixels", "Pixels along the fast axis.")
+    )
+    number_of_pixels_y: int | None = strawberry.field(
+        description=d("pixels", "Pixels along the slow axis.")
+    )
+    sensor_material: str | None
+    sensor_thickness: float | None = strawberry.field(description=d("mm"))
 
     @classmethod
-    def of(cls, site: str, r: model.Detector) -> "Detector":
-        return cls(id=strawberry.ID(encode_id(site, "Detector", r.local_id)), local_id=r.local_id,
-                   manufacturer=r.manufacturer, model=r.model, serial_number=r.serial_number,
-                   pixel_size_x=r.pixel_size_x, pixel_size_y=r.pixel_size_y,
-                   number_of_pixels_x=r.number_of_pixels_x, number_of_pixels_y=r.number_of_pixels_y,
-                   sensor_material=r.sensor_material, sensor_thickness=r.sensor_thickness)
+    def of(cls, site: str, r: model.Detector) -> Detector:
+        return cls(
+            id=strawberry.ID(encode_id(site, "Detector", r.local_id)),
+            local_id=r.local_id,
+            manufacturer=r.manufacturer,
+            model=r.model,
+            serial_number=r.serial_number,
+            pixel_size_x=r.pixel_size_x,
+            pixel_size_y=r.pixel_size_y,
+            number_of_pixels_x=r.number_of_pixels_x,
+            number_of_pixels_y=r.number_of_pixels_y,
+            sensor_material=r.sensor_material,
+            sensor_thickness=r.sensor_thickness,
+        )
 
 
 @strawberry.type(description="Merging statistics of one resolution shell (overall, inner or outer).")
 class ShellStatistics:
-    resolution_low: Optional[float] = strawberry.field(description=d("Å"))
-    resolution_high: Optional[float] = strawberry.field(description=d("Å"))
-    completeness: Optional[float] = strawberry.field(description=d("%"))
-    multiplicity: Optional[float] = strawberry.field(description=d("dimensionless", "Mean number of observations per unique reflection."))
-    mean_i_over_sig_i: Optional[float] = strawberry.field(description=d("dimensionless", "Mean I/σ(I)."))
-    cc_half: Optional[float] = strawberry.field(description=d("fraction 0-1", "CC½."))
-    cc_anomalous: Optional[float] = strawberry.field(description=d("fraction 0-1"))
-    r_merge: Optional[float] = strawberry.field(description=d("fraction"))
-    r_meas: Optional[float] = strawberry.field(description=d("fraction"))
-    r_pim: Optional[float] = strawberry.field(description=d("fraction"))
-    n_total_observations: Optional[int] = strawberry.field(description=d("reflections"))
-    n_total_unique: Optional[int] = strawberry.field(description=d("reflections"))
-    anomalous_completeness: Optional[float] = strawberry.field(description=d("%"))
-    anomalous_multiplicity: Optional[float] = strawberry.field(description=d("dimensionless"))
+    resolution_low: float | None = strawberry.field(description=d("Å"))
+    resolution_high: float | None = strawberry.field(description=d("Å"))
+    completeness: float | None = strawberry.field(description=d("%"))
+    multiplicity: float | None = strawberry.field(
+        description=d("dimensionless", "Mean number of observations per unique reflection.")
+    )
+    mean_i_over_sig_i: float | None = strawberry.field(description=d("dimensionless", "Mean I/σ(I)."))
+    cc_half: float | None = strawberry.field(description=d("fraction 0-1", "CC½."))
+    cc_anomalous: float | None = strawberry.field(description=d("fraction 0-1"))
+    r_merge: float | None = strawberry.field(description=d("fraction"))
+    r_meas: float | None = strawberry.field(description=d("fraction"))
+    r_pim: float | None = strawberry.field(description=d("fraction"))
+    n_total_observations: int | None = strawberry.field(description=d("reflections"))
+    n_total_unique: int | None = strawberry.field(description=d("reflections"))
+    anomalous_completeness: float | None = strawberry.field(description=d("%"))
+    anomalous_multiplicity: float | None = strawberry.field(description=d("dimensionless"))
 
     @classmethod
-    def of(cls, s: model.ShellStatistics | None) -> Optional["ShellStatistics"]:
+    def of(cls, s: model.ShellStatistics | None) -> ShellStatistics | None:
         if s is None:
             return None
         return cls(**{f: getattr(s, f) for f in model.ShellStatistics.__slots__})  # type: ignore[attr-defined]
@@ -177,25 +231,37 @@ class ShellStatistics:
 @strawberry.type(description="One processing (integration and scaling) result of a data collection.")
 class ProcessingResult(Node):
     local_id: str
-    program: Optional[str] = strawberry.field(description="Pipeline, e.g. `fast_dp`, `xia2 dials`, `autoPROC`.")
+    program: str | None = strawberry.field(
+        description="Pipeline, e.g. `fast_dp`, `xia2 dials`, `autoPROC`."
+    )
     status: str = strawberry.field(description="SUCCESS, FAILED, RUNNING or UNKNOWN.")
-    space_group: Optional[str]
-    cell: Optional[UnitCell]
-    anomalous: Optional[bool]
-    start_time: Optional[dt.datetime]
-    end_time: Optional[dt.datetime]
-    overall: Optional[ShellStatistics]
-    inner: Optional[ShellStatistics]
-    outer: Optional[ShellStatistics]
+    space_group: str | None
+    cell: UnitCell | None
+    anomalous: bool | None
+    start_time: dt.datetime | None
+    end_time: dt.datetime | None
+    overall: ShellStatistics | None
+    inner: ShellStatistics | None
+    outer: ShellStatistics | None
     notes: list[str] = strawberry.field(description="How values were normalised from the store.")
 
     @classmethod
-    def of(cls, site: str, r: model.ProcessingResult) -> "ProcessingResult":
-        return cls(id=strawberry.ID(encode_id(site, "ProcessingResult", r.local_id)), local_id=r.local_id,
-                   program=r.program, status=r.status, space_group=r.space_group, cell=UnitCell.of(r.cell),
-                   anomalous=r.anomalous, start_time=r.start_time, end_time=r.end_time,
-                   overall=ShellStatistics.of(r.overall), inner=ShellStatistics.of(r.inner),
-                   outer=ShellStatistics.of(r.outer), notes=list(r.provenance_notes))
+    def of(cls, site: str, r: model.ProcessingResult) -> ProcessingResult:
+        return cls(
+            id=strawberry.ID(encode_id(site, "ProcessingResult", r.local_id)),
+            local_id=r.local_id,
+            program=r.program,
+            status=r.status,
+            space_group=r.space_group,
+            cell=UnitCell.of(r.cell),
+            anomalous=r.anomalous,
+            start_time=r.start_time,
+            end_time=r.end_time,
+            overall=ShellStatistics.of(r.overall),
+            inner=ShellStatistics.of(r.inner),
+            outer=ShellStatistics.of(r.outer),
+            notes=list(r.provenance_notes),
+        )
 
 
 def best_of(results: list[model.ProcessingResult]) -> model.ProcessingResult | None:
@@ -214,29 +280,36 @@ def _int_or_str(v: str) -> tuple:
 class Sample(Node):
     site: str
     local_id: str
-    name: Optional[str]
-    barcode: Optional[str] = strawberry.field(description="Pin (sample holder) barcode.")
-    container_code: Optional[str] = strawberry.field(description="Puck or plate barcode the sample sat in.")
-    position: Optional[int] = strawberry.field(description=d("position number", "Position in the container."))
+    name: str | None
+    barcode: str | None = strawberry.field(description="Pin (sample holder) barcode.")
+    container_code: str | None = strawberry.field(description="Puck or plate barcode the sample sat in.")
+    position: int | None = strawberry.field(description=d("position number", "Position in the container."))
     external_ids: list[ExternalId]
     _record: strawberry.Private[model.Sample]
 
     @classmethod
-    def of(cls, site: str, r: model.Sample) -> "Sample":
-        return cls(id=strawberry.ID(encode_id(site, "Sample", r.local_id)), site=site, local_id=r.local_id,
-                   name=r.name, barcode=r.barcode, container_code=r.container_code, position=r.position,
-                   external_ids=[ExternalId(system=e.system, kind=e.kind, value=e.value) for e in r.external_ids],
-                   _record=r)
+    def of(cls, site: str, r: model.Sample) -> Sample:
+        return cls(
+            id=strawberry.ID(encode_id(site, "Sample", r.local_id)),
+            site=site,
+            local_id=r.local_id,
+            name=r.name,
+            barcode=r.barcode,
+            container_code=r.container_code,
+            position=r.position,
+            external_ids=[ExternalId(system=e.system, kind=e.kind, value=e.value) for e in r.external_ids],
+            _record=r,
+        )
 
     @strawberry.field
-    async def crystal(self, info: Info) -> Optional[Crystal]:
+    async def crystal(self, info: Info) -> Crystal | None:
         if self._record.crystal_local_id is None:
             return None
         r = await ctx(info).loaders.crystals.load(self._record.crystal_local_id)
         return None if r is None else Crystal.of(self.site, r)
 
     @strawberry.field
-    async def protein(self, info: Info) -> Optional[Protein]:
+    async def protein(self, info: Info) -> Protein | None:
         pid = self._record.protein_local_id
         if pid is None and self._record.crystal_local_id is not None:
             c = await ctx(info).loaders.crystals.load(self._record.crystal_local_id)
@@ -256,7 +329,7 @@ class Sample(Node):
         return _provenance(info)
 
     @classmethod
-    async def resolve_reference(cls, info: Info, id: strawberry.ID) -> Optional["Sample"]:
+    async def resolve_reference(cls, info: Info, id: strawberry.ID) -> Sample | None:
         from site_adapter.graphql.nodes import load_node
 
         node = await load_node(info, str(id), expected="Sample")
@@ -266,11 +339,16 @@ class Sample(Node):
 @strawberry.type(description="A group of data collections of one sample in one experiment.")
 class DataCollectionGroup(Node):
     local_id: str
-    experiment_type: Optional[str]
-    start_time: Optional[dt.datetime]
-    end_time: Optional[dt.datetime]
+    experiment_type: str | None
+    start_time: dt.datetime | None
+    end_time: dt.datetime | None
 
     @classmethod
-    def of(cls, site: str, r: model.DataCollectionGroup) -> "DataCollectionGroup":
-        return cls(id=strawberry.ID(encode_id(site, "DataCollectionGroup", r.local_id)), local_id=r.local_id,
-                   experiment_type=r.experiment_type, start_time=r.start_time, end_time=r.end_time)
+    def of(cls, site: str, r: model.DataCollectionGroup) -> DataCollectionGroup:
+        return cls(
+            id=strawberry.ID(encode_id(site, "DataCollectionGroup", r.local_id)),
+            local_id=r.local_id,
+            experiment_type=r.experiment_type,
+            start_time=r.start_time,
+            end_time=r.end_time,
+        )

@@ -3,9 +3,10 @@ mx_schema.graphiql, no CDN), for site adapters and LIMS sources alike."""
 
 from __future__ import annotations
 
-import orjson
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
+import orjson
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import FileResponse, HTMLResponse, JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
@@ -18,8 +19,9 @@ from site_adapter.graphql.context import SiteContext
 
 
 class GraphQLView:
-    def __init__(self, schema: Any, make_context: Callable[[Request], SiteContext],
-                 policy: AccessPolicy | None = None) -> None:
+    def __init__(
+        self, schema: Any, make_context: Callable[[Request], SiteContext], policy: AccessPolicy | None = None
+    ) -> None:
         self.schema = schema
         self.make_context = make_context
         self.policy = policy
@@ -27,8 +29,10 @@ class GraphQLView:
     def routes(self, path: str = "/graphql") -> list[Route]:
         """The GraphQL endpoint and, beside it, the files of its GraphiQL page."""
         folder = path.rsplit("/", 1)[0]
-        return [Route(path, self.handle, methods=["GET", "POST"]),
-                Route(f"{folder}/{graphiql.PREFIX}/{{name}}", self.graphiql_asset, methods=["GET", "HEAD"])]
+        return [
+            Route(path, self.handle, methods=["GET", "POST"]),
+            Route(f"{folder}/{graphiql.PREFIX}/{{name}}", self.graphiql_asset, methods=["GET", "HEAD"]),
+        ]
 
     async def graphiql_asset(self, request: Request) -> Response:
         found = graphiql.asset(request.path_params["name"])
@@ -40,26 +44,36 @@ class GraphQLView:
     async def handle(self, request: Request) -> Response:
         accept = request.headers.get("accept", "")
         if request.method == "GET" and "query" not in request.query_params and "text/html" in accept:
-            return HTMLResponse(graphiql.page("GraphiQL · mxhub"), headers={"content-security-policy": graphiql.CONTENT_SECURITY_POLICY})
+            return HTMLResponse(
+                graphiql.page("GraphiQL · mxhub"),
+                headers={"content-security-policy": graphiql.CONTENT_SECURITY_POLICY},
+            )
         media = http.negotiate(accept)
         try:
             body = await http.read_body(request) if request.method == "POST" else b""
-            gql = http.parse_request(request.method, request.headers.get("content-type"), body, request.query_params)
+            gql = http.parse_request(
+                request.method, request.headers.get("content-type"), body, request.query_params
+            )
         except http.RequestError as exc:
             return JSONResponse(http.request_error_body(str(exc)), status_code=exc.status, media_type=media)
         except ClientDisconnect:
             return Response(status_code=499)  # the caller (e.g. a hub past its deadline) has gone
         context = self.make_context(request)
         if request.method == "GET" and _is_mutation(gql.query):
-            return JSONResponse(http.request_error_body("mutations need POST"), status_code=405, media_type=media)
+            return JSONResponse(
+                http.request_error_body("mutations need POST"), status_code=405, media_type=media
+            )
         scope = None
         if self.policy is not None:
             try:
                 viewer = self.policy.viewer(request.headers.get(access.CALLER_HEADER), context.site)
             except access.Unauthenticated as exc:
                 extensions = {"code": exc.code, "site": context.site, **exc.extensions}
-                return JSONResponse({"errors": [{"message": str(exc), "extensions": extensions}]}, status_code=401,
-                                    media_type=media)
+                return JSONResponse(
+                    {"errors": [{"message": str(exc), "extensions": extensions}]},
+                    status_code=401,
+                    media_type=media,
+                )
             scope = access.Scope(viewer, self.policy.embargo)
             ignored = self.policy.ignored(request.headers.get(access.CALLER_HEADER))
             if ignored:  # said in every answer, so the hub can tell its operator (issue 13)
@@ -69,15 +83,18 @@ class GraphQLView:
         touched_token = access.TOUCHED.set(touched)
         try:
             result = await self.schema.execute(
-                gql.query, variable_values=gql.variables, operation_name=gql.operation_name,
+                gql.query,
+                variable_values=gql.variables,
+                operation_name=gql.operation_name,
                 context_value={"site": context, "request": request},
             )
         finally:
             access.SCOPE.reset(scope_token)
             access.TOUCHED.reset(touched_token)
         if self.policy is not None and self.policy.audit is not None:
-            self.policy.audit.record(scope.viewer if scope else None, gql.query, gql.variables, touched,
-                                     gql.operation_name)
+            self.policy.audit.record(
+                scope.viewer if scope else None, gql.query, gql.variables, touched, gql.operation_name
+            )
         formatted = [http.format_error(e, extra={"site": context.site}) for e in result.errors or []]
         payload, status = http.result_body(result.data, result.errors, formatted, media)
         extensions: dict[str, Any] = {"site": context.site, "schemaVersion": context.schema_version}

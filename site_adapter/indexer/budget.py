@@ -48,14 +48,18 @@ def check_declared(section: BinarySection, file_size: int, compressed: bool) -> 
     if not compressed and end > file_size:
         raise HeaderError(f"truncated: {file_size} bytes, binary section {section.binary_id} needs {end}")
     if compressed and end > MAX_RATIO * max(file_size, 1):
-        raise HeaderError(f"binary section {section.binary_id} declares {end} bytes from a {file_size}-byte "
-                          f"compressed file (over {MAX_RATIO}x): refused as a decompression bomb")
+        raise HeaderError(
+            f"binary section {section.binary_id} declares {end} bytes from a {file_size}-byte "
+            f"compressed file (over {MAX_RATIO}x): refused as a decompression bomb"
+        )
     dims = [d for d in (section.fastest_dimension, section.second_dimension, section.third_dimension) if d]
     if section.number_of_elements is not None and dims:
         product = int(np.prod(dims, dtype=np.int64))
         if product != section.number_of_elements:
-            raise HeaderError(f"binary section {section.binary_id}: {section.number_of_elements} elements "
-                              f"declared, its dimensions make {product}")
+            raise HeaderError(
+                f"binary section {section.binary_id}: {section.number_of_elements} elements "
+                f"declared, its dimensions make {product}"
+            )
 
 
 def decode_cost(section: BinarySection, itemsize: int) -> int:
@@ -66,6 +70,8 @@ def decode_cost(section: BinarySection, itemsize: int) -> int:
 def check_decode(section: BinarySection, itemsize: int, budget: int) -> None:
     cost = decode_cost(section, itemsize)
     if cost > budget:
-        raise OverBudget(f"pixels not decoded: binary section {section.binary_id} would take "
-                         f"{cost / 2**20:.0f} MiB, over the indexer's {budget / 2**20:.0f} MiB budget "
-                         f"({ENV})")
+        raise OverBudget(
+            f"pixels not decoded: binary section {section.binary_id} would take "
+            f"{cost / 2**20:.0f} MiB, over the indexer's {budget / 2**20:.0f} MiB budget "
+            f"({ENV})"
+        )

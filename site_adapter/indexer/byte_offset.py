@@ -20,8 +20,9 @@ class DecodeError(ValueError):
     """The compressed stream does not hold the number of pixels the MIME header promises."""
 
 
-def decode_byte_offset(data: bytes | memoryview, n_elements: int | None = None,
-                       dtype: np.dtype | type = np.int32) -> np.ndarray:
+def decode_byte_offset(
+    data: bytes | memoryview, n_elements: int | None = None, dtype: np.dtype | type = np.int32
+) -> np.ndarray:
     """Decode a byte-offset stream to a 1-D array of `dtype` (int32 for "signed 32-bit integer").
 
     One pass does the work: a cumulative sum of the one-byte deltas (escapes counted as 0, their
@@ -63,7 +64,7 @@ def decode_byte_offset(data: bytes | memoryview, n_elements: int | None = None,
         deltas[esc_elem] = 0
         np.cumsum(deltas, dtype=work, out=values)
         bounds = np.append(esc_elem, total)
-        values[esc_elem[0]:] += np.repeat(steps.astype(work), np.diff(bounds))
+        values[esc_elem[0] :] += np.repeat(steps.astype(work), np.diff(bounds))
     return values.astype(dtype, copy=False)
 
 
@@ -71,8 +72,14 @@ _SEGMENT_LOOP_MAX = 20000
 _OFFSETS = np.arange(1, 15)[None, :]
 
 
-def _decode_segments(d8: np.ndarray, values: np.ndarray, esc_pos: np.ndarray, esc_len: np.ndarray,
-                     esc_elem: np.ndarray, esc_val: np.ndarray) -> None:
+def _decode_segments(
+    d8: np.ndarray,
+    values: np.ndarray,
+    esc_pos: np.ndarray,
+    esc_len: np.ndarray,
+    esc_elem: np.ndarray,
+    esc_val: np.ndarray,
+) -> None:
     """Runs of one-byte deltas between escapes: a cumulative sum each, written in place, plus the
     value the run starts from. A run is small enough to stay in cache for the addition."""
     work = values.dtype.type
@@ -94,7 +101,7 @@ def _decode_segments(d8: np.ndarray, values: np.ndarray, esc_pos: np.ndarray, es
         out = e + 1
         for c0 in range(b0, b1, _BLOCK):
             c1 = min(c0 + _BLOCK, b1)
-            seg = values[out:out + c1 - c0]
+            seg = values[out : out + c1 - c0]
             np.cumsum(d8[c0:c1], dtype=work, out=seg)
             if base:
                 seg += work(base)
@@ -174,11 +181,11 @@ class PixelSummary:
     """Counts a user can check a frame by: total and max of valid counts, gaps, bad pixels, overloads."""
 
     pixels: int
-    sum: int            # over pixels >= 0
+    sum: int  # over pixels >= 0
     max: int
-    gap_pixels: int     # value -1: module gaps (PILATUS convention)
-    bad_pixels: int     # value -2: pixels flagged bad in the excluded-pixel mask
-    overloads: int      # value >= Count_cutoff, when the header gives one
+    gap_pixels: int  # value -1: module gaps (PILATUS convention)
+    bad_pixels: int  # value -2: pixels flagged bad in the excluded-pixel mask
+    overloads: int  # value >= Count_cutoff, when the header gives one
 
     def to_dict(self) -> dict[str, int]:
         return {k: getattr(self, k) for k in self.__slots__}  # type: ignore[attr-defined]

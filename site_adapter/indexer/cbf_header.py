@@ -45,50 +45,50 @@ class TruncatedHeader(HeaderError):
 class BinarySection:
     """One binary section's MIME header (CBF spec, "MIME header" of `_array_data.data`)."""
 
-    conversions: str | None          # e.g. "x-CBF_BYTE_OFFSET", "x-CBF_PACKED"
-    encoding: str | None              # Content-Transfer-Encoding, normally BINARY
+    conversions: str | None  # e.g. "x-CBF_BYTE_OFFSET", "x-CBF_PACKED"
+    encoding: str | None  # Content-Transfer-Encoding, normally BINARY
     binary_id: int | None
-    binary_size: int | None           # bytes of compressed data
-    content_md5: str | None           # base64 MD5 of the compressed bytes
-    element_type: str | None          # e.g. "signed 32-bit integer"
+    binary_size: int | None  # bytes of compressed data
+    content_md5: str | None  # base64 MD5 of the compressed bytes
+    element_type: str | None  # e.g. "signed 32-bit integer"
     byte_order: str | None
     number_of_elements: int | None
     fastest_dimension: int | None
     second_dimension: int | None
     third_dimension: int | None
     padding: int | None
-    data_offset: int | None           # offset of the first data byte in the (decompressed) file
+    data_offset: int | None  # offset of the first data byte in the (decompressed) file
 
 
 @dataclass(frozen=True, slots=True)
 class CbfHeader:
     """One image's header in canonical units (mm, s, Å, eV, degrees, %, photons/s); None when absent."""
 
-    format: str                                   # "miniCBF" | "imgCIF" | "NXmx"
+    format: str  # "miniCBF" | "imgCIF" | "NXmx"
     detector: str | None = None
     serial_number: str | None = None
-    pixel_size_x: float | None = None             # mm
-    pixel_size_y: float | None = None             # mm
+    pixel_size_x: float | None = None  # mm
+    pixel_size_y: float | None = None  # mm
     sensor_material: str | None = None
-    sensor_thickness: float | None = None         # mm
-    exposure_time: float | None = None            # s
-    exposure_period: float | None = None          # s
-    tau: float | None = None                      # s
+    sensor_thickness: float | None = None  # mm
+    exposure_time: float | None = None  # s
+    exposure_period: float | None = None  # s
+    tau: float | None = None  # s
     count_cutoff: int | None = None
-    threshold_setting: float | None = None        # eV
+    threshold_setting: float | None = None  # eV
     gain_setting: str | None = None
     n_excluded_pixels: int | None = None
-    wavelength: float | None = None               # Å
-    detector_distance: float | None = None        # mm
-    detector_voffset: float | None = None         # mm
-    beam_x: float | None = None                   # pixels
-    beam_y: float | None = None                   # pixels
-    flux: float | None = None                     # photons/s
-    transmission: float | None = None             # %
-    start_angle: float | None = None              # degrees
+    wavelength: float | None = None  # Å
+    detector_distance: float | None = None  # mm
+    detector_voffset: float | None = None  # mm
+    beam_x: float | None = None  # pixels
+    beam_y: float | None = None  # pixels
+    flux: float | None = None  # photons/s
+    transmission: float | None = None  # %
+    start_angle: float | None = None  # degrees
     angle_increment: float | None = None
     detector_2theta: float | None = None
-    polarization: float | None = None             # fraction
+    polarization: float | None = None  # fraction
     alpha: float | None = None
     kappa: float | None = None
     kappa_increment: float | None = None
@@ -102,9 +102,9 @@ class CbfHeader:
     oscillation_axis_tokens: tuple[str, ...] = ()
     n_oscillations: int | None = None
     timestamp: datetime | None = None
-    dimension_x: int | None = None                # fastest dimension, pixels
-    dimension_y: int | None = None                # second dimension, pixels
-    header_convention: str | None = None          # e.g. "PILATUS_1.2", "SLS/DECTRIS_1.1"
+    dimension_x: int | None = None  # fastest dimension, pixels
+    dimension_y: int | None = None  # second dimension, pixels
+    header_convention: str | None = None  # e.g. "PILATUS_1.2", "SLS/DECTRIS_1.1"
     binary_sections: tuple[BinarySection, ...] = ()
     extra: dict[str, str] = field(default_factory=dict)
     # The geometry as the file states it (imgCIF `_axis` loops, NXmx depends_on chains); None when the
@@ -145,8 +145,15 @@ _MIME_FIELDS = {
     "x-binary-size-third-dimension": "third_dimension",
     "x-binary-size-padding": "padding",
 }
-_MIME_INTS = {"binary_id", "binary_size", "number_of_elements", "fastest_dimension",
-              "second_dimension", "third_dimension", "padding"}
+_MIME_INTS = {
+    "binary_id",
+    "binary_size",
+    "number_of_elements",
+    "fastest_dimension",
+    "second_dimension",
+    "third_dimension",
+    "padding",
+}
 
 
 _MIME_LINE = re.compile(r"^[ \t]*([A-Za-z][A-Za-z0-9-]*)[ \t]*:([^\r\n]*)", re.M)
@@ -161,7 +168,7 @@ def parse_mime(block: str, data_offset: int | None = None) -> BinarySection:
     values: dict[str, Any] = dict(_EMPTY_SECTION)
     at = block.find('conversions="')
     if at >= 0:  # the usual form; the regex handles spacing and unquoted variants
-        values["conversions"] = block[at + 13:block.find('"', at + 13)]
+        values["conversions"] = block[at + 13 : block.find('"', at + 13)]
     else:
         m = _CONVERSIONS.search(block)
         values["conversions"] = m.group(1) if m else None
@@ -190,7 +197,7 @@ def _scaled(text: str, factors: dict[str, float]) -> float | None:
     m = _NUMBER.search(text)
     if not m:
         return None
-    rest = text[m.end():].strip()
+    rest = text[m.end() :].strip()
     unit = rest.split(" ")[0].rstrip(".").lower() if rest else ""
     factor = factors.get(unit, 1.0)
     return float(m.group(0)) if factor == 1.0 else _clean(float(m.group(0)) * factor)
@@ -202,9 +209,16 @@ def _clean(value: float) -> float:
 
 
 _LENGTH_MM = {"m": 1000.0, "mm": 1.0, "um": 1e-3, "µm": 1e-3}
-_TIMESTAMP_FORMATS = ("%Y-%m-%dT%H:%M:%S.%f", "%Y-%m-%dT%H:%M:%S", "%Y-%b-%dT%H:%M:%S.%f",
-                      "%Y-%b-%dT%H:%M:%S", "%Y/%b/%d %H:%M:%S", "%Y/%m/%d %H:%M:%S.%f",
-                      "%Y/%m/%d %H:%M:%S", "%Y-%m-%d %H:%M:%S")
+_TIMESTAMP_FORMATS = (
+    "%Y-%m-%dT%H:%M:%S.%f",
+    "%Y-%m-%dT%H:%M:%S",
+    "%Y-%b-%dT%H:%M:%S.%f",
+    "%Y-%b-%dT%H:%M:%S",
+    "%Y/%b/%d %H:%M:%S",
+    "%Y/%m/%d %H:%M:%S.%f",
+    "%Y/%m/%d %H:%M:%S",
+    "%Y-%m-%d %H:%M:%S",
+)
 _DATE_LINE = re.compile(r"^\d{4}[-/]\w{2,3}[-/]\d{1,2}[T ]\d")
 
 
@@ -337,11 +351,15 @@ def _cif_items(text: str) -> dict[str, list[str]]:
                 tags.extend(lines[i].split())
                 i += 1
             tokens: list[str] = []
-            while i < len(lines) and lines[i].strip() and not lines[i].strip().startswith(("_", "loop_", ";", "#")):
+            while (
+                i < len(lines)
+                and lines[i].strip()
+                and not lines[i].strip().startswith(("_", "loop_", ";", "#"))
+            ):
                 tokens.extend(_cif_tokens(lines[i]))
                 i += 1
             for k, tag in enumerate(tags):
-                items.setdefault(tag.lower(), []).extend(tokens[k::len(tags)])
+                items.setdefault(tag.lower(), []).extend(tokens[k :: len(tags)])
             continue
         if line.startswith("_"):
             parts = _cif_tokens(line)
@@ -411,14 +429,14 @@ def _parse_contents(contents: str, out: dict[str, Any], extra: dict[str, str]) -
                 out["transmission"] = _clean(t * 100.0) if t <= 1.0 else t
                 out["_filter_transmission"] = t
             elif lk in ("gain_setting", "oscillation_axis"):
-                value = line[line.index(key) + len(key):].strip().lstrip(":= \t")
+                value = line[line.index(key) + len(key) :].strip().lstrip(":= \t")
                 out[lk] = value
                 if lk == "oscillation_axis":
                     out["oscillation_axis_tokens"] = tuple(t for t in _AXIS_TOKENS.split(value) if t)
             elif lk in _STRUCTURED or key[0].isdigit():
                 _parse_pilatus_line(line.strip(), out, extra)
             else:
-                rest = line[line.index(key) + len(key):]
+                rest = line[line.index(key) + len(key) :]
                 extra[key.rstrip(":=")] = rest.strip().lstrip(":= \t")
         except (ValueError, KeyError, IndexError):
             _parse_pilatus_line(line.strip(), out, extra)
@@ -426,9 +444,21 @@ def _parse_contents(contents: str, out: dict[str, Any], extra: dict[str, str]) -
 
 _KEYS: dict[str, str] = {}  # header key as written -> its lower-case name (a handful of spellings)
 _COUNTS = frozenset({"count_cutoff", "n_excluded_pixels", "n_oscillations"})
-_STRUCTURED = frozenset({"detector", "pixel_size", "beam_xy", "gain_setting", "filter_transmission",
-                         "transmission", "oscillation_axis", "count_cutoff", "n_excluded_pixels",
-                         "n_oscillations"} | set(_SCALAR_KEYS))
+_STRUCTURED = frozenset(
+    {
+        "detector",
+        "pixel_size",
+        "beam_xy",
+        "gain_setting",
+        "filter_transmission",
+        "transmission",
+        "oscillation_axis",
+        "count_cutoff",
+        "n_excluded_pixels",
+        "n_oscillations",
+    }
+    | set(_SCALAR_KEYS)
+)
 
 
 _CONVENTION = re.compile(r'_array_data\.header_convention\s+["\']?([^"\'\r\n]+)')
@@ -441,7 +471,7 @@ def _header_contents(text: str) -> str | None:
         return None
     start = text.find("\n;", at)
     end = text.find("\n;", start + 2) if start >= 0 else -1
-    return text[start + 2:end] if end >= 0 else None
+    return text[start + 2 : end] if end >= 0 else None
 
 
 def parse_header_text(text: str, data_offsets: list[int] | None = None) -> CbfHeader:
@@ -505,15 +535,22 @@ def _fill_from_cif(text: str, out: dict[str, Any]) -> None:
     put("wavelength", _float_item(items, "_diffrn_radiation_wavelength.wavelength"))
     put("detector", (items.get("_diffrn_detector.type") or [None])[0])
     size = _float_item(items, "_array_element_size.size")  # metres
-    put("pixel_size_x", _clean(size * 1000.0) if size is not None else
-        _float_item(items, "_array_structure_list_axis.displacement_increment"))
+    put(
+        "pixel_size_x",
+        _clean(size * 1000.0)
+        if size is not None
+        else _float_item(items, "_array_structure_list_axis.displacement_increment"),
+    )
     put("pixel_size_y", out.get("pixel_size_x"))
     put("detector_distance", _float_item(items, "_diffrn_measurement.sample_detector_distance"))
     dates = items.get("_diffrn_scan_frame.date")
     if dates:
         put("timestamp", parse_timestamp(dates[0]))
     put("exposure_time", _float_item(items, "_diffrn_scan_frame.integration_time"))
-    put("count_cutoff", int(c) if (c := _float_item(items, "_array_intensities.overload")) is not None else None)
+    put(
+        "count_cutoff",
+        int(c) if (c := _float_item(items, "_array_intensities.overload")) is not None else None,
+    )
 
 
 def read_header_bytes(f: IO[bytes], limit: int = MAX_HEADER) -> tuple[bytes, int]:
@@ -539,7 +576,12 @@ def read_header_bytes(f: IO[bytes], limit: int = MAX_HEADER) -> tuple[bytes, int
 
 
 def _looks_like_cbf(head: bytes) -> bool:
-    return head.startswith(b"###CBF") or SECTION_START in head or b"_array_data" in head or b"data_" in head[:512]
+    return (
+        head.startswith(b"###CBF")
+        or SECTION_START in head
+        or b"_array_data" in head
+        or b"data_" in head[:512]
+    )
 
 
 def read_header(path: str | Path) -> CbfHeader:
@@ -559,7 +601,11 @@ def read_header(path: str | Path) -> CbfHeader:
             if "_array_data.header_contents" not in text:
                 # what the file can hold: its size, or 1000x it when compressed (indexer/budget.py)
                 size = os.path.getsize(path)
-                limit = size if f.__class__ is not gzip.GzipFile and f.__class__ is not bz2.BZ2File else 1000 * size
+                limit = (
+                    size
+                    if f.__class__ is not gzip.GzipFile and f.__class__ is not bz2.BZ2File
+                    else 1000 * size
+                )
                 text, offsets = _more_sections(f, text, offsets, limit)
         except (OSError, EOFError) as exc:  # corrupt gzip/bz2 streams
             raise HeaderError(f"unreadable compressed stream: {exc}") from None
@@ -594,8 +640,10 @@ def _more_sections(f: IO[bytes], text: str, offsets: list[int], limit: int) -> t
         if last.binary_size is None:
             return text, offsets
         if last.binary_size < 0 or offsets[-1] + last.binary_size > limit:
-            raise HeaderError(f"binary section {last.binary_id} declares {last.binary_size} bytes, more than "
-                              f"the file can hold")
+            raise HeaderError(
+                f"binary section {last.binary_id} declares {last.binary_size} bytes, more than "
+                f"the file can hold"
+            )
         f.seek(offsets[-1] + last.binary_size)
         tail = bytearray()
         pos = -1
@@ -608,9 +656,12 @@ def _more_sections(f: IO[bytes], text: str, offsets: list[int], limit: int) -> t
             if pos < 0 and len(tail) > MAX_HEADER:
                 return text, offsets
             # no further section: the closing boundary then the end of the data block
-            if pos < 0 and tail.count(SECTION_START) == tail.count(SECTION_START + b"--") and len(tail) > 65536:
+            if (
+                pos < 0
+                and tail.count(SECTION_START) == tail.count(SECTION_START + b"--")
+                and len(tail) > 65536
+            ):
                 return text, offsets
         nxt = offsets[-1] + last.binary_size + pos + 4
         text += "\n" + tail[:pos].decode("latin-1")
         offsets.append(nxt)
-

@@ -43,24 +43,40 @@ def axes_from_cif(items: dict[str, list[str]]) -> AxisSet | None:
     settings: dict[str, tuple[float, float]] = {}  # axis -> (angle or displacement, increment)
     scan_ids = items.get("_diffrn_scan_axis.axis_id", [])
     m = len(scan_ids)
-    a0, ainc = _floats(items, "_diffrn_scan_axis.angle_start", m), _floats(items, "_diffrn_scan_axis.angle_increment", m)
-    d0, dinc = (_floats(items, "_diffrn_scan_axis.displacement_start", m),
-                _floats(items, "_diffrn_scan_axis.displacement_increment", m))
+    a0, ainc = (
+        _floats(items, "_diffrn_scan_axis.angle_start", m),
+        _floats(items, "_diffrn_scan_axis.angle_increment", m),
+    )
+    d0, dinc = (
+        _floats(items, "_diffrn_scan_axis.displacement_start", m),
+        _floats(items, "_diffrn_scan_axis.displacement_increment", m),
+    )
     kind_of = dict(zip(names, kinds))
     for k, name in enumerate(scan_ids):
         rot = kind_of.get(name) == "rotation"
         settings[name] = (a0[k], ainc[k]) if rot else (d0[k], dinc[k])
     frame_ids = items.get("_diffrn_scan_frame_axis.axis_id", [])
     f = len(frame_ids)
-    fa, fd = _floats(items, "_diffrn_scan_frame_axis.angle", f), _floats(items, "_diffrn_scan_frame_axis.displacement", f)
+    fa, fd = (
+        _floats(items, "_diffrn_scan_frame_axis.angle", f),
+        _floats(items, "_diffrn_scan_frame_axis.displacement", f),
+    )
     for k, name in enumerate(frame_ids):  # this frame's own settings win over the scan's start
         rot = kind_of.get(name) == "rotation"
         settings[name] = (fa[k] if rot else fd[k], settings.get(name, (0.0, 0.0))[1])
     axes = tuple(
-        Axis(name=name, kind=kinds[k], equipment=equipment[k], vector=(vx[k], vy[k], vz[k]),
-             offset=(ox[k], oy[k], oz[k]), depends_on=None if parents[k] in (".", "?") else parents[k],
-             start=settings.get(name, (0.0, 0.0))[0], increment=settings.get(name, (0.0, 0.0))[1])
-        for k, name in enumerate(names))
+        Axis(
+            name=name,
+            kind=kinds[k],
+            equipment=equipment[k],
+            vector=(vx[k], vy[k], vz[k]),
+            offset=(ox[k], oy[k], oz[k]),
+            depends_on=None if parents[k] in (".", "?") else parents[k],
+            start=settings.get(name, (0.0, 0.0))[0],
+            increment=settings.get(name, (0.0, 0.0))[1],
+        )
+        for k, name in enumerate(names)
+    )
     # Element axes of the first array: precedence 1 is the fastest-varying index.
     arrays = items.get("_array_structure_list.array_id", [])
     sections = items.get("_array_structure_list.array_section_id", [])
@@ -71,8 +87,11 @@ def axes_from_cif(items: dict[str, list[str]]) -> AxisSet | None:
     precedence = items.get("_array_structure_list.precedence", [])
     axis_sets = items.get("_array_structure_list.axis_set_id", [])
     first_array = arrays[0] if arrays else None
-    by_precedence = {precedence[k]: axis_sets[k] for k in range(min(len(arrays), len(precedence), len(axis_sets)))
-                     if arrays[k] == first_array}
+    by_precedence = {
+        precedence[k]: axis_sets[k]
+        for k in range(min(len(arrays), len(precedence), len(axis_sets)))
+        if arrays[k] == first_array
+    }
     fast_set, slow_set = by_precedence.get("1"), by_precedence.get("2")
     if fast_set is None or slow_set is None:
         return None
@@ -85,7 +104,15 @@ def axes_from_cif(items: dict[str, list[str]]) -> AxisSet | None:
     if fast_set not in element or slow_set not in element:
         return None
     fast, slow = element[fast_set], element[slow_set]
-    result = AxisSet(frame="imgCIF", axes=axes, fast=fast[0], slow=slow[0], fast_step=fast[2],
-                     slow_step=slow[2], fast_start=fast[1], slow_start=slow[1])
+    result = AxisSet(
+        frame="imgCIF",
+        axes=axes,
+        fast=fast[0],
+        slow=slow[0],
+        fast_step=fast[2],
+        slow_step=slow[2],
+        fast_start=fast[1],
+        slow_start=slow[1],
+    )
     result.axis(result.fast), result.axis(result.slow)  # AxisError when the element axes are not defined
     return result

@@ -21,8 +21,8 @@ class TruncatedData(HeaderError):
 @dataclass(frozen=True, slots=True)
 class Md5Check:
     binary_id: int | None
-    expected: str | None      # the header's Content-MD5 (None: the writer gave none)
-    actual: str               # base64 MD5 of the bytes on disk
+    expected: str | None  # the header's Content-MD5 (None: the writer gave none)
+    actual: str  # base64 MD5 of the bytes on disk
 
     @property
     def ok(self) -> bool | None:
@@ -40,8 +40,9 @@ def section_md5(path: str | Path, section: BinarySection) -> Md5Check:
         while left:
             block = f.read(min(BLOCK, left))
             if not block:
-                raise TruncatedData(f"file ends {left} bytes before the end of binary section "
-                                    f"{section.binary_id}")
+                raise TruncatedData(
+                    f"file ends {left} bytes before the end of binary section {section.binary_id}"
+                )
             digest.update(block)
             left -= len(block)
     actual = base64.b64encode(digest.digest()).decode("ascii")
@@ -60,6 +61,8 @@ def read_section(path: str | Path, section: BinarySection) -> bytes:
         f.seek(section.data_offset)
         data = f.read(section.binary_size)
     if len(data) < section.binary_size:
-        raise TruncatedData(f"file ends {section.binary_size - len(data)} bytes before the end of "
-                            f"binary section {section.binary_id}")
+        raise TruncatedData(
+            f"file ends {section.binary_size - len(data)} bytes before the end of "
+            f"binary section {section.binary_id}"
+        )
     return data

@@ -19,8 +19,16 @@ import numpy as np
 
 from site_adapter.axes import ROTATION, TRANSLATION, AxisError, resolve
 from site_adapter.indexer.cbf_header import CbfHeader, HeaderError, parse_timestamp
-from site_adapter.indexer.nexus_axes import (ANGLE_DEG, LENGTH_MM, PIXELS, factor, find_modules, read_axes,
-                                             text, units_of)
+from site_adapter.indexer.nexus_axes import (
+    ANGLE_DEG,
+    LENGTH_MM,
+    PIXELS,
+    factor,
+    find_modules,
+    read_axes,
+    text,
+    units_of,
+)
 
 _TIME_S = {"s": 1.0, "second": 1.0, "seconds": 1.0, "ms": 1e-3, "us": 1e-6, "µs": 1e-6}
 _WAVELENGTH_A = {"angstrom": 1.0, "angstroms": 1.0, "å": 1.0, "a": 1.0, "nm": 10.0, "pm": 0.01, "m": 1e10}
@@ -37,8 +45,12 @@ def _dataset(group: h5py.Group | None, *names: str) -> h5py.Dataset | None:
     return None
 
 
-def _value(group: h5py.Group | None, *names: str, units: dict[str, float] | None = None,
-           default_unit: float | None = 1.0) -> Any:
+def _value(
+    group: h5py.Group | None,
+    *names: str,
+    units: dict[str, float] | None = None,
+    default_unit: float | None = 1.0,
+) -> Any:
     """First existing dataset among `names`, scalar or first element, converted by its units attribute
     (unknown units are an error naming the dataset; a missing unit takes `default_unit`)."""
     obj = _dataset(group, *names)
@@ -112,7 +124,9 @@ def data_files(f: h5py.File, master: Path) -> tuple[list[str], list[str], list[s
         if isinstance(link, h5py.ExternalLink):
             entries.append(name)
             files.append(link.filename)
-            target = link.filename if os.path.isabs(link.filename) else os.path.join(master.parent, link.filename)
+            target = (
+                link.filename if os.path.isabs(link.filename) else os.path.join(master.parent, link.filename)
+            )
             if not os.path.exists(target):
                 missing.append(link.filename)
         elif name.startswith("data") and isinstance(data.get(name), h5py.Dataset):
@@ -184,10 +198,17 @@ def _read(f: h5py.File, master: Path) -> CbfHeader:
         legacy_gon[name] = (start, inc)
     scanning = next((n for n in _LEGACY_AXES if legacy_gon[n][1]), "omega")
     legacy: dict[str, Any] = {
-        "pixel_size_x": px, "pixel_size_y": py, "beam_x": beam_x, "beam_y": beam_y,
-        "distance": distance, "two_theta": two_theta, "serial": _value(det, "detector_number"),
+        "pixel_size_x": px,
+        "pixel_size_y": py,
+        "beam_x": beam_x,
+        "beam_y": beam_y,
+        "distance": distance,
+        "two_theta": two_theta,
+        "serial": _value(det, "detector_number"),
         "scan_axis": (scanning, legacy_gon[scanning][0] or 0.0, legacy_gon[scanning][1] or 0.0)
-        if legacy_gon[scanning][0] is not None else None}
+        if legacy_gon[scanning][0] is not None
+        else None,
+    }
 
     geometry = read_axes(f, det, module, legacy, warnings)
     axes = geometry.axes
@@ -211,8 +232,11 @@ def _read(f: h5py.File, master: Path) -> CbfHeader:
     moving = [name for name, n in gonio.items() if n.kind == TRANSLATION and n.changes]
     scan_kind = "rotation" if rotating else ("grid" if moving else "still")
     rotations = [name for name, n in gonio.items() if n.kind == ROTATION]
-    scan_axis = rotating[0] if rotating else ("omega" if "omega" in rotations else
-                                              (rotations[0] if rotations else None))
+    scan_axis = (
+        rotating[0]
+        if rotating
+        else ("omega" if "omega" in rotations else (rotations[0] if rotations else None))
+    )
     start_angle = gonio[scan_axis].start if scan_axis else None
     increment = gonio[scan_axis].increment if rotating else (0.0 if scan_axis else None)
 
@@ -272,7 +296,9 @@ def _read(f: h5py.File, master: Path) -> CbfHeader:
         sensor_thickness=_value(det, "sensor_thickness", units=LENGTH_MM, default_unit=None),
         exposure_time=_value(det, "count_time", units=_TIME_S),
         exposure_period=_value(det, "frame_time", units=_TIME_S),
-        count_cutoff=_int(_value(det, "saturation_value") or _value(spec, "countrate_correction_count_cutoff")),
+        count_cutoff=_int(
+            _value(det, "saturation_value") or _value(spec, "countrate_correction_count_cutoff")
+        ),
         threshold_setting=_value(det, "threshold_energy", units=_ENERGY_EV),
         n_excluded_pixels=_int(_value(spec, "number_of_excluded_pixels")),
         wavelength=wavelength,
@@ -280,14 +306,20 @@ def _read(f: h5py.File, master: Path) -> CbfHeader:
         beam_x=beam_x,
         beam_y=beam_y,
         flux=_value(beam, "total_flux", "flux"),
-        transmission=float(f"{transmission * 100.0:.10g}") if isinstance(transmission, (int, float)) else None,
+        transmission=float(f"{transmission * 100.0:.10g}")
+        if isinstance(transmission, (int, float))
+        else None,
         start_angle=start_angle,
         angle_increment=increment,
         detector_2theta=two_theta,
-        omega=angle("omega")[0], omega_increment=angle("omega")[1],
-        kappa=angle("kappa")[0], kappa_increment=angle("kappa")[1],
-        phi=angle("phi")[0], phi_increment=angle("phi")[1],
-        chi=angle("chi")[0], chi_increment=angle("chi")[1],
+        omega=angle("omega")[0],
+        omega_increment=angle("omega")[1],
+        kappa=angle("kappa")[0],
+        kappa_increment=angle("kappa")[1],
+        phi=angle("phi")[0],
+        phi_increment=angle("phi")[1],
+        chi=angle("chi")[0],
+        chi_increment=angle("chi")[1],
         oscillation_axis=rotating[0] if rotating else None,
         oscillation_axis_tokens=(rotating[0],) if rotating else (),
         timestamp=parse_timestamp(date[:26]) if isinstance(date, str) else None,

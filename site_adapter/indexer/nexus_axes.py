@@ -23,12 +23,39 @@ from site_adapter.axes import MCSTAS, ROTATION, TRANSLATION, Axis, AxisSet
 from site_adapter.indexer.cbf_header import HeaderError
 
 # Length units to mm and angle units to degrees, as NeXus files spell them (UDUNITS names and symbols).
-LENGTH_MM = {"m": 1000.0, "meter": 1000.0, "metre": 1000.0, "meters": 1000.0, "metres": 1000.0,
-             "cm": 10.0, "mm": 1.0, "millimeter": 1.0, "millimetre": 1.0, "millimeters": 1.0,
-             "millimetres": 1.0, "um": 1e-3, "µm": 1e-3, "μm": 1e-3, "micron": 1e-3, "microns": 1e-3,
-             "micrometer": 1e-3, "micrometre": 1e-3, "nm": 1e-6, "nanometer": 1e-6, "nanometre": 1e-6}
-ANGLE_DEG = {"deg": 1.0, "degree": 1.0, "degrees": 1.0, "°": 1.0, "rad": 180.0 / math.pi,
-             "radian": 180.0 / math.pi, "radians": 180.0 / math.pi, "mrad": 0.18 / math.pi}
+LENGTH_MM = {
+    "m": 1000.0,
+    "meter": 1000.0,
+    "metre": 1000.0,
+    "meters": 1000.0,
+    "metres": 1000.0,
+    "cm": 10.0,
+    "mm": 1.0,
+    "millimeter": 1.0,
+    "millimetre": 1.0,
+    "millimeters": 1.0,
+    "millimetres": 1.0,
+    "um": 1e-3,
+    "µm": 1e-3,
+    "μm": 1e-3,
+    "micron": 1e-3,
+    "microns": 1e-3,
+    "micrometer": 1e-3,
+    "micrometre": 1e-3,
+    "nm": 1e-6,
+    "nanometer": 1e-6,
+    "nanometre": 1e-6,
+}
+ANGLE_DEG = {
+    "deg": 1.0,
+    "degree": 1.0,
+    "degrees": 1.0,
+    "°": 1.0,
+    "rad": 180.0 / math.pi,
+    "radian": 180.0 / math.pi,
+    "radians": 180.0 / math.pi,
+    "mrad": 0.18 / math.pi,
+}
 PIXELS = {"pixel", "pixels", "px"}
 MAX_CHAIN = 64  # deeper than any goniometer or detector: a longer chain is a cycle or nonsense
 # The legacy DECTRIS master states no axis vectors. dxtbx (FormatHDF5EigerNearlyNexus, EigerNXmxFixer)
@@ -79,8 +106,8 @@ class Node:
     depends_on: str | None
     start: float
     increment: float
-    count: int      # values in the dataset (images, for a per-image scan)
-    changes: bool   # the value differs between images
+    count: int  # values in the dataset (images, for a per-image scan)
+    changes: bool  # the value differs between images
 
 
 def _vector(raw: Any, where: str) -> tuple[float, float, float]:
@@ -132,9 +159,12 @@ def read_node(f: h5py.File, path: str, warnings: list[str]) -> Node:
     inc_set, end = f.get(path + "_increment_set"), f.get(path + "_end")
     if isinstance(inc_set, h5py.Dataset):
         increment = float(_numbers(inc_set, inc_set.name)[0]) * factor(
-            units_of(inc_set), table, inc_set.name, default=k)
+            units_of(inc_set), table, inc_set.name, default=k
+        )
     elif isinstance(end, h5py.Dataset):
-        increment = float(_numbers(end, end.name)[0]) * factor(units_of(end), table, end.name, default=k) - start
+        increment = (
+            float(_numbers(end, end.name)[0]) * factor(units_of(end), table, end.name, default=k) - start
+        )
     elif values.size > 1:
         increment = float(values[1] - values[0])
     changes = bool(values.size > 1 and np.ptp(values) > 1e-9) or abs(increment) > 1e-12
@@ -149,18 +179,28 @@ def read_node(f: h5py.File, path: str, warnings: list[str]) -> Node:
                 warnings.append(f"{path}: offset without offset_units, mm assumed")
             off_k = factor(off_unit, LENGTH_MM, f"{path} offset_units", default=1.0)
         offset = (raw[0] * off_k, raw[1] * off_k, raw[2] * off_k)
-    return Node(path, kind, _vector(obj.attrs.get("vector"), f"{path} vector"), offset,
-                dependency(obj, obj.attrs.get("depends_on")), start, increment, int(values.size), changes)
+    return Node(
+        path,
+        kind,
+        _vector(obj.attrs.get("vector"), f"{path} vector"),
+        offset,
+        dependency(obj, obj.attrs.get("depends_on")),
+        start,
+        increment,
+        int(values.size),
+        changes,
+    )
 
 
-def follow(f: h5py.File, head: str, nodes: dict[str, tuple[Node, str]], equipment: str,
-           warnings: list[str]) -> None:
+def follow(
+    f: h5py.File, head: str, nodes: dict[str, tuple[Node, str]], equipment: str, warnings: list[str]
+) -> None:
     """Read every transformation from `head` to the laboratory into `nodes` (path -> node, equipment)."""
     seen: list[str] = []
     path: str | None = head
     while path is not None:
         if path in seen or len(seen) > MAX_CHAIN:
-            loop = " -> ".join(seen[seen.index(path):] + [path]) if path in seen else head
+            loop = " -> ".join(seen[seen.index(path) :] + [path]) if path in seen else head
             raise HeaderError(f"depends_on cycle: {loop}")
         seen.append(path)
         if path not in nodes:
@@ -185,8 +225,11 @@ def _sample_heads(f: h5py.File) -> list[str]:
     group = sample.get("transformations")
     if not isinstance(group, h5py.Group):
         return []
-    axes = {group[k].name: group[k] for k in group
-            if isinstance(group.get(k), h5py.Dataset) and "transformation_type" in group[k].attrs}
+    axes = {
+        group[k].name: group[k]
+        for k in group
+        if isinstance(group.get(k), h5py.Dataset) and "transformation_type" in group[k].attrs
+    }
     used = {dependency(d, d.attrs.get("depends_on")) for d in axes.values()}
     return sorted(p for p in axes if p not in used)
 
@@ -197,8 +240,11 @@ def find_modules(detector: h5py.Group | None) -> list[h5py.Group]:
     if detector is None:
         return []
     groups = [detector[k] for k in sorted(detector) if detector.get(k, getclass=True) is h5py.Group]
-    return [g for g in groups if text(g.attrs.get("NX_class")) == "NXdetector_module"
-            or "fast_pixel_direction" in g]
+    return [
+        g
+        for g in groups
+        if text(g.attrs.get("NX_class")) == "NXdetector_module" or "fast_pixel_direction" in g
+    ]
 
 
 @dataclass(frozen=True, slots=True)
@@ -210,8 +256,13 @@ class Geometry:
     goniometer: dict[str, Node]
 
 
-def read_axes(f: h5py.File, detector: h5py.Group | None, module: h5py.Group | None, legacy: dict[str, Any],
-              warnings: list[str]) -> Geometry:
+def read_axes(
+    f: h5py.File,
+    detector: h5py.Group | None,
+    module: h5py.Group | None,
+    legacy: dict[str, Any],
+    warnings: list[str],
+) -> Geometry:
     """The file's geometry; the AxisSet is None when neither chains nor legacy fields place the detector.
 
     `legacy` holds flat values already read (mm, degrees, pixels) for files without chains:
@@ -224,14 +275,28 @@ def read_axes(f: h5py.File, detector: h5py.Group | None, module: h5py.Group | No
         name, start, inc = legacy["scan_axis"]
         vector = LEGACY_ROTATION_BY_SERIAL.get(legacy.get("serial") or "", LEGACY_ROTATION)
         nodes["/entry/sample/goniometer/" + name] = (
-            Node("/entry/sample/goniometer/" + name, ROTATION, vector, (0.0, 0.0, 0.0), None,
-                 start, inc, 1, inc != 0.0), "goniometer")
+            Node(
+                "/entry/sample/goniometer/" + name,
+                ROTATION,
+                vector,
+                (0.0, 0.0, 0.0),
+                None,
+                start,
+                inc,
+                1,
+                inc != 0.0,
+            ),
+            "goniometer",
+        )
     if detector is not None and isinstance(detector.get("depends_on"), h5py.Dataset):
         head = dependency(detector, detector["depends_on"][()])
         if head:
             follow(f, head, nodes, "detector", warnings)
-    if module is not None and isinstance(module.get("fast_pixel_direction"), h5py.Dataset) \
-            and isinstance(module.get("slow_pixel_direction"), h5py.Dataset):
+    if (
+        module is not None
+        and isinstance(module.get("fast_pixel_direction"), h5py.Dataset)
+        and isinstance(module.get("slow_pixel_direction"), h5py.Dataset)
+    ):
         fast_path, slow_path = module["fast_pixel_direction"].name, module["slow_pixel_direction"].name
         for p in (fast_path, slow_path):
             follow(f, p, nodes, "detector", warnings)
@@ -245,19 +310,40 @@ def read_axes(f: h5py.File, detector: h5py.Group | None, module: h5py.Group | No
     goniometer = {names[p]: n for p, (n, eq) in nodes.items() if eq == "goniometer"}
     if fast_path is None:
         return Geometry(None, goniometer)
-    axes = tuple(Axis(name=names[p], kind=n.kind, equipment=eq, vector=n.vector, offset=n.offset,
-                      depends_on=names[n.depends_on] if n.depends_on else None,
-                      start=n.start, increment=n.increment) for p, (n, eq) in nodes.items())
+    axes = tuple(
+        Axis(
+            name=names[p],
+            kind=n.kind,
+            equipment=eq,
+            vector=n.vector,
+            offset=n.offset,
+            depends_on=names[n.depends_on] if n.depends_on else None,
+            start=n.start,
+            increment=n.increment,
+        )
+        for p, (n, eq) in nodes.items()
+    )
     beam = None
     raw_beam = f.get("entry/instrument/beam/incident_beam_direction")
     if isinstance(raw_beam, h5py.Dataset):
         beam = _vector(raw_beam[()], raw_beam.name)
-    return Geometry(AxisSet(frame=MCSTAS, axes=axes, fast=names[fast_path], slow=names[slow_path],
-                            fast_step=fast_step, slow_step=slow_step, beam=beam), goniometer)
+    return Geometry(
+        AxisSet(
+            frame=MCSTAS,
+            axes=axes,
+            fast=names[fast_path],
+            slow=names[slow_path],
+            fast_step=fast_step,
+            slow_step=slow_step,
+            beam=beam,
+        ),
+        goniometer,
+    )
 
 
-def _legacy_detector(detector: h5py.Group | None, legacy: dict[str, Any],
-                     nodes: dict[str, tuple[Node, str]]) -> tuple[Any, Any, float, float]:
+def _legacy_detector(
+    detector: h5py.Group | None, legacy: dict[str, Any], nodes: dict[str, tuple[Node, str]]
+) -> tuple[Any, Any, float, float]:
     """Detector axes for a master without a module: orientation from NXgeometry when present, pixel 0
     at (beam centre x, y in mm, distance) as dxtbx places such files (it negates the z of NXgeometry's
     translation, which DECTRIS firmware 1.6 writes as -distance)."""
@@ -273,16 +359,24 @@ def _legacy_detector(detector: h5py.Group | None, legacy: dict[str, Any],
     parent = None
     if legacy.get("two_theta"):
         parent = "/entry/instrument/detector/goniometer/two_theta"
-        nodes[parent] = (Node(parent, ROTATION, LEGACY_ROTATION, (0.0, 0.0, 0.0), None,
-                              legacy["two_theta"], 0.0, 1, False), "detector")
+        nodes[parent] = (
+            Node(
+                parent, ROTATION, LEGACY_ROTATION, (0.0, 0.0, 0.0), None, legacy["two_theta"], 0.0, 1, False
+            ),
+            "detector",
+        )
     det_z = "/entry/instrument/detector/detector_distance"
-    nodes[det_z] = (Node(det_z, TRANSLATION, (0.0, 0.0, 1.0), (0.0, 0.0, 0.0), parent, distance, 0.0, 1,
-                         False), "detector")
+    nodes[det_z] = (
+        Node(det_z, TRANSLATION, (0.0, 0.0, 1.0), (0.0, 0.0, 0.0), parent, distance, 0.0, 1, False),
+        "detector",
+    )
     a, b = bx * px, by * py
     corner = (-(a * fast[0] + b * slow[0]), -(a * fast[1] + b * slow[1]), -(a * fast[2] + b * slow[2]))
     fast_path = "/entry/instrument/detector/fast_pixel_direction"
     slow_path = "/entry/instrument/detector/slow_pixel_direction"
     nodes[fast_path] = (Node(fast_path, TRANSLATION, fast, corner, det_z, 0.0, 0.0, 1, False), "detector")
-    nodes[slow_path] = (Node(slow_path, TRANSLATION, slow, (0.0, 0.0, 0.0), det_z, 0.0, 0.0, 1, False),
-                        "detector")
+    nodes[slow_path] = (
+        Node(slow_path, TRANSLATION, slow, (0.0, 0.0, 0.0), det_z, 0.0, 0.0, 1, False),
+        "detector",
+    )
     return fast_path, slow_path, float(px), float(py)

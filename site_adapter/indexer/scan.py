@@ -10,9 +10,10 @@ from __future__ import annotations
 import asyncio
 import multiprocessing
 import os
+from collections.abc import Callable, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, Callable, Sequence
+from typing import Any
 
 import asyncpg
 
@@ -25,45 +26,71 @@ from site_adapter.indexer.nexus import read_nexus
 from site_adapter.indexer.sweeps import group_sweeps, split_template
 from site_adapter.indexer.walk import IMAGE_NAME, storable, walk  # noqa: F401  (IMAGE_NAME: public here before)
 from site_adapter.indexer.walk import os_reason as _os_reason
+
 BATCH = 32
 PARALLEL_MIN = 64  # header reads take ~0.1 ms each: fewer files than this go faster in one process
 # What a header must give for its image to be reprocessed (PILATUS header spec fields).
 REQUIRED = {
-    "miniCBF": ("wavelength", "detector_distance", "beam_x", "beam_y", "start_angle",
-                "angle_increment", "exposure_time", "pixel_size_x"),
+    "miniCBF": (
+        "wavelength",
+        "detector_distance",
+        "beam_x",
+        "beam_y",
+        "start_angle",
+        "angle_increment",
+        "exposure_time",
+        "pixel_size_x",
+    ),
     "imgCIF": ("wavelength",),
     "NXmx": ("wavelength", "detector_distance", "pixel_size_x"),
 }
 _BYTE_OFFSET = "x-CBF_BYTE_OFFSET"
-_DTYPES = {"signed 32-bit integer": "int32", "unsigned 32-bit integer": "uint32",
-           "signed 16-bit integer": "int16", "unsigned 16-bit integer": "uint16",
-           "signed 8-bit integer": "int8", "unsigned 8-bit integer": "uint8",
-           "signed 64-bit integer": "int64"}
+_DTYPES = {
+    "signed 32-bit integer": "int32",
+    "unsigned 32-bit integer": "uint32",
+    "signed 16-bit integer": "int16",
+    "unsigned 16-bit integer": "uint16",
+    "signed 8-bit integer": "int8",
+    "unsigned 8-bit integer": "uint8",
+    "signed 64-bit integer": "int64",
+}
 
 
 @dataclass(slots=True)
 class ScanSummary:
     """Counts are disjoint (issue 13): files == indexed + skipped + len(failed)."""
 
-    files: int = 0                     # every path the walk met: image files, and entries it could not read
-    indexed: int = 0                   # read and indexed by this scan
-    skipped: int = 0                   # indexed before and unchanged since (not read again)
+    files: int = 0  # every path the walk met: image files, and entries it could not read
+    indexed: int = 0  # read and indexed by this scan
+    skipped: int = 0  # indexed before and unchanged since (not read again)
     failed: list[dict[str, str]] = field(default_factory=list)  # could not be indexed, this scan or before
     sweeps: list[dict[str, Any]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"files": self.files, "indexed": self.indexed, "skipped": self.skipped,
-                "failed": self.failed, "sweeps": self.sweeps,
-                "unlinked": [s for s in self.sweeps if s.get("linked") is None]}
+        return {
+            "files": self.files,
+            "indexed": self.indexed,
+            "skipped": self.skipped,
+            "failed": self.failed,
+            "sweeps": self.sweeps,
+            "unlinked": [s for s in self.sweeps if s.get("linked") is None],
+        }
 
 
-def index_file(path: str, verify: bool = False, size: int | None = None,
-               mtime_ns: int | None = None) -> store.FileRecord:
+def index_file(
+    path: str, verify: bool = False, size: int | None = None, mtime_ns: int | None = None
+) -> store.FileRecord:
     """Index one file; every failure comes back as a record with `error` set, never as an exception."""
     directory, name = os.path.split(path)
     split = split_template(name)
-    base = dict(path=path, directory=directory, name=name, size=size, mtime_ns=mtime_ns,
-                image_number=split[1] if split else None)
+    base = dict(
+        path=path,
+        directory=directory,
+        name=name,
+        size=size,
+        mtime_ns=mtime_ns,
+        image_number=split[1] if split else None,
+    )
     try:
         if size is None or mtime_ns is None:
             st = os.stat(path)
@@ -72,16 +99,27 @@ def index_file(path: str, verify: bool = False, size: int | None = None,
         header = read_nexus(path) if is_nexus else read_header(path)
         missing = [k for k in REQUIRED.get(header.format, ()) if getattr(header, k) is None]
         if missing:
-            return store.FileRecord(**base, format=header.format, header=header.to_dict(),
-                                    error=f"missing header fields: {', '.join(missing)}")
+            return store.FileRecord(
+                **base,
+                format=header.format,
+                header=header.to_dict(),
+                error=f"missing header fields: {', '.join(missing)}",
+            )
         if not is_nexus:
             _check_size(path, header, base["size"])
-        verified, pixels = (_verify(path, header) if verify and not is_nexus else (None, None))
+        verified, pixels = _verify(path, header) if verify and not is_nexus else (None, None)
         if verified is False:
-            return store.FileRecord(**base, format=header.format, header=header.to_dict(),
-                                    pixels=pixels, verified=False, error=_md5_reason(pixels))
-        return store.FileRecord(**base, format=header.format, header=header.to_dict(),
-                                pixels=pixels, verified=verified)
+            return store.FileRecord(
+                **base,
+                format=header.format,
+                header=header.to_dict(),
+                pixels=pixels,
+                verified=False,
+                error=_md5_reason(pixels),
+            )
+        return store.FileRecord(
+            **base, format=header.format, header=header.to_dict(), pixels=pixels, verified=verified
+        )
     except (HeaderError, DecodeError) as exc:
         return store.FileRecord(**base, error=str(exc))
     except EOFError:  # gzip/bz2 stream cut short inside the pixels
@@ -131,8 +169,9 @@ def _verify(path: str, header: CbfHeader) -> tuple[bool | None, dict[str, Any]]:
                 pixels["unsupported"] = f"pixels not decoded: {section.conversions} compression"
     bad = [c for c in checks if c.ok is False]
     if bad:
-        pixels["md5_mismatch"] = [{"binary_id": c.binary_id, "expected": c.expected, "actual": c.actual}
-                                  for c in bad]
+        pixels["md5_mismatch"] = [
+            {"binary_id": c.binary_id, "expected": c.expected, "actual": c.actual} for c in bad
+        ]
         return False, pixels
     if any(c.ok is None for c in checks):
         return None, pixels  # e.g. the Eiger-to-CBF converter writes no Content-MD5
@@ -141,11 +180,19 @@ def _verify(path: str, header: CbfHeader) -> tuple[bool | None, dict[str, Any]]:
 
 def _md5_reason(pixels: dict[str, Any] | None) -> str:
     bad = (pixels or {}).get("md5_mismatch", [])
-    return "; ".join(f"Content-MD5 mismatch in binary section {b['binary_id']}: header {b['expected']},"
-                     f" data {b['actual']}" for b in bad) or "Content-MD5 mismatch"
+    return (
+        "; ".join(
+            f"Content-MD5 mismatch in binary section {b['binary_id']}: header {b['expected']},"
+            f" data {b['actual']}"
+            for b in bad
+        )
+        or "Content-MD5 mismatch"
+    )
 
 
-async def _save(conn: asyncpg.Connection, batch: list[store.FileRecord], problems: list[dict[str, str]]) -> None:
+async def _save(
+    conn: asyncpg.Connection, batch: list[store.FileRecord], problems: list[dict[str, str]]
+) -> None:
     """Save a batch; if the batch is refused, save its records one by one so one bad record costs
     itself only (reported in `problems`), never the batch or the scan."""
     if not batch:
@@ -159,7 +206,9 @@ async def _save(conn: asyncpg.Connection, batch: list[store.FileRecord], problem
         try:
             await store.save_files(conn, [record])
         except (asyncpg.PostgresError, asyncpg.exceptions.DataError, ValueError, TypeError) as exc:
-            problems.append({"path": storable(record.path), "reason": f"not saved: {type(exc).__name__}: {exc}"[:300]})
+            problems.append(
+                {"path": storable(record.path), "reason": f"not saved: {type(exc).__name__}: {exc}"[:300]}
+            )
 
 
 def _run_one(args: tuple[str, bool, int, int]) -> store.FileRecord:
@@ -167,15 +216,26 @@ def _run_one(args: tuple[str, bool, int, int]) -> store.FileRecord:
     if storable(record.path) != record.path:  # an undecodable file name: keep its bytes, as text
         from dataclasses import replace
 
-        record = replace(record, path=storable(record.path), directory=storable(record.directory),
-                         name=storable(record.name))
+        record = replace(
+            record,
+            path=storable(record.path),
+            directory=storable(record.directory),
+            name=storable(record.name),
+        )
     return record
 
 
-async def run_scan(conn: asyncpg.Connection, roots: Sequence[str], *, verify: bool = False,
-                   workers: int = 1, path_map: Sequence[tuple[str, str]] = (),
-                   site: str = "local", progress: Callable[[int, int], None] | None = None,
-                   follow_links_into: Sequence[str] = ()) -> ScanSummary:
+async def run_scan(
+    conn: asyncpg.Connection,
+    roots: Sequence[str],
+    *,
+    verify: bool = False,
+    workers: int = 1,
+    path_map: Sequence[tuple[str, str]] = (),
+    site: str = "local",
+    progress: Callable[[int, int], None] | None = None,
+    follow_links_into: Sequence[str] = (),
+) -> ScanSummary:
     """Index the roots incrementally and return the summary `mxhub index --json` prints."""
     from mx_schema.ids import encode_id
 
@@ -184,8 +244,11 @@ async def run_scan(conn: asyncpg.Connection, roots: Sequence[str], *, verify: bo
     walk_errors: list[dict[str, str]] = []
     seen = list(walk(roots, walk_errors, follow_links_into))
     known = await store.known_files(conn, roots)
-    todo = [(p, verify, st.st_size, st.st_mtime_ns) for p, st in seen
-            if known.get(storable(p)) != (st.st_size, st.st_mtime_ns) or verify]
+    todo = [
+        (p, verify, st.st_size, st.st_mtime_ns)
+        for p, st in seen
+        if known.get(storable(p)) != (st.st_size, st.st_mtime_ns) or verify
+    ]
     if progress:
         progress(0, len(todo))
     batch: list[store.FileRecord] = []
@@ -237,12 +300,23 @@ async def run_scan(conn: asyncpg.Connection, roots: Sequence[str], *, verify: bo
     summary.skipped = sum(1 for p, _ in seen if storable(p) not in read and storable(p) not in failing)
     for s in stored:
         sw = s.sweep
-        summary.sweeps.append({
-            "template": sw.template, "directory": sw.directory, "first": sw.first, "last": sw.last,
-            "count": sw.count, "missing": sw.missing, "duplicates": sw.duplicates, "kind": sw.kind,
-            "format": sw.format, "total_bytes": sw.total_bytes, "verified": sw.verified,
-            "image_set": encode_id(site, "ImageSet", s.image_set_id),
-            "linked": encode_id(site, "DataCollection", s.data_collection_id)
-            if s.data_collection_id is not None else None,
-        })
+        summary.sweeps.append(
+            {
+                "template": sw.template,
+                "directory": sw.directory,
+                "first": sw.first,
+                "last": sw.last,
+                "count": sw.count,
+                "missing": sw.missing,
+                "duplicates": sw.duplicates,
+                "kind": sw.kind,
+                "format": sw.format,
+                "total_bytes": sw.total_bytes,
+                "verified": sw.verified,
+                "image_set": encode_id(site, "ImageSet", s.image_set_id),
+                "linked": encode_id(site, "DataCollection", s.data_collection_id)
+                if s.data_collection_id is not None
+                else None,
+            }
+        )
     return summary

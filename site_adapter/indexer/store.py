@@ -4,8 +4,9 @@ data collection by directory, template and image range. All of the indexer's SQL
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 import asyncpg
 
@@ -13,8 +14,10 @@ from site_adapter.indexer.sweeps import IndexedFile, Sweep
 
 Conn = asyncpg.Connection | asyncpg.Pool
 # A file is under a root when it is the root (a file given by name) or inside it (a directory).
-_UNDER_ROOTS = ("(path = ANY($1::text[]) OR EXISTS (SELECT 1 FROM unnest($1::text[]) r"
-                " WHERE starts_with(path, rtrim(r, '/') || '/')))")
+_UNDER_ROOTS = (
+    "(path = ANY($1::text[]) OR EXISTS (SELECT 1 FROM unnest($1::text[]) r"
+    " WHERE starts_with(path, rtrim(r, '/') || '/')))"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,7 +26,7 @@ class ImageSet:
 
     local_id: str
     data_collection_local_id: str | None
-    directory: str                  # where the files are now
+    directory: str  # where the files are now
     template: str
     first: int
     last: int
@@ -58,23 +61,34 @@ def map_to_original(directory: str, path_map: Sequence[tuple[str, str]]) -> str:
     for old, new in path_map:
         new = new.rstrip("/")
         if directory == new or directory.startswith(new + "/"):
-            return old.rstrip("/") + directory[len(new):]
+            return old.rstrip("/") + directory[len(new) :]
     return directory
 
 
 async def known_files(conn: Conn, roots: Sequence[str]) -> dict[str, tuple[int | None, int | None]]:
     """(size, mtime_ns) of every file already recorded under the given roots."""
-    rows = await conn.fetch(
-        f"SELECT path, size, mtime_ns FROM image_file WHERE {_UNDER_ROOTS}", list(roots))
+    rows = await conn.fetch(f"SELECT path, size, mtime_ns FROM image_file WHERE {_UNDER_ROOTS}", list(roots))
     return {r["path"]: (r["size"], r["mtime_ns"]) for r in rows}
 
 
 async def save_files(conn: asyncpg.Connection, records: Iterable[FileRecord]) -> None:
     """Insert or replace file rows in one transaction, so an interrupted scan keeps whole batches."""
-    rows = [(r.path, r.directory, r.name, r.size, r.mtime_ns, r.format, r.image_number,
-             json.dumps(r.header) if r.header is not None else None,
-             json.dumps(r.pixels) if r.pixels is not None else None, r.verified, r.error)
-            for r in records]
+    rows = [
+        (
+            r.path,
+            r.directory,
+            r.name,
+            r.size,
+            r.mtime_ns,
+            r.format,
+            r.image_number,
+            json.dumps(r.header) if r.header is not None else None,
+            json.dumps(r.pixels) if r.pixels is not None else None,
+            r.verified,
+            r.error,
+        )
+        for r in records
+    ]
     if not rows:
         return
     async with conn.transaction():
@@ -96,9 +110,13 @@ async def mark_gone(conn: Conn, roots: Sequence[str], seen: set[str]) -> None:
     their place in the image set; they are only marked gone. Seen again, they are present again."""
     known = await known_files(conn, roots)
     gone = [p for p in known if p not in seen]
-    await conn.execute("UPDATE image_file SET gone_at = coalesce(gone_at, now()) WHERE path = ANY($1::text[])", gone)
-    await conn.execute("UPDATE image_file SET gone_at = NULL WHERE gone_at IS NOT NULL AND path = ANY($1::text[])",
-                       sorted(seen))
+    await conn.execute(
+        "UPDATE image_file SET gone_at = coalesce(gone_at, now()) WHERE path = ANY($1::text[])", gone
+    )
+    await conn.execute(
+        "UPDATE image_file SET gone_at = NULL WHERE gone_at IS NOT NULL AND path = ANY($1::text[])",
+        sorted(seen),
+    )
 
 
 async def failures(conn: Conn, roots: Sequence[str]) -> list[dict[str, str]]:
@@ -114,7 +132,8 @@ async def count_present(conn: Conn, roots: Sequence[str]) -> int:
     """Indexed files under the roots that are still on disk."""
     return await conn.fetchval(
         f"SELECT count(*) FROM image_file WHERE error IS NULL AND gone_at IS NULL AND {_UNDER_ROOTS}",
-        list(roots))
+        list(roots),
+    )
 
 
 async def indexed_files(conn: Conn, roots: Sequence[str]) -> list[IndexedFile]:
@@ -125,8 +144,12 @@ async def indexed_files(conn: Conn, roots: Sequence[str]) -> list[IndexedFile]:
         f" AND {_UNDER_ROOTS}",
         list(roots),
     )
-    return [IndexedFile(r["path"], r["directory"], r["name"], r["size"] or 0, json.loads(r["header"]),
-                        r["verified"]) for r in rows]
+    return [
+        IndexedFile(
+            r["path"], r["directory"], r["name"], r["size"] or 0, json.loads(r["header"]), r["verified"]
+        )
+        for r in rows
+    ]
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,41 +159,73 @@ class StoredSweep:
     data_collection_id: int | None
 
 
-async def replace_sets(conn: asyncpg.Connection, directories: Sequence[str], sweeps: Sequence[Sweep],
-                       path_map: Sequence[tuple[str, str]]) -> list[StoredSweep]:
+async def replace_sets(
+    conn: asyncpg.Connection,
+    directories: Sequence[str],
+    sweeps: Sequence[Sweep],
+    path_map: Sequence[tuple[str, str]],
+) -> list[StoredSweep]:
     """Rebuild the image sets of these directories from their files, and link each one."""
     stored: list[StoredSweep] = []
     async with conn.transaction():
         # Keep an image set's id across rescans (it is the public ImageSet id): same directory,
         # template and first image is the same set.
-        existing = {(r["directory"], r["template"], r["first_image"]): r["id"] for r in await conn.fetch(
-            "SELECT id, directory, template, first_image FROM image_set WHERE directory = ANY($1::text[])",
-            list(directories))}
+        existing = {
+            (r["directory"], r["template"], r["first_image"]): r["id"]
+            for r in await conn.fetch(
+                "SELECT id, directory, template, first_image FROM image_set WHERE directory = ANY($1::text[])",
+                list(directories),
+            )
+        }
         keep: list[int] = []
         for s in sweeps:
             original = map_to_original(s.directory, path_map)
             dc_id = await _match_collection(conn, original, s)
-            values = (dc_id, s.directory, original, s.template, s.first, s.last, s.count, s.missing,
-                      s.duplicates, s.total_bytes, s.verified, s.format, s.kind)
+            values = (
+                dc_id,
+                s.directory,
+                original,
+                s.template,
+                s.first,
+                s.last,
+                s.count,
+                s.missing,
+                s.duplicates,
+                s.total_bytes,
+                s.verified,
+                s.format,
+                s.kind,
+            )
             set_id = existing.get((s.directory, s.template, s.first))
             if set_id is None:
                 set_id = await conn.fetchval(
                     "INSERT INTO image_set (data_collection_id, directory, original_directory, template,"
                     " first_image, last_image, image_count, missing, duplicates, total_bytes, verified,"
                     " format, kind) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
-                    " RETURNING id", *values)
+                    " RETURNING id",
+                    *values,
+                )
             else:
                 await conn.execute(
                     "UPDATE image_set SET data_collection_id = $1, directory = $2, original_directory = $3,"
                     " template = $4, first_image = $5, last_image = $6, image_count = $7, missing = $8,"
                     " duplicates = $9, total_bytes = $10, verified = $11, format = $12, kind = $13,"
-                    " updated_at = now() WHERE id = $14", *values, set_id)
+                    " updated_at = now() WHERE id = $14",
+                    *values,
+                    set_id,
+                )
             keep.append(set_id)
-            await conn.execute("UPDATE image_file SET image_set_id = $1 WHERE path = ANY($2::text[])",
-                               set_id, [f.path for f in s.files])
+            await conn.execute(
+                "UPDATE image_file SET image_set_id = $1 WHERE path = ANY($2::text[])",
+                set_id,
+                [f.path for f in s.files],
+            )
             stored.append(StoredSweep(s, set_id, dc_id))
-        await conn.execute("DELETE FROM image_set WHERE directory = ANY($1::text[]) AND NOT id = ANY($2::bigint[])",
-                           list(directories), keep)
+        await conn.execute(
+            "DELETE FROM image_set WHERE directory = ANY($1::text[]) AND NOT id = ANY($2::bigint[])",
+            list(directories),
+            keep,
+        )
     return stored
 
 
@@ -184,27 +239,43 @@ async def _match_collection(conn: asyncpg.Connection, directory: str, s: Sweep) 
         "   AND (start_image_number IS NULL OR number_of_images IS NULL"
         "        OR (start_image_number <= $4 AND start_image_number + number_of_images - 1 >= $3))"
         " ORDER BY abs(coalesce(start_image_number, $3) - $3), id LIMIT 1",
-        directory.rstrip("/"), s.template, s.first, s.last,
+        directory.rstrip("/"),
+        s.template,
+        s.first,
+        s.last,
     )
 
 
 async def unlinked_sets(conn: Conn) -> list[ImageSet]:
-    rows = await conn.fetch(f"SELECT {_SET_COLUMNS} FROM image_set WHERE data_collection_id IS NULL"
-                            " ORDER BY directory, template, first_image")
+    rows = await conn.fetch(
+        f"SELECT {_SET_COLUMNS} FROM image_set WHERE data_collection_id IS NULL"
+        " ORDER BY directory, template, first_image"
+    )
     return [_image_set(r) for r in rows]
 
 
-_SET_COLUMNS = ("id, data_collection_id, directory, template, first_image, last_image, image_count,"
-                " missing, total_bytes, verified, format, kind")
+_SET_COLUMNS = (
+    "id, data_collection_id, directory, template, first_image, last_image, image_count,"
+    " missing, total_bytes, verified, format, kind"
+)
 
 
 def _image_set(r: asyncpg.Record) -> ImageSet:
     return ImageSet(
         local_id=str(r["id"]),
-        data_collection_local_id=str(r["data_collection_id"]) if r["data_collection_id"] is not None else None,
-        directory=r["directory"], template=r["template"], first=r["first_image"], last=r["last_image"],
-        count=r["image_count"], missing=tuple(r["missing"] or ()), total_bytes=r["total_bytes"],
-        verified=r["verified"], format=r["format"], kind=r["kind"],
+        data_collection_local_id=str(r["data_collection_id"])
+        if r["data_collection_id"] is not None
+        else None,
+        directory=r["directory"],
+        template=r["template"],
+        first=r["first_image"],
+        last=r["last_image"],
+        count=r["image_count"],
+        missing=tuple(r["missing"] or ()),
+        total_bytes=r["total_bytes"],
+        verified=r["verified"],
+        format=r["format"],
+        kind=r["kind"],
     )
 
 
@@ -216,7 +287,9 @@ async def image_sets_by_collection(conn_or_pool: Conn, dc_local_ids: list[str]) 
         return out
     rows = await conn_or_pool.fetch(
         f"SELECT {_SET_COLUMNS} FROM image_set WHERE data_collection_id = ANY($1::bigint[])"
-        " ORDER BY data_collection_id, first_image, id", ids)
+        " ORDER BY data_collection_id, first_image, id",
+        ids,
+    )
     for r in rows:
         out.setdefault(str(r["data_collection_id"]), []).append(_image_set(r))
     return out
@@ -227,7 +300,9 @@ async def sweep_of_file(conn_or_pool: Conn, paths: Sequence[str]) -> ImageSet | 
     or None when the file is not in an indexed sweep."""
     row = await conn_or_pool.fetchrow(
         "SELECT s.* FROM image_file f JOIN image_set s ON s.id = f.image_set_id"
-        " WHERE f.path = ANY($1::text[]) AND f.error IS NULL ORDER BY s.updated_at DESC LIMIT 1", list(paths))
+        " WHERE f.path = ANY($1::text[]) AND f.error IS NULL ORDER BY s.updated_at DESC LIMIT 1",
+        list(paths),
+    )
     return None if row is None else _image_set(row)
 
 
@@ -248,7 +323,9 @@ async def first_image_headers(conn_or_pool: Conn, image_set_local_ids: list[str]
         "SELECT DISTINCT ON (f.image_set_id) f.image_set_id, f.path, f.header, f.pixels, f.verified, f.format"
         " FROM image_file f JOIN image_set s ON s.id = f.image_set_id"
         " WHERE f.image_set_id = ANY($1::bigint[]) AND (f.image_number = s.first_image OR f.format = 'NXmx')"
-        " ORDER BY f.image_set_id, f.image_number NULLS LAST", ids)
+        " ORDER BY f.image_set_id, f.image_number NULLS LAST",
+        ids,
+    )
     return {str(r["image_set_id"]): _header_of(r) for r in rows}
 
 
@@ -262,7 +339,8 @@ async def image_header(conn_or_pool: Conn, image_set_local_id: str, image_number
         " WHERE f.image_set_id = $1 AND (f.image_number = $2"
         "   OR (f.format = 'NXmx' AND $2 BETWEEN s.first_image AND s.last_image))"
         " ORDER BY f.image_number NULLS LAST LIMIT 1",
-        int(image_set_local_id), image_number,
+        int(image_set_local_id),
+        image_number,
     )
     if row is None:
         return None

@@ -10,20 +10,33 @@ x_0001.cbf.gz) are duplicates: the first is kept, the other listed.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import Any
 
 _NUMBERED = re.compile(r"^(?P<prefix>.*?)(?P<number>\d+)(?P<suffix>\.[A-Za-z0-9]+)(?P<comp>\.(?:gz|bz2))?$")
 ANGLE_TOLERANCE = 0.002  # degrees: headers print 4 decimals; angles are accumulated in floating point
-GEOMETRY_KEYS = ("wavelength", "detector_distance", "beam_x", "beam_y", "angle_increment",
-                 "oscillation_axis", "detector_2theta", "pixel_size_x", "dimension_x", "dimension_y")
+GEOMETRY_KEYS = (
+    "wavelength",
+    "detector_distance",
+    "beam_x",
+    "beam_y",
+    "angle_increment",
+    "oscillation_axis",
+    "detector_2theta",
+    "pixel_size_x",
+    "dimension_x",
+    "dimension_y",
+)
 
 
 def split_template(name: str) -> tuple[str, int] | None:
     """('l-cyst_01_#####.cbf', 1) for 'l-cyst_01_00001.cbf'; a .gz/.bz2 suffix is left out of the
     template, since the data collection's file_template names the uncompressed file."""
     m = _NUMBERED.match(name)
-    if not m or len(m.group("number")) > 9:  # XFEL time stamps (hit-20181213155134902.cbf) are not image numbers
+    if (
+        not m or len(m.group("number")) > 9
+    ):  # XFEL time stamps (hit-20181213155134902.cbf) are not image numbers
         return None
     digits = m.group("number")
     return f"{m.group('prefix')}{'#' * len(digits)}{m.group('suffix')}", int(digits)
@@ -37,8 +50,8 @@ class IndexedFile:
     directory: str
     name: str
     size: int
-    header: dict[str, Any]          # CbfHeader.to_dict()
-    verified: bool | None = None    # all Content-MD5 matched / one did not / not checked
+    header: dict[str, Any]  # CbfHeader.to_dict()
+    verified: bool | None = None  # all Content-MD5 matched / one did not / not checked
 
 
 @dataclass(slots=True)
@@ -126,8 +139,11 @@ def group_sweeps(files: Iterable[IndexedFile]) -> list[Sweep]:
             if current is not None and current.numbers[-1] == number:
                 current.duplicates.append(f.path)
                 continue
-            if (current is None or _geometry(current.files[0].header) != _geometry(f.header)
-                    or not _follows(current, number, f.header)):
+            if (
+                current is None
+                or _geometry(current.files[0].header) != _geometry(f.header)
+                or not _follows(current, number, f.header)
+            ):
                 current = Sweep(directory, template, f.header.get("format") or "miniCBF")
                 sweeps.append(current)
             current.numbers.append(number)

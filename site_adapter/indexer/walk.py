@@ -14,11 +14,15 @@ import errno
 import os
 import re
 import stat
-from typing import Iterator, Sequence
+from collections.abc import Iterator, Sequence
 
 IMAGE_NAME = re.compile(r"(\.cbf(\.gz|\.bz2)?|_master\.h5|\.nxs)$", re.IGNORECASE)
-_KINDS = ((stat.S_ISFIFO, "a FIFO"), (stat.S_ISSOCK, "a socket"), (stat.S_ISCHR, "a character device"),
-          (stat.S_ISBLK, "a block device"))
+_KINDS = (
+    (stat.S_ISFIFO, "a FIFO"),
+    (stat.S_ISSOCK, "a socket"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+)
 
 
 def display(path: str) -> str:
@@ -52,8 +56,9 @@ def _inside(path: str, roots: Sequence[str]) -> bool:
     return any(path == r or path.startswith(r.rstrip(os.sep) + os.sep) for r in roots)
 
 
-def walk(roots: Sequence[str], errors: list[dict[str, str]],
-         follow_links_into: Sequence[str] = ()) -> Iterator[tuple[str, os.stat_result]]:
+def walk(
+    roots: Sequence[str], errors: list[dict[str, str]], follow_links_into: Sequence[str] = ()
+) -> Iterator[tuple[str, os.stat_result]]:
     """Image files under the roots (files or directories), in a stable order.
 
     A symbolic link is followed only when its target lies inside one of the roots or of
@@ -79,9 +84,14 @@ def walk(roots: Sequence[str], errors: list[dict[str, str]],
             yield root, st
 
 
-def _walk_dir(directory: str, st: os.stat_result, errors: list[dict[str, str]], roots: list[str],
-              seen_dirs: set[tuple[int, int]], seen_files: set[tuple[int, int]]
-              ) -> Iterator[tuple[str, os.stat_result]]:
+def _walk_dir(
+    directory: str,
+    st: os.stat_result,
+    errors: list[dict[str, str]],
+    roots: list[str],
+    seen_dirs: set[tuple[int, int]],
+    seen_files: set[tuple[int, int]],
+) -> Iterator[tuple[str, os.stat_result]]:
     # Iterative, so a deep tree cannot exhaust Python's recursion limit.
     stack = [(directory, st)]
     while stack:
@@ -109,8 +119,9 @@ def _walk_dir(directory: str, st: os.stat_result, errors: list[dict[str, str]], 
         stack.extend(reversed(subdirs))  # depth first, in name order
 
 
-def _entry(entry: os.DirEntry, errors: list[dict[str, str]], roots: list[str],
-           seen_dirs: set[tuple[int, int]]) -> tuple[str, os.stat_result] | None:
+def _entry(
+    entry: os.DirEntry, errors: list[dict[str, str]], roots: list[str], seen_dirs: set[tuple[int, int]]
+) -> tuple[str, os.stat_result] | None:
     """A directory to enter or an image file to index; None (reported when worth it) otherwise."""
     path = entry.path
     try:
@@ -128,12 +139,21 @@ def _entry(entry: os.DirEntry, errors: list[dict[str, str]], roots: list[str],
     if link:
         target = os.path.realpath(path)
         if not _inside(target, roots):
-            errors.append({"path": display(path),
-                           "reason": f"symlink leaves the indexed tree (to {display(target)}): not followed"})
+            errors.append(
+                {
+                    "path": display(path),
+                    "reason": f"symlink leaves the indexed tree (to {display(target)}): not followed",
+                }
+            )
             return None
         if is_dir and (est.st_dev, est.st_ino) in seen_dirs:
-            errors.append({"path": display(path), "reason": f"symlink loop (or a second link to one "
-                                                            f"directory): {display(target)} is walked once"})
+            errors.append(
+                {
+                    "path": display(path),
+                    "reason": f"symlink loop (or a second link to one "
+                    f"directory): {display(target)} is walked once",
+                }
+            )
             return None
     if not is_dir and (what := _not_regular(est.st_mode)) is not None:
         errors.append({"path": display(path), "reason": f"skipped: {what}, not a regular file"})

@@ -6,7 +6,8 @@ It owns the store's lifetime unless told not to; it shares the site's GraphQL-ov
 from __future__ import annotations
 
 import contextlib
-from typing import Any, AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Sequence
+from typing import Any
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -22,8 +23,13 @@ from site_adapter.lims.schema import schema as lims_schema
 from site_adapter.lims.store import LimsStore
 
 
-def create_lims_app(store: LimsStore, *, name: str = "lims", manage_store: bool = True,
-                    trusted_keys: Sequence[Any] | None = None) -> Starlette:
+def create_lims_app(
+    store: LimsStore,
+    *,
+    name: str = "lims",
+    manage_store: bool = True,
+    trusted_keys: Sequence[Any] | None = None,
+) -> Starlette:
     """An app serving `store` as LIMS source `name`; it starts and closes the store unless told not to.
 
     With `trusted_keys` (hub public keys) it answers only requests a trusted hub vouches for
@@ -55,7 +61,12 @@ def create_lims_app(store: LimsStore, *, name: str = "lims", manage_store: bool 
             if manage_store:
                 await store.close()
 
-    policy = AccessPolicy(trusted_keys=list(trusted_keys), require_caller=True) if trusted_keys is not None else None
+    policy = (
+        AccessPolicy(trusted_keys=list(trusted_keys), require_caller=True)
+        if trusted_keys is not None
+        else None
+    )
     view = GraphQLView(lims_schema, make_context, policy)  # type: ignore[arg-type]  # duck-typed context
-    return Starlette(routes=[*view.routes("/graphql"), Route("/health", health), Route("/ready", ready)],
-                     lifespan=lifespan)
+    return Starlette(
+        routes=[*view.routes("/graphql"), Route("/health", health), Route("/ready", ready)], lifespan=lifespan
+    )

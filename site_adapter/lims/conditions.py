@@ -15,12 +15,20 @@ from site_adapter.lims.records import Component
 from site_adapter.lims.units import normalise_unit
 from site_adapter.lims.vocabulary import vocabulary
 
-ROLES = {"buffer": "buffer", "precipitant": "precipitant", "salt": "salt", "additive": "additive",
-         "polymer": "precipitant", "detergent": "additive", "organic": "precipitant"}
+ROLES = {
+    "buffer": "buffer",
+    "precipitant": "precipitant",
+    "salt": "salt",
+    "additive": "additive",
+    "polymer": "precipitant",
+    "detergent": "additive",
+    "organic": "precipitant",
+}
 
 
-def component(name: str, cas: str | None, conc: float | None, unit: str | None, role: str | None,
-              ph: float | None) -> Component:
+def component(
+    name: str, cas: str | None, conc: float | None, unit: str | None, role: str | None, ph: float | None
+) -> Component:
     """A checked component: catalogue spelling and CAS filled in, a CAS that contradicts the name refused."""
     clean = " ".join(name.split())
     if not clean:
@@ -46,13 +54,20 @@ def component(name: str, cas: str | None, conc: float | None, unit: str | None, 
         raise ContractError(f"unknown component role {role!r}: one of {', '.join(sorted(ROLES))}")
     if ph is not None and not 0 <= ph <= 14:
         raise ContractError(f"pH {ph} is outside 0-14")
-    return Component(clean, checked_cas, value, canon_unit, ROLES.get(role_key) or (
-        CHEMICALS[canonical][1] if canonical else None), ph)
+    return Component(
+        clean,
+        checked_cas,
+        value,
+        canon_unit,
+        ROLES.get(role_key) or (CHEMICALS[canonical][1] if canonical else None),
+        ph,
+    )
 
 
 _COMPONENT = re.compile(
     r"^(?P<conc>[0-9]+(?:\.[0-9]+)?)\s*(?P<unit>M|mM|µM|uM|%\s*\(?[wv]/v\)?|mg/ml)\s+(?P<name>.+?)"
-    r"(?:\s*\[(?P<cas>[0-9-]+)\])?(?:\s+pH\s*(?P<ph>[0-9]+(?:\.[0-9]+)?))?(?:\s*\((?P<role>[a-z]+)\))?$")
+    r"(?:\s*\[(?P<cas>[0-9-]+)\])?(?:\s+pH\s*(?P<ph>[0-9]+(?:\.[0-9]+)?))?(?:\s*\((?P<role>[a-z]+)\))?$"
+)
 
 
 def parse_components(text: str) -> list[Component]:
@@ -63,7 +78,17 @@ def parse_components(text: str) -> list[Component]:
             continue
         m = _COMPONENT.match(part)
         if not m:
-            raise ContractError(f"component {part!r} is not `<concentration> <unit> <name> [CAS] pH <x> (role)`")
-        out.append(component(m["name"], m["cas"], float(m["conc"]), m["unit"], m["role"],
-                             float(m["ph"]) if m["ph"] else None))
+            raise ContractError(
+                f"component {part!r} is not `<concentration> <unit> <name> [CAS] pH <x> (role)`"
+            )
+        out.append(
+            component(
+                m["name"],
+                m["cas"],
+                float(m["conc"]),
+                m["unit"],
+                m["role"],
+                float(m["ph"]) if m["ph"] else None,
+            )
+        )
     return out

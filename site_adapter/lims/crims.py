@@ -10,7 +10,8 @@ import datetime as dt
 import io
 import json
 import re
-from typing import Any, Callable, Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import asyncpg
 
@@ -54,10 +55,20 @@ def crystal_from_record(rec: dict[str, Any], origin: str) -> CrystalIn:
     raw_components = g("components")
     if isinstance(raw_components, list):
         if not all(isinstance(c, dict) for c in raw_components):
-            raise ContractError("components must be objects {name, cas_number, concentration, unit, role, ph}")
-        components = [component(str(c.get("name") or ""), c.get("cas_number"),
-                                number(c.get("concentration"), "concentration"), c.get("unit"), c.get("role"),
-                                number(c.get("ph"), "pH")) for c in raw_components]
+            raise ContractError(
+                "components must be objects {name, cas_number, concentration, unit, role, ph}"
+            )
+        components = [
+            component(
+                str(c.get("name") or ""),
+                c.get("cas_number"),
+                number(c.get("concentration"), "concentration"),
+                c.get("unit"),
+                c.get("role"),
+                number(c.get("ph"), "pH"),
+            )
+            for c in raw_components
+        ]
     elif raw_components:
         components = parse_components(str(raw_components))
     condition_ph = number(g("condition_ph"), "condition_ph")
@@ -74,47 +85,87 @@ def crystal_from_record(rec: dict[str, Any], origin: str) -> CrystalIn:
                 raise ContractError(f"residues {residues!r} is not a range like 19-147")
             start, end = int(m[1]), int(m[2])
         uniprot = _text(g("uniprot_id"))
-        construct = Construct(_text(g("construct")) or protein, protein,
-                              keys.uniprot_id(uniprot) if uniprot else None, start, end,
-                              _text(g("expression_host")), _text(g("modifications")))
+        construct = Construct(
+            _text(g("construct")) or protein,
+            protein,
+            keys.uniprot_id(uniprot) if uniprot else None,
+            start,
+            end,
+            _text(g("expression_host")),
+            _text(g("modifications")),
+        )
     batch = None
     if _text(g("batch")):
-        batch = PurificationBatch(_text(g("batch")), _date(g("purified_on"), "purified_on"),  # type: ignore[arg-type]
-                                  number(g("protein_concentration_mg_ml"),
-                                         "protein_concentration_mg_ml"), _text(g("buffer")))
+        batch = PurificationBatch(
+            _text(g("batch")),
+            _date(g("purified_on"), "purified_on"),  # type: ignore[arg-type]
+            number(g("protein_concentration_mg_ml"), "protein_concentration_mg_ml"),
+            _text(g("buffer")),
+        )
     soaks = []
     raw_soaks = rec.get("soaks")
-    soak_dicts = raw_soaks if isinstance(raw_soaks, list) else (
-        [{"compound": g("soak_compound"), "ccd_id": g("soak_ccd_id"), "smiles": g("soak_smiles"),
-          "concentration": g("soak_concentration"), "unit": g("soak_unit"), "minutes": g("soak_minutes")}]
-        if any(_text(g(k)) for k in ("soak_compound", "soak_ccd_id", "soak_smiles")) else [])
+    soak_dicts = (
+        raw_soaks
+        if isinstance(raw_soaks, list)
+        else (
+            [
+                {
+                    "compound": g("soak_compound"),
+                    "ccd_id": g("soak_ccd_id"),
+                    "smiles": g("soak_smiles"),
+                    "concentration": g("soak_concentration"),
+                    "unit": g("soak_unit"),
+                    "minutes": g("soak_minutes"),
+                }
+            ]
+            if any(_text(g(k)) for k in ("soak_compound", "soak_ccd_id", "soak_smiles"))
+            else []
+        )
+    )
     for s in soak_dicts:
         if not isinstance(s, dict):
-            raise ContractError("soaks must be objects {compound, ccd_id, smiles, concentration, unit, minutes}")
+            raise ContractError(
+                "soaks must be objects {compound, ccd_id, smiles, concentration, unit, minutes}"
+            )
         ccd = _text(s.get("ccd_id"))
         compound = _text(s.get("compound")) or ccd
         if not compound:
             raise ContractError("a soak needs a compound name or a CCD id")
-        conc, unit = normalise_unit(number(s.get("concentration"), "soak concentration"),
-                                    _text(s.get("unit")) or "mM", molar_base="mM")
+        conc, unit = normalise_unit(
+            number(s.get("concentration"), "soak concentration"),
+            _text(s.get("unit")) or "mM",
+            molar_base="mM",
+        )
         minutes = number(s.get("minutes"), "soak time (minutes)")
         if minutes is not None and minutes < 0:
             raise ContractError(f"soak time {minutes} min is negative")
-        soaks.append(Soak(compound, keys.ccd_id(ccd) if ccd else None, _text(s.get("smiles")), conc, unit, minutes))
+        soaks.append(
+            Soak(compound, keys.ccd_id(ccd) if ccd else None, _text(s.get("smiles")), conc, unit, minutes)
+        )
     uuid_text = _text(g("crystal_uuid"))
     pin = _text(g("pin_barcode"))
     method = _text(g("method"))
     return CrystalIn(
-        plate_barcode=keys.barcode(str(plate), "plate barcode"), well=keys.well(str(g("well") or "")),
-        drop=keys.drop_number(g("drop") or 1), plate_type=_text(g("plate_type")),
-        method=keys.method(method) if method else None, temperature=temperature,
-        setup_date=_date(g("setup_date"), "setup_date"), screen=_text(g("screen")),
+        plate_barcode=keys.barcode(str(plate), "plate barcode"),
+        well=keys.well(str(g("well") or "")),
+        drop=keys.drop_number(g("drop") or 1),
+        plate_type=_text(g("plate_type")),
+        method=keys.method(method) if method else None,
+        temperature=temperature,
+        setup_date=_date(g("setup_date"), "setup_date"),
+        screen=_text(g("screen")),
         condition=keys.well(str(g("condition"))) if _text(g("condition")) else None,
-        ph=condition_ph, components=components, construct=construct, batch=batch,
+        ph=condition_ph,
+        components=components,
+        construct=construct,
+        batch=batch,
         crystal_uuid=keys.crystal_uuid(uuid_text) if uuid_text else None,
         pin_barcode=keys.barcode(pin, "pin barcode") if pin else None,
         harvested_on=_date(g("harvest_date"), "harvest_date"),
-        cryo_protectant=_text(g("cryo_protectant")), soaks=soaks, origin=origin)
+        cryo_protectant=_text(g("cryo_protectant")),
+        soaks=soaks,
+        origin=origin,
+    )
 
 
 def _getter(rec: dict[str, Any]) -> Callable[[str], Any]:
@@ -125,18 +176,27 @@ def _getter(rec: dict[str, Any]) -> Callable[[str], Any]:
     return get
 
 
-async def _write_records(conn: asyncpg.Connection, report: ImportReport,
-                         records: Iterator[tuple[int, dict[str, Any] | Exception]]) -> ImportReport:
+async def _write_records(
+    conn: asyncpg.Connection, report: ImportReport, records: Iterator[tuple[int, dict[str, Any] | Exception]]
+) -> ImportReport:
     seen: dict[tuple, int] = {}
     for line, rec in records:
         try:
             if isinstance(rec, Exception):
                 raise rec
             crystal = crystal_from_record(rec, origin=f"{report.source}:{line}")
-            identity = (crystal.plate_barcode, crystal.well, crystal.drop, crystal.crystal_uuid, crystal.pin_barcode)
+            identity = (
+                crystal.plate_barcode,
+                crystal.well,
+                crystal.drop,
+                crystal.crystal_uuid,
+                crystal.pin_barcode,
+            )
             if identity in seen:
-                raise ContractError(f"the same crystal as line {seen[identity]} (plate, well, drop, UUID, pin): "
-                                    "not merged; give every soak of a crystal on one row or in one record")
+                raise ContractError(
+                    f"the same crystal as line {seen[identity]} (plate, well, drop, UUID, pin): "
+                    "not merged; give every soak of a crystal on one row or in one record"
+                )
             seen[identity] = line
             await _warn_conflicts(conn, report, line, crystal)
             await write_crystal(conn, crystal)
@@ -151,9 +211,18 @@ async def _write_records(conn: asyncpg.Connection, report: ImportReport,
 async def _warn_conflicts(conn: asyncpg.Connection, report: ImportReport, line: int, c: CrystalIn) -> None:
     """Another record for the same crystal elsewhere is kept (never merged) and reported here."""
     for r in await other_records_of(conn, c):
-        key = f"crystal UUID {c.crystal_uuid}" if c.crystal_uuid and r["u"] == c.crystal_uuid else f"pin barcode {c.pin_barcode}"
-        report.warnings.append(RowError(line, f"{key} is also recorded at {r['barcode']}/{r['well']}/{r['drop_no']} "
-                                              f"(LIMS record {r['id']}): both kept; lookups report the conflict"))
+        key = (
+            f"crystal UUID {c.crystal_uuid}"
+            if c.crystal_uuid and r["u"] == c.crystal_uuid
+            else f"pin barcode {c.pin_barcode}"
+        )
+        report.warnings.append(
+            RowError(
+                line,
+                f"{key} is also recorded at {r['barcode']}/{r['well']}/{r['drop_no']} "
+                f"(LIMS record {r['id']}): both kept; lookups report the conflict",
+            )
+        )
 
 
 async def import_crims_csv(conn: asyncpg.Connection, text: str, *, source: str = "<text>") -> ImportReport:
@@ -166,7 +235,9 @@ async def import_crims_csv(conn: asyncpg.Connection, text: str, *, source: str =
         return report
     header = [(h or "").strip().lower() for h in reader.fieldnames]
     if "plate_barcode" not in header or "well" not in header:
-        report.errors.append(RowError(1, "the header needs at least plate_barcode and well (see docs/lims.md)"))
+        report.errors.append(
+            RowError(1, "the header needs at least plate_barcode and well (see docs/lims.md)")
+        )
         return report
     reader.fieldnames = header
 
@@ -196,13 +267,16 @@ async def import_crims_json(conn: asyncpg.Connection, text: str, *, source: str 
     else:
         items, start = doc, text.index("[")
     if not isinstance(items, list) or start < 0:
-        report.errors.append(RowError(1, "expected a JSON array of crystal records, or {\"crystals\": [...]}"))
+        report.errors.append(RowError(1, 'expected a JSON array of crystal records, or {"crystals": [...]}'))
         return report
     lines = list(_item_lines(text, start))
 
     def records() -> Iterator[tuple[int, dict[str, Any] | Exception]]:
         for line, item in zip(lines, items):
-            yield line, item if isinstance(item, dict) else ContractError("a crystal record must be a JSON object")
+            yield (
+                line,
+                item if isinstance(item, dict) else ContractError("a crystal record must be a JSON object"),
+            )
 
     return await _write_records(conn, report, records())
 

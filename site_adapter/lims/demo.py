@@ -24,14 +24,22 @@ from site_adapter.lims.store import LimsStore
 DEMO_SITES: dict[str, int] = {"esrf": 20000, "diamond": 12000, "maxiv": 5000}
 SHARE_KNOWN = 0.85  # share of a site's crystals the LIMS knows
 SHARE_WITHOUT_UUID = 0.04  # of those, records that carry no crystal UUID (found by pin barcode)
-BATCH_CONCENTRATION = {"HEWL": 50.0, "THAU": 25.0, "TLN": 40.0, "INS": 10.0, "PROK": 20.0, "GI": 30.0,
-                       "TRY": 30.0, "FAE": 5.0}  # mg/ml, typical of these proteins' crystallisation
+BATCH_CONCENTRATION = {
+    "HEWL": 50.0,
+    "THAU": 25.0,
+    "TLN": 40.0,
+    "INS": 10.0,
+    "PROK": 20.0,
+    "GI": 30.0,
+    "TRY": 30.0,
+    "FAE": 5.0,
+}  # mg/ml, typical of these proteins' crystallisation
 
 
 def lims_hash(site: str, crystal_id: int, seed: int = 1) -> float:
     """A number in [0, 1) fixed by (seed, site, crystal): decides whether and how the LIMS knows a crystal."""
     digest = hashlib.sha256(f"{seed}:{site}:{crystal_id}:lims".encode()).hexdigest()
-    return int(digest[:12], 16) / float(16 ** 12)
+    return int(digest[:12], 16) / float(16**12)
 
 
 @dataclass
@@ -66,8 +74,17 @@ def demo_crystals(sites: dict[str, int], seed: int = 1) -> list[DemoCrystal]:
                 if h >= SHARE_KNOWN:
                     continue
                 plate, well, drop = plate_well_drop(site, proposal_id, crystal_id)
-                known[sample_id] = DemoCrystal(site, crystal_id, None if h < SHARE_WITHOUT_UUID else uuids[crystal_id],
-                                               barcode, acronym_of[protein_id], proposal_id, plate, well, drop)
+                known[sample_id] = DemoCrystal(
+                    site,
+                    crystal_id,
+                    None if h < SHARE_WITHOUT_UUID else uuids[crystal_id],
+                    barcode,
+                    acronym_of[protein_id],
+                    proposal_id,
+                    plate,
+                    well,
+                    drop,
+                )
                 out.append(known[sample_id])
             elif table == "data_collection_group" and row[2] in known and known[row[2]].collected is None:
                 known[row[2]].collected = row[4]
@@ -99,7 +116,9 @@ async def load_demo_lims(conn: asyncpg.Connection, sites: dict[str, int], seed: 
     condition_ids: dict[tuple[str, str], int] = {}
     for screen in demo_screens():
         screen_id = await write_screen(conn, screen)
-        for row in await conn.fetch("SELECT id, position FROM lims_condition WHERE screen_id = $1", screen_id):
+        for row in await conn.fetch(
+            "SELECT id, position FROM lims_condition WHERE screen_id = $1", screen_id
+        ):
             condition_ids[(screen.name, row["position"])] = row["id"]
     by_acronym = {p.acronym: p for p in PROTEINS}
     construct_ids: dict[str, int] = {}
@@ -109,8 +128,15 @@ async def load_demo_lims(conn: asyncpg.Connection, sites: dict[str, int], seed: 
         construct_ids[acronym] = await conn.fetchval(
             "INSERT INTO lims_construct (name, protein_name, uniprot_id, residue_start, residue_end, expression_host, "
             "modifications) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (name) DO UPDATE SET name = EXCLUDED.name "
-            "RETURNING id", f"{acronym} mature chain", spec.name, spec.uniprot, start, end, grid.expression_host,
-            grid.modifications)
+            "RETURNING id",
+            f"{acronym} mature chain",
+            spec.name,
+            spec.uniprot,
+            start,
+            end,
+            grid.expression_host,
+            grid.modifications,
+        )
     crystals = demo_crystals(sites, seed)
     batch_ids: dict[str, int] = {}
     plates: dict[str, list] = {}
@@ -129,12 +155,24 @@ async def load_demo_lims(conn: asyncpg.Connection, sites: dict[str, int], seed: 
         if code not in batch_ids:
             batch_ids[code] = await conn.fetchval(
                 "INSERT INTO lims_purification_batch (code, construct_id, purified_on, concentration, buffer) "
-                "VALUES ($1, $2, $3, $4, $5) RETURNING id", code, construct_ids[c.acronym],
-                setup - dt.timedelta(days=2), BATCH_CONCENTRATION[c.acronym], "20 mM HEPES pH 7.5, 150 mM NaCl")
+                "VALUES ($1, $2, $3, $4, $5) RETURNING id",
+                code,
+                construct_ids[c.acronym],
+                setup - dt.timedelta(days=2),
+                BATCH_CONCENTRATION[c.acronym],
+                "20 mM HEPES pH 7.5, 150 mM NaCl",
+            )
         plate = plates.get(c.plate)
         if plate is None:
-            plate = plates[c.plate] = [len(plates) + 1, c.plate, grid.plate_type, None, grid.method, grid.temperature,
-                                       setup]
+            plate = plates[c.plate] = [
+                len(plates) + 1,
+                c.plate,
+                grid.plate_type,
+                None,
+                grid.method,
+                grid.temperature,
+                setup,
+            ]
         plate[6] = min(plate[6], setup)
         records = [(c.crystal_uuid, c.pin_barcode, c.drop, "demo")]
         if c.crystal_uuid and c.site not in duplicated:
@@ -144,30 +182,66 @@ async def load_demo_lims(conn: asyncpg.Connection, sites: dict[str, int], seed: 
         for crystal_uuid, pin, drop, origin in records:
             key = (plate[0], c.well, drop)
             if key not in drops:
-                drops[key] = [len(drops) + 1, plate[0], c.well, drop, condition_ids[(grid.screen, c.well)],
-                              batch_ids[code]]
+                drops[key] = [
+                    len(drops) + 1,
+                    plate[0],
+                    c.well,
+                    drop,
+                    condition_ids[(grid.screen, c.well)],
+                    batch_ids[code],
+                ]
             crystal_id = len(crystal_rows) + 1
-            crystal_rows.append((crystal_id, crystal_uuid, pin, drops[key][0], harvest, rng.choice(grid.cryo), origin))
+            crystal_rows.append(
+                (crystal_id, crystal_uuid, pin, drops[key][0], harvest, rng.choice(grid.cryo), origin)
+            )
             if grid.soak and rng.random() < grid.soak[3]:
                 ccd, mm, minutes, _ = grid.soak
                 compound, smiles = LIGANDS[ccd]
                 soak_rows.append((crystal_id, 1, compound, ccd, smiles, mm, "mM", minutes))
         counts[c.site] = counts.get(c.site, 0) + 1
     async with conn.transaction():
-        await conn.copy_records_to_table("lims_plate", records=[tuple(p) for p in plates.values()],
-                                         columns=["id", "barcode", "plate_type", "screen_id", "method", "temperature",
-                                                  "setup_date"])
-        await conn.copy_records_to_table("lims_drop", records=[tuple(d) for d in drops.values()],
-                                         columns=["id", "plate_id", "well", "drop_no", "condition_id", "batch_id"])
-        await conn.copy_records_to_table("lims_crystal", records=crystal_rows,
-                                         columns=["id", "crystal_uuid", "pin_barcode", "drop_id", "harvested_on",
-                                                  "cryo_protectant", "origin"])
-        await conn.copy_records_to_table("lims_soak", records=soak_rows,
-                                         columns=["crystal_id", "ordinal", "compound", "ccd_id", "smiles",
-                                                  "concentration", "unit", "duration_minutes"])
+        await conn.copy_records_to_table(
+            "lims_plate",
+            records=[tuple(p) for p in plates.values()],
+            columns=["id", "barcode", "plate_type", "screen_id", "method", "temperature", "setup_date"],
+        )
+        await conn.copy_records_to_table(
+            "lims_drop",
+            records=[tuple(d) for d in drops.values()],
+            columns=["id", "plate_id", "well", "drop_no", "condition_id", "batch_id"],
+        )
+        await conn.copy_records_to_table(
+            "lims_crystal",
+            records=crystal_rows,
+            columns=[
+                "id",
+                "crystal_uuid",
+                "pin_barcode",
+                "drop_id",
+                "harvested_on",
+                "cryo_protectant",
+                "origin",
+            ],
+        )
+        await conn.copy_records_to_table(
+            "lims_soak",
+            records=soak_rows,
+            columns=[
+                "crystal_id",
+                "ordinal",
+                "compound",
+                "ccd_id",
+                "smiles",
+                "concentration",
+                "unit",
+                "duration_minutes",
+            ],
+        )
         for table in ("lims_plate", "lims_drop", "lims_crystal"):
-            await conn.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
-                               f"(SELECT coalesce(max(id), 0) + 1 FROM {table}), false)")
+            await conn.execute(
+                f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
+                f"(SELECT coalesce(max(id), 0) + 1 FROM {table}), false)"
+            )
     return counts
 
 

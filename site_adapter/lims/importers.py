@@ -14,8 +14,17 @@ from site_adapter.lims.crims import import_crims_csv, import_crims_json
 from site_adapter.lims.report import ImportReport, RowError
 from site_adapter.lims.rockmaker import import_rockmaker_xml, parse_rockmaker_xml
 
-__all__ = ["FORMATS", "ImportReport", "RowError", "guess_format", "import_crims_csv", "import_crims_json",
-           "import_file", "import_rockmaker_xml", "parse_rockmaker_xml"]
+__all__ = [
+    "FORMATS",
+    "ImportReport",
+    "RowError",
+    "guess_format",
+    "import_crims_csv",
+    "import_crims_json",
+    "import_file",
+    "import_rockmaker_xml",
+    "parse_rockmaker_xml",
+]
 
 FORMATS = ("rockmaker-xml", "crims-csv", "crims-json")
 

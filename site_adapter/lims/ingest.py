@@ -64,7 +64,9 @@ async def write_screen(conn: asyncpg.Connection, screen: ScreenIn) -> int:
         screen_id = await conn.fetchval(
             "INSERT INTO lims_screen (name, manufacturer) VALUES ($1, $2) ON CONFLICT (name) DO UPDATE "
             "SET manufacturer = coalesce(EXCLUDED.manufacturer, lims_screen.manufacturer) RETURNING id",
-            screen.name, screen.manufacturer)
+            screen.name,
+            screen.manufacturer,
+        )
         for cond in screen.conditions:
             await _write_condition(conn, screen_id, cond)
     return screen_id
@@ -73,13 +75,20 @@ async def write_screen(conn: asyncpg.Connection, screen: ScreenIn) -> int:
 async def _write_condition(conn: asyncpg.Connection, screen_id: int, cond: ConditionIn) -> int:
     cond_id = await conn.fetchval(
         "INSERT INTO lims_condition (screen_id, position, ph) VALUES ($1, $2, $3) ON CONFLICT (screen_id, position) "
-        "DO UPDATE SET ph = EXCLUDED.ph RETURNING id", screen_id, cond.position, cond.ph)
+        "DO UPDATE SET ph = EXCLUDED.ph RETURNING id",
+        screen_id,
+        cond.position,
+        cond.ph,
+    )
     await conn.execute("DELETE FROM lims_component WHERE condition_id = $1", cond_id)
     await conn.executemany(
         "INSERT INTO lims_component (condition_id, ordinal, name, cas_number, concentration, unit, role, ph) "
         "VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-        [(cond_id, i, c.name, c.cas_number, c.concentration, c.unit, c.role, c.ph)
-         for i, c in enumerate(cond.components, start=1)])
+        [
+            (cond_id, i, c.name, c.cas_number, c.concentration, c.unit, c.role, c.ph)
+            for i, c in enumerate(cond.components, start=1)
+        ],
+    )
     return cond_id
 
 
@@ -87,8 +96,11 @@ async def write_crystal(conn: asyncpg.Connection, c: CrystalIn) -> int:
     """Write one crystal and what it hangs on, in one transaction; returns the crystal (or drop) id."""
     async with conn.transaction():
         condition_id = await _condition_for(conn, c)
-        screen_id = await conn.fetchval("SELECT screen_id FROM lims_condition WHERE id = $1", condition_id) \
-            if condition_id is not None else None
+        screen_id = (
+            await conn.fetchval("SELECT screen_id FROM lims_condition WHERE id = $1", condition_id)
+            if condition_id is not None
+            else None
+        )
         plate_id = await conn.fetchval(
             """INSERT INTO lims_plate (barcode, plate_type, screen_id, method, temperature, setup_date)
                VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (barcode) DO UPDATE SET
@@ -98,16 +110,33 @@ async def write_crystal(conn: asyncpg.Connection, c: CrystalIn) -> int:
                  temperature = coalesce(EXCLUDED.temperature, lims_plate.temperature),
                  setup_date = coalesce(EXCLUDED.setup_date, lims_plate.setup_date)
                RETURNING id""",
-            c.plate_barcode, c.plate_type, screen_id, c.method, c.temperature, c.setup_date)
+            c.plate_barcode,
+            c.plate_type,
+            screen_id,
+            c.method,
+            c.temperature,
+            c.setup_date,
+        )
         batch_id = await _batch_for(conn, c)
         drop_id = await conn.fetchval(
             """INSERT INTO lims_drop (plate_id, well, drop_no, condition_id, batch_id) VALUES ($1, $2, $3, $4, $5)
                ON CONFLICT (plate_id, well, drop_no) DO UPDATE SET
                  condition_id = coalesce(EXCLUDED.condition_id, lims_drop.condition_id),
                  batch_id = coalesce(EXCLUDED.batch_id, lims_drop.batch_id)
-               RETURNING id""", plate_id, c.well, c.drop, condition_id, batch_id)
-        if c.crystal_uuid is None and c.pin_barcode is None and not c.soaks and c.harvested_on is None \
-                and c.cryo_protectant is None:
+               RETURNING id""",
+            plate_id,
+            c.well,
+            c.drop,
+            condition_id,
+            batch_id,
+        )
+        if (
+            c.crystal_uuid is None
+            and c.pin_barcode is None
+            and not c.soaks
+            and c.harvested_on is None
+            and c.cryo_protectant is None
+        ):
             return drop_id  # a drop with no harvested crystal
         crystal_id = await conn.fetchval(
             """INSERT INTO lims_crystal (crystal_uuid, pin_barcode, drop_id, harvested_on, cryo_protectant, origin)
@@ -116,13 +145,22 @@ async def write_crystal(conn: asyncpg.Connection, c: CrystalIn) -> int:
                  harvested_on = EXCLUDED.harvested_on, cryo_protectant = EXCLUDED.cryo_protectant,
                  origin = EXCLUDED.origin
                RETURNING id""",
-            c.crystal_uuid, c.pin_barcode, drop_id, c.harvested_on, c.cryo_protectant, c.origin)
+            c.crystal_uuid,
+            c.pin_barcode,
+            drop_id,
+            c.harvested_on,
+            c.cryo_protectant,
+            c.origin,
+        )
         await conn.execute("DELETE FROM lims_soak WHERE crystal_id = $1", crystal_id)
         await conn.executemany(
             "INSERT INTO lims_soak (crystal_id, ordinal, compound, ccd_id, smiles, concentration, unit, "
             "duration_minutes) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-            [(crystal_id, i, s.compound, s.ccd_id, s.smiles, s.concentration, s.unit, s.duration_minutes)
-             for i, s in enumerate(c.soaks, start=1)])
+            [
+                (crystal_id, i, s.compound, s.ccd_id, s.smiles, s.concentration, s.unit, s.duration_minutes)
+                for i, s in enumerate(c.soaks, start=1)
+            ],
+        )
         return crystal_id
 
 
@@ -133,16 +171,22 @@ async def _condition_for(conn: asyncpg.Connection, c: CrystalIn) -> int | None:
         name = c.screen or f"custom conditions of plate {c.plate_barcode}"
         screen_id = await conn.fetchval(
             "INSERT INTO lims_screen (name) VALUES ($1) ON CONFLICT (name) DO UPDATE SET name = EXCLUDED.name "
-            "RETURNING id", name)
+            "RETURNING id",
+            name,
+        )
         return await _write_condition(conn, screen_id, ConditionIn(position, c.ph, c.components))
     if c.screen is None:
         return None
     row = await conn.fetchrow(
         "SELECT s.id AS screen_id, cd.id AS condition_id FROM lims_screen s "
         "LEFT JOIN lims_condition cd ON cd.screen_id = s.id AND cd.position = $2 WHERE s.name = $1",
-        c.screen, position)
+        c.screen,
+        position,
+    )
     if row is None:
-        raise IngestError(f"unknown screen {c.screen!r}: import its Rock Maker XML first, or give the components")
+        raise IngestError(
+            f"unknown screen {c.screen!r}: import its Rock Maker XML first, or give the components"
+        )
     if row["condition_id"] is None:
         raise IngestError(f"screen {c.screen!r} has no condition {position}")
     return row["condition_id"]
@@ -163,13 +207,24 @@ async def _batch_for(conn: asyncpg.Connection, c: CrystalIn) -> int | None:
                  expression_host = coalesce(EXCLUDED.expression_host, lims_construct.expression_host),
                  modifications = coalesce(EXCLUDED.modifications, lims_construct.modifications)
                RETURNING id""",
-            k.name, k.protein_name, k.uniprot_id, k.residue_start, k.residue_end, k.expression_host, k.modifications)
+            k.name,
+            k.protein_name,
+            k.uniprot_id,
+            k.residue_start,
+            k.residue_end,
+            k.expression_host,
+            k.modifications,
+        )
     if c.batch is None:
         if construct_id is None:
             return None
         # A construct without a named batch: one implicit batch per construct.
-        b = PurificationBatch(code=f"{c.construct.name}:default", purified_on=None, concentration=None,  # type: ignore[union-attr]
-                              buffer=None)
+        b = PurificationBatch(
+            code=f"{c.construct.name}:default",
+            purified_on=None,
+            concentration=None,  # type: ignore[union-attr]
+            buffer=None,
+        )
     else:
         b = c.batch
     if construct_id is None:
@@ -183,7 +238,13 @@ async def _batch_for(conn: asyncpg.Connection, c: CrystalIn) -> int | None:
              purified_on = coalesce(EXCLUDED.purified_on, lims_purification_batch.purified_on),
              concentration = coalesce(EXCLUDED.concentration, lims_purification_batch.concentration),
              buffer = coalesce(EXCLUDED.buffer, lims_purification_batch.buffer)
-           RETURNING id""", b.code, construct_id, b.purified_on, b.concentration, b.buffer)
+           RETURNING id""",
+        b.code,
+        construct_id,
+        b.purified_on,
+        b.concentration,
+        b.buffer,
+    )
 
 
 async def other_records_of(conn: asyncpg.Connection, c: CrystalIn) -> list[asyncpg.Record]:
@@ -195,4 +256,9 @@ async def other_records_of(conn: asyncpg.Connection, c: CrystalIn) -> list[async
         "FROM lims_crystal c JOIN lims_drop d ON d.id = c.drop_id JOIN lims_plate p ON p.id = d.plate_id "
         "WHERE (c.crystal_uuid = $1::uuid OR c.pin_barcode = $2) "
         "AND NOT (p.barcode = $3 AND d.well = $4 AND d.drop_no = $5) ORDER BY c.id",
-        c.crystal_uuid, c.pin_barcode, c.plate_barcode, c.well, c.drop)
+        c.crystal_uuid,
+        c.pin_barcode,
+        c.plate_barcode,
+        c.well,
+        c.drop,
+    )

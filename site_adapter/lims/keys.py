@@ -21,9 +21,18 @@ CCD = re.compile(r"^[A-Z0-9]{1,5}$")
 
 # _exptl_crystal_grow.method values as the PDB records them (PDBx/mmCIF dictionary and wwPDB deposition).
 MMCIF_METHODS: tuple[str, ...] = (
-    "VAPOR DIFFUSION, SITTING DROP", "VAPOR DIFFUSION, HANGING DROP", "VAPOR DIFFUSION", "MICROBATCH",
-    "BATCH MODE", "LIPIDIC CUBIC PHASE", "MICRODIALYSIS", "EVAPORATION", "SMALL TUBES", "COUNTER-DIFFUSION",
-    "LIQUID DIFFUSION", "SEEDING",
+    "VAPOR DIFFUSION, SITTING DROP",
+    "VAPOR DIFFUSION, HANGING DROP",
+    "VAPOR DIFFUSION",
+    "MICROBATCH",
+    "BATCH MODE",
+    "LIPIDIC CUBIC PHASE",
+    "MICRODIALYSIS",
+    "EVAPORATION",
+    "SMALL TUBES",
+    "COUNTER-DIFFUSION",
+    "LIQUID DIFFUSION",
+    "SEEDING",
 )
 
 
@@ -33,7 +42,9 @@ def crystal_uuid(value: str) -> str:
     try:
         parsed = uuid.UUID(text)
     except ValueError:
-        raise ContractError(f"malformed crystal UUID {value!r}: expected 8-4-4-4-12 hexadecimal digits") from None
+        raise ContractError(
+            f"malformed crystal UUID {value!r}: expected 8-4-4-4-12 hexadecimal digits"
+        ) from None
     if len(text) != 36:
         raise ContractError(f"malformed crystal UUID {value!r}: expected 8-4-4-4-12 hexadecimal digits")
     return str(parsed)
@@ -77,7 +88,9 @@ class PlateWellDrop:
 def plate_well_drop(value: str) -> PlateWellDrop:
     parts = value.strip().split("/")
     if len(parts) != 3:
-        raise ContractError(f"malformed plate/well/drop {value!r}: expected PLATE/WELL/DROP, e.g. ESPL0000100/B7/2")
+        raise ContractError(
+            f"malformed plate/well/drop {value!r}: expected PLATE/WELL/DROP, e.g. ESPL0000100/B7/2"
+        )
     return PlateWellDrop(barcode(parts[0], "plate barcode"), well(parts[1]), drop_number(parts[2]))
 
 
@@ -115,8 +128,10 @@ def ccd_id(value: str) -> str:
 def method(value: str) -> str:
     text = " ".join(value.strip().upper().split())
     if text not in MMCIF_METHODS:
-        raise ContractError(f"unknown crystallisation method {value!r}; mmCIF _exptl_crystal_grow.method terms: "
-                            + ", ".join(MMCIF_METHODS))
+        raise ContractError(
+            f"unknown crystallisation method {value!r}; mmCIF _exptl_crystal_grow.method terms: "
+            + ", ".join(MMCIF_METHODS)
+        )
     return text
 
 

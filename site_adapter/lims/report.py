@@ -28,5 +28,10 @@ class ImportReport:
         return not self.errors
 
     def to_dict(self) -> dict[str, Any]:
-        return {"source": self.source, "format": self.format, "imported": self.imported,
-                "errors": [asdict(e) for e in self.errors], "warnings": [asdict(w) for w in self.warnings]}
+        return {
+            "source": self.source,
+            "format": self.format,
+            "imported": self.imported,
+            "errors": [asdict(e) for e in self.errors],
+            "warnings": [asdict(w) for w in self.warnings],
+        }

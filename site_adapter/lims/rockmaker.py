@@ -24,13 +24,13 @@ class _Node:
     tag: str
     attrs: dict[str, str]
     line: int
-    children: list["_Node"] = field(default_factory=list)
+    children: list[_Node] = field(default_factory=list)
     text: str = ""
 
-    def find(self, tag: str) -> "_Node | None":
+    def find(self, tag: str) -> _Node | None:
         return next((c for c in self.children if c.tag == tag), None)
 
-    def findall(self, tag: str) -> list["_Node"]:
+    def findall(self, tag: str) -> list[_Node]:
         return [c for c in self.children if c.tag == tag]
 
     def value(self, tag: str) -> str | None:
@@ -59,7 +59,9 @@ def _parse_xml(text: str) -> _Node:
     parser.EndElementHandler = end
     parser.CharacterDataHandler = chars
     # No DTDs, no entities: a screen export needs neither (and this refuses entity expansion attacks).
-    parser.EntityDeclHandler = lambda *a: (_ for _ in ()).throw(ValueError("entity declarations are not accepted"))
+    parser.EntityDeclHandler = lambda *a: (_ for _ in ()).throw(
+        ValueError("entity declarations are not accepted")
+    )
     parser.Parse(text.encode("utf-8") if isinstance(text, str) else text, True)
     if not root.children:
         raise ValueError("no root element")
@@ -75,7 +77,9 @@ def parse_rockmaker_xml(text: str, default_name: str = "screen") -> tuple[Screen
     except ValueError as exc:
         return None, [RowError(1, str(exc))]
     if root.tag != "screen":
-        return None, [RowError(root.line, f"root element is <{root.tag}>, expected <screen> (a Rock Maker screen)")]
+        return None, [
+            RowError(root.line, f"root element is <{root.tag}>, expected <screen> (a Rock Maker screen)")
+        ]
     name = root.attrs.get("name") or root.value("name") or default_name
     errors: list[RowError] = []
     stocks: dict[int, tuple[str, str | None, str | None, float | None, str | None]] = {}
@@ -95,14 +99,21 @@ def parse_rockmaker_xml(text: str, default_name: str = "screen") -> tuple[Screen
                 local_id = int(stock.value("localID") or "")
                 stock_ph = number(stock.value("pH"), "stock pH")
             except (ValueError, ContractError) as exc:
-                errors.append(RowError(stock.line, f"stock of {ing_name}: {exc if isinstance(exc, ContractError) else 'no integer <localID>'}"))
+                errors.append(
+                    RowError(
+                        stock.line,
+                        f"stock of {ing_name}: {exc if isinstance(exc, ContractError) else 'no integer <localID>'}",
+                    )
+                )
                 continue
             stocks[local_id] = (ing_name, cas, stock.value("units"), stock_ph, role)
     conditions: list[ConditionIn] = []
     cond_parent = root.find("conditions")
     for i, cond in enumerate(cond_parent.findall("condition") if cond_parent else []):
         if i >= len(WELLS_96):
-            errors.append(RowError(cond.line, "more than 96 conditions: only 96-condition screens are accepted"))
+            errors.append(
+                RowError(cond.line, "more than 96 conditions: only 96-condition screens are accepted")
+            )
             break
         try:
             comps = []
@@ -110,14 +121,26 @@ def parse_rockmaker_xml(text: str, default_name: str = "screen") -> tuple[Screen
                 try:
                     local_id = int(ci.value("stockLocalID") or "")
                 except ValueError:
-                    raise ContractError(f"line {ci.line}: <conditionIngredient> without an integer <stockLocalID>")
+                    raise ContractError(
+                        f"line {ci.line}: <conditionIngredient> without an integer <stockLocalID>"
+                    )
                 if local_id not in stocks:
-                    raise ContractError(f"line {ci.line}: stockLocalID {local_id} names no stock of the screen")
+                    raise ContractError(
+                        f"line {ci.line}: stockLocalID {local_id} names no stock of the screen"
+                    )
                 ing_name, cas, unit, stock_ph, ing_role = stocks[local_id]
                 conc = number(ci.value("concentration"), f"line {ci.line}: concentration of {ing_name}")
                 ph = number(ci.value("pH"), f"line {ci.line}: pH of {ing_name}")
-                comps.append(component(ing_name, cas, conc, unit, ci.value("type") or ing_role,
-                                       ph if ph is not None else None))
+                comps.append(
+                    component(
+                        ing_name,
+                        cas,
+                        conc,
+                        unit,
+                        ci.value("type") or ing_role,
+                        ph if ph is not None else None,
+                    )
+                )
             if not comps:
                 raise ContractError("a condition without ingredients")
             phs = [c.ph for c in comps if c.ph is not None]
@@ -127,8 +150,9 @@ def parse_rockmaker_xml(text: str, default_name: str = "screen") -> tuple[Screen
     return ScreenIn(name, root.attrs.get("manufacturer"), conditions), errors
 
 
-async def import_rockmaker_xml(conn: asyncpg.Connection, text: str, *, source: str = "<text>",
-                               default_name: str = "screen") -> ImportReport:
+async def import_rockmaker_xml(
+    conn: asyncpg.Connection, text: str, *, source: str = "<text>", default_name: str = "screen"
+) -> ImportReport:
     report = ImportReport(source, "rockmaker-xml")
     screen, errors = parse_rockmaker_xml(text, default_name)
     report.errors.extend(errors)

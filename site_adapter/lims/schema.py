@@ -8,23 +8,22 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from typing import Any, Optional
+from typing import Any
 
 import strawberry
 import strawberry.federation as federation
 from strawberry.dataloader import DataLoader
 from strawberry.extensions import ParserCache, ValidationCache
-
-from site_adapter.graphql.entities import CheckedEntities
-from site_adapter.graphql.limits import limit_extensions
 from strawberry.types import Info
 
+from mx_schema.errors import ContractError
+from site_adapter.graphql.entities import CheckedEntities
+from site_adapter.graphql.limits import limit_extensions
 from site_adapter.lims import keys as k
 from site_adapter.lims import records as rec
 from site_adapter.lims.resolve import resolve
 from site_adapter.lims.search import MAX_FIRST, make_filter
 from site_adapter.lims.store import LimsStore
-from mx_schema.errors import ContractError
 
 LIMS_SCHEMA_VERSION = "1.1.0"  # 1.1: CrystallisationMatches.unknown; chemical synonyms
 
@@ -63,129 +62,189 @@ def lctx(info: Info) -> LimsContext:
 @strawberry.type(description="A crystallisation plate.")
 class Plate:
     barcode: str
-    type: Optional[str] = strawberry.field(description="Plate type as the LIMS names it, e.g. `MRC 3-drop 96-well`.")
+    type: str | None = strawberry.field(
+        description="Plate type as the LIMS names it, e.g. `MRC 3-drop 96-well`."
+    )
 
 
 @strawberry.type(description="One component of a crystallisation condition.")
 class Component:
     name: str
-    cas_number: Optional[str] = strawberry.field(description="CAS Registry Number, e.g. `7647-14-5`.")
-    concentration: Optional[float] = strawberry.field(
-        description=d("given by `unit`: M for molar amounts, %w/v or %v/v for percentages"))
-    unit: Optional[str] = strawberry.field(description="`M`, `%w/v`, `%v/v` or `mg/ml`.")
-    role: Optional[str] = strawberry.field(description="buffer, precipitant, salt or additive.")
-    ph: Optional[float] = strawberry.field(description=d("pH", "pH of this component's stock, for buffers."))
+    cas_number: str | None = strawberry.field(description="CAS Registry Number, e.g. `7647-14-5`.")
+    concentration: float | None = strawberry.field(
+        description=d("given by `unit`: M for molar amounts, %w/v or %v/v for percentages")
+    )
+    unit: str | None = strawberry.field(description="`M`, `%w/v`, `%v/v` or `mg/ml`.")
+    role: str | None = strawberry.field(description="buffer, precipitant, salt or additive.")
+    ph: float | None = strawberry.field(description=d("pH", "pH of this component's stock, for buffers."))
 
     @classmethod
-    def of(cls, c: rec.Component) -> "Component":
-        return cls(name=c.name, cas_number=c.cas_number, concentration=c.concentration, unit=c.unit, role=c.role,
-                   ph=c.ph)
+    def of(cls, c: rec.Component) -> Component:
+        return cls(
+            name=c.name,
+            cas_number=c.cas_number,
+            concentration=c.concentration,
+            unit=c.unit,
+            role=c.role,
+            ph=c.ph,
+        )
 
 
-@strawberry.type(description="A soak of the crystal in a compound (ligand, heavy atom, fragment) before harvest.")
+@strawberry.type(
+    description="A soak of the crystal in a compound (ligand, heavy atom, fragment) before harvest."
+)
 class Soak:
     compound: str
-    ccd_id: Optional[str] = strawberry.field(description="PDB Chemical Component Dictionary id, e.g. `BEN`.")
-    smiles: Optional[str]
-    concentration: Optional[float] = strawberry.field(description=d("given by `unit`, mM for molar amounts"))
-    unit: Optional[str] = strawberry.field(description="`mM`, `%w/v` or `%v/v`.")
-    duration_minutes: Optional[float] = strawberry.field(description=d("min"))
+    ccd_id: str | None = strawberry.field(description="PDB Chemical Component Dictionary id, e.g. `BEN`.")
+    smiles: str | None
+    concentration: float | None = strawberry.field(description=d("given by `unit`, mM for molar amounts"))
+    unit: str | None = strawberry.field(description="`mM`, `%w/v` or `%v/v`.")
+    duration_minutes: float | None = strawberry.field(description=d("min"))
 
     @classmethod
-    def of(cls, s: rec.Soak) -> "Soak":
-        return cls(compound=s.compound, ccd_id=s.ccd_id, smiles=s.smiles, concentration=s.concentration,
-                   unit=s.unit, duration_minutes=s.duration_minutes)
+    def of(cls, s: rec.Soak) -> Soak:
+        return cls(
+            compound=s.compound,
+            ccd_id=s.ccd_id,
+            smiles=s.smiles,
+            concentration=s.concentration,
+            unit=s.unit,
+            duration_minutes=s.duration_minutes,
+        )
 
 
 @strawberry.type(description="The expression construct the crystallised protein came from.")
 class Construct:
     name: str
     protein_name: str
-    uniprot_id: Optional[str] = strawberry.field(description="UniProt accession, e.g. `P00698`.")
-    residue_start: Optional[int] = strawberry.field(description=d("residue number (UniProt numbering)"))
-    residue_end: Optional[int] = strawberry.field(description=d("residue number (UniProt numbering)"))
-    expression_host: Optional[str]
-    modifications: Optional[str] = strawberry.field(description="Tags, mutations, cleavage, e.g. `His6-TEV removed`.")
+    uniprot_id: str | None = strawberry.field(description="UniProt accession, e.g. `P00698`.")
+    residue_start: int | None = strawberry.field(description=d("residue number (UniProt numbering)"))
+    residue_end: int | None = strawberry.field(description=d("residue number (UniProt numbering)"))
+    expression_host: str | None
+    modifications: str | None = strawberry.field(
+        description="Tags, mutations, cleavage, e.g. `His6-TEV removed`."
+    )
 
     @classmethod
-    def of(cls, c: rec.Construct | None) -> Optional["Construct"]:
-        return None if c is None else cls(
-            name=c.name, protein_name=c.protein_name, uniprot_id=c.uniprot_id, residue_start=c.residue_start,
-            residue_end=c.residue_end, expression_host=c.expression_host, modifications=c.modifications)
+    def of(cls, c: rec.Construct | None) -> Construct | None:
+        return (
+            None
+            if c is None
+            else cls(
+                name=c.name,
+                protein_name=c.protein_name,
+                uniprot_id=c.uniprot_id,
+                residue_start=c.residue_start,
+                residue_end=c.residue_end,
+                expression_host=c.expression_host,
+                modifications=c.modifications,
+            )
+        )
 
 
 @strawberry.type(description="A purification batch of a construct, as set up in the drop.")
 class PurificationBatch:
     code: str
-    purified_on: Optional[dt.date]
-    concentration: Optional[float] = strawberry.field(description=d("mg/ml", "Protein concentration."))
-    buffer: Optional[str]
+    purified_on: dt.date | None
+    concentration: float | None = strawberry.field(description=d("mg/ml", "Protein concentration."))
+    buffer: str | None
 
     @classmethod
-    def of(cls, b: rec.PurificationBatch | None) -> Optional["PurificationBatch"]:
-        return None if b is None else cls(code=b.code, purified_on=b.purified_on, concentration=b.concentration,
-                                          buffer=b.buffer)
+    def of(cls, b: rec.PurificationBatch | None) -> PurificationBatch | None:
+        return (
+            None
+            if b is None
+            else cls(code=b.code, purified_on=b.purified_on, concentration=b.concentration, buffer=b.buffer)
+        )
 
 
-@strawberry.type(description="How a sample's crystal was grown, soaked and cryo-protected, from a crystallisation LIMS.")
+@strawberry.type(
+    description="How a sample's crystal was grown, soaked and cryo-protected, from a crystallisation LIMS."
+)
 class Crystallisation:
-    method: Optional[str] = strawberry.field(
-        description="mmCIF _exptl_crystal_grow.method, e.g. `VAPOR DIFFUSION, SITTING DROP`.")
-    temperature: Optional[float] = strawberry.field(description=d("K", "Incubation temperature."))
-    ph: Optional[float] = strawberry.field(description=d("pH", "pH of the condition."))
-    setup_date: Optional[dt.date]
+    method: str | None = strawberry.field(
+        description="mmCIF _exptl_crystal_grow.method, e.g. `VAPOR DIFFUSION, SITTING DROP`."
+    )
+    temperature: float | None = strawberry.field(description=d("K", "Incubation temperature."))
+    ph: float | None = strawberry.field(description=d("pH", "pH of the condition."))
+    setup_date: dt.date | None
     plate: Plate
     well: str = strawberry.field(description="Well of the plate, e.g. `B7`.")
     drop: int = strawberry.field(description=d("drop position in the well, from 1"))
-    screen: Optional[str] = strawberry.field(description="Name of the screen the condition belongs to.")
-    condition: Optional[str] = strawberry.field(description="Position of the condition in its screen, e.g. `B7`.")
+    screen: str | None = strawberry.field(description="Name of the screen the condition belongs to.")
+    condition: str | None = strawberry.field(
+        description="Position of the condition in its screen, e.g. `B7`."
+    )
     components: list[Component]
     soaks: list[Soak]
-    cryo_protectant: Optional[str]
-    harvest_date: Optional[dt.date]
-    crystal_uuid: Optional[str] = strawberry.field(description="Crystal UUID, lower case.")
-    pin_barcode: Optional[str]
-    construct: Optional[Construct]
-    purification: Optional[PurificationBatch]
+    cryo_protectant: str | None
+    harvest_date: dt.date | None
+    crystal_uuid: str | None = strawberry.field(description="Crystal UUID, lower case.")
+    pin_barcode: str | None
+    construct: Construct | None
+    purification: PurificationBatch | None
     source: str = strawberry.field(description="The LIMS that answered (its registered name).")
     record_id: str = strawberry.field(description="The LIMS's own id of the crystal record.")
     conflicts: list[str] = strawberry.field(
         description="Other LIMS records the sample's keys name, or keys that disagree with this record; "
-                    "empty when the answer is unambiguous. Records are never merged.")
+        "empty when the answer is unambiguous. Records are never merged."
+    )
 
     @classmethod
-    def of(cls, source: str, res: rec.Resolution) -> Optional["Crystallisation"]:
+    def of(cls, source: str, res: rec.Resolution) -> Crystallisation | None:
         c = res.record
         if c is None:
             return None
         return cls(
-            method=c.method, temperature=c.temperature, ph=c.ph, setup_date=c.setup_date,
-            plate=Plate(barcode=c.plate_barcode, type=c.plate_type), well=c.well, drop=c.drop, screen=c.screen,
-            condition=c.condition, components=[Component.of(x) for x in c.components],
-            soaks=[Soak.of(x) for x in c.soaks], cryo_protectant=c.cryo_protectant, harvest_date=c.harvested_on,
-            crystal_uuid=c.crystal_uuid, pin_barcode=c.pin_barcode, construct=Construct.of(c.construct),
-            purification=PurificationBatch.of(c.batch), source=source, record_id=str(c.record_id),
+            method=c.method,
+            temperature=c.temperature,
+            ph=c.ph,
+            setup_date=c.setup_date,
+            plate=Plate(barcode=c.plate_barcode, type=c.plate_type),
+            well=c.well,
+            drop=c.drop,
+            screen=c.screen,
+            condition=c.condition,
+            components=[Component.of(x) for x in c.components],
+            soaks=[Soak.of(x) for x in c.soaks],
+            cryo_protectant=c.cryo_protectant,
+            harvest_date=c.harvested_on,
+            crystal_uuid=c.crystal_uuid,
+            pin_barcode=c.pin_barcode,
+            construct=Construct.of(c.construct),
+            purification=PurificationBatch.of(c.batch),
+            source=source,
+            record_id=str(c.record_id),
             conflicts=list(res.conflicts),
         )
 
 
-@federation.type(keys=["id"], description="A sample of a site, extended by the LIMS. The hub's representations "
-                                          "also carry `crystalUuid`, `pinBarcode` and `plateWellDrop`.")
+@federation.type(
+    keys=["id"],
+    description="A sample of a site, extended by the LIMS. The hub's representations "
+    "also carry `crystalUuid`, `pinBarcode` and `plateWellDrop`.",
+)
 class Sample:
     id: strawberry.ID
-    _keys: strawberry.Private[Optional[k.SampleKeys]] = None
+    _keys: strawberry.Private[k.SampleKeys | None] = None
 
     @strawberry.field(description="Null when this LIMS does not know the sample.")
-    async def crystallisation(self, info: Info) -> Optional[Crystallisation]:
+    async def crystallisation(self, info: Info) -> Crystallisation | None:
         if self._keys is None:
             return None
         c = lctx(info)
         return Crystallisation.of(c.site, await c.loader.load(self._keys))  # type: ignore[union-attr]
 
     @classmethod
-    async def resolve_reference(cls, info: Info, id: strawberry.ID, crystalUuid: Optional[str] = None,
-                                pinBarcode: Optional[str] = None, plateWellDrop: Optional[str] = None,
-                                **_other: Any) -> "Sample":
+    async def resolve_reference(
+        cls,
+        info: Info,
+        id: strawberry.ID,
+        crystalUuid: str | None = None,
+        pinBarcode: str | None = None,
+        plateWellDrop: str | None = None,
+        **_other: Any,
+    ) -> Sample:
         # strawberry passes the representation's fields as keyword arguments (federation/schema.py,
         # entities_resolver); a malformed key fails this one entity, not the batch.
         keys = k.sample_keys(crystalUuid, pinBarcode, plateWellDrop)
@@ -196,45 +255,78 @@ class Sample:
 
 @strawberry.input(description="Crystals to find; every field given must match (AND).")
 class CrystallisationSearchFilter:
-    protein_name: Optional[str] = strawberry.field(default=None, description="Case-insensitive substring of the protein name.")
-    uniprot_id: Optional[str] = strawberry.field(default=None, description="UniProt accession of the construct.")
-    ligand: Optional[str] = strawberry.field(
-        default=None, description="PDB chemical component id of a soaked compound. One no record uses matches "
-                                  "nothing and is listed in `unknown`.")
-    chemical: Optional[str] = strawberry.field(
-        default=None, description="A condition component: its name (case-insensitive; the synonyms, abbreviations "
-                                  "and formulas of the chemical vocabulary too, e.g. `PEG 3350`, `NaCl`, "
-                                  "`ammonium sulphate`) or CAS number. One no record uses matches nothing and is "
-                                  "listed in `unknown` with close known names.")
-    concentration_min: Optional[float] = strawberry.field(
-        default=None, description=d("the component's unit (M, %w/v or %v/v)", "Lower bound for `chemical`."))
-    concentration_max: Optional[float] = strawberry.field(
-        default=None, description=d("the component's unit (M, %w/v or %v/v)", "Upper bound for `chemical`."))
-    concentration_unit: Optional[str] = strawberry.field(
-        default=None, description="Only components recorded in this unit: `M`, `%w/v` or `%v/v`.")
-    ph_min: Optional[float] = strawberry.field(default=None, description=d("pH", "Of the condition."))
-    ph_max: Optional[float] = strawberry.field(default=None, description=d("pH", "Of the condition."))
-    method: Optional[str] = strawberry.field(default=None, description="mmCIF _exptl_crystal_grow.method term.")
-    setup_after: Optional[dt.date] = strawberry.field(default=None, description="Plates set up on or after this day.")
-    setup_before: Optional[dt.date] = strawberry.field(default=None, description="Plates set up on or before this day.")
+    protein_name: str | None = strawberry.field(
+        default=None, description="Case-insensitive substring of the protein name."
+    )
+    uniprot_id: str | None = strawberry.field(
+        default=None, description="UniProt accession of the construct."
+    )
+    ligand: str | None = strawberry.field(
+        default=None,
+        description="PDB chemical component id of a soaked compound. One no record uses matches "
+        "nothing and is listed in `unknown`.",
+    )
+    chemical: str | None = strawberry.field(
+        default=None,
+        description="A condition component: its name (case-insensitive; the synonyms, abbreviations "
+        "and formulas of the chemical vocabulary too, e.g. `PEG 3350`, `NaCl`, "
+        "`ammonium sulphate`) or CAS number. One no record uses matches nothing and is "
+        "listed in `unknown` with close known names.",
+    )
+    concentration_min: float | None = strawberry.field(
+        default=None, description=d("the component's unit (M, %w/v or %v/v)", "Lower bound for `chemical`.")
+    )
+    concentration_max: float | None = strawberry.field(
+        default=None, description=d("the component's unit (M, %w/v or %v/v)", "Upper bound for `chemical`.")
+    )
+    concentration_unit: str | None = strawberry.field(
+        default=None, description="Only components recorded in this unit: `M`, `%w/v` or `%v/v`."
+    )
+    ph_min: float | None = strawberry.field(default=None, description=d("pH", "Of the condition."))
+    ph_max: float | None = strawberry.field(default=None, description=d("pH", "Of the condition."))
+    method: str | None = strawberry.field(
+        default=None, description="mmCIF _exptl_crystal_grow.method term."
+    )
+    setup_after: dt.date | None = strawberry.field(
+        default=None, description="Plates set up on or after this day."
+    )
+    setup_before: dt.date | None = strawberry.field(
+        default=None, description="Plates set up on or before this day."
+    )
 
 
-@strawberry.type(description="A search term no record of this LIMS uses: it matches nothing here (not an error).")
+@strawberry.type(
+    description="A search term no record of this LIMS uses: it matches nothing here (not an error)."
+)
 class UnknownTerm:
     field: str = strawberry.field(description="`chemical` or `ligand`.")
     value: str = strawberry.field(description="The term as given.")
-    suggestions: list[str] = strawberry.field(description="Close names (CCD ids for a ligand) this LIMS records.")
+    suggestions: list[str] = strawberry.field(
+        description="Close names (CCD ids for a ligand) this LIMS records."
+    )
 
 
 @strawberry.type(description="The keys of the crystals that match: the hub asks the sites for their samples.")
 class CrystallisationMatches:
-    crystal_uuids: list[str] = strawberry.field(description="Distinct crystal UUIDs (lower case), by record id.")
-    pin_barcodes: list[str] = strawberry.field(description="Distinct pin barcodes of the matches, by record id.")
-    plate_well_drops: list[str] = strawberry.field(description="`PLATE/WELL/DROP` of every match, by record id.")
-    count: int = strawberry.field(description=d("crystal records", "All matching records, beyond `first` too."))
-    truncated: bool = strawberry.field(description="True when `count` exceeds `first`: the key lists are partial.")
+    crystal_uuids: list[str] = strawberry.field(
+        description="Distinct crystal UUIDs (lower case), by record id."
+    )
+    pin_barcodes: list[str] = strawberry.field(
+        description="Distinct pin barcodes of the matches, by record id."
+    )
+    plate_well_drops: list[str] = strawberry.field(
+        description="`PLATE/WELL/DROP` of every match, by record id."
+    )
+    count: int = strawberry.field(
+        description=d("crystal records", "All matching records, beyond `first` too.")
+    )
+    truncated: bool = strawberry.field(
+        description="True when `count` exceeds `first`: the key lists are partial."
+    )
     unknown: list[UnknownTerm] = strawberry.field(
-        default_factory=list, description="The filter's chemical or ligand when no record of this LIMS uses it.")
+        default_factory=list,
+        description="The filter's chemical or ligand when no record of this LIMS uses it.",
+    )
 
 
 @strawberry.type(description="What this endpoint is.")
@@ -247,22 +339,37 @@ class LimsInfo:
 @strawberry.type
 class Query:
     @strawberry.field(description="Crystals matching the filter, as keys the sites know (UUID, pin barcode).")
-    async def crystallisation_search(self, info: Info, filter: CrystallisationSearchFilter,
-                                     first: Optional[int] = 1000) -> CrystallisationMatches:
+    async def crystallisation_search(
+        self, info: Info, filter: CrystallisationSearchFilter, first: int | None = 1000
+    ) -> CrystallisationMatches:
         first = 1000 if first is None else first
         if not 0 <= first <= MAX_FIRST:
             raise ContractError(f"first must be between 0 and {MAX_FIRST}")
-        f = make_filter(protein_name=filter.protein_name, uniprot_id=filter.uniprot_id, ligand=filter.ligand,
-                        chemical=filter.chemical, concentration_min=filter.concentration_min,
-                        concentration_max=filter.concentration_max, concentration_unit=filter.concentration_unit,
-                        ph_min=filter.ph_min, ph_max=filter.ph_max, method=filter.method,
-                        setup_after=filter.setup_after, setup_before=filter.setup_before)
+        f = make_filter(
+            protein_name=filter.protein_name,
+            uniprot_id=filter.uniprot_id,
+            ligand=filter.ligand,
+            chemical=filter.chemical,
+            concentration_min=filter.concentration_min,
+            concentration_max=filter.concentration_max,
+            concentration_unit=filter.concentration_unit,
+            ph_min=filter.ph_min,
+            ph_max=filter.ph_max,
+            method=filter.method,
+            setup_after=filter.setup_after,
+            setup_before=filter.setup_before,
+        )
         m = await lctx(info).store.search(f, first)
-        return CrystallisationMatches(crystal_uuids=list(m.crystal_uuids), pin_barcodes=list(m.pin_barcodes),
-                                      plate_well_drops=list(m.plate_well_drops), count=m.count,
-                                      truncated=m.truncated,
-                                      unknown=[UnknownTerm(field=u.field, value=u.value, suggestions=list(u.suggestions))
-                                               for u in m.unknown])
+        return CrystallisationMatches(
+            crystal_uuids=list(m.crystal_uuids),
+            pin_barcodes=list(m.pin_barcodes),
+            plate_well_drops=list(m.plate_well_drops),
+            count=m.count,
+            truncated=m.truncated,
+            unknown=[
+                UnknownTerm(field=u.field, value=u.value, suggestions=list(u.suggestions)) for u in m.unknown
+            ],
+        )
 
     @strawberry.field(description="This LIMS source: its registered name and schema version.")
     def lims_info(self, info: Info) -> LimsInfo:
@@ -278,8 +385,15 @@ class LimsSchema(CheckedEntities, federation.Schema):
 
 
 def build_schema() -> federation.Schema:
-    return LimsSchema(query=Query, types=[Sample],
-                      extensions=[*limit_extensions(), lambda: ParserCache(maxsize=256), lambda: ValidationCache(maxsize=256)])
+    return LimsSchema(
+        query=Query,
+        types=[Sample],
+        extensions=[
+            *limit_extensions(),
+            lambda: ParserCache(maxsize=256),
+            lambda: ValidationCache(maxsize=256),
+        ],
+    )
 
 
 schema = build_schema()

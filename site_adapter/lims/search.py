@@ -22,9 +22,13 @@ class SearchFilter:
     protein_name: str | None = None  # case-insensitive substring of the construct's protein name
     uniprot_id: str | None = None
     ligand: str | None = None  # CCD id of a soaked compound
-    chemical_name: str | None = None  # a condition component, by name (case-insensitive), as the caller wrote it
+    chemical_name: str | None = (
+        None  # a condition component, by name (case-insensitive), as the caller wrote it
+    )
     chemical_cas: str | None = None  # ... or by CAS number (also set for a name whose CAS is its own)
-    chemical_names: tuple[str, ...] = ()  # lower-case spellings of the chemical (vocabulary), the name included
+    chemical_names: tuple[
+        str, ...
+    ] = ()  # lower-case spellings of the chemical (vocabulary), the name included
     chemical_canonical: str | None = None  # the vocabulary's name of the chemical, when it knows it
     concentration_min: float | None = None  # in the component's canonical unit (M, %w/v, %v/v)
     concentration_max: float | None = None
@@ -40,11 +44,21 @@ class SearchFilter:
         return self.chemical_name is not None or self.chemical_cas is not None
 
 
-def make_filter(*, protein_name: str | None = None, uniprot_id: str | None = None, ligand: str | None = None,
-                chemical: str | None = None, concentration_min: float | None = None,
-                concentration_max: float | None = None, concentration_unit: str | None = None,
-                ph_min: float | None = None, ph_max: float | None = None, method: str | None = None,
-                setup_after: dt.date | None = None, setup_before: dt.date | None = None) -> SearchFilter:
+def make_filter(
+    *,
+    protein_name: str | None = None,
+    uniprot_id: str | None = None,
+    ligand: str | None = None,
+    chemical: str | None = None,
+    concentration_min: float | None = None,
+    concentration_max: float | None = None,
+    concentration_unit: str | None = None,
+    ph_min: float | None = None,
+    ph_max: float | None = None,
+    method: str | None = None,
+    setup_after: dt.date | None = None,
+    setup_before: dt.date | None = None,
+) -> SearchFilter:
     """A checked filter; malformed values raise ContractError (BAD_USER_INPUT)."""
     name = cas = canonical = None
     names: tuple[str, ...] = ()
@@ -65,12 +79,20 @@ def make_filter(*, protein_name: str | None = None, uniprot_id: str | None = Non
                 # search to all of them: only a chemical's own CAS number identifies it.
                 if known.cas and [c.name for c in vocab.by_cas(known.cas)] == [known.name]:
                     cas = known.cas
-    if (concentration_min is not None or concentration_max is not None or concentration_unit) and name is None \
-            and cas is None:
-        raise ContractError("concentrationMin/concentrationMax/concentrationUnit need `chemical`: "
-                            "the range applies to that component")
-    for lo, hi, what in ((concentration_min, concentration_max, "concentration"), (ph_min, ph_max, "pH"),
-                         (setup_after, setup_before, "setup date")):
+    if (
+        (concentration_min is not None or concentration_max is not None or concentration_unit)
+        and name is None
+        and cas is None
+    ):
+        raise ContractError(
+            "concentrationMin/concentrationMax/concentrationUnit need `chemical`: "
+            "the range applies to that component"
+        )
+    for lo, hi, what in (
+        (concentration_min, concentration_max, "concentration"),
+        (ph_min, ph_max, "pH"),
+        (setup_after, setup_before, "setup date"),
+    ):
         if lo is not None and hi is not None and lo > hi:
             raise ContractError(f"{what} range is empty: minimum {lo} is above maximum {hi}")
     for v, what in ((ph_min, "phMin"), (ph_max, "phMax")):
@@ -88,11 +110,18 @@ def make_filter(*, protein_name: str | None = None, uniprot_id: str | None = Non
         protein_name=protein or None,
         uniprot_id=keys.uniprot_id(uniprot_id) if uniprot_id else None,
         ligand=keys.ccd_id(ligand) if ligand else None,
-        chemical_name=name, chemical_cas=cas, chemical_names=names, chemical_canonical=canonical,
-        concentration_min=concentration_min, concentration_max=concentration_max, concentration_unit=unit,
-        ph_min=ph_min, ph_max=ph_max,
+        chemical_name=name,
+        chemical_cas=cas,
+        chemical_names=names,
+        chemical_canonical=canonical,
+        concentration_min=concentration_min,
+        concentration_max=concentration_max,
+        concentration_unit=unit,
+        ph_min=ph_min,
+        ph_max=ph_max,
         method=keys.method(method) if method else None,
-        setup_after=setup_after, setup_before=setup_before,
+        setup_after=setup_after,
+        setup_before=setup_before,
     )
 
 
@@ -100,7 +129,9 @@ def close_names(name: str, known: list[str], n: int = 5) -> list[str]:
     """Known names most like `name`: substring matches first, then difflib's ratio (case-insensitive)."""
     lower = {k.lower(): k for k in known}
     needle = name.lower()
-    contains = sorted((k for lk, k in lower.items() if needle in lk or lk in needle), key=lambda k: (len(k), k))
+    contains = sorted(
+        (k for lk, k in lower.items() if needle in lk or lk in needle), key=lambda k: (len(k), k)
+    )
     fuzzy = [lower[m] for m in difflib.get_close_matches(needle, list(lower), n=n, cutoff=0.5)]
     out: list[str] = []
     for k in contains + fuzzy:
@@ -112,8 +143,10 @@ def close_names(name: str, known: list[str], n: int = 5) -> list[str]:
 def chemical_known(f: SearchFilter, names_and_cas: list[tuple[str, str | None]]) -> bool:
     """Whether any recorded component is the filter's chemical (by one of its spellings, or its CAS)."""
     spellings = set(f.chemical_names)
-    return any(name.lower() in spellings or (f.chemical_cas is not None and cas == f.chemical_cas)
-               for name, cas in names_and_cas)
+    return any(
+        name.lower() in spellings or (f.chemical_cas is not None and cas == f.chemical_cas)
+        for name, cas in names_and_cas
+    )
 
 
 def chemical_suggestions(f: SearchFilter, known: list[str]) -> list[str]:
@@ -129,5 +162,9 @@ def ligand_suggestions(ligand: str, known: list[tuple[str, str | None]]) -> list
     """Recorded CCD ids close to `ligand` (difflib); then those whose compound name contains it."""
     ids = sorted({ccd for ccd, _ in known if ccd})
     out = difflib.get_close_matches(ligand, ids, n=5, cutoff=0.5)
-    out += [ccd for ccd, compound in known if ccd and compound and ligand.lower() in compound.lower() and ccd not in out]
+    out += [
+        ccd
+        for ccd, compound in known
+        if ccd and compound and ligand.lower() in compound.lower() and ccd not in out
+    ]
     return out[:5]

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import asyncpg
 
@@ -20,9 +21,14 @@ from site_adapter.lims.search import SearchFilter, chemical_known, chemical_sugg
 
 # Failures of the store, not of the statement: callers see BACKEND_UNAVAILABLE.
 _UNAVAILABLE = (
-    OSError, asyncio.TimeoutError, asyncpg.InterfaceError, asyncpg.PostgresConnectionError,
-    asyncpg.exceptions.OperatorInterventionError, asyncpg.exceptions.InvalidCatalogNameError,
-    asyncpg.exceptions.CannotConnectNowError, asyncpg.exceptions.InvalidAuthorizationSpecificationError,
+    OSError,
+    asyncio.TimeoutError,
+    asyncpg.InterfaceError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.exceptions.OperatorInterventionError,
+    asyncpg.exceptions.InvalidCatalogNameError,
+    asyncpg.exceptions.CannotConnectNowError,
+    asyncpg.exceptions.InvalidAuthorizationSpecificationError,
 )
 
 _RECORD_COLUMNS = """
@@ -74,8 +80,15 @@ class LimsStore:
 
     kind = "lims"
 
-    def __init__(self, dsn: str, *, min_size: int = 1, max_size: int = 5, apply_migrations: bool = True,
-                 query_log: list[str] | None = None) -> None:
+    def __init__(
+        self,
+        dsn: str,
+        *,
+        min_size: int = 1,
+        max_size: int = 5,
+        apply_migrations: bool = True,
+        query_log: list[str] | None = None,
+    ) -> None:
         self.dsn = dsn
         self._min, self._max = min_size, max_size
         self._apply_migrations = apply_migrations
@@ -91,9 +104,10 @@ class LimsStore:
                 conn.add_query_logger(lambda q: log.append(q.query))
 
         try:
-            self._pool = await asyncpg.create_pool(self.dsn, min_size=self._min, max_size=self._max, timeout=10,
-                                                   init=init)
-        except (OSError, asyncpg.PostgresError, asyncio.TimeoutError) as exc:
+            self._pool = await asyncpg.create_pool(
+                self.dsn, min_size=self._min, max_size=self._max, timeout=10, init=init
+            )
+        except (TimeoutError, OSError, asyncpg.PostgresError) as exc:
             raise BackendError(f"cannot connect to the LIMS store's PostgreSQL: {_reason(exc)}") from None
         if self._apply_migrations:
             async with self._pool.acquire() as conn:
@@ -120,11 +134,18 @@ class LimsStore:
         except _UNAVAILABLE as exc:
             raise BackendError(f"LIMS store unavailable: {_reason(exc)}") from None
 
-    async def records_by_keys(self, uuids: Sequence[str], pins: Sequence[str],
-                              pwds: Sequence[PlateWellDrop]) -> list[r.CrystalRecord]:
+    async def records_by_keys(
+        self, uuids: Sequence[str], pins: Sequence[str], pwds: Sequence[PlateWellDrop]
+    ) -> list[r.CrystalRecord]:
         """Every crystal record matching any of the keys, in ONE statement."""
-        rows = await self._fetch(ENTITIES_SQL, list(uuids), list(pins), [k.plate for k in pwds],
-                                 [k.well for k in pwds], [k.drop for k in pwds])
+        rows = await self._fetch(
+            ENTITIES_SQL,
+            list(uuids),
+            list(pins),
+            [k.plate for k in pwds],
+            [k.well for k in pwds],
+            [k.drop for k in pwds],
+        )
         return [to_record(row) for row in rows]
 
     async def known_chemicals(self) -> list[str]:
@@ -141,7 +162,7 @@ class LimsStore:
                 SELECT c.id, c.crystal_uuid::text AS crystal_uuid, c.pin_barcode,
                        p.barcode || '/' || d.well || '/' || d.drop_no AS pwd
                 FROM lims_crystal c {_RECORD_JOINS}
-                {'WHERE ' + ' AND '.join(where) if where else ''})
+                {"WHERE " + " AND ".join(where) if where else ""})
             SELECT t.total, x.id, x.crystal_uuid, x.pin_barcode, x.pwd
             FROM (SELECT count(*) AS total FROM m) t
             LEFT JOIN LATERAL (SELECT * FROM m ORDER BY id LIMIT {int(first)}) x ON true
@@ -156,7 +177,9 @@ class LimsStore:
             crystal_uuids=tuple(dict.fromkeys(x["crystal_uuid"] for x in rows if x["crystal_uuid"])),
             pin_barcodes=tuple(dict.fromkeys(x["pin_barcode"] for x in rows if x["pin_barcode"])),
             plate_well_drops=tuple(dict.fromkeys(x["pwd"] for x in rows)),
-            count=total, truncated=total > len(rows), unknown=unknown,
+            count=total,
+            truncated=total > len(rows),
+            unknown=unknown,
         )
 
     async def unknown_terms(self, f: SearchFilter) -> tuple[r.UnknownTerm, ...]:
@@ -166,19 +189,27 @@ class LimsStore:
             rows = await self._fetch("SELECT DISTINCT name, cas_number FROM lims_component ORDER BY name")
             recorded = [(row["name"], row["cas_number"]) for row in rows]
             if not chemical_known(f, recorded):
-                out.append(r.UnknownTerm("chemical", f.chemical_name or f.chemical_cas or "",
-                                         tuple(chemical_suggestions(f, sorted({n for n, _ in recorded})))))
+                out.append(
+                    r.UnknownTerm(
+                        "chemical",
+                        f.chemical_name or f.chemical_cas or "",
+                        tuple(chemical_suggestions(f, sorted({n for n, _ in recorded}))),
+                    )
+                )
         if f.ligand is not None:
             rows = await self._fetch("SELECT DISTINCT ccd_id, compound FROM lims_soak ORDER BY ccd_id")
             recorded_ligands = [(row["ccd_id"], row["compound"]) for row in rows]
             if f.ligand not in {ccd for ccd, _ in recorded_ligands}:
-                out.append(r.UnknownTerm("ligand", f.ligand, tuple(ligand_suggestions(f.ligand, recorded_ligands))))
+                out.append(
+                    r.UnknownTerm("ligand", f.ligand, tuple(ligand_suggestions(f.ligand, recorded_ligands)))
+                )
         return tuple(out)
 
     async def counts(self) -> dict[str, int]:
         rows = await self._fetch(
             "SELECT (SELECT count(*) FROM lims_crystal) AS crystals, (SELECT count(*) FROM lims_plate) AS plates, "
-            "(SELECT count(*) FROM lims_screen) AS screens, (SELECT count(*) FROM lims_soak) AS soaks")
+            "(SELECT count(*) FROM lims_screen) AS screens, (SELECT count(*) FROM lims_soak) AS soaks"
+        )
         return dict(rows[0])
 
 
@@ -196,7 +227,9 @@ def _search_where(f: SearchFilter) -> tuple[list[str], list[Any]]:
     if f.uniprot_id is not None:
         where.append(f"con.uniprot_id = {arg(f.uniprot_id)}")
     if f.ligand is not None:
-        where.append(f"EXISTS (SELECT 1 FROM lims_soak x WHERE x.crystal_id = c.id AND x.ccd_id = {arg(f.ligand)})")
+        where.append(
+            f"EXISTS (SELECT 1 FROM lims_soak x WHERE x.crystal_id = c.id AND x.ccd_id = {arg(f.ligand)})"
+        )
     if f.has_chemical:
         # The concentration range applies to the same component row that matched the chemical.
         # Any spelling the vocabulary knows for it, or its own CAS number (search.make_filter).
@@ -210,7 +243,9 @@ def _search_where(f: SearchFilter) -> tuple[list[str], list[Any]]:
             cond.append(f"k.concentration <= {arg(f.concentration_max)}")
         if f.concentration_unit is not None:
             cond.append(f"k.unit = {arg(f.concentration_unit)}")
-        where.append(f"EXISTS (SELECT 1 FROM lims_component k WHERE k.condition_id = cd.id AND {' AND '.join(cond)})")
+        where.append(
+            f"EXISTS (SELECT 1 FROM lims_component k WHERE k.condition_id = cd.id AND {' AND '.join(cond)})"
+        )
     if f.ph_min is not None:
         where.append(f"cd.ph >= {arg(f.ph_min)}")
     if f.ph_max is not None:
@@ -225,27 +260,63 @@ def _search_where(f: SearchFilter) -> tuple[list[str], list[Any]]:
 
 
 def to_record(row: asyncpg.Record) -> r.CrystalRecord:
-    components = tuple(r.Component(name=c["name"], cas_number=c["cas"], concentration=c["c"], unit=c["u"],
-                                   role=c["role"], ph=c["ph"]) for c in json.loads(row["components"] or "[]"))
-    soaks = tuple(r.Soak(compound=s["compound"], ccd_id=s["ccd"], smiles=s["smiles"], concentration=s["c"],
-                         unit=s["u"], duration_minutes=s["min"]) for s in json.loads(row["soaks"] or "[]"))
+    components = tuple(
+        r.Component(
+            name=c["name"], cas_number=c["cas"], concentration=c["c"], unit=c["u"], role=c["role"], ph=c["ph"]
+        )
+        for c in json.loads(row["components"] or "[]")
+    )
+    soaks = tuple(
+        r.Soak(
+            compound=s["compound"],
+            ccd_id=s["ccd"],
+            smiles=s["smiles"],
+            concentration=s["c"],
+            unit=s["u"],
+            duration_minutes=s["min"],
+        )
+        for s in json.loads(row["soaks"] or "[]")
+    )
     construct = None
     if row["construct_name"] is not None:
-        construct = r.Construct(name=row["construct_name"], protein_name=row["protein_name"],
-                                uniprot_id=row["uniprot_id"], residue_start=row["residue_start"],
-                                residue_end=row["residue_end"], expression_host=row["expression_host"],
-                                modifications=row["modifications"])
+        construct = r.Construct(
+            name=row["construct_name"],
+            protein_name=row["protein_name"],
+            uniprot_id=row["uniprot_id"],
+            residue_start=row["residue_start"],
+            residue_end=row["residue_end"],
+            expression_host=row["expression_host"],
+            modifications=row["modifications"],
+        )
     batch = None
     if row["batch_code"] is not None:
-        batch = r.PurificationBatch(code=row["batch_code"], purified_on=row["purified_on"],
-                                    concentration=row["batch_concentration"], buffer=row["batch_buffer"])
+        batch = r.PurificationBatch(
+            code=row["batch_code"],
+            purified_on=row["purified_on"],
+            concentration=row["batch_concentration"],
+            buffer=row["batch_buffer"],
+        )
     return r.CrystalRecord(
-        record_id=row["id"], crystal_uuid=row["crystal_uuid"], pin_barcode=row["pin_barcode"],
-        plate_barcode=row["plate_barcode"], plate_type=row["plate_type"], well=row["well"], drop=row["drop_no"],
-        method=row["method"], temperature=row["temperature"], setup_date=row["setup_date"], screen=row["screen"],
-        condition=row["condition"], ph=row["ph"], harvested_on=row["harvested_on"],
-        cryo_protectant=row["cryo_protectant"], components=components, soaks=soaks, construct=construct,
-        batch=batch, origin=row["origin"],
+        record_id=row["id"],
+        crystal_uuid=row["crystal_uuid"],
+        pin_barcode=row["pin_barcode"],
+        plate_barcode=row["plate_barcode"],
+        plate_type=row["plate_type"],
+        well=row["well"],
+        drop=row["drop_no"],
+        method=row["method"],
+        temperature=row["temperature"],
+        setup_date=row["setup_date"],
+        screen=row["screen"],
+        condition=row["condition"],
+        ph=row["ph"],
+        harvested_on=row["harvested_on"],
+        cryo_protectant=row["cryo_protectant"],
+        components=components,
+        soaks=soaks,
+        construct=construct,
+        batch=batch,
+        origin=row["origin"],
     )
 
 

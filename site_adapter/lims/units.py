@@ -14,7 +14,9 @@ _MOLAR = {"m": 1.0, "mm": 1e-3, "um": 1e-6, "µm": 1e-6, "μm": 1e-6, "nm": 1e-9
 _PERCENT = re.compile(r"^%?\s*\(?\s*([wv])\s*/\s*v\s*\)?\s*%?$")
 
 
-def normalise_unit(value: float | None, unit: str | None, *, molar_base: str = "M") -> tuple[float | None, str | None]:
+def normalise_unit(
+    value: float | None, unit: str | None, *, molar_base: str = "M"
+) -> tuple[float | None, str | None]:
     """(value, unit) in canonical units; molar amounts in `molar_base` (M or mM)."""
     if unit is None or not unit.strip():
         return value, None

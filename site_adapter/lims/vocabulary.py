@@ -13,8 +13,9 @@ from functools import lru_cache
 from importlib import resources
 from typing import Any
 
-_DASHES = str.maketrans({"\u2010": "-", "\u2011": "-", "\u2012": "-", "\u2013": "-", "\u2014": "-", "\u2212": "-",
-                         "_": "-"})
+_DASHES = str.maketrans(
+    {"\u2010": "-", "\u2011": "-", "\u2012": "-", "\u2013": "-", "\u2014": "-", "\u2212": "-", "_": "-"}
+)
 _THOUSANDS = re.compile(r"(?<=\d),(?=\d{3}\b)")  # "3,350" -> "3350", not "2,4-pentanediol"
 
 
@@ -112,8 +113,12 @@ class Vocabulary:
 def _chemical(entry: dict[str, Any]) -> Chemical:
     name = entry["name"]
     forms = [name, *entry.get("synonyms", [])]
-    return Chemical(name=name, cas=entry.get("cas"), spellings=tuple(dict.fromkeys(f.lower() for f in forms)),
-                    source=entry.get("source", ""))
+    return Chemical(
+        name=name,
+        cas=entry.get("cas"),
+        spellings=tuple(dict.fromkeys(f.lower() for f in forms)),
+        source=entry.get("source", ""),
+    )
 
 
 def parse(text: str) -> Vocabulary:
@@ -121,12 +126,23 @@ def parse(text: str) -> Vocabulary:
     data = tomllib.loads(text)
     variants = tuple((a, b) for a, b in data.get("spelling", {}).get("variants", []))
     chemicals = tuple(_chemical(e) for e in data.get("chemical", []))
-    families = tuple(_Family(
-        name=f["name"], cas=f.get("cas"), patterns=tuple(re.compile(p) for p in f["patterns"]),
-        spellings=tuple(f.get("spellings", [])), kilo_spellings=tuple(f.get("kilo_spellings", [])),
-        source=f.get("source", "")) for f in data.get("family", []))
-    return Vocabulary(chemicals=chemicals, families=families, variants=variants,
-                      references=tuple(data.get("source", {}).get("references", [])))
+    families = tuple(
+        _Family(
+            name=f["name"],
+            cas=f.get("cas"),
+            patterns=tuple(re.compile(p) for p in f["patterns"]),
+            spellings=tuple(f.get("spellings", [])),
+            kilo_spellings=tuple(f.get("kilo_spellings", [])),
+            source=f.get("source", ""),
+        )
+        for f in data.get("family", [])
+    )
+    return Vocabulary(
+        chemicals=chemicals,
+        families=families,
+        variants=variants,
+        references=tuple(data.get("source", {}).get("references", [])),
+    )
 
 
 @lru_cache(maxsize=1)

@@ -41,7 +41,22 @@ def render(fmt: str, g: Geometry) -> str:
 
 
 __all__ = [
-    "FORMATS", "MODELS", "DetectorModel", "DetectorOverride", "Geometry", "MissingGeometry", "NotRotation", "Overrides",
-    "geometry_from_collection", "geometry_from_header", "identify", "mosflm_beam", "normalise_template",
-    "render", "render_dials", "render_mosflm", "render_xds", "template_from_filename",
+    "FORMATS",
+    "MODELS",
+    "DetectorModel",
+    "DetectorOverride",
+    "Geometry",
+    "MissingGeometry",
+    "NotRotation",
+    "Overrides",
+    "geometry_from_collection",
+    "geometry_from_header",
+    "identify",
+    "mosflm_beam",
+    "normalise_template",
+    "render",
+    "render_dials",
+    "render_mosflm",
+    "render_xds",
+    "template_from_filename",
 ]

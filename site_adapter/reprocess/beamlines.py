@@ -9,8 +9,9 @@ reprocessing geometry falls back on them. Read from the `beamlines` section of t
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 SOURCES = ("synchrotron", "lab", "xfel")
 
@@ -22,16 +23,16 @@ class BeamlineFact:
     beamline: str
     start: dt.date | None = None
     end: dt.date | None = None
-    detector: str | None = None            # a model name the library knows, e.g. "PILATUS3 6M"
+    detector: str | None = None  # a model name the library knows, e.g. "PILATUS3 6M"
     serial_number: str | None = None
-    roi: tuple[int, int] | None = None     # pixels (fast, slow) when the detector ran in a region of interest
+    roi: tuple[int, int] | None = None  # pixels (fast, slow) when the detector ran in a region of interest
     rotation_axis: tuple[float, float, float] | None = None  # XDS frame: x fast, y slow, beam along +z
     overload: int | None = None
     sensor_thickness: float | None = None  # mm
     sensor_material: str | None = None
-    polarization: float | None = None      # fraction 0-1 (0.5: unpolarised laboratory source)
-    source: str | None = None              # synchrotron | lab | xfel
-    note: str | None = None                # where these facts come from
+    polarization: float | None = None  # fraction 0-1 (0.5: unpolarised laboratory source)
+    source: str | None = None  # synchrotron | lab | xfel
+    note: str | None = None  # where these facts come from
 
     def covers(self, beamline: str | None, when: dt.datetime | dt.date | None) -> bool:
         if not beamline or beamline.strip().lower() != self.beamline.lower():
@@ -57,7 +58,7 @@ class Beamlines:
         return None
 
     @classmethod
-    def from_mapping(cls, data: Any) -> "Beamlines":
+    def from_mapping(cls, data: Any) -> Beamlines:
         """Parse [{"beamline": "i03", "from": "2014-01-01", "until": "2020-06-01", "detector": ...}, ...]."""
         if data is None:
             return cls()
@@ -71,7 +72,9 @@ def _fact(item: Any) -> BeamlineFact:
         raise ValueError(f"beamline fact needs a beamline name: {item!r}")
     source = item.get("source")
     if source is not None and source not in SOURCES:
-        raise ValueError(f"beamline {item['beamline']}: source must be one of {', '.join(SOURCES)}, not {source!r}")
+        raise ValueError(
+            f"beamline {item['beamline']}: source must be one of {', '.join(SOURCES)}, not {source!r}"
+        )
     pol = item.get("polarization")
     if pol is not None and not 0.0 <= float(pol) <= 1.0:
         raise ValueError(f"beamline {item['beamline']}: polarization is a fraction 0-1, not {pol!r}")
@@ -80,14 +83,22 @@ def _fact(item: Any) -> BeamlineFact:
     if axis is not None and (not isinstance(axis, list) or len(axis) != 3):
         raise ValueError(f"beamline {item['beamline']}: rotation_axis must be three numbers")
     return BeamlineFact(
-        beamline=str(item["beamline"]), start=_date(item.get("from")), end=_date(item.get("until")),
-        detector=item.get("detector"), serial_number=item.get("serial_number"),
+        beamline=str(item["beamline"]),
+        start=_date(item.get("from")),
+        end=_date(item.get("until")),
+        detector=item.get("detector"),
+        serial_number=item.get("serial_number"),
         roi=(int(roi[0]), int(roi[1])) if roi else None,
         rotation_axis=(float(axis[0]), float(axis[1]), float(axis[2])) if axis else None,
         overload=int(item["overload"]) if item.get("overload") is not None else None,
-        sensor_thickness=float(item["sensor_thickness"]) if item.get("sensor_thickness") is not None else None,
-        sensor_material=item.get("sensor_material"), polarization=float(pol) if pol is not None else None,
-        source=source, note=item.get("note"))
+        sensor_thickness=float(item["sensor_thickness"])
+        if item.get("sensor_thickness") is not None
+        else None,
+        sensor_material=item.get("sensor_material"),
+        polarization=float(pol) if pol is not None else None,
+        source=source,
+        note=item.get("note"),
+    )
 
 
 def _date(value: Any) -> dt.date | None:

@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import json
 import re
-from pathlib import Path
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any, Mapping
+from pathlib import Path
+from typing import Any
 
 from site_adapter.reprocess.beamlines import Beamlines
 
@@ -91,8 +92,20 @@ def _eiger(size: str, fast: int, slow: int, family: str) -> DetectorModel:
     mf, ms, gf, gs = EIGER2_MODULE if family == "EIGER2" else EIGER_MODULE
     # Eiger sensors at MX beamlines are mostly 0.450 mm Si; 16-bit images saturate at 65535 unless the
     # header or the site says otherwise. Smaller pixels spread a spot over more of them.
-    return DetectorModel(f"{family} {size}", family, fast, slow, mf, ms, gf, gs, 0.075,
-                         sensor_thickness=0.450, overload=65535, minimum_spot_pixels=4)
+    return DetectorModel(
+        f"{family} {size}",
+        family,
+        fast,
+        slow,
+        mf,
+        ms,
+        gf,
+        gs,
+        0.075,
+        sensor_thickness=0.450,
+        overload=65535,
+        minimum_spot_pixels=4,
+    )
 
 
 PILATUS_SIZES = {"300K": (1, 3), "1M": (2, 5), "2M": (3, 8), "6M": (5, 12), "12M": (5, 24)}
@@ -105,9 +118,13 @@ for _family in ("PILATUS", "PILATUS3"):
 # The 12M (Diamond I23) is a half-cylinder of 24 module rows around the sample, in vacuum; its header's
 # Detector_distance (0.010 m in DLS_I23_P12M_thau_00001.cbf) is not a flat-detector distance.
 for _family in ("PILATUS", "PILATUS3"):
-    MODELS[f"{_family} 12M"] = replace(MODELS[f"{_family} 12M"], caveat=(
-        "the PILATUS 12M is curved (24 module rows on a cylinder): this flat single-panel geometry is only "
-        "a starting point; XDS needs one SEGMENT= per row, DIALS reads the curved model from the images"))
+    MODELS[f"{_family} 12M"] = replace(
+        MODELS[f"{_family} 12M"],
+        caveat=(
+            "the PILATUS 12M is curved (24 module rows on a cylinder): this flat single-panel geometry is only "
+            "a starting point; XDS needs one SEGMENT= per row, DIALS reads the curved model from the images"
+        ),
+    )
 for _family in ("EIGER", "EIGER2"):
     for _size, (_f, _s) in EIGER_SIZES.items():
         MODELS[f"{_family} {_size}"] = _eiger(_size, _f, _s, _family)
@@ -182,7 +199,7 @@ class Overrides:
         return None
 
     @classmethod
-    def from_mapping(cls, data: Mapping[str, Any]) -> "Overrides":
+    def from_mapping(cls, data: Mapping[str, Any]) -> Overrides:
         """Parse {"detectors": [{"serial_number": "60-0128", "sensor_thickness": 1.0, ...}, ...],
         "beamlines": [{"beamline": "i03", "from": "2014-01-01", "detector": "PILATUS3 6M", ...}, ...]}."""
         items = data.get("detectors", [])
@@ -195,27 +212,33 @@ class Overrides:
             axis = item.get("rotation_axis")
             order = item.get("mosflm_beam_order")
             if order not in (None,) + MOSFLM_ORDERS:
-                raise ValueError(f"mosflm_beam_order must be one of {', '.join(MOSFLM_ORDERS)}, not {order!r}")
-            out.append(DetectorOverride(
-                serial_number=item.get("serial_number"), model=item.get("model"),
-                sensor_thickness=_opt_float(item.get("sensor_thickness")),
-                sensor_material=item.get("sensor_material"),
-                overload=int(item["overload"]) if item.get("overload") is not None else None,
-                rotation_axis=tuple(float(v) for v in axis) if axis is not None else None,  # type: ignore[arg-type]
-                mosflm_beam_order=order, note=item.get("note")))
+                raise ValueError(
+                    f"mosflm_beam_order must be one of {', '.join(MOSFLM_ORDERS)}, not {order!r}"
+                )
+            out.append(
+                DetectorOverride(
+                    serial_number=item.get("serial_number"),
+                    model=item.get("model"),
+                    sensor_thickness=_opt_float(item.get("sensor_thickness")),
+                    sensor_material=item.get("sensor_material"),
+                    overload=int(item["overload"]) if item.get("overload") is not None else None,
+                    rotation_axis=tuple(float(v) for v in axis) if axis is not None else None,  # type: ignore[arg-type]
+                    mosflm_beam_order=order,
+                    note=item.get("note"),
+                )
+            )
         return cls(tuple(out), Beamlines.from_mapping(data.get("beamlines")))
 
     @classmethod
-    def from_file(cls, path: str) -> "Overrides":
+    def from_file(cls, path: str) -> Overrides:
         with open(path, encoding="utf-8") as fh:
             return cls.from_mapping(json.load(fh))
 
     @classmethod
-    def demo(cls) -> "Overrides":
+    def demo(cls) -> Overrides:
         """The demo sites' facts file, shipped with the package (demo_site_facts.json)."""
         return cls.from_file(str(DEMO_SITE_FACTS))
 
 
 def _opt_float(value: Any) -> float | None:
     return None if value is None else float(value)
-

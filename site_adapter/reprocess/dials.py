@@ -16,8 +16,10 @@ def render_dials(g: Geometry) -> str:
     """A shell command; comment lines first (the shell ignores them), then one continued command."""
     lines: list[str] = []
     if g.detector_model is None:
-        lines.append(f"# GENERIC OUTPUT: detector model {g.detector_name or 'unknown'!r} is not in the mxhub "
-                     "detector library; dials.import reads the detector from the image headers")
+        lines.append(
+            f"# GENERIC OUTPUT: detector model {g.detector_name or 'unknown'!r} is not in the mxhub "
+            "detector library; dials.import reads the detector from the image headers"
+        )
     lines.append("# dials.import command written by mxhub from metadata")
     lines += [f"# note: {n}" for n in g.notes]
     # The beam centre goes in as fast_slow_beam_centre, in pixels along the image's fast and slow axes:
@@ -39,7 +41,9 @@ def render_dials(g: Geometry) -> str:
     ]
     if g.kind == "rotation":
         args.append(f"geometry.scan.oscillation={g.start_angle:.4f},{g.oscillation:.4f}")
-    if g.kind == "rotation" and any(abs(a - b) > 1e-6 for a, b in zip(g.rotation_axis, DEFAULT_ROTATION_AXIS)):
+    if g.kind == "rotation" and any(
+        abs(a - b) > 1e-6 for a, b in zip(g.rotation_axis, DEFAULT_ROTATION_AXIS)
+    ):
         # The one geometry model is in the imgCIF frame, which is dxtbx's laboratory frame too.
         args.append("geometry.goniometer.axis=" + ",".join(f"{round(v, 6) + 0.0:g}" for v in g.rotation_axis))
     if g.kind != "rotation":

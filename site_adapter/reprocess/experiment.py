@@ -25,21 +25,46 @@ LAB_LINES = {"Cu Kα": 1.5418, "Mo Kα": 0.7107, "Ga Kα": 1.3414, "Ag Kα": 0.5
 LAB_LINE_TOLERANCE = 0.003  # Å; Kα1/Kα2/weighted spellings of the same line
 
 
-
-def conventional_axes(distance: float, beam_x: float, beam_y: float, pixel_x: float, pixel_y: float,
-                      two_theta: float, start: float, oscillation: float, rotation_axis: Vector) -> AxisSet:
+def conventional_axes(
+    distance: float,
+    beam_x: float,
+    beam_y: float,
+    pixel_x: float,
+    pixel_y: float,
+    two_theta: float,
+    start: float,
+    oscillation: float,
+    rotation_axis: Vector,
+) -> AxisSet:
     """The axes a miniCBF or a metadata record implies: dxtbx's convention for PILATUS/Eiger miniCBF
     (fast along +X, slow along -Y, beam along -Z in the imgCIF frame; FormatCBFMiniPilatus) with the
     beam meeting the detector at (beam_x, beam_y) mm from pixel index 0 at 2theta = 0, and a 2theta arm
     about the laboratory X axis, as DLS's imgCIF templates write DET_2THETA (l_cysteine headers)."""
-    return AxisSet(frame="imgCIF", fast="FAST", slow="SLOW", fast_step=pixel_x, slow_step=pixel_y, axes=(
-        Axis("DET_2THETA", "rotation", "detector", (1.0, 0.0, 0.0), start=two_theta),
-        Axis("DET_Z", "translation", "detector", (0.0, 0.0, -1.0), depends_on="DET_2THETA", start=distance),
-        Axis("FAST", "translation", "detector", (1.0, 0.0, 0.0), offset=(-beam_x, beam_y, 0.0), depends_on="DET_Z"),
-        Axis("SLOW", "translation", "detector", (0.0, -1.0, 0.0), depends_on="FAST"),
-        Axis("SPINDLE", "rotation", "goniometer", rotation_axis, start=start, increment=oscillation),
-        Axis("SOURCE", "general", "source", (0.0, 0.0, 1.0)),
-        Axis("GRAVITY", "general", "gravity", (0.0, -1.0, 0.0))))
+    return AxisSet(
+        frame="imgCIF",
+        fast="FAST",
+        slow="SLOW",
+        fast_step=pixel_x,
+        slow_step=pixel_y,
+        axes=(
+            Axis("DET_2THETA", "rotation", "detector", (1.0, 0.0, 0.0), start=two_theta),
+            Axis(
+                "DET_Z", "translation", "detector", (0.0, 0.0, -1.0), depends_on="DET_2THETA", start=distance
+            ),
+            Axis(
+                "FAST",
+                "translation",
+                "detector",
+                (1.0, 0.0, 0.0),
+                offset=(-beam_x, beam_y, 0.0),
+                depends_on="DET_Z",
+            ),
+            Axis("SLOW", "translation", "detector", (0.0, -1.0, 0.0), depends_on="FAST"),
+            Axis("SPINDLE", "rotation", "goniometer", rotation_axis, start=start, increment=oscillation),
+            Axis("SOURCE", "general", "source", (0.0, 0.0, 1.0)),
+            Axis("GRAVITY", "general", "gravity", (0.0, -1.0, 0.0)),
+        ),
+    )
 
 
 def xds_to_lab(v: Vector) -> Vector:
@@ -65,8 +90,9 @@ def experiment_kind(experiment_type: str | None, oscillation: float | None, lab:
     return "rotation" if (oscillation or 0.0) != 0.0 else "still"
 
 
-def source_polarization(stated: float | None, fact: BeamlineFact | None, wavelength: float | None,
-                        notes: list[str]) -> float:
+def source_polarization(
+    stated: float | None, fact: BeamlineFact | None, wavelength: float | None, notes: list[str]
+) -> float:
     """The fraction of polarisation: the header's, the site's table, a laboratory anode's 0.5, or the
     synchrotron default; each choice but the header's is noted."""
     if stated is not None:
@@ -80,8 +106,10 @@ def source_polarization(stated: float | None, fact: BeamlineFact | None, wavelen
     if wavelength is not None and (fact is None or fact.source is None):
         for line, wl in LAB_LINES.items():
             if abs(wavelength - wl) <= LAB_LINE_TOLERANCE:
-                notes.append(f"polarisation 0.5: wavelength {wavelength:.4f} A is the {line} line of a "
-                             "laboratory anode (unpolarised); a synchrotron site at this energy says so in its table")
+                notes.append(
+                    f"polarisation 0.5: wavelength {wavelength:.4f} A is the {line} line of a "
+                    "laboratory anode (unpolarised); a synchrotron site at this energy says so in its table"
+                )
                 return 0.5
     notes.append(f"polarisation unknown: {DEFAULT_POLARIZATION} assumed (synchrotron)")
     return DEFAULT_POLARIZATION

@@ -15,6 +15,7 @@ from typing import Any
 
 from site_adapter import model
 from site_adapter.axes import AxisError, AxisSet, LabFrame, Vector, add, dot, from_dict, resolve, scale, unit
+from site_adapter.reprocess.detectors import DetectorModel, Overrides, identify
 from site_adapter.reprocess.experiment import (
     DEFAULT_ROTATION_AXIS,
     anomalous,
@@ -23,7 +24,6 @@ from site_adapter.reprocess.experiment import (
     source_polarization,
     xds_to_lab,
 )
-from site_adapter.reprocess.detectors import DetectorModel, Overrides, identify
 from site_adapter.reprocess.spacegroups import space_group_number
 
 # Metadata and header may disagree a little (rounding, refinement); note larger disagreements.
@@ -36,8 +36,7 @@ class MissingGeometry(Exception):
 
     def __init__(self, missing: list[str], subject: str = "this data collection") -> None:
         self.missing = list(missing)
-        super().__init__(
-            f"cannot write reprocessing input for {subject}: missing {', '.join(self.missing)}")
+        super().__init__(f"cannot write reprocessing input for {subject}: missing {', '.join(self.missing)}")
 
 
 class NotRotation(Exception):
@@ -129,7 +128,8 @@ class Geometry:
             raise NotRotation(
                 f"{program} processes rotation data; this is {what} (oscillation {self.oscillation:g} deg"
                 f"{', experiment type ' + self.experiment_type if self.experiment_type else ''}): "
-                "use dials.import then dials.find_spots / dials.stills_process instead")
+                "use dials.import then dials.find_spots / dials.stills_process instead"
+            )
 
 
 _PRINTF = re.compile(r"%0?(\d+)d")
@@ -210,8 +210,13 @@ class _Draft:
     when: Any = None  # the collection's start time, for the beamline table
 
 
-def _finish(d: _Draft, notes: list[str], overrides: Overrides | None, subject: str,
-            best: model.ProcessingResult | None = None) -> Geometry:
+def _finish(
+    d: _Draft,
+    notes: list[str],
+    overrides: Overrides | None,
+    subject: str,
+    best: model.ProcessingResult | None = None,
+) -> Geometry:
     """Resolve the beamline table, the library model and site overrides, check completeness, and build
     the one geometry model every writer reads."""
     overrides = overrides if overrides is not None else Overrides()  # the site passes its own (see docs)
@@ -220,13 +225,20 @@ def _finish(d: _Draft, notes: list[str], overrides: Overrides | None, subject: s
         if d.detector_name is None and fact.detector:
             d.detector_name = fact.detector
             d.serial_number = d.serial_number or fact.serial_number
-            notes.append(f"detector {fact.detector} from the site's beamline table for {fact.beamline}"
-                         + (f" ({fact.note})" if fact.note else ""))
+            notes.append(
+                f"detector {fact.detector} from the site's beamline table for {fact.beamline}"
+                + (f" ({fact.note})" if fact.note else "")
+            )
         if fact.roi is not None and d.nx is None:
             d.nx, d.ny = fact.roi
-            notes.append(f"detector region of interest {fact.roi[0]} x {fact.roi[1]} px from the beamline table")
+            notes.append(
+                f"detector region of interest {fact.roi[0]} x {fact.roi[1]} px from the beamline table"
+            )
         if d.sensor_thickness is None and fact.sensor_thickness is not None:
-            d.sensor_thickness, d.thickness_source = fact.sensor_thickness, f"the site's table for {fact.beamline}"
+            d.sensor_thickness, d.thickness_source = (
+                fact.sensor_thickness,
+                f"the site's table for {fact.beamline}",
+            )
         d.sensor_material = d.sensor_material or fact.sensor_material
         if d.overload is None and fact.overload is not None:
             d.overload = fact.overload
@@ -235,8 +247,10 @@ def _finish(d: _Draft, notes: list[str], overrides: Overrides | None, subject: s
         full = identify(d.detector_name)
         if full is not None and d.nx <= full.nx and d.ny <= full.ny and (d.nx, d.ny) != (full.nx, full.ny):
             lib = full  # a region of interest of a known model (ISPyB numberOfROIPixelsX/Y, beamline table)
-            notes.append(f"{full.name} read out as a {d.nx} x {d.ny} px region of interest: module gaps "
-                         "are those of the full detector and may not match the ROI")
+            notes.append(
+                f"{full.name} read out as a {d.nx} x {d.ny} px region of interest: module gaps "
+                "are those of the full detector and may not match the ROI"
+            )
     override = overrides.find(d.serial_number, lib.name if lib else d.detector_name)
 
     if lib is not None:
@@ -284,16 +298,20 @@ def _finish(d: _Draft, notes: list[str], overrides: Overrides | None, subject: s
     overload = d.overload
     if overload is None:
         overload = lib.overload if lib is not None else 65535
-        notes.append(f"overload {overload} assumed ({'the ' + lib.name + ' library default' if lib else '16-bit images'}): "
-                     "neither the image header nor the site's tables give it")
+        notes.append(
+            f"overload {overload} assumed ({'the ' + lib.name + ' library default' if lib else '16-bit images'}): "
+            "neither the image header nor the site's tables give it"
+        )
     site_axis: Vector | None = fact.rotation_axis if fact is not None else None
     mosflm_order = "mosflm-frame"
     if override is not None:
         who = f"site override for {override.serial_number or override.model}"
         if override.sensor_thickness is not None:
             if thickness is not None and abs(thickness - override.sensor_thickness) > 1e-6:
-                notes.append(f"sensor thickness {override.sensor_thickness:.3f} mm from the {who} "
-                             f"(instead of {thickness:.3f} mm from {source})")
+                notes.append(
+                    f"sensor thickness {override.sensor_thickness:.3f} mm from the {who} "
+                    f"(instead of {thickness:.3f} mm from {source})"
+                )
             thickness, source = override.sensor_thickness, f"the {who}"
         material = override.sensor_material or material
         overload = override.overload if override.overload is not None else overload
@@ -309,28 +327,49 @@ def _finish(d: _Draft, notes: list[str], overrides: Overrides | None, subject: s
         if d.axes is not None:
             lab = resolve(d.axes)
             if site_axis is not None and lab.rotation_axis is not None:
-                axis = unit(add(add(scale(lab.fast, site_axis[0]), scale(lab.slow, site_axis[1])),
-                                scale(lab.normal, site_axis[2])))
-                notes.append(f"rotation axis {tuple(site_axis)} (XDS frame) from the site's tables, not the header's")
+                axis = unit(
+                    add(
+                        add(scale(lab.fast, site_axis[0]), scale(lab.slow, site_axis[1])),
+                        scale(lab.normal, site_axis[2]),
+                    )
+                )
+                notes.append(
+                    f"rotation axis {tuple(site_axis)} (XDS frame) from the site's tables, not the header's"
+                )
                 lab = _with_axis(lab, axis)
         else:
             axis = xds_to_lab(site_axis) if site_axis is not None else DEFAULT_ROTATION_AXIS
             if site_axis is not None:
                 notes.append(f"rotation axis {tuple(site_axis)} (XDS frame) from the site's tables")
-            lab = resolve(conventional_axes(d.distance, d.beam_x, d.beam_y, d.pixel_size_x, d.pixel_size_y,  # type: ignore[arg-type]
-                                            d.two_theta or 0.0, d.start_angle or 0.0, d.oscillation or 0.0, axis))
+            lab = resolve(
+                conventional_axes(
+                    d.distance,
+                    d.beam_x,
+                    d.beam_y,
+                    d.pixel_size_x,
+                    d.pixel_size_y,  # type: ignore[arg-type]
+                    d.two_theta or 0.0,
+                    d.start_angle or 0.0,
+                    d.oscillation or 0.0,
+                    axis,
+                )
+            )
     except AxisError as exc:
         raise MissingGeometry([f"usable detector axes ({exc})"], subject) from None
 
     kind = experiment_kind(d.experiment_type, d.oscillation, lab)
     start = lab.start_angle if d.axes is not None and lab.rotation_axis is not None else float(d.start_angle)  # type: ignore[arg-type]
-    oscillation = lab.increment if d.axes is not None and lab.rotation_axis is not None else float(d.oscillation)  # type: ignore[arg-type]
+    oscillation = (
+        lab.increment if d.axes is not None and lab.rotation_axis is not None else float(d.oscillation)
+    )  # type: ignore[arg-type]
     rotation_axis = lab.rotation_axis or DEFAULT_ROTATION_AXIS
     if kind == "rotation" and oscillation < 0:
         # XDS requires a positive frame increment (xds_parameters.html, ROTATION_AXIS=): turning by -w about
         # an axis is turning by +w about the opposite axis, so flip the axis and both angles.
-        notes.append(f"oscillation {oscillation:.4f} deg per image: written as {-oscillation:.4f} about the "
-                     "reversed rotation axis")
+        notes.append(
+            f"oscillation {oscillation:.4f} deg per image: written as {-oscillation:.4f} about the "
+            "reversed rotation axis"
+        )
         rotation_axis = (-rotation_axis[0] + 0.0, -rotation_axis[1] + 0.0, -rotation_axis[2] + 0.0)
         start, oscillation = -start, -oscillation
     elif kind != "rotation":
@@ -341,11 +380,15 @@ def _finish(d: _Draft, notes: list[str], overrides: Overrides | None, subject: s
         away = lab.normal if dot(lab.normal, lab.beam) > 0 else scale(lab.normal, -1.0)
         two_theta = _degrees_between(away, lab.beam)
     if abs(two_theta) > 0.01:
-        notes.append(f"detector 2theta {two_theta:.2f} deg: ORGX/ORGY are the perpendicular foot, not the "
-                     "direct beam")
+        notes.append(
+            f"detector 2theta {two_theta:.2f} deg: ORGX/ORGY are the perpendicular foot, not the direct beam"
+        )
     gravity = next((a for a in (d.axes.axes if d.axes else ()) if a.equipment == "gravity"), None)
-    pol_normal = unit(scale(gravity.vector, -1.0)) if gravity is not None and d.axes and d.axes.frame == "imgCIF" \
+    pol_normal = (
+        unit(scale(gravity.vector, -1.0))
+        if gravity is not None and d.axes and d.axes.frame == "imgCIF"
         else (0.0, 1.0, 0.0)
+    )
     friedel = not anomalous(d.experiment_type)
     if not friedel:
         notes.append(f"experiment type {d.experiment_type}: anomalous data, FRIEDEL'S_LAW=FALSE")
@@ -364,19 +407,41 @@ def _finish(d: _Draft, notes: list[str], overrides: Overrides | None, subject: s
     foot = lab.foot
     # Every value below was checked for None above; the ignores only tell mypy so.
     return Geometry(
-        wavelength=d.wavelength, distance=lab.distance, beam_x=beam[0], beam_y=beam[1],  # type: ignore[arg-type]
-        foot_x=foot[0], foot_y=foot[1],
-        pixel_size_x=d.pixel_size_x, pixel_size_y=d.pixel_size_y, nx=d.nx, ny=d.ny,  # type: ignore[arg-type]
-        start_angle=start, oscillation=oscillation,
+        wavelength=d.wavelength,
+        distance=lab.distance,
+        beam_x=beam[0],
+        beam_y=beam[1],  # type: ignore[arg-type]
+        foot_x=foot[0],
+        foot_y=foot[1],
+        pixel_size_x=d.pixel_size_x,
+        pixel_size_y=d.pixel_size_y,
+        nx=d.nx,
+        ny=d.ny,  # type: ignore[arg-type]
+        start_angle=start,
+        oscillation=oscillation,
         first_image=d.first_image if d.first_image is not None else 1,
         number_of_images=d.number_of_images,  # type: ignore[arg-type]
-        template=d.template, image_directory=d.image_directory,  # type: ignore[arg-type]
-        detector_name=d.detector_name, detector_model=lib,
-        sensor_material=material, sensor_thickness=thickness, overload=int(overload),
-        polarization=polarization, lab=lab, rotation_axis=rotation_axis, two_theta=two_theta,
-        mosflm_beam_order=mosflm_order, kind=kind, experiment_type=d.experiment_type, friedel=friedel,
+        template=d.template,
+        image_directory=d.image_directory,  # type: ignore[arg-type]
+        detector_name=d.detector_name,
+        detector_model=lib,
+        sensor_material=material,
+        sensor_thickness=thickness,
+        overload=int(overload),
+        polarization=polarization,
+        lab=lab,
+        rotation_axis=rotation_axis,
+        two_theta=two_theta,
+        mosflm_beam_order=mosflm_order,
+        kind=kind,
+        experiment_type=d.experiment_type,
+        friedel=friedel,
         polarization_normal=pol_normal,
-        space_group_number=sg, unit_cell=cell, cell_source=cell_source, notes=tuple(notes))
+        space_group_number=sg,
+        unit_cell=cell,
+        cell_source=cell_source,
+        notes=tuple(notes),
+    )
 
 
 def _with_axis(lab: LabFrame, axis: Vector) -> LabFrame:
@@ -411,16 +476,21 @@ def _fill_from_header(d: _Draft, header: Any, notes: list[str]) -> None:
         d.distance = dist
     elif dist is not None and abs(dist - d.distance) > DISTANCE_TOLERANCE:
         used = "image header's axes" if axes is not None else "metadata"
-        notes.append(f"distance: metadata {d.distance:.3f} mm, image header says {dist:.3f} mm; "
-                     f"the {used} used")
+        notes.append(
+            f"distance: metadata {d.distance:.3f} mm, image header says {dist:.3f} mm; the {used} used"
+        )
     bx, by = _get(header, "beam_x"), _get(header, "beam_y")
     if bx is not None and by is not None and d.pixel_size_x and d.pixel_size_y:
         if d.beam_x is None or d.beam_y is None:
             d.beam_x, d.beam_y = bx * d.pixel_size_x, by * d.pixel_size_y
-        elif (abs(d.beam_x / d.pixel_size_x - bx) > BEAM_TOLERANCE
-              or abs(d.beam_y / d.pixel_size_y - by) > BEAM_TOLERANCE):
-            notes.append(f"beam centre: metadata ({d.beam_x / d.pixel_size_x:.2f}, "
-                         f"{d.beam_y / d.pixel_size_y:.2f}) px used, image header Beam_xy ({bx:.2f}, {by:.2f})")
+        elif (
+            abs(d.beam_x / d.pixel_size_x - bx) > BEAM_TOLERANCE
+            or abs(d.beam_y / d.pixel_size_y - by) > BEAM_TOLERANCE
+        ):
+            notes.append(
+                f"beam centre: metadata ({d.beam_x / d.pixel_size_x:.2f}, "
+                f"{d.beam_y / d.pixel_size_y:.2f}) px used, image header Beam_xy ({bx:.2f}, {by:.2f})"
+            )
     if axes is not None:
         # A header that states its axes describes the actual vectors: it wins over the metadata's scalars,
         # whose frame (2theta, spindle sense) is not recorded.
@@ -447,9 +517,16 @@ def _fill_from_header(d: _Draft, header: Any, notes: list[str]) -> None:
         d.two_theta = _get(header, "detector_2theta", "two_theta")
 
 
-def geometry_from_header(header: Any, *, template: str | None, image_directory: str | None,
-                         number_of_images: int | None, first_image: int | None = None,
-                         overrides: Overrides | None = None, experiment_type: str | None = None) -> Geometry:
+def geometry_from_header(
+    header: Any,
+    *,
+    template: str | None,
+    image_directory: str | None,
+    number_of_images: int | None,
+    first_image: int | None = None,
+    overrides: Overrides | None = None,
+    experiment_type: str | None = None,
+) -> Geometry:
     """Geometry from one image's header alone (plus the sweep's template and length when known).
 
     number_of_images falls back to the header's N_oscillations when it is above 1: ESRF's headers use it
@@ -457,9 +534,13 @@ def geometry_from_header(header: Any, *, template: str | None, image_directory: 
     master says how many images it holds.
     """
     notes: list[str] = []
-    d = _Draft(template=normalise_template(template) if template else None,
-               image_directory=image_directory, first_image=first_image, experiment_type=experiment_type,
-               when=_get(header, "timestamp"))
+    d = _Draft(
+        template=normalise_template(template) if template else None,
+        image_directory=image_directory,
+        first_image=first_image,
+        experiment_type=experiment_type,
+        when=_get(header, "timestamp"),
+    )
     _fill_from_header(d, header, notes)
     extra = _get(header, "extra") or {}
     n_master = extra.get("n_images") if isinstance(extra, dict) else None
@@ -478,9 +559,15 @@ def geometry_from_header(header: Any, *, template: str | None, image_directory: 
     return _finish(d, notes, overrides, "this image")
 
 
-def geometry_from_collection(dc: model.DataCollection, detector: model.Detector | None,
-                             best: model.ProcessingResult | None = None, header: Any | None = None,
-                             *, overrides: Overrides | None = None, beamline: str | None = None) -> Geometry:
+def geometry_from_collection(
+    dc: model.DataCollection,
+    detector: model.Detector | None,
+    best: model.ProcessingResult | None = None,
+    header: Any | None = None,
+    *,
+    overrides: Overrides | None = None,
+    beamline: str | None = None,
+) -> Geometry:
     """Geometry from a data collection's metadata, its detector row, the site's beamline table and the
     indexed header if any.
 
@@ -493,13 +580,21 @@ def geometry_from_collection(dc: model.DataCollection, detector: model.Detector 
     """
     notes: list[str] = []
     d = _Draft(
-        wavelength=dc.wavelength, distance=dc.detector_distance,
-        beam_x=dc.beam_centre_x, beam_y=dc.beam_centre_y,
-        start_angle=dc.axis_start, oscillation=dc.axis_range,
-        first_image=dc.start_image_number, number_of_images=dc.number_of_images,
+        wavelength=dc.wavelength,
+        distance=dc.detector_distance,
+        beam_x=dc.beam_centre_x,
+        beam_y=dc.beam_centre_y,
+        start_angle=dc.axis_start,
+        oscillation=dc.axis_range,
+        first_image=dc.start_image_number,
+        number_of_images=dc.number_of_images,
         template=normalise_template(dc.file_template) if dc.file_template else None,
-        image_directory=dc.image_directory, two_theta=dc.detector_2theta,
-        experiment_type=dc.experiment_type, beamline=beamline, when=dc.start_time)
+        image_directory=dc.image_directory,
+        two_theta=dc.detector_2theta,
+        experiment_type=dc.experiment_type,
+        beamline=beamline,
+        when=dc.start_time,
+    )
     if detector is not None:
         d.detector_name = detector.model
         d.serial_number = detector.serial_number
@@ -510,7 +605,10 @@ def geometry_from_collection(dc: model.DataCollection, detector: model.Detector 
             notes.append(f"region of interest {d.nx} x {d.ny} px from the facility's detector record")
         d.sensor_material = detector.sensor_material
         if detector.sensor_thickness is not None:
-            d.sensor_thickness, d.thickness_source = detector.sensor_thickness, "the facility's detector record"
+            d.sensor_thickness, d.thickness_source = (
+                detector.sensor_thickness,
+                "the facility's detector record",
+            )
     if header is not None:
         _fill_from_header(d, header, notes)
     return _finish(d, notes, overrides, f"data collection {dc.local_id}", best)

@@ -39,8 +39,10 @@ def render_mosflm(g: Geometry) -> str:
     lines: list[str] = []
     model = g.detector_model
     if model is None:
-        lines.append(f"# GENERIC OUTPUT: detector model {g.detector_name or 'unknown'!r} is not in the mxhub "
-                     "detector library; check SCANNER and mask the module gaps")
+        lines.append(
+            f"# GENERIC OUTPUT: detector model {g.detector_name or 'unknown'!r} is not in the mxhub "
+            "detector library; check SCANNER and mask the module gaps"
+        )
     lines.append("# MOSFLM input written by mxhub from metadata")
     lines += [f"# note: {n}" for n in g.notes]
     lines.append("#Basic definitions")
@@ -63,20 +65,28 @@ def render_mosflm(g: Geometry) -> str:
     if g.image_directory:
         lines.append(f"directory  {g.image_directory.rstrip('/')}")
     if g.template.endswith(".h5"):
-        lines.append("# HDF5 (Eiger) data: MOSFLM reads it only through its HDF5 plugin (MOSFLM 7.2 or later)")
+        lines.append(
+            "# HDF5 (Eiger) data: MOSFLM reads it only through its HDF5 plugin (MOSFLM 7.2 or later)"
+        )
     elif g.template.endswith((".gz", ".bz2", ".xz")):
-        lines.append("# compressed frames: MOSFLM reads uncompressed images; decompress them first "
-                     "(e.g. bunzip2 -k) and drop the suffix from the template")
+        lines.append(
+            "# compressed frames: MOSFLM reads uncompressed images; decompress them first "
+            "(e.g. bunzip2 -k) and drop the suffix from the template"
+        )
     lines.append(f"template   {g.template}")
     ext = g.template.rsplit(".", 1)[-1] if "." in g.template else None
     if ext:
         lines.append(f"extension  {ext}")
-    lines.append(f"#Images {g.first_image} to {g.last_image}, {g.oscillation:.4f} deg each "
-                 f"from {g.start_angle:.4f} deg")
+    lines.append(
+        f"#Images {g.first_image} to {g.last_image}, {g.oscillation:.4f} deg each "
+        f"from {g.start_angle:.4f} deg"
+    )
     end = g.start_angle + g.oscillation
     lines.append(f"image {g.first_image} phi {g.start_angle:.4f} to {end:.4f}")
     lines.append("go")
     lines.append("#After indexing, integrate the whole sweep:")
-    lines.append(f"#process {g.first_image} to {g.last_image} start {g.start_angle:.4f} angle {g.oscillation:.4f}")
+    lines.append(
+        f"#process {g.first_image} to {g.last_image} start {g.start_angle:.4f} angle {g.oscillation:.4f}"
+    )
     lines.append("#go")
     return "\n".join(lines) + "\n"

@@ -45,12 +45,16 @@ def _xds_template(g: Geometry) -> tuple[str, list[str]]:
     comments: list[str] = []
     if path.endswith("_master.h5"):
         path = path[: -len("master.h5")] + "??????.h5"
-        comments.append("! HDF5 data: XDS reads it through a plugin; add LIB= with the path of "
-                        "durin-plugin.so (Diamond's Durin) or dectris-neggia.so (DECTRIS' Neggia)")
+        comments.append(
+            "! HDF5 data: XDS reads it through a plugin; add LIB= with the path of "
+            "durin-plugin.so (Diamond's Durin) or dectris-neggia.so (DECTRIS' Neggia)"
+        )
         comments.append("! LIB= /path/to/durin-plugin.so")
     elif path.endswith((".gz", ".bz2", ".xz")):
-        comments.append("! compressed frames: XDS reads them only where its build decompresses on the fly; "
-                        "otherwise decompress them first (e.g. bunzip2 -k)")
+        comments.append(
+            "! compressed frames: XDS reads them only where its build decompresses on the fly; "
+            "otherwise decompress them first (e.g. bunzip2 -k)"
+        )
     return path.replace("#", "?"), comments
 
 
@@ -72,9 +76,13 @@ def render_xds(g: Geometry, *, cell_from_processing: bool = False) -> str:
     lines: list[str] = []
     model = g.detector_model
     if model is None:
-        lines.append(f"! GENERIC OUTPUT: detector model {g.detector_name or 'unknown'!r} is not in the mxhub "
-                     "detector library; check DETECTOR=, OVERLOAD=, SENSOR_THICKNESS= and mask the module gaps")
-    lines.append(f"! XDS.INP written by mxhub from metadata ({g.detector_model.name if model else 'generic'})")
+        lines.append(
+            f"! GENERIC OUTPUT: detector model {g.detector_name or 'unknown'!r} is not in the mxhub "
+            "detector library; check DETECTOR=, OVERLOAD=, SENSOR_THICKNESS= and mask the module gaps"
+        )
+    lines.append(
+        f"! XDS.INP written by mxhub from metadata ({g.detector_model.name if model else 'generic'})"
+    )
     lines += [f"! note: {n}" for n in g.notes]
     lines.append("JOB= ALL")
     lines.append(f"DATA_RANGE= {g.first_image} {g.last_image}")
@@ -83,7 +91,10 @@ def render_xds(g: Geometry, *, cell_from_processing: bool = False) -> str:
     lines.append("")
     if model is not None:
         lines.append(f"! module gaps of the {model.name} (x1 < x < x2, y1 < y < y2 are untrusted)")
-        lines += [f"UNTRUSTED_RECTANGLE= {x1:4d} {x2:4d} {y1:4d} {y2:4d}" for x1, x2, y1, y2 in model.gap_rectangles()]
+        lines += [
+            f"UNTRUSTED_RECTANGLE= {x1:4d} {x2:4d} {y1:4d} {y2:4d}"
+            for x1, x2, y1, y2 in model.gap_rectangles()
+        ]
     # Relative radii of the trusted region: 1.41 reaches the detector corners (XDS's Pilatus template).
     lines.append("TRUSTED_REGION= 0.0 1.41")
     lines.append(f"MINIMUM_NUMBER_OF_PIXELS_IN_A_SPOT= {model.minimum_spot_pixels if model else 3}")
@@ -102,8 +113,10 @@ def render_xds(g: Geometry, *, cell_from_processing: bool = False) -> str:
     if g.sensor_thickness is not None:
         lines.append(f"SENSOR_THICKNESS= {g.sensor_thickness:.3f}")
         if g.sensor_material and g.sensor_material.upper() not in ("SI", "SILICON"):
-            lines.append(f"! {g.sensor_material} sensor: XDS computes absorption for silicon; set SILICON= "
-                         "to the attenuation coefficient (1/mm) of this material")
+            lines.append(
+                f"! {g.sensor_material} sensor: XDS computes absorption for silicon; set SILICON= "
+                "to the attenuation coefficient (1/mm) of this material"
+            )
     # ORGX/ORGY = the header's Beam_xy in pixels, unshifted: the ID29 beamline file has ORGX= 1234.63
     # ORGY= 1254.24 for Beam_xy (1234.63, 1254.24). dxtbx's XDS export adds 0.5 px instead
     # (dxtbx/serialize/xds.py, "XDS seems to do centroids in fortran coords"); the two differ by half a
@@ -134,7 +147,9 @@ def render_xds(g: Geometry, *, cell_from_processing: bool = False) -> str:
         lines.append("UNIT_CELL_CONSTANTS= " + " ".join(f"{v:.3f}" for v in g.unit_cell))
     else:
         if cell_from_processing:
-            lines.append("! no successful processing result with a known space group and cell: left to IDXREF")
+            lines.append(
+                "! no successful processing result with a known space group and cell: left to IDXREF"
+            )
         lines.append("SPACE_GROUP_NUMBER= 0")
         lines.append("UNIT_CELL_CONSTANTS= 0 0 0 0 0 0")
     lines.append("INCLUDE_RESOLUTION_RANGE= 50.0 0.0")

@@ -31,11 +31,18 @@ async def site_order(url: str, site: str, flt: dict) -> list[tuple]:
         while True:
             q = """query($f: DataCollectionFilter, $after: String) { dataCollections(filter: $f, first: 500, after: $after) {
                    pageInfo { hasNextPage endCursor } edges { cursor node { localId } } } }"""
-            page = (await c.post("/graphql", json={"query": q, "variables": {"f": flt, "after": after}})).json()
+            page = (
+                await c.post("/graphql", json={"query": q, "variables": {"f": flt, "after": after}})
+            ).json()
             conn = page["data"]["dataCollections"]
             for e in conn["edges"]:
-                out.append((merge_key("dataCollections", decode_cursor("dataCollections", e["cursor"]), site),
-                            site, e["node"]["localId"]))
+                out.append(
+                    (
+                        merge_key("dataCollections", decode_cursor("dataCollections", e["cursor"]), site),
+                        site,
+                        e["node"]["localId"],
+                    )
+                )
             if not conn["pageInfo"]["hasNextPage"]:
                 return out
             after = conn["pageInfo"]["endCursor"]
@@ -43,13 +50,15 @@ async def site_order(url: str, site: str, flt: dict) -> list[tuple]:
 
 @pytest.fixture
 async def three_sites(running_hub, demo_sites, pg_server_dsn, native_template):
-    from tests.fixtures.sites import demo_database
     from tests.fixtures.postgres import drop_database
+    from tests.fixtures.sites import demo_database
 
     name, dsn = await demo_database(pg_server_dsn, native_template, "maxiv", 300)
     with ExitStack() as stack:
         urls = dict(demo_sites)
-        urls["maxiv"] = stack.enter_context(serve_in_thread(create_site_app(NativeBackend(dsn, min_size=1, max_size=2), site="maxiv")))
+        urls["maxiv"] = stack.enter_context(
+            serve_in_thread(create_site_app(NativeBackend(dsn, min_size=1, max_size=2), site="maxiv"))
+        )
         for site, url in urls.items():
             assert "errors" not in await running_hub.register(site, url)
         yield running_hub, urls
@@ -88,20 +97,38 @@ async def test_contract_query_through_the_hub_matches_each_site(three_sites):
     async with httpx.AsyncClient() as c:
         counts = {}
         for site, url in urls.items():
-            direct = (await c.post(url + "/graphql", json={
-                "query": "query($f: DataCollectionFilter) { dataCollections(filter: $f, first: 0) { totalCount } }",
-                "variables": {"f": flt}})).json()
+            direct = (
+                await c.post(
+                    url + "/graphql",
+                    json={
+                        "query": "query($f: DataCollectionFilter) { dataCollections(filter: $f, first: 0) { totalCount } }",
+                        "variables": {"f": flt},
+                    },
+                )
+            ).json()
             counts[site] = direct["data"]["dataCollections"]["totalCount"]
         assert body["data"]["dataCollections"]["totalCount"] == sum(counts.values()) == len(edges)
-        assert {e["node"]["site"] for e in edges} == {s for s, n in counts.items() if n} >= {"esrf", "diamond"}
-        for e in edges[::max(1, len(edges) // 10)]:
+        assert (
+            {e["node"]["site"] for e in edges} == {s for s, n in counts.items() if n} >= {"esrf", "diamond"}
+        )
+        for e in edges[:: max(1, len(edges) // 10)]:
             node = e["node"]
-            direct = (await c.post(urls[node["site"]] + "/graphql", json={
-                "query": "query($id: ID!) { node(id: $id) { ... on DataCollection { wavelength bestProcessing { overall { resolutionHigh } } sample { name } } } }",
-                "variables": {"id": node["id"]}})).json()["data"]["node"]
+            direct = (
+                await c.post(
+                    urls[node["site"]] + "/graphql",
+                    json={
+                        "query": "query($id: ID!) { node(id: $id) { ... on DataCollection { wavelength bestProcessing { overall { resolutionHigh } } sample { name } } } }",
+                        "variables": {"id": node["id"]},
+                    },
+                )
+            ).json()["data"]["node"]
             assert node["wavelength"] == direct["wavelength"]
             assert node["sample"]["name"] == direct["sample"]["name"]
-            assert node["bestProcessing"]["overall"]["resolutionHigh"] == direct["bestProcessing"]["overall"]["resolutionHigh"] <= 1.9
+            assert (
+                node["bestProcessing"]["overall"]["resolutionHigh"]
+                == direct["bestProcessing"]["overall"]["resolutionHigh"]
+                <= 1.9
+            )
             assert node["sample"]["protein"]["acronym"] == "HEWL"
 
 
@@ -111,24 +138,34 @@ async def test_site_filter_and_unknown_site(three_sites):
     assert {e["node"]["site"] for e in body["data"]["dataCollections"]["edges"]} == {"maxiv"}
     assert [r["name"] for r in body["extensions"]["sites"]] == ["maxiv"]
     body = await hub.query(PAGE, {"f": {"sites": ["esrf", "atlantis"]}})
-    assert body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT" and "atlantis" in body["errors"][0]["message"]
+    assert (
+        body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+        and "atlantis" in body["errors"][0]["message"]
+    )
 
 
 async def test_node_goes_to_the_one_site_named(three_sites):
     hub, _ = three_sites
     page = await hub.query(PAGE, {"f": {"site": "diamond"}, "first": 1})
     gid = page["data"]["dataCollections"]["edges"][0]["node"]["id"]
-    body = await hub.query("query($id: ID!) { node(id: $id) { id ... on DataCollection { site localId session { visit } } } }", {"id": gid})
+    body = await hub.query(
+        "query($id: ID!) { node(id: $id) { id ... on DataCollection { site localId session { visit } } } }",
+        {"id": gid},
+    )
     assert body["data"]["node"]["site"] == "diamond" == decode_id(gid).site
     assert [r["name"] for r in body["extensions"]["sites"]] == ["diamond"]
-    body = await hub.query("query($id: ID!) { node(id: $id) { id } }", {"id": encode_id("nowhere", "DataCollection", "1")})
+    body = await hub.query(
+        "query($id: ID!) { node(id: $id) { id } }", {"id": encode_id("nowhere", "DataCollection", "1")}
+    )
     assert body["errors"][0]["extensions"]["code"] == "NOT_FOUND"
 
 
 async def test_node_answers_every_node_type_through_the_hub(three_sites):
     """Issue 13: node(id) refused ProcessingResult ids; every Node type goes to its site and back."""
     hub, _ = three_sites
-    found = await check_every_node_type(lambda q, v: hub.query(q, v), {"site": "diamond", "experimentType": "OSC"})
+    found = await check_every_node_type(
+        lambda q, v: hub.query(q, v), {"site": "diamond", "experimentType": "OSC"}
+    )
     assert {decode_id(r["id"]).site for t, r in found.items() if t != "Proposal"} == {"diamond"}
 
 
@@ -136,7 +173,9 @@ async def test_slow_and_failing_sites_are_named_and_the_rest_answer(deadline_hub
     """The soft deadline, tested with a site held on purpose: it never answers while the test runs, so the
     outcome does not depend on how fast this machine is (issue 13)."""
     with ExitStack() as stack:
-        slow_app = Slow(create_site_app(NativeBackend(esrf_demo_dsn, min_size=1, max_size=2), site="slowsite"))
+        slow_app = Slow(
+            create_site_app(NativeBackend(esrf_demo_dsn, min_size=1, max_size=2), site="slowsite")
+        )
         slow = stack.enter_context(serve_in_thread(slow_app))
         bad = stack.enter_context(serve_in_thread(broken_site("garbage")))
         assert "errors" not in await deadline_hub.register("diamond", demo_sites["diamond"])
@@ -164,8 +203,9 @@ async def test_slow_and_failing_sites_are_named_and_the_rest_answer(deadline_hub
         assert reports == {"diamond": "ok", "slowsite": "timeout"}
 
 
-async def test_a_site_slower_than_a_short_soft_deadline_is_still_waited_for_by_default(running_hub, demo_sites,
-                                                                                        esrf_demo_dsn):
+async def test_a_site_slower_than_a_short_soft_deadline_is_still_waited_for_by_default(
+    running_hub, demo_sites, esrf_demo_dsn
+):
     """Correctness hubs wait generously: a site that answers seconds after the others (as on a loaded
     machine) is in the answer, not named as timed out."""
     late = Slow(create_site_app(NativeBackend(esrf_demo_dsn, min_size=1, max_size=2), site="late"), delay=2.0)
@@ -180,18 +220,25 @@ async def test_a_site_slower_than_a_short_soft_deadline_is_still_waited_for_by_d
 
 async def test_a_site_that_goes_down_is_named_and_marked(running_hub, demo_sites, esrf_demo_dsn):
     assert "errors" not in await running_hub.register("diamond", demo_sites["diamond"])
-    with serve_in_thread(create_site_app(NativeBackend(esrf_demo_dsn, min_size=1, max_size=2), site="esrf")) as url:
+    with serve_in_thread(
+        create_site_app(NativeBackend(esrf_demo_dsn, min_size=1, max_size=2), site="esrf")
+    ) as url:
         assert "errors" not in await running_hub.register("esrf", url)
     # the esrf server is gone now
     body = await running_hub.query(PAGE, {"first": 5})
-    assert any(e["extensions"]["site"] == "esrf" and e["extensions"]["code"] in ("SITE_UNAVAILABLE",)
-               for e in body["errors"])
+    assert any(
+        e["extensions"]["site"] == "esrf" and e["extensions"]["code"] in ("SITE_UNAVAILABLE",)
+        for e in body["errors"]
+    )
     assert body["data"]["dataCollections"]["edges"]
     sites: dict[str, str] = {}
 
     async def marked() -> bool:
         nonlocal sites
-        sites = {s["name"]: s["status"] for s in (await running_hub.query("{ sites { name status } }"))["data"]["sites"]}
+        sites = {
+            s["name"]: s["status"]
+            for s in (await running_hub.query("{ sites { name status } }"))["data"]["sites"]
+        }
         return sites["esrf"] == "down"
 
     loop = asyncio.get_running_loop()
@@ -215,8 +262,12 @@ async def test_incompatible_schema_is_refused_with_the_differences():
     from mx_schema import read_sdl
 
     assert differences(read_sdl(), "1.0.0") == []
-    broken = read_sdl().replace("  detectorDistance: Float", "  detectorDistanceMm: Float").replace(
-        "  sampleName: String", "  nameOfSample: String").replace("  wavelength: Float", "  wavelength: Int")
+    broken = (
+        read_sdl()
+        .replace("  detectorDistance: Float", "  detectorDistanceMm: Float")
+        .replace("  sampleName: String", "  nameOfSample: String")
+        .replace("  wavelength: Float", "  wavelength: Int")
+    )
     problems = differences(broken, "2.1.0")
     assert any("major version" in p for p in problems)
     assert "missing field DataCollection.detectorDistance" in problems
@@ -259,17 +310,26 @@ async def test_limits_on_depth_aliases_and_page_size(running_hub, demo_sites):
     aliases = "{ " + " ".join(f"a{i}: sites {{ name }}" for i in range(31)) + " }"
     body = await running_hub.query(aliases)
     assert body["errors"][0]["extensions"]["code"] == "TOO_MANY_ALIASES"
-    nested = "fragment F on Query { dataCollections { edges { node { sample { crystal { cell { a } } } } } } } "
-    body = await running_hub.query(nested + "{ ...F a: node(id: \"x\") { " + "... on Sample { id } " + "} }")
+    nested = (
+        "fragment F on Query { dataCollections { edges { node { sample { crystal { cell { a } } } } } } } "
+    )
+    body = await running_hub.query(nested + '{ ...F a: node(id: "x") { ' + "... on Sample { id } " + "} }")
     assert body["errors"][0]["extensions"]["code"] == "INVALID_ID"  # depth fine; only the id is bad
-    deep_frag = "fragment G on Crystal { cell { a } } fragment F on Sample { crystal { ...G } } " + \
-        "{ dataCollections { edges { node { sample { ...F } " + "group { id } " + "} } } }"
+    deep_frag = (
+        "fragment G on Crystal { cell { a } } fragment F on Sample { crystal { ...G } } "
+        + "{ dataCollections { edges { node { sample { ...F } "
+        + "group { id } "
+        + "} } } }"
+    )
     assert "errors" not in await running_hub.query(deep_frag)
     from mx_hub.limits import MAX_DEPTH
+
     too_deep = "{ sites " + "{ name }" + " }"
     for _ in range(MAX_DEPTH):
         too_deep = "{ dataCollections { edges { node { sample { crystal { cell { a } } } } } } }"
-    body = await running_hub.query("{ a: dataCollections { edges { node { " + "sample { " * 1 + "crystal { cell { a b } } } } } } }")
+    body = await running_hub.query(
+        "{ a: dataCollections { edges { node { " + "sample { " * 1 + "crystal { cell { a b } } } } } } }"
+    )
     assert "errors" not in body
     body = await running_hub.query(PAGE, {"first": 10000})
     assert body["extensions"]["warnings"][0]["code"] == "PAGE_SIZE_LIMIT"
@@ -305,7 +365,9 @@ async def test_aliases_fragments_and_variables_inside_nodes_are_forwarded(three_
     node = body["data"]["dataCollections"]["edges"][0]["node"]
     assert set(node) == {"key", "site", "lambda", "sample"} and set(node["sample"]) == {"n"}
     async with httpx.AsyncClient() as c:
-        direct = (await c.post(urls["esrf"] + "/graphql", json={"query": q, "variables": {"with": True, "f": None}})).json()
+        direct = (
+            await c.post(urls["esrf"] + "/graphql", json={"query": q, "variables": {"with": True, "f": None}})
+        ).json()
     assert direct["data"]["dataCollections"]["edges"][0]["node"] == node
     body = await hub.query(q, {"with": False, "f": {"site": "esrf"}})
     assert "sample" not in body["data"]["dataCollections"]["edges"][0]["node"]

@@ -23,12 +23,19 @@ from site_adapter.lims.store import LimsStore
 
 # graphql-core 3.3 with every option on (`ofType` 9 deep): what graphql-codegen-style Python tools send.
 GRAPHQL_CORE = get_introspection_query(
-    descriptions=True, specified_by_url=True, directive_is_repeatable=True, schema_description=True,
-    input_value_deprecation=True, experimental_directive_deprecation=True, one_of=True)
+    descriptions=True,
+    specified_by_url=True,
+    directive_is_repeatable=True,
+    schema_description=True,
+    input_value_deprecation=True,
+    experimental_directive_deprecation=True,
+    one_of=True,
+)
 # GraphiQL 3 and 4 bundle graphql-js 16: getIntrospectionQuery({inputValueDeprecation, schemaDescription}),
 # whose TypeRef nests `ofType` 7 deep (graphql-js 16 src/utilities/getIntrospectionQuery.ts).
-GRAPHIQL = get_introspection_query(descriptions=True, schema_description=True, input_value_deprecation=True,
-                                   type_depth=7)
+GRAPHIQL = get_introspection_query(
+    descriptions=True, schema_description=True, input_value_deprecation=True, type_depth=7
+)
 
 
 def _type_ref(levels: int) -> str:
@@ -112,12 +119,16 @@ def test_introspection_has_its_own_depth_bound(schema):
 
 
 def test_introspection_aliases_and_size_are_bounded(schema):
-    many = "{ " + " ".join(f"a{i}: __schema {{ queryType {{ name }} }}" for i in range(MAX_INTROSPECTION_ALIASES + 1)) + " }"
+    many = (
+        "{ "
+        + " ".join(f"a{i}: __schema {{ queryType {{ name }} }}" for i in range(MAX_INTROSPECTION_ALIASES + 1))
+        + " }"
+    )
     assert codes(schema, many) == ["TOO_MANY_ALIASES"]
     # each spread doubles the selection: 2**11 fields once expanded, in a document of a few hundred bytes
     chain = " ".join(f"fragment D{i} on __Type {{ ...D{i + 1} ...D{i + 1} }}" for i in range(10))
     bomb = "{ __schema { types { ...D0 } } } " + chain + " fragment D10 on __Type { name kind }"
-    assert 2 ** 11 > MAX_INTROSPECTION_FIELDS
+    assert 2**11 > MAX_INTROSPECTION_FIELDS
     assert codes(schema, bomb) == ["QUERY_TOO_LARGE"]
 
 
@@ -128,16 +139,22 @@ def test_introspection_cycles_are_refused(schema):
     assert [e.message for e in errors] == ["Maximum introspection depth exceeded"]
 
 
-@pytest.mark.parametrize("query", [
-    # a data field beside an introspection as deep as a standard query's
-    f'{{ sites {{ name }} __type(name: "Query") {{ fields {{ type {{ {of_type_chain(10)} }} }} }} }}',
-    # the data field hidden in a root fragment
-    f"{{ ...Data __schema {{ types {{ fields {{ type {{ {of_type_chain(10)} }} }} }} }} }}"
-    " fragment Data on Query { sites { name } }",
-    # or in an inline fragment, with `__typename` at the root
-    "{ __typename ... on Query { dataCollections { edges { node { " + "sample { " * 10 + "id" + " }" * 10
-    + " } } } } }",
-])
+@pytest.mark.parametrize(
+    "query",
+    [
+        # a data field beside an introspection as deep as a standard query's
+        f'{{ sites {{ name }} __type(name: "Query") {{ fields {{ type {{ {of_type_chain(10)} }} }} }} }}',
+        # the data field hidden in a root fragment
+        f"{{ ...Data __schema {{ types {{ fields {{ type {{ {of_type_chain(10)} }} }} }} }} }}"
+        " fragment Data on Query { sites { name } }",
+        # or in an inline fragment, with `__typename` at the root
+        "{ __typename ... on Query { dataCollections { edges { node { "
+        + "sample { " * 10
+        + "id"
+        + " }" * 10
+        + " } } } } }",
+    ],
+)
 def test_mixing_introspection_into_a_data_query_evades_nothing(schema, query):
     assert "QUERY_TOO_DEEP" in codes(schema, query)
 
@@ -158,15 +175,20 @@ def test_measuring_fragment_chains_is_linear(schema):
     chain = " ".join(f"fragment F{i} on Query {{ ...F{i + 1} ...F{i + 1} }}" for i in range(120))
     doc = parse("{ ...F0 } " + chain + " fragment F120 on Query { siteInfo { name } }")
     result: list = []
-    worker = threading.Thread(target=lambda: result.append(validate(schema, doc, rules=list(HUB_RULES))), daemon=True)
+    worker = threading.Thread(
+        target=lambda: result.append(validate(schema, doc, rules=list(HUB_RULES))), daemon=True
+    )
     worker.start()
     worker.join(timeout=120)
     assert result == [[]]
 
 
 async def introspect(client: httpx.AsyncClient, query: str, **headers: str) -> httpx.Response:
-    return await client.post("/graphql", json={"query": query, "operationName": "IntrospectionQuery"},
-                             headers={"accept": "application/graphql-response+json, application/json", **headers})
+    return await client.post(
+        "/graphql",
+        json={"query": query, "operationName": "IntrospectionQuery"},
+        headers={"accept": "application/graphql-response+json, application/json", **headers},
+    )
 
 
 def assert_schema_loaded(response: httpx.Response, type_name: str) -> None:
@@ -191,7 +213,9 @@ async def test_site_answers_the_standard_introspection_queries(esrf_gql, tool):
 async def test_lims_answers_the_standard_introspection_queries(tool):
     # introspection reads no record: a store that was never started is enough
     app = create_lims_app(LimsStore("postgresql://127.0.0.1:9/unused"), name="lims")
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://lims.test") as client:
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://lims.test"
+    ) as client:
         assert_schema_loaded(await introspect(client, STANDARD[tool]), "Crystallisation")
 
 

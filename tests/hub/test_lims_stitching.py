@@ -6,10 +6,9 @@ from __future__ import annotations
 import json
 from contextlib import ExitStack
 
+import asyncpg
 import httpx
 import pytest
-
-import asyncpg
 
 from site_adapter.lims.app import create_lims_app
 from site_adapter.lims.crims import import_crims_csv
@@ -84,8 +83,15 @@ async def walk(hub, flt: dict, size: int) -> list[tuple[str, str]]:
 async def test_chemical_search_returns_the_right_collections_from_both_sites(federation):
     hub, sites, lims = federation
     async with httpx.AsyncClient() as c:
-        keys = (await c.post(lims + "/graphql", json={"query": """{ crystallisationSearch(filter: {chemical: "7647-14-5"})
-                 { crystalUuids pinBarcodes truncated } }"""})).json()["data"]["crystallisationSearch"]
+        keys = (
+            await c.post(
+                lims + "/graphql",
+                json={
+                    "query": """{ crystallisationSearch(filter: {chemical: "7647-14-5"})
+                 { crystalUuids pinBarcodes truncated } }"""
+                },
+            )
+        ).json()["data"]["crystallisationSearch"]
     uuids, pins = set(keys["crystalUuids"]), set(keys["pinBarcodes"])
     # Independently: every collection of both sites in the hub's order, filtered here by the LIMS keys
     every, after = [], None
@@ -96,8 +102,11 @@ async def test_chemical_search_returns_the_right_collections_from_both_sites(fed
         if not conn["pageInfo"]["hasNextPage"]:
             break
         after = conn["pageInfo"]["endCursor"]
-    want = [(n["site"], n["localId"]) for n in every
-            if (n["sample"]["crystal"] or {}).get("uuid") in uuids or n["sample"]["barcode"] in pins]
+    want = [
+        (n["site"], n["localId"])
+        for n in every
+        if (n["sample"]["crystal"] or {}).get("uuid") in uuids or n["sample"]["barcode"] in pins
+    ]
     assert {s for s, _ in want} == {"esrf", "diamond"}
     flt = {"lims": {"chemical": "sodium chloride"}, "resolutionBetterThan": 2.2}
     for size in (7, 100):
@@ -126,15 +135,22 @@ async def test_crystallisation_is_stitched_in_one_lims_call(federation):
             assert s["again"] is None
     # node(id) of a sample stitches too
     sid = known[0]["id"]
-    body = await hub.query("query($id: ID!) { node(id: $id) { ... on Sample { name crystallisation { pinBarcode } } } }", {"id": sid})
+    body = await hub.query(
+        "query($id: ID!) { node(id: $id) { ... on Sample { name crystallisation { pinBarcode } } } }",
+        {"id": sid},
+    )
     assert body["data"]["node"]["crystallisation"]["pinBarcode"] == known[0]["xtal"]["pinBarcode"]
 
 
 async def test_a_down_lims_is_named_and_site_data_still_returned(running_hub, demo_sites, lims_demo_dsn):
     assert "errors" not in await running_hub.register("esrf", demo_sites["esrf"])
-    with serve_in_thread(create_lims_app(LimsStore(lims_demo_dsn, min_size=1, max_size=1), name="lims")) as lims:
+    with serve_in_thread(
+        create_lims_app(LimsStore(lims_demo_dsn, min_size=1, max_size=1), name="lims")
+    ) as lims:
         assert "errors" not in await running_hub.register("lims", lims, kind="lims")
-    body = await running_hub.query("{ dataCollections(first: 5) { edges { node { localId sample { name crystallisation { method } } } } } }")
+    body = await running_hub.query(
+        "{ dataCollections(first: 5) { edges { node { localId sample { name crystallisation { method } } } } } }"
+    )
     edges = body["data"]["dataCollections"]["edges"]
     assert len(edges) == 5 and all(e["node"]["sample"]["crystallisation"] is None for e in edges)
     assert any(e["extensions"]["site"] == "lims" for e in body["errors"])
@@ -150,8 +166,10 @@ async def second_lims(dsn: str, rows: list[tuple[str, str, str, str]]) -> None:
     try:
         await migrate(conn)
         lines = ["plate_barcode,well,drop,components,crystal_uuid,pin_barcode,protein_name"]
-        lines += [f"{plate},{well},3,22 %w/v PEG3350; 0.2 M NaCl,{uuid},{pin},Lysozyme"
-                  for uuid, pin, plate, well in rows]
+        lines += [
+            f"{plate},{well},3,22 %w/v PEG3350; 0.2 M NaCl,{uuid},{pin},Lysozyme"
+            for uuid, pin, plate, well in rows
+        ]
         report = await import_crims_csv(conn, "\n".join(lines) + "\n", source="crims.csv")
         assert report.errors == [], report.errors
     finally:
@@ -164,7 +182,9 @@ async def two_lims(federation, empty_pg_dsn):
     hub, sites, lims = federation
     esrf = [k for k in demo_samples(DEMO_LIMS_SITES)[0] if k.site == "esrf" and k.lims_has_uuid][:3]
     await second_lims(empty_pg_dsn, [(k.uuid, k.pin, "CRIMS" + k.plate[-6:], k.well) for k in esrf])
-    with serve_in_thread(create_lims_app(LimsStore(empty_pg_dsn, min_size=1, max_size=2), name="crims")) as crims:
+    with serve_in_thread(
+        create_lims_app(LimsStore(empty_pg_dsn, min_size=1, max_size=2), name="crims")
+    ) as crims:
         assert "errors" not in await hub.register("crims", crims, kind="lims")
         yield hub, esrf
 
@@ -176,13 +196,17 @@ async def test_a_lims_without_the_chemical_adds_nothing_and_breaks_nothing(feder
     assert before  # the demo LIMS's endothiapepsin crystals
     esrf = [k for k in demo_samples(DEMO_LIMS_SITES)[0] if k.site == "esrf" and k.lims_has_uuid][:3]
     await second_lims(empty_pg_dsn, [(k.uuid, k.pin, "CRIMS" + k.plate[-6:], k.well) for k in esrf])
-    with serve_in_thread(create_lims_app(LimsStore(empty_pg_dsn, min_size=1, max_size=2), name="crims")) as crims:
+    with serve_in_thread(
+        create_lims_app(LimsStore(empty_pg_dsn, min_size=1, max_size=2), name="crims")
+    ) as crims:
         assert "errors" not in await hub.register("crims", crims, kind="lims")
         body = await hub.query(ALL, {"f": flt, "first": 5})
         # Once this was HTTP 400 for the whole query: crims has no PEG 4000, which is not an error.
         assert "errors" not in body and "warnings" not in body["extensions"], body
         assert await walk(hub, flt, 200) == before
-        lims_reports = {r["name"]: r["status"] for r in body["extensions"]["sites"] if r["name"] in ("lims", "crims")}
+        lims_reports = {
+            r["name"]: r["status"] for r in body["extensions"]["sites"] if r["name"] in ("lims", "crims")
+        }
         assert lims_reports == {"lims": "ok", "crims": "ok"}
 
 
@@ -201,8 +225,10 @@ async def test_the_search_is_the_union_over_the_lims_that_know_the_terms(two_lim
     barcodes = set()
     after = None
     while True:
-        body = await hub.query(ALL, {"f": {"lims": {"chemical": "sodium chloride"}, "site": "esrf"}, "after": after,
-                                     "first": 500})
+        body = await hub.query(
+            ALL,
+            {"f": {"lims": {"chemical": "sodium chloride"}, "site": "esrf"}, "after": after, "first": 500},
+        )
         conn = body["data"]["dataCollections"]
         barcodes |= {e["node"]["sample"]["barcode"] for e in conn["edges"]}
         if not conn["pageInfo"]["hasNextPage"]:
@@ -211,11 +237,14 @@ async def test_the_search_is_the_union_over_the_lims_that_know_the_terms(two_lim
     assert pins <= barcodes  # crims's crystals (whatever the demo LIMS grew them in) are in
 
 
-@pytest.mark.parametrize("flt, field, value, suggestion", [
-    ({"chemical": "sodium chlorid"}, "chemical", "sodium chlorid", "sodium chloride"),
-    ({"chemical": "PEG 3000"}, "chemical", "PEG 3000", "polyethylene glycol 3350"),
-    ({"ligand": "BNZ"}, "ligand", "BNZ", "BEN"),
-])
+@pytest.mark.parametrize(
+    "flt, field, value, suggestion",
+    [
+        ({"chemical": "sodium chlorid"}, "chemical", "sodium chlorid", "sodium chloride"),
+        ({"chemical": "PEG 3000"}, "chemical", "PEG 3000", "polyethylene glycol 3350"),
+        ({"ligand": "BNZ"}, "ligand", "BNZ", "BEN"),
+    ],
+)
 async def test_a_term_no_lims_knows_is_a_warning_with_suggestions(two_lims, flt, field, value, suggestion):
     hub, _ = two_lims
     before = len(hub.lims_recorder.queries)
@@ -235,11 +264,15 @@ async def test_a_down_lims_is_named_and_the_others_keys_are_used(federation, emp
     flt = {"lims": {"chemical": "polyethylene glycol 4000"}}
     want = await walk(hub, flt, 200)
     await second_lims(empty_pg_dsn, [])
-    with serve_in_thread(create_lims_app(LimsStore(empty_pg_dsn, min_size=1, max_size=1), name="crims")) as crims:
+    with serve_in_thread(
+        create_lims_app(LimsStore(empty_pg_dsn, min_size=1, max_size=1), name="crims")
+    ) as crims:
         assert "errors" not in await hub.register("crims", crims, kind="lims")
     # crims has stopped: its search fails, the demo LIMS's keys still find the collections.
     body = await hub.query(ALL, {"f": flt, "first": 200})
-    assert [(e["node"]["site"], e["node"]["localId"]) for e in body["data"]["dataCollections"]["edges"]] == want[:200]
+    assert [
+        (e["node"]["site"], e["node"]["localId"]) for e in body["data"]["dataCollections"]["edges"]
+    ] == want[:200]
     assert [e["extensions"]["site"] for e in body["errors"]] == ["crims"]
     assert body["errors"][0]["extensions"]["code"] in ("SITE_UNAVAILABLE", "SITE_TIMEOUT")
     assert body["extensions"]["totalCountComplete"] is False
@@ -268,19 +301,47 @@ def legacy_lims(uuid: str, pin: str):
         if "_service" in query:
             return JSONResponse({"data": {"_service": {"sdl": LEGACY_SDL}}})
         if "limsInfo" in query:
-            return JSONResponse({"data": {"limsInfo": {"name": "old", "kind": "lims", "schemaVersion": "1.0.0"}}})
+            return JSONResponse(
+                {"data": {"limsInfo": {"name": "old", "kind": "lims", "schemaVersion": "1.0.0"}}}
+            )
         if "unknown" in query:  # graphql-core's validation message for a field the 1.0 schema lacks
-            return JSONResponse({"data": None, "errors": [{
-                "message": "Cannot query field 'unknown' on type 'CrystallisationMatches'.",
-                "extensions": {"code": "GRAPHQL_VALIDATION_FAILED"}}]})
+            return JSONResponse(
+                {
+                    "data": None,
+                    "errors": [
+                        {
+                            "message": "Cannot query field 'unknown' on type 'CrystallisationMatches'.",
+                            "extensions": {"code": "GRAPHQL_VALIDATION_FAILED"},
+                        }
+                    ],
+                }
+            )
         chemical = (variables.get("f") or {}).get("chemical")
         if chemical == "PEG 3350":
-            return JSONResponse({"data": {"crystallisationSearch": {
-                "crystalUuids": [uuid], "pinBarcodes": [pin], "count": 1, "truncated": False}}})
-        return JSONResponse({"data": None, "errors": [{
-            "message": f"unknown chemical {chemical!r}: no crystallisation condition in this LIMS uses it",
-            "path": ["crystallisationSearch"],
-            "extensions": {"code": "BAD_USER_INPUT", "suggestions": ["PEG 3350"]}}]})
+            return JSONResponse(
+                {
+                    "data": {
+                        "crystallisationSearch": {
+                            "crystalUuids": [uuid],
+                            "pinBarcodes": [pin],
+                            "count": 1,
+                            "truncated": False,
+                        }
+                    }
+                }
+            )
+        return JSONResponse(
+            {
+                "data": None,
+                "errors": [
+                    {
+                        "message": f"unknown chemical {chemical!r}: no crystallisation condition in this LIMS uses it",
+                        "path": ["crystallisationSearch"],
+                        "extensions": {"code": "BAD_USER_INPUT", "suggestions": ["PEG 3350"]},
+                    }
+                ],
+            }
+        )
 
     return Starlette(routes=[Route("/graphql", graphql, methods=["POST"])])
 

@@ -56,22 +56,33 @@ async def test_the_site_says_why_it_refused_in_its_own_answer(esrf_demo_dsn):
     other = trust.generate_key()
     with serve_in_thread(site_app(esrf_demo_dsn, "esrf", [other.public_key()])) as url:
         async with httpx.AsyncClient(base_url=url) as c:
-            r = await c.post("/graphql", json={"query": COUNT},
-                             headers={"x-mxhub-caller": trust.sign_caller(HUB_KEY, Caller("x"), "esrf")})
+            r = await c.post(
+                "/graphql",
+                json={"query": COUNT},
+                headers={"x-mxhub-caller": trust.sign_caller(HUB_KEY, Caller("x"), "esrf")},
+            )
     ext = r.json()["errors"][0]["extensions"]
     assert r.status_code == 401
-    assert ext == {"code": "UNTRUSTED_HUB_KEY", "site": "esrf", "keyId": trust.key_id(HUB_KEY),
-                   "trustedKeyIds": [trust.key_id(other)]}
+    assert ext == {
+        "code": "UNTRUSTED_HUB_KEY",
+        "site": "esrf",
+        "keyId": trust.key_id(HUB_KEY),
+        "trustedKeyIds": [trust.key_id(other)],
+    }
 
 
 async def test_a_site_that_trusts_no_key_serves_the_hub_as_anonymous(running_hub, esrf_demo_dsn):
     """What its start-up warning says: registered, public records only, and the hub tells the admin why."""
     with serve_in_thread(site_app(esrf_demo_dsn, "esrf", [])) as url:
         async with httpx.AsyncClient(base_url=url) as c:
-            public = (await c.post("/graphql", json={"query": COUNT})).json()["data"]["dataCollections"]["totalCount"]
+            public = (await c.post("/graphql", json={"query": COUNT})).json()["data"]["dataCollections"][
+                "totalCount"
+            ]
         body = await running_hub.query(
             "mutation($n: String!, $u: String!) { registerSite(name: $n, url: $u) { name status } }",
-            {"n": "esrf", "u": url}, admin=True)
+            {"n": "esrf", "u": url},
+            admin=True,
+        )
         assert "errors" not in body, body
         assert body["data"]["registerSite"] == {"name": "esrf", "status": "up"}
         warning = body["extensions"]["warnings"][0]
@@ -87,7 +98,9 @@ async def test_a_site_that_trusts_no_key_serves_the_hub_as_anonymous(running_hub
 @pytest.mark.parametrize("keys", ["trusted", "open"])
 async def test_a_site_started_under_another_name(running_hub, esrf_demo_dsn, keys):
     """Caught by the site (the token is for another name) or, with open access, by the hub (siteInfo)."""
-    with serve_in_thread(site_app(esrf_demo_dsn, "esrf", [HUB_KEY.public_key()] if keys == "trusted" else None)) as url:
+    with serve_in_thread(
+        site_app(esrf_demo_dsn, "esrf", [HUB_KEY.public_key()] if keys == "trusted" else None)
+    ) as url:
         err = failure(await running_hub.register("grenoble", url))
     assert err["code"] == "SITE_NAME_MISMATCH" and err["siteName"] == "esrf"
     assert "--name esrf" in err["message"] and "register it as esrf" in err["message"]
@@ -103,7 +116,9 @@ async def test_wrong_kind_both_ways(running_hub, esrf_demo_dsn, lims_demo_dsn):
         assert err["code"] == "WRONG_SITE_KIND" and err["kind"] == "site"
         assert "without --kind lims" in err["message"]
         # and the right kinds register
-        assert (await running_hub.register("crims", lims, kind="lims"))["data"]["registerSite"]["status"] == "up"
+        assert (await running_hub.register("crims", lims, kind="lims"))["data"]["registerSite"][
+            "status"
+        ] == "up"
         assert (await running_hub.register("esrf", site))["data"]["registerSite"]["status"] == "up"
 
 
@@ -118,7 +133,11 @@ async def test_unreachable_site_connection_refused(running_hub):
 async def test_a_url_that_is_not_a_graphql_endpoint(running_hub):
     """A real server that is not a site (the hub's own /health path as a site URL): said so, with the fix."""
     err = failure(await running_hub.register("esrf", running_hub.url + "/health/"))
-    assert err["code"] == "SITE_ERROR" and "did not answer GraphQL" in err["message"] and "base URL" in err["message"]
+    assert (
+        err["code"] == "SITE_ERROR"
+        and "did not answer GraphQL" in err["message"]
+        and "base URL" in err["message"]
+    )
 
 
 def test_dns_failure_is_named():
@@ -149,7 +168,9 @@ def incompatible_site(sdl: str, version: str) -> Starlette:
         query = (await request.json())["query"]
         if "_service" in query:
             return JSONResponse({"data": {"_service": {"sdl": sdl}}})
-        return JSONResponse({"data": {"siteInfo": {"name": "future", "backend": "native", "schemaVersion": version}}})
+        return JSONResponse(
+            {"data": {"siteInfo": {"name": "future", "backend": "native", "schemaVersion": version}}}
+        )
 
     return Starlette(routes=[Route("/graphql", graphql, methods=["POST"])])
 
@@ -170,7 +191,9 @@ async def test_health_checks_name_why_a_site_refuses_the_hub(hub_dsn, esrf_demo_
     from tests.hub.security.conftest import hub_with
 
     policy = AccessPolicy(trusted_keys=[HUB_KEY.public_key()])
-    app = create_site_app(NativeBackend(esrf_demo_dsn, min_size=1, max_size=2), site="esrf", access_policy=policy)
+    app = create_site_app(
+        NativeBackend(esrf_demo_dsn, min_size=1, max_size=2), site="esrf", access_policy=policy
+    )
     other = trust.generate_key()
     with serve_in_thread(app) as url, hub_with(hub_dsn, health_interval=0.2) as hub:
         assert "errors" not in await hub.register("esrf", url)

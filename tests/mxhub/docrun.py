@@ -79,7 +79,11 @@ def blocks(path: Path) -> list[Block]:
             for word in shlex.split(d.group(1)):
                 key, _, value = word.partition("=")
                 options[key] = value
-        found.append(Block(str(path.relative_to(REPO)), start + 1, m.group(1), "\n".join(lines[start + 1:j]), options))
+        found.append(
+            Block(
+                str(path.relative_to(REPO)), start + 1, m.group(1), "\n".join(lines[start + 1 : j]), options
+            )
+        )
         i = j + 1
     return found
 
@@ -87,12 +91,18 @@ def blocks(path: Path) -> list[Block]:
 class Session:
     """One document's shell session: its environment, its folder, and the servers it started."""
 
-    def __init__(self, env: dict[str, str], *, block_timeout: float = 300.0, server_timeout: float = 180.0) -> None:
+    def __init__(
+        self, env: dict[str, str], *, block_timeout: float = 300.0, server_timeout: float = 180.0
+    ) -> None:
         self.folder = Path(tempfile.mkdtemp(prefix="mxhub-doc-"))
         bindir = str(Path(sys.executable).parent)  # `mxhub` and `python3` of the installation under test
-        self.env = {**{k: v for k, v in os.environ.items() if not k.startswith("MXHUB_")},
-                    "HOME": str(self.folder / "home"), "PATH": bindir + os.pathsep + os.environ.get("PATH", ""),
-                    "PYTHONUNBUFFERED": "1", **env}
+        self.env = {
+            **{k: v for k, v in os.environ.items() if not k.startswith("MXHUB_")},
+            "HOME": str(self.folder / "home"),
+            "PATH": bindir + os.pathsep + os.environ.get("PATH", ""),
+            "PYTHONUNBUFFERED": "1",
+            **env,
+        }
         (self.folder / "home").mkdir()
         self.cwd = self.folder / "work"
         self.cwd.mkdir()
@@ -115,14 +125,24 @@ class Session:
         script = f"set -eo pipefail\n{block.text}\nenv -0 > {shlex.quote(str(state))}\npwd > {shlex.quote(str(state))}.cwd\n"
         cwd = REPO if block.options.get("cwd") == "repo" else self.cwd
         try:
-            done = subprocess.run(["bash", "-c", script], cwd=cwd, env=self.env, capture_output=True, text=True,
-                                  timeout=self.block_timeout, stdin=subprocess.DEVNULL)
+            done = subprocess.run(
+                ["bash", "-c", script],
+                cwd=cwd,
+                env=self.env,
+                capture_output=True,
+                text=True,
+                timeout=self.block_timeout,
+                stdin=subprocess.DEVNULL,
+            )
         except subprocess.TimeoutExpired as exc:
-            raise AssertionError(f"{block} did not finish in {self.block_timeout:g} s:\n{block.text}\n"
-                                 f"{self.server_logs()}") from exc
+            raise AssertionError(
+                f"{block} did not finish in {self.block_timeout:g} s:\n{block.text}\n{self.server_logs()}"
+            ) from exc
         if done.returncode != 0:
-            raise AssertionError(f"{block} failed (exit {done.returncode}):\n{block.text}\n--- stdout\n{done.stdout}"
-                                 f"\n--- stderr\n{done.stderr}\n{self.server_logs()}")
+            raise AssertionError(
+                f"{block} failed (exit {done.returncode}):\n{block.text}\n--- stdout\n{done.stdout}"
+                f"\n--- stderr\n{done.stderr}\n{self.server_logs()}"
+            )
         self.env = dict(item.split("=", 1) for item in state.read_text().split("\0") if "=" in item)
         if cwd == self.cwd:
             self.cwd = Path(Path(f"{state}.cwd").read_text().strip())
@@ -134,9 +154,15 @@ class Session:
         log = self.folder / f"server-{len(self.servers)}.log"
         cwd = REPO if block.options.get("cwd") == "repo" else self.cwd
         with open(log, "wb") as out:
-            proc = subprocess.Popen(["bash", "-c", f"set -eo pipefail\n{block.text}"], cwd=cwd, env=self.env,
-                                    stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                    start_new_session=True)  # its own process group: stopped as one
+            proc = subprocess.Popen(
+                ["bash", "-c", f"set -eo pipefail\n{block.text}"],
+                cwd=cwd,
+                env=self.env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+            )  # its own process group: stopped as one
         self.servers.append((block, proc, log))
         url = block.options.get("wait")
         if not url:
@@ -145,19 +171,25 @@ class Session:
         deadline = time.monotonic() + self.server_timeout
         while time.monotonic() < deadline:
             if proc.poll() is not None:
-                raise AssertionError(f"{block} exited ({proc.returncode}) before {url} answered:\n{block.text}\n"
-                                     f"{log.read_text(errors='replace')[-4000:]}")
+                raise AssertionError(
+                    f"{block} exited ({proc.returncode}) before {url} answered:\n{block.text}\n"
+                    f"{log.read_text(errors='replace')[-4000:]}"
+                )
             try:
                 if httpx.get(url, timeout=5).status_code == 200:
                     return
             except httpx.HTTPError:
                 pass
             time.sleep(0.5)
-        raise AssertionError(f"{block}: {url} did not answer within {self.server_timeout:g} s\n"
-                             f"{log.read_text(errors='replace')[-4000:]}")
+        raise AssertionError(
+            f"{block}: {url} did not answer within {self.server_timeout:g} s\n"
+            f"{log.read_text(errors='replace')[-4000:]}"
+        )
 
     def server_logs(self) -> str:
-        return "\n".join(f"--- server {b} log\n{log.read_text(errors='replace')[-3000:]}" for b, _, log in self.servers)
+        return "\n".join(
+            f"--- server {b} log\n{log.read_text(errors='replace')[-3000:]}" for b, _, log in self.servers
+        )
 
     def close(self) -> list[str]:
         """Stop every server (SIGTERM to its process group, then wait); return what did not stop cleanly."""

@@ -13,7 +13,6 @@ import socket
 import subprocess
 import sys
 import threading
-from pathlib import Path
 
 import httpx
 import pytest
@@ -48,8 +47,14 @@ class Demo:
     """`python -m mxhub demo` in a process; its stdout lines collected by a thread."""
 
     def __init__(self, args: list[str], env: dict[str, str]) -> None:
-        self.proc = subprocess.Popen([sys.executable, "-m", "mxhub", "demo", *args], env=env, cwd=REPO,
-                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "mxhub", "demo", *args],
+            env=env,
+            cwd=REPO,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         self.lines: list[str] = []
         self.ready = threading.Event()
         self.errors: list[str] = []
@@ -80,8 +85,14 @@ def demo_env(tmp_path) -> dict[str, str]:
 
 
 def mxhub(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "mxhub", *args], env=env, cwd=REPO, capture_output=True,
-                          text=True, timeout=START_TIMEOUT)
+    return subprocess.run(
+        [sys.executable, "-m", "mxhub", *args],
+        env=env,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=START_TIMEOUT,
+    )
 
 
 def test_index_after_demo_links_the_real_images(demo_env, images):
@@ -105,14 +116,21 @@ def test_index_after_demo_links_the_real_images(demo_env, images):
         done = mxhub(argv[1:] + ["--json"], demo_env)
         assert done.returncode == 0, done.stderr
         summary = json.loads(done.stdout)
-        assert (summary["files"], summary["indexed"], summary["skipped"], summary["failed"]) == (79, 79, 0, [])
+        assert (summary["files"], summary["indexed"], summary["skipped"], summary["failed"]) == (
+            79,
+            79,
+            0,
+            [],
+        )
         linked = {s["template"]: s["linked"] for s in summary["sweeps"]}
         assert len(linked) == 5 and all(linked.values()), linked  # today: every sweep "not linked"
         assert {decode_id(g).site for g in linked.values()} == {"esrf"}
 
         # the hub (anonymous: these sessions ended years ago) serves the linked collections' image sets
-        query = ("query($id: ID!) { node(id: $id) { ... on DataCollection { fileTemplate startImageNumber "
-                 "numberOfImages images { count first kind } } } }")
+        query = (
+            "query($id: ID!) { node(id: $id) { ... on DataCollection { fileTemplate startImageNumber "
+            "numberOfImages images { count first kind } } } }"
+        )
         with httpx.Client(timeout=60) as client:
             for template, gid in linked.items():
                 body = client.post(hub, json={"query": query, "variables": {"id": gid}}).json()

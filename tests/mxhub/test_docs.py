@@ -37,8 +37,12 @@ def test_directives_are_known_and_only_on_shell_blocks():
     for b in all_blocks():
         if b.options:
             assert b.lang == SHELL, f"{b}: doc-test options on a {b.lang or 'unlabelled'} block"
-            assert set(b.options) <= KNOWN_OPTIONS, f"{b}: unknown doc-test option {set(b.options) - KNOWN_OPTIONS}"
-            assert b.options.get("needs", "mariadb") == "mariadb" and b.options.get("cwd", "repo") == "repo", b
+            assert set(b.options) <= KNOWN_OPTIONS, (
+                f"{b}: unknown doc-test option {set(b.options) - KNOWN_OPTIONS}"
+            )
+            assert (
+                b.options.get("needs", "mariadb") == "mariadb" and b.options.get("cwd", "repo") == "repo"
+            ), b
             assert not b.server or b.options.get("wait"), f"{b}: a server needs wait=URL (when it is up)"
 
 
@@ -68,9 +72,15 @@ async def doc_environment(fixtures: Path, pg: str, site_dsn: str | None = None) 
     """What a facility would configure: fresh databases and free ports (see docrun's docstring)."""
     names = {role: f"mxhub_doc_{role}_{uuid.uuid4().hex[:8]}" for role in ("hub", "site", "lims", "images")}
     dsns = {role: await create_database(pg, name) for role, name in names.items()}
-    env = {"MXHUB_HUB_DSN": dsns["hub"], "MXHUB_SITE_DSN": site_dsn or dsns["site"], "MXHUB_LIMS_DSN": dsns["lims"],
-           "MXHUB_IMAGE_STORE_DSN": dsns["images"], "MXHUB_DEMO_COLLECTIONS": "200", "MXHUB_FIXTURES": str(fixtures),
-           **{f"MXHUB_{role}_PORT": str(free_port()) for role in ("HUB", "SITE", "LIMS", "DEMO")}}
+    env = {
+        "MXHUB_HUB_DSN": dsns["hub"],
+        "MXHUB_SITE_DSN": site_dsn or dsns["site"],
+        "MXHUB_LIMS_DSN": dsns["lims"],
+        "MXHUB_IMAGE_STORE_DSN": dsns["images"],
+        "MXHUB_DEMO_COLLECTIONS": "200",
+        "MXHUB_FIXTURES": str(fixtures),
+        **{f"MXHUB_{role}_PORT": str(free_port()) for role in ("HUB", "SITE", "LIMS", "DEMO")},
+    }
     return env, list(names.values())
 
 

@@ -53,7 +53,9 @@ async def test_the_facility_walk_through_runs_as_written(fixtures, pg_server_dsn
         conn = answer["data"]["dataCollections"]
         assert conn["totalCount"] > 0 and len(conn["edges"]) == 3
         assert all(e["node"]["session"]["visit"].startswith("cm14451-") for e in conn["edges"])
-        assert answer["extensions"]["sites"] == [{"name": "dls", "status": "ok", "ms": answer["extensions"]["sites"][0]["ms"]}]
+        assert answer["extensions"]["sites"] == [
+            {"name": "dls", "status": "ok", "ms": answer["extensions"]["sites"][0]["ms"]}
+        ]
         assert "DETECTOR=" in output_of(session, "mxhub reprocess")
     finally:
         if session is not None:
@@ -61,4 +63,3 @@ async def test_the_facility_walk_through_runs_as_written(fixtures, pg_server_dsn
             assert not problems, problems
         for name in databases:
             await drop_database(pg_server_dsn, name)
-

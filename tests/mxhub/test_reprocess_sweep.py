@@ -41,19 +41,27 @@ def test_image_in_an_indexed_sweep_uses_the_sweep(native_dsn, images, tmp_path):
     # the sweep starts one image's worth of rotation per image before image 7 (its header: -144.4)
     assert _lines(out.output, "STARTING_ANGLE=") == ["STARTING_ANGLE= -145.0000"]
     assert _lines(out.output, "NAME_TEMPLATE_OF_DATA_FRAMES=") == [
-        f"NAME_TEMPLATE_OF_DATA_FRAMES= {root}/l-cyst_02_?????.cbf"]
+        f"NAME_TEMPLATE_OF_DATA_FRAMES= {root}/l-cyst_02_?????.cbf"
+    ]
 
     # the store from the environment, as `mxhub index` reads it
-    out = runner.invoke(reprocess, ["--image", image, "--format", "dials"], env={**env, "MXHUB_SITE_DSN": native_dsn})
+    out = runner.invoke(
+        reprocess, ["--image", image, "--format", "dials"], env={**env, "MXHUB_SITE_DSN": native_dsn}
+    )
     assert out.exit_code == 0, out.output
     assert "geometry.scan.image_range=1,15" in out.output
     assert "geometry.scan.oscillation=-145.0000,0.1000" in out.output
 
     # explicit options still win
-    out = runner.invoke(reprocess, ["--image", image, "--format", "xds", "--dsn", native_dsn, "--images", "5"], env=env)
+    out = runner.invoke(
+        reprocess, ["--image", image, "--format", "xds", "--dsn", native_dsn, "--images", "5"], env=env
+    )
     assert _lines(out.output, "DATA_RANGE=") == ["DATA_RANGE= 1 5"]
-    out = runner.invoke(reprocess, ["--image", image, "--format", "xds", "--dsn", native_dsn,
-                                    "--template", "l-cyst_02_#####.cbf"], env=env)
+    out = runner.invoke(
+        reprocess,
+        ["--image", image, "--format", "xds", "--dsn", native_dsn, "--template", "l-cyst_02_#####.cbf"],
+        env=env,
+    )
     assert _lines(out.output, "DATA_RANGE=") == ["DATA_RANGE= 7 7"]
 
 
@@ -63,9 +71,14 @@ def test_a_compressed_grid_keeps_its_suffix(native_dsn, images, tmp_path):
     for p in sorted((images / "thaumatin_grid").glob("*.cbf.bz2")):
         (root / p.name).symlink_to(p)
     summary = asyncio.run(_index(native_dsn, root, images))
-    assert [(s["template"], s["count"], s["kind"]) for s in summary.sweeps] == [("thau_3_2_####.cbf", 19, "grid")]
-    out = CliRunner().invoke(reprocess, ["--image", str(root / "thau_3_2_0005.cbf.bz2"), "--format", "dials",
-                                         "--dsn", native_dsn], env={"MXHUB_IMAGE_STORE_DSN": None})
+    assert [(s["template"], s["count"], s["kind"]) for s in summary.sweeps] == [
+        ("thau_3_2_####.cbf", 19, "grid")
+    ]
+    out = CliRunner().invoke(
+        reprocess,
+        ["--image", str(root / "thau_3_2_0005.cbf.bz2"), "--format", "dials", "--dsn", native_dsn],
+        env={"MXHUB_IMAGE_STORE_DSN": None},
+    )
     assert out.exit_code == 0, out.output
     assert f"template='{root}/thau_3_2_####.cbf.bz2'" in out.output
     assert "geometry.scan.image_range=1,19" in out.output
@@ -81,6 +94,9 @@ def test_image_outside_any_store_falls_back_to_its_file_name(images, tmp_path, m
     assert _lines(out.output, "DATA_RANGE=") == ["DATA_RANGE= 4 4"]
     assert not Path(tmp_path / "nodata").exists()
     # an ISPyB site's MariaDB DSN is no image store: the lookup is skipped, not an error
-    out = CliRunner().invoke(reprocess, ["--image", image, "--format", "xds"],
-                             env={"MXHUB_SITE_DSN": "mysql://reader@127.0.0.1:3306/ispyb"})
+    out = CliRunner().invoke(
+        reprocess,
+        ["--image", image, "--format", "xds"],
+        env={"MXHUB_SITE_DSN": "mysql://reader@127.0.0.1:3306/ispyb"},
+    )
     assert out.exit_code == 0, out.output

@@ -62,8 +62,13 @@ def audit_dir(tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("graphql-http-audit")
     (folder / "package.json").write_text('{"name": "mxhub-http-audit", "version": "0.0.0", "private": true}')
     try:
-        done = subprocess.run([npm, "install", "--no-audit", "--no-fund", "--ignore-scripts", GRAPHQL_HTTP, GRAPHQL_JS],
-                              cwd=folder, capture_output=True, text=True, timeout=300)
+        done = subprocess.run(
+            [npm, "install", "--no-audit", "--no-fund", "--ignore-scripts", GRAPHQL_HTTP, GRAPHQL_JS],
+            cwd=folder,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
     except subprocess.TimeoutExpired:
         unavailable(f"npm install {GRAPHQL_HTTP} took over 300 s")
     if done.returncode != 0:
@@ -73,8 +78,14 @@ def audit_dir(tmp_path_factory) -> Path:
 
 
 async def audit(folder: Path, url: str) -> list[dict]:
-    proc = await asyncio.create_subprocess_exec(shutil.which("node") or "node", "audit.js", url, cwd=folder,
-                                                stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    proc = await asyncio.create_subprocess_exec(
+        shutil.which("node") or "node",
+        "audit.js",
+        url,
+        cwd=folder,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
     out, err = await asyncio.wait_for(proc.communicate(), timeout=300)
     assert proc.returncode == 0, err.decode()
     return json.loads(out)
@@ -97,10 +108,14 @@ async def site_and_lims(pg_server_dsn, native_template):
     lims_dsn = await create_database(pg_server_dsn, lims_db)
     try:
         with ExitStack() as stack:
-            site = stack.enter_context(serve_in_thread(
-                create_site_app(NativeBackend(site_dsn, min_size=1, max_size=2), site="audited")))
-            lims = stack.enter_context(serve_in_thread(
-                create_lims_app(LimsStore(lims_dsn, min_size=1, max_size=2), name="lims")))
+            site = stack.enter_context(
+                serve_in_thread(
+                    create_site_app(NativeBackend(site_dsn, min_size=1, max_size=2), site="audited")
+                )
+            )
+            lims = stack.enter_context(
+                serve_in_thread(create_lims_app(LimsStore(lims_dsn, min_size=1, max_size=2), name="lims"))
+            )
             yield {"site": site, "lims": lims}
     finally:
         await drop_database(pg_server_dsn, site_db)

@@ -12,8 +12,17 @@ def test_global_id_round_trip_names_the_site():
     assert (gid.site, gid.type, gid.local_id) == ("esrf", "DataCollection", "993677")
 
 
-@pytest.mark.parametrize("bad", ["", "xx", "!!!", encode_id("esrf", "DataCollection", "1")[:-3] + "$$$",
-                                 "RGF0YUNvbGxlY3Rpb24", "Tm9wZTplc3JmOjE"])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        "",
+        "xx",
+        "!!!",
+        encode_id("esrf", "DataCollection", "1")[:-3] + "$$$",
+        "RGF0YUNvbGxlY3Rpb24",
+        "Tm9wZTplc3JmOjE",
+    ],
+)
 def test_malformed_global_ids_are_rejected(bad):
     with pytest.raises(InvalidGlobalId):
         decode_id(bad)

@@ -25,14 +25,18 @@ async def front(request, esrf_backend, lims_demo_dsn, running_hub):
         return
     if request.param == "site":
         app = create_app(esrf_backend, site="esrf", manage_backend=False)
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://site.test") as c:
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://site.test"
+        ) as c:
             yield c
         return
     store = LimsStore(lims_demo_dsn, min_size=1, max_size=2)
     await store.start()
     try:
         app = create_lims_app(store, name="lims", manage_store=False)
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://lims.test") as c:
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://lims.test"
+        ) as c:
             yield c
     finally:
         await store.close()
@@ -64,11 +68,15 @@ async def test_aliases_depth_and_cost_are_bounded(front: httpx.AsyncClient) -> N
     r = await front.post("/graphql", json={"query": many})
     assert _code(r) == "TOO_MANY_ALIASES"
     deep = "{ __typename " + "".join("... on Query { " for _ in range(40)) + "__typename" + " }" * 40 + " }"
-    assert (await front.post("/graphql", json={"query": deep})).status_code in (200, 400)  # fragments add no depth
+    assert (await front.post("/graphql", json={"query": deep})).status_code in (
+        200,
+        400,
+    )  # fragments add no depth
     pages = "{ " + " ".join(f"p{k}: dataCollections(first: 500) {{ totalCount }}" for k in range(11)) + " }"
     r = await front.post("/graphql", json={"query": pages})
     codes = [e["extensions"]["code"] for e in r.json()["errors"]]
     # a LIMS has no dataCollections: validation says so, but the cost bound is measured all the same
     assert "QUERY_TOO_COSTLY" in codes, codes
-    assert str(MAX_COST) in next(e["message"] for e in r.json()["errors"]
-                                 if e["extensions"]["code"] == "QUERY_TOO_COSTLY")
+    assert str(MAX_COST) in next(
+        e["message"] for e in r.json()["errors"] if e["extensions"]["code"] == "QUERY_TOO_COSTLY"
+    )

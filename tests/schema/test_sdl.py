@@ -7,7 +7,9 @@ from site_adapter.graphql.schema import schema
 
 
 def test_served_schema_equals_checked_in_sdl():
-    assert schema.as_str() + "\n" == read_sdl(), "regenerate: python -c \"from site_adapter.graphql.schema import schema; print(schema.as_str())\" > schema/mxhub.graphql"
+    assert schema.as_str() + "\n" == read_sdl(), (
+        'regenerate: python -c "from site_adapter.graphql.schema import schema; print(schema.as_str())" > schema/mxhub.graphql'
+    )
 
 
 async def test_service_sdl_is_the_file(esrf_gql):
@@ -17,8 +19,10 @@ async def test_service_sdl_is_the_file(esrf_gql):
 
 def _sdl_schema():
     sdl = read_sdl()
-    prelude = "directive @link(url: String!, import: [String]) repeatable on SCHEMA\n" \
-              "directive @key(fields: String!, resolvable: Boolean = true) repeatable on OBJECT | INTERFACE\n"
+    prelude = (
+        "directive @link(url: String!, import: [String]) repeatable on SCHEMA\n"
+        "directive @key(fields: String!, resolvable: Boolean = true) repeatable on OBJECT | INTERFACE\n"
+    )
     return build_schema(prelude + sdl)
 
 
@@ -37,14 +41,49 @@ def test_every_numeric_field_states_its_unit():
 def test_contract_fields_exist():
     s = _sdl_schema()
     dc = s.type_map["DataCollection"].fields
-    for f in ["id", "site", "localId", "experimentType", "startTime", "imageDirectory", "fileTemplate",
-              "startImageNumber", "numberOfImages", "wavelength", "detectorDistance", "beamCentreX", "beamCentreY",
-              "axisStart", "axisRange", "exposureTime", "transmission", "flux", "session", "sample", "detector",
-              "processing", "bestProcessing"]:
+    for f in [
+        "id",
+        "site",
+        "localId",
+        "experimentType",
+        "startTime",
+        "imageDirectory",
+        "fileTemplate",
+        "startImageNumber",
+        "numberOfImages",
+        "wavelength",
+        "detectorDistance",
+        "beamCentreX",
+        "beamCentreY",
+        "axisStart",
+        "axisRange",
+        "exposureTime",
+        "transmission",
+        "flux",
+        "session",
+        "sample",
+        "detector",
+        "processing",
+        "bestProcessing",
+    ]:
         assert f in dc, f
     filt = s.type_map["DataCollectionFilter"].fields
-    for f in ["sampleName", "sampleBarcode", "crystalUuid", "proteinAcronym", "proteinName", "uniprotId", "proposal",
-              "visit", "beamline", "experimentType", "startAfter", "startBefore", "resolutionBetterThan", "spaceGroup"]:
+    for f in [
+        "sampleName",
+        "sampleBarcode",
+        "crystalUuid",
+        "proteinAcronym",
+        "proteinName",
+        "uniprotId",
+        "proposal",
+        "visit",
+        "beamline",
+        "experimentType",
+        "startAfter",
+        "startBefore",
+        "resolutionBetterThan",
+        "spaceGroup",
+    ]:
         assert f in filt, f
     for root in ["node", "dataCollections", "samples", "proteins", "sessions", "proposals"]:
         assert root in s.query_type.fields

@@ -48,21 +48,29 @@ async def esrf_secured(esrf_backend, hub_tokens, tmp_path):
     policy = AccessPolicy(trusted_keys=[hub_tokens.public_key], embargo=EmbargoPolicy(3.0), audit=audit.log)
     app = create_app(esrf_backend, site="esrf", manage_backend=False, access_policy=policy)
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://esrf.test") as c:
+
         async def post(query, variables=None, headers=None):
-            r = await c.post("/graphql", json={"query": query, "variables": variables or {}}, headers=headers or {})
+            r = await c.post(
+                "/graphql", json={"query": query, "variables": variables or {}}, headers=headers or {}
+            )
             return r.json() | {"_status": r.status_code}
+
         yield post, audit
 
 
 async def expected_native(dsn: str, login: str | None = None, staff: str | None = None) -> set[str]:
-    cutoff = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None) - dt.timedelta(days=365.25 * 3)
+    cutoff = dt.datetime.now(dt.UTC).replace(tzinfo=None) - dt.timedelta(days=365.25 * 3)
     conn = await asyncpg.connect(dsn)
     try:
         rows = await conn.fetch(
             """SELECT dc.id FROM data_collection dc JOIN session se ON se.id = dc.session_id
                WHERE se.end_time < $1 OR se.beamline = $2
                   OR se.proposal_id IN (SELECT pm.proposal_id FROM proposal_member pm JOIN person p ON p.id = pm.person_id
-                                        WHERE p.login = $3)""", cutoff, staff, login)
+                                        WHERE p.login = $3)""",
+            cutoff,
+            staff,
+            login,
+        )
     finally:
         await conn.close()
     return {str(r["id"]) for r in rows}
@@ -72,17 +80,30 @@ async def test_matrix_native(esrf_secured, esrf_demo_dsn, hub_tokens):
     post, audit = esrf_secured
     conn = await asyncpg.connect(esrf_demo_dsn)
     try:
-        logins = [r["login"] for r in await conn.fetch(
-            "SELECT p.login FROM person p JOIN proposal_member pm ON pm.person_id = p.id ORDER BY pm.proposal_id, p.id")]
+        logins = [
+            r["login"]
+            for r in await conn.fetch(
+                "SELECT p.login FROM person p JOIN proposal_member pm ON pm.person_id = p.id ORDER BY pm.proposal_id, p.id"
+            )
+        ]
         total = await conn.fetchval("SELECT count(*) FROM data_collection")
     finally:
         await conn.close()
     member_a, member_b = logins[1], logins[-1]
     cases = {
         "anonymous": ({}, await expected_native(esrf_demo_dsn)),
-        "member A": (hub_tokens.headers(hub_tokens("esrf", member_a)), await expected_native(esrf_demo_dsn, login=member_a)),
-        "member B": (hub_tokens.headers(hub_tokens("esrf", member_b)), await expected_native(esrf_demo_dsn, login=member_b)),
-        "staff id29": (hub_tokens.headers(hub_tokens("esrf", "someone", staff=["id29"])), await expected_native(esrf_demo_dsn, staff="id29")),
+        "member A": (
+            hub_tokens.headers(hub_tokens("esrf", member_a)),
+            await expected_native(esrf_demo_dsn, login=member_a),
+        ),
+        "member B": (
+            hub_tokens.headers(hub_tokens("esrf", member_b)),
+            await expected_native(esrf_demo_dsn, login=member_b),
+        ),
+        "staff id29": (
+            hub_tokens.headers(hub_tokens("esrf", "someone", staff=["id29"])),
+            await expected_native(esrf_demo_dsn, staff="id29"),
+        ),
         "admin": (hub_tokens.headers(hub_tokens("esrf", "root", admin=True)), None),
     }
     seen = {}
@@ -109,7 +130,11 @@ async def test_matrix_native(esrf_secured, esrf_demo_dsn, hub_tokens):
     assert "errors" not in answer, answer
     mine = answer["data"]["node"]
     assert mine["localId"] == hidden and mine["sample"]["name"] and mine["detector"]["model"]
-    assert mine["sample"]["crystal"]["uuid"] and mine["sample"]["protein"]["acronym"] and mine["session"]["visit"]
+    assert (
+        mine["sample"]["crystal"]["uuid"]
+        and mine["sample"]["protein"]["acronym"]
+        and mine["session"]["visit"]
+    )
     # and a public collection's nested records are public too, for anyone
     public = sorted(anon)[0]
     answer = await post(q, {"id": encode_id("esrf", "DataCollection", public)})
@@ -118,15 +143,18 @@ async def test_matrix_native(esrf_secured, esrf_demo_dsn, hub_tokens):
     ents = "query($r: [_Any!]!) { _entities(representations: $r) { ... on Sample { name } ... on DataCollection { localId } } }"
     reps = [{"__typename": "Sample", "id": mine["sample"]["id"]}, {"__typename": "DataCollection", "id": gid}]
     assert (await post(ents, {"r": reps}))["data"]["_entities"] == [None, None]
-    assert (await post(ents, {"r": reps}, cases["member A"][0]))["data"]["_entities"][1] == {"localId": hidden}
+    assert (await post(ents, {"r": reps}, cases["member A"][0]))["data"]["_entities"][1] == {
+        "localId": hidden
+    }
     # the audit log says who asked and which proposals' records they got
     lines = [json.loads(x) for x in audit.read_text().splitlines()]
     assert {x["who"] for x in lines} >= {"anonymous", member_a, member_b, "root"}
     assert any(x["who"] == member_a and x["proposals"] for x in lines)
 
 
-@pytest.mark.parametrize("problem", ["forged", "expired", "audience", "issuer", "garbage", "ten years",
-                                     "several audiences"])
+@pytest.mark.parametrize(
+    "problem", ["forged", "expired", "audience", "issuer", "garbage", "ten years", "several audiences"]
+)
 async def test_bad_caller_tokens_are_refused(esrf_secured, hub_tokens, problem):
     post, _ = esrf_secured
     token = {
@@ -140,9 +168,15 @@ async def test_bad_caller_tokens_are_refused(esrf_secured, hub_tokens, problem):
         "several audiences": lambda: hub_tokens("esrf", "boaty", audience=["esrf", "diamond"]),
     }[problem]()
     body = await post(COUNT, None, hub_tokens.headers(token))
-    code = {"forged": "UNTRUSTED_HUB_KEY", "expired": "CALLER_TOKEN_EXPIRED", "audience": "SITE_NAME_MISMATCH",
-            "issuer": "CALLER_TOKEN_INVALID", "garbage": "CALLER_TOKEN_INVALID", "ten years": "CALLER_TOKEN_INVALID",
-            "several audiences": "CALLER_TOKEN_INVALID"}[problem]
+    code = {
+        "forged": "UNTRUSTED_HUB_KEY",
+        "expired": "CALLER_TOKEN_EXPIRED",
+        "audience": "SITE_NAME_MISMATCH",
+        "issuer": "CALLER_TOKEN_INVALID",
+        "garbage": "CALLER_TOKEN_INVALID",
+        "ten years": "CALLER_TOKEN_INVALID",
+        "several audiences": "CALLER_TOKEN_INVALID",
+    }[problem]
     assert body["_status"] == 401 and body["errors"][0]["extensions"]["code"] == code
     # a plain header naming a user is not an identity
     body = await post(COUNT, None, {"x-mxhub-user": "boaty", "x-remote-user": "boaty"})
@@ -156,8 +190,13 @@ async def test_matrix_ispyb_with_boaty(ispyb, hub_tokens):
     policy = AccessPolicy(trusted_keys=[hub_tokens.public_key], embargo=EmbargoPolicy(20.0))
     app = create_app(ispyb, site="dls", manage_backend=False, access_policy=policy)
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://dls.test") as c:
+
         async def post(query, variables=None, headers=None):
-            return (await c.post("/graphql", json={"query": query, "variables": variables or {}}, headers=headers or {})).json()
+            return (
+                await c.post(
+                    "/graphql", json={"query": query, "variables": variables or {}}, headers=headers or {}
+                )
+            ).json()
 
         def who(login=None, staff=None, admin=False):
             return hub_tokens.headers(hub_tokens("dls", login, staff=staff, admin=admin))
@@ -176,7 +215,9 @@ async def test_matrix_ispyb_with_boaty(ispyb, hub_tokens):
         as_anon = await post(nested, {"id": gid})
     assert "errors" not in as_boaty, as_boaty
     node = as_boaty["data"]["node"]
-    assert node["sample"]["name"] == "tlys_jan_4" and node["sample"]["protein"]["acronym"] and node["processing"]
+    assert (
+        node["sample"]["name"] == "tlys_jan_4" and node["sample"]["protein"]["acronym"] and node["processing"]
+    )
     assert node["bestProcessing"]["spaceGroup"] == "P 61 2 2"
     assert as_anon["data"]["node"] is None
     assert anon["totalCount"] == 0 and anon["edges"] == []

@@ -19,16 +19,16 @@ import pytest
 from site_adapter.axes import LabFrame, cross, dot, resolve, unit
 from site_adapter.indexer.cbf_header import read_header
 from site_adapter.reprocess import Overrides, geometry_from_header, render_xds
-from tests.site_adapter.reprocess.reference import floats, fixtures_dir, parse_xds_inp
+from tests.site_adapter.reprocess.reference import fixtures_dir, floats, parse_xds_inp
 
 pytest.importorskip("pycbf", reason="pycbf (cbflib) is in the test extra")
 
 IMAGES = fixtures_dir() / "images"
 WITH_AXES = [
-    "l_cysteine/l-cyst_01_00001.cbf",          # I19: detector turned 90 deg, 2theta 30, omega scan
-    "l_cysteine/l-cyst_04_00001.cbf",          # I19: phi scan with phi at chi -54.7
-    "dialects/dxtbx_i19_omega_scan.cbf",       # I19 kappa goniometer, negative omega increment
-    "dialects/dxtbx_i19_phi_scan_001.cbf",     # phi scan at kappa 30, omega -10: the axis is turned
+    "l_cysteine/l-cyst_01_00001.cbf",  # I19: detector turned 90 deg, 2theta 30, omega scan
+    "l_cysteine/l-cyst_04_00001.cbf",  # I19: phi scan with phi at chi -54.7
+    "dialects/dxtbx_i19_omega_scan.cbf",  # I19 kappa goniometer, negative omega increment
+    "dialects/dxtbx_i19_phi_scan_001.cbf",  # phi scan at kappa 30, omega -10: the axis is turned
     "image_examples/DLS_I03_smargon_0001.cbf.gz",
     "kapton_test_data/rayonix340/hit-20181213155134902.cbf",  # a still: detector only
 ]
@@ -110,11 +110,16 @@ def test_detector_agrees_with_cbflib(name: str) -> None:
     assert abs(lab.distance) == pytest.approx(ref["distance"], abs=1e-6)
     centre = lab.beam_centre
     assert centre is not None
-    assert (centre[0] / lab.fast_step, centre[1] / lab.slow_step) == pytest.approx(ref["beam_index"], abs=1e-6)
+    assert (centre[0] / lab.fast_step, centre[1] / lab.slow_step) == pytest.approx(
+        ref["beam_index"], abs=1e-6
+    )
 
 
-@pytest.mark.parametrize("name", [n for n in WITH_AXES if "rayonix" not in n],
-                         ids=[n.split("/")[-1] for n in WITH_AXES if "rayonix" not in n])
+@pytest.mark.parametrize(
+    "name",
+    [n for n in WITH_AXES if "rayonix" not in n],
+    ids=[n.split("/")[-1] for n in WITH_AXES if "rayonix" not in n],
+)
 def test_rotation_axis_agrees_with_cbflib(name: str) -> None:
     lab = ours(name)
     ref = cbflib(IMAGES / name, goniometer=True)
@@ -134,12 +139,22 @@ def test_rotation_axis_agrees_with_cbflib(name: str) -> None:
 def test_i19_sweeps_are_not_the_default_frame() -> None:
     """The issue's own numbers: sweep 01 fast (0, 0.866, 0.5), slow = omega = (1, 0, 0); sweep 04 rotates
     about (0.5774, -0.8165, 0). Written into XDS.INP in the detector's frame."""
-    g1 = geometry_from_header(read_header(IMAGES / "l_cysteine/l-cyst_01_00001.cbf"), template="l-cyst_01_#####.cbf",
-                              image_directory=None, number_of_images=15, overrides=Overrides())
+    g1 = geometry_from_header(
+        read_header(IMAGES / "l_cysteine/l-cyst_01_00001.cbf"),
+        template="l-cyst_01_#####.cbf",
+        image_directory=None,
+        number_of_images=15,
+        overrides=Overrides(),
+    )
     xds1 = parse_xds_inp(render_xds(g1))
     assert floats(xds1["ROTATION_AXIS"][0]) == pytest.approx([0.0, 1.0, 0.0], abs=1e-6)
-    g4 = geometry_from_header(read_header(IMAGES / "l_cysteine/l-cyst_04_00001.cbf"), template="l-cyst_04_#####.cbf",
-                              image_directory=None, number_of_images=15, overrides=Overrides())
+    g4 = geometry_from_header(
+        read_header(IMAGES / "l_cysteine/l-cyst_04_00001.cbf"),
+        template="l-cyst_04_#####.cbf",
+        image_directory=None,
+        number_of_images=15,
+        overrides=Overrides(),
+    )
     assert g4.lab is not None and g4.lab.rotation_axis == pytest.approx((0.5774, -0.8165, 0.0), abs=1e-3)
     xds4 = parse_xds_inp(render_xds(g4))
     # detector frame: x = fast (0, 1, 0), y = slow (1, 0, 0), z = normal (0, 0, -1)
@@ -150,8 +165,9 @@ def test_i19_sweeps_are_not_the_default_frame() -> None:
 def test_minicbf_without_axes_follows_the_pilatus_convention(name: str) -> None:
     header = read_header(IMAGES / name)
     assert header.axes is None
-    g = geometry_from_header(header, template="x_####.cbf", image_directory=None, number_of_images=1,
-                             overrides=Overrides())
+    g = geometry_from_header(
+        header, template="x_####.cbf", image_directory=None, number_of_images=1, overrides=Overrides()
+    )
     lab = g.lab
     assert lab is not None
     assert (lab.fast, lab.slow, lab.beam) == ((1.0, 0.0, 0.0), (0.0, -1.0, 0.0), (0.0, 0.0, -1.0))
@@ -162,6 +178,10 @@ def test_minicbf_without_axes_follows_the_pilatus_convention(name: str) -> None:
 
 def test_cbflib_cannot_read_a_minicbf_geometry() -> None:
     """Why the miniCBF files above are checked against the convention: cbflib finds no axes in them."""
-    done = subprocess.run([sys.executable, "-c", _CHILD, str(IMAGES / "dialects/psi_in16c_010001.cbf")],
-                          capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-c", _CHILD, str(IMAGES / "dialects/psi_in16c_010001.cbf")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode != 0 and "CBF_NOTFOUND" in done.stderr

@@ -12,17 +12,20 @@ from site_adapter.backends.native import NativeBackend
 Q = "query($f: DataCollectionFilter, $first: Int, $after: String) { dataCollections(filter: $f, first: $first, after: $after) { totalCount edges { node { id } } } }"
 
 
-@pytest.mark.parametrize("variables,code,fragment", [
-    ({"first": -1}, "BAD_USER_INPUT", "`first`"),
-    ({"after": "not-a-cursor"}, "INVALID_CURSOR", "cursor"),
-    ({"f": {"experimentType": "Rotation please"}}, "BAD_USER_INPUT", "known values"),
-    ({"f": {"crystalUuid": "1234"}}, "BAD_USER_INPUT", "crystalUuid"),
-    ({"f": {"visit": "cm14451"}}, "BAD_USER_INPUT", "visit"),
-    ({"f": {"uniprotId": "lysozyme"}}, "BAD_USER_INPUT", "UniProt"),
-    ({"f": {"resolutionBetterThan": -2}}, "BAD_USER_INPUT", "resolutionBetterThan"),
-    ({"f": {"sampleName": "x" * 5000}}, "BAD_USER_INPUT", "too long"),
-    ({"f": {"noSuchFilter": 1}}, "GRAPHQL_VALIDATION_FAILED", "noSuchFilter"),
-])
+@pytest.mark.parametrize(
+    "variables,code,fragment",
+    [
+        ({"first": -1}, "BAD_USER_INPUT", "`first`"),
+        ({"after": "not-a-cursor"}, "INVALID_CURSOR", "cursor"),
+        ({"f": {"experimentType": "Rotation please"}}, "BAD_USER_INPUT", "known values"),
+        ({"f": {"crystalUuid": "1234"}}, "BAD_USER_INPUT", "crystalUuid"),
+        ({"f": {"visit": "cm14451"}}, "BAD_USER_INPUT", "visit"),
+        ({"f": {"uniprotId": "lysozyme"}}, "BAD_USER_INPUT", "UniProt"),
+        ({"f": {"resolutionBetterThan": -2}}, "BAD_USER_INPUT", "resolutionBetterThan"),
+        ({"f": {"sampleName": "x" * 5000}}, "BAD_USER_INPUT", "too long"),
+        ({"f": {"noSuchFilter": 1}}, "GRAPHQL_VALIDATION_FAILED", "noSuchFilter"),
+    ],
+)
 async def test_bad_filter_values_get_coded_errors(esrf_gql, variables, code, fragment):
     body = await esrf_gql(Q, variables)
     assert body["errors"], body
@@ -45,10 +48,13 @@ async def test_cursor_of_another_connection_is_refused(esrf_gql):
     assert body["errors"][0]["extensions"]["code"] == "INVALID_CURSOR"
 
 
-@pytest.mark.parametrize("gid,code", [
-    ("garbage", "INVALID_ID"),
-    (encode_id("diamond", "DataCollection", "1"), "NOT_FOUND"),
-])
+@pytest.mark.parametrize(
+    "gid,code",
+    [
+        ("garbage", "INVALID_ID"),
+        (encode_id("diamond", "DataCollection", "1"), "NOT_FOUND"),
+    ],
+)
 async def test_bad_node_ids(esrf_gql, gid, code):
     body = await esrf_gql("query($id: ID!) { node(id: $id) { id } }", {"id": gid})
     assert body["errors"][0]["extensions"]["code"] == code
@@ -59,8 +65,11 @@ async def test_malformed_http_requests_are_4xx(esrf_backend):
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as c:
         r = await c.post("/graphql", content=b"{not json", headers={"content-type": "application/json"})
         assert r.status_code == 400 and r.json()["errors"][0]["extensions"]["code"] == "BAD_REQUEST"
-        r = await c.post("/graphql", json={"query": "{ dataCollections { "},
-                         headers={"accept": "application/graphql-response+json"})
+        r = await c.post(
+            "/graphql",
+            json={"query": "{ dataCollections { "},
+            headers={"accept": "application/graphql-response+json"},
+        )
         assert r.status_code == 400
         assert r.headers["content-type"].startswith("application/graphql-response+json")
         assert r.json()["errors"][0]["extensions"]["code"] == "GRAPHQL_VALIDATION_FAILED"

@@ -30,10 +30,14 @@ async def test_contract_query_by_sample_name_matches_the_store(esrf_gql, esrf_de
             """SELECT dc.id, dc.wavelength, dc.detector_distance, se.visit, d.model
                FROM data_collection dc JOIN sample s ON s.id = dc.sample_id JOIN session se ON se.id = dc.session_id
                JOIN detector d ON d.id = dc.detector_id
-               WHERE s.name = $1 ORDER BY dc.sort_time DESC, dc.id DESC""", row["name"])
+               WHERE s.name = $1 ORDER BY dc.sort_time DESC, dc.id DESC""",
+            row["name"],
+        )
         processing = await conn.fetch(
             """SELECT data_collection_id, program, status, (overall->>'resolution_high')::float8 AS res
-               FROM processing_result WHERE data_collection_id = ANY($1) ORDER BY id""", [r["id"] for r in expected])
+               FROM processing_result WHERE data_collection_id = ANY($1) ORDER BY id""",
+            [r["id"] for r in expected],
+        )
     finally:
         await conn.close()
     conn_ = body["data"]["dataCollections"]
@@ -67,13 +71,16 @@ async def test_filters_combine_and_match_sql(esrf_gql, esrf_demo_dsn):
     try:
         want = await conn.fetchval(
             """SELECT count(*) FROM data_collection dc JOIN protein p ON p.id = dc.protein_id
-               WHERE p.acronym = 'TLN' AND dc.best_resolution <= 1.8 AND dc.beamline = 'id29'""")
+               WHERE p.acronym = 'TLN' AND dc.best_resolution <= 1.8 AND dc.beamline = 'id29'"""
+        )
         by_uniprot = await conn.fetchval(
             """SELECT count(*) FROM data_collection dc JOIN protein p ON p.id = dc.protein_id
-               WHERE 'P00698' = ANY(p.uniprot_ids) AND dc.experiment_type = 'OSC'""")
+               WHERE 'P00698' = ANY(p.uniprot_ids) AND dc.experiment_type = 'OSC'"""
+        )
         by_name = await conn.fetchval(
             """SELECT count(*) FROM data_collection dc JOIN protein p ON p.id = dc.protein_id
-               WHERE lower(p.name) LIKE '%thaumatin%'""")
+               WHERE lower(p.name) LIKE '%thaumatin%'"""
+        )
         sg = await conn.fetchval("SELECT count(*) FROM data_collection WHERE best_space_group = 'P 61 2 2'")
     finally:
         await conn.close()
@@ -92,8 +99,12 @@ async def test_filters_combine_and_match_sql(esrf_gql, esrf_demo_dsn):
 async def test_walking_every_page_returns_each_record_once_in_order(esrf_gql, esrf_demo_dsn):
     conn = await asyncpg.connect(esrf_demo_dsn)
     try:
-        expected = [str(r["id"]) for r in await conn.fetch(
-            "SELECT id FROM data_collection WHERE beamline = 'id30b' ORDER BY sort_time DESC, id DESC")]
+        expected = [
+            str(r["id"])
+            for r in await conn.fetch(
+                "SELECT id FROM data_collection WHERE beamline = 'id30b' ORDER BY sort_time DESC, id DESC"
+            )
+        ]
     finally:
         await conn.close()
     q = """query($after: String) { dataCollections(filter: {beamline: "id30b"}, first: 37, after: $after) {
@@ -109,12 +120,15 @@ async def test_walking_every_page_returns_each_record_once_in_order(esrf_gql, es
     assert seen == expected
 
 
-@pytest.mark.parametrize("root,order_sql", [
-    ("samples", "SELECT id FROM sample ORDER BY coalesce(name, '') COLLATE \"C\", id"),
-    ("proteins", "SELECT id FROM protein ORDER BY coalesce(acronym, '') COLLATE \"C\", id"),
-    ("sessions", "SELECT id FROM session ORDER BY start_time DESC, id DESC"),
-    ("proposals", "SELECT id FROM proposal ORDER BY code COLLATE \"C\", id"),
-])
+@pytest.mark.parametrize(
+    "root,order_sql",
+    [
+        ("samples", "SELECT id FROM sample ORDER BY coalesce(name, '') COLLATE \"C\", id"),
+        ("proteins", "SELECT id FROM protein ORDER BY coalesce(acronym, '') COLLATE \"C\", id"),
+        ("sessions", "SELECT id FROM session ORDER BY start_time DESC, id DESC"),
+        ("proposals", 'SELECT id FROM proposal ORDER BY code COLLATE "C", id'),
+    ],
+)
 async def test_other_connections_page_exactly(esrf_gql, esrf_demo_dsn, root, order_sql):
     conn = await asyncpg.connect(esrf_demo_dsn)
     try:
@@ -146,15 +160,23 @@ async def test_a_page_of_100_batches_its_relations(esrf_gql, esrf_backend):
 
 
 async def test_node_and_entities_resolve_by_global_id(esrf_gql):
-    page = await esrf_gql("{ dataCollections(first: 1) { edges { node { id localId sample { id name } } } } }")
+    page = await esrf_gql(
+        "{ dataCollections(first: 1) { edges { node { id localId sample { id name } } } } }"
+    )
     node = page["data"]["dataCollections"]["edges"][0]["node"]
-    got = await esrf_gql("query($id: ID!) { node(id: $id) { id ... on DataCollection { localId } } }", {"id": node["id"]})
+    got = await esrf_gql(
+        "query($id: ID!) { node(id: $id) { id ... on DataCollection { localId } } }", {"id": node["id"]}
+    )
     assert got["data"]["node"] == {"id": node["id"], "localId": node["localId"]}
-    reps = [{"__typename": "Sample", "id": node["sample"]["id"]},
-            {"__typename": "DataCollection", "id": node["id"]}]
+    reps = [
+        {"__typename": "Sample", "id": node["sample"]["id"]},
+        {"__typename": "DataCollection", "id": node["id"]},
+    ]
     got = await esrf_gql(
         """query($r: [_Any!]!) { _entities(representations: $r) {
-             ... on Sample { name } ... on DataCollection { localId } } }""", {"r": reps})
+             ... on Sample { name } ... on DataCollection { localId } } }""",
+        {"r": reps},
+    )
     assert got["data"]["_entities"] == [{"name": node["sample"]["name"]}, {"localId": node["localId"]}]
     missing = encode_id("esrf", "DataCollection", "999999999")
     got = await esrf_gql("query($id: ID!) { node(id: $id) { id } }", {"id": missing})
@@ -164,11 +186,15 @@ async def test_node_and_entities_resolve_by_global_id(esrf_gql):
 async def test_sample_keys_filter_matches_uuid_or_barcode(esrf_gql, esrf_demo_dsn):
     conn = await asyncpg.connect(esrf_demo_dsn)
     try:
-        rows = await conn.fetch("SELECT s.barcode, c.uuid FROM sample s JOIN crystal c ON c.id = s.crystal_id ORDER BY s.id LIMIT 3")
+        rows = await conn.fetch(
+            "SELECT s.barcode, c.uuid FROM sample s JOIN crystal c ON c.id = s.crystal_id ORDER BY s.id LIMIT 3"
+        )
         want = await conn.fetchval(
             """SELECT count(*) FROM data_collection dc JOIN sample s ON s.id = dc.sample_id
                JOIN crystal c ON c.id = s.crystal_id WHERE c.uuid = ANY($1) OR s.barcode = $2""",
-            [rows[0]["uuid"], rows[1]["uuid"]], rows[2]["barcode"])
+            [rows[0]["uuid"], rows[1]["uuid"]],
+            rows[2]["barcode"],
+        )
     finally:
         await conn.close()
     q = "query($f: DataCollectionFilter) { dataCollections(filter: $f, first: 0) { totalCount } }"
@@ -184,14 +210,18 @@ async def test_sample_keys_filter_matches_uuid_or_barcode(esrf_gql, esrf_demo_ds
 async def test_unit_cell_within_tolerance(esrf_gql, esrf_demo_dsn):
     conn = await asyncpg.connect(esrf_demo_dsn)
     try:
-        cell = await conn.fetchrow("SELECT cell_a, cell_b, cell_c, cell_alpha, cell_beta, cell_gamma FROM processing_result"
-                                   " WHERE status = 'SUCCESS' ORDER BY id LIMIT 1")
+        cell = await conn.fetchrow(
+            "SELECT cell_a, cell_b, cell_c, cell_alpha, cell_beta, cell_gamma FROM processing_result"
+            " WHERE status = 'SUCCESS' ORDER BY id LIMIT 1"
+        )
         want = await conn.fetchval(
             """SELECT count(*) FROM data_collection dc WHERE EXISTS (SELECT 1 FROM processing_result pr
                WHERE pr.data_collection_id = dc.id AND pr.status = 'SUCCESS'
                  AND abs(pr.cell_a - $1) <= $1 * 0.005 AND abs(pr.cell_b - $2) <= $2 * 0.005
                  AND abs(pr.cell_c - $3) <= $3 * 0.005 AND abs(pr.cell_alpha - $4) <= 0.5
-                 AND abs(pr.cell_beta - $5) <= 0.5 AND abs(pr.cell_gamma - $6) <= 0.5)""", *cell)
+                 AND abs(pr.cell_beta - $5) <= 0.5 AND abs(pr.cell_gamma - $6) <= 0.5)""",
+            *cell,
+        )
     finally:
         await conn.close()
     names = ["a", "b", "c", "alpha", "beta", "gamma"]

@@ -18,11 +18,18 @@ def client(app, base: str) -> httpx.AsyncClient:
     return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=base)
 
 
-async def walk(c: httpx.AsyncClient, flt: dict | None, headers: dict | None = None) -> tuple[list[dict], list | None]:
+async def walk(
+    c: httpx.AsyncClient, flt: dict | None, headers: dict | None = None
+) -> tuple[list[dict], list | None]:
     nodes, after = [], None
     while True:
-        body = (await c.post("/graphql", json={"query": IDS, "variables": {"f": flt, "after": after}},
-                             headers=headers or {})).json()
+        body = (
+            await c.post(
+                "/graphql",
+                json={"query": IDS, "variables": {"f": flt, "after": after}},
+                headers=headers or {},
+            )
+        ).json()
         if body.get("errors"):
             return nodes, body["errors"]
         conn = body["data"]["dataCollections"]
@@ -43,7 +50,10 @@ async def owned_native(dsn: str, login: str | None = None, beamline: str | None 
                   OR se.proposal_id IN (SELECT pm.proposal_id FROM proposal_member pm JOIN person p ON p.id = pm.person_id
                                         WHERE p.login = $2)
                   OR se.id IN (SELECT sm.session_id FROM session_member sm JOIN person p ON p.id = sm.person_id
-                               WHERE p.login = $2)""", beamline, login)
+                               WHERE p.login = $2)""",
+            beamline,
+            login,
+        )
     finally:
         await conn.close()
     return {str(r["id"]) for r in rows}
@@ -53,8 +63,9 @@ async def owned_native(dsn: str, login: str | None = None, beamline: str | None 
 async def esrf_secured(esrf_backend, hub_tokens):
     # A short embargo: most demo sessions are public, so `mine` is visibly narrower than what one sees.
     policy = AccessPolicy(trusted_keys=[hub_tokens.public_key], embargo=EmbargoPolicy(0.5))
-    async with client(create_app(esrf_backend, site="esrf", manage_backend=False, access_policy=policy),
-                      "http://esrf.test") as c:
+    async with client(
+        create_app(esrf_backend, site="esrf", manage_backend=False, access_policy=policy), "http://esrf.test"
+    ) as c:
         yield c
 
 
@@ -62,9 +73,13 @@ async def test_mine_is_what_the_caller_is_member_of_or_staff_for(esrf_secured, e
     c = esrf_secured
     conn = await asyncpg.connect(esrf_demo_dsn)
     try:
-        login = await conn.fetchval("SELECT p.login FROM person p JOIN proposal_member pm ON pm.person_id = p.id"
-                                    " ORDER BY pm.proposal_id DESC, p.id LIMIT 1")
-        beamline = await conn.fetchval("SELECT lower(beamline) FROM session GROUP BY 1 ORDER BY count(*) LIMIT 1")
+        login = await conn.fetchval(
+            "SELECT p.login FROM person p JOIN proposal_member pm ON pm.person_id = p.id"
+            " ORDER BY pm.proposal_id DESC, p.id LIMIT 1"
+        )
+        beamline = await conn.fetchval(
+            "SELECT lower(beamline) FROM session GROUP BY 1 ORDER BY count(*) LIMIT 1"
+        )
         total = await conn.fetchval("SELECT count(*) FROM data_collection")
     finally:
         await conn.close()
@@ -100,7 +115,10 @@ async def test_mine_needs_a_signed_in_caller(esrf_secured, esrf_backend):
     # A site without access control does not know its callers: it says so instead of guessing.
     async with client(create_app(esrf_backend, site="esrf", manage_backend=False), "http://open.test") as c:
         nodes, errors = await walk(c, {"mine": True})
-    assert errors[0]["extensions"]["code"] == "UNAUTHENTICATED" and "without access control" in errors[0]["message"]
+    assert (
+        errors[0]["extensions"]["code"] == "UNAUTHENTICATED"
+        and "without access control" in errors[0]["message"]
+    )
 
 
 async def test_mine_on_ispyb(ispyb, hub_tokens):
@@ -112,11 +130,17 @@ async def test_mine_on_ispyb(ispyb, hub_tokens):
     def who(login=None, staff=None):
         return hub_tokens.headers(hub_tokens("dls", login, staff=staff))
 
-    async with client(create_app(ispyb, site="dls", manage_backend=False, access_policy=strict), "http://a.test") as c:
+    async with client(
+        create_app(ispyb, site="dls", manage_backend=False, access_policy=strict), "http://a.test"
+    ) as c:
         # Under a 20-year embargo nothing is public: what one sees is exactly what is one's own.
-        own = {name: {n["localId"] for n in (await walk(c, None, who(*args)))[0]}
-               for name, args in {"boaty": ("boaty",), "alice": ("alice",), "i03": ("sci", ["i03"])}.items()}
-    async with client(create_app(ispyb, site="dls", manage_backend=False, access_policy=lax), "http://b.test") as c:
+        own = {
+            name: {n["localId"] for n in (await walk(c, None, who(*args)))[0]}
+            for name, args in {"boaty": ("boaty",), "alice": ("alice",), "i03": ("sci", ["i03"])}.items()
+        }
+    async with client(
+        create_app(ispyb, site="dls", manage_backend=False, access_policy=lax), "http://b.test"
+    ) as c:
         everything, _ = await walk(c, None)
         for name, args in {"boaty": ("boaty",), "alice": ("alice",), "i03": ("sci", ["i03"])}.items():
             mine, errors = await walk(c, {"mine": True}, who(*args))

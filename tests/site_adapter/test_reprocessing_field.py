@@ -20,7 +20,9 @@ async def test_xds_dials_and_mosflm_from_a_native_collection(esrf_gql):
     assert float(value("DETECTOR_DISTANCE")) == pytest.approx(node["detectorDistance"], abs=0.01)
     assert float(value("OSCILLATION_RANGE")) == pytest.approx(node["axisRange"], abs=1e-4)
     # ORGX is the beam centre in pixels along the fast axis
-    assert float(value("ORGX")) == pytest.approx(node["beamCentreX"] / node["detector"]["pixelSizeX"], abs=0.02)
+    assert float(value("ORGX")) == pytest.approx(
+        node["beamCentreX"] / node["detector"]["pixelSizeX"], abs=0.02
+    )
     assert re.search(rf"DATA_RANGE=\s*1\s+{node['numberOfImages']}\b", xds)
     assert "dials.import" in node["reprocessing"]["dialsImport"]
     assert str(node["wavelength"]) in node["reprocessing"]["dialsImport"]

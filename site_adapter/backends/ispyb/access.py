@@ -45,9 +45,9 @@ class EmbargoPolicy:
         start = self.public_from(session)
         if start is None:
             return False
-        current = now or dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+        current = now or dt.datetime.now(dt.UTC).replace(tzinfo=None)
         if current.tzinfo is not None:
-            current = current.astimezone(dt.timezone.utc).replace(tzinfo=None)
+            current = current.astimezone(dt.UTC).replace(tzinfo=None)
         return current >= start
 
 
@@ -55,12 +55,16 @@ async def proposals_of_login(db: Any, s: SchemaInfo, login: str) -> set[str]:
     """Proposal codes the login owns (Proposal.personId) or is a member of (ProposalHasPerson)."""
     parts: list[str] = []
     if s.has("Proposal", "personId"):
-        parts.append("SELECT p.`proposalCode`, p.`proposalNumber` FROM Proposal p"
-                     " JOIN Person pe ON pe.`personId` = p.`personId` WHERE pe.`login` = %s")
+        parts.append(
+            "SELECT p.`proposalCode`, p.`proposalNumber` FROM Proposal p"
+            " JOIN Person pe ON pe.`personId` = p.`personId` WHERE pe.`login` = %s"
+        )
     if s.has("ProposalHasPerson"):
-        parts.append("SELECT p.`proposalCode`, p.`proposalNumber` FROM ProposalHasPerson php"
-                     " JOIN Proposal p ON p.`proposalId` = php.`proposalId`"
-                     " JOIN Person pe ON pe.`personId` = php.`personId` WHERE pe.`login` = %s")
+        parts.append(
+            "SELECT p.`proposalCode`, p.`proposalNumber` FROM ProposalHasPerson php"
+            " JOIN Proposal p ON p.`proposalId` = php.`proposalId`"
+            " JOIN Person pe ON pe.`personId` = php.`personId` WHERE pe.`login` = %s"
+        )
     if not parts or not login:
         return set()
     rows = await db.fetch(" UNION ".join(parts), [login] * len(parts))
@@ -75,18 +79,23 @@ async def sessions_of_login(db: Any, s: SchemaInfo, login: str) -> set[str]:
         "SELECT p.`proposalCode`, p.`proposalNumber`, ses.`visit_number` FROM Session_has_Person shp"
         " JOIN BLSession ses ON ses.`sessionId` = shp.`sessionId`"
         " JOIN Proposal p ON p.`proposalId` = ses.`proposalId`"
-        " JOIN Person pe ON pe.`personId` = shp.`personId` WHERE pe.`login` = %s", [login])
+        " JOIN Person pe ON pe.`personId` = shp.`personId` WHERE pe.`login` = %s",
+        [login],
+    )
     return {f"{code or ''}{number or ''}-{visit}" for code, number, visit in rows}
 
 
 async def is_staff(db: Any, s: SchemaInfo, login: str) -> bool:
     """True when the login is in a UserGroup holding a staff permission (STAFF_PERMISSIONS)."""
-    if not login or not all(s.has(t) for t in ("UserGroup_has_Person", "UserGroup_has_Permission", "Permission")):
+    if not login or not all(
+        s.has(t) for t in ("UserGroup_has_Person", "UserGroup_has_Permission", "Permission")
+    ):
         return False
     rows = await db.fetch(
         "SELECT 1 FROM Person pe JOIN UserGroup_has_Person ugp ON ugp.`personId` = pe.`personId`"
         " JOIN UserGroup_has_Permission ugperm ON ugperm.`userGroupId` = ugp.`userGroupId`"
         " JOIN Permission perm ON perm.`permissionId` = ugperm.`permissionId`"
         f" WHERE pe.`login` = %s AND perm.`type` IN ({', '.join(['%s'] * len(STAFF_PERMISSIONS))}) LIMIT 1",
-        [login, *STAFF_PERMISSIONS])
+        [login, *STAFF_PERMISSIONS],
+    )
     return bool(rows)

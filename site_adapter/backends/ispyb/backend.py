@@ -6,11 +6,17 @@ It never writes; start() refuses, with one line, a server or schema it cannot se
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 from site_adapter import model
 from site_adapter.backends.base import (
-    BackendError, DataCollectionFilter, Page, PageRequest, ProposalFilter, ProteinFilter, SampleFilter,
+    BackendError,
+    DataCollectionFilter,
+    Page,
+    PageRequest,
+    ProposalFilter,
+    ProteinFilter,
+    SampleFilter,
     SessionFilter,
 )
 from site_adapter.backends.ispyb import access, collections, entities, processing, samples
@@ -22,8 +28,14 @@ from site_adapter.backends.ispyb.schema_check import SchemaInfo, detect
 class IspybBackend:
     kind = "ispyb"
 
-    def __init__(self, dsn: str, *, pool_size: int = 10, embargo: EmbargoPolicy | None = None,
-                 query_timeout: float = 30.0) -> None:
+    def __init__(
+        self,
+        dsn: str,
+        *,
+        pool_size: int = 10,
+        embargo: EmbargoPolicy | None = None,
+        query_timeout: float = 30.0,
+    ) -> None:
         self.db = Database(dsn, pool_size=pool_size, query_timeout=query_timeout)
         self.embargo = embargo or EmbargoPolicy()
         self._schema: SchemaInfo | None = None
@@ -54,7 +66,9 @@ class IspybBackend:
         await self.db.fetch("SELECT 1")
 
     # Root connections
-    async def data_collections(self, f: DataCollectionFilter, page: PageRequest) -> Page[model.DataCollection]:
+    async def data_collections(
+        self, f: DataCollectionFilter, page: PageRequest
+    ) -> Page[model.DataCollection]:
         return await collections.page(self.db, self.schema, f, page)
 
     async def samples(self, f: SampleFilter, page: PageRequest) -> Page[model.Sample]:

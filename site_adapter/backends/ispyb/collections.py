@@ -6,23 +6,38 @@ the indexed side (sample name, protein acronym, proposal), never a query per row
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from mx_schema.cursors import time_key
 from site_adapter import access, model
 from site_adapter.backends.base import DataCollectionFilter, InvalidInput, Page, PageRequest
 from site_adapter.backends.ispyb import normalise as n
+from site_adapter.backends.ispyb import visibility
 from site_adapter.backends.ispyb.entities import proposal_predicates, visit_predicates
 from site_adapter.backends.ispyb.keyset import (
+    binary_equals,
+    check_position,
+    id_list,
+    int_ids,
+    time_desc_after,
+    time_desc_order,
+    time_expr,
     unmatchable,
-    binary_equals, check_position, id_list, int_ids, time_desc_after, time_desc_order, time_expr,
 )
 from site_adapter.backends.ispyb.processing import best_filters
-from site_adapter.backends.ispyb import visibility
 from site_adapter.backends.ispyb.schema_check import SchemaInfo
 
-_SAMPLE_FIELDS = ("sample_name", "sample_barcode", "crystal_uuid", "protein_acronym", "protein_name", "uniprot_id",
-                  "any_crystal_uuid", "any_sample_barcode")
+_SAMPLE_FIELDS = (
+    "sample_name",
+    "sample_barcode",
+    "crystal_uuid",
+    "protein_acronym",
+    "protein_name",
+    "uniprot_id",
+    "any_crystal_uuid",
+    "any_sample_barcode",
+)
 
 
 def _sample_predicates(s: SchemaInfo, f: DataCollectionFilter) -> tuple[list[str], list[Any], bool]:
@@ -92,8 +107,12 @@ def _other_predicates(s: SchemaInfo, f: DataCollectionFilter) -> tuple[list[str]
         where.append("ses.`beamLineName` = %s")  # case-insensitive, as in the native store
         args.append(f.beamline)
     if f.experiment_type is not None:
-        where.append(binary_equals(f"COALESCE({s.col('dcg', 'DataCollectionGroup', 'experimentType')}, "
-                                   f"{s.col('dc', 'DataCollection', 'experimenttype')})"))
+        where.append(
+            binary_equals(
+                f"COALESCE({s.col('dcg', 'DataCollectionGroup', 'experimentType')}, "
+                f"{s.col('dc', 'DataCollection', 'experimenttype')})"
+            )
+        )
         args.append(f.experiment_type)
     if f.start_after is not None:
         where.append("dc.`startTime` >= %s")
@@ -113,8 +132,11 @@ def _other_predicates(s: SchemaInfo, f: DataCollectionFilter) -> tuple[list[str]
 
 
 def _session_join(needs_session: bool) -> str:
-    return (" JOIN BLSession ses ON ses.`sessionId` = dcg.`sessionId` JOIN Proposal p ON p.`proposalId` = ses.`proposalId`"
-            if needs_session else "")
+    return (
+        " JOIN BLSession ses ON ses.`sessionId` = dcg.`sessionId` JOIN Proposal p ON p.`proposalId` = ses.`proposalId`"
+        if needs_session
+        else ""
+    )
 
 
 def matching_sql(s: SchemaInfo, f: DataCollectionFilter) -> tuple[str, list[Any]] | None:
@@ -123,8 +145,15 @@ def matching_sql(s: SchemaInfo, f: DataCollectionFilter) -> tuple[str, list[Any]
     The sample is the group's (DataCollectionGroup.blSampleId), else the legacy
     DataCollection.BLSAMPLEID: two disjoint branches, each an index-driven join from BLSample.
     """
-    if unmatchable(f.sample_name, f.sample_barcode, f.crystal_uuid, f.protein_acronym, f.beamline,
-                   f.experiment_type, f.space_group):
+    if unmatchable(
+        f.sample_name,
+        f.sample_barcode,
+        f.crystal_uuid,
+        f.protein_acronym,
+        f.beamline,
+        f.experiment_type,
+        f.space_group,
+    ):
         return None
     other, other_args, needs_session, nothing = _other_predicates(s, f)
     if nothing:
@@ -133,20 +162,26 @@ def matching_sql(s: SchemaInfo, f: DataCollectionFilter) -> tuple[str, list[Any]
     if nothing:
         return None
     select = f"SELECT dc.`dataCollectionId` AS id, {time_expr('dc.`startTime`')} AS t"
-    sample_from = (" LEFT JOIN Crystal c ON c.`crystalId` = bs.`crystalId`"
-                   " LEFT JOIN Protein pr ON pr.`proteinId` = c.`proteinId`")
+    sample_from = (
+        " LEFT JOIN Crystal c ON c.`crystalId` = bs.`crystalId`"
+        " LEFT JOIN Protein pr ON pr.`proteinId` = c.`proteinId`"
+    )
     where = " AND ".join(sample_where + other)
-    branch_group = (f"{select} FROM BLSample bs{sample_from}"
-                    " JOIN DataCollectionGroup dcg ON dcg.`blSampleId` = bs.`blSampleId`"
-                    " JOIN DataCollection dc ON dc.`dataCollectionGroupId` = dcg.`dataCollectionGroupId`"
-                    f"{_session_join(needs_session)} WHERE {where}")
+    branch_group = (
+        f"{select} FROM BLSample bs{sample_from}"
+        " JOIN DataCollectionGroup dcg ON dcg.`blSampleId` = bs.`blSampleId`"
+        " JOIN DataCollection dc ON dc.`dataCollectionGroupId` = dcg.`dataCollectionGroupId`"
+        f"{_session_join(needs_session)} WHERE {where}"
+    )
     args = sample_args + other_args
     if not s.has("DataCollection", "BLSAMPLEID"):
         return branch_group, args
-    branch_legacy = (f"{select} FROM BLSample bs{sample_from}"
-                     " JOIN DataCollection dc ON dc.`BLSAMPLEID` = bs.`blSampleId`"
-                     " JOIN DataCollectionGroup dcg ON dcg.`dataCollectionGroupId` = dc.`dataCollectionGroupId`"
-                     f"{_session_join(needs_session)} WHERE dcg.`blSampleId` IS NULL AND {where}")
+    branch_legacy = (
+        f"{select} FROM BLSample bs{sample_from}"
+        " JOIN DataCollection dc ON dc.`BLSAMPLEID` = bs.`blSampleId`"
+        " JOIN DataCollectionGroup dcg ON dcg.`dataCollectionGroupId` = dc.`dataCollectionGroupId`"
+        f"{_session_join(needs_session)} WHERE dcg.`blSampleId` IS NULL AND {where}"
+    )
     return f"{branch_group} UNION ALL {branch_legacy}", args + args
 
 
@@ -167,7 +202,9 @@ async def _sample_page(db: Any, sql: str, args: list[Any], req: PageRequest) -> 
     return [int(r[0]) for r in rows[: req.first]], len(rows) > req.first, total
 
 
-async def _plain_page(db: Any, s: SchemaInfo, f: DataCollectionFilter, req: PageRequest) -> tuple[list[int], bool, int] | None:
+async def _plain_page(
+    db: Any, s: SchemaInfo, f: DataCollectionFilter, req: PageRequest
+) -> tuple[list[int], bool, int] | None:
     """No sample filter: dated rows come in startTime index order, then the undated by id (so an
     unfiltered page reads 21 index entries, not a million); null and zero dates are the undated."""
     other, args, needs_session, nothing = _other_predicates(s, f)
@@ -188,7 +225,9 @@ async def _plain_page(db: Any, s: SchemaInfo, f: DataCollectionFilter, req: Page
         after_sql, after_args = time_desc_after("dc.`startTime`", "dc.`dataCollectionId`", after)
         rows = await db.fetch(
             f"SELECT dc.`dataCollectionId` {base} AND dc.`startTime` >= '1000-01-01' AND {after_sql}"
-            " ORDER BY dc.`startTime` DESC, dc.`dataCollectionId` DESC LIMIT %s", args + after_args + [want])
+            " ORDER BY dc.`startTime` DESC, dc.`dataCollectionId` DESC LIMIT %s",
+            args + after_args + [want],
+        )
         ids = [int(r[0]) for r in rows]
     if len(ids) < want:
         undated = "(dc.`startTime` IS NULL OR dc.`startTime` < '1000-01-01')"
@@ -196,13 +235,17 @@ async def _plain_page(db: Any, s: SchemaInfo, f: DataCollectionFilter, req: Page
         if after is not None and after[0] is None:
             undated += " AND dc.`dataCollectionId` < %s"
             extra = [after[1]]
-        rows = await db.fetch(f"SELECT dc.`dataCollectionId` {base} AND {undated}"
-                              " ORDER BY dc.`dataCollectionId` DESC LIMIT %s", args + extra + [want - len(ids)])
+        rows = await db.fetch(
+            f"SELECT dc.`dataCollectionId` {base} AND {undated} ORDER BY dc.`dataCollectionId` DESC LIMIT %s",
+            args + extra + [want - len(ids)],
+        )
         ids += [int(r[0]) for r in rows]
     return ids[: req.first], len(ids) > req.first, total
 
 
-async def page(db: Any, s: SchemaInfo, f: DataCollectionFilter, req: PageRequest) -> Page[model.DataCollection]:
+async def page(
+    db: Any, s: SchemaInfo, f: DataCollectionFilter, req: PageRequest
+) -> Page[model.DataCollection]:
     """Sample filters: ordered ids with a window count, then hydration (2 statements). Otherwise:
     count, dated ids, undated ids when the dated run out, hydration (3 or 4)."""
     if req.first < 0:
@@ -242,20 +285,22 @@ def _by_id_sql(s: SchemaInfo, count: int) -> str:
         " LEFT JOIN (SELECT `dataCollectionId` AS dc_id, AVG(`refinedXBeam`) AS rx, AVG(`refinedYBeam`) AS ry"
         f" FROM AutoProcIntegration WHERE `dataCollectionId` IN ({id_list([0] * count)})"
         " AND `refinedXBeam` IS NOT NULL AND `refinedYBeam` IS NOT NULL GROUP BY `dataCollectionId`) ri"
-        " ON ri.dc_id = dc.`dataCollectionId`" if refined else ""
+        " ON ri.dc_id = dc.`dataCollectionId`"
+        if refined
+        else ""
     )
     rx, ry = ("ri.rx", "ri.ry") if refined else ("NULL", "NULL")
     return f"""
-SELECT dc.`dataCollectionId`, dc.`dataCollectionGroupId`, dcg.`sessionId`, {dc('SESSIONID')},
-       dcg.`blSampleId`, {dc('BLSAMPLEID')}, {detector}, {dc('detectorId')},
-       {g('experimentType')}, {dc('experimenttype')}, dc.`startTime`, dc.`endTime`, {dc('runStatus')},
-       dc.`imageDirectory`, {dc('fileTemplate')}, {dc('imagePrefix')}, {dc('imageSuffix')},
-       {dc('dataCollectionNumber')}, {dc('startImageNumber')}, dc.`numberOfImages`,
+SELECT dc.`dataCollectionId`, dc.`dataCollectionGroupId`, dcg.`sessionId`, {dc("SESSIONID")},
+       dcg.`blSampleId`, {dc("BLSAMPLEID")}, {detector}, {dc("detectorId")},
+       {g("experimentType")}, {dc("experimenttype")}, dc.`startTime`, dc.`endTime`, {dc("runStatus")},
+       dc.`imageDirectory`, {dc("fileTemplate")}, {dc("imagePrefix")}, {dc("imageSuffix")},
+       {dc("dataCollectionNumber")}, {dc("startImageNumber")}, dc.`numberOfImages`,
        dc.`wavelength`, dc.`detectorDistance`, dc.`xBeam`, dc.`yBeam`, {rx}, {ry},
-       dc.`axisStart`, {dc('axisEnd')}, dc.`axisRange`, {dc('overlap')}, {dc('rotationAxis')},
-       dc.`exposureTime`, {dc('transmission')}, {dc('flux')}, {dc('beamSizeAtSampleX')},
-       {dc('beamSizeAtSampleY')}, {dc('resolution')}, {dc('detector2Theta')}, {dc('kappaStart')},
-       {dc('phiStart')}, {dc('chiStart')}, {dc('omegaStart')}, {dc('comments')}
+       dc.`axisStart`, {dc("axisEnd")}, dc.`axisRange`, {dc("overlap")}, {dc("rotationAxis")},
+       dc.`exposureTime`, {dc("transmission")}, {dc("flux")}, {dc("beamSizeAtSampleX")},
+       {dc("beamSizeAtSampleY")}, {dc("resolution")}, {dc("detector2Theta")}, {dc("kappaStart")},
+       {dc("phiStart")}, {dc("chiStart")}, {dc("omegaStart")}, {dc("comments")}
 FROM DataCollection dc
 JOIN DataCollectionGroup dcg ON dcg.`dataCollectionGroupId` = dc.`dataCollectionGroupId`{detector_join}{refined_join}
 WHERE dc.`dataCollectionId` IN ({id_list([0] * count)})
@@ -351,19 +396,25 @@ async def ids_by_sample(db: Any, s: SchemaInfo, sample_ids: Sequence[str]) -> di
         return out
     marks = id_list(keys)
     t = time_expr("dc.`startTime`")
-    sql = (f"SELECT dcg.`blSampleId`, dc.`dataCollectionId`, {t} AS t, dc.`dataCollectionGroupId` FROM DataCollectionGroup dcg"
-           " JOIN DataCollection dc ON dc.`dataCollectionGroupId` = dcg.`dataCollectionGroupId`"
-           f" WHERE dcg.`blSampleId` IN ({marks})")
+    sql = (
+        f"SELECT dcg.`blSampleId`, dc.`dataCollectionId`, {t} AS t, dc.`dataCollectionGroupId` FROM DataCollectionGroup dcg"
+        " JOIN DataCollection dc ON dc.`dataCollectionGroupId` = dcg.`dataCollectionGroupId`"
+        f" WHERE dcg.`blSampleId` IN ({marks})"
+    )
     args: list[Any] = list(keys)
     if s.has("DataCollection", "BLSAMPLEID"):
-        sql += (f" UNION ALL SELECT dc.`BLSAMPLEID`, dc.`dataCollectionId`, {t}, dc.`dataCollectionGroupId` FROM DataCollection dc"
-                " JOIN DataCollectionGroup dcg ON dcg.`dataCollectionGroupId` = dc.`dataCollectionGroupId`"
-                f" WHERE dc.`BLSAMPLEID` IN ({marks}) AND dcg.`blSampleId` IS NULL")
+        sql += (
+            f" UNION ALL SELECT dc.`BLSAMPLEID`, dc.`dataCollectionId`, {t}, dc.`dataCollectionGroupId` FROM DataCollection dc"
+            " JOIN DataCollectionGroup dcg ON dcg.`dataCollectionGroupId` = dc.`dataCollectionGroupId`"
+            f" WHERE dc.`BLSAMPLEID` IN ({marks}) AND dcg.`blSampleId` IS NULL"
+        )
         args += keys
     vis_where, vis_args = visibility.clause(s, "data_collection", "m")
     outer = f" WHERE {vis_where[0]}" if vis_where else ""
-    rows = await db.fetch(f"SELECT * FROM ({sql}) m{outer} ORDER BY {time_desc_order('m.t', 'm.`dataCollectionId`')}",
-                          args + vis_args)
+    rows = await db.fetch(
+        f"SELECT * FROM ({sql}) m{outer} ORDER BY {time_desc_order('m.t', 'm.`dataCollectionId`')}",
+        args + vis_args,
+    )
     for sample, dc_id, _, _group in rows:
         out.setdefault(str(sample), []).append(str(dc_id))
     return out

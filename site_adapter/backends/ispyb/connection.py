@@ -7,8 +7,9 @@ by itself (a lost connection is reported, and the next call opens a fresh one).
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any
 from urllib.parse import unquote, urlsplit
 
 import asyncmy
@@ -42,7 +43,9 @@ def parse_dsn(dsn: str) -> Dsn:
     """Parse mysql://user:pass@host:port/db (mariadb:// is accepted too)."""
     parts = urlsplit(dsn)
     if parts.scheme not in ("mysql", "mariadb"):
-        raise BackendError(f"ispyb backend: DSN must start with mysql:// or mariadb://, not {parts.scheme or dsn!r}")
+        raise BackendError(
+            f"ispyb backend: DSN must start with mysql:// or mariadb://, not {parts.scheme or dsn!r}"
+        )
     database = parts.path.lstrip("/")
     if not database:
         raise BackendError("ispyb backend: DSN names no database (mysql://user@host:3306/ispyb)")
@@ -70,8 +73,9 @@ def describe(exc: BaseException) -> str:
 class Database:
     """A small pool of read-only connections to one ISPyB schema."""
 
-    def __init__(self, dsn: str, *, pool_size: int = 10, connect_timeout: float = 5.0,
-                 query_timeout: float = 30.0) -> None:
+    def __init__(
+        self, dsn: str, *, pool_size: int = 10, connect_timeout: float = 5.0, query_timeout: float = 30.0
+    ) -> None:
         # A malformed DSN is reported by open() (start), like every other start-up problem.
         self._dsn_error: BackendError | None = None
         try:
@@ -139,7 +143,7 @@ class Database:
         try:
             self.queries += 1
             return await asyncio.wait_for(self._run(conn, sql, args), timeout=self.query_timeout)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             broken = True  # the reply may still arrive: this connection cannot be reused
             raise BackendError(f"ispyb backend: query timed out after {self.query_timeout:g} s") from None
         except _LINK_ERRORS as exc:

@@ -6,23 +6,26 @@ One statement per batch (two for proposals, whose logins come in a second fixed 
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from mx_schema.cursors import time_key
 from site_adapter import model
 from site_adapter.backends.base import Page, PageRequest, ProposalFilter, SessionFilter
 from site_adapter.backends.ispyb import normalise as n
+from site_adapter.backends.ispyb import visibility
 from site_adapter.backends.ispyb.keyset import id_list, int_ids, text_expr, time_expr
 from site_adapter.backends.ispyb.paging import keyset_page
-from site_adapter.backends.ispyb import visibility
 from site_adapter.backends.ispyb.schema_check import SchemaInfo
 
 _CODE = "CONCAT(p.`proposalCode`, p.`proposalNumber`)"
 
 
 def _session_columns(s: SchemaInfo) -> str:
-    return (f"ses.`sessionId`, ses.`proposalId`, p.`proposalCode`, p.`proposalNumber`,"
-            f" {s.col('ses', 'BLSession', 'visit_number')}, ses.`beamLineName`, ses.`startDate`, ses.`endDate`")
+    return (
+        f"ses.`sessionId`, ses.`proposalId`, p.`proposalCode`, p.`proposalNumber`,"
+        f" {s.col('ses', 'BLSession', 'visit_number')}, ses.`beamLineName`, ses.`startDate`, ses.`endDate`"
+    )
 
 
 def _build_session(row: tuple) -> model.Session:
@@ -89,12 +92,20 @@ async def sessions(db: Any, s: SchemaInfo, f: SessionFilter, req: PageRequest) -
     vis_where, vis_args = visibility.clause(s, "session", "ses")
     where += vis_where
     args += vis_args
-    from_where = ("FROM BLSession ses JOIN Proposal p ON p.`proposalId` = ses.`proposalId` WHERE "
-                  + (" AND ".join(where) or "TRUE"))
+    from_where = "FROM BLSession ses JOIN Proposal p ON p.`proposalId` = ses.`proposalId` WHERE " + (
+        " AND ".join(where) or "TRUE"
+    )
     return await keyset_page(
-        db, columns=_session_columns(s), from_where=from_where, args=args,
-        key=time_expr("ses.`startDate`"), key_kind="time", id_col="ses.`sessionId`", req=req,
-        build=_build_session, sort_key=session_key,
+        db,
+        columns=_session_columns(s),
+        from_where=from_where,
+        args=args,
+        key=time_expr("ses.`startDate`"),
+        key_kind="time",
+        id_col="ses.`sessionId`",
+        req=req,
+        build=_build_session,
+        sort_key=session_key,
     )
 
 
@@ -105,7 +116,9 @@ async def sessions_by_id(db: Any, s: SchemaInfo, ids: Sequence[str]) -> dict[str
     vis_where, vis_args = visibility.clause(s, "session", "ses")
     rows = await db.fetch(
         f"SELECT {_session_columns(s)} FROM BLSession ses JOIN Proposal p ON p.`proposalId` = ses.`proposalId`"
-        f" WHERE ses.`sessionId` IN ({id_list(keys)})" + "".join(f" AND {w}" for w in vis_where), keys + vis_args)
+        f" WHERE ses.`sessionId` IN ({id_list(keys)})" + "".join(f" AND {w}" for w in vis_where),
+        keys + vis_args,
+    )
     return {str(r[0]): _build_session(r) for r in rows}
 
 
@@ -113,12 +126,16 @@ def _logins_sql(s: SchemaInfo, count: int) -> tuple[str, int]:
     """Logins of each proposal: its owner (Proposal.personId) and ProposalHasPerson members."""
     parts = []
     if s.has("Proposal", "personId"):
-        parts.append("SELECT p.`proposalId`, pe.`login` FROM Proposal p JOIN Person pe ON pe.`personId` = p.`personId`"
-                     f" WHERE p.`proposalId` IN ({id_list([0] * count)})")
+        parts.append(
+            "SELECT p.`proposalId`, pe.`login` FROM Proposal p JOIN Person pe ON pe.`personId` = p.`personId`"
+            f" WHERE p.`proposalId` IN ({id_list([0] * count)})"
+        )
     if s.has("ProposalHasPerson"):
-        parts.append("SELECT php.`proposalId`, pe.`login` FROM ProposalHasPerson php"
-                     " JOIN Person pe ON pe.`personId` = php.`personId`"
-                     f" WHERE php.`proposalId` IN ({id_list([0] * count)})")
+        parts.append(
+            "SELECT php.`proposalId`, pe.`login` FROM ProposalHasPerson php"
+            " JOIN Person pe ON pe.`personId` = php.`personId`"
+            f" WHERE php.`proposalId` IN ({id_list([0] * count)})"
+        )
     return " UNION ".join(parts), len(parts)
 
 
@@ -152,13 +169,23 @@ async def proposals(db: Any, s: SchemaInfo, f: ProposalFilter, req: PageRequest)
     vis_where, vis_args = visibility.clause(s, "proposal", "p")
     where, args = where + vis_where, args + vis_args
     raw = await keyset_page(
-        db, columns=_proposal_columns(s), from_where="FROM Proposal p WHERE " + " AND ".join(where), args=args,
-        key=text_expr(_CODE), key_kind="text", id_col="p.`proposalId`", req=req,
-        build=lambda r: r, sort_key=lambda r: (f"{n.text(r[1]) or ''}{n.text(r[2]) or ''}", int(r[0])),
+        db,
+        columns=_proposal_columns(s),
+        from_where="FROM Proposal p WHERE " + " AND ".join(where),
+        args=args,
+        key=text_expr(_CODE),
+        key_kind="text",
+        id_col="p.`proposalId`",
+        req=req,
+        build=lambda r: r,
+        sort_key=lambda r: (f"{n.text(r[1]) or ''}{n.text(r[2]) or ''}", int(r[0])),
     )
     built = await _build_proposals(db, s, [row for _, row in raw.items])
-    return Page(items=[(k, p) for (k, _), p in zip(raw.items, built)], has_next_page=raw.has_next_page,
-                total_count=raw.total_count)
+    return Page(
+        items=[(k, p) for (k, _), p in zip(raw.items, built)],
+        has_next_page=raw.has_next_page,
+        total_count=raw.total_count,
+    )
 
 
 async def proposals_by_id(db: Any, s: SchemaInfo, ids: Sequence[str]) -> dict[str, model.Proposal]:
@@ -166,8 +193,11 @@ async def proposals_by_id(db: Any, s: SchemaInfo, ids: Sequence[str]) -> dict[st
     if not keys:
         return {}
     vis_where, vis_args = visibility.clause(s, "proposal", "p")
-    rows = await db.fetch(f"SELECT {_proposal_columns(s)} FROM Proposal p WHERE p.`proposalId` IN ({id_list(keys)})"
-                          + "".join(f" AND {w}" for w in vis_where), keys + vis_args)
+    rows = await db.fetch(
+        f"SELECT {_proposal_columns(s)} FROM Proposal p WHERE p.`proposalId` IN ({id_list(keys)})"
+        + "".join(f" AND {w}" for w in vis_where),
+        keys + vis_args,
+    )
     return {p.local_id: p for p in await _build_proposals(db, s, rows)}
 
 
@@ -181,11 +211,16 @@ async def groups_by_id(db: Any, s: SchemaInfo, ids: Sequence[str]) -> dict[str, 
         f" {g('startTime')}, {g('endTime')} FROM DataCollectionGroup dcg"
         f" WHERE dcg.`dataCollectionGroupId` IN ({id_list(keys)})"
         + "".join(f" AND {w}" for w in visibility.clause(s, "group", "dcg")[0]),
-        keys + visibility.clause(s, "group", "dcg")[1])
+        keys + visibility.clause(s, "group", "dcg")[1],
+    )
     return {
         str(r[0]): model.DataCollectionGroup(
-            local_id=str(r[0]), session_local_id=n.local_id(r[1]), sample_local_id=n.local_id(r[2]),
-            experiment_type=n.text(r[3]), start_time=n.date(r[4]), end_time=n.date(r[5]),
+            local_id=str(r[0]),
+            session_local_id=n.local_id(r[1]),
+            sample_local_id=n.local_id(r[2]),
+            experiment_type=n.text(r[3]),
+            start_time=n.date(r[4]),
+            end_time=n.date(r[5]),
         )
         for r in rows
     }
@@ -202,19 +237,30 @@ async def detectors_by_id(db: Any, s: SchemaInfo, ids: Sequence[str]) -> dict[st
         f" {d('detectorPixelSizeHorizontal')}, {d('detectorPixelSizeVertical')}, {d('numberOfPixelsX')},"
         f" {d('numberOfPixelsY')}, {d('composition')}, {d('sensorThickness')},"
         f" {d('numberOfROIPixelsX')}, {d('numberOfROIPixelsY')}"
-        f" FROM Detector d WHERE d.`detectorId` IN ({id_list(keys)})", keys)
+        f" FROM Detector d WHERE d.`detectorId` IN ({id_list(keys)})",
+        keys,
+    )
     out: dict[str, model.Detector] = {}
     for r in rows:
         px, _ = n.pixel_size_mm(r[4])
         py, _ = n.pixel_size_mm(r[5])
         thickness = n.number(r[9])
         out[str(r[0])] = model.Detector(
-            local_id=str(r[0]), manufacturer=n.text(r[1]), model=n.text(r[2]), serial_number=n.text(r[3]),
-            pixel_size_x=px, pixel_size_y=py, number_of_pixels_x=n.integer(r[6]), number_of_pixels_y=n.integer(r[7]),
+            local_id=str(r[0]),
+            manufacturer=n.text(r[1]),
+            model=n.text(r[2]),
+            serial_number=n.text(r[3]),
+            pixel_size_x=px,
+            pixel_size_y=py,
+            number_of_pixels_x=n.integer(r[6]),
+            number_of_pixels_y=n.integer(r[7]),
             sensor_material=n.text(r[8]),
             # sensorThickness: µm in Diamond's rows (e.g. 450 for a Pilatus), model wants mm.
-            sensor_thickness=None if thickness is None else (thickness / 1000.0 if thickness > 5 else thickness),
+            sensor_thickness=None
+            if thickness is None
+            else (thickness / 1000.0 if thickness > 5 else thickness),
             # the read-out size when the detector ran in a region of interest (an Eiger 16M as 4M)
-            roi_pixels_x=n.integer(r[10]), roi_pixels_y=n.integer(r[11]),
+            roi_pixels_x=n.integer(r[10]),
+            roi_pixels_y=n.integer(r[11]),
         )
     return out

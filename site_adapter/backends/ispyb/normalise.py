@@ -80,9 +80,13 @@ def session_id(group_session: object, collection_session: object) -> tuple[str |
     g, c = integer(group_session), integer(collection_session)
     if g:
         if not c:
-            return str(g), "session: DataCollection.SESSIONID is 0/null; taken from DataCollectionGroup.sessionId"
+            return str(
+                g
+            ), "session: DataCollection.SESSIONID is 0/null; taken from DataCollectionGroup.sessionId"
         if c != g:
-            return str(g), f"session: DataCollection.SESSIONID {c} disagrees; DataCollectionGroup.sessionId used"
+            return str(
+                g
+            ), f"session: DataCollection.SESSIONID {c} disagrees; DataCollectionGroup.sessionId used"
         return str(g), None
     if c:
         return str(c), "session: from DataCollection.SESSIONID (group has none)"
@@ -116,8 +120,14 @@ def beam_centre(
     straight = abs(bx - rx) + abs(by - ry)
     swapped = abs(bx - ry) + abs(by - rx)
     if swapped <= tolerance_mm < straight:
-        return bx, by, ("beam centre: served xBeam/yBeam as stored (fast, slow); the processing's refined "
-                        "centre agrees in (slow, fast) order, the Mosflm convention xia2 writes")
+        return (
+            bx,
+            by,
+            (
+                "beam centre: served xBeam/yBeam as stored (fast, slow); the processing's refined "
+                "centre agrees in (slow, fast) order, the Mosflm convention xia2 writes"
+            ),
+        )
     return bx, by, None
 
 
@@ -186,7 +196,7 @@ def as_naive_utc(value: dt.datetime) -> dt.datetime:
     """Filter bounds: aware datetimes are compared as UTC wall time; ISPyB columns hold naive times."""
     if value.tzinfo is None:
         return value
-    return value.astimezone(dt.timezone.utc).replace(tzinfo=None)
+    return value.astimezone(dt.UTC).replace(tzinfo=None)
 
 
 def split_proposal(code: str) -> tuple[str, str] | None:

@@ -6,10 +6,16 @@ It runs the SQL it is given and builds no records itself.
 
 from __future__ import annotations
 
-from typing import Any, Callable, TypeVar
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from site_adapter.backends.base import InvalidInput, Page, PageRequest
-from site_adapter.backends.ispyb.keyset import text_asc_after, text_asc_order, time_desc_after, time_desc_order
+from site_adapter.backends.ispyb.keyset import (
+    text_asc_after,
+    text_asc_order,
+    time_desc_after,
+    time_desc_order,
+)
 
 T = TypeVar("T")
 
@@ -44,4 +50,6 @@ async def keyset_page(
         args + after_args + [req.first + 1],
     )
     records = [build(r) for r in rows[: req.first]]
-    return Page(items=[(sort_key(r), r) for r in records], has_next_page=len(rows) > req.first, total_count=total)
+    return Page(
+        items=[(sort_key(r), r) for r in records], has_next_page=len(rows) > req.first, total_count=total
+    )

@@ -7,7 +7,8 @@ result is grouped to one row per (dataCollectionId, autoProcScalingId) before an
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from site_adapter import model
 from site_adapter.backends.ispyb import normalise as n
@@ -24,15 +25,15 @@ def results_sql(s: SchemaInfo, count: int) -> str:
     anomalous = "MAX(api.`anomalous`)" if s.has("AutoProcIntegration", "anomalous") else "NULL"
     return f"""
 SELECT r.dc, r.sc, ap.`spaceGroup`,
-       {ap('refinedCell_a')}, {ap('refinedCell_b')}, {ap('refinedCell_c')},
-       {ap('refinedCell_alpha')}, {ap('refinedCell_beta')}, {ap('refinedCell_gamma')},
-       {app('processingPrograms')}, app.`processingStatus`, {app('processingStartTime')}, {app('processingEndTime')},
+       {ap("refinedCell_a")}, {ap("refinedCell_b")}, {ap("refinedCell_c")},
+       {ap("refinedCell_alpha")}, {ap("refinedCell_beta")}, {ap("refinedCell_gamma")},
+       {app("processingPrograms")}, app.`processingStatus`, {app("processingStartTime")}, {app("processingEndTime")},
        r.anomalous, st.`scalingStatisticsType`, st.`resolutionLimitLow`, st.`resolutionLimitHigh`,
-       st.`completeness`, st.`multiplicity`, st.`meanIOverSigI`, {st('ccHalf')}, {st('ccAnomalous')},
-       {st('rMerge')}, {st('rMeasAllIPlusIMinus')}, {st('rMeasWithinIPlusIMinus')},
-       {st('rPimAllIPlusIMinus')}, {st('rPimWithinIPlusIMinus')},
-       {st('nTotalObservations')}, {st('nTotalUniqueObservations')},
-       {st('anomalousCompleteness')}, {st('anomalousMultiplicity')}, {st('autoProcScalingStatisticsId')}
+       st.`completeness`, st.`multiplicity`, st.`meanIOverSigI`, {st("ccHalf")}, {st("ccAnomalous")},
+       {st("rMerge")}, {st("rMeasAllIPlusIMinus")}, {st("rMeasWithinIPlusIMinus")},
+       {st("rPimAllIPlusIMinus")}, {st("rPimWithinIPlusIMinus")},
+       {st("nTotalObservations")}, {st("nTotalUniqueObservations")},
+       {st("anomalousCompleteness")}, {st("anomalousMultiplicity")}, {st("autoProcScalingStatisticsId")}
 FROM (
     SELECT api.`dataCollectionId` AS dc, shi.`autoProcScalingId` AS sc,
            MIN(api.`autoProcProgramId`) AS int_program, {anomalous} AS anomalous
@@ -45,7 +46,7 @@ JOIN AutoProcScaling aps ON aps.`autoProcScalingId` = r.sc
 LEFT JOIN AutoProc ap ON ap.`autoProcId` = aps.`autoProcId`
 LEFT JOIN AutoProcProgram app ON app.`autoProcProgramId` = COALESCE(ap.`autoProcProgramId`, r.int_program)
 LEFT JOIN AutoProcScalingStatistics st ON st.`autoProcScalingId` = r.sc
-ORDER BY r.dc, r.sc, {st('autoProcScalingStatisticsId')}
+ORDER BY r.dc, r.sc, {st("autoProcScalingStatisticsId")}
 """
 
 
@@ -63,8 +64,9 @@ WHERE bi.`dataCollectionId` = dc.`dataCollectionId` AND bapp.`processingStatus` 
   AND bst.`resolutionLimitHigh` IS NOT NULL"""
 
 
-def best_filters(s: SchemaInfo, resolution: float | None, space_group: str | None,
-                 cell: Any = None) -> tuple[list[str], list[Any]]:
+def best_filters(
+    s: SchemaInfo, resolution: float | None, space_group: str | None, cell: Any = None
+) -> tuple[list[str], list[Any]]:
     """resolutionBetterThan and spaceGroup, both of the best result (smallest overall resolutionHigh);
     a unit cell within tolerance of any successful result (AutoProc.refinedCell_*)."""
     where: list[str] = []
@@ -93,8 +95,24 @@ def best_filters(s: SchemaInfo, resolution: float | None, space_group: str | Non
 
 
 def _shell(row: Sequence[Any], is_percent: bool) -> model.ShellStatistics:
-    (lo, hi, completeness, multiplicity, isig, cc_half, cc_ano, r_merge, r_meas_all, r_meas_within,
-     r_pim_all, r_pim_within, n_obs, n_unique, ano_compl, ano_mult) = row
+    (
+        lo,
+        hi,
+        completeness,
+        multiplicity,
+        isig,
+        cc_half,
+        cc_ano,
+        r_merge,
+        r_meas_all,
+        r_meas_within,
+        r_pim_all,
+        r_pim_within,
+        n_obs,
+        n_unique,
+        ano_compl,
+        ano_mult,
+    ) = row
     return model.ShellStatistics(
         resolution_low=n.number(lo),
         resolution_high=n.number(hi),
@@ -152,7 +170,9 @@ def build_results(rows: list[tuple]) -> dict[str, list[model.ProcessingResult]]:
     return out
 
 
-async def by_collection(db: Any, s: SchemaInfo, ids: Sequence[str]) -> dict[str, list[model.ProcessingResult]]:
+async def by_collection(
+    db: Any, s: SchemaInfo, ids: Sequence[str]
+) -> dict[str, list[model.ProcessingResult]]:
     """Every collection asked for gets a list (empty when it has no processing); one query."""
     keys = int_ids(ids)
     out: dict[str, list[model.ProcessingResult]] = {str(i): [] for i in ids}
@@ -173,7 +193,9 @@ async def by_id(db: Any, s: SchemaInfo, ids: Sequence[str]) -> dict[str, model.P
     rows = await db.fetch(
         "SELECT DISTINCT api.`dataCollectionId`, shi.`autoProcScalingId` FROM AutoProcIntegration api"
         " JOIN AutoProcScaling_has_Int shi ON shi.`autoProcIntegrationId` = api.`autoProcIntegrationId`"
-        f" WHERE shi.`autoProcScalingId` IN ({id_list(keys)})", keys)
+        f" WHERE shi.`autoProcScalingId` IN ({id_list(keys)})",
+        keys,
+    )
     collections = sorted({int(r[0]) for r in rows if r[0] is not None})
     out: dict[str, model.ProcessingResult] = {}
     if not collections:

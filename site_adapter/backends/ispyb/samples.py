@@ -6,7 +6,8 @@ ISPyB v5 has no UniProt column, so uniprotIds are empty and a uniprotId filter m
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from site_adapter import model
 from site_adapter.backends.base import Page, PageRequest, ProteinFilter, SampleFilter
@@ -22,13 +23,17 @@ _EMPTY: Page[Any] = Page(items=[], has_next_page=False, total_count=0)
 
 def _sample_sql(s: SchemaInfo) -> tuple[str, str]:
     has_container = s.has("Container") and s.has("BLSample", "containerId")
-    columns = (f"bs.`blSampleId`, bs.`name`, {s.col('bs', 'BLSample', 'code')}, "
-               f"{s.col('cont', 'Container', 'code') if has_container else 'NULL'}, "
-               f"{s.col('cont', 'Container', 'barcode') if has_container else 'NULL'}, "
-               f"{s.col('bs', 'BLSample', 'location')}, bs.`crystalId`, c.`proteinId`, pr.`proposalId`, "
-               f"{s.col('c', 'Crystal', 'crystalUUID')}")
-    joins = ("FROM BLSample bs LEFT JOIN Crystal c ON c.`crystalId` = bs.`crystalId`"
-             " LEFT JOIN Protein pr ON pr.`proteinId` = c.`proteinId`")
+    columns = (
+        f"bs.`blSampleId`, bs.`name`, {s.col('bs', 'BLSample', 'code')}, "
+        f"{s.col('cont', 'Container', 'code') if has_container else 'NULL'}, "
+        f"{s.col('cont', 'Container', 'barcode') if has_container else 'NULL'}, "
+        f"{s.col('bs', 'BLSample', 'location')}, bs.`crystalId`, c.`proteinId`, pr.`proposalId`, "
+        f"{s.col('c', 'Crystal', 'crystalUUID')}"
+    )
+    joins = (
+        "FROM BLSample bs LEFT JOIN Crystal c ON c.`crystalId` = bs.`crystalId`"
+        " LEFT JOIN Protein pr ON pr.`proteinId` = c.`proteinId`"
+    )
     if has_container:
         joins += " LEFT JOIN Container cont ON cont.`containerId` = bs.`containerId`"
     return columns, joins
@@ -90,9 +95,16 @@ async def samples(db: Any, s: SchemaInfo, f: SampleFilter, req: PageRequest) -> 
     vis_where, vis_args = visibility.clause(s, "sample", "bs")
     where, args = where + vis_where, args + vis_args
     return await keyset_page(
-        db, columns=columns, from_where=f"{joins} WHERE " + (" AND ".join(where) or "TRUE"), args=args,
-        key=text_expr("bs.`name`"), key_kind="text", id_col="bs.`blSampleId`", req=req,
-        build=_build_sample, sort_key=sample_key,
+        db,
+        columns=columns,
+        from_where=f"{joins} WHERE " + (" AND ".join(where) or "TRUE"),
+        args=args,
+        key=text_expr("bs.`name`"),
+        key_kind="text",
+        id_col="bs.`blSampleId`",
+        req=req,
+        build=_build_sample,
+        sort_key=sample_key,
     )
 
 
@@ -102,8 +114,11 @@ async def samples_by_id(db: Any, s: SchemaInfo, ids: Sequence[str]) -> dict[str,
         return {}
     columns, joins = _sample_sql(s)
     vis_where, vis_args = visibility.clause(s, "sample", "bs")
-    rows = await db.fetch(f"SELECT {columns} {joins} WHERE bs.`blSampleId` IN ({id_list(keys)})"
-                          + "".join(f" AND {w}" for w in vis_where), keys + vis_args)
+    rows = await db.fetch(
+        f"SELECT {columns} {joins} WHERE bs.`blSampleId` IN ({id_list(keys)})"
+        + "".join(f" AND {w}" for w in vis_where),
+        keys + vis_args,
+    )
     return {str(r[0]): _build_sample(r) for r in rows}
 
 
@@ -117,27 +132,37 @@ async def crystals_by_id(db: Any, s: SchemaInfo, ids: Sequence[str]) -> dict[str
         f" {c('cell_alpha')}, {c('cell_beta')}, {c('cell_gamma')}, c.`proteinId`"
         f" FROM Crystal c WHERE c.`crystalId` IN ({id_list(keys)})"
         + "".join(f" AND {w}" for w in visibility.clause(s, "crystal", "c")[0]),
-        keys + visibility.clause(s, "crystal", "c")[1])
+        keys + visibility.clause(s, "crystal", "c")[1],
+    )
     out: dict[str, model.Crystal] = {}
     for r in rows:
         cell_values = [n.number(v) for v in r[3:9]]
         cell = model.UnitCell(*cell_values) if all(v is not None for v in cell_values) else None  # type: ignore[arg-type]
         out[str(r[0])] = model.Crystal(
-            local_id=str(r[0]), uuid=n.text(r[1]), space_group=n.text(r[2]), cell=cell,
+            local_id=str(r[0]),
+            uuid=n.text(r[1]),
+            space_group=n.text(r[2]),
+            cell=cell,
             protein_local_id=n.local_id(r[9]),
         )
     return out
 
 
 def _protein_columns(s: SchemaInfo) -> str:
-    return (f"pr.`proteinId`, pr.`acronym`, {s.col('pr', 'Protein', 'name')}, "
-            f"{s.col('pr', 'Protein', 'sequence')}, pr.`proposalId`")
+    return (
+        f"pr.`proteinId`, pr.`acronym`, {s.col('pr', 'Protein', 'name')}, "
+        f"{s.col('pr', 'Protein', 'sequence')}, pr.`proposalId`"
+    )
 
 
 def _build_protein(r: tuple) -> model.Protein:
     return model.Protein(
-        local_id=str(r[0]), acronym=n.text(r[1]), name=n.text(r[2]), uniprot_ids=(),
-        sequence_hash=n.sequence_hash(r[3]), proposal_local_id=n.local_id(r[4]),
+        local_id=str(r[0]),
+        acronym=n.text(r[1]),
+        name=n.text(r[2]),
+        uniprot_ids=(),
+        sequence_hash=n.sequence_hash(r[3]),
+        proposal_local_id=n.local_id(r[4]),
     )
 
 
@@ -167,9 +192,16 @@ async def proteins(db: Any, s: SchemaInfo, f: ProteinFilter, req: PageRequest) -
     vis_where, vis_args = visibility.clause(s, "protein", "pr")
     where, args = where + vis_where, args + vis_args
     return await keyset_page(
-        db, columns=_protein_columns(s), from_where=f"{joins} WHERE " + (" AND ".join(where) or "TRUE"),
-        args=args, key=text_expr("pr.`acronym`"), key_kind="text", id_col="pr.`proteinId`", req=req,
-        build=_build_protein, sort_key=protein_key,
+        db,
+        columns=_protein_columns(s),
+        from_where=f"{joins} WHERE " + (" AND ".join(where) or "TRUE"),
+        args=args,
+        key=text_expr("pr.`acronym`"),
+        key_kind="text",
+        id_col="pr.`proteinId`",
+        req=req,
+        build=_build_protein,
+        sort_key=protein_key,
     )
 
 
@@ -180,5 +212,7 @@ async def proteins_by_id(db: Any, s: SchemaInfo, ids: Sequence[str]) -> dict[str
     vis_where, vis_args = visibility.clause(s, "protein", "pr")
     rows = await db.fetch(
         f"SELECT {_protein_columns(s)} FROM Protein pr WHERE pr.`proteinId` IN ({id_list(keys)})"
-        + "".join(f" AND {w}" for w in vis_where), keys + vis_args)
+        + "".join(f" AND {w}" for w in vis_where),
+        keys + vis_args,
+    )
     return {str(r[0]): _build_protein(r) for r in rows}

@@ -30,13 +30,47 @@ REQUIRED_TABLES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
         ("experimentType", "startTime", "endTime"),
     ),
     "DataCollection": (
-        ("dataCollectionId", "dataCollectionGroupId", "startTime", "endTime", "imageDirectory",
-         "numberOfImages", "wavelength", "detectorDistance", "xBeam", "yBeam", "axisStart", "axisRange",
-         "exposureTime"),
-        ("SESSIONID", "BLSAMPLEID", "experimenttype", "runStatus", "fileTemplate", "imagePrefix",
-         "imageSuffix", "dataCollectionNumber", "startImageNumber", "axisEnd", "overlap", "rotationAxis",
-         "transmission", "flux", "beamSizeAtSampleX", "beamSizeAtSampleY", "resolution", "detectorId",
-         "detector2Theta", "kappaStart", "phiStart", "chiStart", "omegaStart", "comments"),
+        (
+            "dataCollectionId",
+            "dataCollectionGroupId",
+            "startTime",
+            "endTime",
+            "imageDirectory",
+            "numberOfImages",
+            "wavelength",
+            "detectorDistance",
+            "xBeam",
+            "yBeam",
+            "axisStart",
+            "axisRange",
+            "exposureTime",
+        ),
+        (
+            "SESSIONID",
+            "BLSAMPLEID",
+            "experimenttype",
+            "runStatus",
+            "fileTemplate",
+            "imagePrefix",
+            "imageSuffix",
+            "dataCollectionNumber",
+            "startImageNumber",
+            "axisEnd",
+            "overlap",
+            "rotationAxis",
+            "transmission",
+            "flux",
+            "beamSizeAtSampleX",
+            "beamSizeAtSampleY",
+            "resolution",
+            "detectorId",
+            "detector2Theta",
+            "kappaStart",
+            "phiStart",
+            "chiStart",
+            "omegaStart",
+            "comments",
+        ),
     ),
     "AutoProcIntegration": (
         ("autoProcIntegrationId", "dataCollectionId", "autoProcProgramId"),
@@ -48,26 +82,59 @@ REQUIRED_TABLES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     ),
     "AutoProc": (
         ("autoProcId", "autoProcProgramId", "spaceGroup"),
-        ("refinedCell_a", "refinedCell_b", "refinedCell_c", "refinedCell_alpha", "refinedCell_beta",
-         "refinedCell_gamma"),
+        (
+            "refinedCell_a",
+            "refinedCell_b",
+            "refinedCell_c",
+            "refinedCell_alpha",
+            "refinedCell_beta",
+            "refinedCell_gamma",
+        ),
     ),
     "AutoProcScaling": (("autoProcScalingId", "autoProcId"), ()),
     "AutoProcScaling_has_Int": (("autoProcScalingId", "autoProcIntegrationId"), ()),
     "AutoProcScalingStatistics": (
-        ("autoProcScalingId", "scalingStatisticsType", "resolutionLimitLow", "resolutionLimitHigh",
-         "completeness", "multiplicity", "meanIOverSigI"),
-        ("autoProcScalingStatisticsId", "rMerge", "rMeasAllIPlusIMinus", "rMeasWithinIPlusIMinus",
-         "rPimAllIPlusIMinus", "rPimWithinIPlusIMinus", "ccHalf", "ccAnomalous", "nTotalObservations",
-         "nTotalUniqueObservations", "anomalousCompleteness", "anomalousMultiplicity"),
+        (
+            "autoProcScalingId",
+            "scalingStatisticsType",
+            "resolutionLimitLow",
+            "resolutionLimitHigh",
+            "completeness",
+            "multiplicity",
+            "meanIOverSigI",
+        ),
+        (
+            "autoProcScalingStatisticsId",
+            "rMerge",
+            "rMeasAllIPlusIMinus",
+            "rMeasWithinIPlusIMinus",
+            "rPimAllIPlusIMinus",
+            "rPimWithinIPlusIMinus",
+            "ccHalf",
+            "ccAnomalous",
+            "nTotalObservations",
+            "nTotalUniqueObservations",
+            "anomalousCompleteness",
+            "anomalousMultiplicity",
+        ),
     ),
     "Person": (("personId", "login"), ()),
 }
 
 OPTIONAL_TABLES: dict[str, tuple[str, ...]] = {
     "Container": ("containerId", "code", "barcode"),
-    "Detector": ("detectorId", "detectorManufacturer", "detectorModel", "detectorSerialNumber",
-                 "detectorPixelSizeHorizontal", "detectorPixelSizeVertical", "numberOfPixelsX",
-                 "numberOfPixelsY", "sensorThickness", "composition"),
+    "Detector": (
+        "detectorId",
+        "detectorManufacturer",
+        "detectorModel",
+        "detectorSerialNumber",
+        "detectorPixelSizeHorizontal",
+        "detectorPixelSizeVertical",
+        "numberOfPixelsX",
+        "numberOfPixelsY",
+        "sensorThickness",
+        "composition",
+    ),
     "Session_has_Person": ("sessionId", "personId", "role"),
     "ProposalHasPerson": ("proposalId", "personId", "role"),
     "UserGroup": ("userGroupId", "name"),
@@ -105,7 +172,9 @@ async def detect(db: Database) -> SchemaInfo:
         found.setdefault(str(table), set()).add(str(column).lower())
     where = db.dsn.safe()
     if not found:
-        raise BackendError(f"ispyb backend: {where} has no tables (or this user may not read them): not an ISPyB database")
+        raise BackendError(
+            f"ispyb backend: {where} has no tables (or this user may not read them): not an ISPyB database"
+        )
     missing_tables = [t for t in REQUIRED_TABLES if t not in found]
     if missing_tables:
         raise BackendError(
@@ -113,7 +182,10 @@ async def detect(db: Database) -> SchemaInfo:
             f"missing tables {_some(missing_tables)}"
         )
     missing_cols = [
-        f"{t}.{c}" for t, (required, _) in REQUIRED_TABLES.items() for c in required if c.lower() not in found[t]
+        f"{t}.{c}"
+        for t, (required, _) in REQUIRED_TABLES.items()
+        for c in required
+        if c.lower() not in found[t]
     ]
     if missing_cols:
         raise BackendError(

@@ -55,16 +55,22 @@ def _member_rules(s: SchemaInfo, login: str) -> tuple[list[str], list[Any]]:
     rule: list[str] = []
     args: list[Any] = []
     if s.has("Proposal", "personId"):
-        rule.append("se.`proposalId` IN (SELECT p1.`proposalId` FROM Proposal p1 JOIN Person pe1"
-                    " ON pe1.`personId` = p1.`personId` WHERE pe1.`login` = %s)")
+        rule.append(
+            "se.`proposalId` IN (SELECT p1.`proposalId` FROM Proposal p1 JOIN Person pe1"
+            " ON pe1.`personId` = p1.`personId` WHERE pe1.`login` = %s)"
+        )
         args.append(login)
     if s.has("ProposalHasPerson"):
-        rule.append("se.`proposalId` IN (SELECT php.`proposalId` FROM ProposalHasPerson php JOIN Person pe2"
-                    " ON pe2.`personId` = php.`personId` WHERE pe2.`login` = %s)")
+        rule.append(
+            "se.`proposalId` IN (SELECT php.`proposalId` FROM ProposalHasPerson php JOIN Person pe2"
+            " ON pe2.`personId` = php.`personId` WHERE pe2.`login` = %s)"
+        )
         args.append(login)
     if s.has("Session_has_Person"):
-        rule.append("se.`sessionId` IN (SELECT shp.`sessionId` FROM Session_has_Person shp JOIN Person pe3"
-                    " ON pe3.`personId` = shp.`personId` WHERE pe3.`login` = %s)")
+        rule.append(
+            "se.`sessionId` IN (SELECT shp.`sessionId` FROM Session_has_Person shp JOIN Person pe3"
+            " ON pe3.`personId` = shp.`personId` WHERE pe3.`login` = %s)"
+        )
         args.append(login)
     return rule, args
 
@@ -77,8 +83,10 @@ def owned_clause(s: SchemaInfo, owner: access.Ownership, alias: str) -> tuple[li
     rule, args = _owner_rules(s, owner.beamlines, owner.login)
     if not rule:
         return None
-    return [f"{alias}.`dataCollectionGroupId` IN (SELECT og.`dataCollectionGroupId` FROM DataCollectionGroup og"
-            f" WHERE og.`sessionId` IN (SELECT se.`sessionId` FROM BLSession se WHERE {' OR '.join(rule)}))"], args
+    return [
+        f"{alias}.`dataCollectionGroupId` IN (SELECT og.`dataCollectionGroupId` FROM DataCollectionGroup og"
+        f" WHERE og.`sessionId` IN (SELECT se.`sessionId` FROM BLSession se WHERE {' OR '.join(rule)}))"
+    ], args
 
 
 def clause(s: SchemaInfo, kind: str, alias: str) -> tuple[list[str], list[Any]]:
@@ -92,21 +100,34 @@ def clause(s: SchemaInfo, kind: str, alias: str) -> tuple[list[str], list[Any]]:
     if kind == "group":
         return [f"{alias}.`sessionId` IN ({sql})"], args
     if kind == "data_collection":
-        return [f"{alias}.`dataCollectionGroupId` IN (SELECT vg.`dataCollectionGroupId` FROM DataCollectionGroup vg"
-                f" WHERE vg.`sessionId` IN ({sql}))"], args
+        return [
+            f"{alias}.`dataCollectionGroupId` IN (SELECT vg.`dataCollectionGroupId` FROM DataCollectionGroup vg"
+            f" WHERE vg.`sessionId` IN ({sql}))"
+        ], args
     if kind == "proposal":
-        return [f"{alias}.`proposalId` IN (SELECT vs.`proposalId` FROM BLSession vs WHERE vs.`sessionId` IN ({sql}))"], args
+        return [
+            f"{alias}.`proposalId` IN (SELECT vs.`proposalId` FROM BLSession vs WHERE vs.`sessionId` IN ({sql}))"
+        ], args
     if kind == "sample":
         # A sample is seen through a visible data collection group of it (ISPyB ties samples to
         # proposals only through shipping, so a member's unused samples are not listed).
-        legacy = (f" OR {alias}.`blSampleId` IN (SELECT vd.`BLSAMPLEID` FROM DataCollection vd JOIN DataCollectionGroup vg2"
-                  f" ON vg2.`dataCollectionGroupId` = vd.`dataCollectionGroupId` WHERE vg2.`sessionId` IN ({sql}))"
-                  if s.has("DataCollection", "BLSAMPLEID") else "")
-        return [f"({alias}.`blSampleId` IN (SELECT vg.`blSampleId` FROM DataCollectionGroup vg"
-                f" WHERE vg.`sessionId` IN ({sql})){legacy})"], args + (args if legacy else [])
+        legacy = (
+            f" OR {alias}.`blSampleId` IN (SELECT vd.`BLSAMPLEID` FROM DataCollection vd JOIN DataCollectionGroup vg2"
+            f" ON vg2.`dataCollectionGroupId` = vd.`dataCollectionGroupId` WHERE vg2.`sessionId` IN ({sql}))"
+            if s.has("DataCollection", "BLSAMPLEID")
+            else ""
+        )
+        return [
+            f"({alias}.`blSampleId` IN (SELECT vg.`blSampleId` FROM DataCollectionGroup vg"
+            f" WHERE vg.`sessionId` IN ({sql})){legacy})"
+        ], args + (args if legacy else [])
     if kind == "crystal":
         inner, inner_args = clause(s, "sample", "vb")
-        return [f"{alias}.`crystalId` IN (SELECT vb.`crystalId` FROM BLSample vb WHERE {inner[0]})"], inner_args
+        return [
+            f"{alias}.`crystalId` IN (SELECT vb.`crystalId` FROM BLSample vb WHERE {inner[0]})"
+        ], inner_args
     if kind == "protein":
-        return [f"{alias}.`proposalId` IN (SELECT vs.`proposalId` FROM BLSession vs WHERE vs.`sessionId` IN ({sql}))"], args
+        return [
+            f"{alias}.`proposalId` IN (SELECT vs.`proposalId` FROM BLSession vs WHERE vs.`sessionId` IN ({sql}))"
+        ], args
     return [], []

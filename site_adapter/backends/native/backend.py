@@ -6,7 +6,8 @@ Each method is one statement (or two: a page and its count), whatever the batch 
 from __future__ import annotations
 
 import asyncio
-from typing import Any, Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import asyncpg
 
@@ -16,13 +17,17 @@ from site_adapter.backends.native import queries as q
 from site_adapter.backends.native.migrate import migrate
 
 _DC_COLUMNS = "dc.*"
-_SESSION_SELECT = "SELECT se.*, po.code AS proposal_code FROM session se JOIN proposal po ON po.id = se.proposal_id"
+_SESSION_SELECT = (
+    "SELECT se.*, po.code AS proposal_code FROM session se JOIN proposal po ON po.id = se.proposal_id"
+)
 
 
 class NativeBackend:
     kind = "native"
 
-    def __init__(self, dsn: str, *, min_size: int = 2, max_size: int = 10, apply_migrations: bool = True) -> None:
+    def __init__(
+        self, dsn: str, *, min_size: int = 2, max_size: int = 10, apply_migrations: bool = True
+    ) -> None:
         self.dsn = dsn
         self._min, self._max = min_size, max_size
         self._apply_migrations = apply_migrations
@@ -31,9 +36,13 @@ class NativeBackend:
 
     async def start(self) -> None:
         try:
-            self._pool = await asyncpg.create_pool(self.dsn, min_size=self._min, max_size=self._max, timeout=10)
-        except (OSError, asyncpg.PostgresError, asyncio.TimeoutError) as exc:
-            raise base.BackendError(f"cannot connect to the native store's PostgreSQL: {_reason(exc)}") from None
+            self._pool = await asyncpg.create_pool(
+                self.dsn, min_size=self._min, max_size=self._max, timeout=10
+            )
+        except (TimeoutError, OSError, asyncpg.PostgresError) as exc:
+            raise base.BackendError(
+                f"cannot connect to the native store's PostgreSQL: {_reason(exc)}"
+            ) from None
         if self._apply_migrations:
             async with self._pool.acquire() as conn:
                 await migrate(conn)
@@ -60,8 +69,16 @@ class NativeBackend:
             raise base.BackendError(f"native store unavailable: {_reason(exc)}") from None
 
     async def _page(
-        self, select: str, count_from: str, where: list[str], keyset: list[str], order: str,
-        p: q.Params, page: base.PageRequest, convert: Callable[[Any], Any], key: Callable[[Any], tuple],
+        self,
+        select: str,
+        count_from: str,
+        where: list[str],
+        keyset: list[str],
+        order: str,
+        p: q.Params,
+        page: base.PageRequest,
+        convert: Callable[[Any], Any],
+        key: Callable[[Any], tuple],
     ) -> base.Page:
         limit = p.add(page.first + 1)
         rows_sql = f"{select}{q.where_sql(where + keyset)} ORDER BY {order} LIMIT {limit}"
@@ -83,8 +100,14 @@ class NativeBackend:
         where = q.data_collection_where(f, p)
         keyset = q.time_keyset("dc.sort_time", "dc.id", page.after, p)
         return await self._page(
-            f"SELECT {_DC_COLUMNS} FROM data_collection dc", "data_collection dc", where, keyset,
-            "dc.sort_time DESC, dc.id DESC", p, page, q.data_collection,
+            f"SELECT {_DC_COLUMNS} FROM data_collection dc",
+            "data_collection dc",
+            where,
+            keyset,
+            "dc.sort_time DESC, dc.id DESC",
+            p,
+            page,
+            q.data_collection,
             lambda r: q.time_sort_key(r["start_time"], r["id"]),
         )
 
@@ -93,8 +116,15 @@ class NativeBackend:
         where = q.sample_where(f, p)
         keyset = q.text_keyset("coalesce(s.name, '')", "s.id", page.after, p)
         return await self._page(
-            "SELECT s.* FROM sample s", "sample s", where, keyset,
-            "coalesce(s.name, '') COLLATE \"C\", s.id", p, page, q.sample, lambda r: (r["name"] or "", r["id"]),
+            "SELECT s.* FROM sample s",
+            "sample s",
+            where,
+            keyset,
+            "coalesce(s.name, '') COLLATE \"C\", s.id",
+            p,
+            page,
+            q.sample,
+            lambda r: (r["name"] or "", r["id"]),
         )
 
     async def proteins(self, f: base.ProteinFilter, page: base.PageRequest) -> base.Page:
@@ -102,8 +132,14 @@ class NativeBackend:
         where = q.protein_where(f, p)
         keyset = q.text_keyset("coalesce(pr.acronym, '')", "pr.id", page.after, p)
         return await self._page(
-            "SELECT pr.* FROM protein pr", "protein pr", where, keyset,
-            "coalesce(pr.acronym, '') COLLATE \"C\", pr.id", p, page, q.protein,
+            "SELECT pr.* FROM protein pr",
+            "protein pr",
+            where,
+            keyset,
+            "coalesce(pr.acronym, '') COLLATE \"C\", pr.id",
+            p,
+            page,
+            q.protein,
             lambda r: (r["acronym"] or "", r["id"]),
         )
 
@@ -113,7 +149,14 @@ class NativeBackend:
         sort = f"coalesce(se.start_time, '{q.NO_TIME.isoformat()}'::timestamp)"
         keyset = q.time_keyset(sort, "se.id", page.after, p)
         return await self._page(
-            _SESSION_SELECT, "session se", where, keyset, f"{sort} DESC, se.id DESC", p, page, q.session,
+            _SESSION_SELECT,
+            "session se",
+            where,
+            keyset,
+            f"{sort} DESC, se.id DESC",
+            p,
+            page,
+            q.session,
             lambda r: q.time_sort_key(r["start_time"], r["id"]),
         )
 
@@ -122,14 +165,22 @@ class NativeBackend:
         where = q.proposal_where(f, p)
         keyset = q.text_keyset("po.code", "po.id", page.after, p)
         return await self._page(
-            "SELECT po.* FROM proposal po", "proposal po", where, keyset, 'po.code COLLATE "C", po.id', p, page,
-            q.proposal, lambda r: (r["code"], r["id"]),
+            "SELECT po.* FROM proposal po",
+            "proposal po",
+            where,
+            keyset,
+            'po.code COLLATE "C", po.id',
+            p,
+            page,
+            q.proposal,
+            lambda r: (r["code"], r["id"]),
         )
 
     # --- batch lookups -------------------------------------------------------------------------
 
-    async def _by_id(self, kind: str, alias: str, select: str, ids: Sequence[str],
-                     convert: Callable[[Any], Any]) -> dict[str, Any]:
+    async def _by_id(
+        self, kind: str, alias: str, select: str, ids: Sequence[str], convert: Callable[[Any], Any]
+    ) -> dict[str, Any]:
         """One statement for a batch of ids, with the access rule applied (hidden ids are absent)."""
         keys = _int_ids(ids)
         if not keys:
@@ -142,7 +193,9 @@ class NativeBackend:
         return {str(r["id"]): convert(r) for r in rows}
 
     async def data_collections_by_id(self, ids: Sequence[str]) -> dict[str, model.DataCollection]:
-        return await self._by_id("data_collection", "dc", "SELECT dc.* FROM data_collection dc", ids, q.data_collection)
+        return await self._by_id(
+            "data_collection", "dc", "SELECT dc.* FROM data_collection dc", ids, q.data_collection
+        )
 
     async def sessions_by_id(self, ids: Sequence[str]) -> dict[str, model.Session]:
         return await self._by_id("session", "se", _SESSION_SELECT, ids, q.session)
@@ -163,18 +216,23 @@ class NativeBackend:
         return await self._by_id("detector", "d", "SELECT d.* FROM detector d", ids, q.detector)
 
     async def groups_by_id(self, ids: Sequence[str]) -> dict[str, model.DataCollectionGroup]:
-        return await self._by_id("data_collection_group", "g", "SELECT g.* FROM data_collection_group g", ids, q.group)
+        return await self._by_id(
+            "data_collection_group", "g", "SELECT g.* FROM data_collection_group g", ids, q.group
+        )
 
     async def processing_results_by_id(self, ids: Sequence[str]) -> dict[str, model.ProcessingResult]:
-        return await self._by_id("processing_result", "pr", "SELECT pr.* FROM processing_result pr", ids,
-                                 q.processing_result)
+        return await self._by_id(
+            "processing_result", "pr", "SELECT pr.* FROM processing_result pr", ids, q.processing_result
+        )
 
     async def processing_by_collection(self, ids: Sequence[str]) -> dict[str, list[model.ProcessingResult]]:
         keys = _int_ids(ids)
         out: dict[str, list[model.ProcessingResult]] = {str(k): [] for k in keys}
         if keys:
             p = q.Params()
-            where = [f"pr.data_collection_id = ANY({p.add(keys)})"] + q.visibility("processing_result", "pr", p)
+            where = [f"pr.data_collection_id = ANY({p.add(keys)})"] + q.visibility(
+                "processing_result", "pr", p
+            )
             rows = await self._fetch(
                 f"SELECT pr.* FROM processing_result pr{q.where_sql(where)} ORDER BY pr.data_collection_id, pr.id",
                 *p.values,
@@ -191,7 +249,8 @@ class NativeBackend:
             where = [f"dc.sample_id = ANY({p.add(keys)})"] + q.visibility("data_collection", "dc", p)
             rows = await self._fetch(
                 f"SELECT dc.sample_id, dc.id FROM data_collection dc{q.where_sql(where)}"
-                " ORDER BY dc.sort_time DESC, dc.id DESC", *p.values,
+                " ORDER BY dc.sort_time DESC, dc.id DESC",
+                *p.values,
             )
             for r in rows:
                 out[str(r["sample_id"])].append(str(r["id"]))
@@ -201,9 +260,14 @@ class NativeBackend:
 # Failures of the store, not of the statement: the caller sees BACKEND_UNAVAILABLE, and the pool
 # reconnects by itself once PostgreSQL is back.
 _UNAVAILABLE = (
-    OSError, asyncio.TimeoutError, asyncpg.InterfaceError, asyncpg.PostgresConnectionError,
-    asyncpg.exceptions.OperatorInterventionError, asyncpg.exceptions.InvalidCatalogNameError,
-    asyncpg.exceptions.CannotConnectNowError, asyncpg.exceptions.InvalidAuthorizationSpecificationError,
+    OSError,
+    asyncio.TimeoutError,
+    asyncpg.InterfaceError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.exceptions.OperatorInterventionError,
+    asyncpg.exceptions.InvalidCatalogNameError,
+    asyncpg.exceptions.CannotConnectNowError,
+    asyncpg.exceptions.InvalidAuthorizationSpecificationError,
 )
 
 

@@ -6,7 +6,7 @@ best_space_group are computed here, in SQL, from the processing results just loa
 
 from __future__ import annotations
 
-from typing import Callable, Iterable
+from collections.abc import Callable, Iterable
 
 import asyncpg
 
@@ -19,24 +19,99 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     "session": ("id", "proposal_id", "visit_number", "visit", "beamline", "start_time", "end_time"),
     "session_member": ("session_id", "person_id", "role"),
     "protein": ("id", "proposal_id", "acronym", "name", "uniprot_ids", "sequence_hash"),
-    "detector": ("id", "manufacturer", "model", "serial_number", "pixel_size_x", "pixel_size_y",
-                 "number_of_pixels_x", "number_of_pixels_y", "sensor_material", "sensor_thickness"),
-    "crystal": ("id", "protein_id", "uuid", "space_group", "cell_a", "cell_b", "cell_c", "cell_alpha", "cell_beta",
-                "cell_gamma"),
-    "sample": ("id", "crystal_id", "protein_id", "proposal_id", "name", "barcode", "container_code", "position",
-               "external_ids"),
+    "detector": (
+        "id",
+        "manufacturer",
+        "model",
+        "serial_number",
+        "pixel_size_x",
+        "pixel_size_y",
+        "number_of_pixels_x",
+        "number_of_pixels_y",
+        "sensor_material",
+        "sensor_thickness",
+    ),
+    "crystal": (
+        "id",
+        "protein_id",
+        "uuid",
+        "space_group",
+        "cell_a",
+        "cell_b",
+        "cell_c",
+        "cell_alpha",
+        "cell_beta",
+        "cell_gamma",
+    ),
+    "sample": (
+        "id",
+        "crystal_id",
+        "protein_id",
+        "proposal_id",
+        "name",
+        "barcode",
+        "container_code",
+        "position",
+        "external_ids",
+    ),
     "data_collection_group": ("id", "session_id", "sample_id", "experiment_type", "start_time", "end_time"),
     "data_collection": (
-        "id", "group_id", "session_id", "sample_id", "detector_id", "protein_id", "proposal_id", "beamline",
-        "experiment_type", "start_time", "end_time", "run_status", "image_directory", "file_template",
-        "start_image_number", "number_of_images", "wavelength", "detector_distance", "beam_centre_x",
-        "beam_centre_y", "axis_start", "axis_end", "axis_range", "overlap", "rotation_axis", "exposure_time",
-        "transmission", "flux", "beam_size_x", "beam_size_y", "resolution", "detector_2theta", "kappa_start",
-        "phi_start", "chi_start", "omega_start", "comments",
+        "id",
+        "group_id",
+        "session_id",
+        "sample_id",
+        "detector_id",
+        "protein_id",
+        "proposal_id",
+        "beamline",
+        "experiment_type",
+        "start_time",
+        "end_time",
+        "run_status",
+        "image_directory",
+        "file_template",
+        "start_image_number",
+        "number_of_images",
+        "wavelength",
+        "detector_distance",
+        "beam_centre_x",
+        "beam_centre_y",
+        "axis_start",
+        "axis_end",
+        "axis_range",
+        "overlap",
+        "rotation_axis",
+        "exposure_time",
+        "transmission",
+        "flux",
+        "beam_size_x",
+        "beam_size_y",
+        "resolution",
+        "detector_2theta",
+        "kappa_start",
+        "phi_start",
+        "chi_start",
+        "omega_start",
+        "comments",
     ),
     "processing_result": (
-        "id", "data_collection_id", "program", "status", "space_group", "cell_a", "cell_b", "cell_c", "cell_alpha",
-        "cell_beta", "cell_gamma", "start_time", "end_time", "anomalous", "overall", "inner_shell", "outer_shell",
+        "id",
+        "data_collection_id",
+        "program",
+        "status",
+        "space_group",
+        "cell_a",
+        "cell_b",
+        "cell_c",
+        "cell_alpha",
+        "cell_beta",
+        "cell_gamma",
+        "start_time",
+        "end_time",
+        "anomalous",
+        "overall",
+        "inner_shell",
+        "outer_shell",
     ),
 }
 BULK_ORDER = ("crystal", "sample", "data_collection_group", "data_collection", "processing_result")
@@ -59,7 +134,9 @@ async def upsert_rows(conn: asyncpg.Connection, table: str, rows: Iterable[tuple
         updates = ", ".join(f"{c} = excluded.{c}" for c in cols if c != "id")
         await conn.executemany(
             f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({', '.join(f'${i}' for i in range(1, len(cols) + 1))})"
-            f" ON CONFLICT (id) DO UPDATE SET {updates}", rows)
+            f" ON CONFLICT (id) DO UPDATE SET {updates}",
+            rows,
+        )
     return len(rows)
 
 
@@ -84,8 +161,13 @@ async def refresh_best_processing(conn: asyncpg.Connection, collection_ids: list
 
 
 async def load_demo(
-    conn: asyncpg.Connection, site: str, n_collections: int, *, seed: int = 1,
-    facility: str | None = None, progress: Callable[[int], None] | None = None,
+    conn: asyncpg.Connection,
+    site: str,
+    n_collections: int,
+    *,
+    seed: int = 1,
+    facility: str | None = None,
+    progress: Callable[[int], None] | None = None,
 ) -> dict[str, int]:
     """Generate and COPY one demo facility; returns row counts per table. Idempotent per database:
     a database that already holds data collections is left as it is."""
@@ -95,7 +177,15 @@ async def load_demo(
     ref = gen.reference()
     counts: dict[str, int] = {}
     async with conn.transaction():
-        for table in ("proposal", "person", "proposal_member", "session", "session_member", "protein", "detector"):
+        for table in (
+            "proposal",
+            "person",
+            "proposal_member",
+            "session",
+            "session_member",
+            "protein",
+            "detector",
+        ):
             counts[table] = await copy_rows(conn, table, getattr(ref, table))
         buffers: dict[str, list[tuple]] = {t: [] for t in BULK_ORDER}
         pending = 0
@@ -126,4 +216,3 @@ async def _flush(conn: asyncpg.Connection, buffers: dict[str, list[tuple]], coun
             written_dc = n
         rows.clear()
     return written_dc
-

@@ -41,6 +41,7 @@ def like_escape(text: str) -> str:
 
 # --- the access rule (site_adapter/access.py) as SQL ---------------------------------------
 
+
 def visible_sessions(p: Params) -> str | None:
     """SELECT of the session ids the request's viewer may see; None when it may see everything."""
     scope = access.restricted_scope()
@@ -49,7 +50,11 @@ def visible_sessions(p: Params) -> str | None:
     v = scope.viewer
     default, per_beamline = scope.embargo.cutoffs()
     cases = " ".join(f"WHEN {p.add(bl)} THEN {p.add(cut)}::timestamp" for bl, cut in per_beamline.items())
-    cutoff = f"CASE lower(se.beamline) {cases} ELSE {p.add(default)}::timestamp END" if cases else f"{p.add(default)}::timestamp"
+    cutoff = (
+        f"CASE lower(se.beamline) {cases} ELSE {p.add(default)}::timestamp END"
+        if cases
+        else f"{p.add(default)}::timestamp"
+    )
     rule = [f"se.end_time < {cutoff}"]
     if v.staff_beamlines:
         rule.append(f"lower(se.beamline) = ANY({p.add(sorted(v.staff_beamlines))}::text[])")
@@ -61,10 +66,12 @@ def visible_sessions(p: Params) -> str | None:
 def _member_rules(login: str, p: Params) -> list[str]:
     """Sessions (alias se) whose proposal or session `login` is a member of."""
     arg = p.add(login)
-    return ["se.proposal_id IN (SELECT pm.proposal_id FROM proposal_member pm JOIN person pe"
-            f" ON pe.id = pm.person_id WHERE pe.login = {arg})",
-            "se.id IN (SELECT sm.session_id FROM session_member sm JOIN person pe"
-            f" ON pe.id = sm.person_id WHERE pe.login = {arg})"]
+    return [
+        "se.proposal_id IN (SELECT pm.proposal_id FROM proposal_member pm JOIN person pe"
+        f" ON pe.id = pm.person_id WHERE pe.login = {arg})",
+        "se.id IN (SELECT sm.session_id FROM session_member sm JOIN person pe"
+        f" ON pe.id = sm.person_id WHERE pe.login = {arg})",
+    ]
 
 
 def owned_sessions(owner: access.Ownership, p: Params) -> str | None:
@@ -84,8 +91,10 @@ def member_proposals(p: Params) -> str | None:
     scope = access.restricted_scope()
     if scope is None or not scope.viewer.login:
         return None
-    return ("SELECT pm.proposal_id FROM proposal_member pm JOIN person pe ON pe.id = pm.person_id"
-            f" WHERE pe.login = {p.add(scope.viewer.login)}")
+    return (
+        "SELECT pm.proposal_id FROM proposal_member pm JOIN person pe ON pe.id = pm.person_id"
+        f" WHERE pe.login = {p.add(scope.viewer.login)}"
+    )
 
 
 def visibility(kind: str, alias: str, p: Params) -> list[str]:
@@ -103,23 +112,41 @@ def visibility(kind: str, alias: str, p: Params) -> list[str]:
     if kind == "session":
         return [f"{alias}.id IN ({sessions})"]
     if kind == "processing_result":
-        return [f"{alias}.data_collection_id IN (SELECT dc.id FROM data_collection dc WHERE dc.session_id IN ({sessions}))"]
+        return [
+            f"{alias}.data_collection_id IN (SELECT dc.id FROM data_collection dc WHERE dc.session_id IN ({sessions}))"
+        ]
     members = member_proposals(p)
     member_clause = f" OR {alias}.proposal_id IN ({members})" if members else ""
     if kind == "proposal":
         member_clause = f" OR {alias}.id IN ({members})" if members else ""
-        return [f"({alias}.id IN (SELECT se2.proposal_id FROM session se2 WHERE se2.id IN ({sessions})){member_clause})"]
+        return [
+            f"({alias}.id IN (SELECT se2.proposal_id FROM session se2 WHERE se2.id IN ({sessions})){member_clause})"
+        ]
     if kind == "sample":
-        return [f"({alias}.id IN (SELECT dc.sample_id FROM data_collection dc WHERE dc.session_id IN ({sessions}))"
-                f"{member_clause})"]
+        return [
+            f"({alias}.id IN (SELECT dc.sample_id FROM data_collection dc WHERE dc.session_id IN ({sessions}))"
+            f"{member_clause})"
+        ]
     if kind == "protein":
-        return [f"({alias}.id IN (SELECT dc.protein_id FROM data_collection dc WHERE dc.session_id IN ({sessions}))"
-                f"{member_clause})"]
+        return [
+            f"({alias}.id IN (SELECT dc.protein_id FROM data_collection dc WHERE dc.session_id IN ({sessions}))"
+            f"{member_clause})"
+        ]
     return []
 
 
-_RULED = frozenset({"data_collection", "data_collection_group", "session", "processing_result", "proposal", "sample",
-                    "protein", "crystal"})
+_RULED = frozenset(
+    {
+        "data_collection",
+        "data_collection_group",
+        "session",
+        "processing_result",
+        "proposal",
+        "sample",
+        "protein",
+        "crystal",
+    }
+)
 
 
 def data_collection_where(f: DataCollectionFilter, p: Params) -> list[str]:
@@ -150,7 +177,9 @@ def data_collection_where(f: DataCollectionFilter, p: Params) -> list[str]:
         pattern = "%" + like_escape(f.protein_name.lower()) + "%"
         w.append(f"dc.protein_id IN (SELECT id FROM protein WHERE lower(name) LIKE {p.add(pattern)})")
     if f.uniprot_id is not None:
-        w.append(f"dc.protein_id IN (SELECT id FROM protein WHERE uniprot_ids @> ARRAY[{p.add(f.uniprot_id.upper())}]::text[])")
+        w.append(
+            f"dc.protein_id IN (SELECT id FROM protein WHERE uniprot_ids @> ARRAY[{p.add(f.uniprot_id.upper())}]::text[])"
+        )
     if f.proposal is not None:
         w.append(f"dc.proposal_id = (SELECT id FROM proposal WHERE code = {p.add(f.proposal.lower())})")
     if f.visit is not None:
@@ -168,9 +197,13 @@ def data_collection_where(f: DataCollectionFilter, p: Params) -> list[str]:
     if f.space_group is not None:
         w.append(f"upper(replace(dc.best_space_group, ' ', '')) = {p.add(space_group_key(f.space_group))}")
     if f.cell is not None:
-        close = " AND ".join(f"abs(pr.cell_{name} - {p.add(v)}) <= {p.add(tol)}" for name, v, tol in f.cell.bounds())
-        w.append("EXISTS (SELECT 1 FROM processing_result pr WHERE pr.data_collection_id = dc.id"
-                 f" AND pr.status = 'SUCCESS' AND {close})")
+        close = " AND ".join(
+            f"abs(pr.cell_{name} - {p.add(v)}) <= {p.add(tol)}" for name, v, tol in f.cell.bounds()
+        )
+        w.append(
+            "EXISTS (SELECT 1 FROM processing_result pr WHERE pr.data_collection_id = dc.id"
+            f" AND pr.status = 'SUCCESS' AND {close})"
+        )
     return w
 
 
@@ -246,11 +279,12 @@ def where_sql(clauses: list[str]) -> str:
 def _naive(value: dt.datetime) -> dt.datetime:
     """Stored times are facility-local naive timestamps; an aware filter value is converted to UTC."""
     if value.tzinfo is not None:
-        return value.astimezone(dt.timezone.utc).replace(tzinfo=None)
+        return value.astimezone(dt.UTC).replace(tzinfo=None)
     return value
 
 
 # --- rows to model -------------------------------------------------------------------------
+
 
 def _s(v: Any) -> str | None:
     return None if v is None else str(v)
@@ -259,7 +293,9 @@ def _s(v: Any) -> str | None:
 def cell_of(r: Any) -> model.UnitCell | None:
     if r["cell_a"] is None:
         return None
-    return model.UnitCell(r["cell_a"], r["cell_b"], r["cell_c"], r["cell_alpha"], r["cell_beta"], r["cell_gamma"])
+    return model.UnitCell(
+        r["cell_a"], r["cell_b"], r["cell_c"], r["cell_alpha"], r["cell_beta"], r["cell_gamma"]
+    )
 
 
 def time_sort_key(start_time: dt.datetime | None, local_id: int) -> tuple:
@@ -268,26 +304,53 @@ def time_sort_key(start_time: dt.datetime | None, local_id: int) -> tuple:
 
 def data_collection(r: Any) -> model.DataCollection:
     return model.DataCollection(
-        local_id=str(r["id"]), group_local_id=_s(r["group_id"]), session_local_id=_s(r["session_id"]),
-        sample_local_id=_s(r["sample_id"]), detector_local_id=_s(r["detector_id"]),
-        experiment_type=r["experiment_type"], start_time=r["start_time"], end_time=r["end_time"],
-        run_status=r["run_status"], image_directory=r["image_directory"], file_template=r["file_template"],
-        start_image_number=r["start_image_number"], number_of_images=r["number_of_images"],
-        wavelength=r["wavelength"], detector_distance=r["detector_distance"],
-        beam_centre_x=r["beam_centre_x"], beam_centre_y=r["beam_centre_y"],
-        axis_start=r["axis_start"], axis_end=r["axis_end"], axis_range=r["axis_range"], overlap=r["overlap"],
-        rotation_axis=r["rotation_axis"], exposure_time=r["exposure_time"], transmission=r["transmission"],
-        flux=r["flux"], beam_size_x=r["beam_size_x"], beam_size_y=r["beam_size_y"], resolution=r["resolution"],
-        detector_2theta=r["detector_2theta"], kappa_start=r["kappa_start"], phi_start=r["phi_start"],
-        chi_start=r["chi_start"], omega_start=r["omega_start"], comments=r["comments"],
+        local_id=str(r["id"]),
+        group_local_id=_s(r["group_id"]),
+        session_local_id=_s(r["session_id"]),
+        sample_local_id=_s(r["sample_id"]),
+        detector_local_id=_s(r["detector_id"]),
+        experiment_type=r["experiment_type"],
+        start_time=r["start_time"],
+        end_time=r["end_time"],
+        run_status=r["run_status"],
+        image_directory=r["image_directory"],
+        file_template=r["file_template"],
+        start_image_number=r["start_image_number"],
+        number_of_images=r["number_of_images"],
+        wavelength=r["wavelength"],
+        detector_distance=r["detector_distance"],
+        beam_centre_x=r["beam_centre_x"],
+        beam_centre_y=r["beam_centre_y"],
+        axis_start=r["axis_start"],
+        axis_end=r["axis_end"],
+        axis_range=r["axis_range"],
+        overlap=r["overlap"],
+        rotation_axis=r["rotation_axis"],
+        exposure_time=r["exposure_time"],
+        transmission=r["transmission"],
+        flux=r["flux"],
+        beam_size_x=r["beam_size_x"],
+        beam_size_y=r["beam_size_y"],
+        resolution=r["resolution"],
+        detector_2theta=r["detector_2theta"],
+        kappa_start=r["kappa_start"],
+        phi_start=r["phi_start"],
+        chi_start=r["chi_start"],
+        omega_start=r["omega_start"],
+        comments=r["comments"],
     )
 
 
 def session(r: Any) -> model.Session:
     return model.Session(
-        local_id=str(r["id"]), proposal_local_id=str(r["proposal_id"]), proposal=r["proposal_code"],
-        visit=r["visit"], visit_number=r["visit_number"], beamline=r["beamline"],
-        start_time=r["start_time"], end_time=r["end_time"],
+        local_id=str(r["id"]),
+        proposal_local_id=str(r["proposal_id"]),
+        proposal=r["proposal_code"],
+        visit=r["visit"],
+        visit_number=r["visit_number"],
+        beamline=r["beamline"],
+        start_time=r["start_time"],
+        end_time=r["end_time"],
     )
 
 
@@ -297,14 +360,21 @@ def proposal(r: Any) -> model.Proposal:
 
 def protein(r: Any) -> model.Protein:
     return model.Protein(
-        local_id=str(r["id"]), acronym=r["acronym"], name=r["name"], uniprot_ids=tuple(r["uniprot_ids"] or ()),
-        sequence_hash=r["sequence_hash"], proposal_local_id=_s(r["proposal_id"]),
+        local_id=str(r["id"]),
+        acronym=r["acronym"],
+        name=r["name"],
+        uniprot_ids=tuple(r["uniprot_ids"] or ()),
+        sequence_hash=r["sequence_hash"],
+        proposal_local_id=_s(r["proposal_id"]),
     )
 
 
 def crystal(r: Any) -> model.Crystal:
     return model.Crystal(
-        local_id=str(r["id"]), uuid=r["uuid"], space_group=r["space_group"], cell=cell_of(r),
+        local_id=str(r["id"]),
+        uuid=r["uuid"],
+        space_group=r["space_group"],
+        cell=cell_of(r),
         protein_local_id=_s(r["protein_id"]),
     )
 
@@ -314,8 +384,13 @@ def sample(r: Any) -> model.Sample:
     if isinstance(ext, str):
         ext = json.loads(ext)
     return model.Sample(
-        local_id=str(r["id"]), name=r["name"], barcode=r["barcode"], container_code=r["container_code"],
-        position=r["position"], crystal_local_id=_s(r["crystal_id"]), protein_local_id=_s(r["protein_id"]),
+        local_id=str(r["id"]),
+        name=r["name"],
+        barcode=r["barcode"],
+        container_code=r["container_code"],
+        position=r["position"],
+        crystal_local_id=_s(r["crystal_id"]),
+        protein_local_id=_s(r["protein_id"]),
         proposal_local_id=_s(r["proposal_id"]),
         external_ids=tuple(model.ExternalId(e["system"], e["kind"], e["value"]) for e in ext or ()),
     )
@@ -323,17 +398,27 @@ def sample(r: Any) -> model.Sample:
 
 def detector(r: Any) -> model.Detector:
     return model.Detector(
-        local_id=str(r["id"]), manufacturer=r["manufacturer"], model=r["model"], serial_number=r["serial_number"],
-        pixel_size_x=r["pixel_size_x"], pixel_size_y=r["pixel_size_y"],
-        number_of_pixels_x=r["number_of_pixels_x"], number_of_pixels_y=r["number_of_pixels_y"],
-        sensor_material=r["sensor_material"], sensor_thickness=r["sensor_thickness"],
+        local_id=str(r["id"]),
+        manufacturer=r["manufacturer"],
+        model=r["model"],
+        serial_number=r["serial_number"],
+        pixel_size_x=r["pixel_size_x"],
+        pixel_size_y=r["pixel_size_y"],
+        number_of_pixels_x=r["number_of_pixels_x"],
+        number_of_pixels_y=r["number_of_pixels_y"],
+        sensor_material=r["sensor_material"],
+        sensor_thickness=r["sensor_thickness"],
     )
 
 
 def group(r: Any) -> model.DataCollectionGroup:
     return model.DataCollectionGroup(
-        local_id=str(r["id"]), session_local_id=_s(r["session_id"]), sample_local_id=_s(r["sample_id"]),
-        experiment_type=r["experiment_type"], start_time=r["start_time"], end_time=r["end_time"],
+        local_id=str(r["id"]),
+        session_local_id=_s(r["session_id"]),
+        sample_local_id=_s(r["sample_id"]),
+        experiment_type=r["experiment_type"],
+        start_time=r["start_time"],
+        end_time=r["end_time"],
     )
 
 
@@ -347,8 +432,16 @@ def _shell(v: Any) -> model.ShellStatistics | None:
 
 def processing_result(r: Any) -> model.ProcessingResult:
     return model.ProcessingResult(
-        local_id=str(r["id"]), data_collection_local_id=str(r["data_collection_id"]), program=r["program"],
-        status=r["status"], space_group=r["space_group"], cell=cell_of(r), overall=_shell(r["overall"]),
-        inner=_shell(r["inner_shell"]), outer=_shell(r["outer_shell"]), start_time=r["start_time"],
-        end_time=r["end_time"], anomalous=r["anomalous"],
+        local_id=str(r["id"]),
+        data_collection_local_id=str(r["data_collection_id"]),
+        program=r["program"],
+        status=r["status"],
+        space_group=r["space_group"],
+        cell=cell_of(r),
+        overall=_shell(r["overall"]),
+        inner=_shell(r["inner_shell"]),
+        outer=_shell(r["outer_shell"]),
+        start_time=r["start_time"],
+        end_time=r["end_time"],
+        anomalous=r["anomalous"],
     )

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
-from typing import Any, Iterator
+from typing import Any
 
 import jwt
 import pytest
@@ -24,8 +25,15 @@ AUDIENCE = "mxhub"
 @contextmanager
 def hub_with(dsn: str, **overrides: Any) -> Iterator[RunningHub]:
     """A hub on loopback with `overrides` on the test settings."""
-    settings = HubSettings(**{**GENEROUS, "health_interval": 0,  # correctness, whatever the machine's load
-                              "admin_token": ADMIN_TOKEN, "signing_key": HUB_KEY_PEM, **overrides})
+    settings = HubSettings(
+        **{
+            **GENEROUS,
+            "health_interval": 0,  # correctness, whatever the machine's load
+            "admin_token": ADMIN_TOKEN,
+            "signing_key": HUB_KEY_PEM,
+            **overrides,
+        }
+    )
     app = create_hub_app(dsn, settings)
     with serve_in_thread(app) as url:
         yield RunningHub(url, app, dsn)
@@ -43,12 +51,30 @@ class Issuer:
             json.dump({"keys": [jwk]}, fh)
         self.jwks = path
 
-    def token(self, login: str = "alice", roles: list[str] | None = None, *, ttl: int = 300, issuer: str = ISSUER,
-              audience: str = AUDIENCE, key: Any = None, kid: str | None = None, alg: str = "RS256",
-              **claims: Any) -> str:
+    def token(
+        self,
+        login: str = "alice",
+        roles: list[str] | None = None,
+        *,
+        ttl: int = 300,
+        issuer: str = ISSUER,
+        audience: str = AUDIENCE,
+        key: Any = None,
+        kid: str | None = None,
+        alg: str = "RS256",
+        **claims: Any,
+    ) -> str:
         now = int(time.time())
-        body = {"iss": issuer, "aud": audience, "sub": f"id-{login}", "preferred_username": login,
-                "iat": now, "exp": now + ttl, "roles": roles or [], **claims}
+        body = {
+            "iss": issuer,
+            "aud": audience,
+            "sub": f"id-{login}",
+            "preferred_username": login,
+            "iat": now,
+            "exp": now + ttl,
+            "roles": roles or [],
+            **claims,
+        }
         return jwt.encode(body, key or self.key, algorithm=alg, headers={"kid": kid or self.kid})
 
 
@@ -67,8 +93,10 @@ def oidc_hub(hub_dsn, issuer) -> Iterator[RunningHub]:
 def secured_sites(esrf_demo_dsn, diamond_demo_dsn) -> Iterator[dict[str, str]]:
     """esrf and diamond demo sites enforcing the access rule, trusting test hubs."""
     with ExitStack() as stack:
-        yield {name: stack.enter_context(serve_in_thread(trusted_site_app(dsn, name)))
-               for name, dsn in (("esrf", esrf_demo_dsn), ("diamond", diamond_demo_dsn))}
+        yield {
+            name: stack.enter_context(serve_in_thread(trusted_site_app(dsn, name)))
+            for name, dsn in (("esrf", esrf_demo_dsn), ("diamond", diamond_demo_dsn))
+        }
 
 
 class Recorder:

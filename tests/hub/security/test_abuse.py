@@ -32,12 +32,17 @@ def test_token_bucket_refills_per_key():
 
 async def test_rate_limit_answers_429_per_caller(hub_dsn):
     with hub_with(hub_dsn, rate_limit=5) as hub:
-        admin = (await hub.query(ISSUE, {"l": "x"}, admin=True))  # the admin token has its own bucket (by address)
+        admin = await hub.query(
+            ISSUE, {"l": "x"}, admin=True
+        )  # the admin token has its own bucket (by address)
         token = admin["data"]["issueApiToken"]["token"]
         statuses = []
         for _ in range(6):
-            r = await hub.http.post("/graphql", json={"query": "{ siteInfo { name } }"},
-                                    headers={"authorization": f"Bearer {token}"})
+            r = await hub.http.post(
+                "/graphql",
+                json={"query": "{ siteInfo { name } }"},
+                headers={"authorization": f"Bearer {token}"},
+            )
             statuses.append(r.status_code)
         assert statuses == [200] * 5 + [429]
         assert r.json()["errors"][0]["extensions"]["code"] == "RATE_LIMITED"
@@ -46,8 +51,16 @@ async def test_rate_limit_answers_429_per_caller(hub_dsn):
         r = await hub.http.post("/graphql", json={"query": "{ siteInfo { name } }"})
         assert r.status_code == 200
         # failed authentications count against the address, so guessing tokens is throttled too
-        codes = [(await hub.http.post("/graphql", json={"query": "{ siteInfo { name } }"},
-                                      headers={"authorization": "Bearer mxh_guess"})).status_code for _ in range(6)]
+        codes = [
+            (
+                await hub.http.post(
+                    "/graphql",
+                    json={"query": "{ siteInfo { name } }"},
+                    headers={"authorization": "Bearer mxh_guess"},
+                )
+            ).status_code
+            for _ in range(6)
+        ]
         assert 401 in codes and codes[-1] == 429
         await hub.http.aclose()
 
@@ -62,7 +75,9 @@ async def test_body_size_limit(running_hub):
         for _ in range(1000):
             yield b" " * 65536
 
-    r = await running_hub.http.post("/graphql", content=endless(), headers={"content-type": "application/json"})
+    r = await running_hub.http.post(
+        "/graphql", content=endless(), headers={"content-type": "application/json"}
+    )
     assert r.status_code == 413
 
 
@@ -70,7 +85,9 @@ async def test_depth_alias_and_token_limits(running_hub):
     fine = "{ dataCollections { edges { node { sample { crystal { cell { a } } } } } } }"
     assert "errors" not in await running_hub.query(fine)
     # the schema has no cycles, so a query past the limit is also invalid otherwise: both are reported
-    too_deep = "{ dataCollections { edges { node { " + "sample { " * MAX_DEPTH + "id" + " }" * MAX_DEPTH + " } } } }"
+    too_deep = (
+        "{ dataCollections { edges { node { " + "sample { " * MAX_DEPTH + "id" + " }" * MAX_DEPTH + " } } } }"
+    )
     body = await running_hub.query(too_deep)
     assert "QUERY_TOO_DEEP" in {e["extensions"]["code"] for e in body["errors"]}
     aliases = "{ " + " ".join(f"a{i}: siteInfo {{ name }}" for i in range(MAX_ALIASES + 1)) + " }"
@@ -88,20 +105,29 @@ async def test_depth_limit_counts_fragments(running_hub):
     assert "QUERY_TOO_DEEP" in {e["extensions"]["code"] for e in body["errors"]}
 
 
-@pytest.mark.parametrize("message", [
-    'relation "data_collection" does not exist\nSELECT id FROM data_collection WHERE x = 1',
-    "Traceback (most recent call last):\n  File \"/srv/app.py\", line 3",
-    "could not connect to postgresql://mx:secret@db.internal:5432/ispyb",
-    "connection refused by 10.1.2.3:3306",
-])
+@pytest.mark.parametrize(
+    "message",
+    [
+        'relation "data_collection" does not exist\nSELECT id FROM data_collection WHERE x = 1',
+        'Traceback (most recent call last):\n  File "/srv/app.py", line 3',
+        "could not connect to postgresql://mx:secret@db.internal:5432/ispyb",
+        "connection refused by 10.1.2.3:3306",
+    ],
+)
 def test_site_error_messages_with_internals_are_masked(message):
-    entry = {"message": f"site esrf: {message}", "path": ["dataCollections"],
-             "extensions": {"code": "BACKEND_UNAVAILABLE", "site": "esrf"}}
+    entry = {
+        "message": f"site esrf: {message}",
+        "path": ["dataCollections"],
+        "extensions": {"code": "BACKEND_UNAVAILABLE", "site": "esrf"},
+    }
     masked = mask_site_error(entry)
     assert masked["message"].startswith("site esrf: internal error (correlation id ")
     assert masked["extensions"]["code"] == "BACKEND_UNAVAILABLE" and masked["extensions"]["site"] == "esrf"
     assert masked["extensions"]["correlationId"] in masked["message"]
-    safe = {"message": "site esrf: `first` must be zero or more", "extensions": {"code": "BAD_USER_INPUT", "site": "esrf"}}
+    safe = {
+        "message": "site esrf: `first` must be zero or more",
+        "extensions": {"code": "BAD_USER_INPUT", "site": "esrf"},
+    }
     assert mask_site_error(safe) == safe
 
 
@@ -114,10 +140,17 @@ class Leaky:
 
     async def __call__(self, scope, receive, send) -> None:
         if self.leak and scope["type"] == "http" and scope["path"] == "/graphql":
-            body = (b'{"data": null, "errors": [{"message": "SELECT * FROM session WHERE proposal = \'cm1\' '
-                    b'at db.esrf.internal (10.0.0.7)", "extensions": {"code": "INTERNAL_SERVER_ERROR"}}]}')
-            await send({"type": "http.response.start", "status": 200,
-                        "headers": [(b"content-type", b"application/json")]})
+            body = (
+                b'{"data": null, "errors": [{"message": "SELECT * FROM session WHERE proposal = \'cm1\' '
+                b'at db.esrf.internal (10.0.0.7)", "extensions": {"code": "INTERNAL_SERVER_ERROR"}}]}'
+            )
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": 200,
+                    "headers": [(b"content-type", b"application/json")],
+                }
+            )
             await send({"type": "http.response.body", "body": body})
             return
         await self.app(scope, receive, send)
@@ -129,7 +162,9 @@ async def test_hub_masks_what_a_site_leaks_and_never_names_its_url(running_hub, 
         url = stack.enter_context(serve_in_thread(leaky))
         assert "errors" not in await running_hub.register("esrf", url)
         leaky.leak = True
-        r = await running_hub.http.post("/graphql", json={"query": "{ dataCollections(first: 2) { totalCount } }"})
+        r = await running_hub.http.post(
+            "/graphql", json={"query": "{ dataCollections(first: 2) { totalCount } }"}
+        )
         assert r.status_code == 200
         text = r.text
         for secret in ("SELECT", "10.0.0.7", "db.esrf.internal", url.split("//")[1]):
@@ -137,7 +172,9 @@ async def test_hub_masks_what_a_site_leaks_and_never_names_its_url(running_hub, 
         err = r.json()["errors"][0]
         assert err["extensions"]["site"] == "esrf" and err["extensions"]["correlationId"]
     # the site is gone now: the failure names it, not its address
-    r = await running_hub.http.post("/graphql", json={"query": "{ dataCollections(first: 2) { totalCount } }"})
+    r = await running_hub.http.post(
+        "/graphql", json={"query": "{ dataCollections(first: 2) { totalCount } }"}
+    )
     assert "esrf" in r.text and url.split("//")[1] not in r.text and "127.0.0.1" not in r.text
 
 
@@ -163,8 +200,16 @@ async def test_forwarded_for_does_not_pick_the_rate_limit_bucket(hub_dsn, monkey
     """Issue 15: uvicorn trusted X-Forwarded-For from 127.0.0.1, so varying it gave 700 x 200."""
     monkeypatch.delenv("MXHUB_FORWARDED_ALLOW_IPS", raising=False)
     with hub_with(hub_dsn, rate_limit=5) as hub:
-        statuses = [(await hub.http.post("/graphql", json={"query": "{ siteInfo { name } }"},
-                                         headers={"x-forwarded-for": f"10.0.{k}.1"})).status_code for k in range(7)]
+        statuses = [
+            (
+                await hub.http.post(
+                    "/graphql",
+                    json={"query": "{ siteInfo { name } }"},
+                    headers={"x-forwarded-for": f"10.0.{k}.1"},
+                )
+            ).status_code
+            for k in range(7)
+        ]
         assert statuses[:5] == [200] * 5 and statuses[-1] == 429
         await hub.http.aclose()
 
@@ -184,14 +229,22 @@ async def test_registry_down_is_a_503_with_a_code(pg_server_dsn):
         with hub_with(dsn, rate_limit=0) as hub:
             issued = await hub.query(ISSUE, {"l": "x"}, admin=True)
             token = issued["data"]["issueApiToken"]["token"]
-            ok = await hub.http.post("/graphql", json={"query": "{ siteInfo { name } }"},
-                                     headers={"authorization": f"Bearer {token}"})
+            ok = await hub.http.post(
+                "/graphql",
+                json={"query": "{ siteInfo { name } }"},
+                headers={"authorization": f"Bearer {token}"},
+            )
             assert ok.status_code == 200
             # the registry becomes unreachable: no new connections, the open ones cut
             await admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false')
-            await admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1", name)
-            down = await hub.http.post("/graphql", json={"query": "{ siteInfo { name } }"},
-                                       headers={"authorization": f"Bearer {token}"})
+            await admin.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1", name
+            )
+            down = await hub.http.post(
+                "/graphql",
+                json={"query": "{ siteInfo { name } }"},
+                headers={"authorization": f"Bearer {token}"},
+            )
             assert down.status_code == 503, down.text
             assert down.json()["errors"][0]["extensions"]["code"] == "REGISTRY_UNAVAILABLE"
             assert down.headers["retry-after"] == "5" and "data" not in down.json()

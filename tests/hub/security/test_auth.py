@@ -17,8 +17,12 @@ ISSUE = """mutation($l: String!, $r: [String!], $d: Int) { issueApiToken(login: 
   id token login roles scope expiresAt } }"""
 
 
-async def raw(hub, token: str | None, query: str = VIEWER, variables: dict | None = None, header: str | None = None):
-    headers = {"authorization": header if header is not None else f"Bearer {token}"} if (token or header) else {}
+async def raw(
+    hub, token: str | None, query: str = VIEWER, variables: dict | None = None, header: str | None = None
+):
+    headers = (
+        {"authorization": header if header is not None else f"Bearer {token}"} if (token or header) else {}
+    )
     r = await hub.http.post("/graphql", json={"query": query, "variables": variables or {}}, headers=headers)
     return r.status_code, r.json(), r.headers
 
@@ -32,7 +36,12 @@ async def test_anonymous_without_a_token(oidc_hub):
 async def test_oidc_token_names_the_caller_and_maps_roles(oidc_hub, issuer):
     status, body, _ = await raw(oidc_hub, issuer.token("alice", ["staff:i03", "mxhub-admin", "other"]))
     assert status == 200, body
-    assert body["data"]["viewer"] == {"login": "alice", "staffBeamlines": ["i03"], "admin": True, "via": "oidc"}
+    assert body["data"]["viewer"] == {
+        "login": "alice",
+        "staffBeamlines": ["i03"],
+        "admin": True,
+        "via": "oidc",
+    }
     token = issuer.token("bob", preferred_username=None)  # falls back to `sub`
     assert (await raw(oidc_hub, token))[1]["data"]["viewer"]["login"] == "id-bob"
 
@@ -41,8 +50,22 @@ def _other_rsa():
     return rsa.generate_private_key(public_exponent=65537, key_size=2048)
 
 
-@pytest.mark.parametrize("case", ["forged", "expired", "audience", "issuer", "hs256-confusion", "none-alg",
-                                  "garbage", "unknown-kid", "basic-scheme", "empty-bearer", "no-login"])
+@pytest.mark.parametrize(
+    "case",
+    [
+        "forged",
+        "expired",
+        "audience",
+        "issuer",
+        "hs256-confusion",
+        "none-alg",
+        "garbage",
+        "unknown-kid",
+        "basic-scheme",
+        "empty-bearer",
+        "no-login",
+    ],
+)
 async def test_bad_tokens_are_refused_not_downgraded(oidc_hub, issuer, case):
     header = None
     if case == "forged":  # same kid, another key
@@ -59,16 +82,24 @@ async def test_bad_tokens_are_refused_not_downgraded(oidc_hub, issuer, case):
         import json as json_
 
         pem = issuer.key.public_key().public_bytes(Encoding.PEM, PublicFormat.SubjectPublicKeyInfo)
+
         def b64(raw: bytes) -> str:
             return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
         head = b64(json_.dumps({"alg": "HS256", "typ": "JWT", "kid": issuer.kid}).encode())
-        claims = b64(json_.dumps({"iss": ISSUER, "aud": AUDIENCE, "sub": "x", "exp": 2**31,
-                                  "roles": ["mxhub-admin"]}).encode())
+        claims = b64(
+            json_.dumps(
+                {"iss": ISSUER, "aud": AUDIENCE, "sub": "x", "exp": 2**31, "roles": ["mxhub-admin"]}
+            ).encode()
+        )
         sig = b64(hmac_.new(pem, f"{head}.{claims}".encode(), "sha256").digest())
         token = f"{head}.{claims}.{sig}"
     elif case == "none-alg":
-        token = jwt.encode({"iss": ISSUER, "aud": AUDIENCE, "sub": "x", "exp": 2**31, "roles": ["mxhub-admin"]},
-                           None, algorithm="none")
+        token = jwt.encode(
+            {"iss": ISSUER, "aud": AUDIENCE, "sub": "x", "exp": 2**31, "roles": ["mxhub-admin"]},
+            None,
+            algorithm="none",
+        )
     elif case == "garbage":
         token = "not.a.jwt"
     elif case == "unknown-kid":
@@ -90,12 +121,23 @@ async def test_api_tokens_issue_use_list_revoke(running_hub):
     hub = running_hub
     body = await hub.query(ISSUE, {"l": "carol", "r": ["staff:i04"], "d": 30}, admin=True)
     issued = body["data"]["issueApiToken"]
-    assert issued["token"].startswith("mxh_") and issued["scope"] == "read" and issued["roles"] == ["staff:i04"]
+    assert (
+        issued["token"].startswith("mxh_") and issued["scope"] == "read" and issued["roles"] == ["staff:i04"]
+    )
     status, body, _ = await raw(hub, issued["token"])
     assert status == 200
-    assert body["data"]["viewer"] == {"login": "carol", "staffBeamlines": ["i04"], "admin": False, "via": "api-token"}
-    listed = (await hub.query("{ apiTokens { id login roles scope revokedAt } }", admin=True))["data"]["apiTokens"]
-    assert listed == [{"id": issued["id"], "login": "carol", "roles": ["staff:i04"], "scope": "read", "revokedAt": None}]
+    assert body["data"]["viewer"] == {
+        "login": "carol",
+        "staffBeamlines": ["i04"],
+        "admin": False,
+        "via": "api-token",
+    }
+    listed = (await hub.query("{ apiTokens { id login roles scope revokedAt } }", admin=True))["data"][
+        "apiTokens"
+    ]
+    assert listed == [
+        {"id": issued["id"], "login": "carol", "roles": ["staff:i04"], "scope": "read", "revokedAt": None}
+    ]
     # the secret is stored only as a hash
     conn = await asyncpg.connect(hub.dsn)
     try:
@@ -103,12 +145,14 @@ async def test_api_tokens_issue_use_list_revoke(running_hub):
     finally:
         await conn.close()
     assert issued["token"] not in repr(stored)
-    assert (await hub.query('mutation($i: ID!) { revokeApiToken(id: $i) }', {"i": issued["id"]}, admin=True))["data"] \
-        == {"revokeApiToken": True}
+    assert (await hub.query("mutation($i: ID!) { revokeApiToken(id: $i) }", {"i": issued["id"]}, admin=True))[
+        "data"
+    ] == {"revokeApiToken": True}
     status, body, _ = await raw(hub, issued["token"])
     assert status == 401 and body["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
-    assert (await hub.query('mutation($i: ID!) { revokeApiToken(id: $i) }', {"i": issued["id"]}, admin=True))["data"] \
-        == {"revokeApiToken": False}
+    assert (await hub.query("mutation($i: ID!) { revokeApiToken(id: $i) }", {"i": issued["id"]}, admin=True))[
+        "data"
+    ] == {"revokeApiToken": False}
     # a made-up token of the right shape is refused too
     assert (await raw(hub, "mxh_" + "A" * 43))[0] == 401
 
@@ -118,7 +162,9 @@ async def test_expired_api_token_is_refused(running_hub):
     assert (await raw(running_hub, issued["token"]))[0] == 200
     conn = await asyncpg.connect(running_hub.dsn)
     try:
-        await conn.execute("UPDATE api_token SET expires_at = now() - interval '1 minute' WHERE id = $1", issued["id"])
+        await conn.execute(
+            "UPDATE api_token SET expires_at = now() - interval '1 minute' WHERE id = $1", issued["id"]
+        )
     finally:
         await conn.close()
     status, body, _ = await raw(running_hub, issued["token"])
@@ -136,7 +182,9 @@ ADMIN_OPS = [
 
 @pytest.mark.parametrize("op", [q for q, _ in ADMIN_OPS])
 async def test_admin_operations_need_admin(running_hub, op):
-    staff = (await running_hub.query(ISSUE, {"l": "erin", "r": ["staff:*"]}, admin=True))["data"]["issueApiToken"]
+    staff = (await running_hub.query(ISSUE, {"l": "erin", "r": ["staff:*"]}, admin=True))["data"][
+        "issueApiToken"
+    ]
     for token in (None, staff["token"]):
         status, body, _ = await raw(running_hub, token, op)
         assert status == 200
@@ -148,7 +196,9 @@ async def test_admin_operations_need_admin(running_hub, op):
 
 
 async def test_admin_role_tokens_act_as_admin(running_hub, oidc_hub, issuer):
-    issued = (await running_hub.query(ISSUE, {"l": "frank", "r": ["admin"]}, admin=True))["data"]["issueApiToken"]
+    issued = (await running_hub.query(ISSUE, {"l": "frank", "r": ["admin"]}, admin=True))["data"][
+        "issueApiToken"
+    ]
     assert issued["scope"] == "admin"
     status, body, _ = await raw(running_hub, issued["token"], "{ apiTokens { login } }")
     assert status == 200 and "errors" not in body
@@ -184,8 +234,10 @@ async def test_jwks_from_a_url_and_key_rotation(hub_dsn, tmp_path, monkeypatch):
     served = {"path": old.jwks}
     jwks_app = Starlette(routes=[Route("/certs", lambda request: FileResponse(served["path"]))])
     monkeypatch.setattr(auth, "JWKS_MIN_REFRESH", 0.0)
-    with serve_in_thread(jwks_app) as jwks_url, hub_with(hub_dsn, oidc_issuer=ISSUER, oidc_jwks=jwks_url + "/certs",
-                                                      oidc_audience=AUDIENCE) as hub:
+    with (
+        serve_in_thread(jwks_app) as jwks_url,
+        hub_with(hub_dsn, oidc_issuer=ISSUER, oidc_jwks=jwks_url + "/certs", oidc_audience=AUDIENCE) as hub,
+    ):
         status, body, _ = await raw(hub, old.token("olga"))
         assert status == 200 and body["data"]["viewer"]["login"] == "olga"
         assert (await raw(hub, new.token("nina")))[0] == 401  # not published yet

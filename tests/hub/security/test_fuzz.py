@@ -19,9 +19,13 @@ from tests.hub.security.conftest import hub_with
 schemathesis = pytest.importorskip("schemathesis")  # a test dependency (pyproject `test` extra)
 schemathesis.graphql.scalar("DateTime", st.datetimes().map(lambda d: StringValueNode(value=d.isoformat())))
 SCHEMA = schemathesis.graphql.from_file(print_schema(hub_schema()))
-SITE_SCHEMA = schemathesis.graphql.from_file(print_schema(common_schema()))  # the site's, federation fields aside
+SITE_SCHEMA = schemathesis.graphql.from_file(
+    print_schema(common_schema())
+)  # the site's, federation fields aside
 LEAKS = re.compile(r"Traceback|File \"|asyncpg|syntax error at|SELECT .* FROM|postgresql://", re.S)
-HOSTS = re.compile(r"127\.0\.0\.1|localhost|https?://")  # site URLs are public only as `sites { url }` (CONTRACT.md)
+HOSTS = re.compile(
+    r"127\.0\.0\.1|localhost|https?://"
+)  # site URLs are public only as `sites { url }` (CONTRACT.md)
 
 
 @pytest.fixture
@@ -82,7 +86,9 @@ def running_lims(lims_demo_dsn):
     from site_adapter.lims.store import LimsStore
     from tests.fixtures.sites import serve_in_thread
 
-    with serve_in_thread(create_lims_app(LimsStore(lims_demo_dsn, min_size=1, max_size=2), name="lims")) as url:
+    with serve_in_thread(
+        create_lims_app(LimsStore(lims_demo_dsn, min_size=1, max_size=2), name="lims")
+    ) as url:
         yield url
 
 

@@ -46,8 +46,21 @@ def string_filters() -> list[tuple[str, bool]]:
 
 def test_every_string_filter_is_covered():
     names = {n for n, _ in string_filters()}
-    assert {"sampleName", "sampleBarcode", "crystalUuid", "proteinAcronym", "proteinName", "uniprotId", "proposal",
-            "visit", "beamline", "experimentType", "spaceGroup", "site", "sites"} <= names
+    assert {
+        "sampleName",
+        "sampleBarcode",
+        "crystalUuid",
+        "proteinAcronym",
+        "proteinName",
+        "uniprotId",
+        "proposal",
+        "visit",
+        "beamline",
+        "experimentType",
+        "spaceGroup",
+        "site",
+        "sites",
+    } <= names
 
 
 @pytest.fixture
@@ -58,8 +71,11 @@ async def anonymous_hub(hub_dsn, secured_sites):
         visible = set()
         after = None
         while True:  # everything an anonymous caller may see: the bound for every injected answer
-            body = await hub.query("query($a: String) { dataCollections(first: 500, after: $a) { pageInfo { "
-                                   "hasNextPage endCursor } edges { node { site localId } } } }", {"a": after})
+            body = await hub.query(
+                "query($a: String) { dataCollections(first: 500, after: $a) { pageInfo { "
+                "hasNextPage endCursor } edges { node { site localId } } } }",
+                {"a": after},
+            )
             conn = body["data"]["dataCollections"]
             visible |= {(e["node"]["site"], e["node"]["localId"]) for e in conn["edges"]}
             if not conn["pageInfo"]["hasNextPage"]:
@@ -79,7 +95,10 @@ async def test_injection_through_string_filter(anonymous_hub, field, is_list):
         assert not LEAKS.search(r.text.replace(payload, "")), (field, payload, r.text[:1000])
         body = r.json()
         for error in body.get("errors") or []:
-            assert error["extensions"]["code"] != "INTERNAL_SERVER_ERROR" or "correlationId" in error["extensions"]
+            assert (
+                error["extensions"]["code"] != "INTERNAL_SERVER_ERROR"
+                or "correlationId" in error["extensions"]
+            )
         conn = (body.get("data") or {}).get("dataCollections")
         if conn is None:
             continue

@@ -31,8 +31,16 @@ from tests.fixtures.sites import serve_in_thread
 
 OUTPUT = Path(__file__).parent / "output"
 ADMIN_TOKEN = "test-admin-token"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
 def missing(reason: str) -> None:
@@ -107,8 +115,11 @@ async def web_hub(pg_server_dsn, native_template, demo_sites, lims_demo_dsn):
         with ExitStack() as stack:
             flaky_url = stack.enter_context(serve_in_thread(flaky))
             hub = RunningHub(stack.enter_context(serve_in_thread(app)), app, hub_dsn)
-            lims = stack.enter_context(serve_in_thread(
-                create_lims_app(LimsStore(lims_demo_dsn, min_size=1, max_size=2), name="lims")))
+            lims = stack.enter_context(
+                serve_in_thread(
+                    create_lims_app(LimsStore(lims_demo_dsn, min_size=1, max_size=2), name="lims")
+                )
+            )
             for name, url in {**demo_sites, "flaky": flaky_url}.items():
                 body = await hub.register(name, url)
                 assert "errors" not in body, body
@@ -141,13 +152,17 @@ async def browser():
 async def page(browser, web_hub, request):
     """A fresh browser tab on the hub; fails the test on any script error or console error."""
     OUTPUT.mkdir(exist_ok=True)
-    context = await browser.new_context(base_url=web_hub.url, accept_downloads=True,
-                                        viewport={"width": 1400, "height": 1000})
+    context = await browser.new_context(
+        base_url=web_hub.url, accept_downloads=True, viewport={"width": 1400, "height": 1000}
+    )
     tab = await context.new_page()
     problems: list[str] = []
     requests: list[str] = []
     tab.on("pageerror", lambda exc: problems.append(f"page error: {exc}"))
-    tab.on("console", lambda msg: problems.append(f"console {msg.type}: {msg.text}") if msg.type == "error" else None)
+    tab.on(
+        "console",
+        lambda msg: problems.append(f"console {msg.type}: {msg.text}") if msg.type == "error" else None,
+    )
     tab.on("request", lambda r: requests.append(r.url))
 
     async def refused(response) -> None:
@@ -164,6 +179,7 @@ async def page(browser, web_hub, request):
     tab.allow = allowed.append  # type: ignore[attr-defined]  # a test that provokes an HTTP error names its status
     yield tab
     await context.close()
-    unexpected = [p for p in problems if not any(f"{status} " in p or f"status of {status} " in p for status in allowed)]
+    unexpected = [
+        p for p in problems if not any(f"{status} " in p or f"status of {status} " in p for status in allowed)
+    ]
     assert not unexpected, unexpected
-

@@ -16,7 +16,9 @@ async def search_for(page, text: str) -> None:
     await page.fill("#q", text)
     await page.press("#q", "Enter")
     key = urlencode({"q": text})
-    await page.wait_for_selector(f'#status[data-state="done"][data-search="{key}"], #status[data-state="error"][data-search="{key}"]')
+    await page.wait_for_selector(
+        f'#status[data-state="done"][data-search="{key}"], #status[data-state="error"][data-search="{key}"]'
+    )
 
 
 async def test_anything_reads_a_chemical_as_a_chemical_not_a_protein(page, web_hub):
@@ -33,11 +35,15 @@ async def test_anything_reads_a_chemical_as_a_chemical_not_a_protein(page, web_h
         await search_for(page, text)
         assert "as crystallisation chemical" in await page.inner_text("#interpretation"), text
         expected = await hub_page(web_hub, {"lims": {"chemical": text}})
-        assert expected["totalCount"] > 0 and await row_ids(page) == [e["node"]["id"] for e in expected["edges"]]
+        assert expected["totalCount"] > 0 and await row_ids(page) == [
+            e["node"]["id"] for e in expected["edges"]
+        ]
     # Not a chemical: still a protein (name, or acronym by its shape).
     await search_for(page, "thermolysin")
     assert "as protein name" in await page.inner_text("#interpretation")
-    assert await row_ids(page) == [e["node"]["id"] for e in (await hub_page(web_hub, {"proteinName": "thermolysin"}))["edges"]]
+    assert await row_ids(page) == [
+        e["node"]["id"] for e in (await hub_page(web_hub, {"proteinName": "thermolysin"}))["edges"]
+    ]
     await search_for(page, "TLN")
     assert "as protein acronym" in await page.inner_text("#interpretation")
 
@@ -49,21 +55,30 @@ async def test_chemistry_results_show_ph_and_concentration(page, web_hub):
     assert "ph" in headers and "conc" in headers
     assert "Concentration of sodium chloride" in await page.inner_text("#results thead")
     body = await web_hub.hub.query(XTAL, {"f": {"lims": {"chemical": "sodium chloride"}}})
-    rows = {e["node"]["id"]: e["node"]["sample"]["crystallisation"] for e in body["data"]["dataCollections"]["edges"]}
+    rows = {
+        e["node"]["id"]: e["node"]["sample"]["crystallisation"]
+        for e in body["data"]["dataCollections"]["edges"]
+    }
     cells = await page.eval_on_selector_all(
         "#results tbody tr[data-id]",
         """trs => trs.map(tr => ({id: tr.dataset.id, ph: tr.querySelector('td[data-col="ph"]').textContent,
-                                  conc: tr.querySelector('td[data-col="conc"]').textContent}))""")
+                                  conc: tr.querySelector('td[data-col="conc"]').textContent}))""",
+    )
     assert len(cells) == len(rows) > 0
     for cell in cells:
         x = rows[cell["id"]]
         nacl = next(c for c in x["components"] if c["name"] == "sodium chloride")
         assert cell["ph"] == f"{x['ph']:.1f}"
-        assert float(cell["conc"].split()[0]) == nacl["concentration"] and cell["conc"].split()[1] == nacl["unit"]
+        assert (
+            float(cell["conc"].split()[0]) == nacl["concentration"]
+            and cell["conc"].split()[1] == nacl["unit"]
+        )
     await page.screenshot(path=OUTPUT / "chemistry.png", full_page=True)
     # Sorting by concentration works on the numbers of this page.
     await page.click('#results th button[data-key="conc"]')
-    shown = await page.eval_on_selector_all('#results tbody td[data-col="conc"]', "tds => tds.map(t => parseFloat(t.textContent))")
+    shown = await page.eval_on_selector_all(
+        '#results tbody td[data-col="conc"]', "tds => tds.map(t => parseFloat(t.textContent))"
+    )
     assert shown == sorted(shown)
 
 

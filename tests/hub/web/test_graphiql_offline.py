@@ -46,7 +46,10 @@ async def offline(browser):
     tab = await context.new_page()
     problems: list[str] = []
     tab.on("pageerror", lambda exc: problems.append(f"page error: {exc}"))
-    tab.on("console", lambda msg: problems.append(f"console {msg.type}: {msg.text}") if msg.type == "error" else None)
+    tab.on(
+        "console",
+        lambda msg: problems.append(f"console {msg.type}: {msg.text}") if msg.type == "error" else None,
+    )
     tab.blocked = blocked  # type: ignore[attr-defined]
     tab.problems = problems  # type: ignore[attr-defined]
     yield tab
@@ -81,7 +84,9 @@ async def test_hub_graphiql_works_offline(offline, web_hub):
 
 
 async def test_site_graphiql_works_offline(offline, demo_sites):
-    text = await use_graphiql(offline, demo_sites["esrf"], "{ siteInfo { name backend } }", "graphiql-site.png")
+    text = await use_graphiql(
+        offline, demo_sites["esrf"], "{ siteInfo { name backend } }", "graphiql-site.png"
+    )
     assert '"esrf"' in text
     assert offline.blocked == [] and offline.problems == []
 
@@ -89,7 +94,9 @@ async def test_site_graphiql_works_offline(offline, demo_sites):
 async def test_page_names_no_other_host_and_its_files_are_served(web_hub, demo_sites):
     # the LIMS serves the same view; in-process, its store never started (no query reaches it)
     lims = create_lims_app(LimsStore("postgresql://127.0.0.1:9/unused"), name="lims")
-    async with httpx.AsyncClient(timeout=30, mounts={"http://lims.test": httpx.ASGITransport(app=lims)}) as client:
+    async with httpx.AsyncClient(
+        timeout=30, mounts={"http://lims.test": httpx.ASGITransport(app=lims)}
+    ) as client:
         for base in (web_hub.url, demo_sites["esrf"], "http://lims.test"):
             page = await client.get(f"{base}/graphql", headers={"accept": "text/html"})
             assert page.status_code == 200 and "unpkg" not in page.text and "://" not in page.text
@@ -112,11 +119,18 @@ def test_every_graphiql_file_is_package_data():
     assert "mx_schema.graphiql" in config["packages"]
     patterns = config["package-data"]["mx_schema.graphiql"]
     folder = Path(graphiql.__file__).parent
-    files = [p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file() and p.suffix != ".py"
-             and "__pycache__" not in p.parts]
+    files = [
+        p.relative_to(folder).as_posix()
+        for p in folder.rglob("*")
+        if p.is_file() and p.suffix != ".py" and "__pycache__" not in p.parts
+    ]
     assert {"page.html", "static/LICENSE", "static/NOTICE", "static/graphiql.min.js"} <= set(files)
     for name in files:
         assert any(fnmatch.fnmatch(name, pattern) for pattern in patterns), name
     for name in graphiql.MEDIA_TYPES:
         assert (graphiql.STATIC / name).is_file(), name
-        assert name in (graphiql.STATIC / "NOTICE").read_text() or name in ("mxhub-graphiql.js", "LICENSE", "NOTICE")
+        assert name in (graphiql.STATIC / "NOTICE").read_text() or name in (
+            "mxhub-graphiql.js",
+            "LICENSE",
+            "NOTICE",
+        )

@@ -24,8 +24,16 @@ ISSUE = """mutation($l: String!, $r: [String!]) { issueApiToken(login: $l, roles
 
 
 class MineHub:
-    def __init__(self, hub: RunningHub, member: str, member_token: str, staff_token: str, beamline: str) -> None:
-        self.hub, self.member, self.member_token, self.staff_token, self.beamline = hub, member, member_token, staff_token, beamline
+    def __init__(
+        self, hub: RunningHub, member: str, member_token: str, staff_token: str, beamline: str
+    ) -> None:
+        self.hub, self.member, self.member_token, self.staff_token, self.beamline = (
+            hub,
+            member,
+            member_token,
+            staff_token,
+            beamline,
+        )
 
     @property
     def url(self) -> str:
@@ -40,13 +48,22 @@ async def mine_hub(pg_server_dsn, esrf_demo_dsn, diamond_demo_dsn):
     hub_dsn = await create_database(pg_server_dsn, hub_db)
     conn = await asyncpg.connect(esrf_demo_dsn)
     try:
-        member = await conn.fetchval("SELECT p.login FROM person p JOIN proposal_member pm ON pm.person_id = p.id"
-                                     " ORDER BY pm.proposal_id DESC, p.id LIMIT 1")
-        beamline = await conn.fetchval("SELECT lower(beamline) FROM session GROUP BY 1 ORDER BY count(*), 1 LIMIT 1")
+        member = await conn.fetchval(
+            "SELECT p.login FROM person p JOIN proposal_member pm ON pm.person_id = p.id"
+            " ORDER BY pm.proposal_id DESC, p.id LIMIT 1"
+        )
+        beamline = await conn.fetchval(
+            "SELECT lower(beamline) FROM session GROUP BY 1 ORDER BY count(*), 1 LIMIT 1"
+        )
     finally:
         await conn.close()
-    settings = HubSettings(site_timeout=10.0, soft_deadline=5.0, health_interval=0, admin_token=ADMIN_TOKEN,
-                           signing_key=HUB_KEY_PEM)
+    settings = HubSettings(
+        site_timeout=10.0,
+        soft_deadline=5.0,
+        health_interval=0,
+        admin_token=ADMIN_TOKEN,
+        signing_key=HUB_KEY_PEM,
+    )
     app = with_web_routes(create_hub_app(hub_dsn, settings))
     try:
         with ExitStack() as stack:
@@ -54,9 +71,12 @@ async def mine_hub(pg_server_dsn, esrf_demo_dsn, diamond_demo_dsn):
             for name, dsn in (("esrf", esrf_demo_dsn), ("diamond", diamond_demo_dsn)):
                 url = stack.enter_context(serve_in_thread(trusted_site_app(dsn, name)))
                 assert "errors" not in await hub.register(name, url)
-            member_token = (await hub.query(ISSUE, {"l": member, "r": []}, admin=True))["data"]["issueApiToken"]["token"]
-            staff_token = (await hub.query(ISSUE, {"l": "beamline-scientist", "r": [f"staff:{beamline}"]},
-                                           admin=True))["data"]["issueApiToken"]["token"]
+            member_token = (await hub.query(ISSUE, {"l": member, "r": []}, admin=True))["data"][
+                "issueApiToken"
+            ]["token"]
+            staff_token = (
+                await hub.query(ISSUE, {"l": "beamline-scientist", "r": [f"staff:{beamline}"]}, admin=True)
+            )["data"]["issueApiToken"]["token"]
             yield MineHub(hub, member, member_token, staff_token, beamline)
             await hub.http.aclose()
     finally:
@@ -79,9 +99,14 @@ async def test_mine_through_the_hub_is_the_callers_own(mine_hub, esrf_demo_dsn):
     hub = mine_hub.hub
     conn = await asyncpg.connect(esrf_demo_dsn)
     try:
-        proposals = {r["code"] for r in await conn.fetch(
-            "SELECT po.code FROM proposal po JOIN proposal_member pm ON pm.proposal_id = po.id"
-            " JOIN person p ON p.id = pm.person_id WHERE p.login = $1", mine_hub.member)}
+        proposals = {
+            r["code"]
+            for r in await conn.fetch(
+                "SELECT po.code FROM proposal po JOIN proposal_member pm ON pm.proposal_id = po.id"
+                " JOIN person p ON p.id = pm.person_id WHERE p.login = $1",
+                mine_hub.member,
+            )
+        }
     finally:
         await conn.close()
     seen = await walk(hub, {}, mine_hub.member_token)
@@ -121,11 +146,15 @@ async def test_mine_with_a_token_shows_the_callers_own_collections(mine_page, mi
     await page.goto("/")
     await settle(page)
     await sign_in(page, mine_hub.member_token)
-    everything = (await mine_hub.hub.query(PAGE, {"f": {}}, token=mine_hub.member_token))["data"]["dataCollections"]
+    everything = (await mine_hub.hub.query(PAGE, {"f": {}}, token=mine_hub.member_token))["data"][
+        "dataCollections"
+    ]
     assert total_shown(await page.inner_text("#pageinfo")) == everything["totalCount"]
     await page.check('input[name="scope"][value="mine"]')
     await settle(page, "scope=mine")
-    want = (await mine_hub.hub.query(PAGE, {"f": {"mine": True}}, token=mine_hub.member_token))["data"]["dataCollections"]
+    want = (await mine_hub.hub.query(PAGE, {"f": {"mine": True}}, token=mine_hub.member_token))["data"][
+        "dataCollections"
+    ]
     assert 0 < want["totalCount"] < everything["totalCount"]
     assert total_shown(await page.inner_text("#pageinfo")) == want["totalCount"]
     assert await row_ids(page) == [e["node"]["id"] for e in want["edges"]]
@@ -135,7 +164,9 @@ async def test_mine_with_a_token_shows_the_callers_own_collections(mine_page, mi
     await settle(page)
     await sign_in(page, mine_hub.staff_token)
     await settle(page, "scope=mine")
-    staff = (await mine_hub.hub.query(PAGE, {"f": {"mine": True}}, token=mine_hub.staff_token))["data"]["dataCollections"]
+    staff = (await mine_hub.hub.query(PAGE, {"f": {"mine": True}}, token=mine_hub.staff_token))["data"][
+        "dataCollections"
+    ]
     assert await row_ids(page) == [e["node"]["id"] for e in staff["edges"]]
 
 

@@ -33,7 +33,9 @@ async def hub_page(web_hub, flt: dict, first: int = 25, after: str | None = None
 
 
 async def row_ids(page) -> list[str]:
-    return await page.eval_on_selector_all("#results tbody tr[data-id]", "rows => rows.map(r => r.dataset.id)")
+    return await page.eval_on_selector_all(
+        "#results tbody tr[data-id]", "rows => rows.map(r => r.dataset.id)"
+    )
 
 
 def total_shown(text: str) -> int:
@@ -73,7 +75,9 @@ async def test_facets_narrow_the_results_to_the_hubs_count(page, web_hub):
     assert expected["totalCount"] > 0
     assert total_shown(await page.inner_text("#pageinfo")) == expected["totalCount"]
     assert await row_ids(page) == [e["node"]["id"] for e in expected["edges"]]
-    cells = await page.eval_on_selector_all("#results tbody tr", "rows => rows.map(r => [...r.cells].map(c => c.innerText))")
+    cells = await page.eval_on_selector_all(
+        "#results tbody tr", "rows => rows.map(r => [...r.cells].map(c => c.innerText))"
+    )
     assert {c[0] for c in cells} == {"esrf"} and {c[3] for c in cells} == {"TLN"}
     assert all(float(c[5]) <= 1.7 for c in cells)
     # the broken site was not asked: no problem to report
@@ -111,11 +115,23 @@ async def test_sorting_from_the_keyboard(page):
     await page.keyboard.press("Enter")
     th = page.locator('#results th:has(button[data-key="res"])')
     assert await th.get_attribute("aria-sort") == "ascending"
-    values = [float(v) for v in await page.eval_on_selector_all("#results tbody tr", "rows => rows.map(r => r.cells[5].innerText)") if v != "—"]
+    values = [
+        float(v)
+        for v in await page.eval_on_selector_all(
+            "#results tbody tr", "rows => rows.map(r => r.cells[5].innerText)"
+        )
+        if v != "—"
+    ]
     assert values == sorted(values) and len(values) > 5
     await page.keyboard.press("Enter")  # focus stays on the header: press again for descending
     assert await th.get_attribute("aria-sort") == "descending"
-    values = [float(v) for v in await page.eval_on_selector_all("#results tbody tr", "rows => rows.map(r => r.cells[5].innerText)") if v != "—"]
+    values = [
+        float(v)
+        for v in await page.eval_on_selector_all(
+            "#results tbody tr", "rows => rows.map(r => r.cells[5].innerText)"
+        )
+        if v != "—"
+    ]
     assert values == sorted(values, reverse=True)
 
 
@@ -134,7 +150,9 @@ async def test_detail_view_and_xds_inp_download(page, web_hub):
     heading = await page.inner_text("#detail-heading")
     assert "Lysozyme" in heading
     geometry = await page.inner_text('section[aria-labelledby="geometry-heading"]')
-    assert "Wavelength" in geometry and "Å" in geometry and "Detector distance" in geometry and "mm" in geometry
+    assert (
+        "Wavelength" in geometry and "Å" in geometry and "Detector distance" in geometry and "mm" in geometry
+    )
     shells = page.locator("table.shells tbody tr th")
     assert {await shells.nth(i).inner_text() for i in range(3)} == {"overall", "inner", "outer"}
     crystallisation = await page.inner_text('section[aria-labelledby="cryst-heading"]')
@@ -164,7 +182,9 @@ async def test_a_slow_site_is_named_and_the_others_answer(page, web_hub):
         assert "too slow" in await problem.inner_text()
         await page.screenshot(path=OUTPUT / "slow.png")
         assert len(await row_ids(page)) == 25
-        assert (await page.inner_text("#pageinfo")).endswith(f"of at least {(await hub_page(web_hub, {'experimentType': 'Mesh'}))['totalCount']:,}")
+        assert (await page.inner_text("#pageinfo")).endswith(
+            f"of at least {(await hub_page(web_hub, {'experimentType': 'Mesh'}))['totalCount']:,}"
+        )
         # asked alone, the slow site gets the hub's full timeout: the page says it is still waiting,
         # then shows the answer once the site is released
         await page.goto("/#/?site=flaky")
@@ -234,6 +254,7 @@ async def test_a_token_is_kept_for_the_tab_sent_as_a_bearer_and_a_bad_one_refuse
 async def test_an_indexed_sweep_shows_its_images_and_feeds_xds_inp(page, web_hub, images, tmp_path):
     from site_adapter.indexer.scan import run_scan
     from tests.fixtures.images import fixtures_root
+
     FIXTURES = fixtures_root()
 
     tree = tmp_path / "data" / "l-cyst"
@@ -245,7 +266,9 @@ async def test_an_indexed_sweep_shows_its_images_and_feeds_xds_inp(page, web_hub
     try:
         await conn.execute(
             "INSERT INTO data_collection (id, image_directory, file_template, start_image_number, number_of_images,"
-            " experiment_type, start_time) VALUES (7, $1, 'l-cyst_01_#####.cbf', 1, 15, 'OSC', now())", f"{tree}/")
+            " experiment_type, start_time) VALUES (7, $1, 'l-cyst_01_#####.cbf', 1, 15, 'OSC', now())",
+            f"{tree}/",
+        )
         await run_scan(conn, [str(tmp_path)], follow_links_into=[str(FIXTURES)], verify=True, site="flaky")
     finally:
         await conn.close()
@@ -255,7 +278,9 @@ async def test_an_indexed_sweep_shows_its_images_and_feeds_xds_inp(page, web_hub
         await settle(page, "site=flaky")
         q = """query($f: DataCollectionFilter) { dataCollections(filter: $f) { edges { node {
                  id images { count missing verified format } reprocessing { xdsInp } } } } }"""
-        (edge,) = (await web_hub.hub.query(q, {"f": {"sites": ["flaky"]}}))["data"]["dataCollections"]["edges"]
+        (edge,) = (await web_hub.hub.query(q, {"f": {"sites": ["flaky"]}}))["data"]["dataCollections"][
+            "edges"
+        ]
         (sweep,) = edge["node"]["images"]
         assert (sweep["count"], sweep["missing"]) == (14, [5])
         verdict = {True: "✓ verified", False: "✗ checksum errors", None: "not verified"}[sweep["verified"]]

@@ -24,10 +24,12 @@ LIMIT_KB = 512 * 1024  # the issue's bound for the whole hostile run
 
 def _declaring(size: int, elements: int, fast: int, slow: int) -> bytes:
     t = _tiny_cbf()
-    for old, new in ((b"X-Binary-Size: 4\n", b"X-Binary-Size: %d\n" % size),
-                     (b"X-Binary-Number-of-Elements: 4\n", b"X-Binary-Number-of-Elements: %d\n" % elements),
-                     (b"X-Binary-Size-Fastest-Dimension: 2\n", b"X-Binary-Size-Fastest-Dimension: %d\n" % fast),
-                     (b"X-Binary-Size-Second-Dimension: 2\n", b"X-Binary-Size-Second-Dimension: %d\n" % slow)):
+    for old, new in (
+        (b"X-Binary-Size: 4\n", b"X-Binary-Size: %d\n" % size),
+        (b"X-Binary-Number-of-Elements: 4\n", b"X-Binary-Number-of-Elements: %d\n" % elements),
+        (b"X-Binary-Size-Fastest-Dimension: 2\n", b"X-Binary-Size-Fastest-Dimension: %d\n" % fast),
+        (b"X-Binary-Size-Second-Dimension: 2\n", b"X-Binary-Size-Second-Dimension: %d\n" % slow),
+    ):
         t = t.replace(old, new)
     return t[:-4]  # header only: the data is added below
 
@@ -72,8 +74,14 @@ asyncio.run(main())
 def test_hostile_files_are_refused_or_streamed_within_the_budget(tmp_path: Path, native_dsn: str) -> None:
     hostile_tree(tmp_path / "h")
     env = {"MXHUB_INDEX_MAX_BYTES": "32M", "PATH": "/usr/bin:/bin"}
-    done = subprocess.run([sys.executable, "-c", _CHILD, native_dsn, str(tmp_path / "h")], capture_output=True,
-                          text=True, timeout=300, env=env, cwd=str(Path(__file__).resolve().parents[3]))
+    done = subprocess.run(
+        [sys.executable, "-c", _CHILD, native_dsn, str(tmp_path / "h")],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env,
+        cwd=str(Path(__file__).resolve().parents[3]),
+    )
     assert done.returncode == 0, done.stderr
     out = json.loads(done.stdout.strip().splitlines()[-1])
     assert out["peak_kb"] < LIMIT_KB, out["peak_kb"]
@@ -85,10 +93,21 @@ def test_hostile_files_are_refused_or_streamed_within_the_budget(tmp_path: Path,
 
 
 def test_dimensions_must_match_the_element_count() -> None:
-    section = BinarySection(conversions="x-CBF_BYTE_OFFSET", encoding="BINARY", binary_id=1, binary_size=10,
-                            content_md5=None, element_type="signed 32-bit integer", byte_order="LITTLE_ENDIAN",
-                            number_of_elements=4, fastest_dimension=2, second_dimension=3, third_dimension=None,
-                            padding=None, data_offset=100)
+    section = BinarySection(
+        conversions="x-CBF_BYTE_OFFSET",
+        encoding="BINARY",
+        binary_id=1,
+        binary_size=10,
+        content_md5=None,
+        element_type="signed 32-bit integer",
+        byte_order="LITTLE_ENDIAN",
+        number_of_elements=4,
+        fastest_dimension=2,
+        second_dimension=3,
+        third_dimension=None,
+        padding=None,
+        data_offset=100,
+    )
     with pytest.raises(HeaderError, match="4 elements declared, its dimensions make 6"):
         check_declared(section, 1000, compressed=False)
     assert MAX_RATIO >= 100  # real compressed frames (2-30x) are never refused

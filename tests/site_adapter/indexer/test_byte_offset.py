@@ -9,9 +9,14 @@ from site_adapter.indexer.byte_offset import DecodeError, decode_byte_offset, su
 from site_adapter.indexer.cbf_header import read_header
 from site_adapter.indexer.integrity import read_section
 
-FILES = ["l_cysteine/l-cyst_01_00001.cbf", "thaumatin_grid/thau_3_2_0001.cbf.bz2",
-         "image_examples/DLS_I03_smargon_0001.cbf.gz", "dialects/psi_in16c_010001.cbf",
-         "dialects/dxtbx_i19_phi_scan_001.cbf", "dialects/psi_example_headerless.cbf"]
+FILES = [
+    "l_cysteine/l-cyst_01_00001.cbf",
+    "thaumatin_grid/thau_3_2_0001.cbf.bz2",
+    "image_examples/DLS_I03_smargon_0001.cbf.gz",
+    "dialects/psi_in16c_010001.cbf",
+    "dialects/dxtbx_i19_phi_scan_001.cbf",
+    "dialects/psi_example_headerless.cbf",
+]
 
 
 @pytest.mark.parametrize("name", FILES)
@@ -26,8 +31,32 @@ def test_pixels_identical_to_fabio(images, name):
 
 
 def test_every_escape_width():
-    values = np.array([0, 5, 127, 128, -128, -129, 200, -300, 32767, -32768, 32768, 70000, -70000,
-                       2**31 - 1, -(2**31), 2**33, -(2**33), 3, 0x80, 0x8080, 0x808080], dtype=np.int64)
+    values = np.array(
+        [
+            0,
+            5,
+            127,
+            128,
+            -128,
+            -129,
+            200,
+            -300,
+            32767,
+            -32768,
+            32768,
+            70000,
+            -70000,
+            2**31 - 1,
+            -(2**31),
+            2**33,
+            -(2**33),
+            3,
+            0x80,
+            0x8080,
+            0x808080,
+        ],
+        dtype=np.int64,
+    )
     encoded = compByteOffset(values)
     assert decode_byte_offset(encoded, values.size, np.int64).tolist() == values.tolist()
     small = values[np.abs(values) < 2**31]

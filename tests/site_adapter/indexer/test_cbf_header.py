@@ -6,8 +6,14 @@ from datetime import datetime
 
 import pytest
 
-from site_adapter.indexer.cbf_header import (BINARY_MARKER, HeaderError, NotAnImage, TruncatedHeader,
-                                             parse_header_text, read_header)
+from site_adapter.indexer.cbf_header import (
+    BINARY_MARKER,
+    HeaderError,
+    NotAnImage,
+    TruncatedHeader,
+    parse_header_text,
+    read_header,
+)
 
 
 def test_pilatus_2m_every_field(images):
@@ -29,10 +35,14 @@ def test_pilatus_2m_every_field(images):
     assert (h.dimension_x, h.dimension_y) == (1475, 1679)
     assert h.extra["Trim_file"] == "p2m0107_E18000_T9000_vrf_m0p30.bin"
     (s,) = h.binary_sections
-    assert (s.conversions, s.binary_size, s.content_md5) == ("x-CBF_BYTE_OFFSET", 2476549, "WJ+xxsiUxrAgcDo0PSzCoA==")
+    assert (s.conversions, s.binary_size, s.content_md5) == (
+        "x-CBF_BYTE_OFFSET",
+        2476549,
+        "WJ+xxsiUxrAgcDo0PSzCoA==",
+    )
     assert (s.element_type, s.number_of_elements, s.padding) == ("signed 32-bit integer", 2476525, 4095)
     raw = (images / "l_cysteine/l-cyst_01_00001.cbf").read_bytes()
-    assert raw[s.data_offset - 4:s.data_offset] == BINARY_MARKER
+    assert raw[s.data_offset - 4 : s.data_offset] == BINARY_MARKER
 
 
 def test_bz2_grid_still_and_diamond_percent_transmission(images):
@@ -104,7 +114,7 @@ def test_imgcif_packed_and_multi_section(images):
     assert c.wavelength == 1.272607
     raw = (images / "thermolysin_cspad/idx-20130301060858401.cbf").read_bytes()
     for s in c.binary_sections:
-        assert raw[s.data_offset - 4:s.data_offset] == BINARY_MARKER
+        assert raw[s.data_offset - 4 : s.data_offset] == BINARY_MARKER
 
 
 def test_headerless_binary_parses(images):
@@ -143,10 +153,19 @@ def test_diamond_filter_transmission_is_percent_even_below_one(images) -> None:
 
     text = _dls_text(images)
     assert "Filter_transmission 100.0000" in text
-    assert parse_header_text(text.replace("Filter_transmission 100.0000", "Filter_transmission 0.5000")).transmission == 0.5
+    assert (
+        parse_header_text(
+            text.replace("Filter_transmission 100.0000", "Filter_transmission 0.5000")
+        ).transmission
+        == 0.5
+    )
     # the same header from elsewhere (no Diamond name, no DLS path) follows the PILATUS spec: a fraction
-    foreign = (text.replace("Diamond", "Elsewhere").replace("/dls_sw/", "/opt/").replace("/mt11145-4/", "/x/")
-               .replace("Filter_transmission 100.0000", "Filter_transmission 0.5000"))
+    foreign = (
+        text.replace("Diamond", "Elsewhere")
+        .replace("/dls_sw/", "/opt/")
+        .replace("/mt11145-4/", "/x/")
+        .replace("Filter_transmission 100.0000", "Filter_transmission 0.5000")
+    )
     assert parse_header_text(foreign).transmission == 50.0
 
 

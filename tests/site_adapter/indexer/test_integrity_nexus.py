@@ -11,8 +11,11 @@ from site_adapter.indexer.nexus import read_nexus
 
 
 def test_md5_of_every_section_matches(images):
-    for name in ["l_cysteine/l-cyst_02_00003.cbf", "thaumatin_grid/thau_3_2_0002.cbf.bz2",
-                 "thermolysin_cspad/idx-20130301060858401.cbf"]:
+    for name in [
+        "l_cysteine/l-cyst_02_00003.cbf",
+        "thaumatin_grid/thau_3_2_0002.cbf.bz2",
+        "thermolysin_cspad/idx-20130301060858401.cbf",
+    ]:
         path = images / name
         checks = verify_sections(path, read_header(path).binary_sections)
         assert checks and all(c.ok for c in checks)

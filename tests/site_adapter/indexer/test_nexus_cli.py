@@ -26,6 +26,7 @@ def _stored_header(dsn: str, image_set: str) -> dict:
             return await store.image_header(conn, local, 1)
         finally:
             await conn.close()
+
     return asyncio.run(go())
 
 
@@ -33,8 +34,15 @@ def test_index_masters_one_sweep_each_and_bad_ones_listed(native_dsn, tmp_path):
     root = tmp_path / "visit"
     write_master(root / "rot", "thau_1", n=10)
     write_master(root / "nodata", "thau_2", n=7, files=1, write_data=False)
-    grid = write_master(root / "grid", "xtal_grid", n=12, files=1, omega=np.full(12, 0.0), increment=0.0,
-                        translations={"sam_x": (np.tile(np.arange(4) * 0.02, 3), (1, 0, 0))})
+    grid = write_master(
+        root / "grid",
+        "xtal_grid",
+        n=12,
+        files=1,
+        omega=np.full(12, 0.0),
+        increment=0.0,
+        translations={"sam_x": (np.tile(np.arange(4) * 0.02, 3), (1, 0, 0))},
+    )
     assert grid.exists()
     cycle = write_master(root / "bad", "cycle", n=3, files=1)
     with h5py.File(cycle, "r+") as f:
@@ -43,11 +51,15 @@ def test_index_masters_one_sweep_each_and_bad_ones_listed(native_dsn, tmp_path):
     result = CliRunner().invoke(index, [str(root), "--json", "--dsn", native_dsn, "--workers", "1"])
     assert result.exit_code == 1, result.output  # bad masters fail the run, after indexing the rest
     out = json.loads(result.output)
-    sweeps = {s["template"]: (s["first"], s["last"], s["count"], s["missing"], s["kind"], s["format"])
-              for s in out["sweeps"]}
-    assert sweeps == {"thau_1_master.h5": (1, 10, 10, [], "rotation", "NXmx"),
-                      "thau_2_master.h5": (1, 7, 7, [], "rotation", "NXmx"),
-                      "xtal_grid_master.h5": (1, 12, 12, [], "grid", "NXmx")}
+    sweeps = {
+        s["template"]: (s["first"], s["last"], s["count"], s["missing"], s["kind"], s["format"])
+        for s in out["sweeps"]
+    }
+    assert sweeps == {
+        "thau_1_master.h5": (1, 10, 10, [], "rotation", "NXmx"),
+        "thau_2_master.h5": (1, 7, 7, [], "rotation", "NXmx"),
+        "xtal_grid_master.h5": (1, 12, 12, [], "grid", "NXmx"),
+    }
     failed = {f["path"].rsplit("/", 1)[1]: f["reason"] for f in out["failed"]}
     assert set(failed) == {"cycle_master.h5", "junk_master.h5"}
     assert failed["cycle_master.h5"].startswith("depends_on cycle: /entry/sample/transformations/")
@@ -65,8 +77,11 @@ def _xds(text: str) -> dict[str, str]:
 
 def test_reprocess_a_written_master(tmp_path):
     master = write_master(tmp_path, "thau_1", n=10)
-    result = CliRunner().invoke(reprocess, ["--image", str(master), "--format", "xds"],
-                                env={"MXHUB_URL": "", "MXHUB_HUB_URL": "", "MXHUB_SITE_NAME": ""})
+    result = CliRunner().invoke(
+        reprocess,
+        ["--image", str(master), "--format", "xds"],
+        env={"MXHUB_URL": "", "MXHUB_HUB_URL": "", "MXHUB_SITE_NAME": ""},
+    )
     assert result.exit_code == 0, result.output
     xds = _xds(result.output)
     assert xds["DATA_RANGE"] == "1 10"
@@ -80,28 +95,45 @@ def test_reprocess_a_written_master(tmp_path):
 
 def test_reprocess_the_dectris_fixture(images):
     master = images / "image_examples/dectris_eiger_master.h5"
-    result = CliRunner().invoke(reprocess, ["--image", str(master), "--format", "xds"],
-                                env={"MXHUB_URL": "", "MXHUB_HUB_URL": "", "MXHUB_SITE_NAME": ""})
+    result = CliRunner().invoke(
+        reprocess,
+        ["--image", str(master), "--format", "xds"],
+        env={"MXHUB_URL": "", "MXHUB_HUB_URL": "", "MXHUB_SITE_NAME": ""},
+    )
     assert result.exit_code == 0, result.output
     assert "not a CBF image" not in result.output
     xds = _xds(result.output)
-    assert (xds["DATA_RANGE"], float(xds["OSCILLATION_RANGE"]), float(xds["DETECTOR_DISTANCE"])) == ("1 1", 0.5, 134.255)
+    assert (xds["DATA_RANGE"], float(xds["OSCILLATION_RANGE"]), float(xds["DETECTOR_DISTANCE"])) == (
+        "1 1",
+        0.5,
+        134.255,
+    )
     assert "data files missing: dectris_eiger_data_000001.h5" in result.output
 
 
 def test_reprocess_bad_master_is_one_line(tmp_path):
     junk = tmp_path / "junk_master.h5"
     junk.write_bytes(b"\x00not hdf5" * 64)
-    result = CliRunner().invoke(reprocess, ["--image", str(junk), "--format", "dials"],
-                                env={"MXHUB_URL": "", "MXHUB_HUB_URL": "", "MXHUB_SITE_NAME": ""})
+    result = CliRunner().invoke(
+        reprocess,
+        ["--image", str(junk), "--format", "dials"],
+        env={"MXHUB_URL": "", "MXHUB_HUB_URL": "", "MXHUB_SITE_NAME": ""},
+    )
     assert result.exit_code == 1
     assert result.output.startswith(f"error: cannot read the header of {junk}: not a readable HDF5 file")
     assert "Traceback" not in result.output
 
 
 def test_reprocess_a_grid_master(tmp_path):
-    master = write_master(tmp_path, "grid", n=12, files=1, omega=np.zeros(12), increment=0.0,
-                          translations={"sam_x": (np.arange(12) * 0.01, (1, 0, 0))})
+    master = write_master(
+        tmp_path,
+        "grid",
+        n=12,
+        files=1,
+        omega=np.zeros(12),
+        increment=0.0,
+        translations={"sam_x": (np.arange(12) * 0.01, (1, 0, 0))},
+    )
     env = {"MXHUB_URL": "", "MXHUB_HUB_URL": "", "MXHUB_SITE_NAME": ""}
     xds = CliRunner().invoke(reprocess, ["--image", str(master), "--format", "xds"], env=env)
     assert xds.exit_code == 1 and "Traceback" not in xds.output

@@ -19,12 +19,12 @@ from site_adapter.axes import dot, resolve
 from site_adapter.indexer.cbf_header import HeaderError
 from site_adapter.indexer.nexus import read_frame, read_nexus
 
-NX, NY = 64, 80           # fast, slow pixels of the small test detector
-BEAM = (30.5, 41.25)      # pixels along fast, slow
-PIXEL = 0.075             # mm
-DISTANCE = 200.0          # mm
-WAVELENGTH = 0.97625      # Å
-BSLZ4 = 32008             # HDF5 filter id of bitshuffle (with LZ4), as Eiger writes its data
+NX, NY = 64, 80  # fast, slow pixels of the small test detector
+BEAM = (30.5, 41.25)  # pixels along fast, slow
+PIXEL = 0.075  # mm
+DISTANCE = 200.0  # mm
+WAVELENGTH = 0.97625  # Å
+BSLZ4 = 32008  # HDF5 filter id of bitshuffle (with LZ4), as Eiger writes its data
 
 
 def _attrs(obj: h5py.HLObject, **attrs: Any) -> None:
@@ -32,11 +32,21 @@ def _attrs(obj: h5py.HLObject, **attrs: Any) -> None:
         obj.attrs[k] = np.bytes_(v) if isinstance(v, str) else v
 
 
-def _axis(group: h5py.Group, name: str, value: Any, kind: str, vector: tuple[float, float, float],
-          depends_on: str, units: str, offset: tuple[float, float, float] | None = None,
-          offset_units: str | None = None) -> h5py.Dataset:
+def _axis(
+    group: h5py.Group,
+    name: str,
+    value: Any,
+    kind: str,
+    vector: tuple[float, float, float],
+    depends_on: str,
+    units: str,
+    offset: tuple[float, float, float] | None = None,
+    offset_units: str | None = None,
+) -> h5py.Dataset:
     ds = group.create_dataset(name, data=np.asarray(value, dtype=float))
-    _attrs(ds, transformation_type=kind, vector=np.array(vector, dtype=float), depends_on=depends_on, units=units)
+    _attrs(
+        ds, transformation_type=kind, vector=np.array(vector, dtype=float), depends_on=depends_on, units=units
+    )
     if offset is not None:
         ds.attrs["offset"] = np.array(offset, dtype=float)
     if offset_units is not None:
@@ -44,11 +54,25 @@ def _axis(group: h5py.Group, name: str, value: Any, kind: str, vector: tuple[flo
     return ds
 
 
-def write_master(directory: Path, name: str = "x", *, n: int = 10, omega: Any = None, increment: float = 0.1,
-                 two_theta: float = 0.0, chi: float = 0.0, phi: Any = 0.0, translations: dict | None = None,
-                 beam_units: str = "pixels", pixel_units: str = "m", angle_units: str = "deg",
-                 files: int = 2, write_data: bool = True, beam_direction: bool = False,
-                 sample_depends_on: str | None = None) -> Path:
+def write_master(
+    directory: Path,
+    name: str = "x",
+    *,
+    n: int = 10,
+    omega: Any = None,
+    increment: float = 0.1,
+    two_theta: float = 0.0,
+    chi: float = 0.0,
+    phi: Any = 0.0,
+    translations: dict | None = None,
+    beam_units: str = "pixels",
+    pixel_units: str = "m",
+    angle_units: str = "deg",
+    files: int = 2,
+    write_data: bool = True,
+    beam_direction: bool = False,
+    sample_depends_on: str | None = None,
+) -> Path:
     """An NXmx master `name`_master.h5 with `files` data files `name`_00000k.h5 of n/files images each."""
     directory.mkdir(parents=True, exist_ok=True)
     master = directory / f"{name}_master.h5"
@@ -70,8 +94,12 @@ def write_master(directory: Path, name: str = "x", *, n: int = 10, omega: Any = 
                     for i in range(count):  # image number in one corner, a ramp elsewhere
                         frames[i] = np.arange(NY * NX, dtype=np.uint32).reshape(NY, NX) % 7
                         frames[i, 0, 0] = k * per_file + i + 1
-                    d.create_dataset("entry/data/data", data=frames, chunks=(1, NY, NX),
-                                     **hdf5plugin.Bitshuffle(cname="lz4"))
+                    d.create_dataset(
+                        "entry/data/data",
+                        data=frames,
+                        chunks=(1, NY, NX),
+                        **hdf5plugin.Bitshuffle(cname="lz4"),
+                    )
         inst = entry.create_group("instrument")
         _attrs(inst, NX_class="NXinstrument")
         inst["name"] = np.bytes_("DIAMOND BEAMLINE I03")
@@ -100,19 +128,44 @@ def write_master(directory: Path, name: str = "x", *, n: int = 10, omega: Any = 
         tr = det.create_group("transformations")
         _attrs(tr, NX_class="NXtransformations")
         _axis(tr, "two_theta", [two_theta], "rotation", (-1, 0, 0), ".", "deg")
-        _axis(tr, "det_z", [DISTANCE], "translation", (0, 0, 1),
-              "/entry/instrument/detector/transformations/two_theta", "mm")
+        _axis(
+            tr,
+            "det_z",
+            [DISTANCE],
+            "translation",
+            (0, 0, 1),
+            "/entry/instrument/detector/transformations/two_theta",
+            "mm",
+        )
         module = det.create_group("module")
         _attrs(module, NX_class="NXdetector_module")
         module["data_origin"] = np.array([0, 0], dtype=np.uint32)
         module["data_size"] = np.array([NY, NX], dtype=np.uint32)  # slow, fast
         fast, slow = np.array([-1.0, 0.0, 0.0]), np.array([0.0, -1.0, 0.0])
         origin = -(BEAM[0] * PIXEL * fast + BEAM[1] * PIXEL * slow)  # nexgen's calculate_origin
-        _axis(module, "module_offset", np.linalg.norm(origin), "translation", tuple(origin / np.linalg.norm(origin)),
-              "/entry/instrument/detector/transformations/det_z", "mm", (0, 0, 0), "mm")
+        _axis(
+            module,
+            "module_offset",
+            np.linalg.norm(origin),
+            "translation",
+            tuple(origin / np.linalg.norm(origin)),
+            "/entry/instrument/detector/transformations/det_z",
+            "mm",
+            (0, 0, 0),
+            "mm",
+        )
         for axis, vector in (("fast_pixel_direction", fast), ("slow_pixel_direction", slow)):
-            _axis(module, axis, pix, "translation", tuple(vector),
-                  "/entry/instrument/detector/module/module_offset", pixel_units, (0, 0, 0), "mm")
+            _axis(
+                module,
+                axis,
+                pix,
+                "translation",
+                tuple(vector),
+                "/entry/instrument/detector/module/module_offset",
+                pixel_units,
+                (0, 0, 0),
+                "mm",
+            )
         sample = entry.create_group("sample")
         _attrs(sample, NX_class="NXsample")
         st = sample.create_group("transformations")
@@ -124,7 +177,9 @@ def write_master(directory: Path, name: str = "x", *, n: int = 10, omega: Any = 
             _attrs(st["omega_increment_set"], units=angle_units)
             _attrs(st.create_dataset("omega_end", data=(omega + increment) * k), units=angle_units)
         _axis(st, "chi", [chi], "rotation", (0, 0, 1), "omega", "deg")  # relative depends_on
-        _axis(st, "phi", np.atleast_1d(phi), "rotation", (-1, 0, 0), "/entry/sample/transformations/chi", "deg")
+        _axis(
+            st, "phi", np.atleast_1d(phi), "rotation", (-1, 0, 0), "/entry/sample/transformations/chi", "deg"
+        )
         head = "/entry/sample/transformations/phi"
         for axis, (values, vector) in (translations or {}).items():
             _axis(st, axis, values, "translation", vector, head, "mm")
@@ -136,7 +191,12 @@ def write_master(directory: Path, name: str = "x", *, n: int = 10, omega: Any = 
 def test_gold_standard_rotation_sweep(tmp_path):
     h = read_nexus(write_master(tmp_path))
     assert h.format == "NXmx" and h.detector == "Eiger 16M"
-    assert (h.pixel_size_x, h.pixel_size_y, h.detector_distance, h.sensor_thickness) == (0.075, 0.075, 200.0, 0.45)
+    assert (h.pixel_size_x, h.pixel_size_y, h.detector_distance, h.sensor_thickness) == (
+        0.075,
+        0.075,
+        200.0,
+        0.45,
+    )
     assert (h.beam_x, h.beam_y) == BEAM and h.wavelength == WAVELENGTH
     assert (h.start_angle, h.angle_increment, h.oscillation_axis) == (0.0, pytest.approx(0.1), "omega")
     assert (h.dimension_x, h.dimension_y, h.count_cutoff, h.transmission) == (NX, NY, 9266, 25.0)
@@ -152,6 +212,7 @@ def test_gold_standard_rotation_sweep(tmp_path):
     assert (lab.scan_axis, lab.start_angle, lab.increment) == ("omega", 0.0, pytest.approx(0.1))
     # The header keeps the axes through the indexer's JSON.
     from site_adapter.axes import from_dict
+
     assert resolve(from_dict(h.to_dict()["axes"])) == lab
 
 
@@ -179,8 +240,11 @@ def test_units_by_attribute(tmp_path, beam_units, pixel_units):
 
 def test_phi_scan_on_a_kappa_free_chi(tmp_path):
     n = 6
-    h = read_nexus(write_master(tmp_path, omega=np.zeros(n), increment=0.0, chi=45.0, phi=np.arange(n) * 0.2,
-                                n=n, files=1))
+    h = read_nexus(
+        write_master(
+            tmp_path, omega=np.zeros(n), increment=0.0, chi=45.0, phi=np.arange(n) * 0.2, n=n, files=1
+        )
+    )
     assert (h.oscillation_axis, h.start_angle, h.angle_increment) == ("phi", 0.0, pytest.approx(0.2))
     assert (h.chi, h.omega, h.omega_increment) == (45.0, 0.0, 0.0)
     lab = resolve(h.axes)
@@ -193,8 +257,16 @@ def test_phi_scan_on_a_kappa_free_chi(tmp_path):
 def test_grid_and_still(tmp_path):
     n = 12
     xs, ys = np.tile(np.arange(4) * 0.02, 3), np.repeat(np.arange(3) * 0.02, 4)
-    grid = read_nexus(write_master(tmp_path / "g", omega=np.full(n, 90.0), increment=0.0, n=n, files=1,
-                                   translations={"sam_x": (xs, (1, 0, 0)), "sam_y": (ys, (0, 1, 0))}))
+    grid = read_nexus(
+        write_master(
+            tmp_path / "g",
+            omega=np.full(n, 90.0),
+            increment=0.0,
+            n=n,
+            files=1,
+            translations={"sam_x": (xs, (1, 0, 0)), "sam_y": (ys, (0, 1, 0))},
+        )
+    )
     assert grid.extra["scan_kind"] == "grid" and set(grid.extra["scan_axes"].split()) == {"sam_x", "sam_y"}
     assert (grid.start_angle, grid.angle_increment, grid.oscillation_axis) == (90.0, 0.0, None)
     assert grid.extra["n_images"] == str(n) and resolve(grid.axes).rotation_axis is None
@@ -208,8 +280,16 @@ def test_bslz4_pixels_across_data_files(tmp_path):
         plist = d["entry/data/data"].id.get_create_plist()  # really compressed as an Eiger writes it
         assert [plist.get_filter(i)[0] for i in range(plist.get_nfilters())] == [BSLZ4]
     # h5py alone cannot decode it (a fresh interpreter, without hdf5plugin's filters registered) ...
-    alone = subprocess.run([sys.executable, "-c", "import h5py, sys; h5py.File(sys.argv[1])['entry/data/data'][0]",
-                            str(tmp_path / "x_000002.h5")], capture_output=True, text=True)
+    alone = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import h5py, sys; h5py.File(sys.argv[1])['entry/data/data'][0]",
+            str(tmp_path / "x_000002.h5"),
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert alone.returncode != 0 and "OSError" in alone.stderr
     # ... read_frame can.
     first, eighth = read_frame(master, 0), read_frame(master, 7)
@@ -256,7 +336,9 @@ def test_bad_input_names_the_axis(tmp_path):
         read_nexus(cycle)
     units = write_master(tmp_path / "u")
     _edit(units, "/entry/instrument/detector/transformations/det_z", units="furlong")
-    with pytest.raises(HeaderError, match="/entry/instrument/detector/transformations/det_z: unknown units 'furlong'"):
+    with pytest.raises(
+        HeaderError, match="/entry/instrument/detector/transformations/det_z: unknown units 'furlong'"
+    ):
         read_nexus(units)
     beam = write_master(tmp_path / "b")
     _edit(beam, "/entry/instrument/detector/beam_center_x", units="parsec")
@@ -287,11 +369,15 @@ def test_nxs_beside_its_master_is_one_sweep(tmp_path):
     nxs = tmp_path / "thau_1.nxs"
     nxs.write_bytes(master.read_bytes())  # the facility's NXmx file over the same data files
     other = write_master(tmp_path, "thau_2", n=5, files=1)
-    files = [IndexedFile(str(p), str(tmp_path), p.name, p.stat().st_size, read_nexus(p).to_dict())
-             for p in (master, nxs, other)]
+    files = [
+        IndexedFile(str(p), str(tmp_path), p.name, p.stat().st_size, read_nexus(p).to_dict())
+        for p in (master, nxs, other)
+    ]
     sweeps = group_sweeps(files)
     assert [(s.template, s.first, s.last, s.kind, s.duplicates) for s in sweeps] == [
-        ("thau_1.nxs", 1, 10, "rotation", [str(master)]), ("thau_2_master.h5", 1, 5, "rotation", [])]
+        ("thau_1.nxs", 1, 10, "rotation", [str(master)]),
+        ("thau_2_master.h5", 1, 5, "rotation", []),
+    ]
 
 
 def test_eiger_filewriter_master(tmp_path):
@@ -303,8 +389,12 @@ def test_eiger_filewriter_master(tmp_path):
         del f["/entry/sample/depends_on"]
         f["/entry/instrument/detector/module/data_size"][...] = [NX, NY]
         spec = f.create_group("/entry/instrument/detector/detectorSpecific")
-        for key, value in (("nimages", 10), ("ntrigger", 1), ("x_pixels_in_detector", NX),
-                           ("y_pixels_in_detector", NY)):
+        for key, value in (
+            ("nimages", 10),
+            ("ntrigger", 1),
+            ("x_pixels_in_detector", NX),
+            ("y_pixels_in_detector", NY),
+        ):
             spec[key] = np.uint32(value)
         spec["eiger_fw_version"] = np.bytes_("release-2022.1.2")
         del f["/entry/instrument/beam/incident_wavelength"]

@@ -7,7 +7,9 @@ from site_adapter.indexer.sweeps import IndexedFile, group_sweeps, split_templat
 
 
 def _files(paths):
-    return [IndexedFile(str(p), str(p.parent), p.name, p.stat().st_size, read_header(p).to_dict()) for p in paths]
+    return [
+        IndexedFile(str(p), str(p.parent), p.name, p.stat().st_size, read_header(p).to_dict()) for p in paths
+    ]
 
 
 def test_template():
@@ -20,7 +22,8 @@ def test_template():
 def test_l_cysteine_is_four_rotation_sweeps_of_15(images):
     sweeps = group_sweeps(_files(sorted((images / "l_cysteine").glob("*.cbf"))))
     assert [(s.template, s.first, s.last, s.count, s.kind) for s in sweeps] == [
-        (f"l-cyst_0{k}_#####.cbf", 1, 15, 15, "rotation") for k in range(1, 5)]
+        (f"l-cyst_0{k}_#####.cbf", 1, 15, 15, "rotation") for k in range(1, 5)
+    ]
     assert all(s.missing == [] and s.duplicates == [] for s in sweeps)
 
 
@@ -35,12 +38,20 @@ def test_gap_duplicate_and_geometry_break(images):
     dup = dataclasses.replace(files[2], path=files[2].path + ".gz", name=files[2].name + ".gz")
     (s,) = group_sweeps(files + [dup])
     assert (s.count, s.missing, s.duplicates) == (13, [7, 8], [dup.path])
-    moved = [dataclasses.replace(f, header={**f.header, "detector_distance": 200.0})
-             if f.name >= "l-cyst_01_00010.cbf" else f for f in files]
+    moved = [
+        dataclasses.replace(f, header={**f.header, "detector_distance": 200.0})
+        if f.name >= "l-cyst_01_00010.cbf"
+        else f
+        for f in files
+    ]
     assert [(x.first, x.last) for x in group_sweeps(moved)] == [(1, 9), (10, 15)]
     # An angle that does not follow from the image number starts a new sweep.
-    jumped = [dataclasses.replace(f, header={**f.header, "start_angle": f.header["start_angle"] + 5})
-              if f.name >= "l-cyst_01_00012.cbf" else f for f in files]
+    jumped = [
+        dataclasses.replace(f, header={**f.header, "start_angle": f.header["start_angle"] + 5})
+        if f.name >= "l-cyst_01_00012.cbf"
+        else f
+        for f in files
+    ]
     assert [(x.first, x.last) for x in group_sweeps(jumped)] == [(1, 11), (12, 15)]
 
 

@@ -10,7 +10,6 @@ import os
 from pathlib import Path
 
 import asyncpg
-import pytest
 
 from site_adapter.indexer.scan import run_scan
 from site_adapter.indexer.walk import display, walk
@@ -74,7 +73,9 @@ def test_a_non_utf8_name_is_found_and_shown_with_replacement(tmp_path: Path) -> 
     assert display(found[0]).endswith("caf\ufffd_0001.cbf")
 
 
-async def test_a_scan_with_hostile_entries_still_indexes_the_good_file(tmp_path: Path, native_dsn: str) -> None:
+async def test_a_scan_with_hostile_entries_still_indexes_the_good_file(
+    tmp_path: Path, native_dsn: str
+) -> None:
     (tmp_path / "l-cyst_01_00001.cbf").symlink_to(IMAGE)
     second = FIXTURES / "images" / "l_cysteine" / "l-cyst_01_00002.cbf"
     os.symlink(os.fsencode(str(second)), os.fsencode(str(tmp_path)) + b"/l-cyst_01_00002\xff.cbf")
@@ -99,16 +100,19 @@ async def test_a_scan_with_hostile_entries_still_indexes_the_good_file(tmp_path:
 
 def _tiny_cbf(extra_line: bytes = b"") -> bytes:
     """A miniCBF small on disk: a header and a 4-byte byte-offset section."""
-    header = (b"###CBF: VERSION 1.5\n\ndata_x\n\n_array_data.header_convention \"PILATUS_1.2\"\n"
-              b"_array_data.header_contents\n;\n# Detector: PILATUS 2M, S/N 24-0107\n" + extra_line +
-              b"# Pixel_size 172e-6 m x 172e-6 m\n# Wavelength 0.9 A\n# Detector_distance 0.2 m\n"
-              b"# Beam_xy (1.0, 1.0) pixels\n# Start_angle 0.0 deg.\n# Angle_increment 0.1 deg.\n"
-              b"# Exposure_time 0.1 s\n;\n\n_array_data.data\n;\n--CIF-BINARY-FORMAT-SECTION--\n"
-              b"Content-Type: application/octet-stream;\n     conversions=\"x-CBF_BYTE_OFFSET\"\n"
-              b"Content-Transfer-Encoding: BINARY\nX-Binary-Size: 4\nX-Binary-ID: 1\n"
-              b"X-Binary-Element-Type: \"signed 32-bit integer\"\nX-Binary-Element-Byte-Order: LITTLE_ENDIAN\n"
-              b"X-Binary-Number-of-Elements: 4\nX-Binary-Size-Fastest-Dimension: 2\n"
-              b"X-Binary-Size-Second-Dimension: 2\n\n")
+    header = (
+        b'###CBF: VERSION 1.5\n\ndata_x\n\n_array_data.header_convention "PILATUS_1.2"\n'
+        b"_array_data.header_contents\n;\n# Detector: PILATUS 2M, S/N 24-0107\n"
+        + extra_line
+        + b"# Pixel_size 172e-6 m x 172e-6 m\n# Wavelength 0.9 A\n# Detector_distance 0.2 m\n"
+        b"# Beam_xy (1.0, 1.0) pixels\n# Start_angle 0.0 deg.\n# Angle_increment 0.1 deg.\n"
+        b"# Exposure_time 0.1 s\n;\n\n_array_data.data\n;\n--CIF-BINARY-FORMAT-SECTION--\n"
+        b'Content-Type: application/octet-stream;\n     conversions="x-CBF_BYTE_OFFSET"\n'
+        b"Content-Transfer-Encoding: BINARY\nX-Binary-Size: 4\nX-Binary-ID: 1\n"
+        b'X-Binary-Element-Type: "signed 32-bit integer"\nX-Binary-Element-Byte-Order: LITTLE_ENDIAN\n'
+        b"X-Binary-Number-of-Elements: 4\nX-Binary-Size-Fastest-Dimension: 2\n"
+        b"X-Binary-Size-Second-Dimension: 2\n\n"
+    )
     return header + b"\x0c\x1a\x04\xd5" + b"\x01\x01\x01\x01"
 
 

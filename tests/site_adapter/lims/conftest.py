@@ -3,20 +3,13 @@ in-process; and empty LIMS stores for tests that write."""
 
 from __future__ import annotations
 
-import uuid
-
-import asyncpg
 import httpx
 import pytest
 
 from site_adapter.lims.app import create_lims_app
-from site_adapter.lims.ddl import migrate
-from site_adapter.lims.demo import load_demo_lims
 from site_adapter.lims.store import LimsStore
-from tests.fixtures.postgres import create_database, drop_database
-from tests.fixtures.sites import DEMO_COLLECTIONS, GraphQLClient
-
 from tests.fixtures.lims import DEMO_LIMS_SITES  # noqa: E402,F401  (lims_demo_dsn comes from tests/fixtures/lims.py)
+from tests.fixtures.sites import GraphQLClient
 
 
 @pytest.fixture(scope="session")
@@ -36,7 +29,9 @@ async def lims_store(lims_demo_dsn, lims_query_log):
 @pytest.fixture(scope="session")
 async def lims_gql(lims_store):
     app = create_lims_app(lims_store, name="lims", manage_store=False)
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://lims.test") as client:
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://lims.test"
+    ) as client:
         yield GraphQLClient(client)
 
 
@@ -52,5 +47,7 @@ async def empty_lims(empty_pg_dsn):
 @pytest.fixture
 async def empty_lims_gql(empty_lims):
     app = create_lims_app(empty_lims, name="crims", manage_store=False)
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://lims.test") as client:
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://lims.test"
+    ) as client:
         yield GraphQLClient(client)

@@ -25,7 +25,7 @@ class Known:
 
 
 def fraction(site: str, crystal_id: int, seed: int = 1) -> float:
-    return int(hashlib.sha256(f"{seed}:{site}:{crystal_id}:lims".encode()).hexdigest()[:12], 16) / 16 ** 12
+    return int(hashlib.sha256(f"{seed}:{site}:{crystal_id}:lims".encode()).hexdigest()[:12], 16) / 16**12
 
 
 def demo_samples(sites: dict[str, int]) -> tuple[list[Known], list[Known]]:
@@ -43,8 +43,18 @@ def demo_samples(sites: dict[str, int]) -> tuple[list[Known], list[Known]]:
                 sample_id, crystal_id, protein_id, proposal_id, _, pin = row[:6]
                 plate, well, drop = plate_well_drop(site, proposal_id, crystal_id)
                 f = fraction(site, crystal_id)
-                k = Known(site, crystal_id, sample_id, uuids[crystal_id], f >= 0.04, pin, acronym[protein_id],
-                          plate, well, drop)
+                k = Known(
+                    site,
+                    crystal_id,
+                    sample_id,
+                    uuids[crystal_id],
+                    f >= 0.04,
+                    pin,
+                    acronym[protein_id],
+                    plate,
+                    well,
+                    drop,
+                )
                 (known if f < 0.85 else unknown).append(k)
     return known, unknown
 

@@ -15,11 +15,18 @@ SEARCH = '{ crystallisationSearch(filter: {proteinName: "lysozyme"}) { count } }
 
 async def test_health_ready_and_media_type(empty_lims):
     app = create_lims_app(empty_lims, name="crims", manage_store=False)
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://lims.test") as client:
-        assert (await client.get("/health")).json() == {"status": "ok", "lims": "crims", "schemaVersion": "1.1.0"}
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://lims.test"
+    ) as client:
+        assert (await client.get("/health")).json() == {
+            "status": "ok",
+            "lims": "crims",
+            "schemaVersion": "1.1.0",
+        }
         assert (await client.get("/ready")).json() == {"status": "ready", "lims": "crims"}
-        r = await client.post("/graphql", json={"query": SEARCH},
-                              headers={"accept": "application/graphql-response+json"})
+        r = await client.post(
+            "/graphql", json={"query": SEARCH}, headers={"accept": "application/graphql-response+json"}
+        )
         assert r.headers["content-type"].startswith("application/graphql-response+json")
         assert r.json()["data"] == {"crystallisationSearch": {"count": 0}}
         assert r.json()["extensions"]["site"] == "crims"
@@ -35,11 +42,16 @@ async def test_a_lost_store_is_named_not_a_500(pg_server_dsn):
     try:
         app = create_lims_app(store, name="crims", manage_store=False)
         await drop_database(pg_server_dsn, name)  # WITH (FORCE): the pool's connections are cut
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://lims.test") as client:
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://lims.test"
+        ) as client:
             r = await client.post("/graphql", json={"query": SEARCH})
             assert r.status_code == 200
             error = r.json()["errors"][0]
-            assert error["extensions"]["code"] == "BACKEND_UNAVAILABLE" and error["extensions"]["site"] == "crims"
+            assert (
+                error["extensions"]["code"] == "BACKEND_UNAVAILABLE"
+                and error["extensions"]["site"] == "crims"
+            )
             assert "LIMS store unavailable" in error["message"]
             ready = await client.get("/ready")
             assert ready.status_code == 503 and ready.json()["status"] == "unavailable"
@@ -63,17 +75,27 @@ async def test_a_lims_with_hub_keys_answers_its_hubs_only(lims_store, hub_tokens
     from site_adapter.lims.app import create_lims_app
 
     app = create_lims_app(lims_store, name="lims", manage_store=False, trusted_keys=[hub_tokens.public_key])
-    query = {"query": "query($r: [_Any!]!) { _entities(representations: $r) { ... on Sample { crystallisation { method } } } }",
-             "variables": {"r": [{"__typename": "Sample", "id": "x"}]}}
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://lims.test") as client:
+    query = {
+        "query": "query($r: [_Any!]!) { _entities(representations: $r) { ... on Sample { crystallisation { method } } } }",
+        "variables": {"r": [{"__typename": "Sample", "id": "x"}]},
+    }
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://lims.test"
+    ) as client:
         direct = await client.post("/graphql", json=query)
         assert direct.status_code == 401
         assert direct.json()["errors"][0]["extensions"]["code"] == "CALLER_TOKEN_REQUIRED"
         assert "data" not in direct.json()
-        forged = await client.post("/graphql", json=query, headers=hub_tokens.headers(
-            hub_tokens("lims", "boaty", key=Ed25519PrivateKey.generate())))
+        forged = await client.post(
+            "/graphql",
+            json=query,
+            headers=hub_tokens.headers(hub_tokens("lims", "boaty", key=Ed25519PrivateKey.generate())),
+        )
         assert forged.status_code == 401
-        vouched = await client.post("/graphql", json={"query": "{ __typename }"},
-                                    headers=hub_tokens.headers(hub_tokens("lims", "boaty")))
+        vouched = await client.post(
+            "/graphql",
+            json={"query": "{ __typename }"},
+            headers=hub_tokens.headers(hub_tokens("lims", "boaty")),
+        )
         assert vouched.status_code == 200 and vouched.json()["data"] == {"__typename": "Query"}
         assert (await client.get("/health")).status_code == 200  # health stays open for the hub's checks

@@ -22,7 +22,8 @@ async def test_open_demo_store_loads_once_and_matches_the_rule(empty_pg_dsn):
         assert first["crystals"] == len(known) + len(SITES)
         found = await store.records_by_keys([], [k.pin for k in known], [])
         assert sorted(r.pin_barcode for r in found) == sorted(k.pin for k in known)
-        assert {(r.pin_barcode, r.crystal_uuid) for r in found} == \
-            {(k.pin, k.uuid if k.lims_has_uuid else None) for k in known}
+        assert {(r.pin_barcode, r.crystal_uuid) for r in found} == {
+            (k.pin, k.uuid if k.lims_has_uuid else None) for k in known
+        }
     finally:
         await store.close()

@@ -19,9 +19,13 @@ def samples():
 
 
 def rep(k, *, uuid=True, pin=True, pwd=True, sample_id=None):
-    return {"__typename": "Sample", "id": f"{k.site}:Sample:{sample_id or k.sample_id}",
-            "crystalUuid": k.uuid if uuid else None, "pinBarcode": k.pin if pin else None,
-            "plateWellDrop": f"{k.plate}/{k.well}/{k.drop}" if pwd else None}
+    return {
+        "__typename": "Sample",
+        "id": f"{k.site}:Sample:{sample_id or k.sample_id}",
+        "crystalUuid": k.uuid if uuid else None,
+        "pinBarcode": k.pin if pin else None,
+        "plateWellDrop": f"{k.plate}/{k.well}/{k.drop}" if pwd else None,
+    }
 
 
 def test_demo_share_is_about_85_percent(samples):
@@ -42,15 +46,30 @@ async def test_hewl_record_is_exact(lims_gql, samples):
     assert (c["method"], c["temperature"], c["ph"]) == ("VAPOR DIFFUSION, SITTING DROP", 293.0, HEWL_PH[row])
     assert (c["screen"], c["condition"]) == ("HEWL NaCl/acetate grid", k.well)
     assert c["components"] == [
-        {"name": "sodium chloride", "casNumber": "7647-14-5", "concentration": HEWL_NACL[col], "unit": "M",
-         "role": "precipitant", "ph": None},
-        {"name": "sodium acetate", "casNumber": "127-09-3", "concentration": 0.1, "unit": "M", "role": "buffer",
-         "ph": HEWL_PH[row]}]
+        {
+            "name": "sodium chloride",
+            "casNumber": "7647-14-5",
+            "concentration": HEWL_NACL[col],
+            "unit": "M",
+            "role": "precipitant",
+            "ph": None,
+        },
+        {
+            "name": "sodium acetate",
+            "casNumber": "127-09-3",
+            "concentration": 0.1,
+            "unit": "M",
+            "role": "buffer",
+            "ph": HEWL_PH[row],
+        },
+    ]
     assert c["construct"] == {"uniprotId": "P00698"}
     assert all(s["ccdId"] == "NAG" for s in c["soaks"])
 
 
-async def test_a_batch_is_one_statement_and_keys_fall_back_in_order(lims_gql, lims_store, lims_query_log, samples):
+async def test_a_batch_is_one_statement_and_keys_fall_back_in_order(
+    lims_gql, lims_store, lims_query_log, samples
+):
     known, unknown = samples
     with_uuid = [k for k in known if k.lims_has_uuid][5:45]
     without_uuid = [k for k in known if not k.lims_has_uuid][:5]
@@ -68,8 +87,9 @@ async def test_a_batch_is_one_statement_and_keys_fall_back_in_order(lims_gql, li
     assert "errors" not in body
     got = [e["crystallisation"] for e in body["data"]["_entities"]]
     expected = with_uuid + without_uuid + with_uuid[:5]
-    assert [(g["plate"]["barcode"], g["well"], g["drop"], g["pinBarcode"]) for g in got[:50]] == \
-        [(k.plate, k.well, k.drop, k.pin) for k in expected]
+    assert [(g["plate"]["barcode"], g["well"], g["drop"], g["pinBarcode"]) for g in got[:50]] == [
+        (k.plate, k.well, k.drop, k.pin) for k in expected
+    ]
     assert [g["crystalUuid"] for g in got[40:45]] == [None] * 5
     assert got[50:] == [None] * 5
 
@@ -77,14 +97,25 @@ async def test_a_batch_is_one_statement_and_keys_fall_back_in_order(lims_gql, li
 async def test_malformed_keys_fail_only_their_entity(lims_gql, samples):
     known, _ = samples
     good = rep(known[10])
-    body = await lims_gql(QUERY, {"r": [good, {"__typename": "Sample", "id": "x", "crystalUuid": "nope"},
-                                        {"__typename": "Sample", "id": "y", "pinBarcode": "PIN WITH SPACE"},
-                                        {"__typename": "Sample", "id": "z", "plateWellDrop": "PL/B7"}]})
+    body = await lims_gql(
+        QUERY,
+        {
+            "r": [
+                good,
+                {"__typename": "Sample", "id": "x", "crystalUuid": "nope"},
+                {"__typename": "Sample", "id": "y", "pinBarcode": "PIN WITH SPACE"},
+                {"__typename": "Sample", "id": "z", "plateWellDrop": "PL/B7"},
+            ]
+        },
+    )
     ents = body["data"]["_entities"]
     assert ents[0]["crystallisation"]["pinBarcode"] == known[10].pin
     assert ents[1:] == [None, None, None]
     assert sorted((e["path"][1], e["extensions"]["code"]) for e in body["errors"]) == [
-        (1, "BAD_USER_INPUT"), (2, "BAD_USER_INPUT"), (3, "BAD_USER_INPUT")]
+        (1, "BAD_USER_INPUT"),
+        (2, "BAD_USER_INPUT"),
+        (3, "BAD_USER_INPUT"),
+    ]
     assert "malformed crystal UUID" in next(e["message"] for e in body["errors"] if e["path"][1] == 1)
 
 
@@ -94,7 +125,11 @@ async def test_duplicate_registration_is_reported_not_merged(lims_gql, samples):
     first = next(k for k in known if k.site == "esrf" and k.lims_has_uuid)
     body = await lims_gql(QUERY, {"r": [rep(first)]})
     c = body["data"]["_entities"][0]["crystallisation"]
-    assert (c["well"], c["drop"], c["pinBarcode"]) == (first.well, first.drop, first.pin)  # the one the pin agrees with
+    assert (c["well"], c["drop"], c["pinBarcode"]) == (
+        first.well,
+        first.drop,
+        first.pin,
+    )  # the one the pin agrees with
     assert len(c["conflicts"]) == 1
     assert f"crystal UUID {first.uuid} names 2 LIMS records" in c["conflicts"][0]
     assert f"drop {first.drop % 3 + 1}" in c["conflicts"][0]
@@ -107,7 +142,9 @@ async def test_keys_naming_different_crystals_are_a_conflict(lims_gql, samples):
     body = await lims_gql(QUERY, {"r": [mixed]})
     c = body["data"]["_entities"][0]["crystallisation"]
     assert c["crystalUuid"] == a.uuid and c["pinBarcode"] == a.pin  # the strongest key wins
-    assert any(f"pin barcode {b.pin} names LIMS record" in x and "but crystal UUID" in x for x in c["conflicts"])
+    assert any(
+        f"pin barcode {b.pin} names LIMS record" in x and "but crystal UUID" in x for x in c["conflicts"]
+    )
     assert any(f"the site's pin barcode {b.pin} differs" in x for x in c["conflicts"])
 
 

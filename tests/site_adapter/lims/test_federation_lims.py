@@ -48,8 +48,13 @@ async def _hewl_collections(client: httpx.AsyncClient, url: str) -> list[dict]:
 
 def representation(sample: dict) -> dict:
     ext = {e["kind"]: e["value"] for e in sample["externalIds"]}
-    return {"__typename": "Sample", "id": sample["id"], "crystalUuid": (sample["crystal"] or {}).get("uuid"),
-            "pinBarcode": sample["barcode"], "plateWellDrop": ext.get("plate-well-drop")}
+    return {
+        "__typename": "Sample",
+        "id": sample["id"],
+        "crystalUuid": (sample["crystal"] or {}).get("uuid"),
+        "pinBarcode": sample["barcode"],
+        "plateWellDrop": ext.get("plate-well-drop"),
+    }
 
 
 async def test_chemical_search_names_collections_at_both_sites(demo_sites, lims_url, running_hub):
@@ -68,12 +73,17 @@ async def test_chemical_search_names_collections_at_both_sites(demo_sites, lims_
         stitched = 0
         for site, url in demo_sites.items():
             collections = await _hewl_collections(client, url)
-            hits = [c for c in collections if (c["sample"]["crystal"] or {}).get("uuid") in uuids
-                    or c["sample"]["barcode"] in pins]
+            hits = [
+                c
+                for c in collections
+                if (c["sample"]["crystal"] or {}).get("uuid") in uuids or c["sample"]["barcode"] in pins
+            ]
             found[site] = {(site, c["sample"]["barcode"]) for c in hits}
             # Stitch the site's samples to the LIMS with the hub's representation format, in one batch.
             samples = list({c["sample"]["id"]: c["sample"] for c in collections}.values())
-            ents = (await _post(client, lims_url, ENTITIES, {"r": [representation(s) for s in samples]}))["_entities"]
+            ents = (await _post(client, lims_url, ENTITIES, {"r": [representation(s) for s in samples]}))[
+                "_entities"
+            ]
             for s, e in zip(samples, ents):
                 cryst = e["crystallisation"]
                 assert (cryst is not None) == ((site, s["barcode"]) in expected_pins), s["barcode"]

@@ -3,8 +3,6 @@ with their line and reason while the good rows import, and re-importing changes 
 
 from pathlib import Path
 
-import pytest
-
 from site_adapter.lims.importers import import_crims_csv, import_crims_json, import_file, import_rockmaker_xml
 from site_adapter.lims.keys import PlateWellDrop
 
@@ -30,30 +28,78 @@ async def test_example_files_import_and_are_served(empty_lims, empty_lims_gql):
     assert (xml.imported, xml.errors) == (3, [])
     assert (csv_.imported, csv_.errors) == (3, [])
     assert (js.imported, js.errors) == (1, [])
-    body = await empty_lims_gql(ENTITIES, {"r": [
-        {"__typename": "Sample", "id": "s1", "crystalUuid": "5b1f7a52-3c1e-4c8e-9a55-1b7d2f0e8c11"},
-        {"__typename": "Sample", "id": "s3", "pinBarcode": "EXPIN0000003"},
-        {"__typename": "Sample", "id": "s4", "plateWellDrop": "EXPL000003/C04/1"},
-    ]})
+    body = await empty_lims_gql(
+        ENTITIES,
+        {
+            "r": [
+                {"__typename": "Sample", "id": "s1", "crystalUuid": "5b1f7a52-3c1e-4c8e-9a55-1b7d2f0e8c11"},
+                {"__typename": "Sample", "id": "s3", "pinBarcode": "EXPIN0000003"},
+                {"__typename": "Sample", "id": "s4", "plateWellDrop": "EXPL000003/C04/1"},
+            ]
+        },
+    )
     assert "errors" not in body, body
     hewl, tryp, gi = (e["crystallisation"] for e in body["data"]["_entities"])
     assert hewl["screen"] == "HEWL optimisation (example)" and hewl["condition"] == "A1" and hewl["ph"] == 4.6
     assert hewl["components"] == [
-        {"name": "sodium chloride", "casNumber": "7647-14-5", "concentration": 1.0, "unit": "M", "role": "precipitant", "ph": None},
-        {"name": "sodium acetate", "casNumber": "127-09-3", "concentration": 0.1, "unit": "M", "role": "buffer", "ph": 4.6}]
-    assert hewl["soaks"] == [{"compound": "N-acetyl-beta-D-glucosamine", "ccdId": "NAG", "smiles": None,
-                              "concentration": 50.0, "unit": "mM", "durationMinutes": 60.0}]
-    assert hewl["construct"] == {"name": "HEWL mature chain", "proteinName": "Lysozyme C (hen egg white)",
-                                 "uniprotId": "P00698", "residueStart": 19, "residueEnd": 147}
-    assert (hewl["temperature"], hewl["setupDate"], hewl["source"], hewl["conflicts"]) == (293.0, "2024-03-04", "crims", [])
+        {
+            "name": "sodium chloride",
+            "casNumber": "7647-14-5",
+            "concentration": 1.0,
+            "unit": "M",
+            "role": "precipitant",
+            "ph": None,
+        },
+        {
+            "name": "sodium acetate",
+            "casNumber": "127-09-3",
+            "concentration": 0.1,
+            "unit": "M",
+            "role": "buffer",
+            "ph": 4.6,
+        },
+    ]
+    assert hewl["soaks"] == [
+        {
+            "compound": "N-acetyl-beta-D-glucosamine",
+            "ccdId": "NAG",
+            "smiles": None,
+            "concentration": 50.0,
+            "unit": "mM",
+            "durationMinutes": 60.0,
+        }
+    ]
+    assert hewl["construct"] == {
+        "name": "HEWL mature chain",
+        "proteinName": "Lysozyme C (hen egg white)",
+        "uniprotId": "P00698",
+        "residueStart": 19,
+        "residueEnd": 147,
+    }
+    assert (hewl["temperature"], hewl["setupDate"], hewl["source"], hewl["conflicts"]) == (
+        293.0,
+        "2024-03-04",
+        "crims",
+        [],
+    )
     assert tryp["temperature"] == 277.0 and tryp["screen"] == "custom conditions of plate EXPL000002"
     assert [(c["name"], c["concentration"], c["unit"]) for c in tryp["components"]] == [
-        ("polyethylene glycol 8000", 25.0, "%w/v"), ("ammonium sulfate", 0.2, "M"), ("HEPES", 0.1, "M")]
+        ("polyethylene glycol 8000", 25.0, "%w/v"),
+        ("ammonium sulfate", 0.2, "M"),
+        ("HEPES", 0.1, "M"),
+    ]
     assert tryp["soaks"][0]["ccdId"] == "BEN" and tryp["soaks"][0]["smiles"] == "NC(=N)c1ccccc1"
     # 100 mM HEPES and 10 mM MgCl2 are stored in M; the well C04 is read as C4.
     assert [(c["name"], c["concentration"]) for c in gi["components"]] == [
-        ("ammonium sulfate", 1.2), ("HEPES", 0.1), ("magnesium chloride hexahydrate", 0.01)]
-    assert (gi["well"], gi["ph"], gi["purification"]) == ("C4", 7.0, {"code": "GI-2024-05", "concentration": 30.0})
+        ("ammonium sulfate", 1.2),
+        ("HEPES", 0.1),
+        ("magnesium chloride hexahydrate", 0.01),
+    ]
+    assert (gi["well"], gi["ph"], gi["purification"]) == (
+        "C4",
+        7.0,
+        {"code": "GI-2024-05", "concentration": 30.0},
+    )
 
 
 async def test_reimport_is_idempotent(empty_lims):
@@ -86,11 +132,15 @@ BAD_XML = """<?xml version="1.0"?>
 async def test_rockmaker_bad_conditions_are_reported_by_line(empty_lims):
     async with empty_lims.pool.acquire() as conn:
         report = await import_rockmaker_xml(conn, BAD_XML, source="bad.xml")
-        positions = [r["position"] for r in await conn.fetch(
-            "SELECT position FROM lims_condition ORDER BY position")]
+        positions = [
+            r["position"] for r in await conn.fetch("SELECT position FROM lims_condition ORDER BY position")
+        ]
     assert report.imported == 2
     assert [(e.line, e.reason.split(":")[0]) for e in report.errors] == [
-        (11, "condition A2"), (12, "condition A3"), (13, "condition A4")]
+        (11, "condition A2"),
+        (12, "condition A3"),
+        (13, "condition A4"),
+    ]
     assert "is not a number" in report.errors[0].reason
     assert "stockLocalID 9 names no stock" in report.errors[1].reason
     assert "check digit" in report.errors[2].reason  # 1234-56-7 fails the CAS check
@@ -101,7 +151,9 @@ async def test_rockmaker_not_xml(empty_lims):
     async with empty_lims.pool.acquire() as conn:
         report = await import_rockmaker_xml(conn, "<screen>\n<conditions>\n</screen>", source="x.xml")
         wrong_root = await import_rockmaker_xml(conn, "<plate/>", source="y.xml")
-    assert report.imported == 0 and report.errors[0].line == 3 and "not well-formed" in report.errors[0].reason
+    assert (
+        report.imported == 0 and report.errors[0].line == 3 and "not well-formed" in report.errors[0].reason
+    )
     assert "expected <screen>" in wrong_root.errors[0].reason
 
 
@@ -159,10 +211,16 @@ async def test_crims_json_lines_point_at_the_record(empty_lims):
         report = await import_crims_json(conn, text, source="x.json")
         bad = await import_crims_json(conn, '{"crystals": [\n{"well": "A1"}\n', source="y.json")
     assert [(e.line, e.reason.split(":")[0]) for e in report.errors] == [
-        (4, "unknown concentration unit 'parsecs'"), (6, "a crystal record must be a JSON object")]
+        (4, "unknown concentration unit 'parsecs'"),
+        (6, "a crystal record must be a JSON object"),
+    ]
     assert report.imported == 2
     soaked = (await empty_lims.records_by_keys([], ["PJ-PIN3"], []))[0]
-    assert (soaked.soaks[0].compound, soaked.soaks[0].concentration, soaked.soaks[0].unit) == ("BEN", 20.0, "mM")
+    assert (soaked.soaks[0].compound, soaked.soaks[0].concentration, soaked.soaks[0].unit) == (
+        "BEN",
+        20.0,
+        "mM",
+    )
     assert bad.imported == 0 and bad.errors[0].line == 3 and "not valid JSON" in bad.errors[0].reason
 
 
@@ -172,5 +230,6 @@ async def test_csv_naming_an_unknown_screen_is_a_row_error(empty_lims):
         report = await import_crims_csv(conn, text)
     assert [(e.line, "unknown screen 'JCSG+'" in e.reason) for e in report.errors] == [(2, True)]
     assert report.imported == 1
-    assert [r.plate_well_drop for r in await empty_lims.records_by_keys([], [], [PlateWellDrop("PS1", "A2", 1)])] \
-        == ["PS1/A2/1"]
+    assert [
+        r.plate_well_drop for r in await empty_lims.records_by_keys([], [], [PlateWellDrop("PS1", "A2", 1)])
+    ] == ["PS1/A2/1"]

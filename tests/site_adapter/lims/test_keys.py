@@ -20,9 +20,15 @@ def test_bad_cas_numbers_are_refused(bad):
 
 
 def test_uuid_is_canonical_lower_case():
-    assert keys.crystal_uuid(" 6F1C7A52-3C1E-4C8E-9A55-1B7D2F0E8C11 ") == "6f1c7a52-3c1e-4c8e-9a55-1b7d2f0e8c11"
-    for bad in ["6f1c7a52-3c1e-4c8e-9a55", "not-a-uuid", "{6f1c7a52-3c1e-4c8e-9a55-1b7d2f0e8c11}",
-                "6f1c7a523c1e4c8e9a551b7d2f0e8c11"]:
+    assert (
+        keys.crystal_uuid(" 6F1C7A52-3C1E-4C8E-9A55-1B7D2F0E8C11 ") == "6f1c7a52-3c1e-4c8e-9a55-1b7d2f0e8c11"
+    )
+    for bad in [
+        "6f1c7a52-3c1e-4c8e-9a55",
+        "not-a-uuid",
+        "{6f1c7a52-3c1e-4c8e-9a55-1b7d2f0e8c11}",
+        "6f1c7a523c1e4c8e9a551b7d2f0e8c11",
+    ]:
         with pytest.raises(ContractError, match="malformed crystal UUID"):
             keys.crystal_uuid(bad)
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 
 from site_adapter.lims.crims import import_crims_csv
-
 from tests.site_adapter.lims.conftest import DEMO_LIMS_SITES
 from tests.site_adapter.lims.expected import HEWL_NACL, HEWL_PH, demo_samples
 
@@ -39,10 +38,14 @@ async def test_cas_number_spans_chemicals_sharing_it(lims_gql, known):
 
 
 async def test_concentration_and_ph_ranges_apply_to_the_grid(lims_gql, known):
-    m, _ = await search(lims_gql, chemical="sodium chloride", concentrationMin=1.0, concentrationMax=1.2,
-                        phMin=4.5, phMax=4.7)
-    expected = {k.pin for k in known if k.acronym == "HEWL" and 1.0 <= HEWL_NACL[int(k.well[1:])] <= 1.2
-                and HEWL_PH[k.well[0]] == 4.6}
+    m, _ = await search(
+        lims_gql, chemical="sodium chloride", concentrationMin=1.0, concentrationMax=1.2, phMin=4.5, phMax=4.7
+    )
+    expected = {
+        k.pin
+        for k in known
+        if k.acronym == "HEWL" and 1.0 <= HEWL_NACL[int(k.well[1:])] <= 1.2 and HEWL_PH[k.well[0]] == 4.6
+    }
     assert expected and set(m["pinBarcodes"]) == expected
 
 
@@ -59,7 +62,13 @@ async def test_ligand_finds_only_soaked_trypsin(lims_gql, known):
     assert set(m["pinBarcodes"]) <= tryp
     assert 0.5 * len(tryp) < m["count"] < 0.9 * len(tryp)  # the demo soaks 70 % of trypsin crystals
     none, _ = await search(lims_gql, ligand="ATP")
-    assert none == {"crystalUuids": [], "pinBarcodes": [], "plateWellDrops": [], "count": 0, "truncated": False}
+    assert none == {
+        "crystalUuids": [],
+        "pinBarcodes": [],
+        "plateWellDrops": [],
+        "count": 0,
+        "truncated": False,
+    }
 
 
 async def test_first_truncates_but_counts_all(lims_gql, lims_store, known):
@@ -74,14 +83,17 @@ async def test_first_truncates_but_counts_all(lims_gql, lims_store, known):
     assert m["count"] == sum(k.acronym == "HEWL" for k in known) + sum(k.acronym == "HEWL" for k in firsts)
 
 
-@pytest.mark.parametrize("f, message", [
-    ({"chemical": "7647-14-6"}, "check digit"),
-    ({"uniprotId": "lysozyme"}, "malformed UniProt"),
-    ({"ligand": "benzamidine"}, "malformed PDB chemical component id"),
-    ({"concentrationMin": 1.0}, "need `chemical`"),
-    ({"chemical": "sodium chloride", "phMin": 6, "phMax": 5}, "range is empty"),
-    ({"method": "sitting drop"}, "unknown crystallisation method"),
-])
+@pytest.mark.parametrize(
+    "f, message",
+    [
+        ({"chemical": "7647-14-6"}, "check digit"),
+        ({"uniprotId": "lysozyme"}, "malformed UniProt"),
+        ({"ligand": "benzamidine"}, "malformed PDB chemical component id"),
+        ({"concentrationMin": 1.0}, "need `chemical`"),
+        ({"chemical": "sodium chloride", "phMin": 6, "phMax": 5}, "range is empty"),
+        ({"method": "sitting drop"}, "unknown crystallisation method"),
+    ],
+)
 async def test_bad_filters_are_bad_user_input(lims_gql, f, message):
     m, errors = await search(lims_gql, **f)
     assert m is None
@@ -122,14 +134,20 @@ async def test_known_terms_that_match_nothing_here_are_not_unknown(lims_gql):
     assert m == {"count": 0, "unknown": []}
 
 
-@pytest.mark.parametrize("canonical, spellings", [
-    ("polyethylene glycol 8000", ["PEG 8000", "PEG8000", "peg-8000", "PEG 8K", "Polyethylene glycol 8,000"]),
-    ("sodium chloride", ["NaCl", "nacl", "Sodium  Chloride"]),
-    ("ammonium sulfate", ["ammonium sulphate", "(NH4)2SO4", "Ammonium Sulphate"]),
-    ("Tris", ["TRIS base", "tris(hydroxymethyl)aminomethane", "trometamol"]),
-    ("HEPES", ["4-(2-hydroxyethyl)piperazine-1-ethanesulfonic acid"]),
-    ("magnesium chloride hexahydrate", ["MgCl2", "magnesium chloride"]),
-])
+@pytest.mark.parametrize(
+    "canonical, spellings",
+    [
+        (
+            "polyethylene glycol 8000",
+            ["PEG 8000", "PEG8000", "peg-8000", "PEG 8K", "Polyethylene glycol 8,000"],
+        ),
+        ("sodium chloride", ["NaCl", "nacl", "Sodium  Chloride"]),
+        ("ammonium sulfate", ["ammonium sulphate", "(NH4)2SO4", "Ammonium Sulphate"]),
+        ("Tris", ["TRIS base", "tris(hydroxymethyl)aminomethane", "trometamol"]),
+        ("HEPES", ["4-(2-hydroxyethyl)piperazine-1-ethanesulfonic acid"]),
+        ("magnesium chloride hexahydrate", ["MgCl2", "magnesium chloride"]),
+    ],
+)
 async def test_synonyms_and_abbreviations_find_the_same_crystals(lims_gql, canonical, spellings):
     want, _ = await search(lims_gql, chemical=canonical)
     assert want["count"] > 0
@@ -139,22 +157,33 @@ async def test_synonyms_and_abbreviations_find_the_same_crystals(lims_gql, canon
 
 
 async def test_a_cas_number_finds_records_that_only_name_the_chemical(empty_lims, empty_lims_gql):
-    csv_text = ("plate_barcode,well,drop,components,crystal_uuid,pin_barcode,protein_name\n"
-                "VOC1,A1,1,20 %w/v PEG3350; 0.2 M ammonium sulphate,21111111-2222-3333-4444-555555555555,VPIN1,Lysozyme\n"
-                "VOC1,A2,1,1.0 M NaCl,21111111-2222-3333-4444-555555555556,VPIN2,Lysozyme\n")
+    csv_text = (
+        "plate_barcode,well,drop,components,crystal_uuid,pin_barcode,protein_name\n"
+        "VOC1,A1,1,20 %w/v PEG3350; 0.2 M ammonium sulphate,21111111-2222-3333-4444-555555555555,VPIN1,Lysozyme\n"
+        "VOC1,A2,1,1.0 M NaCl,21111111-2222-3333-4444-555555555556,VPIN2,Lysozyme\n"
+    )
     async with empty_lims.pool.acquire() as conn:
         report = await import_crims_csv(conn, csv_text, source="voc.csv")
         assert report.errors == [] and report.imported == 2
-        stored = [(r["name"], r["cas_number"]) for r in await conn.fetch(
-            "SELECT name, cas_number FROM lims_component ORDER BY name")]
+        stored = [
+            (r["name"], r["cas_number"])
+            for r in await conn.fetch("SELECT name, cas_number FROM lims_component ORDER BY name")
+        ]
         # Stored under the vocabulary's names, with their CAS numbers.
-        assert stored == [("ammonium sulfate", "7783-20-2"), ("polyethylene glycol 3350", "25322-68-3"),
-                          ("sodium chloride", "7647-14-5")]
+        assert stored == [
+            ("ammonium sulfate", "7783-20-2"),
+            ("polyethylene glycol 3350", "25322-68-3"),
+            ("sodium chloride", "7647-14-5"),
+        ]
         # A record written before the vocabulary (or by another tool) keeps its own spelling, and no CAS.
-        await conn.execute("UPDATE lims_component SET name = 'PEG 3350', cas_number = NULL"
-                           " WHERE name = 'polyethylene glycol 3350'")
-        await conn.execute("UPDATE lims_component SET name = 'Sodium chloride (NaCl)', cas_number = NULL"
-                           " WHERE name = 'sodium chloride'")
+        await conn.execute(
+            "UPDATE lims_component SET name = 'PEG 3350', cas_number = NULL"
+            " WHERE name = 'polyethylene glycol 3350'"
+        )
+        await conn.execute(
+            "UPDATE lims_component SET name = 'Sodium chloride (NaCl)', cas_number = NULL"
+            " WHERE name = 'sodium chloride'"
+        )
     for term in ("PEG 3350", "PEG3350", "polyethylene glycol 3350", "PEG 3,350"):
         m, errors = await search(empty_lims_gql, chemical=term)
         assert errors is None and m["pinBarcodes"] == ["VPIN1"], term
@@ -163,8 +192,10 @@ async def test_a_cas_number_finds_records_that_only_name_the_chemical(empty_lims
 
 
 async def test_a_cas_number_finds_a_chemical_recorded_by_a_synonym_without_cas(empty_lims, empty_lims_gql):
-    csv_text = ("plate_barcode,well,drop,components,crystal_uuid,pin_barcode,protein_name\n"
-                "VOC2,A1,1,1.5 M NaCl,31111111-2222-3333-4444-555555555555,WPIN1,Lysozyme\n")
+    csv_text = (
+        "plate_barcode,well,drop,components,crystal_uuid,pin_barcode,protein_name\n"
+        "VOC2,A1,1,1.5 M NaCl,31111111-2222-3333-4444-555555555555,WPIN1,Lysozyme\n"
+    )
     async with empty_lims.pool.acquire() as conn:
         await import_crims_csv(conn, csv_text, source="voc.csv")
         await conn.execute("UPDATE lims_component SET name = 'NaCl', cas_number = NULL")

@@ -16,29 +16,32 @@ from site_adapter.lims.vocabulary import vocabulary
 V = vocabulary()
 
 
-@pytest.mark.parametrize("term, name", [
-    ("PEG 3350", "polyethylene glycol 3350"),
-    ("PEG3350", "polyethylene glycol 3350"),
-    ("peg-3350", "polyethylene glycol 3350"),
-    ("Polyethylene glycol 3,350", "polyethylene glycol 3350"),
-    ("PEG 4000", "polyethylene glycol 4000"),
-    ("PEG 4K", "polyethylene glycol 4000"),
-    ("polyethylene glycol 8000", "polyethylene glycol 8000"),
-    ("PEG MME 550", "polyethylene glycol monomethyl ether 550"),
-    ("PEG 5000 MME", "polyethylene glycol monomethyl ether 5000"),
-    ("ammonium sulphate", "ammonium sulfate"),
-    ("(NH4)2SO4", "ammonium sulfate"),
-    ("NaCl", "sodium chloride"),
-    ("sodium  chloride", "sodium chloride"),
-    ("Tris", "Tris"),
-    ("TRIS base", "Tris"),
-    ("tris(hydroxymethyl)aminomethane", "Tris"),
-    ("Tris-HCl", "Tris hydrochloride"),
-    ("HEPES", "HEPES"),
-    ("MPD", "MPD"),
-    ("(+/-)-2-Methyl-2,4-pentanediol", "MPD"),
-    ("lithium sulphate", "lithium sulfate monohydrate"),
-])
+@pytest.mark.parametrize(
+    "term, name",
+    [
+        ("PEG 3350", "polyethylene glycol 3350"),
+        ("PEG3350", "polyethylene glycol 3350"),
+        ("peg-3350", "polyethylene glycol 3350"),
+        ("Polyethylene glycol 3,350", "polyethylene glycol 3350"),
+        ("PEG 4000", "polyethylene glycol 4000"),
+        ("PEG 4K", "polyethylene glycol 4000"),
+        ("polyethylene glycol 8000", "polyethylene glycol 8000"),
+        ("PEG MME 550", "polyethylene glycol monomethyl ether 550"),
+        ("PEG 5000 MME", "polyethylene glycol monomethyl ether 5000"),
+        ("ammonium sulphate", "ammonium sulfate"),
+        ("(NH4)2SO4", "ammonium sulfate"),
+        ("NaCl", "sodium chloride"),
+        ("sodium  chloride", "sodium chloride"),
+        ("Tris", "Tris"),
+        ("TRIS base", "Tris"),
+        ("tris(hydroxymethyl)aminomethane", "Tris"),
+        ("Tris-HCl", "Tris hydrochloride"),
+        ("HEPES", "HEPES"),
+        ("MPD", "MPD"),
+        ("(+/-)-2-Methyl-2,4-pentanediol", "MPD"),
+        ("lithium sulphate", "lithium sulfate monohydrate"),
+    ],
+)
 def test_synonyms_abbreviations_and_formulas_name_one_chemical(term, name):
     found = V.lookup(term)
     assert found is not None and found.name == name

@@ -27,7 +27,7 @@ def parse_xds_inp(text: str) -> dict[str, list[str]]:
         matches = list(_KEYWORD.finditer(line))
         for i, m in enumerate(matches):
             end = matches[i + 1].start() if i + 1 < len(matches) else len(line)
-            out.setdefault(m.group(1), []).append(line[m.end():end].strip())
+            out.setdefault(m.group(1), []).append(line[m.end() : end].strip())
     return out
 
 

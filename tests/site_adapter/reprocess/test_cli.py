@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -18,7 +19,11 @@ from tests.fixtures.sites import serve_in_thread
 
 GOOD = encode_id("esrf", "DataCollection", "42")
 MISSING = encode_id("esrf", "DataCollection", "43")
-TEXTS = {"xdsInp": "JOB= ALL\n", "dialsImport": "dials.import template=x_####.cbf\n", "mosflm": "scanner PILATUS\n"}
+TEXTS = {
+    "xdsInp": "JOB= ALL\n",
+    "dialsImport": "dials.import template=x_####.cbf\n",
+    "mosflm": "scanner PILATUS\n",
+}
 
 
 def fake_site() -> Starlette:
@@ -34,9 +39,18 @@ def fake_site() -> Starlette:
         if gid == GOOD:
             return JSONResponse({"data": {"node": {"reprocessing": TEXTS}}})
         if gid == MISSING:
-            return JSONResponse({"data": {"node": None}, "errors": [{
-                "message": "cannot write reprocessing input for data collection 43: missing wavelength",
-                "path": ["node", "reprocessing"], "extensions": {"site": "esrf", "code": "MISSING_GEOMETRY"}}]})
+            return JSONResponse(
+                {
+                    "data": {"node": None},
+                    "errors": [
+                        {
+                            "message": "cannot write reprocessing input for data collection 43: missing wavelength",
+                            "path": ["node", "reprocessing"],
+                            "extensions": {"site": "esrf", "code": "MISSING_GEOMETRY"},
+                        }
+                    ],
+                }
+            )
         return JSONResponse({"data": {"node": None}})
 
     app = Starlette(routes=[Route("/graphql", graphql, methods=["POST"])])
@@ -82,7 +96,8 @@ def test_graphql_error_is_one_line_and_status_1(site_url: str) -> None:
     assert result.exit_code == 1
     assert result.output.strip().splitlines() == [
         "error: cannot write reprocessing input for data collection 43: missing wavelength "
-        "[site esrf, code MISSING_GEOMETRY]"]
+        "[site esrf, code MISSING_GEOMETRY]"
+    ]
 
 
 def test_unknown_collection(site_url: str) -> None:
@@ -90,14 +105,19 @@ def test_unknown_collection(site_url: str) -> None:
     assert result.exit_code == 1 and "no data collection with id" in result.output
 
 
-@pytest.mark.parametrize("args, message", [
-    (["42", "--format", "xds", "--url", "http://127.0.0.1:9/graphql"], "not a global id; give --site"),
-    ([encode_id("esrf", "Sample", "1"), "--format", "xds", "--url", "http://127.0.0.1:9/graphql"],
-     "is a Sample id"),
-    ([GOOD, "--format", "xds"], "no GraphQL endpoint"),
-    (["--format", "xds"], "either a data collection ID or --image"),
-    ([GOOD, "--format", "cif"], "Invalid value for '--format'"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["42", "--format", "xds", "--url", "http://127.0.0.1:9/graphql"], "not a global id; give --site"),
+        (
+            [encode_id("esrf", "Sample", "1"), "--format", "xds", "--url", "http://127.0.0.1:9/graphql"],
+            "is a Sample id",
+        ),
+        ([GOOD, "--format", "xds"], "no GraphQL endpoint"),
+        (["--format", "xds"], "either a data collection ID or --image"),
+        ([GOOD, "--format", "cif"], "Invalid value for '--format'"),
+    ],
+)
 def test_usage_errors(args: list[str], message: str) -> None:
     result = run(*args)
     assert result.exit_code in (1, 2)
@@ -111,7 +131,9 @@ def test_unreachable_endpoint_is_one_line() -> None:
 
 
 def test_image_mode_on_real_images(fixtures: Path) -> None:
-    pytest.importorskip("site_adapter.indexer.cbf_header", reason="site_adapter.indexer.cbf_header not written yet")
+    pytest.importorskip(
+        "site_adapter.indexer.cbf_header", reason="site_adapter.indexer.cbf_header not written yet"
+    )
     image = fixtures / "images" / "image_examples" / "DLS_I23_P12M_thau_00001.cbf.gz"
     result = run("--image", str(image), "--images", "3600", "--format", "xds")
     assert result.exit_code == 0, result.output
@@ -123,10 +145,17 @@ def test_image_mode_on_real_images(fixtures: Path) -> None:
 
 
 def test_image_mode_on_the_seed_text_header(seed: Path) -> None:
-    pytest.importorskip("site_adapter.indexer.cbf_header", reason="site_adapter.indexer.cbf_header not written yet")
-    result = run("--image", str(seed / "id29_pilatus3_6m_header.cbf.txt"),
-                 "--template", "/data/id29/inhouse/opid291/20150722/RAW_DATA/rory/rory_w1_1_####.cbf",
-                 "--format", "xds")
+    pytest.importorskip(
+        "site_adapter.indexer.cbf_header", reason="site_adapter.indexer.cbf_header not written yet"
+    )
+    result = run(
+        "--image",
+        str(seed / "id29_pilatus3_6m_header.cbf.txt"),
+        "--template",
+        "/data/id29/inhouse/opid291/20150722/RAW_DATA/rory/rory_w1_1_####.cbf",
+        "--format",
+        "xds",
+    )
     assert result.exit_code == 0, result.output
     assert "ORGX= 1234.63 ORGY= 1254.24" in result.output and "DATA_RANGE= 1 1220" in result.output
 
@@ -139,7 +168,11 @@ def test_still_image_is_one_clear_line_for_xds_and_imports_in_dials(fixtures: Pa
     assert result.exit_code == 1
     assert result.output.strip().splitlines() == [
         f"error: cannot write xds input for {rayonix}: XDS processes rotation data; this is still images "
-        "(oscillation 0 deg): use dials.import then dials.find_spots / dials.stills_process instead"]
+        "(oscillation 0 deg): use dials.import then dials.find_spots / dials.stills_process instead"
+    ]
     dials = run("--image", str(rayonix), "--format", "dials")
     assert dials.exit_code == 0, dials.output
-    assert "geometry.detector.distance=124.000" in dials.output and "geometry.scan.oscillation" not in dials.output
+    assert (
+        "geometry.detector.distance=124.000" in dials.output
+        and "geometry.scan.oscillation" not in dials.output
+    )

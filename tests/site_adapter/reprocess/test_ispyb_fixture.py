@@ -21,12 +21,18 @@ QUERY = """query($id: ID!) { node(id: $id) { ... on DataCollection { localId exp
 
 @pytest.fixture(scope="module")
 async def post(ispyb):
-    app = create_app(ispyb, site="dls", manage_backend=False, services={"detector_overrides": Overrides.demo()})
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://dls.test") as client:
+    app = create_app(
+        ispyb, site="dls", manage_backend=False, services={"detector_overrides": Overrides.demo()}
+    )
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://dls.test"
+    ) as client:
+
         async def call(query: str, variables: dict | None = None) -> dict:
             response = await client.post("/graphql", json={"query": query, "variables": variables or {}})
             assert response.status_code < 500, response.text
             return response.json()
+
         yield call
 
 
@@ -42,7 +48,8 @@ async def fixture_rows(dsn: str) -> list[tuple]:
                 "SELECT dc.dataCollectionId, dcg.experimentType, dc.axisRange, dc.numberOfImages, dc.wavelength,"
                 " dc.detectorDistance, dc.xBeam, dc.yBeam, bs.beamLineName FROM DataCollection dc"
                 " JOIN DataCollectionGroup dcg USING (dataCollectionGroupId)"
-                " LEFT JOIN BLSession bs ON bs.sessionId = dcg.sessionId ORDER BY dc.dataCollectionId")
+                " LEFT JOIN BLSession bs ON bs.sessionId = dcg.sessionId ORDER BY dc.dataCollectionId"
+            )
             return list(await cur.fetchall())
     finally:
         conn.close()
@@ -94,9 +101,13 @@ async def test_without_the_table_the_refusal_names_the_detector(ispyb, ispyb_dsn
     app = create_app(ispyb, site="dls", manage_backend=False)
     from mx_schema.ids import encode_id
 
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://dls.test") as client:
-        response = await client.post("/graphql", json={"query": QUERY, "variables": {
-            "id": encode_id("dls", "DataCollection", "993677")}})
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://dls.test"
+    ) as client:
+        response = await client.post(
+            "/graphql",
+            json={"query": QUERY, "variables": {"id": encode_id("dls", "DataCollection", "993677")}},
+        )
     body = response.json()
     assert body["errors"][0]["extensions"]["code"] == "MISSING_GEOMETRY"
     assert "missing detector" in body["errors"][0]["message"]

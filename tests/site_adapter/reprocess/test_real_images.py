@@ -21,35 +21,95 @@ from tests.site_adapter.reprocess.reference import floats, parse_mosflm, parse_x
 
 # file, library model, (NX, NY), Beam_xy, distance mm, wavelength Å, Count_cutoff, gap rectangles
 IMAGES = [
-    ("l_cysteine/l-cyst_01_00001.cbf", "PILATUS 2M", (1475, 1679), (730.00, 865.00), 160.0, 0.68890, 388705, 9),
-    ("thaumatin_grid/thau_3_2_0001.cbf.bz2", "PILATUS3 6M", (2463, 2527), (1261.61, 1306.96), 351.0, 0.96859,
-     115897, 15),
-    ("image_examples/DLS_I03_smargon_0001.cbf.gz", "PILATUS3 6M", (2463, 2527), (1229.30, 1200.48), 291.47,
-     0.97625, 91795, 15),
-    ("image_examples/DLS_I23_P12M_thau_00001.cbf.gz", "PILATUS 12M", (2463, 5071), (1080.00, 2595.00), 10.0,
-     2.75520, 28575, 27),
+    (
+        "l_cysteine/l-cyst_01_00001.cbf",
+        "PILATUS 2M",
+        (1475, 1679),
+        (730.00, 865.00),
+        160.0,
+        0.68890,
+        388705,
+        9,
+    ),
+    (
+        "thaumatin_grid/thau_3_2_0001.cbf.bz2",
+        "PILATUS3 6M",
+        (2463, 2527),
+        (1261.61, 1306.96),
+        351.0,
+        0.96859,
+        115897,
+        15,
+    ),
+    (
+        "image_examples/DLS_I03_smargon_0001.cbf.gz",
+        "PILATUS3 6M",
+        (2463, 2527),
+        (1229.30, 1200.48),
+        291.47,
+        0.97625,
+        91795,
+        15,
+    ),
+    (
+        "image_examples/DLS_I23_P12M_thau_00001.cbf.gz",
+        "PILATUS 12M",
+        (2463, 5071),
+        (1080.00, 2595.00),
+        10.0,
+        2.75520,
+        28575,
+        27,
+    ),
     # converted Eiger2 frame: its header says "EIGER 16M XR4i", its size is Eiger2's
-    ("image_examples/dlsnxs2cbf_therm_0001.cbf.gz", "EIGER2 16M", (4148, 4362), (2216.06, 2300.41), 213.96,
-     0.98027, 65535, 10),
+    (
+        "image_examples/dlsnxs2cbf_therm_0001.cbf.gz",
+        "EIGER2 16M",
+        (4148, 4362),
+        (2216.06, 2300.41),
+        213.96,
+        0.98027,
+        65535,
+        10,
+    ),
 ]
 
 
 @pytest.fixture(scope="module")
 def read_header() -> Any:
-    module = pytest.importorskip("site_adapter.indexer.cbf_header",
-                                 reason="site_adapter.indexer.cbf_header not written yet")
+    module = pytest.importorskip(
+        "site_adapter.indexer.cbf_header", reason="site_adapter.indexer.cbf_header not written yet"
+    )
     return module.read_header
 
 
-@pytest.mark.parametrize("name, model, size, beam, distance, wavelength, cutoff, n_rects", IMAGES,
-                         ids=[i[0].split("/")[-1] for i in IMAGES])
-def test_real_image(fixtures: Path, read_header: Any, name: str, model: str, size: tuple[int, int],
-                    beam: tuple[float, float], distance: float, wavelength: float, cutoff: int,
-                    n_rects: int) -> None:
+@pytest.mark.parametrize(
+    "name, model, size, beam, distance, wavelength, cutoff, n_rects",
+    IMAGES,
+    ids=[i[0].split("/")[-1] for i in IMAGES],
+)
+def test_real_image(
+    fixtures: Path,
+    read_header: Any,
+    name: str,
+    model: str,
+    size: tuple[int, int],
+    beam: tuple[float, float],
+    distance: float,
+    wavelength: float,
+    cutoff: int,
+    n_rects: int,
+) -> None:
     path = fixtures / "images" / name
     template, first = template_from_filename(str(path))  # type: ignore[misc]
-    g = geometry_from_header(read_header(str(path)), template=template, image_directory=str(path.parent),
-                             number_of_images=100, first_image=first, overrides=Overrides())
+    g = geometry_from_header(
+        read_header(str(path)),
+        template=template,
+        image_directory=str(path.parent),
+        number_of_images=100,
+        first_image=first,
+        overrides=Overrides(),
+    )
     assert g.detector_model is not None and g.detector_model.name == model
     if g.kind != "rotation":  # the thaumatin grid: stills, so DIALS only
         assert (g.orgx, g.orgy) == pytest.approx(beam, abs=0.01)
@@ -74,8 +134,9 @@ def test_real_image(fixtures: Path, read_header: Any, name: str, model: str, siz
     expected = (beam[0], beam[1]) if spindle_along_slow else (beam[1], beam[0])
     # 0.005 mm: where the header states its axes (I03, I19) the position comes from the imgCIF offsets,
     # which DLS writes to 10 um (-211.44, 206.48), while Beam_xy x 0.172 gives 206.4826.
-    assert floats(" ".join(mosflm["beam"])) == pytest.approx([expected[0] * pixel, expected[1] * pixel],
-                                                             abs=0.005)
+    assert floats(" ".join(mosflm["beam"])) == pytest.approx(
+        [expected[0] * pixel, expected[1] * pixel], abs=0.005
+    )
     if not spindle_along_slow:  # 2theta 0: the direct beam is the perpendicular foot
         centre = render_dials(g).split("fast_slow_beam_centre=")[1].split()[0]
         assert floats(centre.replace(",", " ")) == pytest.approx(beam, abs=0.03)  # 10 um offsets, as above
@@ -83,8 +144,13 @@ def test_real_image(fixtures: Path, read_header: Any, name: str, model: str, siz
 
 def test_grid_scan_stills_are_flagged(fixtures: Path, read_header: Any) -> None:
     path = fixtures / "images" / "thaumatin_grid" / "thau_3_2_0001.cbf.bz2"
-    g = geometry_from_header(read_header(str(path)), template="thau_3_2_####.cbf", image_directory=None,
-                             number_of_images=19, overrides=Overrides())
+    g = geometry_from_header(
+        read_header(str(path)),
+        template="thau_3_2_####.cbf",
+        image_directory=None,
+        number_of_images=19,
+        overrides=Overrides(),
+    )
     assert g.oscillation == 0 and g.kind == "still"
     with pytest.raises(NotRotation):
         render_xds(g)
@@ -92,16 +158,26 @@ def test_grid_scan_stills_are_flagged(fixtures: Path, read_header: Any) -> None:
 
 def test_curved_12m_is_flagged(fixtures: Path, read_header: Any) -> None:
     path = fixtures / "images" / "image_examples" / "DLS_I23_P12M_thau_00001.cbf.gz"
-    g = geometry_from_header(read_header(str(path)), template="DLS_I23_P12M_thau_#####.cbf", image_directory=None,
-                             number_of_images=1, overrides=Overrides())
+    g = geometry_from_header(
+        read_header(str(path)),
+        template="DLS_I23_P12M_thau_#####.cbf",
+        image_directory=None,
+        number_of_images=1,
+        overrides=Overrides(),
+    )
     assert "PILATUS 12M is curved" in render_xds(g)
 
 
 def test_two_theta_offset_detector(fixtures: Path, read_header: Any) -> None:
     # l-cyst (DLS I19-1): Detector_2theta 30.0000 deg.
     path = fixtures / "images" / "l_cysteine" / "l-cyst_01_00001.cbf"
-    g = geometry_from_header(read_header(str(path)), template="l-cyst_01_#####.cbf", image_directory=None,
-                             number_of_images=15, overrides=Overrides())
+    g = geometry_from_header(
+        read_header(str(path)),
+        template="l-cyst_01_#####.cbf",
+        image_directory=None,
+        number_of_images=15,
+        overrides=Overrides(),
+    )
     xds = parse_xds_inp(render_xds(g))
     # In the detector's own frame the beam comes in 30 deg off the normal, across the fast axis; the
     # spindle (omega) lies along the slow axis (cbflib: fast (0, .866, .5), slow = omega = (1, 0, 0)).

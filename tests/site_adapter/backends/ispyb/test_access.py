@@ -24,8 +24,16 @@ async def test_staff(ispyb):
 
 
 def session(end: dt.datetime | None, beamline: str = "i03") -> model.Session:
-    return model.Session(local_id="1", proposal_local_id="1", proposal="cm1", visit="cm1-1", visit_number=1,
-                         beamline=beamline, start_time=None, end_time=end)
+    return model.Session(
+        local_id="1",
+        proposal_local_id="1",
+        proposal="cm1",
+        visit="cm1-1",
+        visit_number=1,
+        beamline=beamline,
+        start_time=None,
+        end_time=end,
+    )
 
 
 def test_embargo_default_and_per_beamline():
@@ -37,7 +45,7 @@ def test_embargo_default_and_per_beamline():
     assert policy.is_public(session(dt.datetime(2018, 7, 27), "i02-2"), now=dt.datetime(2023, 7, 28))
     assert not policy.is_public(session(dt.datetime(2000, 1, 1), "i24"), now=now)  # never public
     assert not policy.is_public(session(None), now=now)  # no end date (or a zero date)
-    aware = dt.datetime(2021, 6, 1, tzinfo=dt.timezone.utc)
+    aware = dt.datetime(2021, 6, 1, tzinfo=dt.UTC)
     assert policy.is_public(session(dt.datetime(2016, 1, 1)), now=aware)
 
 

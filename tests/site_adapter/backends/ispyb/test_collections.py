@@ -6,7 +6,8 @@ import datetime as dt
 
 import pytest
 
-from site_adapter.backends.base import DataCollectionFilter as F, InvalidInput, PageRequest
+from site_adapter.backends.base import DataCollectionFilter as F
+from site_adapter.backends.base import InvalidInput, PageRequest
 
 TLYS = F(sample_name="tlys_jan_4")
 
@@ -45,7 +46,10 @@ async def test_missing_detector_row_is_a_null_detector(ispyb):
     dc = (await ispyb.data_collections_by_id(["6017405"]))["6017405"]
     assert dc.detector_local_id is None  # detectorId 78 has no Detector row
     assert "detector: detectorId 78 has no Detector row; served as null" in dc.provenance_notes
-    assert (dc.beam_centre_x, dc.beam_centre_y) == (pytest.approx(78.0483), pytest.approx(83.9258))  # no processing
+    assert (dc.beam_centre_x, dc.beam_centre_y) == (
+        pytest.approx(78.0483),
+        pytest.approx(83.9258),
+    )  # no processing
     assert dc.experiment_type == "Mesh"
 
 
@@ -85,7 +89,9 @@ async def test_walking_all_pages_returns_every_collection_once_in_order(ispyb):
         after = page.items[-1][0]
     assert seen == expected
     # resuming after a null-time key stays among the nulls
-    assert [k[1] for k, _ in (await ispyb.data_collections(F(), PageRequest(first=5, after=(None, 990004)))).items] == [990001]
+    assert [
+        k[1] for k, _ in (await ispyb.data_collections(F(), PageRequest(first=5, after=(None, 990004)))).items
+    ] == [990001]
 
 
 @pytest.mark.parametrize(

@@ -11,7 +11,13 @@ from site_adapter.backends.ispyb.connection import parse_dsn
 
 def test_dsn_forms():
     d = parse_dsn("mysql://reader:s%40cret@db.example:3307/ispyb")
-    assert (d.user, d.password, d.host, d.port, d.database) == ("reader", "s@cret", "db.example", 3307, "ispyb")
+    assert (d.user, d.password, d.host, d.port, d.database) == (
+        "reader",
+        "s@cret",
+        "db.example",
+        3307,
+        "ispyb",
+    )
     assert d.safe() == "mysql://reader@db.example:3307/ispyb"  # never the password
     assert parse_dsn("mariadb://root@127.0.0.1/ispyb").port == 3306
     with pytest.raises(BackendError):

@@ -12,11 +12,15 @@ from site_adapter.app import create_app
 @pytest.fixture(scope="module")
 async def gql(ispyb):
     app = create_app(ispyb, site="dls", manage_backend=False)
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://dls.test") as client:
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://dls.test"
+    ) as client:
+
         async def post(variables: dict) -> dict:
             response = await client.post("/graphql", json={"query": CONTRACT_QUERY, "variables": variables})
             assert response.status_code < 500, response.text
             return response.json()
+
         yield post
 
 
@@ -35,7 +39,13 @@ async def test_tlys_jan_4_through_graphql(gql):
     assert oldest["transmission"] == pytest.approx(40.1936)
     assert (oldest["beamCentreX"], oldest["beamCentreY"]) == (pytest.approx(215.62), pytest.approx(208.978))
     assert [p["program"] for p in oldest["processing"]] == [
-        "fast_dp", "xia2 3dii", "xia2 dials", "autoPROC", "xia2 dials", "xia2 3dii"]
+        "fast_dp",
+        "xia2 3dii",
+        "xia2 dials",
+        "autoPROC",
+        "xia2 dials",
+        "xia2 3dii",
+    ]
     assert oldest["processing"][0]["overall"]["ccHalf"] == pytest.approx(0.999)  # fast_dp stored 99.9
     assert oldest["processing"][0]["outer"]["ccHalf"] == pytest.approx(0.917)
     best = oldest["bestProcessing"]
@@ -55,9 +65,13 @@ async def test_session_zero_and_zero_date_through_graphql(gql):
 @pytest.fixture(scope="module")
 async def raw_gql(ispyb):
     app = create_app(ispyb, site="dls", manage_backend=False)
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://dls.test") as client:
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://dls.test"
+    ) as client:
+
         async def post(query: str, variables: dict) -> dict:
             return (await client.post("/graphql", json={"query": query, "variables": variables})).json()
+
         yield post
 
 
@@ -94,9 +108,13 @@ async def test_sample_keys_filter_by_pin_barcode(raw_gql):
 async def test_unit_cell_filter_on_real_results(raw_gql):
     from mx_schema.ids import encode_id
 
-    best = await raw_gql("query($id: ID!) { node(id: $id) { ... on DataCollection { processing { status cell { a b c alpha beta gamma } } } } }",
-                         {"id": encode_id("dls", "DataCollection", "993677")})
-    cell = next(p["cell"] for p in best["data"]["node"]["processing"] if p["status"] == "SUCCESS" and p["cell"])
+    best = await raw_gql(
+        "query($id: ID!) { node(id: $id) { ... on DataCollection { processing { status cell { a b c alpha beta gamma } } } } }",
+        {"id": encode_id("dls", "DataCollection", "993677")},
+    )
+    cell = next(
+        p["cell"] for p in best["data"]["node"]["processing"] if p["status"] == "SUCCESS" and p["cell"]
+    )
     q = "query($f: DataCollectionFilter) { dataCollections(filter: $f) { edges { node { localId } } } }"
     body = await raw_gql(q, {"f": {"cell": cell | {"lengthTolerance": 0.5}}})
     assert "errors" not in body, body

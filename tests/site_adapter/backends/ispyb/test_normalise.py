@@ -14,7 +14,10 @@ def test_zero_dates_are_null():
 
 
 def test_session_comes_from_the_group_when_sessionid_is_zero():
-    assert n.session_id(990001, 0) == ("990001", "session: DataCollection.SESSIONID is 0/null; taken from DataCollectionGroup.sessionId")
+    assert n.session_id(990001, 0) == (
+        "990001",
+        "session: DataCollection.SESSIONID is 0/null; taken from DataCollectionGroup.sessionId",
+    )
     assert n.session_id(55167, 55167) == ("55167", None)
     sid, note = n.session_id(55167, 42)
     assert sid == "55167" and "disagrees" in note

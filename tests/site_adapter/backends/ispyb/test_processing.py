@@ -14,7 +14,14 @@ async def test_993677_has_six_distinct_results(ispyb):
     results = (await ispyb.processing_by_collection(["993677"]))["993677"]
     # scaling 596147 is linked to integrations 592522 and 592523: a naive join lists it twice
     assert [r.local_id for r in results] == ["596133", "596138", "596145", "596146", "596147", "596148"]
-    assert [r.program for r in results] == ["fast_dp", "xia2 3dii", "xia2 dials", "autoPROC", "xia2 dials", "xia2 3dii"]
+    assert [r.program for r in results] == [
+        "fast_dp",
+        "xia2 3dii",
+        "xia2 dials",
+        "autoPROC",
+        "xia2 dials",
+        "xia2 3dii",
+    ]
     assert {r.status for r in results} == {"SUCCESS"}
 
 
@@ -52,7 +59,11 @@ async def test_overlay_statuses_and_percent_by_value(ispyb):
     got = await ispyb.processing_by_collection(["990002", "990003", "1052494"])
     assert got["1052494"] == []  # missing processing: an empty list, not an error
     by_id = {r.local_id: r for r in got["990002"]}
-    assert {k: r.status for k, r in by_id.items()} == {"990001": "SUCCESS", "990002": "FAILED", "990003": "RUNNING"}
+    assert {k: r.status for k, r in by_id.items()} == {
+        "990001": "SUCCESS",
+        "990002": "FAILED",
+        "990003": "RUNNING",
+    }
     assert best(got["990002"]).local_id == "990001"  # the FAILED 0.9 Å run is never best
     auto = got["990003"][0]
     assert auto.program == "autoPROC" and auto.overall.cc_half == pytest.approx(0.992)

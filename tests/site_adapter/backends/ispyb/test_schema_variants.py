@@ -19,8 +19,10 @@ def copy_required(source: str, target: str, drop: dict[str, str] | None = None) 
     statements = [f"CREATE DATABASE `{target}`"]
     for table, (required, _optional) in REQUIRED_TABLES.items():
         columns = [c for c in required if (drop or {}).get(table) != c]
-        statements.append(f"CREATE TABLE `{target}`.`{table}` AS SELECT {', '.join(f'`{c}`' for c in columns)}"
-                          f" FROM `{source}`.`{table}`")
+        statements.append(
+            f"CREATE TABLE `{target}`.`{table}` AS SELECT {', '.join(f'`{c}`' for c in columns)}"
+            f" FROM `{source}`.`{table}`"
+        )
     return "; ".join(statements)
 
 
@@ -37,19 +39,26 @@ async def test_minimal_schema_is_served_with_optional_values_null(minimal_dsn):
     await backend.start()
     try:
         assert backend.schema_version.startswith("unknown")
-        page = await backend.data_collections(DataCollectionFilter(sample_name="tlys_jan_4"), PageRequest(first=5))
+        page = await backend.data_collections(
+            DataCollectionFilter(sample_name="tlys_jan_4"), PageRequest(first=5)
+        )
         assert [k[1] for k, _ in page.items] == [6017405, 993677]
         dc = page.items[1][1]
         assert dc.transmission is None and dc.flux is None and dc.detector_local_id is None
         assert dc.experiment_type is None and dc.file_template is None
         assert dc.session_local_id == "55167" and dc.sample_local_id == "374695"
-        assert (dc.beam_centre_x, dc.beam_centre_y) == (pytest.approx(215.62), pytest.approx(208.978))  # no refined centre
+        assert (dc.beam_centre_x, dc.beam_centre_y) == (
+            pytest.approx(215.62),
+            pytest.approx(208.978),
+        )  # no refined centre
         results = (await backend.processing_by_collection(["993677"]))["993677"]
         assert len(results) == 6 and results[0].program is None and results[0].overall.cc_half is None
         assert min(r.overall.resolution_high for r in results) == pytest.approx(1.42)
         sessions = await backend.sessions(SessionFilter(proposal="cm14451"), PageRequest(first=5))
         assert sessions.total_count == 3 and sessions.items[0][1].visit_number is None
-        assert (await backend.data_collections(DataCollectionFilter(visit="cm14451-1"), PageRequest(first=5))).total_count == 0
+        assert (
+            await backend.data_collections(DataCollectionFilter(visit="cm14451-1"), PageRequest(first=5))
+        ).total_count == 0
         assert await backend.sessions_of_login("boaty") == set() and await backend.is_staff("staffy") is False
         assert await backend.detectors_by_id(["4"]) == {}
     finally:
@@ -63,6 +72,8 @@ async def test_missing_required_column_is_refused(mariadb_server_dsn, ispyb_dsn)
         backend = IspybBackend(with_database(mariadb_server_dsn, target))
         with pytest.raises(BackendError) as info:
             await backend.start()
-        assert str(info.value).endswith("is an unsupported ISPyB schema: missing columns DataCollection.xBeam")
+        assert str(info.value).endswith(
+            "is an unsupported ISPyB schema: missing columns DataCollection.xBeam"
+        )
     finally:
         await admin_execute(mariadb_server_dsn, f"DROP DATABASE `{target}`")

@@ -48,7 +48,9 @@ async def test_bad_dsn():
 
 async def test_not_an_ispyb_database(mariadb_server_dsn):
     name = f"mxhub_not_ispyb_{uuid.uuid4().hex[:8]}"
-    await admin_execute(mariadb_server_dsn, f"CREATE DATABASE `{name}`; CREATE TABLE `{name}`.`Proposal` (proposalId int)")
+    await admin_execute(
+        mariadb_server_dsn, f"CREATE DATABASE `{name}`; CREATE TABLE `{name}`.`Proposal` (proposalId int)"
+    )
     try:
         message = await start_error(with_database(mariadb_server_dsn, name))
         assert "not an ISPyB database" in message and "BLSession" in message
@@ -63,7 +65,9 @@ async def test_select_only_user_serves_everything(ispyb_readonly_dsn):
     await backend.start()
     try:
         assert backend.schema_version == "5.0.0"  # AdminVar.schemaVersion
-        page = await backend.data_collections(DataCollectionFilter(sample_name="tlys_jan_4"), PageRequest(first=5))
+        page = await backend.data_collections(
+            DataCollectionFilter(sample_name="tlys_jan_4"), PageRequest(first=5)
+        )
         assert [k[1] for k, _ in page.items] == [6017405, 993677]
         assert len((await backend.processing_by_collection(["993677"]))["993677"]) == 6
         assert await backend.sessions_of_login("boaty") == {"cm14451-1", "cm14451-2"}
@@ -135,7 +139,9 @@ async def test_lost_connection_is_reported_and_recovered_without_restart(ispyb_d
     parts = urlsplit(ispyb_dsn)
     proxy = Proxy(parts.hostname, parts.port)
     await proxy.start()
-    backend = IspybBackend(f"mysql://{parts.netloc.split('@')[0]}@127.0.0.1:{proxy.port}{parts.path}", pool_size=2)
+    backend = IspybBackend(
+        f"mysql://{parts.netloc.split('@')[0]}@127.0.0.1:{proxy.port}{parts.path}", pool_size=2
+    )
     backend.db.connect_timeout = 2
     await backend.start()
     try:
