@@ -5,6 +5,11 @@ Imports only the standard library; both sides depend on it and it depends on nei
 
 from pathlib import Path
 
+if __name__ == "schema":  # imported by its folder name: be mx_schema, not a second copy
+    from mx_schema.aliases import alias
+
+    alias("schema", "mx_schema")
+
 SCHEMA_VERSION = "1.0.0"
 SDL_PATH = Path(__file__).with_name("mxhub.graphql")
 

@@ -1,45 +1,91 @@
-"""Error codes shared by sites and the hub: what a client sees in `errors[].extensions.code`."""
+"""Error codes shared by sites and the hub: what a client sees in `errors[].extensions.code`.
+
+The one home of every code (issue 14): Python code names `ErrorCode` members, and the search page imports
+`hub/static/error_codes.js`, generated from this enum by `python -m mx_schema.errors --js` (a test keeps the
+two equal). The module-level names are the same members, kept for existing imports.
+"""
 
 from __future__ import annotations
 
-BAD_USER_INPUT = "BAD_USER_INPUT"
-INVALID_CURSOR = "INVALID_CURSOR"
-INVALID_ID = "INVALID_ID"
-PAGE_SIZE_LIMIT = "PAGE_SIZE_LIMIT"
-BACKEND_UNAVAILABLE = "BACKEND_UNAVAILABLE"
-SITE_UNAVAILABLE = "SITE_UNAVAILABLE"
-SITE_TIMEOUT = "SITE_TIMEOUT"
-SITE_ERROR = "SITE_ERROR"
-NOT_FOUND = "NOT_FOUND"
-FORBIDDEN = "FORBIDDEN"
-UNAUTHENTICATED = "UNAUTHENTICATED"
-INTERNAL = "INTERNAL_SERVER_ERROR"
-REGISTRY_UNAVAILABLE = "REGISTRY_UNAVAILABLE"
-CALLER_TOKEN_REQUIRED = "CALLER_TOKEN_REQUIRED"  # a LIMS answers its trusted hubs only  # the hub cannot reach its registry database: HTTP 503
-MISSING_GEOMETRY = "MISSING_GEOMETRY"  # reprocessing: `message` names each missing item
-NOT_ROTATION = "NOT_ROTATION"  # reprocessing: XDS/MOSFLM asked for stills or a grid scan
+import sys
+from enum import StrEnum
 
-# Why a site refused the hub's caller token (X-MXHub-Caller), in its 401 answer; the hub names the
-# same cause when registration fails (issue 13). Key ids only (docs/security.md), never key material.
-UNTRUSTED_HUB_KEY = "UNTRUSTED_HUB_KEY"  # signed by a key the site does not trust: `keyId`, `trustedKeyIds`
-SITE_NAME_MISMATCH = "SITE_NAME_MISMATCH"  # for another site name (`audience`) than the site's own (`site`)
-CALLER_TOKEN_EXPIRED = "CALLER_TOKEN_EXPIRED"  # expired (or the hub's and site's clocks disagree)
-CALLER_TOKEN_INVALID = "CALLER_TOKEN_INVALID"  # not a token, wrong issuer, malformed claims
-# A warning, not an error: a site that trusts no hub key serves every caller as anonymous.
-CALLER_TOKEN_IGNORED = "CALLER_TOKEN_IGNORED"
-# Registration (hub): what stops a site from being registered.
-SITE_INCOMPATIBLE = "SITE_INCOMPATIBLE"  # schema (major version, contract fields) the hub cannot serve
-WRONG_SITE_KIND = "WRONG_SITE_KIND"  # a LIMS registered as a site, or a site as a LIMS
-SITE_TLS_ERROR = "SITE_TLS_ERROR"  # the TLS handshake failed (certificate, or https to a plain-HTTP port)
-# Warnings (`extensions.warnings[].code`): the answer stands, with something the caller should know.
-UNKNOWN_TERM = "UNKNOWN_TERM"  # a LIMS search term (chemical, ligand) no registered LIMS records
-LIMS_SEARCH_INCOMPLETE = "LIMS_SEARCH_INCOMPLETE"  # a LIMS did not answer: its crystals are missing
+
+class ErrorCode(StrEnum):
+    """A code in `errors[].extensions.code` or `extensions.warnings[].code`; its value is its wire form."""
+
+    BAD_USER_INPUT = "BAD_USER_INPUT"
+    INVALID_CURSOR = "INVALID_CURSOR"
+    INVALID_ID = "INVALID_ID"
+    PAGE_SIZE_LIMIT = "PAGE_SIZE_LIMIT"
+    BACKEND_UNAVAILABLE = "BACKEND_UNAVAILABLE"
+    SITE_UNAVAILABLE = "SITE_UNAVAILABLE"
+    SITE_TIMEOUT = "SITE_TIMEOUT"
+    SITE_ERROR = "SITE_ERROR"
+    NOT_FOUND = "NOT_FOUND"
+    FORBIDDEN = "FORBIDDEN"
+    UNAUTHENTICATED = "UNAUTHENTICATED"
+    INTERNAL = "INTERNAL_SERVER_ERROR"
+    # The hub cannot reach its registry database: HTTP 503.
+    REGISTRY_UNAVAILABLE = "REGISTRY_UNAVAILABLE"
+    # A LIMS answers its trusted hubs only.
+    CALLER_TOKEN_REQUIRED = "CALLER_TOKEN_REQUIRED"
+    # Reprocessing: `message` names each missing item.
+    MISSING_GEOMETRY = "MISSING_GEOMETRY"
+    # Reprocessing: XDS/MOSFLM asked for stills or a grid scan.
+    NOT_ROTATION = "NOT_ROTATION"
+    # Why a site refused the hub's caller token (X-MXHub-Caller), in its 401 answer; the hub names the
+    # same cause when registration fails (issue 13). Key ids only (docs/security.md), never key material.
+    UNTRUSTED_HUB_KEY = "UNTRUSTED_HUB_KEY"  # signed by a key the site does not trust
+    SITE_NAME_MISMATCH = "SITE_NAME_MISMATCH"  # for another site name (`audience`) than the site's own
+    CALLER_TOKEN_EXPIRED = "CALLER_TOKEN_EXPIRED"  # expired (or the hub's and site's clocks disagree)
+    CALLER_TOKEN_INVALID = "CALLER_TOKEN_INVALID"  # not a token, wrong issuer, malformed claims
+    # A warning: a site that trusts no hub key serves every caller as anonymous.
+    CALLER_TOKEN_IGNORED = "CALLER_TOKEN_IGNORED"
+    # Registration (hub): what stops a site from being registered.
+    SITE_INCOMPATIBLE = "SITE_INCOMPATIBLE"  # schema (major version, contract fields) the hub cannot serve
+    WRONG_SITE_KIND = "WRONG_SITE_KIND"  # a LIMS registered as a site, or a site as a LIMS
+    SITE_TLS_ERROR = "SITE_TLS_ERROR"  # the TLS handshake failed
+    # Warnings (`extensions.warnings[].code`): the answer stands, with something the caller should know.
+    UNKNOWN_TERM = "UNKNOWN_TERM"  # a LIMS search term (chemical, ligand) no registered LIMS records
+    LIMS_SEARCH_INCOMPLETE = "LIMS_SEARCH_INCOMPLETE"  # a LIMS did not answer: its crystals are missing
+
+
+BAD_USER_INPUT = ErrorCode.BAD_USER_INPUT
+INVALID_CURSOR = ErrorCode.INVALID_CURSOR
+INVALID_ID = ErrorCode.INVALID_ID
+PAGE_SIZE_LIMIT = ErrorCode.PAGE_SIZE_LIMIT
+BACKEND_UNAVAILABLE = ErrorCode.BACKEND_UNAVAILABLE
+SITE_UNAVAILABLE = ErrorCode.SITE_UNAVAILABLE
+SITE_TIMEOUT = ErrorCode.SITE_TIMEOUT
+SITE_ERROR = ErrorCode.SITE_ERROR
+NOT_FOUND = ErrorCode.NOT_FOUND
+FORBIDDEN = ErrorCode.FORBIDDEN
+UNAUTHENTICATED = ErrorCode.UNAUTHENTICATED
+INTERNAL = ErrorCode.INTERNAL
+REGISTRY_UNAVAILABLE = ErrorCode.REGISTRY_UNAVAILABLE
+CALLER_TOKEN_REQUIRED = ErrorCode.CALLER_TOKEN_REQUIRED
+MISSING_GEOMETRY = ErrorCode.MISSING_GEOMETRY
+NOT_ROTATION = ErrorCode.NOT_ROTATION
+UNTRUSTED_HUB_KEY = ErrorCode.UNTRUSTED_HUB_KEY
+SITE_NAME_MISMATCH = ErrorCode.SITE_NAME_MISMATCH
+CALLER_TOKEN_EXPIRED = ErrorCode.CALLER_TOKEN_EXPIRED
+CALLER_TOKEN_INVALID = ErrorCode.CALLER_TOKEN_INVALID
+CALLER_TOKEN_IGNORED = ErrorCode.CALLER_TOKEN_IGNORED
+SITE_INCOMPATIBLE = ErrorCode.SITE_INCOMPATIBLE
+WRONG_SITE_KIND = ErrorCode.WRONG_SITE_KIND
+SITE_TLS_ERROR = ErrorCode.SITE_TLS_ERROR
+UNKNOWN_TERM = ErrorCode.UNKNOWN_TERM
+LIMS_SEARCH_INCOMPLETE = ErrorCode.LIMS_SEARCH_INCOMPLETE
+
+# The codes that mean "this site did not answer (well)": a client names the site rather than failing.
+SITE_FAILURE_CODES = frozenset({SITE_TIMEOUT, SITE_UNAVAILABLE, SITE_ERROR})
 
 
 class ContractError(Exception):
     """An error whose message is safe to show and whose code goes to `extensions.code`."""
 
-    code = BAD_USER_INPUT
+    code: str = BAD_USER_INPUT
 
     def __init__(self, message: str, *, code: str | None = None) -> None:
         super().__init__(message)
@@ -53,3 +99,23 @@ class InvalidGlobalId(ContractError):
 
 class InvalidCursor(ContractError):
     code = INVALID_CURSOR
+
+
+def javascript() -> str:
+    """The enum as an ES module for the search page: one frozen object, and the site-failure set."""
+    lines = [
+        "// Generated from schema/errors.py by `python -m mx_schema.errors --js`; do not edit by hand.",
+        "export const ErrorCode = Object.freeze({",
+        *(f'  {member.name}: "{member.value}",' for member in ErrorCode),
+        "});",
+        "export const SITE_FAILURE_CODES = new Set([",
+        *(f"  ErrorCode.{ErrorCode(code).name}," for code in sorted(SITE_FAILURE_CODES)),
+        "]);",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    if sys.argv[1:] != ["--js"]:
+        sys.exit("usage: python -m mx_schema.errors --js   (prints hub/static/error_codes.js)")
+    sys.stdout.write(javascript())

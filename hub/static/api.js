@@ -1,7 +1,8 @@
 // The hub's public GraphQL API, as the page uses it: POST /graphql, the caller's token, site failures apart.
 
+import { SITE_FAILURE_CODES as SITE_CODES } from "./error_codes.js";
+
 const TOKEN_KEY = "mxhub.token";
-const SITE_CODES = new Set(["SITE_TIMEOUT", "SITE_UNAVAILABLE", "SITE_ERROR"]);
 
 export function token() {
   return sessionStorage.getItem(TOKEN_KEY) || "";

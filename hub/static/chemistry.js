@@ -3,6 +3,7 @@
 
 import { gql } from "./api.js";
 import { DASH, h, num } from "./dom.js";
+import { ErrorCode } from "./error_codes.js";
 
 /**
  * Whether the registered LIMS know `text` as a crystallisation chemical (their vocabulary of synonyms
@@ -14,8 +15,8 @@ export async function knownChemical(text) {
     const answer = await gql(`query Guess($f: DataCollectionFilter) { dataCollections(filter: $f, first: 0) { totalCount } }`,
       { f: { lims: { chemical: text } } });
     const warnings = answer.extensions.warnings || [];
-    const unknown = warnings.some((w) => w.code === "UNKNOWN_TERM" && w.field === "chemical");
-    const incomplete = warnings.some((w) => w.code === "LIMS_SEARCH_INCOMPLETE");
+    const unknown = warnings.some((w) => w.code === ErrorCode.UNKNOWN_TERM && w.field === "chemical");
+    const incomplete = warnings.some((w) => w.code === ErrorCode.LIMS_SEARCH_INCOMPLETE);
     return !unknown && (!incomplete || answer.data.dataCollections.totalCount > 0);
   } catch {
     return false;  // malformed as a chemical (e.g. a bad CAS number), or no LIMS: not a chemical
@@ -62,8 +63,8 @@ export function chemistryColumns(chemical) {
 
 /** What the LIMS search warned about (UNKNOWN_TERM with "did you mean" links, LIMS_SEARCH_INCOMPLETE), or null. */
 export function limsWarnings(warnings, params) {
-  const unknown = warnings.filter((w) => w.code === "UNKNOWN_TERM");
-  const incomplete = warnings.filter((w) => w.code === "LIMS_SEARCH_INCOMPLETE");
+  const unknown = warnings.filter((w) => w.code === ErrorCode.UNKNOWN_TERM);
+  const incomplete = warnings.filter((w) => w.code === ErrorCode.LIMS_SEARCH_INCOMPLETE);
   if (!unknown.length && !incomplete.length) return null;
   const param = { chemical: "chemical", ligand: "ligand" };
   const items = unknown.map((w) => h("li", { dataset: { code: w.code, field: w.field } },

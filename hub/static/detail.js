@@ -2,6 +2,7 @@
 
 import { gql } from "./api.js";
 import { bytes, clear, DASH, h, int, measured, num, when } from "./dom.js";
+import { ErrorCode } from "./error_codes.js";
 
 const GEOMETRY = [
   ["experimentType", "Experiment type"], ["startTime", "Start"], ["endTime", "End"], ["runStatus", "Run status"],
@@ -184,7 +185,7 @@ function download(text, filename) {
 }
 
 function reprocessingSection(caps, n, errors) {
-  const missing = errors.find((e) => e.extensions && e.extensions.code === "MISSING_GEOMETRY");
+  const missing = errors.find((e) => e.extensions && e.extensions.code === ErrorCode.MISSING_GEOMETRY);
   const r = n.reprocessing;
   if (!caps.hasField("DataCollection", "reprocessing")) {
     return section("Reprocess", "reprocess-heading", h("p", { class: "muted" }, "This hub does not generate reprocessing inputs."));

@@ -6,6 +6,7 @@ import { gql, HubError } from "./api.js";
 import { clear, DASH, h, int, num, when } from "./dom.js";
 import { resolutionBySite, resolutionCompleteness } from "./charts.js";
 import { chemistryColumns, knownChemical, limsWarnings } from "./chemistry.js";
+import { ErrorCode } from "./error_codes.js";
 
 const UNIPROT = /^([OPQ][0-9][A-Z0-9]{3}[0-9]|[A-NR-Z][0-9]([A-Z][A-Z0-9]{2}[0-9]){1,2})$/;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -312,7 +313,7 @@ export class SearchView {
     const box = clear(this.els.problems);
     const bySite = new Map();
     for (const e of siteErrors) if (!bySite.has(e.extensions.site)) bySite.set(e.extensions.site, e);
-    const others = otherErrors.filter((e) => !(e.extensions && e.extensions.code === "MISSING_GEOMETRY"));
+    const others = otherErrors.filter((e) => !(e.extensions && e.extensions.code === ErrorCode.MISSING_GEOMETRY));
     const lims = limsWarnings(warnings, this.params);
     if (!bySite.size && !others.length && !lims) { box.hidden = true; return; }
     box.hidden = false;
