@@ -92,7 +92,7 @@ def _decode_segments(
     byte_ends = esc_pos[1:].tolist() + [d8.size]
     elem = esc_elem.tolist()
     deltas = esc_val.tolist()
-    for k, (b0, b1) in enumerate(zip(byte_starts, byte_ends)):
+    for k, (b0, b1) in enumerate(zip(byte_starts, byte_ends, strict=True)):
         e = elem[k]
         prev = int(values[e - 1]) if e else 0
         base = (prev + deltas[k] + half) % full - half  # C integer wrap-around, as CBFlib
@@ -162,7 +162,7 @@ def _resolve_starts(cand: np.ndarray, lengths: np.ndarray) -> np.ndarray:
     prev_max[0] = -1
     np.maximum.accumulate(ends[:-1], out=prev_max[1:])
     covered = prev_max > cand
-    starts = ~covered
+    starts: np.ndarray = ~covered
     for i in np.flatnonzero(covered):
         q = cand[i]
         j = i - 1
@@ -188,7 +188,7 @@ class PixelSummary:
     overloads: int  # value >= Count_cutoff, when the header gives one
 
     def to_dict(self) -> dict[str, int]:
-        return {k: getattr(self, k) for k in self.__slots__}  # type: ignore[attr-defined]
+        return {k: getattr(self, k) for k in self.__slots__}
 
 
 def summarise(values: np.ndarray, count_cutoff: int | None = None) -> PixelSummary:

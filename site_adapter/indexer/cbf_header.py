@@ -13,10 +13,11 @@ import bz2
 import gzip
 import os
 import re
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, TypeAlias
 
 from site_adapter.axes import AxisError, AxisSet
 from site_adapter.axes import to_dict as axes_to_dict
@@ -125,9 +126,9 @@ def open_image(path: str | Path) -> IO[bytes]:
     f = open(path, "rb")
     magic = f.peek(3)[:3]  # from the read buffer: no extra system call, no seek
     if magic[:2] == b"\x1f\x8b":
-        return gzip.GzipFile(fileobj=f, mode="rb")  # type: ignore[return-value]
+        return gzip.GzipFile(fileobj=f, mode="rb")  # type: ignore[return-value]  # typeshed: a BufferedIOBase, reads as IO[bytes]
     if magic == b"BZh":
-        return bz2.BZ2File(f, mode="rb")  # type: ignore[return-value]
+        return bz2.BZ2File(f, mode="rb")
     return f
 
 
@@ -160,7 +161,7 @@ _MIME_LINE = re.compile(r"^[ \t]*([A-Za-z][A-Za-z0-9-]*)[ \t]*:([^\r\n]*)", re.M
 _CONVERSIONS = re.compile(r'conversions\s*=\s*"?([^";\s]+)"?')
 
 
-_EMPTY_SECTION = {k: None for k in BinarySection.__slots__}  # type: ignore[attr-defined]
+_EMPTY_SECTION = {k: None for k in BinarySection.__slots__}
 
 
 def parse_mime(block: str, data_offset: int | None = None) -> BinarySection:
@@ -286,12 +287,11 @@ def _parse_pilatus_line(line: str, out: dict[str, Any], extra: dict[str, str]) -
     body = line[1:].strip()
     if not body:
         return
-    if body[0].isdigit():
-        if _DATE_LINE.match(body):
-            out["timestamp"] = parse_timestamp(body)
-            if out["timestamp"] is None:
-                extra["timestamp"] = body
-            return
+    if body[0].isdigit() and _DATE_LINE.match(body):
+        out["timestamp"] = parse_timestamp(body)
+        if out["timestamp"] is None:
+            extra["timestamp"] = body
+        return
     parts = body.split(None, 1)
     key = parts[0].rstrip(":=")
     value = parts[1].lstrip(" :=\t") if len(parts) > 1 else ""
@@ -299,42 +299,80 @@ def _parse_pilatus_line(line: str, out: dict[str, Any], extra: dict[str, str]) -
     scalar = _SCALAR_KEYS.get(lk)
     if scalar is not None:
         out[scalar[0]] = _fast_scaled(value, scalar[1])
-    elif lk == "detector":
-        d = _SERIAL.match(value)
-        out["detector"], out["serial_number"] = (d.group(1).strip(), d.group(2)) if d else (value, None)
-    elif lk == "pixel_size":
-        xy = _PIXEL_X.split(value)
-        out["pixel_size_x"] = _fast_scaled(xy[0], _LENGTH_MM)
-        out["pixel_size_y"] = _fast_scaled(xy[1], _LENGTH_MM) if len(xy) > 1 else out["pixel_size_x"]
-    elif "sensor, thickness" in body:
-        m = _SENSOR.match(body)
-        if m:
-            out["sensor_material"] = m.group(1)
-            out["sensor_thickness"] = _fast_scaled(m.group(2), _LENGTH_MM)
-    elif lk == "beam_xy":
-        nums = _NUMBER.findall(value)
-        if len(nums) >= 2:
-            out["beam_x"], out["beam_y"] = float(nums[0]), float(nums[1])
-    elif lk in ("count_cutoff", "n_excluded_pixels", "n_oscillations"):
-        n = _num(value)
-        out[lk] = int(n) if n is not None else None
-    elif lk == "gain_setting":
-        out["gain_setting"] = value
-    elif lk == "filter_transmission":
-        # PILATUS spec: a fraction 0-1. DLS I03/I19/I23 write percent (30.0376, 100.0000), so a value
-        # above 1 is taken as already in percent; 1.0 is read as the fraction (100 %).
-        t = _num(value)
-        out["transmission"] = None if t is None else (_clean(t * 100.0) if t <= 1.0 else t)
-        out["_filter_transmission"] = t
-    elif lk == "transmission":
-        # ESRF (MXCuBE) dialect: `Transmission 6.63615401085` is in percent (ID29 seed header).
-        out["transmission"] = _num(value)
-    elif lk == "oscillation_axis":
-        out["oscillation_axis"] = value
+        return
+    # Detector and pixel size come before the sensor line's test, every other key after it.
+    handler = _LINE_BEFORE_SENSOR.get(lk)
+    if handler is None and "sensor, thickness" in body:
+        _sensor_line(body, out)
+        return
+    handler = handler or _LINE_AFTER_SENSOR.get(lk)
+    if handler is None:
+        extra[key] = value
+    else:
+        handler(lk, value, out)
+
+
+def _detector_line(lk: str, value: str, out: dict[str, Any]) -> None:
+    d = _SERIAL.match(value)
+    out["detector"], out["serial_number"] = (d.group(1).strip(), d.group(2)) if d else (value, None)
+
+
+def _pixel_size_line(lk: str, value: str, out: dict[str, Any]) -> None:
+    xy = _PIXEL_X.split(value)
+    out["pixel_size_x"] = _fast_scaled(xy[0], _LENGTH_MM)
+    out["pixel_size_y"] = _fast_scaled(xy[1], _LENGTH_MM) if len(xy) > 1 else out["pixel_size_x"]
+
+
+def _sensor_line(body: str, out: dict[str, Any]) -> None:
+    m = _SENSOR.match(body)
+    if m:
+        out["sensor_material"] = m.group(1)
+        out["sensor_thickness"] = _fast_scaled(m.group(2), _LENGTH_MM)
+
+
+def _beam_xy_line(lk: str, value: str, out: dict[str, Any]) -> None:
+    nums = _NUMBER.findall(value)
+    if len(nums) >= 2:
+        out["beam_x"], out["beam_y"] = float(nums[0]), float(nums[1])
+
+
+def _count_line(lk: str, value: str, out: dict[str, Any]) -> None:
+    n = _num(value)
+    out[lk] = int(n) if n is not None else None
+
+
+def _text_line(lk: str, value: str, out: dict[str, Any]) -> None:
+    out[lk] = value
+    if lk == "oscillation_axis":
         # "X.CW +SLOW", "X, CW", "omega": split on blanks, commas and the dot between axis and sense.
         out["oscillation_axis_tokens"] = tuple(t for t in _AXIS_TOKENS.split(value) if t)
-    else:
-        extra[key] = value
+
+
+def _filter_transmission_line(lk: str, value: str, out: dict[str, Any]) -> None:
+    # PILATUS spec: a fraction 0-1. DLS I03/I19/I23 write percent (30.0376, 100.0000), so a value
+    # above 1 is taken as already in percent; 1.0 is read as the fraction (100 %).
+    t = _num(value)
+    out["transmission"] = None if t is None else (_clean(t * 100.0) if t <= 1.0 else t)
+    out["_filter_transmission"] = t
+
+
+def _transmission_line(lk: str, value: str, out: dict[str, Any]) -> None:
+    # ESRF (MXCuBE) dialect: `Transmission 6.63615401085` is in percent (ID29 seed header).
+    out["transmission"] = _num(value)
+
+
+_LineHandler: TypeAlias = Callable[[str, str, dict[str, Any]], None]
+_LINE_BEFORE_SENSOR: dict[str, _LineHandler] = {"detector": _detector_line, "pixel_size": _pixel_size_line}
+_LINE_AFTER_SENSOR: dict[str, _LineHandler] = {
+    "beam_xy": _beam_xy_line,
+    "count_cutoff": _count_line,
+    "n_excluded_pixels": _count_line,
+    "n_oscillations": _count_line,
+    "gain_setting": _text_line,
+    "filter_transmission": _filter_transmission_line,
+    "transmission": _transmission_line,
+    "oscillation_axis": _text_line,
+}
 
 
 def _cif_items(text: str) -> dict[str, list[str]]:
@@ -396,50 +434,84 @@ def _parse_contents(contents: str, out: dict[str, Any], extra: dict[str, str]) -
             parts = ["#", key] + line.split(None, 4)[3:]
             if len(parts) < 3:
                 continue
-        lk = _KEYS.get(key)
-        if lk is None:
-            lk = _KEYS.setdefault(key, key.rstrip(":=").lower())
-        scalar = _SCALAR_KEYS.get(lk)
         try:
-            if scalar is not None:
-                number = float(parts[2])
-                if len(parts) > 3:
-                    unit = parts[3].split(None, 1)[0]
-                    factor = scalar[1].get(unit)
-                    if factor is None:
-                        factor = scalar[1].get(unit.rstrip(".").lower(), 1.0)
-                else:
-                    factor = 1.0
-                out[scalar[0]] = number if factor == 1.0 else _clean(number * factor)
-            elif lk in _COUNTS:
-                out[lk] = int(parts[2])
-            elif lk == "pixel_size":  # "172e-6 m x 172e-6 m"
-                unit, _, y, y_unit = (parts[3].split() + ["", "", ""])[:4]
-                out["pixel_size_x"] = _clean(float(parts[2]) * _LENGTH_MM[unit])
-                out["pixel_size_y"] = _clean(float(y) * _LENGTH_MM[y_unit])
-            elif parts[2] == "sensor," and len(parts) > 3:  # "Silicon sensor, thickness 0.000320 m"
-                word, value, unit = (parts[3].split() + ["", ""])[:3]
-                out["sensor_material"] = key
-                out["sensor_thickness"] = _clean(float(value) * _LENGTH_MM[unit])
-            elif lk == "beam_xy":  # "(730.00, 865.00) pixels"; "( 244, 308)" takes the slow path
-                out["beam_x"] = float(parts[2].strip("(,"))
-                out["beam_y"] = float(parts[3].split(")", 1)[0])
-            elif lk == "filter_transmission":  # fraction per the spec, percent at DLS (see below)
-                t = float(parts[2])
-                out["transmission"] = _clean(t * 100.0) if t <= 1.0 else t
-                out["_filter_transmission"] = t
-            elif lk in ("gain_setting", "oscillation_axis"):
-                value = line[line.index(key) + len(key) :].strip().lstrip(":= \t")
-                out[lk] = value
-                if lk == "oscillation_axis":
-                    out["oscillation_axis_tokens"] = tuple(t for t in _AXIS_TOKENS.split(value) if t)
-            elif lk in _STRUCTURED or key[0].isdigit():
-                _parse_pilatus_line(line.strip(), out, extra)
-            else:
-                rest = line[line.index(key) + len(key) :]
-                extra[key.rstrip(":=")] = rest.strip().lstrip(":= \t")
+            _parse_usual_line(line, parts, key, out, extra)
         except (ValueError, KeyError, IndexError):
             _parse_pilatus_line(line.strip(), out, extra)
+
+
+def _parse_usual_line(
+    line: str, parts: list[str], key: str, out: dict[str, Any], extra: dict[str, str]
+) -> None:
+    """One `# Key value [unit]` line split on blanks; raises ValueError, KeyError or IndexError when the
+    line is not in a usual shape (the caller then takes the slow path)."""
+    lk = _KEYS.get(key)
+    if lk is None:
+        lk = _KEYS.setdefault(key, key.rstrip(":=").lower())
+    scalar = _SCALAR_KEYS.get(lk)
+    usual = _USUAL_LINE.get(lk)
+    if scalar is not None:
+        out[scalar[0]] = _scaled_parts(parts, scalar[1])
+    elif lk in _COUNTS:
+        out[lk] = int(parts[2])
+    elif parts[2] == "sensor," and len(parts) > 3 and lk != "pixel_size":
+        # "Silicon sensor, thickness 0.000320 m"
+        _word, value, unit = (parts[3].split() + ["", ""])[:3]
+        out["sensor_material"] = key
+        out["sensor_thickness"] = _clean(float(value) * _LENGTH_MM[unit])
+    elif usual is not None:
+        usual(line, parts, key, lk, out)
+    elif lk in _STRUCTURED or key[0].isdigit():
+        _parse_pilatus_line(line.strip(), out, extra)
+    else:
+        rest = line[line.index(key) + len(key) :]
+        extra[key.rstrip(":=")] = rest.strip().lstrip(":= \t")
+
+
+def _scaled_parts(parts: list[str], units: dict[str, float]) -> float:
+    """The number in parts[2] in canonical units, by the unit word in parts[3] (if any)."""
+    number = float(parts[2])
+    if len(parts) > 3:
+        unit = parts[3].split(None, 1)[0]
+        factor = units.get(unit)
+        if factor is None:
+            factor = units.get(unit.rstrip(".").lower(), 1.0)
+    else:
+        factor = 1.0
+    return number if factor == 1.0 else _clean(number * factor)
+
+
+def _usual_pixel_size(line: str, parts: list[str], key: str, lk: str, out: dict[str, Any]) -> None:
+    # "172e-6 m x 172e-6 m"
+    unit, _, y, y_unit = (parts[3].split() + ["", "", ""])[:4]
+    out["pixel_size_x"] = _clean(float(parts[2]) * _LENGTH_MM[unit])
+    out["pixel_size_y"] = _clean(float(y) * _LENGTH_MM[y_unit])
+
+
+def _usual_beam_xy(line: str, parts: list[str], key: str, lk: str, out: dict[str, Any]) -> None:
+    # "(730.00, 865.00) pixels"; "( 244, 308)" takes the slow path
+    out["beam_x"] = float(parts[2].strip("(,"))
+    out["beam_y"] = float(parts[3].split(")", 1)[0])
+
+
+def _usual_filter_transmission(line: str, parts: list[str], key: str, lk: str, out: dict[str, Any]) -> None:
+    # a fraction per the spec, percent at DLS (see _filter_transmission_line)
+    t = float(parts[2])
+    out["transmission"] = _clean(t * 100.0) if t <= 1.0 else t
+    out["_filter_transmission"] = t
+
+
+def _usual_text(line: str, parts: list[str], key: str, lk: str, out: dict[str, Any]) -> None:
+    _text_line(lk, line[line.index(key) + len(key) :].strip().lstrip(":= \t"), out)
+
+
+_USUAL_LINE: dict[str, Callable[[str, list[str], str, str, dict[str, Any]], None]] = {
+    "pixel_size": _usual_pixel_size,
+    "beam_xy": _usual_beam_xy,
+    "filter_transmission": _usual_filter_transmission,
+    "gain_setting": _usual_text,
+    "oscillation_axis": _usual_text,
+}
 
 
 _KEYS: dict[str, str] = {}  # header key as written -> its lower-case name (a handful of spellings)
@@ -495,7 +567,7 @@ def parse_header_text(text: str, data_offsets: list[int] | None = None) -> CbfHe
         out["transmission"] = raw  # DLS writes percent even below 1 %: 0.5 is 0.5 %, not 50 %
     sections: list[BinarySection] = []
     blocks = text.split(SECTION_START.decode())[1:]
-    for k, block in enumerate(blocks):
+    for block in blocks:
         if block.startswith("--"):  # the closing `--CIF-BINARY-FORMAT-SECTION----`
             continue
         offset = data_offsets[len(sections)] if data_offsets and len(sections) < len(data_offsets) else None
@@ -533,7 +605,8 @@ def _fill_from_cif(text: str, out: dict[str, Any]) -> None:
             out[name] = value
 
     put("wavelength", _float_item(items, "_diffrn_radiation_wavelength.wavelength"))
-    put("detector", (items.get("_diffrn_detector.type") or [None])[0])
+    detector = items.get("_diffrn_detector.type")
+    put("detector", detector[0] if detector else None)
     size = _float_item(items, "_array_element_size.size")  # metres
     put(
         "pixel_size_x",
@@ -601,11 +674,7 @@ def read_header(path: str | Path) -> CbfHeader:
             if "_array_data.header_contents" not in text:
                 # what the file can hold: its size, or 1000x it when compressed (indexer/budget.py)
                 size = os.path.getsize(path)
-                limit = (
-                    size
-                    if f.__class__ is not gzip.GzipFile and f.__class__ is not bz2.BZ2File
-                    else 1000 * size
-                )
+                limit = 1000 * size if isinstance(f, gzip.GzipFile | bz2.BZ2File) else size
                 text, offsets = _more_sections(f, text, offsets, limit)
         except (OSError, EOFError) as exc:  # corrupt gzip/bz2 streams
             raise HeaderError(f"unreadable compressed stream: {exc}") from None

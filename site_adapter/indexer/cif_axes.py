@@ -51,7 +51,8 @@ def axes_from_cif(items: dict[str, list[str]]) -> AxisSet | None:
         _floats(items, "_diffrn_scan_axis.displacement_start", m),
         _floats(items, "_diffrn_scan_axis.displacement_increment", m),
     )
-    kind_of = dict(zip(names, kinds))
+    # A hand-edited file may give fewer _axis.type values than axes: the rest are not rotations.
+    kind_of = dict(zip(names, kinds, strict=False))
     for k, name in enumerate(scan_ids):
         rot = kind_of.get(name) == "rotation"
         settings[name] = (a0[k], ainc[k]) if rot else (d0[k], dinc[k])

@@ -17,12 +17,13 @@ from typing import Any
 import h5py
 import numpy as np
 
-from site_adapter.axes import ROTATION, TRANSLATION, AxisError, resolve
+from site_adapter.axes import ROTATION, TRANSLATION, AxisError, AxisSet, resolve
 from site_adapter.indexer.cbf_header import CbfHeader, HeaderError, parse_timestamp
 from site_adapter.indexer.nexus_axes import (
     ANGLE_DEG,
     LENGTH_MM,
     PIXELS,
+    Node,
     factor,
     find_modules,
     read_axes,
@@ -168,6 +169,102 @@ def read_nexus(path: str | Path) -> CbfHeader:
             raise HeaderError(f"unreadable NeXus metadata: {type(exc).__name__}: {exc}") from None
 
 
+def _pixel_size(det: Any, module: Any) -> tuple[float | None, float | None]:
+    """The detector's pixel size (mm), else the module's pixel directions' lengths."""
+    px = _value(det, "x_pixel_size", units=LENGTH_MM, default_unit=None)
+    py = _value(det, "y_pixel_size", units=LENGTH_MM, default_unit=None)
+    if px is None and module is not None:
+        px = _value(module, "fast_pixel_direction", units=LENGTH_MM, default_unit=None)
+        py = _value(module, "slow_pixel_direction", units=LENGTH_MM, default_unit=None)
+    return px, py if py is not None else px
+
+
+def _wavelength(beam: Any) -> float | None:
+    wavelength: float | None = _value(beam, "incident_wavelength", units=_WAVELENGTH_A)
+    if wavelength is None:
+        energy = _value(beam, "incident_energy", units=_ENERGY_EV, default_unit=None)
+        wavelength = float(f"{HC_EV_A / energy:.7g}") if energy else None
+    return wavelength
+
+
+def _refined(
+    axes: AxisSet,
+    px: float | None,
+    py: float | None,
+    distance: float | None,
+    beam_x: float | None,
+    beam_y: float | None,
+    two_theta: float | None,
+) -> tuple[float | None, float | None, float | None, float | None, float | None, float | None]:
+    """What the NeXus fields left out, from the resolved axes: pixel size, distance, beam centre, 2θ."""
+    try:
+        lab = resolve(axes)
+    except AxisError as exc:
+        raise HeaderError(f"geometry: {exc}") from None
+    px = px if px is not None else axes.fast_step
+    py = py if py is not None else axes.slow_step
+    distance = distance if distance is not None else float(f"{lab.distance:.10g}")
+    centre = lab.beam_centre
+    if (beam_x is None or beam_y is None) and centre is not None and px and py:
+        beam_x, beam_y = float(f"{centre[0] / px:.10g}"), float(f"{centre[1] / py:.10g}")
+    if two_theta is None and any(a.name == "two_theta" for a in axes.axes):
+        two_theta = axes.axis("two_theta").start
+    return px, py, distance, beam_x, beam_y, two_theta
+
+
+def _scan_angles(gonio: dict[str, Node], rotating: list[str]) -> tuple[float | None, float | None]:
+    """Start and increment of the scan: the rotating axis, else omega (or the first rotation) at rest."""
+    rotations = [name for name, n in gonio.items() if n.kind == ROTATION]
+    scan_axis = (
+        rotating[0]
+        if rotating
+        else ("omega" if "omega" in rotations else (rotations[0] if rotations else None))
+    )
+    if scan_axis is None:
+        return None, None
+    return gonio[scan_axis].start, gonio[scan_axis].increment if rotating else 0.0
+
+
+def _image_count(
+    f: h5py.File, gonio: dict[str, Node], spec: Any, entries: Any
+) -> tuple[int, tuple[int, ...] | None]:
+    """Images in the scan, and the data's shape when it had to be read to count them."""
+    n_images = max((n.count for n in gonio.values()), default=0)
+    if n_images > 1:
+        return n_images, None
+    # no per-image scan arrays: the detector's own count, else the data's
+    nimages, ntrigger = _value(spec, "nimages"), _value(spec, "ntrigger")
+    if nimages:
+        return int(nimages) * int(ntrigger or 1), None
+    in_data, shape = _data_shape(f, entries)
+    return in_data or n_images or 1, shape
+
+
+def _pixel_counts(
+    f: h5py.File,
+    spec: Any,
+    modules: list[Any],
+    entries: Any,
+    shape: tuple[int, ...] | None,
+    warnings: list[str],
+) -> tuple[int | None, int | None]:
+    # detectorSpecific's pixel counts first: some DECTRIS firmware wrote the module's data_size as
+    # (fast, slow) (dxtbx FormatNXmxEigerFilewriter swaps known Eiger sizes back).
+    nx, ny = _int(_value(spec, "x_pixels_in_detector")), _int(_value(spec, "y_pixels_in_detector"))
+    if len(modules) > 1:
+        warnings.append(f"{len(modules)} detector modules: the geometry is the first module's")
+    size = _dataset(modules[0], "data_size") if len(modules) == 1 else None
+    if size is not None and size.size >= 2:  # NXdetector_module: data_size runs slow to fast
+        dims = [int(v) for v in np.asarray(size[()]).ravel()]
+        nx, ny = nx or dims[-1], ny or dims[-2]
+    if nx is None or ny is None:
+        if shape is None:
+            shape = _data_shape(f, entries)[1]
+        if shape is not None:
+            nx, ny = nx or shape[-1], ny or shape[-2]
+    return nx, ny
+
+
 def _read(f: h5py.File, master: Path) -> CbfHeader:
     warnings: list[str] = []
     det = _detector(f)
@@ -177,25 +274,17 @@ def _read(f: h5py.File, master: Path) -> CbfHeader:
     modules = find_modules(det)
     module = modules[0] if modules else None
 
-    px = _value(det, "x_pixel_size", units=LENGTH_MM, default_unit=None)
-    py = _value(det, "y_pixel_size", units=LENGTH_MM, default_unit=None)
-    if px is None and module is not None:
-        px = _value(module, "fast_pixel_direction", units=LENGTH_MM, default_unit=None)
-        py = _value(module, "slow_pixel_direction", units=LENGTH_MM, default_unit=None)
-    py = py if py is not None else px
+    px, py = _pixel_size(det, module)
     beam_x, beam_y = _beam_centre(det, "beam_center_x", px), _beam_centre(det, "beam_center_y", py)
     distance = _value(det, "distance", "detector_distance", units=LENGTH_MM, default_unit=None)
-    wavelength = _value(beam, "incident_wavelength", units=_WAVELENGTH_A)
-    if wavelength is None:
-        energy = _value(beam, "incident_energy", units=_ENERGY_EV, default_unit=None)
-        wavelength = float(f"{HC_EV_A / energy:.7g}") if energy else None
     two_theta = _value(det, "goniometer/two_theta_start", "goniometer/two_theta", units=ANGLE_DEG)
-
-    legacy_gon: dict[str, tuple[float | None, float | None]] = {}
-    for name in _LEGACY_AXES:
-        start = _value(gon, f"{name}_start", name, units=ANGLE_DEG)
-        inc = _value(gon, f"{name}_increment", units=ANGLE_DEG)
-        legacy_gon[name] = (start, inc)
+    legacy_gon = {
+        name: (
+            _value(gon, f"{name}_start", name, units=ANGLE_DEG),
+            _value(gon, f"{name}_increment", units=ANGLE_DEG),
+        )
+        for name in _LEGACY_AXES
+    }
     scanning = next((n for n in _LEGACY_AXES if legacy_gon[n][1]), "omega")
     legacy: dict[str, Any] = {
         "pixel_size_x": px,
@@ -212,61 +301,22 @@ def _read(f: h5py.File, master: Path) -> CbfHeader:
 
     geometry = read_axes(f, det, module, legacy, warnings)
     axes = geometry.axes
-    lab = None
     if axes is not None:
-        try:
-            lab = resolve(axes)
-        except AxisError as exc:
-            raise HeaderError(f"geometry: {exc}") from None
-        px = px if px is not None else axes.fast_step
-        py = py if py is not None else axes.slow_step
-        distance = distance if distance is not None else float(f"{lab.distance:.10g}")
-        centre = lab.beam_centre
-        if (beam_x is None or beam_y is None) and centre is not None and px and py:
-            beam_x, beam_y = float(f"{centre[0] / px:.10g}"), float(f"{centre[1] / py:.10g}")
-        if two_theta is None and any(a.name == "two_theta" for a in axes.axes):
-            two_theta = axes.axis("two_theta").start
+        px, py, distance, beam_x, beam_y, two_theta = _refined(
+            axes, px, py, distance, beam_x, beam_y, two_theta
+        )
 
     gonio = geometry.goniometer
     rotating = [name for name, n in gonio.items() if n.kind == ROTATION and n.changes]
     moving = [name for name, n in gonio.items() if n.kind == TRANSLATION and n.changes]
     scan_kind = "rotation" if rotating else ("grid" if moving else "still")
-    rotations = [name for name, n in gonio.items() if n.kind == ROTATION]
-    scan_axis = (
-        rotating[0]
-        if rotating
-        else ("omega" if "omega" in rotations else (rotations[0] if rotations else None))
-    )
-    start_angle = gonio[scan_axis].start if scan_axis else None
-    increment = gonio[scan_axis].increment if rotating else (0.0 if scan_axis else None)
+    start_angle, increment = _scan_angles(gonio, rotating)
 
     entries, files, missing = data_files(f, master)
     if missing:
         warnings.append(f"data files missing: {' '.join(missing)}")
-    n_images = max((n.count for n in gonio.values()), default=0)
-    shape: tuple[int, ...] | None = None
-    if n_images <= 1:  # no per-image scan arrays: the detector's own count, else the data's
-        nimages, ntrigger = _value(spec, "nimages"), _value(spec, "ntrigger")
-        if nimages:
-            n_images = int(nimages) * int(ntrigger or 1)
-        else:
-            in_data, shape = _data_shape(f, entries)
-            n_images = in_data or n_images or 1
-
-    # detectorSpecific's pixel counts first: some DECTRIS firmware wrote the module's data_size as
-    # (fast, slow) (dxtbx FormatNXmxEigerFilewriter swaps known Eiger sizes back).
-    nx, ny = _int(_value(spec, "x_pixels_in_detector")), _int(_value(spec, "y_pixels_in_detector"))
-    if len(modules) > 1:
-        warnings.append(f"{len(modules)} detector modules: the geometry is the first module's")
-    size = _dataset(module, "data_size") if len(modules) == 1 else None
-    if size is not None and size.size >= 2:  # NXdetector_module: data_size runs slow to fast
-        dims = [int(v) for v in np.asarray(size[()]).ravel()]
-        nx, ny = nx or dims[-1], ny or dims[-2]
-    if nx is None or ny is None:
-        if shape is None:
-            shape = _data_shape(f, entries)[1]
-        if shape is not None:
-            nx, ny = nx or shape[-1], ny or shape[-2]
+    n_images, shape = _image_count(f, gonio, spec, entries)
+    nx, ny = _pixel_counts(f, spec, modules, entries, shape, warnings)
 
     def angle(name: str) -> tuple[float | None, float | None]:
         if name in gonio:
@@ -301,7 +351,7 @@ def _read(f: h5py.File, master: Path) -> CbfHeader:
         ),
         threshold_setting=_value(det, "threshold_energy", units=_ENERGY_EV),
         n_excluded_pixels=_int(_value(spec, "number_of_excluded_pixels")),
-        wavelength=wavelength,
+        wavelength=_wavelength(beam),
         detector_distance=distance,
         beam_x=beam_x,
         beam_y=beam_y,

@@ -211,7 +211,7 @@ def follow(
 def _names(paths: list[str]) -> dict[str, str]:
     """Axis names: the dataset's name, or its whole path where two datasets share a name."""
     base = [posixpath.basename(p) for p in paths]
-    return {p: (b if base.count(b) == 1 else p.lstrip("/")) for p, b in zip(paths, base)}
+    return {p: (b if base.count(b) == 1 else p.lstrip("/")) for p, b in zip(paths, base, strict=True)}
 
 
 def _sample_heads(f: h5py.File) -> list[str]:
@@ -289,9 +289,9 @@ def read_axes(
             "goniometer",
         )
     if detector is not None and isinstance(detector.get("depends_on"), h5py.Dataset):
-        head = dependency(detector, detector["depends_on"][()])
-        if head:
-            follow(f, head, nodes, "detector", warnings)
+        detector_head = dependency(detector, detector["depends_on"][()])
+        if detector_head:
+            follow(f, detector_head, nodes, "detector", warnings)
     if (
         module is not None
         and isinstance(module.get("fast_pixel_direction"), h5py.Dataset)
@@ -349,7 +349,7 @@ def _legacy_detector(
     translation, which DECTRIS firmware 1.6 writes as -distance)."""
     px, py = legacy.get("pixel_size_x"), legacy.get("pixel_size_y") or legacy.get("pixel_size_x")
     bx, by, distance = legacy.get("beam_x"), legacy.get("beam_y"), legacy.get("distance")
-    if None in (px, py, bx, by, distance):
+    if px is None or py is None or bx is None or by is None or distance is None:
         return None, None, 0.0, 0.0
     fast, slow = LEGACY_FAST, LEGACY_SLOW
     orient = detector.get("geometry/orientation/value") if detector is not None else None

@@ -12,7 +12,7 @@ import multiprocessing
 import os
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import asyncpg
@@ -83,7 +83,7 @@ def index_file(
     """Index one file; every failure comes back as a record with `error` set, never as an exception."""
     directory, name = os.path.split(path)
     split = split_template(name)
-    base = dict(
+    base = store.FileRecord(
         path=path,
         directory=directory,
         name=name,
@@ -94,40 +94,45 @@ def index_file(
     try:
         if size is None or mtime_ns is None:
             st = os.stat(path)
-            base.update(size=st.st_size, mtime_ns=st.st_mtime_ns)
-        is_nexus = name.lower().endswith((".h5", ".nxs"))
-        header = read_nexus(path) if is_nexus else read_header(path)
-        missing = [k for k in REQUIRED.get(header.format, ()) if getattr(header, k) is None]
-        if missing:
-            return store.FileRecord(
-                **base,
-                format=header.format,
-                header=header.to_dict(),
-                error=f"missing header fields: {', '.join(missing)}",
-            )
-        if not is_nexus:
-            _check_size(path, header, base["size"])
-        verified, pixels = _verify(path, header) if verify and not is_nexus else (None, None)
-        if verified is False:
-            return store.FileRecord(
-                **base,
-                format=header.format,
-                header=header.to_dict(),
-                pixels=pixels,
-                verified=False,
-                error=_md5_reason(pixels),
-            )
-        return store.FileRecord(
-            **base, format=header.format, header=header.to_dict(), pixels=pixels, verified=verified
-        )
+            size, mtime_ns = st.st_size, st.st_mtime_ns
+            base = replace(base, size=size, mtime_ns=mtime_ns)
+        return _read_file(base, size, verify)
     except (HeaderError, DecodeError) as exc:
-        return store.FileRecord(**base, error=str(exc))
+        return replace(base, error=str(exc))
     except EOFError:  # gzip/bz2 stream cut short inside the pixels
-        return store.FileRecord(**base, error="truncated: compressed stream ends before the data does")
+        return replace(base, error="truncated: compressed stream ends before the data does")
     except OSError as exc:
-        return store.FileRecord(**base, error=_os_reason(exc))
+        return replace(base, error=_os_reason(exc))
     except Exception as exc:  # a reader bug must cost one file, not the scan
-        return store.FileRecord(**base, error=f"{type(exc).__name__}: {exc}")
+        return replace(base, error=f"{type(exc).__name__}: {exc}")
+
+
+def _read_file(base: store.FileRecord, size: int, verify: bool) -> store.FileRecord:
+    """The header (and, with `verify`, the checksums and a pixel summary) of the file `base` names."""
+    path = base.path
+    is_nexus = base.name.lower().endswith((".h5", ".nxs"))
+    header = read_nexus(path) if is_nexus else read_header(path)
+    missing = [k for k in REQUIRED.get(header.format, ()) if getattr(header, k) is None]
+    if missing:
+        return replace(
+            base,
+            format=header.format,
+            header=header.to_dict(),
+            error=f"missing header fields: {', '.join(missing)}",
+        )
+    if not is_nexus:
+        _check_size(path, header, size)
+    verified, pixels = _verify(path, header) if verify and not is_nexus else (None, None)
+    if verified is False:
+        return replace(
+            base,
+            format=header.format,
+            header=header.to_dict(),
+            pixels=pixels,
+            verified=False,
+            error=_md5_reason(pixels),
+        )
+    return replace(base, format=header.format, header=header.to_dict(), pixels=pixels, verified=verified)
 
 
 def _check_size(path: str, header: CbfHeader, size: int) -> None:
@@ -214,8 +219,6 @@ async def _save(
 def _run_one(args: tuple[str, bool, int, int]) -> store.FileRecord:
     record = index_file(*args)
     if storable(record.path) != record.path:  # an undecodable file name: keep its bytes, as text
-        from dataclasses import replace
-
         record = replace(
             record,
             path=storable(record.path),
@@ -223,6 +226,75 @@ def _run_one(args: tuple[str, bool, int, int]) -> store.FileRecord:
             name=storable(record.name),
         )
     return record
+
+
+async def _index_all(
+    conn: asyncpg.Connection,
+    todo: list[tuple[str, bool, int, int]],
+    workers: int,
+    verify: bool,
+    progress: Callable[[int, int], None] | None,
+    problems: list[dict[str, str]],
+) -> None:
+    """Index every job and save the records in batches; an interrupted run keeps what finished."""
+    if progress:
+        progress(0, len(todo))
+    batch: list[store.FileRecord] = []
+    done = 0
+    executor: Executor | None = None
+
+    async def record(r: store.FileRecord) -> None:
+        nonlocal batch, done
+        batch.append(r)
+        done += 1
+        if progress:
+            progress(done, len(todo))
+        if len(batch) >= BATCH:
+            await _save(conn, batch, problems)
+            batch = []
+
+    try:
+        # Spawning a worker costs ~0.5 s of imports: worth it for big scans and for --verify.
+        if workers > 1 and (len(todo) >= PARALLEL_MIN or (verify and len(todo) > 1)):
+            executor = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
+            loop = asyncio.get_running_loop()
+            futures = [loop.run_in_executor(executor, _run_one, job) for job in todo]
+            for fut in asyncio.as_completed(futures):
+                await record(await fut)
+        else:
+            for job in todo:
+                await record(await asyncio.to_thread(_run_one, job))
+        await _save(conn, batch, problems)
+        batch = []
+    finally:
+        if batch:  # interrupted: keep what finished
+            await asyncio.shield(_save(conn, batch, problems))
+        if executor is not None:
+            executor.shutdown(wait=False, cancel_futures=True)
+
+
+def _sweep_summary(s: store.StoredSweep, site: str) -> dict[str, Any]:
+    """One stored sweep as `mxhub index --json` prints it."""
+    from mx_schema.ids import encode_id
+
+    sw = s.sweep
+    return {
+        "template": sw.template,
+        "directory": sw.directory,
+        "first": sw.first,
+        "last": sw.last,
+        "count": sw.count,
+        "missing": sw.missing,
+        "duplicates": sw.duplicates,
+        "kind": sw.kind,
+        "format": sw.format,
+        "total_bytes": sw.total_bytes,
+        "verified": sw.verified,
+        "image_set": encode_id(site, "ImageSet", s.image_set_id),
+        "linked": encode_id(site, "DataCollection", s.data_collection_id)
+        if s.data_collection_id is not None
+        else None,
+    }
 
 
 async def run_scan(
@@ -237,8 +309,6 @@ async def run_scan(
     follow_links_into: Sequence[str] = (),
 ) -> ScanSummary:
     """Index the roots incrementally and return the summary `mxhub index --json` prints."""
-    from mx_schema.ids import encode_id
-
     roots = [os.path.abspath(r) for r in roots]
     summary = ScanSummary()
     walk_errors: list[dict[str, str]] = []
@@ -249,41 +319,7 @@ async def run_scan(
         for p, st in seen
         if known.get(storable(p)) != (st.st_size, st.st_mtime_ns) or verify
     ]
-    if progress:
-        progress(0, len(todo))
-    batch: list[store.FileRecord] = []
-    done = 0
-    executor: Executor | None = None
-    try:
-        # Spawning a worker costs ~0.5 s of imports: worth it for big scans and for --verify.
-        if workers > 1 and (len(todo) >= PARALLEL_MIN or (verify and len(todo) > 1)):
-            executor = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
-            loop = asyncio.get_running_loop()
-            futures = [loop.run_in_executor(executor, _run_one, job) for job in todo]
-            for fut in asyncio.as_completed(futures):
-                batch.append(await fut)
-                done += 1
-                if progress:
-                    progress(done, len(todo))
-                if len(batch) >= BATCH:
-                    await _save(conn, batch, walk_errors)
-                    batch = []
-        else:
-            for job in todo:
-                batch.append(await asyncio.to_thread(_run_one, job))
-                done += 1
-                if progress:
-                    progress(done, len(todo))
-                if len(batch) >= BATCH:
-                    await _save(conn, batch, walk_errors)
-                    batch = []
-        await _save(conn, batch, walk_errors)
-        batch = []
-    finally:
-        if batch:  # interrupted: keep what finished
-            await asyncio.shield(_save(conn, batch, walk_errors))
-        if executor is not None:
-            executor.shutdown(wait=False, cancel_futures=True)
+    await _index_all(conn, todo, workers, verify, progress, walk_errors)
 
     await store.mark_gone(conn, roots, {storable(p) for p, _ in seen})
     files = await store.indexed_files(conn, roots)
@@ -298,25 +334,5 @@ async def run_scan(
     summary.files = len(seen) + len(walk_errors)
     summary.indexed = sum(1 for p in read if p not in failing)
     summary.skipped = sum(1 for p, _ in seen if storable(p) not in read and storable(p) not in failing)
-    for s in stored:
-        sw = s.sweep
-        summary.sweeps.append(
-            {
-                "template": sw.template,
-                "directory": sw.directory,
-                "first": sw.first,
-                "last": sw.last,
-                "count": sw.count,
-                "missing": sw.missing,
-                "duplicates": sw.duplicates,
-                "kind": sw.kind,
-                "format": sw.format,
-                "total_bytes": sw.total_bytes,
-                "verified": sw.verified,
-                "image_set": encode_id(site, "ImageSet", s.image_set_id),
-                "linked": encode_id(site, "DataCollection", s.data_collection_id)
-                if s.data_collection_id is not None
-                else None,
-            }
-        )
+    summary.sweeps = [_sweep_summary(s, site) for s in stored]
     return summary

@@ -6,13 +6,14 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeAlias
 
 import asyncpg
 
 from site_adapter.indexer.sweeps import IndexedFile, Sweep
 
-Conn = asyncpg.Connection | asyncpg.Pool
+# asyncpg ships no type information (pyproject: ignore_missing_imports), so both names are Any to mypy.
+Conn: TypeAlias = "asyncpg.Connection | asyncpg.Pool"
 # A file is under a root when it is the root (a file given by name) or inside it (a directory).
 _UNDER_ROOTS = (
     "(path = ANY($1::text[]) OR EXISTS (SELECT 1 FROM unnest($1::text[]) r"
@@ -130,10 +131,11 @@ async def failures(conn: Conn, roots: Sequence[str]) -> list[dict[str, str]]:
 
 async def count_present(conn: Conn, roots: Sequence[str]) -> int:
     """Indexed files under the roots that are still on disk."""
-    return await conn.fetchval(
+    count: int = await conn.fetchval(
         f"SELECT count(*) FROM image_file WHERE error IS NULL AND gone_at IS NULL AND {_UNDER_ROOTS}",
         list(roots),
     )
+    return count
 
 
 async def indexed_files(conn: Conn, roots: Sequence[str]) -> list[IndexedFile]:
@@ -232,7 +234,7 @@ async def replace_sets(
 async def _match_collection(conn: asyncpg.Connection, directory: str, s: Sweep) -> int | None:
     """The data collection recorded in this directory with this template whose image range
     overlaps the sweep's (any range when the collection does not record one)."""
-    return await conn.fetchval(
+    found: int | None = await conn.fetchval(
         "SELECT id FROM data_collection"
         " WHERE rtrim(image_directory, '/') = $1"
         "   AND (file_template = $2 OR regexp_replace(file_template, '\\.(gz|bz2)$', '') = $2)"
@@ -244,6 +246,7 @@ async def _match_collection(conn: asyncpg.Connection, directory: str, s: Sweep) 
         s.first,
         s.last,
     )
+    return found
 
 
 async def unlinked_sets(conn: Conn) -> list[ImageSet]:
@@ -306,15 +309,17 @@ async def sweep_of_file(conn_or_pool: Conn, paths: Sequence[str]) -> ImageSet | 
     return None if row is None else _image_set(row)
 
 
-def _header_of(row: Any) -> dict:
-    header = json.loads(row["header"])
+def _header_of(row: Any) -> dict[str, Any]:
+    header: dict[str, Any] = json.loads(row["header"])
     header["path"] = row["path"]
     header["verified"] = row["verified"]
     header["pixels"] = json.loads(row["pixels"]) if row["pixels"] else None
     return header
 
 
-async def first_image_headers(conn_or_pool: Conn, image_set_local_ids: list[str]) -> dict[str, dict]:
+async def first_image_headers(
+    conn_or_pool: Conn, image_set_local_ids: list[str]
+) -> dict[str, dict[str, Any]]:
     """The parsed header of each set's first image (an NXmx set's master), one statement for the batch."""
     ids = [int(i) for i in image_set_local_ids if str(i).isdigit()]
     if not ids:
@@ -329,7 +334,9 @@ async def first_image_headers(conn_or_pool: Conn, image_set_local_ids: list[str]
     return {str(r["image_set_id"]): _header_of(r) for r in rows}
 
 
-async def image_header(conn_or_pool: Conn, image_set_local_id: str, image_number: int) -> dict | None:
+async def image_header(
+    conn_or_pool: Conn, image_set_local_id: str, image_number: int
+) -> dict[str, Any] | None:
     """The parsed header of one image of a set (for an NXmx set, the master file's), JSON-able."""
     if not str(image_set_local_id).isdigit():
         return None

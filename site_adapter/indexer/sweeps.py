@@ -103,7 +103,7 @@ def _follows(sweep: Sweep, number: int, header: dict[str, Any]) -> bool:
     if start is None or angle is None:
         return True
     expected = start + (number - sweep.first) * (inc or 0.0)
-    return abs(angle - expected) <= ANGLE_TOLERANCE + abs(inc or 0.0) * 1e-3
+    return bool(abs(angle - expected) <= ANGLE_TOLERANCE + abs(inc or 0.0) * 1e-3)
 
 
 def _kind(sweep: Sweep) -> str:

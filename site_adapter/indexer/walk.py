@@ -120,7 +120,7 @@ def _walk_dir(
 
 
 def _entry(
-    entry: os.DirEntry, errors: list[dict[str, str]], roots: list[str], seen_dirs: set[tuple[int, int]]
+    entry: os.DirEntry[str], errors: list[dict[str, str]], roots: list[str], seen_dirs: set[tuple[int, int]]
 ) -> tuple[str, os.stat_result] | None:
     """A directory to enter or an image file to index; None (reported when worth it) otherwise."""
     path = entry.path
