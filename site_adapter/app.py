@@ -6,9 +6,9 @@ The app owns the backend's lifetime; it knows the Backend protocol, never a stor
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
 from collections.abc import AsyncIterator
-from typing import Any
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -21,7 +21,7 @@ from mx_schema.ids import SITE_NAME
 from site_adapter.access import AccessPolicy
 from site_adapter.backends.base import Backend, BackendError
 from site_adapter.graphql import images
-from site_adapter.graphql.context import SiteContext, make_loaders
+from site_adapter.graphql.context import SiteContext, SiteServices, make_loaders
 from site_adapter.graphql.schema import schema as site_schema
 from site_adapter.graphql.view import GraphQLView
 
@@ -32,7 +32,7 @@ def create_app(
     backend: Backend,
     *,
     site: str,
-    services: dict[str, Any] | None = None,
+    services: SiteServices | None = None,
     manage_backend: bool = True,
     access_policy: AccessPolicy | None = None,
 ) -> Starlette:
@@ -43,14 +43,14 @@ def create_app(
     """
     if not SITE_NAME.match(site):
         raise ValueError(f"site name {site!r} must be lower-case letters, digits, '-' or '_'")
-    extra_services = dict(services or {})
+    given = services or SiteServices()
 
     def make_context(request: Request) -> SiteContext:
-        services = extra_services
-        if "image_pool" not in services and backend.kind == "native":
+        services = given
+        if services.image_pool is None and backend.kind == "native":
             # The native store holds the indexer's image sets too (migration 002).
-            services = {**extra_services, "image_pool": getattr(backend, "pool", None)}
-        pool = services.get("image_pool")
+            services = dataclasses.replace(given, image_pool=getattr(backend, "pool", None))
+        pool = services.image_pool
         loaders = make_loaders(
             backend,
             {

@@ -120,6 +120,7 @@ async def run_demo(
     from site_adapter.access import AccessPolicy
     from site_adapter.app import create_app as create_site_app
     from site_adapter.backends.native import NativeBackend
+    from site_adapter.graphql.context import SiteServices
     from site_adapter.reprocess import Overrides
 
     site_dsns = {}
@@ -155,7 +156,7 @@ async def run_demo(
     policy = AccessPolicy(trusted_keys=[hub_key.public_key()])
     ports = _site_ports(site_ports, len(site_dsns) + 1)
     # The demo sites' facts file (site_adapter/reprocess/demo_site_facts.json): their beamline table.
-    facts = {"detector_overrides": Overrides.demo()}
+    facts = SiteServices(detector_overrides=Overrides.demo())
     services = [
         Served(
             site,

@@ -151,6 +151,7 @@ def serve(
     from site_adapter.access import AccessPolicy, AuditLog, EmbargoPolicy
     from site_adapter.app import create_app
     from site_adapter.backends.base import BackendError
+    from site_adapter.graphql.context import SiteServices
 
     if not SITE_NAME.match(name):
         raise click.BadParameter("lower-case letters, digits, '-' and '_' only", param_hint="--name")
@@ -178,12 +179,12 @@ def serve(
             )
         else:
             click.echo(f"trusting hub key(s) {', '.join(policy.trusted_key_ids)}", err=True)
-    services = {}
-    overrides = os.environ.get("MXHUB_DETECTOR_OVERRIDES")
-    if overrides:
+    overrides = None
+    overrides_file = os.environ.get("MXHUB_DETECTOR_OVERRIDES")
+    if overrides_file:
         from site_adapter.reprocess import Overrides
 
-        services["detector_overrides"] = Overrides.from_file(overrides)
+        overrides = Overrides.from_file(overrides_file)
 
     async def run() -> None:
         try:
@@ -196,7 +197,7 @@ def serve(
                 import asyncpg
 
                 image_pool = await asyncpg.create_pool(image_store_dsn, min_size=1, max_size=4)
-                services["image_pool"] = image_pool
+            services = SiteServices(image_pool=image_pool, detector_overrides=overrides)
             app = create_app(b, site=name, manage_backend=False, access_policy=policy, services=services)
             served = Served(name, app, host, port).bind()
 

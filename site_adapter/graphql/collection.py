@@ -245,7 +245,7 @@ class DataCollection(Node):
                 detector,
                 best,
                 header,
-                overrides=c.services.get("detector_overrides"),
+                overrides=c.services.detector_overrides,
                 beamline=session.beamline if session is not None else None,
             )
         except MissingGeometry as exc:

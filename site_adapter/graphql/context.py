@@ -12,9 +12,12 @@ from typing import Any
 from strawberry.dataloader import DataLoader
 
 from site_adapter.backends.base import Backend
+from site_adapter.reprocess.detectors import Overrides
 
 
-def _loader(batch: Callable[[Sequence[str]], Awaitable[dict[str, Any]]], default: Any = None) -> DataLoader:
+def _loader(
+    batch: Callable[[Sequence[str]], Awaitable[dict[str, Any]]], default: Any = None
+) -> DataLoader[str, Any]:
     async def load(keys: list[str]) -> list[Any]:
         found = await batch(keys)
         return [found.get(k, default) if default is None else found.get(k, list(default)) for k in keys]
@@ -24,22 +27,22 @@ def _loader(batch: Callable[[Sequence[str]], Awaitable[dict[str, Any]]], default
 
 @dataclass
 class Loaders:
-    data_collections: DataLoader
-    sessions: DataLoader
-    proposals: DataLoader
-    samples: DataLoader
-    crystals: DataLoader
-    proteins: DataLoader
-    detectors: DataLoader
-    groups: DataLoader
-    processing: DataLoader
-    collections_of_sample: DataLoader
-    processing_results: DataLoader | None = None  # by a result's own id, for node(id)
-    image_sets: DataLoader | None = None
-    first_headers: DataLoader | None = None
+    data_collections: DataLoader[str, Any]
+    sessions: DataLoader[str, Any]
+    proposals: DataLoader[str, Any]
+    samples: DataLoader[str, Any]
+    crystals: DataLoader[str, Any]
+    proteins: DataLoader[str, Any]
+    detectors: DataLoader[str, Any]
+    groups: DataLoader[str, Any]
+    processing: DataLoader[str, Any]
+    collections_of_sample: DataLoader[str, Any]
+    processing_results: DataLoader[str, Any] | None = None  # by a result's own id, for node(id)
+    image_sets: DataLoader[str, Any] | None = None
+    first_headers: DataLoader[str, Any] | None = None
 
 
-def make_loaders(backend: Backend, extra: dict[str, DataLoader] | None = None) -> Loaders:
+def make_loaders(backend: Backend, extra: dict[str, DataLoader[str, Any]] | None = None) -> Loaders:
     loaders = Loaders(
         data_collections=_loader(backend.data_collections_by_id),
         sessions=_loader(backend.sessions_by_id),
@@ -58,6 +61,27 @@ def make_loaders(backend: Backend, extra: dict[str, DataLoader] | None = None) -
     return loaders
 
 
+@dataclass(frozen=True, slots=True)
+class SiteServices:
+    """The optional parts a site runs with beside its backend, each under its own name and type.
+
+    They were one `dict[str, Any]` holding the detector overrides and an asyncpg pool side by side (issue
+    14): a misspelt key or a wrong value passed silently and failed at the first query that read it.
+    """
+
+    image_pool: Any = None  # asyncpg.Pool of the image index (asyncpg has no types); None: no image store
+    detector_overrides: Overrides | None = None  # the site's detector and beamline facts; None: library only
+
+    def __post_init__(self) -> None:
+        if self.detector_overrides is not None and not isinstance(self.detector_overrides, Overrides):
+            raise TypeError(
+                f"detector_overrides must be an Overrides (Overrides.from_file(path)), "
+                f"not {type(self.detector_overrides).__name__}"
+            )
+        if self.image_pool is not None and not callable(getattr(self.image_pool, "acquire", None)):
+            raise TypeError(f"image_pool must be an asyncpg pool, not {type(self.image_pool).__name__}")
+
+
 @dataclass
 class SiteContext:
     site: str
@@ -65,7 +89,7 @@ class SiteContext:
     schema_version: str
     loaders: Loaders
     warnings: list[dict[str, Any]] = field(default_factory=list)
-    services: dict[str, Any] = field(default_factory=dict)  # optional parts: image store, detector overrides
+    services: SiteServices = field(default_factory=SiteServices)
 
     def warn(self, code: str, message: str) -> None:
         self.warnings.append({"code": code, "message": message})

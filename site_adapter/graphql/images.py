@@ -71,7 +71,7 @@ class ImageSet:
 
 
 def image_pool(info: Info) -> Any:
-    return ctx(info).services.get("image_pool")
+    return ctx(info).services.image_pool
 
 
 def loader_for(pool: Any):

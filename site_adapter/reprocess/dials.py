@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import shlex
 
-from site_adapter.reprocess.geometry import DEFAULT_ROTATION_AXIS, Geometry
+from site_adapter.reprocess.experiment import DEFAULT_ROTATION_AXIS
+from site_adapter.reprocess.geometry import Geometry
 
 
 def render_dials(g: Geometry) -> str:
@@ -42,7 +43,7 @@ def render_dials(g: Geometry) -> str:
     if g.kind == "rotation":
         args.append(f"geometry.scan.oscillation={g.start_angle:.4f},{g.oscillation:.4f}")
     if g.kind == "rotation" and any(
-        abs(a - b) > 1e-6 for a, b in zip(g.rotation_axis, DEFAULT_ROTATION_AXIS)
+        abs(a - b) > 1e-6 for a, b in zip(g.rotation_axis, DEFAULT_ROTATION_AXIS, strict=True)
     ):
         # The one geometry model is in the imgCIF frame, which is dxtbx's laboratory frame too.
         args.append("geometry.goniometer.axis=" + ",".join(f"{round(v, 6) + 0.0:g}" for v in g.rotation_axis))

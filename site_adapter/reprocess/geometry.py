@@ -15,7 +15,8 @@ from typing import Any
 
 from site_adapter import model
 from site_adapter.axes import AxisError, AxisSet, LabFrame, Vector, add, dot, from_dict, resolve, scale, unit
-from site_adapter.reprocess.detectors import DetectorModel, Overrides, identify
+from site_adapter.reprocess.beamlines import BeamlineFact
+from site_adapter.reprocess.detectors import DetectorModel, DetectorOverride, Overrides, identify
 from site_adapter.reprocess.experiment import (
     DEFAULT_ROTATION_AXIS,
     anomalous,
@@ -210,6 +211,30 @@ class _Draft:
     when: Any = None  # the collection's start time, for the beamline table
 
 
+@dataclass(frozen=True, slots=True)
+class _Required:
+    """The draft's values a writer cannot do without, checked present (`_require`)."""
+
+    wavelength: float
+    pixel_size_x: float
+    pixel_size_y: float
+    nx: int
+    ny: int
+    template: str
+    number_of_images: int
+    start_angle: float
+    oscillation: float
+
+
+@dataclass(frozen=True, slots=True)
+class _Sensor:
+    thickness: float | None
+    material: str | None
+    overload: int
+    site_axis: Vector | None  # the rotation axis from the site's tables, XDS frame
+    mosflm_order: str
+
+
 def _finish(
     d: _Draft,
     notes: list[str],
@@ -218,30 +243,94 @@ def _finish(
     best: model.ProcessingResult | None = None,
 ) -> Geometry:
     """Resolve the beamline table, the library model and site overrides, check completeness, and build
-    the one geometry model every writer reads."""
+    the one geometry model every writer reads. The steps append to `notes` in this order."""
     overrides = overrides if overrides is not None else Overrides()  # the site passes its own (see docs)
     fact = overrides.beamlines.find(d.beamline, d.when)
     if fact is not None:
-        if d.detector_name is None and fact.detector:
-            d.detector_name = fact.detector
-            d.serial_number = d.serial_number or fact.serial_number
-            notes.append(
-                f"detector {fact.detector} from the site's beamline table for {fact.beamline}"
-                + (f" ({fact.note})" if fact.note else "")
-            )
-        if fact.roi is not None and d.nx is None:
-            d.nx, d.ny = fact.roi
-            notes.append(
-                f"detector region of interest {fact.roi[0]} x {fact.roi[1]} px from the beamline table"
-            )
-        if d.sensor_thickness is None and fact.sensor_thickness is not None:
-            d.sensor_thickness, d.thickness_source = (
-                fact.sensor_thickness,
-                f"the site's table for {fact.beamline}",
-            )
-        d.sensor_material = d.sensor_material or fact.sensor_material
-        if d.overload is None and fact.overload is not None:
-            d.overload = fact.overload
+        _apply_beamline_table(d, fact, notes)
+    lib = _detector_model(d, notes)
+    override = overrides.find(d.serial_number, lib.name if lib else d.detector_name)
+    if lib is not None:
+        d.nx, d.ny = d.nx or lib.nx, d.ny or lib.ny
+        d.pixel_size_x = d.pixel_size_x or lib.pixel_size
+        d.pixel_size_y = d.pixel_size_y or lib.pixel_size
+    if lib is not None and lib.caveat:
+        notes.append(lib.caveat)
+    r = _require(d, subject)
+    sensor = _sensor(d, lib, fact, override, notes)
+    polarization = source_polarization(d.polarization, fact, r.wavelength, notes)
+    lab = _lab_frame(d, r, sensor.site_axis, subject, notes)
+    kind = experiment_kind(d.experiment_type, d.oscillation, lab)
+    start, oscillation, rotation_axis = _scan(d, r, lab, kind, notes)
+    two_theta = _two_theta(d, lab, notes)
+    friedel = not anomalous(d.experiment_type)
+    if not friedel:
+        notes.append(f"experiment type {d.experiment_type}: anomalous data, FRIEDEL'S_LAW=FALSE")
+    sg, cell, cell_source = _cell(best)
+    beam = lab.beam_centre or lab.foot
+    foot = lab.foot
+    return Geometry(
+        wavelength=r.wavelength,
+        distance=lab.distance,
+        beam_x=beam[0],
+        beam_y=beam[1],
+        foot_x=foot[0],
+        foot_y=foot[1],
+        pixel_size_x=r.pixel_size_x,
+        pixel_size_y=r.pixel_size_y,
+        nx=r.nx,
+        ny=r.ny,
+        start_angle=start,
+        oscillation=oscillation,
+        first_image=d.first_image if d.first_image is not None else 1,
+        number_of_images=r.number_of_images,
+        template=r.template,
+        image_directory=d.image_directory,
+        detector_name=d.detector_name,
+        detector_model=lib,
+        sensor_material=sensor.material,
+        sensor_thickness=sensor.thickness,
+        overload=sensor.overload,
+        polarization=polarization,
+        lab=lab,
+        rotation_axis=rotation_axis,
+        two_theta=two_theta,
+        mosflm_beam_order=sensor.mosflm_order,
+        kind=kind,
+        experiment_type=d.experiment_type,
+        friedel=friedel,
+        polarization_normal=_polarization_normal(d),
+        space_group_number=sg,
+        unit_cell=cell,
+        cell_source=cell_source,
+        notes=tuple(notes),
+    )
+
+
+def _apply_beamline_table(d: _Draft, fact: BeamlineFact, notes: list[str]) -> None:
+    """What the site's beamline table knows and the draft does not: detector, ROI, sensor, overload."""
+    if d.detector_name is None and fact.detector:
+        d.detector_name = fact.detector
+        d.serial_number = d.serial_number or fact.serial_number
+        notes.append(
+            f"detector {fact.detector} from the site's beamline table for {fact.beamline}"
+            + (f" ({fact.note})" if fact.note else "")
+        )
+    if fact.roi is not None and d.nx is None:
+        d.nx, d.ny = fact.roi
+        notes.append(f"detector region of interest {fact.roi[0]} x {fact.roi[1]} px from the beamline table")
+    if d.sensor_thickness is None and fact.sensor_thickness is not None:
+        d.sensor_thickness, d.thickness_source = (
+            fact.sensor_thickness,
+            f"the site's table for {fact.beamline}",
+        )
+    d.sensor_material = d.sensor_material or fact.sensor_material
+    if d.overload is None and fact.overload is not None:
+        d.overload = fact.overload
+
+
+def _detector_model(d: _Draft, notes: list[str]) -> DetectorModel | None:
+    """The library's model of the detector, or of the full detector a region of interest was read from."""
     lib = identify(d.detector_name, d.nx, d.ny)
     if lib is None and d.detector_name and d.nx and d.ny:
         full = identify(d.detector_name)
@@ -251,30 +340,17 @@ def _finish(
                 f"{full.name} read out as a {d.nx} x {d.ny} px region of interest: module gaps "
                 "are those of the full detector and may not match the ROI"
             )
-    override = overrides.find(d.serial_number, lib.name if lib else d.detector_name)
+    return lib
 
-    if lib is not None:
-        d.nx, d.ny = d.nx or lib.nx, d.ny or lib.ny
-        d.pixel_size_x = d.pixel_size_x or lib.pixel_size
-        d.pixel_size_y = d.pixel_size_y or lib.pixel_size
 
-    if lib is not None and lib.caveat:
-        notes.append(lib.caveat)
+def _require(d: _Draft, subject: str) -> _Required:
+    """The values no writer can do without; raises MissingGeometry naming every absent one."""
     missing: list[str] = []
     if d.wavelength is None or d.wavelength <= 0:
         missing.append("wavelength")
-    if d.detector_name is None and (d.pixel_size_x is None or d.nx is None):
-        missing.append("detector")
-    else:
-        if d.pixel_size_x is None or d.pixel_size_y is None:
-            missing.append("detector pixel size")
-        if d.nx is None or d.ny is None:
-            missing.append("detector size in pixels")
+    missing += _missing_detector(d)
     if d.axes is None:
-        if d.distance is None or d.distance <= 0:
-            missing.append("detector distance")
-        if d.beam_x is None or d.beam_y is None:
-            missing.append("beam centre")
+        missing += _missing_conventional(d)
     if d.start_angle is None:
         missing.append("start angle")
     if d.oscillation is None:
@@ -283,12 +359,66 @@ def _finish(
         missing.append("file template")
     if d.number_of_images is None or d.number_of_images < 1:
         missing.append("number of images")
-    if missing:
+    if (
+        missing
+        or d.wavelength is None
+        or d.pixel_size_x is None
+        or d.pixel_size_y is None
+        or d.nx is None
+        or d.ny is None
+        or d.template is None
+        or d.number_of_images is None
+        or d.start_angle is None
+        or d.oscillation is None
+    ):  # the second half only narrows the types: each is in `missing` when it holds
         raise MissingGeometry(missing, subject)
+    return _Required(
+        wavelength=d.wavelength,
+        pixel_size_x=d.pixel_size_x,
+        pixel_size_y=d.pixel_size_y,
+        nx=d.nx,
+        ny=d.ny,
+        template=d.template,
+        number_of_images=d.number_of_images,
+        start_angle=d.start_angle,
+        oscillation=d.oscillation,
+    )
 
-    # Sensor thickness: a site override wins, then the image header (written by the detector's own
-    # control software for every image), then the facility database's Detector row, then the library.
-    # The ESRF ID29 seed shows why it matters: header 0.320 mm, beamline XDS.INP 1.00 mm.
+
+def _missing_detector(d: _Draft) -> list[str]:
+    if d.detector_name is None and (d.pixel_size_x is None or d.nx is None):
+        return ["detector"]
+    missing = []
+    if d.pixel_size_x is None or d.pixel_size_y is None:
+        missing.append("detector pixel size")
+    if d.nx is None or d.ny is None:
+        missing.append("detector size in pixels")
+    return missing
+
+
+def _missing_conventional(d: _Draft) -> list[str]:
+    """What a geometry without the header's own axes needs besides: distance and beam centre."""
+    missing = []
+    if d.distance is None or d.distance <= 0:
+        missing.append("detector distance")
+    if d.beam_x is None or d.beam_y is None:
+        missing.append("beam centre")
+    return missing
+
+
+def _sensor(
+    d: _Draft,
+    lib: DetectorModel | None,
+    fact: BeamlineFact | None,
+    override: DetectorOverride | None,
+    notes: list[str],
+) -> _Sensor:
+    """Sensor thickness and material, overload, the site's rotation axis and MOSFLM beam order.
+
+    Sensor thickness: a site override wins, then the image header (written by the detector's own
+    control software for every image), then the facility database's Detector row, then the library.
+    The ESRF ID29 seed shows why it matters: header 0.320 mm, beamline XDS.INP 1.00 mm.
+    """
     thickness, material = d.sensor_thickness, d.sensor_material
     source = d.thickness_source
     if thickness is None and lib is not None:
@@ -302,27 +432,49 @@ def _finish(
             f"overload {overload} assumed ({'the ' + lib.name + ' library default' if lib else '16-bit images'}): "
             "neither the image header nor the site's tables give it"
         )
-    site_axis: Vector | None = fact.rotation_axis if fact is not None else None
-    mosflm_order = "mosflm-frame"
+    sensor = _Sensor(
+        thickness=thickness,
+        material=material,
+        overload=int(overload),
+        site_axis=fact.rotation_axis if fact is not None else None,
+        mosflm_order="mosflm-frame",
+    )
     if override is not None:
-        who = f"site override for {override.serial_number or override.model}"
-        if override.sensor_thickness is not None:
-            if thickness is not None and abs(thickness - override.sensor_thickness) > 1e-6:
-                notes.append(
-                    f"sensor thickness {override.sensor_thickness:.3f} mm from the {who} "
-                    f"(instead of {thickness:.3f} mm from {source})"
-                )
-            thickness, source = override.sensor_thickness, f"the {who}"
-        material = override.sensor_material or material
-        overload = override.overload if override.overload is not None else overload
-        site_axis = override.rotation_axis or site_axis
-        mosflm_order = override.mosflm_beam_order or mosflm_order
-        if override.note:
-            notes.append(f"{who}: {override.note}")
-    if thickness is not None and source and not any(n.startswith("sensor thickness") for n in notes):
-        notes.append(f"sensor thickness {thickness:.3f} mm from {source}")
-    polarization = source_polarization(d.polarization, fact, d.wavelength, notes)
+        sensor, source = _overridden(sensor, source, override, notes)
+    if sensor.thickness is not None and source and not any(n.startswith("sensor thickness") for n in notes):
+        notes.append(f"sensor thickness {sensor.thickness:.3f} mm from {source}")
+    return sensor
 
+
+def _overridden(
+    sensor: _Sensor, source: str | None, override: DetectorOverride, notes: list[str]
+) -> tuple[_Sensor, str | None]:
+    """The sensor as the site's override for this detector corrects it, and the thickness's source."""
+    who = f"site override for {override.serial_number or override.model}"
+    thickness = sensor.thickness
+    if override.sensor_thickness is not None:
+        if thickness is not None and abs(thickness - override.sensor_thickness) > 1e-6:
+            notes.append(
+                f"sensor thickness {override.sensor_thickness:.3f} mm from the {who} "
+                f"(instead of {thickness:.3f} mm from {source})"
+            )
+        thickness, source = override.sensor_thickness, f"the {who}"
+    if override.note:
+        notes.append(f"{who}: {override.note}")
+    return (
+        _Sensor(
+            thickness=thickness,
+            material=override.sensor_material or sensor.material,
+            overload=int(override.overload) if override.overload is not None else sensor.overload,
+            site_axis=override.rotation_axis or sensor.site_axis,
+            mosflm_order=override.mosflm_beam_order or sensor.mosflm_order,
+        ),
+        source,
+    )
+
+
+def _lab_frame(d: _Draft, r: _Required, site_axis: Vector | None, subject: str, notes: list[str]) -> LabFrame:
+    """The header's own axes (the site's rotation axis replacing theirs), else conventional axes."""
     try:
         if d.axes is not None:
             lab = resolve(d.axes)
@@ -337,31 +489,34 @@ def _finish(
                     f"rotation axis {tuple(site_axis)} (XDS frame) from the site's tables, not the header's"
                 )
                 lab = _with_axis(lab, axis)
-        else:
-            axis = xds_to_lab(site_axis) if site_axis is not None else DEFAULT_ROTATION_AXIS
-            if site_axis is not None:
-                notes.append(f"rotation axis {tuple(site_axis)} (XDS frame) from the site's tables")
-            lab = resolve(
-                conventional_axes(
-                    d.distance,
-                    d.beam_x,
-                    d.beam_y,
-                    d.pixel_size_x,
-                    d.pixel_size_y,  # type: ignore[arg-type]
-                    d.two_theta or 0.0,
-                    d.start_angle or 0.0,
-                    d.oscillation or 0.0,
-                    axis,
-                )
+            return lab
+        if d.distance is None or d.beam_x is None or d.beam_y is None:  # _require checked them
+            raise MissingGeometry(_missing_conventional(d), subject)
+        axis = xds_to_lab(site_axis) if site_axis is not None else DEFAULT_ROTATION_AXIS
+        if site_axis is not None:
+            notes.append(f"rotation axis {tuple(site_axis)} (XDS frame) from the site's tables")
+        return resolve(
+            conventional_axes(
+                d.distance,
+                d.beam_x,
+                d.beam_y,
+                r.pixel_size_x,
+                r.pixel_size_y,
+                d.two_theta or 0.0,
+                d.start_angle or 0.0,
+                d.oscillation or 0.0,
+                axis,
             )
+        )
     except AxisError as exc:
         raise MissingGeometry([f"usable detector axes ({exc})"], subject) from None
 
-    kind = experiment_kind(d.experiment_type, d.oscillation, lab)
-    start = lab.start_angle if d.axes is not None and lab.rotation_axis is not None else float(d.start_angle)  # type: ignore[arg-type]
-    oscillation = (
-        lab.increment if d.axes is not None and lab.rotation_axis is not None else float(d.oscillation)
-    )  # type: ignore[arg-type]
+
+def _scan(d: _Draft, r: _Required, lab: LabFrame, kind: str, notes: list[str]) -> tuple[float, float, Vector]:
+    """Start angle, oscillation and rotation axis as written: a negative rotation is turned positive."""
+    from_axes = d.axes is not None and lab.rotation_axis is not None
+    start = lab.start_angle if from_axes else float(r.start_angle)
+    oscillation = lab.increment if from_axes else float(r.oscillation)
     rotation_axis = lab.rotation_axis or DEFAULT_ROTATION_AXIS
     if kind == "rotation" and oscillation < 0:
         # XDS requires a positive frame increment (xds_parameters.html, ROTATION_AXIS=): turning by -w about
@@ -374,7 +529,10 @@ def _finish(
         start, oscillation = -start, -oscillation
     elif kind != "rotation":
         notes.append(f"oscillation range is {oscillation:g} ({kind}): rotation processing does not apply")
+    return start, oscillation, rotation_axis
 
+
+def _two_theta(d: _Draft, lab: LabFrame, notes: list[str]) -> float:
     two_theta = d.two_theta or 0.0
     if d.axes is not None:
         away = lab.normal if dot(lab.normal, lab.beam) > 0 else scale(lab.normal, -1.0)
@@ -383,64 +541,30 @@ def _finish(
         notes.append(
             f"detector 2theta {two_theta:.2f} deg: ORGX/ORGY are the perpendicular foot, not the direct beam"
         )
+    return two_theta
+
+
+def _polarization_normal(d: _Draft) -> Vector:
     gravity = next((a for a in (d.axes.axes if d.axes else ()) if a.equipment == "gravity"), None)
-    pol_normal = (
-        unit(scale(gravity.vector, -1.0))
-        if gravity is not None and d.axes and d.axes.frame == "imgCIF"
-        else (0.0, 1.0, 0.0)
-    )
-    friedel = not anomalous(d.experiment_type)
-    if not friedel:
-        notes.append(f"experiment type {d.experiment_type}: anomalous data, FRIEDEL'S_LAW=FALSE")
+    if gravity is not None and d.axes and d.axes.frame == "imgCIF":
+        return unit(scale(gravity.vector, -1.0))
+    return (0.0, 1.0, 0.0)
 
-    sg: int | None = None
+
+def _cell(
+    best: model.ProcessingResult | None,
+) -> tuple[int | None, tuple[float, float, float, float, float, float] | None, str | None]:
+    """Space group, unit cell and where they came from: the best successful processing result."""
+    if best is None or best.status != "SUCCESS":
+        return None, None, None
     cell = None
-    cell_source = None
-    if best is not None and best.status == "SUCCESS":
-        sg = space_group_number(best.space_group)
-        if best.cell is not None:
-            c = best.cell
-            cell = (c.a, c.b, c.c, c.alpha, c.beta, c.gamma)
-        cell_source = f"{best.program or 'processing'} result {best.local_id}"
-
-    beam = lab.beam_centre or lab.foot
-    foot = lab.foot
-    # Every value below was checked for None above; the ignores only tell mypy so.
-    return Geometry(
-        wavelength=d.wavelength,
-        distance=lab.distance,
-        beam_x=beam[0],
-        beam_y=beam[1],  # type: ignore[arg-type]
-        foot_x=foot[0],
-        foot_y=foot[1],
-        pixel_size_x=d.pixel_size_x,
-        pixel_size_y=d.pixel_size_y,
-        nx=d.nx,
-        ny=d.ny,  # type: ignore[arg-type]
-        start_angle=start,
-        oscillation=oscillation,
-        first_image=d.first_image if d.first_image is not None else 1,
-        number_of_images=d.number_of_images,  # type: ignore[arg-type]
-        template=d.template,
-        image_directory=d.image_directory,  # type: ignore[arg-type]
-        detector_name=d.detector_name,
-        detector_model=lib,
-        sensor_material=material,
-        sensor_thickness=thickness,
-        overload=int(overload),
-        polarization=polarization,
-        lab=lab,
-        rotation_axis=rotation_axis,
-        two_theta=two_theta,
-        mosflm_beam_order=mosflm_order,
-        kind=kind,
-        experiment_type=d.experiment_type,
-        friedel=friedel,
-        polarization_normal=pol_normal,
-        space_group_number=sg,
-        unit_cell=cell,
-        cell_source=cell_source,
-        notes=tuple(notes),
+    if best.cell is not None:
+        c = best.cell
+        cell = (c.a, c.b, c.c, c.alpha, c.beta, c.gamma)
+    return (
+        space_group_number(best.space_group),
+        cell,
+        f"{best.program or 'processing'} result {best.local_id}",
     )
 
 
@@ -471,6 +595,17 @@ def _fill_from_header(d: _Draft, header: Any, notes: list[str]) -> None:
     if d.wavelength is None:
         d.wavelength = wl
     axes = _header_axes(header)
+    _distance_from_header(d, header, axes, notes)
+    _beam_from_header(d, header, notes)
+    if axes is not None:
+        # A header that states its axes describes the actual vectors: it wins over the metadata's scalars,
+        # whose frame (2theta, spindle sense) is not recorded.
+        d.axes = axes
+    _scan_from_header(d, header, axes)
+    _sensor_from_header(d, header)
+
+
+def _distance_from_header(d: _Draft, header: Any, axes: AxisSet | None, notes: list[str]) -> None:
     dist = _get(header, "detector_distance")
     if d.distance is None:
         d.distance = dist
@@ -479,22 +614,25 @@ def _fill_from_header(d: _Draft, header: Any, notes: list[str]) -> None:
         notes.append(
             f"distance: metadata {d.distance:.3f} mm, image header says {dist:.3f} mm; the {used} used"
         )
+
+
+def _beam_from_header(d: _Draft, header: Any, notes: list[str]) -> None:
     bx, by = _get(header, "beam_x"), _get(header, "beam_y")
-    if bx is not None and by is not None and d.pixel_size_x and d.pixel_size_y:
-        if d.beam_x is None or d.beam_y is None:
-            d.beam_x, d.beam_y = bx * d.pixel_size_x, by * d.pixel_size_y
-        elif (
-            abs(d.beam_x / d.pixel_size_x - bx) > BEAM_TOLERANCE
-            or abs(d.beam_y / d.pixel_size_y - by) > BEAM_TOLERANCE
-        ):
-            notes.append(
-                f"beam centre: metadata ({d.beam_x / d.pixel_size_x:.2f}, "
-                f"{d.beam_y / d.pixel_size_y:.2f}) px used, image header Beam_xy ({bx:.2f}, {by:.2f})"
-            )
-    if axes is not None:
-        # A header that states its axes describes the actual vectors: it wins over the metadata's scalars,
-        # whose frame (2theta, spindle sense) is not recorded.
-        d.axes = axes
+    if bx is None or by is None or not d.pixel_size_x or not d.pixel_size_y:
+        return
+    if d.beam_x is None or d.beam_y is None:
+        d.beam_x, d.beam_y = bx * d.pixel_size_x, by * d.pixel_size_y
+    elif (
+        abs(d.beam_x / d.pixel_size_x - bx) > BEAM_TOLERANCE
+        or abs(d.beam_y / d.pixel_size_y - by) > BEAM_TOLERANCE
+    ):
+        notes.append(
+            f"beam centre: metadata ({d.beam_x / d.pixel_size_x:.2f}, "
+            f"{d.beam_y / d.pixel_size_y:.2f}) px used, image header Beam_xy ({bx:.2f}, {by:.2f})"
+        )
+
+
+def _scan_from_header(d: _Draft, header: Any, axes: AxisSet | None) -> None:
     if d.start_angle is None:
         d.start_angle = _get(header, "start_angle")
     if d.oscillation is None:
@@ -503,6 +641,10 @@ def _fill_from_header(d: _Draft, header: Any, notes: list[str]) -> None:
         # the header states its goniometer and nothing turns (an XFEL still, a grid): a zero oscillation
         d.start_angle = d.start_angle if d.start_angle is not None else 0.0
         d.oscillation = d.oscillation if d.oscillation is not None else 0.0
+
+
+def _sensor_from_header(d: _Draft, header: Any) -> None:
+    """Sensor, overload (Count_cutoff), polarization and 2theta: the header's word wins where it has one."""
     thickness = _get(header, "sensor_thickness")
     if thickness is not None:
         d.sensor_thickness, d.thickness_source = thickness, "the image header"

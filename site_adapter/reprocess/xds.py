@@ -80,14 +80,13 @@ def render_xds(g: Geometry, *, cell_from_processing: bool = False) -> str:
             f"! GENERIC OUTPUT: detector model {g.detector_name or 'unknown'!r} is not in the mxhub "
             "detector library; check DETECTOR=, OVERLOAD=, SENSOR_THICKNESS= and mask the module gaps"
         )
-    lines.append(
-        f"! XDS.INP written by mxhub from metadata ({g.detector_model.name if model else 'generic'})"
-    )
+    lines.append(f"! XDS.INP written by mxhub from metadata ({model.name if model else 'generic'})")
     lines += [f"! note: {n}" for n in g.notes]
     lines.append("JOB= ALL")
     lines.append(f"DATA_RANGE= {g.first_image} {g.last_image}")
     lines += [f"SPOT_RANGE= {a} {b}" for a, b in spot_ranges(g)]
-    lines.append("BACKGROUND_RANGE= %d %d" % background_range(g))
+    background_first, background_last = background_range(g)
+    lines.append(f"BACKGROUND_RANGE= {background_first} {background_last}")
     lines.append("")
     if model is not None:
         lines.append(f"! module gaps of the {model.name} (x1 < x < x2, y1 < y < y2 are untrusted)")

@@ -13,6 +13,7 @@ import httpx
 import pytest
 
 from site_adapter.app import create_app
+from site_adapter.graphql.context import SiteServices
 from site_adapter.reprocess import Overrides
 
 QUERY = """query($id: ID!) { node(id: $id) { ... on DataCollection { localId experimentType
@@ -22,7 +23,7 @@ QUERY = """query($id: ID!) { node(id: $id) { ... on DataCollection { localId exp
 @pytest.fixture(scope="module")
 async def post(ispyb):
     app = create_app(
-        ispyb, site="dls", manage_backend=False, services={"detector_overrides": Overrides.demo()}
+        ispyb, site="dls", manage_backend=False, services=SiteServices(detector_overrides=Overrides.demo())
     )
     async with httpx.AsyncClient(
         transport=httpx.ASGITransport(app=app), base_url="http://dls.test"
