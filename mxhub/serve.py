@@ -10,7 +10,7 @@ import contextlib
 import os
 import signal
 import socket
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,8 +19,11 @@ import uvicorn
 
 class _Server(uvicorn.Server):
     @contextlib.contextmanager
-    def capture_signals(self):  # type: ignore[override]
+    def capture_signals(self) -> Iterator[None]:
         yield  # signals are handled once for all servers, by serve_all
+
+
+_Socket = socket.socket  # inside Served, `socket` names the field
 
 
 @dataclass
@@ -33,6 +36,13 @@ class Served:
 
     def bind(self) -> Served:
         """Bind now, so a port of 0 becomes a real port before anything starts."""
+        self._listen()
+        return self
+
+    def _listen(self) -> _Socket:
+        """The bound socket (bound now, if it was not yet)."""
+        if self.socket is not None:
+            return self.socket
         family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
         # proto=IPPROTO_TCP matters: asyncio sets TCP_NODELAY on accepted sockets only when it is explicit,
         # and without it every keep-alive response waits ~40 ms for a delayed ACK.
@@ -46,7 +56,7 @@ class Served:
         sock.set_inheritable(True)
         self.socket = sock
         self.port = sock.getsockname()[1]
-        return self
+        return sock
 
     @property
     def url(self) -> str:
@@ -54,7 +64,7 @@ class Served:
         return f"http://{host}:{self.port}"
 
 
-def make_server(served: Served, log_level: str = "warning") -> uvicorn.Server:
+def make_server(served: Served, log_level: str = "warning") -> _Server:
     # X-Forwarded-For/-Proto are believed only from the proxies an operator names
     # (MXHUB_FORWARDED_ALLOW_IPS, comma-separated addresses): uvicorn's default trusts 127.0.0.1, which
     # let anyone on the machine (or behind a local proxy that passes the header on) pick the address
@@ -73,6 +83,18 @@ def make_server(served: Served, log_level: str = "warning") -> uvicorn.Server:
     return _Server(config)
 
 
+async def _started(servers: list[_Server], tasks: list[asyncio.Task[None]]) -> None:
+    """Wait until every server listens; raise what stopped one that ended while starting."""
+    while not all(server.started for server in servers):
+        if any(t.done() for t in tasks):
+            for t in tasks:
+                exc = t.exception() if t.done() else None
+                if exc is not None:
+                    raise exc
+            raise RuntimeError("a server stopped while starting")
+        await asyncio.sleep(0.02)
+
+
 async def serve_all(
     services: list[Served],
     *,
@@ -89,19 +111,12 @@ async def serve_all(
     servers = []
     tasks = []
     for s in services:
-        if s.socket is None:
-            s.bind()
+        sock = s._listen()
         server = make_server(s, log_level)
         servers.append(server)
-        tasks.append(asyncio.create_task(server.serve(sockets=[s.socket])))
+        tasks.append(asyncio.create_task(server.serve(sockets=[sock])))
     try:
-        while not all(server.started for server in servers):
-            if any(t.done() for t in tasks):
-                for t in tasks:
-                    if t.done() and t.exception():
-                        raise t.exception()  # type: ignore[misc]
-                raise RuntimeError("a server stopped while starting")
-            await asyncio.sleep(0.02)
+        await _started(servers, tasks)
         if on_started is not None:
             await on_started()
         waiter = asyncio.create_task(stop.wait())

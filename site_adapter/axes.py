@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 Vector = tuple[float, float, float]
 Matrix = tuple[Vector, Vector, Vector]
@@ -272,7 +273,7 @@ def resolve(axes: AxisSet) -> LabFrame:
     )
 
 
-def to_dict(axes: AxisSet) -> dict:
+def to_dict(axes: AxisSet) -> dict[str, Any]:
     """A JSON-able form (the indexer stores headers as JSON)."""
     return {
         "frame": axes.frame,

@@ -15,6 +15,9 @@ import random
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any, TypeAlias
+
+Row: TypeAlias = tuple[Any, ...]  # one native-store row, in loader.COLUMNS order
 
 LIMS_NAMESPACE = uuid.UUID("6f1c7a52-3c1e-4c8e-9a55-1b7d2f0e8c11")  # crystal UUIDs: uuid5(ns, "site:crystal")
 HEWL_SEQUENCE = (  # hen egg-white lysozyme, mature chain (UniProt P00698, residues 19-147)
@@ -153,13 +156,13 @@ def plate_well_drop(site: str, proposal_id: int, crystal_id: int) -> tuple[str, 
 class Tables:
     """Generated rows, in native-store column order (see loader.COLUMNS)."""
 
-    proposal: list[tuple]
-    person: list[tuple]
-    proposal_member: list[tuple]
-    session: list[tuple]
-    session_member: list[tuple]
-    protein: list[tuple]
-    detector: list[tuple]
+    proposal: list[Row]
+    person: list[Row]
+    proposal_member: list[Row]
+    session: list[Row]
+    session_member: list[Row]
+    protein: list[Row]
+    detector: list[Row]
 
 
 def _shell(rng: random.Random, res_low: float, res_high: float, kind: str, quality: float) -> str:
@@ -278,7 +281,7 @@ class DemoFacility:
 
     # --- bulk tables, streamed ------------------------------------------------------------------
 
-    def rows(self, ref: Tables) -> Iterator[tuple[str, tuple]]:
+    def rows(self, ref: Tables) -> Iterator[tuple[str, Row]]:
         """Yield (table, row) for crystals, samples, groups, collections and processing, in FK order."""
         rng = random.Random(f"{self.seed}:{self.site}:bulk")
         sessions = ref.session
@@ -384,7 +387,7 @@ class DemoFacility:
         visit: str,
         name: str,
         spec: ProteinSpec,
-    ) -> Iterator[tuple[str, tuple]]:
+    ) -> Iterator[tuple[str, Row]]:
         det = bl.detector
         if kind == "Mesh":
             n_images, axis_range, exposure, transmission = rng.choice((60, 120, 200, 400)), 0.0, 0.01, 10.0
@@ -457,7 +460,7 @@ class DemoFacility:
 
     def _processing(
         self, rng: random.Random, first_id: int, dc_id: int, spec: ProteinSpec, t: dt.datetime
-    ) -> Iterator[tuple]:
+    ) -> Iterator[Row]:
         quality = rng.random()
         base_res = spec.typical_resolution * rng.uniform(0.9, 1.6) if quality > 0.1 else rng.uniform(2.5, 4.0)
         programs = ["fast_dp", "xia2 dials", "autoPROC"] + (["xia2 3dii"] if rng.random() < 0.3 else [])

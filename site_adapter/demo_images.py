@@ -13,9 +13,12 @@ import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, TypeAlias
 
 from site_adapter.indexer.cbf_header import CbfHeader, HeaderError, read_header
 from site_adapter.indexer.sweeps import split_template
+
+Row: TypeAlias = tuple[Any, ...]  # one native-store row, in loader.COLUMNS order
 
 # Local ids of these rows: below the ESRF demo facility's id_base (2,000,000) and above what the other
 # demo facilities reach, so they never meet a generated row.
@@ -79,10 +82,10 @@ def find_sweeps(images_root: Path | None) -> list[FixtureSweep]:
     return out
 
 
-def rows(sweeps: list[FixtureSweep]) -> dict[str, list[tuple]]:
+def rows(sweeps: list[FixtureSweep]) -> dict[str, list[Row]]:
     """Native-store rows (loader.COLUMNS order) for the sweeps: one proposal, session, sample and
     detector per experiment, one data collection (and group) per sweep."""
-    out: dict[str, list[tuple]] = {
+    out: dict[str, list[Row]] = {
         t: []
         for t in (
             "proposal",
@@ -160,7 +163,7 @@ def _collection(
     s: FixtureSweep,
     start: dt.datetime,
     end: dt.datetime,
-) -> tuple:
+) -> Row:
     h = s.header
     px, py = h.pixel_size_x or 0.0, h.pixel_size_y or h.pixel_size_x or 0.0
     # Beam_xy is in pixels (PILATUS header spec); the store keeps millimetres.

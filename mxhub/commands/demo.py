@@ -15,11 +15,14 @@ import secrets
 import shlex
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from mxhub.serve import Served, serve_all
+
+if TYPE_CHECKING:
+    from site_adapter.lims.store import LimsStore
 
 # (site name, facility profile, share of --collections)
 DEMO_SITES = (("esrf", "esrf", 1.0), ("diamond", "diamond", 0.6), ("maxiv", "maxiv", 0.25))
@@ -290,7 +293,7 @@ async def _demo_tokens(client: Any, url: str, admin_token: str) -> list[tuple[st
     return out
 
 
-async def _open_lims(dsn: str | None, sizes: dict[str, int]):
+async def _open_lims(dsn: str | None, sizes: dict[str, int]) -> LimsStore:
     """The demo crystallisation LIMS, sharing crystal UUIDs, pin barcodes and plate wells with the sites."""
     from mxhub.stores import resolve_pg_dsn
     from site_adapter.lims.demo import open_demo_store

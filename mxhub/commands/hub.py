@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+from typing import Any
 
 import click
 
@@ -228,9 +229,9 @@ def key(ctx: click.Context, hub_url: str | None, dsn: str | None, signing_key: s
     # key file first, then the running hub (what its sites must trust), then the registry database.
     chosen = next(iter(explicit), None) or ("signing_key" if signing_key else "hub_url" if hub_url else "dsn")
     if chosen == "hub_url":
-        pem, kid = _hub_key_from(hub_url or "")
+        public, kid = _hub_key_from(hub_url or "")
         click.echo(f"key id {kid} (from the hub at {hub_url})", err=True)
-        click.echo(pem, nl=False)
+        click.echo(public, nl=False)
         return
     pem = _read_key(signing_key) if chosen == "signing_key" else None
 
@@ -312,7 +313,7 @@ def issue_token(
     click.echo(json.dumps(issued) if as_json else issued["token"])
 
 
-def fail_on_errors(body: dict) -> None:
+def fail_on_errors(body: dict[str, Any]) -> None:
     """Exit with the hub's messages (and codes), if it answered errors; print its warnings to stderr."""
     for w in (body.get("extensions") or {}).get("warnings") or []:
         click.echo(f"warning [{w.get('code')}]: {w.get('message')}", err=True)
@@ -325,7 +326,7 @@ def fail_on_errors(body: dict) -> None:
         )
 
 
-def post_graphql(hub_url: str, query: str, variables: dict, token: str | None) -> dict:
+def post_graphql(hub_url: str, query: str, variables: dict[str, Any], token: str | None) -> dict[str, Any]:
     import httpx
 
     from mxhub.urls import graphql_endpoint
@@ -338,7 +339,8 @@ def post_graphql(hub_url: str, query: str, variables: dict, token: str | None) -
             headers=headers,
             timeout=30,
         )
-        return response.json()
+        body: dict[str, Any] = response.json()
+        return body
     except httpx.HTTPError as exc:
         raise click.ClickException(f"cannot reach the hub at {hub_url}: {exc}") from None
     except ValueError:

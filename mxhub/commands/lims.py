@@ -8,10 +8,14 @@ from __future__ import annotations
 import asyncio
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from mxhub.serve import Served, serve_all
+
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric.types import PublicKeyTypes
 
 DEFAULT_DATABASE = "mxhub_lims"
 
@@ -174,7 +178,7 @@ def serve(
         raise click.ClickException(str(exc)) from None
 
 
-def _public_keys(paths: list[str]) -> list:
+def _public_keys(paths: list[str]) -> list[PublicKeyTypes]:
     from cryptography.hazmat.primitives.serialization import load_pem_public_key
 
     keys = []
@@ -189,7 +193,7 @@ def _public_keys(paths: list[str]) -> list:
     return keys
 
 
-def _key_ids(keys: list) -> list[str]:
+def _key_ids(keys: list[PublicKeyTypes]) -> list[str]:
     from site_adapter.access import public_key_id
 
     return [public_key_id(k) for k in keys]
@@ -225,7 +229,7 @@ def import_(files: tuple[Path, ...], dsn: str | None, fmt: str | None, as_json: 
     from site_adapter.lims.importers import import_file
     from site_adapter.lims.store import LimsStore
 
-    async def run() -> list[dict]:
+    async def run() -> list[dict[str, Any]]:
         store = LimsStore(await _resolve(dsn))
         try:
             await store.start()

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 import httpx
@@ -21,6 +21,9 @@ from site_adapter.reprocess import (
     render,
     template_from_filename,
 )
+
+if TYPE_CHECKING:
+    from site_adapter.indexer.cbf_header import CbfHeader
 
 FIELDS = {"xds": "xdsInp", "dials": "dialsImport", "mosflm": "mosflm"}
 QUERY = (
@@ -73,8 +76,8 @@ def fetch_reprocessing(url: str, gid: str, fmt: str, timeout: float = 30.0) -> s
         raise ReprocessError(f"{url} answered HTTP {response.status_code} without a GraphQL response")
     errors = body.get("errors")
     if errors:
-        first = errors[0] if isinstance(errors[0], dict) else {"message": str(errors[0])}
-        ext = first.get("extensions") or {}
+        first: dict[str, Any] = errors[0] if isinstance(errors[0], dict) else {"message": str(errors[0])}
+        ext: dict[str, Any] = first.get("extensions") or {}
         where = ", ".join(f"{k} {ext[k]}" for k in ("site", "code") if ext.get(k))
         more = f" (+{len(errors) - 1} more)" if len(errors) > 1 else ""
         raise ReprocessError(f"{first.get('message', 'GraphQL error')}{f' [{where}]' if where else ''}{more}")
@@ -138,20 +141,18 @@ def indexed_sweep(path: str, dsn: str | None, site: str | None) -> tuple[str, st
     return asyncio.run(look())
 
 
-def _first_of_sweep(header: Any, offset: int) -> Any:
+def _first_of_sweep(header: CbfHeader, offset: int) -> CbfHeader:
     """The header as the sweep's first image would have it: `offset` images earlier, so the start angle
     (and every scanned axis of an imgCIF header) steps back by offset increments (the indexer groups
     only images whose angles follow)."""
     import dataclasses
 
-    if not dataclasses.is_dataclass(header):
-        return header
     changes: dict[str, Any] = {}
-    start, inc = getattr(header, "start_angle", None), getattr(header, "angle_increment", None)
+    start, inc = header.start_angle, header.angle_increment
     if start is not None and inc:
         changes["start_angle"] = start - offset * inc
-    axes = getattr(header, "axes", None)
-    if dataclasses.is_dataclass(axes):
+    axes = header.axes
+    if axes is not None:
         changes["axes"] = dataclasses.replace(
             axes,
             axes=tuple(
@@ -200,6 +201,25 @@ def from_master(path: str, fmt: str, template: str | None, images: int | None) -
         raise ReprocessError(f"cannot write {fmt} input for {path}: {exc}") from None
 
 
+def _read_image_header(path: str) -> CbfHeader:
+    """One image's header, or a header saved as text (`.txt`); ReprocessError says why not."""
+    from site_adapter.indexer.cbf_header import TruncatedHeader, parse_header_text, read_header
+
+    try:
+        return read_header(path)
+    except TruncatedHeader:
+        if not path.endswith(".txt"):
+            raise ReprocessError(
+                f"cannot read the header of {path}: the file ends before its image data"
+            ) from None
+        # A header saved as text (like ../shared/fixtures/seed/id29_pilatus3_6m_header.cbf.txt) is what
+        # the user has when the images are gone; its header is complete even though the data is not.
+        with open(path, encoding="latin-1") as fh:
+            return parse_header_text(fh.read())
+    except (OSError, ValueError) as exc:
+        raise ReprocessError(f"cannot read the header of {path}: {exc}") from None
+
+
 def from_image(
     path: str,
     fmt: str,
@@ -211,25 +231,7 @@ def from_image(
     given, else from the file name; an explicit template or image count wins. A master is its own sweep."""
     if path.lower().endswith(MASTER_SUFFIXES):
         return from_master(path, fmt, template, images)
-    try:
-        from site_adapter.indexer.cbf_header import TruncatedHeader, parse_header_text, read_header
-    except ImportError:
-        raise ReprocessError(
-            "the image header reader (site_adapter.indexer.cbf_header) is not available"
-        ) from None
-    try:
-        header = read_header(path)
-    except TruncatedHeader:
-        if not path.endswith(".txt"):
-            raise ReprocessError(
-                f"cannot read the header of {path}: the file ends before its image data"
-            ) from None
-        # A header saved as text (like ../shared/fixtures/seed/id29_pilatus3_6m_header.cbf.txt) is what
-        # the user has when the images are gone; its header is complete even though the data is not.
-        with open(path, encoding="latin-1") as fh:
-            header = parse_header_text(fh.read())
-    except (OSError, ValueError) as exc:
-        raise ReprocessError(f"cannot read the header of {path}: {exc}") from None
+    header = _read_image_header(path)
     directory = os.path.dirname(os.path.abspath(path))
     derived = template_from_filename(path)
     first = derived[1] if derived else None

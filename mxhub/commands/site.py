@@ -4,10 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import os
+from typing import TYPE_CHECKING
 
 import click
 
 from mxhub.serve import Served, serve_all
+
+if TYPE_CHECKING:
+    from site_adapter.access import AccessPolicy
+    from site_adapter.backends.base import Backend
+    from site_adapter.reprocess import Overrides
 
 
 @click.group(help="Run a site adapter: one facility's metadata served through the common schema.")
@@ -15,7 +21,7 @@ def site() -> None:
     pass
 
 
-async def open_backend(backend: str, dsn: str | None, name: str, demo_collections: int):
+async def open_backend(backend: str, dsn: str | None, name: str, demo_collections: int) -> Backend:
     """Start the chosen backend (loading demo data into an empty native store when asked)."""
     from site_adapter.backends.base import BackendError
 
@@ -41,9 +47,9 @@ async def open_backend(backend: str, dsn: str | None, name: str, demo_collection
         raise click.UsageError("--backend ispyb needs --dsn mysql://user:password@host:3306/ispyb")
     from site_adapter.backends.ispyb import IspybBackend
 
-    b = IspybBackend(dsn)
-    await b.start()
-    return b
+    ispyb = IspybBackend(dsn)
+    await ispyb.start()
+    return ispyb
 
 
 @site.command("serve", help="Serve one site adapter at http://HOST:PORT/graphql (GraphiQL in a browser).")
@@ -148,43 +154,17 @@ def serve(
     image_store_dsn: str | None,
 ) -> None:
     from mx_schema.ids import SITE_NAME
-    from site_adapter.access import AccessPolicy, AuditLog, EmbargoPolicy
     from site_adapter.app import create_app
     from site_adapter.backends.base import BackendError
     from site_adapter.graphql.context import SiteServices
 
     if not SITE_NAME.match(name):
         raise click.BadParameter("lower-case letters, digits, '-' and '_' only", param_hint="--name")
-    per_beamline = {}
-    for item in embargo_beamlines:
-        beamline, _, years = item.partition("=")
-        try:
-            per_beamline[beamline.strip().lower()] = float(years)
-        except ValueError:
-            raise click.BadParameter(f"{item!r} is not BEAMLINE=YEARS", param_hint="--embargo") from None
+    per_beamline = _embargo_per_beamline(embargo_beamlines)
     policy = None
     if not open_access:
-        keys = [k for path in hub_keys for k in path.split(":") if k]
-        policy = AccessPolicy.from_pem_files(
-            keys, EmbargoPolicy(embargo_years, per_beamline), AuditLog(audit_log) if audit_log else None
-        )
-        if not keys:
-            # What the site then does (site_adapter/access.py): a hub's caller token is ignored, not refused.
-            click.echo(
-                "warning: no --trust-hub-key: this site trusts no hub, so every caller (a hub's too) is "
-                "served as anonymous: public, embargo-expired records only. To serve members and staff "
-                "their records, give it the hub's key: `mxhub hub key --hub HUB_URL > hub.pem`, then "
-                "--trust-hub-key hub.pem",
-                err=True,
-            )
-        else:
-            click.echo(f"trusting hub key(s) {', '.join(policy.trusted_key_ids)}", err=True)
-    overrides = None
-    overrides_file = os.environ.get("MXHUB_DETECTOR_OVERRIDES")
-    if overrides_file:
-        from site_adapter.reprocess import Overrides
-
-        overrides = Overrides.from_file(overrides_file)
+        policy = _access_policy(hub_keys, embargo_years, per_beamline, audit_log)
+    overrides = _detector_overrides()
 
     async def run() -> None:
         try:
@@ -214,3 +194,49 @@ def serve(
         asyncio.run(run())
     except OSError as exc:
         raise click.ClickException(str(exc)) from None
+
+
+def _embargo_per_beamline(items: tuple[str, ...]) -> dict[str, float]:
+    """--embargo BEAMLINE=YEARS values as {beamline (lower case): years}."""
+    per_beamline = {}
+    for item in items:
+        beamline, _, years = item.partition("=")
+        try:
+            per_beamline[beamline.strip().lower()] = float(years)
+        except ValueError:
+            raise click.BadParameter(f"{item!r} is not BEAMLINE=YEARS", param_hint="--embargo") from None
+    return per_beamline
+
+
+def _access_policy(
+    hub_keys: tuple[str, ...], embargo_years: float, per_beamline: dict[str, float], audit_log: str | None
+) -> AccessPolicy:
+    """The site's access policy: the hub keys it trusts, the embargo, the audit log; says what it trusts."""
+    from site_adapter.access import AccessPolicy, AuditLog, EmbargoPolicy
+
+    keys = [k for path in hub_keys for k in path.split(":") if k]
+    policy = AccessPolicy.from_pem_files(
+        keys, EmbargoPolicy(embargo_years, per_beamline), AuditLog(audit_log) if audit_log else None
+    )
+    if not keys:
+        # What the site then does (site_adapter/access.py): a hub's caller token is ignored, not refused.
+        click.echo(
+            "warning: no --trust-hub-key: this site trusts no hub, so every caller (a hub's too) is "
+            "served as anonymous: public, embargo-expired records only. To serve members and staff "
+            "their records, give it the hub's key: `mxhub hub key --hub HUB_URL > hub.pem`, then "
+            "--trust-hub-key hub.pem",
+            err=True,
+        )
+    else:
+        click.echo(f"trusting hub key(s) {', '.join(policy.trusted_key_ids)}", err=True)
+    return policy
+
+
+def _detector_overrides() -> Overrides | None:
+    """The site's detector and beamline facts from the file MXHUB_DETECTOR_OVERRIDES names, if any."""
+    path = os.environ.get("MXHUB_DETECTOR_OVERRIDES")
+    if not path:
+        return None
+    from site_adapter.reprocess import Overrides
+
+    return Overrides.from_file(path)
