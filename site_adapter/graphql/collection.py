@@ -16,6 +16,7 @@ from strawberry.types import Info
 from mx_schema.ids import encode_id
 from site_adapter import model
 from site_adapter.graphql import images
+from site_adapter.graphql.images import ImageSet
 from site_adapter.graphql.types import (
     HC_KEV_ANGSTROM,
     DataCollectionGroup,
@@ -30,6 +31,7 @@ from site_adapter.graphql.types import (
     ctx,
     d,
 )
+from site_adapter.reprocess.geometry import Geometry
 
 
 @strawberry.type(
@@ -37,7 +39,7 @@ from site_adapter.graphql.types import (
     "collection's metadata (and its indexed image header, when there is one)."
 )
 class Reprocessing:
-    _geometry: strawberry.Private[object]
+    _geometry: strawberry.Private[Geometry]
     _cell_from_processing: strawberry.Private[bool]
 
     @strawberry.field(
@@ -114,9 +116,7 @@ class DataCollection(Node):
     exposure_time: float | None = strawberry.field(description=d("s", "Per image."))
     transmission: float | None = strawberry.field(description=d("%"))
     flux: float | None = strawberry.field(description=d("photons/s"))
-    beam_size_x: float | None = strawberry.field(
-        description=d("µm", "Beam size at the sample, horizontal.")
-    )
+    beam_size_x: float | None = strawberry.field(description=d("µm", "Beam size at the sample, horizontal."))
     beam_size_y: float | None = strawberry.field(description=d("µm", "Beam size at the sample, vertical."))
     resolution: float | None = strawberry.field(description=d("Å", "Resolution at the detector edge."))
     detector_two_theta: float | None = strawberry.field(description=d("degrees"))
@@ -218,10 +218,10 @@ class DataCollection(Node):
     @strawberry.field(
         description="Image sets the site's indexer linked to this collection (empty when none)."
     )
-    async def images(self, info: Info) -> list[images.ImageSet]:
+    async def images(self, info: Info) -> list[ImageSet]:
         loader = ctx(info).loaders.image_sets
         found = await loader.load(self.local_id) if loader is not None else []
-        return [images.ImageSet.of(self.site, s) for s in found]
+        return [ImageSet.of(self.site, s) for s in found]
 
     @strawberry.field(
         description="Reprocessing inputs; an error with code MISSING_GEOMETRY names what is missing."
@@ -256,4 +256,5 @@ class DataCollection(Node):
     async def resolve_reference(cls, info: Info, id: strawberry.ID) -> DataCollection | None:
         from site_adapter.graphql.nodes import load_node
 
-        return await load_node(info, str(id), expected="DataCollection")  # type: ignore[return-value]
+        node = await load_node(info, str(id), expected="DataCollection")
+        return node if isinstance(node, DataCollection) else None

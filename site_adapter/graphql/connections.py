@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Generic, TypeVar
 
 import strawberry
@@ -12,6 +13,8 @@ from site_adapter.backends.base import Page, PageRequest
 from site_adapter.graphql.context import SiteContext
 
 T = TypeVar("T")
+R = TypeVar("R")  # a backend record
+N = TypeVar("N")  # the GraphQL type that wraps it
 
 DEFAULT_PAGE_SIZE = 20
 MAX_PAGE_SIZE = 500
@@ -52,7 +55,7 @@ def page_request(c: SiteContext, connection: str, first: int | None, after: str 
     return PageRequest(first=size, after=key)
 
 
-def to_connection(connection: str, page: Page, wrap, after: str | None) -> Connection:
+def to_connection(connection: str, page: Page[R], wrap: Callable[[R], N], after: str | None) -> Connection[N]:
     edges = [Edge(cursor=encode_cursor(connection, key), node=wrap(rec)) for key, rec in page.items]
     return Connection(
         edges=edges,

@@ -46,10 +46,13 @@ class CheckedEntities:
             raise ContractError(
                 f"more than {MAX_REPRESENTATIONS} representations in one _entities call", code=BAD_USER_INPUT
             )
-        type_map = self.schema_converter.type_map  # type: ignore[attr-defined]
+        type_map = self.schema_converter.type_map  # type: ignore[attr-defined]  # federation.Schema's, after us in the MRO
+        copies: list[Any] = []
         for k, rep in enumerate(representations):
             problem = _problem(rep, type_map)
-            if problem is not None:
+            if problem is not None or not isinstance(rep, dict):
                 raise ContractError(f"representation {k}: {problem}", code=BAD_USER_INPUT)
-        # strawberry pops __typename from each representation: give it copies, not the caller's variables
-        return super().entities_resolver(info, [dict(r) for r in representations])  # type: ignore[misc]
+            # strawberry pops __typename from each representation: give it copies, not the caller's variables
+            copies.append(dict(rep))
+        resolved: list[FederationAny] = super().entities_resolver(info, copies)  # type: ignore[misc]  # federation.Schema's, after us in the MRO
+        return resolved

@@ -6,6 +6,7 @@ this module only reads it through site_adapter.indexer.store.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from types import SimpleNamespace
 from typing import Any
 
@@ -65,16 +66,17 @@ class ImageSet:
         pool = image_pool(info)
         if pool is None:
             return None
-        return await image_store.image_header(
+        found = await image_store.image_header(
             pool, self.local_id, image_number if image_number is not None else self.first
         )
+        return None if found is None else JSON(found)
 
 
 def image_pool(info: Info) -> Any:
     return ctx(info).services.image_pool
 
 
-def loader_for(pool: Any):
+def loader_for(pool: Any) -> Callable[[list[str]], Awaitable[list[list[image_store.ImageSet]]]]:
     """A DataLoader body: image sets of a batch of collections, one statement."""
 
     async def load(ids: list[str]) -> list[list[image_store.ImageSet]]:
@@ -86,10 +88,10 @@ def loader_for(pool: Any):
     return load
 
 
-def header_loader_for(pool: Any):
+def header_loader_for(pool: Any) -> Callable[[list[str]], Awaitable[list[dict[str, Any] | None]]]:
     """A DataLoader body: the first image's header of a batch of image sets, one statement."""
 
-    async def load(ids: list[str]) -> list[dict | None]:
+    async def load(ids: list[str]) -> list[dict[str, Any] | None]:
         if pool is None:
             return [None for _ in ids]
         found = await image_store.first_image_headers(pool, list(ids))
@@ -98,7 +100,7 @@ def header_loader_for(pool: Any):
     return load
 
 
-def as_header(data: dict | None) -> Any:
+def as_header(data: dict[str, Any] | None) -> Any:
     """A stored header (JSON) as the attribute-style object the reprocessing generators read."""
     if data is None:
         return None

@@ -3,16 +3,21 @@ that implements Node in schema/mxhub.graphql (tests/site_adapter/test_node_types
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
+from strawberry.dataloader import DataLoader
 from strawberry.types import Info
 
 from mx_schema.errors import NOT_FOUND, ContractError
 from mx_schema.ids import decode_id
 from site_adapter.graphql.context import SiteContext
 
+if TYPE_CHECKING:
+    from site_adapter.graphql.types import Node
 
-async def load_node(info: Info, global_id: str, expected: str | None = None) -> Any:
+
+async def load_node(info: Info, global_id: str, expected: str | None = None) -> Node | None:
     """The record behind `global_id`, or None when this site has no such record."""
     from site_adapter.graphql import types as t
     from site_adapter.graphql.collection import DataCollection
@@ -24,7 +29,7 @@ async def load_node(info: Info, global_id: str, expected: str | None = None) -> 
     if gid.site != c.site:
         raise ContractError(f"id belongs to site {gid.site!r}, this is {c.site!r}", code=NOT_FOUND)
     loaders = c.loaders
-    table = {
+    table: dict[str, tuple[DataLoader[str, Any], Callable[[str, Any], Node]]] = {
         "DataCollection": (loaders.data_collections, DataCollection.of),
         "Session": (loaders.sessions, t.Session.of),
         "Proposal": (loaders.proposals, t.Proposal.of),
@@ -43,7 +48,7 @@ async def load_node(info: Info, global_id: str, expected: str | None = None) -> 
     return None if record is None else wrap(c.site, record)
 
 
-async def _processing_result(c: SiteContext, local_id: str) -> Any:
+async def _processing_result(c: SiteContext, local_id: str) -> Node | None:
     """A processing result is visible when its data collection is: the access rule is checked through
     the collection's own (access-controlled) lookup, so no backend needs a rule of its own for it."""
     from site_adapter.graphql import types as t

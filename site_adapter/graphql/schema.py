@@ -5,6 +5,8 @@ mx_schema/mxhub.graphql is this schema printed; a test keeps the two equal.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import strawberry
 import strawberry.federation as federation
 from strawberry.extensions import ParserCache, ValidationCache
@@ -27,6 +29,10 @@ from site_adapter.graphql.types import (
     Session,
     ctx,
 )
+
+if TYPE_CHECKING:
+    from graphql import GraphQLError
+    from strawberry.types import ExecutionContext
 
 
 @strawberry.type(description="What this endpoint is: the hub checks it at registration.")
@@ -119,7 +125,9 @@ class Query:
 class SiteSchema(CheckedEntities, federation.Schema):
     """Errors are shaped and logged once, by the view (mx_schema.http.format_error), not here."""
 
-    def process_errors(self, errors, execution_context=None) -> None:  # type: ignore[override]
+    def process_errors(
+        self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
+    ) -> None:
         return None
 
 

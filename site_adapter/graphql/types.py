@@ -15,6 +15,7 @@ from strawberry.types import Info
 from mx_schema.ids import encode_id
 from site_adapter import model
 from site_adapter.graphql.context import SiteContext
+from site_adapter.model import Detector as DetectorRecord  # inside Detector, `model` names a field
 
 HC_KEV_ANGSTROM = 12398.419843320026  # h*c in eV·Å (CODATA 2018): E[eV] = hc / λ[Å]
 
@@ -24,7 +25,8 @@ def d(unit: str, text: str = "") -> str:
 
 
 def ctx(info: Info) -> SiteContext:
-    return info.context["site"]
+    site: SiteContext = info.context["site"]
+    return site
 
 
 @strawberry.interface(description="An object with a global id, which names the site it lives at.")
@@ -99,9 +101,7 @@ class Session(Node):
     site: str
     local_id: str
     visit: str = strawberry.field(description="Visit name, e.g. `cm14451-1`.")
-    visit_number: int | None = strawberry.field(
-        description=d("count", "Visit number within the proposal.")
-    )
+    visit_number: int | None = strawberry.field(description=d("count", "Visit number within the proposal."))
     proposal: str = strawberry.field(description="Proposal code, e.g. `cm14451`.")
     beamline: str | None
     start_time: dt.datetime | None
@@ -176,17 +176,13 @@ class Detector(Node):
     serial_number: str | None
     pixel_size_x: float | None = strawberry.field(description=d("mm", "Pixel size along the fast axis."))
     pixel_size_y: float | None = strawberry.field(description=d("mm", "Pixel size along the slow axis."))
-    number_of_pixels_x: int | None = strawberry.field(
-        description=d("pixels", "Pixels along the fast axis.")
-    )
-    number_of_pixels_y: int | None = strawberry.field(
-        description=d("pixels", "Pixels along the slow axis.")
-    )
+    number_of_pixels_x: int | None = strawberry.field(description=d("pixels", "Pixels along the fast axis."))
+    number_of_pixels_y: int | None = strawberry.field(description=d("pixels", "Pixels along the slow axis."))
     sensor_material: str | None
     sensor_thickness: float | None = strawberry.field(description=d("mm"))
 
     @classmethod
-    def of(cls, site: str, r: model.Detector) -> Detector:
+    def of(cls, site: str, r: DetectorRecord) -> Detector:
         return cls(
             id=strawberry.ID(encode_id(site, "Detector", r.local_id)),
             local_id=r.local_id,
@@ -225,15 +221,13 @@ class ShellStatistics:
     def of(cls, s: model.ShellStatistics | None) -> ShellStatistics | None:
         if s is None:
             return None
-        return cls(**{f: getattr(s, f) for f in model.ShellStatistics.__slots__})  # type: ignore[attr-defined]
+        return cls(**{f: getattr(s, f) for f in model.ShellStatistics.__slots__})
 
 
 @strawberry.type(description="One processing (integration and scaling) result of a data collection.")
 class ProcessingResult(Node):
     local_id: str
-    program: str | None = strawberry.field(
-        description="Pipeline, e.g. `fast_dp`, `xia2 dials`, `autoPROC`."
-    )
+    program: str | None = strawberry.field(description="Pipeline, e.g. `fast_dp`, `xia2 dials`, `autoPROC`.")
     status: str = strawberry.field(description="SUCCESS, FAILED, RUNNING or UNKNOWN.")
     space_group: str | None
     cell: UnitCell | None
@@ -272,7 +266,7 @@ def best_of(results: list[model.ProcessingResult]) -> model.ProcessingResult | N
     return min(ok, key=lambda r: (r.overall.resolution_high, _int_or_str(r.local_id)))  # type: ignore[union-attr]
 
 
-def _int_or_str(v: str) -> tuple:
+def _int_or_str(v: str) -> tuple[int, int, str]:
     return (0, int(v), "") if v.isdigit() else (1, 0, v)
 
 
@@ -333,7 +327,7 @@ class Sample(Node):
         from site_adapter.graphql.nodes import load_node
 
         node = await load_node(info, str(id), expected="Sample")
-        return node  # type: ignore[return-value]
+        return node if isinstance(node, Sample) else None
 
 
 @strawberry.type(description="A group of data collections of one sample in one experiment.")
