@@ -6,6 +6,7 @@ the problem reported and the good files still found.
 
 from __future__ import annotations
 
+import itertools
 import os
 from pathlib import Path
 
@@ -30,7 +31,7 @@ def test_a_link_graph_of_depth_16_is_one_file(tmp_path: Path) -> None:
     dirs = [tmp_path / f"d{i}" for i in range(17)]
     for d in dirs:
         d.mkdir()
-    for here, nxt in zip(dirs, dirs[1:]):
+    for here, nxt in itertools.pairwise(dirs):
         (here / "a").symlink_to(nxt, target_is_directory=True)
         (here / "b").symlink_to(nxt, target_is_directory=True)
     (dirs[-1] / "x_0001.cbf").write_bytes(b"###CBF: not really\n")

@@ -83,7 +83,7 @@ async def test_every_fixture_collection_gets_input_or_a_named_refusal(post, ispy
             continue
         assert codes == [], body
         xds = node["reprocessing"]["xdsInp"]
-        value = lambda key: re.search(rf"{re.escape(key)}=\s*([^\s!]+)", xds).group(1)  # noqa: E731
+        value = lambda key, xds=xds: re.search(rf"{re.escape(key)}=\s*([^\s!]+)", xds).group(1)  # noqa: E731
         assert float(value("X-RAY_WAVELENGTH")) == pytest.approx(float(wavelength), abs=1e-5)
         assert float(value("DETECTOR_DISTANCE")) == pytest.approx(float(distance), abs=1e-3)
         assert float(value("OSCILLATION_RANGE")) == pytest.approx(float(osc), abs=1e-4)
