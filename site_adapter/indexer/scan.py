@@ -24,8 +24,8 @@ from site_adapter.indexer.cbf_header import CbfHeader, HeaderError, read_header
 from site_adapter.indexer.integrity import Md5Check, read_section, section_md5
 from site_adapter.indexer.nexus import read_nexus
 from site_adapter.indexer.sweeps import group_sweeps, split_template
-from site_adapter.indexer.walk import IMAGE_NAME, storable, walk  # noqa: F401  (IMAGE_NAME: public here before)
 from site_adapter.indexer.walk import os_reason as _os_reason
+from site_adapter.indexer.walk import storable, walk
 
 BATCH = 32
 PARALLEL_MIN = 64  # header reads take ~0.1 ms each: fewer files than this go faster in one process

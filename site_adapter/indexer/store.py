@@ -129,15 +129,6 @@ async def failures(conn: Conn, roots: Sequence[str]) -> list[dict[str, str]]:
     return [{"path": r["path"], "reason": r["error"]} for r in rows]
 
 
-async def count_present(conn: Conn, roots: Sequence[str]) -> int:
-    """Indexed files under the roots that are still on disk."""
-    count: int = await conn.fetchval(
-        f"SELECT count(*) FROM image_file WHERE error IS NULL AND gone_at IS NULL AND {_UNDER_ROOTS}",
-        list(roots),
-    )
-    return count
-
-
 async def indexed_files(conn: Conn, roots: Sequence[str]) -> list[IndexedFile]:
     """Every indexed file under the roots, present or gone (a sweep outlives its files)."""
     rows = await conn.fetch(
@@ -247,14 +238,6 @@ async def _match_collection(conn: asyncpg.Connection, directory: str, s: Sweep) 
         s.last,
     )
     return found
-
-
-async def unlinked_sets(conn: Conn) -> list[ImageSet]:
-    rows = await conn.fetch(
-        f"SELECT {_SET_COLUMNS} FROM image_set WHERE data_collection_id IS NULL"
-        " ORDER BY directory, template, first_image"
-    )
-    return [_image_set(r) for r in rows]
 
 
 _SET_COLUMNS = (

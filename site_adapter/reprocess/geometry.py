@@ -107,10 +107,6 @@ class Geometry:
         return self.first_image + self.number_of_images - 1
 
     @property
-    def known_detector(self) -> bool:
-        return self.detector_model is not None
-
-    @property
     def template_path(self) -> str:
         if not self.image_directory:
             return self.template
