@@ -1,9 +1,10 @@
 """One experiment's geometry in canonical units, built from common-schema metadata and/or an image header.
 
 Every unit and axis decision is taken here, once; the renderers only format. No file is read here.
-Canonical: wavelength Å, distance and beam centre mm, pixel size mm, angles degrees. About 500 lines
-because weighing the sources (metadata, header, site facts, library) is one job; the facts about the
-experiment itself (kind, light, conventional axes) are in experiment.py, the axes in site_adapter/axes.py.
+Canonical: wavelength Å, distance and beam centre mm, pixel size mm, angles degrees. About 600 lines
+because weighing the sources (metadata, header, site facts, library) is one job; the draft and its filling
+from a header are in draft.py, the facts about the experiment itself (kind, light, conventional axes) in
+experiment.py, the axes in site_adapter/axes.py.
 """
 
 from __future__ import annotations
@@ -14,9 +15,10 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from site_adapter import model
-from site_adapter.axes import AxisError, AxisSet, LabFrame, Vector, add, dot, from_dict, resolve, scale, unit
+from site_adapter.axes import AxisError, LabFrame, Vector, add, dot, resolve, scale, unit
 from site_adapter.reprocess.beamlines import BeamlineFact
 from site_adapter.reprocess.detectors import DetectorModel, DetectorOverride, Overrides, identify
+from site_adapter.reprocess.draft import Draft, fill_from_header, first_of
 from site_adapter.reprocess.experiment import (
     DEFAULT_ROTATION_AXIS,
     anomalous,
@@ -28,8 +30,6 @@ from site_adapter.reprocess.experiment import (
 from site_adapter.reprocess.spacegroups import space_group_number
 
 # Metadata and header may disagree a little (rounding, refinement); note larger disagreements.
-DISTANCE_TOLERANCE = 0.5  # mm
-BEAM_TOLERANCE = 2.0  # pixels
 
 
 class MissingGeometry(Exception):
@@ -154,59 +154,6 @@ def template_from_filename(name: str) -> tuple[str, int] | None:
     return f"{prefix}{'#' * len(digits)}{ext}{suffix}", int(digits)
 
 
-def _get(obj: Any, *names: str) -> Any:
-    """The first attribute of `obj` that is present and not None (tolerates parser field renames)."""
-    if obj is None:
-        return None
-    for name in names:
-        value = getattr(obj, name, None)
-        if value is not None:
-            return value
-    return None
-
-
-def header_dimensions(header: Any) -> tuple[int | None, int | None]:
-    """Image width and height in pixels from the header's MIME block, whatever the parser calls them."""
-    dims = _get(header, "dimensions")
-    if isinstance(dims, (tuple, list)) and len(dims) >= 2:
-        return int(dims[0]), int(dims[1])
-    fast = _get(header, "dimension_x", "size_fast", "fast_dimension", "nx", "width")
-    slow = _get(header, "dimension_y", "size_slow", "slow_dimension", "ny", "height")
-    return (int(fast) if fast else None, int(slow) if slow else None)
-
-
-@dataclass
-class _Draft:
-    """Values gathered from the sources before validation; every field may still be None."""
-
-    wavelength: float | None = None
-    distance: float | None = None
-    beam_x: float | None = None  # mm
-    beam_y: float | None = None
-    pixel_size_x: float | None = None
-    pixel_size_y: float | None = None
-    nx: int | None = None
-    ny: int | None = None
-    start_angle: float | None = None
-    oscillation: float | None = None
-    first_image: int | None = None
-    number_of_images: int | None = None
-    template: str | None = None
-    image_directory: str | None = None
-    detector_name: str | None = None
-    serial_number: str | None = None
-    sensor_material: str | None = None
-    sensor_thickness: float | None = None
-    thickness_source: str | None = None
-    overload: int | None = None
-    polarization: float | None = None
-    two_theta: float | None = None
-    axes: AxisSet | None = None  # the header's own axes (imgCIF _axis, NXmx depends_on)
-    experiment_type: str | None = None
-    beamline: str | None = None
-    when: Any = None  # the collection's start time, for the beamline table
-
-
 @dataclass(frozen=True, slots=True)
 class _Required:
     """The draft's values a writer cannot do without, checked present (`_require`)."""
@@ -232,7 +179,7 @@ class _Sensor:
 
 
 def _finish(
-    d: _Draft,
+    d: Draft,
     notes: list[str],
     overrides: Overrides | None,
     subject: str,
@@ -303,7 +250,7 @@ def _finish(
     )
 
 
-def _apply_beamline_table(d: _Draft, fact: BeamlineFact, notes: list[str]) -> None:
+def _apply_beamline_table(d: Draft, fact: BeamlineFact, notes: list[str]) -> None:
     """What the site's beamline table knows and the draft does not: detector, ROI, sensor, overload."""
     if d.detector_name is None and fact.detector:
         d.detector_name = fact.detector
@@ -325,7 +272,7 @@ def _apply_beamline_table(d: _Draft, fact: BeamlineFact, notes: list[str]) -> No
         d.overload = fact.overload
 
 
-def _detector_model(d: _Draft, notes: list[str]) -> DetectorModel | None:
+def _detector_model(d: Draft, notes: list[str]) -> DetectorModel | None:
     """The library's model of the detector, or of the full detector a region of interest was read from."""
     lib = identify(d.detector_name, d.nx, d.ny)
     if lib is None and d.detector_name and d.nx and d.ny:
@@ -339,7 +286,7 @@ def _detector_model(d: _Draft, notes: list[str]) -> DetectorModel | None:
     return lib
 
 
-def _require(d: _Draft, subject: str) -> _Required:
+def _require(d: Draft, subject: str) -> _Required:
     """The values no writer can do without; raises MissingGeometry naming every absent one."""
     missing: list[str] = []
     if d.wavelength is None or d.wavelength <= 0:
@@ -381,7 +328,7 @@ def _require(d: _Draft, subject: str) -> _Required:
     )
 
 
-def _missing_detector(d: _Draft) -> list[str]:
+def _missing_detector(d: Draft) -> list[str]:
     if d.detector_name is None and (d.pixel_size_x is None or d.nx is None):
         return ["detector"]
     missing = []
@@ -392,7 +339,7 @@ def _missing_detector(d: _Draft) -> list[str]:
     return missing
 
 
-def _missing_conventional(d: _Draft) -> list[str]:
+def _missing_conventional(d: Draft) -> list[str]:
     """What a geometry without the header's own axes needs besides: distance and beam centre."""
     missing = []
     if d.distance is None or d.distance <= 0:
@@ -403,7 +350,7 @@ def _missing_conventional(d: _Draft) -> list[str]:
 
 
 def _sensor(
-    d: _Draft,
+    d: Draft,
     lib: DetectorModel | None,
     fact: BeamlineFact | None,
     override: DetectorOverride | None,
@@ -469,7 +416,7 @@ def _overridden(
     )
 
 
-def _lab_frame(d: _Draft, r: _Required, site_axis: Vector | None, subject: str, notes: list[str]) -> LabFrame:
+def _lab_frame(d: Draft, r: _Required, site_axis: Vector | None, subject: str, notes: list[str]) -> LabFrame:
     """The header's own axes (the site's rotation axis replacing theirs), else conventional axes."""
     try:
         if d.axes is not None:
@@ -508,7 +455,7 @@ def _lab_frame(d: _Draft, r: _Required, site_axis: Vector | None, subject: str, 
         raise MissingGeometry([f"usable detector axes ({exc})"], subject) from None
 
 
-def _scan(d: _Draft, r: _Required, lab: LabFrame, kind: str, notes: list[str]) -> tuple[float, float, Vector]:
+def _scan(d: Draft, r: _Required, lab: LabFrame, kind: str, notes: list[str]) -> tuple[float, float, Vector]:
     """Start angle, oscillation and rotation axis as written: a negative rotation is turned positive."""
     from_axes = d.axes is not None and lab.rotation_axis is not None
     start = lab.start_angle if from_axes else float(r.start_angle)
@@ -528,7 +475,7 @@ def _scan(d: _Draft, r: _Required, lab: LabFrame, kind: str, notes: list[str]) -
     return start, oscillation, rotation_axis
 
 
-def _two_theta(d: _Draft, lab: LabFrame, notes: list[str]) -> float:
+def _two_theta(d: Draft, lab: LabFrame, notes: list[str]) -> float:
     two_theta = d.two_theta or 0.0
     if d.axes is not None:
         away = lab.normal if dot(lab.normal, lab.beam) > 0 else scale(lab.normal, -1.0)
@@ -540,7 +487,7 @@ def _two_theta(d: _Draft, lab: LabFrame, notes: list[str]) -> float:
     return two_theta
 
 
-def _polarization_normal(d: _Draft) -> Vector:
+def _polarization_normal(d: Draft) -> Vector:
     gravity = next((a for a in (d.axes.axes if d.axes else ()) if a.equipment == "gravity"), None)
     if gravity is not None and d.axes and d.axes.frame == "imgCIF":
         return unit(scale(gravity.vector, -1.0))
@@ -573,88 +520,6 @@ def _degrees_between(a: Vector, b: Vector) -> float:
     return math.degrees(math.acos(c))
 
 
-def _header_axes(header: Any) -> AxisSet | None:
-    return from_dict(_get(header, "axes"))
-
-
-def _fill_from_header(d: _Draft, header: Any, notes: list[str]) -> None:
-    """Fill every still-empty draft value from the header; note where metadata and header disagree."""
-    px = _get(header, "pixel_size_x")
-    py = _get(header, "pixel_size_y") or px
-    hx, hy = header_dimensions(header)
-    d.detector_name = d.detector_name or _get(header, "detector")
-    d.serial_number = d.serial_number or _get(header, "serial_number")
-    d.pixel_size_x = d.pixel_size_x or px
-    d.pixel_size_y = d.pixel_size_y or py
-    d.nx, d.ny = d.nx or hx, d.ny or hy
-    wl = _get(header, "wavelength")
-    if d.wavelength is None:
-        d.wavelength = wl
-    axes = _header_axes(header)
-    _distance_from_header(d, header, axes, notes)
-    _beam_from_header(d, header, notes)
-    if axes is not None:
-        # A header that states its axes describes the actual vectors: it wins over the metadata's scalars,
-        # whose frame (2theta, spindle sense) is not recorded.
-        d.axes = axes
-    _scan_from_header(d, header, axes)
-    _sensor_from_header(d, header)
-
-
-def _distance_from_header(d: _Draft, header: Any, axes: AxisSet | None, notes: list[str]) -> None:
-    dist = _get(header, "detector_distance")
-    if d.distance is None:
-        d.distance = dist
-    elif dist is not None and abs(dist - d.distance) > DISTANCE_TOLERANCE:
-        used = "image header's axes" if axes is not None else "metadata"
-        notes.append(
-            f"distance: metadata {d.distance:.3f} mm, image header says {dist:.3f} mm; the {used} used"
-        )
-
-
-def _beam_from_header(d: _Draft, header: Any, notes: list[str]) -> None:
-    bx, by = _get(header, "beam_x"), _get(header, "beam_y")
-    if bx is None or by is None or not d.pixel_size_x or not d.pixel_size_y:
-        return
-    if d.beam_x is None or d.beam_y is None:
-        d.beam_x, d.beam_y = bx * d.pixel_size_x, by * d.pixel_size_y
-    elif (
-        abs(d.beam_x / d.pixel_size_x - bx) > BEAM_TOLERANCE
-        or abs(d.beam_y / d.pixel_size_y - by) > BEAM_TOLERANCE
-    ):
-        notes.append(
-            f"beam centre: metadata ({d.beam_x / d.pixel_size_x:.2f}, "
-            f"{d.beam_y / d.pixel_size_y:.2f}) px used, image header Beam_xy ({bx:.2f}, {by:.2f})"
-        )
-
-
-def _scan_from_header(d: _Draft, header: Any, axes: AxisSet | None) -> None:
-    if d.start_angle is None:
-        d.start_angle = _get(header, "start_angle")
-    if d.oscillation is None:
-        d.oscillation = _get(header, "angle_increment")
-    if axes is not None and not any(a.kind == "rotation" for a in axes.scan_axes()):
-        # the header states its goniometer and nothing turns (an XFEL still, a grid): a zero oscillation
-        d.start_angle = d.start_angle if d.start_angle is not None else 0.0
-        d.oscillation = d.oscillation if d.oscillation is not None else 0.0
-
-
-def _sensor_from_header(d: _Draft, header: Any) -> None:
-    """Sensor, overload (Count_cutoff), polarization and 2theta: the header's word wins where it has one."""
-    thickness = _get(header, "sensor_thickness")
-    if thickness is not None:
-        d.sensor_thickness, d.thickness_source = thickness, "the image header"
-    d.sensor_material = _get(header, "sensor_material") or d.sensor_material
-    cutoff = _get(header, "count_cutoff")
-    if cutoff is not None:
-        d.overload = int(cutoff)
-    pol = _get(header, "polarization")
-    if pol is not None:
-        d.polarization = float(pol)
-    if d.two_theta is None:
-        d.two_theta = _get(header, "detector_2theta", "two_theta")
-
-
 def geometry_from_header(
     header: Any,
     *,
@@ -672,22 +537,22 @@ def geometry_from_header(
     master says how many images it holds.
     """
     notes: list[str] = []
-    d = _Draft(
+    d = Draft(
         template=normalise_template(template) if template else None,
         image_directory=image_directory,
         first_image=first_image,
         experiment_type=experiment_type,
-        when=_get(header, "timestamp"),
+        when=first_of(header, "timestamp"),
     )
-    _fill_from_header(d, header, notes)
-    extra = _get(header, "extra") or {}
+    fill_from_header(d, header, notes)
+    extra = first_of(header, "extra") or {}
     n_master = extra.get("n_images") if isinstance(extra, dict) else None
     if number_of_images is not None:
         d.number_of_images = number_of_images
     elif n_master:
         d.number_of_images = int(n_master)
     else:
-        n_osc = _get(header, "n_oscillations")
+        n_osc = first_of(header, "n_oscillations")
         if n_osc is not None and int(n_osc) > 1:
             d.number_of_images = int(n_osc)
             notes.append(f"number of images {int(n_osc)} from the header's N_oscillations (ESRF convention)")
@@ -717,7 +582,7 @@ def geometry_from_collection(
     slow)) -- see docs/reprocessing.md.
     """
     notes: list[str] = []
-    d = _Draft(
+    d = Draft(
         wavelength=dc.wavelength,
         distance=dc.detector_distance,
         beam_x=dc.beam_centre_x,
@@ -748,5 +613,5 @@ def geometry_from_collection(
                 "the facility's detector record",
             )
     if header is not None:
-        _fill_from_header(d, header, notes)
+        fill_from_header(d, header, notes)
     return _finish(d, notes, overrides, f"data collection {dc.local_id}", best)
