@@ -13,10 +13,10 @@ import strawberry
 import strawberry.federation as federation
 from strawberry.types import Info
 
-from mx_schema.ids import encode_id
 from site_adapter import model
 from site_adapter.graphql import images
 from site_adapter.graphql.images import ImageSet
+from site_adapter.graphql.records import from_record
 from site_adapter.graphql.types import (
     HC_KEV_ANGSTROM,
     DataCollectionGroup,
@@ -129,41 +129,7 @@ class DataCollection(Node):
 
     @classmethod
     def of(cls, site: str, r: model.DataCollection) -> DataCollection:
-        return cls(
-            id=strawberry.ID(encode_id(site, "DataCollection", r.local_id)),
-            site=site,
-            local_id=r.local_id,
-            experiment_type=r.experiment_type,
-            start_time=r.start_time,
-            end_time=r.end_time,
-            run_status=r.run_status,
-            image_directory=r.image_directory,
-            file_template=r.file_template,
-            start_image_number=r.start_image_number,
-            number_of_images=r.number_of_images,
-            wavelength=r.wavelength,
-            detector_distance=r.detector_distance,
-            beam_centre_x=r.beam_centre_x,
-            beam_centre_y=r.beam_centre_y,
-            axis_start=r.axis_start,
-            axis_end=r.axis_end,
-            axis_range=r.axis_range,
-            overlap=r.overlap,
-            rotation_axis=r.rotation_axis,
-            exposure_time=r.exposure_time,
-            transmission=r.transmission,
-            flux=r.flux,
-            beam_size_x=r.beam_size_x,
-            beam_size_y=r.beam_size_y,
-            resolution=r.resolution,
-            detector_two_theta=r.detector_2theta,
-            kappa_start=r.kappa_start,
-            phi_start=r.phi_start,
-            chi_start=r.chi_start,
-            omega_start=r.omega_start,
-            comments=r.comments,
-            _record=r,
-        )
+        return from_record(cls, site, r, detector_two_theta=r.detector_2theta)
 
     @strawberry.field(description=d("eV", "Photon energy, from the wavelength."))
     def energy(self) -> float | None:

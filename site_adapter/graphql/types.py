@@ -15,6 +15,7 @@ from strawberry.types import Info
 from mx_schema.ids import encode_id
 from site_adapter import model
 from site_adapter.graphql.context import SiteContext
+from site_adapter.graphql.records import from_record
 from site_adapter.model import Detector as DetectorRecord  # inside Detector, `model` names a field
 
 HC_KEV_ANGSTROM = 12398.419843320026  # h*c in eV·Å (CODATA 2018): E[eV] = hc / λ[Å]
@@ -87,13 +88,7 @@ class Proposal(Node):
 
     @classmethod
     def of(cls, site: str, r: model.Proposal) -> Proposal:
-        return cls(
-            id=strawberry.ID(encode_id(site, "Proposal", r.local_id)),
-            site=site,
-            local_id=r.local_id,
-            code=r.code,
-            title=r.title,
-        )
+        return from_record(cls, site, r)
 
 
 @strawberry.type(description="A session (visit) at a beamline.")
@@ -109,17 +104,7 @@ class Session(Node):
 
     @classmethod
     def of(cls, site: str, r: model.Session) -> Session:
-        return cls(
-            id=strawberry.ID(encode_id(site, "Session", r.local_id)),
-            site=site,
-            local_id=r.local_id,
-            visit=r.visit,
-            visit_number=r.visit_number,
-            proposal=r.proposal,
-            beamline=r.beamline,
-            start_time=r.start_time,
-            end_time=r.end_time,
-        )
+        return from_record(cls, site, r)
 
 
 @strawberry.type(description="A protein (macromolecule) as registered at the facility.")
@@ -135,15 +120,7 @@ class Protein(Node):
 
     @classmethod
     def of(cls, site: str, r: model.Protein) -> Protein:
-        return cls(
-            id=strawberry.ID(encode_id(site, "Protein", r.local_id)),
-            site=site,
-            local_id=r.local_id,
-            acronym=r.acronym,
-            name=r.name,
-            uniprot_ids=list(r.uniprot_ids),
-            sequence_hash=r.sequence_hash,
-        )
+        return from_record(cls, site, r, uniprot_ids=list(r.uniprot_ids))
 
 
 @strawberry.type(description="A crystal: the physical specimen a sample holds.")
@@ -159,13 +136,7 @@ class Crystal(Node):
 
     @classmethod
     def of(cls, site: str, r: model.Crystal) -> Crystal:
-        return cls(
-            id=strawberry.ID(encode_id(site, "Crystal", r.local_id)),
-            local_id=r.local_id,
-            uuid=r.uuid,
-            space_group=r.space_group,
-            cell=UnitCell.of(r.cell),
-        )
+        return from_record(cls, site, r, cell=UnitCell.of(r.cell))
 
 
 @strawberry.type(description="A detector, with the geometry that makes its images intelligible.")
@@ -183,19 +154,7 @@ class Detector(Node):
 
     @classmethod
     def of(cls, site: str, r: DetectorRecord) -> Detector:
-        return cls(
-            id=strawberry.ID(encode_id(site, "Detector", r.local_id)),
-            local_id=r.local_id,
-            manufacturer=r.manufacturer,
-            model=r.model,
-            serial_number=r.serial_number,
-            pixel_size_x=r.pixel_size_x,
-            pixel_size_y=r.pixel_size_y,
-            number_of_pixels_x=r.number_of_pixels_x,
-            number_of_pixels_y=r.number_of_pixels_y,
-            sensor_material=r.sensor_material,
-            sensor_thickness=r.sensor_thickness,
-        )
+        return from_record(cls, site, r)
 
 
 @strawberry.type(description="Merging statistics of one resolution shell (overall, inner or outer).")
@@ -241,16 +200,11 @@ class ProcessingResult(Node):
 
     @classmethod
     def of(cls, site: str, r: model.ProcessingResult) -> ProcessingResult:
-        return cls(
-            id=strawberry.ID(encode_id(site, "ProcessingResult", r.local_id)),
-            local_id=r.local_id,
-            program=r.program,
-            status=r.status,
-            space_group=r.space_group,
+        return from_record(
+            cls,
+            site,
+            r,
             cell=UnitCell.of(r.cell),
-            anomalous=r.anomalous,
-            start_time=r.start_time,
-            end_time=r.end_time,
             overall=ShellStatistics.of(r.overall),
             inner=ShellStatistics.of(r.inner),
             outer=ShellStatistics.of(r.outer),
@@ -283,17 +237,8 @@ class Sample(Node):
 
     @classmethod
     def of(cls, site: str, r: model.Sample) -> Sample:
-        return cls(
-            id=strawberry.ID(encode_id(site, "Sample", r.local_id)),
-            site=site,
-            local_id=r.local_id,
-            name=r.name,
-            barcode=r.barcode,
-            container_code=r.container_code,
-            position=r.position,
-            external_ids=[ExternalId(system=e.system, kind=e.kind, value=e.value) for e in r.external_ids],
-            _record=r,
-        )
+        external = [ExternalId(system=e.system, kind=e.kind, value=e.value) for e in r.external_ids]
+        return from_record(cls, site, r, external_ids=external)
 
     @strawberry.field
     async def crystal(self, info: Info) -> Crystal | None:
@@ -339,10 +284,4 @@ class DataCollectionGroup(Node):
 
     @classmethod
     def of(cls, site: str, r: model.DataCollectionGroup) -> DataCollectionGroup:
-        return cls(
-            id=strawberry.ID(encode_id(site, "DataCollectionGroup", r.local_id)),
-            local_id=r.local_id,
-            experiment_type=r.experiment_type,
-            start_time=r.start_time,
-            end_time=r.end_time,
-        )
+        return from_record(cls, site, r)
