@@ -29,6 +29,8 @@ async def page(
 ) -> dict[str, Any]:
     body = await impl.query(PAGE, {"f": flt, "first": first, "after": after}, caller)
     assert "errors" not in body, body["errors"]
+    if impl.kind == "hub":  # every site answered, so totalCount is the whole count (not a lower bound)
+        assert body["extensions"]["totalCountComplete"] is True, body.get("extensions")
     return body["data"]["dataCollections"]  # type: ignore[no-any-return]
 
 
