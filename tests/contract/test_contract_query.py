@@ -70,27 +70,31 @@ def shape(sel: SelectionSetNode) -> dict[str, Any]:
     return out
 
 
+def check_leaf(name: str, v: Any, where: str) -> None:
+    """A scalar of the contract's query has the SDL's type."""
+    if name in FLOATS:
+        assert isinstance(v, (int, float)) and not isinstance(v, bool), where
+    elif name in INTS or name == "totalCount":
+        assert isinstance(v, int) and not isinstance(v, bool), where
+    elif name == "hasNextPage":
+        assert isinstance(v, bool), where
+    elif name == "uniprotIds":
+        assert isinstance(v, list) and all(isinstance(u, str) for u in v), where
+    else:
+        assert isinstance(v, str), where
+
+
 def check_shape(value: Any, want: dict[str, Any], path: str = "") -> None:
     """Every selected field is in the answer, with the contract's type; lists checked item by item."""
     assert isinstance(value, dict), path
     assert set(value) == set(want), (path, set(want) ^ set(value))
     for name, sub in want.items():
         v, where = value[name], f"{path}.{name}"
-        if name in NON_NULL:
-            assert v is not None, where
+        assert v is not None or name not in NON_NULL, where
         if v is None:
             continue
         if sub is None:
-            if name in FLOATS:
-                assert isinstance(v, (int, float)) and not isinstance(v, bool), where
-            elif name in INTS or name == "totalCount":
-                assert isinstance(v, int) and not isinstance(v, bool), where
-            elif name == "hasNextPage":
-                assert isinstance(v, bool), where
-            elif name == "uniprotIds":
-                assert isinstance(v, list) and all(isinstance(u, str) for u in v), where
-            else:
-                assert isinstance(v, str), where
+            check_leaf(name, v, where)
         elif isinstance(v, list):
             for i, item in enumerate(v):
                 check_shape(item, sub, f"{where}[{i}]")

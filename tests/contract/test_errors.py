@@ -36,9 +36,11 @@ async def test_a_negative_page_size_is_refused_with_a_code(impl):
 
 async def test_more_records_than_an_operation_may_ask_is_refused_with_a_code(impl):
     """docs/security.md: at most 5,000 records asked per operation (`first` summed over connections)."""
-    query = "{ a: dataCollections(first: 500) { totalCount } " + " ".join(
-        f"x{i}: dataCollections(first: 500) {{ totalCount }}" for i in range(10)
-    ) + " }"
+    query = (
+        "{ a: dataCollections(first: 500) { totalCount } "
+        + " ".join(f"x{i}: dataCollections(first: 500) {{ totalCount }}" for i in range(10))
+        + " }"
+    )
     body = await impl.query(query, None, ADMIN)
     assert body.get("data") is None, body
     assert codes(body) and all(isinstance(c, str) and c for c in codes(body)), body

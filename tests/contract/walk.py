@@ -11,7 +11,7 @@ PAGE = """query($f: DataCollectionFilter, $first: Int, $after: String) {
     totalCount pageInfo { hasNextPage endCursor } edges { cursor node { id site localId startTime } } } }"""
 
 
-def codes(body: dict[str, Any]) -> list[str]:
+def codes(body: dict[str, Any]) -> list[str | None]:
     """The `extensions.code` of every error in an answer."""
     return [(e.get("extensions") or {}).get("code") for e in body.get("errors") or []]
 
