@@ -5,6 +5,7 @@ oracle's count; cursors resume by position, whatever filter they came from."""
 from __future__ import annotations
 
 import random
+from collections import Counter
 
 import pytest
 
@@ -100,3 +101,14 @@ async def test_a_cursor_of_another_connection_is_refused(impl):
         "query($a: String) { dataCollections(first: 2, after: $a) { totalCount } }", {"a": cursor}, ADMIN
     )
     assert codes(body) == ["INVALID_CURSOR"]
+
+
+async def test_the_data_exercises_the_tie_breaks(impl):
+    """The order checks above are only as strong as the data: it must hold records with equal start times
+    (ties by local id) and, at the hub, records of two sites with equal start time and local id (ties by
+    site name)."""
+    starts = Counter(f.start for f in impl.facts)
+    assert any(n > 1 for n in starts.values())
+    if impl.kind == "hub":
+        full = Counter((f.start, f.local_id) for f in impl.facts)
+        assert any(n > 1 for n in full.values())
