@@ -1,6 +1,7 @@
 """Fixtures for every real component live in tests/fixtures/, one module each."""
 
 from tests.fixtures.access import *  # noqa: F401,F403
+from tests.fixtures.contract import *  # noqa: F401,F403
 from tests.fixtures.hub import *  # noqa: F401,F403
 from tests.fixtures.images import *  # noqa: F401,F403
 from tests.fixtures.lims import *  # noqa: F401,F403

@@ -75,25 +75,6 @@ async def test_null_and_zero_start_times_sort_last_by_id(ispyb):
     assert order == [990003, 990002, 990004, 990001]
 
 
-async def test_walking_all_pages_returns_every_collection_once_in_order(ispyb):
-    everything = await ispyb.data_collections(F(), PageRequest(first=100))
-    expected = [k for k, _ in everything.items]
-    assert everything.total_count == 10 == len(expected)
-    seen, after = [], None
-    while True:
-        page = await ispyb.data_collections(F(), PageRequest(first=3, after=after))
-        assert page.total_count == 10
-        seen += [k for k, _ in page.items]
-        if not page.has_next_page:
-            break
-        after = page.items[-1][0]
-    assert seen == expected
-    # resuming after a null-time key stays among the nulls
-    assert [
-        k[1] for k, _ in (await ispyb.data_collections(F(), PageRequest(first=5, after=(None, 990004)))).items
-    ] == [990001]
-
-
 @pytest.mark.parametrize(
     "f, expected",
     [
