@@ -61,9 +61,9 @@ def main() -> None:
         sys.exit(f"no PILATUS fixture files under {images}")
     headers = [read_header(p) for p in files]
     sections = [h.binary_sections[0] for h in headers]
-    payloads = [read_section(p, s) for p, s in zip(files, sections)]
+    payloads = [read_section(p, s) for p, s in zip(files, sections, strict=True)]
     nbytes = sum(len(b) for b in payloads)
-    for p, s, data in zip(files[:3], sections, payloads):  # the decoders must agree before timing
+    for s, data in zip(sections[:3], payloads[:3], strict=True):  # the decoders must agree before timing
         assert np.array_equal(
             decode_byte_offset(data, s.number_of_elements), decByteOffset(data, size=s.number_of_elements)
         )
@@ -86,12 +86,14 @@ def main() -> None:
     )
 
     def plain_md5() -> None:
-        for p, s in zip(files, sections):
+        for p, s in zip(files, sections, strict=True):
             with open(p, "rb") as f:
                 f.seek(s.data_offset)
                 hashlib.md5(f.read(s.binary_size)).digest()
 
-    t_md5, t_md5_plain = best_pair(r, lambda: [section_md5(p, s) for p, s in zip(files, sections)], plain_md5)
+    t_md5, t_md5_plain = best_pair(
+        r, lambda: [section_md5(p, s) for p, s in zip(files, sections, strict=True)], plain_md5
+    )
 
     # Results are dropped as they come, as a scan does: keeping 60 frames alive would time page faults.
     def decode_all_of(
@@ -103,7 +105,7 @@ def main() -> None:
 
         return run
 
-    lc = [(d, s.number_of_elements) for d, s in zip(payloads, sections)]
+    lc = [(d, s.number_of_elements) for d, s in zip(payloads, sections, strict=True)]
     ours = decode_all_of(lc, lambda d, n: decode_byte_offset(d, n))
     theirs = decode_all_of(lc, lambda d, n: decByteOffset(d, size=n))
     t_dec, t_dec_fabio = best_pair(r, ours, theirs)

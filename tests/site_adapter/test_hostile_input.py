@@ -20,7 +20,7 @@ def _id(raw: bytes) -> str:
 CASES = [
     (
         "huge local id",
-        '{ node(id: "%s") { id } }' % _id(b"DataCollection:esrf:99999999999999999999999"),
+        '{ node(id: "' + _id(b"DataCollection:esrf:99999999999999999999999") + '") { id } }',
         {},
         None,
     ),
