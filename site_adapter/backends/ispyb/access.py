@@ -1,54 +1,17 @@
-"""Access facts for the hub's access-control layer: who belongs to which proposal and session, and embargo.
+"""Access facts of an ISPyB: who belongs to which proposal and session, and who is staff.
 
 Facts only (Person, Proposal.personId, ProposalHasPerson, Session_has_Person, UserGroup); the
-visibility rule itself lives in the access-control layer, not here.
+visibility rule and the embargo live in site_adapter/access.py, its SQL in visibility.py.
 """
 
 from __future__ import annotations
 
-import datetime as dt
-from dataclasses import dataclass, field
 from typing import Any
 
-from site_adapter import model
 from site_adapter.backends.ispyb.schema_check import SchemaInfo
 
 # SynchWeb's staff permissions (Permission.type); a member of a UserGroup holding one is staff.
 STAFF_PERMISSIONS = ("mx_admin", "super_admin")
-
-
-@dataclass(frozen=True, slots=True)
-class EmbargoPolicy:
-    """A site's rule: a session's data is public `years` after the session ended.
-
-    per_beamline overrides default_years for a beamline (BLSession.beamLineName); a session without
-    an end date (or with a zero date) is never public by this rule.
-    """
-
-    default_years: float = 3.0
-    per_beamline: dict[str, float] = field(default_factory=dict)
-
-    def years_for(self, beamline: str | None) -> float:
-        if beamline is not None and beamline in self.per_beamline:
-            return self.per_beamline[beamline]
-        return self.default_years
-
-    def public_from(self, session: model.Session) -> dt.datetime | None:
-        if session.end_time is None:
-            return None
-        years = self.years_for(session.beamline)
-        if years < 0:
-            return None  # a negative period means "never public" for that beamline
-        return session.end_time + dt.timedelta(days=365.25 * years)
-
-    def is_public(self, session: model.Session, now: dt.datetime | None = None) -> bool:
-        start = self.public_from(session)
-        if start is None:
-            return False
-        current = now or dt.datetime.now(dt.UTC).replace(tzinfo=None)
-        if current.tzinfo is not None:
-            current = current.astimezone(dt.UTC).replace(tzinfo=None)
-        return current >= start
 
 
 async def proposals_of_login(db: Any, s: SchemaInfo, login: str) -> set[str]:

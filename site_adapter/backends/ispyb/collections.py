@@ -6,7 +6,7 @@ the indexed side (sample name, protein acronym, proposal), never a query per row
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from mx_schema.cursors import time_key
@@ -274,9 +274,73 @@ def sort_key(dc: model.DataCollection) -> tuple:
     return (time_key(dc.start_time), int(dc.local_id))
 
 
+# The allow-list of DataCollection columns read, by label: (label, table alias, table, column). A column
+# the schema lacks reads as NULL (SchemaInfo.col). Adding a field: one line here, one in build().
+_COLUMNS = (
+    ("id", "dc", "DataCollection", "dataCollectionId"),
+    ("group_id", "dc", "DataCollection", "dataCollectionGroupId"),
+    ("group_session_id", "dcg", "DataCollectionGroup", "sessionId"),
+    ("legacy_session_id", "dc", "DataCollection", "SESSIONID"),
+    ("group_sample_id", "dcg", "DataCollectionGroup", "blSampleId"),
+    ("legacy_sample_id", "dc", "DataCollection", "BLSAMPLEID"),
+    ("raw_detector_id", "dc", "DataCollection", "detectorId"),
+    ("group_experiment_type", "dcg", "DataCollectionGroup", "experimentType"),
+    ("experiment_type", "dc", "DataCollection", "experimenttype"),
+    ("start_time", "dc", "DataCollection", "startTime"),
+    ("end_time", "dc", "DataCollection", "endTime"),
+    ("run_status", "dc", "DataCollection", "runStatus"),
+    ("image_directory", "dc", "DataCollection", "imageDirectory"),
+    ("file_template", "dc", "DataCollection", "fileTemplate"),
+    ("image_prefix", "dc", "DataCollection", "imagePrefix"),
+    ("image_suffix", "dc", "DataCollection", "imageSuffix"),
+    ("collection_number", "dc", "DataCollection", "dataCollectionNumber"),
+    ("start_image_number", "dc", "DataCollection", "startImageNumber"),
+    ("number_of_images", "dc", "DataCollection", "numberOfImages"),
+    ("wavelength", "dc", "DataCollection", "wavelength"),
+    ("detector_distance", "dc", "DataCollection", "detectorDistance"),
+    ("x_beam", "dc", "DataCollection", "xBeam"),
+    ("y_beam", "dc", "DataCollection", "yBeam"),
+    ("axis_start", "dc", "DataCollection", "axisStart"),
+    ("axis_end", "dc", "DataCollection", "axisEnd"),
+    ("axis_range", "dc", "DataCollection", "axisRange"),
+    ("overlap", "dc", "DataCollection", "overlap"),
+    ("rotation_axis", "dc", "DataCollection", "rotationAxis"),
+    ("exposure_time", "dc", "DataCollection", "exposureTime"),
+    ("transmission", "dc", "DataCollection", "transmission"),
+    ("flux", "dc", "DataCollection", "flux"),
+    ("beam_size_x_mm", "dc", "DataCollection", "beamSizeAtSampleX"),
+    ("beam_size_y_mm", "dc", "DataCollection", "beamSizeAtSampleY"),
+    ("resolution", "dc", "DataCollection", "resolution"),
+    ("detector_2theta", "dc", "DataCollection", "detector2Theta"),
+    ("kappa_start", "dc", "DataCollection", "kappaStart"),
+    ("phi_start", "dc", "DataCollection", "phiStart"),
+    ("chi_start", "dc", "DataCollection", "chiStart"),
+    ("omega_start", "dc", "DataCollection", "omegaStart"),
+    ("comments", "dc", "DataCollection", "comments"),
+)
+# Model fields read straight from the column of the same label, by the normaliser that fits its type.
+_NUMBERS = (
+    "wavelength",
+    "detector_distance",
+    "axis_start",
+    "axis_end",
+    "axis_range",
+    "overlap",
+    "exposure_time",
+    "transmission",
+    "flux",
+    "resolution",
+    "detector_2theta",
+    "kappa_start",
+    "phi_start",
+    "chi_start",
+    "omega_start",
+)
+_TEXTS = ("run_status", "image_directory", "rotation_axis", "comments")
+_INTEGERS = ("start_image_number", "number_of_images")
+
+
 def _by_id_sql(s: SchemaInfo, count: int) -> str:
-    dc = lambda c: s.col("dc", "DataCollection", c)  # noqa: E731
-    g = lambda c: s.col("dcg", "DataCollectionGroup", c)  # noqa: E731
     has_detector = s.has("Detector") and s.has("DataCollection", "detectorId")
     detector_join = " LEFT JOIN Detector d ON d.`detectorId` = dc.`detectorId`" if has_detector else ""
     detector = "d.`detectorId`" if has_detector else "NULL"
@@ -290,19 +354,16 @@ def _by_id_sql(s: SchemaInfo, count: int) -> str:
         else ""
     )
     rx, ry = ("ri.rx", "ri.ry") if refined else ("NULL", "NULL")
+    columns = ", ".join(f"{s.col(alias, table, col)} AS {label}" for label, alias, table, col in _COLUMNS)
+    # The proposal the audit log names (site_adapter.access.touch): the group's session's.
+    audit = "CONCAT(aup.`proposalCode`, aup.`proposalNumber`)"
     return f"""
-SELECT dc.`dataCollectionId`, dc.`dataCollectionGroupId`, dcg.`sessionId`, {dc("SESSIONID")},
-       dcg.`blSampleId`, {dc("BLSAMPLEID")}, {detector}, {dc("detectorId")},
-       {g("experimentType")}, {dc("experimenttype")}, dc.`startTime`, dc.`endTime`, {dc("runStatus")},
-       dc.`imageDirectory`, {dc("fileTemplate")}, {dc("imagePrefix")}, {dc("imageSuffix")},
-       {dc("dataCollectionNumber")}, {dc("startImageNumber")}, dc.`numberOfImages`,
-       dc.`wavelength`, dc.`detectorDistance`, dc.`xBeam`, dc.`yBeam`, {rx}, {ry},
-       dc.`axisStart`, {dc("axisEnd")}, dc.`axisRange`, {dc("overlap")}, {dc("rotationAxis")},
-       dc.`exposureTime`, {dc("transmission")}, {dc("flux")}, {dc("beamSizeAtSampleX")},
-       {dc("beamSizeAtSampleY")}, {dc("resolution")}, {dc("detector2Theta")}, {dc("kappaStart")},
-       {dc("phiStart")}, {dc("chiStart")}, {dc("omegaStart")}, {dc("comments")}
+SELECT {columns}, {detector} AS detector_id, {rx} AS refined_x_beam, {ry} AS refined_y_beam,
+       {audit} AS audit_proposal
 FROM DataCollection dc
 JOIN DataCollectionGroup dcg ON dcg.`dataCollectionGroupId` = dc.`dataCollectionGroupId`{detector_join}{refined_join}
+LEFT JOIN BLSession aus ON aus.`sessionId` = dcg.`sessionId`
+LEFT JOIN Proposal aup ON aup.`proposalId` = aus.`proposalId`
 WHERE dc.`dataCollectionId` IN ({id_list([0] * count)})
 """
 
@@ -318,60 +379,49 @@ def _file_template(template: object, prefix: object, number: object, suffix: obj
     return f"{p}_{num}_####.{suf}"
 
 
-def build(row: Sequence[Any]) -> model.DataCollection:
+def _notes(row: Mapping[str, Any]) -> tuple[tuple[str, ...], dict[str, Any]]:
+    """The quirks of one row, normalised (ids, beam centre) with a provenance note for each."""
     notes: list[str] = []
-    session, note = n.session_id(row[2], row[3])
+    session, note = n.session_id(row["group_session_id"], row["legacy_session_id"])
     notes += [note] if note else []
-    sample, note = n.sample_id(row[4], row[5])
+    sample, note = n.sample_id(row["group_sample_id"], row["legacy_sample_id"])
     notes += [note] if note else []
-    if row[6] is None and n.integer(row[7]):
+    if row["detector_id"] is None and n.integer(row["raw_detector_id"]):
         # data.sql: collection 6017405 has detectorId 78 and there is no Detector row 78.
-        notes.append(f"detector: detectorId {row[7]} has no Detector row; served as null")
-    bx, by, note = n.beam_centre(row[22], row[23], row[24], row[25])
+        notes.append(f"detector: detectorId {row['raw_detector_id']} has no Detector row; served as null")
+    bx, by, note = n.beam_centre(row["x_beam"], row["y_beam"], row["refined_x_beam"], row["refined_y_beam"])
     notes += [note] if note else []
-    for label, raw in (("startTime", row[10]), ("endTime", row[11])):
+    for label, raw in (("startTime", row["start_time"]), ("endTime", row["end_time"])):
         if raw is not None and n.date(raw) is None:
             notes.append(f"{label}: zero date in store; served as null")
-    if row[32] is not None:
+    if row["transmission"] is not None:
         notes.append("transmission: percent, as ISPyB stores it")
-    if row[34] is not None or row[35] is not None:
+    if row["beam_size_x_mm"] is not None or row["beam_size_y_mm"] is not None:
         notes.append("beam size: beamSizeAtSampleX/Y in mm, multiplied by 1000")
+    fixed = {"session_local_id": session, "sample_local_id": sample, "beam_centre_x": bx, "beam_centre_y": by}
+    return tuple(notes), fixed
+
+
+def build(row: Mapping[str, Any]) -> model.DataCollection:
+    """One DataCollection from a row of _by_id_sql, read by column label."""
+    notes, fixed = _notes(row)
     return model.DataCollection(
-        local_id=str(row[0]),
-        group_local_id=n.local_id(row[1]),
-        session_local_id=session,
-        sample_local_id=sample,
-        detector_local_id=n.local_id(row[6]),
-        experiment_type=n.text(row[8]) or n.text(row[9]),
-        start_time=n.date(row[10]),
-        end_time=n.date(row[11]),
-        run_status=n.text(row[12]),
-        image_directory=n.text(row[13]),
-        file_template=_file_template(row[14], row[15], row[17], row[16]),
-        start_image_number=n.integer(row[18]),
-        number_of_images=n.integer(row[19]),
-        wavelength=n.number(row[20]),
-        detector_distance=n.number(row[21]),
-        beam_centre_x=bx,
-        beam_centre_y=by,
-        axis_start=n.number(row[26]),
-        axis_end=n.number(row[27]),
-        axis_range=n.number(row[28]),
-        overlap=n.number(row[29]),
-        rotation_axis=n.text(row[30]),
-        exposure_time=n.number(row[31]),
-        transmission=n.number(row[32]),
-        flux=n.number(row[33]),
-        beam_size_x=n.mm_to_um(row[34]),
-        beam_size_y=n.mm_to_um(row[35]),
-        resolution=n.number(row[36]),
-        detector_2theta=n.number(row[37]),
-        kappa_start=n.number(row[38]),
-        phi_start=n.number(row[39]),
-        chi_start=n.number(row[40]),
-        omega_start=n.number(row[41]),
-        comments=n.text(row[42]),
-        provenance_notes=tuple(notes),
+        local_id=str(row["id"]),
+        group_local_id=n.local_id(row["group_id"]),
+        detector_local_id=n.local_id(row["detector_id"]),
+        experiment_type=n.text(row["group_experiment_type"]) or n.text(row["experiment_type"]),
+        start_time=n.date(row["start_time"]),
+        end_time=n.date(row["end_time"]),
+        file_template=_file_template(
+            row["file_template"], row["image_prefix"], row["collection_number"], row["image_suffix"]
+        ),
+        beam_size_x=n.mm_to_um(row["beam_size_x_mm"]),
+        beam_size_y=n.mm_to_um(row["beam_size_y_mm"]),
+        provenance_notes=notes,
+        **fixed,
+        **{name: n.number(row[name]) for name in _NUMBERS},
+        **{name: n.text(row[name]) for name in _TEXTS},
+        **{name: n.integer(row[name]) for name in _INTEGERS},
     )
 
 
@@ -383,9 +433,9 @@ async def by_id(db: Any, s: SchemaInfo, ids: Sequence[str]) -> dict[str, model.D
     args = (keys + keys) if refined else keys
     vis_where, vis_args = visibility.clause(s, "group", "dcg")
     sql = _by_id_sql(s, len(keys)) + "".join(f" AND {w}" for w in vis_where)
-    rows = await db.fetch(sql, args + vis_args)
-    access.touch(f"session:{r[2]}" for r in rows)
-    return {str(r[0]): build(r) for r in rows}
+    rows = await db.fetch_rows(sql, args + vis_args)
+    access.touch(r["audit_proposal"] for r in rows)
+    return {str(r["id"]): build(r) for r in rows}
 
 
 async def ids_by_sample(db: Any, s: SchemaInfo, sample_ids: Sequence[str]) -> dict[str, list[str]]:

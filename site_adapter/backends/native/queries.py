@@ -13,6 +13,7 @@ from typing import Any
 from mx_schema.cursors import time_key
 from mx_schema.vocabulary import space_group_key
 from site_adapter import access, model
+from site_adapter.query import REACH, AccessSpec, Reach, access_spec
 from site_adapter.backends.base import (
     DataCollectionFilter,
     ProposalFilter,
@@ -42,24 +43,18 @@ def like_escape(text: str) -> str:
 # --- the access rule (site_adapter/access.py) as SQL ---------------------------------------
 
 
-def visible_sessions(p: Params) -> str | None:
-    """SELECT of the session ids the request's viewer may see; None when it may see everything."""
-    scope = access.restricted_scope()
-    if scope is None:
-        return None
-    v = scope.viewer
-    default, per_beamline = scope.embargo.cutoffs()
-    cases = " ".join(f"WHEN {p.add(bl)} THEN {p.add(cut)}::timestamp" for bl, cut in per_beamline.items())
-    cutoff = (
-        f"CASE lower(se.beamline) {cases} ELSE {p.add(default)}::timestamp END"
-        if cases
-        else f"{p.add(default)}::timestamp"
+def visible_sessions(spec: AccessSpec, p: Params) -> str:
+    """SELECT of the session ids `spec` lets the viewer see (site_adapter.access.session_visible)."""
+    cases = " ".join(
+        f"WHEN {p.add(bl)} THEN {p.add(cut)}::timestamp" for bl, cut in spec.beamline_cutoffs
     )
+    default = f"{p.add(spec.default_cutoff)}::timestamp"
+    cutoff = f"CASE lower(se.beamline) {cases} ELSE {default} END" if cases else default
     rule = [f"se.end_time < {cutoff}"]
-    if v.staff_beamlines:
-        rule.append(f"lower(se.beamline) = ANY({p.add(sorted(v.staff_beamlines))}::text[])")
-    if v.login:
-        rule += _member_rules(v.login, p)
+    if spec.staff_beamlines:
+        rule.append(f"lower(se.beamline) = ANY({p.add(list(spec.staff_beamlines))}::text[])")
+    if spec.login:
+        rule += _member_rules(spec.login, p)
     return f"SELECT se.id FROM session se WHERE {' OR '.join(rule)}"
 
 
@@ -87,66 +82,44 @@ def owned_sessions(owner: access.Ownership, p: Params) -> str | None:
     return f"SELECT se.id FROM session se WHERE {' OR '.join(rule)}" if rule else ""
 
 
-def member_proposals(p: Params) -> str | None:
-    scope = access.restricted_scope()
-    if scope is None or not scope.viewer.login:
-        return None
+def _member_proposals(login: str, p: Params) -> str:
     return (
         "SELECT pm.proposal_id FROM proposal_member pm JOIN person pe ON pe.id = pm.person_id"
-        f" WHERE pe.login = {p.add(scope.viewer.login)}"
+        f" WHERE pe.login = {p.add(login)}"
     )
 
 
+# Per kind: (column of the session id, or of the record's own proposal / use) as site_adapter.query.REACH says.
+_USED_BY = {"sample": "sample_id", "protein": "protein_id"}
+
+
 def visibility(kind: str, alias: str, p: Params) -> list[str]:
-    """The access rule for one table, as WHERE clauses on `alias` (empty: everything visible)."""
-    if kind not in _RULED or access.restricted_scope() is None:
+    """The access rule (site_adapter.query.AccessSpec) for one table, as WHERE clauses on `alias`
+    (empty: everything visible)."""
+    reach = REACH.get(kind, Reach.PUBLIC)
+    spec = access_spec()
+    if reach is Reach.PUBLIC or spec is None:
         return []  # detectors carry no proposal: visible to all
     if kind == "crystal":
         inner = visibility("sample", "s2", p)[0]
         return [f"{alias}.id IN (SELECT s2.crystal_id FROM sample s2 WHERE {inner})"]
-    sessions = visible_sessions(p)
-    if sessions is None:
-        return []
-    if kind in ("data_collection", "data_collection_group"):
+    sessions = visible_sessions(spec, p)
+    if reach is Reach.SESSION:
+        if kind == "session":
+            return [f"{alias}.id IN ({sessions})"]
+        if kind == "processing_result":
+            return [
+                f"{alias}.data_collection_id IN (SELECT dc.id FROM data_collection dc"
+                f" WHERE dc.session_id IN ({sessions}))"
+            ]
         return [f"{alias}.session_id IN ({sessions})"]
-    if kind == "session":
-        return [f"{alias}.id IN ({sessions})"]
-    if kind == "processing_result":
-        return [
-            f"{alias}.data_collection_id IN (SELECT dc.id FROM data_collection dc WHERE dc.session_id IN ({sessions}))"
-        ]
-    members = member_proposals(p)
-    member_clause = f" OR {alias}.proposal_id IN ({members})" if members else ""
-    if kind == "proposal":
-        member_clause = f" OR {alias}.id IN ({members})" if members else ""
-        return [
-            f"({alias}.id IN (SELECT se2.proposal_id FROM session se2 WHERE se2.id IN ({sessions})){member_clause})"
-        ]
-    if kind == "sample":
-        return [
-            f"({alias}.id IN (SELECT dc.sample_id FROM data_collection dc WHERE dc.session_id IN ({sessions}))"
-            f"{member_clause})"
-        ]
-    if kind == "protein":
-        return [
-            f"({alias}.id IN (SELECT dc.protein_id FROM data_collection dc WHERE dc.session_id IN ({sessions}))"
-            f"{member_clause})"
-        ]
-    return []
-
-
-_RULED = frozenset(
-    {
-        "data_collection",
-        "data_collection_group",
-        "session",
-        "processing_result",
-        "proposal",
-        "sample",
-        "protein",
-        "crystal",
-    }
-)
+    own = "id" if reach is Reach.PROPOSAL else "proposal_id"
+    member = f" OR {alias}.{own} IN ({_member_proposals(spec.login, p)})" if spec.login else ""
+    if reach is Reach.PROPOSAL:
+        used = f"SELECT se2.proposal_id FROM session se2 WHERE se2.id IN ({sessions})"
+    else:
+        used = f"SELECT dc.{_USED_BY[kind]} FROM data_collection dc WHERE dc.session_id IN ({sessions})"
+    return [f"({alias}.id IN ({used}){member})"]
 
 
 def data_collection_where(f: DataCollectionFilter, p: Params) -> list[str]:
@@ -270,6 +243,14 @@ def text_keyset(expr: str, id_col: str, after: tuple | None, p: Params) -> list[
         return []
     value, local_id = after
     return [f'({expr} COLLATE "C", {id_col}) > ({p.add(value or "")}, {p.add(int(local_id))})']
+
+
+def audit_column(kind: str, alias: str) -> str:
+    """A column `audit_proposal`: the code of the proposal a row of `kind` belongs to, which the audit
+    log names (site_adapter.access.touch); codes, not ids, so both backends write the same thing."""
+    if kind == "proposal":
+        return f"{alias}.code AS audit_proposal"
+    return f"(SELECT ap.code FROM proposal ap WHERE ap.id = {alias}.proposal_id) AS audit_proposal"
 
 
 def where_sql(clauses: list[str]) -> str:

@@ -1,0 +1,122 @@
+"""The query specification every backend compiles: the access rule as data, the orderings and keysets.
+
+Built once per request from the contract's inputs; a backend maps these terms to its own columns and
+SQL dialect. No SQL and no column names here (those belong to each backend).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from enum import Enum
+
+from site_adapter import access
+
+KEY_TIME_FORMAT = "%Y-%m-%dT%H:%M:%S.%f"  # mx_schema.cursors.time_key
+
+
+class Reach(Enum):
+    """How a kind of record meets the rule of site_adapter.access.visible (RecordFacts)."""
+
+    SESSION = "session"  # through its one session: sessions, groups, collections, processing results
+    USED_OR_OWNED = "used"  # through the collections that use it, or its proposal's members: samples, proteins
+    PROPOSAL = "proposal"  # through its sessions, or its members: proposals
+    PUBLIC = "public"  # carries no proposal (detectors): visible to all
+
+
+REACH: dict[str, Reach] = {
+    "session": Reach.SESSION,
+    "data_collection_group": Reach.SESSION,
+    "data_collection": Reach.SESSION,
+    "processing_result": Reach.SESSION,
+    "sample": Reach.USED_OR_OWNED,
+    "crystal": Reach.USED_OR_OWNED,  # through its samples
+    "protein": Reach.USED_OR_OWNED,
+    "proposal": Reach.PROPOSAL,
+    "detector": Reach.PUBLIC,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class AccessSpec:
+    """The access rule for one request, as data a backend compiles to a SQL predicate.
+
+    A session is visible when it ended before `cutoff_for(beamline)`, or its beamline (lower case) is
+    in `staff_beamlines`, or `login` is on it or on its proposal; other records follow REACH.
+    """
+
+    default_cutoff: dt.datetime | None  # None: never public by the embargo
+    beamline_cutoffs: tuple[tuple[str, dt.datetime | None], ...]  # (lower-case beamline, cut-off)
+    staff_beamlines: tuple[str, ...]  # lower case, sorted
+    login: str | None
+
+    def cutoff_for(self, beamline: str | None) -> dt.datetime | None:
+        for name, cut in self.beamline_cutoffs:
+            if beamline is not None and name == beamline.lower():
+                return cut
+        return self.default_cutoff
+
+
+def access_spec(scope: access.Scope | None = None, now: dt.datetime | None = None) -> AccessSpec | None:
+    """The request's rule as an AccessSpec; None when the request may see everything (no access
+    control, an admin, staff of every beamline)."""
+    scope = scope if scope is not None else access.restricted_scope()
+    if scope is None or not scope.restricted:
+        return None
+    default, per_beamline = scope.embargo.cutoffs(now)
+    return AccessSpec(
+        default_cutoff=default,
+        beamline_cutoffs=tuple(sorted(per_beamline.items())),
+        staff_beamlines=tuple(sorted(b for b in scope.viewer.staff_beamlines if b != "*")),
+        login=scope.viewer.login,
+    )
+
+
+class Direction(Enum):
+    TIME_DESC = "time_desc"  # newest first; null (and zero) times last; ties by local id descending
+    TEXT_ASC = "text_asc"  # by code point; null as ""; ties by local id ascending
+
+
+# The order of each root connection (mx_schema.cursors.ORDERINGS): what every backend sorts by.
+ORDER: dict[str, Direction] = {
+    "data_collection": Direction.TIME_DESC,
+    "session": Direction.TIME_DESC,
+    "sample": Direction.TEXT_ASC,  # by name
+    "protein": Direction.TEXT_ASC,  # by acronym
+    "proposal": Direction.TEXT_ASC,  # by code
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Position:
+    """A keyset position: the sort value of the last record seen (a time or a text) and its local id.
+
+    `value` None is a record with no sort value (a null time; a text position never is None)."""
+
+    value: dt.datetime | str | None
+    local_id: int
+
+
+class MalformedPosition(ValueError):
+    """A cursor's keyset position that no record of ours could have produced."""
+
+
+def position(after: tuple[object, ...] | None, direction: Direction) -> Position | None:
+    """The keyset position of a decoded cursor (sort value, local id) for `direction`."""
+    if after is None:
+        return None
+    if not isinstance(after, tuple) or len(after) != 2 or not isinstance(after[1], int):
+        raise MalformedPosition("malformed keyset position")
+    value, local_id = after
+    if direction is Direction.TEXT_ASC:
+        if value is not None and not isinstance(value, str):
+            raise MalformedPosition("malformed keyset position")
+        return Position(value or "", local_id)
+    if value is None:
+        return Position(None, local_id)
+    if not isinstance(value, str):
+        raise MalformedPosition("malformed keyset position")
+    try:
+        return Position(dt.datetime.strptime(value, KEY_TIME_FORMAT), local_id)
+    except ValueError:
+        raise MalformedPosition("malformed keyset position") from None
