@@ -6,6 +6,7 @@ the indexed side (sample name, protein acronym, proposal), never a query per row
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -275,7 +276,8 @@ def sort_key(dc: model.DataCollection) -> tuple:
 
 
 # The allow-list of DataCollection columns read, by label: (label, table alias, table, column). A column
-# the schema lacks reads as NULL (SchemaInfo.col). Adding a field: one line here, one in build().
+# the schema lacks reads as NULL (SchemaInfo.col). A label that is a model field (model.from_row) is read
+# by the field's type: adding a plain field is one line here.
 _COLUMNS = (
     ("id", "dc", "DataCollection", "dataCollectionId"),
     ("group_id", "dc", "DataCollection", "dataCollectionGroupId"),
@@ -318,26 +320,8 @@ _COLUMNS = (
     ("omega_start", "dc", "DataCollection", "omegaStart"),
     ("comments", "dc", "DataCollection", "comments"),
 )
-# Model fields read straight from the column of the same label, by the normaliser that fits its type.
-_NUMBERS = (
-    "wavelength",
-    "detector_distance",
-    "axis_start",
-    "axis_end",
-    "axis_range",
-    "overlap",
-    "exposure_time",
-    "transmission",
-    "flux",
-    "resolution",
-    "detector_2theta",
-    "kappa_start",
-    "phi_start",
-    "chi_start",
-    "omega_start",
-)
-_TEXTS = ("run_status", "image_directory", "rotation_axis", "comments")
-_INTEGERS = ("start_image_number", "number_of_images")
+# How a column of each model type is read (ISPyB's quirks: zero dates, numbers as text, 0 as "none").
+_CONVERT = {float: n.number, int: n.integer, str: n.text, dt.datetime: n.date}
 
 
 def _by_id_sql(s: SchemaInfo, count: int) -> str:
@@ -403,15 +387,16 @@ def _notes(row: Mapping[str, Any]) -> tuple[tuple[str, ...], dict[str, Any]]:
 
 
 def build(row: Mapping[str, Any]) -> model.DataCollection:
-    """One DataCollection from a row of _by_id_sql, read by column label."""
+    """One DataCollection from a row of _by_id_sql, read by column label (model.from_row): columns
+    labelled as a model field are read by the field's type; the rest are the quirks handled here."""
     notes, fixed = _notes(row)
-    return model.DataCollection(
+    return model.from_row(
+        model.DataCollection,
+        row,
+        _CONVERT,
+        n.local_id,
         local_id=str(row["id"]),
-        group_local_id=n.local_id(row["group_id"]),
-        detector_local_id=n.local_id(row["detector_id"]),
         experiment_type=n.text(row["group_experiment_type"]) or n.text(row["experiment_type"]),
-        start_time=n.date(row["start_time"]),
-        end_time=n.date(row["end_time"]),
         file_template=_file_template(
             row["file_template"], row["image_prefix"], row["collection_number"], row["image_suffix"]
         ),
@@ -419,9 +404,6 @@ def build(row: Mapping[str, Any]) -> model.DataCollection:
         beam_size_y=n.mm_to_um(row["beam_size_y_mm"]),
         provenance_notes=notes,
         **fixed,
-        **{name: n.number(row[name]) for name in _NUMBERS},
-        **{name: n.text(row[name]) for name in _TEXTS},
-        **{name: n.integer(row[name]) for name in _INTEGERS},
     )
 
 

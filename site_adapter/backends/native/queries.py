@@ -267,10 +267,6 @@ def _naive(value: dt.datetime) -> dt.datetime:
 # --- rows to model -------------------------------------------------------------------------
 
 
-def _s(v: Any) -> str | None:
-    return None if v is None else str(v)
-
-
 def cell_of(r: Any) -> model.UnitCell | None:
     if r["cell_a"] is None:
         return None
@@ -283,124 +279,44 @@ def time_sort_key(start_time: dt.datetime | None, local_id: int) -> tuple:
     return (time_key(start_time), int(local_id))
 
 
+# Rows become records by name (site_adapter.model.from_row): the store's columns carry the model's field
+# names (ids as `<x>_id`), so a new field needs its column in the migration and nothing here.
+
+
 def data_collection(r: Any) -> model.DataCollection:
-    return model.DataCollection(
-        local_id=str(r["id"]),
-        group_local_id=_s(r["group_id"]),
-        session_local_id=_s(r["session_id"]),
-        sample_local_id=_s(r["sample_id"]),
-        detector_local_id=_s(r["detector_id"]),
-        experiment_type=r["experiment_type"],
-        start_time=r["start_time"],
-        end_time=r["end_time"],
-        run_status=r["run_status"],
-        image_directory=r["image_directory"],
-        file_template=r["file_template"],
-        start_image_number=r["start_image_number"],
-        number_of_images=r["number_of_images"],
-        wavelength=r["wavelength"],
-        detector_distance=r["detector_distance"],
-        beam_centre_x=r["beam_centre_x"],
-        beam_centre_y=r["beam_centre_y"],
-        axis_start=r["axis_start"],
-        axis_end=r["axis_end"],
-        axis_range=r["axis_range"],
-        overlap=r["overlap"],
-        rotation_axis=r["rotation_axis"],
-        exposure_time=r["exposure_time"],
-        transmission=r["transmission"],
-        flux=r["flux"],
-        beam_size_x=r["beam_size_x"],
-        beam_size_y=r["beam_size_y"],
-        resolution=r["resolution"],
-        detector_2theta=r["detector_2theta"],
-        kappa_start=r["kappa_start"],
-        phi_start=r["phi_start"],
-        chi_start=r["chi_start"],
-        omega_start=r["omega_start"],
-        comments=r["comments"],
-    )
+    return model.from_row(model.DataCollection, r)
 
 
 def session(r: Any) -> model.Session:
-    return model.Session(
-        local_id=str(r["id"]),
-        proposal_local_id=str(r["proposal_id"]),
-        proposal=r["proposal_code"],
-        visit=r["visit"],
-        visit_number=r["visit_number"],
-        beamline=r["beamline"],
-        start_time=r["start_time"],
-        end_time=r["end_time"],
-    )
+    return model.from_row(model.Session, r, proposal=r["proposal_code"])
 
 
 def proposal(r: Any) -> model.Proposal:
-    return model.Proposal(local_id=str(r["id"]), code=r["code"], title=r["title"])
+    return model.from_row(model.Proposal, r)
 
 
 def protein(r: Any) -> model.Protein:
-    return model.Protein(
-        local_id=str(r["id"]),
-        acronym=r["acronym"],
-        name=r["name"],
-        uniprot_ids=tuple(r["uniprot_ids"] or ()),
-        sequence_hash=r["sequence_hash"],
-        proposal_local_id=_s(r["proposal_id"]),
-    )
+    return model.from_row(model.Protein, r, uniprot_ids=tuple(r["uniprot_ids"] or ()))
 
 
 def crystal(r: Any) -> model.Crystal:
-    return model.Crystal(
-        local_id=str(r["id"]),
-        uuid=r["uuid"],
-        space_group=r["space_group"],
-        cell=cell_of(r),
-        protein_local_id=_s(r["protein_id"]),
-    )
+    return model.from_row(model.Crystal, r, cell=cell_of(r))
 
 
 def sample(r: Any) -> model.Sample:
     ext = r["external_ids"]
     if isinstance(ext, str):
         ext = json.loads(ext)
-    return model.Sample(
-        local_id=str(r["id"]),
-        name=r["name"],
-        barcode=r["barcode"],
-        container_code=r["container_code"],
-        position=r["position"],
-        crystal_local_id=_s(r["crystal_id"]),
-        protein_local_id=_s(r["protein_id"]),
-        proposal_local_id=_s(r["proposal_id"]),
-        external_ids=tuple(model.ExternalId(e["system"], e["kind"], e["value"]) for e in ext or ()),
-    )
+    external = tuple(model.ExternalId(e["system"], e["kind"], e["value"]) for e in ext or ())
+    return model.from_row(model.Sample, r, external_ids=external)
 
 
 def detector(r: Any) -> model.Detector:
-    return model.Detector(
-        local_id=str(r["id"]),
-        manufacturer=r["manufacturer"],
-        model=r["model"],
-        serial_number=r["serial_number"],
-        pixel_size_x=r["pixel_size_x"],
-        pixel_size_y=r["pixel_size_y"],
-        number_of_pixels_x=r["number_of_pixels_x"],
-        number_of_pixels_y=r["number_of_pixels_y"],
-        sensor_material=r["sensor_material"],
-        sensor_thickness=r["sensor_thickness"],
-    )
+    return model.from_row(model.Detector, r)
 
 
 def group(r: Any) -> model.DataCollectionGroup:
-    return model.DataCollectionGroup(
-        local_id=str(r["id"]),
-        session_local_id=_s(r["session_id"]),
-        sample_local_id=_s(r["sample_id"]),
-        experiment_type=r["experiment_type"],
-        start_time=r["start_time"],
-        end_time=r["end_time"],
-    )
+    return model.from_row(model.DataCollectionGroup, r)
 
 
 def _shell(v: Any) -> model.ShellStatistics | None:
@@ -412,17 +328,11 @@ def _shell(v: Any) -> model.ShellStatistics | None:
 
 
 def processing_result(r: Any) -> model.ProcessingResult:
-    return model.ProcessingResult(
-        local_id=str(r["id"]),
-        data_collection_local_id=str(r["data_collection_id"]),
-        program=r["program"],
-        status=r["status"],
-        space_group=r["space_group"],
+    return model.from_row(
+        model.ProcessingResult,
+        r,
         cell=cell_of(r),
         overall=_shell(r["overall"]),
         inner=_shell(r["inner_shell"]),
         outer=_shell(r["outer_shell"]),
-        start_time=r["start_time"],
-        end_time=r["end_time"],
-        anomalous=r["anomalous"],
     )
