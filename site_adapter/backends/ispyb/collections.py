@@ -186,21 +186,25 @@ def matching_sql(s: SchemaInfo, f: DataCollectionFilter) -> tuple[str, list[Any]
     return f"{branch_group} UNION ALL {branch_legacy}", args + args
 
 
+async def _count(db: Any, from_where: str, args: list[Any]) -> int:
+    return int((await db.fetch_rows(f"SELECT COUNT(*) AS n {from_where}", args))[0]["n"])
+
+
 async def _sample_page(db: Any, sql: str, args: list[Any], req: PageRequest) -> tuple[list[int], bool, int]:
     """Few candidates: one statement sorts them and counts them all (the window runs before `after`)."""
     after_sql, after_args = time_desc_after("w.t", "w.id", req.after)
-    rows = await db.fetch(
+    rows = await db.fetch_rows(
         f"SELECT w.id, w.total FROM (SELECT m.id, m.t, COUNT(*) OVER () AS total FROM ({sql}) m) w"
         f" WHERE {after_sql} ORDER BY {time_desc_order('w.t', 'w.id')} LIMIT %s",
         args + after_args + [req.first + 1],
     )
     if rows:
-        total = int(rows[0][1])
+        total = int(rows[0]["total"])
     elif req.after is None:
         total = 0
     else:  # past the end: the window saw no row, so count separately
-        total = int((await db.fetch(f"SELECT COUNT(*) FROM ({sql}) m", args))[0][0])
-    return [int(r[0]) for r in rows[: req.first]], len(rows) > req.first, total
+        total = await _count(db, f"FROM ({sql}) m", args)
+    return [int(r["id"]) for r in rows[: req.first]], len(rows) > req.first, total
 
 
 async def _plain_page(
@@ -215,7 +219,7 @@ async def _plain_page(
     needs_group = needs_session or f.experiment_type is not None
     group_join = " JOIN DataCollectionGroup dcg ON dcg.`dataCollectionGroupId` = dc.`dataCollectionGroupId`"
     count_from = f"FROM DataCollection dc{group_join if needs_group else ''}{_session_join(needs_session)}"
-    total = int((await db.fetch(f"SELECT COUNT(*) {count_from} WHERE {where}", args))[0][0])
+    total = await _count(db, f"{count_from} WHERE {where}", args)
     if req.first == 0 or total == 0:
         return [], total > 0 and req.first == 0, total
     base = f"FROM DataCollection dc{group_join}{_session_join(needs_session)} WHERE {where}"
@@ -224,23 +228,23 @@ async def _plain_page(
     after = check_position(req.after)
     if after is None or after[0] is not None:
         after_sql, after_args = time_desc_after("dc.`startTime`", "dc.`dataCollectionId`", after)
-        rows = await db.fetch(
-            f"SELECT dc.`dataCollectionId` {base} AND dc.`startTime` >= '1000-01-01' AND {after_sql}"
+        rows = await db.fetch_rows(
+            f"SELECT dc.`dataCollectionId` AS id {base} AND dc.`startTime` >= '1000-01-01' AND {after_sql}"
             " ORDER BY dc.`startTime` DESC, dc.`dataCollectionId` DESC LIMIT %s",
             args + after_args + [want],
         )
-        ids = [int(r[0]) for r in rows]
+        ids = [int(r["id"]) for r in rows]
     if len(ids) < want:
         undated = "(dc.`startTime` IS NULL OR dc.`startTime` < '1000-01-01')"
         extra: list[Any] = []
         if after is not None and after[0] is None:
             undated += " AND dc.`dataCollectionId` < %s"
             extra = [after[1]]
-        rows = await db.fetch(
-            f"SELECT dc.`dataCollectionId` {base} AND {undated} ORDER BY dc.`dataCollectionId` DESC LIMIT %s",
+        rows = await db.fetch_rows(
+            f"SELECT dc.`dataCollectionId` AS id {base} AND {undated} ORDER BY dc.`dataCollectionId` DESC LIMIT %s",
             args + extra + [want - len(ids)],
         )
-        ids += [int(r[0]) for r in rows]
+        ids += [int(r["id"]) for r in rows]
     return ids[: req.first], len(ids) > req.first, total
 
 
@@ -257,7 +261,7 @@ async def page(
         if matching is None:
             return empty
         if req.first == 0:
-            total = int((await db.fetch(f"SELECT COUNT(*) FROM ({matching[0]}) m", matching[1]))[0][0])
+            total = await _count(db, f"FROM ({matching[0]}) m", matching[1])
             return Page(items=[], has_next_page=total > 0, total_count=total)
         result = await _sample_page(db, matching[0], matching[1], req)
     else:
@@ -429,7 +433,7 @@ async def ids_by_sample(db: Any, s: SchemaInfo, sample_ids: Sequence[str]) -> di
     marks = id_list(keys)
     t = time_expr("dc.`startTime`")
     sql = (
-        f"SELECT dcg.`blSampleId`, dc.`dataCollectionId`, {t} AS t, dc.`dataCollectionGroupId` FROM DataCollectionGroup dcg"
+        f"SELECT dcg.`blSampleId` AS sample_id, dc.`dataCollectionId`, {t} AS t, dc.`dataCollectionGroupId` FROM DataCollectionGroup dcg"
         " JOIN DataCollection dc ON dc.`dataCollectionGroupId` = dcg.`dataCollectionGroupId`"
         f" WHERE dcg.`blSampleId` IN ({marks})"
     )
@@ -443,10 +447,10 @@ async def ids_by_sample(db: Any, s: SchemaInfo, sample_ids: Sequence[str]) -> di
         args += keys
     vis_where, vis_args = visibility.clause(s, "data_collection", "m")
     outer = f" WHERE {vis_where[0]}" if vis_where else ""
-    rows = await db.fetch(
+    rows = await db.fetch_rows(
         f"SELECT * FROM ({sql}) m{outer} ORDER BY {time_desc_order('m.t', 'm.`dataCollectionId`')}",
         args + vis_args,
     )
-    for sample, dc_id, _, _group in rows:
-        out.setdefault(str(sample), []).append(str(dc_id))
+    for r in rows:
+        out.setdefault(str(r["sample_id"]), []).append(str(r["dataCollectionId"]))
     return out
