@@ -10,6 +10,7 @@ import datetime as dt
 from dataclasses import dataclass
 from enum import Enum
 
+from mx_schema.vocabulary import space_group_key
 from site_adapter import access
 
 KEY_TIME_FORMAT = "%Y-%m-%dT%H:%M:%S.%f"  # mx_schema.cursors.time_key
@@ -107,7 +108,7 @@ def position(after: tuple[object, ...] | None, direction: Direction) -> Position
         return None
     if not isinstance(after, tuple) or len(after) != 2 or not isinstance(after[1], int):
         raise MalformedPosition("malformed keyset position")
-    value, local_id = after
+    value, local_id = after[0], after[1]
     if direction is Direction.TEXT_ASC:
         if value is not None and not isinstance(value, str):
             raise MalformedPosition("malformed keyset position")
@@ -120,3 +121,69 @@ def position(after: tuple[object, ...] | None, direction: Direction) -> Position
         return Position(dt.datetime.strptime(value, KEY_TIME_FORMAT), local_id)
     except ValueError:
         raise MalformedPosition("malformed keyset position") from None
+
+
+class Match(Enum):
+    """What a filter term means, whichever store answers it."""
+
+    EXACT = "exact"  # equal, case- and accent-sensitive (names, barcodes, acronyms, experiment types)
+    CASELESS = "caseless"  # equal ignoring case (proposal codes, visits, beamlines, crystal UUIDs)
+    UPPER = "upper"  # equal to the upper-case value (UniProt accessions are stored upper case)
+    CONTAINS = "contains"  # a case-insensitive substring (protein names)
+    FROM = "from"  # at or after (a naive UTC time)
+    BEFORE = "before"  # strictly before; a record with no time never matches
+    AT_MOST = "at_most"  # at most (the best result's resolution, Å)
+    SPACE_GROUP = "space_group"  # the same space group, spaces and case ignored (the best result's)
+
+
+# DataCollectionFilter's contract terms (CONTRACT.md) and their meaning; a backend maps each term to
+# its columns. The other fields (mine, the LIMS sample keys, cell) are compiled by each backend as a whole.
+DATA_COLLECTION_TERMS: dict[str, Match] = {
+    "sample_name": Match.EXACT,
+    "sample_barcode": Match.EXACT,
+    "crystal_uuid": Match.CASELESS,
+    "protein_acronym": Match.EXACT,
+    "protein_name": Match.CONTAINS,
+    "uniprot_id": Match.UPPER,
+    "proposal": Match.CASELESS,
+    "visit": Match.CASELESS,
+    "beamline": Match.CASELESS,
+    "experiment_type": Match.EXACT,
+    "start_after": Match.FROM,
+    "start_before": Match.BEFORE,
+    "resolution_better_than": Match.AT_MOST,
+    "space_group": Match.SPACE_GROUP,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Condition:
+    """One filter term with its value, normalised as its Match says (the one place that does it)."""
+
+    term: str
+    match: Match
+    value: object
+
+
+def _normalised(match: Match, value: object) -> object:
+    if match is Match.CASELESS and isinstance(value, str):
+        return value.lower()
+    if match is Match.UPPER and isinstance(value, str):
+        return value.upper()
+    if match in (Match.FROM, Match.BEFORE) and isinstance(value, dt.datetime) and value.tzinfo is not None:
+        return value.astimezone(dt.UTC).replace(tzinfo=None)  # stored times are naive UTC
+    if match is Match.AT_MOST and isinstance(value, int | float):
+        return float(value)
+    if match is Match.SPACE_GROUP and isinstance(value, str):
+        return space_group_key(value)
+    return value
+
+
+def conditions(f: object, terms: dict[str, Match] = DATA_COLLECTION_TERMS) -> tuple[Condition, ...]:
+    """The terms of filter `f` that are set, in the order of `terms`."""
+    out = []
+    for term, match in terms.items():
+        value = getattr(f, term, None)
+        if value is not None:
+            out.append(Condition(term, match, _normalised(match, value)))
+    return tuple(out)

@@ -7,7 +7,7 @@ the indexed side (sample name, protein acronym, proposal), never a query per row
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from mx_schema.cursors import time_key
@@ -28,108 +28,109 @@ from site_adapter.backends.ispyb.keyset import (
 )
 from site_adapter.backends.ispyb.processing import best_filters
 from site_adapter.backends.ispyb.schema_check import SchemaInfo
+from site_adapter.query import conditions
 
-_SAMPLE_FIELDS = (
-    "sample_name",
-    "sample_barcode",
-    "crystal_uuid",
-    "protein_acronym",
-    "protein_name",
-    "uniprot_id",
-    "any_crystal_uuid",
-    "any_sample_barcode",
-)
+Predicates = tuple[list[str], list[Any]]
+# A term compiled for this schema and value: WHERE predicates and their arguments, or None when the
+# term can match nothing here (a column this ISPyB lacks).
+TermSql = Callable[[SchemaInfo, Any], "Predicates | None"]
+
+
+def _exact(column: str, table: str, name: str) -> TermSql:
+    """Equal, case- and accent-sensitive; the plain `=` lets an index serve it."""
+    return lambda s, v: ([f"{column} = %s", binary_equals(column)], [v, v]) if s.has(table, name) else None
+
+
+def _simple(sql: str, table: str | None = None, name: str | None = None) -> TermSql:
+    return lambda s, v: ([sql], [v]) if table is None or s.has(table, name) else None
+
+
+def _experiment_type(s: SchemaInfo, v: Any) -> Predicates:
+    group, legacy = (
+        s.col("dcg", "DataCollectionGroup", "experimentType"),
+        s.col("dc", "DataCollection", "experimenttype"),
+    )
+    return [binary_equals(f"COALESCE({group}, {legacy})")], [v]
+
+
+# Each contract term (site_adapter.query.DATA_COLLECTION_TERMS says what it means and normalises the
+# value) on ISPyB's columns: bs (BLSample), c (Crystal), pr (Protein), dc, dcg, ses (BLSession), p (Proposal).
+# resolutionBetterThan and spaceGroup are the best result's (processing.best_filters).
+_SAMPLE_TERMS: dict[str, TermSql] = {
+    "sample_name": _exact("bs.`name`", "BLSample", "name"),
+    "sample_barcode": _exact("bs.`code`", "BLSample", "code"),
+    # UUIDs, like codes and beamlines below, compare case-insensitively (latin1_swedish_ci)
+    "crystal_uuid": _simple("c.`crystalUUID` = %s", "Crystal", "crystalUUID"),
+    "protein_acronym": _exact("pr.`acronym`", "Protein", "acronym"),
+    "protein_name": _simple(
+        "LOCATE(LOWER(%s), LOWER(CONVERT(pr.`name` USING utf8mb4))) > 0", "Protein", "name"
+    ),
+    "uniprot_id": lambda s, v: None,  # ISPyB v5 has no UniProt column on Protein (tables.sql)
+}
+_SESSION_TERMS: dict[str, TermSql] = {
+    "proposal": lambda s, v: proposal_predicates(v),
+    "visit": visit_predicates,
+    "beamline": _simple("ses.`beamLineName` = %s"),
+}
+_OTHER_TERMS: dict[str, TermSql] = {
+    "experiment_type": _experiment_type,
+    "start_after": _simple("dc.`startTime` >= %s"),
+    "start_before": _simple("dc.`startTime` < %s AND dc.`startTime` >= '1000-01-01'"),
+}
+_SAMPLE_FIELDS = (*_SAMPLE_TERMS, "any_crystal_uuid", "any_sample_barcode")
+
+
+def _compile(s: SchemaInfo, f: DataCollectionFilter, terms: dict[str, TermSql]) -> Predicates | None:
+    """The filter's conditions among `terms` as predicates; None when one of them matches nothing."""
+    where: list[str] = []
+    args: list[Any] = []
+    for c in conditions(f):
+        if c.term not in terms:
+            continue
+        compiled = terms[c.term](s, c.value)
+        if compiled is None:
+            return None
+        where += compiled[0]
+        args += compiled[1]
+    return where, args
+
+
+def _sample_keys(s: SchemaInfo, f: DataCollectionFilter) -> Predicates | None:
+    """The hub's LIMS search: crystal UUID in one list OR pin barcode in the other."""
+    parts: list[str] = []
+    args: list[Any] = []
+    uuids = list(f.any_crystal_uuid or ())
+    barcodes = list(f.any_sample_barcode or ())
+    if uuids and s.has("Crystal", "crystalUUID"):
+        parts.append(f"c.`crystalUUID` IN ({', '.join(['%s'] * len(uuids))})")
+        args += uuids
+    if barcodes and s.has("BLSample", "code"):
+        parts.append(f"bs.`code` IN ({', '.join(['%s'] * len(barcodes))})")
+        args += barcodes
+    return (["(" + " OR ".join(parts) + ")"], args) if parts else None
 
 
 def _sample_predicates(s: SchemaInfo, f: DataCollectionFilter) -> tuple[list[str], list[Any], bool]:
     """Predicates on bs (BLSample), c (Crystal), pr (Protein); the flag says the filter matches nothing."""
-    where: list[str] = []
-    args: list[Any] = []
-    if f.sample_name is not None:
-        where += ["bs.`name` = %s", binary_equals("bs.`name`")]
-        args += [f.sample_name, f.sample_name]
-    if f.sample_barcode is not None:
-        if not s.has("BLSample", "code"):
-            return [], [], True
-        where += ["bs.`code` = %s", binary_equals("bs.`code`")]
-        args += [f.sample_barcode, f.sample_barcode]
-    if f.crystal_uuid is not None:
-        if not s.has("Crystal", "crystalUUID"):
-            return [], [], True
-        where.append("c.`crystalUUID` = %s")  # UUIDs compare case-insensitively (hex digits)
-        args.append(f.crystal_uuid)
-    if f.has_sample_keys:
-        # The hub's LIMS search: crystal UUID in one list OR pin barcode in the other.
-        parts: list[str] = []
-        uuids = list(f.any_crystal_uuid or ())
-        barcodes = list(f.any_sample_barcode or ())
-        if uuids and s.has("Crystal", "crystalUUID"):
-            parts.append(f"c.`crystalUUID` IN ({', '.join(['%s'] * len(uuids))})")
-            args += uuids
-        if barcodes and s.has("BLSample", "code"):
-            parts.append(f"bs.`code` IN ({', '.join(['%s'] * len(barcodes))})")
-            args += barcodes
-        if not parts:
-            return [], [], True
-        where.append("(" + " OR ".join(parts) + ")")
-    if f.protein_acronym is not None:
-        where += ["pr.`acronym` = %s", binary_equals("pr.`acronym`")]
-        args += [f.protein_acronym, f.protein_acronym]
-    if f.protein_name is not None:
-        if not s.has("Protein", "name"):
-            return [], [], True
-        where.append("LOCATE(LOWER(%s), LOWER(CONVERT(pr.`name` USING utf8mb4))) > 0")
-        args.append(f.protein_name)
-    if f.uniprot_id is not None:
-        # ISPyB v5 has no UniProt column on Protein (tables.sql): nothing can match.
+    compiled = _compile(s, f, _SAMPLE_TERMS)
+    keys = _sample_keys(s, f) if f.has_sample_keys else ([], [])
+    if compiled is None or keys is None:
         return [], [], True
-    return where, args, False
+    return compiled[0] + keys[0], compiled[1] + keys[1], False
 
 
 def _other_predicates(s: SchemaInfo, f: DataCollectionFilter) -> tuple[list[str], list[Any], bool, bool]:
     """Predicates on dc, dcg, ses (BLSession), p (Proposal); flags: needs session join, matches nothing."""
-    where: list[str] = []
-    args: list[Any] = []
-    needs_session = False
-    if f.proposal is not None:
-        needs_session = True
-        where_p, args_p = proposal_predicates(f.proposal)
-        where += where_p
-        args += args_p
-    if f.visit is not None:
-        needs_session = True
-        visit = visit_predicates(s, f.visit)
-        if visit is None:
-            return [], [], True, True
-        where += visit[0]
-        args += visit[1]
-    if f.beamline is not None:
-        needs_session = True
-        where.append("ses.`beamLineName` = %s")  # case-insensitive, as in the native store
-        args.append(f.beamline)
-    if f.experiment_type is not None:
-        where.append(
-            binary_equals(
-                f"COALESCE({s.col('dcg', 'DataCollectionGroup', 'experimentType')}, "
-                f"{s.col('dc', 'DataCollection', 'experimenttype')})"
-            )
-        )
-        args.append(f.experiment_type)
-    if f.start_after is not None:
-        where.append("dc.`startTime` >= %s")
-        args.append(n.as_naive_utc(f.start_after))
-    if f.start_before is not None:
-        where.append("dc.`startTime` < %s AND dc.`startTime` >= '1000-01-01'")
-        args.append(n.as_naive_utc(f.start_before))
-    if f.mine is not None:
-        owned = visibility.owned_clause(s, f.mine, "dc")
-        if owned is None:
-            return [], [], True, True
-        where += owned[0]
-        args += owned[1]
+    session = _compile(s, f, _SESSION_TERMS)
+    other = _compile(s, f, _OTHER_TERMS)
+    owned = visibility.owned_clause(s, f.mine, "dc") if f.mine is not None else ([], [])
+    if session is None or other is None or owned is None:
+        return [], [], True, True
+    needs_session = any(c.term in _SESSION_TERMS for c in conditions(f))
     best_where, best_args = best_filters(s, f.resolution_better_than, f.space_group, f.cell)
     vis_where, vis_args = visibility.clause(s, "data_collection", "dc")
-    return where + best_where + vis_where, args + best_args + vis_args, needs_session, False
+    where = session[0] + other[0] + owned[0] + best_where + vis_where
+    return where, session[1] + other[1] + owned[1] + best_args + vis_args, needs_session, False
 
 
 def _session_join(needs_session: bool) -> str:

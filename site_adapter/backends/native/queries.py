@@ -11,9 +11,7 @@ import json
 from typing import Any
 
 from mx_schema.cursors import time_key
-from mx_schema.vocabulary import space_group_key
 from site_adapter import access, model
-from site_adapter.query import REACH, AccessSpec, Reach, access_spec
 from site_adapter.backends.base import (
     DataCollectionFilter,
     ProposalFilter,
@@ -21,6 +19,7 @@ from site_adapter.backends.base import (
     SampleFilter,
     SessionFilter,
 )
+from site_adapter.query import REACH, AccessSpec, Condition, Match, Reach, access_spec, conditions
 
 NO_TIME = dt.datetime(1, 1, 1)  # what a missing start time sorts as (see 001_core.sql sort_time)
 
@@ -122,53 +121,42 @@ def visibility(kind: str, alias: str, p: Params) -> list[str]:
     return [f"({alias}.id IN ({used}){member})"]
 
 
+# Each contract term of DataCollectionFilter (site_adapter.query.DATA_COLLECTION_TERMS, which says what
+# it means and normalises its value) on the native columns; `{}` is the value's placeholder.
+_DC_TERMS: dict[str, str] = {
+    "sample_name": "dc.sample_id IN (SELECT id FROM sample WHERE name = {})",
+    "sample_barcode": "dc.sample_id IN (SELECT id FROM sample WHERE barcode = {})",
+    "crystal_uuid": "dc.sample_id IN (SELECT s.id FROM sample s JOIN crystal c ON c.id = s.crystal_id WHERE c.uuid = {})",
+    "protein_acronym": "dc.protein_id IN (SELECT id FROM protein WHERE acronym = {})",
+    "protein_name": "dc.protein_id IN (SELECT id FROM protein WHERE lower(name) LIKE {})",
+    "uniprot_id": "dc.protein_id IN (SELECT id FROM protein WHERE uniprot_ids @> ARRAY[{}]::text[])",
+    "proposal": "dc.proposal_id = (SELECT id FROM proposal WHERE code = {})",
+    "visit": "dc.session_id = (SELECT id FROM session WHERE visit = {})",
+    "beamline": "dc.beamline = {}",
+    "experiment_type": "dc.experiment_type = {}",
+    "start_after": "dc.start_time >= {}",
+    "start_before": "dc.start_time < {}",
+    "resolution_better_than": "dc.best_resolution <= {}",
+    "space_group": "upper(replace(dc.best_space_group, ' ', '')) = {}",
+}
+
+
+def _value(c: Condition) -> Any:
+    """A condition's bind value; a substring becomes a LIKE pattern."""
+    if c.match is Match.CONTAINS:
+        return "%" + like_escape(str(c.value).lower()) + "%"
+    return c.value
+
+
 def data_collection_where(f: DataCollectionFilter, p: Params) -> list[str]:
     w: list[str] = visibility("data_collection", "dc", p)
     if f.mine is not None:
         owned = owned_sessions(f.mine, p)
         if owned is not None:
             w.append(f"dc.session_id IN ({owned})" if owned else "FALSE")
-    if f.sample_name is not None:
-        w.append(f"dc.sample_id IN (SELECT id FROM sample WHERE name = {p.add(f.sample_name)})")
-    if f.sample_barcode is not None:
-        w.append(f"dc.sample_id IN (SELECT id FROM sample WHERE barcode = {p.add(f.sample_barcode)})")
-    if f.crystal_uuid is not None:
-        w.append(
-            "dc.sample_id IN (SELECT s.id FROM sample s JOIN crystal c ON c.id = s.crystal_id"
-            f" WHERE c.uuid = {p.add(f.crystal_uuid.lower())})"
-        )
+    w += [_DC_TERMS[c.term].format(p.add(_value(c))) for c in conditions(f)]
     if f.has_sample_keys:
-        uuids = [u.lower() for u in f.any_crystal_uuid or ()]
-        barcodes = list(f.any_sample_barcode or ())
-        w.append(
-            "dc.sample_id IN (SELECT s.id FROM sample s LEFT JOIN crystal c ON c.id = s.crystal_id"
-            f" WHERE c.uuid = ANY({p.add(uuids)}::text[]) OR s.barcode = ANY({p.add(barcodes)}::text[]))"
-        )
-    if f.protein_acronym is not None:
-        w.append(f"dc.protein_id IN (SELECT id FROM protein WHERE acronym = {p.add(f.protein_acronym)})")
-    if f.protein_name is not None:
-        pattern = "%" + like_escape(f.protein_name.lower()) + "%"
-        w.append(f"dc.protein_id IN (SELECT id FROM protein WHERE lower(name) LIKE {p.add(pattern)})")
-    if f.uniprot_id is not None:
-        w.append(
-            f"dc.protein_id IN (SELECT id FROM protein WHERE uniprot_ids @> ARRAY[{p.add(f.uniprot_id.upper())}]::text[])"
-        )
-    if f.proposal is not None:
-        w.append(f"dc.proposal_id = (SELECT id FROM proposal WHERE code = {p.add(f.proposal.lower())})")
-    if f.visit is not None:
-        w.append(f"dc.session_id = (SELECT id FROM session WHERE visit = {p.add(f.visit.lower())})")
-    if f.beamline is not None:
-        w.append(f"dc.beamline = {p.add(f.beamline.lower())}")
-    if f.experiment_type is not None:
-        w.append(f"dc.experiment_type = {p.add(f.experiment_type)}")
-    if f.start_after is not None:
-        w.append(f"dc.start_time >= {p.add(_naive(f.start_after))}")
-    if f.start_before is not None:
-        w.append(f"dc.start_time < {p.add(_naive(f.start_before))}")
-    if f.resolution_better_than is not None:
-        w.append(f"dc.best_resolution <= {p.add(float(f.resolution_better_than))}")
-    if f.space_group is not None:
-        w.append(f"upper(replace(dc.best_space_group, ' ', '')) = {p.add(space_group_key(f.space_group))}")
+        w.append(_sample_keys(f, p))
     if f.cell is not None:
         close = " AND ".join(
             f"abs(pr.cell_{name} - {p.add(v)}) <= {p.add(tol)}" for name, v, tol in f.cell.bounds()
@@ -178,6 +166,16 @@ def data_collection_where(f: DataCollectionFilter, p: Params) -> list[str]:
             f" AND pr.status = 'SUCCESS' AND {close})"
         )
     return w
+
+
+def _sample_keys(f: DataCollectionFilter, p: Params) -> str:
+    """The hub's LIMS search: crystal UUID in one list OR pin barcode in the other."""
+    uuids = [u.lower() for u in f.any_crystal_uuid or ()]
+    barcodes = list(f.any_sample_barcode or ())
+    return (
+        "dc.sample_id IN (SELECT s.id FROM sample s LEFT JOIN crystal c ON c.id = s.crystal_id"
+        f" WHERE c.uuid = ANY({p.add(uuids)}::text[]) OR s.barcode = ANY({p.add(barcodes)}::text[]))"
+    )
 
 
 def sample_where(f: SampleFilter, p: Params) -> list[str]:
