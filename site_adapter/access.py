@@ -113,7 +113,9 @@ class EmbargoPolicy:
                     return years
         return self.default_years
 
-    def is_public(self, end_time: dt.datetime | None, beamline: str | None, now: dt.datetime | None = None) -> bool:
+    def is_public(
+        self, end_time: dt.datetime | None, beamline: str | None, now: dt.datetime | None = None
+    ) -> bool:
         """A session that ended (a zero date never ends) before its beamline's cut-off is public."""
         if end_time is None:
             return False

@@ -12,6 +12,7 @@ from enum import Enum
 
 from mx_schema.vocabulary import space_group_key
 from site_adapter import access
+from site_adapter.backends.base import InvalidInput
 
 KEY_TIME_FORMAT = "%Y-%m-%dT%H:%M:%S.%f"  # mx_schema.cursors.time_key
 
@@ -20,7 +21,9 @@ class Reach(Enum):
     """How a kind of record meets the rule of site_adapter.access.visible (RecordFacts)."""
 
     SESSION = "session"  # through its one session: sessions, groups, collections, processing results
-    USED_OR_OWNED = "used"  # through the collections that use it, or its proposal's members: samples, proteins
+    USED_OR_OWNED = (
+        "used"  # through the collections that use it, or its proposal's members: samples, proteins
+    )
     PROPOSAL = "proposal"  # through its sessions, or its members: proposals
     PUBLIC = "public"  # carries no proposal (detectors): visible to all
 
@@ -98,29 +101,26 @@ class Position:
     local_id: int
 
 
-class MalformedPosition(ValueError):
-    """A cursor's keyset position that no record of ours could have produced."""
-
-
 def position(after: tuple[object, ...] | None, direction: Direction) -> Position | None:
-    """The keyset position of a decoded cursor (sort value, local id) for `direction`."""
+    """The keyset position of a decoded cursor (sort value, local id) for `direction`; InvalidInput
+    for one no record of ours could have produced."""
     if after is None:
         return None
     if not isinstance(after, tuple) or len(after) != 2 or not isinstance(after[1], int):
-        raise MalformedPosition("malformed keyset position")
+        raise InvalidInput("malformed keyset position")
     value, local_id = after[0], after[1]
     if direction is Direction.TEXT_ASC:
         if value is not None and not isinstance(value, str):
-            raise MalformedPosition("malformed keyset position")
+            raise InvalidInput("malformed keyset position")
         return Position(value or "", local_id)
     if value is None:
         return Position(None, local_id)
     if not isinstance(value, str):
-        raise MalformedPosition("malformed keyset position")
+        raise InvalidInput("malformed keyset position")
     try:
         return Position(dt.datetime.strptime(value, KEY_TIME_FORMAT), local_id)
     except ValueError:
-        raise MalformedPosition("malformed keyset position") from None
+        raise InvalidInput("malformed keyset position") from None
 
 
 class Match(Enum):

@@ -64,7 +64,13 @@ SESSIONS = {
     21: Session(2, 1, "i04", LONG_AGO),
 }
 PROTEINS = {101: 1, 102: 1, 103: 1, 201: 2}  # protein -> proposal
-SAMPLES = {1011: 103, 1012: 101, 1013: 101, 1014: 102, 2011: 201}  # sample -> protein (crystal id = sample id)
+SAMPLES = {
+    1011: 103,
+    1012: 101,
+    1013: 101,
+    1014: 102,
+    2011: 201,
+}  # sample -> protein (crystal id = sample id)
 COLLECTIONS = {1: (11, 1011), 2: (12, 1012), 3: (13, 1013), 4: (21, 2011)}  # collection -> (session, sample)
 
 # Each row of the docs table names one record of the world.
@@ -182,7 +188,10 @@ async def native_world(dsn: str) -> None:
                     await conn.execute("INSERT INTO session_member VALUES ($1, $2, 'member')", sid, logins[m])
             for prot, prop in PROTEINS.items():
                 await conn.execute(
-                    "INSERT INTO protein (id, proposal_id, acronym) VALUES ($1, $2, $3)", prot, prop, f"p{prot}"
+                    "INSERT INTO protein (id, proposal_id, acronym) VALUES ($1, $2, $3)",
+                    prot,
+                    prop,
+                    f"p{prot}",
                 )
             for sample, prot in SAMPLES.items():
                 await conn.execute("INSERT INTO crystal (id, protein_id) VALUES ($1, $2)", sample, prot)
@@ -196,7 +205,10 @@ async def native_world(dsn: str) -> None:
             for dc, (sid, sample) in COLLECTIONS.items():
                 s = SESSIONS[sid]
                 await conn.execute(
-                    "INSERT INTO data_collection_group (id, session_id, sample_id) VALUES ($1, $2, $3)", dc, sid, sample
+                    "INSERT INTO data_collection_group (id, session_id, sample_id) VALUES ($1, $2, $3)",
+                    dc,
+                    sid,
+                    sample,
                 )
                 await conn.execute(
                     "INSERT INTO data_collection (id, group_id, session_id, sample_id, protein_id, proposal_id,"
@@ -220,9 +232,12 @@ def ispyb_world_sql() -> str:
     out = ["SET FOREIGN_KEY_CHECKS = 0;"]
     out += [f"INSERT INTO Person (personId, login) VALUES ({k}, '{v}');" for k, v in PERSONS.items()]
     for pid, (code, number, members) in PROPOSALS.items():
-        out.append(f"INSERT INTO Proposal (proposalId, proposalCode, proposalNumber) VALUES ({pid}, '{code}', '{number}');")
+        out.append(
+            f"INSERT INTO Proposal (proposalId, proposalCode, proposalNumber) VALUES ({pid}, '{code}', '{number}');"
+        )
         out += [
-            f"INSERT INTO ProposalHasPerson (proposalId, personId) VALUES ({pid}, {logins[m]});" for m in members
+            f"INSERT INTO ProposalHasPerson (proposalId, personId) VALUES ({pid}, {logins[m]});"
+            for m in members
         ]
     for sid, s in SESSIONS.items():
         out.append(
@@ -230,13 +245,18 @@ def ispyb_world_sql() -> str:
             f" VALUES ({sid}, {s.proposal}, {s.visit_number}, '{s.beamline}', {q(s.end)}, {q(s.end)});"
         )
         out += [
-            f"INSERT INTO Session_has_Person (sessionId, personId) VALUES ({sid}, {logins[m]});" for m in s.members
+            f"INSERT INTO Session_has_Person (sessionId, personId) VALUES ({sid}, {logins[m]});"
+            for m in s.members
         ]
     for prot, prop in PROTEINS.items():
-        out.append(f"INSERT INTO Protein (proteinId, proposalId, acronym) VALUES ({prot}, {prop}, 'p{prot}');")
+        out.append(
+            f"INSERT INTO Protein (proteinId, proposalId, acronym) VALUES ({prot}, {prop}, 'p{prot}');"
+        )
     for sample, prot in SAMPLES.items():
         out.append(f"INSERT INTO Crystal (crystalId, proteinId) VALUES ({sample}, {prot});")
-        out.append(f"INSERT INTO BLSample (blSampleId, crystalId, name) VALUES ({sample}, {sample}, 's{sample}');")
+        out.append(
+            f"INSERT INTO BLSample (blSampleId, crystalId, name) VALUES ({sample}, {sample}, 's{sample}');"
+        )
     for dc, (sid, sample) in COLLECTIONS.items():
         start = SESSIONS[sid].end - dt.timedelta(hours=1)
         out.append(
@@ -335,7 +355,9 @@ async def test_root_connections_agree_with_the_lookups(store, viewer):
     """The same rule on the root connections: the records listed and counted are those the lookups give."""
     v = VIEWERS[viewer]
     for kind, (method, empty_filter, world) in ROOTS.items():
-        page = await as_viewer(v, lambda m=method, f=empty_filter: getattr(store, m)(f, base.PageRequest(first=100)))
+        page = await as_viewer(
+            v, lambda m=method, f=empty_filter: getattr(store, m)(f, base.PageRequest(first=100))
+        )
         lookup = getattr(store, BY_ID[kind])
         found = await as_viewer(v, lambda lookup=lookup, w=world: lookup([str(i) for i in w]))
         listed = {record.local_id for _, record in page.items}
@@ -358,6 +380,8 @@ async def test_the_audit_names_proposal_codes(store):
         return await asyncio.create_task(run())
 
     assert await served(lambda: store.data_collections_by_id(["2", "4"])) == {"ab100", "ab200"}
-    page = await served(lambda: store.data_collections(base.DataCollectionFilter(visit="ab200-1"), base.PageRequest(10)))
+    page = await served(
+        lambda: store.data_collections(base.DataCollectionFilter(visit="ab200-1"), base.PageRequest(10))
+    )
     assert page == {"ab200"}
     assert all(re.fullmatch(r"[a-z]+\d+", p) for p in page)

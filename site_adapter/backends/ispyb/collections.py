@@ -12,7 +12,7 @@ from typing import Any
 
 from mx_schema.cursors import time_key
 from site_adapter import access, model
-from site_adapter.backends.base import DataCollectionFilter, InvalidInput, Page, PageRequest
+from site_adapter.backends.base import DataCollectionFilter, InvalidInput, Page, PageRequest, SortKey
 from site_adapter.backends.ispyb import normalise as n
 from site_adapter.backends.ispyb import visibility
 from site_adapter.backends.ispyb.entities import proposal_predicates, visit_predicates
@@ -276,7 +276,7 @@ async def page(
     return Page(items=items, has_next_page=has_next, total_count=total)
 
 
-def sort_key(dc: model.DataCollection) -> tuple:
+def sort_key(dc: model.DataCollection) -> SortKey:
     return (time_key(dc.start_time), int(dc.local_id))
 
 

@@ -64,7 +64,7 @@ def parse_dsn(dsn: str) -> Dsn:
 
 def describe(exc: BaseException) -> str:
     """One line naming what went wrong, without a traceback."""
-    args = getattr(exc, "args", ())
+    args: tuple[Any, ...] = tuple(getattr(exc, "args", ()))
     if len(args) == 2 and isinstance(args[0], int):
         return f"{args[1]} (error {args[0]})"
     return str(exc) or type(exc).__name__

@@ -6,12 +6,13 @@ One statement per batch (two for proposals, whose logins come in a second fixed 
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from mx_schema.cursors import time_key
 from site_adapter import access, model
-from site_adapter.backends.base import Page, PageRequest, ProposalFilter, SessionFilter
+from site_adapter.backends.base import Page, PageRequest, ProposalFilter, SessionFilter, SortKey
 from site_adapter.backends.ispyb import normalise as n
 from site_adapter.backends.ispyb import visibility
 from site_adapter.backends.ispyb.keyset import id_list, int_ids, text_expr, time_expr
@@ -49,7 +50,7 @@ def _build_session(row: Mapping[str, Any]) -> model.Session:
     )
 
 
-def session_key(r: model.Session) -> tuple:
+def session_key(r: model.Session) -> SortKey:
     return (time_key(r.start_time), int(r.local_id))
 
 
@@ -75,7 +76,7 @@ def visit_predicates(s: SchemaInfo, visit: str) -> tuple[list[str], list[Any]] |
 async def sessions(db: Any, s: SchemaInfo, f: SessionFilter, req: PageRequest) -> Page[model.Session]:
     where: list[str] = []
     args: list[Any] = []
-    empty = Page(items=[], has_next_page=False, total_count=0)
+    empty: Page[model.Session] = Page(items=[], has_next_page=False, total_count=0)
     if f.proposal is not None:
         pred = proposal_predicates(f.proposal)
         where += pred[0]
@@ -174,7 +175,8 @@ def _proposal_columns(s: SchemaInfo) -> str:
 
 
 async def proposals(db: Any, s: SchemaInfo, f: ProposalFilter, req: PageRequest) -> Page[model.Proposal]:
-    where, args = ["TRUE"], []
+    where: list[str] = ["TRUE"]
+    args: list[Any] = []
     if f.code is not None:
         where, args = proposal_predicates(f.code)
     vis_where, vis_args = visibility.clause(s, "proposal", "p")
@@ -193,7 +195,7 @@ async def proposals(db: Any, s: SchemaInfo, f: ProposalFilter, req: PageRequest)
     )
     built = await _build_proposals(db, s, [row for _, row in raw.items])
     return Page(
-        items=[(k, p) for (k, _), p in zip(raw.items, built)],
+        items=[(k, p) for (k, _), p in zip(raw.items, built, strict=True)],
         has_next_page=raw.has_next_page,
         total_count=raw.total_count,
     )
@@ -217,7 +219,7 @@ async def groups_by_id(db: Any, s: SchemaInfo, ids: Sequence[str]) -> dict[str, 
     keys = int_ids(ids)
     if not keys:
         return {}
-    g = lambda c: s.col("dcg", "DataCollectionGroup", c)  # noqa: E731
+    g = functools.partial(s.col, "dcg", "DataCollectionGroup")
     vis_where, vis_args = visibility.clause(s, "group", "dcg")
     rows = await db.fetch_rows(
         f"SELECT dcg.`dataCollectionGroupId` AS id, dcg.`sessionId` AS session_id, dcg.`blSampleId` AS sample_id,"
@@ -260,7 +262,7 @@ async def detectors_by_id(db: Any, s: SchemaInfo, ids: Sequence[str]) -> dict[st
     keys = int_ids(ids)
     if not keys or not s.has("Detector"):
         return {}
-    d = lambda c: s.col("d", "Detector", c)  # noqa: E731
+    d = functools.partial(s.col, "d", "Detector")
     columns = ", ".join(f"{d(col)} AS {label}" for label, col in _DETECTOR_COLUMNS)
     rows = await db.fetch_rows(
         f"SELECT d.`detectorId` AS id, {columns} FROM Detector d WHERE d.`detectorId` IN ({id_list(keys)})",

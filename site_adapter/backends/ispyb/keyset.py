@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from site_adapter.backends.base import InvalidInput
+from site_adapter.backends.base import InvalidInput, SortKey
 
 _KEY_FORMAT = "%Y-%m-%dT%H:%M:%S.%f"  # mx_schema.cursors.time_key
 
@@ -42,12 +42,12 @@ def binary_equals(column: str) -> str:
     return f"(CONVERT({column} USING utf8mb4) COLLATE utf8mb4_bin = %s)"
 
 
-def check_position(after: tuple | None) -> tuple[Any, int] | None:
+def check_position(after: SortKey | None) -> tuple[Any, int] | None:
     """(sort value, local id) of a keyset position, or InvalidInput."""
     return _after_parts(after)
 
 
-def _after_parts(after: tuple | None) -> tuple[Any, int] | None:
+def _after_parts(after: SortKey | None) -> tuple[Any, int] | None:
     if after is None:
         return None
     if not isinstance(after, tuple) or len(after) != 2 or not isinstance(after[1], int):
@@ -55,7 +55,7 @@ def _after_parts(after: tuple | None) -> tuple[Any, int] | None:
     return after[0], after[1]
 
 
-def time_desc_after(expr: str, id_col: str, after: tuple | None) -> tuple[str, list[Any]]:
+def time_desc_after(expr: str, id_col: str, after: SortKey | None) -> tuple[str, list[Any]]:
     """Rows strictly after `after` in (time DESC NULLS LAST, id DESC) order."""
     parts = _after_parts(after)
     if parts is None:
@@ -77,7 +77,7 @@ def time_desc_order(expr: str, id_col: str) -> str:
     return f"{expr} DESC, {id_col} DESC"
 
 
-def text_asc_after(expr: str, id_col: str, after: tuple | None) -> tuple[str, list[Any]]:
+def text_asc_after(expr: str, id_col: str, after: SortKey | None) -> tuple[str, list[Any]]:
     """Rows strictly after `after` in (string ASC by code point, id ASC) order."""
     parts = _after_parts(after)
     if parts is None:

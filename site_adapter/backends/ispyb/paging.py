@@ -10,7 +10,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from site_adapter import access
-from site_adapter.backends.base import InvalidInput, Page, PageRequest
+from site_adapter.backends.base import InvalidInput, Page, PageRequest, SortKey
 from site_adapter.backends.ispyb.keyset import (
     text_asc_after,
     text_asc_order,
@@ -32,7 +32,7 @@ async def keyset_page(
     id_col: str,
     req: PageRequest,
     build: Callable[[dict[str, Any]], T],
-    sort_key: Callable[[T], tuple],
+    sort_key: Callable[[T], SortKey],
 ) -> Page[T]:
     """`key_kind` is "time" (descending, nulls last) or "text" (ascending, code point); `columns` are
     labelled, and `build` reads a row by those labels."""

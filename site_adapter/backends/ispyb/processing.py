@@ -7,6 +7,7 @@ result is grouped to one row per (dataCollectionId, autoProcScalingId) before an
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -41,9 +42,9 @@ _CELL = ("a", "b", "c", "alpha", "beta", "gamma")
 
 
 def results_sql(s: SchemaInfo, count: int) -> str:
-    st = lambda c: s.col("st", "AutoProcScalingStatistics", c)  # noqa: E731
-    ap = lambda c: s.col("ap", "AutoProc", c)  # noqa: E731
-    app = lambda c: s.col("app", "AutoProcProgram", c)  # noqa: E731
+    st = functools.partial(s.col, "st", "AutoProcScalingStatistics")
+    ap = functools.partial(s.col, "ap", "AutoProc")
+    app = functools.partial(s.col, "app", "AutoProcProgram")
     anomalous = "MAX(api.`anomalous`)" if s.has("AutoProcIntegration", "anomalous") else "NULL"
     cell = ", ".join(f"{ap(f'refinedCell_{x}')} AS cell_{x}" for x in _CELL)
     shell = ", ".join(f"{st(col)} AS {label}" for label, col in _SHELL_COLUMNS)

@@ -6,11 +6,12 @@ ISPyB v5 has no UniProt column, so uniprotIds are empty and a uniprotId filter m
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from site_adapter import access, model
-from site_adapter.backends.base import Page, PageRequest, ProteinFilter, SampleFilter
+from site_adapter.backends.base import Page, PageRequest, ProteinFilter, SampleFilter, SortKey
 from site_adapter.backends.ispyb import normalise as n
 from site_adapter.backends.ispyb import visibility
 from site_adapter.backends.ispyb.entities import proposal_predicates
@@ -69,7 +70,7 @@ def _build_sample(r: Mapping[str, Any]) -> model.Sample:
     )
 
 
-def sample_key(r: model.Sample) -> tuple:
+def sample_key(r: model.Sample) -> SortKey:
     return (r.name or "", int(r.local_id))
 
 
@@ -136,10 +137,10 @@ async def crystals_by_id(db: Any, s: SchemaInfo, ids: Sequence[str]) -> dict[str
     keys = int_ids(ids)
     if not keys:
         return {}
-    c = lambda col: s.col("c", "Crystal", col)  # noqa: E731
-    cell = ", ".join(f"{c(f'cell_{x}')} AS cell_{x}" for x in _CELL)
+    c = functools.partial(s.col, "c", "Crystal")
+    cell_sql = ", ".join(f"{c(f'cell_{x}')} AS cell_{x}" for x in _CELL)
     rows = await db.fetch_rows(
-        f"SELECT c.`crystalId` AS id, {c('crystalUUID')} AS uuid, {c('spaceGroup')} AS space_group, {cell},"
+        f"SELECT c.`crystalId` AS id, {c('crystalUUID')} AS uuid, {c('spaceGroup')} AS space_group, {cell_sql},"
         f" c.`proteinId` AS protein_id FROM Crystal c WHERE c.`crystalId` IN ({id_list(keys)})"
         + "".join(f" AND {w}" for w in visibility.clause(s, "crystal", "c")[0]),
         keys + visibility.clause(s, "crystal", "c")[1],
@@ -177,7 +178,7 @@ def _build_protein(r: Mapping[str, Any]) -> model.Protein:
     )
 
 
-def protein_key(r: model.Protein) -> tuple:
+def protein_key(r: model.Protein) -> SortKey:
     return (r.acronym or "", int(r.local_id))
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 import asyncpg
 
@@ -21,6 +21,9 @@ _SESSION_SELECT = (
     "SELECT se.*, po.code AS proposal_code, po.code AS audit_proposal"
     " FROM session se JOIN proposal po ON po.id = se.proposal_id"
 )
+
+
+T = TypeVar("T")
 
 
 class NativeBackend:
@@ -65,7 +68,8 @@ class NativeBackend:
     async def _fetch(self, sql: str, *args: Any) -> list[asyncpg.Record]:
         self.statements += 1
         try:
-            return await self.pool.fetch(sql, *args)
+            rows: list[asyncpg.Record] = await self.pool.fetch(sql, *args)
+            return rows
         except _UNAVAILABLE as exc:
             raise base.BackendError(f"native store unavailable: {_reason(exc)}") from None
 
@@ -78,9 +82,9 @@ class NativeBackend:
         order: str,
         p: q.Params,
         page: base.PageRequest,
-        convert: Callable[[Any], Any],
-        key: Callable[[Any], tuple],
-    ) -> base.Page:
+        convert: Callable[[Any], T],
+        key: Callable[[Any], base.SortKey],
+    ) -> base.Page[T]:
         limit = p.add(page.first + 1)
         rows_sql = f"{select}{q.where_sql(where + keyset)} ORDER BY {order} LIMIT {limit}"
         n_filter_args = len(p.values) - 1 - _count_keyset_args(keyset)
@@ -95,7 +99,9 @@ class NativeBackend:
 
     # --- root connections --------------------------------------------------------------------
 
-    async def data_collections(self, f: base.DataCollectionFilter, page: base.PageRequest) -> base.Page:
+    async def data_collections(
+        self, f: base.DataCollectionFilter, page: base.PageRequest
+    ) -> base.Page[model.DataCollection]:
         p = q.Params()
         where = q.data_collection_where(f, p)
         keyset = q.time_keyset("dc.sort_time", "dc.id", page.after, p)
@@ -111,7 +117,7 @@ class NativeBackend:
             lambda r: q.time_sort_key(r["start_time"], r["id"]),
         )
 
-    async def samples(self, f: base.SampleFilter, page: base.PageRequest) -> base.Page:
+    async def samples(self, f: base.SampleFilter, page: base.PageRequest) -> base.Page[model.Sample]:
         p = q.Params()
         where = q.sample_where(f, p)
         keyset = q.text_keyset("coalesce(s.name, '')", "s.id", page.after, p)
@@ -127,7 +133,7 @@ class NativeBackend:
             lambda r: (r["name"] or "", r["id"]),
         )
 
-    async def proteins(self, f: base.ProteinFilter, page: base.PageRequest) -> base.Page:
+    async def proteins(self, f: base.ProteinFilter, page: base.PageRequest) -> base.Page[model.Protein]:
         p = q.Params()
         where = q.protein_where(f, p)
         keyset = q.text_keyset("coalesce(pr.acronym, '')", "pr.id", page.after, p)
@@ -143,7 +149,7 @@ class NativeBackend:
             lambda r: (r["acronym"] or "", r["id"]),
         )
 
-    async def sessions(self, f: base.SessionFilter, page: base.PageRequest) -> base.Page:
+    async def sessions(self, f: base.SessionFilter, page: base.PageRequest) -> base.Page[model.Session]:
         p = q.Params()
         where = q.session_where(f, p)
         sort = f"coalesce(se.start_time, '{q.NO_TIME.isoformat()}'::timestamp)"
@@ -160,7 +166,7 @@ class NativeBackend:
             lambda r: q.time_sort_key(r["start_time"], r["id"]),
         )
 
-    async def proposals(self, f: base.ProposalFilter, page: base.PageRequest) -> base.Page:
+    async def proposals(self, f: base.ProposalFilter, page: base.PageRequest) -> base.Page[model.Proposal]:
         p = q.Params()
         where = q.proposal_where(f, p)
         keyset = q.text_keyset("po.code", "po.id", page.after, p)
@@ -198,7 +204,6 @@ class NativeBackend:
             f"SELECT dc.*, {q.audit_column('data_collection', 'dc')} FROM data_collection dc",
             ids,
             q.data_collection,
-
         )
 
     async def sessions_by_id(self, ids: Sequence[str]) -> dict[str, model.Session]:
@@ -206,7 +211,11 @@ class NativeBackend:
 
     async def proposals_by_id(self, ids: Sequence[str]) -> dict[str, model.Proposal]:
         return await self._by_id(
-            "proposal", "po", f"SELECT po.*, {q.audit_column('proposal', 'po')} FROM proposal po", ids, q.proposal
+            "proposal",
+            "po",
+            f"SELECT po.*, {q.audit_column('proposal', 'po')} FROM proposal po",
+            ids,
+            q.proposal,
         )
 
     async def samples_by_id(self, ids: Sequence[str]) -> dict[str, model.Sample]:

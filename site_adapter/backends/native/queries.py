@@ -18,8 +18,19 @@ from site_adapter.backends.base import (
     ProteinFilter,
     SampleFilter,
     SessionFilter,
+    SortKey,
 )
-from site_adapter.query import REACH, AccessSpec, Condition, Match, Reach, access_spec, conditions
+from site_adapter.query import (
+    REACH,
+    AccessSpec,
+    Condition,
+    Direction,
+    Match,
+    Reach,
+    access_spec,
+    conditions,
+    position,
+)
 
 NO_TIME = dt.datetime(1, 1, 1)  # what a missing start time sorts as (see 001_core.sql sort_time)
 
@@ -44,9 +55,7 @@ def like_escape(text: str) -> str:
 
 def visible_sessions(spec: AccessSpec, p: Params) -> str:
     """SELECT of the session ids `spec` lets the viewer see (site_adapter.access.session_visible)."""
-    cases = " ".join(
-        f"WHEN {p.add(bl)} THEN {p.add(cut)}::timestamp" for bl, cut in spec.beamline_cutoffs
-    )
+    cases = " ".join(f"WHEN {p.add(bl)} THEN {p.add(cut)}::timestamp" for bl, cut in spec.beamline_cutoffs)
     default = f"{p.add(spec.default_cutoff)}::timestamp"
     cutoff = f"CASE lower(se.beamline) {cases} ELSE {default} END" if cases else default
     rule = [f"se.end_time < {cutoff}"]
@@ -226,16 +235,16 @@ def proposal_where(f: ProposalFilter, p: Params) -> list[str]:
     return w + ([f"po.code = {p.add(f.code.lower())}"] if f.code is not None else [])
 
 
-def time_keyset(sort_col: str, id_col: str, after: tuple | None, p: Params) -> list[str]:
+def time_keyset(sort_col: str, id_col: str, after: SortKey | None, p: Params) -> list[str]:
     """Records strictly after `after` in (time DESC, id DESC) order; a null time sorts as NO_TIME."""
-    if after is None:
+    at = position(after, Direction.TIME_DESC)
+    if at is None:
         return []
-    value, local_id = after
-    when = dt.datetime.strptime(value, "%Y-%m-%dT%H:%M:%S.%f") if value is not None else NO_TIME
-    return [f"({sort_col}, {id_col}) < ({p.add(when)}, {p.add(int(local_id))})"]
+    when = at.value if at.value is not None else NO_TIME
+    return [f"({sort_col}, {id_col}) < ({p.add(when)}, {p.add(at.local_id)})"]
 
 
-def text_keyset(expr: str, id_col: str, after: tuple | None, p: Params) -> list[str]:
+def text_keyset(expr: str, id_col: str, after: SortKey | None, p: Params) -> list[str]:
     """Records strictly after `after` in (text ASC by code point, id ASC) order."""
     if after is None:
         return []
@@ -273,7 +282,7 @@ def cell_of(r: Any) -> model.UnitCell | None:
     )
 
 
-def time_sort_key(start_time: dt.datetime | None, local_id: int) -> tuple:
+def time_sort_key(start_time: dt.datetime | None, local_id: int) -> SortKey:
     return (time_key(start_time), int(local_id))
 
 
