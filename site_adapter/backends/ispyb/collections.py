@@ -227,8 +227,8 @@ async def _plain_page(
     want = req.first + 1
     ids: list[int] = []
     after = check_position(req.after)
-    if after is None or after[0] is not None:
-        after_sql, after_args = time_desc_after("dc.`startTime`", "dc.`dataCollectionId`", after)
+    if after is None or after.value is not None:
+        after_sql, after_args = time_desc_after("dc.`startTime`", "dc.`dataCollectionId`", req.after)
         rows = await db.fetch_rows(
             f"SELECT dc.`dataCollectionId` AS id {base} AND dc.`startTime` >= '1000-01-01' AND {after_sql}"
             " ORDER BY dc.`startTime` DESC, dc.`dataCollectionId` DESC LIMIT %s",
@@ -238,9 +238,9 @@ async def _plain_page(
     if len(ids) < want:
         undated = "(dc.`startTime` IS NULL OR dc.`startTime` < '1000-01-01')"
         extra: list[Any] = []
-        if after is not None and after[0] is None:
+        if after is not None and after.value is None:
             undated += " AND dc.`dataCollectionId` < %s"
-            extra = [after[1]]
+            extra = [after.local_id]
         rows = await db.fetch_rows(
             f"SELECT dc.`dataCollectionId` AS id {base} AND {undated} ORDER BY dc.`dataCollectionId` DESC LIMIT %s",
             args + extra + [want - len(ids)],

@@ -246,10 +246,10 @@ def time_keyset(sort_col: str, id_col: str, after: SortKey | None, p: Params) ->
 
 def text_keyset(expr: str, id_col: str, after: SortKey | None, p: Params) -> list[str]:
     """Records strictly after `after` in (text ASC by code point, id ASC) order."""
-    if after is None:
+    at = position(after, Direction.TEXT_ASC)
+    if at is None:
         return []
-    value, local_id = after
-    return [f'({expr} COLLATE "C", {id_col}) > ({p.add(value or "")}, {p.add(int(local_id))})']
+    return [f'({expr} COLLATE "C", {id_col}) > ({p.add(at.value)}, {p.add(at.local_id)})']
 
 
 def audit_column(kind: str, alias: str) -> str:
