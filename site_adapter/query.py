@@ -187,3 +187,27 @@ def conditions(f: object, terms: dict[str, Match] = DATA_COLLECTION_TERMS) -> tu
         if value is not None:
             out.append(Condition(term, match, _normalised(match, value)))
     return tuple(out)
+
+
+# The other connections' filters (CONTRACT.md root fields), term by term.
+SAMPLE_TERMS: dict[str, Match] = {
+    "name": Match.EXACT,
+    "barcode": Match.EXACT,
+    "crystal_uuid": Match.CASELESS,
+    "protein_acronym": Match.EXACT,
+    "proposal": Match.CASELESS,
+}
+PROTEIN_TERMS: dict[str, Match] = {
+    "acronym": Match.EXACT,
+    "name": Match.CONTAINS,
+    "uniprot_id": Match.UPPER,
+    "proposal": Match.CASELESS,
+}
+SESSION_TERMS: dict[str, Match] = {
+    "proposal": Match.CASELESS,
+    "visit": Match.CASELESS,
+    "beamline": Match.CASELESS,
+    "start_after": Match.FROM,
+    "start_before": Match.BEFORE,
+}
+PROPOSAL_TERMS: dict[str, Match] = {"code": Match.CASELESS}

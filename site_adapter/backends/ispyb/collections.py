@@ -7,7 +7,7 @@ the indexed side (sample name, protein acronym, proposal), never a query per row
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from mx_schema.cursors import time_key
@@ -15,7 +15,6 @@ from site_adapter import access, model
 from site_adapter.backends.base import DataCollectionFilter, InvalidInput, Page, PageRequest, SortKey
 from site_adapter.backends.ispyb import normalise as n
 from site_adapter.backends.ispyb import visibility
-from site_adapter.backends.ispyb.entities import proposal_predicates, visit_predicates
 from site_adapter.backends.ispyb.keyset import (
     binary_equals,
     check_position,
@@ -28,21 +27,17 @@ from site_adapter.backends.ispyb.keyset import (
 )
 from site_adapter.backends.ispyb.processing import best_filters
 from site_adapter.backends.ispyb.schema_check import SchemaInfo
-from site_adapter.query import conditions
-
-Predicates = tuple[list[str], list[Any]]
-# A term compiled for this schema and value: WHERE predicates and their arguments, or None when the
-# term can match nothing here (a column this ISPyB lacks).
-TermSql = Callable[[SchemaInfo, Any], "Predicates | None"]
-
-
-def _exact(column: str, table: str, name: str) -> TermSql:
-    """Equal, case- and accent-sensitive; the plain `=` lets an index serve it."""
-    return lambda s, v: ([f"{column} = %s", binary_equals(column)], [v, v]) if s.has(table, name) else None
-
-
-def _simple(sql: str, table: str | None = None, name: str | None = None) -> TermSql:
-    return lambda s, v: ([sql], [v]) if table is None or s.has(table, name) else None
+from site_adapter.backends.ispyb.terms import (
+    CONTAINS_NAME,
+    PROTEIN,
+    SESSION,
+    Predicates,
+    TermSql,
+    compile_terms,
+    exact,
+    simple,
+)
+from site_adapter.query import DATA_COLLECTION_TERMS, conditions
 
 
 def _experiment_type(s: SchemaInfo, v: Any) -> Predicates:
@@ -57,42 +52,29 @@ def _experiment_type(s: SchemaInfo, v: Any) -> Predicates:
 # value) on ISPyB's columns: bs (BLSample), c (Crystal), pr (Protein), dc, dcg, ses (BLSession), p (Proposal).
 # resolutionBetterThan and spaceGroup are the best result's (processing.best_filters).
 _SAMPLE_TERMS: dict[str, TermSql] = {
-    "sample_name": _exact("bs.`name`", "BLSample", "name"),
-    "sample_barcode": _exact("bs.`code`", "BLSample", "code"),
+    "sample_name": exact("bs.`name`", "BLSample", "name"),
+    "sample_barcode": exact("bs.`code`", "BLSample", "code"),
     # UUIDs, like codes and beamlines below, compare case-insensitively (latin1_swedish_ci)
-    "crystal_uuid": _simple("c.`crystalUUID` = %s", "Crystal", "crystalUUID"),
-    "protein_acronym": _exact("pr.`acronym`", "Protein", "acronym"),
-    "protein_name": _simple(
-        "LOCATE(LOWER(%s), LOWER(CONVERT(pr.`name` USING utf8mb4))) > 0", "Protein", "name"
-    ),
-    "uniprot_id": lambda s, v: None,  # ISPyB v5 has no UniProt column on Protein (tables.sql)
+    "crystal_uuid": simple("c.`crystalUUID` = %s", "Crystal", "crystalUUID"),
+    "protein_acronym": exact("pr.`acronym`", "Protein", "acronym"),
+    "protein_name": simple(CONTAINS_NAME, "Protein", "name"),
+    "uniprot_id": PROTEIN["uniprot_id"],
 }
 _SESSION_TERMS: dict[str, TermSql] = {
-    "proposal": lambda s, v: proposal_predicates(v),
-    "visit": visit_predicates,
-    "beamline": _simple("ses.`beamLineName` = %s"),
+    "proposal": SESSION["proposal"],
+    "visit": SESSION["visit"],
+    "beamline": SESSION["beamline"],
 }
 _OTHER_TERMS: dict[str, TermSql] = {
     "experiment_type": _experiment_type,
-    "start_after": _simple("dc.`startTime` >= %s"),
-    "start_before": _simple("dc.`startTime` < %s AND dc.`startTime` >= '1000-01-01'"),
+    "start_after": simple("dc.`startTime` >= %s"),
+    "start_before": simple("dc.`startTime` < %s AND dc.`startTime` >= '1000-01-01'"),
 }
 _SAMPLE_FIELDS = (*_SAMPLE_TERMS, "any_crystal_uuid", "any_sample_barcode")
 
 
 def _compile(s: SchemaInfo, f: DataCollectionFilter, terms: dict[str, TermSql]) -> Predicates | None:
-    """The filter's conditions among `terms` as predicates; None when one of them matches nothing."""
-    where: list[str] = []
-    args: list[Any] = []
-    for c in conditions(f):
-        if c.term not in terms:
-            continue
-        compiled = terms[c.term](s, c.value)
-        if compiled is None:
-            return None
-        where += compiled[0]
-        args += compiled[1]
-    return where, args
+    return compile_terms(s, f, DATA_COLLECTION_TERMS, terms)
 
 
 def _sample_keys(s: SchemaInfo, f: DataCollectionFilter) -> Predicates | None:

@@ -14,17 +14,16 @@ from mx_schema.cursors import time_key
 from site_adapter import access, model
 from site_adapter.backends.base import Page, PageRequest, ProposalFilter, SessionFilter, SortKey
 from site_adapter.backends.ispyb import normalise as n
-from site_adapter.backends.ispyb import visibility
+from site_adapter.backends.ispyb import terms, visibility
 from site_adapter.backends.ispyb.keyset import id_list, int_ids, text_expr, time_expr
 from site_adapter.backends.ispyb.paging import keyset_page
 from site_adapter.backends.ispyb.schema_check import SchemaInfo
-
-_CODE = "CONCAT(p.`proposalCode`, p.`proposalNumber`)"
+from site_adapter.query import PROPOSAL_TERMS, SESSION_TERMS
 
 
 def _session_columns(s: SchemaInfo) -> str:
     return (
-        f"ses.`sessionId` AS id, ses.`proposalId` AS proposal_id, {_CODE} AS audit_proposal,"
+        f"ses.`sessionId` AS id, ses.`proposalId` AS proposal_id, {terms.CODE} AS audit_proposal,"
         f" p.`proposalCode` AS proposal_code, p.`proposalNumber` AS proposal_number,"
         f" {s.col('ses', 'BLSession', 'visit_number')} AS visit_number, ses.`beamLineName` AS beamline,"
         f" ses.`startDate` AS start_time, ses.`endDate` AS end_time"
@@ -54,48 +53,11 @@ def session_key(r: model.Session) -> SortKey:
     return (time_key(r.start_time), int(r.local_id))
 
 
-def proposal_predicates(code: str) -> tuple[list[str], list[Any]]:
-    """Proposal-code match, case-insensitive as the native store's (ISPyB's latin1_swedish_ci does it),
-    through the (proposalCode, proposalNumber) unique index when the code is letters then digits
-    ('cm14451'); other codes ('ih-ls3100') compare the concatenation (Proposal is a small table)."""
-    split = n.split_proposal(code)
-    if split is None:
-        return [f"{_CODE} = %s"], [code]
-    return ["p.`proposalCode` = %s", "p.`proposalNumber` = %s"], [split[0], split[1]]
-
-
-def visit_predicates(s: SchemaInfo, visit: str) -> tuple[list[str], list[Any]] | None:
-    """'cm14451-1': the proposal's predicates and BLSession.visit_number; None when nothing can match."""
-    split = n.split_visit(visit)
-    if split is None or not s.has("BLSession", "visit_number"):
-        return None
-    where, args = proposal_predicates(split[0])
-    return where + ["ses.`visit_number` = %s"], args + [split[1]]
-
-
 async def sessions(db: Any, s: SchemaInfo, f: SessionFilter, req: PageRequest) -> Page[model.Session]:
-    where: list[str] = []
-    args: list[Any] = []
-    empty: Page[model.Session] = Page(items=[], has_next_page=False, total_count=0)
-    if f.proposal is not None:
-        pred = proposal_predicates(f.proposal)
-        where += pred[0]
-        args += pred[1]
-    if f.visit is not None:
-        visit = visit_predicates(s, f.visit)
-        if visit is None:
-            return empty
-        where += visit[0]
-        args += visit[1]
-    if f.beamline is not None:
-        where.append("ses.`beamLineName` = %s")  # case-insensitive, as in the native store
-        args.append(f.beamline)
-    if f.start_after is not None:
-        where.append("ses.`startDate` >= %s")
-        args.append(n.as_naive_utc(f.start_after))
-    if f.start_before is not None:
-        where.append("ses.`startDate` < %s AND ses.`startDate` >= '1000-01-01'")
-        args.append(n.as_naive_utc(f.start_before))
+    compiled = terms.compile_terms(s, f, SESSION_TERMS, terms.SESSION)
+    if compiled is None:
+        return Page(items=[], has_next_page=False, total_count=0)
+    where, args = compiled
     vis_where, vis_args = visibility.clause(s, "session", "ses")
     where += vis_where
     args += vis_args
@@ -170,23 +132,21 @@ async def _build_proposals(db: Any, s: SchemaInfo, rows: list[dict[str, Any]]) -
 def _proposal_columns(s: SchemaInfo) -> str:
     return (
         f"p.`proposalId` AS id, p.`proposalCode` AS proposal_code, p.`proposalNumber` AS proposal_number,"
-        f" {s.col('p', 'Proposal', 'title')} AS title, {_CODE} AS audit_proposal"
+        f" {s.col('p', 'Proposal', 'title')} AS title, {terms.CODE} AS audit_proposal"
     )
 
 
 async def proposals(db: Any, s: SchemaInfo, f: ProposalFilter, req: PageRequest) -> Page[model.Proposal]:
-    where: list[str] = ["TRUE"]
-    args: list[Any] = []
-    if f.code is not None:
-        where, args = proposal_predicates(f.code)
+    compiled = terms.compile_terms(s, f, PROPOSAL_TERMS, terms.PROPOSAL)
+    where, args = compiled if compiled is not None else (["FALSE"], [])
     vis_where, vis_args = visibility.clause(s, "proposal", "p")
     where, args = where + vis_where, args + vis_args
     raw = await keyset_page(
         db,
         columns=_proposal_columns(s),
-        from_where="FROM Proposal p WHERE " + " AND ".join(where),
+        from_where="FROM Proposal p WHERE " + (" AND ".join(where) or "TRUE"),
         args=args,
-        key=text_expr(_CODE),
+        key=text_expr(terms.CODE),
         key_kind="text",
         id_col="p.`proposalId`",
         req=req,

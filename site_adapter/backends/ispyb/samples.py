@@ -13,11 +13,11 @@ from typing import Any
 from site_adapter import access, model
 from site_adapter.backends.base import Page, PageRequest, ProteinFilter, SampleFilter, SortKey
 from site_adapter.backends.ispyb import normalise as n
-from site_adapter.backends.ispyb import visibility
-from site_adapter.backends.ispyb.entities import proposal_predicates
-from site_adapter.backends.ispyb.keyset import binary_equals, id_list, int_ids, text_expr, unmatchable
+from site_adapter.backends.ispyb import terms, visibility
+from site_adapter.backends.ispyb.keyset import id_list, int_ids, text_expr, unmatchable
 from site_adapter.backends.ispyb.paging import keyset_page
 from site_adapter.backends.ispyb.schema_check import SchemaInfo
+from site_adapter.query import PROTEIN_TERMS, SAMPLE_TERMS
 
 _EMPTY: Page[Any] = Page(items=[], has_next_page=False, total_count=0)
 _CELL = ("a", "b", "c", "alpha", "beta", "gamma")
@@ -77,28 +77,10 @@ def sample_key(r: model.Sample) -> SortKey:
 async def samples(db: Any, s: SchemaInfo, f: SampleFilter, req: PageRequest) -> Page[model.Sample]:
     if unmatchable(f.name, f.barcode, f.protein_acronym, f.crystal_uuid):
         return _EMPTY
-    where: list[str] = []
-    args: list[Any] = []
-    for value, column, table, name in (
-        (f.name, "bs.`name`", "BLSample", "name"),
-        (f.barcode, "bs.`code`", "BLSample", "code"),
-        (f.protein_acronym, "pr.`acronym`", "Protein", "acronym"),
-    ):
-        if value is None:
-            continue
-        if not s.has(table, name):
-            return _EMPTY
-        where += [f"{column} = %s", binary_equals(column)]
-        args += [value, value]
-    if f.crystal_uuid is not None:
-        if not s.has("Crystal", "crystalUUID"):
-            return _EMPTY
-        where.append("c.`crystalUUID` = %s")  # UUIDs compare case-insensitively (hex digits)
-        args.append(f.crystal_uuid)
-    if f.proposal is not None:
-        pred = proposal_predicates(f.proposal)
-        where += pred[0]
-        args += pred[1]
+    compiled = terms.compile_terms(s, f, SAMPLE_TERMS, terms.SAMPLE)
+    if compiled is None:
+        return _EMPTY
+    where, args = compiled
     columns, joins = _sample_sql(s)
     if f.proposal is not None:
         joins += " JOIN Proposal p ON p.`proposalId` = pr.`proposalId`"
@@ -183,24 +165,15 @@ def protein_key(r: model.Protein) -> SortKey:
 
 
 async def proteins(db: Any, s: SchemaInfo, f: ProteinFilter, req: PageRequest) -> Page[model.Protein]:
-    where: list[str] = []
-    args: list[Any] = []
-    joins = "FROM Protein pr"
-    if f.uniprot_id is not None or unmatchable(f.acronym):
-        return _EMPTY  # no UniProt column in ISPyB (tables.sql, Protein); a non-Latin-1 acronym is no acronym
-    if f.acronym is not None:
-        where += ["pr.`acronym` = %s", binary_equals("pr.`acronym`")]
-        args += [f.acronym, f.acronym]
-    if f.name is not None:
-        if not s.has("Protein", "name"):
-            return _EMPTY
-        where.append("LOCATE(LOWER(%s), LOWER(CONVERT(pr.`name` USING utf8mb4))) > 0")
-        args.append(f.name)
-    if f.proposal is not None:
-        pred = proposal_predicates(f.proposal)
-        joins += " JOIN Proposal p ON p.`proposalId` = pr.`proposalId`"
-        where += pred[0]
-        args += pred[1]
+    if unmatchable(f.acronym):
+        return _EMPTY  # a non-Latin-1 acronym is no acronym (ISPyB's text is latin1)
+    compiled = terms.compile_terms(s, f, PROTEIN_TERMS, terms.PROTEIN)
+    if compiled is None:
+        return _EMPTY
+    where, args = compiled
+    joins = "FROM Protein pr" + (
+        " JOIN Proposal p ON p.`proposalId` = pr.`proposalId`" if f.proposal is not None else ""
+    )
     vis_where, vis_args = visibility.clause(s, "protein", "pr")
     where, args = where + vis_where, args + vis_args
     return await keyset_page(
