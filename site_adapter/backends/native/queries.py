@@ -21,7 +21,12 @@ from site_adapter.backends.base import (
     SortKey,
 )
 from site_adapter.query import (
+    DATA_COLLECTION_TERMS,
+    PROPOSAL_TERMS,
+    PROTEIN_TERMS,
     REACH,
+    SAMPLE_TERMS,
+    SESSION_TERMS,
     AccessSpec,
     Condition,
     Direction,
@@ -163,7 +168,7 @@ def data_collection_where(f: DataCollectionFilter, p: Params) -> list[str]:
         owned = owned_sessions(f.mine, p)
         if owned is not None:
             w.append(f"dc.session_id IN ({owned})" if owned else "FALSE")
-    w += [_DC_TERMS[c.term].format(p.add(_value(c))) for c in conditions(f)]
+    w += _terms(f, DATA_COLLECTION_TERMS, _DC_TERMS, p)
     if f.has_sample_keys:
         w.append(_sample_keys(f, p))
     if f.cell is not None:
@@ -187,52 +192,48 @@ def _sample_keys(f: DataCollectionFilter, p: Params) -> str:
     )
 
 
+_SAMPLE_SQL: dict[str, str] = {
+    "name": "s.name = {}",
+    "barcode": "s.barcode = {}",
+    "crystal_uuid": "s.crystal_id IN (SELECT id FROM crystal WHERE uuid = {})",
+    "protein_acronym": "s.protein_id IN (SELECT id FROM protein WHERE acronym = {})",
+    "proposal": "s.proposal_id = (SELECT id FROM proposal WHERE code = {})",
+}
+_PROTEIN_SQL: dict[str, str] = {
+    "acronym": "pr.acronym = {}",
+    "name": "lower(pr.name) LIKE {}",
+    "uniprot_id": "pr.uniprot_ids @> ARRAY[{}]::text[]",
+    "proposal": "pr.proposal_id = (SELECT id FROM proposal WHERE code = {})",
+}
+_SESSION_SQL: dict[str, str] = {
+    "proposal": "se.proposal_id = (SELECT id FROM proposal WHERE code = {})",
+    "visit": "se.visit = {}",
+    "beamline": "se.beamline = {}",
+    "start_after": "se.start_time >= {}",
+    "start_before": "se.start_time < {}",
+}
+_PROPOSAL_SQL: dict[str, str] = {"code": "po.code = {}"}
+
+
+def _terms(f: object, spec: dict[str, Match], sql: dict[str, str], p: Params) -> list[str]:
+    """The filter's conditions (site_adapter.query.conditions) on the native columns."""
+    return [sql[c.term].format(p.add(_value(c))) for c in conditions(f, spec)]
+
+
 def sample_where(f: SampleFilter, p: Params) -> list[str]:
-    w: list[str] = visibility("sample", "s", p)
-    if f.name is not None:
-        w.append(f"s.name = {p.add(f.name)}")
-    if f.barcode is not None:
-        w.append(f"s.barcode = {p.add(f.barcode)}")
-    if f.crystal_uuid is not None:
-        w.append(f"s.crystal_id IN (SELECT id FROM crystal WHERE uuid = {p.add(f.crystal_uuid.lower())})")
-    if f.protein_acronym is not None:
-        w.append(f"s.protein_id IN (SELECT id FROM protein WHERE acronym = {p.add(f.protein_acronym)})")
-    if f.proposal is not None:
-        w.append(f"s.proposal_id = (SELECT id FROM proposal WHERE code = {p.add(f.proposal.lower())})")
-    return w
+    return visibility("sample", "s", p) + _terms(f, SAMPLE_TERMS, _SAMPLE_SQL, p)
 
 
 def protein_where(f: ProteinFilter, p: Params) -> list[str]:
-    w: list[str] = visibility("protein", "pr", p)
-    if f.acronym is not None:
-        w.append(f"pr.acronym = {p.add(f.acronym)}")
-    if f.name is not None:
-        w.append(f"lower(pr.name) LIKE {p.add('%' + like_escape(f.name.lower()) + '%')}")
-    if f.uniprot_id is not None:
-        w.append(f"pr.uniprot_ids @> ARRAY[{p.add(f.uniprot_id.upper())}]::text[]")
-    if f.proposal is not None:
-        w.append(f"pr.proposal_id = (SELECT id FROM proposal WHERE code = {p.add(f.proposal.lower())})")
-    return w
+    return visibility("protein", "pr", p) + _terms(f, PROTEIN_TERMS, _PROTEIN_SQL, p)
 
 
 def session_where(f: SessionFilter, p: Params) -> list[str]:
-    w: list[str] = visibility("session", "se", p)
-    if f.proposal is not None:
-        w.append(f"se.proposal_id = (SELECT id FROM proposal WHERE code = {p.add(f.proposal.lower())})")
-    if f.visit is not None:
-        w.append(f"se.visit = {p.add(f.visit.lower())}")
-    if f.beamline is not None:
-        w.append(f"se.beamline = {p.add(f.beamline.lower())}")
-    if f.start_after is not None:
-        w.append(f"se.start_time >= {p.add(_naive(f.start_after))}")
-    if f.start_before is not None:
-        w.append(f"se.start_time < {p.add(_naive(f.start_before))}")
-    return w
+    return visibility("session", "se", p) + _terms(f, SESSION_TERMS, _SESSION_SQL, p)
 
 
 def proposal_where(f: ProposalFilter, p: Params) -> list[str]:
-    w = visibility("proposal", "po", p)
-    return w + ([f"po.code = {p.add(f.code.lower())}"] if f.code is not None else [])
+    return visibility("proposal", "po", p) + _terms(f, PROPOSAL_TERMS, _PROPOSAL_SQL, p)
 
 
 def time_keyset(sort_col: str, id_col: str, after: SortKey | None, p: Params) -> list[str]:
@@ -262,13 +263,6 @@ def audit_column(kind: str, alias: str) -> str:
 
 def where_sql(clauses: list[str]) -> str:
     return (" WHERE " + " AND ".join(clauses)) if clauses else ""
-
-
-def _naive(value: dt.datetime) -> dt.datetime:
-    """Stored times are facility-local naive timestamps; an aware filter value is converted to UTC."""
-    if value.tzinfo is not None:
-        return value.astimezone(dt.UTC).replace(tzinfo=None)
-    return value
 
 
 # --- rows to model -------------------------------------------------------------------------
