@@ -4,6 +4,8 @@ A caller sees a record when its session is public (ended more than the embargo p
 beamline), or the caller is a member of its proposal or session, or staff of its beamline. Who the
 caller is comes only from a token signed by a trusted hub (X-MXHub-Caller), never a plain header.
 A caller's own records (`mine`) are the last two parts alone: member of, or staff for (`ownership`).
+The rule itself is `visible` (truth table: docs/security.md); past 400 lines while the caller-token
+format still lives here (issue 14 moves it to schema/).
 """
 
 from __future__ import annotations
