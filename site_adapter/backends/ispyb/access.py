@@ -19,33 +19,34 @@ async def proposals_of_login(db: Any, s: SchemaInfo, login: str) -> set[str]:
     parts: list[str] = []
     if s.has("Proposal", "personId"):
         parts.append(
-            "SELECT p.`proposalCode`, p.`proposalNumber` FROM Proposal p"
+            "SELECT p.`proposalCode` AS code, p.`proposalNumber` AS number FROM Proposal p"
             " JOIN Person pe ON pe.`personId` = p.`personId` WHERE pe.`login` = %s"
         )
     if s.has("ProposalHasPerson"):
         parts.append(
-            "SELECT p.`proposalCode`, p.`proposalNumber` FROM ProposalHasPerson php"
+            "SELECT p.`proposalCode` AS code, p.`proposalNumber` AS number FROM ProposalHasPerson php"
             " JOIN Proposal p ON p.`proposalId` = php.`proposalId`"
             " JOIN Person pe ON pe.`personId` = php.`personId` WHERE pe.`login` = %s"
         )
     if not parts or not login:
         return set()
-    rows = await db.fetch(" UNION ".join(parts), [login] * len(parts))
-    return {f"{code or ''}{number or ''}" for code, number in rows}
+    rows = await db.fetch_rows(" UNION ".join(parts), [login] * len(parts))
+    return {f"{r['code'] or ''}{r['number'] or ''}" for r in rows}
 
 
 async def sessions_of_login(db: Any, s: SchemaInfo, login: str) -> set[str]:
     """Visits the login is on (Session_has_Person), whatever the role."""
     if not s.has("Session_has_Person") or not s.has("BLSession", "visit_number") or not login:
         return set()
-    rows = await db.fetch(
-        "SELECT p.`proposalCode`, p.`proposalNumber`, ses.`visit_number` FROM Session_has_Person shp"
+    rows = await db.fetch_rows(
+        "SELECT p.`proposalCode` AS code, p.`proposalNumber` AS number, ses.`visit_number` AS visit"
+        " FROM Session_has_Person shp"
         " JOIN BLSession ses ON ses.`sessionId` = shp.`sessionId`"
         " JOIN Proposal p ON p.`proposalId` = ses.`proposalId`"
         " JOIN Person pe ON pe.`personId` = shp.`personId` WHERE pe.`login` = %s",
         [login],
     )
-    return {f"{code or ''}{number or ''}-{visit}" for code, number, visit in rows}
+    return {f"{r['code'] or ''}{r['number'] or ''}-{r['visit']}" for r in rows}
 
 
 async def is_staff(db: Any, s: SchemaInfo, login: str) -> bool:
