@@ -211,3 +211,46 @@ SESSION_TERMS: dict[str, Match] = {
     "start_before": Match.BEFORE,
 }
 PROPOSAL_TERMS: dict[str, Match] = {"code": Match.CASELESS}
+
+
+TERMS: dict[str, dict[str, Match]] = {
+    "data_collection": DATA_COLLECTION_TERMS,
+    "sample": SAMPLE_TERMS,
+    "protein": PROTEIN_TERMS,
+    "session": SESSION_TERMS,
+    "proposal": PROPOSAL_TERMS,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class QuerySpec:
+    """One page of a root connection, as every backend compiles it: the filter's conditions, the
+    order and the position after which the page starts, its size, and the access rule (None: all).
+
+    `terms` lists the condition names set, for backends that join tables only when a term needs them.
+    """
+
+    kind: str
+    conditions: tuple[Condition, ...]
+    order: Direction
+    after: Position | None
+    first: int
+    access: AccessSpec | None
+
+    @property
+    def terms(self) -> frozenset[str]:
+        return frozenset(c.term for c in self.conditions)
+
+
+def spec(kind: str, f: object, first: int, after: tuple[object, ...] | None) -> QuerySpec:
+    """The QuerySpec of a root connection's page: built once, from the contract's inputs (the filter
+    dataclass of site_adapter.backends.base, `first`, the decoded `after` cursor) and the request's scope."""
+    order = ORDER[kind]
+    return QuerySpec(
+        kind=kind,
+        conditions=conditions(f, TERMS[kind]),
+        order=order,
+        after=position(after, order),
+        first=first,
+        access=access_spec(),
+    )

@@ -90,3 +90,14 @@ def test_rows_become_records_by_field_name():
     )
     group = model.from_row(model.DataCollectionGroup, {**row, "experiment_type": "OSC"}, {str: str.lower})
     assert group.session_local_id == "7" and group.sample_local_id is None and group.experiment_type == "osc"
+
+
+def test_a_page_spec_is_built_once_from_the_inputs():
+    from site_adapter.backends.base import SampleFilter
+    from site_adapter.query import spec
+
+    got = spec("sample", SampleFilter(proposal="CM1", name="x"), 20, ("x", 4))
+    assert got.kind == "sample" and got.first == 20 and got.order is Direction.TEXT_ASC
+    assert got.after == Position("x", 4) and got.access is None  # no access control in this context
+    assert [(c.term, c.value) for c in got.conditions] == [("name", "x"), ("proposal", "cm1")]
+    assert got.terms == {"name", "proposal"}

@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from mx_schema.cursors import time_key
-from site_adapter import access, model
+from site_adapter import access, model, query
 from site_adapter.backends.base import DataCollectionFilter, InvalidInput, Page, PageRequest, SortKey
 from site_adapter.backends.ispyb import normalise as n
 from site_adapter.backends.ispyb import visibility
@@ -37,7 +37,7 @@ from site_adapter.backends.ispyb.terms import (
     exact,
     simple,
 )
-from site_adapter.query import DATA_COLLECTION_TERMS, conditions
+from site_adapter.query import QuerySpec
 
 
 def _experiment_type(s: SchemaInfo, v: Any) -> Predicates:
@@ -73,8 +73,8 @@ _OTHER_TERMS: dict[str, TermSql] = {
 _SAMPLE_FIELDS = (*_SAMPLE_TERMS, "any_crystal_uuid", "any_sample_barcode")
 
 
-def _compile(s: SchemaInfo, f: DataCollectionFilter, terms: dict[str, TermSql]) -> Predicates | None:
-    return compile_terms(s, f, DATA_COLLECTION_TERMS, terms)
+def _compile(s: SchemaInfo, spec: QuerySpec, terms: dict[str, TermSql]) -> Predicates | None:
+    return compile_terms(s, spec.conditions, terms)
 
 
 def _sample_keys(s: SchemaInfo, f: DataCollectionFilter) -> Predicates | None:
@@ -92,23 +92,28 @@ def _sample_keys(s: SchemaInfo, f: DataCollectionFilter) -> Predicates | None:
     return (["(" + " OR ".join(parts) + ")"], args) if parts else None
 
 
-def _sample_predicates(s: SchemaInfo, f: DataCollectionFilter) -> tuple[list[str], list[Any], bool]:
+def _sample_predicates(
+    s: SchemaInfo, spec: QuerySpec, f: DataCollectionFilter
+) -> tuple[list[str], list[Any], bool]:
     """Predicates on bs (BLSample), c (Crystal), pr (Protein); the flag says the filter matches nothing."""
-    compiled = _compile(s, f, _SAMPLE_TERMS)
+    compiled = _compile(s, spec, _SAMPLE_TERMS)
     keys = _sample_keys(s, f) if f.has_sample_keys else ([], [])
     if compiled is None or keys is None:
         return [], [], True
     return compiled[0] + keys[0], compiled[1] + keys[1], False
 
 
-def _other_predicates(s: SchemaInfo, f: DataCollectionFilter) -> tuple[list[str], list[Any], bool, bool]:
-    """Predicates on dc, dcg, ses (BLSession), p (Proposal); flags: needs session join, matches nothing."""
-    session = _compile(s, f, _SESSION_TERMS)
-    other = _compile(s, f, _OTHER_TERMS)
+def _other_predicates(
+    s: SchemaInfo, spec: QuerySpec, f: DataCollectionFilter
+) -> tuple[list[str], list[Any], bool, bool]:
+    """Predicates on dc, dcg, ses (BLSession), p (Proposal) from the spec, and the filter's parts beyond
+    the contract terms (mine, cell); flags: needs session join, matches nothing."""
+    session = _compile(s, spec, _SESSION_TERMS)
+    other = _compile(s, spec, _OTHER_TERMS)
     owned = visibility.owned_clause(s, f.mine, "dc") if f.mine is not None else ([], [])
     if session is None or other is None or owned is None:
         return [], [], True, True
-    needs_session = any(c.term in _SESSION_TERMS for c in conditions(f))
+    needs_session = not spec.terms.isdisjoint(_SESSION_TERMS)
     best_where, best_args = best_filters(s, f.resolution_better_than, f.space_group, f.cell)
     vis_where, vis_args = visibility.clause(s, "data_collection", "dc")
     where = session[0] + other[0] + owned[0] + best_where + vis_where
@@ -123,7 +128,7 @@ def _session_join(needs_session: bool) -> str:
     )
 
 
-def matching_sql(s: SchemaInfo, f: DataCollectionFilter) -> tuple[str, list[Any]] | None:
+def matching_sql(s: SchemaInfo, spec: QuerySpec, f: DataCollectionFilter) -> tuple[str, list[Any]] | None:
     """SELECT id, t (sort time) of every collection matching a filter on the sample, or None.
 
     The sample is the group's (DataCollectionGroup.blSampleId), else the legacy
@@ -139,10 +144,10 @@ def matching_sql(s: SchemaInfo, f: DataCollectionFilter) -> tuple[str, list[Any]
         f.space_group,
     ):
         return None
-    other, other_args, needs_session, nothing = _other_predicates(s, f)
+    other, other_args, needs_session, nothing = _other_predicates(s, spec, f)
     if nothing:
         return None
-    sample_where, sample_args, nothing = _sample_predicates(s, f)
+    sample_where, sample_args, nothing = _sample_predicates(s, spec, f)
     if nothing:
         return None
     select = f"SELECT dc.`dataCollectionId` AS id, {time_expr('dc.`startTime`')} AS t"
@@ -191,11 +196,11 @@ async def _sample_page(db: Any, sql: str, args: list[Any], req: PageRequest) -> 
 
 
 async def _plain_page(
-    db: Any, s: SchemaInfo, f: DataCollectionFilter, req: PageRequest
+    db: Any, s: SchemaInfo, spec: QuerySpec, f: DataCollectionFilter, req: PageRequest
 ) -> tuple[list[int], bool, int] | None:
     """No sample filter: dated rows come in startTime index order, then the undated by id (so an
     unfiltered page reads 21 index entries, not a million); null and zero dates are the undated."""
-    other, args, needs_session, nothing = _other_predicates(s, f)
+    other, args, needs_session, nothing = _other_predicates(s, spec, f)
     if nothing:
         return None
     where = " AND ".join(other) or "TRUE"
@@ -238,9 +243,10 @@ async def page(
     count, dated ids, undated ids when the dated run out, hydration (3 or 4)."""
     if req.first < 0:
         raise InvalidInput("first must not be negative")
+    spec = query.spec("data_collection", f, req.first, req.after)
     empty: Page[model.DataCollection] = Page(items=[], has_next_page=False, total_count=0)
     if any(getattr(f, name) is not None for name in _SAMPLE_FIELDS):
-        matching = matching_sql(s, f)
+        matching = matching_sql(s, spec, f)
         if matching is None:
             return empty
         if req.first == 0:
@@ -248,7 +254,7 @@ async def page(
             return Page(items=[], has_next_page=total > 0, total_count=total)
         result = await _sample_page(db, matching[0], matching[1], req)
     else:
-        plain = await _plain_page(db, s, f, req)
+        plain = await _plain_page(db, s, spec, f, req)
         if plain is None:
             return empty
         result = plain

@@ -11,14 +11,13 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from mx_schema.cursors import time_key
-from site_adapter import access, model
+from site_adapter import access, model, query
 from site_adapter.backends.base import Page, PageRequest, ProposalFilter, SessionFilter, SortKey
 from site_adapter.backends.ispyb import normalise as n
 from site_adapter.backends.ispyb import terms, visibility
 from site_adapter.backends.ispyb.keyset import id_list, int_ids, text_expr, time_expr
 from site_adapter.backends.ispyb.paging import keyset_page
 from site_adapter.backends.ispyb.schema_check import SchemaInfo
-from site_adapter.query import PROPOSAL_TERMS, SESSION_TERMS
 
 
 def _session_columns(s: SchemaInfo) -> str:
@@ -54,7 +53,9 @@ def session_key(r: model.Session) -> SortKey:
 
 
 async def sessions(db: Any, s: SchemaInfo, f: SessionFilter, req: PageRequest) -> Page[model.Session]:
-    compiled = terms.compile_terms(s, f, SESSION_TERMS, terms.SESSION)
+    compiled = terms.compile_terms(
+        s, query.spec("session", f, req.first, req.after).conditions, terms.SESSION
+    )
     if compiled is None:
         return Page(items=[], has_next_page=False, total_count=0)
     where, args = compiled
@@ -137,7 +138,9 @@ def _proposal_columns(s: SchemaInfo) -> str:
 
 
 async def proposals(db: Any, s: SchemaInfo, f: ProposalFilter, req: PageRequest) -> Page[model.Proposal]:
-    compiled = terms.compile_terms(s, f, PROPOSAL_TERMS, terms.PROPOSAL)
+    compiled = terms.compile_terms(
+        s, query.spec("proposal", f, req.first, req.after).conditions, terms.PROPOSAL
+    )
     where, args = compiled if compiled is not None else (["FALSE"], [])
     vis_where, vis_args = visibility.clause(s, "proposal", "p")
     where, args = where + vis_where, args + vis_args

@@ -10,14 +10,13 @@ import functools
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from site_adapter import access, model
+from site_adapter import access, model, query
 from site_adapter.backends.base import Page, PageRequest, ProteinFilter, SampleFilter, SortKey
 from site_adapter.backends.ispyb import normalise as n
 from site_adapter.backends.ispyb import terms, visibility
 from site_adapter.backends.ispyb.keyset import id_list, int_ids, text_expr, unmatchable
 from site_adapter.backends.ispyb.paging import keyset_page
 from site_adapter.backends.ispyb.schema_check import SchemaInfo
-from site_adapter.query import PROTEIN_TERMS, SAMPLE_TERMS
 
 _EMPTY: Page[Any] = Page(items=[], has_next_page=False, total_count=0)
 _CELL = ("a", "b", "c", "alpha", "beta", "gamma")
@@ -77,7 +76,7 @@ def sample_key(r: model.Sample) -> SortKey:
 async def samples(db: Any, s: SchemaInfo, f: SampleFilter, req: PageRequest) -> Page[model.Sample]:
     if unmatchable(f.name, f.barcode, f.protein_acronym, f.crystal_uuid):
         return _EMPTY
-    compiled = terms.compile_terms(s, f, SAMPLE_TERMS, terms.SAMPLE)
+    compiled = terms.compile_terms(s, query.spec("sample", f, req.first, req.after).conditions, terms.SAMPLE)
     if compiled is None:
         return _EMPTY
     where, args = compiled
@@ -167,7 +166,9 @@ def protein_key(r: model.Protein) -> SortKey:
 async def proteins(db: Any, s: SchemaInfo, f: ProteinFilter, req: PageRequest) -> Page[model.Protein]:
     if unmatchable(f.acronym):
         return _EMPTY  # a non-Latin-1 acronym is no acronym (ISPyB's text is latin1)
-    compiled = terms.compile_terms(s, f, PROTEIN_TERMS, terms.PROTEIN)
+    compiled = terms.compile_terms(
+        s, query.spec("protein", f, req.first, req.after).conditions, terms.PROTEIN
+    )
     if compiled is None:
         return _EMPTY
     where, args = compiled

@@ -7,7 +7,7 @@ p Proposal). It runs nothing.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from site_adapter import query
@@ -86,13 +86,13 @@ PROPOSAL: dict[str, TermSql] = {"code": _proposal}
 
 
 def compile_terms(
-    s: SchemaInfo, f: object, spec: dict[str, query.Match], terms: dict[str, TermSql]
+    s: SchemaInfo, conditions: Iterable[query.Condition], terms: dict[str, TermSql]
 ) -> Predicates | None:
-    """The conditions of filter `f` (site_adapter.query.conditions over `spec`) that `terms` maps, as
-    predicates; None when one of them matches nothing here."""
+    """The `conditions` (of a site_adapter.query.QuerySpec) that `terms` maps, as predicates; None when
+    one of them matches nothing here."""
     where: list[str] = []
     args: list[Any] = []
-    for c in query.conditions(f, spec):
+    for c in conditions:
         if c.term not in terms:
             continue
         compiled = terms[c.term](s, c.value)

@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 
 import asyncpg
 
-from site_adapter import access, model
+from site_adapter import access, model, query
 from site_adapter.backends import base
 from site_adapter.backends.native import queries as q
 from site_adapter.backends.native.migrate import migrate
@@ -103,8 +103,9 @@ class NativeBackend:
         self, f: base.DataCollectionFilter, page: base.PageRequest
     ) -> base.Page[model.DataCollection]:
         p = q.Params()
-        where = q.data_collection_where(f, p)
-        keyset = q.time_keyset("dc.sort_time", "dc.id", page.after, p)
+        spec = query.spec("data_collection", f, page.first, page.after)
+        where = q.data_collection_where(spec, f, p)
+        keyset = q.time_keyset("dc.sort_time", "dc.id", spec.after, p)
         return await self._page(
             f"SELECT {_DC_COLUMNS}, {q.audit_column('data_collection', 'dc')} FROM data_collection dc",
             "data_collection dc",
@@ -119,8 +120,9 @@ class NativeBackend:
 
     async def samples(self, f: base.SampleFilter, page: base.PageRequest) -> base.Page[model.Sample]:
         p = q.Params()
-        where = q.sample_where(f, p)
-        keyset = q.text_keyset("coalesce(s.name, '')", "s.id", page.after, p)
+        spec = query.spec("sample", f, page.first, page.after)
+        where = q.where(spec, p)
+        keyset = q.text_keyset("coalesce(s.name, '')", "s.id", spec.after, p)
         return await self._page(
             f"SELECT s.*, {q.audit_column('sample', 's')} FROM sample s",
             "sample s",
@@ -135,8 +137,9 @@ class NativeBackend:
 
     async def proteins(self, f: base.ProteinFilter, page: base.PageRequest) -> base.Page[model.Protein]:
         p = q.Params()
-        where = q.protein_where(f, p)
-        keyset = q.text_keyset("coalesce(pr.acronym, '')", "pr.id", page.after, p)
+        spec = query.spec("protein", f, page.first, page.after)
+        where = q.where(spec, p)
+        keyset = q.text_keyset("coalesce(pr.acronym, '')", "pr.id", spec.after, p)
         return await self._page(
             f"SELECT pr.*, {q.audit_column('protein', 'pr')} FROM protein pr",
             "protein pr",
@@ -151,9 +154,10 @@ class NativeBackend:
 
     async def sessions(self, f: base.SessionFilter, page: base.PageRequest) -> base.Page[model.Session]:
         p = q.Params()
-        where = q.session_where(f, p)
+        spec = query.spec("session", f, page.first, page.after)
+        where = q.where(spec, p)
         sort = f"coalesce(se.start_time, '{q.NO_TIME.isoformat()}'::timestamp)"
-        keyset = q.time_keyset(sort, "se.id", page.after, p)
+        keyset = q.time_keyset(sort, "se.id", spec.after, p)
         return await self._page(
             _SESSION_SELECT,
             "session se",
@@ -168,8 +172,9 @@ class NativeBackend:
 
     async def proposals(self, f: base.ProposalFilter, page: base.PageRequest) -> base.Page[model.Proposal]:
         p = q.Params()
-        where = q.proposal_where(f, p)
-        keyset = q.text_keyset("po.code", "po.id", page.after, p)
+        spec = query.spec("proposal", f, page.first, page.after)
+        where = q.where(spec, p)
+        keyset = q.text_keyset("po.code", "po.id", spec.after, p)
         return await self._page(
             f"SELECT po.*, {q.audit_column('proposal', 'po')} FROM proposal po",
             "proposal po",

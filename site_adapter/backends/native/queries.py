@@ -14,28 +14,9 @@ from mx_schema.cursors import time_key
 from site_adapter import access, model
 from site_adapter.backends.base import (
     DataCollectionFilter,
-    ProposalFilter,
-    ProteinFilter,
-    SampleFilter,
-    SessionFilter,
     SortKey,
 )
-from site_adapter.query import (
-    DATA_COLLECTION_TERMS,
-    PROPOSAL_TERMS,
-    PROTEIN_TERMS,
-    REACH,
-    SAMPLE_TERMS,
-    SESSION_TERMS,
-    AccessSpec,
-    Condition,
-    Direction,
-    Match,
-    Reach,
-    access_spec,
-    conditions,
-    position,
-)
+from site_adapter.query import REACH, AccessSpec, Condition, Match, Position, QuerySpec, Reach, access_spec
 
 NO_TIME = dt.datetime(1, 1, 1)  # what a missing start time sorts as (see 001_core.sql sort_time)
 
@@ -162,13 +143,14 @@ def _value(c: Condition) -> Any:
     return c.value
 
 
-def data_collection_where(f: DataCollectionFilter, p: Params) -> list[str]:
+def data_collection_where(spec: QuerySpec, f: DataCollectionFilter, p: Params) -> list[str]:
+    """The spec's conditions, and the filter's parts beyond the contract terms (mine, LIMS keys, cell)."""
     w: list[str] = visibility("data_collection", "dc", p)
     if f.mine is not None:
         owned = owned_sessions(f.mine, p)
         if owned is not None:
             w.append(f"dc.session_id IN ({owned})" if owned else "FALSE")
-    w += _terms(f, DATA_COLLECTION_TERMS, _DC_TERMS, p)
+    w += _terms(spec, _DC_TERMS, p)
     if f.has_sample_keys:
         w.append(_sample_keys(f, p))
     if f.cell is not None:
@@ -215,39 +197,36 @@ _SESSION_SQL: dict[str, str] = {
 _PROPOSAL_SQL: dict[str, str] = {"code": "po.code = {}"}
 
 
-def _terms(f: object, spec: dict[str, Match], sql: dict[str, str], p: Params) -> list[str]:
-    """The filter's conditions (site_adapter.query.conditions) on the native columns."""
-    return [sql[c.term].format(p.add(_value(c))) for c in conditions(f, spec)]
+def _terms(spec: QuerySpec, sql: dict[str, str], p: Params) -> list[str]:
+    """The spec's conditions on the native columns."""
+    return [sql[c.term].format(p.add(_value(c))) for c in spec.conditions]
 
 
-def sample_where(f: SampleFilter, p: Params) -> list[str]:
-    return visibility("sample", "s", p) + _terms(f, SAMPLE_TERMS, _SAMPLE_SQL, p)
+# The SQL of each connection's terms, by QuerySpec.kind, and the alias its access rule applies to.
+_SQL: dict[str, tuple[str, dict[str, str]]] = {
+    "sample": ("s", _SAMPLE_SQL),
+    "protein": ("pr", _PROTEIN_SQL),
+    "session": ("se", _SESSION_SQL),
+    "proposal": ("po", _PROPOSAL_SQL),
+}
 
 
-def protein_where(f: ProteinFilter, p: Params) -> list[str]:
-    return visibility("protein", "pr", p) + _terms(f, PROTEIN_TERMS, _PROTEIN_SQL, p)
+def where(spec: QuerySpec, p: Params) -> list[str]:
+    """WHERE clauses of a sample, protein, session or proposal page: the access rule and the terms."""
+    alias, sql = _SQL[spec.kind]
+    return visibility(spec.kind, alias, p) + _terms(spec, sql, p)
 
 
-def session_where(f: SessionFilter, p: Params) -> list[str]:
-    return visibility("session", "se", p) + _terms(f, SESSION_TERMS, _SESSION_SQL, p)
-
-
-def proposal_where(f: ProposalFilter, p: Params) -> list[str]:
-    return visibility("proposal", "po", p) + _terms(f, PROPOSAL_TERMS, _PROPOSAL_SQL, p)
-
-
-def time_keyset(sort_col: str, id_col: str, after: SortKey | None, p: Params) -> list[str]:
-    """Records strictly after `after` in (time DESC, id DESC) order; a null time sorts as NO_TIME."""
-    at = position(after, Direction.TIME_DESC)
+def time_keyset(sort_col: str, id_col: str, at: Position | None, p: Params) -> list[str]:
+    """Records strictly after `at` in (time DESC, id DESC) order; a null time sorts as NO_TIME."""
     if at is None:
         return []
     when = at.value if at.value is not None else NO_TIME
     return [f"({sort_col}, {id_col}) < ({p.add(when)}, {p.add(at.local_id)})"]
 
 
-def text_keyset(expr: str, id_col: str, after: SortKey | None, p: Params) -> list[str]:
-    """Records strictly after `after` in (text ASC by code point, id ASC) order."""
-    at = position(after, Direction.TEXT_ASC)
+def text_keyset(expr: str, id_col: str, at: Position | None, p: Params) -> list[str]:
+    """Records strictly after `at` in (text ASC by code point, id ASC) order."""
     if at is None:
         return []
     return [f'({expr} COLLATE "C", {id_col}) > ({p.add(at.value)}, {p.add(at.local_id)})']
