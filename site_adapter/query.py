@@ -1,7 +1,6 @@
-"""The query specification every backend compiles: the access rule as data, the orderings and keysets.
-
-Built once per request from the contract's inputs; a backend maps these terms to its own columns and
-SQL dialect. No SQL and no column names here (those belong to each backend).
+"""The query specification every backend compiles (QuerySpec): filter terms and what each means, the
+order and keyset position, the access rule as data. Built once per page from the contract's inputs; a
+backend maps the terms to its own columns and SQL dialect. No SQL and no column names here.
 """
 
 from __future__ import annotations
