@@ -4,6 +4,8 @@ A caller sees a record when its session is public (ended more than the embargo p
 beamline), or the caller is a member of its proposal or session, or staff of its beamline. Who the
 caller is comes only from a token signed by a trusted hub (X-MXHub-Caller), never a plain header.
 A caller's own records (`mine`) are the last two parts alone: member of, or staff for (`ownership`).
+The rule itself is `visible` (truth table: docs/security.md); past 400 lines while the caller-token
+format still lives here (issue 14 moves it to schema/).
 """
 
 from __future__ import annotations
@@ -66,7 +68,7 @@ class Scope:
 # The request's scope, set by the site's view; None means this site runs without access control
 # (a trusted network). Backends read it when they build SQL, so every path to data obeys it.
 SCOPE: contextvars.ContextVar[Scope | None] = contextvars.ContextVar("mxhub_scope", default=None)
-# Proposals of the records a request touched (for the audit log), collected by the backends.
+# Codes of the proposals whose records a request was served (for the audit log), from the backends.
 TOUCHED: contextvars.ContextVar[set[str] | None] = contextvars.ContextVar("mxhub_touched", default=None)
 
 
@@ -75,10 +77,12 @@ def restricted_scope() -> Scope | None:
     return scope if scope is not None and scope.restricted else None
 
 
-def touch(proposals: Iterable[Any]) -> None:
+def touch(proposals: Iterable[str | None]) -> None:
+    """Note the proposals (by code, e.g. "cm14451", as docs/security.md says) whose records this request
+    was served, for its audit line; every backend reports codes through here, never ids or sessions."""
     bucket = TOUCHED.get()
     if bucket is not None:
-        bucket.update(str(p) for p in proposals if p is not None)
+        bucket.update(str(p).lower() for p in proposals if p)
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,11 +101,80 @@ class EmbargoPolicy:
     def cutoffs(
         self, now: dt.datetime | None = None
     ) -> tuple[dt.datetime | None, dict[str, dt.datetime | None]]:
-        current = now or dt.datetime.now(dt.UTC).replace(tzinfo=None)
+        current = _naive_utc(now)
         return (
             self.cutoff(self.default_years, current),
             {bl.lower(): self.cutoff(y, current) for bl, y in self.per_beamline.items()},
         )
+
+    def years_for(self, beamline: str | None) -> float:
+        """The embargo of a beamline; beamline names compare case-insensitively ("I03" is "i03")."""
+        if beamline is not None:
+            for name, years in self.per_beamline.items():
+                if name.lower() == beamline.lower():
+                    return years
+        return self.default_years
+
+    def is_public(
+        self, end_time: dt.datetime | None, beamline: str | None, now: dt.datetime | None = None
+    ) -> bool:
+        """A session that ended (a zero date never ends) before its beamline's cut-off is public."""
+        if end_time is None:
+            return False
+        cut = self.cutoff(self.years_for(beamline), _naive_utc(now))
+        return cut is not None and end_time < cut
+
+
+def _naive_utc(now: dt.datetime | None) -> dt.datetime:
+    """Stored times are naive UTC; an aware `now` is converted, no `now` is the present."""
+    current = now or dt.datetime.now(dt.UTC)
+    if current.tzinfo is not None:
+        current = current.astimezone(dt.UTC).replace(tzinfo=None)
+    return current
+
+
+@dataclass(frozen=True, slots=True)
+class SessionFacts:
+    """What the rule needs of one session: when it ended, where, and who is on it or its proposal."""
+
+    end_time: dt.datetime | None
+    beamline: str | None
+    members: frozenset[str] = frozenset()  # logins on the session (Session_has_Person, session_member)
+    proposal_members: frozenset[str] = frozenset()  # logins of the session's proposal
+
+
+@dataclass(frozen=True, slots=True)
+class RecordFacts:
+    """What the rule needs of one record: the sessions it was collected in (a collection, group or
+    processing result: its one session; a sample or protein: the sessions of the collections that use
+    it; a proposal: its sessions) and, for records that belong to a proposal (sample, protein,
+    proposal), the logins of that proposal's members."""
+
+    sessions: tuple[SessionFacts, ...] = ()
+    proposal_members: frozenset[str] | None = None  # None: the record belongs to no proposal of its own
+
+
+def session_visible(viewer: Viewer, session: SessionFacts, now: dt.datetime, embargo: EmbargoPolicy) -> bool:
+    """Public after its beamline's embargo, or the viewer is staff of its beamline or on it or its proposal."""
+    if viewer.sees_everything or embargo.is_public(session.end_time, session.beamline, now):
+        return True
+    if session.beamline is not None and session.beamline.lower() in viewer.staff_beamlines:
+        return True
+    return viewer.login is not None and (
+        viewer.login in session.members or viewer.login in session.proposal_members
+    )
+
+
+def visible(viewer: Viewer, facts: RecordFacts, now: dt.datetime, embargo: EmbargoPolicy) -> bool:
+    """THE access rule (docs/security.md, "The access rule"): a record is visible when one of its
+    sessions is, or the viewer is a member of the proposal the record belongs to. Each backend
+    compiles the same rule to SQL from site_adapter.query.AccessSpec; tests check all three agree."""
+    if viewer.sees_everything:
+        return True
+    if any(session_visible(viewer, s, now, embargo) for s in facts.sessions):
+        return True
+    members = facts.proposal_members
+    return viewer.login is not None and members is not None and viewer.login in members
 
 
 class Unauthenticated(ContractError):

@@ -4,12 +4,20 @@ Units are converted once, in the backend that reads a store; nothing above this 
 Canonical units: wavelength Å, distances and beam centre mm, angles degrees, exposure s,
 transmission %, flux photons/s, beam size µm, pixel size mm, CC½ a fraction 0-1, completeness %.
 Local ids are the store's own keys as strings; they never leave the site without the site's name.
+Rows become records by name (from_row): a store's column labels are the model's field names.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+import functools
+import types
+import typing
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, fields
+from typing import Any, TypeVar
+
+R = TypeVar("R")
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,3 +190,49 @@ class DataCollection:
     omega_start: float | None = None  # degrees
     comments: str | None = None
     provenance_notes: tuple[str, ...] = field(default=())
+
+
+@functools.cache
+def scalar_types(cls: type) -> dict[str, type]:
+    """Each field of a model class with its scalar type (`float | None` -> float); fields of other
+    types (tuples, nested records) are left out."""
+    out: dict[str, type] = {}
+    for name, hint in typing.get_type_hints(cls).items():
+        args = [a for a in typing.get_args(hint) if a is not type(None)]
+        base = args[0] if isinstance(hint, types.UnionType) and len(args) == 1 else hint
+        if base in (str, int, float, bool, dt.datetime):
+            out[name] = base
+    return out
+
+
+def _label(name: str) -> str:
+    """The column label of a field: local ids are a store's ids (`local_id` -> id, `sample_local_id` -> sample_id)."""
+    return name.removesuffix("local_id") + "id" if name.endswith("local_id") else name
+
+
+def from_row(
+    cls: Callable[..., R],
+    row: Mapping[str, Any],
+    convert: Mapping[type, Callable[[Any], Any]] | None = None,
+    id_of: Callable[[Any], str | None] | None = None,
+    /,
+    **given: Any,
+) -> R:
+    """A record of the model class `cls` from a row read by name: each scalar field from the column
+    of its label (see _label) when the row has it, converted by its type (`convert`, e.g. a store's
+    quirk normalisers) and local ids by `id_of` (default: a string, or None); `given` fields win."""
+    kind = typing.cast(type, cls)
+    values: dict[str, Any] = {}
+    labels = set(row.keys())  # an asyncpg Record's `in` looks at values, not labels
+    for name, base in scalar_types(kind).items():
+        label = _label(name)
+        if name in given or label not in labels:
+            continue
+        value = row[label]
+        if name.endswith("local_id"):
+            value = id_of(value) if id_of is not None else (None if value is None else str(value))
+        elif convert is not None and base in convert:
+            value = convert[base](value)
+        values[name] = value
+    names = {f.name for f in fields(kind)}
+    return cls(**values, **{k: v for k, v in given.items() if k in names})

@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Generic, Protocol, TypeVar, runtime_checkable
+from typing import Any, Generic, Protocol, TypeVar, runtime_checkable
 
 from site_adapter import model
 from site_adapter.access import Ownership
@@ -17,7 +17,7 @@ from site_adapter.access import Ownership
 T = TypeVar("T")
 
 # A keyset position: the ordering values of a record followed by its integer local id.
-SortKey = tuple
+SortKey = tuple[Any, ...]
 
 
 class BackendError(Exception):

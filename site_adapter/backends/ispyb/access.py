@@ -1,54 +1,17 @@
-"""Access facts for the hub's access-control layer: who belongs to which proposal and session, and embargo.
+"""Access facts of an ISPyB: who belongs to which proposal and session, and who is staff.
 
 Facts only (Person, Proposal.personId, ProposalHasPerson, Session_has_Person, UserGroup); the
-visibility rule itself lives in the access-control layer, not here.
+visibility rule and the embargo live in site_adapter/access.py, its SQL in visibility.py.
 """
 
 from __future__ import annotations
 
-import datetime as dt
-from dataclasses import dataclass, field
 from typing import Any
 
-from site_adapter import model
 from site_adapter.backends.ispyb.schema_check import SchemaInfo
 
 # SynchWeb's staff permissions (Permission.type); a member of a UserGroup holding one is staff.
 STAFF_PERMISSIONS = ("mx_admin", "super_admin")
-
-
-@dataclass(frozen=True, slots=True)
-class EmbargoPolicy:
-    """A site's rule: a session's data is public `years` after the session ended.
-
-    per_beamline overrides default_years for a beamline (BLSession.beamLineName); a session without
-    an end date (or with a zero date) is never public by this rule.
-    """
-
-    default_years: float = 3.0
-    per_beamline: dict[str, float] = field(default_factory=dict)
-
-    def years_for(self, beamline: str | None) -> float:
-        if beamline is not None and beamline in self.per_beamline:
-            return self.per_beamline[beamline]
-        return self.default_years
-
-    def public_from(self, session: model.Session) -> dt.datetime | None:
-        if session.end_time is None:
-            return None
-        years = self.years_for(session.beamline)
-        if years < 0:
-            return None  # a negative period means "never public" for that beamline
-        return session.end_time + dt.timedelta(days=365.25 * years)
-
-    def is_public(self, session: model.Session, now: dt.datetime | None = None) -> bool:
-        start = self.public_from(session)
-        if start is None:
-            return False
-        current = now or dt.datetime.now(dt.UTC).replace(tzinfo=None)
-        if current.tzinfo is not None:
-            current = current.astimezone(dt.UTC).replace(tzinfo=None)
-        return current >= start
 
 
 async def proposals_of_login(db: Any, s: SchemaInfo, login: str) -> set[str]:
@@ -56,33 +19,34 @@ async def proposals_of_login(db: Any, s: SchemaInfo, login: str) -> set[str]:
     parts: list[str] = []
     if s.has("Proposal", "personId"):
         parts.append(
-            "SELECT p.`proposalCode`, p.`proposalNumber` FROM Proposal p"
+            "SELECT p.`proposalCode` AS code, p.`proposalNumber` AS number FROM Proposal p"
             " JOIN Person pe ON pe.`personId` = p.`personId` WHERE pe.`login` = %s"
         )
     if s.has("ProposalHasPerson"):
         parts.append(
-            "SELECT p.`proposalCode`, p.`proposalNumber` FROM ProposalHasPerson php"
+            "SELECT p.`proposalCode` AS code, p.`proposalNumber` AS number FROM ProposalHasPerson php"
             " JOIN Proposal p ON p.`proposalId` = php.`proposalId`"
             " JOIN Person pe ON pe.`personId` = php.`personId` WHERE pe.`login` = %s"
         )
     if not parts or not login:
         return set()
-    rows = await db.fetch(" UNION ".join(parts), [login] * len(parts))
-    return {f"{code or ''}{number or ''}" for code, number in rows}
+    rows = await db.fetch_rows(" UNION ".join(parts), [login] * len(parts))
+    return {f"{r['code'] or ''}{r['number'] or ''}" for r in rows}
 
 
 async def sessions_of_login(db: Any, s: SchemaInfo, login: str) -> set[str]:
     """Visits the login is on (Session_has_Person), whatever the role."""
     if not s.has("Session_has_Person") or not s.has("BLSession", "visit_number") or not login:
         return set()
-    rows = await db.fetch(
-        "SELECT p.`proposalCode`, p.`proposalNumber`, ses.`visit_number` FROM Session_has_Person shp"
+    rows = await db.fetch_rows(
+        "SELECT p.`proposalCode` AS code, p.`proposalNumber` AS number, ses.`visit_number` AS visit"
+        " FROM Session_has_Person shp"
         " JOIN BLSession ses ON ses.`sessionId` = shp.`sessionId`"
         " JOIN Proposal p ON p.`proposalId` = ses.`proposalId`"
         " JOIN Person pe ON pe.`personId` = shp.`personId` WHERE pe.`login` = %s",
         [login],
     )
-    return {f"{code or ''}{number or ''}-{visit}" for code, number, visit in rows}
+    return {f"{r['code'] or ''}{r['number'] or ''}-{r['visit']}" for r in rows}
 
 
 async def is_staff(db: Any, s: SchemaInfo, login: str) -> bool:

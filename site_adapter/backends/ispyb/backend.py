@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from site_adapter import model
+from site_adapter.access import EmbargoPolicy
 from site_adapter.backends.base import (
     BackendError,
     DataCollectionFilter,
@@ -20,7 +21,6 @@ from site_adapter.backends.base import (
     SessionFilter,
 )
 from site_adapter.backends.ispyb import access, collections, entities, processing, samples
-from site_adapter.backends.ispyb.access import EmbargoPolicy
 from site_adapter.backends.ispyb.connection import Database
 from site_adapter.backends.ispyb.schema_check import SchemaInfo, detect
 
@@ -128,4 +128,4 @@ class IspybBackend:
         return await access.is_staff(self.db, self.schema, login)
 
     def is_public(self, session: model.Session) -> bool:
-        return self.embargo.is_public(session)
+        return self.embargo.is_public(session.end_time, session.beamline)

@@ -64,7 +64,7 @@ def parse_dsn(dsn: str) -> Dsn:
 
 def describe(exc: BaseException) -> str:
     """One line naming what went wrong, without a traceback."""
-    args = getattr(exc, "args", ())
+    args: tuple[Any, ...] = tuple(getattr(exc, "args", ()))
     if len(args) == 2 and isinstance(args[0], int):
         return f"{args[1]} (error {args[0]})"
     return str(exc) or type(exc).__name__
@@ -125,13 +125,22 @@ class Database:
             await pool.wait_closed()
 
     @staticmethod
-    async def _run(conn: Any, sql: str, args: Sequence[Any]) -> list[tuple]:
+    async def _run(conn: Any, sql: str, args: Sequence[Any], named: bool = False) -> list[Any]:
         async with conn.cursor() as cur:
             await cur.execute(sql, tuple(args))
-            return list(await cur.fetchall())
+            rows = list(await cur.fetchall())
+            if not named:
+                return rows
+            names = [d[0] for d in cur.description or ()]
+            return [dict(zip(names, r, strict=True)) for r in rows]
 
-    async def fetch(self, sql: str, args: Sequence[Any] = ()) -> list[tuple]:
-        """Run one SELECT and return its rows; any failure becomes a BackendError naming the backend."""
+    async def fetch_rows(self, sql: str, args: Sequence[Any] = ()) -> list[dict[str, Any]]:
+        """As fetch, with each row a mapping from column label to value: records are read by name."""
+        return await self.fetch(sql, args, named=True)
+
+    async def fetch(self, sql: str, args: Sequence[Any] = (), *, named: bool = False) -> list[Any]:
+        """Run one SELECT and return its rows (tuples; mappings when `named`); any failure becomes a
+        BackendError naming the backend."""
         if self._pool is None:
             await self.open()
         pool = self._pool
@@ -142,7 +151,7 @@ class Database:
         broken = False
         try:
             self.queries += 1
-            return await asyncio.wait_for(self._run(conn, sql, args), timeout=self.query_timeout)
+            return await asyncio.wait_for(self._run(conn, sql, args, named), timeout=self.query_timeout)
         except TimeoutError:
             broken = True  # the reply may still arrive: this connection cannot be reused
             raise BackendError(f"ispyb backend: query timed out after {self.query_timeout:g} s") from None

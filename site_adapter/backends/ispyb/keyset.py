@@ -6,12 +6,10 @@ Only SQL fragments and their parameters are built here; nothing is executed.
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
-from site_adapter.backends.base import InvalidInput
-
-_KEY_FORMAT = "%Y-%m-%dT%H:%M:%S.%f"  # mx_schema.cursors.time_key
+from site_adapter.backends.base import SortKey
+from site_adapter.query import Direction, Position, position
 
 
 def time_expr(column: str) -> str:
@@ -42,34 +40,20 @@ def binary_equals(column: str) -> str:
     return f"(CONVERT({column} USING utf8mb4) COLLATE utf8mb4_bin = %s)"
 
 
-def check_position(after: tuple | None) -> tuple[Any, int] | None:
-    """(sort value, local id) of a keyset position, or InvalidInput."""
-    return _after_parts(after)
+def check_position(after: SortKey | None) -> Position | None:
+    """The keyset position of a time-ordered connection (site_adapter.query.position), or InvalidInput."""
+    return position(after, Direction.TIME_DESC)
 
 
-def _after_parts(after: tuple | None) -> tuple[Any, int] | None:
-    if after is None:
-        return None
-    if not isinstance(after, tuple) or len(after) != 2 or not isinstance(after[1], int):
-        raise InvalidInput("malformed keyset position")
-    return after[0], after[1]
-
-
-def time_desc_after(expr: str, id_col: str, after: tuple | None) -> tuple[str, list[Any]]:
+def time_desc_after(expr: str, id_col: str, after: SortKey | None) -> tuple[str, list[Any]]:
     """Rows strictly after `after` in (time DESC NULLS LAST, id DESC) order."""
-    parts = _after_parts(after)
-    if parts is None:
+    at = position(after, Direction.TIME_DESC)
+    if at is None:
         return "TRUE", []
-    value, last_id = parts
-    if value is None:
-        return f"({expr} IS NULL AND {id_col} < %s)", [last_id]
-    if not isinstance(value, str):
-        raise InvalidInput("malformed keyset position")
-    try:
-        t = dt.datetime.strptime(value, _KEY_FORMAT)
-    except ValueError:
-        raise InvalidInput("malformed keyset position") from None
-    return f"({expr} < %s OR ({expr} = %s AND {id_col} < %s) OR {expr} IS NULL)", [t, t, last_id]
+    if at.value is None:
+        return f"({expr} IS NULL AND {id_col} < %s)", [at.local_id]
+    t = at.value
+    return f"({expr} < %s OR ({expr} = %s AND {id_col} < %s) OR {expr} IS NULL)", [t, t, at.local_id]
 
 
 def time_desc_order(expr: str, id_col: str) -> str:
@@ -77,17 +61,12 @@ def time_desc_order(expr: str, id_col: str) -> str:
     return f"{expr} DESC, {id_col} DESC"
 
 
-def text_asc_after(expr: str, id_col: str, after: tuple | None) -> tuple[str, list[Any]]:
+def text_asc_after(expr: str, id_col: str, after: SortKey | None) -> tuple[str, list[Any]]:
     """Rows strictly after `after` in (string ASC by code point, id ASC) order."""
-    parts = _after_parts(after)
-    if parts is None:
+    at = position(after, Direction.TEXT_ASC)
+    if at is None:
         return "TRUE", []
-    value, last_id = parts
-    if value is None:
-        value = ""
-    if not isinstance(value, str):
-        raise InvalidInput("malformed keyset position")
-    return f"({expr} > %s OR ({expr} = %s AND {id_col} > %s))", [value, value, last_id]
+    return f"({expr} > %s OR ({expr} = %s AND {id_col} > %s))", [at.value, at.value, at.local_id]
 
 
 def text_asc_order(expr: str, id_col: str) -> str:

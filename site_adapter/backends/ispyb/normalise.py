@@ -7,6 +7,7 @@ value end up in the record's provenance_notes.
 from __future__ import annotations
 
 import datetime as dt
+import decimal
 import hashlib
 import re
 
@@ -38,8 +39,10 @@ def number(value: object) -> float | None:
 def integer(value: object) -> int | None:
     if value is None:
         return None
+    if not isinstance(value, str | bytes | int | float | decimal.Decimal):
+        return None
     try:
-        return int(value)  # type: ignore[arg-type]
+        return int(value)
     except (TypeError, ValueError):
         return None
 

@@ -9,7 +9,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from site_adapter.backends.base import InvalidInput, Page, PageRequest
+from site_adapter import access
+from site_adapter.backends.base import InvalidInput, Page, PageRequest, SortKey
 from site_adapter.backends.ispyb.keyset import (
     text_asc_after,
     text_asc_order,
@@ -30,13 +31,14 @@ async def keyset_page(
     key_kind: str,
     id_col: str,
     req: PageRequest,
-    build: Callable[[tuple], T],
-    sort_key: Callable[[T], tuple],
+    build: Callable[[dict[str, Any]], T],
+    sort_key: Callable[[T], SortKey],
 ) -> Page[T]:
-    """`key_kind` is "time" (descending, nulls last) or "text" (ascending, code point)."""
+    """`key_kind` is "time" (descending, nulls last) or "text" (ascending, code point); `columns` are
+    labelled, and `build` reads a row by those labels."""
     if req.first < 0:
         raise InvalidInput("first must not be negative")
-    total = int((await db.fetch(f"SELECT COUNT(*) {from_where}", args))[0][0])
+    total = int((await db.fetch_rows(f"SELECT COUNT(*) AS n {from_where}", args))[0]["n"])
     if req.first == 0 or total == 0:
         return Page(items=[], has_next_page=total > 0 and req.first == 0, total_count=total)
     if key_kind == "time":
@@ -45,11 +47,12 @@ async def keyset_page(
     else:
         after_sql, after_args = text_asc_after(key, id_col, req.after)
         order = text_asc_order(key, id_col)
-    rows = await db.fetch(
+    rows = await db.fetch_rows(
         f"SELECT {columns} {from_where} AND {after_sql} ORDER BY {order} LIMIT %s",
         args + after_args + [req.first + 1],
     )
     records = [build(r) for r in rows[: req.first]]
+    access.touch(r.get("audit_proposal") for r in rows[: req.first])
     return Page(
         items=[(sort_key(r), r) for r in records], has_next_page=len(rows) > req.first, total_count=total
     )

@@ -7,7 +7,8 @@ result is grouped to one row per (dataCollectionId, autoProcScalingId) before an
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import functools
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from site_adapter import model
@@ -18,22 +19,40 @@ from site_adapter.backends.ispyb.schema_check import SchemaInfo
 _SHELLS = {"overall": "overall", "innerShell": "inner", "outerShell": "outer"}
 
 
+# Statistics columns of a shell, by label (AutoProcScalingStatistics); optional ones read NULL when absent.
+_SHELL_COLUMNS = (
+    ("resolution_low", "resolutionLimitLow"),
+    ("resolution_high", "resolutionLimitHigh"),
+    ("completeness", "completeness"),
+    ("multiplicity", "multiplicity"),
+    ("mean_i_over_sig_i", "meanIOverSigI"),
+    ("cc_half", "ccHalf"),
+    ("cc_anomalous", "ccAnomalous"),
+    ("r_merge", "rMerge"),
+    ("r_meas_all", "rMeasAllIPlusIMinus"),
+    ("r_meas_within", "rMeasWithinIPlusIMinus"),
+    ("r_pim_all", "rPimAllIPlusIMinus"),
+    ("r_pim_within", "rPimWithinIPlusIMinus"),
+    ("n_total_observations", "nTotalObservations"),
+    ("n_total_unique", "nTotalUniqueObservations"),
+    ("anomalous_completeness", "anomalousCompleteness"),
+    ("anomalous_multiplicity", "anomalousMultiplicity"),
+)
+_CELL = ("a", "b", "c", "alpha", "beta", "gamma")
+
+
 def results_sql(s: SchemaInfo, count: int) -> str:
-    st = lambda c: s.col("st", "AutoProcScalingStatistics", c)  # noqa: E731
-    ap = lambda c: s.col("ap", "AutoProc", c)  # noqa: E731
-    app = lambda c: s.col("app", "AutoProcProgram", c)  # noqa: E731
+    st = functools.partial(s.col, "st", "AutoProcScalingStatistics")
+    ap = functools.partial(s.col, "ap", "AutoProc")
+    app = functools.partial(s.col, "app", "AutoProcProgram")
     anomalous = "MAX(api.`anomalous`)" if s.has("AutoProcIntegration", "anomalous") else "NULL"
+    cell = ", ".join(f"{ap(f'refinedCell_{x}')} AS cell_{x}" for x in _CELL)
+    shell = ", ".join(f"{st(col)} AS {label}" for label, col in _SHELL_COLUMNS)
     return f"""
-SELECT r.dc, r.sc, ap.`spaceGroup`,
-       {ap("refinedCell_a")}, {ap("refinedCell_b")}, {ap("refinedCell_c")},
-       {ap("refinedCell_alpha")}, {ap("refinedCell_beta")}, {ap("refinedCell_gamma")},
-       {app("processingPrograms")}, app.`processingStatus`, {app("processingStartTime")}, {app("processingEndTime")},
-       r.anomalous, st.`scalingStatisticsType`, st.`resolutionLimitLow`, st.`resolutionLimitHigh`,
-       st.`completeness`, st.`multiplicity`, st.`meanIOverSigI`, {st("ccHalf")}, {st("ccAnomalous")},
-       {st("rMerge")}, {st("rMeasAllIPlusIMinus")}, {st("rMeasWithinIPlusIMinus")},
-       {st("rPimAllIPlusIMinus")}, {st("rPimWithinIPlusIMinus")},
-       {st("nTotalObservations")}, {st("nTotalUniqueObservations")},
-       {st("anomalousCompleteness")}, {st("anomalousMultiplicity")}, {st("autoProcScalingStatisticsId")}
+SELECT r.dc, r.sc, ap.`spaceGroup` AS space_group, {cell},
+       {app("processingPrograms")} AS programs, app.`processingStatus` AS processing_status,
+       {app("processingStartTime")} AS start_time, {app("processingEndTime")} AS end_time,
+       r.anomalous, st.`scalingStatisticsType` AS shell_type, {shell}
 FROM (
     SELECT api.`dataCollectionId` AS dc, shi.`autoProcScalingId` AS sc,
            MIN(api.`autoProcProgramId`) AS int_program, {anomalous} AS anomalous
@@ -94,79 +113,62 @@ def best_filters(
     return where, args
 
 
-def _shell(row: Sequence[Any], is_percent: bool) -> model.ShellStatistics:
-    (
-        lo,
-        hi,
-        completeness,
-        multiplicity,
-        isig,
-        cc_half,
-        cc_ano,
-        r_merge,
-        r_meas_all,
-        r_meas_within,
-        r_pim_all,
-        r_pim_within,
-        n_obs,
-        n_unique,
-        ano_compl,
-        ano_mult,
-    ) = row
+def _shell(row: Mapping[str, Any], is_percent: bool) -> model.ShellStatistics:
     return model.ShellStatistics(
-        resolution_low=n.number(lo),
-        resolution_high=n.number(hi),
-        completeness=n.number(completeness),
-        multiplicity=n.number(multiplicity),
-        mean_i_over_sig_i=n.number(isig),
-        cc_half=n.fraction(cc_half, is_percent),
-        cc_anomalous=n.fraction(cc_ano, is_percent),
-        r_merge=n.number(r_merge),
-        r_meas=n.first_of(r_meas_all, r_meas_within),
-        r_pim=n.first_of(r_pim_all, r_pim_within),
-        n_total_observations=n.integer(n_obs),
-        n_total_unique=n.integer(n_unique),
-        anomalous_completeness=n.number(ano_compl),
-        anomalous_multiplicity=n.number(ano_mult),
+        resolution_low=n.number(row["resolution_low"]),
+        resolution_high=n.number(row["resolution_high"]),
+        completeness=n.number(row["completeness"]),
+        multiplicity=n.number(row["multiplicity"]),
+        mean_i_over_sig_i=n.number(row["mean_i_over_sig_i"]),
+        cc_half=n.fraction(row["cc_half"], is_percent),
+        cc_anomalous=n.fraction(row["cc_anomalous"], is_percent),
+        r_merge=n.number(row["r_merge"]),
+        r_meas=n.first_of(row["r_meas_all"], row["r_meas_within"]),
+        r_pim=n.first_of(row["r_pim_all"], row["r_pim_within"]),
+        n_total_observations=n.integer(row["n_total_observations"]),
+        n_total_unique=n.integer(row["n_total_unique"]),
+        anomalous_completeness=n.number(row["anomalous_completeness"]),
+        anomalous_multiplicity=n.number(row["anomalous_multiplicity"]),
     )
 
 
-def build_results(rows: list[tuple]) -> dict[str, list[model.ProcessingResult]]:
+def _result(dc: int, sc: int, group: list[dict[str, Any]]) -> model.ProcessingResult:
+    """One result from its rows of results_sql (one per statistics shell), read by column label."""
+    head = group[0]
+    program = n.program_name(head["programs"])
+    shells: dict[str, dict[str, Any]] = {}
+    for row in group:
+        kind = _SHELLS.get(str(row["shell_type"])) if row["shell_type"] is not None else None
+        if kind and kind not in shells:  # duplicates of one type: the lowest statistics id wins
+            shells[kind] = row
+    is_percent, note = n.cc_half_is_percent(program, [n.number(v["cc_half"]) for v in shells.values()])
+    cell_values = [n.number(head[f"cell_{x}"]) for x in _CELL]
+    cell = model.UnitCell(*cell_values) if all(v is not None for v in cell_values) else None  # type: ignore[arg-type]
+    return model.ProcessingResult(
+        local_id=str(sc),
+        data_collection_local_id=str(dc),
+        program=program,
+        status=n.status(head["processing_status"], head["start_time"], head["end_time"]),
+        space_group=n.text(head["space_group"]),
+        cell=cell,
+        overall=_shell(shells["overall"], is_percent) if "overall" in shells else None,
+        inner=_shell(shells["inner"], is_percent) if "inner" in shells else None,
+        outer=_shell(shells["outer"], is_percent) if "outer" in shells else None,
+        start_time=n.date(head["start_time"]),
+        end_time=n.date(head["end_time"]),
+        anomalous=None if head["anomalous"] is None else bool(head["anomalous"]),
+        provenance_notes=tuple(x for x in (note,) if x),
+    )
+
+
+def build_results(rows: list[dict[str, Any]]) -> dict[str, list[model.ProcessingResult]]:
     """Group the rows of results_sql into one record per (collection, scaling), in scaling-id order."""
-    grouped: dict[tuple[int, int], list[tuple]] = {}
+    grouped: dict[tuple[int, int], list[dict[str, Any]]] = {}
     for row in rows:
-        grouped.setdefault((int(row[0]), int(row[1])), []).append(row)
+        grouped.setdefault((int(row["dc"]), int(row["sc"])), []).append(row)
     out: dict[str, list[model.ProcessingResult]] = {}
     for (dc, sc), group in grouped.items():
-        head = group[0]
-        program = n.program_name(head[9])
-        shells: dict[str, tuple] = {}
-        for row in group:
-            kind = _SHELLS.get(str(row[14])) if row[14] is not None else None
-            if kind and kind not in shells:  # duplicates of one type: the lowest statistics id wins
-                shells[kind] = tuple(row[15:31])
-        cc_values = [n.number(v[5]) for v in shells.values()]
-        is_percent, note = n.cc_half_is_percent(program, cc_values)
-        cell_values = [n.number(v) for v in head[3:9]]
-        cell = model.UnitCell(*cell_values) if all(v is not None for v in cell_values) else None  # type: ignore[arg-type]
-        notes = tuple(x for x in (note,) if x)
-        out.setdefault(str(dc), []).append(
-            model.ProcessingResult(
-                local_id=str(sc),
-                data_collection_local_id=str(dc),
-                program=program,
-                status=n.status(head[10], head[11], head[12]),
-                space_group=n.text(head[2]),
-                cell=cell,
-                overall=_shell(shells["overall"], is_percent) if "overall" in shells else None,
-                inner=_shell(shells["inner"], is_percent) if "inner" in shells else None,
-                outer=_shell(shells["outer"], is_percent) if "outer" in shells else None,
-                start_time=n.date(head[11]),
-                end_time=n.date(head[12]),
-                anomalous=None if head[13] is None else bool(head[13]),
-                provenance_notes=notes,
-            )
-        )
+        out.setdefault(str(dc), []).append(_result(dc, sc, group))
     return out
 
 
@@ -178,7 +180,7 @@ async def by_collection(
     out: dict[str, list[model.ProcessingResult]] = {str(i): [] for i in ids}
     if not keys:
         return out
-    found = build_results(await db.fetch(results_sql(s, len(keys)), keys))
+    found = build_results(await db.fetch_rows(results_sql(s, len(keys)), keys))
     for dc, results in found.items():
         out[dc] = results
     return out
@@ -190,17 +192,17 @@ async def by_id(db: Any, s: SchemaInfo, ids: Sequence[str]) -> dict[str, model.P
     keys = int_ids(ids)
     if not keys:
         return {}
-    rows = await db.fetch(
-        "SELECT DISTINCT api.`dataCollectionId`, shi.`autoProcScalingId` FROM AutoProcIntegration api"
+    rows = await db.fetch_rows(
+        "SELECT DISTINCT api.`dataCollectionId` AS dc, shi.`autoProcScalingId` AS sc FROM AutoProcIntegration api"
         " JOIN AutoProcScaling_has_Int shi ON shi.`autoProcIntegrationId` = api.`autoProcIntegrationId`"
         f" WHERE shi.`autoProcScalingId` IN ({id_list(keys)})",
         keys,
     )
-    collections = sorted({int(r[0]) for r in rows if r[0] is not None})
+    collections = sorted({int(r["dc"]) for r in rows if r["dc"] is not None})
     out: dict[str, model.ProcessingResult] = {}
     if not collections:
         return out
-    for results in build_results(await db.fetch(results_sql(s, len(collections)), collections)).values():
+    for results in build_results(await db.fetch_rows(results_sql(s, len(collections)), collections)).values():
         for r in results:
             if r.local_id in {str(k) for k in keys}:
                 out.setdefault(r.local_id, r)

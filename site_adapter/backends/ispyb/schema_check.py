@@ -204,13 +204,14 @@ def _some(names: list[str], shown: int = 6) -> str:
 async def _version(db: Database, found: dict[str, set[str]]) -> str:
     """Diamond's schema keeps AdminVar.schemaVersion and one SchemaStatus row per upgrade script."""
     if "AdminVar" in found:
-        rows = await db.fetch("SELECT `value` FROM AdminVar WHERE `name` = 'schemaVersion' LIMIT 1")
-        if rows and rows[0][0]:
-            return str(rows[0][0])
+        rows = await db.fetch_rows("SELECT `value` FROM AdminVar WHERE `name` = 'schemaVersion' LIMIT 1")
+        if rows and rows[0]["value"]:
+            return str(rows[0]["value"])
     if "SchemaStatus" in found:
-        rows = await db.fetch(
-            "SELECT scriptName FROM SchemaStatus WHERE schemaStatus = 'DONE' ORDER BY schemaStatusId DESC LIMIT 1"
+        rows = await db.fetch_rows(
+            "SELECT scriptName AS script FROM SchemaStatus WHERE schemaStatus = 'DONE'"
+            " ORDER BY schemaStatusId DESC LIMIT 1"
         )
         if rows:
-            return f"unknown (last upgrade script {rows[0][0]})"
+            return f"unknown (last upgrade script {rows[0]['script']})"
     return "unknown (no SchemaStatus table: ESRF-derived schema?)"

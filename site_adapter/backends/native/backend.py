@@ -7,19 +7,23 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 import asyncpg
 
-from site_adapter import access, model
+from site_adapter import access, model, query
 from site_adapter.backends import base
 from site_adapter.backends.native import queries as q
 from site_adapter.backends.native.migrate import migrate
 
 _DC_COLUMNS = "dc.*"
 _SESSION_SELECT = (
-    "SELECT se.*, po.code AS proposal_code FROM session se JOIN proposal po ON po.id = se.proposal_id"
+    "SELECT se.*, po.code AS proposal_code, po.code AS audit_proposal"
+    " FROM session se JOIN proposal po ON po.id = se.proposal_id"
 )
+
+
+T = TypeVar("T")
 
 
 class NativeBackend:
@@ -64,7 +68,8 @@ class NativeBackend:
     async def _fetch(self, sql: str, *args: Any) -> list[asyncpg.Record]:
         self.statements += 1
         try:
-            return await self.pool.fetch(sql, *args)
+            rows: list[asyncpg.Record] = await self.pool.fetch(sql, *args)
+            return rows
         except _UNAVAILABLE as exc:
             raise base.BackendError(f"native store unavailable: {_reason(exc)}") from None
 
@@ -77,30 +82,32 @@ class NativeBackend:
         order: str,
         p: q.Params,
         page: base.PageRequest,
-        convert: Callable[[Any], Any],
-        key: Callable[[Any], tuple],
-    ) -> base.Page:
+        convert: Callable[[Any], T],
+        key: Callable[[Any], base.SortKey],
+    ) -> base.Page[T]:
         limit = p.add(page.first + 1)
         rows_sql = f"{select}{q.where_sql(where + keyset)} ORDER BY {order} LIMIT {limit}"
         n_filter_args = len(p.values) - 1 - _count_keyset_args(keyset)
-        count_sql = f"SELECT count(*) FROM {count_from}{q.where_sql(where)}"
+        count_sql = f"SELECT count(*) AS n FROM {count_from}{q.where_sql(where)}"
         rows, count = await asyncio.gather(
             self._fetch(rows_sql, *p.values),
             self._fetch(count_sql, *p.values[:n_filter_args]),
         )
         items = [(key(r), convert(r)) for r in rows[: page.first]]
-        if rows and "proposal_id" in rows[0].keys():
-            access.touch(r["proposal_id"] for r in rows[: page.first])
-        return base.Page(items=items, has_next_page=len(rows) > page.first, total_count=count[0][0])
+        _audit(rows[: page.first])
+        return base.Page(items=items, has_next_page=len(rows) > page.first, total_count=count[0]["n"])
 
     # --- root connections --------------------------------------------------------------------
 
-    async def data_collections(self, f: base.DataCollectionFilter, page: base.PageRequest) -> base.Page:
+    async def data_collections(
+        self, f: base.DataCollectionFilter, page: base.PageRequest
+    ) -> base.Page[model.DataCollection]:
         p = q.Params()
-        where = q.data_collection_where(f, p)
-        keyset = q.time_keyset("dc.sort_time", "dc.id", page.after, p)
+        spec = query.spec("data_collection", f, page.first, page.after)
+        where = q.data_collection_where(spec, f, p)
+        keyset = q.time_keyset("dc.sort_time", "dc.id", spec.after, p)
         return await self._page(
-            f"SELECT {_DC_COLUMNS} FROM data_collection dc",
+            f"SELECT {_DC_COLUMNS}, {q.audit_column('data_collection', 'dc')} FROM data_collection dc",
             "data_collection dc",
             where,
             keyset,
@@ -111,12 +118,13 @@ class NativeBackend:
             lambda r: q.time_sort_key(r["start_time"], r["id"]),
         )
 
-    async def samples(self, f: base.SampleFilter, page: base.PageRequest) -> base.Page:
+    async def samples(self, f: base.SampleFilter, page: base.PageRequest) -> base.Page[model.Sample]:
         p = q.Params()
-        where = q.sample_where(f, p)
-        keyset = q.text_keyset("coalesce(s.name, '')", "s.id", page.after, p)
+        spec = query.spec("sample", f, page.first, page.after)
+        where = q.where(spec, p)
+        keyset = q.text_keyset("coalesce(s.name, '')", "s.id", spec.after, p)
         return await self._page(
-            "SELECT s.* FROM sample s",
+            f"SELECT s.*, {q.audit_column('sample', 's')} FROM sample s",
             "sample s",
             where,
             keyset,
@@ -127,12 +135,13 @@ class NativeBackend:
             lambda r: (r["name"] or "", r["id"]),
         )
 
-    async def proteins(self, f: base.ProteinFilter, page: base.PageRequest) -> base.Page:
+    async def proteins(self, f: base.ProteinFilter, page: base.PageRequest) -> base.Page[model.Protein]:
         p = q.Params()
-        where = q.protein_where(f, p)
-        keyset = q.text_keyset("coalesce(pr.acronym, '')", "pr.id", page.after, p)
+        spec = query.spec("protein", f, page.first, page.after)
+        where = q.where(spec, p)
+        keyset = q.text_keyset("coalesce(pr.acronym, '')", "pr.id", spec.after, p)
         return await self._page(
-            "SELECT pr.* FROM protein pr",
+            f"SELECT pr.*, {q.audit_column('protein', 'pr')} FROM protein pr",
             "protein pr",
             where,
             keyset,
@@ -143,11 +152,12 @@ class NativeBackend:
             lambda r: (r["acronym"] or "", r["id"]),
         )
 
-    async def sessions(self, f: base.SessionFilter, page: base.PageRequest) -> base.Page:
+    async def sessions(self, f: base.SessionFilter, page: base.PageRequest) -> base.Page[model.Session]:
         p = q.Params()
-        where = q.session_where(f, p)
+        spec = query.spec("session", f, page.first, page.after)
+        where = q.where(spec, p)
         sort = f"coalesce(se.start_time, '{q.NO_TIME.isoformat()}'::timestamp)"
-        keyset = q.time_keyset(sort, "se.id", page.after, p)
+        keyset = q.time_keyset(sort, "se.id", spec.after, p)
         return await self._page(
             _SESSION_SELECT,
             "session se",
@@ -160,12 +170,13 @@ class NativeBackend:
             lambda r: q.time_sort_key(r["start_time"], r["id"]),
         )
 
-    async def proposals(self, f: base.ProposalFilter, page: base.PageRequest) -> base.Page:
+    async def proposals(self, f: base.ProposalFilter, page: base.PageRequest) -> base.Page[model.Proposal]:
         p = q.Params()
-        where = q.proposal_where(f, p)
-        keyset = q.text_keyset("po.code", "po.id", page.after, p)
+        spec = query.spec("proposal", f, page.first, page.after)
+        where = q.where(spec, p)
+        keyset = q.text_keyset("po.code", "po.id", spec.after, p)
         return await self._page(
-            "SELECT po.* FROM proposal po",
+            f"SELECT po.*, {q.audit_column('proposal', 'po')} FROM proposal po",
             "proposal po",
             where,
             keyset,
@@ -188,29 +199,42 @@ class NativeBackend:
         p = q.Params()
         where = [f"{alias}.id = ANY({p.add(keys)})"] + q.visibility(kind, alias, p)
         rows = await self._fetch(f"{select}{q.where_sql(where)}", *p.values)
-        if "proposal_id" in (rows[0].keys() if rows else ()):
-            access.touch(r["proposal_id"] for r in rows)
+        _audit(rows)
         return {str(r["id"]): convert(r) for r in rows}
 
     async def data_collections_by_id(self, ids: Sequence[str]) -> dict[str, model.DataCollection]:
         return await self._by_id(
-            "data_collection", "dc", "SELECT dc.* FROM data_collection dc", ids, q.data_collection
+            "data_collection",
+            "dc",
+            f"SELECT dc.*, {q.audit_column('data_collection', 'dc')} FROM data_collection dc",
+            ids,
+            q.data_collection,
         )
 
     async def sessions_by_id(self, ids: Sequence[str]) -> dict[str, model.Session]:
         return await self._by_id("session", "se", _SESSION_SELECT, ids, q.session)
 
     async def proposals_by_id(self, ids: Sequence[str]) -> dict[str, model.Proposal]:
-        return await self._by_id("proposal", "po", "SELECT po.* FROM proposal po", ids, q.proposal)
+        return await self._by_id(
+            "proposal",
+            "po",
+            f"SELECT po.*, {q.audit_column('proposal', 'po')} FROM proposal po",
+            ids,
+            q.proposal,
+        )
 
     async def samples_by_id(self, ids: Sequence[str]) -> dict[str, model.Sample]:
-        return await self._by_id("sample", "s", "SELECT s.* FROM sample s", ids, q.sample)
+        return await self._by_id(
+            "sample", "s", f"SELECT s.*, {q.audit_column('sample', 's')} FROM sample s", ids, q.sample
+        )
 
     async def crystals_by_id(self, ids: Sequence[str]) -> dict[str, model.Crystal]:
         return await self._by_id("crystal", "c", "SELECT c.* FROM crystal c", ids, q.crystal)
 
     async def proteins_by_id(self, ids: Sequence[str]) -> dict[str, model.Protein]:
-        return await self._by_id("protein", "pr", "SELECT pr.* FROM protein pr", ids, q.protein)
+        return await self._by_id(
+            "protein", "pr", f"SELECT pr.*, {q.audit_column('protein', 'pr')} FROM protein pr", ids, q.protein
+        )
 
     async def detectors_by_id(self, ids: Sequence[str]) -> dict[str, model.Detector]:
         return await self._by_id("detector", "d", "SELECT d.* FROM detector d", ids, q.detector)
@@ -269,6 +293,12 @@ _UNAVAILABLE = (
     asyncpg.exceptions.CannotConnectNowError,
     asyncpg.exceptions.InvalidAuthorizationSpecificationError,
 )
+
+
+def _audit(rows: Sequence[asyncpg.Record]) -> None:
+    """Name the proposals of the records served in the audit log, by code (site_adapter.access.touch)."""
+    if rows and "audit_proposal" in rows[0].keys():
+        access.touch(r["audit_proposal"] for r in rows)
 
 
 def _int_ids(ids: Sequence[str]) -> list[int]:

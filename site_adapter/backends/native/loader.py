@@ -7,6 +7,7 @@ best_space_group are computed here, in SQL, from the processing results just loa
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from typing import Any
 
 import asyncpg
 
@@ -118,14 +119,14 @@ BULK_ORDER = ("crystal", "sample", "data_collection_group", "data_collection", "
 CHUNK = 20_000
 
 
-async def copy_rows(conn: asyncpg.Connection, table: str, rows: Iterable[tuple]) -> int:
+async def copy_rows(conn: asyncpg.Connection, table: str, rows: Iterable[tuple[Any, ...]]) -> int:
     rows = list(rows)
     if rows:
         await conn.copy_records_to_table(table, records=rows, columns=list(COLUMNS[table]))
     return len(rows)
 
 
-async def upsert_rows(conn: asyncpg.Connection, table: str, rows: Iterable[tuple]) -> int:
+async def upsert_rows(conn: asyncpg.Connection, table: str, rows: Iterable[tuple[Any, ...]]) -> int:
     """Insert rows by id, or update the ones already there (a few rows, e.g. the demo's real-image
     collections, re-pointed at each start; COPY is for bulk loads into empty tables)."""
     rows = list(rows)
@@ -187,7 +188,7 @@ async def load_demo(
             "detector",
         ):
             counts[table] = await copy_rows(conn, table, getattr(ref, table))
-        buffers: dict[str, list[tuple]] = {t: [] for t in BULK_ORDER}
+        buffers: dict[str, list[tuple[Any, ...]]] = {t: [] for t in BULK_ORDER}
         pending = 0
         for table, row in gen.rows(ref):
             buffers[table].append(row)
@@ -205,7 +206,9 @@ async def load_demo(
     return counts
 
 
-async def _flush(conn: asyncpg.Connection, buffers: dict[str, list[tuple]], counts: dict[str, int]) -> int:
+async def _flush(
+    conn: asyncpg.Connection, buffers: dict[str, list[tuple[Any, ...]]], counts: dict[str, int]
+) -> int:
     """COPY buffered rows parent tables first, so foreign keys hold; returns collections written."""
     written_dc = 0
     for table in BULK_ORDER:

@@ -11,15 +11,12 @@ import json
 from typing import Any
 
 from mx_schema.cursors import time_key
-from mx_schema.vocabulary import space_group_key
 from site_adapter import access, model
 from site_adapter.backends.base import (
     DataCollectionFilter,
-    ProposalFilter,
-    ProteinFilter,
-    SampleFilter,
-    SessionFilter,
+    SortKey,
 )
+from site_adapter.query import REACH, AccessSpec, Condition, Match, Position, QuerySpec, Reach, access_spec
 
 NO_TIME = dt.datetime(1, 1, 1)  # what a missing start time sorts as (see 001_core.sql sort_time)
 
@@ -42,24 +39,16 @@ def like_escape(text: str) -> str:
 # --- the access rule (site_adapter/access.py) as SQL ---------------------------------------
 
 
-def visible_sessions(p: Params) -> str | None:
-    """SELECT of the session ids the request's viewer may see; None when it may see everything."""
-    scope = access.restricted_scope()
-    if scope is None:
-        return None
-    v = scope.viewer
-    default, per_beamline = scope.embargo.cutoffs()
-    cases = " ".join(f"WHEN {p.add(bl)} THEN {p.add(cut)}::timestamp" for bl, cut in per_beamline.items())
-    cutoff = (
-        f"CASE lower(se.beamline) {cases} ELSE {p.add(default)}::timestamp END"
-        if cases
-        else f"{p.add(default)}::timestamp"
-    )
+def visible_sessions(spec: AccessSpec, p: Params) -> str:
+    """SELECT of the session ids `spec` lets the viewer see (site_adapter.access.session_visible)."""
+    cases = " ".join(f"WHEN {p.add(bl)} THEN {p.add(cut)}::timestamp" for bl, cut in spec.beamline_cutoffs)
+    default = f"{p.add(spec.default_cutoff)}::timestamp"
+    cutoff = f"CASE lower(se.beamline) {cases} ELSE {default} END" if cases else default
     rule = [f"se.end_time < {cutoff}"]
-    if v.staff_beamlines:
-        rule.append(f"lower(se.beamline) = ANY({p.add(sorted(v.staff_beamlines))}::text[])")
-    if v.login:
-        rule += _member_rules(v.login, p)
+    if spec.staff_beamlines:
+        rule.append(f"lower(se.beamline) = ANY({p.add(list(spec.staff_beamlines))}::text[])")
+    if spec.login:
+        rule += _member_rules(spec.login, p)
     return f"SELECT se.id FROM session se WHERE {' OR '.join(rule)}"
 
 
@@ -87,115 +76,83 @@ def owned_sessions(owner: access.Ownership, p: Params) -> str | None:
     return f"SELECT se.id FROM session se WHERE {' OR '.join(rule)}" if rule else ""
 
 
-def member_proposals(p: Params) -> str | None:
-    scope = access.restricted_scope()
-    if scope is None or not scope.viewer.login:
-        return None
+def _member_proposals(login: str, p: Params) -> str:
     return (
         "SELECT pm.proposal_id FROM proposal_member pm JOIN person pe ON pe.id = pm.person_id"
-        f" WHERE pe.login = {p.add(scope.viewer.login)}"
+        f" WHERE pe.login = {p.add(login)}"
     )
 
 
+# Per kind: (column of the session id, or of the record's own proposal / use) as site_adapter.query.REACH says.
+_USED_BY = {"sample": "sample_id", "protein": "protein_id"}
+
+
 def visibility(kind: str, alias: str, p: Params) -> list[str]:
-    """The access rule for one table, as WHERE clauses on `alias` (empty: everything visible)."""
-    if kind not in _RULED or access.restricted_scope() is None:
+    """The access rule (site_adapter.query.AccessSpec) for one table, as WHERE clauses on `alias`
+    (empty: everything visible)."""
+    reach = REACH.get(kind, Reach.PUBLIC)
+    spec = access_spec()
+    if reach is Reach.PUBLIC or spec is None:
         return []  # detectors carry no proposal: visible to all
     if kind == "crystal":
         inner = visibility("sample", "s2", p)[0]
         return [f"{alias}.id IN (SELECT s2.crystal_id FROM sample s2 WHERE {inner})"]
-    sessions = visible_sessions(p)
-    if sessions is None:
-        return []
-    if kind in ("data_collection", "data_collection_group"):
+    sessions = visible_sessions(spec, p)
+    if reach is Reach.SESSION:
+        if kind == "session":
+            return [f"{alias}.id IN ({sessions})"]
+        if kind == "processing_result":
+            return [
+                f"{alias}.data_collection_id IN (SELECT dc.id FROM data_collection dc"
+                f" WHERE dc.session_id IN ({sessions}))"
+            ]
         return [f"{alias}.session_id IN ({sessions})"]
-    if kind == "session":
-        return [f"{alias}.id IN ({sessions})"]
-    if kind == "processing_result":
-        return [
-            f"{alias}.data_collection_id IN (SELECT dc.id FROM data_collection dc WHERE dc.session_id IN ({sessions}))"
-        ]
-    members = member_proposals(p)
-    member_clause = f" OR {alias}.proposal_id IN ({members})" if members else ""
-    if kind == "proposal":
-        member_clause = f" OR {alias}.id IN ({members})" if members else ""
-        return [
-            f"({alias}.id IN (SELECT se2.proposal_id FROM session se2 WHERE se2.id IN ({sessions})){member_clause})"
-        ]
-    if kind == "sample":
-        return [
-            f"({alias}.id IN (SELECT dc.sample_id FROM data_collection dc WHERE dc.session_id IN ({sessions}))"
-            f"{member_clause})"
-        ]
-    if kind == "protein":
-        return [
-            f"({alias}.id IN (SELECT dc.protein_id FROM data_collection dc WHERE dc.session_id IN ({sessions}))"
-            f"{member_clause})"
-        ]
-    return []
+    own = "id" if reach is Reach.PROPOSAL else "proposal_id"
+    member = f" OR {alias}.{own} IN ({_member_proposals(spec.login, p)})" if spec.login else ""
+    if reach is Reach.PROPOSAL:
+        used = f"SELECT se2.proposal_id FROM session se2 WHERE se2.id IN ({sessions})"
+    else:
+        used = f"SELECT dc.{_USED_BY[kind]} FROM data_collection dc WHERE dc.session_id IN ({sessions})"
+    return [f"({alias}.id IN ({used}){member})"]
 
 
-_RULED = frozenset(
-    {
-        "data_collection",
-        "data_collection_group",
-        "session",
-        "processing_result",
-        "proposal",
-        "sample",
-        "protein",
-        "crystal",
-    }
-)
+# Each contract term of DataCollectionFilter (site_adapter.query.DATA_COLLECTION_TERMS, which says what
+# it means and normalises its value) on the native columns; `{}` is the value's placeholder.
+_DC_TERMS: dict[str, str] = {
+    "sample_name": "dc.sample_id IN (SELECT id FROM sample WHERE name = {})",
+    "sample_barcode": "dc.sample_id IN (SELECT id FROM sample WHERE barcode = {})",
+    "crystal_uuid": "dc.sample_id IN (SELECT s.id FROM sample s JOIN crystal c ON c.id = s.crystal_id WHERE c.uuid = {})",
+    "protein_acronym": "dc.protein_id IN (SELECT id FROM protein WHERE acronym = {})",
+    "protein_name": "dc.protein_id IN (SELECT id FROM protein WHERE lower(name) LIKE {})",
+    "uniprot_id": "dc.protein_id IN (SELECT id FROM protein WHERE uniprot_ids @> ARRAY[{}]::text[])",
+    "proposal": "dc.proposal_id = (SELECT id FROM proposal WHERE code = {})",
+    "visit": "dc.session_id = (SELECT id FROM session WHERE visit = {})",
+    "beamline": "dc.beamline = {}",
+    "experiment_type": "dc.experiment_type = {}",
+    "start_after": "dc.start_time >= {}",
+    "start_before": "dc.start_time < {}",
+    "resolution_better_than": "dc.best_resolution <= {}",
+    "space_group": "upper(replace(dc.best_space_group, ' ', '')) = {}",
+}
 
 
-def data_collection_where(f: DataCollectionFilter, p: Params) -> list[str]:
+def _value(c: Condition) -> Any:
+    """A condition's bind value; a substring becomes a LIKE pattern."""
+    if c.match is Match.CONTAINS:
+        return "%" + like_escape(str(c.value).lower()) + "%"
+    return c.value
+
+
+def data_collection_where(spec: QuerySpec, f: DataCollectionFilter, p: Params) -> list[str]:
+    """The spec's conditions, and the filter's parts beyond the contract terms (mine, LIMS keys, cell)."""
     w: list[str] = visibility("data_collection", "dc", p)
     if f.mine is not None:
         owned = owned_sessions(f.mine, p)
         if owned is not None:
             w.append(f"dc.session_id IN ({owned})" if owned else "FALSE")
-    if f.sample_name is not None:
-        w.append(f"dc.sample_id IN (SELECT id FROM sample WHERE name = {p.add(f.sample_name)})")
-    if f.sample_barcode is not None:
-        w.append(f"dc.sample_id IN (SELECT id FROM sample WHERE barcode = {p.add(f.sample_barcode)})")
-    if f.crystal_uuid is not None:
-        w.append(
-            "dc.sample_id IN (SELECT s.id FROM sample s JOIN crystal c ON c.id = s.crystal_id"
-            f" WHERE c.uuid = {p.add(f.crystal_uuid.lower())})"
-        )
+    w += _terms(spec, _DC_TERMS, p)
     if f.has_sample_keys:
-        uuids = [u.lower() for u in f.any_crystal_uuid or ()]
-        barcodes = list(f.any_sample_barcode or ())
-        w.append(
-            "dc.sample_id IN (SELECT s.id FROM sample s LEFT JOIN crystal c ON c.id = s.crystal_id"
-            f" WHERE c.uuid = ANY({p.add(uuids)}::text[]) OR s.barcode = ANY({p.add(barcodes)}::text[]))"
-        )
-    if f.protein_acronym is not None:
-        w.append(f"dc.protein_id IN (SELECT id FROM protein WHERE acronym = {p.add(f.protein_acronym)})")
-    if f.protein_name is not None:
-        pattern = "%" + like_escape(f.protein_name.lower()) + "%"
-        w.append(f"dc.protein_id IN (SELECT id FROM protein WHERE lower(name) LIKE {p.add(pattern)})")
-    if f.uniprot_id is not None:
-        w.append(
-            f"dc.protein_id IN (SELECT id FROM protein WHERE uniprot_ids @> ARRAY[{p.add(f.uniprot_id.upper())}]::text[])"
-        )
-    if f.proposal is not None:
-        w.append(f"dc.proposal_id = (SELECT id FROM proposal WHERE code = {p.add(f.proposal.lower())})")
-    if f.visit is not None:
-        w.append(f"dc.session_id = (SELECT id FROM session WHERE visit = {p.add(f.visit.lower())})")
-    if f.beamline is not None:
-        w.append(f"dc.beamline = {p.add(f.beamline.lower())}")
-    if f.experiment_type is not None:
-        w.append(f"dc.experiment_type = {p.add(f.experiment_type)}")
-    if f.start_after is not None:
-        w.append(f"dc.start_time >= {p.add(_naive(f.start_after))}")
-    if f.start_before is not None:
-        w.append(f"dc.start_time < {p.add(_naive(f.start_before))}")
-    if f.resolution_better_than is not None:
-        w.append(f"dc.best_resolution <= {p.add(float(f.resolution_better_than))}")
-    if f.space_group is not None:
-        w.append(f"upper(replace(dc.best_space_group, ' ', '')) = {p.add(space_group_key(f.space_group))}")
+        w.append(_sample_keys(f, p))
     if f.cell is not None:
         close = " AND ".join(
             f"abs(pr.cell_{name} - {p.add(v)}) <= {p.add(tol)}" for name, v, tol in f.cell.bounds()
@@ -207,87 +164,87 @@ def data_collection_where(f: DataCollectionFilter, p: Params) -> list[str]:
     return w
 
 
-def sample_where(f: SampleFilter, p: Params) -> list[str]:
-    w: list[str] = visibility("sample", "s", p)
-    if f.name is not None:
-        w.append(f"s.name = {p.add(f.name)}")
-    if f.barcode is not None:
-        w.append(f"s.barcode = {p.add(f.barcode)}")
-    if f.crystal_uuid is not None:
-        w.append(f"s.crystal_id IN (SELECT id FROM crystal WHERE uuid = {p.add(f.crystal_uuid.lower())})")
-    if f.protein_acronym is not None:
-        w.append(f"s.protein_id IN (SELECT id FROM protein WHERE acronym = {p.add(f.protein_acronym)})")
-    if f.proposal is not None:
-        w.append(f"s.proposal_id = (SELECT id FROM proposal WHERE code = {p.add(f.proposal.lower())})")
-    return w
+def _sample_keys(f: DataCollectionFilter, p: Params) -> str:
+    """The hub's LIMS search: crystal UUID in one list OR pin barcode in the other."""
+    uuids = [u.lower() for u in f.any_crystal_uuid or ()]
+    barcodes = list(f.any_sample_barcode or ())
+    return (
+        "dc.sample_id IN (SELECT s.id FROM sample s LEFT JOIN crystal c ON c.id = s.crystal_id"
+        f" WHERE c.uuid = ANY({p.add(uuids)}::text[]) OR s.barcode = ANY({p.add(barcodes)}::text[]))"
+    )
 
 
-def protein_where(f: ProteinFilter, p: Params) -> list[str]:
-    w: list[str] = visibility("protein", "pr", p)
-    if f.acronym is not None:
-        w.append(f"pr.acronym = {p.add(f.acronym)}")
-    if f.name is not None:
-        w.append(f"lower(pr.name) LIKE {p.add('%' + like_escape(f.name.lower()) + '%')}")
-    if f.uniprot_id is not None:
-        w.append(f"pr.uniprot_ids @> ARRAY[{p.add(f.uniprot_id.upper())}]::text[]")
-    if f.proposal is not None:
-        w.append(f"pr.proposal_id = (SELECT id FROM proposal WHERE code = {p.add(f.proposal.lower())})")
-    return w
+_SAMPLE_SQL: dict[str, str] = {
+    "name": "s.name = {}",
+    "barcode": "s.barcode = {}",
+    "crystal_uuid": "s.crystal_id IN (SELECT id FROM crystal WHERE uuid = {})",
+    "protein_acronym": "s.protein_id IN (SELECT id FROM protein WHERE acronym = {})",
+    "proposal": "s.proposal_id = (SELECT id FROM proposal WHERE code = {})",
+}
+_PROTEIN_SQL: dict[str, str] = {
+    "acronym": "pr.acronym = {}",
+    "name": "lower(pr.name) LIKE {}",
+    "uniprot_id": "pr.uniprot_ids @> ARRAY[{}]::text[]",
+    "proposal": "pr.proposal_id = (SELECT id FROM proposal WHERE code = {})",
+}
+_SESSION_SQL: dict[str, str] = {
+    "proposal": "se.proposal_id = (SELECT id FROM proposal WHERE code = {})",
+    "visit": "se.visit = {}",
+    "beamline": "se.beamline = {}",
+    "start_after": "se.start_time >= {}",
+    "start_before": "se.start_time < {}",
+}
+_PROPOSAL_SQL: dict[str, str] = {"code": "po.code = {}"}
 
 
-def session_where(f: SessionFilter, p: Params) -> list[str]:
-    w: list[str] = visibility("session", "se", p)
-    if f.proposal is not None:
-        w.append(f"se.proposal_id = (SELECT id FROM proposal WHERE code = {p.add(f.proposal.lower())})")
-    if f.visit is not None:
-        w.append(f"se.visit = {p.add(f.visit.lower())}")
-    if f.beamline is not None:
-        w.append(f"se.beamline = {p.add(f.beamline.lower())}")
-    if f.start_after is not None:
-        w.append(f"se.start_time >= {p.add(_naive(f.start_after))}")
-    if f.start_before is not None:
-        w.append(f"se.start_time < {p.add(_naive(f.start_before))}")
-    return w
+def _terms(spec: QuerySpec, sql: dict[str, str], p: Params) -> list[str]:
+    """The spec's conditions on the native columns."""
+    return [sql[c.term].format(p.add(_value(c))) for c in spec.conditions]
 
 
-def proposal_where(f: ProposalFilter, p: Params) -> list[str]:
-    w = visibility("proposal", "po", p)
-    return w + ([f"po.code = {p.add(f.code.lower())}"] if f.code is not None else [])
+# The SQL of each connection's terms, by QuerySpec.kind, and the alias its access rule applies to.
+_SQL: dict[str, tuple[str, dict[str, str]]] = {
+    "sample": ("s", _SAMPLE_SQL),
+    "protein": ("pr", _PROTEIN_SQL),
+    "session": ("se", _SESSION_SQL),
+    "proposal": ("po", _PROPOSAL_SQL),
+}
 
 
-def time_keyset(sort_col: str, id_col: str, after: tuple | None, p: Params) -> list[str]:
-    """Records strictly after `after` in (time DESC, id DESC) order; a null time sorts as NO_TIME."""
-    if after is None:
+def where(spec: QuerySpec, p: Params) -> list[str]:
+    """WHERE clauses of a sample, protein, session or proposal page: the access rule and the terms."""
+    alias, sql = _SQL[spec.kind]
+    return visibility(spec.kind, alias, p) + _terms(spec, sql, p)
+
+
+def time_keyset(sort_col: str, id_col: str, at: Position | None, p: Params) -> list[str]:
+    """Records strictly after `at` in (time DESC, id DESC) order; a null time sorts as NO_TIME."""
+    if at is None:
         return []
-    value, local_id = after
-    when = dt.datetime.strptime(value, "%Y-%m-%dT%H:%M:%S.%f") if value is not None else NO_TIME
-    return [f"({sort_col}, {id_col}) < ({p.add(when)}, {p.add(int(local_id))})"]
+    when = at.value if at.value is not None else NO_TIME
+    return [f"({sort_col}, {id_col}) < ({p.add(when)}, {p.add(at.local_id)})"]
 
 
-def text_keyset(expr: str, id_col: str, after: tuple | None, p: Params) -> list[str]:
-    """Records strictly after `after` in (text ASC by code point, id ASC) order."""
-    if after is None:
+def text_keyset(expr: str, id_col: str, at: Position | None, p: Params) -> list[str]:
+    """Records strictly after `at` in (text ASC by code point, id ASC) order."""
+    if at is None:
         return []
-    value, local_id = after
-    return [f'({expr} COLLATE "C", {id_col}) > ({p.add(value or "")}, {p.add(int(local_id))})']
+    return [f'({expr} COLLATE "C", {id_col}) > ({p.add(at.value)}, {p.add(at.local_id)})']
+
+
+def audit_column(kind: str, alias: str) -> str:
+    """A column `audit_proposal`: the code of the proposal a row of `kind` belongs to, which the audit
+    log names (site_adapter.access.touch); codes, not ids, so both backends write the same thing."""
+    if kind == "proposal":
+        return f"{alias}.code AS audit_proposal"
+    return f"(SELECT ap.code FROM proposal ap WHERE ap.id = {alias}.proposal_id) AS audit_proposal"
 
 
 def where_sql(clauses: list[str]) -> str:
     return (" WHERE " + " AND ".join(clauses)) if clauses else ""
 
 
-def _naive(value: dt.datetime) -> dt.datetime:
-    """Stored times are facility-local naive timestamps; an aware filter value is converted to UTC."""
-    if value.tzinfo is not None:
-        return value.astimezone(dt.UTC).replace(tzinfo=None)
-    return value
-
-
 # --- rows to model -------------------------------------------------------------------------
-
-
-def _s(v: Any) -> str | None:
-    return None if v is None else str(v)
 
 
 def cell_of(r: Any) -> model.UnitCell | None:
@@ -298,128 +255,48 @@ def cell_of(r: Any) -> model.UnitCell | None:
     )
 
 
-def time_sort_key(start_time: dt.datetime | None, local_id: int) -> tuple:
+def time_sort_key(start_time: dt.datetime | None, local_id: int) -> SortKey:
     return (time_key(start_time), int(local_id))
 
 
+# Rows become records by name (site_adapter.model.from_row): the store's columns carry the model's field
+# names (ids as `<x>_id`), so a new field needs its column in the migration and nothing here.
+
+
 def data_collection(r: Any) -> model.DataCollection:
-    return model.DataCollection(
-        local_id=str(r["id"]),
-        group_local_id=_s(r["group_id"]),
-        session_local_id=_s(r["session_id"]),
-        sample_local_id=_s(r["sample_id"]),
-        detector_local_id=_s(r["detector_id"]),
-        experiment_type=r["experiment_type"],
-        start_time=r["start_time"],
-        end_time=r["end_time"],
-        run_status=r["run_status"],
-        image_directory=r["image_directory"],
-        file_template=r["file_template"],
-        start_image_number=r["start_image_number"],
-        number_of_images=r["number_of_images"],
-        wavelength=r["wavelength"],
-        detector_distance=r["detector_distance"],
-        beam_centre_x=r["beam_centre_x"],
-        beam_centre_y=r["beam_centre_y"],
-        axis_start=r["axis_start"],
-        axis_end=r["axis_end"],
-        axis_range=r["axis_range"],
-        overlap=r["overlap"],
-        rotation_axis=r["rotation_axis"],
-        exposure_time=r["exposure_time"],
-        transmission=r["transmission"],
-        flux=r["flux"],
-        beam_size_x=r["beam_size_x"],
-        beam_size_y=r["beam_size_y"],
-        resolution=r["resolution"],
-        detector_2theta=r["detector_2theta"],
-        kappa_start=r["kappa_start"],
-        phi_start=r["phi_start"],
-        chi_start=r["chi_start"],
-        omega_start=r["omega_start"],
-        comments=r["comments"],
-    )
+    return model.from_row(model.DataCollection, r)
 
 
 def session(r: Any) -> model.Session:
-    return model.Session(
-        local_id=str(r["id"]),
-        proposal_local_id=str(r["proposal_id"]),
-        proposal=r["proposal_code"],
-        visit=r["visit"],
-        visit_number=r["visit_number"],
-        beamline=r["beamline"],
-        start_time=r["start_time"],
-        end_time=r["end_time"],
-    )
+    return model.from_row(model.Session, r, proposal=r["proposal_code"])
 
 
 def proposal(r: Any) -> model.Proposal:
-    return model.Proposal(local_id=str(r["id"]), code=r["code"], title=r["title"])
+    return model.from_row(model.Proposal, r)
 
 
 def protein(r: Any) -> model.Protein:
-    return model.Protein(
-        local_id=str(r["id"]),
-        acronym=r["acronym"],
-        name=r["name"],
-        uniprot_ids=tuple(r["uniprot_ids"] or ()),
-        sequence_hash=r["sequence_hash"],
-        proposal_local_id=_s(r["proposal_id"]),
-    )
+    return model.from_row(model.Protein, r, uniprot_ids=tuple(r["uniprot_ids"] or ()))
 
 
 def crystal(r: Any) -> model.Crystal:
-    return model.Crystal(
-        local_id=str(r["id"]),
-        uuid=r["uuid"],
-        space_group=r["space_group"],
-        cell=cell_of(r),
-        protein_local_id=_s(r["protein_id"]),
-    )
+    return model.from_row(model.Crystal, r, cell=cell_of(r))
 
 
 def sample(r: Any) -> model.Sample:
     ext = r["external_ids"]
     if isinstance(ext, str):
         ext = json.loads(ext)
-    return model.Sample(
-        local_id=str(r["id"]),
-        name=r["name"],
-        barcode=r["barcode"],
-        container_code=r["container_code"],
-        position=r["position"],
-        crystal_local_id=_s(r["crystal_id"]),
-        protein_local_id=_s(r["protein_id"]),
-        proposal_local_id=_s(r["proposal_id"]),
-        external_ids=tuple(model.ExternalId(e["system"], e["kind"], e["value"]) for e in ext or ()),
-    )
+    external = tuple(model.ExternalId(e["system"], e["kind"], e["value"]) for e in ext or ())
+    return model.from_row(model.Sample, r, external_ids=external)
 
 
 def detector(r: Any) -> model.Detector:
-    return model.Detector(
-        local_id=str(r["id"]),
-        manufacturer=r["manufacturer"],
-        model=r["model"],
-        serial_number=r["serial_number"],
-        pixel_size_x=r["pixel_size_x"],
-        pixel_size_y=r["pixel_size_y"],
-        number_of_pixels_x=r["number_of_pixels_x"],
-        number_of_pixels_y=r["number_of_pixels_y"],
-        sensor_material=r["sensor_material"],
-        sensor_thickness=r["sensor_thickness"],
-    )
+    return model.from_row(model.Detector, r)
 
 
 def group(r: Any) -> model.DataCollectionGroup:
-    return model.DataCollectionGroup(
-        local_id=str(r["id"]),
-        session_local_id=_s(r["session_id"]),
-        sample_local_id=_s(r["sample_id"]),
-        experiment_type=r["experiment_type"],
-        start_time=r["start_time"],
-        end_time=r["end_time"],
-    )
+    return model.from_row(model.DataCollectionGroup, r)
 
 
 def _shell(v: Any) -> model.ShellStatistics | None:
@@ -431,17 +308,11 @@ def _shell(v: Any) -> model.ShellStatistics | None:
 
 
 def processing_result(r: Any) -> model.ProcessingResult:
-    return model.ProcessingResult(
-        local_id=str(r["id"]),
-        data_collection_local_id=str(r["data_collection_id"]),
-        program=r["program"],
-        status=r["status"],
-        space_group=r["space_group"],
+    return model.from_row(
+        model.ProcessingResult,
+        r,
         cell=cell_of(r),
         overall=_shell(r["overall"]),
         inner=_shell(r["inner_shell"]),
         outer=_shell(r["outer_shell"]),
-        start_time=r["start_time"],
-        end_time=r["end_time"],
-        anomalous=r["anomalous"],
     )
