@@ -258,9 +258,7 @@ class CrystallisationSearchFilter:
     protein_name: str | None = strawberry.field(
         default=None, description="Case-insensitive substring of the protein name."
     )
-    uniprot_id: str | None = strawberry.field(
-        default=None, description="UniProt accession of the construct."
-    )
+    uniprot_id: str | None = strawberry.field(default=None, description="UniProt accession of the construct.")
     ligand: str | None = strawberry.field(
         default=None,
         description="PDB chemical component id of a soaked compound. One no record uses matches "
@@ -284,9 +282,7 @@ class CrystallisationSearchFilter:
     )
     ph_min: float | None = strawberry.field(default=None, description=d("pH", "Of the condition."))
     ph_max: float | None = strawberry.field(default=None, description=d("pH", "Of the condition."))
-    method: str | None = strawberry.field(
-        default=None, description="mmCIF _exptl_crystal_grow.method term."
-    )
+    method: str | None = strawberry.field(default=None, description="mmCIF _exptl_crystal_grow.method term.")
     setup_after: dt.date | None = strawberry.field(
         default=None, description="Plates set up on or after this day."
     )

@@ -11,6 +11,7 @@ from typing import Any
 
 import asyncpg
 
+from mx_schema import postgres
 from site_adapter import access, model
 from site_adapter.backends import base
 from site_adapter.backends.native import queries as q
@@ -29,34 +30,29 @@ class NativeBackend:
         self, dsn: str, *, min_size: int = 2, max_size: int = 10, apply_migrations: bool = True
     ) -> None:
         self.dsn = dsn
-        self._min, self._max = min_size, max_size
         self._apply_migrations = apply_migrations
-        self._pool: asyncpg.Pool | None = None
+        self._pool = postgres.Pool(dsn, min_size=min_size, max_size=max_size, timeout=10)
         self.statements = 0  # statements sent; tests use it to prove batching
 
     async def start(self) -> None:
         try:
-            self._pool = await asyncpg.create_pool(
-                self.dsn, min_size=self._min, max_size=self._max, timeout=10
-            )
-        except (TimeoutError, OSError, asyncpg.PostgresError) as exc:
+            pool = await self._pool.open()
+        except postgres.CONNECT_FAILURES as exc:
             raise base.BackendError(
                 f"cannot connect to the native store's PostgreSQL: {_reason(exc)}"
             ) from None
         if self._apply_migrations:
-            async with self._pool.acquire() as conn:
+            async with pool.acquire() as conn:
                 await migrate(conn)
 
     async def close(self) -> None:
-        if self._pool is not None:
-            await self._pool.close()
-            self._pool = None
+        await self._pool.close()
 
     @property
     def pool(self) -> asyncpg.Pool:
-        if self._pool is None:
+        if not self._pool.is_open:
             raise base.BackendError("native store is not started")
-        return self._pool
+        return self._pool.raw
 
     async def ping(self) -> None:
         await self._fetch("SELECT 1")
