@@ -10,9 +10,9 @@ from __future__ import annotations
 import json
 import logging
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from mx_schema.errors import BAD_USER_INPUT, INTERNAL, ContractError
 
@@ -24,6 +24,21 @@ MAX_BODY_BYTES = 1_000_000
 # Variables and bodies nest at most this deep: a 3 KB variables object nested 1,500 deep once raised
 # RecursionError (an HTTP 500) at hub and site. Real GraphQL inputs nest a handful of levels.
 MAX_JSON_DEPTH = 64
+
+
+class HttpRequest(Protocol):
+    """What the view reads of an HTTP request (a Starlette Request has it all)."""
+
+    @property
+    def method(self) -> str: ...
+
+    @property
+    def headers(self) -> Mapping[str, str]: ...
+
+    @property
+    def query_params(self) -> Mapping[str, str]: ...
+
+    def stream(self) -> AsyncIterator[bytes]: ...
 
 
 class RequestError(Exception):
@@ -122,13 +137,14 @@ def _nesting(text: str) -> int:
     return deepest
 
 
-async def read_body(request: Any) -> bytes:
-    """A Starlette request's body, refused (413) as soon as it passes MAX_BODY_BYTES while streaming:
+async def read_body(request: HttpRequest) -> bytes:
+    """A request's body, refused (413) as soon as it passes MAX_BODY_BYTES while streaming:
     a huge or endless upload is never held in memory whole (a 400 MB chunked body once reached 1 GB)."""
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
         raise RequestError(f"request body over {MAX_BODY_BYTES} bytes", status=413)
-    chunks, size = [], 0
+    chunks: list[bytes] = []
+    size = 0
     async for chunk in request.stream():
         size += len(chunk)
         if size > MAX_BODY_BYTES:
