@@ -7,7 +7,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import asyncpg
@@ -116,9 +116,10 @@ class LimsStore:
     async def _fetch(self, sql: str, *args: Any) -> list[asyncpg.Record]:
         self.statements += 1
         try:
-            return await self.pool.fetch(sql, *args)
+            rows: list[asyncpg.Record] = await self.pool.fetch(sql, *args)
         except _UNAVAILABLE as exc:
             raise BackendError(f"LIMS store unavailable: {postgres.reason(exc)}") from None
+        return rows
 
     async def records_by_keys(
         self, uuids: Sequence[str], pins: Sequence[str], pwds: Sequence[PlateWellDrop]
@@ -133,10 +134,6 @@ class LimsStore:
             [k.drop for k in pwds],
         )
         return [to_record(row) for row in rows]
-
-    async def known_chemicals(self) -> list[str]:
-        rows = await self._fetch("SELECT DISTINCT name FROM lims_component ORDER BY name")
-        return [row["name"] for row in rows]
 
     async def search(self, f: SearchFilter, first: int) -> r.Matches:
         """Crystals matching every given field (AND); keys ordered by record id; one statement."""
@@ -217,32 +214,32 @@ def _search_where(f: SearchFilter) -> tuple[list[str], list[Any]]:
             f"EXISTS (SELECT 1 FROM lims_soak x WHERE x.crystal_id = c.id AND x.ccd_id = {arg(f.ligand)})"
         )
     if f.has_chemical:
-        # The concentration range applies to the same component row that matched the chemical.
-        # Any spelling the vocabulary knows for it, or its own CAS number (search.make_filter).
-        same = [f"lower(k.name) = ANY({arg(list(f.chemical_names))}::text[])"] if f.chemical_names else []
-        if f.chemical_cas is not None:
-            same.append(f"k.cas_number = {arg(f.chemical_cas)}")
-        cond = [f"({' OR '.join(same)})"]
-        if f.concentration_min is not None:
-            cond.append(f"k.concentration >= {arg(f.concentration_min)}")
-        if f.concentration_max is not None:
-            cond.append(f"k.concentration <= {arg(f.concentration_max)}")
-        if f.concentration_unit is not None:
-            cond.append(f"k.unit = {arg(f.concentration_unit)}")
-        where.append(
-            f"EXISTS (SELECT 1 FROM lims_component k WHERE k.condition_id = cd.id AND {' AND '.join(cond)})"
-        )
-    if f.ph_min is not None:
-        where.append(f"cd.ph >= {arg(f.ph_min)}")
-    if f.ph_max is not None:
-        where.append(f"cd.ph <= {arg(f.ph_max)}")
-    if f.method is not None:
-        where.append(f"p.method = {arg(f.method)}")
-    if f.setup_after is not None:
-        where.append(f"p.setup_date >= {arg(f.setup_after)}")
-    if f.setup_before is not None:
-        where.append(f"p.setup_date <= {arg(f.setup_before)}")
+        where.append(_chemical_where(f, arg))
+    bounds = (
+        ("cd.ph >=", f.ph_min),
+        ("cd.ph <=", f.ph_max),
+        ("p.method =", f.method),
+        ("p.setup_date >=", f.setup_after),
+        ("p.setup_date <=", f.setup_before),
+    )
+    where.extend(f"{test} {arg(value)}" for test, value in bounds if value is not None)
     return where, args
+
+
+def _chemical_where(f: SearchFilter, arg: Callable[[Any], str]) -> str:
+    """The chemical's condition: the concentration range applies to the same component row that matched
+    the chemical, by any spelling the vocabulary knows for it or its own CAS number (search.make_filter)."""
+    same = [f"lower(k.name) = ANY({arg(list(f.chemical_names))}::text[])"] if f.chemical_names else []
+    if f.chemical_cas is not None:
+        same.append(f"k.cas_number = {arg(f.chemical_cas)}")
+    cond = [f"({' OR '.join(same)})"]
+    if f.concentration_min is not None:
+        cond.append(f"k.concentration >= {arg(f.concentration_min)}")
+    if f.concentration_max is not None:
+        cond.append(f"k.concentration <= {arg(f.concentration_max)}")
+    if f.concentration_unit is not None:
+        cond.append(f"k.unit = {arg(f.concentration_unit)}")
+    return f"EXISTS (SELECT 1 FROM lims_component k WHERE k.condition_id = cd.id AND {' AND '.join(cond)})"
 
 
 def to_record(row: asyncpg.Record) -> r.CrystalRecord:
