@@ -41,6 +41,7 @@ EXPERIMENT_TYPES: tuple[str, ...] = (
     "Metal ID",
 )
 
+
 def canonical_experiment_type(value: str) -> str | None:
     """The vocabulary's spelling of `value` (case-insensitive), or None when unknown."""
     folded = value.strip().casefold()
