@@ -4,9 +4,16 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from importlib import resources
 
 import asyncpg
+
+from mx_schema.postgres import Migrations, Pool
+
+# The registry's version table; a registry migrated before it existed (every script run on each start,
+# each idempotent) is recognised by its tables and not migrated again.
+MIGRATIONS = Migrations(
+    "mx_hub", table="registry_schema_migration", adopt={"001_registry": "site", "002_security": "hub_key"}
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,33 +33,23 @@ class SiteRecord:
 class Registry:
     def __init__(self, dsn: str) -> None:
         self.dsn = dsn
-        self._pool: asyncpg.Pool | None = None
+        self._pool = Pool(dsn, min_size=1, max_size=4, timeout=10)
         self._cache: dict[str, SiteRecord] = {}
 
     async def start(self) -> None:
-        self._pool = await asyncpg.create_pool(self.dsn, min_size=1, max_size=4, timeout=10)
-        folder = resources.files("mx_hub") / "migrations"
-        # Every migration, in file-name order; each is idempotent (CREATE ... IF NOT EXISTS).
-        scripts = sorted((f for f in folder.iterdir() if f.name.endswith(".sql")), key=lambda f: f.name)
-        async with self._pool.acquire() as conn:
-            await conn.execute("SELECT pg_advisory_lock(7364)")
-            try:
-                for script in scripts:
-                    await conn.execute(script.read_text(encoding="utf-8"))
-            finally:
-                await conn.execute("SELECT pg_advisory_unlock(7364)")
+        pool = await self._pool.open()
+        async with pool.acquire() as conn:
+            await MIGRATIONS.apply(conn)
         await self.refresh()
 
     async def close(self) -> None:
-        if self._pool is not None:
-            await self._pool.close()
-            self._pool = None
+        await self._pool.close()
 
     @property
     def pool(self) -> asyncpg.Pool:
-        if self._pool is None:
+        if not self._pool.is_open:
             raise RuntimeError("registry not started")
-        return self._pool
+        return self._pool.raw
 
     async def refresh(self) -> None:
         rows = await self.pool.fetch("SELECT * FROM site ORDER BY name")
@@ -96,7 +93,7 @@ class Registry:
     async def remove(self, name: str) -> bool:
         done = await self.pool.execute("DELETE FROM site WHERE name = $1", name)
         self._cache.pop(name, None)
-        return done.endswith("1")
+        return str(done).endswith("1")
 
     async def mark(
         self, name: str, status: str, *, latency_ms: float | None = None, error: str | None = None

@@ -6,9 +6,6 @@ This module signs; it must never accept a caller identity from a header itself.
 
 from __future__ import annotations
 
-import hashlib
-import secrets
-import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -16,15 +13,14 @@ import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
+from mx_schema import caller_token
+from mx_schema.caller_token import DEFAULT_TTL as DEFAULT_TTL
+from mx_schema.caller_token import HEADER as HEADER
+
 if TYPE_CHECKING:
     import asyncpg
 
     from mx_hub.auth import Caller
-
-ISSUER = "mxhub-hub"
-HEADER = "X-MXHub-Caller"
-ALGORITHM = "EdDSA"
-DEFAULT_TTL = 60
 
 
 def generate_key() -> Ed25519PrivateKey:
@@ -60,33 +56,27 @@ def public_pem(key: Ed25519PrivateKey | Ed25519PublicKey) -> str:
 def key_id(public_key: Ed25519PublicKey | Ed25519PrivateKey) -> str:
     """First 16 hex characters of sha256 over the raw 32-byte public key (the JWS `kid`)."""
     public = public_key.public_key() if isinstance(public_key, Ed25519PrivateKey) else public_key
-    raw = public.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
-    return hashlib.sha256(raw).hexdigest()[:16]
+    return caller_token.key_id(
+        public.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    )
 
 
 def caller_claims(
     caller: Caller, audience: str, *, now: int | None = None, ttl: int = DEFAULT_TTL
 ) -> dict[str, Any]:
-    """The claims for `caller` at site `audience` (the contract with site_adapter/access.py)."""
-    issued = int(time.time()) if now is None else now
-    claims: dict[str, Any] = {
-        "iss": ISSUER,
-        "aud": audience,
-        "mxhub_staff": sorted(caller.staff_beamlines),
-        "mxhub_admin": bool(caller.admin),
-        "iat": issued,
-        "exp": issued + ttl,
-        "jti": secrets.token_hex(16),
-    }
-    if caller.login is not None:
-        claims["sub"] = caller.login
-    return claims
+    """The claims for `caller` at site `audience` (the format: mx_schema.caller_token)."""
+    return caller_token.build_claims(
+        caller.login, caller.staff_beamlines, bool(caller.admin), audience, now=now, ttl=ttl
+    )
 
 
 def sign_caller(key: Ed25519PrivateKey, caller: Caller, audience: str, ttl: int = DEFAULT_TTL) -> str:
     """A compact JWS (EdDSA) naming `caller` for one site, valid `ttl` seconds."""
     return jwt.encode(
-        caller_claims(caller, audience, ttl=ttl), key, algorithm=ALGORITHM, headers={"kid": key_id(key)}
+        caller_claims(caller, audience, ttl=ttl),
+        key,
+        algorithm=caller_token.ALGORITHM,
+        headers={"kid": key_id(key)},
     )
 
 

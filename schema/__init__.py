@@ -1,6 +1,7 @@
 """The contract between sites and the hub: the SDL, global ids, cursors, units and error codes.
 
-Imports only the standard library; both sides depend on it and it depends on neither.
+Imports only the standard library and graphql-core (mx_schema.postgres alone also asyncpg, issue 14);
+both sides depend on it and it depends on neither.
 """
 
 from pathlib import Path

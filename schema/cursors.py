@@ -10,6 +10,7 @@ import base64
 import binascii
 import json
 from dataclasses import dataclass
+from typing import Any
 
 from mx_schema.errors import InvalidCursor
 
@@ -33,12 +34,12 @@ ORDERINGS: dict[str, Ordering] = {
 _PREFIX = "c1:"
 
 
-def encode_cursor(connection: str, key: tuple) -> str:
+def encode_cursor(connection: str, key: tuple[Any, ...]) -> str:
     payload = json.dumps([connection, *key], separators=(",", ":"), default=str)
     return base64.urlsafe_b64encode((_PREFIX + payload).encode()).rstrip(b"=").decode("ascii")
 
 
-def decode_cursor(connection: str, cursor: str) -> tuple:
+def decode_cursor(connection: str, cursor: str) -> tuple[Any, ...]:
     """Return the keyset position in `cursor`, which must belong to `connection`."""
     if not isinstance(cursor, str) or not cursor or len(cursor) > 4096:
         raise InvalidCursor("malformed cursor")
@@ -57,14 +58,15 @@ def decode_cursor(connection: str, cursor: str) -> tuple:
     return (sort_value, local_id)
 
 
-def time_key(value) -> str | None:
+def time_key(value: Any) -> str | None:
     """A timestamp as a fixed-width string, so that keys compare the same in Python and SQL."""
     if value is None:
         return None
-    return value.strftime("%Y-%m-%dT%H:%M:%S.%f")
+    key: str = value.strftime("%Y-%m-%dT%H:%M:%S.%f")
+    return key
 
 
-def merge_key(connection: str, key: tuple, site: str) -> tuple:
+def merge_key(connection: str, key: tuple[Any, ...], site: str) -> tuple[Any, ...]:
     """A sort tuple that orders records of many sites as one list (used by the hub's merge).
 
     Null ordering values are the smallest: first when ascending, last when descending. Strings

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from mx_schema.errors import BAD_USER_INPUT, INTERNAL, ContractError
 
@@ -24,6 +25,21 @@ MAX_BODY_BYTES = 1_000_000
 # Variables and bodies nest at most this deep: a 3 KB variables object nested 1,500 deep once raised
 # RecursionError (an HTTP 500) at hub and site. Real GraphQL inputs nest a handful of levels.
 MAX_JSON_DEPTH = 64
+
+
+class HttpRequest(Protocol):
+    """What the view reads of an HTTP request (a Starlette Request has it all)."""
+
+    @property
+    def method(self) -> str: ...
+
+    @property
+    def headers(self) -> Mapping[str, str]: ...
+
+    @property
+    def query_params(self) -> Mapping[str, str]: ...
+
+    def stream(self) -> AsyncIterator[bytes]: ...
 
 
 class RequestError(Exception):
@@ -55,20 +71,13 @@ def negotiate(accept: str | None) -> str:
 def parse_request(
     method: str, content_type: str | None, body: bytes, params: Mapping[str, str]
 ) -> GraphQLRequest:
+    """The GraphQL request in a GET's parameters or a POST's body; RequestError when there is none."""
     if method == "GET":
         data: Any = dict(params)
         if "variables" in data and data["variables"]:
             data["variables"] = _loads(data["variables"], "variables")
     elif method == "POST":
-        if len(body) > MAX_BODY_BYTES:
-            raise RequestError(f"request body over {MAX_BODY_BYTES} bytes", status=413)
-        media = (content_type or "").split(";")[0].strip().lower()
-        if media == "application/graphql":
-            data = {"query": body.decode("utf-8", "replace")}
-        elif media in ("application/json", ""):
-            data = _loads(body, "body")
-        else:
-            raise RequestError(f"unsupported content type {media!r}; send application/json", status=415)
+        data = _post_data(content_type, body)
     else:
         raise RequestError("use GET or POST", status=405)
     if not isinstance(data, dict):
@@ -85,6 +94,17 @@ def parse_request(
     return GraphQLRequest(query=query, variables=variables, operation_name=op)
 
 
+def _post_data(content_type: str | None, body: bytes) -> Any:
+    if len(body) > MAX_BODY_BYTES:
+        raise RequestError(f"request body over {MAX_BODY_BYTES} bytes", status=413)
+    media = (content_type or "").split(";")[0].strip().lower()
+    if media == "application/graphql":
+        return {"query": body.decode("utf-8", "replace")}
+    if media in ("application/json", ""):
+        return _loads(body, "body")
+    raise RequestError(f"unsupported content type {media!r}; send application/json", status=415)
+
+
 def _loads(raw: bytes | str, what: str) -> Any:
     """JSON with its nesting checked first, by counting brackets outside strings (no recursion)."""
     text = raw.decode("utf-8", "replace") if isinstance(raw, (bytes, bytearray)) else raw
@@ -96,39 +116,35 @@ def _loads(raw: bytes | str, what: str) -> Any:
         raise RequestError(f"{what} is not valid JSON") from None
 
 
+# A JSON string (an unterminated one runs to the end of the text), or one bracket.
+_STRING_OR_BRACKET = re.compile(r'"(?:[^"\\]|\\.)*"?|[\[\]{}]', re.DOTALL)
+
+
 def _nesting(text: str) -> int:
+    """How deep brackets nest outside strings; counting stops once past MAX_JSON_DEPTH."""
     if "[" not in text and "{" not in text:
         return 0
     depth = deepest = 0
-    in_string = escaped = False
-    for ch in text:
-        if in_string:
-            if escaped:
-                escaped = False
-            elif ch == "\\":
-                escaped = True
-            elif ch == '"':
-                in_string = False
-        elif ch == '"':
-            in_string = True
-        elif ch in "[{":
+    for token in _STRING_OR_BRACKET.finditer(text):
+        mark = token.group()
+        if mark in "[{":
             depth += 1
-            if depth > deepest:
-                deepest = depth
-                if deepest > MAX_JSON_DEPTH:
-                    return deepest
-        elif ch in "]}":
+            deepest = max(deepest, depth)
+            if deepest > MAX_JSON_DEPTH:
+                break
+        elif mark in "]}":
             depth -= 1
     return deepest
 
 
-async def read_body(request: Any) -> bytes:
-    """A Starlette request's body, refused (413) as soon as it passes MAX_BODY_BYTES while streaming:
+async def read_body(request: HttpRequest) -> bytes:
+    """A request's body, refused (413) as soon as it passes MAX_BODY_BYTES while streaming:
     a huge or endless upload is never held in memory whole (a 400 MB chunked body once reached 1 GB)."""
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
         raise RequestError(f"request body over {MAX_BODY_BYTES} bytes", status=413)
-    chunks, size = [], 0
+    chunks: list[bytes] = []
+    size = 0
     async for chunk in request.stream():
         size += len(chunk)
         if size > MAX_BODY_BYTES:

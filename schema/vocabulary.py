@@ -41,8 +41,6 @@ EXPERIMENT_TYPES: tuple[str, ...] = (
     "Metal ID",
 )
 
-PROCESSING_STATUSES: tuple[str, ...] = ("SUCCESS", "FAILED", "RUNNING", "UNKNOWN")
-
 
 def canonical_experiment_type(value: str) -> str | None:
     """The vocabulary's spelling of `value` (case-insensitive), or None when unknown."""

@@ -22,6 +22,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from mx_schema import caller_token
 from mx_schema.errors import (
     CALLER_TOKEN_EXPIRED,
     CALLER_TOKEN_INVALID,
@@ -33,9 +34,7 @@ from mx_schema.errors import (
 )
 from mx_schema.ids import SITE_NAME
 
-CALLER_HEADER = "x-mxhub-caller"
-MAX_TOKEN_LIFETIME = 300  # s; the hub's tokens live 60 s (mx_hub.trust.DEFAULT_TTL)
-ISSUER = "mxhub-hub"
+CALLER_HEADER = caller_token.HEADER.lower()
 log = logging.getLogger("mxhub.site.access")
 
 
@@ -194,8 +193,9 @@ def public_key_id(public_key: Any) -> str:
     puts in its tokens (docs/security.md, boundary 2). Safe to show: it identifies, it does not unlock."""
     from cryptography.hazmat.primitives import serialization
 
-    raw = public_key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
-    return hashlib.sha256(raw).hexdigest()[:16]
+    return caller_token.key_id(
+        public_key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    )
 
 
 def _seen(value: Any, pattern: re.Pattern[str]) -> str | None:
@@ -305,11 +305,11 @@ class AccessPolicy:
                 claims = jwt.decode(
                     token,
                     key=key,
-                    algorithms=["EdDSA"],
+                    algorithms=[caller_token.ALGORITHM],
                     audience=site,
-                    issuer=ISSUER,
-                    options={"require": ["exp", "iat", "aud", "iss"]},
-                    leeway=5,
+                    issuer=caller_token.ISSUER,
+                    options={"require": list(caller_token.REQUIRED)},
+                    leeway=caller_token.LEEWAY,
                 )
                 break
             except jwt.InvalidSignatureError as exc:
@@ -321,28 +321,11 @@ class AccessPolicy:
                     raise self._refusal(exc, token, site, key) from None
         if claims is None:
             raise self._refusal(problem, token, site, None)
-        # A hub signs for one site and a minute (mx_hub.trust); a token valid for years, or for several
-        # sites at once, is no token a hub of ours makes (issue 15): refuse it rather than honour it.
-        lifetime = claims.get("exp", 0) - claims.get("iat", 0)
-        if not isinstance(lifetime, (int, float)) or lifetime > MAX_TOKEN_LIFETIME or lifetime <= 0:
-            raise Unauthenticated(
-                f"the caller token lives {lifetime} s; this site accepts at most {MAX_TOKEN_LIFETIME} s",
-                code=CALLER_TOKEN_INVALID,
-            )
-        if not isinstance(claims.get("aud"), str):
-            raise Unauthenticated(
-                "the caller token names several audiences; a hub signs for one site",
-                code=CALLER_TOKEN_INVALID,
-            )
-        staff = claims.get("mxhub_staff") or []
-        if not isinstance(staff, list) or not all(isinstance(b, str) for b in staff):
-            raise Unauthenticated("malformed caller token", code=CALLER_TOKEN_INVALID)
-        login = claims.get("sub")
-        return Viewer(
-            login=login if isinstance(login, str) and login else None,
-            staff_beamlines=frozenset(b.lower() if b != "*" else b for b in staff),
-            admin=claims.get("mxhub_admin") is True,
-        )
+        try:
+            caller = caller_token.read_claims(claims)
+        except caller_token.MalformedClaims as exc:
+            raise Unauthenticated(str(exc), code=CALLER_TOKEN_INVALID) from None
+        return Viewer(login=caller.login, staff_beamlines=caller.staff_beamlines, admin=caller.admin)
 
     def _refusal(self, exc: Exception | None, token: str, site: str, key: Any) -> Unauthenticated:
         """The refusal for `exc`, with what the hub's operator needs to fix it (key ids, names)."""
@@ -355,9 +338,12 @@ class AccessPolicy:
             )
         if isinstance(exc, jwt.InvalidAudienceError):
             claims = jwt.decode(
-                token, key=key, algorithms=["EdDSA"], options={"verify_aud": False, "verify_exp": False}
+                token,
+                key=key,
+                algorithms=[caller_token.ALGORITHM],
+                options={"verify_aud": False, "verify_exp": False},
             )
-            audience = _seen(claims.get("aud"), SITE_NAME)
+            audience = _seen(claims.get(caller_token.AUDIENCE), SITE_NAME)
             log.warning("caller token refused: it is for site %r, this site is %r", audience, site)
             return Unauthenticated(
                 f"the caller token is for site {audience!r}, but this site is {site!r} "

@@ -1,27 +1,59 @@
-"""The site's thin HTTP view: GraphQL over HTTP on Starlette, GraphiQL for browsers (served from
-mx_schema.graphiql, no CDN), for site adapters and LIMS sources alike."""
+"""The site's thin HTTP view on Starlette, for site adapters and LIMS sources alike: the protocol is
+mx_schema.view's; this module adds the site's hooks (caller token, scope, audit) and GraphiQL's files."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, Protocol
 
 import orjson
 from starlette.requests import ClientDisconnect, Request
-from starlette.responses import FileResponse, HTMLResponse, JSONResponse, PlainTextResponse, Response
+from starlette.responses import FileResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from mx_schema import graphiql, http
 from mx_schema.errors import CALLER_TOKEN_IGNORED
+from mx_schema.view import GraphQLHttp, HttpAnswer, Outcome, Refused
 from site_adapter import access
 from site_adapter.access import AccessPolicy
-from site_adapter.graphql.context import SiteContext
 
 
-class GraphQLView:
+class ViewContext(Protocol):
+    """What the view reads of a site's (or a LIMS's) per-request context."""
+
+    site: str
+    schema_version: str
+    warnings: list[dict[str, Any]]
+
+
+@dataclass(frozen=True, slots=True)
+class _Request:
+    """One request's context, its scope (None: no access control) and the proposals it touched."""
+
+    context: ViewContext
+    scope: access.Scope | None
+    touched: set[str] = field(default_factory=set)
+
+
+def _dumps(payload: Any) -> bytes:
+    return orjson.dumps(payload, default=str)
+
+
+async def respond(view: GraphQLHttp, request: Request) -> Response:
+    """A Starlette response for `view`'s answer to `request` (the adapter a hub or site endpoint needs)."""
+    try:
+        answer: HttpAnswer = await view.handle(request)
+    except ClientDisconnect:
+        return Response(status_code=499)  # the caller (e.g. a hub past its deadline) has gone
+    return Response(answer.body, answer.status, dict(answer.headers), media_type=answer.media_type)
+
+
+class GraphQLView(GraphQLHttp):
     def __init__(
-        self, schema: Any, make_context: Callable[[Request], SiteContext], policy: AccessPolicy | None = None
+        self, schema: Any, make_context: Callable[[Any], ViewContext], policy: AccessPolicy | None = None
     ) -> None:
+        super().__init__(graphiql_title="GraphiQL · mxhub", dumps=_dumps)
         self.schema = schema
         self.make_context = make_context
         self.policy = policy
@@ -30,9 +62,12 @@ class GraphQLView:
         """The GraphQL endpoint and, beside it, the files of its GraphiQL page."""
         folder = path.rsplit("/", 1)[0]
         return [
-            Route(path, self.handle, methods=["GET", "POST"]),
+            Route(path, self.endpoint, methods=["GET", "POST"]),
             Route(f"{folder}/{graphiql.PREFIX}/{{name}}", self.graphiql_asset, methods=["GET", "HEAD"]),
         ]
+
+    async def endpoint(self, request: Request) -> Response:
+        return await respond(self, request)
 
     async def graphiql_asset(self, request: Request) -> Response:
         found = graphiql.asset(request.path_params["name"])
@@ -41,46 +76,26 @@ class GraphQLView:
         path, media = found
         return FileResponse(path, media_type=media, headers={"cache-control": graphiql.ASSET_CACHE_CONTROL})
 
-    async def handle(self, request: Request) -> Response:
-        accept = request.headers.get("accept", "")
-        if request.method == "GET" and "query" not in request.query_params and "text/html" in accept:
-            return HTMLResponse(
-                graphiql.page("GraphiQL · mxhub"),
-                headers={"content-security-policy": graphiql.CONTENT_SECURITY_POLICY},
-            )
-        media = http.negotiate(accept)
+    async def scope(self, request: http.HttpRequest, gql: http.GraphQLRequest, admitted: Any) -> _Request:
+        """The caller the hub's token names (401 for a bad token), as the scope the backends obey."""
+        context = self.make_context(request)  # the Starlette request the endpoint was given
+        if self.policy is None:
+            return _Request(context, None)
+        token = request.headers.get(access.CALLER_HEADER)
         try:
-            body = await http.read_body(request) if request.method == "POST" else b""
-            gql = http.parse_request(
-                request.method, request.headers.get("content-type"), body, request.query_params
-            )
-        except http.RequestError as exc:
-            return JSONResponse(http.request_error_body(str(exc)), status_code=exc.status, media_type=media)
-        except ClientDisconnect:
-            return Response(status_code=499)  # the caller (e.g. a hub past its deadline) has gone
-        context = self.make_context(request)
-        if request.method == "GET" and _is_mutation(gql.query):
-            return JSONResponse(
-                http.request_error_body("mutations need POST"), status_code=405, media_type=media
-            )
-        scope = None
-        if self.policy is not None:
-            try:
-                viewer = self.policy.viewer(request.headers.get(access.CALLER_HEADER), context.site)
-            except access.Unauthenticated as exc:
-                extensions = {"code": exc.code, "site": context.site, **exc.extensions}
-                return JSONResponse(
-                    {"errors": [{"message": str(exc), "extensions": extensions}]},
-                    status_code=401,
-                    media_type=media,
-                )
-            scope = access.Scope(viewer, self.policy.embargo)
-            ignored = self.policy.ignored(request.headers.get(access.CALLER_HEADER))
-            if ignored:  # said in every answer, so the hub can tell its operator (issue 13)
-                context.warn(CALLER_TOKEN_IGNORED, ignored)
-        scope_token = access.SCOPE.set(scope)
-        touched: set[str] = set()
-        touched_token = access.TOUCHED.set(touched)
+            viewer = self.policy.viewer(token, context.site)
+        except access.Unauthenticated as exc:
+            raise Refused(401, str(exc), {"code": exc.code, "site": context.site, **exc.extensions}) from None
+        ignored = self.policy.ignored(token)
+        if ignored:  # said in every answer, so the hub can tell its operator (issue 13)
+            context.warnings.append({"code": CALLER_TOKEN_IGNORED, "message": ignored})
+        return _Request(context, access.Scope(viewer, self.policy.embargo))
+
+    async def execute(self, request: http.HttpRequest, gql: http.GraphQLRequest, scope: Any) -> Outcome:
+        state: _Request = scope
+        context = state.context
+        scope_token = access.SCOPE.set(state.scope)
+        touched_token = access.TOUCHED.set(state.touched)
         try:
             result = await self.schema.execute(
                 gql.query,
@@ -91,18 +106,15 @@ class GraphQLView:
         finally:
             access.SCOPE.reset(scope_token)
             access.TOUCHED.reset(touched_token)
-        if self.policy is not None and self.policy.audit is not None:
-            self.policy.audit.record(
-                scope.viewer if scope else None, gql.query, gql.variables, touched, gql.operation_name
-            )
-        formatted = [http.format_error(e, extra={"site": context.site}) for e in result.errors or []]
-        payload, status = http.result_body(result.data, result.errors, formatted, media)
         extensions: dict[str, Any] = {"site": context.site, "schemaVersion": context.schema_version}
         if context.warnings:
             extensions["warnings"] = context.warnings
-        payload["extensions"] = extensions
-        return Response(orjson.dumps(payload, default=str), status_code=status, media_type=media)
+        return Outcome(result.data, result.errors or (), {"site": context.site}, extensions=extensions)
 
-
-def _is_mutation(query: str) -> bool:
-    return query.lstrip().startswith("mutation")
+    def audit(
+        self, request: http.HttpRequest, gql: http.GraphQLRequest, scope: Any, outcome: Outcome
+    ) -> None:
+        state: _Request = scope
+        if self.policy is not None and self.policy.audit is not None:
+            viewer = state.scope.viewer if state.scope else None
+            self.policy.audit.record(viewer, gql.query, gql.variables, state.touched, gql.operation_name)

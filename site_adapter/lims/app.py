@@ -66,7 +66,7 @@ def create_lims_app(
         if trusted_keys is not None
         else None
     )
-    view = GraphQLView(lims_schema, make_context, policy)  # type: ignore[arg-type]  # duck-typed context
+    view = GraphQLView(lims_schema, make_context, policy)
     return Starlette(
         routes=[*view.routes("/graphql"), Route("/health", health), Route("/ready", ready)], lifespan=lifespan
     )

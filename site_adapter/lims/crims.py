@@ -19,7 +19,7 @@ from mx_schema.errors import ContractError
 from site_adapter.lims import keys
 from site_adapter.lims.conditions import component, parse_components
 from site_adapter.lims.ingest import CrystalIn, IngestError, other_records_of, write_crystal
-from site_adapter.lims.records import Construct, PurificationBatch, Soak
+from site_adapter.lims.records import Component, Construct, PurificationBatch, Soak
 from site_adapter.lims.report import ImportReport, RowError
 from site_adapter.lims.units import normalise_unit, number
 
@@ -46,102 +46,14 @@ def crystal_from_record(rec: dict[str, Any], origin: str) -> CrystalIn:
     plate = g("plate_barcode")
     if not plate:
         raise ContractError("plate_barcode is missing")
-    temperature = number(g("temperature_k"), "temperature_k")
-    if temperature is None and g("temperature_c") is not None:
-        temperature = round(number(g("temperature_c"), "temperature_c") + 273.15, 2)  # type: ignore[operator]
-    if temperature is not None and not 250 <= temperature <= 330:
-        raise ContractError(f"temperature {temperature} K is not a crystallisation temperature (250-330 K)")
-    components = None
-    raw_components = g("components")
-    if isinstance(raw_components, list):
-        if not all(isinstance(c, dict) for c in raw_components):
-            raise ContractError(
-                "components must be objects {name, cas_number, concentration, unit, role, ph}"
-            )
-        components = [
-            component(
-                str(c.get("name") or ""),
-                c.get("cas_number"),
-                number(c.get("concentration"), "concentration"),
-                c.get("unit"),
-                c.get("role"),
-                number(c.get("ph"), "pH"),
-            )
-            for c in raw_components
-        ]
-    elif raw_components:
-        components = parse_components(str(raw_components))
+    temperature = _temperature(g)
+    components = _components(g("components"))
     condition_ph = number(g("condition_ph"), "condition_ph")
     if condition_ph is None and components:
         condition_ph = next((c.ph for c in components if c.ph is not None), None)
-    construct = None
-    protein = _text(g("protein_name"))
-    if protein:
-        residues = _text(g("residues"))
-        start = end = None
-        if residues:
-            m = re.match(r"^([0-9]+)\s*-\s*([0-9]+)$", residues)
-            if not m or int(m[1]) > int(m[2]):
-                raise ContractError(f"residues {residues!r} is not a range like 19-147")
-            start, end = int(m[1]), int(m[2])
-        uniprot = _text(g("uniprot_id"))
-        construct = Construct(
-            _text(g("construct")) or protein,
-            protein,
-            keys.uniprot_id(uniprot) if uniprot else None,
-            start,
-            end,
-            _text(g("expression_host")),
-            _text(g("modifications")),
-        )
-    batch = None
-    if _text(g("batch")):
-        batch = PurificationBatch(
-            _text(g("batch")),
-            _date(g("purified_on"), "purified_on"),  # type: ignore[arg-type]
-            number(g("protein_concentration_mg_ml"), "protein_concentration_mg_ml"),
-            _text(g("buffer")),
-        )
-    soaks = []
-    raw_soaks = rec.get("soaks")
-    soak_dicts = (
-        raw_soaks
-        if isinstance(raw_soaks, list)
-        else (
-            [
-                {
-                    "compound": g("soak_compound"),
-                    "ccd_id": g("soak_ccd_id"),
-                    "smiles": g("soak_smiles"),
-                    "concentration": g("soak_concentration"),
-                    "unit": g("soak_unit"),
-                    "minutes": g("soak_minutes"),
-                }
-            ]
-            if any(_text(g(k)) for k in ("soak_compound", "soak_ccd_id", "soak_smiles"))
-            else []
-        )
-    )
-    for s in soak_dicts:
-        if not isinstance(s, dict):
-            raise ContractError(
-                "soaks must be objects {compound, ccd_id, smiles, concentration, unit, minutes}"
-            )
-        ccd = _text(s.get("ccd_id"))
-        compound = _text(s.get("compound")) or ccd
-        if not compound:
-            raise ContractError("a soak needs a compound name or a CCD id")
-        conc, unit = normalise_unit(
-            number(s.get("concentration"), "soak concentration"),
-            _text(s.get("unit")) or "mM",
-            molar_base="mM",
-        )
-        minutes = number(s.get("minutes"), "soak time (minutes)")
-        if minutes is not None and minutes < 0:
-            raise ContractError(f"soak time {minutes} min is negative")
-        soaks.append(
-            Soak(compound, keys.ccd_id(ccd) if ccd else None, _text(s.get("smiles")), conc, unit, minutes)
-        )
+    construct = _construct(g)
+    batch = _batch(g)
+    soaks = [_soak(s) for s in _soak_dicts(rec, g)]
     uuid_text = _text(g("crystal_uuid"))
     pin = _text(g("pin_barcode"))
     method = _text(g("method"))
@@ -168,6 +80,112 @@ def crystal_from_record(rec: dict[str, Any], origin: str) -> CrystalIn:
     )
 
 
+def _temperature(g: Callable[[str], Any]) -> float | None:
+    """Kelvin, from temperature_k or else temperature_c; a crystallisation temperature or an error."""
+    temperature = number(g("temperature_k"), "temperature_k")
+    celsius = number(g("temperature_c"), "temperature_c") if temperature is None else None
+    if celsius is not None:
+        temperature = round(celsius + 273.15, 2)
+    if temperature is not None and not 250 <= temperature <= 330:
+        raise ContractError(f"temperature {temperature} K is not a crystallisation temperature (250-330 K)")
+    return temperature
+
+
+def _components(raw: Any) -> list[Component] | None:
+    """The condition's components: a list of objects (JSON) or one text to parse (CSV); None when absent."""
+    if isinstance(raw, list):
+        if not all(isinstance(c, dict) for c in raw):
+            raise ContractError(
+                "components must be objects {name, cas_number, concentration, unit, role, ph}"
+            )
+        return [
+            component(
+                str(c.get("name") or ""),
+                c.get("cas_number"),
+                number(c.get("concentration"), "concentration"),
+                c.get("unit"),
+                c.get("role"),
+                number(c.get("ph"), "pH"),
+            )
+            for c in raw
+        ]
+    if raw:
+        return parse_components(str(raw))
+    return None
+
+
+def _construct(g: Callable[[str], Any]) -> Construct | None:
+    protein = _text(g("protein_name"))
+    if not protein:
+        return None
+    residues = _text(g("residues"))
+    start = end = None
+    if residues:
+        m = re.match(r"^([0-9]+)\s*-\s*([0-9]+)$", residues)
+        if not m or int(m[1]) > int(m[2]):
+            raise ContractError(f"residues {residues!r} is not a range like 19-147")
+        start, end = int(m[1]), int(m[2])
+    uniprot = _text(g("uniprot_id"))
+    return Construct(
+        _text(g("construct")) or protein,
+        protein,
+        keys.uniprot_id(uniprot) if uniprot else None,
+        start,
+        end,
+        _text(g("expression_host")),
+        _text(g("modifications")),
+    )
+
+
+def _batch(g: Callable[[str], Any]) -> PurificationBatch | None:
+    batch_code = _text(g("batch"))
+    if not batch_code:
+        return None
+    return PurificationBatch(
+        batch_code,
+        _date(g("purified_on"), "purified_on"),
+        number(g("protein_concentration_mg_ml"), "protein_concentration_mg_ml"),
+        _text(g("buffer")),
+    )
+
+
+def _soak_dicts(rec: dict[str, Any], g: Callable[[str], Any]) -> list[Any]:
+    """The soaks as objects: a JSON list, or the CSV's one soak in its soak_* columns."""
+    raw_soaks = rec.get("soaks")
+    if isinstance(raw_soaks, list):
+        return raw_soaks
+    if not any(_text(g(k)) for k in ("soak_compound", "soak_ccd_id", "soak_smiles")):
+        return []
+    return [
+        {
+            "compound": g("soak_compound"),
+            "ccd_id": g("soak_ccd_id"),
+            "smiles": g("soak_smiles"),
+            "concentration": g("soak_concentration"),
+            "unit": g("soak_unit"),
+            "minutes": g("soak_minutes"),
+        }
+    ]
+
+
+def _soak(s: Any) -> Soak:
+    if not isinstance(s, dict):
+        raise ContractError("soaks must be objects {compound, ccd_id, smiles, concentration, unit, minutes}")
+    ccd = _text(s.get("ccd_id"))
+    compound = _text(s.get("compound")) or ccd
+    if not compound:
+        raise ContractError("a soak needs a compound name or a CCD id")
+    conc, unit = normalise_unit(
+        number(s.get("concentration"), "soak concentration"),
+        _text(s.get("unit")) or "mM",
+        molar_base="mM",
+    )
+    minutes = number(s.get("minutes"), "soak time (minutes)")
+    if minutes is not None and minutes < 0:
+        raise ContractError(f"soak time {minutes} min is negative")
+    return Soak(compound, keys.ccd_id(ccd) if ccd else None, _text(s.get("smiles")), conc, unit, minutes)
+
+
 def _getter(rec: dict[str, Any]) -> Callable[[str], Any]:
     def get(name: str) -> Any:
         value = rec.get(name)
@@ -179,7 +197,7 @@ def _getter(rec: dict[str, Any]) -> Callable[[str], Any]:
 async def _write_records(
     conn: asyncpg.Connection, report: ImportReport, records: Iterator[tuple[int, dict[str, Any] | Exception]]
 ) -> ImportReport:
-    seen: dict[tuple, int] = {}
+    seen: dict[tuple[Any, ...], int] = {}
     for line, rec in records:
         try:
             if isinstance(rec, Exception):
@@ -272,7 +290,7 @@ async def import_crims_json(conn: asyncpg.Connection, text: str, *, source: str 
     lines = list(_item_lines(text, start))
 
     def records() -> Iterator[tuple[int, dict[str, Any] | Exception]]:
-        for line, item in zip(lines, items):
+        for line, item in zip(lines, items, strict=False):  # a malformed tail yields fewer lines
             yield (
                 line,
                 item if isinstance(item, dict) else ContractError("a crystal record must be a JSON object"),

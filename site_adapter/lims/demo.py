@@ -10,7 +10,8 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 import asyncpg
 
@@ -113,6 +114,54 @@ async def load_demo_lims(conn: asyncpg.Connection, sites: dict[str, int], seed: 
     store; returns crystals loaded per site ({} when the store already had crystals)."""
     if await conn.fetchval("SELECT count(*) FROM lims_crystal") > 0:
         return {}
+    condition_ids = await _write_screens(conn)
+    construct_ids = await _write_constructs(conn)
+    batch_ids: dict[str, int] = {}
+    rows = _Rows()
+    counts: dict[str, int] = {}
+    duplicated: set[str] = set()
+    for c in demo_crystals(sites, seed):
+        grid = GRIDS[c.acronym]
+        rng = random.Random(f"{seed}:{c.site}:{c.crystal_id}:lims")
+        collected = (c.collected or dt.datetime(2020, 1, 1)).date()
+        setup = collected - dt.timedelta(days=7 + rng.randrange(40))
+        harvest = collected - dt.timedelta(days=rng.randrange(1, 4))
+        code = f"{c.site.upper()}-{c.acronym}-{c.proposal_id}"
+        if code not in batch_ids:
+            batch_ids[code] = await conn.fetchval(
+                "INSERT INTO lims_purification_batch (code, construct_id, purified_on, concentration, buffer) "
+                "VALUES ($1, $2, $3, $4, $5) RETURNING id",
+                code,
+                construct_ids[c.acronym],
+                setup - dt.timedelta(days=2),
+                BATCH_CONCENTRATION[c.acronym],
+                "20 mM HEPES pH 7.5, 150 mM NaCl",
+            )
+        plate = rows.plate(c.plate, grid, setup)
+        records: list[tuple[str | None, str | None, int, str]] = [
+            (c.crystal_uuid, c.pin_barcode, c.drop, "demo")
+        ]
+        if c.crystal_uuid and c.site not in duplicated:
+            # One conflict per site on purpose: the crystal registered twice, in another drop of its well.
+            duplicated.add(c.site)
+            records.append((c.crystal_uuid, None, c.drop % 3 + 1, "demo: duplicate registration"))
+        for crystal_uuid, pin, drop, origin in records:
+            drop_id = rows.drop(plate, c.well, drop, condition_ids[(grid.screen, c.well)], batch_ids[code])
+            crystal_id = len(rows.crystals) + 1
+            rows.crystals.append(
+                (crystal_id, crystal_uuid, pin, drop_id, harvest, rng.choice(grid.cryo), origin)
+            )
+            if grid.soak and rng.random() < grid.soak[3]:
+                ccd, mm, minutes, _ = grid.soak
+                compound, smiles = LIGANDS[ccd]
+                rows.soaks.append((crystal_id, 1, compound, ccd, smiles, mm, "mM", minutes))
+        counts[c.site] = counts.get(c.site, 0) + 1
+    await rows.copy(conn)
+    return counts
+
+
+async def _write_screens(conn: asyncpg.Connection) -> dict[tuple[str, str], int]:
+    """The demo screens; the id of each condition by (screen, position)."""
     condition_ids: dict[tuple[str, str], int] = {}
     for screen in demo_screens():
         screen_id = await write_screen(conn, screen)
@@ -120,6 +169,11 @@ async def load_demo_lims(conn: asyncpg.Connection, sites: dict[str, int], seed: 
             "SELECT id, position FROM lims_condition WHERE screen_id = $1", screen_id
         ):
             condition_ids[(screen.name, row["position"])] = row["id"]
+    return condition_ids
+
+
+async def _write_constructs(conn: asyncpg.Connection) -> dict[str, int]:
+    """One construct per demo protein; its id by acronym."""
     by_acronym = {p.acronym: p for p in PROTEINS}
     construct_ids: dict[str, int] = {}
     for acronym, grid in GRIDS.items():
@@ -137,36 +191,25 @@ async def load_demo_lims(conn: asyncpg.Connection, sites: dict[str, int], seed: 
             grid.expression_host,
             grid.modifications,
         )
-    crystals = demo_crystals(sites, seed)
-    batch_ids: dict[str, int] = {}
-    plates: dict[str, list] = {}
-    drops: dict[tuple[int, str, int], list] = {}
-    crystal_rows: list[tuple] = []
-    soak_rows: list[tuple] = []
-    counts: dict[str, int] = {}
-    duplicated: set[str] = set()
-    for c in crystals:
-        grid = GRIDS[c.acronym]
-        rng = random.Random(f"{seed}:{c.site}:{c.crystal_id}:lims")
-        collected = (c.collected or dt.datetime(2020, 1, 1)).date()
-        setup = collected - dt.timedelta(days=7 + rng.randrange(40))
-        harvest = collected - dt.timedelta(days=rng.randrange(1, 4))
-        code = f"{c.site.upper()}-{c.acronym}-{c.proposal_id}"
-        if code not in batch_ids:
-            batch_ids[code] = await conn.fetchval(
-                "INSERT INTO lims_purification_batch (code, construct_id, purified_on, concentration, buffer) "
-                "VALUES ($1, $2, $3, $4, $5) RETURNING id",
-                code,
-                construct_ids[c.acronym],
-                setup - dt.timedelta(days=2),
-                BATCH_CONCENTRATION[c.acronym],
-                "20 mM HEPES pH 7.5, 150 mM NaCl",
-            )
-        plate = plates.get(c.plate)
+    return construct_ids
+
+
+@dataclass
+class _Rows:
+    """Plates, drops, crystals and soaks gathered in memory, then copied in one transaction."""
+
+    plates: dict[str, list[Any]] = field(default_factory=dict)
+    drops: dict[tuple[int, str, int], list[Any]] = field(default_factory=dict)
+    crystals: list[tuple[Any, ...]] = field(default_factory=list)
+    soaks: list[tuple[Any, ...]] = field(default_factory=list)
+
+    def plate(self, barcode: str, grid: Any, setup: dt.date) -> list[Any]:
+        """The plate's row (made on first sight); its setup date is the earliest of its crystals'."""
+        plate = self.plates.get(barcode)
         if plate is None:
-            plate = plates[c.plate] = [
-                len(plates) + 1,
-                c.plate,
+            plate = self.plates[barcode] = [
+                len(self.plates) + 1,
+                barcode,
                 grid.plate_type,
                 None,
                 grid.method,
@@ -174,75 +217,59 @@ async def load_demo_lims(conn: asyncpg.Connection, sites: dict[str, int], seed: 
                 setup,
             ]
         plate[6] = min(plate[6], setup)
-        records = [(c.crystal_uuid, c.pin_barcode, c.drop, "demo")]
-        if c.crystal_uuid and c.site not in duplicated:
-            # One conflict per site on purpose: the crystal registered twice, in another drop of its well.
-            duplicated.add(c.site)
-            records.append((c.crystal_uuid, None, c.drop % 3 + 1, "demo: duplicate registration"))
-        for crystal_uuid, pin, drop, origin in records:
-            key = (plate[0], c.well, drop)
-            if key not in drops:
-                drops[key] = [
-                    len(drops) + 1,
-                    plate[0],
-                    c.well,
-                    drop,
-                    condition_ids[(grid.screen, c.well)],
-                    batch_ids[code],
-                ]
-            crystal_id = len(crystal_rows) + 1
-            crystal_rows.append(
-                (crystal_id, crystal_uuid, pin, drops[key][0], harvest, rng.choice(grid.cryo), origin)
+        return plate
+
+    def drop(self, plate: list[Any], well: str, drop: int, condition_id: int, batch_id: int) -> int:
+        """The id of the drop (made on first sight)."""
+        key = (plate[0], well, drop)
+        if key not in self.drops:
+            self.drops[key] = [len(self.drops) + 1, plate[0], well, drop, condition_id, batch_id]
+        return int(self.drops[key][0])
+
+    async def copy(self, conn: asyncpg.Connection) -> None:
+        async with conn.transaction():
+            await conn.copy_records_to_table(
+                "lims_plate",
+                records=[tuple(p) for p in self.plates.values()],
+                columns=["id", "barcode", "plate_type", "screen_id", "method", "temperature", "setup_date"],
             )
-            if grid.soak and rng.random() < grid.soak[3]:
-                ccd, mm, minutes, _ = grid.soak
-                compound, smiles = LIGANDS[ccd]
-                soak_rows.append((crystal_id, 1, compound, ccd, smiles, mm, "mM", minutes))
-        counts[c.site] = counts.get(c.site, 0) + 1
-    async with conn.transaction():
-        await conn.copy_records_to_table(
-            "lims_plate",
-            records=[tuple(p) for p in plates.values()],
-            columns=["id", "barcode", "plate_type", "screen_id", "method", "temperature", "setup_date"],
-        )
-        await conn.copy_records_to_table(
-            "lims_drop",
-            records=[tuple(d) for d in drops.values()],
-            columns=["id", "plate_id", "well", "drop_no", "condition_id", "batch_id"],
-        )
-        await conn.copy_records_to_table(
-            "lims_crystal",
-            records=crystal_rows,
-            columns=[
-                "id",
-                "crystal_uuid",
-                "pin_barcode",
-                "drop_id",
-                "harvested_on",
-                "cryo_protectant",
-                "origin",
-            ],
-        )
-        await conn.copy_records_to_table(
-            "lims_soak",
-            records=soak_rows,
-            columns=[
-                "crystal_id",
-                "ordinal",
-                "compound",
-                "ccd_id",
-                "smiles",
-                "concentration",
-                "unit",
-                "duration_minutes",
-            ],
-        )
-        for table in ("lims_plate", "lims_drop", "lims_crystal"):
-            await conn.execute(
-                f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
-                f"(SELECT coalesce(max(id), 0) + 1 FROM {table}), false)"
+            await conn.copy_records_to_table(
+                "lims_drop",
+                records=[tuple(d) for d in self.drops.values()],
+                columns=["id", "plate_id", "well", "drop_no", "condition_id", "batch_id"],
             )
-    return counts
+            await conn.copy_records_to_table(
+                "lims_crystal",
+                records=self.crystals,
+                columns=[
+                    "id",
+                    "crystal_uuid",
+                    "pin_barcode",
+                    "drop_id",
+                    "harvested_on",
+                    "cryo_protectant",
+                    "origin",
+                ],
+            )
+            await conn.copy_records_to_table(
+                "lims_soak",
+                records=self.soaks,
+                columns=[
+                    "crystal_id",
+                    "ordinal",
+                    "compound",
+                    "ccd_id",
+                    "smiles",
+                    "concentration",
+                    "unit",
+                    "duration_minutes",
+                ],
+            )
+            for table in ("lims_plate", "lims_drop", "lims_crystal"):
+                await conn.execute(
+                    f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
+                    f"(SELECT coalesce(max(id), 0) + 1 FROM {table}), false)"
+                )
 
 
 async def open_demo_store(dsn: str, sites: dict[str, int] | None = None, *, seed: int = 1) -> LimsStore:

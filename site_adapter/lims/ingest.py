@@ -69,7 +69,7 @@ async def write_screen(conn: asyncpg.Connection, screen: ScreenIn) -> int:
         )
         for cond in screen.conditions:
             await _write_condition(conn, screen_id, cond)
-    return screen_id
+    return int(screen_id)
 
 
 async def _write_condition(conn: asyncpg.Connection, screen_id: int, cond: ConditionIn) -> int:
@@ -89,7 +89,7 @@ async def _write_condition(conn: asyncpg.Connection, screen_id: int, cond: Condi
             for i, c in enumerate(cond.components, start=1)
         ],
     )
-    return cond_id
+    return int(cond_id)
 
 
 async def write_crystal(conn: asyncpg.Connection, c: CrystalIn) -> int:
@@ -137,7 +137,7 @@ async def write_crystal(conn: asyncpg.Connection, c: CrystalIn) -> int:
             and c.harvested_on is None
             and c.cryo_protectant is None
         ):
-            return drop_id  # a drop with no harvested crystal
+            return int(drop_id)  # a drop with no harvested crystal
         crystal_id = await conn.fetchval(
             """INSERT INTO lims_crystal (crystal_uuid, pin_barcode, drop_id, harvested_on, cryo_protectant, origin)
                VALUES ($1::uuid, $2, $3, $4, $5, $6)
@@ -161,7 +161,7 @@ async def write_crystal(conn: asyncpg.Connection, c: CrystalIn) -> int:
                 for i, s in enumerate(c.soaks, start=1)
             ],
         )
-        return crystal_id
+        return int(crystal_id)
 
 
 async def _condition_for(conn: asyncpg.Connection, c: CrystalIn) -> int | None:
@@ -189,7 +189,7 @@ async def _condition_for(conn: asyncpg.Connection, c: CrystalIn) -> int | None:
         )
     if row["condition_id"] is None:
         raise IngestError(f"screen {c.screen!r} has no condition {position}")
-    return row["condition_id"]
+    return int(row["condition_id"])
 
 
 async def _batch_for(conn: asyncpg.Connection, c: CrystalIn) -> int | None:
@@ -216,14 +216,11 @@ async def _batch_for(conn: asyncpg.Connection, c: CrystalIn) -> int | None:
             k.modifications,
         )
     if c.batch is None:
-        if construct_id is None:
+        if c.construct is None:
             return None
         # A construct without a named batch: one implicit batch per construct.
         b = PurificationBatch(
-            code=f"{c.construct.name}:default",
-            purified_on=None,
-            concentration=None,  # type: ignore[union-attr]
-            buffer=None,
+            code=f"{c.construct.name}:default", purified_on=None, concentration=None, buffer=None
         )
     else:
         b = c.batch
@@ -231,19 +228,21 @@ async def _batch_for(conn: asyncpg.Connection, c: CrystalIn) -> int | None:
         existing = await conn.fetchval("SELECT id FROM lims_purification_batch WHERE code = $1", b.code)
         if existing is None:
             raise IngestError(f"purification batch {b.code!r} is new: give its construct (protein name) too")
-        return existing
-    return await conn.fetchval(
-        """INSERT INTO lims_purification_batch (code, construct_id, purified_on, concentration, buffer)
+        return int(existing)
+    return int(
+        await conn.fetchval(
+            """INSERT INTO lims_purification_batch (code, construct_id, purified_on, concentration, buffer)
            VALUES ($1, $2, $3, $4, $5) ON CONFLICT (code) DO UPDATE SET
              purified_on = coalesce(EXCLUDED.purified_on, lims_purification_batch.purified_on),
              concentration = coalesce(EXCLUDED.concentration, lims_purification_batch.concentration),
              buffer = coalesce(EXCLUDED.buffer, lims_purification_batch.buffer)
            RETURNING id""",
-        b.code,
-        construct_id,
-        b.purified_on,
-        b.concentration,
-        b.buffer,
+            b.code,
+            construct_id,
+            b.purified_on,
+            b.concentration,
+            b.buffer,
+        )
     )
 
 
@@ -251,7 +250,7 @@ async def other_records_of(conn: asyncpg.Connection, c: CrystalIn) -> list[async
     """Records with the crystal's UUID or pin barcode in another drop (id, u, pin, barcode, well, drop_no)."""
     if c.crystal_uuid is None and c.pin_barcode is None:
         return []
-    return await conn.fetch(
+    rows: list[asyncpg.Record] = await conn.fetch(
         "SELECT c.id, c.crystal_uuid::text AS u, c.pin_barcode AS pin, p.barcode, d.well, d.drop_no "
         "FROM lims_crystal c JOIN lims_drop d ON d.id = c.drop_id JOIN lims_plate p ON p.id = d.plate_id "
         "WHERE (c.crystal_uuid = $1::uuid OR c.pin_barcode = $2) "
@@ -262,3 +261,4 @@ async def other_records_of(conn: asyncpg.Connection, c: CrystalIn) -> list[async
         c.well,
         c.drop,
     )
+    return rows

@@ -68,6 +68,10 @@ def _parse_xml(text: str) -> _Node:
     return root.children[0]
 
 
+# A stock of an ingredient: (name, CAS number, units, pH, role).
+_Stock = tuple[str, str | None, str | None, float | None, str | None]
+
+
 def parse_rockmaker_xml(text: str, default_name: str = "screen") -> tuple[ScreenIn | None, list[RowError]]:
     """The screen, with every good condition; errors for the bad ones (line of the offending element)."""
     try:
@@ -82,7 +86,25 @@ def parse_rockmaker_xml(text: str, default_name: str = "screen") -> tuple[Screen
         ]
     name = root.attrs.get("name") or root.value("name") or default_name
     errors: list[RowError] = []
-    stocks: dict[int, tuple[str, str | None, str | None, float | None, str | None]] = {}
+    stocks = _stocks(root, errors)
+    conditions: list[ConditionIn] = []
+    cond_parent = root.find("conditions")
+    for i, cond in enumerate(cond_parent.findall("condition") if cond_parent else []):
+        if i >= len(WELLS_96):
+            errors.append(
+                RowError(cond.line, "more than 96 conditions: only 96-condition screens are accepted")
+            )
+            break
+        try:
+            conditions.append(_condition(WELLS_96[i], cond, stocks))
+        except ContractError as exc:
+            errors.append(RowError(cond.line, f"condition {WELLS_96[i]}: {exc}"))
+    return ScreenIn(name, root.attrs.get("manufacturer"), conditions), errors
+
+
+def _stocks(root: _Node, errors: list[RowError]) -> dict[int, _Stock]:
+    """Every good stock of the screen's ingredients by local id; an error for each bad one."""
+    stocks: dict[int, _Stock] = {}
     ingredients = root.find("ingredients")
     for ing in ingredients.findall("ingredient") if ingredients else []:
         ing_name = ing.value("name")
@@ -107,47 +129,29 @@ def parse_rockmaker_xml(text: str, default_name: str = "screen") -> tuple[Screen
                 )
                 continue
             stocks[local_id] = (ing_name, cas, stock.value("units"), stock_ph, role)
-    conditions: list[ConditionIn] = []
-    cond_parent = root.find("conditions")
-    for i, cond in enumerate(cond_parent.findall("condition") if cond_parent else []):
-        if i >= len(WELLS_96):
-            errors.append(
-                RowError(cond.line, "more than 96 conditions: only 96-condition screens are accepted")
-            )
-            break
+    return stocks
+
+
+def _condition(well: str, cond: _Node, stocks: dict[int, _Stock]) -> ConditionIn:
+    """One condition of the screen, at `well`; ContractError when it is not a good one."""
+    comps = []
+    for ci in cond.findall("conditionIngredient"):
         try:
-            comps = []
-            for ci in cond.findall("conditionIngredient"):
-                try:
-                    local_id = int(ci.value("stockLocalID") or "")
-                except ValueError:
-                    raise ContractError(
-                        f"line {ci.line}: <conditionIngredient> without an integer <stockLocalID>"
-                    )
-                if local_id not in stocks:
-                    raise ContractError(
-                        f"line {ci.line}: stockLocalID {local_id} names no stock of the screen"
-                    )
-                ing_name, cas, unit, stock_ph, ing_role = stocks[local_id]
-                conc = number(ci.value("concentration"), f"line {ci.line}: concentration of {ing_name}")
-                ph = number(ci.value("pH"), f"line {ci.line}: pH of {ing_name}")
-                comps.append(
-                    component(
-                        ing_name,
-                        cas,
-                        conc,
-                        unit,
-                        ci.value("type") or ing_role,
-                        ph if ph is not None else None,
-                    )
-                )
-            if not comps:
-                raise ContractError("a condition without ingredients")
-            phs = [c.ph for c in comps if c.ph is not None]
-            conditions.append(ConditionIn(WELLS_96[i], phs[0] if phs else None, comps))
-        except ContractError as exc:
-            errors.append(RowError(cond.line, f"condition {WELLS_96[i]}: {exc}"))
-    return ScreenIn(name, root.attrs.get("manufacturer"), conditions), errors
+            local_id = int(ci.value("stockLocalID") or "")
+        except ValueError:
+            raise ContractError(
+                f"line {ci.line}: <conditionIngredient> without an integer <stockLocalID>"
+            ) from None
+        if local_id not in stocks:
+            raise ContractError(f"line {ci.line}: stockLocalID {local_id} names no stock of the screen")
+        ing_name, cas, unit, stock_ph, ing_role = stocks[local_id]
+        conc = number(ci.value("concentration"), f"line {ci.line}: concentration of {ing_name}")
+        ph = number(ci.value("pH"), f"line {ci.line}: pH of {ing_name}")
+        comps.append(component(ing_name, cas, conc, unit, ci.value("type") or ing_role, ph))
+    if not comps:
+        raise ContractError("a condition without ingredients")
+    phs = [c.ph for c in comps if c.ph is not None]
+    return ConditionIn(well, phs[0] if phs else None, comps)
 
 
 async def import_rockmaker_xml(

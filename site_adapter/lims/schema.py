@@ -12,9 +12,10 @@ from typing import Any
 
 import strawberry
 import strawberry.federation as federation
+from graphql import GraphQLError
 from strawberry.dataloader import DataLoader
 from strawberry.extensions import ParserCache, ValidationCache
-from strawberry.types import Info
+from strawberry.types import ExecutionContext, Info
 
 from mx_schema.errors import ContractError
 from site_adapter.graphql.entities import CheckedEntities
@@ -40,7 +41,7 @@ class LimsContext:
     store: LimsStore
     schema_version: str = LIMS_SCHEMA_VERSION
     warnings: list[dict[str, Any]] = field(default_factory=list)
-    loader: DataLoader | None = None
+    loader: DataLoader[k.SampleKeys, rec.Resolution] | None = None
 
     def __post_init__(self) -> None:
         store = self.store
@@ -56,7 +57,8 @@ class LimsContext:
 
 
 def lctx(info: Info) -> LimsContext:
-    return info.context["site"]
+    context: LimsContext = info.context["site"]
+    return context
 
 
 @strawberry.type(description="A crystallisation plate.")
@@ -228,7 +230,7 @@ class Sample:
     id: strawberry.ID
     _keys: strawberry.Private[k.SampleKeys | None] = None
 
-    @strawberry.field(description="Null when this LIMS does not know the sample.")
+    @strawberry.field(description="Null when this LIMS does not know the sample.")  # type: ignore[untyped-decorator]  # strawberry types field(...) as Any
     async def crystallisation(self, info: Info) -> Crystallisation | None:
         if self._keys is None:
             return None
@@ -258,9 +260,7 @@ class CrystallisationSearchFilter:
     protein_name: str | None = strawberry.field(
         default=None, description="Case-insensitive substring of the protein name."
     )
-    uniprot_id: str | None = strawberry.field(
-        default=None, description="UniProt accession of the construct."
-    )
+    uniprot_id: str | None = strawberry.field(default=None, description="UniProt accession of the construct.")
     ligand: str | None = strawberry.field(
         default=None,
         description="PDB chemical component id of a soaked compound. One no record uses matches "
@@ -284,9 +284,7 @@ class CrystallisationSearchFilter:
     )
     ph_min: float | None = strawberry.field(default=None, description=d("pH", "Of the condition."))
     ph_max: float | None = strawberry.field(default=None, description=d("pH", "Of the condition."))
-    method: str | None = strawberry.field(
-        default=None, description="mmCIF _exptl_crystal_grow.method term."
-    )
+    method: str | None = strawberry.field(default=None, description="mmCIF _exptl_crystal_grow.method term.")
     setup_after: dt.date | None = strawberry.field(
         default=None, description="Plates set up on or after this day."
     )
@@ -338,7 +336,7 @@ class LimsInfo:
 
 @strawberry.type
 class Query:
-    @strawberry.field(description="Crystals matching the filter, as keys the sites know (UUID, pin barcode).")
+    @strawberry.field(description="Crystals matching the filter, as keys the sites know (UUID, pin barcode).")  # type: ignore[untyped-decorator]  # strawberry types field(...) as Any
     async def crystallisation_search(
         self, info: Info, filter: CrystallisationSearchFilter, first: int | None = 1000
     ) -> CrystallisationMatches:
@@ -371,7 +369,7 @@ class Query:
             ],
         )
 
-    @strawberry.field(description="This LIMS source: its registered name and schema version.")
+    @strawberry.field(description="This LIMS source: its registered name and schema version.")  # type: ignore[untyped-decorator]  # strawberry types field(...) as Any
     def lims_info(self, info: Info) -> LimsInfo:
         c = lctx(info)
         return LimsInfo(name=c.site, kind="lims", schema_version=c.schema_version)
@@ -380,7 +378,9 @@ class Query:
 class LimsSchema(CheckedEntities, federation.Schema):
     """Errors are shaped and logged once, by the view (mx_schema.http.format_error), not here."""
 
-    def process_errors(self, errors, execution_context=None) -> None:  # type: ignore[override]
+    def process_errors(
+        self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
+    ) -> None:
         return None
 
 

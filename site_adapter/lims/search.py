@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import difflib
 from dataclasses import dataclass
+from typing import Any
 
 from mx_schema.errors import ContractError
 from site_adapter.lims import keys
@@ -44,6 +45,29 @@ class SearchFilter:
         return self.chemical_name is not None or self.chemical_cas is not None
 
 
+def _chemical(chemical: str) -> tuple[str | None, str | None, str | None, tuple[str, ...]]:
+    """(name, CAS number, canonical name, every spelling) of a chemical given by name or CAS number."""
+    if not chemical.strip():
+        raise ContractError("chemical must not be empty")
+    vocab = vocabulary()
+    if keys.looks_like_cas(chemical):
+        cas = keys.cas_number(chemical)
+        return (
+            None,
+            cas,
+            None,
+            tuple(dict.fromkeys(n for c in vocab.by_cas(cas) for n in vocab.spellings(c.name))),
+        )
+    name = " ".join(chemical.split())
+    known = vocab.lookup(name)
+    if known is None:
+        return name, None, None, vocab.spellings(name)
+    # A CAS number shared by several entries (every PEG size has 25322-68-3) would widen the search to
+    # all of them: only a chemical's own CAS number identifies it.
+    own_cas = known.cas if known.cas and [c.name for c in vocab.by_cas(known.cas)] == [known.name] else None
+    return name, own_cas, known.name, vocab.spellings(name)
+
+
 def make_filter(
     *,
     protein_name: str | None = None,
@@ -60,25 +84,7 @@ def make_filter(
     setup_before: dt.date | None = None,
 ) -> SearchFilter:
     """A checked filter; malformed values raise ContractError (BAD_USER_INPUT)."""
-    name = cas = canonical = None
-    names: tuple[str, ...] = ()
-    if chemical is not None:
-        if not chemical.strip():
-            raise ContractError("chemical must not be empty")
-        vocab = vocabulary()
-        if keys.looks_like_cas(chemical):
-            cas = keys.cas_number(chemical)
-            names = tuple(dict.fromkeys(n for c in vocab.by_cas(cas) for n in vocab.spellings(c.name)))
-        else:
-            name = " ".join(chemical.split())
-            names = vocab.spellings(name)
-            known = vocab.lookup(name)
-            if known is not None:
-                canonical = known.name
-                # A CAS number shared by several entries (every PEG size has 25322-68-3) would widen the
-                # search to all of them: only a chemical's own CAS number identifies it.
-                if known.cas and [c.name for c in vocab.by_cas(known.cas)] == [known.name]:
-                    cas = known.cas
+    name, cas, canonical, names = _chemical(chemical) if chemical is not None else (None, None, None, ())
     if (
         (concentration_min is not None or concentration_max is not None or concentration_unit)
         and name is None
@@ -88,11 +94,12 @@ def make_filter(
             "concentrationMin/concentrationMax/concentrationUnit need `chemical`: "
             "the range applies to that component"
         )
-    for lo, hi, what in (
+    ranges: tuple[tuple[Any, Any, str], ...] = (
         (concentration_min, concentration_max, "concentration"),
         (ph_min, ph_max, "pH"),
         (setup_after, setup_before, "setup date"),
-    ):
+    )
+    for lo, hi, what in ranges:
         if lo is not None and hi is not None and lo > hi:
             raise ContractError(f"{what} range is empty: minimum {lo} is above maximum {hi}")
     for v, what in ((ph_min, "phMin"), (ph_max, "phMax")):

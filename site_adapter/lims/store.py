@@ -6,13 +6,13 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import asyncpg
 
+from mx_schema import postgres
 from site_adapter.backends.base import BackendError
 from site_adapter.lims import records as r
 from site_adapter.lims.ddl import migrate
@@ -20,16 +20,7 @@ from site_adapter.lims.keys import PlateWellDrop
 from site_adapter.lims.search import SearchFilter, chemical_known, chemical_suggestions, ligand_suggestions
 
 # Failures of the store, not of the statement: callers see BACKEND_UNAVAILABLE.
-_UNAVAILABLE = (
-    OSError,
-    asyncio.TimeoutError,
-    asyncpg.InterfaceError,
-    asyncpg.PostgresConnectionError,
-    asyncpg.exceptions.OperatorInterventionError,
-    asyncpg.exceptions.InvalidCatalogNameError,
-    asyncpg.exceptions.CannotConnectNowError,
-    asyncpg.exceptions.InvalidAuthorizationSpecificationError,
-)
+_UNAVAILABLE = postgres.UNAVAILABLE
 
 _RECORD_COLUMNS = """
     c.id, c.crystal_uuid::text AS crystal_uuid, c.pin_barcode, c.harvested_on, c.cryo_protectant, c.origin,
@@ -90,39 +81,34 @@ class LimsStore:
         query_log: list[str] | None = None,
     ) -> None:
         self.dsn = dsn
-        self._min, self._max = min_size, max_size
         self._apply_migrations = apply_migrations
-        self._pool: asyncpg.Pool | None = None
-        self._query_log = query_log
+
+        async def init(conn: asyncpg.Connection) -> None:
+            if query_log is not None:  # asyncpg calls this for every statement the server runs
+                conn.add_query_logger(lambda q: query_log.append(q.query))
+
+        self._pool = postgres.Pool(dsn, min_size=min_size, max_size=max_size, timeout=10, init=init)
         self.statements = 0
 
     async def start(self) -> None:
-        log = self._query_log
-
-        async def init(conn: asyncpg.Connection) -> None:
-            if log is not None:  # asyncpg calls this for every statement the server runs on the connection
-                conn.add_query_logger(lambda q: log.append(q.query))
-
         try:
-            self._pool = await asyncpg.create_pool(
-                self.dsn, min_size=self._min, max_size=self._max, timeout=10, init=init
-            )
-        except (TimeoutError, OSError, asyncpg.PostgresError) as exc:
-            raise BackendError(f"cannot connect to the LIMS store's PostgreSQL: {_reason(exc)}") from None
+            pool = await self._pool.open()
+        except postgres.CONNECT_FAILURES as exc:
+            raise BackendError(
+                f"cannot connect to the LIMS store's PostgreSQL: {postgres.reason(exc)}"
+            ) from None
         if self._apply_migrations:
-            async with self._pool.acquire() as conn:
+            async with pool.acquire() as conn:
                 await migrate(conn)
 
     async def close(self) -> None:
-        if self._pool is not None:
-            await self._pool.close()
-            self._pool = None
+        await self._pool.close()
 
     @property
     def pool(self) -> asyncpg.Pool:
-        if self._pool is None:
+        if not self._pool.is_open:
             raise BackendError("LIMS store is not started")
-        return self._pool
+        return self._pool.raw
 
     async def ping(self) -> None:
         await self._fetch("SELECT 1")
@@ -130,9 +116,10 @@ class LimsStore:
     async def _fetch(self, sql: str, *args: Any) -> list[asyncpg.Record]:
         self.statements += 1
         try:
-            return await self.pool.fetch(sql, *args)
+            rows: list[asyncpg.Record] = await self.pool.fetch(sql, *args)
         except _UNAVAILABLE as exc:
-            raise BackendError(f"LIMS store unavailable: {_reason(exc)}") from None
+            raise BackendError(f"LIMS store unavailable: {postgres.reason(exc)}") from None
+        return rows
 
     async def records_by_keys(
         self, uuids: Sequence[str], pins: Sequence[str], pwds: Sequence[PlateWellDrop]
@@ -147,10 +134,6 @@ class LimsStore:
             [k.drop for k in pwds],
         )
         return [to_record(row) for row in rows]
-
-    async def known_chemicals(self) -> list[str]:
-        rows = await self._fetch("SELECT DISTINCT name FROM lims_component ORDER BY name")
-        return [row["name"] for row in rows]
 
     async def search(self, f: SearchFilter, first: int) -> r.Matches:
         """Crystals matching every given field (AND); keys ordered by record id; one statement."""
@@ -231,32 +214,32 @@ def _search_where(f: SearchFilter) -> tuple[list[str], list[Any]]:
             f"EXISTS (SELECT 1 FROM lims_soak x WHERE x.crystal_id = c.id AND x.ccd_id = {arg(f.ligand)})"
         )
     if f.has_chemical:
-        # The concentration range applies to the same component row that matched the chemical.
-        # Any spelling the vocabulary knows for it, or its own CAS number (search.make_filter).
-        same = [f"lower(k.name) = ANY({arg(list(f.chemical_names))}::text[])"] if f.chemical_names else []
-        if f.chemical_cas is not None:
-            same.append(f"k.cas_number = {arg(f.chemical_cas)}")
-        cond = [f"({' OR '.join(same)})"]
-        if f.concentration_min is not None:
-            cond.append(f"k.concentration >= {arg(f.concentration_min)}")
-        if f.concentration_max is not None:
-            cond.append(f"k.concentration <= {arg(f.concentration_max)}")
-        if f.concentration_unit is not None:
-            cond.append(f"k.unit = {arg(f.concentration_unit)}")
-        where.append(
-            f"EXISTS (SELECT 1 FROM lims_component k WHERE k.condition_id = cd.id AND {' AND '.join(cond)})"
-        )
-    if f.ph_min is not None:
-        where.append(f"cd.ph >= {arg(f.ph_min)}")
-    if f.ph_max is not None:
-        where.append(f"cd.ph <= {arg(f.ph_max)}")
-    if f.method is not None:
-        where.append(f"p.method = {arg(f.method)}")
-    if f.setup_after is not None:
-        where.append(f"p.setup_date >= {arg(f.setup_after)}")
-    if f.setup_before is not None:
-        where.append(f"p.setup_date <= {arg(f.setup_before)}")
+        where.append(_chemical_where(f, arg))
+    bounds = (
+        ("cd.ph >=", f.ph_min),
+        ("cd.ph <=", f.ph_max),
+        ("p.method =", f.method),
+        ("p.setup_date >=", f.setup_after),
+        ("p.setup_date <=", f.setup_before),
+    )
+    where.extend(f"{test} {arg(value)}" for test, value in bounds if value is not None)
     return where, args
+
+
+def _chemical_where(f: SearchFilter, arg: Callable[[Any], str]) -> str:
+    """The chemical's condition: the concentration range applies to the same component row that matched
+    the chemical, by any spelling the vocabulary knows for it or its own CAS number (search.make_filter)."""
+    same = [f"lower(k.name) = ANY({arg(list(f.chemical_names))}::text[])"] if f.chemical_names else []
+    if f.chemical_cas is not None:
+        same.append(f"k.cas_number = {arg(f.chemical_cas)}")
+    cond = [f"({' OR '.join(same)})"]
+    if f.concentration_min is not None:
+        cond.append(f"k.concentration >= {arg(f.concentration_min)}")
+    if f.concentration_max is not None:
+        cond.append(f"k.concentration <= {arg(f.concentration_max)}")
+    if f.concentration_unit is not None:
+        cond.append(f"k.unit = {arg(f.concentration_unit)}")
+    return f"EXISTS (SELECT 1 FROM lims_component k WHERE k.condition_id = cd.id AND {' AND '.join(cond)})"
 
 
 def to_record(row: asyncpg.Record) -> r.CrystalRecord:
@@ -318,8 +301,3 @@ def to_record(row: asyncpg.Record) -> r.CrystalRecord:
         batch=batch,
         origin=row["origin"],
     )
-
-
-def _reason(exc: BaseException) -> str:
-    text = str(exc).strip() or type(exc).__name__
-    return text.splitlines()[0][:200]

@@ -11,6 +11,7 @@ from typing import Any, TypeVar
 
 import asyncpg
 
+from mx_schema import postgres
 from site_adapter import access, model, query
 from site_adapter.backends import base
 from site_adapter.backends.native import queries as q
@@ -33,34 +34,29 @@ class NativeBackend:
         self, dsn: str, *, min_size: int = 2, max_size: int = 10, apply_migrations: bool = True
     ) -> None:
         self.dsn = dsn
-        self._min, self._max = min_size, max_size
         self._apply_migrations = apply_migrations
-        self._pool: asyncpg.Pool | None = None
+        self._pool = postgres.Pool(dsn, min_size=min_size, max_size=max_size, timeout=10)
         self.statements = 0  # statements sent; tests use it to prove batching
 
     async def start(self) -> None:
         try:
-            self._pool = await asyncpg.create_pool(
-                self.dsn, min_size=self._min, max_size=self._max, timeout=10
-            )
-        except (TimeoutError, OSError, asyncpg.PostgresError) as exc:
+            pool = await self._pool.open()
+        except postgres.CONNECT_FAILURES as exc:
             raise base.BackendError(
-                f"cannot connect to the native store's PostgreSQL: {_reason(exc)}"
+                f"cannot connect to the native store's PostgreSQL: {postgres.reason(exc)}"
             ) from None
         if self._apply_migrations:
-            async with self._pool.acquire() as conn:
+            async with pool.acquire() as conn:
                 await migrate(conn)
 
     async def close(self) -> None:
-        if self._pool is not None:
-            await self._pool.close()
-            self._pool = None
+        await self._pool.close()
 
     @property
     def pool(self) -> asyncpg.Pool:
-        if self._pool is None:
+        if not self._pool.is_open:
             raise base.BackendError("native store is not started")
-        return self._pool
+        return self._pool.raw
 
     async def ping(self) -> None:
         await self._fetch("SELECT 1")
@@ -70,8 +66,8 @@ class NativeBackend:
         try:
             rows: list[asyncpg.Record] = await self.pool.fetch(sql, *args)
             return rows
-        except _UNAVAILABLE as exc:
-            raise base.BackendError(f"native store unavailable: {_reason(exc)}") from None
+        except postgres.UNAVAILABLE as exc:
+            raise base.BackendError(f"native store unavailable: {postgres.reason(exc)}") from None
 
     async def _page(
         self,
@@ -281,20 +277,6 @@ class NativeBackend:
         return out
 
 
-# Failures of the store, not of the statement: the caller sees BACKEND_UNAVAILABLE, and the pool
-# reconnects by itself once PostgreSQL is back.
-_UNAVAILABLE = (
-    OSError,
-    asyncio.TimeoutError,
-    asyncpg.InterfaceError,
-    asyncpg.PostgresConnectionError,
-    asyncpg.exceptions.OperatorInterventionError,
-    asyncpg.exceptions.InvalidCatalogNameError,
-    asyncpg.exceptions.CannotConnectNowError,
-    asyncpg.exceptions.InvalidAuthorizationSpecificationError,
-)
-
-
 def _audit(rows: Sequence[asyncpg.Record]) -> None:
     """Name the proposals of the records served in the audit log, by code (site_adapter.access.touch)."""
     if rows and "audit_proposal" in rows[0].keys():
@@ -316,8 +298,3 @@ def _int_ids(ids: Sequence[str]) -> list[int]:
 
 def _count_keyset_args(keyset: list[str]) -> int:
     return 2 if keyset else 0
-
-
-def _reason(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    return text

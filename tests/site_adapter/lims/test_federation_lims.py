@@ -84,7 +84,7 @@ async def test_chemical_search_names_collections_at_both_sites(demo_sites, lims_
             ents = (await _post(client, lims_url, ENTITIES, {"r": [representation(s) for s in samples]}))[
                 "_entities"
             ]
-            for s, e in zip(samples, ents):
+            for s, e in zip(samples, ents, strict=True):
                 cryst = e["crystallisation"]
                 assert (cryst is not None) == ((site, s["barcode"]) in expected_pins), s["barcode"]
                 if cryst is not None:
