@@ -15,7 +15,13 @@ from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from mx_schema.errors import BAD_USER_INPUT, INTERNAL, ContractError
+from mx_schema.errors import (
+    BAD_REQUEST,
+    BAD_USER_INPUT,
+    GRAPHQL_VALIDATION_FAILED,
+    INTERNAL,
+    ContractError,
+)
 
 log = logging.getLogger("mxhub.graphql")
 
@@ -159,11 +165,11 @@ def format_error(error: Any, *, extra: Mapping[str, Any] | None = None) -> dict[
     formatted: dict[str, Any] = dict(error.formatted)
     extensions = dict(formatted.get("extensions") or {})
     if original is None:
-        extensions.setdefault("code", "GRAPHQL_VALIDATION_FAILED")
+        extensions.setdefault("code", GRAPHQL_VALIDATION_FAILED)
     elif not getattr(error, "path", None) and not isinstance(original, ContractError):
         # No path: raised while coercing variables, before any resolver ran; graphql-core's message
         # names the variable and the bad value, nothing internal.
-        extensions.setdefault("code", "GRAPHQL_VALIDATION_FAILED")
+        extensions.setdefault("code", GRAPHQL_VALIDATION_FAILED)
     elif isinstance(original, ContractError) or getattr(original, "safe_for_clients", False) is True:
         extensions["code"] = getattr(original, "code", BAD_USER_INPUT)
         for key, value in (getattr(original, "extensions", None) or {}).items():
@@ -182,7 +188,7 @@ def format_error(error: Any, *, extra: Mapping[str, Any] | None = None) -> dict[
 
 
 def request_error_body(message: str) -> dict[str, Any]:
-    return {"errors": [{"message": message, "extensions": {"code": "BAD_REQUEST"}}]}
+    return {"errors": [{"message": message, "extensions": {"code": BAD_REQUEST}}]}
 
 
 def is_request_error(data: Any, errors: Sequence[Any] | None) -> bool:

@@ -23,6 +23,8 @@ from graphql import (
     ValidationContext,
 )
 
+from mx_schema.errors import ErrorCode
+
 MAX_DEPTH = 12
 MAX_ALIASES = 30
 MAX_TOKENS = 5000
@@ -38,9 +40,9 @@ MAX_INTROSPECTION_ALIASES = 10
 # Field selections with every fragment spread expanded: the full graphql-core query has about 230.
 MAX_INTROSPECTION_FIELDS = 1000
 
-QUERY_TOO_DEEP = "QUERY_TOO_DEEP"
-TOO_MANY_ALIASES = "TOO_MANY_ALIASES"
-QUERY_TOO_LARGE = "QUERY_TOO_LARGE"
+QUERY_TOO_DEEP = ErrorCode.QUERY_TOO_DEEP
+TOO_MANY_ALIASES = ErrorCode.TOO_MANY_ALIASES
+QUERY_TOO_LARGE = ErrorCode.QUERY_TOO_LARGE
 
 INTROSPECTION_ROOTS = frozenset({"__schema", "__type", "__typename"})
 
@@ -193,7 +195,7 @@ class OperationLimits(ASTValidationRule):
 MAX_COST = 5000
 DEFAULT_PAGE = 20
 CONNECTIONS = frozenset({"dataCollections", "samples", "proteins", "sessions", "proposals"})
-QUERY_TOO_COSTLY = "QUERY_TOO_COSTLY"
+QUERY_TOO_COSTLY = ErrorCode.QUERY_TOO_COSTLY
 
 
 def _page(field: FieldNode) -> int | None:

@@ -378,7 +378,7 @@ MAX_AUDIT_PROPOSALS = 100  # proposals named per record; the count is always who
 class _PrivateRotatingFile(logging.handlers.RotatingFileHandler):
     """Audit files are created 0600: they say who looked at which proposals."""
 
-    def _open(self):  # type: ignore[no-untyped-def]
+    def _open(self):
         fd = os.open(self.baseFilename, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
         os.chmod(self.baseFilename, 0o600)  # also an older file created world-readable
         return os.fdopen(fd, self.mode, encoding=self.encoding)

@@ -230,7 +230,7 @@ class Sample:
     id: strawberry.ID
     _keys: strawberry.Private[k.SampleKeys | None] = None
 
-    @strawberry.field(description="Null when this LIMS does not know the sample.")  # type: ignore[untyped-decorator]  # strawberry types field(...) as Any
+    @strawberry.field(description="Null when this LIMS does not know the sample.")
     async def crystallisation(self, info: Info) -> Crystallisation | None:
         if self._keys is None:
             return None
@@ -336,7 +336,7 @@ class LimsInfo:
 
 @strawberry.type
 class Query:
-    @strawberry.field(description="Crystals matching the filter, as keys the sites know (UUID, pin barcode).")  # type: ignore[untyped-decorator]  # strawberry types field(...) as Any
+    @strawberry.field(description="Crystals matching the filter, as keys the sites know (UUID, pin barcode).")
     async def crystallisation_search(
         self, info: Info, filter: CrystallisationSearchFilter, first: int | None = 1000
     ) -> CrystallisationMatches:
@@ -369,7 +369,7 @@ class Query:
             ],
         )
 
-    @strawberry.field(description="This LIMS source: its registered name and schema version.")  # type: ignore[untyped-decorator]  # strawberry types field(...) as Any
+    @strawberry.field(description="This LIMS source: its registered name and schema version.")
     def lims_info(self, info: Info) -> LimsInfo:
         c = lctx(info)
         return LimsInfo(name=c.site, kind="lims", schema_version=c.schema_version)
