@@ -2,7 +2,7 @@
 the one place that converts between them with the facility's zone, in both directions (docs/time.md).
 
 Rules, chosen so that the order of stored wall times is the order of the instants served (so keyset
-pages stay exact): a time in the autumn overlap is its first occurrence (summer offset, fold 0); a
+pages stay exact, with the one exception docs/time.md states): a time in the autumn overlap is its first occurrence (summer offset, fold 0); a
 time in the spring gap, which no clock showed, is the instant of the change. Both are noted. No SQL.
 """
 
@@ -61,6 +61,8 @@ class WallClock:
         t = instant if instant.tzinfo is not None else instant.replace(tzinfo=_UTC)
         try:
             guess = t.astimezone(self.zone).replace(tzinfo=None)
+            if self.zone.key == "UTC":  # no changes: the wall time is the instant's (sites before issue 21)
+                return guess
             low, high = guess - _REACH, guess + _REACH
         except OverflowError:  # a bound at the end of the calendar: no stored time lies beyond it
             return dt.datetime.max if t.year > 5000 else dt.datetime.min
