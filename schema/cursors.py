@@ -10,6 +10,7 @@ import base64
 import binascii
 import json
 from dataclasses import dataclass
+from datetime import UTC
 from typing import Any
 
 from mx_schema.errors import InvalidCursor
@@ -59,9 +60,13 @@ def decode_cursor(connection: str, cursor: str) -> tuple[Any, ...]:
 
 
 def time_key(value: Any) -> str | None:
-    """A timestamp as a fixed-width string, so that keys compare the same in Python and SQL."""
+    """A timestamp as a fixed-width string of its UTC wall time, so that keys compare the same in
+    Python and SQL and the hub merges sites in different zones by instant (docs/time.md). A naive
+    value is taken as UTC already."""
     if value is None:
         return None
+    if getattr(value, "tzinfo", None) is not None:
+        value = value.astimezone(UTC)
     key: str = value.strftime("%Y-%m-%dT%H:%M:%S.%f")
     return key
 

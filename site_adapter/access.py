@@ -100,7 +100,7 @@ class EmbargoPolicy:
     def cutoffs(
         self, now: dt.datetime | None = None
     ) -> tuple[dt.datetime | None, dict[str, dt.datetime | None]]:
-        current = _naive_utc(now)
+        current = _utc(now)
         return (
             self.cutoff(self.default_years, current),
             {bl.lower(): self.cutoff(y, current) for bl, y in self.per_beamline.items()},
@@ -120,16 +120,17 @@ class EmbargoPolicy:
         """A session that ended (a zero date never ends) before its beamline's cut-off is public."""
         if end_time is None:
             return False
-        cut = self.cutoff(self.years_for(beamline), _naive_utc(now))
-        return cut is not None and end_time < cut
+        cut = self.cutoff(self.years_for(beamline), _utc(now))
+        return cut is not None and _utc(end_time) < cut
 
 
-def _naive_utc(now: dt.datetime | None) -> dt.datetime:
-    """Stored times are naive UTC; an aware `now` is converted, no `now` is the present."""
+def _utc(now: dt.datetime | None) -> dt.datetime:
+    """An instant (aware UTC) to compare: a naive time is read as UTC, no time is the present. Cut-offs
+    are instants; each backend turns them into its stored form (docs/time.md)."""
     current = now or dt.datetime.now(dt.UTC)
-    if current.tzinfo is not None:
-        current = current.astimezone(dt.UTC).replace(tzinfo=None)
-    return current
+    if current.tzinfo is None:
+        return current.replace(tzinfo=dt.UTC)
+    return current.astimezone(dt.UTC)
 
 
 @dataclass(frozen=True, slots=True)

@@ -240,7 +240,7 @@ class DemoFacility:
                     (self.base + i * 3 + k, pid, spec.acronym, spec.name, [spec.uniprot], seq_hash)
                 )
         sessions, sm = [], []
-        start0 = dt.datetime(2019, 1, 14, 8, 0)
+        start0 = dt.datetime(2019, 1, 14, 8, 0, tzinfo=dt.UTC)  # instants (docs/time.md)
         span_hours = 24 * 365 * 6
         for s in range(self.n_sessions):
             sid = self.base + s

@@ -147,7 +147,8 @@ def rows(sweeps: list[FixtureSweep]) -> dict[str, list[Row]]:
 
 
 def _start(s: FixtureSweep) -> dt.datetime:
-    return s.header.timestamp or dt.datetime(2000, 1, 1)
+    t = s.header.timestamp or dt.datetime(2000, 1, 1)
+    return t if t.tzinfo is not None else t.replace(tzinfo=dt.UTC)  # the store keeps instants
 
 
 def _end(s: FixtureSweep) -> dt.datetime:

@@ -75,6 +75,13 @@ def access_spec(scope: access.Scope | None = None, now: dt.datetime | None = Non
     )
 
 
+def instant(value: dt.datetime) -> dt.datetime:
+    """A time as an aware UTC instant; a naive one is read as UTC (docs/time.md)."""
+    if value.tzinfo is None:
+        return value.replace(tzinfo=dt.UTC)
+    return value.astimezone(dt.UTC)
+
+
 class Direction(Enum):
     TIME_DESC = "time_desc"  # newest first; null (and zero) times last; ties by local id descending
     TEXT_ASC = "text_asc"  # by code point; null as ""; ties by local id ascending
@@ -96,7 +103,7 @@ class Position:
 
     `value` None is a record with no sort value (a null time; a text position never is None)."""
 
-    value: dt.datetime | str | None
+    value: dt.datetime | str | None  # a time is an aware UTC instant
     local_id: int
 
 
@@ -117,7 +124,7 @@ def position(after: tuple[object, ...] | None, direction: Direction) -> Position
     if not isinstance(value, str):
         raise InvalidInput("malformed keyset position")
     try:
-        return Position(dt.datetime.strptime(value, KEY_TIME_FORMAT), local_id)
+        return Position(dt.datetime.strptime(value, KEY_TIME_FORMAT).replace(tzinfo=dt.UTC), local_id)
     except ValueError:
         raise InvalidInput("malformed keyset position") from None
 
@@ -129,7 +136,7 @@ class Match(Enum):
     CASELESS = "caseless"  # equal ignoring case (proposal codes, visits, beamlines, crystal UUIDs)
     UPPER = "upper"  # equal to the upper-case value (UniProt accessions are stored upper case)
     CONTAINS = "contains"  # a case-insensitive substring (protein names)
-    FROM = "from"  # at or after (a naive UTC time)
+    FROM = "from"  # at or after (an instant: an aware UTC datetime; docs/time.md)
     BEFORE = "before"  # strictly before; a record with no time never matches
     AT_MOST = "at_most"  # at most (the best result's resolution, Å)
     SPACE_GROUP = "space_group"  # the same space group, spaces and case ignored (the best result's)
@@ -169,8 +176,8 @@ def _normalised(match: Match, value: object) -> object:
         return value.lower()
     if match is Match.UPPER and isinstance(value, str):
         return value.upper()
-    if match in (Match.FROM, Match.BEFORE) and isinstance(value, dt.datetime) and value.tzinfo is not None:
-        return value.astimezone(dt.UTC).replace(tzinfo=None)  # stored times are naive UTC
+    if match in (Match.FROM, Match.BEFORE) and isinstance(value, dt.datetime):
+        return instant(value)
     if match is Match.AT_MOST and isinstance(value, int | float):
         return float(value)
     if match is Match.SPACE_GROUP and isinstance(value, str):

@@ -26,6 +26,8 @@ if TYPE_CHECKING:
 
 # (site name, facility profile, share of --collections)
 DEMO_SITES = (("esrf", "esrf", 1.0), ("diamond", "diamond", 0.6), ("maxiv", "maxiv", 0.25))
+# Each demo facility's time zone (issue 21; docs/time.md).
+DEMO_TIME_ZONES = {"esrf": "Europe/Paris", "diamond": "Europe/London", "maxiv": "Europe/Stockholm"}
 
 
 async def _load(
@@ -164,7 +166,10 @@ async def run_demo(
         Served(
             site,
             create_site_app(
-                NativeBackend(d, min_size=1, max_size=5), site=site, access_policy=policy, services=facts
+                NativeBackend(d, min_size=1, max_size=5, time_zone=DEMO_TIME_ZONES[site]),
+                site=site,
+                access_policy=policy,
+                services=facts,
             ),
             host,
             ports[k],

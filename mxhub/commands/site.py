@@ -21,8 +21,11 @@ def site() -> None:
     pass
 
 
-async def open_backend(backend: str, dsn: str | None, name: str, demo_collections: int) -> Backend:
-    """Start the chosen backend (loading demo data into an empty native store when asked)."""
+async def open_backend(
+    backend: str, dsn: str | None, name: str, demo_collections: int, time_zone: str | None = None
+) -> Backend:
+    """Start the chosen backend (loading demo data into an empty native store when asked) in the
+    facility's time zone (docs/time.md)."""
     from site_adapter.backends.base import BackendError
 
     if backend == "native":
@@ -37,7 +40,7 @@ async def open_backend(backend: str, dsn: str | None, name: str, demo_collection
             resolved = await resolve_pg_dsn(dsn, site_database(name))
         except (OSError, asyncpg.PostgresError) as exc:
             raise BackendError(f"cannot reach PostgreSQL: {exc}") from None
-        b = NativeBackend(resolved)
+        b = NativeBackend(resolved, time_zone=time_zone)
         await b.start()
         if demo_collections > 0:
             async with b.pool.acquire() as conn:
@@ -47,7 +50,7 @@ async def open_backend(backend: str, dsn: str | None, name: str, demo_collection
         raise click.UsageError("--backend ispyb needs --dsn mysql://user:password@host:3306/ispyb")
     from site_adapter.backends.ispyb import IspybBackend
 
-    ispyb = IspybBackend(dsn)
+    ispyb = IspybBackend(dsn, time_zone=time_zone)
     await ispyb.start()
     return ispyb
 
@@ -87,6 +90,15 @@ async def open_backend(backend: str, dsn: str | None, name: str, demo_collection
     type=int,
     envvar="MXHUB_SITE_PORT",
     help="Port to listen on (0 picks a free one). [env MXHUB_SITE_PORT]",
+)
+@click.option(
+    "--time-zone",
+    default="UTC",
+    show_default=True,
+    envvar="MXHUB_SITE_TIME_ZONE",
+    callback=lambda ctx, param, value: _time_zone(value),
+    help="The facility's IANA time zone, e.g. Europe/London: an ISPyB store's local wall-clock times "
+    "are read in it (docs/time.md). [env MXHUB_SITE_TIME_ZONE]",
 )
 @click.option(
     "--demo-collections",
@@ -145,6 +157,7 @@ def serve(
     name: str,
     host: str,
     port: int,
+    time_zone: str,
     demo_collections: int,
     hub_keys: tuple[str, ...],
     embargo_years: float,
@@ -168,7 +181,7 @@ def serve(
 
     async def run() -> None:
         try:
-            b = await open_backend(backend, dsn, name, demo_collections)
+            b = await open_backend(backend, dsn, name, demo_collections, time_zone)
         except BackendError as exc:
             raise click.ClickException(str(exc)) from None
         image_pool = None
@@ -194,6 +207,16 @@ def serve(
         asyncio.run(run())
     except OSError as exc:
         raise click.ClickException(str(exc)) from None
+
+
+def _time_zone(value: str) -> str:
+    """--time-zone checked against the IANA database, so an unknown zone stops the site at once."""
+    from site_adapter.zones import UnknownTimeZone, facility_zone
+
+    try:
+        return facility_zone(value).key
+    except UnknownTimeZone as exc:
+        raise click.BadParameter(str(exc), param_hint="--time-zone") from None
 
 
 def _embargo_per_beamline(items: tuple[str, ...]) -> dict[str, float]:

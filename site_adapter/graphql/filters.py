@@ -21,6 +21,14 @@ _VISIT = re.compile(r"^[A-Za-z]{1,8}\d{1,8}-\d{1,6}$")
 MAX_TEXT = 200
 
 
+# The time bounds compare instants (docs/time.md), whatever zone the facility keeps its clock in.
+START_AFTER = (
+    "Started at or after this instant. Give an offset (`2021-10-31T01:30:00+01:00`); a time without "
+    "one is read as UTC."
+)
+START_BEFORE = "Started strictly before this instant (offset as for startAfter); a record with no start time never matches."
+
+
 @strawberry.input(
     description="Samples named by another system: crystal UUID in one list OR pin barcode in the other."
 )
@@ -56,8 +64,8 @@ class DataCollectionFilter:
     visit: str | None = strawberry.field(default=None, description="Visit, e.g. `cm14451-1`.")
     beamline: str | None = None
     experiment_type: str | None = None
-    start_after: dt.datetime | None = None
-    start_before: dt.datetime | None = None
+    start_after: dt.datetime | None = strawberry.field(default=None, description=START_AFTER)
+    start_before: dt.datetime | None = strawberry.field(default=None, description=START_BEFORE)
     resolution_better_than: float | None = strawberry.field(
         default=None, description="Unit: Å. Best processing result's overall resolutionHigh at or below this."
     )
@@ -105,8 +113,8 @@ class SessionFilter:
     proposal: str | None = None
     visit: str | None = None
     beamline: str | None = None
-    start_after: dt.datetime | None = None
-    start_before: dt.datetime | None = None
+    start_after: dt.datetime | None = strawberry.field(default=None, description=START_AFTER)
+    start_before: dt.datetime | None = strawberry.field(default=None, description=START_BEFORE)
 
 
 @strawberry.input
@@ -115,15 +123,16 @@ class ProposalFilter:
 
 
 def _instant(value: dt.datetime | None) -> dt.datetime | None:
-    """A filter time as naive UTC, as both stores compare it. An offset that carries it past year 9999 or
-    before year 1 ("9999-12-31T23:59:59-14:00") clamps to the end of the range instead of overflowing
-    (an INTERNAL error once): no record lies beyond it either way."""
-    if value is None or value.tzinfo is None:
-        return value
+    """A filter time as an instant (aware UTC; without an offset it is UTC, docs/time.md), as every
+    backend compares it. An offset that carries it past year 9999 or before year 1
+    ("9999-12-31T23:59:59-14:00") clamps to the end of the range instead of overflowing (an INTERNAL
+    error once): no record lies beyond it either way."""
+    if value is None:
+        return None
     try:
-        return value.astimezone(dt.UTC).replace(tzinfo=None)
+        return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
     except OverflowError:
-        return dt.datetime.max if value.year > 5000 else dt.datetime.min
+        return (dt.datetime.max if value.year > 5000 else dt.datetime.min).replace(tzinfo=dt.UTC)
 
 
 def _text(name: str, value: str | None) -> str | None:

@@ -5,6 +5,7 @@ mx_schema/mxhub.graphql is this schema printed; a test keeps the two equal.
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import TYPE_CHECKING
 
 import strawberry
@@ -13,6 +14,7 @@ from strawberry.extensions import ParserCache, ValidationCache
 from strawberry.types import Info
 
 from site_adapter.graphql import filters as fl
+from site_adapter.graphql import times
 from site_adapter.graphql.collection import DataCollection
 from site_adapter.graphql.connections import Connection, page_request, to_connection
 from site_adapter.graphql.entities import CheckedEntities
@@ -142,6 +144,7 @@ def build_schema() -> federation.Schema:
             lambda: ValidationCache(maxsize=512),
         ],
         types=[DataCollection, Sample, Session, Proposal, Protein, Crystal, Detector, DataCollectionGroup],
+        scalar_overrides={dt.datetime: times.DATE_TIME},
     )
 
 

@@ -83,6 +83,26 @@ def _date_range(facts: list[Fact]) -> Case:
     }, lambda f: f.start is not None and lo <= f.start < hi
 
 
+def _date_range_offsets(facts: list[Fact]) -> Case:
+    """The same instants written in other offsets (docs/time.md): +05:30 and -03:00; and one bound without
+    an offset, which is read as UTC."""
+    times = _times(facts)
+    lo, hi = times[len(times) // 3], times[(2 * len(times)) // 3]
+    east, west = dt.timezone(dt.timedelta(hours=5, minutes=30)), dt.timezone(dt.timedelta(hours=-3))
+    return {
+        "startAfter": lo.astimezone(east).isoformat(),
+        "startBefore": hi.astimezone(west).isoformat(),
+    }, lambda f: f.start is not None and lo <= f.start < hi
+
+
+def _date_range_no_offset(facts: list[Fact]) -> Case:
+    times = _times(facts)
+    lo = times[len(times) // 3]
+    return {"startAfter": lo.astimezone(dt.UTC).replace(tzinfo=None).isoformat()}, (
+        lambda f: f.start is not None and f.start >= lo
+    )
+
+
 def _median_resolution(facts: list[Fact]) -> float:
     values = sorted({f.best_resolution for f in facts if f.best_resolution is not None})
     return values[len(values) // 2]
@@ -123,6 +143,8 @@ CASES: dict[str, Callable[[list[Fact]], Case]] = {
     "startAfter": _start_after,
     "startBefore": _start_before,
     "dateRange": _date_range,
+    "dateRange-offsets": _date_range_offsets,
+    "startAfter-no-offset": _date_range_no_offset,
     "resolutionBetterThan": _resolution,
     "spaceGroup": _space_group,
     "combined": _combined,

@@ -4,6 +4,7 @@ oracle's count; cursors resume by position, whatever filter they came from."""
 
 from __future__ import annotations
 
+import datetime as dt
 import random
 from collections import Counter
 
@@ -62,6 +63,10 @@ async def test_start_times_are_in_the_documented_order(impl):
     assert dated == sorted(dated, reverse=True)
     want = [None if f.start is None else f.start for f in expected(impl.facts, ADMIN)]
     assert [t is None for t in times] == [t is None for t in want]
+    # Every time carries its offset (RFC 3339) and is the instant the store holds (docs/time.md).
+    served = [dt.datetime.fromisoformat(t) for t in dated]
+    assert all(t.utcoffset() is not None for t in served)
+    assert served == [t for t in want if t is not None]
 
 
 async def test_first_zero_counts_without_records(impl):

@@ -43,7 +43,7 @@ def test_conditions_normalise_values_once():
         "sample_name": (Match.EXACT, "Tlys"),  # exact: untouched
         "uniprot_id": (Match.UPPER, "P00800"),
         "proposal": (Match.CASELESS, "cm14451"),
-        "start_after": (Match.FROM, dt.datetime(2020, 1, 1, 10)),  # naive UTC
+        "start_after": (Match.FROM, dt.datetime(2020, 1, 1, 10, tzinfo=dt.UTC)),  # the instant, in UTC
         "space_group": (Match.SPACE_GROUP, "P6122"),
     }
 
@@ -51,8 +51,8 @@ def test_conditions_normalise_values_once():
 def test_positions():
     assert position(None, Direction.TIME_DESC) is None
     assert position(("2020-01-01T10:00:00.000000", 7), Direction.TIME_DESC) == Position(
-        dt.datetime(2020, 1, 1, 10), 7
-    )
+        dt.datetime(2020, 1, 1, 10, tzinfo=dt.UTC), 7
+    )  # a cursor's time is a UTC instant (mx_schema.cursors.time_key)
     assert position((None, 7), Direction.TIME_DESC) == Position(None, 7)  # a null time
     assert position((None, 3), Direction.TEXT_ASC) == Position("", 3)  # a null text sorts as ""
     for bad in [("x", 1), (1.5, 1), ("2020-01-01T10:00:00.000000", "1"), ("a",)]:
@@ -70,7 +70,8 @@ def test_access_spec():
     spec = access_spec(scope, now)
     assert spec is not None and spec.login == "pm" and spec.staff_beamlines == ("i03",)
     assert spec.cutoff_for("i04") is None and spec.cutoff_for("I04") is None  # never public
-    assert spec.cutoff_for("i03") == now - dt.timedelta(days=365.25 * 3)
+    # a naive `now` is UTC; the cut-off is an instant (docs/time.md)
+    assert spec.cutoff_for("i03") == now.replace(tzinfo=dt.UTC) - dt.timedelta(days=365.25 * 3)
     assert access_spec(Scope(Viewer(admin=True), EmbargoPolicy()), now) is None
 
 

@@ -6,6 +6,7 @@ It never writes; start() refuses, with one line, a server or schema it cannot se
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 
 from site_adapter import model
@@ -22,7 +23,9 @@ from site_adapter.backends.base import (
 )
 from site_adapter.backends.ispyb import access, collections, entities, processing, samples
 from site_adapter.backends.ispyb.connection import Database
+from site_adapter.backends.ispyb.localtime import WallClock
 from site_adapter.backends.ispyb.schema_check import SchemaInfo, detect
+from site_adapter.zones import facility_zone
 
 
 class IspybBackend:
@@ -35,7 +38,11 @@ class IspybBackend:
         pool_size: int = 10,
         embargo: EmbargoPolicy | None = None,
         query_timeout: float = 30.0,
+        time_zone: str | None = None,
     ) -> None:
+        """`time_zone`: the facility's IANA zone, in which ISPyB stores its wall-clock times
+        (default UTC; site_adapter.zones refuses an unknown name here, before any connection)."""
+        self.clock = WallClock(facility_zone(time_zone))
         self.db = Database(dsn, pool_size=pool_size, query_timeout=query_timeout)
         self.embargo = embargo or EmbargoPolicy()
         self._schema: SchemaInfo | None = None
@@ -54,7 +61,7 @@ class IspybBackend:
     async def start(self) -> None:
         await self.db.open()
         try:
-            self._schema = await detect(self.db)
+            self._schema = dataclasses.replace(await detect(self.db), clock=self.clock)
         except BackendError:
             await self.db.close()
             raise

@@ -25,6 +25,7 @@ from site_adapter.backends.ispyb.keyset import (
     time_expr,
     unmatchable,
 )
+from site_adapter.backends.ispyb.localtime import UTC_CLOCK, WallClock
 from site_adapter.backends.ispyb.processing import best_filters
 from site_adapter.backends.ispyb.schema_check import SchemaInfo
 from site_adapter.backends.ispyb.terms import (
@@ -36,6 +37,8 @@ from site_adapter.backends.ispyb.terms import (
     compile_terms,
     exact,
     simple,
+    since,
+    until,
 )
 from site_adapter.query import QuerySpec
 
@@ -67,8 +70,8 @@ _SESSION_TERMS: dict[str, TermSql] = {
 }
 _OTHER_TERMS: dict[str, TermSql] = {
     "experiment_type": _experiment_type,
-    "start_after": simple("dc.`startTime` >= %s"),
-    "start_before": simple("dc.`startTime` < %s AND dc.`startTime` >= '1000-01-01'"),
+    "start_after": since("dc.`startTime`"),
+    "start_before": until("dc.`startTime`"),
 }
 _SAMPLE_FIELDS = (*_SAMPLE_TERMS, "any_crystal_uuid", "any_sample_barcode")
 
@@ -178,9 +181,11 @@ async def _count(db: Any, from_where: str, args: list[Any]) -> int:
     return int((await db.fetch_rows(f"SELECT COUNT(*) AS n {from_where}", args))[0]["n"])
 
 
-async def _sample_page(db: Any, sql: str, args: list[Any], req: PageRequest) -> tuple[list[int], bool, int]:
+async def _sample_page(
+    db: Any, sql: str, args: list[Any], req: PageRequest, clock: WallClock
+) -> tuple[list[int], bool, int]:
     """Few candidates: one statement sorts them and counts them all (the window runs before `after`)."""
-    after_sql, after_args = time_desc_after("w.t", "w.id", req.after)
+    after_sql, after_args = time_desc_after("w.t", "w.id", req.after, clock)
     rows = await db.fetch_rows(
         f"SELECT w.id, w.total FROM (SELECT m.id, m.t, COUNT(*) OVER () AS total FROM ({sql}) m) w"
         f" WHERE {after_sql} ORDER BY {time_desc_order('w.t', 'w.id')} LIMIT %s",
@@ -215,7 +220,7 @@ async def _plain_page(
     ids: list[int] = []
     after = check_position(req.after)
     if after is None or after.value is not None:
-        after_sql, after_args = time_desc_after("dc.`startTime`", "dc.`dataCollectionId`", req.after)
+        after_sql, after_args = time_desc_after("dc.`startTime`", "dc.`dataCollectionId`", req.after, s.clock)
         rows = await db.fetch_rows(
             f"SELECT dc.`dataCollectionId` AS id {base} AND dc.`startTime` >= '1000-01-01' AND {after_sql}"
             " ORDER BY dc.`startTime` DESC, dc.`dataCollectionId` DESC LIMIT %s",
@@ -252,7 +257,7 @@ async def page(
         if req.first == 0:
             total = await _count(db, f"FROM ({matching[0]}) m", matching[1])
             return Page(items=[], has_next_page=total > 0, total_count=total)
-        result = await _sample_page(db, matching[0], matching[1], req)
+        result = await _sample_page(db, matching[0], matching[1], req, s.clock)
     else:
         plain = await _plain_page(db, s, spec, f, req)
         if plain is None:
@@ -356,9 +361,14 @@ def _file_template(template: object, prefix: object, number: object, suffix: obj
     return f"{p}_{num}_####.{suf}"
 
 
-def _notes(row: Mapping[str, Any]) -> tuple[tuple[str, ...], dict[str, Any]]:
-    """The quirks of one row, normalised (ids, beam centre) with a provenance note for each."""
+_TIME_FIELDS = {"startTime": "start_time", "endTime": "end_time"}
+
+
+def _notes(row: Mapping[str, Any], clock: WallClock) -> tuple[tuple[str, ...], dict[str, Any]]:
+    """The quirks of one row, normalised (ids, beam centre, local times as instants) with a provenance
+    note for each."""
     notes: list[str] = []
+    fixed: dict[str, Any] = {}
     session, note = n.session_id(row["group_session_id"], row["legacy_session_id"])
     notes += [note] if note else []
     sample, note = n.sample_id(row["group_sample_id"], row["legacy_sample_id"])
@@ -371,18 +381,25 @@ def _notes(row: Mapping[str, Any]) -> tuple[tuple[str, ...], dict[str, Any]]:
     for label, raw in (("startTime", row["start_time"]), ("endTime", row["end_time"])):
         if raw is not None and n.date(raw) is None:
             notes.append(f"{label}: zero date in store; served as null")
+        fixed[_TIME_FIELDS[label]], note = clock.stored(raw, label)
+        notes += [note] if note else []
     if row["transmission"] is not None:
         notes.append("transmission: percent, as ISPyB stores it")
     if row["beam_size_x_mm"] is not None or row["beam_size_y_mm"] is not None:
         notes.append("beam size: beamSizeAtSampleX/Y in mm, multiplied by 1000")
-    fixed = {"session_local_id": session, "sample_local_id": sample, "beam_centre_x": bx, "beam_centre_y": by}
+    fixed |= {
+        "session_local_id": session,
+        "sample_local_id": sample,
+        "beam_centre_x": bx,
+        "beam_centre_y": by,
+    }
     return tuple(notes), fixed
 
 
-def build(row: Mapping[str, Any]) -> model.DataCollection:
+def build(row: Mapping[str, Any], clock: WallClock = UTC_CLOCK) -> model.DataCollection:
     """One DataCollection from a row of _by_id_sql, read by column label (model.from_row): columns
     labelled as a model field are read by the field's type; the rest are the quirks handled here."""
-    notes, fixed = _notes(row)
+    notes, fixed = _notes(row, clock)
     return model.from_row(
         model.DataCollection,
         row,
@@ -410,7 +427,7 @@ async def by_id(db: Any, s: SchemaInfo, ids: Sequence[str]) -> dict[str, model.D
     sql = _by_id_sql(s, len(keys)) + "".join(f" AND {w}" for w in vis_where)
     rows = await db.fetch_rows(sql, args + vis_args)
     access.touch(r["audit_proposal"] for r in rows)
-    return {str(r["id"]): build(r) for r in rows}
+    return {str(r["id"]): build(r, s.clock) for r in rows}
 
 
 async def ids_by_sample(db: Any, s: SchemaInfo, sample_ids: Sequence[str]) -> dict[str, list[str]]:

@@ -16,6 +16,7 @@ from site_adapter.backends.base import Page, PageRequest, ProposalFilter, Sessio
 from site_adapter.backends.ispyb import normalise as n
 from site_adapter.backends.ispyb import terms, visibility
 from site_adapter.backends.ispyb.keyset import id_list, int_ids, text_expr, time_expr
+from site_adapter.backends.ispyb.localtime import UTC_CLOCK, WallClock
 from site_adapter.backends.ispyb.paging import keyset_page
 from site_adapter.backends.ispyb.schema_check import SchemaInfo
 
@@ -33,7 +34,9 @@ def _code(row: Mapping[str, Any]) -> str:
     return f"{n.text(row['proposal_code']) or ''}{n.text(row['proposal_number']) or ''}"
 
 
-def _build_session(row: Mapping[str, Any]) -> model.Session:
+def _build_session(row: Mapping[str, Any], clock: WallClock = UTC_CLOCK) -> model.Session:
+    """A session; its times are instants (the model's Session has no notes: an ambiguous or
+    non-existent startDate/endDate follows localtime's rules unrecorded, docs/time.md)."""
     code = _code(row)
     visit_number = n.integer(row["visit_number"])
     return model.Session(
@@ -43,8 +46,8 @@ def _build_session(row: Mapping[str, Any]) -> model.Session:
         visit=f"{code}-{visit_number if visit_number is not None else ''}",
         visit_number=visit_number,
         beamline=n.text(row["beamline"]),
-        start_time=n.date(row["start_time"]),
-        end_time=n.date(row["end_time"]),
+        start_time=clock.stored(row["start_time"], "startDate")[0],
+        end_time=clock.stored(row["end_time"], "endDate")[0],
     )
 
 
@@ -74,8 +77,9 @@ async def sessions(db: Any, s: SchemaInfo, f: SessionFilter, req: PageRequest) -
         key_kind="time",
         id_col="ses.`sessionId`",
         req=req,
-        build=_build_session,
+        build=functools.partial(_build_session, clock=s.clock),
         sort_key=session_key,
+        clock=s.clock,
     )
 
 
@@ -90,7 +94,7 @@ async def sessions_by_id(db: Any, s: SchemaInfo, ids: Sequence[str]) -> dict[str
         keys + vis_args,
     )
     access.touch(r["audit_proposal"] for r in rows)
-    return {str(r["id"]): _build_session(r) for r in rows}
+    return {str(r["id"]): _build_session(r, s.clock) for r in rows}
 
 
 def _logins_sql(s: SchemaInfo, count: int) -> tuple[str, int]:
@@ -197,8 +201,8 @@ async def groups_by_id(db: Any, s: SchemaInfo, ids: Sequence[str]) -> dict[str, 
             session_local_id=n.local_id(r["session_id"]),
             sample_local_id=n.local_id(r["sample_id"]),
             experiment_type=n.text(r["experiment_type"]),
-            start_time=n.date(r["start_time"]),
-            end_time=n.date(r["end_time"]),
+            start_time=s.clock.stored(r["start_time"], "startTime")[0],
+            end_time=s.clock.stored(r["end_time"], "endTime")[0],
         )
         for r in rows
     }

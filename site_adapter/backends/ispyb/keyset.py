@@ -6,9 +6,11 @@ Only SQL fragments and their parameters are built here; nothing is executed.
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
-from site_adapter.backends.base import SortKey
+from site_adapter.backends.base import InvalidInput, SortKey
+from site_adapter.backends.ispyb.localtime import WallClock
 from site_adapter.query import Direction, Position, position
 
 
@@ -45,15 +47,22 @@ def check_position(after: SortKey | None) -> Position | None:
     return position(after, Direction.TIME_DESC)
 
 
-def time_desc_after(expr: str, id_col: str, after: SortKey | None) -> tuple[str, list[Any]]:
-    """Rows strictly after `after` in (time DESC NULLS LAST, id DESC) order."""
+def time_desc_after(expr: str, id_col: str, after: SortKey | None, clock: WallClock) -> tuple[str, list[Any]]:
+    """Rows strictly after `after` in (instant DESC NULLS LAST, id DESC) order. The position is an
+    instant; the column holds local wall times, so it compares with the wall times served as that
+    instant, [lo, hi) (one value, or at a spring change the gap's and the first after it)."""
     at = position(after, Direction.TIME_DESC)
     if at is None:
         return "TRUE", []
     if at.value is None:
         return f"({expr} IS NULL AND {id_col} < %s)", [at.local_id]
-    t = at.value
-    return f"({expr} < %s OR ({expr} = %s AND {id_col} < %s) OR {expr} IS NULL)", [t, t, at.local_id]
+    if not isinstance(at.value, dt.datetime):
+        raise InvalidInput("malformed keyset position")
+    lo, hi = clock.walls(at.value)
+    return (
+        f"({expr} < %s OR ({expr} >= %s AND {expr} < %s AND {id_col} < %s) OR {expr} IS NULL)",
+        [lo, lo, hi, at.local_id],
+    )
 
 
 def time_desc_order(expr: str, id_col: str) -> str:

@@ -195,13 +195,6 @@ def sequence_hash(sequence: object) -> str | None:
     return hashlib.sha256(s.encode("ascii", "ignore")).hexdigest() if s else None
 
 
-def as_naive_utc(value: dt.datetime) -> dt.datetime:
-    """Filter bounds: aware datetimes are compared as UTC wall time; ISPyB columns hold naive times."""
-    if value.tzinfo is None:
-        return value
-    return value.astimezone(dt.UTC).replace(tzinfo=None)
-
-
 def split_proposal(code: str) -> tuple[str, str] | None:
     """'cm14451' -> ('cm', '14451'): Proposal.proposalCode + proposalNumber, for an index lookup."""
     m = re.fullmatch(r"([A-Za-z]+)(\d+)", code.strip())

@@ -17,6 +17,7 @@ from site_adapter.backends.ispyb.keyset import (
     time_desc_after,
     time_desc_order,
 )
+from site_adapter.backends.ispyb.localtime import UTC_CLOCK, WallClock
 
 T = TypeVar("T")
 
@@ -33,16 +34,17 @@ async def keyset_page(
     req: PageRequest,
     build: Callable[[dict[str, Any]], T],
     sort_key: Callable[[T], SortKey],
+    clock: WallClock = UTC_CLOCK,
 ) -> Page[T]:
-    """`key_kind` is "time" (descending, nulls last) or "text" (ascending, code point); `columns` are
-    labelled, and `build` reads a row by those labels."""
+    """`key_kind` is "time" (descending, nulls last; the column holds `clock`'s wall times) or "text"
+    (ascending, code point); `columns` are labelled, and `build` reads a row by those labels."""
     if req.first < 0:
         raise InvalidInput("first must not be negative")
     total = int((await db.fetch_rows(f"SELECT COUNT(*) AS n {from_where}", args))[0]["n"])
     if req.first == 0 or total == 0:
         return Page(items=[], has_next_page=total > 0 and req.first == 0, total_count=total)
     if key_kind == "time":
-        after_sql, after_args = time_desc_after(key, id_col, req.after)
+        after_sql, after_args = time_desc_after(key, id_col, req.after, clock)
         order = time_desc_order(key, id_col)
     else:
         after_sql, after_args = text_asc_after(key, id_col, req.after)

@@ -14,6 +14,7 @@ from typing import Any
 from site_adapter import model
 from site_adapter.backends.ispyb import normalise as n
 from site_adapter.backends.ispyb.keyset import id_list, int_ids
+from site_adapter.backends.ispyb.localtime import UTC_CLOCK, WallClock
 from site_adapter.backends.ispyb.schema_check import SchemaInfo
 
 _SHELLS = {"overall": "overall", "innerShell": "inner", "outerShell": "outer"}
@@ -132,7 +133,7 @@ def _shell(row: Mapping[str, Any], is_percent: bool) -> model.ShellStatistics:
     )
 
 
-def _result(dc: int, sc: int, group: list[dict[str, Any]]) -> model.ProcessingResult:
+def _result(dc: int, sc: int, group: list[dict[str, Any]], clock: WallClock) -> model.ProcessingResult:
     """One result from its rows of results_sql (one per statistics shell), read by column label."""
     head = group[0]
     program = n.program_name(head["programs"])
@@ -142,6 +143,8 @@ def _result(dc: int, sc: int, group: list[dict[str, Any]]) -> model.ProcessingRe
         if kind and kind not in shells:  # duplicates of one type: the lowest statistics id wins
             shells[kind] = row
     is_percent, note = n.cc_half_is_percent(program, [n.number(v["cc_half"]) for v in shells.values()])
+    start, start_note = clock.stored(head["start_time"], "processingStartTime")
+    end, end_note = clock.stored(head["end_time"], "processingEndTime")
     cell_values = [n.number(head[f"cell_{x}"]) for x in _CELL]
     cell = model.UnitCell(*cell_values) if all(v is not None for v in cell_values) else None  # type: ignore[arg-type]
     return model.ProcessingResult(
@@ -154,21 +157,23 @@ def _result(dc: int, sc: int, group: list[dict[str, Any]]) -> model.ProcessingRe
         overall=_shell(shells["overall"], is_percent) if "overall" in shells else None,
         inner=_shell(shells["inner"], is_percent) if "inner" in shells else None,
         outer=_shell(shells["outer"], is_percent) if "outer" in shells else None,
-        start_time=n.date(head["start_time"]),
-        end_time=n.date(head["end_time"]),
+        start_time=start,
+        end_time=end,
         anomalous=None if head["anomalous"] is None else bool(head["anomalous"]),
-        provenance_notes=tuple(x for x in (note,) if x),
+        provenance_notes=tuple(x for x in (note, start_note, end_note) if x),
     )
 
 
-def build_results(rows: list[dict[str, Any]]) -> dict[str, list[model.ProcessingResult]]:
+def build_results(
+    rows: list[dict[str, Any]], clock: WallClock = UTC_CLOCK
+) -> dict[str, list[model.ProcessingResult]]:
     """Group the rows of results_sql into one record per (collection, scaling), in scaling-id order."""
     grouped: dict[tuple[int, int], list[dict[str, Any]]] = {}
     for row in rows:
         grouped.setdefault((int(row["dc"]), int(row["sc"])), []).append(row)
     out: dict[str, list[model.ProcessingResult]] = {}
     for (dc, sc), group in grouped.items():
-        out.setdefault(str(dc), []).append(_result(dc, sc, group))
+        out.setdefault(str(dc), []).append(_result(dc, sc, group, clock))
     return out
 
 
@@ -180,7 +185,7 @@ async def by_collection(
     out: dict[str, list[model.ProcessingResult]] = {str(i): [] for i in ids}
     if not keys:
         return out
-    found = build_results(await db.fetch_rows(results_sql(s, len(keys)), keys))
+    found = build_results(await db.fetch_rows(results_sql(s, len(keys)), keys), s.clock)
     for dc, results in found.items():
         out[dc] = results
     return out
@@ -202,7 +207,8 @@ async def by_id(db: Any, s: SchemaInfo, ids: Sequence[str]) -> dict[str, model.P
     out: dict[str, model.ProcessingResult] = {}
     if not collections:
         return out
-    for results in build_results(await db.fetch_rows(results_sql(s, len(collections)), collections)).values():
+    fetched = await db.fetch_rows(results_sql(s, len(collections)), collections)
+    for results in build_results(fetched, s.clock).values():
         for r in results:
             if r.local_id in {str(k) for k in keys}:
                 out.setdefault(r.local_id, r)

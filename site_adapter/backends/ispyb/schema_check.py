@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 from site_adapter.backends.base import BackendError
 from site_adapter.backends.ispyb.connection import Database
+from site_adapter.backends.ispyb.localtime import UTC_CLOCK, WallClock
 
 # The allow-list: (required columns, optional columns) per table. Optional columns are absent from
 # older or ESRF-derived schemas (v1.x) and are read as NULL there; optional tables likewise.
@@ -146,10 +147,12 @@ OPTIONAL_TABLES: dict[str, tuple[str, ...]] = {
 
 @dataclass(frozen=True, slots=True)
 class SchemaInfo:
-    """What start() found: the version and which optional columns exist (table -> column set)."""
+    """What start() found: the version and which optional columns exist (table -> column set), and
+    the facility's wall clock the backend was configured with (its stored times are local)."""
 
     version: str
     columns: dict[str, frozenset[str]] = field(default_factory=dict)
+    clock: WallClock = UTC_CLOCK
 
     def has(self, table: str, column: str | None = None) -> bool:
         cols = self.columns.get(table)

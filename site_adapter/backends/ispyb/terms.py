@@ -52,6 +52,17 @@ def simple(sql: str, table: str | None = None, name: str | None = None) -> TermS
     return lambda s, v: ([sql], [v]) if table is None or name is None or s.has(table, name) else None
 
 
+def since(column: str) -> TermSql:
+    """At or after an instant: the stored local wall time from the instant's first wall time on
+    (localtime.WallClock.wall), so the comparison is between instants."""
+    return lambda s, v: ([f"{column} >= %s"], [s.clock.wall(v)])
+
+
+def until(column: str) -> TermSql:
+    """Strictly before an instant (a zero or null date never matches)."""
+    return lambda s, v: ([f"{column} < %s AND {column} >= '1000-01-01'"], [s.clock.wall(v)])
+
+
 def _nothing(s: SchemaInfo, v: Any) -> None:
     return None
 
@@ -79,8 +90,8 @@ SESSION: dict[str, TermSql] = {
     "proposal": _proposal,
     "visit": visit_predicates,
     "beamline": simple("ses.`beamLineName` = %s"),
-    "start_after": simple("ses.`startDate` >= %s"),
-    "start_before": simple("ses.`startDate` < %s AND ses.`startDate` >= '1000-01-01'"),
+    "start_after": since("ses.`startDate`"),
+    "start_before": until("ses.`startDate`"),
 }
 PROPOSAL: dict[str, TermSql] = {"code": _proposal}
 

@@ -4,6 +4,7 @@ caller's own (`mine`: member of, or staff for)."""
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from site_adapter import access
@@ -18,16 +19,21 @@ def visible_sessions(s: SchemaInfo, spec: AccessSpec) -> tuple[str, list[Any]]:
         cases = " ".join("WHEN %s THEN %s" for _ in spec.beamline_cutoffs)
         cutoff = f"CASE LOWER(se.`beamLineName`) {cases} ELSE %s END"
         for bl, cut in spec.beamline_cutoffs:
-            args += [bl, cut]
+            args += [bl, _wall(s, cut)]
     else:
         cutoff = "%s"
-    args.append(spec.default_cutoff)
+    args.append(_wall(s, spec.default_cutoff))
     # Public: ended (a zero date never ends) before the embargo cut-off of its beamline.
     rule = [f"(se.`endDate` >= '1000-01-01' AND se.`endDate` < {cutoff})"]
     owned, owned_args = _owner_rules(s, spec.staff_beamlines, spec.login)
     rule += owned
     args += owned_args
     return f"SELECT se.`sessionId` FROM BLSession se WHERE {' OR '.join(rule)}", args
+
+
+def _wall(s: SchemaInfo, cutoff: dt.datetime | None) -> dt.datetime | None:
+    """A cut-off instant as the facility's wall time: `endDate < wall` is `ended before the instant`."""
+    return None if cutoff is None else s.clock.wall(cutoff)
 
 
 def _owner_rules(s: SchemaInfo, beamlines: Any, login: str | None) -> tuple[list[str], list[Any]]:

@@ -16,6 +16,7 @@ from site_adapter import access, model, query
 from site_adapter.backends import base
 from site_adapter.backends.native import queries as q
 from site_adapter.backends.native.migrate import migrate
+from site_adapter.zones import facility_zone
 
 _DC_COLUMNS = "dc.*"
 _SESSION_SELECT = (
@@ -31,8 +32,17 @@ class NativeBackend:
     kind = "native"
 
     def __init__(
-        self, dsn: str, *, min_size: int = 2, max_size: int = 10, apply_migrations: bool = True
+        self,
+        dsn: str,
+        *,
+        min_size: int = 2,
+        max_size: int = 10,
+        apply_migrations: bool = True,
+        time_zone: str | None = None,
     ) -> None:
+        """`time_zone`: the facility's IANA zone. The store keeps instants (timestamptz), so it
+        converts nothing; it is checked here so that every site states a real zone (docs/time.md)."""
+        self.time_zone = facility_zone(time_zone)
         self.dsn = dsn
         self._apply_migrations = apply_migrations
         self._pool = postgres.Pool(dsn, min_size=min_size, max_size=max_size, timeout=10)
@@ -152,7 +162,7 @@ class NativeBackend:
         p = q.Params()
         spec = query.spec("session", f, page.first, page.after)
         where = q.where(spec, p)
-        sort = f"coalesce(se.start_time, '{q.NO_TIME.isoformat()}'::timestamp)"
+        sort = f"coalesce(se.start_time, '{q.NO_TIME.isoformat()}'::timestamptz)"
         keyset = q.time_keyset(sort, "se.id", spec.after, p)
         return await self._page(
             _SESSION_SELECT,

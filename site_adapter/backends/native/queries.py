@@ -18,7 +18,9 @@ from site_adapter.backends.base import (
 )
 from site_adapter.query import REACH, AccessSpec, Condition, Match, Position, QuerySpec, Reach, access_spec
 
-NO_TIME = dt.datetime(1, 1, 1)  # what a missing start time sorts as (see 001_core.sql sort_time)
+NO_TIME = dt.datetime(
+    1, 1, 1, tzinfo=dt.UTC
+)  # what a missing start time sorts as (003_instants.sql sort_time)
 
 
 class Params:
@@ -41,8 +43,8 @@ def like_escape(text: str) -> str:
 
 def visible_sessions(spec: AccessSpec, p: Params) -> str:
     """SELECT of the session ids `spec` lets the viewer see (site_adapter.access.session_visible)."""
-    cases = " ".join(f"WHEN {p.add(bl)} THEN {p.add(cut)}::timestamp" for bl, cut in spec.beamline_cutoffs)
-    default = f"{p.add(spec.default_cutoff)}::timestamp"
+    cases = " ".join(f"WHEN {p.add(bl)} THEN {p.add(cut)}::timestamptz" for bl, cut in spec.beamline_cutoffs)
+    default = f"{p.add(spec.default_cutoff)}::timestamptz"
     cutoff = f"CASE lower(se.beamline) {cases} ELSE {default} END" if cases else default
     rule = [f"se.end_time < {cutoff}"]
     if spec.staff_beamlines:

@@ -14,7 +14,7 @@ async def test_sessions_newest_first_nulls_and_zero_dates_last(ispyb):
     assert [k[1] for k, _ in page.items] == [990002, 339535, 55168, 55167, 990001, 339531, 339528, 339525]
     s = dict((r.local_id, r) for _, r in page.items)
     assert s["55167"].visit == "cm14451-1" and s["55167"].beamline == "i03"
-    assert s["55167"].start_time == dt.datetime(2016, 1, 1, 9)
+    assert s["55167"].start_time == dt.datetime(2016, 1, 1, 9, tzinfo=dt.UTC)  # a site in UTC (default zone)
     assert s["339535"].visit == "cm14451-99" and s["339535"].beamline == "i02-2"
     assert s["990001"].start_time is None  # a zero startDate
     assert s["339525"].proposal == "cm1"

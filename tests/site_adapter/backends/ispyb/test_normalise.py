@@ -73,5 +73,3 @@ def test_codes_and_space_groups():
     assert n.split_visit("cm14451") is None
     assert n.space_group_key("P 61 2 2") == "P6122" == n.space_group_key("p6122")
     assert n.sequence_hash("ab c") == n.sequence_hash("ABC")
-    aware = dt.datetime(2020, 1, 1, 12, tzinfo=dt.timezone(dt.timedelta(hours=2)))
-    assert n.as_naive_utc(aware) == dt.datetime(2020, 1, 1, 10)
