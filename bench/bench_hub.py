@@ -4,7 +4,7 @@ Sites run in one process (N native site adapters over one demo store, each under
 the hub in another (`mxhub hub serve`), the client here; all on loopback. Reports p50/p95 of the
 direct and hub latencies, the hub-added latency (the client's time through the hub minus the time the
 hub spent waiting for sites, `extensions.siteWaitMs`: HTTP in and out, planning, merging, encoding), requests/s for small pages, and p99 with a site that takes 2 s.
-Usage: python bench/bench_hub.py [--runs N] [--collections N]
+Usage: python bench/bench_hub.py [--runs N] [--collections N] [--sites 1,3]
 """
 
 from __future__ import annotations
@@ -207,7 +207,11 @@ async def scenario(n_sites: int, slow: int, dsn: str, server: str, runs: int, ou
 async def main_async(args: argparse.Namespace) -> None:
     dsn, server = await prepare(args.collections)
     out: list[str] = []
-    for n_sites, slow in ((1, 0), (3, 0), (10, 0), (3, 1)):
+    scenarios = ((1, 0), (3, 0), (10, 0), (3, 1))
+    if args.sites:
+        wanted = {int(n) for n in args.sites.split(",")}
+        scenarios = tuple(s for s in scenarios if s[0] in wanted and not s[1])
+    for n_sites, slow in scenarios:
         await scenario(n_sites, slow, dsn, server, args.runs, out)
         print(out[-1] if slow else "\n".join(out[-2:]), flush=True)
 
@@ -216,6 +220,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--runs", type=int, default=200)
     ap.add_argument("--collections", type=int, default=20000)
+    ap.add_argument("--sites", help="only these site counts, without the slow-site run (e.g. 1,3)")
     ap.add_argument("--serve-sites", help=argparse.SUPPRESS)
     ap.add_argument("--slow", default="", help=argparse.SUPPRESS)
     ap.add_argument("--dsn", help=argparse.SUPPRESS)

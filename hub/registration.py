@@ -31,7 +31,7 @@ from mx_schema.errors import (
 from mx_schema.ids import SITE_NAME
 
 if TYPE_CHECKING:
-    from mx_hub.resolvers import HubContext
+    from mx_hub.context import HubContext
 
 SDL_QUERY = "{ _service { sdl } }"
 INFO_QUERY = {

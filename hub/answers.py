@@ -1,0 +1,288 @@
+"""Checking a site's record against the hub schema for the caller's selection, once. Pure; no network.
+
+A null in a non-null field, a value its scalar or enum cannot hold, or a __typename that is not the
+record's type is a lie: the field is nulled as GraphQL propagates nulls (spec, "Handling Field Errors")
+and the site is named. A record without lies is returned as it came, not copied or walked again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from graphql import (
+    BooleanValueNode,
+    FieldNode,
+    FragmentDefinitionNode,
+    FragmentSpreadNode,
+    GraphQLEnumType,
+    GraphQLList,
+    GraphQLNonNull,
+    GraphQLObjectType,
+    GraphQLOutputType,
+    GraphQLScalarType,
+    GraphQLSchema,
+    InlineFragmentNode,
+    SelectionSetNode,
+    Undefined,
+    VariableNode,
+    is_abstract_type,
+    is_object_type,
+)
+
+from mx_hub.plan import TYPENAME_KEY
+
+PathKey = str | int
+# The wire types a JSON response may carry for each built-in scalar (GraphQL spec, "Scalars": a Float is
+# a number, an ID is serialised as a String). bool is no int here: `type(x) in ...` is exact.
+WIRE_TYPES: dict[str, tuple[type, ...]] = {
+    "Float": (float, int),
+    "Int": (int,),
+    "String": (str,),
+    "Boolean": (bool,),
+    "ID": (str,),
+}
+INT_RANGE = range(-(2**31), 2**31)
+
+
+@dataclass(frozen=True, slots=True)
+class Lie:
+    """One wrong value in a site's record: where (below the record) and what was wrong."""
+
+    path: tuple[PathKey, ...]
+    message: str
+
+
+class _Null(Exception):
+    """The value at this position must become null; raised through non-null positions (propagation)."""
+
+    def __init__(self, message: str) -> None:
+        self.message = message
+        self.path: list[PathKey] = []  # filled in reverse while unwinding
+
+
+@dataclass
+class Checked:
+    value: Any  # the record to send on: the site's own object when nothing was wrong
+    lies: list[Lie] = field(default_factory=list)
+    nulled: bool = False  # the record itself had to become null (a lie propagated up to it)
+
+
+@dataclass(frozen=True, slots=True)
+class _Selection:
+    """The caller's field nodes for one record position, and the object that stands for them in caches."""
+
+    nodes: list[FieldNode]
+    key: object
+
+
+class AnswerChecker:
+    """Checks records of one request; selections are collected once per (field nodes, type) and reused,
+    as graphql-core memoises its own collection per request."""
+
+    def __init__(
+        self,
+        schema: GraphQLSchema,
+        fragments: Mapping[str, FragmentDefinitionNode],
+        variables: Mapping[str, Any],
+    ) -> None:
+        self.schema = schema
+        self.fragments = fragments
+        self.variables = variables
+        self._plans: dict[tuple[int, str], tuple[Any, list[tuple[str, str, GraphQLOutputType, Any]]]] = {}
+
+    def check(
+        self, record: Any, type_: GraphQLOutputType, field_nodes: list[FieldNode], key: object = None
+    ) -> Checked:
+        """`record` as the value of a field of type `type_` selected by `field_nodes` (the caller's).
+
+        `key`, when given, stands for `field_nodes` in the cache: an object that lives as long as this
+        checker and is the same for every record of one field (graphql-core's field details list)."""
+        lies: list[Lie] = []
+        nodes = _Selection(field_nodes, field_nodes if key is None else key)
+        try:
+            value = self._value(record, type_, nodes, lies, top=True)
+        except _Null as null:
+            lies.append(Lie(tuple(reversed(null.path)), null.message))
+            return Checked(None, lies, nulled=True)
+        return Checked(value, lies)
+
+    # One function per kind of type; each returns the value to send or raises _Null.
+    def _value(
+        self, value: Any, type_: GraphQLOutputType, nodes: Any, lies: list[Lie], top: bool = False
+    ) -> Any:
+        if isinstance(type_, GraphQLNonNull):
+            if value is None:
+                raise _Null(f"null in the non-null {type_}")
+            return self._nullable(value, type_.of_type, nodes, lies, top)
+        if value is None:
+            return None
+        try:
+            return self._nullable(value, type_, nodes, lies, top)
+        except _Null as null:
+            if top:
+                raise  # the record's own position: the caller decides (graphql-core propagates further)
+            lies.append(Lie(tuple(reversed(null.path)), null.message))
+            return None
+
+    def _nullable(self, value: Any, type_: Any, nodes: Any, lies: list[Lie], top: bool) -> Any:
+        if isinstance(type_, GraphQLList):
+            return self._list(value, type_, nodes, lies)
+        if isinstance(type_, GraphQLScalarType):
+            return _scalar(value, type_)
+        if isinstance(type_, GraphQLEnumType):
+            if type(value) is str and value in type_.values:
+                return value
+            raise _Null(f"{value!r} is no value of the enum {type_.name}")
+        return self._object(value, type_, nodes, lies, top)
+
+    def _list(self, value: Any, type_: GraphQLList[Any], nodes: Any, lies: list[Lie]) -> Any:
+        if type(value) is not list:
+            raise _Null(f"{type(value).__name__} where a list ({type_}) belongs")
+        out: list[Any] | None = None
+        for i, item in enumerate(value):
+            try:
+                checked = self._value(item, type_.of_type, nodes, lies)
+            except _Null as null:
+                null.path.append(i)
+                raise
+            if checked is not item:
+                out = out if out is not None else list(value)
+                out[i] = checked
+        return value if out is None else out
+
+    def _object(self, value: Any, type_: Any, nodes: list[FieldNode], lies: list[Lie], top: bool) -> Any:
+        if not isinstance(value, dict):
+            raise _Null(f"{type(value).__name__} where an object ({type_.name}) belongs")
+        runtime = self._runtime_type(value, type_, nodes)
+        fields = self._plan(runtime, nodes)
+        out: dict[str, Any] | None = None
+        for key, name, field_type, sub_nodes in fields:
+            got = value.get(key)
+            if name == "__typename":
+                if got != runtime.name:
+                    raise _Null(f"__typename {got!r} for a record of type {runtime.name}")
+                checked = got
+            else:
+                try:
+                    checked = self._value(got, field_type, sub_nodes, lies)
+                except _Null as null:
+                    null.path.append(key)
+                    raise
+            if checked is not got or (got is None and key not in value):
+                out = out if out is not None else dict(value)
+                out[key] = checked
+        extra = len(value) - len(fields) - (1 if top and TYPENAME_KEY in value else 0)
+        if out is None and extra == 0 and not top:
+            return value
+        # Keys nobody asked for (and the hub's own __typename) are dropped; the caller's order is kept.
+        source = value if out is None else out
+        return {key: source.get(key) for key, *_ in fields}
+
+    def _runtime_type(self, value: dict[str, Any], type_: Any, nodes: list[FieldNode]) -> GraphQLObjectType:
+        if not is_abstract_type(type_):
+            return type_  # type: ignore[no-any-return]
+        name = value.get(TYPENAME_KEY)
+        runtime = self.schema.get_type(name) if isinstance(name, str) else None
+        if not is_object_type(runtime) or not self.schema.is_sub_type(type_, runtime):  # type: ignore[arg-type]
+            raise _Null(f"__typename {name!r} is no type of {type_.name}")
+        return runtime  # type: ignore[return-value]
+
+    def _plan(
+        self, runtime: GraphQLObjectType, selection: list[FieldNode] | _Selection
+    ) -> list[tuple[str, str, GraphQLOutputType, Any]]:
+        held = selection.key if isinstance(selection, _Selection) else selection
+        nodes = selection.nodes if isinstance(selection, _Selection) else selection
+        key = (id(held), runtime.name)
+        hit = self._plans.get(key)
+        if hit is None:
+            grouped: dict[str, list[FieldNode]] = {}
+            for node in nodes:
+                self._collect(node.selection_set, runtime, grouped, set())
+            fields = []
+            for response_key, group in grouped.items():
+                name = group[0].name.value
+                if name == "__typename":
+                    fields.append((response_key, name, runtime, None))
+                    continue
+                definition = runtime.fields.get(name)
+                if definition is None:  # validation keeps unknown fields out; a meta field left: pass
+                    continue
+                fields.append((response_key, name, definition.type, group))
+            hit = (held, fields)  # the nodes are held so that their id is not reused while cached
+            self._plans[key] = hit
+        return hit[1]
+
+    def _collect(
+        self,
+        selection_set: SelectionSetNode | None,
+        runtime: GraphQLObjectType,
+        grouped: dict[str, list[FieldNode]],
+        seen: set[str],
+    ) -> None:
+        """The caller's fields for records of `runtime`, by response key (spec, "CollectFields")."""
+        if selection_set is None:
+            return
+        for sel in selection_set.selections:
+            if not self._included(sel):
+                continue
+            if isinstance(sel, FieldNode):
+                grouped.setdefault(sel.alias.value if sel.alias else sel.name.value, []).append(sel)
+            elif isinstance(sel, InlineFragmentNode):
+                if sel.type_condition is None or self._applies(sel.type_condition.name.value, runtime):
+                    self._collect(sel.selection_set, runtime, grouped, seen)
+            elif isinstance(sel, FragmentSpreadNode) and sel.name.value not in seen:
+                seen.add(sel.name.value)
+                frag = self.fragments.get(sel.name.value)
+                if frag is not None and self._applies(frag.type_condition.name.value, runtime):
+                    self._collect(frag.selection_set, runtime, grouped, seen)
+
+    def _applies(self, condition: str, runtime: GraphQLObjectType) -> bool:
+        cond = self.schema.get_type(condition)
+        if cond is runtime:
+            return True
+        return is_abstract_type(cond) and self.schema.is_sub_type(cond, runtime)  # type: ignore[arg-type]
+
+    def _included(self, sel: Any) -> bool:
+        for directive in sel.directives or ():
+            name = directive.name.value
+            if name not in ("skip", "include"):
+                continue
+            arg = next((a for a in directive.arguments if a.name.value == "if"), None)
+            if arg is None:
+                continue
+            if isinstance(arg.value, VariableNode):
+                flag = bool(self.variables.get(arg.value.name.value))
+            else:
+                flag = isinstance(arg.value, BooleanValueNode) and arg.value.value
+            if flag == (name == "skip"):
+                return False
+        return True
+
+
+def _scalar(value: Any, type_: GraphQLScalarType) -> Any:
+    wire = WIRE_TYPES.get(type_.name)
+    if wire is None:  # the schema's own scalars (DateTime, JSON): whatever their coercion accepts
+        return _coerce(value, type_)
+    if type(value) not in wire:
+        raise _Null(f"{type(value).__name__} {_short(value)} where a {type_.name} belongs")
+    if type_.name == "Int" and value not in INT_RANGE:
+        raise _Null(f"{value} is out of range for an Int")
+    return value
+
+
+def _coerce(value: Any, type_: GraphQLScalarType) -> Any:
+    coerce: Callable[[Any], Any] = type_.coerce_output_value
+    try:
+        out = coerce(value)
+    except Exception:  # noqa: BLE001 - any refusal of the scalar is the site's lie, named the same way
+        out = Undefined
+    if out is Undefined or out is None:
+        raise _Null(f"{_short(value)} is not a valid {type_.name}")
+    return out
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
