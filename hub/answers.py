@@ -102,48 +102,49 @@ class AnswerChecker:
         lies: list[Lie] = []
         nodes = _Selection(field_nodes, field_nodes if key is None else key)
         try:
-            value = self._value(record, type_, nodes, lies, top=True)
+            value = self._value(record, type_, nodes, lies, None, top=True)
         except _Null as null:
             lies.append(Lie(tuple(reversed(null.path)), null.message))
             return Checked(None, lies, nulled=True)
         return Checked(value, lies)
 
-    # One function per kind of type; each returns the value to send or raises _Null.
+    # One function per kind of type; each returns the value to send or raises _Null. `at` is the
+    # position's path from the record, as linked pairs (parent, key): built for nothing but lies.
     def _value(
-        self, value: Any, type_: GraphQLOutputType, nodes: Any, lies: list[Lie], top: bool = False
+        self, value: Any, type_: GraphQLOutputType, nodes: Any, lies: list[Lie], at: Any, top: bool = False
     ) -> Any:
         if isinstance(type_, GraphQLNonNull):
             if value is None:
                 raise _Null(f"null in the non-null {type_}")
-            return self._nullable(value, type_.of_type, nodes, lies, top)
+            return self._nullable(value, type_.of_type, nodes, lies, at, top)
         if value is None:
             return None
         try:
-            return self._nullable(value, type_, nodes, lies, top)
+            return self._nullable(value, type_, nodes, lies, at, top)
         except _Null as null:
             if top:
                 raise  # the record's own position: the caller decides (graphql-core propagates further)
-            lies.append(Lie(tuple(reversed(null.path)), null.message))
+            lies.append(Lie(_flatten(at) + tuple(reversed(null.path)), null.message))
             return None
 
-    def _nullable(self, value: Any, type_: Any, nodes: Any, lies: list[Lie], top: bool) -> Any:
+    def _nullable(self, value: Any, type_: Any, nodes: Any, lies: list[Lie], at: Any, top: bool) -> Any:
         if isinstance(type_, GraphQLList):
-            return self._list(value, type_, nodes, lies)
+            return self._list(value, type_, nodes, lies, at)
         if isinstance(type_, GraphQLScalarType):
             return _scalar(value, type_)
         if isinstance(type_, GraphQLEnumType):
             if type(value) is str and value in type_.values:
                 return value
             raise _Null(f"{value!r} is no value of the enum {type_.name}")
-        return self._object(value, type_, nodes, lies, top)
+        return self._object(value, type_, nodes, lies, at, top)
 
-    def _list(self, value: Any, type_: GraphQLList[Any], nodes: Any, lies: list[Lie]) -> Any:
+    def _list(self, value: Any, type_: GraphQLList[Any], nodes: Any, lies: list[Lie], at: Any) -> Any:
         if type(value) is not list:
             raise _Null(f"{type(value).__name__} where a list ({type_}) belongs")
         out: list[Any] | None = None
         for i, item in enumerate(value):
             try:
-                checked = self._value(item, type_.of_type, nodes, lies)
+                checked = self._value(item, type_.of_type, nodes, lies, (at, i))
             except _Null as null:
                 null.path.append(i)
                 raise
@@ -152,7 +153,9 @@ class AnswerChecker:
                 out[i] = checked
         return value if out is None else out
 
-    def _object(self, value: Any, type_: Any, nodes: list[FieldNode], lies: list[Lie], top: bool) -> Any:
+    def _object(
+        self, value: Any, type_: Any, nodes: list[FieldNode], lies: list[Lie], at: Any, top: bool
+    ) -> Any:
         if not isinstance(value, dict):
             raise _Null(f"{type(value).__name__} where an object ({type_.name}) belongs")
         runtime = self._runtime_type(value, type_, nodes)
@@ -162,11 +165,13 @@ class AnswerChecker:
             got = value.get(key)
             if name == "__typename":
                 if got != runtime.name:
-                    raise _Null(f"__typename {got!r} for a record of type {runtime.name}")
+                    wrong = _Null(f"__typename {got!r} for a record of type {runtime.name}")
+                    wrong.path.append(key)
+                    raise wrong
                 checked = got
             else:
                 try:
-                    checked = self._value(got, field_type, sub_nodes, lies)
+                    checked = self._value(got, field_type, sub_nodes, lies, (at, key))
                 except _Null as null:
                     null.path.append(key)
                     raise
@@ -259,6 +264,14 @@ class AnswerChecker:
             if flag == (name == "skip"):
                 return False
         return True
+
+
+def _flatten(at: Any) -> tuple[PathKey, ...]:
+    keys: list[PathKey] = []
+    while at is not None:
+        at, key = at
+        keys.append(key)
+    return tuple(reversed(keys))
 
 
 def _scalar(value: Any, type_: GraphQLScalarType) -> Any:
