@@ -16,7 +16,7 @@ from mx_schema import SCHEMA_VERSION
 from mx_schema.errors import FORBIDDEN, ContractError
 
 
-def resolve_sites(_: Any, info: GraphQLResolveInfo) -> list[Local]:
+def resolve_sites(_: Any, info: GraphQLResolveInfo[HubContext]) -> list[Local]:
     ctx: HubContext = info.context
     return [site_object(s) for s in ctx.registry.sites(kind=None)]
 
@@ -35,11 +35,11 @@ def site_object(s: SiteRecord) -> Local:
     )
 
 
-def resolve_site_info(_: Any, info: GraphQLResolveInfo) -> Local:
+def resolve_site_info(_: Any, info: GraphQLResolveInfo[HubContext]) -> Local:
     return Local(name="hub", backend="hub", schemaVersion=SCHEMA_VERSION)
 
 
-def resolve_viewer(_: Any, info: GraphQLResolveInfo) -> Local:
+def resolve_viewer(_: Any, info: GraphQLResolveInfo[HubContext]) -> Local:
     c: Caller = info.context.caller
     return Local(login=c.login, staffBeamlines=sorted(c.staff_beamlines), admin=c.admin, via=c.via)
 
@@ -68,13 +68,13 @@ def _token_object(t: ApiTokenInfo) -> Local:
     )
 
 
-async def resolve_api_tokens(_: Any, info: GraphQLResolveInfo) -> list[Local]:
+async def resolve_api_tokens(_: Any, info: GraphQLResolveInfo[HubContext]) -> list[Local]:
     return [_token_object(t) for t in await _tokens(info.context).issued()]
 
 
 async def resolve_issue_api_token(
     _: Any,
-    info: GraphQLResolveInfo,
+    info: GraphQLResolveInfo[HubContext],
     login: str,
     roles: list[str] | None = None,
     expiresInDays: int | None = 90,
@@ -85,19 +85,19 @@ async def resolve_issue_api_token(
     return out
 
 
-async def resolve_revoke_api_token(_: Any, info: GraphQLResolveInfo, id: str) -> bool:
+async def resolve_revoke_api_token(_: Any, info: GraphQLResolveInfo[HubContext], id: str) -> bool:
     return await _tokens(info.context).revoke(id)
 
 
 async def resolve_register_site(
-    _: Any, info: GraphQLResolveInfo, name: str, url: str, kind: str = "site"
+    _: Any, info: GraphQLResolveInfo[HubContext], name: str, url: str, kind: str = "site"
 ) -> Local:
     ctx: HubContext = info.context
     _require_admin(ctx)
     return site_object(await register_site(ctx, name, url, kind))
 
 
-async def resolve_deregister_site(_: Any, info: GraphQLResolveInfo, name: str) -> bool:
+async def resolve_deregister_site(_: Any, info: GraphQLResolveInfo[HubContext], name: str) -> bool:
     ctx: HubContext = info.context
     _require_admin(ctx)
     return await ctx.registry.remove(name)

@@ -28,12 +28,13 @@ from graphql import (
     Undefined,
     VariableNode,
     is_abstract_type,
-    is_object_type,
 )
 
 from mx_hub.plan import TYPENAME_KEY
 
 PathKey = str | int
+# A field of a plan: response key, field name, its type, the caller's nodes for it (None: __typename).
+_Field = tuple[str, str, GraphQLOutputType, list[FieldNode] | None]
 # The wire types a JSON response may carry for each built-in scalar (GraphQL spec, "Scalars": a Float is
 # a number, an ID is serialised as a String). bool is no int here: `type(x) in ...` is exact.
 WIRE_TYPES: dict[str, tuple[type, ...]] = {
@@ -90,7 +91,7 @@ class AnswerChecker:
         self.schema = schema
         self.fragments = fragments
         self.variables = variables
-        self._plans: dict[tuple[int, str], tuple[Any, list[tuple[str, str, GraphQLOutputType, Any]]]] = {}
+        self._plans: dict[tuple[int, str], tuple[object, list[_Field]]] = {}
 
     def check(
         self, record: Any, type_: GraphQLOutputType, field_nodes: list[FieldNode], key: object = None
@@ -158,7 +159,7 @@ class AnswerChecker:
     ) -> Any:
         if not isinstance(value, dict):
             raise _Null(f"{type(value).__name__} where an object ({type_.name}) belongs")
-        runtime = self._runtime_type(value, type_, nodes)
+        runtime = self._runtime_type(value, type_)
         fields = self._plan(runtime, nodes)
         out: dict[str, Any] | None = None
         for key, name, field_type, sub_nodes in fields:
@@ -185,18 +186,16 @@ class AnswerChecker:
         source = value if out is None else out
         return {key: source.get(key) for key, *_ in fields}
 
-    def _runtime_type(self, value: dict[str, Any], type_: Any, nodes: list[FieldNode]) -> GraphQLObjectType:
-        if not is_abstract_type(type_):
-            return type_  # type: ignore[no-any-return]
+    def _runtime_type(self, value: dict[str, Any], type_: Any) -> GraphQLObjectType:
+        if isinstance(type_, GraphQLObjectType):
+            return type_
         name = value.get(TYPENAME_KEY)
         runtime = self.schema.get_type(name) if isinstance(name, str) else None
-        if not is_object_type(runtime) or not self.schema.is_sub_type(type_, runtime):  # type: ignore[arg-type]
+        if not isinstance(runtime, GraphQLObjectType) or not self.schema.is_sub_type(type_, runtime):
             raise _Null(f"__typename {name!r} is no type of {type_.name}")
-        return runtime  # type: ignore[return-value]
+        return runtime
 
-    def _plan(
-        self, runtime: GraphQLObjectType, selection: list[FieldNode] | _Selection
-    ) -> list[tuple[str, str, GraphQLOutputType, Any]]:
+    def _plan(self, runtime: GraphQLObjectType, selection: list[FieldNode] | _Selection) -> list[_Field]:
         held = selection.key if isinstance(selection, _Selection) else selection
         nodes = selection.nodes if isinstance(selection, _Selection) else selection
         key = (id(held), runtime.name)
@@ -205,7 +204,7 @@ class AnswerChecker:
             grouped: dict[str, list[FieldNode]] = {}
             for node in nodes:
                 self._collect(node.selection_set, runtime, grouped, set())
-            fields = []
+            fields: list[_Field] = []
             for response_key, group in grouped.items():
                 name = group[0].name.value
                 if name == "__typename":
@@ -247,7 +246,7 @@ class AnswerChecker:
         cond = self.schema.get_type(condition)
         if cond is runtime:
             return True
-        return is_abstract_type(cond) and self.schema.is_sub_type(cond, runtime)  # type: ignore[arg-type]
+        return is_abstract_type(cond) and self.schema.is_sub_type(cond, runtime)
 
     def _included(self, sel: Any) -> bool:
         for directive in sel.directives or ():

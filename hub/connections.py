@@ -14,7 +14,7 @@ from typing import Any
 
 from graphql import GraphQLResolveInfo
 
-from mx_hub import plan, stitch
+from mx_hub import lims_search, plan, stitch
 from mx_hub.client import SiteAnswer, SiteFailure
 from mx_hub.context import HubContext
 from mx_hub.execution import Local, SiteNode
@@ -54,7 +54,7 @@ class Fanout:
     start: dict[str, str | None]
     sites: list[SiteRecord]
     rewrite: stitch.Rewrite
-    info: GraphQLResolveInfo
+    info: GraphQLResolveInfo[HubContext]
     path: list[Any]
 
     def call(self, site: SiteRecord, first: int, with_nodes: bool) -> Awaitable[SiteAnswer]:
@@ -78,7 +78,7 @@ class Fanout:
 def connection_resolver(root_field: str) -> Resolver:
     async def resolve(
         _: Any,
-        info: GraphQLResolveInfo,
+        info: GraphQLResolveInfo[HubContext],
         filter: dict[str, Any] | None = None,
         first: int | None = None,
         after: str | None = None,
@@ -101,7 +101,7 @@ def connection_resolver(root_field: str) -> Resolver:
 
 
 def _fanout(
-    info: GraphQLResolveInfo,
+    info: GraphQLResolveInfo[HubContext],
     root_field: str,
     site_filter: dict[str, Any],
     first: int | None,
@@ -154,7 +154,7 @@ def _chosen_sites(ctx: HubContext, site_filter: dict[str, Any]) -> list[SiteReco
 async def _narrow_by_lims(fan: Fanout, lims_filter: dict[str, Any]) -> bool:
     """Turn the `lims` filter into sample keys the sites know; False when no collection can match."""
     ctx = fan.ctx
-    found = await stitch.search_keys(
+    found = await lims_search.search_keys(
         ctx.client, ctx.registry.sites("lims"), lims_filter, fan.path, ctx.settings.site_timeout
     )
     ctx.site_errors.extend(found.errors)
@@ -298,7 +298,7 @@ async def _stitch(ctx: HubContext, nodes: list[Any], rw: stitch.Rewrite, path: l
         ctx.report(name, status_)
 
 
-async def resolve_node(_: Any, info: GraphQLResolveInfo, id: str) -> Any:
+async def resolve_node(_: Any, info: GraphQLResolveInfo[HubContext], id: str) -> Any:
     """node(id): asked of the one site the global id names, never of all."""
     ctx: HubContext = info.context
     gid = decode_id(id)

@@ -8,12 +8,9 @@ from typing import Any
 
 from mx_hub.auth import ANONYMOUS, ApiTokens, Caller
 from mx_hub.client import SiteClient, SiteFailure
-from mx_hub.fanout import SiteReport, failure_entry
+from mx_hub.fanout import FAILURE_STATUS, SiteReport, failure_entry
 from mx_hub.registry import Registry
 from mx_hub.settings import HubSettings
-
-# How a failed call to a site shows in the response's per-site report.
-FAILURE_STATUS = {"SITE_TIMEOUT": "timeout", "SITE_UNAVAILABLE": "unavailable"}
 
 
 @dataclass

@@ -30,7 +30,7 @@ class SiteNode(dict[str, Any]):
         self.site = site
 
 
-def field_resolver(source: Any, info: GraphQLResolveInfo, **args: Any) -> Any:
+def field_resolver(source: Any, info: GraphQLResolveInfo[Any], **args: Any) -> Any:
     """Site answers are keyed by the caller's response keys (aliases); hub objects by field name."""
     if isinstance(source, Local):
         return source.get(info.field_name)
@@ -39,7 +39,7 @@ def field_resolver(source: Any, info: GraphQLResolveInfo, **args: Any) -> Any:
     return getattr(source, info.field_name, None)
 
 
-def type_resolver(value: Any, info: GraphQLResolveInfo, abstract_type: Any) -> str | None:
+def type_resolver(value: Any, info: GraphQLResolveInfo[Any], abstract_type: Any) -> str | None:
     return value.get(plan.TYPENAME_KEY) if isinstance(value, dict) else None
 
 
@@ -52,7 +52,7 @@ def lie_entry(site: str, base: list[str | int], lie: Lie) -> dict[str, Any]:
     }
 
 
-class HubExecutor(Executor):
+class HubExecutor(Executor[Any]):
     """Site records are complete for the caller's selection: walking a page of them field by field in
     graphql-core cost tens of milliseconds per request, so each is checked once (answers.py) instead.
 
@@ -63,7 +63,7 @@ class HubExecutor(Executor):
         self,
         return_type: GraphQLOutputType,
         field_details_list: Any,
-        info: GraphQLResolveInfo,
+        info: GraphQLResolveInfo[Any],
         path: Path,
         result: Any,
         position_context: Any,
@@ -76,7 +76,7 @@ class HubExecutor(Executor):
         self,
         return_type: GraphQLOutputType,
         field_details_list: Any,
-        info: GraphQLResolveInfo,
+        info: GraphQLResolveInfo[Any],
         path: Path,
         record: SiteNode,
     ) -> Any:
@@ -96,7 +96,7 @@ class HubExecutor(Executor):
         site_errors.extend(lie_entry(record.site, base, lie) for lie in lies)
         return checked.value
 
-    def _checker(self, info: GraphQLResolveInfo) -> AnswerChecker:
+    def _checker(self, info: GraphQLResolveInfo[Any]) -> AnswerChecker:
         checker: AnswerChecker | None = getattr(self, "_mxhub_checker", None)
         if checker is None:
             checker = AnswerChecker(info.schema, info.fragments, _variables(info))
@@ -104,10 +104,9 @@ class HubExecutor(Executor):
         return checker
 
 
-def _variables(info: GraphQLResolveInfo) -> dict[str, Any]:
-    values = info.variable_values
-    coerced = getattr(values, "coerced", values)  # graphql-core 3.3: VariableValues(coerced, sources)
-    return dict(coerced or {})
+def _variables(info: GraphQLResolveInfo[Any]) -> dict[str, Any]:
+    coerced: dict[str, Any] = info.variable_values.coerced  # graphql-core 3.3: VariableValues
+    return coerced
 
 
 def bind_types(schema: GraphQLSchema) -> None:
