@@ -179,3 +179,32 @@ def test_graphql_cores_complete_value_keeps_the_signature_the_hub_overrides():
     from mx_hub.execution import HubExecutor
 
     assert list(inspect.signature(HubExecutor.complete_value).parameters) == params
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {},
+        {"wl": 1},  # an int is a Float on the wire
+        {"wl": "1.5"},
+        {"images": 7.0},
+        {"tags": None},
+        {"tags": []},
+        {"results": []},
+        {"results": [{"status": "FAILED", "resolution": 2}]},
+        {"results": [{"status": "failed", "resolution": 2.0}]},
+        {"crystal": None},
+        {"crystal": {"__typename": "Crystal", "id": "x", "spaceGroup": None, "cell": {"a": None}}},
+        {"crystal": {"__typename": "Crystal", "id": "x", "spaceGroup": None}},  # a key missing
+        {"extra": 1},
+    ],
+)
+def test_the_fast_path_accepts_exactly_what_the_slow_path_finds_no_lie_in(changes):
+    from mx_hub.answers import _Selection
+
+    rec = record(**changes)
+    c, nodes = checker()
+    node_type = SCHEMA.query_type.fields["node"].type
+    fast = c._fast_record(rec, node_type, _Selection(nodes, nodes))
+    slow = c._value(rec, node_type, _Selection(nodes, nodes), lies := [], None, top=True)
+    assert fast == (lies == [] and slow == {k: v for k, v in rec.items() if k != TYPENAME_KEY})
