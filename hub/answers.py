@@ -165,7 +165,7 @@ class AnswerChecker:
         checks: list[tuple[str, Callable[[Any], bool]]] = []
         for key, name, field_type, sub_nodes in self._plan(runtime, nodes):
             if name == "__typename":
-                checks.append((key, lambda v, want=runtime.name: v == want))
+                checks.append((key, _equals(runtime.name)))
             else:
                 checks.append((key, self._fast_value(field_type, sub_nodes)))
         size = len(checks)
@@ -344,6 +344,10 @@ def _flatten(at: Any) -> tuple[PathKey, ...]:
         at, key = at
         keys.append(key)
     return tuple(reversed(keys))
+
+
+def _equals(want: str) -> Callable[[Any], bool]:
+    return lambda v: bool(v == want)
 
 
 def _fast_wire(type_: GraphQLOutputType) -> Callable[[Any], bool] | None:
