@@ -10,10 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-import logging
-import re
 import time
-import uuid
 from collections import OrderedDict
 from typing import Any
 
@@ -39,40 +36,11 @@ from mx_hub.client import CURRENT_CALLER, CallerScope
 from mx_hub.context import HubContext
 from mx_hub.execution import HubExecutor, field_resolver
 from mx_hub.limits import HUB_RULES, MAX_TOKENS
+from mx_hub.masking import mask_site_error
 from mx_hub.registry import Registry
 from mx_hub.runtime import Runtime
 from mx_hub.settings import HubSettings
 from mx_schema import SCHEMA_VERSION, graphiql, http
-from mx_schema.errors import INTERNAL
-
-log = logging.getLogger("mxhub.hub")
-
-# What a site's error message must not carry through the hub: tracebacks, SQL, URLs, addresses.
-LEAKY = re.compile(
-    r"Traceback|File \"|\b(SELECT|INSERT|UPDATE|DELETE)\b.*\b(FROM|INTO|SET|WHERE)\b|syntax error at"
-    r"|asyncpg|asyncmy|psycopg|pymysql|[a-z+]+://|\b\d{1,3}(\.\d{1,3}){3}\b",
-    re.IGNORECASE | re.DOTALL,
-)
-
-
-def mask_site_error(entry: dict[str, Any]) -> dict[str, Any]:
-    """A site's error as the caller may see it: internals replaced by a correlation id that is logged."""
-    ext = entry.get("extensions") or {}
-    message = str(entry.get("message", ""))
-    if ext.get("code") != INTERNAL and not LEAKY.search(message) and len(message) <= 1000:
-        return entry
-    correlation = ext.get("correlationId") or uuid.uuid4().hex[:16]
-    log.error("site error masked %s: %s", correlation, message[:2000])
-    site = ext.get("site", "?")
-    return {
-        **entry,
-        "message": f"site {site}: internal error (correlation id {correlation})",
-        "extensions": {
-            **ext,
-            "code": INTERNAL if ext.get("code") in (None, INTERNAL) else ext["code"],
-            "correlationId": correlation,
-        },
-    }
 
 
 class DocumentCache:

@@ -14,6 +14,7 @@ from graphql.pyutils import Path
 
 from mx_hub import plan
 from mx_hub.answers import AnswerChecker, Lie
+from mx_hub.masking import mask_site_error
 from mx_schema.errors import SITE_ERROR
 
 
@@ -91,7 +92,7 @@ class HubExecutor(Executor[Any]):
             # records this error (which already has its path, so it is not located again).
             last = lies.pop()
             site_errors.extend(lie_entry(record.site, base, lie) for lie in lies)
-            entry = lie_entry(record.site, base, last)
+            entry = mask_site_error(lie_entry(record.site, base, last))  # not masked later: mask it here
             raise GraphQLError(entry["message"], path=entry["path"], extensions=entry["extensions"])
         site_errors.extend(lie_entry(record.site, base, lie) for lie in lies)
         return checked.value

@@ -159,3 +159,16 @@ async def test_node_by_id_with_a_typename_that_is_no_node_is_nulled(liar_and_hon
         and err["extensions"]["site"] == "liar"
         and "ShellStatistics" in err["message"]
     )
+
+
+async def test_what_a_site_lied_is_masked_when_it_carries_internals(liar_and_honest):
+    hub, liar = liar_and_honest
+    leak = ["postgresql://registry:hunter2@10.9.8.7/hub"]  # a list where a String! belongs, with secrets
+    liar.lie = lambda data: first_node(data).update(localId=leak)
+    r = await hub.http.post("/graphql", json={"query": PAGE, "variables": {"f": {"site": "liar"}}})
+    body = r.json()
+    assert body["data"] is None
+    (err,) = site_errors(body)
+    assert err["extensions"]["site"] == "liar" and err["extensions"]["correlationId"] in err["message"]
+    for secret in ("hunter2", "10.9.8.7", "postgresql"):
+        assert secret not in r.text
