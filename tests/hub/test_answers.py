@@ -176,9 +176,12 @@ def test_graphql_cores_complete_value_keeps_the_signature_the_hub_overrides():
         "result",
         "position_context",
     ]
+    from graphql.execution.collect_fields import FieldDetails
+
     from mx_hub.execution import HubExecutor
 
     assert list(inspect.signature(HubExecutor.complete_value).parameters) == params
+    assert FieldDetails._fields[0] == "node"  # HubExecutor reads each field detail's `.node`
 
 
 @pytest.mark.parametrize(
