@@ -322,11 +322,6 @@ async def test_limits_on_depth_aliases_and_page_size(running_hub, demo_sites):
         + "} } } }"
     )
     assert "errors" not in await running_hub.query(deep_frag)
-    from mx_hub.limits import MAX_DEPTH
-
-    too_deep = "{ sites " + "{ name }" + " }"
-    for _ in range(MAX_DEPTH):
-        too_deep = "{ dataCollections { edges { node { sample { crystal { cell { a } } } } } } }"
     body = await running_hub.query(
         "{ a: dataCollections { edges { node { " + "sample { " * 1 + "crystal { cell { a b } } } } } } }"
     )

@@ -7,8 +7,8 @@ from contextlib import ExitStack
 
 import pytest
 
-from mx_hub.masking import mask_site_error
 from mx_hub.limits import MAX_ALIASES, MAX_DEPTH, MAX_TOKENS
+from mx_hub.masking import mask_site_error
 from mx_hub.ratelimit import RateLimiter
 from mx_schema.http import MAX_BODY_BYTES
 from site_adapter.app import create_app as create_site_app
