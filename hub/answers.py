@@ -103,7 +103,7 @@ class AnswerChecker:
         `key`, when given, stands for `field_nodes` in the cache: an object that lives as long as this
         checker and is the same for every record of one field (graphql-core's field details list)."""
         nodes = _Selection(field_nodes, field_nodes if key is None else key)
-        if type(record) is dict and self._fast_record(record, type_, nodes):
+        if isinstance(record, dict) and self._fast_record(record, type_, nodes):
             # Nothing wrong (almost always): the record as the site sent it, less the hub's own key.
             return Checked({k: v for k, v in record.items() if k != TYPENAME_KEY})
         lies: list[Lie] = []
@@ -171,7 +171,7 @@ class AnswerChecker:
         size = len(checks)
 
         def fast(v: Any) -> bool:
-            if type(v) is not dict or len(v) != size + (extra is not None and extra in v):
+            if not isinstance(v, dict) or len(v) != size + (extra is not None and extra in v):
                 return False
             get = v.get
             for key, ok in checks:
