@@ -3,6 +3,9 @@
 A null in a non-null field, a value its scalar or enum cannot hold, or a __typename that is not the
 record's type is a lie: the field is nulled as GraphQL propagates nulls (spec, "Handling Field Errors")
 and the site is named. A record without lies is returned as it came, not copied or walked again.
+
+Over 400 lines because its two paths must accept exactly the same values, so they sit side by side: a
+fast one (a predicate generated per selection) for records without lies, a slow one that names each lie.
 """
 
 from __future__ import annotations
