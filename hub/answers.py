@@ -10,6 +10,7 @@ fast one (a predicate generated per selection) for records without lies, a slow 
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -57,6 +58,8 @@ WIRE_CONDITIONS = {
     "ID": "type(x) is str",
 }
 _MISSING = object()
+SHARED_FAST_SIZE = 256
+_SHARED_FAST: OrderedDict[tuple[Any, ...], tuple[object, Callable[[Any], bool]]] = OrderedDict()
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,8 +147,24 @@ class AnswerChecker:
         key = (id(nodes.key), runtime.name)
         fast = self._fast.get(key)
         if fast is None:
-            fast = self._fast[key] = self._fast_object(runtime, nodes, extra=TYPENAME_KEY)
+            fast = self._fast[key] = self._shared_fast(runtime, nodes)
         return fast(record)
+
+    def _shared_fast(self, runtime: GraphQLObjectType, nodes: _Selection) -> Callable[[Any], bool]:
+        """The predicate for this selection, from earlier requests when they sent the same document
+        (parsed once, so the same nodes) with the same Boolean variables (all @skip/@include can use):
+        generating and compiling it costs more than checking a page."""
+        bools = tuple(sorted((k, v) for k, v in self.variables.items() if isinstance(v, bool)))
+        key = (id(self.schema), tuple(map(id, nodes.nodes)), runtime.name, bools)
+        hit = _SHARED_FAST.get(key)
+        if hit is not None:
+            _SHARED_FAST.move_to_end(key)
+            return hit[1]
+        fast = self._fast_object(runtime, nodes, extra=TYPENAME_KEY)
+        _SHARED_FAST[key] = ((self.schema, nodes.nodes), fast)  # held: their ids stay theirs while cached
+        if len(_SHARED_FAST) > SHARED_FAST_SIZE:
+            _SHARED_FAST.popitem(last=False)
+        return fast
 
     def _fast_value(self, type_: GraphQLOutputType, nodes: Any) -> Callable[[Any], bool]:
         leaf = _fast_wire(type_)
