@@ -108,6 +108,8 @@ class AnswerChecker:
         self.variables = variables
         self._plans: dict[tuple[int, str], tuple[object, list[_Field]]] = {}
         self._fast: dict[tuple[int, str], Callable[[Any], bool]] = {}
+        self._selections: dict[int, _Selection] = {}
+        self.field_nodes: dict[int, list[FieldNode]] = {}  # the caller's, by id of what stands for them
 
     def check(
         self, record: Any, type_: GraphQLOutputType, field_nodes: list[FieldNode], key: object = None
@@ -116,7 +118,7 @@ class AnswerChecker:
 
         `key`, when given, stands for `field_nodes` in the cache: an object that lives as long as this
         checker and is the same for every record of one field (graphql-core's field details list)."""
-        nodes = _Selection(field_nodes, field_nodes if key is None else key)
+        nodes = self._selection(field_nodes, key)
         if isinstance(record, dict) and self._fast_record(record, type_, nodes):
             # Nothing wrong (almost always): the record as the site sent it, less the hub's own key.
             return Checked({k: v for k, v in record.items() if k != TYPENAME_KEY})
@@ -127,6 +129,14 @@ class AnswerChecker:
             lies.append(Lie(tuple(reversed(null.path)), null.message))
             return Checked(None, lies, nulled=True)
         return Checked(value, lies)
+
+    def _selection(self, field_nodes: list[FieldNode], key: object) -> _Selection:
+        if key is None:
+            return _Selection(field_nodes, field_nodes)
+        hit = self._selections.get(id(key))
+        if hit is None:
+            hit = self._selections[id(key)] = _Selection(field_nodes, key)  # holds key: its id stays
+        return hit
 
     # The fast path: a predicate compiled once per (selection, type) per request, true when the record
     # holds no lie and exactly the keys asked for. Anything else goes the slow way below, which finds

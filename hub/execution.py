@@ -82,8 +82,12 @@ class HubExecutor(Executor[Any]):
         record: SiteNode,
     ) -> Any:
         checker = self._checker(info)
-        nodes = [details.node for details in field_details_list]
+        nodes = checker.field_nodes.get(id(field_details_list))
+        if nodes is None:  # once per field of the document: the list is the same for every record
+            nodes = checker.field_nodes[id(field_details_list)] = [d.node for d in field_details_list]
         checked = checker.check(record, return_type, nodes, key=field_details_list)
+        if not checked.lies:
+            return checked.value
         base = path.as_list()
         site_errors: list[dict[str, Any]] = info.context.site_errors
         lies = checked.lies
