@@ -91,6 +91,37 @@ async def timed(client: httpx.AsyncClient, url: str, query: str, variables: dict
     return ms, body
 
 
+async def register_all(client: httpx.AsyncClient, hub_url: str, urls: dict[str, str]) -> None:
+    for name, url in urls.items():
+        r = await client.post(
+            hub_url,
+            headers={"authorization": "Bearer bench"},
+            json={
+                "query": "mutation($n: String!, $u: String!) { registerSite(name: $n, url: $u) { name } }",
+                "variables": {"n": name, "u": url + "/graphql"},
+            },
+        )
+        if "errors" in r.json():
+            raise SystemExit(f"registration failed: {r.json()['errors']}")
+
+
+async def throughput(client: httpx.AsyncClient, hub_url: str, total: int) -> str:
+    """Small pages, 16 concurrent clients, a fixed count of requests."""
+    sem = asyncio.Semaphore(16)
+
+    async def one():
+        async with sem:
+            await timed(client, hub_url, SMALL, {})
+
+    t = time.perf_counter()
+    await asyncio.gather(*(one() for _ in range(total)))
+    rate = total / (time.perf_counter() - t)
+    return (
+        f"  small pages (first: 5), 16 concurrent: {rate:,.0f} requests/s "
+        f"({rate / (os.cpu_count() or 1):,.0f} per core, hub and sites sharing {os.cpu_count()} cores)"
+    )
+
+
 async def scenario(n_sites: int, slow: int, dsn: str, server: str, runs: int, out: list[str]) -> None:
     tmp = Path(tempfile.mkdtemp(prefix="mxhub-bench-"))
     names = [f"site{i:02d}" for i in range(n_sites)] + [f"slow{i}" for i in range(slow)]
@@ -147,17 +178,7 @@ async def scenario(n_sites: int, slow: int, dsn: str, server: str, runs: int, ou
                     break
                 except httpx.HTTPError:
                     await asyncio.sleep(0.1)
-            for name, url in urls.items():
-                r = await client.post(
-                    hub_url,
-                    headers={"authorization": "Bearer bench"},
-                    json={
-                        "query": "mutation($n: String!, $u: String!) { registerSite(name: $n, url: $u) { name } }",
-                        "variables": {"n": name, "u": url + "/graphql"},
-                    },
-                )
-                if "errors" in r.json():
-                    raise SystemExit(f"registration failed: {r.json()['errors']}")
+            await register_all(client, hub_url, urls)
             variables = {"first": 100}
             for _ in range(5):
                 await timed(client, hub_url, CONTRACT_QUERY, variables)
@@ -176,21 +197,7 @@ async def scenario(n_sites: int, slow: int, dsn: str, server: str, runs: int, ou
                 f"  hub-added            {fmt(percentiles(added))}"
             )
             if not slow:
-                # throughput: small pages, 16 concurrent clients, fixed count of requests
-                sem = asyncio.Semaphore(16)
-                total = max(200, runs * 2)
-
-                async def one():
-                    async with sem:
-                        await timed(client, hub_url, SMALL, {})
-
-                t = time.perf_counter()
-                await asyncio.gather(*(one() for _ in range(total)))
-                rate = total / (time.perf_counter() - t)
-                out.append(
-                    f"  small pages (first: 5), 16 concurrent: {rate:,.0f} requests/s "
-                    f"({rate / (os.cpu_count() or 1):,.0f} per core, hub and sites sharing {os.cpu_count()} cores)"
-                )
+                out.append(await throughput(client, hub_url, max(200, runs * 2)))
     finally:
         for p in (hub, sites):
             p.send_signal(signal.SIGTERM)
