@@ -4,7 +4,7 @@ Sites run in one process (N native site adapters over one demo store, each under
 the hub in another (`mxhub hub serve`), the client here; all on loopback. Reports p50/p95 of the
 direct and hub latencies, the hub-added latency (the client's time through the hub minus the time the
 hub spent waiting for sites, `extensions.siteWaitMs`: HTTP in and out, planning, merging, encoding), requests/s for small pages, and p99 with a site that takes 2 s.
-Usage: python bench/bench_hub.py [--runs N] [--collections N]
+Usage: python bench/bench_hub.py [--runs N] [--collections N] [--sites 1,3]
 """
 
 from __future__ import annotations
@@ -91,6 +91,37 @@ async def timed(client: httpx.AsyncClient, url: str, query: str, variables: dict
     return ms, body
 
 
+async def register_all(client: httpx.AsyncClient, hub_url: str, urls: dict[str, str]) -> None:
+    for name, url in urls.items():
+        r = await client.post(
+            hub_url,
+            headers={"authorization": "Bearer bench"},
+            json={
+                "query": "mutation($n: String!, $u: String!) { registerSite(name: $n, url: $u) { name } }",
+                "variables": {"n": name, "u": url + "/graphql"},
+            },
+        )
+        if "errors" in r.json():
+            raise SystemExit(f"registration failed: {r.json()['errors']}")
+
+
+async def throughput(client: httpx.AsyncClient, hub_url: str, total: int) -> str:
+    """Small pages, 16 concurrent clients, a fixed count of requests."""
+    sem = asyncio.Semaphore(16)
+
+    async def one():
+        async with sem:
+            await timed(client, hub_url, SMALL, {})
+
+    t = time.perf_counter()
+    await asyncio.gather(*(one() for _ in range(total)))
+    rate = total / (time.perf_counter() - t)
+    return (
+        f"  small pages (first: 5), 16 concurrent: {rate:,.0f} requests/s "
+        f"({rate / (os.cpu_count() or 1):,.0f} per core, hub and sites sharing {os.cpu_count()} cores)"
+    )
+
+
 async def scenario(n_sites: int, slow: int, dsn: str, server: str, runs: int, out: list[str]) -> None:
     tmp = Path(tempfile.mkdtemp(prefix="mxhub-bench-"))
     names = [f"site{i:02d}" for i in range(n_sites)] + [f"slow{i}" for i in range(slow)]
@@ -147,17 +178,7 @@ async def scenario(n_sites: int, slow: int, dsn: str, server: str, runs: int, ou
                     break
                 except httpx.HTTPError:
                     await asyncio.sleep(0.1)
-            for name, url in urls.items():
-                r = await client.post(
-                    hub_url,
-                    headers={"authorization": "Bearer bench"},
-                    json={
-                        "query": "mutation($n: String!, $u: String!) { registerSite(name: $n, url: $u) { name } }",
-                        "variables": {"n": name, "u": url + "/graphql"},
-                    },
-                )
-                if "errors" in r.json():
-                    raise SystemExit(f"registration failed: {r.json()['errors']}")
+            await register_all(client, hub_url, urls)
             variables = {"first": 100}
             for _ in range(5):
                 await timed(client, hub_url, CONTRACT_QUERY, variables)
@@ -176,21 +197,7 @@ async def scenario(n_sites: int, slow: int, dsn: str, server: str, runs: int, ou
                 f"  hub-added            {fmt(percentiles(added))}"
             )
             if not slow:
-                # throughput: small pages, 16 concurrent clients, fixed count of requests
-                sem = asyncio.Semaphore(16)
-                total = max(200, runs * 2)
-
-                async def one():
-                    async with sem:
-                        await timed(client, hub_url, SMALL, {})
-
-                t = time.perf_counter()
-                await asyncio.gather(*(one() for _ in range(total)))
-                rate = total / (time.perf_counter() - t)
-                out.append(
-                    f"  small pages (first: 5), 16 concurrent: {rate:,.0f} requests/s "
-                    f"({rate / (os.cpu_count() or 1):,.0f} per core, hub and sites sharing {os.cpu_count()} cores)"
-                )
+                out.append(await throughput(client, hub_url, max(200, runs * 2)))
     finally:
         for p in (hub, sites):
             p.send_signal(signal.SIGTERM)
@@ -207,7 +214,11 @@ async def scenario(n_sites: int, slow: int, dsn: str, server: str, runs: int, ou
 async def main_async(args: argparse.Namespace) -> None:
     dsn, server = await prepare(args.collections)
     out: list[str] = []
-    for n_sites, slow in ((1, 0), (3, 0), (10, 0), (3, 1)):
+    scenarios = ((1, 0), (3, 0), (10, 0), (3, 1))
+    if args.sites:
+        wanted = {int(n) for n in args.sites.split(",")}
+        scenarios = tuple(s for s in scenarios if s[0] in wanted and not s[1])
+    for n_sites, slow in scenarios:
         await scenario(n_sites, slow, dsn, server, args.runs, out)
         print(out[-1] if slow else "\n".join(out[-2:]), flush=True)
 
@@ -216,6 +227,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--runs", type=int, default=200)
     ap.add_argument("--collections", type=int, default=20000)
+    ap.add_argument("--sites", help="only these site counts, without the slow-site run (e.g. 1,3)")
     ap.add_argument("--serve-sites", help=argparse.SUPPRESS)
     ap.add_argument("--slow", default="", help=argparse.SUPPRESS)
     ap.add_argument("--dsn", help=argparse.SUPPRESS)

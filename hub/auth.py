@@ -142,7 +142,7 @@ class ApiTokens:
         done = await self._pool_of().execute(
             "UPDATE api_token SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL", ident
         )
-        return done.endswith(" 1")
+        return str(done).endswith(" 1")
 
     async def issued(self) -> list[ApiTokenInfo]:
         return [
@@ -224,7 +224,7 @@ class OidcVerifier:
         if header.get("alg") not in OIDC_ALGORITHMS:
             raise AuthError("token algorithm not accepted")
         key = await self._key(header.get("kid"))
-        options: dict[str, Any] = {"require": ["exp", "iss"], "verify_aud": self.audience is not None}
+        options: jwt.types.Options = {"require": ["exp", "iss"], "verify_aud": self.audience is not None}
         try:
             claims = jwt.decode(
                 token,

@@ -6,6 +6,7 @@ concurrent requests of the same caller (sent once, answered to each). Never shar
 from __future__ import annotations
 
 import asyncio
+import functools
 import socket
 import time
 from contextvars import ContextVar
@@ -111,7 +112,7 @@ class SiteClient:
                 )
             )
             self._in_flight[key] = pending
-            pending.add_done_callback(lambda task, key=key: self._finished(key, task))
+            pending.add_done_callback(functools.partial(self._finished, key))
         return await asyncio.shield(pending)
 
     def _finished(self, key: tuple[str, bytes, Caller], task: asyncio.Task[SiteAnswer]) -> None:

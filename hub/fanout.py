@@ -7,12 +7,15 @@ answered by then is named (SITE_TIMEOUT) and the others' data is returned.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from mx_hub.client import SiteAnswer, SiteFailure
 from mx_schema.errors import SITE_ERROR, SITE_TIMEOUT, SITE_UNAVAILABLE
+
+# How a failed call to a site shows in the response's per-site report.
+FAILURE_STATUS: dict[str, str] = {SITE_TIMEOUT: "timeout", SITE_UNAVAILABLE: "unavailable"}
 
 
 @dataclass
@@ -31,7 +34,7 @@ class FanOutResult:
 
 
 async def gather_with_deadline(
-    calls: dict[str, Awaitable[SiteAnswer]], *, timeout: float, soft_deadline: float
+    calls: Mapping[str, Awaitable[SiteAnswer]], *, timeout: float, soft_deadline: float
 ) -> FanOutResult:
     result = FanOutResult()
     if not calls:

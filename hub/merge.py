@@ -12,6 +12,8 @@ import base64
 import binascii
 import heapq
 import json
+from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -60,7 +62,7 @@ def decode_hub_cursor(connection: str, cursor: str) -> dict[str, str | None]:
         raise InvalidCursor("malformed cursor") from None
     if not isinstance(data, dict) or data.get("c") != connection or not isinstance(data.get("p"), dict):
         raise InvalidCursor(f"cursor does not belong to {connection}")
-    positions = data["p"]
+    positions: dict[str, str | None] = data["p"]
     for site, pos in positions.items():
         if not isinstance(site, str) or not (pos is None or isinstance(pos, str)):
             raise InvalidCursor("malformed cursor")
@@ -74,7 +76,7 @@ def merge_pages(
 ) -> MergedPage:
     """The first `first` records of all pages in merged order; `start` holds every participant's position."""
 
-    def keyed(page: SitePage):
+    def keyed(page: SitePage) -> Iterator[tuple[tuple[Any, ...], str, int, SiteEdge]]:
         for i, edge in enumerate(page.edges):
             yield (
                 merge_key(connection, decode_cursor(connection, edge.cursor), page.site),
@@ -95,3 +97,26 @@ def merge_pages(
         out.append((encode_hub_cursor(connection, positions), site, edge.node))
     has_next = any(consumed[p.site] < len(p.edges) or p.has_next_page for p in pages)
     return MergedPage(edges=out, has_next_page=has_next, positions=positions)
+
+
+def taken_per_site(probe: MergedPage) -> dict[str, int]:
+    """How many records of each site made a page merged from positions only (the first phase)."""
+    return dict(Counter(site for _, site, _ in probe.edges))
+
+
+def rebuild_after_probe(
+    probe_pages: list[SitePage], taken: dict[str, int], full: dict[str, SitePage]
+) -> list[SitePage]:
+    """The pages to merge after the second phase: each site's records as it sent them with nodes.
+
+    A site that was not needed, or failed in the second phase (named already), gives no records; its
+    position stays where it was and it reports more, so the next page asks it again and skips nothing.
+    """
+    rebuilt = []
+    for p in probe_pages:
+        more = p.has_next_page or len(p.edges) > taken.get(p.site, 0)
+        if p.site in full:
+            rebuilt.append(SitePage(p.site, full[p.site].edges, more, p.total_count))
+        else:
+            rebuilt.append(SitePage(p.site, [], more or p.site in taken, p.total_count))
+    return rebuilt

@@ -18,6 +18,7 @@ from graphql import (
     InlineFragmentNode,
     NameNode,
     OperationDefinitionNode,
+    SelectionNode,
     SelectionSetNode,
     VariableNode,
     print_ast,
@@ -39,11 +40,11 @@ def _node_selections(
     selection_set: SelectionSetNode | None,
     fragments: dict[str, FragmentDefinitionNode],
     path: tuple[str, ...],
-) -> list:
+) -> list[SelectionNode]:
     """Selections found at `path` (field names) below `selection_set`, through fragments."""
     if selection_set is None:
         return []
-    found: list = []
+    found: list[SelectionNode] = []
     for sel in selection_set.selections:
         if isinstance(sel, FieldNode):
             if sel.name.value == path[0]:
@@ -75,7 +76,7 @@ class _Usage(Visitor):
 
 
 def _closure(
-    selections: Iterable, fragments: dict[str, FragmentDefinitionNode]
+    selections: Iterable[SelectionNode], fragments: dict[str, FragmentDefinitionNode]
 ) -> tuple[list[FragmentDefinitionNode], set[str]]:
     """Fragment definitions and variable names used by `selections`, transitively."""
     usage = _Usage()
@@ -111,7 +112,7 @@ def plan_connection(
     with_nodes: bool = True,
 ) -> ForwardedQuery:
     """The site query for one root connection; `with_nodes=False` asks only for positions (cursors)."""
-    node_sel: list = [TYPENAME]
+    node_sel: list[SelectionNode] = [TYPENAME]
     if with_nodes:
         for field in field_nodes:
             node_sel.extend(_node_selections(field.selection_set, fragments, ("edges", "node")))
@@ -141,7 +142,7 @@ def plan_node(
     variable_values: dict[str, Any],
     global_id: str,
 ) -> ForwardedQuery:
-    sel: list = [TYPENAME]
+    sel: list[SelectionNode] = [TYPENAME]
     for field in field_nodes:
         if field.selection_set is not None:
             sel.extend(field.selection_set.selections)

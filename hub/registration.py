@@ -31,7 +31,7 @@ from mx_schema.errors import (
 from mx_schema.ids import SITE_NAME
 
 if TYPE_CHECKING:
-    from mx_hub.resolvers import HubContext
+    from mx_hub.context import HubContext
 
 SDL_QUERY = "{ _service { sdl } }"
 INFO_QUERY = {
@@ -189,16 +189,35 @@ def _hub_key_id(ctx: HubContext) -> str | None:
 
 async def register_site(ctx: HubContext, name: str, url: str, kind: str = "site") -> SiteRecord:
     """Fetch the site's SDL, check it against the contract and its health, then store it."""
+    _check_request(name, url, kind)
+    endpoint = graphql_url(url)
+    start = time.perf_counter()
+    answer = await _ask(ctx, name, endpoint, SDL_QUERY)
+    latency = (time.perf_counter() - start) * 1000
+    sdl = _served_sdl(ctx, name, endpoint, answer)
+    actual = endpoint_kind(sdl)
+    if actual != kind:
+        raise _wrong_kind(name, url, kind, actual)
+    info = await _info(ctx, name, endpoint, kind)
+    if kind == "site":
+        version, backend = _check_site(name, sdl, info)
+    else:
+        version, backend = _check_lims(name, sdl)
+    _warn_if_ignored(ctx, name, answer)
+    return await ctx.registry.upsert(name, endpoint, kind, version, backend, sdl, latency)
+
+
+def _check_request(name: str, url: str, kind: str) -> None:
     if not SITE_NAME.match(name):
         raise ContractError(f"site name {name!r} must be lower-case letters, digits, '-' or '_'")
     if kind not in ("site", "lims"):
         raise ContractError("kind must be `site` or `lims`")
     if not url.startswith(("http://", "https://")):
         raise ContractError("url must be an http(s) URL of the site's GraphQL endpoint")
-    endpoint = graphql_url(url)
-    start = time.perf_counter()
-    answer = await _ask(ctx, name, endpoint, SDL_QUERY)
-    latency = (time.perf_counter() - start) * 1000
+
+
+def _served_sdl(ctx: HubContext, name: str, endpoint: str, answer: SiteAnswer) -> str:
+    """The SDL the endpoint serves as a federation subgraph, or why it cannot be registered."""
     refused = refusal(name, answer, _hub_key_id(ctx)) if answer.errors else None
     if refused is not None:
         raise refused
@@ -210,9 +229,11 @@ async def register_site(ctx: HubContext, name: str, url: str, kind: str = "site"
             f"field ({err['message']}); is it an mxhub site adapter or LIMS source?",
             code=SITE_INCOMPATIBLE,
         )
-    actual = endpoint_kind(sdl)
-    if actual != kind:
-        raise _wrong_kind(name, url, kind, actual)
+    return sdl
+
+
+async def _info(ctx: HubContext, name: str, endpoint: str, kind: str) -> dict[str, Any]:
+    """The source's own description (siteInfo or limsInfo); a site's must carry the name registered."""
     info_answer = await _ask(ctx, name, endpoint, INFO_QUERY[kind])
     info = (info_answer.data or {}).get("siteInfo" if kind == "site" else "limsInfo") or {}
     if info_answer.errors or not info:
@@ -223,24 +244,35 @@ async def register_site(ctx: HubContext, name: str, url: str, kind: str = "site"
         )
     if kind == "site" and info.get("name") != name:
         raise _name_mismatch(name, str(info.get("name")))
-    if kind == "site":
-        version, backend = info.get("schemaVersion"), info.get("backend")
-        problems = differences(sdl, version)
-        if problems:
-            raise RegistrationError(
-                f"cannot register {name}: schema incompatible: "
-                + "; ".join(problems[:50])
-                + ": run an mxhub site adapter of the hub's major schema version at the site",
-                code=SITE_INCOMPATIBLE,
-                schemaVersion=version,
-            )
-    else:
-        version, backend = None, "lims"
-        if "crystallisation" not in sdl:
-            raise RegistrationError(
-                f"cannot register {name}: a LIMS source must extend Sample with `crystallisation`",
-                code=SITE_INCOMPATIBLE,
-            )
+    return dict(info)
+
+
+def _check_site(name: str, sdl: str, info: dict[str, Any]) -> tuple[str | None, str | None]:
+    """(schema version, backend) of a site whose schema the hub can serve."""
+    version, backend = info.get("schemaVersion"), info.get("backend")
+    problems = differences(sdl, version)
+    if problems:
+        raise RegistrationError(
+            f"cannot register {name}: schema incompatible: "
+            + "; ".join(problems[:50])
+            + ": run an mxhub site adapter of the hub's major schema version at the site",
+            code=SITE_INCOMPATIBLE,
+            schemaVersion=version,
+        )
+    return version, backend
+
+
+def _check_lims(name: str, sdl: str) -> tuple[None, str]:
+    if "crystallisation" not in sdl:
+        raise RegistrationError(
+            f"cannot register {name}: a LIMS source must extend Sample with `crystallisation`",
+            code=SITE_INCOMPATIBLE,
+        )
+    return None, "lims"
+
+
+def _warn_if_ignored(ctx: HubContext, name: str, answer: SiteAnswer) -> None:
+    """A site that trusts no hub key serves the hub's callers as anonymous: registered, with a warning."""
     for warning in answer.extensions.get("warnings") or []:
         if isinstance(warning, dict) and warning.get("code") == CALLER_TOKEN_IGNORED:
             ctx.warnings.append(
@@ -253,4 +285,3 @@ async def register_site(ctx: HubContext, name: str, url: str, kind: str = "site"
                     ),
                 }
             )
-    return await ctx.registry.upsert(name, endpoint, kind, version, backend, sdl, latency)

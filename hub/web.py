@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import re
-from functools import lru_cache
 from importlib import resources
 
 from starlette.requests import Request
@@ -41,10 +40,18 @@ class StaticFiles:
 
     def __init__(self, package: str = "mx_hub", folder: str = "static") -> None:
         self.root = resources.files(package).joinpath(folder)
+        # Per instance (an lru_cache on the method would hold every instance for good): at most 64 paths.
+        self._cache: dict[str, tuple[bytes, str, str] | None] = {}
 
-    @lru_cache(maxsize=64)
     def get(self, path: str) -> tuple[bytes, str, str] | None:
         """(content, content type, etag) of `path`, or None when it is not a servable file."""
+        if path not in self._cache:
+            if len(self._cache) >= 64:
+                self._cache.pop(next(iter(self._cache)))
+            self._cache[path] = self._read(path)
+        return self._cache[path]
+
+    def _read(self, path: str) -> tuple[bytes, str, str] | None:
         parts = path.split("/")
         if not path or not all(SEGMENT.fullmatch(p) for p in parts):
             return None

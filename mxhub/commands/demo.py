@@ -119,7 +119,7 @@ async def run_demo(
     from mx_hub import trust
     from mx_hub.app import create_app as create_hub_app
     from mx_hub.registry import Registry
-    from mx_hub.resolvers import HubSettings
+    from mx_hub.settings import HubSettings
     from mx_schema.examples import DEMO_EXAMPLES
     from mxhub.stores import resolve_pg_dsn
     from site_adapter.access import AccessPolicy

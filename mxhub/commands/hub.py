@@ -120,7 +120,7 @@ def serve(
     import asyncpg
 
     from mx_hub.app import create_app
-    from mx_hub.resolvers import HubSettings
+    from mx_hub.settings import HubSettings
     from mxhub.stores import resolve_pg_dsn
 
     if admin_token_file:

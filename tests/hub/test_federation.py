@@ -232,7 +232,7 @@ async def test_identical_concurrent_requests_go_to_a_site_once(quiet_hub, esrf_d
     held = Slow(create_site_app(NativeBackend(esrf_demo_dsn, min_size=1, max_size=2), site="esrf"))
     with serve_in_thread(held) as url:
         assert "errors" not in await quiet_hub.register("esrf", url)
-        client = quiet_hub.app.state.runtime["client"]
+        client = quiet_hub.app.state.runtime.client
         calls = []
         send = client.query
 

@@ -7,8 +7,8 @@ from contextlib import ExitStack
 
 import pytest
 
-from mx_hub.app import mask_site_error
 from mx_hub.limits import MAX_ALIASES, MAX_DEPTH, MAX_TOKENS
+from mx_hub.masking import mask_site_error
 from mx_hub.ratelimit import RateLimiter
 from mx_schema.http import MAX_BODY_BYTES
 from site_adapter.app import create_app as create_site_app
@@ -179,14 +179,14 @@ async def test_hub_masks_what_a_site_leaks_and_never_names_its_url(running_hub, 
 
 
 async def test_the_hubs_own_internal_errors_are_masked(running_hub, demo_sites, monkeypatch):
-    from mx_hub import resolvers
+    from mx_hub import admin
 
     assert "errors" not in await running_hub.register("esrf", demo_sites["esrf"])
 
     def broken(site):
         raise RuntimeError("password=hunter2 for postgresql://registry@10.9.8.7/hub")
 
-    monkeypatch.setattr(resolvers, "_site_object", broken)
+    monkeypatch.setattr(admin, "site_object", broken)
     r = await running_hub.http.post("/graphql", json={"query": "{ sites { name } }"})
     assert r.status_code == 200
     for secret in ("hunter2", "10.9.8.7", "postgresql", "Traceback", "RuntimeError"):

@@ -1,0 +1,62 @@
+"""Health checks of every registered source: one round asks each for its schema version (a LIMS for its
+SDL) and marks it up or down in the registry, naming why. Changes nothing but the registry's status."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from typing import Any
+
+from mx_hub.client import SiteAnswer, SiteClient, SiteFailure
+from mx_hub.registration import refusal
+from mx_hub.registry import Registry
+from mx_schema.errors import SITE_ERROR
+
+log = logging.getLogger("mxhub.hub")
+
+
+async def check_health(registry: Registry, client: SiteClient, timeout: float = 5.0) -> None:
+    """One round of health checks: every registered source, concurrently, each given `timeout` s."""
+    await asyncio.gather(
+        *(_check_one(registry, client, s.name, s.url, s.kind, timeout) for s in registry.sites(kind=None)),
+        return_exceptions=True,
+    )
+
+
+async def _check_one(
+    registry: Registry, client: SiteClient, name: str, url: str, kind: str, timeout: float
+) -> None:
+    start = time.perf_counter()
+    query = "{ siteInfo { schemaVersion } }" if kind == "site" else "{ _service { sdl } }"
+    try:
+        answer = await client.query(name, url, query, timeout=timeout)
+        if answer.errors or not answer.data:
+            raise SiteFailure(name, SITE_ERROR, _why_unhealthy(name, answer))
+    except SiteFailure as failure:
+        await registry.mark(name, "down", error=str(failure))
+        return
+    await registry.mark(name, "up", latency_ms=(time.perf_counter() - start) * 1000)
+
+
+def _why_unhealthy(name: str, answer: SiteAnswer) -> str:
+    """Named as registration names it (a refused caller token says which key, which name)."""
+    why = refusal(name, answer, None, doing="check the health of") if answer.errors else None
+    if why is not None:
+        return str(why)
+    first: Any = answer.errors[0] if answer.errors and isinstance(answer.errors[0], dict) else {}
+    ext = first.get("extensions")
+    code = ext.get("code") if isinstance(ext, dict) else None
+    detail = f" ({code}: {str(first.get('message'))[:200]})" if code else ""
+    return f"site {name} answered errors to a health check{detail}"
+
+
+async def health_loop(registry: Registry, client: SiteClient, interval: float, timeout: float) -> None:
+    """Health checks every `interval` s until cancelled; a failed round is logged, not fatal."""
+    while True:
+        await asyncio.sleep(interval)
+        try:
+            # The site timeout, not a fixed 5 s: a site slow on a loaded machine is slow, not down.
+            await check_health(registry, client, timeout)
+        except Exception:  # noqa: BLE001 - a failed round must not end the loop
+            log.exception("health check round failed")
