@@ -42,7 +42,7 @@ def create_app(registry_dsn: str, settings: HubSettings | None = None) -> Starle
     )
     app = Starlette(
         routes=[
-            Route("/graphql", endpoint.handle, methods=["GET", "POST"]),
+            Route("/graphql", endpoint.handle_request, methods=["GET", "POST"]),
             *status_routes(registry, runtime),
             *web_routes(),
         ],

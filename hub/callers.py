@@ -1,33 +1,20 @@
 """Who may send this request: the bearer token checked (auth.py) and the caller's rate limit taken.
 
-Answers with the caller, or with the 401/429/503 response to send instead; never executes anything."""
+Answers with the caller, or raises the 401/429/503 refusal to send instead; never executes anything."""
 
 from __future__ import annotations
 
 import logging
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
 
 from mx_hub.auth import ApiTokens, Authenticator, AuthError, Caller, OidcVerifier
 from mx_hub.ratelimit import RateLimiter, retry_after_header
 from mx_hub.settings import HubSettings
-from mx_schema.errors import REGISTRY_UNAVAILABLE, UNAUTHENTICATED
+from mx_schema.errors import RATE_LIMITED, REGISTRY_UNAVAILABLE, UNAUTHENTICATED
+from mx_schema.view import Refused
 
 log = logging.getLogger("mxhub.hub")
-
-# Not yet a member of mx_schema.errors.ErrorCode (schema/ is another helper's area): to move there.
-RATE_LIMITED = "RATE_LIMITED"
-
-
-def error_response(status: int, code: str, message: str, media: str, headers: dict[str, str]) -> JSONResponse:
-    # refused before execution: no `data` entry (GraphQL spec, Response Format)
-    return JSONResponse(
-        {"errors": [{"message": message, "extensions": {"code": code}}]},
-        status_code=status,
-        media_type=media,
-        headers=headers,
-    )
 
 
 class Gate:
@@ -43,45 +30,42 @@ class Gate:
         self.limiter = RateLimiter(settings.rate_limit)
         self.per_minute = settings.rate_limit
 
-    async def admit(self, request: Request, media: str) -> Caller | Response:
-        """The caller, or the 401/429/503 response to send instead."""
+    async def admit(self, request: Request) -> Caller:
+        """The caller; raises Refused (401, 429 or 503) instead."""
         address = f"ip:{request.client.host if request.client else '?'}"
         try:
             caller = await self.authenticator.authenticate(request.headers.get("authorization"))
         except AuthError as exc:
-            return self._refuse(address, exc, media)
+            raise self._refusal(address, exc) from None
         except Exception as exc:  # noqa: BLE001 - the registry (API tokens) or the OIDC keys are out of reach
             log.error("cannot check credentials from %s: %s: %s", address, type(exc).__name__, exc)
-            return error_response(
+            raise Refused(
                 503,
-                REGISTRY_UNAVAILABLE,
                 "the hub cannot check credentials just now (its registry is unavailable); retry shortly",
-                media,
+                {"code": REGISTRY_UNAVAILABLE},
                 {"retry-after": "5"},
-            )
+            ) from None
         wait = self.limiter.take(f"login:{caller.login}" if caller.login else address)
         if wait:
-            return error_response(
+            raise Refused(
                 429,
-                RATE_LIMITED,
                 f"rate limit of {self.per_minute} requests a minute "
                 f"exceeded; retry in {retry_after_header(wait)} s",
-                media,
+                {"code": RATE_LIMITED},
                 {"retry-after": retry_after_header(wait)},
             )
         return caller
 
-    def _refuse(self, address: str, exc: AuthError, media: str) -> Response:
+    def _refusal(self, address: str, exc: AuthError) -> Refused:
         log.info("refused a bearer token from %s: %s", address, exc)
         wait = self.limiter.take(address)  # failed attempts count against the address
         if wait:
-            return error_response(
-                429, RATE_LIMITED, "too many requests", media, {"retry-after": retry_after_header(wait)}
+            return Refused(
+                429, "too many requests", {"code": RATE_LIMITED}, {"retry-after": retry_after_header(wait)}
             )
-        return error_response(
+        return Refused(
             401,
-            UNAUTHENTICATED,
             f"not authenticated: {exc}",
-            media,
+            {"code": UNAUTHENTICATED},
             {"www-authenticate": 'Bearer error="invalid_token"'},
         )

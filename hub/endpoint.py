@@ -1,15 +1,11 @@
-"""The hub's GraphQL-over-HTTP endpoint (/graphql): GraphiQL for a browser, else the request read,
-its caller admitted (callers.py), the document parsed and validated once per text, executed, and the
-answer sent with the sites' errors (masked) and a report per site.
-
-Kept to itself so that it can move onto the shared GraphQL-over-HTTP view in mx_schema; no resolver,
-no policy on who may see what lives here.
+"""The hub's GraphQL-over-HTTP endpoint (/graphql) on the shared view (mx_schema.view): the hub's hooks
+are its caller gate (callers.py), its document cache and executor, and the sites' errors (masked) and a
+report per site in the answer. No resolver, no policy on who may see what lives here.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import time
 from collections import OrderedDict
 from typing import Any
@@ -20,15 +16,13 @@ from graphql import (
     ExecutionResult,
     GraphQLError,
     GraphQLSchema,
-    OperationDefinitionNode,
-    OperationType,
     execute,
     parse,
     specified_rules,
     validate,
 )
 from starlette.requests import ClientDisconnect, Request
-from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.responses import Response
 
 from mx_hub.auth import ApiTokens, Caller
 from mx_hub.callers import Gate
@@ -40,7 +34,8 @@ from mx_hub.masking import mask_site_error
 from mx_hub.registry import Registry
 from mx_hub.runtime import Runtime
 from mx_hub.settings import HubSettings
-from mx_schema import SCHEMA_VERSION, graphiql, http
+from mx_schema import SCHEMA_VERSION, http
+from mx_schema.view import GraphQLHttp, Outcome
 
 
 class DocumentCache:
@@ -68,15 +63,12 @@ class DocumentCache:
         return entry
 
 
-def has_mutation(doc: DocumentNode) -> bool:
-    return any(
-        isinstance(d, OperationDefinitionNode) and d.operation == OperationType.MUTATION
-        for d in doc.definitions
-    )
+def _dumps(payload: Any) -> bytes:
+    return orjson.dumps(payload, default=str)
 
 
-class GraphQLEndpoint:
-    """The ASGI-facing handler of /graphql (GET and POST)."""
+class GraphQLEndpoint(GraphQLHttp):
+    """/graphql (GET and POST): the protocol is the shared view's; the hub adds who asks and how it runs."""
 
     def __init__(
         self,
@@ -87,6 +79,7 @@ class GraphQLEndpoint:
         gate: Gate,
         runtime: Runtime,
     ) -> None:
+        super().__init__(graphiql_title="GraphiQL · hub · mxhub", dumps=_dumps)
         self.schema = schema
         self.documents = DocumentCache(schema)
         self.registry = registry
@@ -95,34 +88,22 @@ class GraphQLEndpoint:
         self.gate = gate
         self.runtime = runtime
 
-    async def handle(self, request: Request) -> Response:
-        accept = request.headers.get("accept", "")
-        if request.method == "GET" and "query" not in request.query_params and "text/html" in accept:
-            return HTMLResponse(
-                graphiql.page("GraphiQL · hub · mxhub"),
-                headers={"content-security-policy": graphiql.CONTENT_SECURITY_POLICY},
-            )
-        media = http.negotiate(accept)
-        caller = await self.gate.admit(request, media)
-        if isinstance(caller, Response):
-            return caller
+    async def handle_request(self, request: Request) -> Response:
+        """The Starlette endpoint: the view's answer as a response."""
         try:
-            body = await http.read_body(request) if request.method == "POST" else b""
-            gql = http.parse_request(
-                request.method, request.headers.get("content-type"), body, request.query_params
-            )
-        except http.RequestError as exc:
-            return JSONResponse(http.request_error_body(str(exc)), status_code=exc.status, media_type=media)
+            answer = await self.handle(request)
         except ClientDisconnect:
-            return Response(status_code=499)
+            return Response(status_code=499)  # the caller has gone
+        return Response(answer.body, answer.status, dict(answer.headers), media_type=answer.media_type)
+
+    async def admit(self, request: http.HttpRequest) -> Caller:
+        return await self.gate.admit(request)  # type: ignore[arg-type]  # the Starlette request
+
+    async def execute(self, request: http.HttpRequest, gql: http.GraphQLRequest, scope: Any) -> Outcome:
+        caller: Caller = scope
         doc, errors = self.documents.get(gql.query)
         if errors or doc is None:
-            payload, status = http.result_body(None, errors, [http.format_error(e) for e in errors], media)
-            return Response(json.dumps(payload), status_code=status, media_type=media)
-        if request.method == "GET" and has_mutation(doc):
-            return JSONResponse(
-                http.request_error_body("mutations need POST"), status_code=405, media_type=media
-            )
+            return Outcome(None, errors)
         context = HubContext(
             registry=self.registry,
             client=self.runtime.client,
@@ -132,11 +113,25 @@ class GraphQLEndpoint:
             raw_variables=gql.variables or {},
         )
         started = time.perf_counter()
-        result = await self._execute(doc, gql, context, caller)
-        return self._respond(result, context, media, started)
+        result = await self._run(doc, gql, context, caller)
+        extensions: dict[str, Any] = {
+            "schemaVersion": SCHEMA_VERSION,
+            "sites": [vars(r) for r in sorted(context.reports.values(), key=lambda r: r.name)],
+            "totalCountComplete": context.total_complete,
+            "ms": round((time.perf_counter() - started) * 1000, 2),
+            "siteWaitMs": round(context.site_wait_ms, 2),
+        }
+        if context.warnings:
+            extensions["warnings"] = context.warnings
+        return Outcome(
+            result.data,
+            result.errors or (),
+            shaped_errors=[mask_site_error(e) for e in context.site_errors],
+            extensions=extensions,
+        )
 
-    async def _execute(
-        self, doc: DocumentNode, gql: Any, context: HubContext, caller: Caller
+    async def _run(
+        self, doc: DocumentNode, gql: http.GraphQLRequest, context: HubContext, caller: Caller
     ) -> ExecutionResult:
         scope_token = CURRENT_CALLER.set(CallerScope(caller))  # every call to a site carries this caller
         try:
@@ -156,19 +151,3 @@ class GraphQLEndpoint:
         if not isinstance(result, ExecutionResult):
             raise TypeError(f"graphql-core's execute gave {type(result).__name__}, not an ExecutionResult")
         return result
-
-    def _respond(self, result: ExecutionResult, context: HubContext, media: str, started: float) -> Response:
-        all_errors = [http.format_error(e) for e in result.errors or []] + [
-            mask_site_error(e) for e in context.site_errors
-        ]
-        payload, status = http.result_body(result.data, result.errors, all_errors, media)
-        payload["extensions"] = {
-            "schemaVersion": SCHEMA_VERSION,
-            "sites": [vars(r) for r in sorted(context.reports.values(), key=lambda r: r.name)],
-            "totalCountComplete": context.total_complete,
-            "ms": round((time.perf_counter() - started) * 1000, 2),
-            "siteWaitMs": round(context.site_wait_ms, 2),
-        }
-        if context.warnings:
-            payload["extensions"]["warnings"] = context.warnings
-        return Response(orjson.dumps(payload, default=str), status_code=status, media_type=media)

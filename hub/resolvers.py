@@ -1,7 +1,6 @@
 """Binding the hub schema's fields to their resolvers (connections.py, admin.py, execution.py).
 
-Only binds; the resolvers live in their own modules. HubSettings is re-exported for the import path
-that the command line, fixtures and docs have used (mx_hub.resolvers.HubSettings)."""
+Only binds; the resolvers live in their own modules (settings in settings.py)."""
 
 from __future__ import annotations
 
@@ -10,9 +9,8 @@ from graphql import GraphQLSchema
 from mx_hub import admin, connections
 from mx_hub.execution import bind_types
 from mx_hub.sdl import ROOT_FILTERS
-from mx_hub.settings import HubSettings
 
-__all__ = ["HubSettings", "bind_resolvers"]
+__all__ = ["bind_resolvers"]
 
 
 def bind_resolvers(schema: GraphQLSchema) -> GraphQLSchema:

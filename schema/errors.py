@@ -25,6 +25,8 @@ class ErrorCode(StrEnum):
     NOT_FOUND = "NOT_FOUND"
     FORBIDDEN = "FORBIDDEN"
     UNAUTHENTICATED = "UNAUTHENTICATED"
+    # The caller's requests a minute are used up: HTTP 429 with Retry-After.
+    RATE_LIMITED = "RATE_LIMITED"
     INTERNAL = "INTERNAL_SERVER_ERROR"
     # The HTTP request is not a GraphQL request (no query, bad JSON, wrong media type).
     BAD_REQUEST = "BAD_REQUEST"
@@ -71,6 +73,7 @@ SITE_ERROR = ErrorCode.SITE_ERROR
 NOT_FOUND = ErrorCode.NOT_FOUND
 FORBIDDEN = ErrorCode.FORBIDDEN
 UNAUTHENTICATED = ErrorCode.UNAUTHENTICATED
+RATE_LIMITED = ErrorCode.RATE_LIMITED
 INTERNAL = ErrorCode.INTERNAL
 BAD_REQUEST = ErrorCode.BAD_REQUEST
 GRAPHQL_VALIDATION_FAILED = ErrorCode.GRAPHQL_VALIDATION_FAILED

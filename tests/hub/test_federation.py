@@ -284,7 +284,7 @@ async def test_limits_on_depth_aliases_and_page_size(running_hub, demo_sites):
 
 async def test_restarted_hub_keeps_its_registry(hub_dsn, demo_sites):
     from mx_hub.app import create_app
-    from mx_hub.resolvers import HubSettings
+    from mx_hub.settings import HubSettings
     from tests.fixtures.hub import ADMIN_TOKEN, GENEROUS, RunningHub
 
     settings = HubSettings(**GENEROUS, health_interval=0, admin_token=ADMIN_TOKEN)

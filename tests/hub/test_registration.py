@@ -146,7 +146,7 @@ def test_dns_failure_is_named():
         try:
             raise socket.gaierror(-2, "Name or service not known")
         except socket.gaierror:
-            raise httpx.ConnectError("[Errno -2] Name or service not known")
+            raise httpx.ConnectError("[Errno -2] Name or service not known")  # noqa: B904 - httpx chains implicitly
     except httpx.ConnectError:
         try:
             raise SiteFailure("esrf", "SITE_UNAVAILABLE", "site esrf is unreachable (ConnectError)") from None

@@ -14,7 +14,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from mx_hub.app import create_app as create_hub_app
-from mx_hub.resolvers import HubSettings
+from mx_hub.settings import HubSettings
 from tests.fixtures.hub import ADMIN_TOKEN, GENEROUS, HUB_KEY_PEM, RunningHub, trusted_site_app
 from tests.fixtures.sites import serve_in_thread
 

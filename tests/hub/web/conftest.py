@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from mx_hub.app import create_app as create_hub_app
-from mx_hub.resolvers import HubSettings
+from mx_hub.settings import HubSettings
 from mx_hub.web import web_routes
 from site_adapter.app import create_app as create_site_app
 from site_adapter.backends.native import NativeBackend

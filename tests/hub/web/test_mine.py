@@ -10,7 +10,7 @@ import asyncpg
 import pytest
 
 from mx_hub.app import create_app as create_hub_app
-from mx_hub.resolvers import HubSettings
+from mx_hub.settings import HubSettings
 from tests.fixtures.hub import HUB_KEY_PEM, RunningHub, trusted_site_app
 from tests.fixtures.postgres import create_database, drop_database
 from tests.fixtures.sites import serve_in_thread
