@@ -6,7 +6,6 @@ This module signs; it must never accept a caller identity from a header itself.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import jwt
@@ -78,10 +77,6 @@ def sign_caller(key: Ed25519PrivateKey, caller: Caller, audience: str, ttl: int 
         algorithm=caller_token.ALGORITHM,
         headers={"kid": key_id(key)},
     )
-
-
-def load_key_file(path: str | Path) -> Ed25519PrivateKey:
-    return read_private_pem(Path(path).read_bytes())
 
 
 async def load_or_create_key(pool: asyncpg.Pool, pem: str | None = None) -> Ed25519PrivateKey:
