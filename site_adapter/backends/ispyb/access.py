@@ -9,28 +9,24 @@ from __future__ import annotations
 from typing import Any
 
 from site_adapter.backends.ispyb.schema_check import SchemaInfo
+from site_adapter.backends.ispyb.visibility import member_proposals
 
 # SynchWeb's staff permissions (Permission.type); a member of a UserGroup holding one is staff.
 STAFF_PERMISSIONS = ("mx_admin", "super_admin")
 
 
 async def proposals_of_login(db: Any, s: SchemaInfo, login: str) -> set[str]:
-    """Proposal codes the login owns (Proposal.personId) or is a member of (ProposalHasPerson)."""
-    parts: list[str] = []
-    if s.has("Proposal", "personId"):
-        parts.append(
-            "SELECT p.`proposalCode` AS code, p.`proposalNumber` AS number FROM Proposal p"
-            " JOIN Person pe ON pe.`personId` = p.`personId` WHERE pe.`login` = %s"
-        )
-    if s.has("ProposalHasPerson"):
-        parts.append(
-            "SELECT p.`proposalCode` AS code, p.`proposalNumber` AS number FROM ProposalHasPerson php"
-            " JOIN Proposal p ON p.`proposalId` = php.`proposalId`"
-            " JOIN Person pe ON pe.`personId` = php.`personId` WHERE pe.`login` = %s"
-        )
-    if not parts or not login:
+    """Proposal codes the login owns or is a member of: the membership the access rule uses
+    (visibility.member_proposals), named by code."""
+    members = member_proposals(s, login) if login else None
+    if members is None:
         return set()
-    rows = await db.fetch_rows(" UNION ".join(parts), [login] * len(parts))
+    sql, args = members
+    rows = await db.fetch_rows(
+        "SELECT p.`proposalCode` AS code, p.`proposalNumber` AS number FROM Proposal p"
+        f" WHERE p.`proposalId` IN ({sql})",
+        args,
+    )
     return {f"{r['code'] or ''}{r['number'] or ''}" for r in rows}
 
 
