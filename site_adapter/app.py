@@ -41,10 +41,14 @@ def create_app(
     """An app serving `backend` as site `site`; it starts and closes the backend unless told not to.
 
     With an access policy every request is scoped to the caller the trusted hub vouches for (anonymous
-    without a token); without one the site trusts its network and shows everything.
+    without a token); without one the site trusts its network and shows everything. `schema_version`
+    (e.g. "1.0") serves an older minor version kept in mx_schema's versions/ as a site of that version
+    would (docs/facility.md, "Versions"); a version not kept is a ValueError.
     """
     if not SITE_NAME.match(site):
         raise ValueError(f"site name {site!r} must be lower-case letters, digits, '-' or '_'")
+    older = _older_version(schema_version)
+    served_version = older.version if older is not None else SCHEMA_VERSION
     given = services or SiteServices()
 
     def make_context(request: Request) -> SiteContext:
@@ -93,3 +97,10 @@ def create_app(
         ],
         lifespan=lifespan,
     )
+
+
+def _older_version(schema_version: str | None) -> OlderVersion | None:
+    """The older minor version to serve, or None for the current (ValueError: a version not kept)."""
+    if schema_version is None or resolve_version(schema_version) == SCHEMA_VERSION:
+        return None
+    return OlderVersion(schema_version)
