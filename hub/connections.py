@@ -78,7 +78,7 @@ class Fanout:
             with_nodes,
         )
         caps = capabilities(site.sdl)
-        if not with_nodes or not caps.missing_fields:
+        if not with_nodes or caps.complete:
             return q, None
         root_path = (self.root_field, *NODE_PATH)
         pruned = prune.prune_document(q.text, self.info.schema, caps, root_path, _node_type(self))
@@ -360,6 +360,18 @@ async def resolve_node(_: Any, info: GraphQLResolveInfo[HubContext], id: str) ->
     rw = stitch.rewrite(info.schema, info.field_nodes, info.fragments, info.return_type)
     q = plan.plan_node(rw.field_nodes, rw.fragments, info.operation, ctx.raw_variables, id)
     path = list(info.path.as_list())
+    caps = capabilities(site.sdl)
+    if not caps.complete:  # a site of another minor version: only what it serves (issue 21)
+        try:
+            pruned = prune.prune_document(q.text, info.schema, caps, ("node",), "Node")
+        except prune.Unanswerable as lacking:
+            ctx.warn(capability_warnings.excluded(site.name, site.schema_version, lacking.needs, path))
+            return None
+        if pruned.fields:
+            ctx.warn(
+                capability_warnings.unavailable(site.name, site.schema_version, pruned.fields, pruned.paths)
+            )
+        q = plan.ForwardedQuery(pruned.text, q.variables)
     started = time.perf_counter()
     try:
         answer = await ctx.client.query(
