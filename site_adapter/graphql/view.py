@@ -66,7 +66,7 @@ class OlderVersion:
 
     def __init__(self, version: str) -> None:
         self.version = resolve_version(version)
-        self.sdl = read_version_sdl(self.version)
+        self.sdl = read_version_sdl(self.version).removesuffix("\n")  # printed as a build prints it
         self.schema: GraphQLSchema = build_schema(_FEDERATION_DIRECTIVES + self.sdl, assume_valid_sdl=True)
 
     def answer(self, gql: http.GraphQLRequest) -> tuple[Any, list[GraphQLError]] | None:
@@ -90,13 +90,39 @@ class OlderVersion:
         )
         return result.data, list(result.errors or ())
 
+    def own_sdl(self, gql: http.GraphQLRequest, data: Any) -> None:
+        """Put this version's SDL in `_service { sdl }` of data the current schema answered (a document that
+        asks for it beside records, as the hub's health check does)."""
+        if not isinstance(data, dict) or "_service" not in gql.query:
+            return
+        operation = _operation(parse(gql.query, no_location=True, max_tokens=MAX_TOKENS), gql.operation_name)
+        for root in operation.selection_set.selections if operation is not None else ():
+            service = (
+                data.get(_key(root))
+                if isinstance(root, FieldNode) and root.name.value == "_service"
+                else None
+            )
+            if isinstance(service, dict) and isinstance(root, FieldNode) and root.selection_set is not None:
+                for sel in root.selection_set.selections:
+                    if isinstance(sel, FieldNode) and sel.name.value == "sdl":
+                        service[_key(sel)] = self.sdl
 
-def _asks_only_schema(document: DocumentNode, operation_name: str | None) -> bool:
+
+def _key(node: FieldNode) -> str:
+    return node.alias.value if node.alias is not None else node.name.value
+
+
+def _operation(document: DocumentNode, operation_name: str | None) -> OperationDefinitionNode | None:
     ops = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
     chosen = [o for o in ops if operation_name is None or (o.name and o.name.value == operation_name)]
-    if len(chosen) != 1:
+    return chosen[0] if len(chosen) == 1 else None
+
+
+def _asks_only_schema(document: DocumentNode, operation_name: str | None) -> bool:
+    operation = _operation(document, operation_name)
+    if operation is None:
         return False
-    selections = chosen[0].selection_set.selections
+    selections = operation.selection_set.selections
     return all(isinstance(s, FieldNode) and s.name.value in _SCHEMA_FIELDS for s in selections)
 
 
@@ -180,6 +206,8 @@ class GraphQLView(GraphQLHttp):
         finally:
             access.SCOPE.reset(scope_token)
             access.TOUCHED.reset(touched_token)
+        if self.older is not None:
+            self.older.own_sdl(gql, result.data)
         if context.warnings:
             extensions["warnings"] = context.warnings
         return Outcome(result.data, result.errors or (), {"site": context.site}, extensions=extensions)
