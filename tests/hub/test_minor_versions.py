@@ -7,6 +7,7 @@ nullable); fields a site lacks are tested with a site serving 1.0.0 less two fie
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import uuid
 from contextlib import ExitStack
@@ -357,3 +358,38 @@ async def test_fields_a_site_lacks_are_null_there_with_one_warning(lacking_hub):
         else:
             assert n["flux"] == (None if row["flux"] is None else pytest.approx(row["flux"]))
             assert (n["session"] or {}).get("visit") == row["visit"]
+
+
+async def test_health_checks_refresh_the_sdl_a_site_serves(hub_dsn, old_site_dsn):
+    """The registry's copy is replaced by what the site serves at the next health check (here a 1.0 site,
+    whose health answer carries siteInfo beside `_service`: its own SDL, not the current one)."""
+    with (
+        serve_hub(hub_dsn, health_interval=0.5) as hub,
+        serve_in_thread(serve_1_0(old_site_dsn, "maxiv")) as url,
+    ):
+        assert "errors" not in await hub.register("maxiv", url)
+        conn = await asyncpg.connect(hub_dsn)
+        try:
+            await conn.execute("UPDATE site SET sdl = NULL, sdl_seen = NULL WHERE name = 'maxiv'")
+            await eventually_true(
+                lambda: conn.fetchval("SELECT sdl_seen IS NOT NULL FROM site WHERE name = 'maxiv'"),
+                "a health check",
+            )
+            row = await conn.fetchrow("SELECT sdl, schema_version FROM site WHERE name = 'maxiv'")
+        finally:
+            await conn.close()
+        assert row["sdl"] == (VERSIONS_DIR / "1.0.0.graphql").read_text().rstrip("\n")
+        assert row["schema_version"] == "1.0.0"
+        body = await hub.query(SITES)
+        caps = next(s for s in body["data"]["sites"] if s["name"] == "maxiv")["capabilities"]
+        assert caps["missingInputs"] == ["DataCollectionFilter.mine"]
+        await hub.http.aclose()
+
+
+async def eventually_true(check: Any, what: str, timeout: float = 120.0) -> None:
+    loop = asyncio.get_running_loop()
+    end = loop.time() + timeout
+    while not await check():
+        if loop.time() > end:
+            raise AssertionError(f"{what}: not within {timeout:g} s")
+        await asyncio.sleep(0.05)
