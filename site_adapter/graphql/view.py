@@ -18,6 +18,7 @@ from graphql import (
     build_schema,
     execute_sync,
     parse,
+    specified_rules,
     validate,
 )
 from starlette.requests import ClientDisconnect, Request
@@ -26,7 +27,7 @@ from starlette.routing import Route
 
 from mx_schema import graphiql, http
 from mx_schema.errors import CALLER_TOKEN_IGNORED
-from mx_schema.limits import MAX_TOKENS
+from mx_schema.limits import MAX_TOKENS, RULES
 from mx_schema.versioning import read_version_sdl, resolve_version
 from mx_schema.view import GraphQLHttp, HttpAnswer, Outcome, Refused
 from site_adapter import access
@@ -76,7 +77,7 @@ class OlderVersion:
             document = parse(gql.query, no_location=False, max_tokens=MAX_TOKENS)
         except GraphQLError:
             return None  # the current schema reports it, in the same words
-        errors = validate(self.schema, document)
+        errors = validate(self.schema, document, [*specified_rules, *RULES])  # the site's limits too
         if errors:
             return None, list(errors)
         if not _asks_only_schema(document, gql.operation_name):
