@@ -394,3 +394,19 @@ async def eventually_true(check: Any, what: str, timeout: float = 120.0) -> None
         if loop.time() > end:
             raise AssertionError(f"{what}: not within {timeout:g} s")
         await asyncio.sleep(0.05)
+
+
+async def test_node_at_a_site_that_lacks_a_field(lacking_hub):
+    hub, token, dsns = lacking_hub
+    row = (await rows(dsns["soleil"], "SELECT id, wavelength FROM data_collection ORDER BY id LIMIT 1"))[0]
+    gid = encode_id("soleil", "DataCollection", str(row["id"]))
+    body = await hub.query(
+        "query($id: ID!) { node(id: $id) { id ... on DataCollection { flux wavelength } } }",
+        {"id": gid},
+        token=token,
+    )
+    assert "errors" not in body, body["errors"]
+    assert body["data"]["node"] == {"id": gid, "flux": None, "wavelength": pytest.approx(row["wavelength"])}
+    (warning,) = body["extensions"]["warnings"]
+    assert warning["code"] == "FIELD_UNAVAILABLE" and warning["site"] == "soleil"
+    assert warning["fields"] == ["DataCollection.flux"]
