@@ -8,6 +8,7 @@ from typing import Any
 from graphql import GraphQLResolveInfo
 
 from mx_hub.auth import ApiTokenInfo, ApiTokens, Caller
+from mx_hub.capabilities import capabilities
 from mx_hub.context import HubContext
 from mx_hub.execution import Local
 from mx_hub.registration import register_site
@@ -32,6 +33,18 @@ def site_object(s: SiteRecord) -> Local:
         lastSeen=s.last_seen.isoformat() if s.last_seen else None,
         latencyMs=s.latency_ms,
         lastError=s.last_error,
+        capabilities=_capabilities(s),
+    )
+
+
+def _capabilities(s: SiteRecord) -> Local | None:
+    if s.kind != "site":
+        return None
+    caps = capabilities(s.sdl)
+    return Local(
+        complete=caps.complete,
+        missingFields=sorted(caps.missing_fields),
+        missingInputs=sorted(caps.missing_inputs),
     )
 
 

@@ -1,13 +1,16 @@
-"""Is a site's schema one the hub can serve? Same major version, and no contract field missing."""
+"""Is a site's schema one the hub can serve at all? Same major version, and the core of the contract
+(root fields, node ids) present with the contract's types. Decides; changes nothing."""
 
 from __future__ import annotations
 
 from graphql import (
     GraphQLError,
     GraphQLSchema,
+    GraphQLType,
     build_schema,
     is_input_object_type,
     is_interface_type,
+    is_non_null_type,
     is_object_type,
 )
 
@@ -38,7 +41,8 @@ def parse_site_sdl(sdl: str) -> GraphQLSchema:
 
 
 def differences(site_sdl: str, site_version: str | None, contract: GraphQLSchema | None = None) -> list[str]:
-    """What stops the hub from serving this site; empty when compatible."""
+    """What stops the hub from serving this site at all; empty when it can (issue 21: fields of another
+    minor version are the site's capabilities, mx_hub.capabilities, not a refusal)."""
     problems: list[str] = []
     if not site_version:
         problems.append("the site does not report a schema version")
@@ -57,14 +61,32 @@ def differences(site_sdl: str, site_version: str | None, contract: GraphQLSchema
         ):
             continue
         have = site.type_map.get(name)
-        if have is None:
-            problems.append(f"missing type {name}")
-            continue
-        have_fields = getattr(have, "fields", {})
+        have_fields = getattr(have, "fields", {}) if have is not None else {}
         for field_name, field in want.fields.items():
             got = have_fields.get(field_name)
             if got is None:
-                problems.append(f"missing field {name}.{field_name}")
-            elif str(got.type) != str(field.type):
+                if (name, field_name) in _core(contract):
+                    problems.append(f"missing field {name}.{field_name}, the core of the contract")
+            elif not _serves(got.type, field.type, output=not is_input_object_type(want)):
                 problems.append(f"{name}.{field_name} is {got.type}, the contract says {field.type}")
     return problems
+
+
+def _core(contract: GraphQLSchema) -> set[tuple[str, str]]:
+    """What no minor version may lack: the root fields and every node's id (fan-out, paging, node(id))."""
+    query = contract.query_type
+    core = {("Query", f) for f in (query.fields if query is not None else {})}
+    node = contract.type_map.get("Node")
+    if node is not None:
+        core |= {(t.name, "id") for t in contract.get_possible_types(node)} | {("Node", "id")}  # type: ignore[arg-type]
+    return core
+
+
+def _serves(have: GraphQLType, want: GraphQLType, *, output: bool) -> bool:
+    """The site's type serves the contract's: the same, or (an output of an older minor version) non-null
+    where the contract has since made it nullable (1.0's `Reprocessing.xdsInp: String!`)."""
+    if str(have) == str(want):
+        return True
+    if output and is_non_null_type(have) and not is_non_null_type(want):
+        return str(have.of_type) == str(want)
+    return False

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
-from graphql import GraphQLResolveInfo
+from graphql import GraphQLResolveInfo, get_named_type
 
-from mx_hub import lims_search, plan, stitch
+from mx_hub import capability_warnings, lims_search, plan, prune, stitch
+from mx_hub.capabilities import capabilities
 from mx_hub.client import SiteAnswer, SiteFailure
 from mx_hub.context import HubContext
 from mx_hub.execution import Local, SiteNode
@@ -41,6 +42,7 @@ DEFAULT_PAGE_SIZE = 20
 TWO_PHASE_MIN_PAGE = 25
 
 Resolver = Callable[..., Awaitable[Local]]
+NODE_PATH = ("edges", "node")  # below a forwarded connection field: where its records are selected
 
 
 @dataclass
@@ -56,8 +58,13 @@ class Fanout:
     rewrite: stitch.Rewrite
     info: GraphQLResolveInfo[HubContext]
     path: list[Any]
+    # Sites of another minor version: the filter each is sent (without null fields it lacks), issue 21.
+    filters: dict[str, dict[str, Any]] = field(default_factory=dict)
 
-    def call(self, site: SiteRecord, first: int, with_nodes: bool) -> Awaitable[SiteAnswer]:
+    def planned(
+        self, site: SiteRecord, first: int, with_nodes: bool
+    ) -> tuple[plan.ForwardedQuery, prune.Pruned | None]:
+        """The query `site` is sent, and for a site that lacks fields what was taken out of it."""
         q = plan.plan_connection(
             self.root_field,
             ROOT_FILTERS[self.root_field],
@@ -65,11 +72,20 @@ class Fanout:
             self.rewrite.fragments,
             self.info.operation,
             self.ctx.raw_variables,
-            self.site_filter or None,
+            self.filters.get(site.name, self.site_filter) or None,
             first,
             self.start.get(site.name),
             with_nodes,
         )
+        caps = capabilities(site.sdl)
+        if not with_nodes or caps.complete:
+            return q, None
+        root_path = (self.root_field, *NODE_PATH)
+        pruned = prune.prune_document(q.text, self.info.schema, caps, root_path, _node_type(self))
+        return plan.ForwardedQuery(pruned.text, q.variables), pruned
+
+    def call(self, site: SiteRecord, first: int, with_nodes: bool) -> Awaitable[SiteAnswer]:
+        q, _ = self.planned(site, first, with_nodes)
         return self.ctx.client.query(
             site.name, site.url, q.text, q.variables, timeout=self.ctx.settings.site_timeout
         )
@@ -87,7 +103,7 @@ def connection_resolver(root_field: str) -> Resolver:
         lims_filter = fan.site_filter.pop("lims", None)
         if lims_filter is not None and not await _narrow_by_lims(fan, lims_filter):
             return _empty_connection(after)
-        fan.sites = _live_sites(fan.ctx, fan.sites, fan.path)
+        fan.sites = _capable_sites(fan, _live_sites(fan.ctx, fan.sites, fan.path))
         pages = await (_two_phases(fan) if _wants_two_phases(fan) else _one_phase(fan))
         try:
             merged = merge_pages(root_field, pages, fan.size, fan.start)
@@ -189,6 +205,42 @@ def _live_sites(ctx: HubContext, chosen: list[SiteRecord], path: list[Any]) -> l
         else:
             live.append(s)
     return live
+
+
+def _node_type(fan: Fanout) -> str:
+    """The type of the connection's records (DataCollection for dataCollections)."""
+    edges = get_named_type(fan.info.return_type)
+    edge = get_named_type(getattr(edges, "fields", {})["edges"].type)
+    name: str = get_named_type(getattr(edge, "fields", {})["node"].type).name
+    return name
+
+
+def _capable_sites(fan: Fanout, live: list[SiteRecord]) -> list[SiteRecord]:
+    """The live sites that can answer this query: a site of another minor version is left out (named)
+    when the filter or an argument needs what it lacks; the fields it lacks are named once (issue 21)."""
+    ctx, kept = fan.ctx, []
+    for s in live:
+        caps = capabilities(s.sdl)
+        if caps.complete:
+            kept.append(s)
+            continue
+        needs, site_filter = prune.filter_needs(
+            fan.info.schema, ROOT_FILTERS[fan.root_field], fan.site_filter, caps
+        )
+        fan.filters[s.name] = site_filter
+        try:
+            if needs:
+                raise prune.Unanswerable(needs)
+            _, found = fan.planned(s, fan.size, True)
+        except prune.Unanswerable as lacking:
+            ctx.warn(capability_warnings.excluded(s.name, s.schema_version, lacking.needs, fan.path))
+            ctx.report(s.name, "excluded")
+            ctx.total_complete = False
+            continue
+        if found is not None and found.fields:
+            ctx.warn(capability_warnings.unavailable(s.name, s.schema_version, found.fields, found.paths))
+        kept.append(s)
+    return kept
 
 
 def _wants_two_phases(fan: Fanout) -> bool:
@@ -308,6 +360,18 @@ async def resolve_node(_: Any, info: GraphQLResolveInfo[HubContext], id: str) ->
     rw = stitch.rewrite(info.schema, info.field_nodes, info.fragments, info.return_type)
     q = plan.plan_node(rw.field_nodes, rw.fragments, info.operation, ctx.raw_variables, id)
     path = list(info.path.as_list())
+    caps = capabilities(site.sdl)
+    if not caps.complete:  # a site of another minor version: only what it serves (issue 21)
+        try:
+            pruned = prune.prune_document(q.text, info.schema, caps, ("node",), "Node")
+        except prune.Unanswerable as lacking:
+            ctx.warn(capability_warnings.excluded(site.name, site.schema_version, lacking.needs, path))
+            return None
+        if pruned.fields:
+            ctx.warn(
+                capability_warnings.unavailable(site.name, site.schema_version, pruned.fields, pruned.paths)
+            )
+        q = plan.ForwardedQuery(pruned.text, q.variables)
     started = time.perf_counter()
     try:
         answer = await ctx.client.query(

@@ -44,5 +44,10 @@ class HubContext:
         self.report(name, status, ms)
         self.total_complete = False
 
+    def warn(self, entry: dict[str, Any]) -> None:
+        """A warning for `extensions.warnings`, once per request however many pages or phases repeat it."""
+        if entry not in self.warnings:
+            self.warnings.append(entry)
+
     def record_failure(self, failure: SiteFailure, path: list[Any]) -> None:
         self.failed(failure.site, failure_entry(failure, path), FAILURE_STATUS.get(failure.code, "error"))

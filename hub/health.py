@@ -1,5 +1,6 @@
-"""Health checks of every registered source: one round asks each for its schema version (a LIMS for its
-SDL) and marks it up or down in the registry, naming why. Changes nothing but the registry's status."""
+"""Health checks of every registered source: one round asks each for its schema version and SDL (a LIMS
+for its SDL) and marks it up or down in the registry, naming why; a site's SDL and version are refreshed,
+so an upgraded site's capabilities are seen (issue 21). Changes nothing but the registry's records."""
 
 from __future__ import annotations
 
@@ -28,7 +29,7 @@ async def _check_one(
     registry: Registry, client: SiteClient, name: str, url: str, kind: str, timeout: float
 ) -> None:
     start = time.perf_counter()
-    query = "{ siteInfo { schemaVersion } }" if kind == "site" else "{ _service { sdl } }"
+    query = "{ siteInfo { schemaVersion } _service { sdl } }" if kind == "site" else "{ _service { sdl } }"
     try:
         answer = await client.query(name, url, query, timeout=timeout)
         if answer.errors or not answer.data:
@@ -36,7 +37,16 @@ async def _check_one(
     except SiteFailure as failure:
         await registry.mark(name, "down", error=str(failure))
         return
-    await registry.mark(name, "up", latency_ms=(time.perf_counter() - start) * 1000)
+    latency = (time.perf_counter() - start) * 1000
+    await registry.mark(name, "up", latency_ms=latency, served=_served(answer) if kind == "site" else None)
+
+
+def _served(answer: SiteAnswer) -> tuple[str, str] | None:
+    """(schema version, SDL) from a site's health answer, when it carries both."""
+    data = answer.data or {}
+    version = (data.get("siteInfo") or {}).get("schemaVersion")
+    sdl = (data.get("_service") or {}).get("sdl")
+    return (version, sdl) if isinstance(version, str) and isinstance(sdl, str) and sdl else None
 
 
 def _why_unhealthy(name: str, answer: SiteAnswer) -> str:

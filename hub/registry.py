@@ -27,7 +27,8 @@ class SiteRecord:
     latency_ms: float | None
     last_seen: dt.datetime | None
     last_error: str | None
-    sdl: str | None = None
+    sdl: str | None = None  # what the site served at registration or its last health check (issue 21)
+    sdl_seen: dt.datetime | None = None
 
 
 class Registry:
@@ -73,10 +74,11 @@ class Registry:
         latency_ms: float | None,
     ) -> SiteRecord:
         row = await self.pool.fetchrow(
-            """INSERT INTO site (name, url, kind, schema_version, backend, sdl, status, latency_ms, last_seen)
-               VALUES ($1, $2, $3, $4, $5, $6, 'up', $7, now())
+            """INSERT INTO site (name, url, kind, schema_version, backend, sdl, status, latency_ms, last_seen,
+                   sdl_seen)
+               VALUES ($1, $2, $3, $4, $5, $6, 'up', $7, now(), now())
                ON CONFLICT (name) DO UPDATE SET url = $2, kind = $3, schema_version = $4, backend = $5, sdl = $6,
-                   status = 'up', latency_ms = $7, last_seen = now(), last_error = NULL
+                   status = 'up', latency_ms = $7, last_seen = now(), last_error = NULL, sdl_seen = now()
                RETURNING *""",
             name,
             url,
@@ -96,14 +98,26 @@ class Registry:
         return str(done).endswith("1")
 
     async def mark(
-        self, name: str, status: str, *, latency_ms: float | None = None, error: str | None = None
+        self,
+        name: str,
+        status: str,
+        *,
+        latency_ms: float | None = None,
+        error: str | None = None,
+        served: tuple[str, str] | None = None,
     ) -> None:
+        """Record a health check; `served` (schema version, SDL) as the site now serves them, when known."""
         if status == "up":
+            version, sdl = served if served is not None else (None, None)
             row = await self.pool.fetchrow(
-                "UPDATE site SET status = 'up', latency_ms = $2, last_seen = now(), last_error = NULL"
+                "UPDATE site SET status = 'up', latency_ms = $2, last_seen = now(), last_error = NULL,"
+                " schema_version = COALESCE($3, schema_version), sdl = COALESCE($4, sdl),"
+                " sdl_seen = CASE WHEN $4::text IS NULL THEN sdl_seen ELSE now() END"
                 " WHERE name = $1 RETURNING *",
                 name,
                 latency_ms,
+                version,
+                sdl,
             )
         else:
             row = await self.pool.fetchrow(
@@ -128,4 +142,5 @@ def _record(r: asyncpg.Record) -> SiteRecord:
         last_seen=r["last_seen"],
         last_error=r["last_error"],
         sdl=r["sdl"],
+        sdl_seen=r["sdl_seen"],
     )

@@ -47,6 +47,18 @@ type Site {
   "Unit: ms. Round trip of the last health check."
   latencyMs: Float
   lastError: String
+  "What the site serves of this hub's schema, from the SDL it served at registration or its last health check (null for a LIMS source)."
+  capabilities: SiteCapabilities
+}
+
+"What a site of another minor version lacks relative to the hub's schema (docs/facility.md, Versions)."
+type SiteCapabilities {
+  "True when the site serves every field, input field and argument of the hub's common schema."
+  complete: Boolean!
+  "Output fields the site lacks, as Type.field, sorted: selected, they are answered null for its records, with a FIELD_UNAVAILABLE warning."
+  missingFields: [String!]!
+  "Input fields (Input.field) and arguments (Type.field(arg)) the site lacks, sorted: a query that gives one a value leaves the site out of the answer, with a SITE_EXCLUDED warning."
+  missingInputs: [String!]!
 }
 
 "Who the hub takes the caller to be (from the bearer token; anonymous without one)."

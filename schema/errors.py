@@ -60,6 +60,10 @@ class ErrorCode(StrEnum):
     # Warnings (`extensions.warnings[].code`): the answer stands, with something the caller should know.
     UNKNOWN_TERM = "UNKNOWN_TERM"  # a LIMS search term (chemical, ligand) no registered LIMS records
     LIMS_SEARCH_INCOMPLETE = "LIMS_SEARCH_INCOMPLETE"  # a LIMS did not answer: its crystals are missing
+    # A site of an older minor version lacks selected fields: answered null there (docs/facility.md).
+    FIELD_UNAVAILABLE = "FIELD_UNAVAILABLE"
+    # A site cannot honour a filter or argument the caller gave: left out of the answer, not answered wrongly.
+    SITE_EXCLUDED = "SITE_EXCLUDED"
 
 
 BAD_USER_INPUT = ErrorCode.BAD_USER_INPUT
@@ -95,6 +99,8 @@ WRONG_SITE_KIND = ErrorCode.WRONG_SITE_KIND
 SITE_TLS_ERROR = ErrorCode.SITE_TLS_ERROR
 UNKNOWN_TERM = ErrorCode.UNKNOWN_TERM
 LIMS_SEARCH_INCOMPLETE = ErrorCode.LIMS_SEARCH_INCOMPLETE
+FIELD_UNAVAILABLE = ErrorCode.FIELD_UNAVAILABLE
+SITE_EXCLUDED = ErrorCode.SITE_EXCLUDED
 
 # The codes that mean "this site did not answer (well)": a client names the site rather than failing.
 SITE_FAILURE_CODES = frozenset({SITE_TIMEOUT, SITE_UNAVAILABLE, SITE_ERROR})

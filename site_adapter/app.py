@@ -18,12 +18,13 @@ from strawberry.dataloader import DataLoader
 
 from mx_schema import SCHEMA_VERSION
 from mx_schema.ids import SITE_NAME
+from mx_schema.versioning import resolve_version
 from site_adapter.access import AccessPolicy
 from site_adapter.backends.base import Backend, BackendError
 from site_adapter.graphql import images
 from site_adapter.graphql.context import SiteContext, SiteServices, make_loaders
 from site_adapter.graphql.schema import schema as site_schema
-from site_adapter.graphql.view import GraphQLView
+from site_adapter.graphql.view import GraphQLView, OlderVersion
 
 log = logging.getLogger("mxhub.site")
 
@@ -35,14 +36,19 @@ def create_app(
     services: SiteServices | None = None,
     manage_backend: bool = True,
     access_policy: AccessPolicy | None = None,
+    schema_version: str | None = None,
 ) -> Starlette:
     """An app serving `backend` as site `site`; it starts and closes the backend unless told not to.
 
     With an access policy every request is scoped to the caller the trusted hub vouches for (anonymous
-    without a token); without one the site trusts its network and shows everything.
+    without a token); without one the site trusts its network and shows everything. `schema_version`
+    (e.g. "1.0") serves an older minor version kept in mx_schema's versions/ as a site of that version
+    would (docs/facility.md, "Versions"); a version not kept is a ValueError.
     """
     if not SITE_NAME.match(site):
         raise ValueError(f"site name {site!r} must be lower-case letters, digits, '-' or '_'")
+    older = _older_version(schema_version)
+    served_version = older.version if older is not None else SCHEMA_VERSION
     given = services or SiteServices()
 
     def make_context(request: Request) -> SiteContext:
@@ -59,11 +65,11 @@ def create_app(
             },
         )
         return SiteContext(
-            site=site, backend=backend, schema_version=SCHEMA_VERSION, loaders=loaders, services=services
+            site=site, backend=backend, schema_version=served_version, loaders=loaders, services=services
         )
 
     async def health(request: Request) -> JSONResponse:
-        return JSONResponse({"status": "ok", "site": site, "schemaVersion": SCHEMA_VERSION})
+        return JSONResponse({"status": "ok", "site": site, "schemaVersion": served_version})
 
     async def ready(request: Request) -> JSONResponse:
         try:
@@ -82,7 +88,7 @@ def create_app(
             if manage_backend:
                 await backend.close()
 
-    view = GraphQLView(site_schema, make_context, access_policy)
+    view = GraphQLView(site_schema, make_context, access_policy, older)
     return Starlette(
         routes=[
             *view.routes("/graphql"),
@@ -91,3 +97,10 @@ def create_app(
         ],
         lifespan=lifespan,
     )
+
+
+def _older_version(schema_version: str | None) -> OlderVersion | None:
+    """The older minor version to serve, or None for the current (ValueError: a version not kept)."""
+    if schema_version is None or resolve_version(schema_version) == SCHEMA_VERSION:
+        return None
+    return OlderVersion(schema_version)

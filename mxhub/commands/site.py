@@ -101,6 +101,14 @@ async def open_backend(
     "are read in it (docs/time.md). [env MXHUB_SITE_TIME_ZONE]",
 )
 @click.option(
+    "--schema-version",
+    default=None,
+    envvar="MXHUB_SITE_SCHEMA_VERSION",
+    callback=lambda ctx, param, value: _schema_version(value),
+    help="Serve an older minor version of the common schema, e.g. 1.0, as a site of that version "
+    "would (docs/facility.md); default: the current. [env MXHUB_SITE_SCHEMA_VERSION]",
+)
+@click.option(
     "--demo-collections",
     default=0,
     show_default=True,
@@ -158,6 +166,7 @@ def serve(
     host: str,
     port: int,
     time_zone: str,
+    schema_version: str | None,
     demo_collections: int,
     hub_keys: tuple[str, ...],
     embargo_years: float,
@@ -191,7 +200,14 @@ def serve(
 
                 image_pool = await asyncpg.create_pool(image_store_dsn, min_size=1, max_size=4)
             services = SiteServices(image_pool=image_pool, detector_overrides=overrides)
-            app = create_app(b, site=name, manage_backend=False, access_policy=policy, services=services)
+            app = create_app(
+                b,
+                site=name,
+                manage_backend=False,
+                access_policy=policy,
+                services=services,
+                schema_version=schema_version,
+            )
             served = Served(name, app, host, port).bind()
 
             async def started() -> None:
@@ -217,6 +233,18 @@ def _time_zone(value: str) -> str:
         return facility_zone(value).key
     except UnknownTimeZone as exc:
         raise click.BadParameter(str(exc), param_hint="--time-zone") from None
+
+
+def _schema_version(value: str | None) -> str | None:
+    """--schema-version checked against the versions kept, so an unknown one stops the site at once."""
+    if value is None:
+        return None
+    from mx_schema.versioning import resolve_version
+
+    try:
+        return resolve_version(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--schema-version") from None
 
 
 def _embargo_per_beamline(items: tuple[str, ...]) -> dict[str, float]:

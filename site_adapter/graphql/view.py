@@ -1,5 +1,6 @@
 """The site's thin HTTP view on Starlette, for site adapters and LIMS sources alike: the protocol is
-mx_schema.view's; this module adds the site's hooks (caller token, scope, audit) and GraphiQL's files."""
+mx_schema.view's; this module adds the site's hooks (caller token, scope, audit, an older minor version
+served: issue 21) and GraphiQL's files."""
 
 from __future__ import annotations
 
@@ -8,12 +9,26 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import orjson
+from graphql import (
+    DocumentNode,
+    FieldNode,
+    GraphQLError,
+    GraphQLSchema,
+    OperationDefinitionNode,
+    build_schema,
+    execute_sync,
+    parse,
+    specified_rules,
+    validate,
+)
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import FileResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from mx_schema import graphiql, http
 from mx_schema.errors import CALLER_TOKEN_IGNORED
+from mx_schema.limits import MAX_TOKENS, RULES
+from mx_schema.versioning import read_version_sdl, resolve_version
 from mx_schema.view import GraphQLHttp, HttpAnswer, Outcome, Refused
 from site_adapter import access
 from site_adapter.access import AccessPolicy
@@ -36,6 +51,82 @@ class _Request:
     touched: set[str] = field(default_factory=set)
 
 
+# The federation directives the printed SDL uses without declaring them; declared so graphql-core builds it.
+_FEDERATION_DIRECTIVES = (
+    "directive @link(url: String!, import: [String]) repeatable on SCHEMA\n"
+    "directive @key(fields: String!, resolvable: Boolean = true) repeatable on OBJECT | INTERFACE\n"
+)
+# Root fields answered from the older SDL itself (introspection and the federation `_service`).
+_SCHEMA_FIELDS = frozenset({"__schema", "__type", "__typename", "_service"})
+
+
+class OlderVersion:
+    """An older minor version this site serves (`mxhub site serve --schema-version 1.0`): documents are
+    validated against its SDL before the current schema runs them, and its SDL answers `_service` and
+    introspection, as a site of that version would (docs/facility.md, "Versions")."""
+
+    def __init__(self, version: str) -> None:
+        self.version = resolve_version(version)
+        self.sdl = read_version_sdl(self.version).removesuffix("\n")  # printed as a build prints it
+        self.schema: GraphQLSchema = build_schema(_FEDERATION_DIRECTIVES + self.sdl, assume_valid_sdl=True)
+
+    def answer(self, gql: http.GraphQLRequest) -> tuple[Any, list[GraphQLError]] | None:
+        """(data, errors) when this version answers the request itself (a document invalid at this version,
+        or one that asks only about the schema); None when the current schema should execute it."""
+        try:
+            document = parse(gql.query, no_location=False, max_tokens=MAX_TOKENS)
+        except GraphQLError:
+            return None  # the current schema reports it, in the same words
+        errors = validate(self.schema, document, [*specified_rules, *RULES])  # the site's limits too
+        if errors:
+            return None, list(errors)
+        if not _asks_only_schema(document, gql.operation_name):
+            return None
+        result = execute_sync(
+            self.schema,
+            document,
+            root_value={"_service": {"sdl": self.sdl}},
+            variable_values=gql.variables,
+            operation_name=gql.operation_name,
+        )
+        return result.data, list(result.errors or ())
+
+    def own_sdl(self, gql: http.GraphQLRequest, data: Any) -> None:
+        """Put this version's SDL in `_service { sdl }` of data the current schema answered (a document that
+        asks for it beside records, as the hub's health check does)."""
+        if not isinstance(data, dict) or "_service" not in gql.query:
+            return
+        operation = _operation(parse(gql.query, no_location=True, max_tokens=MAX_TOKENS), gql.operation_name)
+        for root in operation.selection_set.selections if operation is not None else ():
+            service = (
+                data.get(_key(root))
+                if isinstance(root, FieldNode) and root.name.value == "_service"
+                else None
+            )
+            if isinstance(service, dict) and isinstance(root, FieldNode) and root.selection_set is not None:
+                for sel in root.selection_set.selections:
+                    if isinstance(sel, FieldNode) and sel.name.value == "sdl":
+                        service[_key(sel)] = self.sdl
+
+
+def _key(node: FieldNode) -> str:
+    return node.alias.value if node.alias is not None else node.name.value
+
+
+def _operation(document: DocumentNode, operation_name: str | None) -> OperationDefinitionNode | None:
+    ops = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
+    chosen = [o for o in ops if operation_name is None or (o.name and o.name.value == operation_name)]
+    return chosen[0] if len(chosen) == 1 else None
+
+
+def _asks_only_schema(document: DocumentNode, operation_name: str | None) -> bool:
+    operation = _operation(document, operation_name)
+    if operation is None:
+        return False
+    selections = operation.selection_set.selections
+    return all(isinstance(s, FieldNode) and s.name.value in _SCHEMA_FIELDS for s in selections)
+
+
 def _dumps(payload: Any) -> bytes:
     return orjson.dumps(payload, default=str)
 
@@ -51,12 +142,17 @@ async def respond(view: GraphQLHttp, request: Request) -> Response:
 
 class GraphQLView(GraphQLHttp):
     def __init__(
-        self, schema: Any, make_context: Callable[[Any], ViewContext], policy: AccessPolicy | None = None
+        self,
+        schema: Any,
+        make_context: Callable[[Any], ViewContext],
+        policy: AccessPolicy | None = None,
+        older: OlderVersion | None = None,
     ) -> None:
         super().__init__(graphiql_title="GraphiQL · mxhub", dumps=_dumps)
         self.schema = schema
         self.make_context = make_context
         self.policy = policy
+        self.older = older
 
     def routes(self, path: str = "/graphql") -> list[Route]:
         """The GraphQL endpoint and, beside it, the files of its GraphiQL page."""
@@ -94,6 +190,11 @@ class GraphQLView(GraphQLHttp):
     async def execute(self, request: http.HttpRequest, gql: http.GraphQLRequest, scope: Any) -> Outcome:
         state: _Request = scope
         context = state.context
+        extensions: dict[str, Any] = {"site": context.site, "schemaVersion": context.schema_version}
+        answered = self.older.answer(gql) if self.older is not None else None
+        if answered is not None:
+            data, errors = answered
+            return Outcome(data, errors, {"site": context.site}, extensions=extensions)
         scope_token = access.SCOPE.set(state.scope)
         touched_token = access.TOUCHED.set(state.touched)
         try:
@@ -106,7 +207,8 @@ class GraphQLView(GraphQLHttp):
         finally:
             access.SCOPE.reset(scope_token)
             access.TOUCHED.reset(touched_token)
-        extensions: dict[str, Any] = {"site": context.site, "schemaVersion": context.schema_version}
+        if self.older is not None:
+            self.older.own_sdl(gql, result.data)
         if context.warnings:
             extensions["warnings"] = context.warnings
         return Outcome(result.data, result.errors or (), {"site": context.site}, extensions=extensions)

@@ -83,8 +83,13 @@ async def test_a_registry_migrated_by_the_old_runner_is_recognised(empty_pg_dsn)
         for name in ("001_registry.sql", "002_security.sql"):
             await conn.execute((folder / name).read_text(encoding="utf-8"))
         await conn.execute("INSERT INTO site (name, url) VALUES ('esrf', 'http://esrf.test/graphql')")
-        assert await registry.MIGRATIONS.apply(conn) == []
-        assert await _versions(conn, "registry_schema_migration") == ["001_registry", "002_security"]
+        # adopted, not re-run; migrations written since (003, issue 21) are applied
+        assert await registry.MIGRATIONS.apply(conn) == ["003_capabilities"]
+        assert await _versions(conn, "registry_schema_migration") == [
+            "001_registry",
+            "002_security",
+            "003_capabilities",
+        ]
         assert await conn.fetchval("SELECT url FROM site WHERE name = 'esrf'") == "http://esrf.test/graphql"
     finally:
         await conn.close()
@@ -101,7 +106,7 @@ async def test_an_old_registry_without_the_security_tables_gets_only_those(empty
     conn = await asyncpg.connect(empty_pg_dsn)
     try:
         await conn.execute((folder / "001_registry.sql").read_text(encoding="utf-8"))
-        assert await registry.MIGRATIONS.apply(conn) == ["002_security"]
+        assert await registry.MIGRATIONS.apply(conn) == ["002_security", "003_capabilities"]
         assert {"site", "hub_key", "api_token"} <= await _tables(conn)
     finally:
         await conn.close()
