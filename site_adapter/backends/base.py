@@ -6,6 +6,8 @@ The GraphQL layer never sees SQL; a backend never sees GraphQL.
 
 from __future__ import annotations
 
+import zoneinfo
+
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -137,6 +139,11 @@ class Backend(Protocol):
     """A site's store. Every method is one round trip (or a fixed few) whatever the batch size."""
 
     kind: str  # "native" or "ispyb": reported as provenance
+
+    @property
+    def time_zone(self) -> zoneinfo.ZoneInfo:
+        """The facility's zone (docs/time.md): reported as provenance."""
+        ...
 
     async def start(self) -> None: ...
     async def close(self) -> None: ...

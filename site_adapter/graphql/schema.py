@@ -42,6 +42,9 @@ class SiteInfo:
     name: str
     backend: str
     schema_version: str
+    time_zone: str | None = strawberry.field(
+        description="The facility's IANA time zone, e.g. `Europe/London` (since 1.1.0; docs/time.md)."
+    )
 
 
 @strawberry.type
@@ -121,7 +124,12 @@ class Query:
     @strawberry.field(description="This site: its registered name, backend and schema version.")
     def site_info(self, info: Info) -> SiteInfo:
         c = ctx(info)
-        return SiteInfo(name=c.site, backend=c.backend.kind, schema_version=c.schema_version)
+        return SiteInfo(
+            name=c.site,
+            backend=c.backend.kind,
+            schema_version=c.schema_version,
+            time_zone=c.backend.time_zone.key,
+        )
 
 
 class SiteSchema(CheckedEntities, federation.Schema):

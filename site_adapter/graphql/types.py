@@ -42,6 +42,10 @@ class Provenance:
     schema_version: str = strawberry.field(
         description="Version (semver) of the common schema the site serves."
     )
+    time_zone: str | None = strawberry.field(
+        description="IANA time zone of the facility, e.g. `Europe/London`: the zone its stored local times "
+        "were read in (since 1.1.0; docs/time.md)."
+    )
     notes: list[str] = strawberry.field(
         description="How values were normalised from the store (unit fixes, quirks)."
     )
@@ -49,7 +53,13 @@ class Provenance:
 
 def _provenance(info: Info, notes: tuple[str, ...] = ()) -> Provenance:
     c = ctx(info)
-    return Provenance(site=c.site, backend=c.backend.kind, schema_version=c.schema_version, notes=list(notes))
+    return Provenance(
+        site=c.site,
+        backend=c.backend.kind,
+        schema_version=c.schema_version,
+        time_zone=c.backend.time_zone.key,
+        notes=list(notes),
+    )
 
 
 @strawberry.type(description="Unit cell constants.")

@@ -2,8 +2,9 @@
 (`create_app(schema_version="1.0")`), all real sites on loopback over real PostgreSQL, behind one hub.
 
 Expected values come from the stores (SQL) and the SDL files, never from re-running the hub's code. The
-kept 1.0.0 SDL lacks no output field of 1.1.0 (only `DataCollectionFilter.mine`, and two fields became
-nullable); fields a site lacks are tested with a site serving 1.0.0 less two fields (`lacking_hub`)."""
+kept 1.0.0 SDL lacks three things of 1.1.0: the input `DataCollectionFilter.mine` and the outputs
+`Provenance.timeZone` and `SiteInfo.timeZone` (and two fields became nullable); more fields a site lacks
+are tested with a site serving 1.0.0 less two fields (`lacking_hub`)."""
 
 from __future__ import annotations
 
@@ -170,12 +171,13 @@ async def test_the_1_0_site_registers_and_sites_shows_what_it_lacks(mixed):
     old_sdl = (VERSIONS_DIR / "1.0.0.graphql").read_text()
     new, old = sdl_fields(read_sdl()), sdl_fields(old_sdl)
     lacking = sorted(f"{t}.{f}" for t, fs in new.items() for f in fs if f not in old.get(t, set()))
-    assert lacking == ["DataCollectionFilter.mine"]  # what the SDL files say 1.0.0 lacks
+    # What the SDL files say 1.0.0 lacks.
+    assert lacking == ["DataCollectionFilter.mine", "Provenance.timeZone", "SiteInfo.timeZone"]
     assert sites["maxiv"]["schemaVersion"] == "1.0.0"
     assert sites["maxiv"]["capabilities"] == {
         "complete": False,
-        "missingFields": [],
-        "missingInputs": lacking,
+        "missingFields": ["Provenance.timeZone", "SiteInfo.timeZone"],
+        "missingInputs": ["DataCollectionFilter.mine"],
     }
     for name in ("esrf", "diamond"):
         assert sites[name]["schemaVersion"] == SCHEMA_VERSION == "1.1.0"
@@ -224,6 +226,30 @@ def test_only_kept_versions_are_served(old_site_dsn):
         "directive @key(fields: String!, resolvable: Boolean = true) repeatable on OBJECT | INTERFACE\n"
         + (VERSIONS_DIR / "1.0.0.graphql").read_text()
     )  # the kept SDL builds as it is
+
+
+async def test_a_1_1_field_is_null_at_the_1_0_site_with_one_named_warning(mixed):
+    fed, _ = mixed
+    query = """query($after: String) { dataCollections(first: 400, after: $after) {
+      pageInfo { hasNextPage endCursor } edges { node { site provenance { schemaVersion timeZone } } } } }"""
+    zones: dict[str, set[Any]] = {}
+    warnings: list[dict] = []
+    after = None
+    while True:
+        body = await fed.hub.query(query, {"after": after}, token=fed.tokens["all"])
+        assert "errors" not in body, body["errors"]
+        conn = body["data"]["dataCollections"]
+        for edge in conn["edges"]:
+            zones.setdefault(edge["node"]["site"], set()).add(edge["node"]["provenance"]["timeZone"])
+        warnings += [w for w in body["extensions"].get("warnings", []) if w["code"] == "FIELD_UNAVAILABLE"]
+        if not conn["pageInfo"]["hasNextPage"]:
+            break
+        after = conn["pageInfo"]["endCursor"]
+    assert set(zones) == {"esrf", "diamond", "maxiv"}  # every site's records, the 1.0 site's too
+    assert zones["maxiv"] == {None}
+    assert zones["esrf"] == zones["diamond"] == {"UTC"}  # the test sites state no zone: the default
+    assert warnings and all(w["site"] == "maxiv" for w in warnings)
+    assert all(w["fields"] == ["Provenance.timeZone"] for w in warnings)
 
 
 async def test_a_query_of_1_0_fields_returns_every_record_as_before(mixed):
@@ -319,7 +345,12 @@ async def test_fields_a_site_lacks_are_null_there_with_one_warning(lacking_hub):
     hub, token, dsns = lacking_hub
     body = await hub.query(SITES)
     soleil = next(s for s in body["data"]["sites"] if s["name"] == "soleil")
-    assert soleil["capabilities"]["missingFields"] == ["DataCollection.flux", "Session.visit"]
+    assert soleil["capabilities"]["missingFields"] == [
+        "DataCollection.flux",
+        "Provenance.timeZone",
+        "Session.visit",
+        "SiteInfo.timeZone",
+    ]  # served 1.0.0 less flux and visit; 1.0.0 lacks the time zones
     first = await hub.query(LACKING, {}, token=token)
     assert "errors" not in first, first["errors"]
     warnings = first["extensions"]["warnings"]

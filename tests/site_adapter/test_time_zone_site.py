@@ -63,6 +63,18 @@ async def test_a_bound_without_an_offset_is_utc(london_gql, bound):
     assert [e["node"]["localId"] for e in body["data"]["dataCollections"]["edges"]] == want
 
 
+async def test_the_site_states_its_zone(london_gql):
+    body = await london_gql(
+        "query($f: DataCollectionFilter) { siteInfo { timeZone }"
+        " dataCollections(first: 2, filter: $f) { edges { node { provenance { timeZone } } } } }",
+        {"f": {"proposal": PROPOSAL}},
+    )
+    assert body["data"]["siteInfo"]["timeZone"] == LONDON
+    assert [e["node"]["provenance"]["timeZone"] for e in body["data"]["dataCollections"]["edges"]] == [
+        LONDON
+    ] * 2
+
+
 def test_serve_refuses_an_unknown_time_zone():
     out = CliRunner().invoke(main, ["site", "serve", "--name", "x", "--time-zone", "Europe/Atlantis"])
     assert out.exit_code == 2 and "unknown time zone 'Europe/Atlantis'" in out.output

@@ -6,6 +6,8 @@ It never writes; start() refuses, with one line, a server or schema it cannot se
 
 from __future__ import annotations
 
+import zoneinfo
+
 import dataclasses
 from collections.abc import Sequence
 
@@ -46,6 +48,10 @@ class IspybBackend:
         self.db = Database(dsn, pool_size=pool_size, query_timeout=query_timeout)
         self.embargo = embargo or EmbargoPolicy()
         self._schema: SchemaInfo | None = None
+
+    @property
+    def time_zone(self) -> zoneinfo.ZoneInfo:
+        return self.clock.zone
 
     @property
     def schema(self) -> SchemaInfo:
