@@ -6,9 +6,8 @@ The GraphQL layer never sees SQL; a backend never sees GraphQL.
 
 from __future__ import annotations
 
-import zoneinfo
-
 import datetime as dt
+import zoneinfo
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, Protocol, TypeVar, runtime_checkable

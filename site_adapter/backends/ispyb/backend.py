@@ -6,9 +6,8 @@ It never writes; start() refuses, with one line, a server or schema it cannot se
 
 from __future__ import annotations
 
-import zoneinfo
-
 import dataclasses
+import zoneinfo
 from collections.abc import Sequence
 
 from site_adapter import model
