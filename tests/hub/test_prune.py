@@ -53,10 +53,10 @@ def test_versions_kept_and_resolved():
         resolve_version("0.9")
 
 
-def test_a_1_0_site_lacks_only_mine_and_is_served():
+def test_a_1_0_site_lacks_the_1_1_additions_and_is_served():
     old = read_version_sdl("1.0")
     caps = capabilities(old)
-    assert caps.missing_fields == frozenset()
+    assert caps.missing_fields == {"Provenance.timeZone", "SiteInfo.timeZone"}
     assert caps.missing_inputs == {"DataCollectionFilter.mine"}
     assert differences(old, "1.0.0") == []  # registered, not refused (issue 21)
     assert capabilities(read_sdl()).complete
