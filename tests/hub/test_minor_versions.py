@@ -18,7 +18,7 @@ from typing import Any
 import asyncpg
 import httpx
 import pytest
-from graphql import DocumentNode, ObjectTypeDefinitionNode, build_schema, parse, print_ast
+from graphql import build_schema, parse
 
 import mx_schema.versioning
 from mx_schema import SCHEMA_VERSION, read_sdl
@@ -30,6 +30,7 @@ from site_adapter.backends.native import NativeBackend
 from tests.fixtures.hub import HUB_KEY, RunningHub, serve_hub, trusted_site_app
 from tests.fixtures.postgres import create_database, drop_database
 from tests.fixtures.sites import demo_database, serve_in_thread
+from tests.hub.sdl_edit import without
 
 ISSUE = """mutation($l: String!, $r: [String!]) { issueApiToken(login: $l, roles: $r) { token } }"""
 SITES = """{ sites { name schemaVersion capabilities { complete missingFields missingInputs } } }"""
@@ -307,20 +308,10 @@ LACKS = {"DataCollection": "flux", "Session": "visit"}
 
 
 def _lacking_sdl() -> str:
-    document = parse((VERSIONS_DIR / "1.0.0.graphql").read_text())
-    definitions = []
-    for d in document.definitions:
-        if isinstance(d, ObjectTypeDefinitionNode) and d.name.value in LACKS:
-            fields = tuple(f for f in d.fields if f.name.value != LACKS[d.name.value])
-            d = ObjectTypeDefinitionNode(
-                name=d.name,
-                description=d.description,
-                interfaces=d.interfaces,
-                directives=d.directives,
-                fields=fields,
-            )
-        definitions.append(d)
-    return print_ast(DocumentNode(definitions=tuple(definitions)))
+    sdl = (VERSIONS_DIR / "1.0.0.graphql").read_text()
+    for type_name, field_name in LACKS.items():
+        sdl = without(sdl, type_name, field_name)
+    return sdl
 
 
 @pytest.fixture(scope="module")

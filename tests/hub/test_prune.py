@@ -6,7 +6,7 @@ current SDL with fields taken out by text, as a later minor version's site would
 from __future__ import annotations
 
 import pytest
-from graphql import DocumentNode, ObjectTypeDefinitionNode, parse, print_ast
+from graphql import parse, print_ast
 
 from mx_hub.capabilities import capabilities
 from mx_hub.compat import differences
@@ -14,28 +14,10 @@ from mx_hub.prune import Unanswerable, filter_needs, prune_document
 from mx_hub.sdl import hub_schema
 from mx_schema import SCHEMA_VERSION, read_sdl
 from mx_schema.versioning import read_version_sdl, resolve_version
+from tests.hub.sdl_edit import without
 
 SCHEMA = hub_schema()
 ROOT = ("dataCollections", "edges", "node")
-
-
-def without(sdl: str, type_name: str, field_name: str) -> str:
-    """`sdl` with the field `field_name` of `type_name` taken out (as a site that lacks it serves it)."""
-    document = parse(sdl)
-    definitions = []
-    for d in document.definitions:
-        if isinstance(d, ObjectTypeDefinitionNode) and d.name.value == type_name:
-            fields = tuple(f for f in d.fields if f.name.value != field_name)
-            assert len(fields) == len(d.fields) - 1, (type_name, field_name)
-            d = ObjectTypeDefinitionNode(
-                name=d.name,
-                description=d.description,
-                interfaces=d.interfaces,
-                directives=d.directives,
-                fields=fields,
-            )
-        definitions.append(d)
-    return print_ast(DocumentNode(definitions=tuple(definitions)))
 
 
 def query(node: str) -> str:
