@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from graphql import (
+    DefinitionNode,
     DocumentNode,
     FieldNode,
     FragmentDefinitionNode,
@@ -24,16 +25,21 @@ from graphql import (
     OperationDefinitionNode,
     SelectionNode,
     SelectionSetNode,
+    VariableNode,
+    Visitor,
     get_named_type,
     is_input_object_type,
     is_list_type,
     is_non_null_type,
     parse,
     print_ast,
+    visit,
 )
 
 from mx_hub.capabilities import Capabilities
 
+# Input fields whose value restricts nothing, as null does (the SDL's descriptions say so).
+NEUTRAL: Mapping[str, Any] = {"DataCollectionFilter.mine": False}
 PLACEHOLDER = FieldNode(name=NameNode(value="__typename"))  # keeps a selection set that lost every field
 
 
@@ -62,8 +68,9 @@ class _NullParent(Exception):  # noqa: N818 - propagation, not a failure
 def filter_needs(
     schema: GraphQLSchema, input_type: str, value: Any, caps: Capabilities
 ) -> tuple[list[str], Any]:
-    """(input fields the site lacks that `value` gives a non-null value, `value` without the lacking fields
-    that are null): null means "no restriction", so leaving such a field out asks the same."""
+    """(input fields the site lacks that `value` gives a restricting value, `value` without the lacking
+    fields that do not restrict): null means "no restriction", and so does each field's NEUTRAL value
+    (`mine: false`), so leaving such a field out asks the same."""
     type_ = schema.type_map.get(input_type)
     if not isinstance(value, Mapping) or type_ is None or not is_input_object_type(type_):
         return [], value
@@ -73,7 +80,7 @@ def filter_needs(
     for key, item in value.items():
         name = f"{input_type}.{key}"
         if name in caps.missing_inputs:
-            if item is not None:
+            if item is not None and item != NEUTRAL.get(name):
                 needs.append(name)
             continue
         inner = fields.get(key)
@@ -111,7 +118,53 @@ def prune_document(
     ]
     if not walker.fields:
         return Pruned(text)
-    return Pruned(print_ast(DocumentNode(definitions=tuple(definitions))), walker.fields, walker.paths)
+    trimmed = _without_unused(new_op, [d for d in definitions if isinstance(d, FragmentDefinitionNode)])
+    return Pruned(print_ast(DocumentNode(definitions=trimmed)), walker.fields, walker.paths)
+
+
+def _without_unused(
+    operation: OperationDefinitionNode, fragments: list[FragmentDefinitionNode]
+) -> tuple[DefinitionNode, ...]:
+    """The operation and the fragments it still spreads, declaring only the variables still used: a
+    removed field may have been the only user of a fragment or a variable, and GraphQL's validation
+    (NoUnusedFragments, NoUnusedVariables) would refuse the whole document at the site."""
+    by_name = {f.name.value: f for f in fragments}
+    spreads, variables = _uses(operation.selection_set)
+    kept: dict[str, FragmentDefinitionNode] = {}
+    todo = list(spreads)
+    while todo:
+        name = todo.pop()
+        if name in kept or name not in by_name:
+            continue
+        kept[name] = by_name[name]
+        inner_spreads, inner_variables = _uses(by_name[name].selection_set)
+        todo.extend(inner_spreads)
+        variables |= inner_variables
+    declared = tuple(v for v in operation.variable_definitions or () if v.variable.name.value in variables)
+    new_op = OperationDefinitionNode(
+        operation=operation.operation,
+        name=operation.name,
+        variable_definitions=declared,
+        directives=operation.directives,
+        selection_set=operation.selection_set,
+    )
+    return (new_op, *(f for f in fragments if f.name.value in kept))
+
+
+def _uses(selection_set: SelectionSetNode) -> tuple[set[str], set[str]]:
+    """Fragment names spread and variable names used in `selection_set` (not following spreads)."""
+    spreads: set[str] = set()
+    variables: set[str] = set()
+
+    class Collect(Visitor):
+        def enter_fragment_spread(self, node: FragmentSpreadNode, *_: Any) -> None:
+            spreads.add(node.name.value)
+
+        def enter_variable(self, node: VariableNode, *_: Any) -> None:
+            variables.add(node.name.value)
+
+    visit(selection_set, Collect())
+    return spreads, variables
 
 
 class _Walker:

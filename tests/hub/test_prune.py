@@ -97,5 +97,39 @@ def test_a_filter_value_the_site_cannot_honour_is_named_and_a_null_one_dropped()
     assert needs == ["DataCollectionFilter.mine"]
     needs, sent = filter_needs(SCHEMA, "DataCollectionFilter", {"mine": None, "beamline": "i03"}, caps)
     assert needs == [] and sent == {"beamline": "i03"}
-    needs, sent = filter_needs(SCHEMA, "DataCollectionFilter", {"mine": False}, caps)
-    assert needs == ["DataCollectionFilter.mine"]  # false is a value: never silently dropped
+    # The SDL: `mine` "False or null: no restriction", so a 1.0 site answers it (reviewer's finding:
+    # `mine: false` used to leave every 1.0 site out).
+    needs, sent = filter_needs(SCHEMA, "DataCollectionFilter", {"mine": False, "beamline": "i03"}, caps)
+    assert needs == [] and sent == {"beamline": "i03"}
+
+
+def _site_schema(sdl: str):
+    from graphql import build_schema
+
+    federation = (
+        "directive @link(url: String!, import: [String]) repeatable on SCHEMA\n"
+        "directive @key(fields: String!, resolvable: Boolean = true) repeatable on OBJECT | INTERFACE\n"
+        "directive @shareable on OBJECT | FIELD_DEFINITION\n"
+    )
+    return build_schema(federation + sdl)
+
+
+def test_a_pruned_document_keeps_no_fragment_or_variable_only_the_removed_field_used():
+    # Reviewer's finding: removing `detector` and `reprocessing` left `fragment D` and `$c` unused, and
+    # the site's validation (NoUnusedFragments, NoUnusedVariables) refused the whole document.
+    from graphql import parse, validate
+
+    site_sdl = without(without(read_sdl(), "DataCollection", "detector"), "DataCollection", "reprocessing")
+    caps = capabilities(site_sdl)
+    text = (
+        "query HubFanOut($mxhub_filter: DataCollectionFilter, $c: Boolean!) {\n"
+        "  dataCollections(filter: $mxhub_filter) { totalCount edges { cursor node {"
+        " id ...W detector { ...D } reprocessing(cellFromProcessing: $c) { xdsInp } } } }\n}\n"
+        "fragment D on Detector { model serialNumber }\n"
+        "fragment W on DataCollection { wavelength }\n"
+    )
+    pruned = prune_document(text, SCHEMA, caps, ROOT, "DataCollection")
+    assert sorted(pruned.fields) == ["DataCollection.detector", "DataCollection.reprocessing"]
+    assert validate(_site_schema(site_sdl), parse(pruned.text)) == []
+    assert "fragment W" in pruned.text and "fragment D" not in pruned.text
+    assert "$mxhub_filter" in pruned.text and "$c" not in pruned.text
