@@ -213,6 +213,7 @@ class DataCollection(Node):
                 header,
                 overrides=c.services.detector_overrides,
                 beamline=session.beamline if session is not None else None,
+                time_zone=c.backend.time_zone,
             )
         except MissingGeometry as exc:
             raise ContractError(str(exc), code=MISSING_GEOMETRY) from None

@@ -9,8 +9,10 @@ experiment.py, the axes in site_adapter/axes.py.
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 import re
+import zoneinfo
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -570,9 +572,11 @@ def geometry_from_collection(
     *,
     overrides: Overrides | None = None,
     beamline: str | None = None,
+    time_zone: zoneinfo.ZoneInfo | None = None,
 ) -> Geometry:
     """Geometry from a data collection's metadata, its detector row, the site's beamline table and the
-    indexed header if any.
+    indexed header if any. The beamline table's dates are the facility's: a start time (an instant) is
+    read in `time_zone`, the site's (docs/time.md), before its date is taken.
 
     Metadata values win where both exist (they are what the facility recorded for the sweep), except the
     axes a full imgCIF or NXmx header states; the header fills gaps, and disagreements beyond tolerance
@@ -596,7 +600,7 @@ def geometry_from_collection(
         two_theta=dc.detector_2theta,
         experiment_type=dc.experiment_type,
         beamline=beamline,
-        when=dc.start_time,
+        when=_facility_time(dc.start_time, time_zone),
     )
     if detector is not None:
         d.detector_name = detector.model
@@ -615,3 +619,10 @@ def geometry_from_collection(
     if header is not None:
         fill_from_header(d, header, notes)
     return _finish(d, notes, overrides, f"data collection {dc.local_id}", best)
+
+
+def _facility_time(when: dt.datetime | None, zone: zoneinfo.ZoneInfo | None) -> dt.datetime | None:
+    """`when` on the facility's clock: its date is the one the beamline table's `from`/`until` mean."""
+    if when is None or zone is None or when.tzinfo is None:
+        return when
+    return when.astimezone(zone)

@@ -60,12 +60,15 @@ class WallClock:
         before it, whatever the overlap and gap."""
         t = instant if instant.tzinfo is not None else instant.replace(tzinfo=_UTC)
         try:
-            guess = t.astimezone(self.zone).replace(tzinfo=None)
-            if self.zone.key == "UTC":  # no changes: the wall time is the instant's (sites before issue 21)
-                return guess
-            low, high = guess - _REACH, guess + _REACH
+            return self._wall(t)
         except OverflowError:  # a bound at the end of the calendar: no stored time lies beyond it
             return dt.datetime.max if t.year > 5000 else dt.datetime.min
+
+    def _wall(self, t: dt.datetime) -> dt.datetime:
+        guess = t.astimezone(self.zone).replace(tzinfo=None)
+        if self.zone.key == "UTC":  # no changes: the wall time is the instant's (sites before issue 21)
+            return guess
+        low, high = guess - _REACH, guess + _REACH
         if self.instant(low) >= t:
             return low
         while high - low > _TICK:  # instant() never decreases with the wall time: halve the interval
@@ -79,9 +82,10 @@ class WallClock:
     def walls(self, instant: dt.datetime) -> tuple[dt.datetime, dt.datetime]:
         """The stored wall times served as exactly `instant`: those w with lo <= w < hi."""
         try:
-            return self.wall(instant), self.wall(instant + _TICK)
+            after = instant + _TICK
         except OverflowError:
             return self.wall(instant), dt.datetime.max
+        return self.wall(instant), self.wall(after)
 
     def _change(self, before: dt.datetime, after: dt.datetime) -> dt.datetime:
         """The instant in (before, after] at which the zone's offset changed (a spring change)."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import fnmatch
+import zoneinfo
 from pathlib import Path
 
 import pytest
@@ -34,6 +35,26 @@ def test_reversed_spindle_by_date_from_the_table() -> None:
     assert floats(parse_xds_inp(render_xds(after))["ROTATION_AXIS"][0]) == [1.0, 0.0, 0.0]
     assert before.detector_model is not None and before.detector_model.name == "PILATUS 12M"
     assert after.overload == 28575  # the 2021 I23 header's Count_cutoff, via the table
+
+
+def test_the_table_reads_dates_on_the_facility_clock() -> None:
+    # A London collection at 00:30 BST on 2021-06-01 is served as the instant 2021-05-31T23:30Z; the table's
+    # dates are the facility's, so it is a 1 June collection (reviewer's finding after issue 21).
+    table = Overrides(
+        beamlines=Beamlines.from_mapping(
+            [
+                {"beamline": "i03", "until": "2021-06-01", "detector": "PILATUS 6M"},
+                {"beamline": "i03", "from": "2021-06-01", "detector": "EIGER2 16M"},
+            ]
+        )
+    )
+    served = make_dc(start_time=dt.datetime(2021, 5, 31, 23, 30, tzinfo=dt.UTC))
+    london = geometry_from_collection(
+        served, None, overrides=table, beamline="i03", time_zone=zoneinfo.ZoneInfo("Europe/London")
+    )
+    utc = geometry_from_collection(served, None, overrides=table, beamline="i03", time_zone=None)
+    assert london.detector_model is not None and london.detector_model.name == "EIGER2 16M"
+    assert utc.detector_model is not None and utc.detector_model.name == "PILATUS 6M"
 
 
 def test_beamline_case_and_dates() -> None:

@@ -83,3 +83,20 @@ def test_zone_names():
     for bad in ("Europe/Nowhere", "../etc/passwd", "CEST+2"):
         with pytest.raises(UnknownTimeZone, match="unknown time zone"):
             facility_zone(bad)
+
+
+@pytest.mark.parametrize("zone", ["Europe/Paris", "Asia/Tokyo", "America/New_York", "UTC"])
+@pytest.mark.parametrize(
+    "instant",
+    [
+        dt.datetime(1, 1, 1, 23, 55, 39, tzinfo=Z),  # Paris: its wall time overflowed (reviewer's finding)
+        dt.datetime(1, 1, 1, tzinfo=Z),
+        dt.datetime(9999, 12, 31, 23, 59, 59, 999999, tzinfo=Z),
+    ],
+)
+def test_bounds_at_the_ends_of_the_calendar_give_a_wall_time_not_an_error(zone, instant):
+    # A filter or a forged cursor can carry any instant; the bound must clamp, never raise (an INTERNAL error).
+    clock = WallClock(zoneinfo.ZoneInfo(zone))
+    low, high = clock.walls(instant)
+    assert dt.datetime.min <= low <= high <= dt.datetime.max
+    assert clock.wall(instant) == low
