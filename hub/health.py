@@ -1,6 +1,8 @@
 """Health checks of every registered source: one round asks each for its schema version and SDL (a LIMS
 for its SDL) and marks it up or down in the registry, naming why; a site's SDL and version are refreshed,
-so an upgraded site's capabilities are seen (issue 21). Changes nothing but the registry's records."""
+so an upgraded site's capabilities are seen (issue 21) -- unless the site now serves what registration
+would refuse (another major version, a missing core): then it is down, named, with its last good SDL
+kept. Changes nothing but the registry's records."""
 
 from __future__ import annotations
 
@@ -10,9 +12,10 @@ import time
 from typing import Any
 
 from mx_hub.client import SiteAnswer, SiteClient, SiteFailure
+from mx_hub.compat import differences
 from mx_hub.registration import refusal
 from mx_hub.registry import Registry
-from mx_schema.errors import SITE_ERROR
+from mx_schema.errors import SITE_ERROR, SITE_INCOMPATIBLE
 
 log = logging.getLogger("mxhub.hub")
 
@@ -38,7 +41,20 @@ async def _check_one(
         await registry.mark(name, "down", error=str(failure))
         return
     latency = (time.perf_counter() - start) * 1000
-    await registry.mark(name, "up", latency_ms=latency, served=_served(answer) if kind == "site" else None)
+    served = _served(answer) if kind == "site" else None
+    if served is not None:
+        problems = differences(served[1], served[0])
+        if problems:  # what registration would refuse: the stored, served SDL stays as it was
+            await registry.mark(name, "down", error=_incompatible(name, served[0], problems))
+            return
+    await registry.mark(name, "up", latency_ms=latency, served=served)
+
+
+def _incompatible(name: str, version: str, problems: list[str]) -> str:
+    return (
+        f"{SITE_INCOMPATIBLE}: site {name} now serves schema {version}, which this hub cannot serve: "
+        + "; ".join(problems[:5])
+    )
 
 
 def _served(answer: SiteAnswer) -> tuple[str, str] | None:

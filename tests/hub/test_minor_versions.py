@@ -9,6 +9,7 @@ are tested with a site serving 1.0.0 less two fields (`lacking_hub`)."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import uuid
 from contextlib import ExitStack
@@ -17,6 +18,7 @@ from typing import Any
 
 import asyncpg
 import httpx
+import orjson
 import pytest
 from graphql import build_schema, parse
 
@@ -432,3 +434,58 @@ async def test_node_at_a_site_that_lacks_a_field(lacking_hub):
     (warning,) = body["extensions"]["warnings"]
     assert warning["code"] == "FIELD_UNAVAILABLE" and warning["site"] == "soleil"
     assert warning["fields"] == ["DataCollection.flux"]
+
+
+def upgradable(app: Any, state: dict[str, str]) -> Any:
+    """A real site `app` whose answers report `state["version"]` as its schema version (as a site would once
+    its operator upgrades it to another major version): its records and SDL are the site's own."""
+    from starlette.applications import Starlette
+    from starlette.requests import Request
+    from starlette.responses import Response
+    from starlette.routing import Route
+
+    async def graphql(request: Request) -> Response:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://site") as c:
+            answer = await c.post("/graphql", content=await request.body(), headers=dict(request.headers))
+        body = answer.json()
+        info = (body.get("data") or {}).get("siteInfo")
+        if isinstance(info, dict) and "schemaVersion" in info:
+            info["schemaVersion"] = state["version"]
+        return Response(orjson.dumps(body), answer.status_code, media_type="application/json")
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: Any) -> Any:
+        async with app.router.lifespan_context(app):
+            yield
+
+    return Starlette(routes=[Route("/graphql", graphql, methods=["POST"])], lifespan=lifespan)
+
+
+async def test_a_health_check_does_not_take_a_schema_registration_would_refuse(hub_dsn, old_site_dsn):
+    """Reviewer's finding: a site upgraded to another major version kept being served, its new SDL taken
+    as capabilities. Now it is down, named SITE_INCOMPATIBLE, and the hub keeps its last good SDL."""
+    state = {"version": SCHEMA_VERSION}
+    site = create_site_app(NativeBackend(old_site_dsn, min_size=1, max_size=2), site="maxiv")
+    with (
+        serve_hub(hub_dsn, health_interval=0.5) as hub,
+        serve_in_thread(upgradable(site, state)) as url,
+    ):
+        assert "errors" not in await hub.register("maxiv", url)
+        conn = await asyncpg.connect(hub_dsn)
+        try:
+            before = await conn.fetchrow("SELECT sdl, schema_version FROM site WHERE name = 'maxiv'")
+            state["version"] = "2.0.0"
+            await eventually_true(
+                lambda: conn.fetchval("SELECT status = 'down' FROM site WHERE name = 'maxiv'"),
+                "the health check that sees 2.0.0",
+            )
+            after = await conn.fetchrow(
+                "SELECT sdl, schema_version, last_error FROM site WHERE name = 'maxiv'"
+            )
+        finally:
+            await conn.close()
+        assert before["schema_version"] == SCHEMA_VERSION
+        assert after["sdl"] == before["sdl"] and after["schema_version"] == SCHEMA_VERSION  # last good kept
+        assert "SITE_INCOMPATIBLE" in after["last_error"] and "2.0.0" in after["last_error"]
+        assert "major version" in after["last_error"]
+        await hub.http.aclose()
