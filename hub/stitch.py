@@ -36,6 +36,7 @@ SID, UUID, PIN, EXT = "mxhub_sid", "mxhub_uuid", "mxhub_pin", "mxhub_ext"
 # `Sample.crystallisation @requires(fields: ...)` in schema/lims.graphql (a test keeps them equal); the
 # aliases keep them apart from the caller's own selections of the same fields.
 REQUIRES = "crystal { uuid } barcode externalIds { system kind value }"
+PLATE_WELL_DROP_KINDS = ("plate-well-drop", "plate_well_drop")
 
 
 def _field(name: str, alias: str | None = None, selections: tuple[SelectionNode, ...] = ()) -> FieldNode:
@@ -190,6 +191,26 @@ def representation(sample: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def states_requires(src: SiteRecord) -> bool:
+    """Whether a LIMS's registered SDL states `@requires` (issue 20); one that does not (or whose SDL the
+    hub has not seen) is sent the keys hubs sent before, which every LIMS of ours reads."""
+    return src.sdl is not None and "@requires" in src.sdl
+
+
+def legacy_representation(rep: dict[str, Any]) -> dict[str, Any]:
+    """The representation hubs sent before issue 20: `crystalUuid`, `pinBarcode`, `plateWellDrop`."""
+    crystal = rep["crystal"] or {}
+    uuid = crystal.get("uuid")
+    pwd = next((e["value"] for e in rep["externalIds"] if e["kind"] in PLATE_WELL_DROP_KINDS), None)
+    return {
+        "__typename": "Sample",
+        "id": rep["id"],
+        "crystalUuid": uuid.lower() if isinstance(uuid, str) else None,
+        "pinBarcode": rep["barcode"],
+        "plateWellDrop": pwd,
+    }
+
+
 def _dedup_key(rep: dict[str, Any]) -> tuple[Any, ...]:
     """Samples with the same LIMS keys share one representation (the sample id is not looked at)."""
     crystal = rep["crystal"] or {}
@@ -234,8 +255,15 @@ async def attach(
     found: list[dict[str, Any] | None] = [None] * len(reps)
     if reps and sources:
         query = _entities_query(rw.wanted, rw.fragments)
+        legacy = [legacy_representation(r) for r in reps]
         calls = {
-            src.name: client.query(src.name, src.url, query, {"mxhub_r": reps}, timeout=timeout)
+            src.name: client.query(
+                src.name,
+                src.url,
+                query,
+                {"mxhub_r": reps if states_requires(src) else legacy},
+                timeout=timeout,
+            )
             for src in sources
         }
         result = await gather_with_deadline(calls, timeout=timeout, soft_deadline=soft_deadline)

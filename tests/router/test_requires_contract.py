@@ -8,6 +8,7 @@ from pathlib import Path
 from graphql import FieldNode, ObjectTypeDefinitionNode, StringValueNode, parse, print_ast
 
 from mx_hub import stitch
+from mx_hub.registry import SiteRecord
 from site_adapter.lims import schema as lims_schema
 
 SDL = Path(__file__).resolve().parents[2] / "schema" / "lims.graphql"
@@ -66,4 +67,31 @@ def test_the_representation_is_the_sites_values_of_the_required_fields():
         "crystal": None,
         "barcode": None,
         "externalIds": [],
+    }
+
+
+def _lims(sdl: str | None) -> SiteRecord:
+    return SiteRecord("lims", "http://lims.test/graphql", "lims", None, "lims", "up", None, None, None, sdl)
+
+
+def test_a_lims_registered_before_it_stated_requires_gets_the_keys_it_reads():
+    # A LIMS deployed before issue 20 reads crystalUuid, pinBarcode and plateWellDrop (its SDL, kept in
+    # tests/router/subgraphs/lims-hub-keys.graphql, has no @requires); a newer hub must not leave it blind.
+    before = (Path(__file__).resolve().parent / "subgraphs" / "lims-hub-keys.graphql").read_text()
+    assert not stitch.states_requires(_lims(before))
+    assert not stitch.states_requires(_lims(None))
+    assert stitch.states_requires(_lims(SDL.read_text(encoding="utf-8")))
+    rep = {
+        "__typename": "Sample",
+        "id": "esrf:Sample:3",
+        "crystal": {"uuid": "5B1F7A52-3C1E-4C8E-9A55-1B7D2F0E8C11"},
+        "barcode": "ESPIN0003",
+        "externalIds": [{"system": "lims", "kind": "plate-well-drop", "value": "ESPL01/C4/1"}],
+    }
+    assert stitch.legacy_representation(rep) == {
+        "__typename": "Sample",
+        "id": "esrf:Sample:3",
+        "crystalUuid": "5b1f7a52-3c1e-4c8e-9a55-1b7d2f0e8c11",
+        "pinBarcode": "ESPIN0003",
+        "plateWellDrop": "ESPL01/C4/1",
     }
