@@ -176,5 +176,7 @@ extend input DataCollectionFilter {
 def hub_schema() -> GraphQLSchema:
     """The common schema, the LIMS types (schema/lims.graphql) stitched onto Sample, and hub-only parts."""
     schema = extend_schema(common_schema(), parse(HUB_EXTENSIONS))
-    schema = extend_schema(schema, common_document(lims_sdl(), skip=frozenset(LIMS_OWN)))
+    # The LIMS restates the site's types its `@requires` reads (Crystal, ExternalId): the site's stand.
+    skip = frozenset(LIMS_OWN) | frozenset(schema.type_map)
+    schema = extend_schema(schema, common_document(lims_sdl(), skip=skip))
     return extend_schema(schema, parse(LIMS_EXTENSIONS))

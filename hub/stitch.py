@@ -2,8 +2,9 @@
 lims_search.py's job).
 
 Sites do not know `Sample.crystallisation`: the hub removes it from what it forwards, asks the site
-for the sample's keys instead (id, crystal UUID, pin barcode, plate/well/drop), and fills the field
-from one batched `_entities` call per LIMS source per root field, whatever the number of samples.
+for the fields the LIMS's SDL `@requires` (crystal UUID, pin barcode, external ids), and fills the field
+from one batched `_entities` call per LIMS source per root field, whatever the number of samples. The
+representation is the one any Federation v2 router would send: one contract (docs/router.md).
 """
 
 from __future__ import annotations
@@ -32,6 +33,10 @@ from mx_schema.errors import SITE_ERROR
 
 FIELD = "crystallisation"
 SID, UUID, PIN, EXT = "mxhub_sid", "mxhub_uuid", "mxhub_pin", "mxhub_ext"
+# `Sample.crystallisation @requires(fields: ...)` in schema/lims.graphql (a test keeps them equal); the
+# aliases keep them apart from the caller's own selections of the same fields.
+REQUIRES = "crystal { uuid } barcode externalIds { system kind value }"
+PLATE_WELL_DROP_KINDS = ("plate-well-drop", "plate_well_drop")
 
 
 def _field(name: str, alias: str | None = None, selections: tuple[SelectionNode, ...] = ()) -> FieldNode:
@@ -46,7 +51,7 @@ KEY_SELECTIONS = (
     _field("id", SID),
     _field("crystal", UUID, (_field("uuid"),)),
     _field("barcode", PIN),
-    _field("externalIds", EXT, (_field("kind"), _field("value"))),
+    _field("externalIds", EXT, (_field("system"), _field("kind"), _field("value"))),
 )
 
 
@@ -169,19 +174,52 @@ def _samples(value: Any, found: list[dict[str, Any]]) -> None:
 
 
 def representation(sample: dict[str, Any]) -> dict[str, Any]:
-    crystal = sample.get(UUID) or {}
-    plate = None
-    for ext in sample.get(EXT) or []:
-        if isinstance(ext, dict) and ext.get("kind") in ("plate-well-drop", "plate_well_drop"):
-            plate = ext.get("value")
+    """The `_entities` representation of one sample: its key and the LIMS's `@requires` fields."""
+    crystal = sample.get(UUID)
     uuid = crystal.get("uuid") if isinstance(crystal, dict) else None
+    ext = [
+        {"system": e.get("system"), "kind": e.get("kind"), "value": e.get("value")}
+        for e in sample.get(EXT) or []
+        if isinstance(e, dict)
+    ]
     return {
         "__typename": "Sample",
         "id": sample.get(SID),
-        "crystalUuid": uuid.lower() if uuid else None,
-        "pinBarcode": sample.get(PIN),
-        "plateWellDrop": plate,
+        "crystal": None if crystal is None else {"uuid": uuid},
+        "barcode": sample.get(PIN),
+        "externalIds": ext,
     }
+
+
+def states_requires(src: SiteRecord) -> bool:
+    """Whether a LIMS's registered SDL states `@requires` (issue 20); one that does not (or whose SDL the
+    hub has not seen) is sent the keys hubs sent before, which every LIMS of ours reads."""
+    return src.sdl is not None and "@requires" in src.sdl
+
+
+def legacy_representation(rep: dict[str, Any]) -> dict[str, Any]:
+    """The representation hubs sent before issue 20: `crystalUuid`, `pinBarcode`, `plateWellDrop`."""
+    crystal = rep["crystal"] or {}
+    uuid = crystal.get("uuid")
+    pwd = next((e["value"] for e in rep["externalIds"] if e["kind"] in PLATE_WELL_DROP_KINDS), None)
+    return {
+        "__typename": "Sample",
+        "id": rep["id"],
+        "crystalUuid": uuid.lower() if isinstance(uuid, str) else None,
+        "pinBarcode": rep["barcode"],
+        "plateWellDrop": pwd,
+    }
+
+
+def _dedup_key(rep: dict[str, Any]) -> tuple[Any, ...]:
+    """Samples with the same LIMS keys share one representation (the sample id is not looked at)."""
+    crystal = rep["crystal"] or {}
+    uuid = crystal.get("uuid")
+    return (
+        uuid.lower() if isinstance(uuid, str) else uuid,
+        rep["barcode"],
+        tuple((e["system"], e["kind"], e["value"]) for e in rep["externalIds"]),
+    )
 
 
 def _entities_query(wanted: list[FieldNode], fragments: dict[str, FragmentDefinitionNode]) -> str:
@@ -217,8 +255,15 @@ async def attach(
     found: list[dict[str, Any] | None] = [None] * len(reps)
     if reps and sources:
         query = _entities_query(rw.wanted, rw.fragments)
+        legacy = [legacy_representation(r) for r in reps]
         calls = {
-            src.name: client.query(src.name, src.url, query, {"mxhub_r": reps}, timeout=timeout)
+            src.name: client.query(
+                src.name,
+                src.url,
+                query,
+                {"mxhub_r": reps if states_requires(src) else legacy},
+                timeout=timeout,
+            )
             for src in sources
         }
         result = await gather_with_deadline(calls, timeout=timeout, soft_deadline=soft_deadline)
@@ -245,7 +290,7 @@ def _representations(samples: list[dict[str, Any]]) -> tuple[list[dict[str, Any]
     slots: list[int] = []
     for s in samples:
         rep = representation(s)
-        k = (rep["crystalUuid"], rep["pinBarcode"], rep["plateWellDrop"])
+        k = _dedup_key(rep)
         if k not in index:
             index[k] = len(reps)
             reps.append(rep)

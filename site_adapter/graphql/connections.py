@@ -6,6 +6,7 @@ from collections.abc import Callable
 from typing import Generic, TypeVar
 
 import strawberry
+import strawberry.federation as federation
 
 from mx_schema.cursors import decode_cursor, encode_cursor
 from mx_schema.errors import PAGE_SIZE_LIMIT, ContractError
@@ -20,7 +21,8 @@ DEFAULT_PAGE_SIZE = 20
 MAX_PAGE_SIZE = 500
 
 
-@strawberry.type
+# Shareable: a facility's own subgraphs behind the same router define Relay's PageInfo too (docs/router.md).
+@federation.type(shareable=True)
 class PageInfo:
     has_next_page: bool
     has_previous_page: bool

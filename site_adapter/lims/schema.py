@@ -221,16 +221,37 @@ class Crystallisation:
         )
 
 
-@federation.type(
-    keys=["id"],
-    description="A sample of a site, extended by the LIMS. The hub's representations "
-    "also carry `crystalUuid`, `pinBarcode` and `plateWellDrop`.",
-)
+# What the LIMS needs of a site's sample to find its record, in Federation v2 terms: a router (and our
+# hub, mx_hub.stitch) fetches these fields from the site and passes them in the `_entities` representation.
+REQUIRES = "crystal { uuid } barcode externalIds { system kind value }"
+PLATE_WELL_DROP_KINDS = ("plate-well-drop", "plate_well_drop")
+
+
+# The site's types as far as `@requires` reads them; no descriptions, so a router's supergraph keeps the
+# site's own.
+@federation.type
+class ExternalId:
+    system: str = federation.field(external=True)
+    kind: str = federation.field(external=True)
+    value: str = federation.field(external=True)
+
+
+@federation.type
+class Crystal:
+    uuid: str | None = federation.field(external=True)
+
+
+# A sample of a site, extended by the LIMS: `crystallisation` requires the site's crystal UUID, pin
+# barcode and external ids (plate/well/drop), which any Federation v2 router fetches from the site first.
+@federation.type(keys=["id"])
 class Sample:
     id: strawberry.ID
+    crystal: Crystal | None = federation.field(external=True, default=None)
+    barcode: str | None = federation.field(external=True, default=None)
+    external_ids: list[ExternalId] = federation.field(external=True, default_factory=list)
     _keys: strawberry.Private[k.SampleKeys | None] = None
 
-    @strawberry.field(description="Null when this LIMS does not know the sample.")
+    @federation.field(requires=[REQUIRES], description="Null when this LIMS does not know the sample.")
     async def crystallisation(self, info: Info) -> Crystallisation | None:
         if self._keys is None:
             return None
@@ -242,17 +263,41 @@ class Sample:
         cls,
         info: Info,
         id: strawberry.ID,
-        crystalUuid: str | None = None,
-        pinBarcode: str | None = None,
-        plateWellDrop: str | None = None,
-        **_other: Any,
+        crystal: dict[str, Any] | None = None,
+        barcode: str | None = None,
+        externalIds: list[dict[str, Any]] | None = None,
+        **legacy: Any,
     ) -> Sample:
         # strawberry passes the representation's fields as keyword arguments (federation/schema.py,
         # entities_resolver); a malformed key fails this one entity, not the batch.
-        keys = k.sample_keys(crystalUuid, pinBarcode, plateWellDrop)
+        keys = representation_keys(crystal, barcode, externalIds, legacy)
         if keys.crystal_uuid is None and keys.pin_barcode is None and keys.plate_well_drop is None:
             return cls(id=id, _keys=None)
         return cls(id=id, _keys=keys)
+
+
+def representation_keys(
+    crystal: dict[str, Any] | None,
+    barcode: str | None,
+    external_ids: list[dict[str, Any]] | None,
+    legacy: dict[str, Any],
+) -> k.SampleKeys:
+    """The keys of one representation: the `@requires` fields; or, from hubs before the LIMS stated them,
+    `crystalUuid`, `pinBarcode` and `plateWellDrop` (still accepted, never sent by this hub)."""
+    uuid = crystal.get("uuid") if isinstance(crystal, dict) else None
+    pwd = next(
+        (
+            e.get("value")
+            for e in external_ids or []
+            if isinstance(e, dict) and e.get("kind") in PLATE_WELL_DROP_KINDS
+        ),
+        None,
+    )
+    return k.sample_keys(
+        (uuid or legacy.get("crystalUuid") or None),
+        barcode or legacy.get("pinBarcode") or None,
+        pwd or legacy.get("plateWellDrop") or None,
+    )
 
 
 @strawberry.input(description="Crystals to find; every field given must match (AND).")

@@ -49,6 +49,9 @@ def _schema():
     prelude = (
         "directive @link(url: String!, import: [String]) repeatable on SCHEMA\n"
         "directive @key(fields: String!, resolvable: Boolean = true) repeatable on OBJECT | INTERFACE\n"
+        "directive @external on OBJECT | FIELD_DEFINITION\n"
+        "directive @requires(fields: String!) on FIELD_DEFINITION\n"
+        "directive @shareable repeatable on OBJECT | FIELD_DEFINITION\n"
     )
     return build_schema(prelude + SDL.read_text(encoding="utf-8"))
 

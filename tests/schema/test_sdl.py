@@ -22,6 +22,7 @@ def _sdl_schema():
     prelude = (
         "directive @link(url: String!, import: [String]) repeatable on SCHEMA\n"
         "directive @key(fields: String!, resolvable: Boolean = true) repeatable on OBJECT | INTERFACE\n"
+        "directive @shareable repeatable on OBJECT | FIELD_DEFINITION\n"
     )
     return build_schema(prelude + sdl)
 

@@ -19,12 +19,17 @@ def samples():
 
 
 def rep(k, *, uuid=True, pin=True, pwd=True, sample_id=None):
+    """What a Federation v2 router sends: the key and the `@requires` fields, as the site serves them."""
     return {
         "__typename": "Sample",
         "id": f"{k.site}:Sample:{sample_id or k.sample_id}",
-        "crystalUuid": k.uuid if uuid else None,
-        "pinBarcode": k.pin if pin else None,
-        "plateWellDrop": f"{k.plate}/{k.well}/{k.drop}" if pwd else None,
+        "crystal": {"uuid": k.uuid if uuid else None},
+        "barcode": k.pin if pin else None,
+        "externalIds": [
+            {"system": "lims", "kind": "plate-well-drop", "value": f"{k.plate}/{k.well}/{k.drop}"}
+        ]
+        if pwd
+        else [],
     }
 
 
@@ -102,9 +107,13 @@ async def test_malformed_keys_fail_only_their_entity(lims_gql, samples):
         {
             "r": [
                 good,
-                {"__typename": "Sample", "id": "x", "crystalUuid": "nope"},
-                {"__typename": "Sample", "id": "y", "pinBarcode": "PIN WITH SPACE"},
-                {"__typename": "Sample", "id": "z", "plateWellDrop": "PL/B7"},
+                {"__typename": "Sample", "id": "x", "crystal": {"uuid": "nope"}, "externalIds": []},
+                {"__typename": "Sample", "id": "y", "barcode": "PIN WITH SPACE", "externalIds": []},
+                {
+                    "__typename": "Sample",
+                    "id": "z",
+                    "externalIds": [{"system": "lims", "kind": "plate-well-drop", "value": "PL/B7"}],
+                },
             ]
         },
     )
@@ -138,7 +147,7 @@ async def test_duplicate_registration_is_reported_not_merged(lims_gql, samples):
 async def test_keys_naming_different_crystals_are_a_conflict(lims_gql, samples):
     known, _ = samples
     a, b = [k for k in known if k.lims_has_uuid][20:22]
-    mixed = rep(a) | {"pinBarcode": b.pin}
+    mixed = rep(a) | {"barcode": b.pin}
     body = await lims_gql(QUERY, {"r": [mixed]})
     c = body["data"]["_entities"][0]["crystallisation"]
     assert c["crystalUuid"] == a.uuid and c["pinBarcode"] == a.pin  # the strongest key wins
