@@ -11,7 +11,7 @@ if __name__ == "schema":  # imported by its folder name: be mx_schema, not a sec
 
     alias("schema", "mx_schema")
 
-SCHEMA_VERSION = "1.1.0"
+SCHEMA_VERSION = "1.2.0"
 SDL_PATH = Path(__file__).with_name("mxhub.graphql")
 
 

@@ -24,8 +24,9 @@ from graphql import build_schema, parse
 
 import mx_schema.versioning
 from mx_schema import SCHEMA_VERSION, read_sdl
+from mx_hub.capabilities import capabilities
 from mx_schema.ids import decode_id, encode_id
-from mx_schema.versioning import VERSIONS_DIR
+from mx_schema.versioning import VERSIONS_DIR, read_version_sdl
 from site_adapter.access import AccessPolicy
 from site_adapter.app import create_app as create_site_app
 from site_adapter.backends.native import NativeBackend
@@ -172,18 +173,19 @@ async def test_the_1_0_site_registers_and_sites_shows_what_it_lacks(mixed):
     body = await fed.hub.query(SITES)
     sites = {s["name"]: s for s in body["data"]["sites"]}
     old_sdl = (VERSIONS_DIR / "1.0.0.graphql").read_text()
-    new, old = sdl_fields(read_sdl()), sdl_fields(old_sdl)
-    lacking = sorted(f"{t}.{f}" for t, fs in new.items() for f in fs if f not in old.get(t, set()))
-    # What the SDL files say 1.0.0 lacks.
+    v11, old = sdl_fields((VERSIONS_DIR / "1.1.0.graphql").read_text()), sdl_fields(old_sdl)
+    lacking = sorted(f"{t}.{f}" for t, fs in v11.items() for f in fs if f not in old.get(t, set()))
+    # What the SDL files say 1.0.0 lacks of 1.1.0.
     assert lacking == ["DataCollectionFilter.mine", "Provenance.timeZone", "SiteInfo.timeZone"]
     assert sites["maxiv"]["schemaVersion"] == "1.0.0"
-    assert sites["maxiv"]["capabilities"] == {
-        "complete": False,
-        "missingFields": ["Provenance.timeZone", "SiteInfo.timeZone"],
-        "missingInputs": ["DataCollectionFilter.mine"],
-    }
+    caps = sites["maxiv"]["capabilities"]
+    assert caps["complete"] is False
+    # 1.1's additions are named, and so is every field that 1.1.0 lacks of the current version.
+    later = capabilities(read_version_sdl("1.1"))
+    assert caps["missingFields"] == sorted({"Provenance.timeZone", "SiteInfo.timeZone"} | later.missing_fields)
+    assert caps["missingInputs"] == sorted({"DataCollectionFilter.mine"} | later.missing_inputs)
     for name in ("esrf", "diamond"):
-        assert sites[name]["schemaVersion"] == SCHEMA_VERSION == "1.1.0"
+        assert sites[name]["schemaVersion"] == SCHEMA_VERSION == "1.2.0"
         assert sites[name]["capabilities"] == {"complete": True, "missingFields": [], "missingInputs": []}
 
 
@@ -338,12 +340,10 @@ async def test_fields_a_site_lacks_are_null_there_with_one_warning(lacking_hub):
     hub, token, dsns = lacking_hub
     body = await hub.query(SITES)
     soleil = next(s for s in body["data"]["sites"] if s["name"] == "soleil")
-    assert soleil["capabilities"]["missingFields"] == [
-        "DataCollection.flux",
-        "Provenance.timeZone",
-        "Session.visit",
-        "SiteInfo.timeZone",
-    ]  # served 1.0.0 less flux and visit; 1.0.0 lacks the time zones
+    later = capabilities(read_version_sdl("1.1")).missing_fields  # what 1.1.0 lacks of the current
+    assert soleil["capabilities"]["missingFields"] == sorted(
+        {"DataCollection.flux", "Provenance.timeZone", "Session.visit", "SiteInfo.timeZone"} | later
+    )  # served 1.0.0 less flux and visit; 1.0.0 lacks the time zones
     first = await hub.query(LACKING, {}, token=token)
     assert "errors" not in first, first["errors"]
     warnings = first["extensions"]["warnings"]

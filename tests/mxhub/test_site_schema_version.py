@@ -10,7 +10,7 @@ from mxhub.cli import main
 
 def test_serve_refuses_a_version_not_kept():
     out = CliRunner().invoke(main, ["site", "serve", "--name", "x", "--schema-version", "0.9"])
-    assert out.exit_code == 2 and "0.9" in out.output and "1.0.0, 1.1.0" in out.output
+    assert out.exit_code == 2 and "0.9" in out.output and "1.0.0, 1.1.0, 1.2.0" in out.output
     out = CliRunner().invoke(main, ["site", "serve", "--name", "x"], env={"MXHUB_SITE_SCHEMA_VERSION": "2.0"})
     assert out.exit_code == 2 and "--schema-version" in out.output and "2.0" in out.output
 
