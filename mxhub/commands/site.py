@@ -11,6 +11,7 @@ import click
 from mxhub.serve import Served, serve_all
 
 if TYPE_CHECKING:
+    from mx_schema.oidc import OidcVerifier
     from site_adapter.access import AccessPolicy
     from site_adapter.backends.base import Backend
     from site_adapter.reprocess import Overrides
@@ -126,6 +127,23 @@ async def open_backend(
     "prints a hub's). [env MXHUB_TRUSTED_HUB_KEYS, paths separated by ':']",
 )
 @click.option(
+    "--oidc-issuer",
+    envvar="MXHUB_SITE_OIDC_ISSUER",
+    help="Also accept the facility's own OIDC access tokens (Authorization: Bearer) from this issuer "
+    "(its `iss`), for callers a facility's router forwards (docs/router.md). [env MXHUB_SITE_OIDC_ISSUER]",
+)
+@click.option(
+    "--oidc-jwks",
+    envvar="MXHUB_SITE_OIDC_JWKS",
+    help="The issuer's signing keys: a JWKS file or URL (default: the jwks_uri of the issuer's "
+    "/.well-known/openid-configuration). [env MXHUB_SITE_OIDC_JWKS]",
+)
+@click.option(
+    "--oidc-audience",
+    envvar="MXHUB_SITE_OIDC_AUDIENCE",
+    help="The `aud` the facility's tokens must carry (unchecked without it). [env MXHUB_SITE_OIDC_AUDIENCE]",
+)
+@click.option(
     "--embargo-years",
     default=3.0,
     show_default=True,
@@ -169,6 +187,9 @@ def serve(
     schema_version: str | None,
     demo_collections: int,
     hub_keys: tuple[str, ...],
+    oidc_issuer: str | None,
+    oidc_jwks: str | None,
+    oidc_audience: str | None,
     embargo_years: float,
     embargo_beamlines: tuple[str, ...],
     audit_log: str | None,
@@ -186,6 +207,9 @@ def serve(
     policy = None
     if not open_access:
         policy = _access_policy(hub_keys, embargo_years, per_beamline, audit_log)
+        policy.oidc = oidc_verifier(oidc_issuer, oidc_jwks, oidc_audience, "this site")
+    elif oidc_issuer:
+        raise click.UsageError("--open-access shows everything to anyone: it takes no --oidc-issuer")
     overrides = _detector_overrides()
 
     async def run() -> None:
@@ -281,6 +305,28 @@ def _access_policy(
     else:
         click.echo(f"trusting hub key(s) {', '.join(policy.trusted_key_ids)}", err=True)
     return policy
+
+
+def oidc_verifier(
+    issuer: str | None, jwks: str | None, audience: str | None, party: str
+) -> OidcVerifier | None:
+    """The facility's OIDC issuer a site or LIMS checks bearer tokens against (issue 20), or None."""
+    if not issuer:
+        if jwks or audience:
+            raise click.UsageError("--oidc-jwks and --oidc-audience need --oidc-issuer")
+        return None
+    if not issuer.startswith(("https://", "http://")):
+        raise click.BadParameter(
+            "an issuer is its https:// URL (the tokens' `iss`)", param_hint="--oidc-issuer"
+        )
+    from mx_schema.oidc import OidcVerifier
+
+    click.echo(
+        f"accepting OIDC access tokens of {issuer} (keys: {jwks or 'from its discovery document'}; "
+        f"audience: {audience or 'not checked'})",
+        err=True,
+    )
+    return OidcVerifier(issuer, jwks, audience, party=party)
 
 
 def _detector_overrides() -> Overrides | None:
