@@ -44,9 +44,7 @@ class FacilityIssuer:
             jwk.update(kid=self.kid, use="sig", alg="RS256")
             return JSONResponse({"keys": [jwk]})
 
-        return Starlette(
-            routes=[Route("/.well-known/openid-configuration", discovery), Route("/jwks", jwks)]
-        )
+        return Starlette(routes=[Route("/.well-known/openid-configuration", discovery), Route("/jwks", jwks)])
 
     def token(
         self,

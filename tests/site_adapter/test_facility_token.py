@@ -51,7 +51,9 @@ async def lims_store(lims_demo_dsn):
 
 def _post_to(client: httpx.AsyncClient):
     async def post(query: str, variables: dict | None = None, headers: dict | None = None) -> dict:
-        r = await client.post("/graphql", json={"query": query, "variables": variables or {}}, headers=headers)
+        r = await client.post(
+            "/graphql", json={"query": query, "variables": variables or {}}, headers=headers
+        )
         return r.json() | {"_status": r.status_code}
 
     return post
