@@ -28,7 +28,6 @@ from mx_schema.errors import (
     CALLER_TOKEN_EXPIRED,
     CALLER_TOKEN_INVALID,
     CALLER_TOKEN_REQUIRED,
-    OIDC_TOKEN_INVALID,
     SITE_NAME_MISMATCH,
     UNAUTHENTICATED,
     UNTRUSTED_HUB_KEY,
@@ -293,10 +292,11 @@ class AccessPolicy:
         return None
 
     async def identify(self, token: str | None, authorization: str | None, site: str) -> Viewer:
-        """The verified caller of one request: the hub's caller token when there is one (as before), else
-        the facility's OIDC token a router forwarded, else anonymous (refused where `require_caller`).
-        A bearer token this site cannot verify is refused, never served as anonymous."""
-        if token or not authorization:
+        """The verified caller of one request: the hub's caller token when there is one (as before), else,
+        at a site with a facility issuer, the OIDC token a router forwarded, else anonymous (refused where
+        `require_caller`). There, a bearer token that does not verify is refused, never anonymous; a site
+        without an issuer reads no `Authorization` header at all, as before issue 20."""
+        if token or not authorization or self.oidc is None:
             if self.require_caller and not token and self.oidc is not None:
                 raise Unauthenticated(
                     "this LIMS answers its hubs and signed-in users only: send the facility's access "
@@ -304,12 +304,6 @@ class AccessPolicy:
                     code=CALLER_TOKEN_REQUIRED,
                 )
             return self.viewer(token, site)
-        if self.oidc is None:
-            raise Unauthenticated(
-                "this site accepts no bearer tokens (it was started without --oidc-issuer): "
-                "query it through a hub it trusts",
-                code=OIDC_TOKEN_INVALID,
-            )
         try:
             identity = await self.oidc.verify(bearer(authorization))
         except OidcError as exc:

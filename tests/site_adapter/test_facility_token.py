@@ -164,14 +164,16 @@ async def test_a_bad_facility_token_is_refused_with_a_code(esrf_behind_router, i
     assert body.get("data") is None  # refused, not served as anonymous
 
 
-async def test_a_site_without_an_issuer_refuses_bearer_tokens(esrf_backend, hub_tokens, issuer):
-    policy = AccessPolicy(trusted_keys=[hub_tokens.public_key])
+async def test_a_site_without_an_issuer_reads_no_bearer_token(
+    esrf_backend, hub_tokens, issuer, esrf_demo_dsn
+):
+    """As before issue 20 (tests/hub/security/test_matrix.py): `Authorization` is not an identity there."""
+    policy = AccessPolicy(trusted_keys=[hub_tokens.public_key], embargo=EmbargoPolicy(3.0))
     app = create_app(esrf_backend, site="esrf", manage_backend=False, access_policy=policy)
+    member = await member_with_embargoed_data(esrf_demo_dsn)
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://esrf.test") as c:
-        post = _post_to(c)
-        body = await post(IDS, None, issuer.headers(issuer.token("boaty")))
-        assert body["_status"] == 401 and body["errors"][0]["extensions"]["code"] == "OIDC_TOKEN_INVALID"
-        assert (await post(IDS, None, None))["_status"] == 200  # no token: anonymous, as before
+        seen = await _ids(_post_to(c), issuer.headers(issuer.token(member)))
+    assert seen == await visible_collections(esrf_demo_dsn)  # the anonymous set, not the member's
 
 
 async def test_an_unreachable_issuer_is_a_503_not_anonymous(esrf_backend, hub_tokens, issuer):
