@@ -206,8 +206,9 @@ def serve(
     per_beamline = _embargo_per_beamline(embargo_beamlines)
     policy = None
     if not open_access:
-        policy = _access_policy(hub_keys, embargo_years, per_beamline, audit_log)
-        policy.oidc = oidc_verifier(oidc_issuer, oidc_jwks, oidc_audience, "this site")
+        oidc = oidc_verifier(oidc_issuer, oidc_jwks, oidc_audience, "this site")
+        policy = _access_policy(hub_keys, embargo_years, per_beamline, audit_log, oidc is not None)
+        policy.oidc = oidc
     elif oidc_issuer:
         raise click.UsageError("--open-access shows everything to anyone: it takes no --oidc-issuer")
     overrides = _detector_overrides()
@@ -284,7 +285,11 @@ def _embargo_per_beamline(items: tuple[str, ...]) -> dict[str, float]:
 
 
 def _access_policy(
-    hub_keys: tuple[str, ...], embargo_years: float, per_beamline: dict[str, float], audit_log: str | None
+    hub_keys: tuple[str, ...],
+    embargo_years: float,
+    per_beamline: dict[str, float],
+    audit_log: str | None,
+    facility_tokens: bool = False,
 ) -> AccessPolicy:
     """The site's access policy: the hub keys it trusts, the embargo, the audit log; says what it trusts."""
     from site_adapter.access import AccessPolicy, AuditLog, EmbargoPolicy
@@ -293,7 +298,13 @@ def _access_policy(
     policy = AccessPolicy.from_pem_files(
         keys, EmbargoPolicy(embargo_years, per_beamline), AuditLog(audit_log) if audit_log else None
     )
-    if not keys:
+    if not keys and facility_tokens:
+        click.echo(
+            "no --trust-hub-key: a hub's callers are served as anonymous here; users who send the "
+            "facility's own access token (through its router) see what the access rule gives them",
+            err=True,
+        )
+    elif not keys:
         # What the site then does (site_adapter/access.py): a hub's caller token is ignored, not refused.
         click.echo(
             "warning: no --trust-hub-key: this site trusts no hub, so every caller (a hub's too) is "
