@@ -8,37 +8,26 @@ This module decides identity only; what a caller may see is decided at each site
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import hashlib
 import hmac
-import json
 import logging
 import secrets
-import time
 from collections.abc import Iterable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import asyncpg
-import httpx
-import jwt
 
+from mx_schema import oidc
 from mx_schema.errors import ContractError
 
 log = logging.getLogger("mxhub.hub.auth")
 
 API_TOKEN_PREFIX = "mxh_"
-ADMIN_ROLES = frozenset({"admin", "mxhub-admin"})
-STAFF_PREFIX = "staff:"
-# Asymmetric algorithms only: an HMAC algorithm would let anyone who knows the public key forge tokens.
-OIDC_ALGORITHMS = ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"]
-JWKS_TIMEOUT = 5.0
-JWKS_MAX_AGE = 300.0
-JWKS_MIN_REFRESH = (
-    10.0  # an unknown `kid` refetches the keys at most this often (forged kids cannot flood the issuer)
-)
+ADMIN_ROLES = oidc.ADMIN_ROLES
+STAFF_PREFIX = oidc.STAFF_PREFIX
+JWKS_MIN_REFRESH = oidc.JWKS_MIN_REFRESH  # an unknown `kid` refetches the keys at most this often
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,16 +53,8 @@ class AuthError(Exception):
 
 def caller_from_roles(login: str | None, roles: Iterable[Any], via: str) -> Caller:
     """Roles as both API tokens and OIDC `roles` claims spell them: admin, staff:<beamline>."""
-    staff: set[str] = set()
-    admin = False
-    for role in roles:
-        if not isinstance(role, str):
-            continue
-        if role in ADMIN_ROLES:
-            admin = True
-        elif role.startswith(STAFF_PREFIX) and len(role) > len(STAFF_PREFIX):
-            staff.add(role[len(STAFF_PREFIX) :])
-    return Caller(login=login, staff_beamlines=frozenset(staff), admin=admin, via=via)
+    staff, admin = oidc.read_roles(roles)
+    return Caller(login=login, staff_beamlines=staff, admin=admin, via=via)
 
 
 def check_roles(roles: Iterable[str]) -> list[str]:
@@ -178,76 +159,21 @@ def _info(r: asyncpg.Record) -> ApiTokenInfo:
 
 
 class OidcVerifier:
-    """Access tokens of one OIDC issuer, checked against its JWKS (a file path or an http(s) URL)."""
+    """Access tokens of one OIDC issuer (mx_schema.oidc, shared with sites behind a facility's router),
+    as the hub's callers: any token it does not accept is an AuthError (401, UNAUTHENTICATED)."""
 
     def __init__(self, issuer: str, jwks: str, audience: str | None = None) -> None:
-        self.issuer = issuer
-        self.source = jwks
-        self.audience = audience
-        self._keys: dict[str | None, Any] = {}
-        self._fetched = 0.0
-        self._lock = asyncio.Lock()
-
-    async def _load(self) -> None:
-        if self.source.startswith(("http://", "https://")):
-            async with httpx.AsyncClient(timeout=JWKS_TIMEOUT, follow_redirects=False) as client:
-                response = await client.get(self.source)
-                response.raise_for_status()
-                data = response.json()
-        else:
-            data = json.loads(Path(self.source).read_text(encoding="utf-8"))
-        keyset = jwt.PyJWKSet.from_dict(data)
-        self._keys = {k.key_id: k for k in keyset.keys}
-        self._fetched = time.monotonic()
-
-    async def _key(self, kid: str | None) -> Any:
-        stale = time.monotonic() - self._fetched > JWKS_MAX_AGE
-        if stale or (kid not in self._keys and time.monotonic() - self._fetched > JWKS_MIN_REFRESH):
-            async with self._lock:
-                try:
-                    await self._load()
-                except (OSError, ValueError, httpx.HTTPError, jwt.PyJWTError) as exc:
-                    log.warning("cannot load the OIDC issuer's keys from %s: %s", self.source, exc)
-                    if not self._keys:
-                        raise AuthError("the identity provider's keys are unavailable") from None
-        if kid in self._keys:
-            return self._keys[kid]
-        if kid is None and len(self._keys) == 1:
-            return next(iter(self._keys.values()))
-        raise AuthError("token signed by an unknown key")
+        # JWKS_MIN_REFRESH is read when the hub starts, so a test may shorten it for one hub.
+        self.verifier = oidc.OidcVerifier(
+            issuer, jwks, audience, party="this hub", min_refresh=JWKS_MIN_REFRESH
+        )
 
     async def verify(self, token: str) -> Caller:
         try:
-            header = jwt.get_unverified_header(token)
-        except jwt.PyJWTError:
-            raise AuthError("malformed bearer token") from None
-        if header.get("alg") not in OIDC_ALGORITHMS:
-            raise AuthError("token algorithm not accepted")
-        key = await self._key(header.get("kid"))
-        options: jwt.types.Options = {"require": ["exp", "iss"], "verify_aud": self.audience is not None}
-        try:
-            claims = jwt.decode(
-                token,
-                key.key,
-                algorithms=[header["alg"]],
-                issuer=self.issuer,
-                audience=self.audience,
-                options=options,
-                leeway=30,
-            )
-        except jwt.ExpiredSignatureError:
-            raise AuthError("token expired") from None
-        except jwt.InvalidAudienceError:
-            raise AuthError("token not meant for this hub (audience)") from None
-        except jwt.InvalidIssuerError:
-            raise AuthError("token from an issuer this hub does not trust") from None
-        except jwt.PyJWTError:
-            raise AuthError("token signature or claims invalid") from None
-        login = claims.get("preferred_username") or claims.get("sub")
-        if not isinstance(login, str) or not login:
-            raise AuthError("token names no user (preferred_username or sub)")
-        roles = claims.get("roles")
-        return caller_from_roles(login, roles if isinstance(roles, list) else [], "oidc")
+            identity = await self.verifier.verify(token)
+        except oidc.OidcError as exc:
+            raise AuthError(str(exc)) from None
+        return Caller(identity.login, identity.staff_beamlines, identity.admin, "oidc")
 
 
 class Authenticator:

@@ -64,6 +64,12 @@ class ErrorCode(StrEnum):
     FIELD_UNAVAILABLE = "FIELD_UNAVAILABLE"
     # A site cannot honour a filter or argument the caller gave: left out of the answer, not answered wrongly.
     SITE_EXCLUDED = "SITE_EXCLUDED"
+    # Why a site or LIMS refused a facility's OIDC bearer token sent through the facility's own router
+    # (issue 20, mx_schema.oidc); the hub answers the same tokens with UNAUTHENTICATED.
+    OIDC_TOKEN_INVALID = "OIDC_TOKEN_INVALID"  # forged, malformed, another issuer, unknown key, no user
+    OIDC_TOKEN_EXPIRED = "OIDC_TOKEN_EXPIRED"  # expired (or the issuer's and the site's clocks disagree)
+    OIDC_AUDIENCE_MISMATCH = "OIDC_AUDIENCE_MISMATCH"  # issued for another audience than the configured one
+    OIDC_KEYS_UNAVAILABLE = "OIDC_KEYS_UNAVAILABLE"  # the issuer's JWKS cannot be fetched: HTTP 503
 
 
 BAD_USER_INPUT = ErrorCode.BAD_USER_INPUT
@@ -101,6 +107,10 @@ UNKNOWN_TERM = ErrorCode.UNKNOWN_TERM
 LIMS_SEARCH_INCOMPLETE = ErrorCode.LIMS_SEARCH_INCOMPLETE
 FIELD_UNAVAILABLE = ErrorCode.FIELD_UNAVAILABLE
 SITE_EXCLUDED = ErrorCode.SITE_EXCLUDED
+OIDC_TOKEN_INVALID = ErrorCode.OIDC_TOKEN_INVALID
+OIDC_TOKEN_EXPIRED = ErrorCode.OIDC_TOKEN_EXPIRED
+OIDC_AUDIENCE_MISMATCH = ErrorCode.OIDC_AUDIENCE_MISMATCH
+OIDC_KEYS_UNAVAILABLE = ErrorCode.OIDC_KEYS_UNAVAILABLE
 
 # The codes that mean "this site did not answer (well)": a client names the site rather than failing.
 SITE_FAILURE_CODES = frozenset({SITE_TIMEOUT, SITE_UNAVAILABLE, SITE_ERROR})

@@ -2,7 +2,8 @@
 
 A caller sees a record when its session is public (ended more than the embargo period ago, per
 beamline), or the caller is a member of its proposal or session, or staff of its beamline. Who the
-caller is comes only from a token signed by a trusted hub (X-MXHub-Caller), never a plain header.
+caller is comes only from a token signed by a trusted hub (X-MXHub-Caller) or, behind a facility's own
+router, the facility's OIDC access token (Authorization: Bearer, issue 20), never a plain header.
 A caller's own records (`mine`) are the last two parts alone: member of, or staff for (`ownership`).
 The rule itself is `visible` (truth table: docs/security.md); past 400 lines while the caller-token
 format still lives here (issue 14 moves it to schema/).
@@ -33,6 +34,7 @@ from mx_schema.errors import (
     ContractError,
 )
 from mx_schema.ids import SITE_NAME
+from mx_schema.oidc import OidcError, OidcVerifier, bearer
 
 CALLER_HEADER = caller_token.HEADER.lower()
 log = logging.getLogger("mxhub.site.access")
@@ -260,6 +262,9 @@ class AccessPolicy:
     # A LIMS knows no sessions or embargo, so it cannot apply the rule itself: it answers only callers a
     # trusted hub vouches for, and the hub asks it only about samples the owning site let the caller see.
     require_caller: bool = False
+    # The facility's OIDC issuer, for callers a facility's own router forwards with their own bearer
+    # token (issue 20); the same verifier and role mapping as the hub's (mx_schema.oidc).
+    oidc: OidcVerifier | None = None
 
     @classmethod
     def from_pem_files(
@@ -285,6 +290,28 @@ class AccessPolicy:
                 "ignored and only public (embargo-expired) records are served"
             )
         return None
+
+    async def identify(self, token: str | None, authorization: str | None, site: str) -> Viewer:
+        """The verified caller of one request: the hub's caller token when there is one (as before), else,
+        at a site with a facility issuer, the OIDC token a router forwarded, else anonymous (refused where
+        `require_caller`). There, a bearer token that does not verify is refused, never anonymous; a site
+        without an issuer reads no `Authorization` header at all, as before issue 20."""
+        if token or not authorization or self.oidc is None:
+            if self.require_caller and not token and self.oidc is not None:
+                raise Unauthenticated(
+                    "this LIMS answers its hubs and signed-in users only: send the facility's access "
+                    "token (Authorization: Bearer) or query through a hub it trusts",
+                    code=CALLER_TOKEN_REQUIRED,
+                )
+            return self.viewer(token, site)
+        try:
+            identity = await self.oidc.verify(bearer(authorization))
+        except OidcError as exc:
+            log.info("facility token refused: %s", exc)
+            raise Unauthenticated(str(exc), code=exc.code) from None
+        # Staff beamlines compare in lower case, as the hub's caller token gives them (caller_token).
+        staff = frozenset(b.lower() if b != "*" else b for b in identity.staff_beamlines)
+        return Viewer(login=identity.login, staff_beamlines=staff, admin=identity.admin)
 
     def viewer(self, token: str | None, site: str) -> Viewer:
         """The verified caller; no token is an anonymous caller (refused where `require_caller`); a bad

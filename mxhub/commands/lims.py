@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from mxhub.commands.site import oidc_verifier
 from mxhub.serve import Served, serve_all
 
 if TYPE_CHECKING:
@@ -108,6 +109,24 @@ _dsn_option = click.option(
     "paths separated by ':']",
 )
 @click.option(
+    "--oidc-issuer",
+    envvar="MXHUB_LIMS_OIDC_ISSUER",
+    help="Also answer requests with the facility's own OIDC access token (Authorization: Bearer) from "
+    "this issuer, as a facility's router forwards them (docs/router.md); without a valid one a "
+    "request is refused. [env MXHUB_LIMS_OIDC_ISSUER]",
+)
+@click.option(
+    "--oidc-jwks",
+    envvar="MXHUB_LIMS_OIDC_JWKS",
+    help="The issuer's signing keys: a JWKS file or URL (default: the jwks_uri of the issuer's "
+    "/.well-known/openid-configuration). [env MXHUB_LIMS_OIDC_JWKS]",
+)
+@click.option(
+    "--oidc-audience",
+    envvar="MXHUB_LIMS_OIDC_AUDIENCE",
+    help="The `aud` the facility's tokens must carry (unchecked without it). [env MXHUB_LIMS_OIDC_AUDIENCE]",
+)
+@click.option(
     "--open-access",
     is_flag=True,
     envvar="MXHUB_OPEN_ACCESS",
@@ -122,6 +141,9 @@ def serve(
     demo: bool,
     demo_collections: int,
     hub_keys: tuple[str, ...],
+    oidc_issuer: str | None,
+    oidc_jwks: str | None,
+    oidc_audience: str | None,
     open_access: bool,
 ) -> None:
     from mx_schema.ids import SITE_NAME
@@ -133,12 +155,17 @@ def serve(
     if not SITE_NAME.match(name):
         raise click.BadParameter("lower-case letters, digits, '-' and '_' only", param_hint="--name")
     keys = _public_keys([k for path in hub_keys for k in path.split(":") if k])
-    if not keys and not open_access:
+    if open_access and oidc_issuer:
+        raise click.UsageError("--open-access answers anyone: it takes no --oidc-issuer")
+    oidc = oidc_verifier(oidc_issuer, oidc_jwks, oidc_audience, "this LIMS")
+    if not keys and oidc is None and not open_access:
         # A LIMS cannot apply the sites' embargo (it knows no sessions): it answers its hubs only, and a
-        # hub asks it only about samples the owning site let the caller see (issue 15).
+        # hub asks it only about samples the owning site let the caller see (issue 15); behind a
+        # facility's router, users signed in with the facility's issuer (issue 20, docs/router.md).
         raise click.UsageError(
             "a LIMS answers only the hubs it trusts: give --trust-hub-key hub.pem "
-            "(`mxhub hub key --hub HUB_URL > hub.pem`), or --open-access on a trusted network"
+            "(`mxhub hub key --hub HUB_URL > hub.pem`), --oidc-issuer behind a facility's router, "
+            "or --open-access on a trusted network"
         )
 
     async def run() -> None:
@@ -152,7 +179,13 @@ def serve(
         except BackendError as exc:
             raise click.ClickException(str(exc)) from None
         try:
-            app = create_lims_app(store, name=name, manage_store=False, trusted_keys=keys or None)
+            app = create_lims_app(
+                store,
+                name=name,
+                manage_store=False,
+                trusted_keys=keys if keys or oidc is not None else None,
+                oidc=oidc,
+            )
             served = Served(name, app, host, port).bind()
 
             async def started() -> None:
@@ -162,8 +195,13 @@ def serve(
                     f"{counts['plates']} plates, {counts['screens']} screens); "
                     + (
                         "answering anyone (--open-access)"
-                        if not keys
-                        else "answering hub key(s) " + ", ".join(_key_ids(keys)) + " only"
+                        if not keys and oidc is None
+                        else "answering "
+                        + " and ".join(
+                            (["hub key(s) " + ", ".join(_key_ids(keys))] if keys else [])
+                            + ([f"users of {oidc.issuer}"] if oidc is not None else [])
+                        )
+                        + " only"
                     ),
                     err=True,
                 )

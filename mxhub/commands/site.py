@@ -11,6 +11,7 @@ import click
 from mxhub.serve import Served, serve_all
 
 if TYPE_CHECKING:
+    from mx_schema.oidc import OidcVerifier
     from site_adapter.access import AccessPolicy
     from site_adapter.backends.base import Backend
     from site_adapter.reprocess import Overrides
@@ -126,6 +127,23 @@ async def open_backend(
     "prints a hub's). [env MXHUB_TRUSTED_HUB_KEYS, paths separated by ':']",
 )
 @click.option(
+    "--oidc-issuer",
+    envvar="MXHUB_SITE_OIDC_ISSUER",
+    help="Also accept the facility's own OIDC access tokens (Authorization: Bearer) from this issuer "
+    "(its `iss`), for callers a facility's router forwards (docs/router.md). [env MXHUB_SITE_OIDC_ISSUER]",
+)
+@click.option(
+    "--oidc-jwks",
+    envvar="MXHUB_SITE_OIDC_JWKS",
+    help="The issuer's signing keys: a JWKS file or URL (default: the jwks_uri of the issuer's "
+    "/.well-known/openid-configuration). [env MXHUB_SITE_OIDC_JWKS]",
+)
+@click.option(
+    "--oidc-audience",
+    envvar="MXHUB_SITE_OIDC_AUDIENCE",
+    help="The `aud` the facility's tokens must carry (unchecked without it). [env MXHUB_SITE_OIDC_AUDIENCE]",
+)
+@click.option(
     "--embargo-years",
     default=3.0,
     show_default=True,
@@ -169,6 +187,9 @@ def serve(
     schema_version: str | None,
     demo_collections: int,
     hub_keys: tuple[str, ...],
+    oidc_issuer: str | None,
+    oidc_jwks: str | None,
+    oidc_audience: str | None,
     embargo_years: float,
     embargo_beamlines: tuple[str, ...],
     audit_log: str | None,
@@ -185,7 +206,11 @@ def serve(
     per_beamline = _embargo_per_beamline(embargo_beamlines)
     policy = None
     if not open_access:
-        policy = _access_policy(hub_keys, embargo_years, per_beamline, audit_log)
+        oidc = oidc_verifier(oidc_issuer, oidc_jwks, oidc_audience, "this site")
+        policy = _access_policy(hub_keys, embargo_years, per_beamline, audit_log, oidc is not None)
+        policy.oidc = oidc
+    elif oidc_issuer:
+        raise click.UsageError("--open-access shows everything to anyone: it takes no --oidc-issuer")
     overrides = _detector_overrides()
 
     async def run() -> None:
@@ -260,7 +285,11 @@ def _embargo_per_beamline(items: tuple[str, ...]) -> dict[str, float]:
 
 
 def _access_policy(
-    hub_keys: tuple[str, ...], embargo_years: float, per_beamline: dict[str, float], audit_log: str | None
+    hub_keys: tuple[str, ...],
+    embargo_years: float,
+    per_beamline: dict[str, float],
+    audit_log: str | None,
+    facility_tokens: bool = False,
 ) -> AccessPolicy:
     """The site's access policy: the hub keys it trusts, the embargo, the audit log; says what it trusts."""
     from site_adapter.access import AccessPolicy, AuditLog, EmbargoPolicy
@@ -269,7 +298,13 @@ def _access_policy(
     policy = AccessPolicy.from_pem_files(
         keys, EmbargoPolicy(embargo_years, per_beamline), AuditLog(audit_log) if audit_log else None
     )
-    if not keys:
+    if not keys and facility_tokens:
+        click.echo(
+            "no --trust-hub-key: a hub's callers are served as anonymous here; users who send the "
+            "facility's own access token (through its router) see what the access rule gives them",
+            err=True,
+        )
+    elif not keys:
         # What the site then does (site_adapter/access.py): a hub's caller token is ignored, not refused.
         click.echo(
             "warning: no --trust-hub-key: this site trusts no hub, so every caller (a hub's too) is "
@@ -281,6 +316,28 @@ def _access_policy(
     else:
         click.echo(f"trusting hub key(s) {', '.join(policy.trusted_key_ids)}", err=True)
     return policy
+
+
+def oidc_verifier(
+    issuer: str | None, jwks: str | None, audience: str | None, party: str
+) -> OidcVerifier | None:
+    """The facility's OIDC issuer a site or LIMS checks bearer tokens against (issue 20), or None."""
+    if not issuer:
+        if jwks or audience:
+            raise click.UsageError("--oidc-jwks and --oidc-audience need --oidc-issuer")
+        return None
+    if not issuer.startswith(("https://", "http://")):
+        raise click.BadParameter(
+            "an issuer is its https:// URL (the tokens' `iss`)", param_hint="--oidc-issuer"
+        )
+    from mx_schema.oidc import OidcVerifier
+
+    click.echo(
+        f"accepting OIDC access tokens of {issuer} (keys: {jwks or 'from its discovery document'}; "
+        f"audience: {audience or 'not checked'})",
+        err=True,
+    )
+    return OidcVerifier(issuer, jwks, audience, party=party)
 
 
 def _detector_overrides() -> Overrides | None:

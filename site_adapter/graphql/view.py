@@ -26,7 +26,7 @@ from starlette.responses import FileResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from mx_schema import graphiql, http
-from mx_schema.errors import CALLER_TOKEN_IGNORED
+from mx_schema.errors import CALLER_TOKEN_IGNORED, OIDC_KEYS_UNAVAILABLE
 from mx_schema.limits import MAX_TOKENS, RULES
 from mx_schema.versioning import read_version_sdl, resolve_version
 from mx_schema.view import GraphQLHttp, HttpAnswer, Outcome, Refused
@@ -173,15 +173,19 @@ class GraphQLView(GraphQLHttp):
         return FileResponse(path, media_type=media, headers={"cache-control": graphiql.ASSET_CACHE_CONTROL})
 
     async def scope(self, request: http.HttpRequest, gql: http.GraphQLRequest, admitted: Any) -> _Request:
-        """The caller the hub's token names (401 for a bad token), as the scope the backends obey."""
+        """The caller the hub's token (or, behind a facility's router, the facility's OIDC token) names
+        (401 for a bad token), as the scope the backends obey."""
         context = self.make_context(request)  # the Starlette request the endpoint was given
         if self.policy is None:
             return _Request(context, None)
         token = request.headers.get(access.CALLER_HEADER)
         try:
-            viewer = self.policy.viewer(token, context.site)
+            viewer = await self.policy.identify(token, request.headers.get("authorization"), context.site)
         except access.Unauthenticated as exc:
-            raise Refused(401, str(exc), {"code": exc.code, "site": context.site, **exc.extensions}) from None
+            # The issuer's keys out of reach is the site's trouble, not the caller's: 503, retry later.
+            status = 503 if exc.code == OIDC_KEYS_UNAVAILABLE else 401
+            extensions = {"code": exc.code, "site": context.site, **exc.extensions}
+            raise Refused(status, str(exc), extensions) from None
         ignored = self.policy.ignored(token)
         if ignored:  # said in every answer, so the hub can tell its operator (issue 13)
             context.warnings.append({"code": CALLER_TOKEN_IGNORED, "message": ignored})

@@ -15,6 +15,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from mx_schema.ids import SITE_NAME
+from mx_schema.oidc import OidcVerifier
 from site_adapter.access import AccessPolicy
 from site_adapter.backends.base import BackendError
 from site_adapter.graphql.view import GraphQLView
@@ -29,11 +30,14 @@ def create_lims_app(
     name: str = "lims",
     manage_store: bool = True,
     trusted_keys: Sequence[Any] | None = None,
+    oidc: OidcVerifier | None = None,
 ) -> Starlette:
     """An app serving `store` as LIMS source `name`; it starts and closes the store unless told not to.
 
     With `trusted_keys` (hub public keys) it answers only requests a trusted hub vouches for
     (X-MXHub-Caller), the way `mxhub lims serve` runs it; without them anyone who reaches it is answered.
+    With `oidc` (the facility's issuer, behind the facility's own router: issue 20) it also answers
+    requests carrying a valid access token of that issuer, and refuses those without one.
     """
     if not SITE_NAME.match(name):
         raise ValueError(f"LIMS name {name!r} must be lower-case letters, digits, '-' or '_'")
@@ -62,8 +66,8 @@ def create_lims_app(
                 await store.close()
 
     policy = (
-        AccessPolicy(trusted_keys=list(trusted_keys), require_caller=True)
-        if trusted_keys is not None
+        AccessPolicy(trusted_keys=list(trusted_keys or ()), require_caller=True, oidc=oidc)
+        if trusted_keys is not None or oidc is not None
         else None
     )
     view = GraphQLView(lims_schema, make_context, policy)

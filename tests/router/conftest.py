@@ -6,9 +6,14 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import socket
 import subprocess
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
+import httpx
 import pytest
 
 HERE = Path(__file__).resolve().parent
@@ -57,3 +62,52 @@ def compose(node: str, subgraphs: dict[str, tuple[str, str]]) -> dict:
     assert done.returncode == 0, done.stderr
     result: dict = json.loads(done.stdout)
     return result
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+@contextmanager
+def serve_gateway(
+    node: str, subgraphs: dict[str, tuple[str, str]], workdir: Path, config: Path | None = None
+) -> Iterator[str]:
+    """Hive Gateway serving the supergraph Apollo's composer makes of `subgraphs` ({name: (url, sdl)}),
+    with `config` (a gateway.config.mjs) when given; yields its base URL once it is ready."""
+    result = compose(node, subgraphs)
+    assert result["errors"] == [], result["errors"]
+    supergraph = workdir / "supergraph.graphql"
+    supergraph.write_text(result["supergraph"], encoding="utf-8")
+    port = _free_port()
+    bin_js = HERE / "node_modules" / "@graphql-hive" / "gateway" / "dist" / "bin.js"
+    args = [node, str(bin_js), "supergraph", str(supergraph), "--host", "127.0.0.1", "--port", str(port)]
+    if config is not None:
+        args += ["--config-path", str(config)]
+    log_path = workdir / "gateway.log"
+    log = log_path.open("w")
+    proc = subprocess.Popen(args, cwd=workdir, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            if proc.poll() is not None:
+                raise RuntimeError(f"hive-gateway exited: {log_path.read_text()[-2000:]}")
+            try:
+                if httpx.get(f"{url}/readiness", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError("hive-gateway was not ready within 120 s")
+            time.sleep(0.2)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()

@@ -3,9 +3,6 @@
 
 from __future__ import annotations
 
-import socket
-import subprocess
-import time
 from collections.abc import Iterator
 from contextlib import ExitStack
 from pathlib import Path
@@ -18,7 +15,7 @@ from site_adapter.lims.app import create_lims_app
 from site_adapter.lims.store import LimsStore
 from tests.fixtures.lims import DEMO_LIMS_SITES
 from tests.fixtures.sites import serve_in_thread
-from tests.router.conftest import HERE, compose
+from tests.router.conftest import serve_gateway
 from tests.site_adapter.lims.expected import demo_samples
 
 LIMS_SDL = (Path(__file__).resolve().parents[2] / "schema" / "lims.graphql").read_text(encoding="utf-8")
@@ -37,54 +34,15 @@ def lims_url(lims_demo_dsn):
         yield stack.enter_context(serve_in_thread(create_lims_app(LimsStore(lims_demo_dsn), name="lims")))
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
 @pytest.fixture
 def gateway(node, demo_sites, lims_url, tmp_path) -> Iterator[str]:
     """Hive Gateway serving the supergraph Apollo's composer made of the running site and LIMS."""
-    result = compose(
-        node,
-        {"site": (f"{demo_sites[SITE]}/graphql", read_sdl()), "lims": (f"{lims_url}/graphql", LIMS_SDL)},
-    )
-    assert result["errors"] == [], result["errors"]
-    supergraph = tmp_path / "supergraph.graphql"
-    supergraph.write_text(result["supergraph"], encoding="utf-8")
-    port = _free_port()
-    bin_js = HERE / "node_modules" / "@graphql-hive" / "gateway" / "dist" / "bin.js"
-    log = (tmp_path / "gateway.log").open("w")
-    proc = subprocess.Popen(
-        [node, str(bin_js), "supergraph", str(supergraph), "--host", "127.0.0.1", "--port", str(port)],
-        cwd=tmp_path,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError(f"hive-gateway exited: {(tmp_path / 'gateway.log').read_text()[-2000:]}")
-            try:
-                if httpx.get(f"{url}/readiness", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError("hive-gateway was not ready within 120 s")
-            time.sleep(0.2)
+    subgraphs = {
+        "site": (f"{demo_sites[SITE]}/graphql", read_sdl()),
+        "lims": (f"{lims_url}/graphql", LIMS_SDL),
+    }
+    with serve_gateway(node, subgraphs, tmp_path) as url:
         yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
 
 
 async def _all_samples(client: httpx.AsyncClient, url: str, headers: dict | None = None) -> list[dict]:
