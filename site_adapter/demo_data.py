@@ -348,19 +348,19 @@ class DemoFacility:
                 dc_rows = list(
                     self._collection(
                         rng,
-                    dc_id,
-                    run,
-                    kind,
-                    t,
-                    bl,
-                    det_idx,
-                    group_id,
-                    session_id,
-                    sample_id,
-                    protein_row[0],
-                    proposal_id,
-                    visit,
-                    name,
+                        dc_id,
+                        run,
+                        kind,
+                        t,
+                        bl,
+                        det_idx,
+                        group_id,
+                        session_id,
+                        sample_id,
+                        protein_row[0],
+                        proposal_id,
+                        visit,
+                        name,
                         spec,
                     )
                 )
@@ -655,9 +655,17 @@ def downstream_rows(site: str, seed: int, pr: Row, dc: Row) -> Iterator[tuple[st
         (pr[_PR_ID], pr[_PR_ID], dc[_DC_ID], pr[_PR_PROGRAM], 1)
         + (n_images if rng.random() < 0.9 else n_images * 4 // 5,)
         + (round(dc[_DC_DISTANCE] * rng.uniform(0.995, 1.005), 3),)
-        + (round(dc[_DC_BEAM_X] + rng.uniform(-0.1, 0.1), 3), round(dc[_DC_BEAM_Y] + rng.uniform(-0.1, 0.1), 3))
+        + (
+            round(dc[_DC_BEAM_X] + rng.uniform(-0.1, 0.1), 3),
+            round(dc[_DC_BEAM_Y] + rng.uniform(-0.1, 0.1), 3),
+        )
         + tuple(cell)
-        + (1.0, round(rng.uniform(-0.002, 0.002), 5), round(rng.uniform(-0.002, 0.002), 5), pr[_PR_ANOMALOUS]),
+        + (
+            1.0,
+            round(rng.uniform(-0.002, 0.002), 5),
+            round(rng.uniform(-0.002, 0.002), 5),
+            pr[_PR_ANOMALOUS],
+        ),
     )
     resolution = json.loads(pr[_PR_OVERALL])["resolution_high"]
     start = pr[_PR_START] + dt.timedelta(minutes=8)

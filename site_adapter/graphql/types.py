@@ -230,9 +230,7 @@ class ProcessingResult(Node):
     @strawberry.field(
         description="The integrations this result scaled, with image range and refined geometry (since 1.2.0)."
     )
-    async def integrations(
-        self, info: Info
-    ) -> list[Annotated[Integration, strawberry.lazy(_DOWNSTREAM)]]:
+    async def integrations(self, info: Info) -> list[Annotated[Integration, strawberry.lazy(_DOWNSTREAM)]]:
         from site_adapter.graphql.downstream import Integration
 
         loader = ctx(info).loaders.integrations

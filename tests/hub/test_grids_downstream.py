@@ -109,7 +109,10 @@ async def test_native_grid_and_integrations_through_the_hub(hub_over_two_sites, 
     body = await hub_over_two_sites.query(
         f"""query($a: ID!, $b: ID!) {{ a: node(id: $a) {{ ... on DataCollection {{ {FIELDS} }} }}
                                      b: node(id: $b) {{ ... on DataCollection {{ {FIELDS} }} }} }}""",
-        {"a": encode_id("esrf", "DataCollection", str(dc)), "b": encode_id("esrf", "DataCollection", str(rotation))},
+        {
+            "a": encode_id("esrf", "DataCollection", str(dc)),
+            "b": encode_id("esrf", "DataCollection", str(rotation)),
+        },
         admin=True,
     )
     assert "errors" not in body, body

@@ -52,7 +52,9 @@ async def test_a_grid_with_its_spot_map_and_centring(esrf_gql, esrf_demo_dsn):
         row["data_collection_id"],
     )
     (centring,) = await fetch(
-        esrf_demo_dsn, "SELECT * FROM xray_centring_result WHERE data_collection_id = $1", row["data_collection_id"]
+        esrf_demo_dsn,
+        "SELECT * FROM xray_centring_result WHERE data_collection_id = $1",
+        row["data_collection_id"],
     )
     got = await node(esrf_gql, row["data_collection_id"], GRID)
     grid = got["grid"]
@@ -93,10 +95,14 @@ async def test_integrations_dimple_and_phasing_of_a_collection(esrf_gql, esrf_de
            ORDER BY pr.id LIMIT 1""",
     )
     results = await fetch(
-        esrf_demo_dsn, "SELECT id, status FROM processing_result WHERE data_collection_id = $1 ORDER BY id", row["dc"]
+        esrf_demo_dsn,
+        "SELECT id, status FROM processing_result WHERE data_collection_id = $1 ORDER BY id",
+        row["dc"],
     )
     ids = [r["id"] for r in results]
-    integrations = await fetch(esrf_demo_dsn, "SELECT * FROM integration WHERE processing_result_id = ANY($1)", ids)
+    integrations = await fetch(
+        esrf_demo_dsn, "SELECT * FROM integration WHERE processing_result_id = ANY($1)", ids
+    )
     runs = await fetch(esrf_demo_dsn, "SELECT * FROM mr_run WHERE processing_result_id = ANY($1)", ids)
     phasing = await fetch(esrf_demo_dsn, "SELECT * FROM phasing WHERE processing_result_id = ANY($1)", ids)
     got = await node(esrf_gql, row["dc"], DOWNSTREAM)

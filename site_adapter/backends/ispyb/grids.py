@@ -111,7 +111,7 @@ async def image_quality(db: Any, s: SchemaInfo, ids: Sequence[str]) -> dict[str,
         keys,
     )
     for row in rows:
-        values = {
+        values: dict[str, Any] = {
             label: (n.integer(row[label]) if label in _QUALITY_INTEGERS else n.number(row[label]))
             for label, _ in _QUALITY_COLUMNS
         }
@@ -170,7 +170,7 @@ async def xray_centring(
         keys,
     )
     for row in rows:
-        values = {
+        values: dict[str, Any] = {
             label: (n.integer(row[label]) if label in _CENTRING_INTEGERS else n.number(row[label]))
             for label, _ in _CENTRING_COLUMNS
         }

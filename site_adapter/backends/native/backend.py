@@ -319,7 +319,12 @@ class NativeBackend:
         self, ids: Sequence[str]
     ) -> dict[str, list[model.XrayCentringResult]]:
         return await self._lists_by(
-            "xray_centring_result", "data_collection_id", "id", ids, q.xray_centring_result, q.visible_collections
+            "xray_centring_result",
+            "data_collection_id",
+            "id",
+            ids,
+            q.xray_centring_result,
+            q.visible_collections,
         )
 
     async def integrations_by_result(self, ids: Sequence[str]) -> dict[str, list[model.Integration]]:
@@ -331,7 +336,9 @@ class NativeBackend:
         return await self._lists_by("mr_run", "processing_result_id", "id", ids, q.mr_run, q.visible_results)
 
     async def phasing_by_result(self, ids: Sequence[str]) -> dict[str, list[model.Phasing]]:
-        return await self._lists_by("phasing", "processing_result_id", "id", ids, q.phasing, q.visible_results)
+        return await self._lists_by(
+            "phasing", "processing_result_id", "id", ids, q.phasing, q.visible_results
+        )
 
 
 def _audit(rows: Sequence[asyncpg.Record]) -> None:

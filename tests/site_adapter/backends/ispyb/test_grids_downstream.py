@@ -53,7 +53,9 @@ DOWNSTREAM_FIELDS = """processing { localId
 @pytest.fixture(scope="module")
 async def gql(ispyb):
     app = create_app(ispyb, site="dls", manage_backend=False)
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://dls.test") as client:
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://dls.test"
+    ) as client:
 
         async def post(query: str, variables: dict | None = None) -> dict:
             r = await client.post("/graphql", json={"query": query, "variables": variables or {}})
@@ -94,9 +96,7 @@ async def test_collections_without_grid_answer_none_and_empty_lists(ispyb, ispyb
 
 
 async def test_image_quality_matches_the_table_in_image_order(ispyb, ispyb_dsn):
-    rows = await sql(
-        ispyb_dsn, "SELECT * FROM ImageQualityIndicators ORDER BY dataCollectionId, imageNumber"
-    )
+    rows = await sql(ispyb_dsn, "SELECT * FROM ImageQualityIndicators ORDER BY dataCollectionId, imageNumber")
     ids = sorted({str(r["dataCollectionId"]) for r in rows})
     assert ids == ["1052494", "1052503", "1066786"]
     got = await ispyb.image_quality_by_collection(ids + ["993677"])
@@ -151,7 +151,7 @@ async def test_dimple_runs_of_603470(ispyb, ispyb_dsn):
         " WHERE autoProcProgramId = %s AND fileType = 'Log'",
         want[0]["autoProcProgramId"],
     )
-    got = (await ispyb.mr_runs_by_result(["603470", "596133"]))
+    got = await ispyb.mr_runs_by_result(["603470", "596133"])
     assert got["596133"] == []
     runs = got["603470"]
     assert [r.local_id for r in runs] == [str(w["mxMRRunId"]) for w in want]
@@ -186,7 +186,11 @@ async def test_through_the_site_graphql(gql, ispyb_dsn):
     ]
     results = {p["localId"]: p for p in nodes["1002287"]["processing"]}
     dimple = results["603470"]["mrRuns"][0]
-    assert (dimple["program"], dimple["status"], dimple["rFreeEnd"]) == ("dimple", "SUCCESS", pytest.approx(0.1888))
+    assert (dimple["program"], dimple["status"], dimple["rFreeEnd"]) == (
+        "dimple",
+        "SUCCESS",
+        pytest.approx(0.1888),
+    )
     assert dimple["startTime"].startswith("2018-07-31T08:55:52")
     two = {p["localId"]: p for p in nodes["993677"]["processing"]}["596147"]["integrations"]
     assert [i["endImageNumber"] for i in two] == [3600, 1800]
@@ -256,7 +260,7 @@ async def test_xray_centring_through_the_group(phased):
         " JOIN XrayCentringResult r ON r.xrayCentringId = xc.xrayCentringId"
         " WHERE dc.dataCollectionId = 6017405 ORDER BY r.xrayCentringResultId",
     )
-    got = (await backend.xray_centring_by_collection(["6017405", "993677"]))
+    got = await backend.xray_centring_by_collection(["6017405", "993677"])
     assert got["993677"] == []
     assert [r.local_id for r in got["6017405"]] == [str(w["xrayCentringResultId"]) for w in want]
     first = got["6017405"][0]
@@ -281,9 +285,7 @@ async def test_phasing_with_overall_statistics(phased):
     )
     stats = {
         r["metric"]: r["statisticsValue"]
-        for r in await sql(
-            dsn, "SELECT metric, statisticsValue FROM PhasingStatistics WHERE binNumber = 999"
-        )
+        for r in await sql(dsn, "SELECT metric, statisticsValue FROM PhasingStatistics WHERE binNumber = 999")
     }
     (got,) = (await backend.phasing_by_result(["596133"]))["596133"]
     assert (got.local_id, got.program, got.status, got.method) == (
