@@ -299,3 +299,39 @@ async def test_phasing_with_overall_statistics(phased):
     assert got.figure_of_merit == pytest.approx(stats["FOM"])  # the overall bin, not bin 3's 0.2
     assert got.pseudo_free_cc == pytest.approx(stats["Pseudo_free_CC"])
     assert got.enantiomorph is True and got.solvent_content == pytest.approx(want["solventContent"])
+
+
+class NoDatabase:
+    """A database every call of which fails the test: relations of absent tables cost no statement."""
+
+    async def fetch_rows(self, sql: str, args: Any = ()) -> list[dict[str, Any]]:
+        raise AssertionError(f"unexpected statement: {sql}")
+
+
+async def test_an_ispyb_without_the_tables_answers_empty_relations_without_a_statement():
+    from site_adapter.backends.ispyb import downstream, grids
+    from site_adapter.backends.ispyb.schema_check import SchemaInfo
+
+    older = SchemaInfo(version="1.0 (no grid, quality, centring, MR or phasing tables)", columns={})
+    db = NoDatabase()
+    assert await grids.grids(db, older, ["1", "x"]) == {"1": None, "x": None}
+    assert await grids.image_quality(db, older, ["1"]) == {"1": []}
+    assert await grids.xray_centring(db, older, ["1"]) == {"1": []}
+    assert await downstream.mr_runs(db, older, ["1"]) == {"1": []}
+    assert await downstream.phasing(db, older, ["1"]) == {"1": []}
+
+
+def test_a_grid_linked_only_to_its_group_is_still_found():
+    """Older GridInfo rows (before ISPyB added GridInfo.dataCollectionId) name only the group."""
+    from site_adapter.backends.ispyb.grids import _grid_sql
+    from site_adapter.backends.ispyb.schema_check import SchemaInfo
+
+    group_only = SchemaInfo(
+        version="old",
+        columns={
+            "GridInfo": frozenset({"gridinfoid", "datacollectiongroupid", "steps_x", "steps_y", "dx_mm"})
+        },
+    )
+    statement = _grid_sql(group_only, 2)
+    assert "g.`dataCollectionGroupId` = dc.`dataCollectionGroupId`" in statement
+    assert "g.`dataCollectionId`" not in statement and "micronsPerPixelX" not in statement
