@@ -22,29 +22,39 @@ def usable(s: SchemaInfo, table: str, *keys: str) -> bool:
     return s.has(table) and all(s.has(table, k) for k in keys)
 
 
+def _grid_links(s: SchemaInfo, count: int) -> list[str]:
+    """One SELECT per way a GridInfo row names its collection, each on its own index (an OR in one
+    join would scan GridInfo): its own dataCollectionId first (own 0), else its group's (own 1)."""
+    ids = id_list([0] * count)
+    links = []
+    if s.has("GridInfo", "dataCollectionId"):
+        links.append(
+            "SELECT dc.`dataCollectionId` AS dc, g.`gridInfoId` AS gid, 0 AS own FROM DataCollection dc"
+            f" JOIN GridInfo g ON g.`dataCollectionId` = dc.`dataCollectionId` WHERE dc.`dataCollectionId` IN ({ids})"
+        )
+    if s.has(
+        "GridInfo", "dataCollectionGroupId"
+    ):  # older rows name only the group (one grid for its collections)
+        own = " AND g.`dataCollectionId` IS NULL" if s.has("GridInfo", "dataCollectionId") else ""
+        links.append(
+            "SELECT dc.`dataCollectionId` AS dc, g.`gridInfoId` AS gid, 1 AS own FROM DataCollection dc"
+            f" JOIN GridInfo g ON g.`dataCollectionGroupId` = dc.`dataCollectionGroupId`{own}"
+            f" WHERE dc.`dataCollectionId` IN ({ids})"
+        )
+    return links
+
+
 def _grid_sql(s: SchemaInfo, count: int) -> str:
     g = functools.partial(s.col, "g", "GridInfo")
-    by_dc = s.has("GridInfo", "dataCollectionId")
-    by_group = s.has("GridInfo", "dataCollectionGroupId")
-    links = []
-    if by_dc:
-        links.append("g.`dataCollectionId` = dc.`dataCollectionId`")
-    if by_group:  # older rows name only the group (one grid for its collections)
-        links.append(
-            "(g.`dataCollectionGroupId` = dc.`dataCollectionGroupId`"
-            + (" AND g.`dataCollectionId` IS NULL)" if by_dc else ")")
-        )
-    own_first = "(g.`dataCollectionId` IS NULL), " if by_dc else ""
     return f"""
-SELECT dc.`dataCollectionId` AS dc, g.`gridInfoId` AS id, {g("steps_x")} AS steps_x, {g("steps_y")} AS steps_y,
+SELECT l.dc, g.`gridInfoId` AS id, {g("steps_x")} AS steps_x, {g("steps_y")} AS steps_y,
        {g("dx_mm")} AS dx_mm, {g("dy_mm")} AS dy_mm, {g("orientation")} AS orientation, {g("snaked")} AS snaked,
        {g("micronsPerPixelX")} AS um_per_px_x, {g("micronsPerPixelY")} AS um_per_px_y,
        {g("snapshot_offsetXPixel")} AS offset_x, {g("snapshot_offsetYPixel")} AS offset_y,
        {g("meshAngle")} AS mesh_angle
-FROM DataCollection dc
-JOIN GridInfo g ON {" OR ".join(links)}
-WHERE dc.`dataCollectionId` IN ({id_list([0] * count)})
-ORDER BY dc.`dataCollectionId`, {own_first}g.`gridInfoId`
+FROM ({" UNION ALL ".join(_grid_links(s, count))}) l
+JOIN GridInfo g ON g.`gridInfoId` = l.gid
+ORDER BY l.dc, l.own, g.`gridInfoId`
 """
 
 
@@ -73,9 +83,10 @@ async def grids(db: Any, s: SchemaInfo, ids: Sequence[str]) -> dict[str, model.G
     out: dict[str, model.GridScan | None] = {str(i): None for i in ids}
     if not keys or not usable(s, "GridInfo", "gridInfoId"):
         return out
-    if not (s.has("GridInfo", "dataCollectionId") or s.has("GridInfo", "dataCollectionGroupId")):
+    links = len(_grid_links(s, len(keys)))
+    if not links:
         return out
-    for row in await db.fetch_rows(_grid_sql(s, len(keys)), keys):
+    for row in await db.fetch_rows(_grid_sql(s, len(keys)), keys * links):
         if out.get(str(row["dc"])) is None:
             out[str(row["dc"])] = _grid(row)
     return out

@@ -212,7 +212,8 @@ async def test_a_page_with_every_new_relation_costs_one_statement_each(ispyb, gq
         assert await cost(GRID_FIELDS + DOWNSTREAM_FIELDS, first) - plain == 6, first
 
 
-# Rows data.sql lacks, far above its ids: an X-ray centring on the grid of 6017405 (group 5440739) and
+# Rows data.sql lacks, far above its ids: an X-ray centring on the grid of 6017405 (group 5440739), a
+# grid named only by its group (1040398, of collection 1052494, as older GridInfo rows are) and
 # a fast_ep phasing of scaling 596133 with its overall FOM and pseudo-free CC (binNumber 999).
 PHASING_OVERLAY = """
 INSERT INTO XrayCentring (xrayCentringId, dataCollectionGroupId, status, xrayCentringType)
@@ -222,6 +223,8 @@ INSERT INTO XrayCentringResult (xrayCentringResultId, xrayCentringId, centreOfMa
   boundingBoxMinY, boundingBoxMaxY, boundingBoxMinZ, boundingBoxMaxZ) VALUES
   (990001, 990001, 14.5, 7.25, 3.5, 14, 7, 3, 36, 5120, 12, 17, 5, 9, 2, 5),
   (990002, 990001, 3.0, 2.0, 1.0, 3, 2, 1, 4, 210, 2, 4, 1, 3, 0, 2);
+INSERT INTO GridInfo (gridInfoId, dx_mm, dy_mm, steps_x, steps_y, orientation, snaked, dataCollectionGroupId,
+  dataCollectionId) VALUES (990001, 0.01, 0.015, 2, 1, 'vertical', 0, 1040398, NULL);
 INSERT INTO PhasingAnalysis (phasingAnalysisId) VALUES (990001);
 INSERT INTO PhasingProgramRun (phasingProgramRunId, phasingPrograms, phasingStatus, phasingStartTime, phasingEndTime)
   VALUES (990001, 'fast_ep', 1, '2016-01-14 13:00:00', '2016-01-14 13:07:00');
@@ -333,5 +336,26 @@ def test_a_grid_linked_only_to_its_group_is_still_found():
         },
     )
     statement = _grid_sql(group_only, 2)
-    assert "g.`dataCollectionGroupId` = dc.`dataCollectionGroupId`" in statement
+    assert "g.`dataCollectionGroupId` = dc.`dataCollectionGroupId` WHERE" in statement
     assert "g.`dataCollectionId`" not in statement and "micronsPerPixelX" not in statement
+    assert "UNION ALL" not in statement  # one way to link: one SELECT
+
+
+async def test_a_grid_named_only_by_its_group(phased):
+    backend, dsn = phased
+    (want,) = await sql(
+        dsn,
+        "SELECT g.* FROM DataCollection dc JOIN GridInfo g ON g.dataCollectionGroupId = dc.dataCollectionGroupId"
+        " WHERE dc.dataCollectionId = 1052494 AND g.dataCollectionId IS NULL",
+    )
+    got = await backend.grids_by_collection(["1052494", "6017405"])
+    grid = got["1052494"]
+    assert grid is not None and grid.local_id == str(want["gridInfoId"])
+    assert (grid.steps_x, grid.steps_y, grid.orientation, grid.snaked) == (
+        want["steps_x"],
+        want["steps_y"],
+        want["orientation"],
+        bool(want["snaked"]),
+    )
+    assert grid.step_size_y == pytest.approx(want["dy_mm"] * 1000)
+    assert got["6017405"] is not None and got["6017405"].local_id == "1281212"  # its own row, as before
