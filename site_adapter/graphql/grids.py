@@ -14,7 +14,7 @@ from site_adapter import model
 from site_adapter.graphql.types import d
 
 
-def _plain(cls: type, record: Any) -> Any:
+def by_name(cls: type, record: Any) -> Any:
     """An instance of a plain type from a record: every field by the same name."""
     names = [f.name for f in cls.__strawberry_definition__.fields]  # type: ignore[attr-defined]
     return cls(**{name: getattr(record, name) for name in names})
@@ -58,7 +58,7 @@ class GridScan:
 
     @classmethod
     def of(cls, r: model.GridScan) -> GridScan:
-        grid: GridScan = _plain(cls, r)
+        grid: GridScan = by_name(cls, r)
         return grid
 
 
@@ -94,7 +94,7 @@ class ImageQuality:
 
     @classmethod
     def of(cls, r: model.ImageQuality) -> ImageQuality:
-        quality: ImageQuality = _plain(cls, r)
+        quality: ImageQuality = by_name(cls, r)
         return quality
 
 
@@ -129,5 +129,5 @@ class XrayCentringResult:
 
     @classmethod
     def of(cls, r: model.XrayCentringResult) -> XrayCentringResult:
-        result: XrayCentringResult = _plain(cls, r)
+        result: XrayCentringResult = by_name(cls, r)
         return result

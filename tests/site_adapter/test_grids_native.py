@@ -157,3 +157,30 @@ async def test_a_page_of_100_with_every_new_relation(esrf_gql, esrf_backend):
             costs.append(esrf_backend.statements - before)
         extra[size] = costs[1] - costs[0]
     assert extra[10] == extra[100] == 6
+
+
+async def test_relations_of_a_hidden_collection_stay_hidden(esrf_backend, esrf_demo_dsn):
+    """The access rule (site_adapter/access.py) holds on the new relations too: an anonymous viewer under
+    an embargo that nothing has outlived gets none of them, whoever asks the backend for them."""
+    from site_adapter.access import ANONYMOUS, SCOPE, EmbargoPolicy, Scope
+
+    (row,) = await fetch(
+        esrf_demo_dsn,
+        """SELECT g.data_collection_id AS dc, i.processing_result_id AS pr FROM grid_scan g, integration i
+           JOIN mr_run m ON m.processing_result_id = i.processing_result_id ORDER BY g.id, i.id LIMIT 1""",
+    )
+    dc, pr = str(row["dc"]), str(row["pr"])
+    assert (await esrf_backend.grids_by_collection([dc]))[dc] is not None
+    assert (await esrf_backend.integrations_by_result([pr]))[pr] and (
+        await esrf_backend.mr_runs_by_result([pr])
+    )[pr]
+    token = SCOPE.set(Scope(viewer=ANONYMOUS, embargo=EmbargoPolicy(default_years=1000)))
+    try:
+        assert await esrf_backend.grids_by_collection([dc]) == {dc: None}
+        assert await esrf_backend.image_quality_by_collection([dc]) == {dc: []}
+        assert await esrf_backend.xray_centring_by_collection([dc]) == {dc: []}
+        assert await esrf_backend.integrations_by_result([pr]) == {pr: []}
+        assert await esrf_backend.mr_runs_by_result([pr]) == {pr: []}
+        assert await esrf_backend.phasing_by_result([pr]) == {pr: []}
+    finally:
+        SCOPE.reset(token)
