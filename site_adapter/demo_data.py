@@ -345,27 +345,32 @@ class DemoFacility:
             for run, kind in enumerate(plan, start=1):
                 if dc_id - self.base >= self.n:
                     break
-                yield from self._collection(
-                    rng,
-                    dc_id,
-                    run,
-                    kind,
-                    t,
-                    bl,
-                    det_idx,
-                    group_id,
-                    session_id,
-                    sample_id,
-                    protein_row[0],
-                    proposal_id,
-                    visit,
-                    name,
-                    spec,
+                dc_rows = list(
+                    self._collection(
+                        rng,
+                        dc_id,
+                        run,
+                        kind,
+                        t,
+                        bl,
+                        det_idx,
+                        group_id,
+                        session_id,
+                        sample_id,
+                        protein_row[0],
+                        proposal_id,
+                        visit,
+                        name,
+                        spec,
+                    )
                 )
+                yield from dc_rows
+                yield from grid_rows(self.site, self.seed, dc_rows[0][1])  # issue 16
                 if kind == "OSC":
                     for pr in self._processing(rng, pr_id, dc_id, spec, t):
                         pr_id += 1
                         yield "processing_result", pr
+                        yield from downstream_rows(self.site, self.seed, pr, dc_rows[0][1])
                 dc_id += 1
                 t += dt.timedelta(minutes=3)
             sample_no += 1
@@ -507,3 +512,183 @@ class DemoFacility:
                 _shell(rng, low, inner_high, "inner", quality),
                 _shell(rng, outer_low, res, "outer", quality),
             )
+
+
+# --- grid scans, per-image quality, X-ray centring, downstream results (issue 16) -----------------
+# Rows for migration 006's tables, derived from a collection's or a processing result's row (in
+# loader.COLUMNS order) with a generator of their own, so the rows above stay what they were.
+_DC_ID, _DC_KIND, _DC_IMAGES, _DC_DISTANCE, _DC_BEAM_X, _DC_BEAM_Y, _DC_RES_EDGE = 0, 8, 15, 17, 18, 19, 30
+_PR_ID, _PR_PROGRAM, _PR_STATUS, _PR_SPACE_GROUP, _PR_CELL, _PR_START, _PR_ANOMALOUS, _PR_OVERALL = (
+    0,
+    2,
+    3,
+    4,
+    5,
+    11,
+    13,
+    14,
+)
+GRID_COLUMNS = 10  # every demo grid is 10 boxes wide: 60 images make a 10 x 6 raster, 100 a 10 x 10
+QUALITY_SHARE = 0.15  # grids with per-image spot finding and a centring result
+ROTATION_QUALITY_SHARE = 0.05  # rotations with spot finding on 100 of their images
+
+
+def grid_position(image_number: int, steps_x: int, snaked: bool) -> tuple[int, int]:
+    """(column, row) of an image in a horizontal raster, rows counted from 0, snaked rows reversed."""
+    row, col = divmod(image_number - 1, steps_x)
+    return (steps_x - 1 - col if snaked and row % 2 else col), row
+
+
+def grid_rows(site: str, seed: int, dc: Row) -> Iterator[tuple[str, Row]]:
+    """A grid scan's raster and, for one grid in QUALITY_SHARE, one image-quality row per image (spots
+    peak over the crystal, a 2-D Gaussian) and the X-ray centring result; for one rotation in
+    ROTATION_QUALITY_SHARE, spot finding on 100 of its images. The shares keep a 20 000-collection demo
+    at a few hundred thousand rows (every image of every grid would be two million)."""
+    rng = random.Random(f"{seed}:{site}:grid:{dc[_DC_ID]}")
+    n_images = int(dc[_DC_IMAGES])
+    if dc[_DC_KIND] != "Mesh":
+        if dc[_DC_KIND] == "OSC" and rng.random() < ROTATION_QUALITY_SHARE:
+            yield from _rotation_quality(rng, dc)
+        return
+    steps_x, steps_y = GRID_COLUMNS, max(1, n_images // GRID_COLUMNS)
+    step = rng.choice((10.0, 20.0, 20.0, 30.0))  # µm
+    yield (
+        "grid_scan",
+        (dc[_DC_ID], dc[_DC_ID], steps_x, steps_y, step, step, "horizontal", True, 0.83, 0.83)
+        + (round(rng.uniform(150, 400), 2), round(rng.uniform(120, 300), 2), 0.0),
+    )
+    if rng.random() >= QUALITY_SHARE:
+        return
+    cx, cy = rng.uniform(2, steps_x - 3), rng.uniform(1, max(1.5, steps_y - 2))
+    sx, sy = rng.uniform(0.8, 2.2), rng.uniform(0.8, 2.2)
+    peak = rng.choice((0, 40, 150, 300, 600)) if rng.random() < 0.1 else rng.uniform(150, 700)
+    spots_at: dict[tuple[int, int], int] = {}
+    for image in range(1, steps_x * steps_y + 1):
+        x, y = grid_position(image, steps_x, True)
+        signal = peak * math.exp(-(((x - cx) / sx) ** 2 + ((y - cy) / sy) ** 2) / 2)
+        spots = max(0, int(signal + rng.gauss(3, 2)))
+        spots_at[(x, y)] = spots
+        yield "image_quality", _quality_row(rng, dc, image, spots, peak)
+    yield "xray_centring_result", _centring_row(dc, spots_at, cx, cy, sx, sy, peak)
+
+
+def _quality_row(rng: random.Random, dc: Row, image: int, spots: int, peak: float) -> Row:
+    """One image's spot finding; one random draw per image keeps a large demo quick to generate."""
+    u = rng.random()
+    edge = float(dc[_DC_RES_EDGE] or 1.5)
+    strength = min(1.0, spots / max(peak, 1.0))
+    resolution = round(edge * (1 + 2.5 * (1 - strength)) * (0.97 + 0.06 * u), 2) if spots > 15 else None
+    return (
+        dc[_DC_ID],
+        image,
+        spots,
+        int(spots * (0.9 + 0.1 * u)),
+        int(spots * (0.75 + 0.2 * u)),
+        1 if u < 0.02 else 0,
+        resolution,
+        resolution,
+        None,
+        round(spots * (40 + 120 * u), 1),
+        None,
+    )
+
+
+def _rotation_quality(rng: random.Random, dc: Row) -> Iterator[tuple[str, Row]]:
+    """Spot finding on 100 evenly spaced images of a sweep: spots fall as radiation damage grows."""
+    n_images = int(dc[_DC_IMAGES])
+    base = rng.uniform(150, 900)
+    for k in range(100):
+        image = 1 + k * n_images // 100
+        decay = 1 - 0.35 * image / n_images
+        spots = max(0, int(base * decay * rng.uniform(0.85, 1.15)))
+        yield "image_quality", _quality_row(rng, dc, image, spots, base)
+
+
+def _centring_row(
+    dc: Row, spots_at: dict[tuple[int, int], int], cx: float, cy: float, sx: float, sy: float, peak: float
+) -> Row:
+    """The crystal as X-ray centring reports it: none found (FAILED) when the peak is weak."""
+    if peak < 50:
+        return (dc[_DC_ID], dc[_DC_ID], "FAILED", "2d") + (None,) * 14
+    best = max(spots_at, key=lambda k: (spots_at[k], -k[1], -k[0]))
+    steps_x = max(x for x, _ in spots_at) + 1
+    steps_y = max(y for _, y in spots_at) + 1
+    box = (
+        max(0, math.floor(cx - 2 * sx)),
+        min(steps_x - 1, math.ceil(cx + 2 * sx)),
+        max(0, math.floor(cy - 2 * sy)),
+        min(steps_y - 1, math.ceil(cy + 2 * sy)),
+    )
+    inside = [v for (x, y), v in spots_at.items() if box[0] <= x <= box[1] and box[2] <= y <= box[3]]
+    return (
+        dc[_DC_ID],
+        dc[_DC_ID],
+        "SUCCESS",
+        "2d",
+        round(cx, 2),
+        round(cy, 2),
+        None,
+        best[0],
+        best[1],
+        None,
+        len(inside),
+        float(sum(inside)),
+        float(box[0]),
+        float(box[1]),
+        float(box[2]),
+        float(box[3]),
+        None,
+        None,
+    )
+
+
+def downstream_rows(site: str, seed: int, pr: Row, dc: Row) -> Iterator[tuple[str, Row]]:
+    """A successful result's integration (image range, refined geometry), a Dimple run for fast_dp
+    and xia2 dials results, and SAD phasing (fast_ep) for some anomalous ones."""
+    if pr[_PR_STATUS] != "SUCCESS":
+        return
+    rng = random.Random(f"{seed}:{site}:downstream:{pr[_PR_ID]}")
+    n_images = int(dc[_DC_IMAGES])
+    cell = [round(v * rng.uniform(0.999, 1.001), 3) if i < 3 else v for i, v in enumerate(pr[5:11])]
+    yield (
+        "integration",
+        (pr[_PR_ID], pr[_PR_ID], dc[_DC_ID], pr[_PR_PROGRAM], 1)
+        + (n_images if rng.random() < 0.9 else n_images * 4 // 5,)
+        + (round(dc[_DC_DISTANCE] * rng.uniform(0.995, 1.005), 3),)
+        + (
+            round(dc[_DC_BEAM_X] + rng.uniform(-0.1, 0.1), 3),
+            round(dc[_DC_BEAM_Y] + rng.uniform(-0.1, 0.1), 3),
+        )
+        + tuple(cell)
+        + (
+            1.0,
+            round(rng.uniform(-0.002, 0.002), 5),
+            round(rng.uniform(-0.002, 0.002), 5),
+            pr[_PR_ANOMALOUS],
+        ),
+    )
+    resolution = json.loads(pr[_PR_OVERALL])["resolution_high"]
+    start = pr[_PR_START] + dt.timedelta(minutes=8)
+    if pr[_PR_PROGRAM] in ("fast_dp", "xia2 dials"):
+        failed = rng.random() < 0.07
+        r_end = round(min(0.35, 0.12 + 0.04 * resolution + rng.uniform(-0.02, 0.03)), 4)
+        r_free = round(r_end + rng.uniform(0.02, 0.05), 4)
+        directory = f"/processed/{site}/{pr[_PR_ID]}/dimple"
+        yield (
+            "mr_run",
+            (pr[_PR_ID], pr[_PR_ID], "dimple", "FAILED" if failed else "SUCCESS")
+            + (("Unknown error",) if failed else (f"Blob scores: {rng.randrange(0, 90)}",))
+            + ((None,) * 4 if failed else (round(r_end + rng.uniform(0.05, 0.15), 4), r_end))
+            + (() if failed else (round(r_free + rng.uniform(0.03, 0.12), 4), r_free))
+            + (None, None, None if failed else pr[_PR_SPACE_GROUP])
+            + (start, None if failed else start + dt.timedelta(minutes=rng.randrange(1, 4)))
+            + ([] if failed else [f"{directory}/dimple.log"],),
+        )
+    if pr[_PR_ANOMALOUS] and rng.random() < 0.6:
+        yield (
+            "phasing",
+            (pr[_PR_ID], pr[_PR_ID], "fast_ep", "SUCCESS", "SAD", pr[_PR_SPACE_GROUP])
+            + (round(rng.uniform(30, 50), 2), round(resolution + rng.uniform(0.2, 0.8), 2))
+            + (round(rng.uniform(0.25, 0.7), 3), round(rng.uniform(35, 78), 2), rng.random() < 0.5)
+            + (round(rng.uniform(0.35, 0.6), 2), start, start + dt.timedelta(minutes=rng.randrange(3, 12))),
+        )

@@ -236,3 +236,131 @@ def from_row(
         values[name] = value
     names = {f.name for f in fields(kind)}
     return cls(**values, **{k: v for k, v in given.items() if k in names})
+
+
+# --- grid scans, per-image quality, X-ray centring (issue 16; since schema 1.2.0) -------------------
+
+
+@dataclass(frozen=True, slots=True)
+class GridScan:
+    """The raster of a grid (mesh) scan: one image per grid box, boxes step_size apart."""
+
+    local_id: str
+    data_collection_local_id: str | None
+    steps_x: int | None  # boxes along x
+    steps_y: int | None  # boxes along y
+    step_size_x: float | None  # µm (ISPyB dx_mm is mm: converted in the backend)
+    step_size_y: float | None  # µm
+    orientation: str | None  # horizontal | vertical: the fast direction of the raster
+    snaked: bool | None  # every other row collected in reverse
+    microns_per_pixel_x: float | None  # µm per pixel of the sample snapshot
+    microns_per_pixel_y: float | None
+    snapshot_offset_x: float | None  # pixels: the grid's top-left corner on the snapshot
+    snapshot_offset_y: float | None
+    mesh_angle: float | None = None  # degrees
+
+
+@dataclass(frozen=True, slots=True)
+class ImageQuality:
+    """Spot finding on one image (ISPyB ImageQualityIndicators, e.g. DIALS per-image analysis)."""
+
+    data_collection_local_id: str
+    image_number: int
+    spot_total: int | None = None
+    in_resolution_total: int | None = None
+    good_bragg_candidates: int | None = None
+    ice_rings: int | None = None
+    method1_resolution: float | None = None  # Å
+    method2_resolution: float | None = None  # Å
+    max_unit_cell: float | None = None  # Å
+    total_integrated_signal: float | None = None  # detector counts
+    dozor_score: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class XrayCentringResult:
+    """A crystal found in a grid scan, in grid-box (voxel) coordinates counted from 0."""
+
+    local_id: str
+    data_collection_local_id: str
+    status: str | None  # SUCCESS | FAILED | PENDING
+    kind: str | None  # 2d | 3d
+    centre_of_mass_x: float | None = None  # grid boxes
+    centre_of_mass_y: float | None = None
+    centre_of_mass_z: float | None = None
+    max_voxel_x: int | None = None  # grid boxes
+    max_voxel_y: int | None = None
+    max_voxel_z: int | None = None
+    number_of_voxels: int | None = None
+    total_count: float | None = None  # spots summed over the bounding box
+    bounding_box_min_x: float | None = None  # grid boxes
+    bounding_box_max_x: float | None = None
+    bounding_box_min_y: float | None = None
+    bounding_box_max_y: float | None = None
+    bounding_box_min_z: float | None = None
+    bounding_box_max_z: float | None = None
+
+
+# --- integration geometry and downstream results (issue 16; since schema 1.2.0) --------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Integration:
+    """One integration a processing result scaled: its image range and refined geometry."""
+
+    local_id: str
+    processing_result_local_id: str
+    data_collection_local_id: str
+    program: str | None = None
+    start_image_number: int | None = None
+    end_image_number: int | None = None
+    refined_detector_distance: float | None = None  # mm
+    refined_beam_centre_x: float | None = None  # mm
+    refined_beam_centre_y: float | None = None  # mm
+    cell: UnitCell | None = None
+    rotation_axis_x: float | None = None  # unit vector component, lab frame
+    rotation_axis_y: float | None = None
+    rotation_axis_z: float | None = None
+    anomalous: bool | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class MrRun:
+    """Molecular replacement and refinement against a known model (ISPyB MXMRRun; Dimple at Diamond)."""
+
+    local_id: str
+    processing_result_local_id: str
+    program: str | None
+    status: str  # SUCCESS | FAILED | RUNNING | UNKNOWN
+    message: str | None = None
+    r_start: float | None = None  # fraction 0-1
+    r_end: float | None = None  # fraction 0-1
+    r_free_start: float | None = None  # fraction 0-1
+    r_free_end: float | None = None  # fraction 0-1
+    llg: float | None = None  # log-likelihood gain
+    tfz: float | None = None  # translation-function Z-score
+    space_group: str | None = None
+    start_time: dt.datetime | None = None
+    end_time: dt.datetime | None = None
+    log_files: tuple[str, ...] = ()  # full paths
+    provenance_notes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Phasing:
+    """Experimental phasing of a processing result (ISPyB Phasing; fast_ep / SHELXE at Diamond)."""
+
+    local_id: str
+    processing_result_local_id: str
+    program: str | None
+    status: str  # SUCCESS | FAILED | RUNNING | UNKNOWN
+    method: str | None = None  # e.g. "SAD", "shelxe"
+    space_group: str | None = None
+    resolution_low: float | None = None  # Å
+    resolution_high: float | None = None  # Å
+    figure_of_merit: float | None = None  # fraction 0-1
+    pseudo_free_cc: float | None = None  # % (SHELXE prints it in %)
+    enantiomorph: bool | None = None  # the inverted hand was chosen
+    solvent_content: float | None = None  # fraction 0-1
+    start_time: dt.datetime | None = None
+    end_time: dt.datetime | None = None

@@ -3,6 +3,7 @@
 import { gql } from "./api.js";
 import { bytes, clear, DASH, h, int, measured, num, when } from "./dom.js";
 import { ErrorCode } from "./error_codes.js";
+import { dimpleNote, GRID_SELECTION, gridSection, MR_SELECTION } from "./detail-grid.js";
 
 const GEOMETRY = [
   ["experimentType", "Experiment type"], ["startTime", "Start"], ["endTime", "End"], ["runStatus", "Run status"],
@@ -41,7 +42,9 @@ function detailQuery(caps) {
       },
     },
     detector: DETECTOR.map((d) => d[0]).join(" "),
-    processing: { _: "id program status spaceGroup anomalous", cell: "a b c alpha beta gamma", overall: SHELL, inner: SHELL, outer: SHELL },
+    processing: { _: "id program status spaceGroup anomalous", cell: "a b c alpha beta gamma", overall: SHELL, inner: SHELL, outer: SHELL,
+      mrRuns: MR_SELECTION },
+    ...GRID_SELECTION,
     bestProcessing: "id",
     images: "directory template first last count missing totalBytes verified format kind",
     reprocessing: "xdsInp dialsImport mosflm",
@@ -107,6 +110,8 @@ export async function showDetail(root, caps, id) {
         : h("p", { class: "muted" }, "No detector is recorded for this collection.")))));
 
   root.append(processingSection(n));
+  const grid = gridSection(n);  // detail-grid.js: heat map of a grid scan, spots per image of a sweep
+  if (grid) root.append(grid);
   root.append(crystallisationSection(caps, sample));
   root.append(imagesSection(caps, n));
   root.append(reprocessingSection(caps, n, answer.errors));
@@ -125,7 +130,7 @@ function processingSection(n) {
     return h("table", { class: "shells", dataset: { program: r.program || "" } },
       h("caption", {}, `${r.program || "unknown program"} · ${r.status} · ${r.spaceGroup || DASH}` +
         (c ? ` · cell ${c.a} ${c.b} ${c.c} Å ${c.alpha} ${c.beta} ${c.gamma}°` : "") + (r.anomalous ? " · anomalous" : "") +
-        (r.id === bestId ? " · best result" : "")),
+        (r.id === bestId ? " · best result" : "") + dimpleNote(r)),
       h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "Shell"), SHELL_COLUMNS.map(([, label]) => h("th", { scope: "col", class: "num" }, label)))),
       h("tbody", {}, ["overall", "inner", "outer"].map((shell) => h("tr", {}, h("th", { scope: "row" }, shell),
         SHELL_COLUMNS.map(([f, , digits]) => {

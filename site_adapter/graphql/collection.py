@@ -15,6 +15,7 @@ from strawberry.types import Info
 
 from site_adapter import model
 from site_adapter.graphql import images
+from site_adapter.graphql.grids import GridScan, ImageQuality, XrayCentringResult
 from site_adapter.graphql.images import ImageSet
 from site_adapter.graphql.records import from_record
 from site_adapter.graphql.types import (
@@ -180,6 +181,28 @@ class DataCollection(Node):
     @strawberry.field
     def provenance(self, info: Info) -> Provenance:
         return _provenance(info, self._record.provenance_notes)
+
+    @strawberry.field(description="The raster of a grid scan; null for other collections (since 1.2.0).")
+    async def grid(self, info: Info) -> GridScan | None:
+        loader = ctx(info).loaders.grids
+        r = await loader.load(self.local_id) if loader is not None else None
+        return None if r is None else GridScan.of(r)
+
+    @strawberry.field(
+        description="Spot finding per image, by image number; empty when none was run (since 1.2.0)."
+    )
+    async def image_quality(self, info: Info) -> list[ImageQuality]:
+        loader = ctx(info).loaders.image_quality
+        found = await loader.load(self.local_id) if loader is not None else []
+        return [ImageQuality.of(q) for q in found]
+
+    @strawberry.field(
+        description="Crystals X-ray centring found on this collection's grid scan (since 1.2.0)."
+    )
+    async def xray_centring(self, info: Info) -> list[XrayCentringResult]:
+        loader = ctx(info).loaders.xray_centring
+        found = await loader.load(self.local_id) if loader is not None else []
+        return [XrayCentringResult.of(x) for x in found]
 
     @strawberry.field(
         description="Image sets the site's indexer linked to this collection (empty when none)."

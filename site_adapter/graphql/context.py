@@ -40,6 +40,13 @@ class Loaders:
     processing_results: DataLoader[str, Any] | None = None  # by a result's own id, for node(id)
     image_sets: DataLoader[str, Any] | None = None
     first_headers: DataLoader[str, Any] | None = None
+    # Grid scans and downstream results (issue 16), by collection or by processing result id
+    grids: DataLoader[str, Any] | None = None
+    image_quality: DataLoader[str, Any] | None = None
+    xray_centring: DataLoader[str, Any] | None = None
+    integrations: DataLoader[str, Any] | None = None
+    mr_runs: DataLoader[str, Any] | None = None
+    phasing: DataLoader[str, Any] | None = None
 
 
 def make_loaders(backend: Backend, extra: dict[str, DataLoader[str, Any]] | None = None) -> Loaders:
@@ -55,6 +62,12 @@ def make_loaders(backend: Backend, extra: dict[str, DataLoader[str, Any]] | None
         processing=_loader(backend.processing_by_collection, default=()),
         collections_of_sample=_loader(backend.data_collection_ids_by_sample, default=()),
         processing_results=_loader(backend.processing_results_by_id),
+        grids=_loader(backend.grids_by_collection),
+        image_quality=_loader(backend.image_quality_by_collection, default=()),
+        xray_centring=_loader(backend.xray_centring_by_collection, default=()),
+        integrations=_loader(backend.integrations_by_result, default=()),
+        mr_runs=_loader(backend.mr_runs_by_result, default=()),
+        phasing=_loader(backend.phasing_by_result, default=()),
     )
     for name, loader in (extra or {}).items():
         setattr(loaders, name, loader)

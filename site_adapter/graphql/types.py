@@ -7,6 +7,7 @@ request's DataLoaders. Every numeric field's description states its unit (a test
 from __future__ import annotations
 
 import datetime as dt
+from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 import strawberry.federation as federation
@@ -17,6 +18,11 @@ from site_adapter import model
 from site_adapter.graphql.context import SiteContext
 from site_adapter.graphql.records import from_record
 from site_adapter.model import Detector as DetectorRecord  # inside Detector, `model` names a field
+
+if TYPE_CHECKING:  # downstream.py builds on this module: its types are named lazily here
+    from site_adapter.graphql.downstream import Integration, MrRun, Phasing
+
+_DOWNSTREAM = "site_adapter.graphql.downstream"
 
 HC_KEV_ANGSTROM = 12398.419843320026  # h*c in eV·Å (CODATA 2018): E[eV] = hc / λ[Å]
 
@@ -220,6 +226,34 @@ class ProcessingResult(Node):
             outer=ShellStatistics.of(r.outer),
             notes=list(r.provenance_notes),
         )
+
+    @strawberry.field(
+        description="The integrations this result scaled, with image range and refined geometry (since 1.2.0)."
+    )
+    async def integrations(self, info: Info) -> list[Annotated[Integration, strawberry.lazy(_DOWNSTREAM)]]:
+        from site_adapter.graphql.downstream import Integration
+
+        loader = ctx(info).loaders.integrations
+        found = await loader.load(self.local_id) if loader is not None else []
+        return [Integration.of(r) for r in found]
+
+    @strawberry.field(
+        description="Molecular replacement runs on this result (ISPyB MXMRRun: Dimple) (since 1.2.0)."
+    )
+    async def mr_runs(self, info: Info) -> list[Annotated[MrRun, strawberry.lazy(_DOWNSTREAM)]]:
+        from site_adapter.graphql.downstream import MrRun
+
+        loader = ctx(info).loaders.mr_runs
+        found = await loader.load(self.local_id) if loader is not None else []
+        return [MrRun.of(r) for r in found]
+
+    @strawberry.field(description="Experimental phasing of this result (ISPyB Phasing) (since 1.2.0).")
+    async def phasing(self, info: Info) -> list[Annotated[Phasing, strawberry.lazy(_DOWNSTREAM)]]:
+        from site_adapter.graphql.downstream import Phasing
+
+        loader = ctx(info).loaders.phasing
+        found = await loader.load(self.local_id) if loader is not None else []
+        return [Phasing.of(r) for r in found]
 
 
 def best_of(results: list[model.ProcessingResult]) -> model.ProcessingResult | None:

@@ -22,7 +22,7 @@ from site_adapter.backends.base import (
     SampleFilter,
     SessionFilter,
 )
-from site_adapter.backends.ispyb import access, collections, entities, processing, samples
+from site_adapter.backends.ispyb import access, collections, downstream, entities, grids, processing, samples
 from site_adapter.backends.ispyb.connection import Database
 from site_adapter.backends.ispyb.localtime import WallClock
 from site_adapter.backends.ispyb.schema_check import SchemaInfo, detect
@@ -128,6 +128,27 @@ class IspybBackend:
 
     async def data_collection_ids_by_sample(self, sample_ids: Sequence[str]) -> dict[str, list[str]]:
         return await collections.ids_by_sample(self.db, self.schema, sample_ids)
+
+    # Grid scans and downstream results (issue 16): grids.py, downstream.py
+    async def grids_by_collection(self, ids: Sequence[str]) -> dict[str, model.GridScan | None]:
+        return await grids.grids(self.db, self.schema, ids)
+
+    async def image_quality_by_collection(self, ids: Sequence[str]) -> dict[str, list[model.ImageQuality]]:
+        return await grids.image_quality(self.db, self.schema, ids)
+
+    async def xray_centring_by_collection(
+        self, ids: Sequence[str]
+    ) -> dict[str, list[model.XrayCentringResult]]:
+        return await grids.xray_centring(self.db, self.schema, ids)
+
+    async def integrations_by_result(self, ids: Sequence[str]) -> dict[str, list[model.Integration]]:
+        return await downstream.integrations(self.db, self.schema, ids)
+
+    async def mr_runs_by_result(self, ids: Sequence[str]) -> dict[str, list[model.MrRun]]:
+        return await downstream.mr_runs(self.db, self.schema, ids)
+
+    async def phasing_by_result(self, ids: Sequence[str]) -> dict[str, list[model.Phasing]]:
+        return await downstream.phasing(self.db, self.schema, ids)
 
     # Access facts, beyond the protocol, for the access-control layer
     async def proposals_of_login(self, login: str) -> set[str]:

@@ -286,6 +286,60 @@ class NativeBackend:
                 out[str(r["sample_id"])].append(str(r["id"]))
         return out
 
+    # --- grid scans and downstream results (issue 16; migration 006) ---------------------------
+
+    async def _lists_by(
+        self, table: str, key: str, order: str, ids: Sequence[str], convert: Callable[[Any], T], rule: Any
+    ) -> dict[str, list[T]]:
+        """One statement: rows of `table` whose `key` is one of `ids`, grouped by it, visible ones only."""
+        keys = _int_ids(ids)
+        out: dict[str, list[T]] = {str(i): [] for i in ids}
+        if keys:
+            p = q.Params()
+            where = [f"t.{key} = ANY({p.add(keys)})"] + rule(f"t.{key}", p)
+            rows = await self._fetch(
+                f"SELECT t.* FROM {table} t{q.where_sql(where)} ORDER BY t.{key}, t.{order}", *p.values
+            )
+            for r in rows:
+                out.setdefault(str(r[key]), []).append(convert(r))
+        return out
+
+    async def grids_by_collection(self, ids: Sequence[str]) -> dict[str, model.GridScan | None]:
+        found = await self._lists_by(
+            "grid_scan", "data_collection_id", "id", ids, q.grid_scan, q.visible_collections
+        )
+        return {k: (v[0] if v else None) for k, v in found.items()}
+
+    async def image_quality_by_collection(self, ids: Sequence[str]) -> dict[str, list[model.ImageQuality]]:
+        return await self._lists_by(
+            "image_quality", "data_collection_id", "image_number", ids, q.image_quality, q.visible_collections
+        )
+
+    async def xray_centring_by_collection(
+        self, ids: Sequence[str]
+    ) -> dict[str, list[model.XrayCentringResult]]:
+        return await self._lists_by(
+            "xray_centring_result",
+            "data_collection_id",
+            "id",
+            ids,
+            q.xray_centring_result,
+            q.visible_collections,
+        )
+
+    async def integrations_by_result(self, ids: Sequence[str]) -> dict[str, list[model.Integration]]:
+        return await self._lists_by(
+            "integration", "processing_result_id", "id", ids, q.integration, q.visible_results
+        )
+
+    async def mr_runs_by_result(self, ids: Sequence[str]) -> dict[str, list[model.MrRun]]:
+        return await self._lists_by("mr_run", "processing_result_id", "id", ids, q.mr_run, q.visible_results)
+
+    async def phasing_by_result(self, ids: Sequence[str]) -> dict[str, list[model.Phasing]]:
+        return await self._lists_by(
+            "phasing", "processing_result_id", "id", ids, q.phasing, q.visible_results
+        )
+
 
 def _audit(rows: Sequence[asyncpg.Record]) -> None:
     """Name the proposals of the records served in the audit log, by code (site_adapter.access.touch)."""

@@ -318,3 +318,42 @@ def processing_result(r: Any) -> model.ProcessingResult:
         inner=_shell(r["inner_shell"]),
         outer=_shell(r["outer_shell"]),
     )
+
+
+# --- grid scans and downstream results (issue 16; migration 006) ---------------------------------
+
+
+def grid_scan(r: Any) -> model.GridScan:
+    return model.from_row(model.GridScan, r)
+
+
+def image_quality(r: Any) -> model.ImageQuality:
+    return model.from_row(model.ImageQuality, r)
+
+
+def xray_centring_result(r: Any) -> model.XrayCentringResult:
+    return model.from_row(model.XrayCentringResult, r)
+
+
+def integration(r: Any) -> model.Integration:
+    return model.from_row(model.Integration, r, cell=cell_of(r))
+
+
+def mr_run(r: Any) -> model.MrRun:
+    return model.from_row(model.MrRun, r, log_files=tuple(r["log_files"] or ()))
+
+
+def phasing(r: Any) -> model.Phasing:
+    return model.from_row(model.Phasing, r)
+
+
+def visible_collections(column: str, p: Params) -> list[str]:
+    """`column` (a data_collection id) names a collection the viewer may see (empty: no rule)."""
+    rule = visibility("data_collection", "vdc", p)
+    return [f"{column} IN (SELECT vdc.id FROM data_collection vdc WHERE {rule[0]})"] if rule else []
+
+
+def visible_results(column: str, p: Params) -> list[str]:
+    """`column` (a processing_result id) names a result the viewer may see (empty: no rule)."""
+    rule = visibility("processing_result", "vpr", p)
+    return [f"{column} IN (SELECT vpr.id FROM processing_result vpr WHERE {rule[0]})"] if rule else []
