@@ -64,6 +64,12 @@ class ErrorCode(StrEnum):
     FIELD_UNAVAILABLE = "FIELD_UNAVAILABLE"
     # A site cannot honour a filter or argument the caller gave: left out of the answer, not answered wrongly.
     SITE_EXCLUDED = "SITE_EXCLUDED"
+    # Previews (issue 22): a frame the image set does not hold (404), a region off the detector (400), a raw
+    # file deleted since indexing (410: the stored previews are still served), pixels we do not decode (422).
+    FRAME_OUT_OF_RANGE = "FRAME_OUT_OF_RANGE"
+    REGION_OUTSIDE_DETECTOR = "REGION_OUTSIDE_DETECTOR"
+    RAW_FILE_GONE = "RAW_FILE_GONE"
+    PIXELS_NOT_DECODED = "PIXELS_NOT_DECODED"
 
 
 BAD_USER_INPUT = ErrorCode.BAD_USER_INPUT
@@ -101,6 +107,10 @@ UNKNOWN_TERM = ErrorCode.UNKNOWN_TERM
 LIMS_SEARCH_INCOMPLETE = ErrorCode.LIMS_SEARCH_INCOMPLETE
 FIELD_UNAVAILABLE = ErrorCode.FIELD_UNAVAILABLE
 SITE_EXCLUDED = ErrorCode.SITE_EXCLUDED
+FRAME_OUT_OF_RANGE = ErrorCode.FRAME_OUT_OF_RANGE
+REGION_OUTSIDE_DETECTOR = ErrorCode.REGION_OUTSIDE_DETECTOR
+RAW_FILE_GONE = ErrorCode.RAW_FILE_GONE
+PIXELS_NOT_DECODED = ErrorCode.PIXELS_NOT_DECODED
 
 # The codes that mean "this site did not answer (well)": a client names the site rather than failing.
 SITE_FAILURE_CODES = frozenset({SITE_TIMEOUT, SITE_UNAVAILABLE, SITE_ERROR})

@@ -1,0 +1,168 @@
+"""The previews' SQL (migration 008): stored pictures of an image set, each file's total counts, and the
+files a frame is read from. Beside store.py, which keeps the index itself; nothing here renders."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import asyncpg
+
+from site_adapter.indexer.store import Conn
+
+
+@dataclass(frozen=True, slots=True)
+class StoredPreview:
+    image_set_id: int
+    kind: str  # frame | heatmap
+    image_number: int
+    size: int
+    media_type: str
+    width: int
+    height: int
+    binning: int
+    source_path: str | None = None
+    source_mtime_ns: int | None = None
+    data: bytes = b""
+
+
+@dataclass(frozen=True, slots=True)
+class SetFile:
+    """One file of an image set, as a frame is read from it."""
+
+    path: str
+    image_number: int | None
+    format: str | None
+    header: dict[str, Any] | None
+    gone: bool
+
+
+async def save_previews(conn: asyncpg.Connection, previews: Iterable[StoredPreview]) -> None:
+    rows = [
+        (
+            p.image_set_id,
+            p.kind,
+            p.image_number,
+            p.size,
+            p.media_type,
+            p.width,
+            p.height,
+            p.binning,
+            p.source_path,
+            p.source_mtime_ns,
+            p.data,
+        )
+        for p in previews
+    ]
+    if not rows:
+        return
+    await conn.executemany(
+        "INSERT INTO image_preview (image_set_id, kind, image_number, size, media_type, width, height,"
+        " binning, source_path, source_mtime_ns, data) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
+        " ON CONFLICT (image_set_id, kind, image_number, size) DO UPDATE SET media_type = excluded.media_type,"
+        " width = excluded.width, height = excluded.height, binning = excluded.binning,"
+        " source_path = excluded.source_path, source_mtime_ns = excluded.source_mtime_ns,"
+        " data = excluded.data, made_at = now()",
+        rows,
+    )
+
+
+async def prune_frames(conn: asyncpg.Connection, image_set_id: int, keep: Sequence[int]) -> None:
+    """Drop frame previews of images no longer chosen (a sweep that grew has a new last frame)."""
+    await conn.execute(
+        "DELETE FROM image_preview WHERE image_set_id = $1 AND kind = 'frame'"
+        " AND NOT image_number = ANY($2::int[])",
+        image_set_id,
+        list(keep),
+    )
+
+
+async def made_from(conn: Conn, image_set_ids: Sequence[int]) -> dict[tuple[int, str, int, int], int | None]:
+    """(set, kind, image, size) -> the source file's mtime_ns when the preview was made."""
+    rows = await conn.fetch(
+        "SELECT image_set_id, kind, image_number, size, source_mtime_ns FROM image_preview"
+        " WHERE image_set_id = ANY($1::bigint[])",
+        list(image_set_ids),
+    )
+    return {(r["image_set_id"], r["kind"], r["image_number"], r["size"]): r["source_mtime_ns"] for r in rows}
+
+
+async def save_counts(conn: asyncpg.Connection, counts: Iterable[tuple[str, int]]) -> None:
+    """Total counts of decoded files, by path."""
+    rows = list(counts)
+    if rows:
+        await conn.executemany("UPDATE image_file SET total_counts = $2 WHERE path = $1", rows)
+
+
+async def previews_of(conn: Conn, image_set_ids: Sequence[int]) -> dict[int, list[StoredPreview]]:
+    """The stored previews of each set, without their bytes (for listing)."""
+    rows = await conn.fetch(
+        "SELECT image_set_id, kind, image_number, size, media_type, width, height, binning"
+        " FROM image_preview WHERE image_set_id = ANY($1::bigint[])"
+        " ORDER BY image_set_id, kind DESC, image_number, size",
+        list(image_set_ids),
+    )
+    out: dict[int, list[StoredPreview]] = {i: [] for i in image_set_ids}
+    for r in rows:
+        out.setdefault(r["image_set_id"], []).append(StoredPreview(**dict(r)))
+    return out
+
+
+async def preview(conn: Conn, image_set_id: int, kind: str, image_number: int, size: int) -> StoredPreview | None:
+    r = await conn.fetchrow(
+        "SELECT * FROM image_preview WHERE image_set_id = $1 AND kind = $2 AND image_number = $3 AND size = $4",
+        image_set_id,
+        kind,
+        image_number,
+        size,
+    )
+    if r is None:
+        return None
+    return StoredPreview(**{k: r[k] for k in StoredPreview.__slots__})
+
+
+async def counts_per_image(conn: Conn, image_set_ids: Sequence[int]) -> dict[int, list[tuple[int, int]]]:
+    """(image number, total counts) of each set's files whose pixels were decoded: by the preview step, or
+    by `--verify` (its pixel summary's sum)."""
+    rows = await conn.fetch(
+        "SELECT image_set_id, image_number, coalesce(total_counts, (pixels->>'sum')::bigint) AS counts"
+        " FROM image_file WHERE image_set_id = ANY($1::bigint[]) AND image_number IS NOT NULL"
+        " AND coalesce(total_counts, (pixels->>'sum')::bigint) IS NOT NULL"
+        " ORDER BY image_set_id, image_number",
+        list(image_set_ids),
+    )
+    out: dict[int, list[tuple[int, int]]] = {i: [] for i in image_set_ids}
+    for r in rows:
+        out.setdefault(r["image_set_id"], []).append((r["image_number"], r["counts"]))
+    return out
+
+
+async def set_files(conn: Conn, image_set_id: int) -> tuple[dict[str, Any], list[SetFile]] | None:
+    """An image set's row (id, data collection, first, last, kind, format) and its files in image order;
+    None when there is no such set."""
+    import json
+
+    s = await conn.fetchrow(
+        "SELECT id, data_collection_id, first_image, last_image, kind, format, template FROM image_set"
+        " WHERE id = $1",
+        image_set_id,
+    )
+    if s is None:
+        return None
+    rows = await conn.fetch(
+        "SELECT path, image_number, format, header, gone_at FROM image_file"
+        " WHERE image_set_id = $1 AND error IS NULL ORDER BY image_number NULLS FIRST, path",
+        image_set_id,
+    )
+    files = [
+        SetFile(
+            r["path"],
+            r["image_number"],
+            r["format"],
+            json.loads(r["header"]) if r["header"] else None,
+            r["gone_at"] is not None,
+        )
+        for r in rows
+    ]
+    return dict(s), files
