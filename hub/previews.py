@@ -38,7 +38,9 @@ RETURNED = (
 FORWARDED = ("if-none-match",)
 
 
-def _problem(status: int, code: str, message: str, headers: dict[str, str] | None = None, **extra: Any) -> Response:
+def _problem(
+    status: int, code: str, message: str, headers: dict[str, str] | None = None, **extra: Any
+) -> Response:
     body = {"errors": [{"message": message, "extensions": {"code": str(code), **extra}}]}
     return JSONResponse(body, status_code=status, headers=headers)
 
@@ -69,7 +71,9 @@ def preview_routes(registry: Registry, runtime: Runtime, gate: Gate) -> list[Rou
         headers = {k: v for k in FORWARDED if (v := request.headers.get(k)) is not None}
         token = CURRENT_CALLER.set(CallerScope(caller))
         try:
-            answer = await runtime.client.open_file(site.name, site_url(site.url, path, request.url.query), headers)
+            answer = await runtime.client.open_file(
+                site.name, site_url(site.url, path, request.url.query), headers
+            )
         except SiteFailure as exc:
             return _problem(504 if exc.code == SITE_TIMEOUT else 502, exc.code, str(exc), site=site.name)
         finally:

@@ -42,7 +42,7 @@ from site_adapter.indexer.frame_cache import ByteLru
 from site_adapter.indexer.frames import Frame, Gone, Unsupported, is_nexus, read_frame
 from site_adapter.indexer.preview_store import SetFile
 from site_adapter.indexer.previews import SIZES, BadRegion, Picture, render, render_region
-from site_adapter.indexer.rings import DEFAULT_RINGS, from_header
+from site_adapter.indexer.rings import DEFAULT_RINGS, DetectorGeometry, from_header
 
 PREFIX = "/previews"
 CACHE_CONTROL = "private, max-age=3600"  # a stored preview changes only when its file does
@@ -60,24 +60,24 @@ class Problem(Exception):
 
 @dataclass(frozen=True, slots=True)
 class Target:
-    """An image set the caller may see: its row and its files."""
+    """An image set the caller may see: its id and row (files are read only by the handlers that need them)."""
 
     global_id: str
     local_id: int
     row: dict[str, Any]
-    files: list[SetFile]
 
-    def file_for(self, number: int) -> tuple[SetFile, int]:
+    async def file_for(self, pool: Any, number: int) -> tuple[SetFile, int]:
         """The file holding image `number` and the frame's index in it; Problem when there is none."""
         first, last = self.row["first_image"], self.row["last_image"]
         if not first <= number <= last:
             raise Problem(404, FRAME_OUT_OF_RANGE, f"image {number} is not in this set ({first}-{last})")
-        for f in self.files:
-            if f.format == "NXmx" or (f.path and is_nexus(f.path)):
-                return f, number - first
-            if f.image_number == number:
-                return f, 0
-        raise Problem(404, FRAME_OUT_OF_RANGE, f"image {number} is missing from this set ({first}-{last})")
+        f = await preview_store.set_file(pool, self.local_id, number)
+        if f is None:
+            raise Problem(
+                404, FRAME_OUT_OF_RANGE, f"image {number} is missing from this set ({first}-{last})"
+            )
+        nexus = f.format == "NXmx" or is_nexus(f.path)
+        return f, (number - first if nexus else 0)
 
 
 def _json(payload: Any, status: int = 200) -> Response:
@@ -147,7 +147,9 @@ class PreviewRoutes:
         self.pictures: ByteLru[Picture] = ByteLru(cache_bytes // 4, lambda p: len(p.data))
 
     def routes(self) -> list[Route]:
-        def guarded(handler: Callable[[Request, Target], Awaitable[Response]]) -> Callable[[Request], Awaitable[Response]]:
+        def guarded(
+            handler: Callable[[Request, Target], Awaitable[Response]],
+        ) -> Callable[[Request], Awaitable[Response]]:
             async def endpoint(request: Request) -> Response:
                 try:
                     target = await self._target(request)
@@ -181,10 +183,10 @@ class PreviewRoutes:
         if pool is None:
             raise Problem(404, NOT_FOUND, f"site {self.site} keeps no image index")
         scope = self._scope(request)
-        found = await preview_store.set_files(pool, int(gid.local_id))
-        if found is None or not await self._visible(scope, found[0].get("data_collection_id")):
+        row = await preview_store.image_set_row(pool, int(gid.local_id))
+        if row is None or not await self._visible(scope, row.get("data_collection_id")):
             raise Problem(404, NOT_FOUND, f"no image set {raw} at site {self.site}")
-        return Target(raw, int(gid.local_id), found[0], found[1])
+        return Target(raw, int(gid.local_id), row)
 
     def _scope(self, request: Request) -> access.Scope | None:
         if self.policy is None:
@@ -219,7 +221,7 @@ class PreviewRoutes:
                 "first": t.row["first_image"],
                 "last": t.row["last_image"],
                 "kind": t.row["kind"],
-                "rawFilesPresent": sum(1 for f in t.files if not f.gone),
+                "rawFilesPresent": await preview_store.files_present(pool, t.local_id),
                 "previews": [preview_json(t.global_id, p) for p in stored],
             }
         )
@@ -230,7 +232,7 @@ class PreviewRoutes:
         stored = await preview_store.preview(self.pool_of(), t.local_id, "frame", number, size)
         if stored is not None:
             return _png(stored)
-        f, index = t.file_for(number)
+        f, index = await t.file_for(self.pool_of(), number)
         key = ("whole", f.path, index, size)
         picture = self.pictures.get(key)
         if picture is None:
@@ -251,7 +253,7 @@ class PreviewRoutes:
         """Any region of any frame: x, y, w, h in detector pixels (default: the whole frame), `bin`
         detector pixels per picture pixel (default: what keeps the picture within 2048 px)."""
         number = _int(request, "frame", t.row["first_image"])
-        f, index = t.file_for(number)
+        f, index = await t.file_for(self.pool_of(), number)
         frame = await self._frame(f, index)
         ny, nx = frame.pixels.shape
         x, y = _int(request, "x", 0), _int(request, "y", 0)
@@ -261,7 +263,9 @@ class PreviewRoutes:
         picture = self.pictures.get(key)
         if picture is None:
             try:
-                picture = await asyncio.to_thread(render_region, frame.pixels, x, y, w, h, binning, frame.count_cutoff)
+                picture = await asyncio.to_thread(
+                    render_region, frame.pixels, x, y, w, h, binning, frame.count_cutoff
+                )
             except BadRegion as exc:
                 raise Problem(400, REGION_OUTSIDE_DETECTOR, str(exc)) from None
             self.pictures.put(key, picture)
@@ -289,24 +293,42 @@ class PreviewRoutes:
 
     # --- geometry and series ---------------------------------------------------------------------
 
+    async def _detector(self, t: Target) -> DetectorGeometry:
+        from site_adapter.reprocess.geometry import MissingGeometry
+
+        header = await preview_store.first_header(self.pool_of(), t.local_id)
+        if header is None:
+            raise Problem(422, MISSING_GEOMETRY, "no indexed header for this image set")
+        try:
+            return from_header(header)
+        except MissingGeometry as exc:
+            raise Problem(422, MISSING_GEOMETRY, str(exc)) from None
+
     async def geometry(self, request: Request, t: Target) -> Response:
         """Rings (at `d`, comma-separated Å, else a default ladder), ice rings, beam centre, and the
         geometry that lets a page compute the resolution at any pixel itself."""
         spacings = _spacings(request.query_params.get("d"))
-        g = _detector(t)
+        g = await self._detector(t)
         return _json({"imageSet": t.global_id, **g.to_json(spacings)})
 
     async def resolution(self, request: Request, t: Target) -> Response:
         x, y = _float(request, "x"), _float(request, "y")
-        g = _detector(t)
+        g = await self._detector(t)
         if not (-0.5 <= x <= g.nx - 0.5 and -0.5 <= y <= g.ny - 0.5):
-            raise Problem(400, REGION_OUTSIDE_DETECTOR, f"pixel ({x:g}, {y:g}) is not on the {g.nx} x {g.ny} detector")
+            raise Problem(
+                400, REGION_OUTSIDE_DETECTOR, f"pixel ({x:g}, {y:g}) is not on the {g.nx} x {g.ny} detector"
+            )
         return _json({"x": x, "y": y, "d": g.resolution_at(x, y), "unit": "Å"})
 
     async def counts(self, request: Request, t: Target) -> Response:
         series = (await preview_store.counts_per_image(self.pool_of(), [t.local_id]))[t.local_id]
         return _json(
-            {"imageSet": t.global_id, "series": "totalCounts", "unit": "counts", "points": [[n, c] for n, c in series]}
+            {
+                "imageSet": t.global_id,
+                "series": "totalCounts",
+                "unit": "counts",
+                "points": [[n, c] for n, c in series],
+            }
         )
 
 
@@ -334,15 +356,3 @@ def _spacings(raw: str | None) -> tuple[float, ...]:
     if not values or len(values) > MAX_RINGS or any(not math.isfinite(v) or v <= 0 for v in values):
         raise Problem(400, BAD_USER_INPUT, f"d: 1 to {MAX_RINGS} positive d-spacings in Å expected")
     return values
-
-
-def _detector(t: Target) -> Any:
-    from site_adapter.reprocess.geometry import MissingGeometry
-
-    header = next((f.header for f in t.files if f.header), None)
-    if header is None:
-        raise Problem(422, MISSING_GEOMETRY, "no indexed header for this image set")
-    try:
-        return from_header(header)
-    except MissingGeometry as exc:
-        raise Problem(422, MISSING_GEOMETRY, str(exc)) from None

@@ -17,15 +17,26 @@ from site_adapter.indexer import preview_store
 from site_adapter.indexer.rings import DEFAULT_RINGS, from_header
 
 
-@strawberry.type(description="A stored picture of an image set (since 1.2.0): made at index time, kept after the raw files are gone.")
+@strawberry.type(
+    description="A stored picture of an image set (since 1.2.0): made at index time, kept after the raw files are gone."
+)
 class Preview:
-    kind: str = strawberry.field(description="frame (one detector frame) or heatmap (a grid scan's total counts per frame).")
-    frame: int | None = strawberry.field(description=d("image number", "The frame shown; null for a heat map."))
-    size: int = strawberry.field(description=d("px", "The longest side the picture was made for (512 or 1024)."))
+    kind: str = strawberry.field(
+        description="frame (one detector frame) or heatmap (a grid scan's total counts per frame)."
+    )
+    frame: int | None = strawberry.field(
+        description=d("image number", "The frame shown; null for a heat map.")
+    )
+    size: int = strawberry.field(
+        description=d("px", "The longest side the picture was made for (512 or 1024).")
+    )
     width: int = strawberry.field(description=d("px"))
     height: int = strawberry.field(description=d("px"))
     binning: int = strawberry.field(
-        description=d("detector pixels per picture pixel", "Along each axis; picture pixel i covers detector pixels i*binning to (i+1)*binning - 1.")
+        description=d(
+            "detector pixels per picture pixel",
+            "Along each axis; picture pixel i covers detector pixels i*binning to (i+1)*binning - 1.",
+        )
     )
     url: str = strawberry.field(
         description="Path of the PNG, the same at the site and at the hub (/previews/{image set id}/...)."

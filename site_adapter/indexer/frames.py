@@ -96,8 +96,8 @@ def cbf_pixels(path: str, header: CbfHeader) -> np.ndarray:
     if section.conversions == "x-CBF_BYTE_OFFSET":
         values = decode_byte_offset(read_section(path, section), section.number_of_elements, dtype)
     elif section.conversions in _NONE:
-        order = "<" if (section.byte_order or "").upper().startswith("LITTLE") else ">"
-        values = np.frombuffer(read_section(path, section), dtype=dtype.newbyteorder(order))
+        little = (section.byte_order or "").upper().startswith("LITTLE")
+        values = np.frombuffer(read_section(path, section), dtype=dtype.newbyteorder("<" if little else ">"))
     else:
         raise Unsupported(f"pixels not decoded: {section.conversions} compression")
     if values.size != nx * ny:

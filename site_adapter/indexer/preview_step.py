@@ -86,6 +86,9 @@ def _decode(job: FrameJob) -> tuple[int, list[tuple[int, bytes, int, int, int]]]
     return frame.total_counts, pictures
 
 
+Decoded = tuple[int, list[tuple[int, bytes, int, int, int]]]
+
+
 async def make_previews(conn: asyncpg.Connection, stored: Sequence[StoredSweep], threads: int = 2) -> int:
     """Make the missing or outdated previews of these sweeps; returns how many pictures were saved.
     Frames decode in `threads` threads (bz2, zlib and numpy release the GIL)."""
@@ -93,7 +96,7 @@ async def make_previews(conn: asyncpg.Connection, stored: Sequence[StoredSweep],
     gate = asyncio.Semaphore(max(1, threads))
     saved = 0
 
-    async def decode(job: FrameJob) -> tuple[FrameJob, tuple[int, list[tuple[int, bytes, int, int, int]]] | None]:
+    async def decode(job: FrameJob) -> tuple[FrameJob, Decoded | None]:
         async with gate:
             try:
                 return job, await asyncio.to_thread(_decode, job)
@@ -108,32 +111,41 @@ async def make_previews(conn: asyncpg.Connection, stored: Sequence[StoredSweep],
         counts: list[tuple[str, int]] = []
         pictures: list[StoredPreview] = []
         for job, result in await asyncio.gather(*(decode(j) for j in jobs)):
-            if result is None:
-                continue
-            total, drawn = result
-            if not is_nexus(job.path):
-                counts.append((job.path, total))
-            pictures += [
-                StoredPreview(
-                    s.image_set_id, "frame", job.image_number, size, MEDIA_TYPE, w, h, k, job.path, job.mtime_ns, png
-                )
-                for size, png, w, h, k in drawn
-            ]
+            if result is not None:
+                if not is_nexus(job.path):
+                    counts.append((job.path, result[0]))
+                pictures += _frame_pictures(s.image_set_id, job, result)
         async with conn.transaction():
             await preview_store.save_counts(conn, counts)
             if s.sweep.kind == "grid":
-                known = dict((await preview_store.counts_per_image(conn, [s.image_set_id]))[s.image_set_id])
-                series = [known.get(n) for n in range(s.sweep.first, s.sweep.last + 1)]
-                if any(c is not None for c in series):
-                    for size in SIZES:
-                        p = heat_map(series, size)
-                        pictures.append(
-                            StoredPreview(
-                                s.image_set_id, "heatmap", 0, size, p.media_type, p.width, p.height, p.binning,
-                                None, None, p.data,
-                            )
-                        )
+                pictures += await _heat_maps(conn, s)
             await preview_store.save_previews(conn, pictures)
             await preview_store.prune_frames(conn, s.image_set_id, chosen(s.sweep.numbers))
         saved += len(pictures)
     return saved
+
+
+def _frame_pictures(image_set_id: int, job: FrameJob, result: Decoded) -> list[StoredPreview]:
+    return [
+        StoredPreview(
+            image_set_id, "frame", job.image_number, size, MEDIA_TYPE, w, h, k, job.path, job.mtime_ns, png
+        )
+        for size, png, w, h, k in result[1]
+    ]
+
+
+async def _heat_maps(conn: asyncpg.Connection, s: StoredSweep) -> list[StoredPreview]:
+    """A grid scan's heat maps, from every count stored for it (this scan's and earlier ones')."""
+    known = dict((await preview_store.counts_per_image(conn, [s.image_set_id]))[s.image_set_id])
+    series = [known.get(n) for n in range(s.sweep.first, s.sweep.last + 1)]
+    if all(c is None for c in series):
+        return []
+    out = []
+    for size in SIZES:
+        p = heat_map(series, size)
+        out.append(
+            StoredPreview(
+                s.image_set_id, "heatmap", 0, size, p.media_type, p.width, p.height, p.binning, data=p.data
+            )
+        )
+    return out

@@ -109,7 +109,9 @@ async def previews_of(conn: Conn, image_set_ids: Sequence[int]) -> dict[int, lis
     return out
 
 
-async def preview(conn: Conn, image_set_id: int, kind: str, image_number: int, size: int) -> StoredPreview | None:
+async def preview(
+    conn: Conn, image_set_id: int, kind: str, image_number: int, size: int
+) -> StoredPreview | None:
     r = await conn.fetchrow(
         "SELECT * FROM image_preview WHERE image_set_id = $1 AND kind = $2 AND image_number = $3 AND size = $4",
         image_set_id,
@@ -138,31 +140,49 @@ async def counts_per_image(conn: Conn, image_set_ids: Sequence[int]) -> dict[int
     return out
 
 
-async def set_files(conn: Conn, image_set_id: int) -> tuple[dict[str, Any], list[SetFile]] | None:
-    """An image set's row (id, data collection, first, last, kind, format) and its files in image order;
-    None when there is no such set."""
-    import json
-
-    s = await conn.fetchrow(
+async def image_set_row(conn: Conn, image_set_id: int) -> dict[str, Any] | None:
+    """An image set's row (id, data collection, first, last, kind, format, template); None when absent."""
+    row = await conn.fetchrow(
         "SELECT id, data_collection_id, first_image, last_image, kind, format, template FROM image_set"
         " WHERE id = $1",
         image_set_id,
     )
-    if s is None:
-        return None
-    rows = await conn.fetch(
-        "SELECT path, image_number, format, header, gone_at FROM image_file"
-        " WHERE image_set_id = $1 AND error IS NULL ORDER BY image_number NULLS FIRST, path",
+    return None if row is None else dict(row)
+
+
+async def set_file(conn: Conn, image_set_id: int, image_number: int) -> SetFile | None:
+    """The file holding image `image_number` of a set (an NXmx set's master), without its header."""
+    r = await conn.fetchrow(
+        "SELECT f.path, f.image_number, f.format, f.gone_at FROM image_file f"
+        " JOIN image_set s ON s.id = f.image_set_id"
+        " WHERE f.image_set_id = $1 AND f.error IS NULL AND (f.image_number = $2"
+        "   OR (f.format = 'NXmx' AND $2 BETWEEN s.first_image AND s.last_image))"
+        " ORDER BY f.image_number NULLS LAST LIMIT 1",
+        image_set_id,
+        image_number,
+    )
+    return (
+        None
+        if r is None
+        else SetFile(r["path"], r["image_number"], r["format"], None, r["gone_at"] is not None)
+    )
+
+
+async def first_header(conn: Conn, image_set_id: int) -> dict[str, Any] | None:
+    """The header of the set's first indexed file (its geometry: the detector does not move in a sweep)."""
+    import json
+
+    raw = await conn.fetchval(
+        "SELECT header FROM image_file WHERE image_set_id = $1 AND error IS NULL AND header IS NOT NULL"
+        " ORDER BY image_number NULLS FIRST, path LIMIT 1",
         image_set_id,
     )
-    files = [
-        SetFile(
-            r["path"],
-            r["image_number"],
-            r["format"],
-            json.loads(r["header"]) if r["header"] else None,
-            r["gone_at"] is not None,
-        )
-        for r in rows
-    ]
-    return dict(s), files
+    return json.loads(raw) if raw else None
+
+
+async def files_present(conn: Conn, image_set_id: int) -> int:
+    found: int = await conn.fetchval(
+        "SELECT count(*) FROM image_file WHERE image_set_id = $1 AND error IS NULL AND gone_at IS NULL",
+        image_set_id,
+    )
+    return found

@@ -109,9 +109,7 @@ def render_region(
     if binning < 1:
         raise BadRegion(f"binning must be at least 1, not {binning}")
     if w < 1 or h < 1 or x < 0 or y < 0 or x + w > nx or y + h > ny:
-        raise BadRegion(
-            f"region x={x} y={y} w={w} h={h} is not inside the {nx} x {ny} pixel detector"
-        )
+        raise BadRegion(f"region x={x} y={y} w={w} h={h} is not inside the {nx} x {ny} pixel detector")
     if max(w, h) / binning > MAX_SIDE:
         raise BadRegion(
             f"a {w} x {h} region at binning {binning} makes a picture over {MAX_SIDE} px: "

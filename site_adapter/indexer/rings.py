@@ -35,7 +35,9 @@ class DetectorGeometry:
     def position(self, fast: float, slow: float) -> Vector:
         """The laboratory position (mm) of pixel position (fast, slow)."""
         lab = self.lab
-        return add(lab.origin, add(scale(lab.fast, fast * lab.fast_step), scale(lab.slow, slow * lab.slow_step)))
+        return add(
+            lab.origin, add(scale(lab.fast, fast * lab.fast_step), scale(lab.slow, slow * lab.slow_step))
+        )
 
     def resolution_at(self, fast: float, slow: float) -> float | None:
         """d (Å) at a pixel position: λ / (2 sin θ), 2θ the angle between the beam and the ray to the
@@ -82,7 +84,9 @@ class DetectorGeometry:
             if t <= 0:  # the ray leaves away from the detector plane
                 continue
             p = sub(scale(ray, t), self.lab.origin)
-            out.append((dot(p, self.lab.fast) / self.lab.fast_step, dot(p, self.lab.slow) / self.lab.slow_step))
+            out.append(
+                (dot(p, self.lab.fast) / self.lab.fast_step, dot(p, self.lab.slow) / self.lab.slow_step)
+            )
         return out or None
 
     def to_json(self, d_spacings: tuple[float, ...] = DEFAULT_RINGS, ice: bool = True) -> dict[str, Any]:
@@ -119,9 +123,7 @@ def _rings(g: DetectorGeometry, spacings: tuple[float, ...], kind: str) -> list[
         on = [p for p in points if -0.5 <= p[0] <= g.nx - 0.5 and -0.5 <= p[1] <= g.ny - 0.5]
         if not on:  # entirely off the detector
             continue
-        out.append(
-            {"d": d, "kind": kind, "points": [[round(x, 2), round(y, 2)] for x, y in points]}
-        )
+        out.append({"d": d, "kind": kind, "points": [[round(x, 2), round(y, 2)] for x, y in points]})
     return out
 
 

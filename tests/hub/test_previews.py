@@ -42,7 +42,9 @@ async def _private_store(dsn: str, tree) -> None:
             " start_image_number, number_of_images) VALUES (7, 1, 1, $1, 'l-cyst_01_#####.cbf', 1, 5)",
             str(tree),
         )
-        await run_scan(conn, [str(tree)], follow_links_into=[str(fixtures_root())], site="esrf", previews=True)
+        await run_scan(
+            conn, [str(tree)], follow_links_into=[str(fixtures_root())], site="esrf", previews=True
+        )
     finally:
         await conn.close()
 
@@ -57,7 +59,9 @@ async def private_site(native_dsn, images, tmp_path):
     app = create_app(
         NativeBackend(native_dsn, min_size=1, max_size=2),
         site="esrf",
-        access_policy=AccessPolicy(trusted_keys=[HUB_KEY.public_key()], embargo=EmbargoPolicy(default_years=-1)),
+        access_policy=AccessPolicy(
+            trusted_keys=[HUB_KEY.public_key()], embargo=EmbargoPolicy(default_years=-1)
+        ),
     )
     with ExitStack() as stack:
         yield stack.enter_context(serve_in_thread(app))
@@ -72,7 +76,9 @@ async def test_a_member_sees_previews_through_the_hub_and_anonymous_cannot(quiet
     assert "errors" not in body, body
     (images,) = body["data"]["node"]["images"]
     set_id = images["id"]
-    assert {(p["frame"], p["size"]) for p in images["previews"]} == {(n, s) for n in (1, 3, 5) for s in (512, 1024)}
+    assert {(p["frame"], p["size"]) for p in images["previews"]} == {
+        (n, s) for n in (1, 3, 5) for s in (512, 1024)
+    }
     assert [c["image"] for c in images["countsPerImage"]] == [1, 3, 5]
     for p in images["previews"]:
         assert p["url"].startswith(f"/previews/{set_id}/frames/")
@@ -82,7 +88,9 @@ async def test_a_member_sees_previews_through_the_hub_and_anonymous_cannot(quiet
         assert Image.open(io.BytesIO(got.content)).size == (p["width"], p["height"])
     geometry = await hub.http.get(f"/previews/{set_id}/geometry", params={"d": "2.5"}, headers=bearer)
     assert geometry.status_code == 200 and [r["d"] for r in geometry.json()["rings"]] == [2.5]
-    region = await hub.http.get(f"/previews/{set_id}/view", params={"frame": 2, "w": 64, "h": 32}, headers=bearer)
+    region = await hub.http.get(
+        f"/previews/{set_id}/view", params={"frame": 2, "w": 64, "h": 32}, headers=bearer
+    )
     assert region.status_code == 200 and Image.open(io.BytesIO(region.content)).size == (64, 32)
 
     # The site decides: an anonymous caller is told nothing exists.

@@ -68,7 +68,9 @@ def test_pilatus_frame_preview_against_fabio(images):
     k = picture.binning
     assert k == int(np.ceil(max(reference.shape) / 512))
     indices = _png(picture.data)
-    assert indices.shape == (picture.height, picture.width) == (reference.shape[0] // k, reference.shape[1] // k)
+    assert (
+        indices.shape == (picture.height, picture.width) == (reference.shape[0] // k, reference.shape[1] // k)
+    )
     # Where fabio's blocks are all module gaps the picture shows the gap colour, and nowhere else.
     cropped = reference[: indices.shape[0] * k, : indices.shape[1] * k]
     blocks = cropped.reshape(indices.shape[0], k, indices.shape[1], k)
@@ -238,7 +240,9 @@ async def test_previews_outlive_the_raw_files(native_dsn, raw):
         assert "errors" not in body, body
         (node,) = body["data"]["node"]["images"]
         assert node["id"] == lcys and [r["d"] for r in node["ringGeometry"]["rings"]] == [3.0]
-        assert {(p["frame"], p["size"]) for p in node["previews"]} == {(n, s) for n in (1, 8, 15) for s in (512, 1024)}
+        assert {(p["frame"], p["size"]) for p in node["previews"]} == {
+            (n, s) for n in (1, 8, 15) for s in (512, 1024)
+        }
         assert [c["image"] for c in node["countsPerImage"]] == [1, 8, 15]
     finally:
         await backend.close()

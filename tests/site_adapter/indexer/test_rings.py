@@ -18,7 +18,11 @@ from site_adapter.indexer.rings import ICE_RINGS, from_header
 
 pytest.importorskip("pycbf", reason="pycbf (cbflib) is in the test extra")
 
-FILES = ["dialects/dxtbx_i19_omega_scan.cbf", "dialects/dxtbx_i19_phi_scan_001.cbf", "l_cysteine/l-cyst_01_00001.cbf"]
+FILES = [
+    "dialects/dxtbx_i19_omega_scan.cbf",
+    "dialects/dxtbx_i19_phi_scan_001.cbf",
+    "l_cysteine/l-cyst_01_00001.cbf",
+]
 SPACINGS = (6.0, 3.0, 2.0, 1.5, 1.0)
 
 # In a child (cbflib aborts the process on some files): for each (fast, slow) position, 2θ there and at
@@ -43,7 +47,11 @@ print(json.dumps({"wavelength": h.get_wavelength(), "two_theta": out}))
 
 def _cbflib(path: str, points: list[tuple[float, float]]) -> dict:
     done = subprocess.run(
-        [sys.executable, "-c", _CHILD, path], input=json.dumps(points), capture_output=True, text=True, timeout=120
+        [sys.executable, "-c", _CHILD, path],
+        input=json.dumps(points),
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert done.returncode == 0, done.stderr
     result: dict = json.loads(done.stdout)
