@@ -136,6 +136,7 @@ export function previewFigure(set) {
     h("div", { class: "preview-picture" }, stage, buttons, readout, status),
     chart(set.countsPerImage, "Total counts"),
     h("figcaption", {}, "Stored at index time, so it outlives the raw files."));
+  Object.assign(figure.style, { display: "flex", flexWrap: "wrap", gap: "1rem", alignItems: "flex-start" });
   authorised(`${base}/geometry`).then((r) => r.json()).then((g) => {
     geometry = g;
     draw();

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import math
+import os
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -145,6 +146,8 @@ class PreviewRoutes:
         self.policy = policy
         self.frames: ByteLru[Frame] = ByteLru(cache_bytes * 3 // 4, lambda f: int(f.pixels.nbytes))
         self.pictures: ByteLru[Picture] = ByteLru(cache_bytes // 4, lambda p: len(p.data))
+        # A 12M frame holds ~150 MB while it decodes: at most two decode at once, whatever the callers.
+        self.decoding = asyncio.Semaphore(2)
 
     def routes(self) -> list[Route]:
         def guarded(
@@ -233,7 +236,7 @@ class PreviewRoutes:
         if stored is not None:
             return _png(stored)
         f, index = await t.file_for(self.pool_of(), number)
-        key = ("whole", f.path, index, size)
+        key = ("whole", f.path, index, size, _stamp(f.path))
         picture = self.pictures.get(key)
         if picture is None:
             frame = await self._frame(f, index)
@@ -259,7 +262,7 @@ class PreviewRoutes:
         x, y = _int(request, "x", 0), _int(request, "y", 0)
         w, h = _int(request, "w", nx - x), _int(request, "h", ny - y)
         binning = _int(request, "bin", max(1, math.ceil(max(w, h) / 2048)))
-        key = ("region", f.path, index, x, y, w, h, binning)
+        key = ("region", f.path, index, x, y, w, h, binning, _stamp(f.path))
         picture = self.pictures.get(key)
         if picture is None:
             try:
@@ -276,12 +279,19 @@ class PreviewRoutes:
             raise Problem(
                 410, RAW_FILE_GONE, "the raw file has been deleted since indexing; the stored previews remain"
             )
-        key = (f.path, index)
+        try:
+            stamp = os.stat(f.path).st_mtime_ns  # a rewritten file is a new frame, not a cached one
+        except OSError:
+            raise Problem(
+                410, RAW_FILE_GONE, "the raw file is no longer on disk; the stored previews remain"
+            ) from None
+        key = (f.path, index, stamp)
         frame = self.frames.get(key)
         if frame is not None:
             return frame
         try:
-            frame = await asyncio.to_thread(read_frame, f.path, index)
+            async with self.decoding:
+                frame = await asyncio.to_thread(read_frame, f.path, index)
         except Gone as exc:
             raise Problem(410, RAW_FILE_GONE, f"{exc}; the stored previews remain") from None
         except Unsupported as exc:
@@ -344,6 +354,13 @@ def preview_json(global_id: str, p: preview_store.StoredPreview) -> dict[str, An
         "binning": p.binning,
         "url": f"{PREFIX}/{global_id}/{path}?size={p.size}",
     }
+
+
+def _stamp(path: str) -> int | None:
+    try:
+        return os.stat(path).st_mtime_ns
+    except OSError:
+        return None
 
 
 def _spacings(raw: str | None) -> tuple[float, ...]:
