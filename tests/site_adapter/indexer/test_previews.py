@@ -246,3 +246,50 @@ async def test_previews_outlive_the_raw_files(native_dsn, raw):
         assert [c["image"] for c in node["countsPerImage"]] == [1, 8, 15]
     finally:
         await backend.close()
+
+
+def test_the_frame_cache_keeps_recent_values_within_its_bound():
+    from site_adapter.indexer.frame_cache import ByteLru
+
+    cache: ByteLru[bytes] = ByteLru(10, len)
+    cache.put("a", b"1234")
+    cache.put("b", b"5678")
+    assert cache.get("a") == b"1234"  # now the most recent
+    cache.put("c", b"90ab")  # over 10 bytes: the least recent ("b") goes
+    assert cache.get("b") is None and cache.get("a") == b"1234" and cache.get("c") == b"90ab"
+    cache.put("big", b"x" * 11)  # larger than the bound: not kept, nothing evicted for it
+    assert cache.get("big") is None and len(cache) == 2 and cache.bytes == 8
+
+
+@pytest.mark.parametrize("switch", [["--no-previews"], ["env"]])
+def test_the_preview_step_can_be_switched_off(native_dsn, images, tmp_path, switch, monkeypatch):
+    import asyncio
+
+    from click.testing import CliRunner
+
+    from mxhub.commands.index import index
+
+    tree = tmp_path / "lcys"
+    tree.mkdir()
+    for f in sorted((images / "l_cysteine").glob("l-cyst_02_*.cbf"))[:3]:
+        shutil.copy(f, tree / f.name)
+    args = [str(tree), "--json", "--dsn", native_dsn, "--workers", "1"]
+    if switch == ["env"]:
+        monkeypatch.setenv("MXHUB_INDEX_PREVIEWS", "0")
+    else:
+        args += switch
+    result = CliRunner().invoke(index, args)
+    assert result.exit_code == 0, result.output
+
+    async def stored() -> int:
+        conn = await asyncpg.connect(native_dsn)
+        try:
+            return int(await conn.fetchval("SELECT count(*) FROM image_preview"))
+        finally:
+            await conn.close()
+
+    assert asyncio.run(stored()) == 0
+    monkeypatch.delenv("MXHUB_INDEX_PREVIEWS", raising=False)
+    rerun = CliRunner().invoke(index, [str(tree), "--json", "--dsn", native_dsn, "--workers", "1"])
+    assert rerun.exit_code == 0, rerun.output
+    assert asyncio.run(stored()) == 3 * 2  # on by default: three frames, two sizes
