@@ -66,6 +66,7 @@ class Target:
     global_id: str
     local_id: int
     row: dict[str, Any]
+    stored: preview_store.StoredPreview | None = None  # the stored preview asked for, when there is one
 
     async def file_for(self, pool: Any, number: int) -> tuple[SetFile, int]:
         """The file holding image `number` and the frame's index in it; Problem when there is none."""
@@ -152,10 +153,11 @@ class PreviewRoutes:
     def routes(self) -> list[Route]:
         def guarded(
             handler: Callable[[Request, Target], Awaitable[Response]],
+            wants: Callable[[Request], tuple[str, int, int]] | None = None,
         ) -> Callable[[Request], Awaitable[Response]]:
             async def endpoint(request: Request) -> Response:
                 try:
-                    target = await self._target(request)
+                    target = await self._target(request, wants(request) if wants else None)
                     return await handler(request, target)
                 except Problem as p:
                     return _problem(self.site, p)
@@ -165,16 +167,20 @@ class PreviewRoutes:
         base = PREFIX + "/{id}"
         return [
             Route(base, guarded(self.listing)),
-            Route(base + "/frames/{number:int}", guarded(self.frame)),
-            Route(base + "/heatmap", guarded(self.heatmap)),
+            Route(
+                base + "/frames/{number:int}",
+                guarded(self.frame, lambda r: ("frame", r.path_params["number"], _size(r))),
+            ),
+            Route(base + "/heatmap", guarded(self.heatmap, lambda r: ("heatmap", 0, _size(r)))),
             Route(base + "/view", guarded(self.view)),
             Route(base + "/geometry", guarded(self.geometry)),
             Route(base + "/resolution", guarded(self.resolution)),
             Route(base + "/counts", guarded(self.counts)),
         ]
 
-    async def _target(self, request: Request) -> Target:
-        """The image set named in the path, if this caller may see it."""
+    async def _target(self, request: Request, wants: tuple[str, int, int] | None = None) -> Target:
+        """The image set named in the path, if this caller may see it; with `wants` (kind, frame, size),
+        its stored preview read in the same statement (serving one is then a single round trip)."""
         raw = request.path_params["id"]
         try:
             gid = decode_id(raw)
@@ -186,10 +192,10 @@ class PreviewRoutes:
         if pool is None:
             raise Problem(404, NOT_FOUND, f"site {self.site} keeps no image index")
         scope = self._scope(request)
-        row = await preview_store.image_set_row(pool, int(gid.local_id))
+        row, stored = await preview_store.image_set_row(pool, int(gid.local_id), wants)
         if row is None or not await self._visible(scope, row.get("data_collection_id")):
             raise Problem(404, NOT_FOUND, f"no image set {raw} at site {self.site}")
-        return Target(raw, int(gid.local_id), row)
+        return Target(raw, int(gid.local_id), row, stored)
 
     def _scope(self, request: Request) -> access.Scope | None:
         if self.policy is None:
@@ -232,9 +238,8 @@ class PreviewRoutes:
     async def frame(self, request: Request, t: Target) -> Response:
         """A frame at a preview size: stored when made at index time, else drawn from the raw file."""
         number, size = request.path_params["number"], _size(request)
-        stored = await preview_store.preview(self.pool_of(), t.local_id, "frame", number, size)
-        if stored is not None:
-            return _png(stored)
+        if t.stored is not None:
+            return _png(t.stored)
         f, index = await t.file_for(self.pool_of(), number)
         key = ("whole", f.path, index, size, _stamp(f.path))
         picture = self.pictures.get(key)
@@ -245,10 +250,9 @@ class PreviewRoutes:
         return _png(picture)
 
     async def heatmap(self, request: Request, t: Target) -> Response:
-        stored = await preview_store.preview(self.pool_of(), t.local_id, "heatmap", 0, _size(request))
-        if stored is None:
+        if t.stored is None:
             raise Problem(404, NOT_FOUND, "no heat map: only grid scans indexed with previews have one")
-        return _png(stored)
+        return _png(t.stored)
 
     # --- on demand, from the raw file ------------------------------------------------------------
 

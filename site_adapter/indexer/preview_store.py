@@ -109,21 +109,6 @@ async def previews_of(conn: Conn, image_set_ids: Sequence[int]) -> dict[int, lis
     return out
 
 
-async def preview(
-    conn: Conn, image_set_id: int, kind: str, image_number: int, size: int
-) -> StoredPreview | None:
-    r = await conn.fetchrow(
-        "SELECT * FROM image_preview WHERE image_set_id = $1 AND kind = $2 AND image_number = $3 AND size = $4",
-        image_set_id,
-        kind,
-        image_number,
-        size,
-    )
-    if r is None:
-        return None
-    return StoredPreview(**{k: r[k] for k in StoredPreview.__slots__})
-
-
 async def counts_per_image(conn: Conn, image_set_ids: Sequence[int]) -> dict[int, list[tuple[int, int]]]:
     """(image number, total counts) of each set's files whose pixels were decoded: by the preview step, or
     by `--verify` (its pixel summary's sum)."""
@@ -140,14 +125,42 @@ async def counts_per_image(conn: Conn, image_set_ids: Sequence[int]) -> dict[int
     return out
 
 
-async def image_set_row(conn: Conn, image_set_id: int) -> dict[str, Any] | None:
-    """An image set's row (id, data collection, first, last, kind, format, template); None when absent."""
+async def image_set_row(
+    conn: Conn, image_set_id: int, wants: tuple[str, int, int] | None = None
+) -> tuple[dict[str, Any] | None, StoredPreview | None]:
+    """An image set's row (id, data collection, first, last, kind, format, template), None when absent;
+    with `wants` (kind, image number, size) also that stored preview, in the same statement."""
+    kind, number, size = wants or ("", 0, 0)
     row = await conn.fetchrow(
-        "SELECT id, data_collection_id, first_image, last_image, kind, format, template FROM image_set"
-        " WHERE id = $1",
+        "SELECT s.id, s.data_collection_id, s.first_image, s.last_image, s.kind, s.format, s.template,"
+        " p.media_type, p.width, p.height, p.binning, p.data"
+        " FROM image_set s LEFT JOIN image_preview p ON p.image_set_id = s.id AND p.kind = $2"
+        " AND p.image_number = $3 AND p.size = $4 WHERE s.id = $1",
         image_set_id,
+        kind,
+        number,
+        size,
     )
-    return None if row is None else dict(row)
+    if row is None:
+        return None, None
+    found = dict(row)
+    stored = None
+    if wants is not None and found["data"] is not None:
+        stored = StoredPreview(
+            image_set_id,
+            kind,
+            number,
+            size,
+            found["media_type"],
+            found["width"],
+            found["height"],
+            found["binning"],
+            data=found["data"],
+        )
+    return {
+        k: found[k]
+        for k in ("id", "data_collection_id", "first_image", "last_image", "kind", "format", "template")
+    }, stored
 
 
 async def set_file(conn: Conn, image_set_id: int, image_number: int) -> SetFile | None:
