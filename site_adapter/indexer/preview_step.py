@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import asyncpg
@@ -54,15 +54,9 @@ def _jobs(s: StoredSweep, made: dict[tuple[int, str, int, int], int | None]) -> 
         files = {n: (master, n - sweep.first) for n in sweep.numbers}
     else:
         files = {n: (f.path, 0) for n, f in zip(sweep.numbers, sweep.files, strict=False)}
-    mtimes: dict[int, int] = {}
-    for n, (path, _) in files.items():
-        if n in mtimes:
-            continue
-        try:
-            mtimes[n] = os.stat(path).st_mtime_ns
-        except OSError:  # gone: its preview (if any) stays as it was
-            pass
     draw = set(chosen(list(files)))
+    # A rotation sweep needs only its three files' times; a grid scan may need every frame's.
+    mtimes = _mtimes(files, files if sweep.kind == "grid" else draw)
     stale = {
         n
         for n in draw
@@ -72,7 +66,24 @@ def _jobs(s: StoredSweep, made: dict[tuple[int, str, int, int], int | None]) -> 
         wanted = sorted(mtimes)
     else:
         wanted = sorted(stale)
-    return [FrameJob(n, files[n][0], files[n][1], mtimes[n], n in stale) for n in wanted if n in mtimes]
+    return [FrameJob(n, files[n][0], files[n][1], mtimes[n], n in stale) for n in wanted]
+
+
+def _mtimes(files: dict[int, tuple[str, int]], numbers: Iterable[int]) -> dict[int, int]:
+    """mtime_ns of the files of these image numbers that are still on disk (one stat per file)."""
+    by_path: dict[str, int | None] = {}
+    out: dict[int, int] = {}
+    for n in numbers:
+        path = files[n][0]
+        if path not in by_path:
+            try:
+                by_path[path] = os.stat(path).st_mtime_ns
+            except OSError:  # gone: its preview (if any) stays as it was
+                by_path[path] = None
+        stamp = by_path[path]
+        if stamp is not None:
+            out[n] = stamp
+    return out
 
 
 def _decode(job: FrameJob) -> tuple[int, list[tuple[int, bytes, int, int, int]]]:
