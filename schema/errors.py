@@ -70,6 +70,12 @@ class ErrorCode(StrEnum):
     OIDC_TOKEN_EXPIRED = "OIDC_TOKEN_EXPIRED"  # expired (or the issuer's and the site's clocks disagree)
     OIDC_AUDIENCE_MISMATCH = "OIDC_AUDIENCE_MISMATCH"  # issued for another audience than the configured one
     OIDC_KEYS_UNAVAILABLE = "OIDC_KEYS_UNAVAILABLE"  # the issuer's JWKS cannot be fetched: HTTP 503
+    # Previews (issue 22): a frame the image set does not hold (404), a region off the detector (400), a raw
+    # file deleted since indexing (410: the stored previews are still served), pixels we do not decode (422).
+    FRAME_OUT_OF_RANGE = "FRAME_OUT_OF_RANGE"
+    REGION_OUTSIDE_DETECTOR = "REGION_OUTSIDE_DETECTOR"
+    RAW_FILE_GONE = "RAW_FILE_GONE"
+    PIXELS_NOT_DECODED = "PIXELS_NOT_DECODED"
 
 
 BAD_USER_INPUT = ErrorCode.BAD_USER_INPUT
@@ -111,6 +117,10 @@ OIDC_TOKEN_INVALID = ErrorCode.OIDC_TOKEN_INVALID
 OIDC_TOKEN_EXPIRED = ErrorCode.OIDC_TOKEN_EXPIRED
 OIDC_AUDIENCE_MISMATCH = ErrorCode.OIDC_AUDIENCE_MISMATCH
 OIDC_KEYS_UNAVAILABLE = ErrorCode.OIDC_KEYS_UNAVAILABLE
+FRAME_OUT_OF_RANGE = ErrorCode.FRAME_OUT_OF_RANGE
+REGION_OUTSIDE_DETECTOR = ErrorCode.REGION_OUTSIDE_DETECTOR
+RAW_FILE_GONE = ErrorCode.RAW_FILE_GONE
+PIXELS_NOT_DECODED = ErrorCode.PIXELS_NOT_DECODED
 
 # The codes that mean "this site did not answer (well)": a client names the site rather than failing.
 SITE_FAILURE_CODES = frozenset({SITE_TIMEOUT, SITE_UNAVAILABLE, SITE_ERROR})

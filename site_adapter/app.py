@@ -1,4 +1,4 @@
-"""The site adapter as an ASGI app: /graphql (federation subgraph), /health, /ready.
+"""The site adapter as an ASGI app: /graphql (federation subgraph), /health, /ready, /previews/... (issue 22).
 
 The app owns the backend's lifetime; it knows the Backend protocol, never a store's SQL.
 """
@@ -23,6 +23,7 @@ from site_adapter.access import AccessPolicy
 from site_adapter.backends.base import Backend, BackendError
 from site_adapter.graphql import images
 from site_adapter.graphql.context import SiteContext, SiteServices, make_loaders
+from site_adapter.graphql.preview_http import PreviewRoutes
 from site_adapter.graphql.schema import schema as site_schema
 from site_adapter.graphql.view import GraphQLView, OlderVersion
 
@@ -89,11 +90,18 @@ def create_app(
                 await backend.close()
 
     view = GraphQLView(site_schema, make_context, access_policy, older)
+    previews = PreviewRoutes(
+        site,
+        backend,
+        lambda: given.image_pool or (getattr(backend, "pool", None) if backend.kind == "native" else None),
+        access_policy,
+    )
     return Starlette(
         routes=[
             *view.routes("/graphql"),
             Route("/health", health),
             Route("/ready", ready),
+            *previews.routes(),  # issue 22: /previews/{image set id}/...
         ],
         lifespan=lifespan,
     )

@@ -4,6 +4,7 @@ import { gql } from "./api.js";
 import { bytes, clear, DASH, h, int, measured, num, when } from "./dom.js";
 import { ErrorCode } from "./error_codes.js";
 import { dimpleNote, GRID_SELECTION, gridSection, MR_SELECTION } from "./detail-grid.js";
+import { PREVIEW_FIELDS, previewFigure } from "./detail-previews.js";
 
 const GEOMETRY = [
   ["experimentType", "Experiment type"], ["startTime", "Start"], ["endTime", "End"], ["runStatus", "Run status"],
@@ -46,7 +47,7 @@ function detailQuery(caps) {
       mrRuns: MR_SELECTION },
     ...GRID_SELECTION,
     bestProcessing: "id",
-    images: "directory template first last count missing totalBytes verified format kind",
+    images: { _: "id directory template first last count missing totalBytes verified format kind", ...PREVIEW_FIELDS },
     reprocessing: "xdsInp dialsImport mosflm",
   });
   return `query Detail($id: ID!) { node(id: $id) { ... on DataCollection ${dc} } }`;
@@ -173,11 +174,11 @@ function imagesSection(caps, n) {
   if (!sets.length) return section("Images", "images-heading", h("p", { class: "muted" }, "No image files indexed for this collection (deleted, or not scanned yet)."));
   const verdict = (v) => v === true ? "yes: every checksum matches" : v === false ? "NO: checksum errors" : "not checked";
   const where = (x) => x.directory ? `${x.directory.replace(/\/?$/, "/")}${x.template || ""}` : x.template || "Image set";
-  return section("Images", "images-heading", sets.map((x) => table(where(x), [
+  return section("Images", "images-heading", sets.map((x) => [table(where(x), [
     ["Images on disk", `${int(x.first)}–${int(x.last)} (${int(x.count)} of ${int(n.numberOfImages)} recorded)`],
     ["Kind", x.kind || DASH],
     ["Missing", (x.missing || []).length ? x.missing.slice(0, 20).join(", ") + (x.missing.length > 20 ? `, … (${x.missing.length})` : "") : "none"],
-    ["Size", bytes(x.totalBytes)], ["Verified", verdict(x.verified)], ["Format", x.format || DASH]])));
+    ["Size", bytes(x.totalBytes)], ["Verified", verdict(x.verified)], ["Format", x.format || DASH]]), previewFigure(x)]));
 }
 
 function download(text, filename) {

@@ -119,6 +119,15 @@ async def _scan(paths: tuple[str, ...], dsn: str | None, site: str, **kwargs: An
     help="OLD=NEW: files recorded under directory OLD now live under NEW (archived data); "
     "repeatable. Env: MXHUB_PATH_MAP (pairs separated by whitespace).",
 )
+@click.option(
+    "--previews/--no-previews",
+    "previews",
+    envvar="MXHUB_INDEX_PREVIEWS",
+    default=True,
+    show_default=True,
+    help="Store pictures of each sweep's first, middle and last frames (and a grid scan's heat map) in "
+    "the site store, so they outlive the raw files (docs/previews.md). Env: MXHUB_INDEX_PREVIEWS.",
+)
 def index(
     paths: tuple[str, ...],
     verify: bool,
@@ -128,6 +137,7 @@ def index(
     workers: int,
     follow_links_into: tuple[str, ...],
     path_map: tuple[str, ...],
+    previews: bool,
 ) -> None:
     """Index raw image files (CBF, .cbf.gz/.bz2, NXmx masters) under PATH... into the site store,
     group them into sweeps and link each sweep to its data collection. Unchanged files are skipped;
@@ -157,6 +167,7 @@ def index(
                 path_map=pairs,
                 progress=progress,
                 follow_links_into=trees,
+                previews=previews,
             )
         )
     finally:

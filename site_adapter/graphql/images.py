@@ -15,6 +15,7 @@ from strawberry.scalars import JSON
 from strawberry.types import Info
 
 from mx_schema.ids import encode_id
+from site_adapter.graphql.previews import ImageCounts, Preview, counts_of, geometry_of, previews_of
 from site_adapter.graphql.types import ctx, d
 from site_adapter.indexer import store as image_store
 
@@ -70,6 +71,31 @@ class ImageSet:
             pool, self.local_id, image_number if image_number is not None else self.first
         )
         return None if found is None else JSON(found)
+
+    @strawberry.field(
+        description="Stored pictures of the first, middle and last frames (and a grid scan's heat map), "
+        "at 512 and 1024 px (since 1.2.0)."
+    )
+    async def previews(self, info: Info) -> list[Preview]:
+        return await previews_of(image_pool(info), str(self.id), self.local_id)
+
+    @strawberry.field(
+        description="Total counts per image, for the images whose pixels were decoded (since 1.2.0)."
+    )
+    async def counts_per_image(self, info: Info) -> list[ImageCounts]:
+        return await counts_of(image_pool(info), self.local_id)
+
+    @strawberry.field(
+        description="Resolution rings (at dSpacings, Å, else a default ladder), ice rings and the beam centre "
+        "as pixel positions, with the geometry a page needs to compute the resolution at any pixel (since "
+        "1.2.0). Null when the header lacks the geometry."
+    )
+    async def ring_geometry(self, info: Info, d_spacings: list[float] | None = None) -> JSON | None:
+        pool = image_pool(info)
+        if pool is None:
+            return None
+        header = await image_store.image_header(pool, self.local_id, self.first)
+        return geometry_of(header, d_spacings)
 
 
 def image_pool(info: Info) -> Any:

@@ -307,8 +307,10 @@ async def run_scan(
     site: str = "local",
     progress: Callable[[int, int], None] | None = None,
     follow_links_into: Sequence[str] = (),
+    previews: bool = False,
 ) -> ScanSummary:
-    """Index the roots incrementally and return the summary `mxhub index --json` prints."""
+    """Index the roots incrementally and return the summary `mxhub index --json` prints. With `previews`
+    (the CLI's default), the stored sweeps get their pictures too (preview_step.py, issue 22)."""
     roots = [os.path.abspath(r) for r in roots]
     summary = ScanSummary()
     walk_errors: list[dict[str, str]] = []
@@ -326,6 +328,10 @@ async def run_scan(
     sweeps = group_sweeps(files)
     directories = sorted({storable(os.path.dirname(p)) for p, _ in seen} | {f.directory for f in files})
     stored = await store.replace_sets(conn, directories, sweeps, path_map)
+    if previews:
+        from site_adapter.indexer.preview_step import make_previews
+
+        await make_previews(conn, stored, threads=max(2, workers))
     summary.failed = walk_errors + await store.failures(conn, roots)
     # One bucket per path: an unchanged file that still fails is `failed`, not `skipped` (issue 13 saw
     # "indexed": 60, "skipped": 60 on a re-run of 60 files when `indexed` counted every stored file).

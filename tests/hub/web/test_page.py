@@ -269,7 +269,9 @@ async def test_an_indexed_sweep_shows_its_images_and_feeds_xds_inp(page, web_hub
             " experiment_type, start_time) VALUES (7, $1, 'l-cyst_01_#####.cbf', 1, 15, 'OSC', now())",
             f"{tree}/",
         )
-        await run_scan(conn, [str(tmp_path)], follow_links_into=[str(FIXTURES)], verify=True, site="flaky")
+        await run_scan(
+            conn, [str(tmp_path)], follow_links_into=[str(FIXTURES)], verify=True, site="flaky", previews=True
+        )
     finally:
         await conn.close()
     web_hub.flaky.mode = "ok"
@@ -290,6 +292,14 @@ async def test_an_indexed_sweep_shows_its_images_and_feeds_xds_inp(page, web_hub
         shown = await page.inner_text('section[aria-labelledby="images-heading"]')
         assert "l-cyst_01_#####.cbf" in shown and "14 of 15 recorded" in shown and sweep["format"] in shown
         assert re.search(r"Missing\s+5\b", shown)
+        # The stored preview (issue 22), fetched through the hub's /previews route, with rings over it.
+        await page.wait_for_function(
+            "() => { const i = document.querySelector('figure.preview img');"
+            " return i && i.complete && i.naturalWidth > 0 && document.querySelector('figure.preview svg.rings'); }"
+        )
+        size = await page.eval_on_selector("figure.preview img", "i => [i.naturalWidth, i.naturalHeight]")
+        assert size == [1475 // 4, 1679 // 4]  # PILATUS 2M at 512 px: 4 x 4 detector pixels a picture pixel
+        assert any("/previews/" in url for url in page.requests)
         async with page.expect_download() as info:
             await page.click('button[data-download="xdsInp"]')
         await (await info.value).save_as(tmp_path / "XDS.INP")
