@@ -64,6 +64,11 @@ class ErrorCode(StrEnum):
     FIELD_UNAVAILABLE = "FIELD_UNAVAILABLE"
     # A site cannot honour a filter or argument the caller gave: left out of the answer, not answered wrongly.
     SITE_EXCLUDED = "SITE_EXCLUDED"
+    # File downloads (GET /files/{id}, docs/files.md): HTTP 404, 403, 400 and 416 with this code.
+    FILE_MISSING = "FILE_MISSING"  # the store names the file, but it is not on the site's disk
+    FILE_OUTSIDE_ROOTS = "FILE_OUTSIDE_ROOTS"  # the file (or a symlink's target) is outside the file roots
+    BAD_FILE_PATH = "BAD_FILE_PATH"  # a request path with `..`, `/` or a path instead of a file id
+    RANGE_NOT_SATISFIABLE = "RANGE_NOT_SATISFIABLE"  # a Range header outside the file
 
 
 BAD_USER_INPUT = ErrorCode.BAD_USER_INPUT
@@ -101,6 +106,10 @@ UNKNOWN_TERM = ErrorCode.UNKNOWN_TERM
 LIMS_SEARCH_INCOMPLETE = ErrorCode.LIMS_SEARCH_INCOMPLETE
 FIELD_UNAVAILABLE = ErrorCode.FIELD_UNAVAILABLE
 SITE_EXCLUDED = ErrorCode.SITE_EXCLUDED
+FILE_MISSING = ErrorCode.FILE_MISSING
+FILE_OUTSIDE_ROOTS = ErrorCode.FILE_OUTSIDE_ROOTS
+BAD_FILE_PATH = ErrorCode.BAD_FILE_PATH
+RANGE_NOT_SATISFIABLE = ErrorCode.RANGE_NOT_SATISFIABLE
 
 # The codes that mean "this site did not answer (well)": a client names the site rather than failing.
 SITE_FAILURE_CODES = frozenset({SITE_TIMEOUT, SITE_UNAVAILABLE, SITE_ERROR})

@@ -26,6 +26,8 @@ NODE_TYPES = frozenset(
         "Detector",
         "DataCollectionGroup",
         "ImageSet",
+        "ResultFile",  # since 1.2.0: a file id names its site, for GET /files/{id}
+        "Snapshot",
     }
 )
 

@@ -21,6 +21,7 @@ from mx_schema.ids import SITE_NAME
 from mx_schema.versioning import resolve_version
 from site_adapter.access import AccessPolicy
 from site_adapter.backends.base import Backend, BackendError
+from site_adapter.files import FileRoots, file_routes
 from site_adapter.graphql import images
 from site_adapter.graphql.context import SiteContext, SiteServices, make_loaders
 from site_adapter.graphql.schema import schema as site_schema
@@ -50,6 +51,7 @@ def create_app(
     older = _older_version(schema_version)
     served_version = older.version if older is not None else SCHEMA_VERSION
     given = services or SiteServices()
+    roots = given.file_roots if isinstance(given.file_roots, FileRoots) else FileRoots()
 
     def make_context(request: Request) -> SiteContext:
         services = given
@@ -94,6 +96,7 @@ def create_app(
             *view.routes("/graphql"),
             Route("/health", health),
             Route("/ready", ready),
+            *file_routes(backend, site, access_policy, roots),  # GET /files/{id} (docs/files.md)
         ],
         lifespan=lifespan,
     )

@@ -40,6 +40,10 @@ class Loaders:
     processing_results: DataLoader[str, Any] | None = None  # by a result's own id, for node(id)
     image_sets: DataLoader[str, Any] | None = None
     first_headers: DataLoader[str, Any] | None = None
+    # Since 1.2.0 (issue 16): by processing result, by processing result, by data collection.
+    result_files: DataLoader[str, Any] | None = None
+    program_messages: DataLoader[str, Any] | None = None
+    snapshots: DataLoader[str, Any] | None = None
 
 
 def make_loaders(backend: Backend, extra: dict[str, DataLoader[str, Any]] | None = None) -> Loaders:
@@ -55,6 +59,9 @@ def make_loaders(backend: Backend, extra: dict[str, DataLoader[str, Any]] | None
         processing=_loader(backend.processing_by_collection, default=()),
         collections_of_sample=_loader(backend.data_collection_ids_by_sample, default=()),
         processing_results=_loader(backend.processing_results_by_id),
+        result_files=_loader(backend.files_by_processing, default=()),
+        program_messages=_loader(backend.messages_by_processing, default=()),
+        snapshots=_loader(backend.snapshots_by_collection, default=()),
     )
     for name, loader in (extra or {}).items():
         setattr(loaders, name, loader)
@@ -71,6 +78,7 @@ class SiteServices:
 
     image_pool: Any = None  # asyncpg.Pool of the image index (asyncpg has no types); None: no image store
     detector_overrides: Overrides | None = None  # the site's detector and beamline facts; None: library only
+    file_roots: Any = None  # site_adapter.files.FileRoots: where downloads may come from; None: no files served
 
     def __post_init__(self) -> None:
         if self.detector_overrides is not None and not isinstance(self.detector_overrides, Overrides):

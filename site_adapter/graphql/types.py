@@ -7,6 +7,7 @@ request's DataLoaders. Every numeric field's description states its unit (a test
 from __future__ import annotations
 
 import datetime as dt
+from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 import strawberry.federation as federation
@@ -17,6 +18,9 @@ from site_adapter import model
 from site_adapter.graphql.context import SiteContext
 from site_adapter.graphql.records import from_record
 from site_adapter.model import Detector as DetectorRecord  # inside Detector, `model` names a field
+
+if TYPE_CHECKING:
+    from site_adapter.graphql.files import ProgramMessage, ResultFile
 
 HC_KEV_ANGSTROM = 12398.419843320026  # h*c in eV·Å (CODATA 2018): E[eV] = hc / λ[Å]
 
@@ -220,6 +224,22 @@ class ProcessingResult(Node):
             outer=ShellStatistics.of(r.outer),
             notes=list(r.provenance_notes),
         )
+
+    @strawberry.field(description="Files the program wrote, most important first (since 1.2.0).")
+    async def files(
+        self, info: Info
+    ) -> list[Annotated[ResultFile, strawberry.lazy("site_adapter.graphql.files")]]:
+        from site_adapter.graphql.files import files_of
+
+        return await files_of(info, ctx(info).site, self.local_id)
+
+    @strawberry.field(description="Messages the program left, oldest first (since 1.2.0).")
+    async def messages(
+        self, info: Info
+    ) -> list[Annotated[ProgramMessage, strawberry.lazy("site_adapter.graphql.files")]]:
+        from site_adapter.graphql.files import messages_of
+
+        return await messages_of(info, self.local_id)
 
 
 def best_of(results: list[model.ProcessingResult]) -> model.ProcessingResult | None:

@@ -22,7 +22,7 @@ from site_adapter.backends.base import (
     SampleFilter,
     SessionFilter,
 )
-from site_adapter.backends.ispyb import access, collections, entities, processing, samples
+from site_adapter.backends.ispyb import access, collections, entities, files, processing, samples
 from site_adapter.backends.ispyb.connection import Database
 from site_adapter.backends.ispyb.localtime import WallClock
 from site_adapter.backends.ispyb.schema_check import SchemaInfo, detect
@@ -128,6 +128,22 @@ class IspybBackend:
 
     async def data_collection_ids_by_sample(self, sample_ids: Sequence[str]) -> dict[str, list[str]]:
         return await collections.ids_by_sample(self.db, self.schema, sample_ids)
+
+    # Result files, program messages, snapshots (issue 16)
+    async def files_by_processing(self, ids: Sequence[str]) -> dict[str, list[model.ResultFile]]:
+        return await files.files_by_processing(self.db, self.schema, ids)
+
+    async def messages_by_processing(self, ids: Sequence[str]) -> dict[str, list[model.ProgramMessage]]:
+        return await files.messages_by_processing(self.db, self.schema, ids)
+
+    async def snapshots_by_collection(self, ids: Sequence[str]) -> dict[str, list[model.Snapshot]]:
+        return await files.snapshots_by_collection(self.db, self.schema, ids)
+
+    async def files_by_id(self, ids: Sequence[str]) -> dict[str, model.ResultFile]:
+        return await files.files_by_id(self.db, self.schema, ids)
+
+    async def snapshots_by_id(self, ids: Sequence[str]) -> dict[str, model.Snapshot]:
+        return await files.snapshots_by_id(self.db, self.schema, ids)
 
     # Access facts, beyond the protocol, for the access-control layer
     async def proposals_of_login(self, login: str) -> set[str]:

@@ -71,6 +71,11 @@ REQUIRED_TABLES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
             "chiStart",
             "omegaStart",
             "comments",
+            # Crystal snapshots (since 1.2.0, issue 16)
+            "xtalSnapshotFullPath1",
+            "xtalSnapshotFullPath2",
+            "xtalSnapshotFullPath3",
+            "xtalSnapshotFullPath4",
         ),
     ),
     "AutoProcIntegration": (
@@ -142,6 +147,25 @@ OPTIONAL_TABLES: dict[str, tuple[str, ...]] = {
     "UserGroup_has_Person": ("userGroupId", "personId"),
     "UserGroup_has_Permission": ("userGroupId", "permissionId"),
     "Permission": ("permissionId", "type"),
+    # A processing program's files and messages (since 1.2.0, issue 16; site_adapter/backends/ispyb/files.py)
+    "AutoProcProgramAttachment": (
+        "autoProcProgramAttachmentId",
+        "autoProcProgramId",
+        "fileType",
+        "fileName",
+        "filePath",
+        "recordTimeStamp",
+        "importanceRank",
+        "deleted",
+    ),
+    "AutoProcProgramMessage": (
+        "autoProcProgramMessageId",
+        "autoProcProgramId",
+        "recordTimeStamp",
+        "severity",
+        "message",
+        "description",
+    ),
 }
 
 

@@ -318,3 +318,12 @@ def processing_result(r: Any) -> model.ProcessingResult:
         inner=_shell(r["inner_shell"]),
         outer=_shell(r["outer_shell"]),
     )
+
+
+def result_file(r: Any) -> model.ResultFile:
+    return model.from_row(model.ResultFile, r, processing_local_id=str(r["processing_id"]))
+
+
+def snapshot(r: Any) -> model.Snapshot:
+    dc = str(r["data_collection_id"])
+    return model.Snapshot(f"{dc}-{r['position']}", dc, int(r["position"]), r["path"])
