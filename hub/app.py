@@ -20,6 +20,7 @@ from mx_hub.auth import ApiTokens
 from mx_hub.callers import Gate
 from mx_hub.client import SiteClient
 from mx_hub.endpoint import GraphQLEndpoint
+from mx_hub.files import file_routes
 from mx_hub.health import health_loop
 from mx_hub.registry import Registry
 from mx_hub.resolvers import bind_resolvers
@@ -37,14 +38,14 @@ def create_app(registry_dsn: str, settings: HubSettings | None = None) -> Starle
     registry = Registry(registry_dsn)
     runtime = Runtime()
     api_tokens = ApiTokens(lambda: registry.pool)
-    endpoint = GraphQLEndpoint(
-        bind_resolvers(hub_schema()), registry, settings, api_tokens, Gate(settings, api_tokens), runtime
-    )
+    gate = Gate(settings, api_tokens)
+    endpoint = GraphQLEndpoint(bind_resolvers(hub_schema()), registry, settings, api_tokens, gate, runtime)
     app = Starlette(
         routes=[
             Route("/graphql", endpoint.handle_request, methods=["GET", "POST"]),
             *status_routes(registry, runtime),
             *web_routes(),
+            *file_routes(registry, runtime, gate),  # GET /files/{id}: a site's file, streamed (docs/files.md)
         ],
         lifespan=_lifespan(registry, runtime, settings),
     )

@@ -115,6 +115,24 @@ class SiteClient:
             pending.add_done_callback(functools.partial(self._finished, key))
         return await asyncio.shield(pending)
 
+    async def open_file(self, site: str, url: str, headers: dict[str, str]) -> httpx.Response:
+        """GET a site's file (GET /files/{id}) as the current caller, the body left to stream: the caller
+        reads it with aiter_bytes() and closes it. Not de-duplicated (bodies are not shared); SiteFailure
+        when the site cannot be reached."""
+        scope = CURRENT_CALLER.get() or CallerScope(ANONYMOUS)
+        request = self._http.build_request("GET", url, headers={**headers, **self._identity(scope, site)})
+        self.sent += 1
+        try:
+            return await self._http.send(request, stream=True)
+        except httpx.TimeoutException:
+            raise SiteFailure(
+                site, SITE_TIMEOUT, f"site {site} did not answer within {self.timeout:g} s"
+            ) from None
+        except httpx.HTTPError as exc:
+            raise SiteFailure(
+                site, SITE_UNAVAILABLE, f"site {site} is unreachable ({type(exc).__name__})"
+            ) from None
+
     def _finished(self, key: tuple[str, bytes, Caller], task: asyncio.Task[SiteAnswer]) -> None:
         if self._in_flight.get(key) is task:
             del self._in_flight[key]

@@ -20,20 +20,18 @@ from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Route
 
 from mx_schema.errors import (
-    BAD_FILE_PATH,
     FILE_MISSING,
     FILE_OUTSIDE_ROOTS,
     NOT_FOUND,
     RANGE_NOT_SATISFIABLE,
     ContractError,
 )
-from mx_schema.ids import decode_id
+from mx_schema.ids import GlobalId, decode_file_id
 from site_adapter import access
 from site_adapter.access import AccessPolicy
 from site_adapter.backends.base import Backend, BackendError
 
 ROUTE = "/files/{file_id:path}"
-FILE_TYPES = frozenset({"ResultFile", "Snapshot"})
 
 
 def url_of(global_id: str) -> str:
@@ -94,7 +92,9 @@ class FileRoots:
         return Located("ok", real, st.st_size)
 
 
-def problem(status: int, code: str, message: str, site: str, headers: dict[str, str] | None = None) -> Response:
+def problem(
+    status: int, code: str, message: str, site: str, headers: dict[str, str] | None = None
+) -> Response:
     """A refusal in the shape of a GraphQL error, so one client reads both: errors[].extensions.code."""
     body = {"errors": [{"message": message, "extensions": {"code": str(code), "site": site}}]}
     return JSONResponse(body, status_code=status, headers=headers)
@@ -119,6 +119,11 @@ def unsatisfiable(range_header: str | None, size: int) -> bool:
     return int(first) >= size or (last != "" and int(last) < int(first))
 
 
+class _Refusal(Exception):  # noqa: N818 - an answer, not a failure
+    def __init__(self, response: Response) -> None:
+        self.response = response
+
+
 async def _record(backend: Backend, type_: str, local_id: str) -> tuple[str, str | None, str] | None:
     """(data collection local id, directory, name) of a file record, or None when there is none."""
     if type_ == "ResultFile":
@@ -131,61 +136,65 @@ async def _record(backend: Backend, type_: str, local_id: str) -> tuple[str, str
     return snap.data_collection_local_id, directory, name
 
 
+async def _visible_record(
+    backend: Backend, site: str, policy: AccessPolicy | None, request: Request, gid: GlobalId
+) -> tuple[str | None, str]:
+    """(directory, name) of the file when the caller may see its data collection; refusals raised."""
+    scope: access.Scope | None = None
+    if policy is not None:
+        try:
+            viewer = policy.viewer(request.headers.get(access.CALLER_HEADER), site)
+        except access.Unauthenticated as exc:
+            raise _Refusal(problem(401, exc.code, str(exc), site)) from None
+        scope = access.Scope(viewer, policy.embargo)
+    token = access.SCOPE.set(scope)
+    try:
+        found = await _record(backend, gid.type, gid.local_id)
+        visible = found is not None and bool(await backend.data_collections_by_id([found[0]]))
+    except BackendError as exc:
+        raise _Refusal(problem(503, exc.code, str(exc), site)) from None
+    finally:
+        access.SCOPE.reset(token)
+    if found is None or not visible:  # an invisible file is as unknown as a missing record
+        raise _Refusal(problem(404, NOT_FOUND, "no such file at this site (or not visible to you)", site))
+    return found[1], found[2]
+
+
+def _serve(located: Located, name: str, range_header: str | None, site: str) -> Response:
+    if located.state == "missing":
+        return problem(404, FILE_MISSING, f"{name} is recorded but not on this site's disk", site)
+    if located.path is None or located.size is None:
+        return problem(
+            403, FILE_OUTSIDE_ROOTS, f"{name} is outside the directories this site serves files from", site
+        )
+    if unsatisfiable(range_header, located.size):
+        return problem(
+            416,
+            RANGE_NOT_SATISFIABLE,
+            f"the range is outside the file ({located.size} bytes)",
+            site,
+            {"content-range": f"bytes */{located.size}"},
+        )
+    # FileResponse answers Range (206, several ranges as multipart) and HEAD itself.
+    return FileResponse(
+        located.path, media_type=media_type(name), filename=name, content_disposition_type="inline"
+    )
+
+
 def file_routes(backend: Backend, site: str, policy: AccessPolicy | None, roots: FileRoots) -> list[Route]:
     """GET (and HEAD) /files/{global id} for this site."""
 
     async def download(request: Request) -> Response:
-        raw: str = request.path_params["file_id"]
-        if "/" in raw or "\\" in raw or ".." in raw or raw.startswith("."):
-            return problem(400, BAD_FILE_PATH, "a file is asked for by its global id, not by a path", site)
         try:
-            gid = decode_id(raw)
+            gid = decode_file_id(request.path_params["file_id"])
         except ContractError as exc:
             return problem(400, exc.code, str(exc), site)
-        if gid.type not in FILE_TYPES:
-            return problem(400, BAD_FILE_PATH, f"id names a {gid.type}, not a ResultFile or Snapshot", site)
         if gid.site != site:
             return problem(404, NOT_FOUND, f"id belongs to site {gid.site!r}, this is {site!r}", site)
-        scope: access.Scope | None = None
-        if policy is not None:
-            try:
-                viewer = policy.viewer(request.headers.get(access.CALLER_HEADER), site)
-            except access.Unauthenticated as exc:
-                return problem(401, exc.code, str(exc), site)
-            scope = access.Scope(viewer, policy.embargo)
-        token = access.SCOPE.set(scope)
         try:
-            found = await _record(backend, gid.type, gid.local_id)
-            visible = found is not None and bool(await backend.data_collections_by_id([found[0]]))
-        except BackendError as exc:
-            return problem(503, exc.code, str(exc), site)
-        finally:
-            access.SCOPE.reset(token)
-        if found is None or not visible:  # an invisible file is as unknown as a missing record
-            return problem(404, NOT_FOUND, "no such file at this site (or not visible to you)", site)
-        _, directory, name = found
-        located = roots.locate(directory, name)
-        if located.state == "missing":
-            return problem(404, FILE_MISSING, f"{name} is recorded but not on this site's disk", site)
-        if located.state == "outside" or located.path is None or located.size is None:
-            return problem(
-                403, FILE_OUTSIDE_ROOTS, f"{name} is outside the directories this site serves files from", site
-            )
-        if unsatisfiable(request.headers.get("range"), located.size):
-            return problem(
-                416,
-                RANGE_NOT_SATISFIABLE,
-                f"the range is outside the file ({located.size} bytes)",
-                site,
-                {"content-range": f"bytes */{located.size}"},
-            )
-        return FileResponse(
-            located.path,
-            media_type=media_type(name),
-            filename=name,
-            content_disposition_type="inline",
-            stat_result=os.stat(located.path),
-        )
+            directory, name = await _visible_record(backend, site, policy, request, gid)
+        except _Refusal as refusal:
+            return refusal.response
+        return _serve(roots.locate(directory, name), name, request.headers.get("range"), site)
 
     return [Route(ROUTE, download, methods=["GET", "HEAD"])]
-

@@ -78,7 +78,9 @@ class SiteServices:
 
     image_pool: Any = None  # asyncpg.Pool of the image index (asyncpg has no types); None: no image store
     detector_overrides: Overrides | None = None  # the site's detector and beamline facts; None: library only
-    file_roots: Any = None  # site_adapter.files.FileRoots: where downloads may come from; None: no files served
+    file_roots: Any = (
+        None  # site_adapter.files.FileRoots: where downloads may come from; None: no files served
+    )
 
     def __post_init__(self) -> None:
         if self.detector_overrides is not None and not isinstance(self.detector_overrides, Overrides):

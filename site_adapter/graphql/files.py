@@ -25,13 +25,17 @@ def _locate(info: Info, directory: str | None, name: str) -> Located:
     return (roots if isinstance(roots, FileRoots) else _NO_ROOTS).locate(directory, name)
 
 
-@strawberry.type(description="A file a processing program wrote: a log, a result (MTZ, PDB), a graph (since 1.2.0).")
+@strawberry.type(
+    description="A file a processing program wrote: a log, a result (MTZ, PDB), a graph (since 1.2.0)."
+)
 class ResultFile:
     id: strawberry.ID = strawberry.field(description="Global id: names the site; GET `url` to download.")
     local_id: str
     name: str = strawberry.field(description="File name, e.g. `fast_dp.log`.")
     directory: str | None = strawberry.field(description="Where the facility recorded it.")
-    type: str | None = strawberry.field(description="Log, Result, Graph, Debug or Input, as the facility says.")
+    type: str | None = strawberry.field(
+        description="Log, Result, Graph, Debug or Input, as the facility says."
+    )
     importance: int | None = strawberry.field(
         description=d("rank", "Higher is more important, within one result and type; null when not ranked.")
     )
@@ -68,7 +72,9 @@ class ResultFile:
         return None if found is None else float(found)
 
 
-@strawberry.type(description="A message a processing program left: why it failed, or what to look at (since 1.2.0).")
+@strawberry.type(
+    description="A message a processing program left: why it failed, or what to look at (since 1.2.0)."
+)
 class ProgramMessage:
     severity: str = strawberry.field(description="ERROR, WARNING or INFO.")
     message: str | None

@@ -71,7 +71,9 @@ async def files_by_processing(
     out: dict[str, list[model.ResultFile]] = {str(k): [] for k in keys}
     if not keys or not s.has("AutoProcProgramAttachment"):
         return out
-    order = _FILE_ORDER if s.has("AutoProcProgramAttachment", "importanceRank") else _FILE_ORDER.split(", ")[-1]
+    order = (
+        _FILE_ORDER if s.has("AutoProcProgramAttachment", "importanceRank") else _FILE_ORDER.split(", ")[-1]
+    )
     sql = f"""
 SELECT p.sc, p.dc, {_attachment_columns(s)}
 FROM (
