@@ -531,12 +531,14 @@ def tiny_png(width: int, height: int, seed: int = 0) -> bytes:
         )
 
     raw = bytearray()
+    cx, cy = width / 2 + (seed % 5) - 2, height / 2
     for y in range(height):
         raw.append(0)  # filter type None
         for x in range(width):
-            inside = abs(x - width / 2) < width / 6 and abs(y - height / 2) < height / 5
-            shade = (60 + 40 * ((x + seed) % 3)) if inside else 160 + (x * 80) // max(width, 1)
-            raw += bytes((shade % 256, (shade + 20) % 256, (shade + 40 * (seed % 2)) % 256))
+            # distance from the crystal's centre, in units of its half-size: < 1 inside the crystal
+            r = ((x - cx) / (width / 6)) ** 2 + ((y - cy) / (height / 5)) ** 2
+            grey = 70 if r < 1 else min(235, 150 + (80 * x) // max(width, 1))
+            raw += bytes((grey, min(255, grey + 10), min(255, grey + 25)))
     header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
     return (
         b"\x89PNG\r\n\x1a\n"
