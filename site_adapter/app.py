@@ -51,7 +51,7 @@ def create_app(
     older = _older_version(schema_version)
     served_version = older.version if older is not None else SCHEMA_VERSION
     given = services or SiteServices()
-    roots = given.file_roots if isinstance(given.file_roots, FileRoots) else FileRoots()
+    roots = given.file_roots or FileRoots()
 
     def make_context(request: Request) -> SiteContext:
         services = given

@@ -12,6 +12,7 @@ from typing import Any
 from strawberry.dataloader import DataLoader
 
 from site_adapter.backends.base import Backend
+from site_adapter.files import FileRoots
 from site_adapter.reprocess.detectors import Overrides
 
 
@@ -87,6 +88,10 @@ class SiteServices:
             raise TypeError(
                 f"detector_overrides must be an Overrides (Overrides.from_file(path)), "
                 f"not {type(self.detector_overrides).__name__}"
+            )
+        if self.file_roots is not None and not isinstance(self.file_roots, FileRoots):
+            raise TypeError(
+                f"file_roots must be a FileRoots (FileRoots([dir, ...])), not {type(self.file_roots).__name__}"
             )
         if self.image_pool is not None and not callable(getattr(self.image_pool, "acquire", None)):
             raise TypeError(f"image_pool must be an asyncpg pool, not {type(self.image_pool).__name__}")

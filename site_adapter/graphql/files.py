@@ -21,8 +21,7 @@ _NO_ROOTS = FileRoots()
 
 
 def _locate(info: Info, directory: str | None, name: str) -> Located:
-    roots = ctx(info).services.file_roots
-    return (roots if isinstance(roots, FileRoots) else _NO_ROOTS).locate(directory, name)
+    return (ctx(info).services.file_roots or _NO_ROOTS).locate(directory, name)
 
 
 @strawberry.type(
