@@ -20,7 +20,7 @@ from mx_hub.callers import Gate
 from mx_hub.client import CURRENT_CALLER, CallerScope, SiteFailure
 from mx_hub.registry import Registry
 from mx_hub.runtime import Runtime
-from mx_schema.errors import NOT_FOUND, SITE_TIMEOUT, ContractError
+from mx_schema.errors import NOT_FOUND, SITE_ERROR, SITE_TIMEOUT, ContractError
 from mx_schema.ids import decode_file_id
 from mx_schema.view import Refused
 
@@ -72,6 +72,18 @@ def file_routes(registry: Registry, runtime: Runtime, gate: Gate) -> list[Route]
             return _problem(status, exc.code, str(exc), site=site.name)
         finally:
             CURRENT_CALLER.reset(token)
+        if answer.status_code >= 400 and not answer.headers.get("content-type", "").startswith(
+            "application/json"
+        ):
+            # Not our refusal (a site older than 1.2.0 has no /files route, a proxy in front of it...): coded here.
+            await answer.aclose()
+            return _problem(
+                502 if answer.status_code >= 500 else 404,
+                SITE_ERROR if answer.status_code >= 500 else NOT_FOUND,
+                f"site {site.name} does not serve this file (HTTP {answer.status_code}; a site older than "
+                "schema 1.2.0 serves no files)",
+                site=site.name,
+            )
         returned = {k: v for k in RETURNED if (v := answer.headers.get(k)) is not None}
         if request.method == "HEAD":
             await answer.aclose()

@@ -118,3 +118,32 @@ async def test_the_hub_refuses_what_it_cannot_route(quiet_hub, private_site):
         f"/files/{encode_id('esrf', 'ResultFile', '1')}", headers={"authorization": "Bearer nope"}
     )
     assert bad.status_code == 401 and bad.json()["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+
+
+class WithoutFiles:
+    """A site as one older than 1.2.0 answers: no /files route (Starlette's plain-text 404)."""
+
+    def __init__(self, app) -> None:
+        self.app = app
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] == "http" and scope["path"].startswith("/files/"):
+            from starlette.responses import PlainTextResponse
+
+            await PlainTextResponse("Not Found", status_code=404)(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
+
+
+async def test_a_site_without_the_route_is_a_coded_404(quiet_hub, pg_server_dsn, native_template, tmp_path):
+    name, dsn = await demo_store_with_files(pg_server_dsn, native_template, tmp_path, n=60)
+    try:
+        site = WithoutFiles(create_app(NativeBackend(dsn, min_size=1, max_size=2), site="old"))
+        with serve_in_thread(site) as url:
+            assert "errors" not in await quiet_hub.register("old", f"{url}/graphql")
+            r = await quiet_hub.http.get(f"/files/{encode_id('old', 'ResultFile', '1')}")
+        assert r.status_code == 404
+        error = r.json()["errors"][0]
+        assert error["extensions"] == {"code": "NOT_FOUND", "site": "old"} and "1.2.0" in error["message"]
+    finally:
+        await drop_database(pg_server_dsn, name)
