@@ -14,6 +14,7 @@ import re
 import stat
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
@@ -69,10 +70,6 @@ class FileRoots:
     def __init__(self, roots: Sequence[str] = ()) -> None:
         self.roots = tuple(os.path.realpath(r) for r in roots if r)
 
-    @classmethod
-    def from_env(cls, value: str | None) -> FileRoots:
-        return cls([p for p in (value or "").split(os.pathsep) if p])
-
     def locate(self, directory: str | None, name: str) -> Located:
         """The stored file (directory + name, as the store has them) resolved: a relative path, a path
         whose real target is outside every root (a symlink out included) or not a regular file is not
@@ -100,23 +97,44 @@ def problem(
     return JSONResponse(body, status_code=status, headers=headers)
 
 
-_SINGLE_RANGE = re.compile(r"bytes=(\d*)-(\d*)")
+_RANGE_SPEC = re.compile(r"(\d*)-(\d*)")
 
 
-def unsatisfiable(range_header: str | None, size: int) -> bool:
-    """True for a single byte range that lies wholly outside a file of `size` bytes (RFC 9110 15.5.17);
-    malformed or multiple ranges are left to the response, which serves or ignores them."""
+def range_answer(range_header: str | None, size: int) -> str:
+    """What to do with a request's Range for a file of `size` bytes: `serve` it (no header, or ranges
+    the response can serve), `ignore` it and send the whole file (another unit, a malformed or invalid
+    range: RFC 9110 14.2 lets a server ignore Range; Starlette would answer an uncoded 400 or 416), or
+    `refuse` it (416: no range overlaps the file, RFC 9110 15.5.17)."""
     if not range_header:
-        return False
-    m = _SINGLE_RANGE.fullmatch(range_header.strip())
-    if m is None:
-        return False
-    first, last = m.groups()
-    if first == "" and last == "":
-        return False
-    if first == "":
-        return int(last) == 0  # a suffix of zero bytes
-    return int(first) >= size or (last != "" and int(last) < int(first))
+        return "serve"
+    unit, _, specs = range_header.strip().partition("=")
+    if unit.strip().lower() != "bytes" or not specs.strip():
+        return "ignore"
+    satisfiable = []
+    for spec in specs.split(","):
+        m = _RANGE_SPEC.fullmatch(spec.strip())
+        if m is None or m.groups() == ("", ""):
+            return "ignore"
+        first, last = m.groups()
+        if first and last and int(last) < int(first):
+            return "ignore"  # invalid (RFC 9110 14.1.1)
+        satisfiable.append(int(first) < size if first else int(last) > 0)
+    if not any(satisfiable):
+        return "refuse"
+    return "serve" if all(satisfiable) else "ignore"  # Starlette refuses a mix: the whole file instead
+
+
+class _File(FileResponse):
+    """A FileResponse that may ignore the request's Range (range_answer says `ignore`)."""
+
+    def __init__(self, path: str, name: str, *, honour_range: bool) -> None:
+        super().__init__(path, media_type=media_type(name), filename=name, content_disposition_type="inline")
+        self.honour_range = honour_range
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if not self.honour_range:
+            scope = {**scope, "headers": [(k, v) for k, v in scope["headers"] if k != b"range"]}
+        await super().__call__(scope, receive, send)
 
 
 class _Refusal(Exception):  # noqa: N818 - an answer, not a failure
@@ -167,7 +185,8 @@ def _serve(located: Located, name: str, range_header: str | None, site: str) -> 
         return problem(
             403, FILE_OUTSIDE_ROOTS, f"{name} is outside the directories this site serves files from", site
         )
-    if unsatisfiable(range_header, located.size):
+    answer = range_answer(range_header, located.size)
+    if answer == "refuse":
         return problem(
             416,
             RANGE_NOT_SATISFIABLE,
@@ -176,9 +195,7 @@ def _serve(located: Located, name: str, range_header: str | None, site: str) -> 
             {"content-range": f"bytes */{located.size}"},
         )
     # FileResponse answers Range (206, several ranges as multipart) and HEAD itself.
-    return FileResponse(
-        located.path, media_type=media_type(name), filename=name, content_disposition_type="inline"
-    )
+    return _File(located.path, name, honour_range=answer == "serve")
 
 
 def file_routes(backend: Backend, site: str, policy: AccessPolicy | None, roots: FileRoots) -> list[Route]:

@@ -249,11 +249,18 @@ async def test_ranges(scratch, root, hub_tokens):
         first = await c.get(f"/files/{LOG}", headers={**who, "range": "bytes=0-9"})
         suffix = await c.get(f"/files/{LOG}", headers={**who, "range": "bytes=-5"})
         beyond = await c.get(f"/files/{LOG}", headers={**who, "range": f"bytes={len(whole)}-"})
+        invalid = await c.get(f"/files/{LOG}", headers={**who, "range": "bytes=9-2"})
+        head = await c.head(f"/files/{LOG}", headers=who)
     assert first.status_code == 206 and first.content == whole[:10]
     assert first.headers["content-range"] == f"bytes 0-9/{len(whole)}"
     assert suffix.status_code == 206 and suffix.content == whole[-5:]
     assert beyond.status_code == 416 and beyond.headers["content-range"] == f"bytes */{len(whole)}"
     assert beyond.json()["errors"][0]["extensions"]["code"] == "RANGE_NOT_SATISFIABLE"
+    assert invalid.status_code == 200 and invalid.content == whole  # an invalid range is ignored (RFC 9110)
+    assert (
+        head.status_code == 200 and int(head.headers["content-length"]) == len(whole) and head.content == b""
+    )
+    assert first.headers["accept-ranges"] == "bytes"
 
 
 @pytest.mark.parametrize(
