@@ -20,6 +20,7 @@ from mx_hub.auth import ApiTokens
 from mx_hub.callers import Gate
 from mx_hub.client import SiteClient
 from mx_hub.endpoint import GraphQLEndpoint
+from mx_hub.files import file_routes
 from mx_hub.health import health_loop
 from mx_hub.previews import preview_routes
 from mx_hub.registry import Registry
@@ -46,6 +47,7 @@ def create_app(registry_dsn: str, settings: HubSettings | None = None) -> Starle
             *status_routes(registry, runtime),
             *web_routes(),
             *preview_routes(registry, runtime, gate),  # GET /previews/{image set id}/...: docs/previews.md
+            *file_routes(registry, runtime, gate),  # GET /files/{id}: a site's file, streamed (docs/files.md)
         ],
         lifespan=_lifespan(registry, runtime, settings),
     )

@@ -76,6 +76,11 @@ class ErrorCode(StrEnum):
     REGION_OUTSIDE_DETECTOR = "REGION_OUTSIDE_DETECTOR"
     RAW_FILE_GONE = "RAW_FILE_GONE"
     PIXELS_NOT_DECODED = "PIXELS_NOT_DECODED"
+    # File downloads (GET /files/{id}, docs/files.md): HTTP 404, 403, 400 and 416 with this code.
+    FILE_MISSING = "FILE_MISSING"  # the store names the file, but it is not on the site's disk
+    FILE_OUTSIDE_ROOTS = "FILE_OUTSIDE_ROOTS"  # the file (or a symlink's target) is outside the file roots
+    BAD_FILE_PATH = "BAD_FILE_PATH"  # a request path with `..`, `/` or a path instead of a file id
+    RANGE_NOT_SATISFIABLE = "RANGE_NOT_SATISFIABLE"  # a Range header outside the file
 
 
 BAD_USER_INPUT = ErrorCode.BAD_USER_INPUT
@@ -121,6 +126,10 @@ FRAME_OUT_OF_RANGE = ErrorCode.FRAME_OUT_OF_RANGE
 REGION_OUTSIDE_DETECTOR = ErrorCode.REGION_OUTSIDE_DETECTOR
 RAW_FILE_GONE = ErrorCode.RAW_FILE_GONE
 PIXELS_NOT_DECODED = ErrorCode.PIXELS_NOT_DECODED
+FILE_MISSING = ErrorCode.FILE_MISSING
+FILE_OUTSIDE_ROOTS = ErrorCode.FILE_OUTSIDE_ROOTS
+BAD_FILE_PATH = ErrorCode.BAD_FILE_PATH
+RANGE_NOT_SATISFIABLE = ErrorCode.RANGE_NOT_SATISFIABLE
 
 # The codes that mean "this site did not answer (well)": a client names the site rather than failing.
 SITE_FAILURE_CODES = frozenset({SITE_TIMEOUT, SITE_UNAVAILABLE, SITE_ERROR})

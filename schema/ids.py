@@ -11,7 +11,7 @@ import binascii
 import re
 from dataclasses import dataclass
 
-from mx_schema.errors import InvalidGlobalId
+from mx_schema.errors import BAD_FILE_PATH, ContractError, InvalidGlobalId
 
 SITE_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
 NODE_TYPES = frozenset(
@@ -26,6 +26,8 @@ NODE_TYPES = frozenset(
         "Detector",
         "DataCollectionGroup",
         "ImageSet",
+        "ResultFile",  # since 1.2.0: a file id names its site, for GET /files/{id}
+        "Snapshot",
     }
 )
 
@@ -63,3 +65,18 @@ def decode_id(value: str) -> GlobalId:
     if type_ not in NODE_TYPES or not SITE_NAME.match(site) or not local_id:
         raise InvalidGlobalId(f"not a global id: {value!r}")
     return GlobalId(site, type_, local_id)
+
+
+FILE_TYPES = frozenset({"ResultFile", "Snapshot"})  # what GET /files/{id} serves (docs/files.md)
+
+
+def decode_file_id(value: str) -> GlobalId:
+    """The global id of a file from a download path (GET /files/{id}, at a site or the hub): a path
+    instead of an id (`..`, `/`, a leading dot; decoded %2e%2e and %2f too) or an id of another type
+    is BAD_FILE_PATH, a malformed id INVALID_ID."""
+    if "/" in value or "\\" in value or ".." in value or value.startswith("."):
+        raise ContractError("a file is asked for by its global id, not by a path", code=BAD_FILE_PATH)
+    gid = decode_id(value)
+    if gid.type not in FILE_TYPES:
+        raise ContractError(f"id names a {gid.type}, not a ResultFile or Snapshot", code=BAD_FILE_PATH)
+    return gid

@@ -21,6 +21,7 @@ from mx_schema.ids import SITE_NAME
 from mx_schema.versioning import resolve_version
 from site_adapter.access import AccessPolicy
 from site_adapter.backends.base import Backend, BackendError
+from site_adapter.files import FileRoots, file_routes
 from site_adapter.graphql import images
 from site_adapter.graphql.context import SiteContext, SiteServices, make_loaders
 from site_adapter.graphql.preview_http import PreviewRoutes
@@ -51,6 +52,7 @@ def create_app(
     older = _older_version(schema_version)
     served_version = older.version if older is not None else SCHEMA_VERSION
     given = services or SiteServices()
+    roots = given.file_roots or FileRoots()
 
     def make_context(request: Request) -> SiteContext:
         services = given
@@ -102,6 +104,7 @@ def create_app(
             Route("/health", health),
             Route("/ready", ready),
             *previews.routes(),  # issue 22: /previews/{image set id}/...
+            *file_routes(backend, site, access_policy, roots),  # GET /files/{id} (docs/files.md)
         ],
         lifespan=lifespan,
     )

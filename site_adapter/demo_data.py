@@ -692,3 +692,106 @@ def downstream_rows(site: str, seed: int, pr: Row, dc: Row) -> Iterator[tuple[st
             + (round(rng.uniform(0.25, 0.7), 3), round(rng.uniform(35, 78), 2), rng.random() < 0.5)
             + (round(rng.uniform(0.35, 0.6), 2), start, start + dt.timedelta(minutes=rng.randrange(3, 12))),
         )
+
+
+# --- result files and crystal snapshots (issue 16) ------------------------------------------------
+# The demo's files really exist: `write_demo_files` writes them under a root the demo makes in a temp
+# directory (the site's --file-root), and `demo_file_rows` points the store's rows at them.
+
+DEMO_FILE_COLLECTIONS = 12  # collections (with processing) that get files: enough to browse, cheap to write
+
+
+def tiny_png(width: int, height: int, seed: int = 0) -> bytes:
+    """A valid 8-bit RGB PNG (PNG spec, ISO/IEC 15948): a soft gradient with a dark 'crystal' in the
+    middle, as an on-axis camera shows a loop. Written with the standard library (zlib, crc32)."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return (
+            struct.pack(">I", len(data))
+            + kind
+            + data
+            + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+        )
+
+    raw = bytearray()
+    cx, cy = width / 2 + (seed % 5) - 2, height / 2
+    for y in range(height):
+        raw.append(0)  # filter type None
+        for x in range(width):
+            # distance from the crystal's centre, in units of its half-size: < 1 inside the crystal
+            r = ((x - cx) / (width / 6)) ** 2 + ((y - cy) / (height / 5)) ** 2
+            grey = 70 if r < 1 else min(235, 150 + (80 * x) // max(width, 1))
+            raw += bytes((grey, min(255, grey + 10), min(255, grey + 25)))
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(bytes(raw)))
+        + chunk(b"IEND", b"")
+    )
+
+
+def _fast_dp_log(program: str, dc_id: int, overall: dict[str, Any] | None) -> str:
+    res = overall.get("resolution_high") if overall else None
+    lines = [
+        f"{program} processing of data collection {dc_id}",
+        "Spacegroup and cell from indexing, then integration with XDS",
+        "      Low resolution       High resolution     Completeness   Multiplicity   I/sigma  CC(1/2)",
+    ]
+    if overall:
+        lines.append(
+            f"      {overall.get('resolution_low', 0):>8}             {res:>8}             "
+            f"{overall.get('completeness', 0):>6}         {overall.get('multiplicity', 0):>5}"
+            f"        {overall.get('mean_i_over_sig_i', 0):>5}   {overall.get('cc_half', 0):>6}"
+        )
+    else:
+        lines.append("Processing failed: no indexing solution")
+    return "\n".join(lines) + "\n"
+
+
+def demo_file_rows(
+    root: str, results: list[tuple[int, int, str | None, str, dict[str, Any] | None]]
+) -> tuple[dict[str, list[Row]], dict[str, bytes]]:
+    """Rows of result_file, program_message and snapshot for processing results (id, collection id,
+    program, status, overall statistics as stored), and the files they name (path -> content)."""
+    tables: dict[str, list[Row]] = {"result_file": [], "program_message": [], "snapshot": []}
+    files: dict[str, bytes] = {}
+    seen: set[int] = set()
+    for pr_id, dc_id, program, status, overall in results:
+        name = (program or "processing").replace(" ", "_")
+        directory = f"{root}/dc{dc_id}/{name}-{pr_id}"
+        log = (
+            "fast_dp.log"
+            if program == "fast_dp"
+            else "xia2.html"
+            if (program or "").startswith("xia2")
+            else f"{name}.log"
+        )
+        body = _fast_dp_log(program or "processing", dc_id, overall)
+        if log.endswith(".html"):
+            body = f"<!doctype html><title>xia2 report</title><pre>{body}</pre>\n"
+        files[f"{directory}/{log}"] = body.encode()
+        tables["result_file"].append((pr_id, log, directory, "Log", 1))
+        if status == "SUCCESS":
+            files[f"{directory}/{name}_scaled.mtz"] = (
+                b"MTZ \x00" + bytes(range(256)) * 4
+            )  # a stand-in, not a real MTZ
+            tables["result_file"].append((pr_id, f"{name}_scaled.mtz", directory, "Result", 2))
+        else:
+            tables["program_message"].append(
+                (
+                    pr_id,
+                    "ERROR",
+                    "Indexing failed",
+                    f"{program}: no lattice explained the spots of collection {dc_id}",
+                )
+            )
+        if dc_id not in seen:
+            seen.add(dc_id)
+            for position, angle in ((1, 0), (2, 90)):
+                path = f"{root}/dc{dc_id}/snapshot_{angle}.png"
+                files[path] = tiny_png(64, 48, seed=dc_id + position)
+                tables["snapshot"].append((dc_id, position, path))
+    return tables, files

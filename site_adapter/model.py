@@ -192,6 +192,45 @@ class DataCollection:
     provenance_notes: tuple[str, ...] = field(default=())
 
 
+@dataclass(frozen=True, slots=True)
+class ResultFile:
+    """A file a processing program wrote (log, result, graph...), as the store records it (issue 16).
+
+    `directory` and `name` are the store's words, not a checked path: the site's file roots decide what
+    it serves (site_adapter.files)."""
+
+    local_id: str
+    processing_local_id: str  # the ProcessingResult it belongs to
+    data_collection_local_id: str  # whose access rule it obeys
+    name: str
+    directory: str | None
+    kind: str | None  # Log | Result | Graph | Debug | Input (ISPyB AutoProcProgramAttachment.fileType)
+    importance: int | None = None  # higher is more important, within one program and kind
+    recorded: dt.datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ProgramMessage:
+    """A message a processing program left (ISPyB AutoProcProgramMessage): why a run failed or warned."""
+
+    local_id: str
+    processing_local_id: str
+    severity: str  # ERROR | WARNING | INFO
+    message: str | None
+    description: str | None
+    time: dt.datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """A crystal snapshot (on-axis camera image) taken for a data collection, by its path in the store."""
+
+    local_id: str
+    data_collection_local_id: str
+    position: int  # 1..4: ISPyB's xtalSnapshotFullPath1..4, usually at 0/90/180/270 degrees
+    path: str
+
+
 @functools.cache
 def scalar_types(cls: type) -> dict[str, type]:
     """Each field of a model class with its scalar type (`float | None` -> float); fields of other

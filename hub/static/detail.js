@@ -24,12 +24,25 @@ const SHELL = "resolutionLow resolutionHigh completeness multiplicity meanIOverS
 const SHELL_COLUMNS = [["resolutionLow", "Low (Å)", 2], ["resolutionHigh", "High (Å)", 2], ["completeness", "Completeness (%)", 1],
   ["multiplicity", "Multiplicity", 1], ["meanIOverSigI", "I/σ(I)", 1], ["ccHalf", "CC½", 3], ["rMerge", "Rmerge", 3],
   ["rMeas", "Rmeas", 3], ["rPim", "Rpim", 3], ["nTotalUnique", "Unique", null]];
+// Parts other modules add to this view (detail-*.js): `select` extends the DataCollection selection, `render(caps,
+// n, section)` returns a section (or null). They register before app.js runs (their script tags come first).
+export const DETAIL_PARTS = [];
+
+function merged(base, extra) {
+  const out = typeof base === "string" ? { _: base } : { ...base };
+  for (const [k, v] of Object.entries(extra)) {
+    if (k === "_") out._ = `${out._ || ""} ${v}`;
+    else out[k] = k in out ? merged(out[k], typeof v === "string" ? { _: v } : v) : v;
+  }
+  return out;
+}
+
 export const DOWNLOADS = [["xdsInp", "XDS.INP", "XDS.INP"], ["dialsImport", "dials.import command", "dials_import.sh"],
   ["mosflm", "MOSFLM input", "mosflm.inp"]];
 
 function detailQuery(caps) {
   const sel = (type, spec) => caps.select(type, spec);
-  const dc = sel("DataCollection", {
+  const dc = sel("DataCollection", DETAIL_PARTS.reduce((spec, part) => merged(spec, part.select), {
     _: `id site localId ${GEOMETRY.map((g) => g[0]).join(" ")}`,
     session: "visit proposal beamline",
     sample: {
@@ -49,7 +62,7 @@ function detailQuery(caps) {
     bestProcessing: "id",
     images: { _: "id directory template first last count missing totalBytes verified format kind", ...PREVIEW_FIELDS },
     reprocessing: "xdsInp dialsImport mosflm",
-  });
+  }));
   return `query Detail($id: ID!) { node(id: $id) { ... on DataCollection ${dc} } }`;
 }
 
@@ -116,6 +129,10 @@ export async function showDetail(root, caps, id) {
   root.append(crystallisationSection(caps, sample));
   root.append(imagesSection(caps, n));
   root.append(reprocessingSection(caps, n, answer.errors));
+  for (const part of DETAIL_PARTS) {
+    const added = part.render(caps, n, section);
+    if (added) root.append(added);
+  }
   return root.querySelector("h2");
 }
 

@@ -13,7 +13,9 @@ import asyncio
 import os
 import secrets
 import shlex
+import shutil
 import sys
+import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -31,7 +33,12 @@ DEMO_TIME_ZONES = {"esrf": "Europe/Paris", "diamond": "Europe/London", "maxiv": 
 
 
 async def _load(
-    site: str, facility: str, n: int, dsn: str | None, images: Path | None = None
+    site: str,
+    facility: str,
+    n: int,
+    dsn: str | None,
+    images: Path | None = None,
+    files_root: str | None = None,
 ) -> tuple[str, list[Any]]:
     """Load one demo site (once) into the site's own store; with `images`, also (re)point the
     real-image collections at that folder. Returns the DSN and the real-image sweeps."""
@@ -55,6 +62,10 @@ async def _load(
             ):
                 await load_demo(conn, site, n, facility=facility, progress=bar.update)
         sweeps = await install_real_images(conn, images) if images is not None else []
+        if files_root is not None:  # result files and snapshots that really exist (docs/files.md)
+            from site_adapter.backends.native.loader import install_demo_files
+
+            await install_demo_files(conn, os.path.join(files_root, site))
     finally:
         await conn.close()
     return resolved, sweeps
@@ -125,11 +136,13 @@ async def run_demo(
     from site_adapter.access import AccessPolicy
     from site_adapter.app import create_app as create_site_app
     from site_adapter.backends.native import NativeBackend
+    from site_adapter.files import FileRoots
     from site_adapter.graphql.context import SiteServices
     from site_adapter.reprocess import Overrides
 
     site_dsns = {}
     images = images if images is not None else fixture_images()
+    files_root = tempfile.mkdtemp(prefix="mxhub-demo-files-")  # the sites' --file-root, removed at the end
     real_sweeps: list[Any] = []
     for k, (site, facility, share) in enumerate(DEMO_SITES):
         # The largest site (first) holds the real-image collections.
@@ -139,6 +152,7 @@ async def run_demo(
             max(50, int(collections * share)),
             dsn and _db(dsn, site),
             images if k == 0 else None,
+            files_root,
         )
         real_sweeps += found
     real_site = DEMO_SITES[0][0]
@@ -161,7 +175,7 @@ async def run_demo(
     policy = AccessPolicy(trusted_keys=[hub_key.public_key()])
     ports = _site_ports(site_ports, len(site_dsns) + 1)
     # The demo sites' facts file (site_adapter/reprocess/demo_site_facts.json): their beamline table.
-    facts = SiteServices(detector_overrides=Overrides.demo())
+    facts = SiteServices(detector_overrides=Overrides.demo(), file_roots=FileRoots([files_root]))
     services = [
         Served(
             site,
@@ -265,6 +279,7 @@ async def run_demo(
         await serve_all(services, on_started=started, stop=stop)
     finally:
         await lims_store.close()
+        shutil.rmtree(files_root, ignore_errors=True)
 
 
 async def _demo_tokens(client: Any, url: str, admin_token: str) -> list[tuple[str, str]]:

@@ -177,6 +177,15 @@ async def open_backend(
     help="PostgreSQL with the indexer's image sets, for an ISPyB site (a native site keeps them in "
     "its own store). [env MXHUB_IMAGE_STORE_DSN]",
 )
+@click.option(
+    "--file-root",
+    "file_roots",
+    multiple=True,
+    type=click.Path(file_okay=False),
+    envvar="MXHUB_SITE_FILE_ROOTS",
+    help="A directory result files and snapshots may be downloaded from (repeatable; none: no downloads; "
+    "docs/files.md). [env MXHUB_SITE_FILE_ROOTS, paths separated by ':']",
+)
 def serve(
     backend: str,
     dsn: str | None,
@@ -195,10 +204,12 @@ def serve(
     audit_log: str | None,
     open_access: bool,
     image_store_dsn: str | None,
+    file_roots: tuple[str, ...],
 ) -> None:
     from mx_schema.ids import SITE_NAME
     from site_adapter.app import create_app
     from site_adapter.backends.base import BackendError
+    from site_adapter.files import FileRoots
     from site_adapter.graphql.context import SiteServices
 
     if not SITE_NAME.match(name):
@@ -224,7 +235,9 @@ def serve(
                 import asyncpg
 
                 image_pool = await asyncpg.create_pool(image_store_dsn, min_size=1, max_size=4)
-            services = SiteServices(image_pool=image_pool, detector_overrides=overrides)
+            services = SiteServices(
+                image_pool=image_pool, detector_overrides=overrides, file_roots=FileRoots(file_roots)
+            )
             app = create_app(
                 b,
                 site=name,

@@ -14,7 +14,7 @@ import strawberry.federation as federation
 from strawberry.types import Info
 
 from site_adapter import model
-from site_adapter.graphql import images
+from site_adapter.graphql import files, images
 from site_adapter.graphql.grids import GridScan, ImageQuality, XrayCentringResult
 from site_adapter.graphql.images import ImageSet
 from site_adapter.graphql.records import from_record
@@ -211,6 +211,10 @@ class DataCollection(Node):
         loader = ctx(info).loaders.image_sets
         found = await loader.load(self.local_id) if loader is not None else []
         return [ImageSet.of(self.site, s) for s in found]
+
+    @strawberry.field(description="Crystal snapshots taken for this collection (since 1.2.0).")
+    async def snapshots(self, info: Info) -> list[files.Snapshot]:
+        return await files.snapshots_of(info, self.site, self.local_id)
 
     @strawberry.field(
         description="Reprocessing inputs; an error with code MISSING_GEOMETRY names what is missing."

@@ -12,6 +12,7 @@ from typing import Any
 from strawberry.dataloader import DataLoader
 
 from site_adapter.backends.base import Backend
+from site_adapter.files import FileRoots
 from site_adapter.reprocess.detectors import Overrides
 
 
@@ -47,6 +48,10 @@ class Loaders:
     integrations: DataLoader[str, Any] | None = None
     mr_runs: DataLoader[str, Any] | None = None
     phasing: DataLoader[str, Any] | None = None
+    # Since 1.2.0 (issue 16): by processing result, by processing result, by data collection.
+    result_files: DataLoader[str, Any] | None = None
+    program_messages: DataLoader[str, Any] | None = None
+    snapshots: DataLoader[str, Any] | None = None
 
 
 def make_loaders(backend: Backend, extra: dict[str, DataLoader[str, Any]] | None = None) -> Loaders:
@@ -68,6 +73,9 @@ def make_loaders(backend: Backend, extra: dict[str, DataLoader[str, Any]] | None
         integrations=_loader(backend.integrations_by_result, default=()),
         mr_runs=_loader(backend.mr_runs_by_result, default=()),
         phasing=_loader(backend.phasing_by_result, default=()),
+        result_files=_loader(backend.files_by_processing, default=()),
+        program_messages=_loader(backend.messages_by_processing, default=()),
+        snapshots=_loader(backend.snapshots_by_collection, default=()),
     )
     for name, loader in (extra or {}).items():
         setattr(loaders, name, loader)
@@ -84,12 +92,19 @@ class SiteServices:
 
     image_pool: Any = None  # asyncpg.Pool of the image index (asyncpg has no types); None: no image store
     detector_overrides: Overrides | None = None  # the site's detector and beamline facts; None: library only
+    file_roots: Any = (
+        None  # site_adapter.files.FileRoots: where downloads may come from; None: no files served
+    )
 
     def __post_init__(self) -> None:
         if self.detector_overrides is not None and not isinstance(self.detector_overrides, Overrides):
             raise TypeError(
                 f"detector_overrides must be an Overrides (Overrides.from_file(path)), "
                 f"not {type(self.detector_overrides).__name__}"
+            )
+        if self.file_roots is not None and not isinstance(self.file_roots, FileRoots):
+            raise TypeError(
+                f"file_roots must be a FileRoots (FileRoots([dir, ...])), not {type(self.file_roots).__name__}"
             )
         if self.image_pool is not None and not callable(getattr(self.image_pool, "acquire", None)):
             raise TypeError(f"image_pool must be an asyncpg pool, not {type(self.image_pool).__name__}")

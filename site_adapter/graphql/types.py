@@ -23,6 +23,8 @@ if TYPE_CHECKING:  # downstream.py builds on this module: its types are named la
     from site_adapter.graphql.downstream import Integration, MrRun, Phasing
 
 _DOWNSTREAM = "site_adapter.graphql.downstream"
+if TYPE_CHECKING:
+    from site_adapter.graphql.files import ProgramMessage, ResultFile
 
 HC_KEV_ANGSTROM = 12398.419843320026  # h*c in eV·Å (CODATA 2018): E[eV] = hc / λ[Å]
 
@@ -254,6 +256,22 @@ class ProcessingResult(Node):
         loader = ctx(info).loaders.phasing
         found = await loader.load(self.local_id) if loader is not None else []
         return [Phasing.of(r) for r in found]
+
+    @strawberry.field(description="Files the program wrote, most important first (since 1.2.0).")
+    async def files(
+        self, info: Info
+    ) -> list[Annotated[ResultFile, strawberry.lazy("site_adapter.graphql.files")]]:
+        from site_adapter.graphql.files import files_of
+
+        return await files_of(info, ctx(info).site, self.local_id)
+
+    @strawberry.field(description="Messages the program left, oldest first (since 1.2.0).")
+    async def messages(
+        self, info: Info
+    ) -> list[Annotated[ProgramMessage, strawberry.lazy("site_adapter.graphql.files")]]:
+        from site_adapter.graphql.files import messages_of
+
+        return await messages_of(info, self.local_id)
 
 
 def best_of(results: list[model.ProcessingResult]) -> model.ProcessingResult | None:

@@ -22,7 +22,16 @@ from site_adapter.backends.base import (
     SampleFilter,
     SessionFilter,
 )
-from site_adapter.backends.ispyb import access, collections, downstream, entities, grids, processing, samples
+from site_adapter.backends.ispyb import (
+    access,
+    collections,
+    downstream,
+    entities,
+    files,
+    grids,
+    processing,
+    samples,
+)
 from site_adapter.backends.ispyb.connection import Database
 from site_adapter.backends.ispyb.localtime import WallClock
 from site_adapter.backends.ispyb.schema_check import SchemaInfo, detect
@@ -149,6 +158,22 @@ class IspybBackend:
 
     async def phasing_by_result(self, ids: Sequence[str]) -> dict[str, list[model.Phasing]]:
         return await downstream.phasing(self.db, self.schema, ids)
+
+    # Result files, program messages, snapshots (issue 16)
+    async def files_by_processing(self, ids: Sequence[str]) -> dict[str, list[model.ResultFile]]:
+        return await files.files_by_processing(self.db, self.schema, ids)
+
+    async def messages_by_processing(self, ids: Sequence[str]) -> dict[str, list[model.ProgramMessage]]:
+        return await files.messages_by_processing(self.db, self.schema, ids)
+
+    async def snapshots_by_collection(self, ids: Sequence[str]) -> dict[str, list[model.Snapshot]]:
+        return await files.snapshots_by_collection(self.db, self.schema, ids)
+
+    async def files_by_id(self, ids: Sequence[str]) -> dict[str, model.ResultFile]:
+        return await files.files_by_id(self.db, self.schema, ids)
+
+    async def snapshots_by_id(self, ids: Sequence[str]) -> dict[str, model.Snapshot]:
+        return await files.snapshots_by_id(self.db, self.schema, ids)
 
     # Access facts, beyond the protocol, for the access-control layer
     async def proposals_of_login(self, login: str) -> set[str]:

@@ -71,6 +71,11 @@ REQUIRED_TABLES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
             "chiStart",
             "omegaStart",
             "comments",
+            # Crystal snapshots (since 1.2.0, issue 16)
+            "xtalSnapshotFullPath1",
+            "xtalSnapshotFullPath2",
+            "xtalSnapshotFullPath3",
+            "xtalSnapshotFullPath4",
         ),
     ),
     "AutoProcIntegration": (
@@ -222,7 +227,6 @@ OPTIONAL_TABLES: dict[str, tuple[str, ...]] = {
         "TFZ",
         "spaceGroup",
     ),
-    "AutoProcProgramAttachment": ("autoProcProgramId", "fileType", "fileName", "filePath", "deleted"),
     "Phasing_has_Scaling": ("phasingHasScalingId", "phasingAnalysisId", "autoProcScalingId"),
     "Phasing": (
         "phasingId",
@@ -245,6 +249,25 @@ OPTIONAL_TABLES: dict[str, tuple[str, ...]] = {
     ),
     "PhasingStatistics": ("phasingHasScalingId1", "binNumber", "metric", "statisticsValue"),
     "SpaceGroup": ("spaceGroupId", "spaceGroupShortName"),
+    # A processing program's files and messages (since 1.2.0, issue 16; site_adapter/backends/ispyb/files.py)
+    "AutoProcProgramAttachment": (
+        "autoProcProgramAttachmentId",
+        "autoProcProgramId",
+        "fileType",
+        "fileName",
+        "filePath",
+        "recordTimeStamp",
+        "importanceRank",
+        "deleted",
+    ),
+    "AutoProcProgramMessage": (
+        "autoProcProgramMessageId",
+        "autoProcProgramId",
+        "recordTimeStamp",
+        "severity",
+        "message",
+        "description",
+    ),
 }
 
 

@@ -340,6 +340,69 @@ class NativeBackend:
             "phasing", "processing_result_id", "id", ids, q.phasing, q.visible_results
         )
 
+    # --- result files, program messages, snapshots (issue 16) ------------------------------------
+    # No access rule in these statements: each is as visible as its data collection, which the GraphQL
+    # layer reaches first and the download route checks (docs/files.md).
+
+    _FILE_SELECT = (
+        "SELECT f.id, f.processing_result_id AS processing_id, pr.data_collection_id, f.name,"
+        " f.directory, f.kind, f.importance, f.recorded"
+        " FROM result_file f JOIN processing_result pr ON pr.id = f.processing_result_id"
+    )
+
+    async def files_by_processing(self, ids: Sequence[str]) -> dict[str, list[model.ResultFile]]:
+        keys = _int_ids(ids)
+        out: dict[str, list[model.ResultFile]] = {str(k): [] for k in keys}
+        if keys:
+            rows = await self._fetch(
+                f"{self._FILE_SELECT} WHERE f.processing_result_id = ANY($1)"
+                " ORDER BY f.processing_result_id, f.importance DESC NULLS LAST, f.id",
+                keys,
+            )
+            for r in rows:
+                out[str(r["processing_id"])].append(q.result_file(r))
+        return out
+
+    async def files_by_id(self, ids: Sequence[str]) -> dict[str, model.ResultFile]:
+        keys = _int_ids(ids)
+        if not keys:
+            return {}
+        rows = await self._fetch(f"{self._FILE_SELECT} WHERE f.id = ANY($1)", keys)
+        return {str(r["id"]): q.result_file(r) for r in rows}
+
+    async def messages_by_processing(self, ids: Sequence[str]) -> dict[str, list[model.ProgramMessage]]:
+        keys = _int_ids(ids)
+        out: dict[str, list[model.ProgramMessage]] = {str(k): [] for k in keys}
+        if keys:
+            rows = await self._fetch(
+                "SELECT m.id, m.processing_result_id AS processing_id, m.severity, m.message, m.description,"
+                " m.recorded AS time FROM program_message m WHERE m.processing_result_id = ANY($1)"
+                " ORDER BY m.processing_result_id, m.recorded NULLS LAST, m.id",
+                keys,
+            )
+            for r in rows:
+                out[str(r["processing_id"])].append(model.from_row(model.ProgramMessage, r))
+        return out
+
+    async def snapshots_by_collection(self, ids: Sequence[str]) -> dict[str, list[model.Snapshot]]:
+        keys = _int_ids(ids)
+        out: dict[str, list[model.Snapshot]] = {str(k): [] for k in keys}
+        if keys:
+            rows = await self._fetch(
+                "SELECT data_collection_id, position, path FROM snapshot"
+                " WHERE data_collection_id = ANY($1) ORDER BY data_collection_id, position",
+                keys,
+            )
+            for r in rows:
+                out[str(r["data_collection_id"])].append(q.snapshot(r))
+        return out
+
+    async def snapshots_by_id(self, ids: Sequence[str]) -> dict[str, model.Snapshot]:
+        """Snapshot ids are `<data collection id>-<position>`."""
+        wanted = {i for i in ids if isinstance(i, str) and "-" in i}
+        found = await self.snapshots_by_collection(sorted({i.split("-", 1)[0] for i in wanted}))
+        return {s.local_id: s for snaps in found.values() for s in snaps if s.local_id in wanted}
+
 
 def _audit(rows: Sequence[asyncpg.Record]) -> None:
     """Name the proposals of the records served in the audit log, by code (site_adapter.access.touch)."""

@@ -335,3 +335,59 @@ async def _flush(
             written_dc = n
         rows.clear()
     return written_dc
+
+
+async def install_demo_files(conn: asyncpg.Connection, root: str, collections: int | None = None) -> int:
+    """Write the demo's result files and snapshots under `root` (site_adapter.demo_data.demo_file_rows)
+    and point the store's rows at them, for the newest `collections` rotation collections with processing.
+    Run at each demo start: the root is a new temp directory each time, so earlier rows are replaced."""
+    import os
+
+    from site_adapter.demo_data import DEMO_FILE_COLLECTIONS, demo_file_rows
+
+    rows = await conn.fetch(
+        """
+        SELECT pr.id, pr.data_collection_id, pr.program, pr.status, pr.overall
+        FROM processing_result pr
+        WHERE pr.data_collection_id IN (
+            SELECT dc.id FROM data_collection dc
+            WHERE EXISTS (SELECT 1 FROM processing_result p WHERE p.data_collection_id = dc.id)
+            ORDER BY dc.sort_time DESC, dc.id DESC LIMIT $1)
+        ORDER BY pr.data_collection_id, pr.id
+        """,
+        collections or DEMO_FILE_COLLECTIONS,
+    )
+    results = [
+        (r["id"], r["data_collection_id"], r["program"], r["status"], _json(r["overall"])) for r in rows
+    ]
+    tables, files = demo_file_rows(root, results)
+    for path, content in files.items():
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "wb") as fh:
+            fh.write(content)
+    async with conn.transaction():
+        await conn.execute("DELETE FROM result_file; DELETE FROM program_message; DELETE FROM snapshot")
+        await conn.copy_records_to_table(
+            "result_file",
+            records=tables["result_file"],
+            columns=["processing_result_id", "name", "directory", "kind", "importance"],
+        )
+        await conn.copy_records_to_table(
+            "program_message",
+            records=tables["program_message"],
+            columns=["processing_result_id", "severity", "message", "description"],
+        )
+        await conn.copy_records_to_table(
+            "snapshot", records=tables["snapshot"], columns=["data_collection_id", "position", "path"]
+        )
+    return len(files)
+
+
+def _json(value: Any) -> dict[str, Any] | None:
+    """A jsonb column as asyncpg returns it without a codec: text."""
+    import json
+
+    if value is None or isinstance(value, dict):
+        return value
+    parsed = json.loads(value)
+    return parsed if isinstance(parsed, dict) else None

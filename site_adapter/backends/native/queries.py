@@ -357,3 +357,12 @@ def visible_results(column: str, p: Params) -> list[str]:
     """`column` (a processing_result id) names a result the viewer may see (empty: no rule)."""
     rule = visibility("processing_result", "vpr", p)
     return [f"{column} IN (SELECT vpr.id FROM processing_result vpr WHERE {rule[0]})"] if rule else []
+
+
+def result_file(r: Any) -> model.ResultFile:
+    return model.from_row(model.ResultFile, r, processing_local_id=str(r["processing_id"]))
+
+
+def snapshot(r: Any) -> model.Snapshot:
+    dc = str(r["data_collection_id"])
+    return model.Snapshot(f"{dc}-{r['position']}", dc, int(r["position"]), r["path"])
