@@ -17,6 +17,7 @@ from site_adapter import model
 from site_adapter.graphql import images
 from site_adapter.graphql.images import ImageSet
 from site_adapter.graphql.records import from_record
+from site_adapter.graphql.screening import Screening, screenings_of
 from site_adapter.graphql.types import (
     HC_KEV_ANGSTROM,
     DataCollectionGroup,
@@ -125,6 +126,9 @@ class DataCollection(Node):
     chi_start: float | None = strawberry.field(description=d("degrees"))
     omega_start: float | None = strawberry.field(description=d("degrees"))
     comments: str | None
+    dose: float | None = strawberry.field(
+        description=d("MGy", "Absorbed dose of the collection, where the store records it (since 1.2.0).")
+    )
     _record: strawberry.Private[model.DataCollection]
 
     @classmethod
@@ -180,6 +184,10 @@ class DataCollection(Node):
     @strawberry.field
     def provenance(self, info: Info) -> Provenance:
         return _provenance(info, self._record.provenance_notes)
+
+    @strawberry.field(description="Characterisations (EDNA, mosflm...) of these images, oldest first (since 1.2.0).")
+    async def screenings(self, info: Info) -> list[Screening]:
+        return await screenings_of(info, self.local_id)
 
     @strawberry.field(
         description="Image sets the site's indexer linked to this collection (empty when none)."
