@@ -637,7 +637,11 @@ def screening_rows(site: str, seed: int, collections: list[Characterised]) -> It
                 "total_rotation_range": strategy["phi_end"] - strategy["phi_start"],
                 "total_number_of_images": strategy["wedges"][0]["number_of_images"],
                 "lattices": [
-                    {"id": sid, "space_group": group, "cell": dict(zip(("a", "b", "c", "alpha", "beta", "gamma"), cell))}
+                    {
+                        "id": sid,
+                        "space_group": group,
+                        "cell": dict(zip(("a", "b", "c", "alpha", "beta", "gamma"), cell, strict=True)),
+                    }
                 ],
                 "strategies": [strategy],
             }

@@ -185,7 +185,9 @@ class DataCollection(Node):
     def provenance(self, info: Info) -> Provenance:
         return _provenance(info, self._record.provenance_notes)
 
-    @strawberry.field(description="Characterisations (EDNA, mosflm...) of these images, oldest first (since 1.2.0).")
+    @strawberry.field(
+        description="Characterisations (EDNA, mosflm...) of these images, oldest first (since 1.2.0)."
+    )
     async def screenings(self, info: Info) -> list[Screening]:
         return await screenings_of(info, self.local_id)
 

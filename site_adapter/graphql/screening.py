@@ -27,7 +27,9 @@ def _fields(cls: type, r: Any, **given: Any) -> dict[str, Any]:
 @strawberry.type(description=f"A lattice the characterisation indexed the images in {SINCE}.")
 class ScreeningLattice:
     local_id: str
-    space_group: str | None = strawberry.field(description="Space group as the indexing program wrote it, e.g. `I23`.")
+    space_group: str | None = strawberry.field(
+        description="Space group as the indexing program wrote it, e.g. `I23`."
+    )
     point_group: str | None
     bravais_lattice: str | None
     cell: UnitCell | None
@@ -40,12 +42,16 @@ class ScreeningLattice:
 @strawberry.type(description=f"A sub-wedge of a strategy wedge: one sweep to collect {SINCE}.")
 class ScreeningSubWedge:
     local_id: str
-    number: int | None = strawberry.field(description=d("count", "Number of this sub-wedge within its wedge."))
+    number: int | None = strawberry.field(
+        description=d("count", "Number of this sub-wedge within its wedge.")
+    )
     rotation_axis: str | None = strawberry.field(description="Omega, Kappa or Phi.")
     axis_start: float | None = strawberry.field(description=d("degrees"))
     axis_end: float | None = strawberry.field(description=d("degrees"))
     oscillation_range: float | None = strawberry.field(description=d("degrees", "Rotation per image."))
-    exposure_time: float | None = strawberry.field(description=d("s", "Per image; null where the program gave none."))
+    exposure_time: float | None = strawberry.field(
+        description=d("s", "Per image; null where the program gave none.")
+    )
     transmission: float | None = strawberry.field(description=d("%"))
     completeness: float | None = strawberry.field(description=d("%", "Predicted."))
     multiplicity: float | None = strawberry.field(description=d("dimensionless", "Predicted."))
@@ -87,7 +93,9 @@ class ScreeningStrategy:
     anomalous: bool | None
     exposure_time: float | None = strawberry.field(description=d("s", "Per image."))
     resolution: float | None = strawberry.field(description=d("Å"))
-    ranking_resolution: float | None = strawberry.field(description=d("Å", "Resolution the strategy is ranked by."))
+    ranking_resolution: float | None = strawberry.field(
+        description=d("Å", "Resolution the strategy is ranked by.")
+    )
     transmission: float | None = strawberry.field(description=d("%"))
     phi_start: float | None = strawberry.field(description=d("degrees"))
     phi_end: float | None = strawberry.field(description=d("degrees"))
@@ -101,7 +109,9 @@ class ScreeningStrategy:
         return cls(**_fields(cls, r, wedges=[ScreeningWedge.of(x) for x in r.wedges]))
 
 
-@strawberry.type(description=f"What a characterisation found: indexing, spots, mosaicity, strategies {SINCE}.")
+@strawberry.type(
+    description=f"What a characterisation found: indexing, spots, mosaicity, strategies {SINCE}."
+)
 class ScreeningOutput:
     local_id: str
     status_description: str | None = strawberry.field(description="The program's own summary.")
@@ -115,7 +125,9 @@ class ScreeningOutput:
     resolution_obtained: float | None = strawberry.field(description=d("Å"))
     i_over_sigma: float | None = strawberry.field(description=d("dimensionless", "Mean I/σ(I)."))
     spot_deviation_r: float | None = strawberry.field(description=d("mm", "RMS spot deviation, radial."))
-    spot_deviation_theta: float | None = strawberry.field(description=d("degrees", "RMS spot deviation, angular."))
+    spot_deviation_theta: float | None = strawberry.field(
+        description=d("degrees", "RMS spot deviation, angular.")
+    )
     beam_shift_x: float | None = strawberry.field(description=d("mm"))
     beam_shift_y: float | None = strawberry.field(description=d("mm"))
     spots_found: int | None = strawberry.field(description=d("spots"))
@@ -156,7 +168,9 @@ class Screening:
     @classmethod
     def of(cls, r: model.Screening) -> Screening:
         return cls(
-            **_fields(cls, r, outputs=[ScreeningOutput.of(x) for x in r.outputs], notes=list(r.provenance_notes))
+            **_fields(
+                cls, r, outputs=[ScreeningOutput.of(x) for x in r.outputs], notes=list(r.provenance_notes)
+            )
         )
 
 
@@ -165,7 +179,9 @@ class EnergyScanPoint:
     kind: str = strawberry.field(description="`peak` or `inflection`.")
     energy: float = strawberry.field(description=d("eV"))
     f_prime: float | None = strawberry.field(description=d("electrons", "f′, anomalous scattering factor."))
-    f_double_prime: float | None = strawberry.field(description=d("electrons", "f″, anomalous scattering factor."))
+    f_double_prime: float | None = strawberry.field(
+        description=d("electrons", "f″, anomalous scattering factor.")
+    )
 
 
 @strawberry.type(description=f"A fluorescence scan across an absorption edge, analysed by Chooch {SINCE}.")
@@ -180,7 +196,9 @@ class EnergyScan:
     peak_f_double_prime: float | None = strawberry.field(description=d("electrons", "f″ at the peak."))
     inflection_energy: float | None = strawberry.field(description=d("eV"))
     inflection_f_prime: float | None = strawberry.field(description=d("electrons", "f′ at the inflection."))
-    inflection_f_double_prime: float | None = strawberry.field(description=d("electrons", "f″ at the inflection."))
+    inflection_f_double_prime: float | None = strawberry.field(
+        description=d("electrons", "f″ at the inflection.")
+    )
     exposure_time: float | None = strawberry.field(description=d("s", "Per energy point."))
     transmission: float | None = strawberry.field(description=d("%"))
     beam_size_x: float | None = strawberry.field(description=d("µm", "Horizontal."))
@@ -191,7 +209,9 @@ class EnergyScan:
     start_time: dt.datetime | None
     end_time: dt.datetime | None
     comments: str | None
-    scan_file: str | None = strawberry.field(description="Path of the raw scan file, as the facility records it.")
+    scan_file: str | None = strawberry.field(
+        description="Path of the raw scan file, as the facility records it."
+    )
     chooch_file: str | None = strawberry.field(description="Path of Chooch's f′/f″ output.")
     chooch_plot_file: str | None = strawberry.field(description="Path of Chooch's plot image.")
     notes: list[str] = strawberry.field(description="How values were normalised from the store.")
@@ -218,7 +238,9 @@ class EnergyScan:
         return sorted(out, key=lambda p: p.energy)
 
 
-@strawberry.type(description=f"An X-ray fluorescence spectrum at one energy: the elements a sample holds {SINCE}.")
+@strawberry.type(
+    description=f"An X-ray fluorescence spectrum at one energy: the elements a sample holds {SINCE}."
+)
 class XrfSpectrum:
     local_id: str
     energy: float | None = strawberry.field(description=d("eV", "Excitation energy."))
@@ -233,9 +255,13 @@ class XrfSpectrum:
     spectrum_file: str | None = strawberry.field(description="Path of the MCA spectrum.")
     scan_file: str | None = strawberry.field(description="Path of the spectrum as columns of numbers.")
     fitted_file: str | None = strawberry.field(description="Path of PyMca's fit.")
-    annotated_file: str | None = strawberry.field(description="Path of PyMca's annotated spectrum (elements named).")
+    annotated_file: str | None = strawberry.field(
+        description="Path of PyMca's annotated spectrum (elements named)."
+    )
     plot_file: str | None = strawberry.field(description="Path of the spectrum's plot image.")
-    elements: list[str] = strawberry.field(description="Annotated elements, where the store lists them (else empty).")
+    elements: list[str] = strawberry.field(
+        description="Annotated elements, where the store lists them (else empty)."
+    )
     notes: list[str] = strawberry.field(description="How values were normalised from the store.")
 
     @classmethod

@@ -122,7 +122,9 @@ class Session(Node):
     def of(cls, site: str, r: model.Session) -> Session:
         return from_record(cls, site, r)
 
-    @strawberry.field(description="Energy scans (MAD/SAD edge scans) of this session, oldest first (since 1.2.0).")
+    @strawberry.field(
+        description="Energy scans (MAD/SAD edge scans) of this session, oldest first (since 1.2.0)."
+    )
     async def energy_scans(self, info: Info) -> list[Annotated[EnergyScan, strawberry.lazy(_SCREENING)]]:
         from site_adapter.graphql.screening import energy_scans_of
 

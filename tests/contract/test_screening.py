@@ -48,7 +48,10 @@ async def _check_shape(edges: list[dict]) -> int:
             energies = [p["energy"] for p in scan["points"]]
             assert energies == sorted(energies)
             marks = {p["kind"]: p["energy"] for p in scan["points"]}
-            assert marks.get("peak") == scan["peakEnergy"] and marks.get("inflection") == scan["inflectionEnergy"]
+            assert (
+                marks.get("peak") == scan["peakEnergy"]
+                and marks.get("inflection") == scan["inflectionEnergy"]
+            )
         for x in (node["session"] or {}).get("xrfSpectra") or ():
             _percent(x["transmission"])
     return seen
@@ -91,9 +94,7 @@ async def test_diamond_screenings_and_scans_at_the_site_and_through_the_hub(requ
     assert "errors" not in body, body.get("errors")
     edges = [e for e in body["data"]["dataCollections"]["edges"] if e["node"]["site"] == "dls"]
     assert await _check_shape(edges) == len(screenings)
-    got = {
-        (int(e["node"]["localId"]), int(s["localId"])): s for e in edges for s in e["node"]["screenings"]
-    }
+    got = {(int(e["node"]["localId"]), int(s["localId"])): s for e in edges for s in e["node"]["screenings"]}
     assert sorted(got) == [(r["dc"], r["screeningId"]) for r in screenings]
     for r in screenings:
         s = got[(r["dc"], r["screeningId"])]
@@ -108,6 +109,8 @@ async def test_diamond_screenings_and_scans_at_the_site_and_through_the_hub(requ
         if r["peakEnergy"] is not None:
             assert x["peakEnergy"] == pytest.approx(r["peakEnergy"])  # eV in the store and the schema
         if r["transmissionFactor"] is not None:
-            assert x["transmission"] == pytest.approx(r["transmissionFactor"] * 100)  # a fraction in the store
+            assert x["transmission"] == pytest.approx(
+                r["transmissionFactor"] * 100
+            )  # a fraction in the store
     for e in edges:  # ISPyB has no MX dose column (tables.sql: totalAbsorbedDose is e-/Å² for EM)
         assert e["node"]["dose"] is None

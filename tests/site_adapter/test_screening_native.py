@@ -40,7 +40,9 @@ async def test_screenings_of_a_characterisation_match_the_store(esrf_gql, esrf_d
     assert len(rows) == 3  # EDNA's native, anomalous and gentle strategies
     dc = rows[0]["dc"]
     (sample,) = await _fetch(
-        esrf_demo_dsn, "SELECT s.name FROM data_collection dc JOIN sample s ON s.id = dc.sample_id WHERE dc.id = $1", dc
+        esrf_demo_dsn,
+        "SELECT s.name FROM data_collection dc JOIN sample s ON s.id = dc.sample_id WHERE dc.id = $1",
+        dc,
     )
     body = await esrf_gql(SCREENINGS, {"f": {"sampleName": sample["name"]}, "n": 50})
     assert "errors" not in body, body
@@ -93,7 +95,9 @@ async def test_energy_scans_xrf_and_plans_by_session_and_sample(esrf_gql, esrf_d
         """SELECT es.*, se.visit, s.name AS sample_name FROM energy_scan es JOIN session se ON se.id = es.session_id
            JOIN sample s ON s.id = es.sample_id ORDER BY es.id LIMIT 1""",
     )
-    xrf = await _fetch(esrf_demo_dsn, "SELECT * FROM xrf_spectrum WHERE session_id = $1 ORDER BY id", scan["session_id"])
+    xrf = await _fetch(
+        esrf_demo_dsn, "SELECT * FROM xrf_spectrum WHERE session_id = $1 ORDER BY id", scan["session_id"]
+    )
     body = await esrf_gql(
         """query($v: String) { sessions(filter: {visit: $v}) { edges { node {
              energyScans { localId element edge startEnergy endEnergy peakEnergy peakFPrime peakFDoublePrime
@@ -142,9 +146,14 @@ async def test_energy_scans_xrf_and_plans_by_session_and_sample(esrf_gql, esrf_d
         {"n": scan["sample_name"]},
     )
     assert "errors" not in body, body
-    (sample,) = [e["node"] for e in body["data"]["samples"]["edges"] if e["node"]["localId"] == str(scan["sample_id"])]
+    (sample,) = [
+        e["node"] for e in body["data"]["samples"]["edges"] if e["node"]["localId"] == str(scan["sample_id"])
+    ]
     assert [e["localId"] for e in sample["energyScans"]] == [
-        str(r["id"]) for r in await _fetch(esrf_demo_dsn, "SELECT id FROM energy_scan WHERE sample_id = $1 ORDER BY id", scan["sample_id"])
+        str(r["id"])
+        for r in await _fetch(
+            esrf_demo_dsn, "SELECT id FROM energy_scan WHERE sample_id = $1 ORDER BY id", scan["sample_id"]
+        )
     ]
     if plans:
         p = plans[0]

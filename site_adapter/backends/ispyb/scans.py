@@ -178,7 +178,9 @@ async def _grouped(
     return out
 
 
-async def energy_scans(db: Any, s: SchemaInfo, ids: Sequence[str], by: str) -> dict[str, list[model.EnergyScan]]:
+async def energy_scans(
+    db: Any, s: SchemaInfo, ids: Sequence[str], by: str
+) -> dict[str, list[model.EnergyScan]]:
     """Energy scans of sessions (`by` = 'session') or samples ('sample'), oldest first; one statement."""
     keys = int_ids(ids)
     if not s.has("EnergyScan"):
@@ -191,7 +193,9 @@ async def energy_scans(db: Any, s: SchemaInfo, ids: Sequence[str], by: str) -> d
     return await _grouped(db, sql, keys, f"{by}_id", lambda r: _energy_scan(r, s), ids)
 
 
-async def xrf_spectra(db: Any, s: SchemaInfo, ids: Sequence[str], by: str) -> dict[str, list[model.XrfSpectrum]]:
+async def xrf_spectra(
+    db: Any, s: SchemaInfo, ids: Sequence[str], by: str
+) -> dict[str, list[model.XrfSpectrum]]:
     """XRF spectra of sessions or samples, oldest first; one statement."""
     keys = int_ids(ids)
     if not s.has("XFEFluorescenceSpectrum"):

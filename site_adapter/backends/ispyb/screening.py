@@ -117,7 +117,9 @@ COLUMNS: dict[str, tuple[str, ...]] = {
 
 _CONVERT: Mapping[type, Any] = {float: n.number, int: n.integer, bool: u.flag, str: n.text}
 _FRACTION_NOTE = "completeness: ScreeningStrategy/Wedge/SubWedge store a fraction 0-1; multiplied by 100"
-_ZERO_NOTE = "exposureTime, doseTotal: 0 stored for 'not given' (mosflm sub-wedges, EDNA wedges); served as null"
+_ZERO_NOTE = (
+    "exposureTime, doseTotal: 0 stored for 'not given' (mosflm sub-wedges, EDNA wedges); served as null"
+)
 _SUCCESS_NOTE = (
     "indexingSuccess/strategySuccess: 0 (the column default) though statusDescription says "
     "'Indexing successful'/'Strategy calculation successful'; taken from statusDescription"
@@ -232,13 +234,17 @@ def _lattice(row: Mapping[str, Any]) -> model.ScreeningLattice:
 def _strategy(row: Mapping[str, Any], notes: _Notes) -> model.ScreeningStrategy:
     r = model.from_row(model.ScreeningStrategy, row, _CONVERT, n.local_id)
     return dataclasses.replace(
-        r, completeness=notes.fix_completeness(row["completeness"]), exposure_time=notes.fix_zero(row["exposure_time"])
+        r,
+        completeness=notes.fix_completeness(row["completeness"]),
+        exposure_time=notes.fix_zero(row["exposure_time"]),
     )
 
 
 def _wedge(row: Mapping[str, Any], notes: _Notes) -> model.ScreeningWedge:
     r = model.from_row(model.ScreeningWedge, row, _CONVERT, n.local_id)
-    return dataclasses.replace(r, completeness=notes.fix_completeness(row["completeness"]), dose=notes.fix_zero(row["dose"]))
+    return dataclasses.replace(
+        r, completeness=notes.fix_completeness(row["completeness"]), dose=notes.fix_zero(row["dose"])
+    )
 
 
 def _sub_wedge(row: Mapping[str, Any], notes: _Notes) -> model.ScreeningSubWedge:
@@ -249,6 +255,36 @@ def _sub_wedge(row: Mapping[str, Any], notes: _Notes) -> model.ScreeningSubWedge
         exposure_time=notes.fix_zero(row["exposure_time"]),
         dose=notes.fix_zero(row["dose"]),
     )
+
+
+def _strategies_by_output(
+    rows: list[dict[str, Any]], notes_for: Any
+) -> dict[str, list[model.ScreeningStrategy]]:
+    """Strategies with their wedges and sub-wedges, by output id, from the rows of strategies_sql
+    (one row per sub-wedge; a strategy or wedge repeats on each of its rows)."""
+    strategy_rows: dict[str, tuple[str, model.ScreeningStrategy]] = {}
+    wedge_rows: dict[str, tuple[str, model.ScreeningWedge]] = {}
+    subs_of: dict[str, list[model.ScreeningSubWedge]] = {}
+    for row in rows:
+        parent = str(row["parent"])
+        notes = notes_for(parent)
+        st, w, sw = _part(row, "st_"), _part(row, "w_"), _part(row, "sw_")
+        sid = str(st["id"])
+        if sid not in strategy_rows:
+            strategy_rows[sid] = (parent, _strategy(st, notes))
+        if w.get("id") is not None and str(w["id"]) not in wedge_rows:
+            wedge_rows[str(w["id"])] = (sid, _wedge(w, notes))
+        if sw.get("id") is not None:
+            subs_of.setdefault(str(w["id"]), []).append(_sub_wedge(sw, notes))
+    wedges_of: dict[str, list[model.ScreeningWedge]] = {}
+    for wid, (sid, wedge) in wedge_rows.items():
+        wedges_of.setdefault(sid, []).append(
+            dataclasses.replace(wedge, sub_wedges=tuple(subs_of.get(wid, ())))
+        )
+    out: dict[str, list[model.ScreeningStrategy]] = {}
+    for sid, (parent, strategy) in strategy_rows.items():
+        out.setdefault(parent, []).append(dataclasses.replace(strategy, wedges=tuple(wedges_of.get(sid, ()))))
+    return out
 
 
 def build(
@@ -265,8 +301,7 @@ def build(
     for row in heads:
         sid = str(row["id"])
         if sid not in notes_of:
-            notes_of[sid] = _Notes()
-            outputs[sid] = []
+            notes_of[sid], outputs[sid] = _Notes(), []
             order.append((str(row["dc"]), sid, row))
         o = _part(row, "o_")
         if o["id"] is not None:
@@ -275,31 +310,9 @@ def build(
     lattices_of: dict[str, list[model.ScreeningLattice]] = {}
     for row in lattices:
         lattices_of.setdefault(str(row["parent"]), []).append(_lattice(row))
-    # strategy id -> (output id, strategy), wedge id -> (strategy id, wedge), sub-wedges by wedge id
-    strategy_rows: dict[str, tuple[str, model.ScreeningStrategy]] = {}
-    wedge_rows: dict[str, tuple[str, model.ScreeningWedge]] = {}
-    subs_of: dict[str, list[model.ScreeningSubWedge]] = {}
-    for row in strategies:
-        parent = str(row["parent"])
-        notes = notes_of.get(output_owner.get(parent, ""), _Notes())
-        st = _part(row, "st_")
-        sid = str(st["id"])
-        if sid not in strategy_rows:
-            strategy_rows[sid] = (parent, _strategy(st, notes))
-        w = _part(row, "w_")
-        if w.get("id") is not None and str(w["id"]) not in wedge_rows:
-            wedge_rows[str(w["id"])] = (sid, _wedge(w, notes))
-        sw = _part(row, "sw_")
-        if sw.get("id") is not None:
-            subs_of.setdefault(str(w["id"]), []).append(_sub_wedge(sw, notes))
-    wedges_of: dict[str, list[model.ScreeningWedge]] = {}
-    for wid, (sid, wedge) in wedge_rows.items():
-        wedges_of.setdefault(sid, []).append(dataclasses.replace(wedge, sub_wedges=tuple(subs_of.get(wid, ()))))
-    strategies_of: dict[str, list[model.ScreeningStrategy]] = {}
-    for sid, (parent, strategy) in strategy_rows.items():
-        strategies_of.setdefault(parent, []).append(
-            dataclasses.replace(strategy, wedges=tuple(wedges_of.get(sid, ())))
-        )
+    strategies_of = _strategies_by_output(
+        strategies, lambda output: notes_of.get(output_owner.get(output, ""), _Notes())
+    )
     out: dict[str, list[model.Screening]] = {}
     for dc, sid, row in order:
         time, time_note = clock_stored(row["time"], "bltimeStamp")

@@ -291,28 +291,62 @@ class NativeBackend:
 
     async def screenings_by_collection(self, ids: Sequence[str]) -> dict[str, list[model.Screening]]:
         return await sc.grouped(
-            self._fetch, "screening", "data_collection_id", _int_ids(ids), "data_collection",
-            "data_collection_id", sc.screening, ids,
+            self._fetch,
+            "screening",
+            "data_collection_id",
+            _int_ids(ids),
+            "data_collection",
+            "data_collection_id",
+            sc.screening,
+            ids,
         )
 
     async def energy_scans_by_session(self, ids: Sequence[str]) -> dict[str, list[model.EnergyScan]]:
         return await sc.grouped(
-            self._fetch, "energy_scan", "session_id", _int_ids(ids), "session", "session_id", sc.energy_scan, ids
+            self._fetch,
+            "energy_scan",
+            "session_id",
+            _int_ids(ids),
+            "session",
+            "session_id",
+            sc.energy_scan,
+            ids,
         )
 
     async def energy_scans_by_sample(self, ids: Sequence[str]) -> dict[str, list[model.EnergyScan]]:
         return await sc.grouped(
-            self._fetch, "energy_scan", "sample_id", _int_ids(ids), "session", "session_id", sc.energy_scan, ids
+            self._fetch,
+            "energy_scan",
+            "sample_id",
+            _int_ids(ids),
+            "session",
+            "session_id",
+            sc.energy_scan,
+            ids,
         )
 
     async def xrf_spectra_by_session(self, ids: Sequence[str]) -> dict[str, list[model.XrfSpectrum]]:
         return await sc.grouped(
-            self._fetch, "xrf_spectrum", "session_id", _int_ids(ids), "session", "session_id", sc.xrf_spectrum, ids
+            self._fetch,
+            "xrf_spectrum",
+            "session_id",
+            _int_ids(ids),
+            "session",
+            "session_id",
+            sc.xrf_spectrum,
+            ids,
         )
 
     async def xrf_spectra_by_sample(self, ids: Sequence[str]) -> dict[str, list[model.XrfSpectrum]]:
         return await sc.grouped(
-            self._fetch, "xrf_spectrum", "sample_id", _int_ids(ids), "session", "session_id", sc.xrf_spectrum, ids
+            self._fetch,
+            "xrf_spectrum",
+            "sample_id",
+            _int_ids(ids),
+            "session",
+            "session_id",
+            sc.xrf_spectrum,
+            ids,
         )
 
     async def diffraction_plans_by_sample(self, ids: Sequence[str]) -> dict[str, model.DiffractionPlan]:

@@ -26,7 +26,9 @@ async def load_screening_demo(conn: asyncpg.Connection, site: str, seed: int = 1
             data_collection_id=r["id"],
             start_time=r["start_time"],
             space_group=r["space_group"],
-            cell=None if r["cell_a"] is None else tuple(r[f"cell_{x}"] for x in ("a", "b", "c", "alpha", "beta", "gamma")),
+            cell=None
+            if r["cell_a"] is None
+            else tuple(r[f"cell_{x}"] for x in ("a", "b", "c", "alpha", "beta", "gamma")),
             wavelength=r["wavelength"] or 0.9763,
             resolution=r["resolution"] or 1.5,
             beam_size=(r["beam_size_x"] or 50.0, r["beam_size_y"] or 20.0),
@@ -42,7 +44,9 @@ async def load_screening_demo(conn: asyncpg.Connection, site: str, seed: int = 1
         " WHERE se.id % 3 = 0 ORDER BY se.id, dc.sort_time, dc.id"
     )
     scans, spectra = demo.scan_rows(
-        site, seed, [(r["id"], r["sample_id"], r["start_time"], r["image_directory"] or "/data/") for r in firsts]
+        site,
+        seed,
+        [(r["id"], r["sample_id"], r["start_time"], r["image_directory"] or "/data/") for r in firsts],
     )
     plans = demo.plan_rows()
     await conn.copy_records_to_table("diffraction_plan", records=plans, columns=list(demo.PLAN_COLUMNS))

@@ -45,7 +45,7 @@ async def test_screenings_match_the_fixture(ispyb, ispyb_dsn):
         " WHERE s.dataCollectionId = %s ORDER BY s.screeningId",
         int(DC),
     )
-    got = (await ispyb.screenings_by_collection([DC, "1"]))
+    got = await ispyb.screenings_by_collection([DC, "1"])
     assert got["1"] == []
     found = got[DC]
     assert [s.local_id for s in found] == [str(r["screeningId"]) for r in rows]
@@ -87,12 +87,19 @@ async def test_strategy_wedges_and_sub_wedges_in_canonical_units(ispyb, ispyb_ds
     for st, want in zip(strategies, rows, strict=True):
         assert st.program == want["program"]
         assert st.anomalous is bool(want["anomalous"])
-        assert st.ranking_resolution == pytest.approx(want["rankingResolution"]) if want["rankingResolution"] else True
+        assert (
+            st.ranking_resolution == pytest.approx(want["rankingResolution"])
+            if want["rankingResolution"]
+            else True
+        )
         (w,) = st.wedges
         assert w.completeness == pytest.approx(want["w_completeness"] * 100)  # stored as a fraction
         assert w.number_of_images == want["w_images"]
         (sw,) = w.sub_wedges
-        assert (sw.axis_start, sw.axis_end) == (pytest.approx(want["axisStart"]), pytest.approx(want["axisEnd"]))
+        assert (sw.axis_start, sw.axis_end) == (
+            pytest.approx(want["axisStart"]),
+            pytest.approx(want["axisEnd"]),
+        )
         assert sw.oscillation_range == pytest.approx(want["oscillationRange"])
         assert sw.rotation_axis == want["rotationAxis"]
         assert sw.number_of_images == want["numberOfImages"]
@@ -120,14 +127,22 @@ async def test_energy_scans_by_session_and_sample(ispyb, ispyb_dsn):
         if want["startEnergy"] is not None:
             assert want["startEnergy"] > 1000  # Diamond stores eV: served as stored
             assert e.start_energy == pytest.approx(want["startEnergy"])
-            assert e.peak_f_prime == pytest.approx(want["peakFPrime"]) if want["peakFPrime"] is not None else True
-            assert e.transmission == pytest.approx(want["transmissionFactor"] * 100)  # a fraction in the store
+            assert (
+                e.peak_f_prime == pytest.approx(want["peakFPrime"])
+                if want["peakFPrime"] is not None
+                else True
+            )
+            assert e.transmission == pytest.approx(
+                want["transmissionFactor"] * 100
+            )  # a fraction in the store
             assert e.beam_size_x == pytest.approx(want["beamSizeHorizontal"])
             assert e.beam_size_y == pytest.approx(want["beamSizeVertical"])
     se = [e for e in found if e.element == "Se"]
     assert se and all(12600 < e.inflection_energy < 12700 for e in se if e.inflection_energy)
     by_sample = (await ispyb.energy_scans_by_sample([SAMPLE]))[SAMPLE]
-    assert [e.local_id for e in by_sample] == [str(r["energyScanId"]) for r in rows if r["blSampleId"] == int(SAMPLE)]
+    assert [e.local_id for e in by_sample] == [
+        str(r["energyScanId"]) for r in rows if r["blSampleId"] == int(SAMPLE)
+    ]
 
 
 async def test_xrf_spectra_by_session_and_sample(ispyb, ispyb_dsn):
@@ -172,7 +187,9 @@ async def test_diffraction_plan_of_a_sample(ispyb, ispyb_dsn):
 
 
 async def test_a_batch_costs_a_fixed_number_of_statements(ispyb, ispyb_dsn):
-    rows = await _sql(ispyb_dsn, "SELECT dataCollectionId FROM DataCollection ORDER BY dataCollectionId LIMIT 100")
+    rows = await _sql(
+        ispyb_dsn, "SELECT dataCollectionId FROM DataCollection ORDER BY dataCollectionId LIMIT 100"
+    )
     many = [str(r["dataCollectionId"]) for r in rows] + [str(i) for i in range(1, 100 - len(rows) + 1)]
     for call in (
         lambda ids: ispyb.screenings_by_collection(ids),
