@@ -571,7 +571,8 @@ def _strategy(rng: random.Random, sid: int, c: Characterised, kind: str) -> dict
     start = float(rng.randrange(0, 180))
     exposure = rng.choice((0.01, 0.02, 0.04))
     transmission = round(rng.uniform(8, 60) * (0.5 if kind == "gentle" else 1.0), 2)
-    dose = round(images * exposure * transmission / 100 * rng.uniform(0.8, 1.3), 3)
+    # dose: the beam's dose rate at full transmission (MGy/s, a micro-focus MX beam) times the exposure
+    dose = round(images * exposure * transmission / 100 * rng.uniform(0.05, 0.15), 3)
     completeness = round(rng.uniform(99.0, 100.0), 1)
     sub = {
         "id": sid * 10 + 1, "number": 1, "rotation_axis": "Omega", "axis_start": start, "axis_end": start + width,

@@ -1,6 +1,7 @@
 // The detail view of one data collection: geometry with units, processing, crystallisation, images, downloads.
 
 import { gql } from "./api.js";
+import { screeningSection } from "./detail-screening.js";
 import { bytes, clear, DASH, h, int, measured, num, when } from "./dom.js";
 import { ErrorCode } from "./error_codes.js";
 
@@ -107,6 +108,8 @@ export async function showDetail(root, caps, id) {
         : h("p", { class: "muted" }, "No detector is recorded for this collection.")))));
 
   root.append(processingSection(n));
+  const screening = screeningSection(caps, id); // characterisation, scans, plan (schema 1.2.0)
+  if (screening) root.append(screening);
   root.append(crystallisationSection(caps, sample));
   root.append(imagesSection(caps, n));
   root.append(reprocessingSection(caps, n, answer.errors));
