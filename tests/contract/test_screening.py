@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 import asyncmy
 import pytest
 
-from tests.fixtures.contract import ADMIN
+from tests.fixtures.contract import ADMIN, ANONYMOUS, Who
 from tests.fixtures.mariadb import connect_kwargs
 
 COLLECTIONS = """query($f: DataCollectionFilter) { dataCollections(filter: $f, first: 100) { edges { node {
@@ -57,8 +57,10 @@ async def _check_shape(edges: list[dict]) -> int:
     return seen
 
 
-async def test_screening_shape_and_units_on_every_implementation(impl):
-    body = await impl.query(COLLECTIONS, {"f": None}, ADMIN)
+@pytest.mark.parametrize("who", [ADMIN, ANONYMOUS], ids=["admin", "anonymous"])
+async def test_screening_shape_and_units_on_every_implementation(impl, who: Who):
+    """Anonymous callers exercise the access rule's SQL on every new relation."""
+    body = await impl.query(COLLECTIONS, {"f": None}, who)
     assert "errors" not in body, body.get("errors")
     await _check_shape(body["data"]["dataCollections"]["edges"])
 

@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 from site_adapter import model
 from site_adapter.backends.ispyb import normalise as n
 from site_adapter.backends.ispyb import scan_units as u
+from site_adapter.backends.ispyb import visibility
 from site_adapter.backends.ispyb.keyset import id_list, int_ids
 from site_adapter.backends.ispyb.schema_check import SchemaInfo
 
@@ -156,6 +157,15 @@ def _xrf(row: Mapping[str, Any], s: SchemaInfo) -> model.XrfSpectrum:
     )
 
 
+def _visible(s: SchemaInfo, alias: str) -> str:
+    """A scan or spectrum follows its session's access rule (a visible sample's scans in a hidden
+    session stay hidden); its arguments come after the ids (_grouped)."""
+    vis, _ = visibility.clause(s, "session", "v")
+    if not vis:
+        return ""
+    return f" AND {alias}.`sessionId` IN (SELECT v.`sessionId` FROM BLSession v WHERE {' AND '.join(vis)})"
+
+
 def _comment(value: object) -> str | None:
     """Comments as stored, but for the placeholder 'null _FLAG_' data.sql holds (EnergyScan 50261)."""
     t = n.text(value)
@@ -167,13 +177,14 @@ async def _grouped(
     sql: str,
     keys: list[int],
     key_label: str,
+    s: SchemaInfo,
     build: Callable[[Mapping[str, Any]], R],
     ids: Sequence[str],
 ) -> dict[str, list[R]]:
     out: dict[str, list[R]] = {str(i): [] for i in ids}
     if not keys:
         return out
-    for row in await db.fetch_rows(sql, keys):
+    for row in await db.fetch_rows(sql, [*keys, *visibility.clause(s, "session", "v")[1]]):
         out.setdefault(str(row[key_label]), []).append(build(row))
     return out
 
@@ -188,9 +199,9 @@ async def energy_scans(
     column = "sessionId" if by == "session" else "blSampleId"
     sql = (
         f"SELECT {_select(s, 'e', 'EnergyScan', _ENERGY_SCAN)} FROM EnergyScan e"
-        f" WHERE e.`{column}` IN ({id_list(keys or [0])}) ORDER BY e.`{column}`, e.`energyScanId`"
+        f" WHERE e.`{column}` IN ({id_list(keys or [0])}){_visible(s, 'e')} ORDER BY e.`{column}`, e.`energyScanId`"
     )
-    return await _grouped(db, sql, keys, f"{by}_id", lambda r: _energy_scan(r, s), ids)
+    return await _grouped(db, sql, keys, f"{by}_id", s, lambda r: _energy_scan(r, s), ids)
 
 
 async def xrf_spectra(
@@ -203,9 +214,10 @@ async def xrf_spectra(
     column = "sessionId" if by == "session" else "blSampleId"
     sql = (
         f"SELECT {_select(s, 'x', 'XFEFluorescenceSpectrum', _XRF)} FROM XFEFluorescenceSpectrum x"
-        f" WHERE x.`{column}` IN ({id_list(keys or [0])}) ORDER BY x.`{column}`, x.`xfeFluorescenceSpectrumId`"
+        f" WHERE x.`{column}` IN ({id_list(keys or [0])}){_visible(s, 'x')}"
+        f" ORDER BY x.`{column}`, x.`xfeFluorescenceSpectrumId`"
     )
-    return await _grouped(db, sql, keys, f"{by}_id", lambda r: _xrf(r, s), ids)
+    return await _grouped(db, sql, keys, f"{by}_id", s, lambda r: _xrf(r, s), ids)
 
 
 async def plans_by_sample(db: Any, s: SchemaInfo, ids: Sequence[str]) -> dict[str, model.DiffractionPlan]:
@@ -220,7 +232,9 @@ async def plans_by_sample(db: Any, s: SchemaInfo, ids: Sequence[str]) -> dict[st
         f" JOIN DiffractionPlan p ON p.`diffractionPlanId` = COALESCE(b.`diffractionPlanId`, {crystal})"
         f" WHERE b.`blSampleId` IN ({id_list(keys)})"
     )
-    rows = await db.fetch_rows(sql, keys)
+    vis, vis_args = visibility.clause(s, "sample", "b")
+    sql += "".join(f" AND {w}" for w in vis)
+    rows = await db.fetch_rows(sql, [*keys, *vis_args])
     return {str(r["sample"]): _plan(r) for r in rows}
 
 

@@ -15,6 +15,7 @@ from typing import Any
 from site_adapter import model
 from site_adapter.backends.ispyb import normalise as n
 from site_adapter.backends.ispyb import scan_units as u
+from site_adapter.backends.ispyb import visibility
 from site_adapter.backends.ispyb.keyset import id_list, int_ids
 from site_adapter.backends.ispyb.schema_check import SchemaInfo
 
@@ -132,7 +133,20 @@ def _select(s: SchemaInfo, alias: str, table: str, prefix: str, cols: Sequence[t
 
 
 def _scope(s: SchemaInfo, count: int) -> str:
-    return f"s.`dataCollectionId` IN ({id_list([0] * count)})"
+    """Screenings of the batch's collections that the viewer may see (the collection's access rule);
+    its placeholders are the ids, then visibility_args(s)."""
+    where = f"s.`dataCollectionId` IN ({id_list([0] * count)})"
+    vis, _ = visibility.clause(s, "data_collection", "vdc")
+    if vis:
+        where += (
+            " AND s.`dataCollectionId` IN (SELECT vdc.`dataCollectionId` FROM DataCollection vdc"
+            f" WHERE {' AND '.join(vis)})"
+        )
+    return where
+
+
+def _args(s: SchemaInfo, keys: list[int]) -> list[Any]:
+    return [*keys, *visibility.clause(s, "data_collection", "vdc")[1]]
 
 
 def screenings_sql(s: SchemaInfo, count: int) -> str:
@@ -346,12 +360,18 @@ async def by_collection(db: Any, s: SchemaInfo, ids: Sequence[str]) -> dict[str,
     out: dict[str, list[model.Screening]] = {str(i): [] for i in ids}
     if not keys or not s.has("Screening") or not s.has("ScreeningOutput"):
         return out
-    heads = await db.fetch_rows(screenings_sql(s, len(keys)), keys)
+    heads = await db.fetch_rows(screenings_sql(s, len(keys)), _args(s, keys))
     if not heads:
         return out
     lattices = (
-        await db.fetch_rows(lattices_sql(s, len(keys)), keys) if s.has("ScreeningOutputLattice") else []
+        await db.fetch_rows(lattices_sql(s, len(keys)), _args(s, keys))
+        if s.has("ScreeningOutputLattice")
+        else []
     )
-    strategies = await db.fetch_rows(strategies_sql(s, len(keys)), keys) if s.has("ScreeningStrategy") else []
+    strategies = (
+        await db.fetch_rows(strategies_sql(s, len(keys)), _args(s, keys))
+        if s.has("ScreeningStrategy")
+        else []
+    )
     out.update(build(heads, lattices, strategies, s.clock.stored))
     return out
