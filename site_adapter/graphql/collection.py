@@ -186,7 +186,7 @@ class DataCollection(Node):
         return _provenance(info, self._record.provenance_notes)
 
     @strawberry.field(
-        description="Characterisations (EDNA, mosflm...) of these images, oldest first (since 1.2.0)."
+        description="Characterisations (EDNA, mosflm...) of these images, in the order recorded (by local id; since 1.2.0)."
     )
     async def screenings(self, info: Info) -> list[Screening]:
         return await screenings_of(info, self.local_id)

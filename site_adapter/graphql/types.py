@@ -123,14 +123,16 @@ class Session(Node):
         return from_record(cls, site, r)
 
     @strawberry.field(
-        description="Energy scans (MAD/SAD edge scans) of this session, oldest first (since 1.2.0)."
+        description="Energy scans (MAD/SAD edge scans) of this session, in the order recorded (by local id; since 1.2.0)."
     )
     async def energy_scans(self, info: Info) -> list[Annotated[EnergyScan, strawberry.lazy(_SCREENING)]]:
         from site_adapter.graphql.screening import energy_scans_of
 
         return await energy_scans_of(info, self.local_id, "session")
 
-    @strawberry.field(description="X-ray fluorescence spectra of this session, oldest first (since 1.2.0).")
+    @strawberry.field(
+        description="X-ray fluorescence spectra of this session, in the order recorded (by local id; since 1.2.0)."
+    )
     async def xrf_spectra(self, info: Info) -> list[Annotated[XrfSpectrum, strawberry.lazy(_SCREENING)]]:
         from site_adapter.graphql.screening import xrf_spectra_of
 
@@ -297,13 +299,17 @@ class Sample(Node):
     def provenance(self, info: Info) -> Provenance:
         return _provenance(info)
 
-    @strawberry.field(description="Energy scans of this sample, oldest first (since 1.2.0).")
+    @strawberry.field(
+        description="Energy scans of this sample, in the order recorded (by local id; since 1.2.0)."
+    )
     async def energy_scans(self, info: Info) -> list[Annotated[EnergyScan, strawberry.lazy(_SCREENING)]]:
         from site_adapter.graphql.screening import energy_scans_of
 
         return await energy_scans_of(info, self.local_id, "sample")
 
-    @strawberry.field(description="X-ray fluorescence spectra of this sample, oldest first (since 1.2.0).")
+    @strawberry.field(
+        description="X-ray fluorescence spectra of this sample, in the order recorded (by local id; since 1.2.0)."
+    )
     async def xrf_spectra(self, info: Info) -> list[Annotated[XrfSpectrum, strawberry.lazy(_SCREENING)]]:
         from site_adapter.graphql.screening import xrf_spectra_of
 

@@ -192,7 +192,7 @@ async def _grouped(
 async def energy_scans(
     db: Any, s: SchemaInfo, ids: Sequence[str], by: str
 ) -> dict[str, list[model.EnergyScan]]:
-    """Energy scans of sessions (`by` = 'session') or samples ('sample'), oldest first; one statement."""
+    """Energy scans of sessions (`by` = "session") or samples ("sample"), by id; one statement."""
     keys = int_ids(ids)
     if not s.has("EnergyScan"):
         return {str(i): [] for i in ids}
@@ -207,7 +207,7 @@ async def energy_scans(
 async def xrf_spectra(
     db: Any, s: SchemaInfo, ids: Sequence[str], by: str
 ) -> dict[str, list[model.XrfSpectrum]]:
-    """XRF spectra of sessions or samples, oldest first; one statement."""
+    """XRF spectra of sessions or samples, by id; one statement."""
     keys = int_ids(ids)
     if not s.has("XFEFluorescenceSpectrum"):
         return {str(i): [] for i in ids}
