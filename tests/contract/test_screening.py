@@ -75,9 +75,14 @@ async def _ispyb_rows(dsn: str, sql: str, *args):
         conn.close()
 
 
-@pytest.mark.parametrize("name", ["contract_ispyb", "contract_hub"])
-async def test_diamond_screenings_and_scans_at_the_site_and_through_the_hub(request, name, ispyb_dsn):
-    impl = request.getfixturevalue(name)
+@pytest.fixture(params=["contract_ispyb", "contract_hub"], ids=["ispyb", "hub"])
+def diamond(request: pytest.FixtureRequest):
+    """The ISPyB site, reached directly and through the hub (set up in a sync fixture, as `impl` is)."""
+    return request.getfixturevalue(request.param)
+
+
+async def test_diamond_screenings_and_scans_at_the_site_and_through_the_hub(diamond, ispyb_dsn):
+    impl = diamond
     screenings = await _ispyb_rows(
         ispyb_dsn,
         "SELECT s.dataCollectionId AS dc, s.screeningId, s.programVersion, o.mosaicity, l.spaceGroup"
@@ -116,3 +121,47 @@ async def test_diamond_screenings_and_scans_at_the_site_and_through_the_hub(requ
             )  # a fraction in the store
     for e in edges:  # ISPyB has no MX dose column (tables.sql: totalAbsorbedDose is e-/Å² for EM)
         assert e["node"]["dose"] is None
+
+
+async def test_diamond_plans_and_sample_scans_at_the_site_and_through_the_hub(diamond, ispyb_dsn):
+    impl = diamond
+    plans = await _ispyb_rows(
+        ispyb_dsn,
+        "SELECT b.name, p.experimentKind, p.requiredResolution, p.preferredBeamSizeX, p.exposureTime"
+        " FROM BLSample b JOIN DiffractionPlan p ON p.diffractionPlanId = b.diffractionPlanId ORDER BY b.name",
+    )
+    assert plans
+    query = """query($n: String) { samples(filter: {name: $n}) { edges { node { site name
+      diffractionPlan { experimentKind requiredResolution preferredBeamSizeX exposureTime } } } } }"""
+    for want in plans:
+        body = await impl.query(query, {"n": want["name"]}, ADMIN)
+        assert "errors" not in body, body.get("errors")
+        (node,) = [e["node"] for e in body["data"]["samples"]["edges"] if e["node"]["site"] == "dls"]
+        plan = node["diffractionPlan"]
+        assert plan["experimentKind"] == want["experimentKind"]
+        assert plan["requiredResolution"] == pytest.approx(want["requiredResolution"])
+        assert plan["preferredBeamSizeX"] == pytest.approx(want["preferredBeamSizeX"])  # µm, as stored
+        assert plan["exposureTime"] == pytest.approx(want["exposureTime"])
+    scans = await _ispyb_rows(
+        ispyb_dsn,
+        "SELECT b.name, e.energyScanId, e.element FROM EnergyScan e JOIN BLSample b ON b.blSampleId = e.blSampleId"
+        " ORDER BY e.energyScanId",
+    )
+    spectra = await _ispyb_rows(
+        ispyb_dsn,
+        "SELECT b.name, x.xfeFluorescenceSpectrumId AS id FROM XFEFluorescenceSpectrum x"
+        " JOIN BLSample b ON b.blSampleId = x.blSampleId ORDER BY x.xfeFluorescenceSpectrumId",
+    )
+    assert scans and spectra
+    query = """query($n: String) { samples(filter: {name: $n}) { edges { node { site
+      energyScans { localId element } xrfSpectra { localId } } } } }"""
+    for sample in sorted({r["name"] for r in scans + spectra}):
+        body = await impl.query(query, {"n": sample}, ADMIN)
+        assert "errors" not in body, body.get("errors")
+        (node,) = [e["node"] for e in body["data"]["samples"]["edges"] if e["node"]["site"] == "dls"]
+        assert [(int(x["localId"]), x["element"]) for x in node["energyScans"]] == [
+            (r["energyScanId"], r["element"]) for r in scans if r["name"] == sample
+        ]
+        assert [int(x["localId"]) for x in node["xrfSpectra"]] == [
+            r["id"] for r in spectra if r["name"] == sample
+        ]
