@@ -1,14 +1,14 @@
 """Load the demo's characterisations, energy scans, XRF spectra, plans and doses (issue 16).
 
 Runs after the bulk demo load (loader.load_demo), reading back the collections it wrote; the values
-themselves come from site_adapter.demo_data. Must not run on a real facility's store.
+themselves come from site_adapter.demo_screening. Must not run on a real facility's store.
 """
 
 from __future__ import annotations
 
 import asyncpg
 
-from site_adapter import demo_data as demo
+from site_adapter import demo_screening as demo
 
 
 async def load_screening_demo(conn: asyncpg.Connection, site: str, seed: int = 1) -> dict[str, int]:
@@ -57,7 +57,7 @@ async def load_screening_demo(conn: asyncpg.Connection, site: str, seed: int = 1
     await conn.copy_records_to_table("screening", records=screenings, columns=list(demo.SCREENING_COLUMNS))
     await conn.copy_records_to_table("energy_scan", records=scans, columns=list(demo.ENERGY_SCAN_COLUMNS))
     await conn.copy_records_to_table("xrf_spectrum", records=spectra, columns=list(demo.XRF_COLUMNS))
-    # Dose of every collection by Holton's rule (demo_data.dose_mgy), in SQL over the loaded rows.
+    # Dose of every collection by Holton's rule (demo_screening.dose_mgy), in SQL over the loaded rows.
     await conn.execute(
         "UPDATE data_collection SET dose = round((flux * exposure_time * number_of_images"
         f" / (beam_size_x * beam_size_y) / {demo.HOLTON_PHOTONS_PER_GY} / 1e6)::numeric, 3)"
