@@ -22,6 +22,7 @@ function screeningQuery(caps) {
     },
     session: { energyScans: { _: SCAN, points: "kind energy fPrime fDoublePrime" }, xrfSpectra: SPECTRUM },
     sample: { diffractionPlan: PLAN },
+    diffractionPlan: PLAN,
   });
   return dc ? `query Screening($id: ID!) { node(id: $id) { ... on DataCollection ${dc} } }` : null;
 }
@@ -46,9 +47,10 @@ export function screeningSection(caps, id) {
 function fill(root, caps, n) {
   const scans = (n.session && n.session.energyScans) || [];
   const spectra = (n.session && n.session.xrfSpectra) || [];
-  const plan = n.sample && n.sample.diffractionPlan;
+  const own = n.diffractionPlan; // the plan the collection was made under, else the sample's
+  const plan = own || (n.sample && n.sample.diffractionPlan);
   const parts = [strategiesTable(caps, n.screenings || []), scans.map((x) => scanFigure(caps, x)),
-    spectraTable(caps, spectra), plan ? planTable(caps, plan) : null].flat().filter(Boolean);
+    spectraTable(caps, spectra), plan ? planTable(caps, plan, own ? "Diffraction plan of this collection" : "Diffraction plan of the sample") : null].flat().filter(Boolean);
   root.append(...(parts.length ? parts : [h("p", { class: "muted" }, "No characterisation, energy scan, XRF spectrum or plan is recorded.")]));
 }
 
@@ -128,11 +130,11 @@ function spectraTable(caps, spectra) {
       h("td", { class: "num" }, measured(x.transmission)), h("td", {}, (x.elements || []).join(", ") || DASH), h("td", {}, x.spectrumFile || DASH)))));
 }
 
-function planTable(caps, plan) {
+function planTable(caps, plan, caption) {
   const rows = [["Experiment kind", "experimentKind"], ["Required resolution", "requiredResolution"], ["Required completeness", "requiredCompleteness"],
     ["Required multiplicity", "requiredMultiplicity"], ["Anomalous", "anomalous"], ["Anomalous scatterer", "anomalousScatterer"],
     ["Preferred beam size X", "preferredBeamSizeX"], ["Preferred beam size Y", "preferredBeamSizeY"], ["Positions", "numberOfPositions"], ["Comments", "comments"]];
-  return h("table", { class: "facts", dataset: { table: "plan" } }, h("caption", {}, "Diffraction plan of the sample"),
+  return h("table", { class: "facts", dataset: { table: "plan" } }, h("caption", {}, caption),
     h("tbody", {}, rows.filter(([, f]) => f in plan).map(([label, f]) => h("tr", {}, h("th", { scope: "row" }, label),
       h("td", {}, typeof plan[f] === "boolean" ? (plan[f] ? "yes" : "no") : measured(plan[f])), h("td", { class: "unit" }, caps.unit("DiffractionPlan", f))))));
 }

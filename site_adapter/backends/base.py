@@ -194,3 +194,7 @@ class ScreeningBackend(Protocol):
     async def diffraction_plans_by_sample(self, ids: Sequence[str]) -> dict[str, model.DiffractionPlan]:
         """A sample's plan: its own, else its crystal's (ISPyB BLSample/Crystal.diffractionPlanId)."""
         ...
+
+    async def diffraction_plans_by_collection(self, ids: Sequence[str]) -> dict[str, model.DiffractionPlan]:
+        """The plan a collection was made under (ISPyB DataCollection.dataCollectionPlanId)."""
+        ...

@@ -17,7 +17,7 @@ from site_adapter import model
 from site_adapter.graphql import images
 from site_adapter.graphql.images import ImageSet
 from site_adapter.graphql.records import from_record
-from site_adapter.graphql.screening import Screening, screenings_of
+from site_adapter.graphql.screening import DiffractionPlan, Screening, diffraction_plan_of, screenings_of
 from site_adapter.graphql.types import (
     HC_KEV_ANGSTROM,
     DataCollectionGroup,
@@ -190,6 +190,13 @@ class DataCollection(Node):
     )
     async def screenings(self, info: Info) -> list[Screening]:
         return await screenings_of(info, self.local_id)
+
+    @strawberry.field(
+        description="The plan this collection was made under (ISPyB DataCollection.dataCollectionPlanId); "
+        "the sample's own plan is Sample.diffractionPlan (since 1.2.0)."
+    )
+    async def diffraction_plan(self, info: Info) -> DiffractionPlan | None:
+        return await diffraction_plan_of(info, self.local_id, "collection")
 
     @strawberry.field(
         description="Image sets the site's indexer linked to this collection (empty when none)."

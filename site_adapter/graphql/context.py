@@ -47,6 +47,7 @@ class Loaders:
     xrf_spectra_of_session: DataLoader[str, Any] | None = None
     xrf_spectra_of_sample: DataLoader[str, Any] | None = None
     diffraction_plans: DataLoader[str, Any] | None = None
+    collection_plans: DataLoader[str, Any] | None = None
 
 
 def make_loaders(backend: Backend, extra: dict[str, DataLoader[str, Any]] | None = None) -> Loaders:
@@ -70,6 +71,7 @@ def make_loaders(backend: Backend, extra: dict[str, DataLoader[str, Any]] | None
         loaders.xrf_spectra_of_session = _loader(backend.xrf_spectra_by_session, default=())
         loaders.xrf_spectra_of_sample = _loader(backend.xrf_spectra_by_sample, default=())
         loaders.diffraction_plans = _loader(backend.diffraction_plans_by_sample)
+        loaders.collection_plans = _loader(backend.diffraction_plans_by_collection)
     for name, loader in (extra or {}).items():
         setattr(loaders, name, loader)
     return loaders

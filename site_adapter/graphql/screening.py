@@ -318,7 +318,8 @@ async def xrf_spectra_of(info: Info, local_id: str, of: str) -> list[XrfSpectrum
     return [XrfSpectrum.of(r) for r in found]
 
 
-async def diffraction_plan_of(info: Info, sample_id: str) -> DiffractionPlan | None:
-    loader = ctx(info).loaders.diffraction_plans
-    found = await loader.load(sample_id) if loader is not None else None
+async def diffraction_plan_of(info: Info, local_id: str, of: str = "sample") -> DiffractionPlan | None:
+    loaders = ctx(info).loaders
+    loader = loaders.diffraction_plans if of == "sample" else loaders.collection_plans
+    found = await loader.load(local_id) if loader is not None else None
     return None if found is None else DiffractionPlan.of(found)

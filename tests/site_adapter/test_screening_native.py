@@ -162,8 +162,32 @@ async def test_energy_scans_xrf_and_plans_by_session_and_sample(esrf_gql, esrf_d
         assert sample["diffractionPlan"] is None
 
 
+async def test_a_collections_plan_is_the_one_it_was_made_under(esrf_gql, esrf_demo_dsn):
+    rows = await _fetch(
+        esrf_demo_dsn,
+        """SELECT dc.id, dp.experiment_kind, dp.required_resolution FROM data_collection dc
+           LEFT JOIN diffraction_plan dp ON dp.id = dc.diffraction_plan_id ORDER BY dc.sort_time DESC, dc.id DESC LIMIT 60""",
+    )
+    body = await esrf_gql(
+        "{ dataCollections(first: 60) { edges { node { localId diffractionPlan { experimentKind requiredResolution } } } } }"
+    )
+    got = [
+        (e["node"]["localId"], e["node"]["diffractionPlan"]) for e in body["data"]["dataCollections"]["edges"]
+    ]
+    assert [g[0] for g in got] == [str(r["id"]) for r in rows]
+    assert any(r["experiment_kind"] for r in rows), "the demo plans some collections"
+    for (_, plan), r in zip(got, rows, strict=True):
+        if r["experiment_kind"] is None:
+            assert plan is None
+        else:
+            assert plan["experimentKind"] == r["experiment_kind"]
+            assert plan["requiredResolution"] == (
+                None if r["required_resolution"] is None else pytest.approx(r["required_resolution"])
+            )
+
+
 async def test_a_page_of_100_batches_the_new_relations(esrf_gql, esrf_backend):
-    q = """query($n: Int) { dataCollections(first: $n) { edges { node { localId dose
+    q = """query($n: Int) { dataCollections(first: $n) { edges { node { localId dose diffractionPlan { name }
              screenings { outputs { strategies { wedges { subWedges { axisStart } } } } }
              session { energyScans { peakEnergy } xrfSpectra { energy } }
              sample { energyScans { element } xrfSpectra { energy } diffractionPlan { experimentKind } } } } } }"""
@@ -174,5 +198,5 @@ async def test_a_page_of_100_batches_the_new_relations(esrf_gql, esrf_backend):
         assert "errors" not in body, body
         assert len(body["data"]["dataCollections"]["edges"]) == size
         counts[size] = esrf_backend.statements - before
-    # page + count, sessions, samples, then one each: screenings, 2 scans, 2 spectra, plans
-    assert counts[100] == counts[10] <= 10
+    # page + count, sessions, samples, then one each: screenings, 2 scans, 2 spectra, 2 plans
+    assert counts[100] == counts[10] <= 11

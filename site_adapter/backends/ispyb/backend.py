@@ -148,6 +148,9 @@ class IspybBackend:
     async def diffraction_plans_by_sample(self, ids: Sequence[str]) -> dict[str, model.DiffractionPlan]:
         return await scans.plans_by_sample(self.db, self.schema, ids)
 
+    async def diffraction_plans_by_collection(self, ids: Sequence[str]) -> dict[str, model.DiffractionPlan]:
+        return await scans.plans_by_collection(self.db, self.schema, ids)
+
     # Access facts, beyond the protocol, for the access-control layer
     async def proposals_of_login(self, login: str) -> set[str]:
         return await access.proposals_of_login(self.db, self.schema, login)

@@ -238,6 +238,22 @@ async def plans_by_sample(db: Any, s: SchemaInfo, ids: Sequence[str]) -> dict[st
     return {str(r["sample"]): _plan(r) for r in rows}
 
 
+async def plans_by_collection(db: Any, s: SchemaInfo, ids: Sequence[str]) -> dict[str, model.DiffractionPlan]:
+    """Each collection's plan (DataCollection.dataCollectionPlanId); one statement."""
+    keys = int_ids(ids)
+    if not keys or not s.has("DiffractionPlan") or not s.has("DataCollection", "dataCollectionPlanId"):
+        return {}
+    sql = (
+        f"SELECT dc.`dataCollectionId` AS collection, {_select(s, 'p', 'DiffractionPlan', _PLAN)}"
+        " FROM DataCollection dc JOIN DiffractionPlan p ON p.`diffractionPlanId` = dc.`dataCollectionPlanId`"
+        f" WHERE dc.`dataCollectionId` IN ({id_list(keys)})"
+    )
+    vis, vis_args = visibility.clause(s, "data_collection", "dc")
+    sql += "".join(f" AND {w}" for w in vis)
+    rows = await db.fetch_rows(sql, [*keys, *vis_args])
+    return {str(r["collection"]): _plan(r) for r in rows}
+
+
 def _plan(row: Mapping[str, Any]) -> model.DiffractionPlan:
     # preferredBeamSizeX/Y: µm (data.sql plan 197784: 10.5 on i03); energy: eV (the column's comment).
     return model.from_row(model.DiffractionPlan, row, _CONVERT, n.local_id)

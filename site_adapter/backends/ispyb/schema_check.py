@@ -75,6 +75,7 @@ REQUIRED_TABLES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
             "chiStart",
             "omegaStart",
             "comments",
+            "dataCollectionPlanId",  # the collection's plan: since 1.2.0
         ),
     ),
     "AutoProcIntegration": (

@@ -352,6 +352,9 @@ class NativeBackend:
     async def diffraction_plans_by_sample(self, ids: Sequence[str]) -> dict[str, model.DiffractionPlan]:
         return await sc.plans_by_sample(self._fetch, _int_ids(ids))
 
+    async def diffraction_plans_by_collection(self, ids: Sequence[str]) -> dict[str, model.DiffractionPlan]:
+        return await sc.plans_by_collection(self._fetch, _int_ids(ids))
+
 
 def _audit(rows: Sequence[asyncpg.Record]) -> None:
     """Name the proposals of the records served in the audit log, by code (site_adapter.access.touch)."""

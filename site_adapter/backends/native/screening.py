@@ -92,6 +92,19 @@ async def grouped(
     return out
 
 
+async def plans_by_collection(fetch: Fetch, keys: list[int]) -> dict[str, model.DiffractionPlan]:
+    if not keys:
+        return {}
+    p = q.Params()
+    where = [f"dc.id = ANY({p.add(keys)})"] + q.visibility("data_collection", "dc", p)
+    rows = await fetch(
+        "SELECT dc.id AS collection, dp.* FROM data_collection dc"
+        f" JOIN diffraction_plan dp ON dp.id = dc.diffraction_plan_id{q.where_sql(where)}",
+        *p.values,
+    )
+    return {str(r["collection"]): diffraction_plan(r) for r in rows}
+
+
 async def plans_by_sample(fetch: Fetch, keys: list[int]) -> dict[str, model.DiffractionPlan]:
     if not keys:
         return {}

@@ -54,6 +54,11 @@ async def load_screening_demo(conn: asyncpg.Connection, site: str, seed: int = 1
         "UPDATE sample SET diffraction_plan_id = CASE WHEN id % 7 = 0 THEN 2 WHEN id % 11 = 0 THEN 3 ELSE 1 END"
         " WHERE id % 3 = 0"
     )
+    # Rotation collections of a planned sample were made under its plan.
+    await conn.execute(
+        "UPDATE data_collection dc SET diffraction_plan_id = s.diffraction_plan_id FROM sample s"
+        " WHERE s.id = dc.sample_id AND s.diffraction_plan_id IS NOT NULL AND dc.experiment_type = 'OSC'"
+    )
     await conn.copy_records_to_table("screening", records=screenings, columns=list(demo.SCREENING_COLUMNS))
     await conn.copy_records_to_table("energy_scan", records=scans, columns=list(demo.ENERGY_SCAN_COLUMNS))
     await conn.copy_records_to_table("xrf_spectrum", records=spectra, columns=list(demo.XRF_COLUMNS))

@@ -24,6 +24,7 @@ CREATE TABLE diffraction_plan (
     comments              text
 );
 ALTER TABLE sample ADD COLUMN diffraction_plan_id bigint REFERENCES diffraction_plan(id);
+ALTER TABLE data_collection ADD COLUMN diffraction_plan_id bigint REFERENCES diffraction_plan(id);
 
 CREATE TABLE screening (
     id                 bigint PRIMARY KEY,

@@ -186,6 +186,21 @@ async def test_diffraction_plan_of_a_sample(ispyb, ispyb_dsn):
         assert plan.anomalous is bool(r["anomalousData"])
 
 
+async def test_the_plan_of_a_collection_is_its_data_collection_plan(ispyb, ispyb_dsn):
+    rows = await _sql(
+        ispyb_dsn,
+        "SELECT dc.dataCollectionId, p.diffractionPlanId, p.experimentKind FROM DataCollection dc"
+        " LEFT JOIN DiffractionPlan p ON p.diffractionPlanId = dc.dataCollectionPlanId ORDER BY dc.dataCollectionId",
+    )
+    found = await ispyb.diffraction_plans_by_collection([str(r["dataCollectionId"]) for r in rows])
+    # data.sql links no collection to a plan (only samples): every collection answers none
+    assert {k: v.local_id for k, v in found.items()} == {
+        str(r["dataCollectionId"]): str(r["diffractionPlanId"])
+        for r in rows
+        if r["diffractionPlanId"] is not None
+    }
+
+
 async def test_a_batch_costs_a_fixed_number_of_statements(ispyb, ispyb_dsn):
     rows = await _sql(
         ispyb_dsn, "SELECT dataCollectionId FROM DataCollection ORDER BY dataCollectionId LIMIT 100"
@@ -196,6 +211,7 @@ async def test_a_batch_costs_a_fixed_number_of_statements(ispyb, ispyb_dsn):
         lambda ids: ispyb.energy_scans_by_session(ids),
         lambda ids: ispyb.xrf_spectra_by_sample(ids),
         lambda ids: ispyb.diffraction_plans_by_sample(ids),
+        lambda ids: ispyb.diffraction_plans_by_collection(ids),
     ):
         counts = []
         for ids in ([DC, SESSION, SAMPLE], many):
