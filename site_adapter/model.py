@@ -190,6 +190,7 @@ class DataCollection:
     omega_start: float | None = None  # degrees
     comments: str | None = None
     provenance_notes: tuple[str, ...] = field(default=())
+    dose: float | None = None  # MGy absorbed (since 1.2.0); ISPyB has no MX dose column (docs/screening.md)
 
 
 @dataclass(frozen=True, slots=True)
@@ -385,6 +386,118 @@ class MrRun:
     provenance_notes: tuple[str, ...] = ()
 
 
+# --- Characterisation, energy scans, XRF spectra, diffraction plans (issue 16, since 1.2.0) ---------
+# A screening is a tree (screening -> outputs -> lattices, strategies -> wedges -> sub-wedges); each
+# level is a record with its children as a tuple, so a backend reads each level once per batch.
+
+
+@dataclass(frozen=True, slots=True)
+class ScreeningLattice:
+    local_id: str
+    space_group: str | None
+    point_group: str | None = None
+    bravais_lattice: str | None = None
+    cell: UnitCell | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ScreeningSubWedge:
+    local_id: str
+    number: int | None = None
+    rotation_axis: str | None = None
+    axis_start: float | None = None  # degrees
+    axis_end: float | None = None  # degrees
+    oscillation_range: float | None = None  # degrees per image
+    exposure_time: float | None = None  # s per image
+    transmission: float | None = None  # %
+    completeness: float | None = None  # %
+    multiplicity: float | None = None
+    resolution: float | None = None  # Å
+    dose: float | None = None  # MGy
+    number_of_images: int | None = None
+    comments: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ScreeningWedge:
+    local_id: str
+    number: int | None = None
+    resolution: float | None = None  # Å
+    completeness: float | None = None  # %
+    multiplicity: float | None = None
+    dose: float | None = None  # MGy
+    number_of_images: int | None = None
+    phi: float | None = None  # degrees
+    kappa: float | None = None  # degrees
+    chi: float | None = None  # degrees
+    wavelength: float | None = None  # Å
+    comments: str | None = None
+    sub_wedges: tuple[ScreeningSubWedge, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ScreeningStrategy:
+    local_id: str
+    program: str | None
+    anomalous: bool | None = None
+    exposure_time: float | None = None  # s per image
+    resolution: float | None = None  # Å
+    ranking_resolution: float | None = None  # Å
+    transmission: float | None = None  # %
+    phi_start: float | None = None  # degrees
+    phi_end: float | None = None  # degrees
+    rotation: float | None = None  # degrees per image
+    completeness: float | None = None  # %
+    multiplicity: float | None = None
+    wedges: tuple[ScreeningWedge, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ScreeningOutput:
+    local_id: str
+    status_description: str | None = None
+    program: str | None = None
+    indexing_success: bool | None = None
+    strategy_success: bool | None = None
+    alignment_success: bool | None = None
+    mosaicity: float | None = None  # degrees
+    mosaicity_estimated: bool | None = None
+    ranking_resolution: float | None = None  # Å
+    resolution_obtained: float | None = None  # Å
+    i_over_sigma: float | None = None
+    spot_deviation_r: float | None = None  # mm
+    spot_deviation_theta: float | None = None  # degrees
+    beam_shift_x: float | None = None  # mm
+    beam_shift_y: float | None = None  # mm
+    spots_found: int | None = None
+    spots_used: int | None = None
+    spots_rejected: int | None = None
+    rejected_reflections: int | None = None
+    diffraction_rings: bool | None = None
+    dose: float | None = None  # MGy, of the proposed strategy
+    total_exposure_time: float | None = None  # s
+    total_rotation_range: float | None = None  # degrees
+    total_number_of_images: int | None = None
+    r_friedel: float | None = None  # fraction
+    lattices: tuple[ScreeningLattice, ...] = ()
+    strategies: tuple[ScreeningStrategy, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Screening:
+    """A characterisation of a data collection's images (EDNA, mosflm...): what the crystal is and how
+    to collect it."""
+
+    local_id: str
+    data_collection_local_id: str
+    program: str | None  # e.g. "EDNA MXv1", "mosflm"
+    short_comments: str | None = None  # e.g. "EDNAStrategy1"
+    comments: str | None = None
+    time: dt.datetime | None = None
+    outputs: tuple[ScreeningOutput, ...] = ()
+    provenance_notes: tuple[str, ...] = ()
+
+
 @dataclass(frozen=True, slots=True)
 class Phasing:
     """Experimental phasing of a processing result (ISPyB Phasing; fast_ep / SHELXE at Diamond)."""
@@ -403,3 +516,82 @@ class Phasing:
     solvent_content: float | None = None  # fraction 0-1
     start_time: dt.datetime | None = None
     end_time: dt.datetime | None = None
+
+
+class EnergyScan:
+    """A fluorescence scan across an absorption edge (MAD/SAD), with the f' and f'' Chooch derived."""
+
+    local_id: str
+    session_local_id: str | None
+    sample_local_id: str | None
+    element: str | None = None
+    edge: str | None = None  # K, L1, L2, L3...
+    start_energy: float | None = None  # eV
+    end_energy: float | None = None  # eV
+    peak_energy: float | None = None  # eV
+    peak_f_prime: float | None = None  # electrons
+    peak_f_double_prime: float | None = None  # electrons
+    inflection_energy: float | None = None  # eV
+    inflection_f_prime: float | None = None  # electrons
+    inflection_f_double_prime: float | None = None  # electrons
+    exposure_time: float | None = None  # s
+    transmission: float | None = None  # %
+    beam_size_x: float | None = None  # µm
+    beam_size_y: float | None = None  # µm
+    flux: float | None = None  # photons/s
+    dose: float | None = None  # MGy
+    fluorescence_detector: str | None = None
+    start_time: dt.datetime | None = None
+    end_time: dt.datetime | None = None
+    comments: str | None = None
+    scan_file: str | None = None  # the raw scan (fluorescence counts against energy)
+    chooch_file: str | None = None  # Chooch's f'/f'' output
+    chooch_plot_file: str | None = None
+    provenance_notes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class XrfSpectrum:
+    """An X-ray fluorescence spectrum at one energy: which elements the sample holds."""
+
+    local_id: str
+    session_local_id: str | None
+    sample_local_id: str | None
+    energy: float | None = None  # eV
+    exposure_time: float | None = None  # s
+    transmission: float | None = None  # %
+    beam_size_x: float | None = None  # µm
+    beam_size_y: float | None = None  # µm
+    flux: float | None = None  # photons/s
+    start_time: dt.datetime | None = None
+    end_time: dt.datetime | None = None
+    comments: str | None = None
+    spectrum_file: str | None = None  # the MCA spectrum
+    scan_file: str | None = None
+    fitted_file: str | None = None  # PyMca's fit
+    annotated_file: str | None = None  # PyMca's annotated spectrum (elements named)
+    plot_file: str | None = None
+    elements: tuple[str, ...] = ()  # annotated elements, where the store lists them
+    provenance_notes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class DiffractionPlan:
+    """What the user asked the beamline to collect for a sample."""
+
+    local_id: str
+    name: str | None = None
+    experiment_kind: str | None = None  # e.g. "OSC", "SAD", "MAD", "MXPressE"
+    required_resolution: float | None = None  # Å
+    required_completeness: float | None = None  # %
+    required_multiplicity: float | None = None
+    anomalous: bool | None = None
+    anomalous_scatterer: str | None = None
+    preferred_beam_size_x: float | None = None  # µm
+    preferred_beam_size_y: float | None = None  # µm
+    radiation_sensitivity: float | None = None
+    number_of_positions: int | None = None
+    exposure_time: float | None = None  # s
+    energy: float | None = None  # eV
+    forced_space_group: str | None = None
+    comments: str | None = None

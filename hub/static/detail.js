@@ -1,6 +1,7 @@
 // The detail view of one data collection: geometry with units, processing, crystallisation, images, downloads.
 
 import { gql } from "./api.js";
+import { screeningSection } from "./detail-screening.js";
 import { bytes, clear, DASH, h, int, measured, num, when } from "./dom.js";
 import { ErrorCode } from "./error_codes.js";
 import { dimpleNote, GRID_SELECTION, gridSection, MR_SELECTION } from "./detail-grid.js";
@@ -126,6 +127,8 @@ export async function showDetail(root, caps, id) {
   root.append(processingSection(n));
   const grid = gridSection(n);  // detail-grid.js: heat map of a grid scan, spots per image of a sweep
   if (grid) root.append(grid);
+  const screening = screeningSection(caps, id); // characterisation, scans, plan (schema 1.2.0)
+  if (screening) root.append(screening);
   root.append(crystallisationSection(caps, sample));
   root.append(imagesSection(caps, n));
   root.append(reprocessingSection(caps, n, answer.errors));

@@ -18,6 +18,7 @@ from site_adapter.graphql import files, images
 from site_adapter.graphql.grids import GridScan, ImageQuality, XrayCentringResult
 from site_adapter.graphql.images import ImageSet
 from site_adapter.graphql.records import from_record
+from site_adapter.graphql.screening import DiffractionPlan, Screening, diffraction_plan_of, screenings_of
 from site_adapter.graphql.types import (
     HC_KEV_ANGSTROM,
     DataCollectionGroup,
@@ -126,6 +127,9 @@ class DataCollection(Node):
     chi_start: float | None = strawberry.field(description=d("degrees"))
     omega_start: float | None = strawberry.field(description=d("degrees"))
     comments: str | None
+    dose: float | None = strawberry.field(
+        description=d("MGy", "Absorbed dose of the collection, where the store records it (since 1.2.0).")
+    )
     _record: strawberry.Private[model.DataCollection]
 
     @classmethod
@@ -203,6 +207,19 @@ class DataCollection(Node):
         loader = ctx(info).loaders.xray_centring
         found = await loader.load(self.local_id) if loader is not None else []
         return [XrayCentringResult.of(x) for x in found]
+
+    @strawberry.field(
+        description="Characterisations (EDNA, mosflm...) of these images, in the order recorded (by local id; since 1.2.0)."
+    )
+    async def screenings(self, info: Info) -> list[Screening]:
+        return await screenings_of(info, self.local_id)
+
+    @strawberry.field(
+        description="The plan this collection was made under (ISPyB DataCollection.dataCollectionPlanId); "
+        "the sample's own plan is Sample.diffractionPlan (since 1.2.0)."
+    )
+    async def diffraction_plan(self, info: Info) -> DiffractionPlan | None:
+        return await diffraction_plan_of(info, self.local_id, "collection")
 
     @strawberry.field(
         description="Image sets the site's indexer linked to this collection (empty when none)."

@@ -11,7 +11,7 @@ from typing import Any
 
 from strawberry.dataloader import DataLoader
 
-from site_adapter.backends.base import Backend
+from site_adapter.backends.base import Backend, ScreeningBackend
 from site_adapter.files import FileRoots
 from site_adapter.reprocess.detectors import Overrides
 
@@ -52,6 +52,14 @@ class Loaders:
     result_files: DataLoader[str, Any] | None = None
     program_messages: DataLoader[str, Any] | None = None
     snapshots: DataLoader[str, Any] | None = None
+    # Characterisation, scans and plans (since 1.2.0): None when the backend has no such tables.
+    screenings: DataLoader[str, Any] | None = None
+    energy_scans_of_session: DataLoader[str, Any] | None = None
+    energy_scans_of_sample: DataLoader[str, Any] | None = None
+    xrf_spectra_of_session: DataLoader[str, Any] | None = None
+    xrf_spectra_of_sample: DataLoader[str, Any] | None = None
+    diffraction_plans: DataLoader[str, Any] | None = None
+    collection_plans: DataLoader[str, Any] | None = None
 
 
 def make_loaders(backend: Backend, extra: dict[str, DataLoader[str, Any]] | None = None) -> Loaders:
@@ -77,6 +85,14 @@ def make_loaders(backend: Backend, extra: dict[str, DataLoader[str, Any]] | None
         program_messages=_loader(backend.messages_by_processing, default=()),
         snapshots=_loader(backend.snapshots_by_collection, default=()),
     )
+    if isinstance(backend, ScreeningBackend):
+        loaders.screenings = _loader(backend.screenings_by_collection, default=())
+        loaders.energy_scans_of_session = _loader(backend.energy_scans_by_session, default=())
+        loaders.energy_scans_of_sample = _loader(backend.energy_scans_by_sample, default=())
+        loaders.xrf_spectra_of_session = _loader(backend.xrf_spectra_by_session, default=())
+        loaders.xrf_spectra_of_sample = _loader(backend.xrf_spectra_by_sample, default=())
+        loaders.diffraction_plans = _loader(backend.diffraction_plans_by_sample)
+        loaders.collection_plans = _loader(backend.diffraction_plans_by_collection)
     for name, loader in (extra or {}).items():
         setattr(loaders, name, loader)
     return loaders

@@ -25,6 +25,10 @@ if TYPE_CHECKING:  # downstream.py builds on this module: its types are named la
 _DOWNSTREAM = "site_adapter.graphql.downstream"
 if TYPE_CHECKING:
     from site_adapter.graphql.files import ProgramMessage, ResultFile
+if TYPE_CHECKING:  # the screening types use d() and ctx() from here: imported lazily (strawberry.lazy)
+    from site_adapter.graphql.screening import DiffractionPlan, EnergyScan, XrfSpectrum
+
+_SCREENING = "site_adapter.graphql.screening"
 
 HC_KEV_ANGSTROM = 12398.419843320026  # h*c in eV·Å (CODATA 2018): E[eV] = hc / λ[Å]
 
@@ -123,6 +127,22 @@ class Session(Node):
     @classmethod
     def of(cls, site: str, r: model.Session) -> Session:
         return from_record(cls, site, r)
+
+    @strawberry.field(
+        description="Energy scans (MAD/SAD edge scans) of this session, in the order recorded (by local id; since 1.2.0)."
+    )
+    async def energy_scans(self, info: Info) -> list[Annotated[EnergyScan, strawberry.lazy(_SCREENING)]]:
+        from site_adapter.graphql.screening import energy_scans_of
+
+        return await energy_scans_of(info, self.local_id, "session")
+
+    @strawberry.field(
+        description="X-ray fluorescence spectra of this session, in the order recorded (by local id; since 1.2.0)."
+    )
+    async def xrf_spectra(self, info: Info) -> list[Annotated[XrfSpectrum, strawberry.lazy(_SCREENING)]]:
+        from site_adapter.graphql.screening import xrf_spectra_of
+
+        return await xrf_spectra_of(info, self.local_id, "session")
 
 
 @strawberry.type(description="A protein (macromolecule) as registered at the facility.")
@@ -328,6 +348,32 @@ class Sample(Node):
     @strawberry.field
     def provenance(self, info: Info) -> Provenance:
         return _provenance(info)
+
+    @strawberry.field(
+        description="Energy scans of this sample, in the order recorded (by local id; since 1.2.0)."
+    )
+    async def energy_scans(self, info: Info) -> list[Annotated[EnergyScan, strawberry.lazy(_SCREENING)]]:
+        from site_adapter.graphql.screening import energy_scans_of
+
+        return await energy_scans_of(info, self.local_id, "sample")
+
+    @strawberry.field(
+        description="X-ray fluorescence spectra of this sample, in the order recorded (by local id; since 1.2.0)."
+    )
+    async def xrf_spectra(self, info: Info) -> list[Annotated[XrfSpectrum, strawberry.lazy(_SCREENING)]]:
+        from site_adapter.graphql.screening import xrf_spectra_of
+
+        return await xrf_spectra_of(info, self.local_id, "sample")
+
+    @strawberry.field(
+        description="What the user asked to collect: the sample's plan, else its crystal's (since 1.2.0)."
+    )
+    async def diffraction_plan(
+        self, info: Info
+    ) -> Annotated[DiffractionPlan, strawberry.lazy(_SCREENING)] | None:
+        from site_adapter.graphql.screening import diffraction_plan_of
+
+        return await diffraction_plan_of(info, self.local_id)
 
     @classmethod
     async def resolve_reference(cls, info: Info, id: strawberry.ID) -> Sample | None:

@@ -31,6 +31,8 @@ from site_adapter.backends.ispyb import (
     grids,
     processing,
     samples,
+    scans,
+    screening,
 )
 from site_adapter.backends.ispyb.connection import Database
 from site_adapter.backends.ispyb.localtime import WallClock
@@ -174,6 +176,28 @@ class IspybBackend:
 
     async def snapshots_by_id(self, ids: Sequence[str]) -> dict[str, model.Snapshot]:
         return await files.snapshots_by_id(self.db, self.schema, ids)
+
+    # Characterisation, scans and plans (base.ScreeningBackend, since 1.2.0)
+    async def screenings_by_collection(self, ids: Sequence[str]) -> dict[str, list[model.Screening]]:
+        return await screening.by_collection(self.db, self.schema, ids)
+
+    async def energy_scans_by_session(self, ids: Sequence[str]) -> dict[str, list[model.EnergyScan]]:
+        return await scans.energy_scans(self.db, self.schema, ids, "session")
+
+    async def energy_scans_by_sample(self, ids: Sequence[str]) -> dict[str, list[model.EnergyScan]]:
+        return await scans.energy_scans(self.db, self.schema, ids, "sample")
+
+    async def xrf_spectra_by_session(self, ids: Sequence[str]) -> dict[str, list[model.XrfSpectrum]]:
+        return await scans.xrf_spectra(self.db, self.schema, ids, "session")
+
+    async def xrf_spectra_by_sample(self, ids: Sequence[str]) -> dict[str, list[model.XrfSpectrum]]:
+        return await scans.xrf_spectra(self.db, self.schema, ids, "sample")
+
+    async def diffraction_plans_by_sample(self, ids: Sequence[str]) -> dict[str, model.DiffractionPlan]:
+        return await scans.plans_by_sample(self.db, self.schema, ids)
+
+    async def diffraction_plans_by_collection(self, ids: Sequence[str]) -> dict[str, model.DiffractionPlan]:
+        return await scans.plans_by_collection(self.db, self.schema, ids)
 
     # Access facts, beyond the protocol, for the access-control layer
     async def proposals_of_login(self, login: str) -> set[str]:

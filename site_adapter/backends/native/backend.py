@@ -15,6 +15,7 @@ from mx_schema import postgres
 from site_adapter import access, model, query
 from site_adapter.backends import base
 from site_adapter.backends.native import queries as q
+from site_adapter.backends.native import screening as sc
 from site_adapter.backends.native.migrate import migrate
 from site_adapter.zones import facility_zone
 
@@ -402,6 +403,74 @@ class NativeBackend:
         wanted = {i for i in ids if isinstance(i, str) and "-" in i}
         found = await self.snapshots_by_collection(sorted({i.split("-", 1)[0] for i in wanted}))
         return {s.local_id: s for snaps in found.values() for s in snaps if s.local_id in wanted}
+
+    # --- characterisation, scans and plans (base.ScreeningBackend, since 1.2.0) ----------------
+
+    async def screenings_by_collection(self, ids: Sequence[str]) -> dict[str, list[model.Screening]]:
+        return await sc.grouped(
+            self._fetch,
+            "screening",
+            "data_collection_id",
+            _int_ids(ids),
+            "data_collection",
+            "data_collection_id",
+            sc.screening,
+            ids,
+        )
+
+    async def energy_scans_by_session(self, ids: Sequence[str]) -> dict[str, list[model.EnergyScan]]:
+        return await sc.grouped(
+            self._fetch,
+            "energy_scan",
+            "session_id",
+            _int_ids(ids),
+            "session",
+            "session_id",
+            sc.energy_scan,
+            ids,
+        )
+
+    async def energy_scans_by_sample(self, ids: Sequence[str]) -> dict[str, list[model.EnergyScan]]:
+        return await sc.grouped(
+            self._fetch,
+            "energy_scan",
+            "sample_id",
+            _int_ids(ids),
+            "session",
+            "session_id",
+            sc.energy_scan,
+            ids,
+        )
+
+    async def xrf_spectra_by_session(self, ids: Sequence[str]) -> dict[str, list[model.XrfSpectrum]]:
+        return await sc.grouped(
+            self._fetch,
+            "xrf_spectrum",
+            "session_id",
+            _int_ids(ids),
+            "session",
+            "session_id",
+            sc.xrf_spectrum,
+            ids,
+        )
+
+    async def xrf_spectra_by_sample(self, ids: Sequence[str]) -> dict[str, list[model.XrfSpectrum]]:
+        return await sc.grouped(
+            self._fetch,
+            "xrf_spectrum",
+            "sample_id",
+            _int_ids(ids),
+            "session",
+            "session_id",
+            sc.xrf_spectrum,
+            ids,
+        )
+
+    async def diffraction_plans_by_sample(self, ids: Sequence[str]) -> dict[str, model.DiffractionPlan]:
+        return await sc.plans_by_sample(self._fetch, _int_ids(ids))
+
+    async def diffraction_plans_by_collection(self, ids: Sequence[str]) -> dict[str, model.DiffractionPlan]:
+        return await sc.plans_by_collection(self._fetch, _int_ids(ids))
 
 
 def _audit(rows: Sequence[asyncpg.Record]) -> None:

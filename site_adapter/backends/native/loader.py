@@ -11,6 +11,7 @@ from typing import Any
 
 import asyncpg
 
+from site_adapter.backends.native.screening_demo import load_screening_demo
 from site_adapter.demo_data import DemoFacility
 
 COLUMNS: dict[str, tuple[str, ...]] = {
@@ -318,6 +319,7 @@ async def load_demo(
         if progress:
             progress(done)
         await refresh_best_processing(conn)
+        counts.update(await load_screening_demo(conn, site, seed))  # issue 16: after the collections
     await conn.execute("ANALYZE")
     return counts
 
