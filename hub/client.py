@@ -18,7 +18,6 @@ from typing import Any
 import httpx
 import orjson
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-
 from opentelemetry import trace
 
 from mx_hub import tracing
@@ -181,7 +180,9 @@ class SiteClient:
                 outcome = "ok" if not answer.errors else "error"
                 return answer
             except SiteFailure as failure:
-                outcome = {SITE_TIMEOUT: "timeout", SITE_UNAVAILABLE: "unavailable"}.get(failure.code, "error")
+                outcome = {SITE_TIMEOUT: "timeout", SITE_UNAVAILABLE: "unavailable"}.get(
+                    failure.code, "error"
+                )
                 span.set_status(trace.Status(trace.StatusCode.ERROR, str(failure)))
                 raise
             finally:

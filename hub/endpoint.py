@@ -27,7 +27,6 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
 from mx_hub import tracing
-
 from mx_hub.auth import ApiTokens, Caller
 from mx_hub.callers import Gate
 from mx_hub.client import CURRENT_CALLER, CallerScope

@@ -123,7 +123,9 @@ class RedisState:
         answer = await self._await_answer(client, leader.decode(), wait)
         return answer if answer is not None else await run()
 
-    async def _lead(self, client: aioredis.Redis, lock: str, token: str, run: Callable[[], Awaitable[bytes]]) -> bytes:
+    async def _lead(
+        self, client: aioredis.Redis, lock: str, token: str, run: Callable[[], Awaitable[bytes]]
+    ) -> bytes:
         try:
             result = await run()
         except BaseException:
@@ -162,7 +164,9 @@ class RedisState:
         if client is None:
             return True
         try:
-            return bool(await client.set(f"{self.ns}:claim:{what}", "1", nx=True, px=max(1, int(seconds * 1000))))
+            return bool(
+                await client.set(f"{self.ns}:claim:{what}", "1", nx=True, px=max(1, int(seconds * 1000)))
+            )
         except (RedisError, OSError) as exc:
             self._degrade(exc)
             return True
