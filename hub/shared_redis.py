@@ -56,6 +56,7 @@ class RedisState:
         self._redis: aioredis.Redis | None = None
         self._down_until = 0.0
         self._warned_at = -1e9
+        self.waiting = 0  # calls now waiting for another process's answer (tests watch it)
 
     async def start(self) -> None:
         self._redis = aioredis.Redis.from_url(
@@ -148,16 +149,20 @@ class RedisState:
         """The leader's answer, or None if it gives none within `wait` s (it died, or Redis went away)."""
         loop = asyncio.get_running_loop()
         end = loop.time() + wait
-        while loop.time() < end:
-            try:
-                found: bytes | None = await client.get(f"{self.ns}:answer:{leader}")
-            except (RedisError, OSError) as exc:
-                self._degrade(exc)
-                return None
-            if found is not None:
-                return found
-            await asyncio.sleep(POLL)
-        return None
+        self.waiting += 1
+        try:
+            while loop.time() < end:
+                try:
+                    found: bytes | None = await client.get(f"{self.ns}:answer:{leader}")
+                except (RedisError, OSError) as exc:
+                    self._degrade(exc)
+                    return None
+                if found is not None:
+                    return found
+                await asyncio.sleep(POLL)
+            return None
+        finally:
+            self.waiting -= 1
 
     async def claim(self, what: str, seconds: float) -> bool:
         client = self._client()

@@ -177,6 +177,12 @@ async def open_backend(
     help="PostgreSQL with the indexer's image sets, for an ISPyB site (a native site keeps them in "
     "its own store). [env MXHUB_IMAGE_STORE_DSN]",
 )
+@click.option(
+    "--metrics-token",
+    envvar="MXHUB_METRICS_TOKEN",
+    help="GET /metrics asks for `Authorization: Bearer <this>`; open without it (keep the port "
+    "internal). [env MXHUB_METRICS_TOKEN]",
+)
 def serve(
     backend: str,
     dsn: str | None,
@@ -195,6 +201,7 @@ def serve(
     audit_log: str | None,
     open_access: bool,
     image_store_dsn: str | None,
+    metrics_token: str | None,
 ) -> None:
     from mx_schema.ids import SITE_NAME
     from site_adapter.app import create_app
@@ -232,6 +239,7 @@ def serve(
                 access_policy=policy,
                 services=services,
                 schema_version=schema_version,
+                metrics_token=metrics_token or None,
             )
             served = Served(name, app, host, port).bind()
 
