@@ -27,6 +27,9 @@ from mx_hub.shared import MemoryState, SharedState
 from mx_hub.trust import DEFAULT_TTL, HEADER, sign_caller
 from mx_schema.errors import SITE_ERROR, SITE_TIMEOUT, SITE_UNAVAILABLE
 
+# How a failed call is counted in the hub's metrics (mxhub_hub_site_calls_total's `outcome`).
+_OUTCOMES: dict[str, str] = {SITE_TIMEOUT: "timeout", SITE_UNAVAILABLE: "unavailable"}
+
 
 class SiteFailure(Exception):
     """A site did not give a usable answer; `code` says how (unavailable, timeout, error)."""
@@ -180,9 +183,7 @@ class SiteClient:
                 outcome = "ok" if not answer.errors else "error"
                 return answer
             except SiteFailure as failure:
-                outcome = {SITE_TIMEOUT: "timeout", SITE_UNAVAILABLE: "unavailable"}.get(
-                    failure.code, "error"
-                )
+                outcome = _OUTCOMES.get(failure.code, "error")
                 span.set_status(trace.Status(trace.StatusCode.ERROR, str(failure)))
                 raise
             finally:

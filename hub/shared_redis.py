@@ -99,7 +99,7 @@ class RedisState:
         if client is None or self.capacity <= 0:
             return await self.local.take(key)
         try:
-            wait = await client.eval(_TAKE, 1, f"{self.ns}:rate:{key}", self.capacity, self.capacity / 60.0)  # type: ignore[misc]  # redis-py types eval as maybe-sync
+            wait = await client.eval(_TAKE, 1, f"{self.ns}:rate:{key}", self.capacity, self.capacity / 60.0)
         except (RedisError, OSError) as exc:
             self._degrade(exc)
             return await self.local.take(key)
@@ -121,7 +121,7 @@ class RedisState:
             return await self._lead(client, lock, token, run)
         if leader is None:  # the other call ended between our two commands: this one is new
             return await run()
-        answer = await self._await_answer(client, leader.decode(), wait)
+        answer = await self._await_answer(client, _text(leader), wait)
         return answer if answer is not None else await run()
 
     async def _lead(
@@ -141,7 +141,7 @@ class RedisState:
 
     async def _release(self, client: aioredis.Redis, lock: str, token: str) -> None:
         try:
-            await client.eval(_RELEASE, 1, lock, token)  # type: ignore[misc]
+            await client.eval(_RELEASE, 1, lock, token)
         except (RedisError, OSError) as exc:
             self._degrade(exc)
 
@@ -153,12 +153,12 @@ class RedisState:
         try:
             while loop.time() < end:
                 try:
-                    found: bytes | None = await client.get(f"{self.ns}:answer:{leader}")
+                    found = await client.get(f"{self.ns}:answer:{leader}")
                 except (RedisError, OSError) as exc:
                     self._degrade(exc)
                     return None
                 if found is not None:
-                    return found
+                    return found.encode() if isinstance(found, str) else found
                 await asyncio.sleep(POLL)
             return None
         finally:
@@ -185,7 +185,7 @@ class RedisState:
         except (RedisError, OSError) as exc:
             self._degrade(exc)
             return None
-        return found.decode() if found is not None else "0"
+        return _text(found) if found is not None else "0"
 
     async def registry_changed(self) -> None:
         client = self._client()
@@ -195,3 +195,7 @@ class RedisState:
             await client.incr(f"{self.ns}:registry")
         except (RedisError, OSError) as exc:
             self._degrade(exc)
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value
