@@ -12,9 +12,7 @@ from contextlib import ExitStack
 import httpx
 import pytest
 from opentelemetry import trace
-from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor
-from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.sdk.trace import ReadableSpan
 from prometheus_client.parser import text_string_to_metric_families
 
 from site_adapter.lims.app import create_lims_app
@@ -24,7 +22,6 @@ from tests.fixtures.sites import serve_in_thread
 
 STITCHED = """{ dataCollections(filter: {site: "esrf"}, first: 20) { totalCount edges { node { localId
   sample { barcode crystallisation { pinBarcode } } } } } }"""
-EXPORTER = InMemorySpanExporter()
 
 
 class Recorder:
@@ -117,17 +114,6 @@ async def test_metrics_of_hub_site_and_lims(federation):
     assert total(at_lims, "mxhub_lims_lookups_total") >= len({s["barcode"] for s in shown})
     assert total(at_lims, "mxhub_lims_lookup_records_total") >= len(found)
     assert total(at_lims, "mxhub_db_pool_connections", pool="lims", state="max") == 2
-
-
-@pytest.fixture(scope="module")
-def spans():
-    """Every span of this process, in memory: the process's provider (set once per process) gets our exporter."""
-    provider = trace.get_tracer_provider()
-    if not isinstance(provider, TracerProvider):
-        provider = TracerProvider()
-        trace.set_tracer_provider(provider)
-    provider.add_span_processor(SimpleSpanProcessor(EXPORTER))
-    yield EXPORTER
 
 
 def _parent_chain(span: ReadableSpan, by_id: dict[int, ReadableSpan]) -> list[ReadableSpan]:
