@@ -162,6 +162,9 @@ class GraphQLEndpoint(GraphQLHttp):
         )
         started = time.perf_counter()
         result = await self._run(doc, gql, context, caller)
+        if self.metrics is not None:
+            for report in context.reports.values():
+                self.metrics.site_reports.labels(report.name, report.status).inc()
         extensions: dict[str, Any] = {
             "schemaVersion": SCHEMA_VERSION,
             "sites": [vars(r) for r in sorted(context.reports.values(), key=lambda r: r.name)],

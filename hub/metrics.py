@@ -50,6 +50,13 @@ class HubMetrics:
             buckets=BUCKETS,
             registry=self.registry,
         )
+        self.site_reports = Counter(
+            "mxhub_hub_site_answers",
+            "What each site gave the requests that asked it, as the answers' extensions.sites report it "
+            "(ok, error, timeout -- the soft deadline included --, unavailable, down)",
+            ["site", "status"],
+            registry=self.registry,
+        )
         self.shared_calls = Counter(
             "mxhub_hub_site_calls_shared",
             "Calls to sites answered by an identical call already in flight in another hub process",

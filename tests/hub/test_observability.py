@@ -99,6 +99,10 @@ async def test_metrics_of_hub_site_and_lims(federation):
     assert total(at_hub, "mxhub_hub_site_call_seconds_count", site="esrf") == calls
     assert total(at_hub, "mxhub_hub_site_calls_total", site="lims") == lims_app.graphql
     assert total(at_hub, "mxhub_db_pool_connections", pool="registry", state="max") == 4
+    reported = {(s["name"], s["status"]) for s in body["extensions"]["sites"]}
+    for name, status in reported:  # what the answer reported per site, counted the same
+        assert total(at_hub, "mxhub_hub_site_answers_total", site=name, status=status) == 1
+    assert ("esrf", "ok") in reported
 
     at_site = samples(site_page)
     assert total(at_site, "mxhub_site_requests_total") == site_app.graphql
