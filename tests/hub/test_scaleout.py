@@ -7,7 +7,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from contextlib import ExitStack
+import os
+import queue
+import re
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 
 import httpx
 
@@ -154,3 +161,38 @@ async def test_a_hub_whose_redis_is_gone_answers_from_its_own_state(hub_dsn, cap
     assert body == {"data": {"sites": []}, "extensions": body["extensions"]}, body
     assert statuses == [200, 429]  # the limit still holds, from the hub's own buckets
     assert any("Redis" in r.getMessage() and "unavailable" in r.getMessage() for r in caplog.records)
+
+
+@contextmanager
+def _hub_process(dsn: str, *options: str) -> Iterator[str]:
+    """`mxhub hub serve` as its own process on a free port; yields its base URL, terminates it after."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "mxhub", "hub", "serve", "--dsn", dsn, "--port", "0", *options],
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "MXHUB_HEALTH_INTERVAL": "0"},
+    )
+    lines: queue.Queue[str] = queue.Queue()
+    threading.Thread(target=lambda: [lines.put(x) for x in proc.stderr], daemon=True).start()
+    try:
+        while True:  # bounded: each line waits at most 120 s, and the process prints a few at start
+            line = lines.get(timeout=120)
+            found = re.search(r"hub serving (http://\S+)/graphql", line)
+            if found:
+                yield found.group(1)
+                return
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+async def test_two_hub_processes_from_the_command_line_share_a_rate_limit(hub_dsn, redis_url):
+    # The same as the first test, through `mxhub hub serve --redis-url` in two real processes.
+    options = ("--redis-url", redis_url, "--rate-limit", "3")
+    with _hub_process(hub_dsn, *options) as a, _hub_process(hub_dsn, *options) as b:
+        async with httpx.AsyncClient(timeout=60) as client:
+            statuses = [
+                (await client.post(url + "/graphql", json={"query": "{ __typename }"})).status_code
+                for url in (a, b, a, b, a, b)
+            ]
+    assert statuses.count(200) == 3 and statuses.count(429) == 3, statuses
