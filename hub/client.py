@@ -1,12 +1,14 @@
 """Every call from the hub to a site goes through here: one pooled httpx client, timeouts, the
 caller's signed identity on every request (X-MXHub-Caller), and de-duplication of identical
-concurrent requests of the same caller (sent once, answered to each). Never shares across callers.
+concurrent requests of the same caller (sent once, answered to each) -- across hub processes too when
+their state is shared (shared.py) -- each call a traced, counted span. Never shares across callers.
 """
 
 from __future__ import annotations
 
 import asyncio
 import functools
+import hashlib
 import socket
 import time
 from contextvars import ContextVar
@@ -16,10 +18,17 @@ from typing import Any
 import httpx
 import orjson
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from opentelemetry import trace
 
+from mx_hub import tracing
 from mx_hub.auth import ANONYMOUS, Caller
+from mx_hub.metrics import HubMetrics
+from mx_hub.shared import MemoryState, SharedState
 from mx_hub.trust import DEFAULT_TTL, HEADER, sign_caller
 from mx_schema.errors import SITE_ERROR, SITE_TIMEOUT, SITE_UNAVAILABLE
+
+# How a failed call is counted in the hub's metrics (mxhub_hub_site_calls_total's `outcome`).
+_OUTCOMES: dict[str, str] = {SITE_TIMEOUT: "timeout", SITE_UNAVAILABLE: "unavailable"}
 
 
 class SiteFailure(Exception):
@@ -64,6 +73,8 @@ class SiteClient:
         max_connections: int = 200,
         headers: dict[str, str] | None = None,
         signing_key: Ed25519PrivateKey | None = None,
+        shared: SharedState | None = None,
+        metrics: HubMetrics | None = None,
     ) -> None:
         # TCP_NODELAY: small GraphQL requests must not wait for the peer's delayed ACK.
         transport = httpx.AsyncHTTPTransport(
@@ -77,6 +88,8 @@ class SiteClient:
         self.signing_key = signing_key
         self._in_flight: dict[tuple[str, bytes, Caller], asyncio.Task[SiteAnswer]] = {}
         self.sent = 0  # requests actually sent (tests check de-duplication with it)
+        self.shared: SharedState = shared or MemoryState(0)
+        self.metrics = metrics
 
     async def close(self) -> None:
         await self._http.aclose()
@@ -103,7 +116,8 @@ class SiteClient:
             # (or whose client goes away) stops waiting, and the others sharing the call still get the
             # answer. Cancelling the shared call under them made CancelledError escape as an HTTP 500.
             pending = asyncio.get_running_loop().create_task(
-                self._send(
+                self._send_shared(
+                    _shared_key(key),
                     site,
                     url,
                     body,
@@ -149,18 +163,59 @@ class SiteClient:
             scope.tokens[audience] = (token, now)
         return {HEADER: token}
 
+    async def _send_shared(
+        self, key: str, site: str, url: str, body: bytes, timeout: float, headers: dict[str, str]
+    ) -> SiteAnswer:
+        """The call, sent by this process or by another hub already sending the same one (shared.py)."""
+        if isinstance(self.shared, MemoryState):  # nothing shared: no need to encode the answer
+            return await self._send(site, url, body, timeout, headers)
+        ran = False
+
+        async def run() -> bytes:
+            nonlocal ran
+            ran = True
+            try:
+                return _encode(await self._send(site, url, body, timeout, headers))
+            except SiteFailure as failure:
+                return orjson.dumps({"failure": failure.code, "message": str(failure)})
+
+        encoded = await self.shared.single_flight(key, timeout + 1.0, run)
+        if not ran and self.metrics is not None:
+            self.metrics.shared_calls.inc()
+        return _decode(site, encoded)
+
     async def _send(
         self, site: str, url: str, body: bytes, timeout: float, headers: dict[str, str] | None
+    ) -> SiteAnswer:
+        with tracing.tracer.start_as_current_span(
+            f"POST {site}",
+            kind=trace.SpanKind.CLIENT,
+            attributes={"mxhub.site": site, "http.request.method": "POST", "url.full": url},
+        ) as span:
+            outgoing = {"content-type": "application/json", "accept": "application/json", **(headers or {})}
+            tracing.outgoing(outgoing)  # traceparent of this span, and the hub's request id
+            start = time.perf_counter()
+            outcome = "error"
+            try:
+                answer = await self._post(site, url, body, timeout, outgoing)
+                outcome = "ok" if not answer.errors else "error"
+                return answer
+            except SiteFailure as failure:
+                outcome = _OUTCOMES.get(failure.code, "error")
+                span.set_status(trace.Status(trace.StatusCode.ERROR, str(failure)))
+                raise
+            finally:
+                if self.metrics is not None:
+                    self.metrics.site_calls.labels(site, outcome).inc()
+                    self.metrics.site_latency.labels(site).observe(time.perf_counter() - start)
+
+    async def _post(
+        self, site: str, url: str, body: bytes, timeout: float, headers: dict[str, str]
     ) -> SiteAnswer:
         self.sent += 1
         start = time.perf_counter()
         try:
-            response = await self._http.post(
-                url,
-                content=body,
-                timeout=timeout,
-                headers={"content-type": "application/json", "accept": "application/json", **(headers or {})},
-            )
+            response = await self._http.post(url, content=body, timeout=timeout, headers=headers)
         except httpx.TimeoutException:
             raise SiteFailure(
                 site, SITE_TIMEOUT, f"site {site} did not answer within {timeout:g} s"
@@ -194,3 +249,25 @@ class SiteClient:
             ms=ms,
             extensions=extensions if isinstance(extensions, dict) else {},
         )
+
+
+def _shared_key(key: tuple[str, bytes, Caller]) -> str:
+    """The in-flight key as every hub process spells it: the caller by its fields, in a fixed order."""
+    url, body, caller = key
+    who = orjson.dumps([caller.login, sorted(caller.staff_beamlines), caller.admin, caller.via])
+    return hashlib.sha256(url.encode() + b"\0" + body + b"\0" + who).hexdigest()
+
+
+def _encode(answer: SiteAnswer) -> bytes:
+    return orjson.dumps(
+        {"data": answer.data, "errors": answer.errors, "ms": answer.ms, "extensions": answer.extensions},
+        default=str,
+    )
+
+
+def _decode(site: str, raw: bytes) -> SiteAnswer:
+    """A call's answer as _send_shared encoded it (here or in another hub); a failure is raised again."""
+    found = orjson.loads(raw)
+    if "failure" in found:
+        raise SiteFailure(site, found["failure"], found["message"])
+    return SiteAnswer(site, found["data"], found["errors"], found["ms"], found["extensions"])

@@ -6,6 +6,7 @@ report per site in the answer. No resolver, no policy on who may see what lives 
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections import OrderedDict
 from typing import Any
@@ -21,9 +22,11 @@ from graphql import (
     specified_rules,
     validate,
 )
+from opentelemetry import trace
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
+from mx_hub import tracing
 from mx_hub.auth import ApiTokens, Caller
 from mx_hub.callers import Gate
 from mx_hub.client import CURRENT_CALLER, CallerScope
@@ -31,11 +34,15 @@ from mx_hub.context import HubContext
 from mx_hub.execution import HubExecutor, field_resolver
 from mx_hub.limits import HUB_RULES, MAX_TOKENS
 from mx_hub.masking import mask_site_error
+from mx_hub.metrics import HubMetrics
 from mx_hub.registry import Registry
 from mx_hub.runtime import Runtime
 from mx_hub.settings import HubSettings
 from mx_schema import SCHEMA_VERSION, http
+from mx_schema.operations import OBSERVED, Observed, OperationLabels, request_id, root_fields
 from mx_schema.view import GraphQLHttp, Outcome
+
+log = logging.getLogger("mxhub.hub")
 
 
 class DocumentCache:
@@ -87,14 +94,54 @@ class GraphQLEndpoint(GraphQLHttp):
         self.api_tokens = api_tokens
         self.gate = gate
         self.runtime = runtime
+        self.metrics: HubMetrics | None = None  # app.py sets it
+        self.labels = OperationLabels(root_fields(schema))
 
     async def handle_request(self, request: Request) -> Response:
-        """The Starlette endpoint: the view's answer as a response."""
+        """The Starlette endpoint: the view's answer as a response, traced, counted and logged under the
+        request's id (X-Request-Id, accepted from the client or made here, sent on to every site)."""
+        observed = Observed(request_id(request.headers.get(tracing.REQUEST_ID_HEADER)))
+        tokens = (OBSERVED.set(observed), tracing.REQUEST_ID.set(observed.request_id))
+        started = time.perf_counter()
+        status = 500
+        try:
+            with tracing.tracer.start_as_current_span(
+                "POST /graphql",
+                context=tracing.incoming(request.headers),
+                kind=trace.SpanKind.SERVER,
+                attributes={"http.request.method": request.method, "mxhub.request_id": observed.request_id},
+            ) as span:
+                response = await self._respond(request)
+                status = response.status_code
+                span.set_attribute("http.response.status_code", status)
+                span.set_attribute("graphql.operation.name", self.labels.get(observed.request))
+            response.headers[tracing.REQUEST_ID_HEADER] = observed.request_id
+            return response
+        finally:
+            OBSERVED.reset(tokens[0])
+            tracing.REQUEST_ID.reset(tokens[1])
+            self._count(observed, status, time.perf_counter() - started)
+
+    async def _respond(self, request: Request) -> Response:
         try:
             answer = await self.handle(request)
         except ClientDisconnect:
             return Response(status_code=499)  # the caller has gone
         return Response(answer.body, answer.status, dict(answer.headers), media_type=answer.media_type)
+
+    def _count(self, observed: Observed, status: int, seconds: float) -> None:
+        label = self.labels.get(observed.request)
+        if self.metrics is not None:
+            self.metrics.requests.labels(label, str(status)).inc()
+            self.metrics.latency.labels(label).observe(seconds)
+        log.info(
+            "graphql request_id=%s operation=%s status=%d ms=%.1f",
+            observed.request_id,
+            label,
+            status,
+            seconds * 1000,
+            extra={"request_id": observed.request_id, "operation": label, "status": status},
+        )
 
     async def admit(self, request: http.HttpRequest) -> Caller:
         return await self.gate.admit(request)  # type: ignore[arg-type]  # the Starlette request
@@ -104,6 +151,7 @@ class GraphQLEndpoint(GraphQLHttp):
         doc, errors = self.documents.get(gql.query)
         if errors or doc is None:
             return Outcome(None, errors)
+        await self.registry.sync()  # another hub on this registry may have registered a site
         context = HubContext(
             registry=self.registry,
             client=self.runtime.client,
@@ -114,6 +162,9 @@ class GraphQLEndpoint(GraphQLHttp):
         )
         started = time.perf_counter()
         result = await self._run(doc, gql, context, caller)
+        if self.metrics is not None:
+            for report in context.reports.values():
+                self.metrics.site_reports.labels(report.name, report.status).inc()
         extensions: dict[str, Any] = {
             "schemaVersion": SCHEMA_VERSION,
             "sites": [vars(r) for r in sorted(context.reports.values(), key=lambda r: r.name)],

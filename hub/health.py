@@ -2,7 +2,8 @@
 for its SDL) and marks it up or down in the registry, naming why; a site's SDL and version are refreshed,
 so an upgraded site's capabilities are seen (issue 21) -- unless the site now serves what registration
 would refuse (another major version, a missing core): then it is down, named, with its last good SDL
-kept. Changes nothing but the registry's records."""
+kept. With N hubs on one registry, one of them runs each round (shared.py) and all read its marks.
+Changes nothing but the registry's records."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from mx_hub.client import SiteAnswer, SiteClient, SiteFailure
 from mx_hub.compat import differences
 from mx_hub.registration import refusal
 from mx_hub.registry import Registry
+from mx_hub.shared import MemoryState, SharedState
 from mx_schema.errors import SITE_ERROR, SITE_INCOMPATIBLE
 
 log = logging.getLogger("mxhub.hub")
@@ -77,11 +79,21 @@ def _why_unhealthy(name: str, answer: SiteAnswer) -> str:
     return f"site {name} answered errors to a health check{detail}"
 
 
-async def health_loop(registry: Registry, client: SiteClient, interval: float, timeout: float) -> None:
-    """Health checks every `interval` s until cancelled; a failed round is logged, not fatal."""
+async def health_loop(
+    registry: Registry,
+    client: SiteClient,
+    interval: float,
+    timeout: float,
+    shared: SharedState | None = None,
+) -> None:
+    """Health checks every `interval` s until cancelled; a failed round is logged, not fatal. With shared
+    state, the hub that claims a round runs it (N hubs do not each check every site each interval)."""
+    shared = shared or MemoryState(0)
     while True:
         await asyncio.sleep(interval)
         try:
+            if not await shared.claim("health-round", interval * 0.9):
+                continue
             # The site timeout, not a fixed 5 s: a site slow on a loaded machine is slow, not down.
             await check_health(registry, client, timeout)
         except Exception:  # noqa: BLE001 - a failed round must not end the loop

@@ -1,12 +1,17 @@
-"""The registry of sites in PostgreSQL: what the hub fans out to, and each site's health."""
+"""The registry of sites in PostgreSQL: what the hub fans out to, and each site's health.
+
+Read from memory on the fan-out path; with several hubs on one registry, a change any of them makes
+bumps the shared registry version (shared.py) and the others reload before their next request."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from dataclasses import dataclass
 
 import asyncpg
 
+from mx_hub.shared import MemoryState, SharedState
 from mx_schema.postgres import Migrations, Pool
 
 # The registry's version table; a registry migrated before it existed (every script run on each start,
@@ -36,12 +41,26 @@ class Registry:
         self.dsn = dsn
         self._pool = Pool(dsn, min_size=1, max_size=4, timeout=10)
         self._cache: dict[str, SiteRecord] = {}
+        self.shared: SharedState = MemoryState(0)  # the hub's (app.py sets it before start)
+        self._version: str | None = None  # the shared registry version self._cache was read at
+        self._sync_lock = asyncio.Lock()
 
     async def start(self) -> None:
         pool = await self._pool.open()
         async with pool.acquire() as conn:
             await MIGRATIONS.apply(conn)
+        self._version = await self.shared.registry_version()  # read before the rows: no change is lost
         await self.refresh()
+
+    async def sync(self) -> None:
+        """Reload the sites if another hub changed them since this one read them (one GET when shared)."""
+        version = await self.shared.registry_version()
+        if version is None or version == self._version:
+            return
+        async with self._sync_lock:
+            if version != self._version:
+                await self.refresh()
+                self._version = version
 
     async def close(self) -> None:
         await self._pool.close()
@@ -90,11 +109,13 @@ class Registry:
         )
         rec = _record(row)
         self._cache[name] = rec
+        await self.shared.registry_changed()
         return rec
 
     async def remove(self, name: str) -> bool:
         done = await self.pool.execute("DELETE FROM site WHERE name = $1", name)
         self._cache.pop(name, None)
+        await self.shared.registry_changed()
         return str(done).endswith("1")
 
     async def mark(
@@ -128,6 +149,7 @@ class Registry:
             )
         if row is not None:
             self._cache[name] = _record(row)
+            await self.shared.registry_changed()
 
 
 def _record(r: asyncpg.Record) -> SiteRecord:

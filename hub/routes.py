@@ -44,6 +44,7 @@ def status_routes(registry: Registry, runtime: Runtime) -> list[Route]:
     async def ready(request: Request) -> JSONResponse:
         try:
             await registry.pool.fetchval("SELECT 1")
+            await registry.sync()
         except Exception as exc:  # noqa: BLE001 - any failure of the registry means not ready
             log.warning("registry not ready: %s", exc)
             return JSONResponse({"status": "unavailable"}, status_code=503)

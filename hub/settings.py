@@ -18,3 +18,7 @@ class HubSettings:
     oidc_jwks: str | None = None  # a JWKS file path or URL
     oidc_audience: str | None = None
     rate_limit: int = 600  # requests per minute per caller (0: off)
+    redis_url: str | None = (
+        None  # shared state of N hubs on one registry (shared.py); None: this process's own
+    )
+    metrics_token: str | None = None  # GET /metrics needs `Authorization: Bearer <it>`; None: open

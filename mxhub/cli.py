@@ -31,8 +31,15 @@ COMMANDS = [
     type=click.Choice(["debug", "info", "warning", "error"]),
     help="[env MXHUB_LOG_LEVEL]",
 )
-def main(log_level: str) -> None:
+@click.pass_context
+def main(ctx: click.Context, log_level: str) -> None:
     logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from mxhub import tracing
+
+    try:  # traces only when an OTEL_* exporter is configured (docs/operations.md)
+        tracing.configure(f"mxhub-{ctx.invoked_subcommand or 'cli'}")
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from None
 
 
 for module_name, attr in COMMANDS:

@@ -14,6 +14,7 @@ from graphql import GraphQLError, OperationType, get_operation_ast, parse
 
 from mx_schema import graphiql, http
 from mx_schema.limits import MAX_TOKENS
+from mx_schema.operations import OBSERVED
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,6 +123,9 @@ class GraphQLHttp:
         gql = http.parse_request(
             request.method, request.headers.get("content-type"), body, request.query_params
         )
+        observed = OBSERVED.get()
+        if observed is not None:  # for the app's metrics and request log (mx_schema.operations)
+            observed.request = gql
         if request.method == "GET" and selects_mutation(gql.query, gql.operation_name):
             # GraphQL over HTTP, GET: "the server MUST NOT execute a mutation", 405 with application/json.
             raise http.RequestError("mutations need POST", status=405)

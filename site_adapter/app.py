@@ -1,4 +1,5 @@
-"""The site adapter as an ASGI app: /graphql (federation subgraph), /health, /ready, /previews/... (issue 22).
+"""The site adapter as an ASGI app: /graphql (federation subgraph), /health, /ready, /metrics, /files/...,
+/previews/... (issues 16, 18, 22).
 
 The app owns the backend's lifetime; it knows the Backend protocol, never a store's SQL.
 """
@@ -27,6 +28,7 @@ from site_adapter.graphql.context import SiteContext, SiteServices, make_loaders
 from site_adapter.graphql.preview_http import PreviewRoutes
 from site_adapter.graphql.schema import schema as site_schema
 from site_adapter.graphql.view import GraphQLView, OlderVersion
+from site_adapter.metrics import SiteMetrics, metrics_endpoint
 
 log = logging.getLogger("mxhub.site")
 
@@ -39,13 +41,15 @@ def create_app(
     manage_backend: bool = True,
     access_policy: AccessPolicy | None = None,
     schema_version: str | None = None,
+    metrics_token: str | None = None,
 ) -> Starlette:
     """An app serving `backend` as site `site`; it starts and closes the backend unless told not to.
 
     With an access policy every request is scoped to the caller the trusted hub vouches for (anonymous
     without a token); without one the site trusts its network and shows everything. `schema_version`
     (e.g. "1.0") serves an older minor version kept in mx_schema's versions/ as a site of that version
-    would (docs/facility.md, "Versions"); a version not kept is a ValueError.
+    would (docs/facility.md, "Versions"); a version not kept is a ValueError. `metrics_token`: GET
+    /metrics asks for it as a bearer token (open without it; docs/operations.md).
     """
     if not SITE_NAME.match(site):
         raise ValueError(f"site name {site!r} must be lower-case letters, digits, '-' or '_'")
@@ -91,23 +95,37 @@ def create_app(
             if manage_backend:
                 await backend.close()
 
-    view = GraphQLView(site_schema, make_context, access_policy, older)
+    metrics = SiteMetrics("site")
+    metrics.watch_pool(backend.kind, lambda: store_pool(backend))
+    view = GraphQLView(site_schema, make_context, access_policy, older, metrics)
     previews = PreviewRoutes(
         site,
         backend,
         lambda: given.image_pool or (getattr(backend, "pool", None) if backend.kind == "native" else None),
         access_policy,
     )
-    return Starlette(
+    app = Starlette(
         routes=[
             *view.routes("/graphql"),
             Route("/health", health),
             Route("/ready", ready),
             *previews.routes(),  # issue 22: /previews/{image set id}/...
             *file_routes(backend, site, access_policy, roots),  # GET /files/{id} (docs/files.md)
+            Route("/metrics", metrics_endpoint(metrics, metrics_token)),
         ],
         lifespan=lifespan,
     )
+    app.state.metrics = metrics
+    return app
+
+
+def store_pool(backend: Backend) -> object:
+    """The backend's connection pool, for metrics (None when it has none open)."""
+    holder = getattr(backend, "db", backend)  # the ISPyB backend keeps its pool in its Database
+    try:
+        return getattr(holder, "pool", None)
+    except BackendError:  # not started
+        return None
 
 
 def _older_version(schema_version: str | None) -> OlderVersion | None:

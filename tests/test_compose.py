@@ -80,3 +80,18 @@ def test_commands_run_by_services_exist():
                 break
             assert word in group.commands, (name, word)
             group = group.commands[word]
+
+
+def test_hub_replicas_share_registry_and_redis_behind_a_balancer():
+    services = load()["services"]
+    hubs = [s for s in services.values() if (s.get("command") or [])[:2] == ["hub", "serve"]]
+    assert len(hubs) >= 2
+    for key in ("MXHUB_HUB_DSN", "MXHUB_REDIS_URL"):
+        assert len({h["environment"][key] for h in hubs}) == 1, key  # one registry, one Redis
+    assert all("ports" not in h for h in hubs)  # reached through the balancer only
+    assert "redis" in services and "healthcheck" in services["redis"]
+    lb = services["lb"]
+    assert lb["ports"] and {"hub", "hub-2"} <= set(lb["depends_on"])
+    conf = (COMPOSE.parent / "nginx.conf").read_text(encoding="utf-8")
+    assert "server hub:8000" in conf and "server hub-2:8000" in conf
+    assert services["register"]["environment"]["MXHUB_HUB_URL"] == "http://lb"

@@ -102,6 +102,18 @@ def hub() -> None:
     envvar="MXHUB_RATE_LIMIT",
     help="Requests a minute per caller (login, else address); 0 turns it off. [env MXHUB_RATE_LIMIT]",
 )
+@click.option(
+    "--redis-url",
+    envvar="MXHUB_REDIS_URL",
+    help="Redis shared by every hub on this registry (rate limits, in-flight calls, health), e.g. "
+    "redis://127.0.0.1:6379/0; without it each hub process keeps its own. [env MXHUB_REDIS_URL]",
+)
+@click.option(
+    "--metrics-token",
+    envvar="MXHUB_METRICS_TOKEN",
+    help="GET /metrics asks for `Authorization: Bearer <this>`; open without it (keep the port "
+    "internal). [env MXHUB_METRICS_TOKEN]",
+)
 def serve(
     dsn: str | None,
     host: str,
@@ -116,6 +128,8 @@ def serve(
     oidc_jwks: str | None,
     oidc_audience: str | None,
     rate_limit: int,
+    redis_url: str | None,
+    metrics_token: str | None,
 ) -> None:
     import asyncpg
 
@@ -150,6 +164,8 @@ def serve(
         oidc_jwks=oidc_jwks,
         oidc_audience=oidc_audience,
         rate_limit=rate_limit,
+        redis_url=redis_url or None,
+        metrics_token=metrics_token or None,
     )
 
     async def run() -> None:

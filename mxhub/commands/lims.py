@@ -133,6 +133,12 @@ _dsn_option = click.option(
     help="Answer anyone who can reach the port, embargoed samples' records included (a trusted "
     "network only). [env MXHUB_OPEN_ACCESS]",
 )
+@click.option(
+    "--metrics-token",
+    envvar="MXHUB_METRICS_TOKEN",
+    help="GET /metrics asks for `Authorization: Bearer <this>`; open without it (keep the port "
+    "internal). [env MXHUB_METRICS_TOKEN]",
+)
 def serve(
     dsn: str | None,
     name: str,
@@ -145,6 +151,7 @@ def serve(
     oidc_jwks: str | None,
     oidc_audience: str | None,
     open_access: bool,
+    metrics_token: str | None,
 ) -> None:
     from mx_schema.ids import SITE_NAME
     from site_adapter.backends.base import BackendError
@@ -185,6 +192,7 @@ def serve(
                 manage_store=False,
                 trusted_keys=keys if keys or oidc is not None else None,
                 oidc=oidc,
+                metrics_token=metrics_token or None,
             )
             served = Served(name, app, host, port).bind()
 

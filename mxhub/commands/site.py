@@ -186,6 +186,12 @@ async def open_backend(
     help="A directory result files and snapshots may be downloaded from (repeatable; none: no downloads; "
     "docs/files.md). [env MXHUB_SITE_FILE_ROOTS, paths separated by ':']",
 )
+@click.option(
+    "--metrics-token",
+    envvar="MXHUB_METRICS_TOKEN",
+    help="GET /metrics asks for `Authorization: Bearer <this>`; open without it (keep the port "
+    "internal). [env MXHUB_METRICS_TOKEN]",
+)
 def serve(
     backend: str,
     dsn: str | None,
@@ -205,6 +211,7 @@ def serve(
     open_access: bool,
     image_store_dsn: str | None,
     file_roots: tuple[str, ...],
+    metrics_token: str | None,
 ) -> None:
     from mx_schema.ids import SITE_NAME
     from site_adapter.app import create_app
@@ -245,6 +252,7 @@ def serve(
                 access_policy=policy,
                 services=services,
                 schema_version=schema_version,
+                metrics_token=metrics_token or None,
             )
             served = Served(name, app, host, port).bind()
 

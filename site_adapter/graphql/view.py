@@ -1,9 +1,11 @@
 """The site's thin HTTP view on Starlette, for site adapters and LIMS sources alike: the protocol is
 mx_schema.view's; this module adds the site's hooks (caller token, scope, audit, an older minor version
-served: issue 21) and GraphiQL's files."""
+served: issue 21), GraphiQL's files, and each request traced, counted and logged under the hub's request id."""
 
 from __future__ import annotations
 
+import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -21,6 +23,7 @@ from graphql import (
     specified_rules,
     validate,
 )
+from opentelemetry import trace
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import FileResponse, PlainTextResponse, Response
 from starlette.routing import Route
@@ -28,10 +31,21 @@ from starlette.routing import Route
 from mx_schema import graphiql, http
 from mx_schema.errors import CALLER_TOKEN_IGNORED, OIDC_KEYS_UNAVAILABLE
 from mx_schema.limits import MAX_TOKENS, RULES
+from mx_schema.operations import (
+    OBSERVED,
+    REQUEST_ID_HEADER,
+    Observed,
+    OperationLabels,
+    request_id,
+    root_fields,
+)
 from mx_schema.versioning import read_version_sdl, resolve_version
 from mx_schema.view import GraphQLHttp, HttpAnswer, Outcome, Refused
-from site_adapter import access
+from site_adapter import access, tracing
 from site_adapter.access import AccessPolicy
+from site_adapter.metrics import SiteMetrics
+
+log = logging.getLogger("mxhub.site")
 
 
 class ViewContext(Protocol):
@@ -147,12 +161,16 @@ class GraphQLView(GraphQLHttp):
         make_context: Callable[[Any], ViewContext],
         policy: AccessPolicy | None = None,
         older: OlderVersion | None = None,
+        metrics: SiteMetrics | None = None,
     ) -> None:
         super().__init__(graphiql_title="GraphiQL · mxhub", dumps=_dumps)
         self.schema = schema
         self.make_context = make_context
         self.policy = policy
         self.older = older
+        self.metrics = metrics
+        core = getattr(schema, "_schema", None)  # strawberry's graphql-core schema: its root fields label
+        self.labels = OperationLabels(root_fields(core) if isinstance(core, GraphQLSchema) else ())
 
     def routes(self, path: str = "/graphql") -> list[Route]:
         """The GraphQL endpoint and, beside it, the files of its GraphiQL page."""
@@ -163,7 +181,41 @@ class GraphQLView(GraphQLHttp):
         ]
 
     async def endpoint(self, request: Request) -> Response:
-        return await respond(self, request)
+        """The answer, in a span continuing the hub's trace, counted, and logged with the request id."""
+        observed = Observed(request_id(request.headers.get(REQUEST_ID_HEADER)))
+        token = OBSERVED.set(observed)
+        started = time.perf_counter()
+        status = 500
+        try:
+            with tracing.tracer.start_as_current_span(
+                "POST /graphql",
+                context=tracing.incoming(request.headers),
+                kind=trace.SpanKind.SERVER,
+                attributes={"http.request.method": request.method, "mxhub.request_id": observed.request_id},
+            ) as span:
+                response = await respond(self, request)
+                status = response.status_code
+                span.set_attribute("http.response.status_code", status)
+                span.set_attribute("graphql.operation.name", self.labels.get(observed.request))
+            response.headers[REQUEST_ID_HEADER] = observed.request_id
+            return response
+        finally:
+            OBSERVED.reset(token)
+            self._count(observed, status, time.perf_counter() - started)
+
+    def _count(self, observed: Observed, status: int, seconds: float) -> None:
+        label = self.labels.get(observed.request)
+        if self.metrics is not None:
+            self.metrics.requests.labels(label, str(status)).inc()
+            self.metrics.latency.labels(label).observe(seconds)
+        log.info(
+            "graphql request_id=%s operation=%s status=%d ms=%.1f",
+            observed.request_id,
+            label,
+            status,
+            seconds * 1000,
+            extra={"request_id": observed.request_id, "operation": label, "status": status},
+        )
 
     async def graphiql_asset(self, request: Request) -> Response:
         found = graphiql.asset(request.path_params["name"])

@@ -1,4 +1,4 @@
-"""The LIMS source as an ASGI app: /graphql (federation subgraph), /health, /ready.
+"""The LIMS source as an ASGI app: /graphql (federation subgraph), /health, /ready, /metrics.
 
 It owns the store's lifetime unless told not to; it shares the site's GraphQL-over-HTTP view and knows no SQL.
 """
@@ -22,6 +22,7 @@ from site_adapter.graphql.view import GraphQLView
 from site_adapter.lims.schema import LIMS_SCHEMA_VERSION, LimsContext
 from site_adapter.lims.schema import schema as lims_schema
 from site_adapter.lims.store import LimsStore
+from site_adapter.metrics import SiteMetrics, metrics_endpoint
 
 
 def create_lims_app(
@@ -31,6 +32,7 @@ def create_lims_app(
     manage_store: bool = True,
     trusted_keys: Sequence[Any] | None = None,
     oidc: OidcVerifier | None = None,
+    metrics_token: str | None = None,
 ) -> Starlette:
     """An app serving `store` as LIMS source `name`; it starts and closes the store unless told not to.
 
@@ -70,7 +72,25 @@ def create_lims_app(
         if trusted_keys is not None or oidc is not None
         else None
     )
-    view = GraphQLView(lims_schema, make_context, policy)
-    return Starlette(
-        routes=[*view.routes("/graphql"), Route("/health", health), Route("/ready", ready)], lifespan=lifespan
+    metrics = SiteMetrics("lims")
+    metrics.watch_pool("lims", lambda: store.pool)
+    metrics.watch_count(
+        "mxhub_lims_lookups",
+        "Crystal keys the LIMS was asked to look up (uuid, pin, plate well drop)",
+        lambda: store.lookups,
     )
+    metrics.watch_count(
+        "mxhub_lims_lookup_records", "Crystal records the LIMS's lookups found", lambda: store.lookup_records
+    )
+    view = GraphQLView(lims_schema, make_context, policy, metrics=metrics)
+    app = Starlette(
+        routes=[
+            *view.routes("/graphql"),
+            Route("/health", health),
+            Route("/ready", ready),
+            Route("/metrics", metrics_endpoint(metrics, metrics_token)),
+        ],
+        lifespan=lifespan,
+    )
+    app.state.metrics = metrics
+    return app

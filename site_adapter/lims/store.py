@@ -13,6 +13,7 @@ from typing import Any
 import asyncpg
 
 from mx_schema import postgres
+from site_adapter import tracing
 from site_adapter.backends.base import BackendError
 from site_adapter.lims import records as r
 from site_adapter.lims.ddl import migrate
@@ -89,6 +90,8 @@ class LimsStore:
 
         self._pool = postgres.Pool(dsn, min_size=min_size, max_size=max_size, timeout=10, init=init)
         self.statements = 0
+        self.lookups = 0  # keys asked for by records_by_keys, and the records found (the LIMS's /metrics)
+        self.lookup_records = 0
 
     async def start(self) -> None:
         try:
@@ -116,7 +119,8 @@ class LimsStore:
     async def _fetch(self, sql: str, *args: Any) -> list[asyncpg.Record]:
         self.statements += 1
         try:
-            rows: list[asyncpg.Record] = await self.pool.fetch(sql, *args)
+            with tracing.db_span("postgresql", sql):
+                rows: list[asyncpg.Record] = await self.pool.fetch(sql, *args)
         except _UNAVAILABLE as exc:
             raise BackendError(f"LIMS store unavailable: {postgres.reason(exc)}") from None
         return rows
@@ -133,6 +137,8 @@ class LimsStore:
             [k.well for k in pwds],
             [k.drop for k in pwds],
         )
+        self.lookups += len(uuids) + len(pins) + len(pwds)
+        self.lookup_records += len(rows)
         return [to_record(row) for row in rows]
 
     async def search(self, f: SearchFilter, first: int) -> r.Matches:

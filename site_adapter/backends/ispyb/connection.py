@@ -15,6 +15,7 @@ from urllib.parse import unquote, urlsplit
 import asyncmy
 from asyncmy.errors import MySQLError
 
+from site_adapter import tracing
 from site_adapter.backends.base import BackendError
 
 # Errors that mean "the server or the link is gone" (client error codes 2002/2003/2006/2013,
@@ -117,6 +118,11 @@ class Database:
             except (MySQLError, *_LINK_ERRORS) as exc:
                 raise BackendError(f"ispyb backend: cannot connect to {d.safe()}: {describe(exc)}") from None
 
+    @property
+    def pool(self) -> Any:
+        """The open asyncmy pool (None before open), for the site's metrics."""
+        return self._pool
+
     async def close(self) -> None:
         async with self._lock:
             pool, self._pool = self._pool, None
@@ -151,7 +157,8 @@ class Database:
         broken = False
         try:
             self.queries += 1
-            return await asyncio.wait_for(self._run(conn, sql, args, named), timeout=self.query_timeout)
+            with tracing.db_span("mysql", sql):
+                return await asyncio.wait_for(self._run(conn, sql, args, named), timeout=self.query_timeout)
         except TimeoutError:
             broken = True  # the reply may still arrive: this connection cannot be reused
             raise BackendError(f"ispyb backend: query timed out after {self.query_timeout:g} s") from None

@@ -12,7 +12,7 @@ from typing import Any, TypeVar
 import asyncpg
 
 from mx_schema import postgres
-from site_adapter import access, model, query
+from site_adapter import access, model, query, tracing
 from site_adapter.backends import base
 from site_adapter.backends.native import queries as q
 from site_adapter.backends.native import screening as sc
@@ -75,7 +75,8 @@ class NativeBackend:
     async def _fetch(self, sql: str, *args: Any) -> list[asyncpg.Record]:
         self.statements += 1
         try:
-            rows: list[asyncpg.Record] = await self.pool.fetch(sql, *args)
+            with tracing.db_span("postgresql", sql):
+                rows: list[asyncpg.Record] = await self.pool.fetch(sql, *args)
             return rows
         except postgres.UNAVAILABLE as exc:
             raise base.BackendError(f"native store unavailable: {postgres.reason(exc)}") from None
