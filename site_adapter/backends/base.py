@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, Protocol, TypeVar, runtime_checkable
 
+from mx_schema.cursors import SortOrder
 from site_adapter import model
 from site_adapter.access import Ownership
 
@@ -124,6 +125,8 @@ class ProposalFilter:
 class PageRequest:
     first: int
     after: SortKey | None = None
+    # dataCollections(orderBy:) (since 1.2.0); None is the connection's default order.
+    order: SortOrder | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,7 +22,7 @@ from site_adapter.backends.base import (
     SampleFilter,
     SessionFilter,
 )
-from site_adapter.backends.ispyb import access, collections, entities, processing, samples
+from site_adapter.backends.ispyb import access, collections, entities, processing, ranking, samples
 from site_adapter.backends.ispyb.connection import Database
 from site_adapter.backends.ispyb.localtime import WallClock
 from site_adapter.backends.ispyb.schema_check import SchemaInfo, detect
@@ -81,6 +81,8 @@ class IspybBackend:
     async def data_collections(
         self, f: DataCollectionFilter, page: PageRequest
     ) -> Page[model.DataCollection]:
+        if page.order is not None:  # dataCollections(orderBy:), since 1.2.0
+            return await ranking.page(self.db, self.schema, f, page)
         return await collections.page(self.db, self.schema, f, page)
 
     async def samples(self, f: SampleFilter, page: PageRequest) -> Page[model.Sample]:

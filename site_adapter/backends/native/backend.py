@@ -109,19 +109,26 @@ class NativeBackend:
         self, f: base.DataCollectionFilter, page: base.PageRequest
     ) -> base.Page[model.DataCollection]:
         p = q.Params()
-        spec = query.spec("data_collection", f, page.first, page.after)
+        spec = query.spec("data_collection", f, page.first, page.after, page.order)
         where = q.data_collection_where(spec, f, p)
-        keyset = q.time_keyset("dc.sort_time", "dc.id", spec.after, p)
+        sort = spec.sort
+        if sort is None:
+            keyset = q.time_keyset("dc.sort_time", "dc.id", spec.after, p)
+            order = "dc.sort_time DESC, dc.id DESC"
+        else:
+            keyset, order = q.sort_keyset(sort, spec.after, p)
         return await self._page(
             f"SELECT {_DC_COLUMNS}, {q.audit_column('data_collection', 'dc')} FROM data_collection dc",
             "data_collection dc",
             where,
             keyset,
-            "dc.sort_time DESC, dc.id DESC",
+            order,
             p,
             page,
             q.data_collection,
-            lambda r: q.time_sort_key(r["start_time"], r["id"]),
+            (lambda r: q.time_sort_key(r["start_time"], r["id"]))
+            if sort is None
+            else (lambda r: q.sort_value(sort, r)),
         )
 
     async def samples(self, f: base.SampleFilter, page: base.PageRequest) -> base.Page[model.Sample]:
