@@ -182,7 +182,9 @@ async def test_the_1_0_site_registers_and_sites_shows_what_it_lacks(mixed):
     assert caps["complete"] is False
     # 1.1's additions are named, and so is every field that 1.1.0 lacks of the current version.
     later = capabilities(read_version_sdl("1.1"))
-    assert caps["missingFields"] == sorted({"Provenance.timeZone", "SiteInfo.timeZone"} | later.missing_fields)
+    assert caps["missingFields"] == sorted(
+        {"Provenance.timeZone", "SiteInfo.timeZone"} | later.missing_fields
+    )
     assert caps["missingInputs"] == sorted({"DataCollectionFilter.mine"} | later.missing_inputs)
     for name in ("esrf", "diamond"):
         assert sites[name]["schemaVersion"] == SCHEMA_VERSION == "1.2.0"
