@@ -127,6 +127,8 @@ class PageRequest:
     after: SortKey | None = None
     # dataCollections(orderBy:) (since 1.2.0); None is the connection's default order.
     order: SortOrder | None = None
+    # False when the caller did not select totalCount: a backend may skip counting (Page.total_count 0).
+    count: bool = True
 
 
 @dataclass(frozen=True, slots=True)

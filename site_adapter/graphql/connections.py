@@ -7,6 +7,8 @@ from typing import Generic, TypeVar
 
 import strawberry
 import strawberry.federation as federation
+from strawberry.types import Info
+from strawberry.types.nodes import SelectedField, Selection
 
 from mx_schema.cursors import SortOrder, decode_cursor, encode_cursor
 from mx_schema.errors import PAGE_SIZE_LIMIT, ContractError
@@ -45,8 +47,28 @@ class Connection(Generic[T]):
     )
 
 
+def selects_total(info: Info) -> bool:
+    """Whether the connection field being resolved selects totalCount, directly or in a fragment."""
+
+    def found(selections: list[Selection]) -> bool:
+        for sel in selections:
+            if isinstance(sel, SelectedField):
+                if sel.name == "totalCount":
+                    return True
+            elif found(sel.selections):  # a fragment spread or inline fragment
+                return True
+        return False
+
+    return any(found(f.selections) for f in info.selected_fields)
+
+
 def page_request(
-    c: SiteContext, connection: str, first: int | None, after: str | None, order: SortOrder | None = None
+    c: SiteContext,
+    connection: str,
+    first: int | None,
+    after: str | None,
+    order: SortOrder | None = None,
+    count: bool = True,
 ) -> PageRequest:
     """Validate `first`/`after`: a negative size is an error; a huge one is capped, with a warning; a
     cursor of another ordering (`order`, None for the default) is an INVALID_CURSOR error."""
@@ -57,7 +79,7 @@ def page_request(
         c.warn(PAGE_SIZE_LIMIT, f"`first` {size} capped to {MAX_PAGE_SIZE}")
         size = MAX_PAGE_SIZE
     key = decode_cursor(connection, after, order) if after is not None else None
-    return PageRequest(first=size, after=key, order=order)
+    return PageRequest(first=size, after=key, order=order, count=count)
 
 
 def to_connection(

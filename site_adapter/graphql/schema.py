@@ -16,7 +16,7 @@ from strawberry.types import Info
 from site_adapter.graphql import filters as fl
 from site_adapter.graphql import times
 from site_adapter.graphql.collection import DataCollection
-from site_adapter.graphql.connections import Connection, page_request, to_connection
+from site_adapter.graphql.connections import Connection, page_request, selects_total, to_connection
 from site_adapter.graphql.entities import CheckedEntities
 from site_adapter.graphql.limits import limit_extensions
 from site_adapter.graphql.nodes import load_node
@@ -72,9 +72,8 @@ class Query:
     ) -> Connection[DataCollection]:
         c = ctx(info)
         order = to_sort_order(order_by)
-        page = await c.backend.data_collections(
-            fl.to_data_collection_filter(filter), page_request(c, "dataCollections", first, after, order)
-        )
+        request = page_request(c, "dataCollections", first, after, order, selects_total(info))
+        page = await c.backend.data_collections(fl.to_data_collection_filter(filter), request)
         return to_connection("dataCollections", page, lambda r: DataCollection.of(c.site, r), after, order)
 
     @strawberry.field(description="Samples, by name then local id.")

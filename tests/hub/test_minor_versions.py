@@ -506,7 +506,9 @@ async def test_order_by_leaves_the_1_0_site_out_with_a_named_warning(mixed):
     nodes: list[dict] = []
     after = None
     while True:
-        body = await fed.hub.query(ORDERED, {"o": order, "after": after, "first": 300}, token=fed.tokens["all"])
+        body = await fed.hub.query(
+            ORDERED, {"o": order, "after": after, "first": 300}, token=fed.tokens["all"]
+        )
         assert "errors" not in body, body["errors"]
         warnings = [w for w in body["extensions"]["warnings"] if w["code"] == "SITE_EXCLUDED"]
         assert [(w["site"], w["fields"]) for w in warnings] == [("maxiv", ["Query.dataCollections(orderBy)"])]

@@ -95,10 +95,14 @@ class NativeBackend:
         rows_sql = f"{select}{q.where_sql(where + keyset)} ORDER BY {order} LIMIT {limit}"
         n_filter_args = len(p.values) - 1 - _count_keyset_args(keyset)
         count_sql = f"SELECT count(*) AS n FROM {count_from}{q.where_sql(where)}"
-        rows, count = await asyncio.gather(
-            self._fetch(rows_sql, *p.values),
-            self._fetch(count_sql, *p.values[:n_filter_args]),
-        )
+        if not page.count:  # totalCount not selected: an unfiltered count reads the whole table
+            rows = await self._fetch(rows_sql, *p.values)
+            count = [{"n": 0}]
+        else:
+            rows, count = await asyncio.gather(
+                self._fetch(rows_sql, *p.values),
+                self._fetch(count_sql, *p.values[:n_filter_args]),
+            )
         items = [(key(r), convert(r)) for r in rows[: page.first]]
         _audit(rows[: page.first])
         return base.Page(items=items, has_next_page=len(rows) > page.first, total_count=count[0]["n"])

@@ -65,7 +65,9 @@ async def test_ranked_value_is_best_processings(ispyb, field):
 async def test_a_filter_and_an_order_together(ispyb, ispyb_dsn):
     facts, _, _ = await ispyb_facts("dls", ispyb_dsn)
     proposal = facts[0].proposal
-    _, records, total = await walk(ispyb, sort_order("RESOLUTION", True), 2, DataCollectionFilter(proposal=proposal))
+    _, records, total = await walk(
+        ispyb, sort_order("RESOLUTION", True), 2, DataCollectionFilter(proposal=proposal)
+    )
     want = sorted_facts([f for f in facts if f.proposal == proposal], "RESOLUTION", True)
     assert [("dls", r.local_id) for r in records] == want
     assert total == len(want)
