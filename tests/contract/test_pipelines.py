@@ -16,7 +16,11 @@ QUERY = """query($p: String, $first: Int) { dataCollections(first: $first) { edg
 
 def best_by_hand(results: list[dict]) -> str | None:
     """CONTRACT.md: the successful result with the smallest overall resolutionHigh (ties: lowest id)."""
-    ok = [r for r in results if r["status"] == "SUCCESS" and (r["overall"] or {}).get("resolutionHigh") is not None]
+    ok = [
+        r
+        for r in results
+        if r["status"] == "SUCCESS" and (r["overall"] or {}).get("resolutionHigh") is not None
+    ]
     if not ok:
         return None
     return min(ok, key=lambda r: (r["overall"]["resolutionHigh"], int(r["localId"])))["localId"]
