@@ -155,7 +155,8 @@ class Backend(Protocol):
         """Raise BackendError when the store cannot answer."""
         ...
 
-    # Root connections, each ordered as mx_schema.cursors.ORDERINGS says.
+    # Root connections, each ordered as mx_schema.cursors.ORDERINGS says (dataCollections: or as
+    # PageRequest.order says, site_adapter.query.Sort; since 1.2.0).
     async def data_collections(
         self, f: DataCollectionFilter, page: PageRequest
     ) -> Page[model.DataCollection]: ...
