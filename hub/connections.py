@@ -32,6 +32,7 @@ from mx_hub.merge import (
 )
 from mx_hub.registry import SiteRecord
 from mx_hub.sdl import ROOT_FILTERS
+from mx_schema.cursors import SortOrder, sort_order
 from mx_schema.errors import NOT_FOUND, PAGE_SIZE_LIMIT, SITE_ERROR, UNAUTHENTICATED, ContractError
 from mx_schema.ids import decode_id
 
@@ -43,6 +44,7 @@ TWO_PHASE_MIN_PAGE = 25
 
 Resolver = Callable[..., Awaitable[Local]]
 NODE_PATH = ("edges", "node")  # below a forwarded connection field: where its records are selected
+ORDER_BY = "Query.dataCollections(orderBy)"  # as a site of 1.0/1.1 lacks it (capabilities.missing_inputs)
 
 
 @dataclass
@@ -60,6 +62,7 @@ class Fanout:
     path: list[Any]
     # Sites of another minor version: the filter each is sent (without null fields it lacks), issue 21.
     filters: dict[str, dict[str, Any]] = field(default_factory=dict)
+    order: SortOrder | None = None  # dataCollections(orderBy:); None: the default order (since 1.2.0)
 
     def planned(
         self, site: SiteRecord, first: int, with_nodes: bool
@@ -76,6 +79,7 @@ class Fanout:
             first,
             self.start.get(site.name),
             with_nodes,
+            _order_input(self.order),
         )
         caps = capabilities(site.sdl)
         if not with_nodes or caps.complete:
@@ -98,15 +102,17 @@ def connection_resolver(root_field: str) -> Resolver:
         filter: dict[str, Any] | None = None,
         first: int | None = None,
         after: str | None = None,
+        orderBy: dict[str, Any] | None = None,  # noqa: N803 (the argument's GraphQL name)
     ) -> Local:
-        fan = _fanout(info, root_field, dict(filter or {}), first, after)
+        order = sort_order(orderBy["field"], orderBy.get("direction") == "DESC") if orderBy else None
+        fan = _fanout(info, root_field, dict(filter or {}), first, after, order)
         lims_filter = fan.site_filter.pop("lims", None)
         if lims_filter is not None and not await _narrow_by_lims(fan, lims_filter):
             return _empty_connection(after)
         fan.sites = _capable_sites(fan, _live_sites(fan.ctx, fan.sites, fan.path))
         pages = await (_two_phases(fan) if _wants_two_phases(fan) else _one_phase(fan))
         try:
-            merged = merge_pages(root_field, pages, fan.size, fan.start)
+            merged = merge_pages(root_field, pages, fan.size, fan.start, fan.order)
         except ContractError:
             raise ContractError("a site answered an invalid cursor", code=SITE_ERROR) from None
         if fan.rewrite.needed:
@@ -122,12 +128,13 @@ def _fanout(
     site_filter: dict[str, Any],
     first: int | None,
     after: str | None,
+    order: SortOrder | None = None,
 ) -> Fanout:
     ctx: HubContext = info.context
     size = _page_size(ctx, first)
     chosen = _chosen_sites(ctx, site_filter)
     if after is not None:
-        start = decode_hub_cursor(root_field, after)
+        start = decode_hub_cursor(root_field, after, order)
         chosen = [s for s in chosen if s.name in start]
     else:
         start = {s.name: None for s in chosen}
@@ -139,7 +146,7 @@ def _fanout(
             "anonymous callers see public data only",
             code=UNAUTHENTICATED,
         )
-    return Fanout(ctx, root_field, size, site_filter, start, chosen, rw, info, path)
+    return Fanout(ctx, root_field, size, site_filter, start, chosen, rw, info, path, order=order)
 
 
 def _page_size(ctx: HubContext, first: int | None) -> int:
@@ -207,6 +214,13 @@ def _live_sites(ctx: HubContext, chosen: list[SiteRecord], path: list[Any]) -> l
     return live
 
 
+def _order_input(order: SortOrder | None) -> dict[str, Any] | None:
+    """The DataCollectionOrder a site is sent; None (no argument) for the default order."""
+    if order is None:
+        return None
+    return {"field": order.field, "direction": "DESC" if order.descending else "ASC"}
+
+
 def _node_type(fan: Fanout) -> str:
     """The type of the connection's records (DataCollection for dataCollections)."""
     edges = get_named_type(fan.info.return_type)
@@ -227,6 +241,8 @@ def _capable_sites(fan: Fanout, live: list[SiteRecord]) -> list[SiteRecord]:
         needs, site_filter = prune.filter_needs(
             fan.info.schema, ROOT_FILTERS[fan.root_field], fan.site_filter, caps
         )
+        if fan.order is not None and ORDER_BY in caps.missing_inputs:
+            needs = [*needs, ORDER_BY]  # a 1.0/1.1 site cannot order: left out, never answered unordered
         fan.filters[s.name] = site_filter
         try:
             if needs:
@@ -262,7 +278,7 @@ async def _two_phases(fan: Fanout) -> list[SitePage]:
     probe_pages = await fetch_pages(
         fan.ctx, fan.root_field, {s.name: fan.call(s, fan.size, False) for s in fan.sites}, fan.path
     )
-    taken = taken_per_site(merge_pages(fan.root_field, probe_pages, fan.size, fan.start))
+    taken = taken_per_site(merge_pages(fan.root_field, probe_pages, fan.size, fan.start, fan.order))
     by_name = {s.name: s for s in fan.sites}
     calls = {name: fan.call(by_name[name], k, True) for name, k in taken.items()}
     full = {p.site: p for p in await fetch_pages(fan.ctx, fan.root_field, calls, fan.path)}

@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from mx_schema.cursors import decode_cursor, merge_key
+from mx_schema.cursors import SortOrder, decode_cursor, merge_key, order_from_tag
 from mx_schema.errors import InvalidCursor
 
 _PREFIX = "h1:"
@@ -44,13 +44,21 @@ class MergedPage:
     positions: dict[str, str | None] = field(default_factory=dict)
 
 
-def encode_hub_cursor(connection: str, positions: dict[str, str | None]) -> str:
-    raw = json.dumps({"c": connection, "p": positions}, separators=(",", ":"), sort_keys=True)
+def encode_hub_cursor(
+    connection: str, positions: dict[str, str | None], order: SortOrder | None = None
+) -> str:
+    """`order` (dataCollections(orderBy:), since 1.2.0) is named as `o`; the default order names none,
+    so cursors of 1.0/1.1 clients stay valid."""
+    data: dict[str, Any] = {"c": connection, "p": positions}
+    if order is not None:
+        data["o"] = order.tag
+    raw = json.dumps(data, separators=(",", ":"), sort_keys=True)
     return base64.urlsafe_b64encode((_PREFIX + raw).encode()).rstrip(b"=").decode("ascii")
 
 
-def decode_hub_cursor(connection: str, cursor: str) -> dict[str, str | None]:
-    """Each participating site's position; raises InvalidCursor for anything else."""
+def decode_hub_cursor(connection: str, cursor: str, order: SortOrder | None = None) -> dict[str, str | None]:
+    """Each participating site's position; raises InvalidCursor for anything else, a cursor of another
+    ordering (`order`, None for the default) included."""
     if not isinstance(cursor, str) or not cursor or len(cursor) > 65536:
         raise InvalidCursor("malformed cursor")
     try:
@@ -62,24 +70,34 @@ def decode_hub_cursor(connection: str, cursor: str) -> dict[str, str | None]:
         raise InvalidCursor("malformed cursor") from None
     if not isinstance(data, dict) or data.get("c") != connection or not isinstance(data.get("p"), dict):
         raise InvalidCursor(f"cursor does not belong to {connection}")
+    if order_from_tag(data.get("o")) != order:
+        raise InvalidCursor(
+            f"cursor belongs to another ordering of {connection}: start again without `after` "
+            "when you change `orderBy`"
+        )
     positions: dict[str, str | None] = data["p"]
     for site, pos in positions.items():
         if not isinstance(site, str) or not (pos is None or isinstance(pos, str)):
             raise InvalidCursor("malformed cursor")
         if pos is not None:
-            decode_cursor(connection, pos)  # a site position must itself be a valid cursor
+            decode_cursor(connection, pos, order)  # a site position must itself be a valid cursor
     return positions
 
 
 def merge_pages(
-    connection: str, pages: list[SitePage], first: int, start: dict[str, str | None]
+    connection: str,
+    pages: list[SitePage],
+    first: int,
+    start: dict[str, str | None],
+    order: SortOrder | None = None,
 ) -> MergedPage:
-    """The first `first` records of all pages in merged order; `start` holds every participant's position."""
+    """The first `first` records of all pages in merged order (`order`: dataCollections(orderBy:), None
+    for the connection's default); `start` holds every participant's position."""
 
     def keyed(page: SitePage) -> Iterator[tuple[tuple[Any, ...], str, int, SiteEdge]]:
         for i, edge in enumerate(page.edges):
             yield (
-                merge_key(connection, decode_cursor(connection, edge.cursor), page.site),
+                merge_key(connection, decode_cursor(connection, edge.cursor, order), page.site, order),
                 page.site,
                 i,
                 edge,
@@ -94,7 +112,7 @@ def merge_pages(
             break
         positions[site] = edge.cursor
         consumed[site] += 1
-        out.append((encode_hub_cursor(connection, positions), site, edge.node))
+        out.append((encode_hub_cursor(connection, positions, order), site, edge.node))
     has_next = any(consumed[p.site] < len(p.edges) or p.has_next_page for p in pages)
     return MergedPage(edges=out, has_next_page=has_next, positions=positions)
 

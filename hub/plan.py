@@ -110,24 +110,33 @@ def plan_connection(
     first: int,
     after: str | None,
     with_nodes: bool = True,
+    order_by: dict[str, Any] | None = None,
 ) -> ForwardedQuery:
-    """The site query for one root connection; `with_nodes=False` asks only for positions (cursors)."""
+    """The site query for one root connection; `with_nodes=False` asks only for positions (cursors).
+    `order_by` (dataCollections(orderBy:), since 1.2.0) is forwarded only when given, so a site that
+    predates it is asked the query it knows for the default order."""
     node_sel: list[SelectionNode] = [TYPENAME]
     if with_nodes:
         for field in field_nodes:
             node_sel.extend(_node_selections(field.selection_set, fragments, ("edges", "node")))
     frag_defs, used = _closure(node_sel, fragments)
     var_defs = [f"$mxhub_filter: {filter_type}", "$mxhub_first: Int", "$mxhub_after: String"]
+    order_arg = ""
+    if order_by is not None:
+        var_defs.append("$mxhub_order: DataCollectionOrder")
+        order_arg = ", orderBy: $mxhub_order"
     var_defs += _variable_definitions(operation, used)
     body = print_ast(SelectionSetNode(selections=tuple(node_sel)))
     text = (
         f"query HubFanOut({', '.join(var_defs)}) {{\n"
-        f"  {root_field}(filter: $mxhub_filter, first: $mxhub_first, after: $mxhub_after) {{\n"
+        f"  {root_field}(filter: $mxhub_filter, first: $mxhub_first, after: $mxhub_after{order_arg}) {{\n"
         f"    totalCount pageInfo {{ hasNextPage }} edges {{ cursor{' node ' + body if with_nodes else ''} }}\n"
         f"  }}\n}}\n" + "".join("\n" + print_ast(f) for f in frag_defs)
     )
     variables = {k: variable_values.get(k) for k in used if k in variable_values}
     variables.update({"mxhub_filter": site_filter, "mxhub_first": first, "mxhub_after": after})
+    if order_by is not None:
+        variables["mxhub_order"] = order_by
     return ForwardedQuery(text=text, variables=variables)
 
 

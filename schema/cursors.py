@@ -9,11 +9,12 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import math
 from dataclasses import dataclass
 from datetime import UTC
 from typing import Any
 
-from mx_schema.errors import InvalidCursor
+from mx_schema.errors import ContractError, InvalidCursor
 
 
 # Per root connection: the ordering value's name and whether it descends. Ties break on the
@@ -32,16 +33,72 @@ ORDERINGS: dict[str, Ordering] = {
     "proposals": Ordering("proposal", descending=False),
 }
 
+
+@dataclass(frozen=True, slots=True)
+class SortOrder:
+    """A caller's `orderBy` on dataCollections (since 1.2.0): a field of DATA_COLLECTION_ORDER_FIELDS
+    (its GraphQL enum name) and a direction. Missing values sort last in both directions; ties break on
+    the local id in the same direction, then (at the hub) on the site name ascending."""
+
+    field: str
+    descending: bool
+
+    @property
+    def tag(self) -> str:
+        """How a cursor names the ordering it belongs to, e.g. `RESOLUTION:ASC`."""
+        return f"{self.field}:{'DESC' if self.descending else 'ASC'}"
+
+    @property
+    def numeric(self) -> bool:
+        return self.field != "START_TIME"
+
+
+# The orderings dataCollections(orderBy:) offers: the enum name and what it sorts by. The metrics are
+# those of the best processing result (the successful one with the smallest overall resolutionHigh).
+DATA_COLLECTION_ORDER_FIELDS: dict[str, str] = {
+    "START_TIME": "startTime",
+    "RESOLUTION": "bestProcessing.overall.resolutionHigh",
+    "COMPLETENESS": "bestProcessing.overall.completeness",
+    "CC_HALF": "bestProcessing.overall.ccHalf",
+    "I_OVER_SIGMA": "bestProcessing.overall.meanIOverSigI",
+}
+# Today's order (ORDERINGS["dataCollections"]): its cursors carry no tag, so 1.0/1.1 cursors stay valid.
+DEFAULT_ORDER = SortOrder("START_TIME", descending=True)
+
+
+def sort_order(field: str, descending: bool) -> SortOrder | None:
+    """The SortOrder of an `orderBy` input; None for the default (so cursors stay untagged)."""
+    if field not in DATA_COLLECTION_ORDER_FIELDS:
+        raise ContractError(f"unknown ordering field {field!r}")
+    order = SortOrder(field, descending)
+    return None if order == DEFAULT_ORDER else order
+
+
+def order_from_tag(tag: object) -> SortOrder | None:
+    """The ordering a cursor's tag names (None: the default); InvalidCursor for an unknown tag."""
+    if tag is None:
+        return None
+    if not isinstance(tag, str) or ":" not in tag:
+        raise InvalidCursor("malformed cursor")
+    field, _, direction = tag.partition(":")
+    if field not in DATA_COLLECTION_ORDER_FIELDS or direction not in ("ASC", "DESC"):
+        raise InvalidCursor("malformed cursor")
+    return sort_order(field, direction == "DESC")
+
+
 _PREFIX = "c1:"
 
 
-def encode_cursor(connection: str, key: tuple[Any, ...]) -> str:
-    payload = json.dumps([connection, *key], separators=(",", ":"), default=str)
+def encode_cursor(connection: str, key: tuple[Any, ...], order: SortOrder | None = None) -> str:
+    """A default-ordered cursor is [connection, value, id] as before 1.2.0; another ordering appends its tag."""
+    values = [connection, *key] + ([order.tag] if order is not None else [])
+    payload = json.dumps(values, separators=(",", ":"), default=str)
     return base64.urlsafe_b64encode((_PREFIX + payload).encode()).rstrip(b"=").decode("ascii")
 
 
-def decode_cursor(connection: str, cursor: str) -> tuple[Any, ...]:
-    """Return the keyset position in `cursor`, which must belong to `connection`."""
+def decode_cursor(connection: str, cursor: str, order: SortOrder | None = None) -> tuple[Any, ...]:
+    """Return the keyset position in `cursor`, which must belong to `connection` and to `order`
+    (None: the connection's default order): a cursor of another ordering is an InvalidCursor."""
     if not isinstance(cursor, str) or not cursor or len(cursor) > 4096:
         raise InvalidCursor("malformed cursor")
     try:
@@ -51,12 +108,31 @@ def decode_cursor(connection: str, cursor: str) -> tuple[Any, ...]:
         values = json.loads(raw[len(_PREFIX) :])
     except (binascii.Error, UnicodeDecodeError, ValueError):
         raise InvalidCursor("malformed cursor") from None
-    if not isinstance(values, list) or len(values) != 3 or values[0] != connection:
+    if not isinstance(values, list) or len(values) not in (3, 4) or values[0] != connection:
         raise InvalidCursor(f"cursor does not belong to {connection}")
+    if order_from_tag(values[3] if len(values) == 4 else None) != order:
+        raise InvalidCursor(
+            f"cursor belongs to another ordering of {connection} than {_describe(order)}: "
+            "start again without `after` when you change `orderBy`"
+        )
     sort_value, local_id = values[1], values[2]
-    if not isinstance(local_id, int) or not (sort_value is None or isinstance(sort_value, str)):
+    if not isinstance(local_id, int) or isinstance(local_id, bool):
+        raise InvalidCursor("malformed cursor")
+    if order is not None and order.numeric:
+        ok = sort_value is None or (
+            isinstance(sort_value, int | float)
+            and not isinstance(sort_value, bool)
+            and math.isfinite(sort_value)
+        )
+    else:
+        ok = sort_value is None or isinstance(sort_value, str)
+    if not ok:
         raise InvalidCursor("malformed cursor")
     return (sort_value, local_id)
+
+
+def _describe(order: SortOrder | None) -> str:
+    return "the default order" if order is None else f"orderBy {order.tag}"
 
 
 def time_key(value: Any) -> str | None:
@@ -71,14 +147,32 @@ def time_key(value: Any) -> str | None:
     return key
 
 
-def merge_key(connection: str, key: tuple[Any, ...], site: str) -> tuple[Any, ...]:
+def merge_key(
+    connection: str, key: tuple[Any, ...], site: str, order: SortOrder | None = None
+) -> tuple[Any, ...]:
     """A sort tuple that orders records of many sites as one list (used by the hub's merge).
 
-    Null ordering values are the smallest: first when ascending, last when descending. Strings
-    compare by code point, as the stores' ORDER BY ... COLLATE "C" (binary in MariaDB) does.
+    Default orders: null ordering values are the smallest: first when ascending, last when descending.
+    Strings compare by code point, as the stores' ORDER BY ... COLLATE "C" (binary in MariaDB) does.
+    An `orderBy` (SortOrder): missing values last in both directions, ties by local id in the same
+    direction, then by site name ascending.
     """
-    ordering = ORDERINGS[connection]
     value, local_id = key
+    if order is not None:
+        if value is None:
+            return (1, 0, -local_id if order.descending else local_id, site)
+        if order.numeric:
+            return (
+                0,
+                -value if order.descending else value,
+                -local_id if order.descending else local_id,
+                site,
+            )
+        codes = tuple(ord(ch) for ch in value)
+        if order.descending:
+            return (0, tuple(-c for c in codes) + (0x110000,), -local_id, site)
+        return (0, codes, local_id, site)
+    ordering = ORDERINGS[connection]
     if ordering.descending:
         # Invert by negating where possible; for strings, sort on a reversed code-point tuple.
         inv = tuple(-ord(ch) for ch in (value or "")) + (0x110000,) if value is not None else (0x110001,)

@@ -9,6 +9,7 @@ import datetime as dt
 from dataclasses import dataclass
 from enum import Enum
 
+from mx_schema.cursors import SortOrder
 from mx_schema.vocabulary import space_group_key
 from site_adapter import access
 from site_adapter.backends.base import InvalidInput
@@ -97,14 +98,57 @@ ORDER: dict[str, Direction] = {
 }
 
 
+class Metric(Enum):
+    """What dataCollections(orderBy:) sorts by (mx_schema.cursors.DATA_COLLECTION_ORDER_FIELDS): the start
+    time, or a statistic of the overall shell of the best processing result (types.best_of: the successful
+    result with the smallest overall resolutionHigh, ties by the lowest local id)."""
+
+    START_TIME = "start_time"
+    RESOLUTION = "resolution_high"  # Å
+    COMPLETENESS = "completeness"  # %
+    CC_HALF = "cc_half"  # fraction 0-1
+    I_OVER_SIGMA = "mean_i_over_sig_i"  # mean I/sigI
+
+
+@dataclass(frozen=True, slots=True)
+class Sort:
+    """A caller's ordering of data collections: missing values last in both directions; ties by local
+    id in the same direction."""
+
+    metric: Metric
+    descending: bool
+
+
+def sort_of(order: SortOrder | None) -> Sort | None:
+    """The Sort of a PageRequest's order; None for the default (Direction.TIME_DESC)."""
+    if order is None:
+        return None
+    return Sort(Metric[order.field], order.descending)
+
+
 @dataclass(frozen=True, slots=True)
 class Position:
-    """A keyset position: the sort value of the last record seen (a time or a text) and its local id.
+    """A keyset position: the sort value of the last record seen (a time, a text or a number) and its
+    local id.
 
-    `value` None is a record with no sort value (a null time; a text position never is None)."""
+    `value` None is a record with no sort value (a null time or metric; a text position never is None)."""
 
-    value: dt.datetime | str | None  # a time is an aware UTC instant
+    value: dt.datetime | str | float | None  # a time is an aware UTC instant
     local_id: int
+
+
+def sort_position(after: tuple[object, ...] | None, sort: Sort) -> Position | None:
+    """The keyset position of a decoded cursor of an orderBy `sort`; InvalidInput when malformed."""
+    if after is None:
+        return None
+    if sort.metric is Metric.START_TIME:
+        return position(after, Direction.TIME_DESC)  # the same value: a time key or None
+    if not isinstance(after, tuple) or len(after) != 2 or not isinstance(after[1], int):
+        raise InvalidInput("malformed keyset position")
+    value = after[0]
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int | float)):
+        raise InvalidInput("malformed keyset position")
+    return Position(None if value is None else float(value), after[1])
 
 
 def position(after: tuple[object, ...] | None, direction: Direction) -> Position | None:
@@ -242,21 +286,27 @@ class QuerySpec:
     after: Position | None
     first: int
     access: AccessSpec | None
+    sort: Sort | None = None  # dataCollections(orderBy:); None: `order`, the connection's default
 
     @property
     def terms(self) -> frozenset[str]:
         return frozenset(c.term for c in self.conditions)
 
 
-def spec(kind: str, f: object, first: int, after: tuple[object, ...] | None) -> QuerySpec:
+def spec(
+    kind: str, f: object, first: int, after: tuple[object, ...] | None, order_by: SortOrder | None = None
+) -> QuerySpec:
     """The QuerySpec of a root connection's page: built once, from the contract's inputs (the filter
-    dataclass of site_adapter.backends.base, `first`, the decoded `after` cursor) and the request's scope."""
+    dataclass of site_adapter.backends.base, `first`, the decoded `after` cursor, `orderBy`) and the
+    request's scope."""
     order = ORDER[kind]
+    sort = sort_of(order_by) if kind == "data_collection" else None
     return QuerySpec(
         kind=kind,
         conditions=conditions(f, TERMS[kind]),
         order=order,
-        after=position(after, order),
+        after=position(after, order) if sort is None else sort_position(after, sort),
         first=first,
         access=access_spec(),
+        sort=sort,
     )

@@ -59,6 +59,15 @@ export function interpret(text, as = "auto", chemical = false) {
   return { as: chosen, field: row[2], label: row[1], value: chosen === "uniprotId" ? value.toUpperCase() : value };
 }
 
+/** The page's `order` ("RESOLUTION:ASC") -> the hub's DataCollectionOrder (since 1.2.0): the hub sorts
+ * every facility's records server-side, so pages stay exact; null for the default (newest first) or a
+ * hub without orderBy. */
+export function orderFrom(params, caps) {
+  const [field, direction] = (params.get("order") || "").split(":");
+  if (!field || !caps.inputFields("DataCollectionOrder").has("field")) return null;
+  return { field, direction: direction === "DESC" ? "DESC" : "ASC" };
+}
+
 /** URLSearchParams (the page's address) -> the hub's DataCollectionFilter, limited to what the hub has. */
 export function filterFrom(params, caps, chemical = false) {
   const has = caps.inputFields("DataCollectionFilter");
@@ -223,6 +232,7 @@ export class SearchView {
     this.columns = this.chemistry
       ? [...COLUMNS.slice(0, 5), ...chemistryColumns(lims.chemical || null), ...COLUMNS.slice(5)] : COLUMNS;
     this.size = Number(params.get("size") || 25);
+    this.order = orderFrom(params, this.caps);
     this.cursors = [null];
     this.page = 0;
     this.sort = null;
@@ -261,13 +271,16 @@ export class SearchView {
     const { status, results } = this.els;
     results.setAttribute("aria-busy", "true");
     this.setStatus("Searching every facility…", "busy");
-    const query = `query Search($f: DataCollectionFilter, $first: Int, $after: String) {
-      dataCollections(filter: $f, first: $first, after: $after) {
+    const ordered = this.order !== null;  // a cursor belongs to its order: a new order starts at page 1
+    const query = `query Search($f: DataCollectionFilter, $first: Int, $after: String${ordered ? ", $o: DataCollectionOrder" : ""}) {
+      dataCollections(filter: $f, first: $first, after: $after${ordered ? ", orderBy: $o" : ""}) {
         totalCount pageInfo { hasNextPage endCursor }
         edges { cursor node { ${rowSelection(this.caps, this.chemistry)} } } } }`;
     const started = performance.now();
     try {
-      const answer = await gql(query, { f: this.filter, first: this.size, after: this.cursors[this.page] }, {
+      const variables = { f: this.filter, first: this.size, after: this.cursors[this.page] };
+      if (ordered) variables.o = this.order;
+      const answer = await gql(query, variables, {
         signal: this.controller.signal,
         onSlow: () => seq === this.seq && this.setStatus("Still waiting for some facilities… a slow site is named and left out once the hub's deadline passes.", "busy slow"),
       });

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, Protocol, TypeVar, runtime_checkable
 
+from mx_schema.cursors import SortOrder
 from site_adapter import model
 from site_adapter.access import Ownership
 
@@ -124,6 +125,10 @@ class ProposalFilter:
 class PageRequest:
     first: int
     after: SortKey | None = None
+    # dataCollections(orderBy:) (since 1.2.0); None is the connection's default order.
+    order: SortOrder | None = None
+    # False when the caller did not select totalCount: a backend may skip counting (Page.total_count 0).
+    count: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,7 +155,8 @@ class Backend(Protocol):
         """Raise BackendError when the store cannot answer."""
         ...
 
-    # Root connections, each ordered as mx_schema.cursors.ORDERINGS says.
+    # Root connections, each ordered as mx_schema.cursors.ORDERINGS says (dataCollections: or as
+    # PageRequest.order says, site_adapter.query.Sort; since 1.2.0).
     async def data_collections(
         self, f: DataCollectionFilter, page: PageRequest
     ) -> Page[model.DataCollection]: ...

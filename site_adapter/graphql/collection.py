@@ -7,7 +7,7 @@ Kept apart from types.py because it is the schema's largest type and the one oth
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Annotated, Any
 
 import strawberry
 import strawberry.federation as federation
@@ -17,6 +17,7 @@ from site_adapter import model
 from site_adapter.graphql import files, images
 from site_adapter.graphql.grids import GridScan, ImageQuality, XrayCentringResult
 from site_adapter.graphql.images import ImageSet
+from site_adapter.graphql.pipelines import PIPELINE, of_pipeline
 from site_adapter.graphql.records import from_record
 from site_adapter.graphql.screening import DiffractionPlan, Screening, diffraction_plan_of, screenings_of
 from site_adapter.graphql.types import (
@@ -173,13 +174,21 @@ class DataCollection(Node):
         return None if r is None else DataCollectionGroup.of(self.site, r)
 
     @strawberry.field(description="Every distinct processing result, once each, oldest first.")
-    async def processing(self, info: Info) -> list[ProcessingResult]:
-        results = await ctx(info).loaders.processing.load(self.local_id)
+    async def processing(
+        self,
+        info: Info,
+        pipeline: Annotated[str | None, strawberry.argument(description=PIPELINE)] = None,
+    ) -> list[ProcessingResult]:
+        results = of_pipeline(await ctx(info).loaders.processing.load(self.local_id), pipeline)
         return [ProcessingResult.of(self.site, r) for r in results]
 
     @strawberry.field(description="The successful result with the smallest overall resolutionHigh.")
-    async def best_processing(self, info: Info) -> ProcessingResult | None:
-        best = best_of(await ctx(info).loaders.processing.load(self.local_id))
+    async def best_processing(
+        self,
+        info: Info,
+        pipeline: Annotated[str | None, strawberry.argument(description=PIPELINE)] = None,
+    ) -> ProcessingResult | None:
+        best = best_of(of_pipeline(await ctx(info).loaders.processing.load(self.local_id), pipeline))
         return None if best is None else ProcessingResult.of(self.site, best)
 
     @strawberry.field

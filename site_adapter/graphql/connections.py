@@ -7,8 +7,10 @@ from typing import Generic, TypeVar
 
 import strawberry
 import strawberry.federation as federation
+from strawberry.types import Info
+from strawberry.types.nodes import SelectedField, Selection
 
-from mx_schema.cursors import decode_cursor, encode_cursor
+from mx_schema.cursors import SortOrder, decode_cursor, encode_cursor
 from mx_schema.errors import PAGE_SIZE_LIMIT, ContractError
 from site_adapter.backends.base import Page, PageRequest
 from site_adapter.graphql.context import SiteContext
@@ -45,20 +47,49 @@ class Connection(Generic[T]):
     )
 
 
-def page_request(c: SiteContext, connection: str, first: int | None, after: str | None) -> PageRequest:
-    """Validate `first`/`after`: a negative size is an error; a huge one is capped, with a warning."""
+def selects_total(info: Info) -> bool:
+    """Whether the connection field being resolved selects totalCount, directly or in a fragment."""
+
+    def found(selections: list[Selection]) -> bool:
+        for sel in selections:
+            if isinstance(sel, SelectedField):
+                if sel.name == "totalCount":
+                    return True
+            elif found(sel.selections):  # a fragment spread or inline fragment
+                return True
+        return False
+
+    return any(found(f.selections) for f in info.selected_fields)
+
+
+def page_request(
+    c: SiteContext,
+    connection: str,
+    first: int | None,
+    after: str | None,
+    order: SortOrder | None = None,
+    count: bool = True,
+) -> PageRequest:
+    """Validate `first`/`after`: a negative size is an error; a huge one is capped, with a warning; a
+    cursor of another ordering (`order`, None for the default) is an INVALID_CURSOR error."""
     size = DEFAULT_PAGE_SIZE if first is None else first
     if size < 0:
         raise ContractError(f"`first` must be zero or more, got {size}")
     if size > MAX_PAGE_SIZE:
         c.warn(PAGE_SIZE_LIMIT, f"`first` {size} capped to {MAX_PAGE_SIZE}")
         size = MAX_PAGE_SIZE
-    key = decode_cursor(connection, after) if after is not None else None
-    return PageRequest(first=size, after=key)
+    key = decode_cursor(connection, after, order) if after is not None else None
+    return PageRequest(first=size, after=key, order=order, count=count)
 
 
-def to_connection(connection: str, page: Page[R], wrap: Callable[[R], N], after: str | None) -> Connection[N]:
-    edges = [Edge(cursor=encode_cursor(connection, key), node=wrap(rec)) for key, rec in page.items]
+def to_connection(
+    connection: str,
+    page: Page[R],
+    wrap: Callable[[R], N],
+    after: str | None,
+    order: SortOrder | None = None,
+) -> Connection[N]:
+    edges = [Edge(cursor=encode_cursor(connection, key, order), node=wrap(rec)) for key, rec in page.items]
     return Connection(
         edges=edges,
         page_info=PageInfo(

@@ -6,7 +6,7 @@ mx_schema/mxhub.graphql is this schema printed; a test keeps the two equal.
 from __future__ import annotations
 
 import datetime as dt
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 import strawberry.federation as federation
@@ -16,10 +16,11 @@ from strawberry.types import Info
 from site_adapter.graphql import filters as fl
 from site_adapter.graphql import times
 from site_adapter.graphql.collection import DataCollection
-from site_adapter.graphql.connections import Connection, page_request, to_connection
+from site_adapter.graphql.connections import Connection, page_request, selects_total, to_connection
 from site_adapter.graphql.entities import CheckedEntities
 from site_adapter.graphql.limits import limit_extensions
 from site_adapter.graphql.nodes import load_node
+from site_adapter.graphql.ordering import DataCollectionOrder, to_sort_order
 from site_adapter.graphql.types import (
     Crystal,
     DataCollectionGroup,
@@ -53,19 +54,27 @@ class Query:
     async def node(self, info: Info, id: strawberry.ID) -> Node | None:
         return await load_node(info, str(id))
 
-    @strawberry.field(description="Data collections, newest first (a missing start time sorts last).")
+    @strawberry.field(
+        description="Data collections, newest first (a missing start time sorts last), or as `orderBy` says."
+    )
     async def data_collections(
         self,
         info: Info,
         filter: fl.DataCollectionFilter | None = None,
         first: int | None = None,
         after: str | None = None,
+        order_by: Annotated[
+            DataCollectionOrder | None,
+            strawberry.argument(
+                description="The order of the records (since 1.2.0); without it, startTime descending."
+            ),
+        ] = None,
     ) -> Connection[DataCollection]:
         c = ctx(info)
-        page = await c.backend.data_collections(
-            fl.to_data_collection_filter(filter), page_request(c, "dataCollections", first, after)
-        )
-        return to_connection("dataCollections", page, lambda r: DataCollection.of(c.site, r), after)
+        order = to_sort_order(order_by)
+        request = page_request(c, "dataCollections", first, after, order, selects_total(info))
+        page = await c.backend.data_collections(fl.to_data_collection_filter(filter), request)
+        return to_connection("dataCollections", page, lambda r: DataCollection.of(c.site, r), after, order)
 
     @strawberry.field(description="Samples, by name then local id.")
     async def samples(

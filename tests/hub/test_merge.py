@@ -150,3 +150,46 @@ def test_a_site_that_failed_in_phase_two_keeps_its_position_and_is_asked_again()
 def test_a_bad_hub_cursor_is_refused(cursor: str):
     with pytest.raises(InvalidCursor):
         decode_hub_cursor(DC, cursor)
+
+
+# dataCollections(orderBy:) (since 1.2.0): values as written, missing last in both directions, ties by
+# local id in the direction of the order, then by site name.
+def ordered(order, value, local_id: int, label: str) -> SiteEdge:
+    return SiteEdge(encode_cursor(DC, (value, local_id), order), label)
+
+
+@pytest.mark.parametrize(
+    ("descending", "want"),
+    [
+        (False, ["a-1.2", "b-1.5#3", "a-1.5#4", "b-1.5#4", "a-2.0", "a-none#2", "b-none#5"]),
+        (True, ["a-2.0", "a-1.5#4", "b-1.5#4", "b-1.5#3", "a-1.2", "b-none#5", "a-none#2"]),
+    ],
+)
+def test_an_order_by_merges_with_missing_values_last(descending, want):
+    from mx_schema.cursors import sort_order
+
+    order = sort_order("RESOLUTION", descending)
+    rows = {
+        "a": [(1.2, 1, "a-1.2"), (1.5, 4, "a-1.5#4"), (2.0, 6, "a-2.0"), (None, 2, "a-none#2")],
+        "b": [(1.5, 3, "b-1.5#3"), (1.5, 4, "b-1.5#4"), (None, 5, "b-none#5")],
+    }
+    pages = []
+    for site, records in rows.items():
+        records = sorted(
+            records,
+            key=lambda r: (
+                r[0] is None,
+                (-1 if descending else 1) * (r[0] or 0),
+                (-1 if descending else 1) * r[1],
+            ),
+        )
+        pages.append(page(site, [ordered(order, v, i, label) for v, i, label in records]))
+    merged = merge_pages(DC, pages, 10, {"a": None, "b": None}, order)
+    assert labels(merged) == want
+    # the hub cursor names the ordering: the same positions under another ordering are refused
+    last = merged.edges[-1][0]
+    assert decode_hub_cursor(DC, last, order) == merged.positions
+    with pytest.raises(InvalidCursor):
+        decode_hub_cursor(DC, last)
+    with pytest.raises(InvalidCursor):
+        decode_hub_cursor(DC, last, sort_order("RESOLUTION", not descending))

@@ -409,7 +409,9 @@ async def test_health_checks_refresh_the_sdl_a_site_serves(hub_dsn, old_site_dsn
         assert row["schema_version"] == "1.0.0"
         body = await hub.query(SITES)
         caps = next(s for s in body["data"]["sites"] if s["name"] == "maxiv")["capabilities"]
-        assert caps["missingInputs"] == ["DataCollectionFilter.mine"]
+        # 1.1's addition, and every input 1.1.0 lacks of the current version (1.2.0: orderBy, pipeline)
+        later = capabilities(read_version_sdl("1.1"))
+        assert caps["missingInputs"] == sorted({"DataCollectionFilter.mine"} | later.missing_inputs)
         await hub.http.aclose()
 
 
@@ -491,3 +493,46 @@ async def test_a_health_check_does_not_take_a_schema_registration_would_refuse(h
         assert "SITE_INCOMPATIBLE" in after["last_error"] and "2.0.0" in after["last_error"]
         assert "major version" in after["last_error"]
         await hub.http.aclose()
+
+
+ORDERED = """query($o: DataCollectionOrder, $after: String, $first: Int) {
+  dataCollections(orderBy: $o, first: $first, after: $after) {
+    totalCount pageInfo { hasNextPage endCursor } edges { node { id site localId } } } }"""
+
+
+async def test_order_by_leaves_the_1_0_site_out_with_a_named_warning(mixed):
+    """A 1.0 site cannot order by resolution: it is left out (SITE_EXCLUDED), never merged unordered;
+    the others' records come in the order of SQL on their stores (best_resolution, missing last)."""
+    fed, _ = mixed
+    order = {"field": "RESOLUTION", "direction": "ASC"}
+    nodes: list[dict] = []
+    after = None
+    while True:
+        body = await fed.hub.query(
+            ORDERED, {"o": order, "after": after, "first": 300}, token=fed.tokens["all"]
+        )
+        assert "errors" not in body, body["errors"]
+        warnings = [w for w in body["extensions"]["warnings"] if w["code"] == "SITE_EXCLUDED"]
+        assert [(w["site"], w["fields"]) for w in warnings] == [("maxiv", ["Query.dataCollections(orderBy)"])]
+        conn = body["data"]["dataCollections"]
+        nodes += [e["node"] for e in conn["edges"]]
+        if not conn["pageInfo"]["hasNextPage"]:
+            break
+        after = conn["pageInfo"]["endCursor"]
+    want = []
+    for site in ("esrf", "diamond"):
+        for r in await rows(fed.dsns[site], "SELECT id, best_resolution FROM data_collection"):
+            res = r["best_resolution"]
+            want.append((res is None, res or 0.0, r["id"], site))
+    assert [(n["site"], n["localId"]) for n in nodes] == [(s, str(i)) for _, _, i, s in sorted(want)]
+
+
+async def test_the_default_order_spelled_out_still_asks_the_1_0_site(mixed):
+    fed, _ = mixed
+    order = {"field": "START_TIME", "direction": "DESC"}
+    body = await fed.hub.query(ORDERED, {"o": order, "first": 0}, token=fed.tokens["all"])
+    assert "errors" not in body and "warnings" not in body["extensions"], body
+    total = 0
+    for dsn in fed.dsns.values():
+        total += len(await rows(dsn, "SELECT id FROM data_collection"))
+    assert body["data"]["dataCollections"]["totalCount"] == total

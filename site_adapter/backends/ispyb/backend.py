@@ -30,6 +30,7 @@ from site_adapter.backends.ispyb import (
     files,
     grids,
     processing,
+    ranking,
     samples,
     scans,
     screening,
@@ -92,6 +93,8 @@ class IspybBackend:
     async def data_collections(
         self, f: DataCollectionFilter, page: PageRequest
     ) -> Page[model.DataCollection]:
+        if page.order is not None:  # dataCollections(orderBy:), since 1.2.0
+            return await ranking.page(self.db, self.schema, f, page)
         return await collections.page(self.db, self.schema, f, page)
 
     async def samples(self, f: SampleFilter, page: PageRequest) -> Page[model.Sample]:

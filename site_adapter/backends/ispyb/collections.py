@@ -177,6 +177,30 @@ def matching_sql(s: SchemaInfo, spec: QuerySpec, f: DataCollectionFilter) -> tup
     return f"{branch_group} UNION ALL {branch_legacy}", args + args
 
 
+def plain_sql(s: SchemaInfo, spec: QuerySpec, f: DataCollectionFilter) -> tuple[str, list[Any]] | None:
+    """SELECT id, t (sort time) of every collection matching a filter with no sample term, or None."""
+    if unmatchable(f.beamline, f.experiment_type, f.space_group):
+        return None
+    other, args, needs_session, nothing = _other_predicates(s, spec, f)
+    if nothing:
+        return None
+    where = " AND ".join(other) or "TRUE"
+    return (
+        f"SELECT dc.`dataCollectionId` AS id, {time_expr('dc.`startTime`')} AS t FROM DataCollection dc"
+        " JOIN DataCollectionGroup dcg ON dcg.`dataCollectionGroupId` = dc.`dataCollectionGroupId`"
+        f"{_session_join(needs_session)} WHERE {where}",
+        args,
+    )
+
+
+def matching(s: SchemaInfo, spec: QuerySpec, f: DataCollectionFilter) -> tuple[str, list[Any]] | None:
+    """SELECT id, t of every collection the filter matches (None: none can): the sample-driven join when
+    a sample term is given, else the plain one."""
+    if any(getattr(f, name) is not None for name in _SAMPLE_FIELDS):
+        return matching_sql(s, spec, f)
+    return plain_sql(s, spec, f)
+
+
 async def _count(db: Any, from_where: str, args: list[Any]) -> int:
     return int((await db.fetch_rows(f"SELECT COUNT(*) AS n {from_where}", args))[0]["n"])
 

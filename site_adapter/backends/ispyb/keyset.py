@@ -70,6 +70,46 @@ def time_desc_order(expr: str, id_col: str) -> str:
     return f"{expr} DESC, {id_col} DESC"
 
 
+def time_asc_after(expr: str, id_col: str, at: Position | None, clock: WallClock) -> tuple[str, list[Any]]:
+    """Rows strictly after `at` in (instant ASC, id ASC) order with null (and zero) dates last: the
+    mirror of time_desc_after (orderBy START_TIME ASC)."""
+    if at is None:
+        return "TRUE", []
+    if at.value is None:
+        return f"({expr} IS NULL AND {id_col} > %s)", [at.local_id]
+    if not isinstance(at.value, dt.datetime):
+        raise InvalidInput("malformed keyset position")
+    lo, hi = clock.walls(at.value)
+    return (
+        f"({expr} >= %s OR ({expr} >= %s AND {expr} < %s AND {id_col} > %s) OR {expr} IS NULL)",
+        [hi, lo, hi, at.local_id],
+    )
+
+
+def value_after(
+    expr: str, id_col: str, at: Position | None, descending: bool, bound: Any = None
+) -> tuple[str, list[Any]]:
+    """Rows strictly after `at` in (value, id) order, both ascending or both descending, with null
+    values last in both directions (orderBy on a metric). `bound` is the position's value as the
+    column compares it (default: the value itself)."""
+    if at is None:
+        return "TRUE", []
+    op = "<" if descending else ">"
+    if at.value is None:
+        return f"({expr} IS NULL AND {id_col} {op} %s)", [at.local_id]
+    v = at.value if bound is None else bound
+    return (
+        f"({expr} {op} %s OR ({expr} = %s AND {id_col} {op} %s) OR {expr} IS NULL)",
+        [v, v, at.local_id],
+    )
+
+
+def nulls_last_order(expr: str, id_col: str, descending: bool) -> str:
+    """(value, id) both in one direction, null values last (MariaDB sorts NULL lowest)."""
+    direction = "DESC" if descending else "ASC"
+    return f"({expr} IS NULL), {expr} {direction}, {id_col} {direction}"
+
+
 def text_asc_after(expr: str, id_col: str, after: SortKey | None) -> tuple[str, list[Any]]:
     """Rows strictly after `after` in (string ASC by code point, id ASC) order."""
     at = position(after, Direction.TEXT_ASC)

@@ -97,10 +97,14 @@ class NativeBackend:
         rows_sql = f"{select}{q.where_sql(where + keyset)} ORDER BY {order} LIMIT {limit}"
         n_filter_args = len(p.values) - 1 - _count_keyset_args(keyset)
         count_sql = f"SELECT count(*) AS n FROM {count_from}{q.where_sql(where)}"
-        rows, count = await asyncio.gather(
-            self._fetch(rows_sql, *p.values),
-            self._fetch(count_sql, *p.values[:n_filter_args]),
-        )
+        if not page.count:  # totalCount not selected: an unfiltered count reads the whole table
+            rows = await self._fetch(rows_sql, *p.values)
+            count = [{"n": 0}]
+        else:
+            rows, count = await asyncio.gather(
+                self._fetch(rows_sql, *p.values),
+                self._fetch(count_sql, *p.values[:n_filter_args]),
+            )
         items = [(key(r), convert(r)) for r in rows[: page.first]]
         _audit(rows[: page.first])
         return base.Page(items=items, has_next_page=len(rows) > page.first, total_count=count[0]["n"])
@@ -111,19 +115,26 @@ class NativeBackend:
         self, f: base.DataCollectionFilter, page: base.PageRequest
     ) -> base.Page[model.DataCollection]:
         p = q.Params()
-        spec = query.spec("data_collection", f, page.first, page.after)
+        spec = query.spec("data_collection", f, page.first, page.after, page.order)
         where = q.data_collection_where(spec, f, p)
-        keyset = q.time_keyset("dc.sort_time", "dc.id", spec.after, p)
+        sort = spec.sort
+        if sort is None:
+            keyset = q.time_keyset("dc.sort_time", "dc.id", spec.after, p)
+            order = "dc.sort_time DESC, dc.id DESC"
+        else:
+            keyset, order = q.sort_keyset(sort, spec.after, p)
         return await self._page(
             f"SELECT {_DC_COLUMNS}, {q.audit_column('data_collection', 'dc')} FROM data_collection dc",
             "data_collection dc",
             where,
             keyset,
-            "dc.sort_time DESC, dc.id DESC",
+            order,
             p,
             page,
             q.data_collection,
-            lambda r: q.time_sort_key(r["start_time"], r["id"]),
+            (lambda r: q.time_sort_key(r["start_time"], r["id"]))
+            if sort is None
+            else (lambda r: q.sort_value(sort, r)),
         )
 
     async def samples(self, f: base.SampleFilter, page: base.PageRequest) -> base.Page[model.Sample]:

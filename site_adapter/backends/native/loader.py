@@ -259,15 +259,19 @@ async def upsert_rows(conn: asyncpg.Connection, table: str, rows: Iterable[tuple
 
 
 async def refresh_best_processing(conn: asyncpg.Connection, collection_ids: list[int] | None = None) -> None:
-    """Recompute data_collection.best_resolution/best_space_group from processing_result."""
+    """Recompute data_collection.best_* (resolution, space group, and since migration 007 the overall
+    completeness, CC½ and mean I/sigI of the same result) from processing_result."""
     where = "" if collection_ids is None else "AND pr.data_collection_id = ANY($1)"
     args = [] if collection_ids is None else [collection_ids]
     await conn.execute(
         f"""
-        UPDATE data_collection dc SET best_resolution = b.res, best_space_group = b.sg
+        UPDATE data_collection dc SET best_resolution = b.res, best_space_group = b.sg,
+            best_completeness = (b.overall->>'completeness')::float8,
+            best_cc_half = (b.overall->>'cc_half')::float8,
+            best_mean_i_over_sig_i = (b.overall->>'mean_i_over_sig_i')::float8
         FROM (
             SELECT DISTINCT ON (pr.data_collection_id) pr.data_collection_id AS id,
-                   (pr.overall->>'resolution_high')::float8 AS res, pr.space_group AS sg
+                   (pr.overall->>'resolution_high')::float8 AS res, pr.space_group AS sg, pr.overall
             FROM processing_result pr
             WHERE pr.status = 'SUCCESS' AND pr.overall->>'resolution_high' IS NOT NULL {where}
             ORDER BY pr.data_collection_id, (pr.overall->>'resolution_high')::float8, pr.id

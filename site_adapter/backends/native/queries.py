@@ -16,7 +16,18 @@ from site_adapter.backends.base import (
     DataCollectionFilter,
     SortKey,
 )
-from site_adapter.query import REACH, AccessSpec, Condition, Match, Position, QuerySpec, Reach, access_spec
+from site_adapter.query import (
+    REACH,
+    AccessSpec,
+    Condition,
+    Match,
+    Metric,
+    Position,
+    QuerySpec,
+    Reach,
+    Sort,
+    access_spec,
+)
 
 NO_TIME = dt.datetime(
     1, 1, 1, tzinfo=dt.UTC
@@ -232,6 +243,53 @@ def text_keyset(expr: str, id_col: str, at: Position | None, p: Params) -> list[
     if at is None:
         return []
     return [f'({expr} COLLATE "C", {id_col}) > ({p.add(at.value)}, {p.add(at.local_id)})']
+
+
+# dataCollections(orderBy:): each metric's column (data_collection.best_*, kept by the loader from the
+# best result, migration 007), and how a missing value reads so that it sorts last in both directions.
+_METRIC_COLUMNS: dict[Metric, str] = {
+    Metric.START_TIME: "dc.start_time",
+    Metric.RESOLUTION: "dc.best_resolution",
+    Metric.COMPLETENESS: "dc.best_completeness",
+    Metric.CC_HALF: "dc.best_cc_half",
+    Metric.I_OVER_SIGMA: "dc.best_mean_i_over_sig_i",
+}
+
+
+def _sort_expr(sort: Sort) -> tuple[str, Any]:
+    """The sort expression (as migration 007 indexes it) and the value a missing one reads as."""
+    column = _METRIC_COLUMNS[sort.metric]
+    if sort.metric is Metric.START_TIME:
+        if sort.descending:  # today's order: 003_instants.sql's sort_time
+            return "dc.sort_time", NO_TIME
+        return f"coalesce({column}, 'infinity'::timestamptz)", "infinity"
+    missing = float("-inf") if sort.descending else float("inf")
+    literal = "'-Infinity'::float8" if sort.descending else "'Infinity'::float8"
+    return f"coalesce({column}, {literal})", missing
+
+
+def sort_keyset(sort: Sort, at: Position | None, p: Params) -> tuple[list[str], str]:
+    """The keyset condition after `at` and the ORDER BY of an orderBy `sort`: one row comparison on
+    (expression, id), which the index of migration 007 serves."""
+    expr, missing = _sort_expr(sort)
+    op, direction = ("<", "DESC") if sort.descending else (">", "ASC")
+    order = f"{expr} {direction}, dc.id {direction}"
+    if at is None:
+        return [], order
+    value = missing if at.value is None else at.value
+    if value == "infinity":  # bound as a parameter all the same: the count statement drops two
+        bound = f"coalesce({p.add(None)}::timestamptz, 'infinity'::timestamptz)"
+    else:
+        bound = p.add(value)
+    return [f"({expr}, dc.id) {op} ({bound}, {p.add(at.local_id)})"], order
+
+
+def sort_value(sort: Sort, r: Any) -> SortKey:
+    """A row's keyset position under `sort`: the served value (a time key, or the number) and its id."""
+    if sort.metric is Metric.START_TIME:
+        return time_sort_key(r["start_time"], r["id"])
+    value = r[_METRIC_COLUMNS[sort.metric].removeprefix("dc.")]
+    return (None if value is None else float(value), int(r["id"]))
 
 
 def audit_column(kind: str, alias: str) -> str:
