@@ -7,5 +7,6 @@ from tests.fixtures.images import *  # noqa: F401,F403
 from tests.fixtures.lims import *  # noqa: F401,F403
 from tests.fixtures.mariadb import *  # noqa: F401,F403
 from tests.fixtures.postgres import *  # noqa: F401,F403
+from tests.fixtures.rabbitmq import *  # noqa: F401,F403
 from tests.fixtures.sites import *  # noqa: F401,F403
 from tests.fixtures.time_zones import *  # noqa: F401,F403

@@ -1,0 +1,319 @@
+"""The index worker (issue 18): consume index requests from a RabbitMQ queue (AMQP 0-9-1, aio-pika) and
+run the indexer's own scan (scan.run_scan) on each request's paths. It never indexes any other way.
+
+Delivery is at least once: a message is acked only after its files are committed to the store, and the
+store write is idempotent (a file is one row by path; sweeps are rebuilt from the stored files), so a
+worker killed mid-request loses nothing and a redelivered request duplicates nothing. A request that can
+never succeed (malformed, outside the roots, files corrupt or unreadable) goes to `<queue>.failed` with
+its reason and is acked; a store or broker that is down is waited for with backoff. SIGTERM drains.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import socket
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import aio_pika
+import asyncpg
+from aio_pika.abc import AbstractChannel, AbstractIncomingMessage, AbstractQueue, AbstractRobustConnection
+
+from site_adapter.indexer.metrics import WorkerMetrics
+from site_adapter.indexer.requests import CONTENT_TYPE, IndexRequest, Rejected, check_roots, parse_request
+
+log = logging.getLogger("mxhub.index.worker")
+
+DEFAULT_BROKER = "amqp://guest:guest@127.0.0.1:5672/"
+DEFAULT_QUEUE = "mxhub.index"
+# The store or broker being down, restarting or refusing connections: wait and try again.
+TRANSIENT = (
+    OSError,
+    TimeoutError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.InterfaceError,
+    asyncpg.exceptions.OperatorInterventionError,
+    asyncpg.exceptions.InsufficientResourcesError,
+)
+_UNREADABLE = ("permission denied", "not found", "broken symlink", "symlink", "skipped:")
+_HEADER_MAX = 1000  # characters of a reason in a header; the full list is in the dead letter's body
+
+
+def failed_queue(queue: str) -> str:
+    return f"{queue}.failed"
+
+
+@dataclass(frozen=True, slots=True)
+class WorkerSettings:
+    dsn: str
+    roots: tuple[str, ...]
+    broker: str = DEFAULT_BROKER
+    queue: str = DEFAULT_QUEUE
+    concurrency: int = 1
+    site: str = "local"
+    path_map: tuple[tuple[str, str], ...] = ()
+    verify: bool = False
+    backoff_max: float = 30.0
+    depth_interval: float = 5.0
+
+
+async def declare(channel: AbstractChannel, queue: str) -> tuple[AbstractQueue, AbstractQueue]:
+    """The request queue and its dead-letter queue, durable; publishers and workers declare the same."""
+    requests = await channel.declare_queue(queue, durable=True)
+    failed = await channel.declare_queue(failed_queue(queue), durable=True)
+    return requests, failed
+
+
+async def publish(broker: str, queue: str, request: IndexRequest) -> None:
+    """Post one index request, persistent, and wait for the broker to confirm it."""
+    connection = await aio_pika.connect(broker)
+    async with connection:
+        channel = await connection.channel(publisher_confirms=True)
+        await declare(channel, queue)
+        await channel.default_exchange.publish(
+            aio_pika.Message(
+                request.to_body(),
+                content_type=CONTENT_TYPE,
+                delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+            ),
+            routing_key=queue,
+        )
+
+
+def failure_kind(reason: str) -> str:
+    """`unreadable` (the file system refused) or `corrupt` (the file was read and is not a usable image)."""
+    return "unreadable" if reason.lower().startswith(_UNREADABLE) else "corrupt"
+
+
+class Backoff:
+    """Exponential waits, 0.5 s doubling to a ceiling; cut short when the worker is told to stop."""
+
+    def __init__(self, ceiling: float, stop: asyncio.Event) -> None:
+        self.delay, self.ceiling, self.stop = 0.5, ceiling, stop
+
+    async def wait(self) -> bool:
+        """Sleep the next delay; False when stopping (give up)."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.stop.wait(), self.delay)
+        self.delay = min(self.ceiling, self.delay * 2)
+        return not self.stop.is_set()
+
+
+class IndexWorker:
+    """One worker process: `await run(stop)` consumes until `stop` is set, then drains and returns."""
+
+    def __init__(self, settings: WorkerSettings, metrics: WorkerMetrics | None = None) -> None:
+        if not settings.roots:
+            raise ValueError("an index worker needs at least one root (the trees requests may name)")
+        self.settings = settings
+        self.metrics = metrics or WorkerMetrics()
+        self._pool: asyncpg.Pool | None = None
+        self._failed_name = failed_queue(settings.queue)
+        self._channel: AbstractChannel | None = None
+        self._stop = asyncio.Event()
+        self._identity = f"{socket.gethostname()}:{os.getpid()}"
+
+    async def run(self, stop: asyncio.Event) -> None:
+        self._stop = stop
+        connection = await self._connect(stop)
+        if connection is None:
+            return
+        depth: asyncio.Task[None] | None = None
+        try:
+            channel = await connection.channel(publisher_confirms=True)
+            # Prefetch bounds memory: a worker holds at most `concurrency` unacked requests.
+            await channel.set_qos(prefetch_count=self.settings.concurrency)
+            self._channel = channel
+            queue, _ = await declare(channel, self.settings.queue)
+            # Its own channel: a passive declare that fails closes the channel it is made on.
+            depth = asyncio.create_task(self._watch_depth(await connection.channel(), stop))
+            await self._consume(queue, stop)
+        finally:
+            if depth is not None:
+                depth.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await depth
+            await connection.close()
+            if self._pool is not None:
+                await self._pool.close()
+
+    async def _connect(self, stop: asyncio.Event) -> AbstractRobustConnection | None:
+        backoff = Backoff(self.settings.backoff_max, stop)
+        while True:
+            try:
+                return await aio_pika.connect_robust(self.settings.broker)
+            except TRANSIENT + (aio_pika.exceptions.AMQPConnectionError,) as exc:
+                self.metrics.failures.labels("transient").inc()
+                log.warning("broker %s unreachable (%s); retrying", self.settings.broker, exc)
+                if not await backoff.wait():
+                    return None
+
+    async def _consume(self, queue: AbstractQueue, stop: asyncio.Event) -> None:
+        """Take requests until `stop`, at most `concurrency` at once; then stop consuming (requests
+        received but not started go back to the queue), finish the ones in flight, and return."""
+        tasks: set[asyncio.Task[None]] = set()
+        slots = asyncio.Semaphore(self.settings.concurrency)
+        stopping = asyncio.ensure_future(stop.wait())
+        try:
+            async with queue.iterator() as messages:
+                while not stop.is_set():
+                    await slots.acquire()
+                    nxt = asyncio.ensure_future(messages.__anext__())
+                    await asyncio.wait({nxt, stopping}, return_when=asyncio.FIRST_COMPLETED)
+                    if not nxt.done():  # stopping: the buffered request stays with the iterator (nacked)
+                        nxt.cancel()
+                        with contextlib.suppress(asyncio.CancelledError, StopAsyncIteration):
+                            await nxt
+                        slots.release()
+                        break
+                    try:
+                        message = nxt.result()
+                    except StopAsyncIteration:
+                        slots.release()
+                        break
+                    task = asyncio.create_task(self.handle(message))
+                    tasks.add(task)
+
+                    def done(t: asyncio.Task[None]) -> None:
+                        tasks.discard(t)
+                        slots.release()
+
+                    task.add_done_callback(done)
+            # The consumer is cancelled here; in-flight requests finish and are acked on this channel.
+            if tasks:
+                await asyncio.gather(*tasks, return_exceptions=True)
+        finally:
+            stopping.cancel()
+
+    async def handle(self, message: AbstractIncomingMessage) -> None:
+        """Index one request, then ack it, or dead-letter it with a reason; never raises."""
+        self.metrics.in_flight.inc()
+        try:
+            await self._handle(message)
+        except aio_pika.exceptions.AMQPError as exc:  # the broker went away: it redelivers the request
+            log.warning("broker error on a request (it will be redelivered): %s", exc)
+        except Exception as exc:  # a bug must cost one request, not the worker
+            log.exception("request failed")
+            self.metrics.failures.labels("internal").inc()
+            with contextlib.suppress(Exception):
+                await self._dead_letter(message, "internal", f"internal error: {type(exc).__name__}: {exc}")
+        finally:
+            self.metrics.in_flight.dec()
+
+    async def _handle(self, message: AbstractIncomingMessage) -> None:
+        try:
+            request = parse_request(message.body, message.content_type)
+            check_roots(request.paths, self.settings.roots)
+        except Rejected as exc:
+            self.metrics.failures.labels(exc.kind).inc()
+            await self._dead_letter(message, exc.kind, exc.reason)
+            return
+        summary = await self._index(request)
+        if summary is None:  # stopping while the store is down: another worker (or we, later) retries
+            await message.nack(requeue=True)
+            return
+        self.metrics.files.labels("indexed").inc(summary["indexed"])
+        self.metrics.files.labels("skipped").inc(summary["skipped"])
+        failed: list[dict[str, str]] = summary["failed"]
+        if not failed:
+            await message.ack()
+            self.metrics.messages.labels("acked").inc()
+            return
+        self.metrics.files.labels("failed").inc(len(failed))
+        kinds = [failure_kind(f["reason"]) for f in failed]
+        for kind in kinds:
+            self.metrics.failures.labels(kind).inc()
+        reason = "; ".join(f"{f['path']}: {f['reason']}" for f in failed)
+        body = {
+            "paths": [f["path"] for f in failed],
+            "collection": request.collection,
+            "failed": failed,
+        }
+        await self._dead_letter(message, kinds[0], reason, json.dumps(body).encode())
+
+    async def _index(self, request: IndexRequest) -> dict[str, Any] | None:
+        """scan.run_scan on the request's paths, retried with backoff while the store is unreachable."""
+        from site_adapter.indexer.scan import run_scan
+
+        # While draining, a request whose store is down goes back to the queue instead of holding the exit.
+        backoff = Backoff(self.settings.backoff_max, self._stop)
+        while True:
+            try:
+                pool = await self._store()
+                async with pool.acquire() as conn:
+                    summary = await run_scan(
+                        conn,
+                        list(request.paths),
+                        verify=self.settings.verify,
+                        workers=1,
+                        path_map=self.settings.path_map,
+                        site=self.settings.site,
+                        follow_links_into=self.settings.roots,
+                    )
+                return summary.to_dict()
+            except TRANSIENT as exc:
+                self.metrics.failures.labels("transient").inc()
+                log.warning("store unreachable (%s); retrying", exc)
+                if not await backoff.wait():
+                    return None
+
+    async def _store(self) -> asyncpg.Pool:
+        if self._pool is None:
+            from site_adapter.backends.native.migrate import migrate
+
+            pool = await asyncpg.create_pool(
+                self.settings.dsn, min_size=1, max_size=self.settings.concurrency
+            )
+            async with pool.acquire() as conn:
+                await migrate(conn)
+            self._pool = pool
+        return self._pool
+
+    async def _dead_letter(
+        self, message: AbstractIncomingMessage, kind: str, reason: str, body: bytes | None = None
+    ) -> None:
+        """Publish the request (or, for failed files, a request for just those) to `<queue>.failed` with
+        its reason, confirmed by the broker, then ack the original: it is never retried by itself."""
+        if self._channel is None:
+            raise RuntimeError("no channel")
+        headers: dict[str, Any] = {
+            "x-mxhub-reason": reason[:_HEADER_MAX],
+            "x-mxhub-kind": kind,
+            "x-mxhub-queue": self.settings.queue,
+            "x-mxhub-worker": self._identity,
+        }
+        await self._channel.default_exchange.publish(
+            aio_pika.Message(
+                body if body is not None else message.body,
+                content_type=CONTENT_TYPE if body is not None else message.content_type,
+                headers=headers,
+                delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+            ),
+            routing_key=self._failed_name,
+        )
+        await message.ack()
+        self.metrics.messages.labels("dead_lettered").inc()
+        log.warning("dead-lettered a request to %s: %s", self._failed_name, reason[:300])
+
+    async def _watch_depth(self, channel: AbstractChannel, stop: asyncio.Event) -> None:
+        """The queue's depth as the broker reports it (a passive declare), every few seconds."""
+        while not stop.is_set():
+            try:
+                for name in (self.settings.queue, self._failed_name):
+                    q = await channel.declare_queue(name, passive=True)
+                    count = q.declaration_result.message_count
+                    self.metrics.queue_depth.labels(name).set(count or 0)
+            except aio_pika.exceptions.AMQPError as exc:
+                log.debug("queue depth not read: %s", exc)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), self.settings.depth_interval)
+
+
+def roots_from(values: Sequence[str]) -> tuple[str, ...]:
+    """Absolute roots from options and MXHUB_INDEX_ROOTS (several separated by ':')."""
+    return tuple(os.path.abspath(r) for v in values for r in v.split(os.pathsep) if r)
