@@ -79,7 +79,9 @@ async def _file_rows(dsn: str) -> list[tuple[str, str | None]]:
 FOUR_SWEEPS = [(f"l-cyst_0{k}_#####.cbf", 1, 15, 15) for k in range(1, 5)]
 
 
-async def test_published_requests_end_as_four_sweeps_of_fifteen(rabbitmq_url, index_queue, native_dsn, images):
+async def test_published_requests_end_as_four_sweeps_of_fifteen(
+    rabbitmq_url, index_queue, native_dsn, images
+):
     lcys = images / "l_cysteine"
     files = sorted(lcys.glob("*.cbf"))
     assert len(files) == 60
