@@ -212,6 +212,16 @@ class IndexGroup(click.Group):
         ctx.meta[_SCAN_ARGS] = list(args)
         return []
 
+    def format_usage(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        formatter.write_usage(ctx.command_path, "[OPTIONS] PATH... | COMMAND [ARGS]...")
+
+    def format_options(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """The scan's options (what `mxhub index --help` always listed), then the subcommands."""
+        records = [r for p in scan.get_params(ctx) if (r := p.get_help_record(ctx)) is not None]
+        with formatter.section("Options"):
+            formatter.write_dl(records)
+        self.format_commands(ctx, formatter)
+
     def invoke(self, ctx: click.Context) -> object:
         args = ctx.meta.pop(_SCAN_ARGS, None)
         if args is None:
