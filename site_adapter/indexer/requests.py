@@ -47,6 +47,11 @@ def parse_request(body: bytes, content_type: str | None) -> IndexRequest:
         data: Any = json.loads(body.decode("utf-8"))
     except (UnicodeDecodeError, ValueError) as exc:
         raise Rejected("malformed", f"body is not UTF-8 JSON: {exc}") from None
+    return request_from(data)
+
+
+def request_from(data: Any) -> IndexRequest:
+    """The request in a decoded body (or a zocalo recipe step's parameters), or Rejected("malformed")."""
     if not isinstance(data, dict):
         raise Rejected("malformed", f"body must be a JSON object, not {type(data).__name__}")
     paths = data.get("paths")

@@ -238,24 +238,20 @@ class IndexWorker:
 
     async def _index(self, request: IndexRequest) -> dict[str, Any] | None:
         """scan.run_scan on the request's paths, retried with backoff while the store is unreachable."""
-        from site_adapter.indexer.scan import run_scan
-
         # While draining, a request whose store is down goes back to the queue instead of holding the exit.
         backoff = Backoff(self.settings.backoff_max, self._stop)
         while True:
             try:
                 pool = await self._store()
                 async with pool.acquire() as conn:
-                    summary = await run_scan(
+                    return await index_request(
                         conn,
-                        list(request.paths),
-                        verify=self.settings.verify,
-                        workers=1,
-                        path_map=self.settings.path_map,
+                        request,
+                        roots=self.settings.roots,
                         site=self.settings.site,
-                        follow_links_into=self.settings.roots,
+                        path_map=self.settings.path_map,
+                        verify=self.settings.verify,
                     )
-                return summary.to_dict()
             except TRANSIENT as exc:
                 self.metrics.failures.labels("transient").inc()
                 log.warning("store unreachable (%s); retrying", exc)
@@ -312,6 +308,31 @@ class IndexWorker:
                 log.debug("queue depth not read: %s", exc)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), self.settings.depth_interval)
+
+
+async def index_request(
+    conn: asyncpg.Connection,
+    request: IndexRequest,
+    *,
+    roots: Sequence[str],
+    site: str = "local",
+    path_map: Sequence[tuple[str, str]] = (),
+    verify: bool = False,
+) -> dict[str, Any]:
+    """The indexer's scan (scan.run_scan, as `mxhub index` runs it) on a request's paths: the summary
+    `mxhub index --json` prints. Links are followed only inside the roots."""
+    from site_adapter.indexer.scan import run_scan
+
+    summary = await run_scan(
+        conn,
+        list(request.paths),
+        verify=verify,
+        workers=1,
+        path_map=path_map,
+        site=site,
+        follow_links_into=roots,
+    )
+    return summary.to_dict()
 
 
 def roots_from(values: Sequence[str]) -> tuple[str, ...]:

@@ -181,6 +181,7 @@ async def test_malformed_and_outside_roots_are_dead_lettered_and_the_worker_live
     assert len(letters) == len(BAD) + 2
     for letter, (body, content_type, why) in zip(letters, BAD, strict=False):
         assert letter["headers"]["x-mxhub-kind"] == "malformed"
+        assert (letter["raw"], letter["content_type"]) == (body, content_type)  # as received
         assert why in letter["headers"]["x-mxhub-reason"]
         assert letter["headers"]["x-mxhub-queue"] == index_queue
     refused = letters[len(BAD) :]
