@@ -321,8 +321,16 @@ def _safe(url: str) -> str:
     envvar="MXHUB_INDEX_CONCURRENCY",
     default=2,
     show_default=True,
-    help="Requests processed at once (also the prefetch: unacked requests held). Env: "
-    "MXHUB_INDEX_CONCURRENCY.",
+    help="Batches of requests processed at once. Env: MXHUB_INDEX_CONCURRENCY.",
+)
+@click.option(
+    "--batch",
+    type=click.IntRange(1, 10_000),
+    envvar="MXHUB_INDEX_BATCH",
+    default=32,
+    show_default=True,
+    help="Requests already received that one scan indexes together (each is still acked or "
+    "dead-lettered by itself); the prefetch is concurrency x batch. Env: MXHUB_INDEX_BATCH.",
 )
 @click.option(
     "--metrics-port",
@@ -359,6 +367,7 @@ def worker(
     site: str,
     roots: tuple[str, ...],
     concurrency: int,
+    batch: int,
     metrics_port: int | None,
     metrics_host: str,
     verify: bool,
@@ -384,6 +393,7 @@ def worker(
         broker=broker,
         queue=queue,
         concurrency=concurrency,
+        batch=batch,
         site=site,
         path_map=pairs,
         verify=verify,

@@ -55,6 +55,7 @@ class WorkerSettings:
     broker: str = DEFAULT_BROKER
     queue: str = DEFAULT_QUEUE
     concurrency: int = 1
+    batch: int = 32  # requests indexed by one scan (the prefetch is concurrency x batch)
     site: str = "local"
     path_map: tuple[tuple[str, str], ...] = ()
     verify: bool = False
@@ -83,6 +84,11 @@ async def publish(broker: str, queue: str, request: IndexRequest) -> None:
             ),
             routing_key=queue,
         )
+
+
+def _under(path: str, root: str) -> bool:
+    root = os.path.abspath(root)
+    return path == root or path.startswith(root.rstrip("/") + "/")
 
 
 def failure_kind(reason: str) -> str:
@@ -126,8 +132,8 @@ class IndexWorker:
         depth: asyncio.Task[None] | None = None
         try:
             channel = await connection.channel(publisher_confirms=True)
-            # Prefetch bounds memory: a worker holds at most `concurrency` unacked requests.
-            await channel.set_qos(prefetch_count=self.settings.concurrency)
+            # Prefetch bounds memory: a worker holds at most concurrency x batch unacked requests.
+            await channel.set_qos(prefetch_count=self.settings.concurrency * self.settings.batch)
             self._channel = channel
             queue, _ = await declare(channel, self.settings.queue)
             # Its own channel: a passive declare that fails closes the channel it is made on.
@@ -154,87 +160,120 @@ class IndexWorker:
                     return None
 
     async def _consume(self, queue: AbstractQueue, stop: asyncio.Event) -> None:
-        """Take requests until `stop`, at most `concurrency` at once; then stop consuming (requests
-        received but not started go back to the queue), finish the ones in flight, and return."""
+        """Take requests until `stop`, at most `concurrency` batches at once; then cancel the consumer
+        (requests received but not started go back to the queue), finish the batches in flight, return.
+
+        A batch is every request already received when a slot frees, up to `batch`: one scan for them
+        all, so a beamline that posts one request per image costs one store round per batch, not per
+        image. Each request is still acked or dead-lettered by itself."""
         tasks: set[asyncio.Task[None]] = set()
         slots = asyncio.Semaphore(self.settings.concurrency)
+        inbox: asyncio.Queue[AbstractIncomingMessage] = asyncio.Queue()
+        closing = False
+
+        async def receive(message: AbstractIncomingMessage) -> None:
+            if closing:
+                await message.nack(requeue=True)
+            else:
+                inbox.put_nowait(message)
+
+        def finished(task: asyncio.Task[None]) -> None:
+            tasks.discard(task)
+            slots.release()
+
+        tag = await queue.consume(receive)
         stopping = asyncio.ensure_future(stop.wait())
         try:
-            async with queue.iterator() as messages:
-                while not stop.is_set():
-                    await slots.acquire()
-                    nxt = asyncio.ensure_future(messages.__anext__())
-                    await asyncio.wait({nxt, stopping}, return_when=asyncio.FIRST_COMPLETED)
-                    if not nxt.done():  # stopping: the buffered request stays with the iterator (nacked)
-                        nxt.cancel()
-                        with contextlib.suppress(asyncio.CancelledError, StopAsyncIteration):
-                            await nxt
-                        slots.release()
-                        break
-                    try:
-                        message = nxt.result()
-                    except StopAsyncIteration:
-                        slots.release()
-                        break
-                    task = asyncio.create_task(self.handle(message))
-                    tasks.add(task)
-
-                    def done(t: asyncio.Task[None]) -> None:
-                        tasks.discard(t)
-                        slots.release()
-
-                    task.add_done_callback(done)
-            # The consumer is cancelled here; in-flight requests finish and are acked on this channel.
+            while not stop.is_set():
+                await slots.acquire()
+                first = asyncio.ensure_future(inbox.get())
+                await asyncio.wait({first, stopping}, return_when=asyncio.FIRST_COMPLETED)
+                if not first.done():  # stopping (an unfinished Queue.get gives nothing up)
+                    first.cancel()
+                    slots.release()
+                    break
+                batch = [first.result()]
+                while len(batch) < self.settings.batch and not inbox.empty():
+                    batch.append(inbox.get_nowait())
+                task = asyncio.create_task(self.handle(batch))
+                tasks.add(task)
+                task.add_done_callback(finished)
+        finally:
+            closing = True
+            stopping.cancel()
+            with contextlib.suppress(aio_pika.exceptions.AMQPError, RuntimeError):
+                await queue.cancel(tag)
+            while not inbox.empty():
+                with contextlib.suppress(aio_pika.exceptions.AMQPError, RuntimeError):
+                    await inbox.get_nowait().nack(requeue=True)
+            # In-flight batches finish and are acked on this channel, still open.
             if tasks:
                 await asyncio.gather(*tasks, return_exceptions=True)
-        finally:
-            stopping.cancel()
 
-    async def handle(self, message: AbstractIncomingMessage) -> None:
-        """Index one request, then ack it, or dead-letter it with a reason; never raises."""
-        self.metrics.in_flight.inc()
+    async def handle(self, messages: Sequence[AbstractIncomingMessage]) -> None:
+        """Index a batch of requests with one scan, then ack each, or dead-letter it with its reason;
+        never raises."""
+        self.metrics.in_flight.inc(len(messages))
+        pending = list(messages)
         try:
-            await self._handle(message)
-        except aio_pika.exceptions.AMQPError as exc:  # the broker went away: it redelivers the request
-            log.warning("broker error on a request (it will be redelivered): %s", exc)
-        except Exception as exc:  # a bug must cost one request, not the worker
-            log.exception("request failed")
-            self.metrics.failures.labels("internal").inc()
-            with contextlib.suppress(Exception):
-                await self._dead_letter(message, "internal", f"internal error: {type(exc).__name__}: {exc}")
+            await self._handle(pending)
+        except aio_pika.exceptions.AMQPError as exc:  # the broker went away: it redelivers the requests
+            log.warning("broker error on a batch (it will be redelivered): %s", exc)
+        except Exception as exc:  # a bug must cost its requests, not the worker
+            log.exception("batch failed")
+            for message in pending:
+                self.metrics.failures.labels("internal").inc()
+                with contextlib.suppress(Exception):
+                    await self._dead_letter(
+                        message, "internal", f"internal error: {type(exc).__name__}: {exc}"
+                    )
         finally:
-            self.metrics.in_flight.dec()
+            self.metrics.in_flight.dec(len(messages))
 
-    async def _handle(self, message: AbstractIncomingMessage) -> None:
-        try:
-            request = parse_request(message.body, message.content_type)
-            check_roots(request.paths, self.settings.roots)
-        except Rejected as exc:
-            self.metrics.failures.labels(exc.kind).inc()
-            await self._dead_letter(message, exc.kind, exc.reason)
+    async def _handle(self, pending: list[AbstractIncomingMessage]) -> None:
+        """Settle every message of `pending`, removing each from it once acked or dead-lettered."""
+        valid: list[tuple[AbstractIncomingMessage, IndexRequest]] = []
+        for message in list(pending):
+            try:
+                request = parse_request(message.body, message.content_type)
+                check_roots(request.paths, self.settings.roots)
+            except Rejected as exc:
+                self.metrics.failures.labels(exc.kind).inc()
+                await self._dead_letter(message, exc.kind, exc.reason)
+                pending.remove(message)
+                continue
+            valid.append((message, request))
+        if not valid:
             return
-        summary = await self._index(request)
+        paths = list(dict.fromkeys(os.path.abspath(p) for _, r in valid for p in r.paths))
+        summary = await self._index(IndexRequest(tuple(paths)))
         if summary is None:  # stopping while the store is down: another worker (or we, later) retries
-            await message.nack(requeue=True)
+            for message, _ in valid:
+                await message.nack(requeue=True)
+                pending.remove(message)
             return
         self.metrics.files.labels("indexed").inc(summary["indexed"])
         self.metrics.files.labels("skipped").inc(summary["skipped"])
         failed: list[dict[str, str]] = summary["failed"]
-        if not failed:
-            await message.ack()
-            self.metrics.messages.labels("acked").inc()
-            return
         self.metrics.files.labels("failed").inc(len(failed))
-        kinds = [failure_kind(f["reason"]) for f in failed]
-        for kind in kinds:
-            self.metrics.failures.labels(kind).inc()
+        for f in failed:
+            self.metrics.failures.labels(failure_kind(f["reason"])).inc()
+        for message, request in valid:
+            mine = [f for f in failed if any(_under(f["path"], p) for p in request.paths)]
+            if mine:
+                await self._dead_letter_files(message, request, mine)
+            else:
+                await message.ack()
+                self.metrics.messages.labels("acked").inc()
+            pending.remove(message)
+
+    async def _dead_letter_files(
+        self, message: AbstractIncomingMessage, request: IndexRequest, failed: list[dict[str, str]]
+    ) -> None:
+        """The request's files that could not be indexed, as a request for just them, with reasons."""
         reason = "; ".join(f"{f['path']}: {f['reason']}" for f in failed)
-        body = {
-            "paths": [f["path"] for f in failed],
-            "collection": request.collection,
-            "failed": failed,
-        }
-        await self._dead_letter(message, kinds[0], reason, json.dumps(body).encode())
+        body = {"paths": [f["path"] for f in failed], "collection": request.collection, "failed": failed}
+        await self._dead_letter(message, failure_kind(failed[0]["reason"]), reason, json.dumps(body).encode())
 
     async def _index(self, request: IndexRequest) -> dict[str, Any] | None:
         """scan.run_scan on the request's paths, retried with backoff while the store is unreachable."""

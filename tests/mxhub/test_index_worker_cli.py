@@ -86,6 +86,7 @@ class Store:
 
 
 def _worker(url: str, queue: str, dsn: str, root: Path, log: Path, *extra: str) -> subprocess.Popen[bytes]:
+    """A worker taking one request at a time: slow on purpose, so a signal lands mid-queue."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("MXHUB_")}
     env.update(
         MXHUB_BROKER_URL=url,
@@ -95,7 +96,7 @@ def _worker(url: str, queue: str, dsn: str, root: Path, log: Path, *extra: str) 
     )
     with log.open("ab") as out:
         return subprocess.Popen(
-            [sys.executable, "-m", "mxhub", "index", "worker", "--concurrency", "1", *extra],
+            [sys.executable, "-m", "mxhub", "index", "worker", "--concurrency", "1", "--batch", "1", *extra],
             cwd=REPO,
             env=env,
             stdout=out,

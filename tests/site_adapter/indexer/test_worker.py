@@ -241,3 +241,38 @@ def test_request_rules_without_a_broker(tmp_path: Path):
         with pytest.raises(Rejected) as caught:
             check_roots([bad], [str(tmp_path / "root")])
         assert caught.value.kind == "outside_roots"
+
+
+async def test_batched_per_file_requests_dead_letter_only_the_damaged_one(
+    rabbitmq_url, index_queue, native_dsn, images, tmp_path
+):
+    src = sorted((images / "l_cysteine").glob("l-cyst_02_*.cbf"))
+    data = tmp_path / "data"
+    data.mkdir()
+    for p in src:
+        (data / p.name).symlink_to(p)
+    cut = data / src[7].name
+    cut.unlink()
+    cut.write_bytes(src[7].read_bytes()[:50_000])
+    for p in sorted(data.iterdir()):
+        await publish(rabbitmq_url, index_queue, IndexRequest((str(p),), "12"))
+    settings = WorkerSettings(
+        dsn=native_dsn,
+        roots=(str(tmp_path), str(images)),
+        broker=rabbitmq_url,
+        queue=index_queue,
+        concurrency=1,
+        batch=8,
+    )
+    async with Running(settings) as running:
+
+        async def done() -> bool:
+            return running.finished() >= 15
+
+        await _until(done, "all 15 requests to finish")
+    letters = await drain_failed(rabbitmq_url, index_queue)
+    assert [x["body"]["paths"] for x in letters] == [[str(cut)]]
+    assert letters[0]["body"]["collection"] == "12"
+    assert _value(running.metrics, "mxhub_index_messages_total", outcome="acked") == 14
+    # Image 8 is missing from the sweep; the other 14 are one sweep with a gap.
+    assert await _sweeps(native_dsn) == [("l-cyst_02_#####.cbf", 1, 15, 14)]
