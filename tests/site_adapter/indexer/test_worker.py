@@ -276,3 +276,29 @@ async def test_batched_per_file_requests_dead_letter_only_the_damaged_one(
     assert _value(running.metrics, "mxhub_index_messages_total", outcome="acked") == 14
     # Image 8 is missing from the sweep; the other 14 are one sweep with a gap.
     assert await _sweeps(native_dsn) == [("l-cyst_02_#####.cbf", 1, 15, 14)]
+
+
+async def test_store_down_is_retried_not_dead_lettered_and_stop_returns_the_request(
+    rabbitmq_url, index_queue, images
+):
+    from tests.fixtures.rabbitmq import queue_depth
+
+    # Nothing listens on port 1: every connection is refused, as when the store is down.
+    settings = WorkerSettings(
+        dsn="postgresql://postgres@127.0.0.1:1/none",
+        roots=(str(images),),
+        broker=rabbitmq_url,
+        queue=index_queue,
+        backoff_max=0.5,
+    )
+    await publish(rabbitmq_url, index_queue, IndexRequest((str(images / "l_cysteine"),)))
+    async with Running(settings) as running:
+
+        async def retried() -> bool:
+            return _value(running.metrics, "mxhub_index_failures_total", reason="transient") >= 3
+
+        await _until(retried, "the store to be retried")
+        assert running.finished() == 0
+    # Stopping gave the request back to the queue: neither acked nor dead-lettered.
+    assert await queue_depth(rabbitmq_url, index_queue) == 1
+    assert await drain_failed(rabbitmq_url, index_queue) == []

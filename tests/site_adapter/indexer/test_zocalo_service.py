@@ -11,6 +11,7 @@ import subprocess
 import sys
 import uuid
 from pathlib import Path
+from urllib.parse import unquote, urlsplit
 
 import aio_pika
 import asyncpg
@@ -22,10 +23,21 @@ pytest.importorskip("workflows", reason="workflows (the zocalo service framework
 
 LIMIT = 120.0  # seconds: a generous bound for a condition, never an assertion on time
 START = (
-    "from workflows.contrib.start_service import ServiceStarter; "
-    "ServiceStarter().run(['-s', 'MxhubIndex', '-t', 'PikaTransport', '--rabbit-host', '127.0.0.1',"
-    " '--rabbit-port', '5672', '--rabbit-user', 'guest', '--rabbit-pass', 'guest'], program_name='svc')"
+    "import sys; from workflows.contrib.start_service import ServiceStarter; "
+    "ServiceStarter().run(['-s', 'MxhubIndex', '-t', 'PikaTransport', *sys.argv[1:]], program_name='svc')"
 )
+
+
+def _pika_options(url: str) -> dict[str, str]:
+    """workflows' PikaTransport options for an amqp:// URL (it takes host, port, user, password, vhost)."""
+    parts = urlsplit(url)
+    return {
+        "--rabbit-host": parts.hostname or "127.0.0.1",
+        "--rabbit-port": str(parts.port or 5672),
+        "--rabbit-user": unquote(parts.username or "guest"),
+        "--rabbit-pass": unquote(parts.password or "guest"),
+        "--rabbit-vhost": unquote(parts.path[1:]) if len(parts.path) > 1 else "/",
+    }
 
 
 STATUS = "transient.status"
@@ -45,12 +57,13 @@ async def _ensure_status_exchange(connection: aio_pika.abc.AbstractConnection) -
     return True
 
 
-def _send_recipe(recipe: dict) -> None:
+def _send_recipe(recipe: dict, options: dict[str, str]) -> None:
     """Start a recipe as zocalo's own tools do: workflows' RecipeWrapper over PikaTransport."""
     from workflows.recipe.wrapper import RecipeWrapper
     from workflows.transport.pika_transport import PikaTransport
 
     transport = PikaTransport()
+    transport.config = {**options, "--rabbit-port": int(options["--rabbit-port"])}
     transport.connect()
     try:
         RecipeWrapper(recipe=recipe, transport=transport).start()
@@ -70,8 +83,7 @@ async def _get(channel: aio_pika.abc.AbstractChannel, queue: str) -> dict:
 
 
 async def test_recipe_step_indexes_and_sends_its_result_onwards(rabbitmq_url, native_dsn, images, tmp_path):
-    if rabbitmq_url != "amqp://guest:guest@127.0.0.1:5672/":
-        pytest.skip("the service test drives the local RabbitMQ (guest on 127.0.0.1:5672)")
+    options = _pika_options(rabbitmq_url)
     name = f"mxhub.test.zocalo.{uuid.uuid4().hex[:10]}"
     queues = {"service": name, "out": f"{name}.out", "failure": f"{name}.failure"}
     connection = await aio_pika.connect(rabbitmq_url)
@@ -90,7 +102,10 @@ async def test_recipe_step_indexes_and_sends_its_result_onwards(rabbitmq_url, na
     )
     log = tmp_path / "service.log"
     with log.open("wb") as out:
-        proc = subprocess.Popen([sys.executable, "-c", START], cwd=REPO, env=env, stdout=out, stderr=out)
+        args = [a for pair in options.items() for a in pair]
+        proc = subprocess.Popen(
+            [sys.executable, "-c", START, *args], cwd=REPO, env=env, stdout=out, stderr=out
+        )
     try:
         lcys = images / "l_cysteine"
         step = {"service": "mxhub index", "queue": queues["service"]}
@@ -99,7 +114,7 @@ async def test_recipe_step_indexes_and_sends_its_result_onwards(rabbitmq_url, na
             "2": {"service": "collector", "queue": queues["out"]},
             "start": [[1, {}]],
         }
-        await asyncio.to_thread(_send_recipe, recipe)
+        await asyncio.to_thread(_send_recipe, recipe, options)
         result = await _get(channel, queues["out"])
         refused = {
             "1": {
@@ -111,7 +126,7 @@ async def test_recipe_step_indexes_and_sends_its_result_onwards(rabbitmq_url, na
             "3": {"service": "failures", "queue": queues["failure"]},
             "start": [[1, {}]],
         }
-        await asyncio.to_thread(_send_recipe, refused)
+        await asyncio.to_thread(_send_recipe, refused, options)
         failure = await _get(channel, queues["failure"])
     finally:
         proc.terminate()
