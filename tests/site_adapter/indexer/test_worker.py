@@ -302,3 +302,26 @@ async def test_store_down_is_retried_not_dead_lettered_and_stop_returns_the_requ
     # Stopping gave the request back to the queue: neither acked nor dead-lettered.
     assert await queue_depth(rabbitmq_url, index_queue) == 1
     assert await drain_failed(rabbitmq_url, index_queue) == []
+
+
+async def test_two_workers_sharing_a_queue_store_each_file_once(
+    rabbitmq_url, index_queue, native_dsn, images
+):
+    files = sorted((images / "l_cysteine").glob("*.cbf"))
+    for p in files:
+        await publish(rabbitmq_url, index_queue, IndexRequest((str(p),)))
+    settings = WorkerSettings(
+        dsn=native_dsn, roots=(str(images),), broker=rabbitmq_url, queue=index_queue, concurrency=2, batch=4
+    )
+    # Two workers (as on two machines) rebuild the same directories' sweeps at once: the store's
+    # per-directory lock leaves the sweeps of all files, whichever worker finishes last.
+    async with Running(settings) as one, Running(settings) as two:
+
+        async def done() -> bool:
+            return one.finished() + two.finished() >= len(files)
+
+        await _until(done, "all 60 requests to finish")
+    assert one.finished() > 0 and two.finished() > 0  # both took part
+    rows = await _file_rows(native_dsn)
+    assert [p for p, _ in rows] == [str(p) for p in files]
+    assert await _sweeps(native_dsn) == FOUR_SWEEPS
