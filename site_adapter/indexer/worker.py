@@ -39,6 +39,9 @@ TRANSIENT = (
     asyncpg.InterfaceError,
     asyncpg.exceptions.OperatorInterventionError,
     asyncpg.exceptions.InsufficientResourcesError,
+    # A deadlock with another worker's write (a redelivered request upserting rows a sweep rebuild
+    # holds) aborts one side; the scan is idempotent, so it runs again.
+    asyncpg.exceptions.TransactionRollbackError,
 )
 _UNREADABLE = ("permission denied", "not found", "broken symlink", "symlink", "skipped:")
 _HEADER_MAX = 1000  # characters of a reason in a header; the full list is in the dead letter's body
@@ -282,6 +285,14 @@ class IndexWorker:
         while True:
             try:
                 pool = await self._store()
+            except Exception as exc:  # a store that refuses us (auth, no database) is the worker's
+                # problem, not the request's: hold it and retry rather than dead-letter every request.
+                self.metrics.failures.labels("transient").inc()
+                log.error("cannot open the store (%s: %s); retrying", type(exc).__name__, exc)
+                if not await backoff.wait():
+                    return None
+                continue
+            try:
                 async with pool.acquire() as conn:
                     return await index_request(
                         conn,
@@ -304,8 +315,12 @@ class IndexWorker:
             pool = await asyncpg.create_pool(
                 self.settings.dsn, min_size=1, max_size=self.settings.concurrency
             )
-            async with pool.acquire() as conn:
-                await migrate(conn)
+            try:
+                async with pool.acquire() as conn:
+                    await migrate(conn)
+            except BaseException:
+                await pool.close()
+                raise
             self._pool = pool
         return self._pool
 
