@@ -1,5 +1,7 @@
 """`mxhub index PATH...`: parse options, run the indexer's scan against the site store, print; and the
-broker side of indexing (issue 18): `mxhub index worker`, `mxhub index publish`, `mxhub index list`."""
+broker side of indexing (issue 18): `mxhub index worker`, `mxhub index publish`, `mxhub index list`.
+Over 400 lines because it is one command group (one module per group) whose length is click options,
+each with its MXHUB_* variable and help; the work is in site_adapter.indexer."""
 
 from __future__ import annotations
 
