@@ -5,8 +5,10 @@ in the store and the result on the step's output queue; a step outside the roots
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
+import signal
 import subprocess
 import sys
 import uuid
@@ -104,7 +106,12 @@ async def test_recipe_step_indexes_and_sends_its_result_onwards(rabbitmq_url, na
     with log.open("wb") as out:
         args = [a for pair in options.items() for a in pair]
         proc = subprocess.Popen(
-            [sys.executable, "-c", START, *args], cwd=REPO, env=env, stdout=out, stderr=out
+            [sys.executable, "-c", START, *args],
+            cwd=REPO,
+            env=env,
+            stdout=out,
+            stderr=out,
+            start_new_session=True,  # the frontend forks the service: stop both, as one group
         )
     try:
         lcys = images / "l_cysteine"
@@ -129,11 +136,12 @@ async def test_recipe_step_indexes_and_sends_its_result_onwards(rabbitmq_url, na
         await asyncio.to_thread(_send_recipe, refused, options)
         failure = await _get(channel, queues["failure"])
     finally:
-        proc.terminate()
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGTERM)
         try:
             proc.wait(30)
         except subprocess.TimeoutExpired:
-            proc.kill()
+            os.killpg(proc.pid, signal.SIGKILL)
         for q in queues.values():
             await channel.queue_delete(q)
         if created_status:
