@@ -128,6 +128,8 @@ async def make_previews(conn: asyncpg.Connection, stored: Sequence[StoredSweep],
                 pictures += _frame_pictures(s.image_set_id, job, result)
         async with conn.transaction():
             await preview_store.save_counts(conn, counts)
+            if not await preview_store.hold_set(conn, s.image_set_id):
+                continue
             if s.sweep.kind == "grid":
                 pictures += await _heat_maps(conn, s)
             await preview_store.save_previews(conn, pictures)

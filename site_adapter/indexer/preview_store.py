@@ -78,6 +78,15 @@ async def prune_frames(conn: asyncpg.Connection, image_set_id: int, keep: Sequen
     )
 
 
+async def hold_set(conn: asyncpg.Connection, image_set_id: int) -> bool:
+    """Inside a transaction: keep the image set from being deleted until it ends; False when it is gone.
+
+    Index workers rebuild a directory's sets concurrently (issue 18): a set replaced while its frames
+    decoded has no previews to save (the scan that replaced it makes the new set's)."""
+    row = await conn.fetchval("SELECT id FROM image_set WHERE id = $1 FOR KEY SHARE", image_set_id)
+    return row is not None
+
+
 async def made_from(conn: Conn, image_set_ids: Sequence[int]) -> dict[tuple[int, str, int, int], int | None]:
     """(set, kind, image, size) -> the source file's mtime_ns when the preview was made."""
     rows = await conn.fetch(

@@ -23,7 +23,7 @@ from site_adapter.indexer.byte_offset import DecodeError, decode_byte_offset, su
 from site_adapter.indexer.cbf_header import CbfHeader, HeaderError, read_header
 from site_adapter.indexer.integrity import Md5Check, read_section, section_md5
 from site_adapter.indexer.nexus import read_nexus
-from site_adapter.indexer.sweeps import group_sweeps, split_template
+from site_adapter.indexer.sweeps import split_template
 from site_adapter.indexer.walk import os_reason as _os_reason
 from site_adapter.indexer.walk import storable, walk
 
@@ -275,26 +275,42 @@ async def _index_all(
 
 def _sweep_summary(s: store.StoredSweep, site: str) -> dict[str, Any]:
     """One stored sweep as `mxhub index --json` prints it."""
+    sw = s.sweep
+    return sweep_entry(
+        site,
+        {
+            "template": sw.template,
+            "directory": sw.directory,
+            "first": sw.first,
+            "last": sw.last,
+            "count": sw.count,
+            "missing": sw.missing,
+            "duplicates": sw.duplicates,
+            "kind": sw.kind,
+            "format": sw.format,
+            "total_bytes": sw.total_bytes,
+            "verified": sw.verified,
+            "image_set_id": s.image_set_id,
+            "data_collection_id": s.data_collection_id,
+        },
+    )
+
+
+def sweep_entry(site: str, row: dict[str, Any]) -> dict[str, Any]:
+    """A sweep's JSON entry from its stored values: one shape for `mxhub index --json`, `mxhub index list`
+    and the index worker's results (the CONTRACT names these keys)."""
     from mx_schema.ids import encode_id
 
-    sw = s.sweep
-    return {
-        "template": sw.template,
-        "directory": sw.directory,
-        "first": sw.first,
-        "last": sw.last,
-        "count": sw.count,
-        "missing": sw.missing,
-        "duplicates": sw.duplicates,
-        "kind": sw.kind,
-        "format": sw.format,
-        "total_bytes": sw.total_bytes,
-        "verified": sw.verified,
-        "image_set": encode_id(site, "ImageSet", s.image_set_id),
-        "linked": encode_id(site, "DataCollection", s.data_collection_id)
-        if s.data_collection_id is not None
-        else None,
-    }
+    entry = {k: v for k, v in row.items() if k not in ("image_set_id", "data_collection_id")}
+    entry["image_set"] = encode_id(site, "ImageSet", row["image_set_id"])
+    dc = row["data_collection_id"]
+    entry["linked"] = encode_id(site, "DataCollection", dc) if dc is not None else None
+    return entry
+
+
+async def list_sweeps(conn: asyncpg.Connection, site: str = "local") -> list[dict[str, Any]]:
+    """Every sweep in the store, each with the keys of `mxhub index --json`'s sweeps."""
+    return [sweep_entry(site, row) for row in await store.stored_sets(conn)]
 
 
 async def run_scan(
@@ -325,9 +341,10 @@ async def run_scan(
 
     await store.mark_gone(conn, roots, {storable(p) for p, _ in seen})
     files = await store.indexed_files(conn, roots)
-    sweeps = group_sweeps(files)
     directories = sorted({storable(os.path.dirname(p)) for p, _ in seen} | {f.directory for f in files})
-    stored = await store.replace_sets(conn, directories, sweeps, path_map)
+    # Each directory's sweeps from all its files, so a root that names a few files of a directory (an
+    # index request per file, issue 18) adds them to the directory's sweeps instead of replacing them.
+    stored = await store.rebuild_sets(conn, directories, path_map)
     if previews:
         from site_adapter.indexer.preview_step import make_previews
 

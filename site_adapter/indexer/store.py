@@ -10,7 +10,7 @@ from typing import Any, TypeAlias
 
 import asyncpg
 
-from site_adapter.indexer.sweeps import IndexedFile, Sweep
+from site_adapter.indexer.sweeps import IndexedFile, Sweep, group_sweeps
 
 # asyncpg ships no type information (pyproject: ignore_missing_imports), so both names are Any to mypy.
 Conn: TypeAlias = "asyncpg.Connection | asyncpg.Pool"
@@ -220,6 +220,59 @@ async def replace_sets(
             keep,
         )
     return stored
+
+
+async def rebuild_sets(
+    conn: asyncpg.Connection, directories: Sequence[str], path_map: Sequence[tuple[str, str]]
+) -> list[StoredSweep]:
+    """Rebuild the image sets of these directories from every indexed file in each (not only the files a
+    caller just indexed), under a per-directory lock: index workers that each index a few files of one
+    directory at once (issue 18) then leave one set of sweeps built from all its files, never a race's
+    half."""
+    wanted = sorted(set(directories))
+    async with conn.transaction():
+        # Sorted, so two workers locking overlapping directories cannot deadlock; held to commit.
+        for d in wanted:
+            await conn.execute("SELECT pg_advisory_xact_lock(hashtextextended($1, 18))", d)
+        rows = await conn.fetch(
+            "SELECT path, directory, name, size, header, verified FROM image_file"
+            " WHERE error IS NULL AND header IS NOT NULL AND directory = ANY($1::text[])",
+            wanted,
+        )
+        files = [
+            IndexedFile(
+                r["path"], r["directory"], r["name"], r["size"] or 0, json.loads(r["header"]), r["verified"]
+            )
+            for r in rows
+        ]
+        return await replace_sets(conn, wanted, group_sweeps(files), path_map)
+
+
+async def stored_sets(conn: Conn) -> list[dict[str, Any]]:
+    """Every image set in the store, as `mxhub index list` prints it (directory, template, first order)."""
+    rows = await conn.fetch(
+        "SELECT id, data_collection_id, directory, template, first_image, last_image, image_count,"
+        " missing, duplicates, total_bytes, verified, format, kind FROM image_set"
+        " ORDER BY directory, template, first_image"
+    )
+    return [
+        {
+            "image_set_id": r["id"],
+            "data_collection_id": r["data_collection_id"],
+            "directory": r["directory"],
+            "template": r["template"],
+            "first": r["first_image"],
+            "last": r["last_image"],
+            "count": r["image_count"],
+            "missing": list(r["missing"] or ()),
+            "duplicates": list(r["duplicates"] or ()),
+            "total_bytes": r["total_bytes"],
+            "verified": r["verified"],
+            "format": r["format"],
+            "kind": r["kind"],
+        }
+        for r in rows
+    ]
 
 
 async def _match_collection(conn: asyncpg.Connection, directory: str, s: Sweep) -> int | None:
