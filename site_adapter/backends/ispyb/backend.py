@@ -22,7 +22,7 @@ from site_adapter.backends.base import (
     SampleFilter,
     SessionFilter,
 )
-from site_adapter.backends.ispyb import access, collections, entities, processing, samples
+from site_adapter.backends.ispyb import access, collections, entities, identifiers, processing, samples
 from site_adapter.backends.ispyb.connection import Database
 from site_adapter.backends.ispyb.localtime import WallClock
 from site_adapter.backends.ispyb.schema_check import SchemaInfo, detect
@@ -128,6 +128,22 @@ class IspybBackend:
 
     async def data_collection_ids_by_sample(self, sample_ids: Sequence[str]) -> dict[str, list[str]]:
         return await collections.ids_by_sample(self.db, self.schema, sample_ids)
+
+    # Identifiers (issue 19): base.IdentifierStore. ISPyB v5 has no DOI or archive-link column.
+    async def dois_by_collection(self, ids: Sequence[str]) -> dict[str, model.Doi]:
+        return {}
+
+    async def dois_by_session(self, ids: Sequence[str]) -> dict[str, model.Doi]:
+        return {}
+
+    async def pdb_entries_by_protein(self, ids: Sequence[str]) -> dict[str, list[model.PdbEntry]]:
+        return await identifiers.by_protein(self.db, self.schema, ids)
+
+    async def pdb_entries_by_collection(self, ids: Sequence[str]) -> dict[str, list[model.PdbEntry]]:
+        return await identifiers.by_collection(self.db, self.schema, ids)
+
+    async def archive_links_by_collection(self, ids: Sequence[str]) -> dict[str, list[model.ArchiveLink]]:
+        return {}
 
     # Access facts, beyond the protocol, for the access-control layer
     async def proposals_of_login(self, login: str) -> set[str]:

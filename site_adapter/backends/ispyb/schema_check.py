@@ -142,6 +142,10 @@ OPTIONAL_TABLES: dict[str, tuple[str, ...]] = {
     "UserGroup_has_Person": ("userGroupId", "personId"),
     "UserGroup_has_Permission": ("userGroupId", "permissionId"),
     "Permission": ("permissionId", "type"),
+    # Identifiers (issue 19): PDB entries and models of proteins, entries matched to processing programs
+    "PDB": ("pdbId", "name", "code", "source"),
+    "Protein_has_PDB": ("proteinid", "pdbid"),
+    "PDBEntry": ("pdbEntryId", "autoProcProgramId", "code", "pdbTitle", "resolution"),
 }
 
 

@@ -14,6 +14,7 @@ import asyncpg
 from mx_schema import postgres
 from site_adapter import access, model, query
 from site_adapter.backends import base
+from site_adapter.backends.native import identifiers
 from site_adapter.backends.native import queries as q
 from site_adapter.backends.native.migrate import migrate
 from site_adapter.zones import facility_zone
@@ -285,6 +286,22 @@ class NativeBackend:
             for r in rows:
                 out[str(r["sample_id"])].append(str(r["id"]))
         return out
+
+    # Identifiers (issue 19, migration 010): base.IdentifierStore
+    async def dois_by_collection(self, ids: Sequence[str]) -> dict[str, model.Doi]:
+        return await identifiers.dois(self._fetch, ids, sessions=False)
+
+    async def dois_by_session(self, ids: Sequence[str]) -> dict[str, model.Doi]:
+        return await identifiers.dois(self._fetch, ids, sessions=True)
+
+    async def pdb_entries_by_protein(self, ids: Sequence[str]) -> dict[str, list[model.PdbEntry]]:
+        return await identifiers.pdb_entries(self._fetch, ids, proteins=True)
+
+    async def pdb_entries_by_collection(self, ids: Sequence[str]) -> dict[str, list[model.PdbEntry]]:
+        return await identifiers.pdb_entries(self._fetch, ids, proteins=False)
+
+    async def archive_links_by_collection(self, ids: Sequence[str]) -> dict[str, list[model.ArchiveLink]]:
+        return await identifiers.archive_links(self._fetch, ids)
 
 
 def _audit(rows: Sequence[asyncpg.Record]) -> None:
