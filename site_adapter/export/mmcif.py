@@ -43,7 +43,6 @@ class Deposition:
     result: model.ProcessingResult | None = None
     crystal_grow: CrystalGrow | None = None
     raw_data_doi: str | None = None
-    metadata_reference: str | None = None  # where the metadata live (the collection's global id)
     notes: tuple[str, ...] = field(default=())
 
 
@@ -205,31 +204,31 @@ def add_crystal_grow(block: gemmi.cif.Block, grow: CrystalGrow) -> None:
     )
 
 
-def add_related_data_set(block: gemmi.cif.Block, doi: str, metadata_reference: str | None = None) -> None:
-    """`_pdbx_related_exp_data_set`: the raw-data DOI, the one link to raw data wwPDB accepts."""
+def add_related_data_set(block: gemmi.cif.Block, doi: str) -> None:
+    """`_pdbx_related_exp_data_set`: the raw-data DOI, the one link to raw data wwPDB accepts. PDBx v5
+    types `data_reference` as `exp_data_doi` (a bare `10.NNNN/...`, no `doi:` prefix) and wants a DOI in
+    `metadata_reference` too, so that item is left out rather than given a URL."""
     block.set_mmcif_category(
         "_pdbx_related_exp_data_set",
-        {
-            "ordinal": ["1"],
-            "data_reference": [f"doi:{doi}"],
-            "metadata_reference": [metadata_reference],
-            "data_set_type": ["diffraction image data"],
-            "details": [None],
-        },
+        {"ordinal": ["1"], "data_reference": [doi], "data_set_type": ["diffraction image data"]},
     )
 
 
 def document(d: Deposition) -> gemmi.cif.Document:
+    entry_id = _block_name(d.entry_id)  # _entry.id is of type code: no white space
     doc = gemmi.cif.Document()
-    block = doc.add_new_block(_block_name(d.entry_id))
-    block.set_mmcif_category("_entry", {"id": [d.entry_id]})
+    block = doc.add_new_block(entry_id)
+    block.set_mmcif_category("_entry", {"id": [entry_id]})
+    # _diffrn.crystal_id points at _exptl_crystal.id (its parent in the dictionary): the row is written
+    # even when no LIMS told how the crystal grew.
+    block.set_mmcif_category("_exptl_crystal", {"id": [CRYSTAL_ID]})
     _diffrn(block, d)
     if d.result is not None:
-        _reflns(block, d.entry_id, d.result)
+        _reflns(block, entry_id, d.result)
     if d.crystal_grow is not None:
         add_crystal_grow(block, d.crystal_grow)
     if d.raw_data_doi:
-        add_related_data_set(block, d.raw_data_doi, d.metadata_reference)
+        add_related_data_set(block, d.raw_data_doi)
     return doc
 
 

@@ -18,7 +18,7 @@ from strawberry.dataloader import DataLoader
 from strawberry.types import Info
 
 from mx_schema.errors import NOT_FOUND, ContractError, InvalidGlobalId
-from mx_schema.ids import decode_id, encode_id
+from mx_schema.ids import decode_id
 from site_adapter import model
 from site_adapter.backends.base import IdentifierStore
 from site_adapter.graphql.context import SiteContext
@@ -218,6 +218,5 @@ async def export_mmcif(info: Info, r: model.DataCollection, processing: str | No
             beamline=session.beamline if session is not None else None,
             result=result,
             raw_data_doi=doi.doi if doi is not None else None,
-            metadata_reference=encode_id(c.site, "DataCollection", r.local_id),
         )
     )

@@ -18,6 +18,7 @@ from mx_schema.ids import encode_id
 from site_adapter.app import create_app
 from tests.fixtures.mariadb import OVERLAY, admin_execute, connect_kwargs, load_ispyb, with_database
 from tests.fixtures.sites import GraphQLClient
+from tests.site_adapter.export.pdbx_subset import check_against_dictionary
 
 # Thermolysin's classic entry on the overlay's protein 990001 ('therm'); an entry matched to the
 # overlay's autoPROC program 990004 (collection 990003).
@@ -194,6 +195,7 @@ async def test_mmcif_of_each_fixture_result_matches_sql(gql, citation_dsn):
         dc = (await sql(citation_dsn, "SELECT wavelength, startTime FROM DataCollection WHERE dataCollectionId = %s", (res["dc"],)))[0]
         body = await gql(EXPORT, {"id": dc_id(res["dc"]), "p": str(res["id"])})
         assert "errors" not in body, body
+        check_against_dictionary(body["data"]["node"]["export"])
         block = block_of(body["data"]["node"]["export"])
         assert number(block, "_diffrn_radiation_wavelength.wavelength") == pytest.approx(dc["wavelength"], rel=1e-5)
         assert block.find_value("_diffrn_detector.pdbx_collection_date") == dc["startTime"].date().isoformat()
