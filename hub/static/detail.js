@@ -1,6 +1,7 @@
 // The detail view of one data collection: geometry with units, processing, crystallisation, images, downloads.
 
 import { gql } from "./api.js";
+import { CITATION_FIELDS, citationSection } from "./detail-citation.js";
 import { bytes, clear, DASH, h, int, measured, num, when } from "./dom.js";
 import { ErrorCode } from "./error_codes.js";
 
@@ -45,6 +46,7 @@ function detailQuery(caps) {
     bestProcessing: "id",
     images: "directory template first last count missing totalBytes verified format kind",
     reprocessing: "xdsInp dialsImport mosflm",
+    ...CITATION_FIELDS,
   });
   return `query Detail($id: ID!) { node(id: $id) { ... on DataCollection ${dc} } }`;
 }
@@ -110,6 +112,7 @@ export async function showDetail(root, caps, id) {
   root.append(crystallisationSection(caps, sample));
   root.append(imagesSection(caps, n));
   root.append(reprocessingSection(caps, n, answer.errors));
+  root.append(citationSection(n));
   return root.querySelector("h2");
 }
 
