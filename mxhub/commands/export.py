@@ -31,12 +31,16 @@ class ExportError(Exception):
     """One line a user can act on; the command prints it and exits with status 1."""
 
 
-def _post(url: str, query: str, variables: dict[str, Any], token: str | None, timeout: float) -> dict[str, Any]:
+def _post(
+    url: str, query: str, variables: dict[str, Any], token: str | None, timeout: float
+) -> dict[str, Any]:
     headers = {"Accept": "application/graphql-response+json, application/json"}
     if token:
         headers["Authorization"] = f"Bearer {token}"
     try:
-        response = httpx.post(url, json={"query": query, "variables": variables}, headers=headers, timeout=timeout)
+        response = httpx.post(
+            url, json={"query": query, "variables": variables}, headers=headers, timeout=timeout
+        )
     except httpx.HTTPError as exc:
         raise ExportError(f"cannot reach {url}: {exc}") from None
     try:
@@ -84,12 +88,18 @@ def crystal_grow(url: str, gid: str, token: str | None, timeout: float) -> Any:
         return None
     parts = []
     for c in xtal.get("components") or []:
-        amount = f"{c['concentration']:g} {c.get('unit') or ''}".strip() if c.get("concentration") is not None else ""
+        amount = (
+            f"{c['concentration']:g} {c.get('unit') or ''}".strip()
+            if c.get("concentration") is not None
+            else ""
+        )
         parts.append(" ".join(x for x in (amount, c.get("name") or "") if x))
     if xtal.get("ph") is not None:
         parts.append(f"pH {xtal['ph']:g}")
     details = ", ".join(p for p in parts if p) or xtal.get("screen")
-    return CrystalGrow(method=xtal.get("method"), ph=xtal.get("ph"), temperature=xtal.get("temperature"), details=details)
+    return CrystalGrow(
+        method=xtal.get("method"), ph=xtal.get("ph"), temperature=xtal.get("temperature"), details=details
+    )
 
 
 def with_crystal_grow(text: str, grow: Any) -> str:

@@ -238,4 +238,6 @@ def render(d: Deposition) -> str:
 
 
 def as_text(doc: gemmi.cif.Document) -> str:
-    return doc.as_string(gemmi.cif.Style.PreferPairs)
+    options = gemmi.cif.WriteOptions()  # gemmi 0.7's spelling of the old Style.PreferPairs
+    options.prefer_pairs = True
+    return doc.as_string(options)

@@ -46,7 +46,9 @@ class Doi:
 
     @classmethod
     def of(cls, r: model.Doi) -> Doi:
-        return cls(doi=r.doi, url=DOI_RESOLVER + r.doi, level=r.level, licence=r.licence, open_from=r.open_from)
+        return cls(
+            doi=r.doi, url=DOI_RESOLVER + r.doi, level=r.level, licence=r.licence, open_from=r.open_from
+        )
 
 
 @strawberry.type(description="A PDB entry, or a model with no PDB code, linked to this record (since 1.2.0).")
@@ -166,8 +168,11 @@ async def archive_links(info: Info, r: model.DataCollection) -> list[model.Archi
 
 
 def choose_result(
-    results: list[model.ProcessingResult], best: model.ProcessingResult | None, site: str,
-    processing: str | None, program: str | None,
+    results: list[model.ProcessingResult],
+    best: model.ProcessingResult | None,
+    site: str,
+    processing: str | None,
+    program: str | None,
 ) -> model.ProcessingResult | None:
     """The result to export: the one named by `processing` (a global or local id), else the best of
     those whose program contains `program` (case-insensitive), else the best. NOT_FOUND when a named
@@ -197,7 +202,9 @@ def choose_result(
     return best
 
 
-async def export_mmcif(info: Info, r: model.DataCollection, processing: str | None, program: str | None) -> str:
+async def export_mmcif(
+    info: Info, r: model.DataCollection, processing: str | None, program: str | None
+) -> str:
     """The deposition fragment of a collection this caller can see (the record was loaded through the
     access-controlled loaders, so an embargoed one never reaches here)."""
     from site_adapter.export import mmcif

@@ -136,8 +136,12 @@ async def test_pdb_entries_of_proteins_and_collections(gql, citation_dsn):
         )
         entries = body["data"]["node"]["pdbEntries"]
         code = r["code"].upper() if r["code"] else None
-        assert {"pdbId": code, "name": r["name"], "relation": "protein",
-                "rcsbUrl": f"https://www.rcsb.org/structure/{code}" if code else None} in entries
+        assert {
+            "pdbId": code,
+            "name": r["name"],
+            "relation": "protein",
+            "rcsbUrl": f"https://www.rcsb.org/structure/{code}" if code else None,
+        } in entries
     # Collection 990003: its sample's protein (121393) has none; its autoPROC program was matched to 1ABC.
     body = await gql(
         "query($id: ID!) { node(id: $id) { ... on DataCollection { doi { doi } archiveLinks { url }"
@@ -147,8 +151,13 @@ async def test_pdb_entries_of_proteins_and_collections(gql, citation_dsn):
     node = body["data"]["node"]
     assert node["doi"] is None and node["archiveLinks"] == []
     assert node["pdbEntries"] == [
-        {"pdbId": "1ABC", "relation": "processing", "title": "A matched entry", "resolution": 2.0,
-         "pdbeUrl": "https://www.ebi.ac.uk/pdbe/entry/pdb/1abc"}
+        {
+            "pdbId": "1ABC",
+            "relation": "processing",
+            "title": "A matched entry",
+            "resolution": 2.0,
+            "pdbeUrl": "https://www.ebi.ac.uk/pdbe/entry/pdb/1abc",
+        }
     ]
 
 
@@ -192,12 +201,20 @@ async def test_mmcif_of_each_fixture_result_matches_sql(gql, citation_dsn):
     results = await sql(citation_dsn, RESULTS)
     assert len({r["dc"] for r in results}) >= 2
     for res in results:
-        dc = (await sql(citation_dsn, "SELECT wavelength, startTime FROM DataCollection WHERE dataCollectionId = %s", (res["dc"],)))[0]
+        dc = (
+            await sql(
+                citation_dsn,
+                "SELECT wavelength, startTime FROM DataCollection WHERE dataCollectionId = %s",
+                (res["dc"],),
+            )
+        )[0]
         body = await gql(EXPORT, {"id": dc_id(res["dc"]), "p": str(res["id"])})
         assert "errors" not in body, body
         check_against_dictionary(body["data"]["node"]["export"])
         block = block_of(body["data"]["node"]["export"])
-        assert number(block, "_diffrn_radiation_wavelength.wavelength") == pytest.approx(dc["wavelength"], rel=1e-5)
+        assert number(block, "_diffrn_radiation_wavelength.wavelength") == pytest.approx(
+            dc["wavelength"], rel=1e-5
+        )
         assert block.find_value("_diffrn_detector.pdbx_collection_date") == dc["startTime"].date().isoformat()
         assert gemmi.cif.as_string(block.find_value("_symmetry.space_group_name_H-M")) == res["spaceGroup"]
         for k in ("a", "b", "c", "alpha", "beta", "gamma"):
@@ -207,11 +224,15 @@ async def test_mmcif_of_each_fixture_result_matches_sql(gql, citation_dsn):
         overall, outer = stats["overall"], stats["outerShell"]
         assert number(block, "_reflns.d_resolution_high") == pytest.approx(overall["high"], rel=1e-5)
         assert number(block, "_reflns.d_resolution_low") == pytest.approx(overall["low"], rel=1e-5)
-        assert number(block, "_reflns.percent_possible_obs") == pytest.approx(overall["completeness"], rel=1e-5)
+        assert number(block, "_reflns.percent_possible_obs") == pytest.approx(
+            overall["completeness"], rel=1e-5
+        )
         assert number(block, "_reflns.pdbx_redundancy") == pytest.approx(overall["multiplicity"], rel=1e-5)
         assert number(block, "_reflns.pdbx_CC_half") == pytest.approx(cc_half_fraction(overall), rel=1e-5)
         assert -1 <= number(block, "_reflns.pdbx_CC_half") <= 1
-        table = block.find("_reflns_shell.", ["d_res_high", "d_res_low", "percent_possible_all", "pdbx_CC_half"])
+        table = block.find(
+            "_reflns_shell.", ["d_res_high", "d_res_low", "percent_possible_all", "pdbx_CC_half"]
+        )
         shells = {round(float(row[0]), 4): row for row in table}
         row = shells[round(outer["high"], 4)]
         assert float(row[1]) == pytest.approx(outer["low"], rel=1e-5)
@@ -248,17 +269,23 @@ async def test_mmcif_takes_the_best_result_by_default(gql, citation_dsn):
 
 async def test_mmcif_detector_and_source(gql, citation_dsn):
     """Collection 990002 (overlay) has a detector row; its beamline is its session's."""
-    det = (await sql(
-        citation_dsn,
-        "SELECT d.detectorManufacturer AS m, d.detectorModel AS model, s.beamLineName AS bl FROM DataCollection dc"
-        " JOIN Detector d ON d.detectorId = dc.detectorId JOIN DataCollectionGroup g ON g.dataCollectionGroupId"
-        " = dc.dataCollectionGroupId JOIN BLSession s ON s.sessionId = g.sessionId WHERE dc.dataCollectionId = 990002",
-    ))[0]
+    det = (
+        await sql(
+            citation_dsn,
+            "SELECT d.detectorManufacturer AS m, d.detectorModel AS model, s.beamLineName AS bl FROM DataCollection dc"
+            " JOIN Detector d ON d.detectorId = dc.detectorId JOIN DataCollectionGroup g ON g.dataCollectionGroupId"
+            " = dc.dataCollectionGroupId JOIN BLSession s ON s.sessionId = g.sessionId WHERE dc.dataCollectionId = 990002",
+        )
+    )[0]
     block = block_of((await gql(EXPORT, {"id": dc_id(990002)}))["data"]["node"]["export"])
-    assert gemmi.cif.as_string(block.find_value("_diffrn_detector.type")) == f"{det['m']} {det['model']}".upper()
+    assert (
+        gemmi.cif.as_string(block.find_value("_diffrn_detector.type")) == f"{det['m']} {det['model']}".upper()
+    )
     assert block.find_value("_diffrn_detector.detector") == "PIXEL"  # a DECTRIS Eiger: hybrid pixel
     assert block.find_value("_diffrn_source.source") == "SYNCHROTRON"
-    assert gemmi.cif.as_string(block.find_value("_diffrn_source.pdbx_synchrotron_beamline")) == det["bl"].upper()
+    assert (
+        gemmi.cif.as_string(block.find_value("_diffrn_source.pdbx_synchrotron_beamline")) == det["bl"].upper()
+    )
 
 
 async def test_unknown_processing_and_format_are_coded_errors(gql):

@@ -32,16 +32,20 @@ async def store(native_dsn):
             "SELECT dc.id, dc.group_id, dc.session_id FROM data_collection dc ORDER BY dc.id LIMIT 60"
         )
         own, grouped = dcs[0], next(r for r in dcs if r["group_id"] != dcs[0]["group_id"])
-        session = next(r["session_id"] for r in dcs if r["session_id"] not in (own["session_id"], grouped["session_id"]))
+        session = next(
+            r["session_id"] for r in dcs if r["session_id"] not in (own["session_id"], grouped["session_id"])
+        )
         result = await conn.fetchrow(
             "SELECT pr.id, pr.data_collection_id FROM processing_result pr WHERE pr.status = 'SUCCESS' ORDER BY pr.id LIMIT 1"
         )
         await conn.execute(
             "INSERT INTO doi (doi, licence, open_from, data_collection_id) VALUES ('10.5281/zenodo.51405', 'CC-BY-4.0', $1, $2)",
-            OPEN, own["id"],
+            OPEN,
+            own["id"],
         )
         await conn.execute(
-            "INSERT INTO doi (doi, data_collection_group_id) VALUES ('10.1234/dataset.7', $1)", grouped["group_id"]
+            "INSERT INTO doi (doi, data_collection_group_id) VALUES ('10.1234/dataset.7', $1)",
+            grouped["group_id"],
         )
         await conn.execute("INSERT INTO doi (doi, session_id) VALUES ('10.1234/session.9', $1)", session)
         await conn.execute(
@@ -54,7 +58,13 @@ async def store(native_dsn):
         )
     finally:
         await conn.close()
-    return {"dsn": native_dsn, "own": own["id"], "grouped": grouped["id"], "session": session, "result": result}
+    return {
+        "dsn": native_dsn,
+        "own": own["id"],
+        "grouped": grouped["id"],
+        "session": session,
+        "result": result,
+    }
 
 
 @pytest.fixture
@@ -108,7 +118,9 @@ async def test_pdb_id_matches_sql(gql, store):
         "SELECT DISTINCT dc.id FROM data_collection dc JOIN pdb_entry pe ON pe.protein_id = dc.protein_id"
         " WHERE pe.pdb_id = '1LYZ'",
     )
-    assert protein and ids(await gql(FILTER, {"f": {"pdbId": "pdb_00001lyz"}})) == {str(r["id"]) for r in protein}
+    assert protein and ids(await gql(FILTER, {"f": {"pdbId": "pdb_00001lyz"}})) == {
+        str(r["id"]) for r in protein
+    }
 
 
 async def test_most_specific_doi_and_its_fields(gql, store):
@@ -118,13 +130,18 @@ async def test_most_specific_doi_and_its_fields(gql, store):
     )
     own = (await gql(query, {"id": encode_id(SITE, "DataCollection", store["own"])}))["data"]["node"]
     assert own["doi"] == {
-        "doi": "10.5281/zenodo.51405", "url": "https://doi.org/10.5281/zenodo.51405", "level": "collection",
-        "licence": "CC-BY-4.0", "openFrom": "2030-01-01T00:00:00+00:00",
+        "doi": "10.5281/zenodo.51405",
+        "url": "https://doi.org/10.5281/zenodo.51405",
+        "level": "collection",
+        "licence": "CC-BY-4.0",
+        "openFrom": "2030-01-01T00:00:00+00:00",
     }
     assert own["archiveLinks"] == [{"url": "https://archive.example/dc", "kind": "landing-page"}]
     grouped = (await gql(query, {"id": encode_id(SITE, "DataCollection", store["grouped"])}))["data"]["node"]
     assert grouped["doi"]["level"] == "dataset" and grouped["doi"]["doi"] == "10.1234/dataset.7"
-    in_session = await fetch(store["dsn"], "SELECT id FROM data_collection WHERE session_id = $1 LIMIT 1", store["session"])
+    in_session = await fetch(
+        store["dsn"], "SELECT id FROM data_collection WHERE session_id = $1 LIMIT 1", store["session"]
+    )
     node = (await gql(query, {"id": encode_id(SITE, "DataCollection", in_session[0]["id"])}))["data"]["node"]
     assert node["doi"]["level"] == "session" and node["session"]["doi"] == {"doi": "10.1234/session.9"}
 
@@ -134,7 +151,10 @@ async def test_export_carries_the_raw_data_doi_and_the_entry(gql, store):
     body = await gql(
         "query($id: ID!, $p: ID) { node(id: $id) { ... on DataCollection { pdbEntries { pdbId relation }"
         " export(format: MMCIF, processing: $p) } } }",
-        {"id": encode_id(SITE, "DataCollection", dc), "p": encode_id(SITE, "ProcessingResult", store["result"]["id"])},
+        {
+            "id": encode_id(SITE, "DataCollection", dc),
+            "p": encode_id(SITE, "ProcessingResult", store["result"]["id"]),
+        },
     )
     node = body["data"]["node"]
     assert {"pdbId": "7ABC", "relation": "processing"} in node["pdbEntries"]

@@ -13,8 +13,8 @@ from typing import Any
 from mx_schema.cursors import time_key
 from site_adapter import access, model, query
 from site_adapter.backends.base import DataCollectionFilter, InvalidInput, Page, PageRequest, SortKey
-from site_adapter.backends.ispyb import normalise as n
 from site_adapter.backends.ispyb import identifiers, visibility
+from site_adapter.backends.ispyb import normalise as n
 from site_adapter.backends.ispyb.keyset import (
     binary_equals,
     check_position,

@@ -49,7 +49,11 @@ def _keys(ids: Sequence[str]) -> list[int]:
 
 def _doi(r: Any) -> model.Doi:
     return model.Doi(
-        doi=r["doi"], level=r["level"], owner_local_id=str(r["owner"]), licence=r["licence"], open_from=r["open_from"]
+        doi=r["doi"],
+        level=r["level"],
+        owner_local_id=str(r["owner"]),
+        licence=r["licence"],
+        open_from=r["open_from"],
     )
 
 
@@ -83,5 +87,7 @@ async def archive_links(fetch: Fetch, ids: Sequence[str]) -> dict[str, list[mode
     out: dict[str, list[model.ArchiveLink]] = {str(k): [] for k in keys}
     if keys:
         for r in await fetch(_ARCHIVE_LINKS, keys):
-            out[str(r["key"])].append(model.ArchiveLink(url=r["url"], kind=r["kind"], open_from=r["open_from"]))
+            out[str(r["key"])].append(
+                model.ArchiveLink(url=r["url"], kind=r["kind"], open_from=r["open_from"])
+            )
     return out

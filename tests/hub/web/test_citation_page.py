@@ -31,7 +31,10 @@ async def test_detail_links_the_doi_and_the_pdb_entries(page, web_hub, esrf_demo
     assert await doi.get_attribute("rel") == "noopener noreferrer"
     entry = card.locator(f'li[data-pdb="{row["pdb_id"]}"]')
     assert await entry.locator(f'a[href="https://www.rcsb.org/structure/{row["pdb_id"]}"]').count() == 1
-    assert await entry.locator(f'a[href="https://www.ebi.ac.uk/pdbe/entry/pdb/{row["pdb_id"].lower()}"]').count() == 1
+    assert (
+        await entry.locator(f'a[href="https://www.ebi.ac.uk/pdbe/entry/pdb/{row["pdb_id"].lower()}"]').count()
+        == 1
+    )
     text = await card.inner_text()
     assert "session" in text and "CC-BY-4.0" in text
     await page.screenshot(path=OUTPUT / "citation.png", full_page=True)

@@ -130,7 +130,6 @@ CATEGORY_KEYS = {
 }
 
 
-
 def pairs(block: gemmi.cif.Block) -> list[tuple[str, str]]:
     """(tag, raw value) of every item in the block, pairs and loop cells alike."""
     out: list[tuple[str, str]] = []
