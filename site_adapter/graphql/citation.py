@@ -177,6 +177,9 @@ def choose_result(
     """The result to export: the one named by `processing` (a global or local id), else the best of
     those whose program contains `program` (case-insensitive), else the best. NOT_FOUND when a named
     one is not among this collection's."""
+    for name, value in (("processing", processing), ("program", program)):
+        if value is not None and (len(value) > 200 or "\x00" in value):
+            raise ContractError(f"`{name}` is too long or contains a NUL character")
     if processing is not None:
         local = processing
         try:

@@ -293,6 +293,10 @@ async def test_unknown_processing_and_format_are_coded_errors(gql):
     assert body["errors"][0]["extensions"]["code"] == "NOT_FOUND"
     body = await gql(EXPORT, {"id": dc_id(993677), "prog": "no-such-pipeline"})
     assert body["errors"][0]["extensions"]["code"] == "NOT_FOUND"
+    body = await gql(EXPORT, {"id": dc_id(993677), "prog": "x" * 1000})
+    assert body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+    body = await gql(EXPORT, {"id": dc_id(993677), "p": encode_id("elsewhere", "ProcessingResult", "596133")})
+    assert body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
     body = await gql(
         "query($id: ID!) { node(id: $id) { ... on DataCollection { export(format: PDF) } } }",
         {"id": dc_id(993677)},
