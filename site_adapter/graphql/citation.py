@@ -167,6 +167,31 @@ async def archive_links(info: Info, r: model.DataCollection) -> list[model.Archi
     return found
 
 
+def _bounded(name: str, value: str | None) -> str | None:
+    if value is not None and (len(value) > 200 or "\x00" in value):
+        raise ContractError(f"`{name}` is too long or contains a NUL character")
+    return value
+
+
+def _named_result(
+    results: list[model.ProcessingResult], site: str, processing: str
+) -> model.ProcessingResult:
+    """The result `processing` names (a global or local id); NOT_FOUND when it is not among `results`."""
+    local = processing
+    try:
+        gid = decode_id(processing)
+    except InvalidGlobalId:
+        gid = None
+    if gid is not None:
+        if gid.type != "ProcessingResult" or gid.site != site:
+            raise ContractError(f"`processing` {processing!r} is not a processing result of this site")
+        local = gid.local_id
+    for r in results:
+        if r.local_id == local:
+            return r
+    raise ContractError(f"no processing result {processing!r} for this collection", code=NOT_FOUND)
+
+
 def choose_result(
     results: list[model.ProcessingResult],
     best: model.ProcessingResult | None,
@@ -177,32 +202,18 @@ def choose_result(
     """The result to export: the one named by `processing` (a global or local id), else the best of
     those whose program contains `program` (case-insensitive), else the best. NOT_FOUND when a named
     one is not among this collection's."""
-    for name, value in (("processing", processing), ("program", program)):
-        if value is not None and (len(value) > 200 or "\x00" in value):
-            raise ContractError(f"`{name}` is too long or contains a NUL character")
+    processing, program = _bounded("processing", processing), _bounded("program", program)
     if processing is not None:
-        local = processing
-        try:
-            gid = decode_id(processing)
-        except InvalidGlobalId:
-            gid = None
-        if gid is not None:
-            if gid.type != "ProcessingResult" or gid.site != site:
-                raise ContractError(f"`processing` {processing!r} is not a processing result of this site")
-            local = gid.local_id
-        for r in results:
-            if r.local_id == local:
-                return r
-        raise ContractError(f"no processing result {processing!r} for this collection", code=NOT_FOUND)
-    if program is not None:
-        from site_adapter.graphql.types import best_of
+        return _named_result(results, site, processing)
+    if program is None:
+        return best
+    from site_adapter.graphql.types import best_of
 
-        wanted = [r for r in results if program.lower() in (r.program or "").lower()]
-        chosen = best_of(wanted) or (wanted[-1] if wanted else None)
-        if chosen is None:
-            raise ContractError(f"no processing result by a program matching {program!r}", code=NOT_FOUND)
-        return chosen
-    return best
+    wanted = [r for r in results if program.lower() in (r.program or "").lower()]
+    chosen = best_of(wanted) or (wanted[-1] if wanted else None)
+    if chosen is None:
+        raise ContractError(f"no processing result by a program matching {program!r}", code=NOT_FOUND)
+    return chosen
 
 
 async def export_mmcif(
