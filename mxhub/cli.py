@@ -15,6 +15,7 @@ COMMANDS = [
     ("mxhub.commands.index", "index"),
     ("mxhub.commands.reprocess", "reprocess"),
     ("mxhub.commands.lims", "lims"),
+    ("mxhub.commands.export", "export"),
 ]
 
 

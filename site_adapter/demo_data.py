@@ -795,3 +795,29 @@ def demo_file_rows(
                 files[path] = tiny_png(64, 48, seed=dc_id + position)
                 tables["snapshot"].append((dc_id, position, path))
     return tables, files
+
+
+# --- identifiers (issue 19) ------------------------------------------------------------------------
+
+# Real PDB entries of the demo proteins (classic structures of each): acronym -> code.
+DEMO_PDB_CODES: dict[str, str] = {"HEWL": "1LYZ", "TLN": "8TLN", "PROK": "2ID8", "GI": "1XIB", "TRY": "3PTB"}
+# ESRF mints one DOI per experimental session (10.15151/ESRF-ES-<session>), open after its embargo.
+SESSION_DOI_PREFIX: dict[str, str] = {"ESRF": "10.15151/ESRF-ES-"}
+DEMO_EMBARGO = dt.timedelta(days=3 * 365)
+
+
+def identifier_rows(gen: DemoFacility, ref: Tables) -> dict[str, list[Row]]:
+    """Rows of the native `doi` (doi, licence, open_from, session_id) and `pdb_entry` (pdb_id, name,
+    source, protein_id) tables for a facility's reference rows: session DOIs where the facility mints
+    them, and each demo protein's PDB entry."""
+    prefix = SESSION_DOI_PREFIX.get(gen.spec.name)
+    dois: list[Row] = []
+    if prefix is not None:
+        for sid, _proposal, _n, _visit, _beamline, _start, end in ref.session:
+            dois.append((f"{prefix}{sid}", "CC-BY-4.0", end + DEMO_EMBARGO, sid))
+    entries: list[Row] = [
+        (DEMO_PDB_CODES[acronym], name, "PDB", pid)
+        for pid, _proposal, acronym, name, *_ in ref.protein
+        if acronym in DEMO_PDB_CODES
+    ]
+    return {"doi": dois, "pdb_entry": entries}

@@ -595,3 +595,44 @@ class DiffractionPlan:
     energy: float | None = None  # eV
     forced_space_group: str | None = None
     comments: str | None = None
+
+
+# --- identifiers (issue 19): what a data set is cited, deposited and archived by ---------------
+
+
+@dataclass(frozen=True, slots=True)
+class Doi:
+    """A DOI minted for a session, a data set (a collection group) or one collection.
+
+    `doi` is the bare name ("10.15151/ESRF-ES-90632078"), never a resolver URL; `open_from` is when the
+    data become open (the end of the embargo), None when the facility did not say."""
+
+    doi: str
+    level: str  # "session" | "dataset" | "collection"
+    owner_local_id: str  # the session's, group's or collection's local id
+    licence: str | None = None  # an SPDX id ("CC-BY-4.0") or a licence URL, as the facility gives it
+    open_from: dt.datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PdbEntry:
+    """A PDB entry (or a model, e.g. an AlphaFold prediction, with no PDB code) linked to a protein or to
+    a processing result of a collection."""
+
+    local_id: str
+    pdb_id: str | None  # the 4-character PDB code, upper case; None for a model with no code
+    relation: str  # "protein" (registered for the protein) | "processing" (matched to a result)
+    name: str | None = None
+    title: str | None = None
+    source: str | None = None  # e.g. "AlphaFold" for a predicted model
+    resolution: float | None = None  # Å
+    owner_local_id: str | None = None  # the protein's or the processing result's local id
+
+
+@dataclass(frozen=True, slots=True)
+class ArchiveLink:
+    """Where a collection's raw data are archived (a landing page or a download URL)."""
+
+    url: str
+    kind: str | None = None  # e.g. "landing-page", "download", "globus"
+    open_from: dt.datetime | None = None

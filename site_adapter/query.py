@@ -184,6 +184,7 @@ class Match(Enum):
     BEFORE = "before"  # strictly before; a record with no time never matches
     AT_MOST = "at_most"  # at most (the best result's resolution, Å)
     SPACE_GROUP = "space_group"  # the same space group, spaces and case ignored (the best result's)
+    FLAG = "flag"  # True: the record has the thing; False: it has none (hasDoi)
 
 
 # DataCollectionFilter's contract terms (CONTRACT.md) and their meaning; a backend maps each term to
@@ -203,6 +204,8 @@ DATA_COLLECTION_TERMS: dict[str, Match] = {
     "start_before": Match.BEFORE,
     "resolution_better_than": Match.AT_MOST,
     "space_group": Match.SPACE_GROUP,
+    "has_doi": Match.FLAG,  # its own DOI, its data set's or its session's (issue 19)
+    "pdb_id": Match.UPPER,  # a PDB entry of its protein or of one of its processing results
 }
 
 

@@ -2,6 +2,7 @@
 
 import { gql } from "./api.js";
 import { screeningSection } from "./detail-screening.js";
+import { CITATION_FIELDS, citationSection } from "./detail-citation.js";
 import { bytes, clear, DASH, h, int, measured, num, when } from "./dom.js";
 import { ErrorCode } from "./error_codes.js";
 import { dimpleNote, GRID_SELECTION, gridSection, MR_SELECTION } from "./detail-grid.js";
@@ -63,6 +64,7 @@ function detailQuery(caps) {
     bestProcessing: "id",
     images: { _: "id directory template first last count missing totalBytes verified format kind", ...PREVIEW_FIELDS },
     reprocessing: "xdsInp dialsImport mosflm",
+    ...CITATION_FIELDS,
   }));
   return `query Detail($id: ID!) { node(id: $id) { ... on DataCollection ${dc} } }`;
 }
@@ -136,6 +138,7 @@ export async function showDetail(root, caps, id) {
     const added = part.render(caps, n, section);
     if (added) root.append(added);
   }
+  root.append(citationSection(n));
   return root.querySelector("h2");
 }
 

@@ -84,6 +84,8 @@ class DataCollectionFilter:
     cell: UnitCellMatch | None = None  # a successful processing result's cell within tolerance
     # Only the caller's collections (DataCollectionFilter.mine): the rule in site_adapter/access.py.
     mine: Ownership | None = None
+    has_doi: bool | None = None  # True: a DOI covers it (its own, its data set's or its session's)
+    pdb_id: str | None = None  # upper case; linked through its protein or its processing results
 
     @property
     def has_sample_keys(self) -> bool:
@@ -224,3 +226,23 @@ class ScreeningBackend(Protocol):
     async def diffraction_plans_by_collection(self, ids: Sequence[str]) -> dict[str, model.DiffractionPlan]:
         """The plan a collection was made under (ISPyB DataCollection.dataCollectionPlanId)."""
         ...
+
+
+@runtime_checkable
+class IdentifierStore(Protocol):
+    """What a backend that knows identifiers (DOIs, PDB entries, archive links; issue 19) adds to
+    Backend. A separate seam so that a backend without them (a test double) still is a Backend: the
+    GraphQL layer answers "none" for a store that does not implement it. Access follows the records
+    they hang on: callers ask only about collections, sessions and proteins they could load."""
+
+    async def dois_by_collection(self, ids: Sequence[str]) -> dict[str, model.Doi]:
+        """A collection's own DOI, else its data set's (collection group's); absent: none."""
+        ...
+
+    async def dois_by_session(self, ids: Sequence[str]) -> dict[str, model.Doi]: ...
+    async def pdb_entries_by_protein(self, ids: Sequence[str]) -> dict[str, list[model.PdbEntry]]: ...
+    async def pdb_entries_by_collection(self, ids: Sequence[str]) -> dict[str, list[model.PdbEntry]]:
+        """Entries linked to the collection's processing results (not those of its protein)."""
+        ...
+
+    async def archive_links_by_collection(self, ids: Sequence[str]) -> dict[str, list[model.ArchiveLink]]: ...

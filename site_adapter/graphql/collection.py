@@ -14,7 +14,7 @@ import strawberry.federation as federation
 from strawberry.types import Info
 
 from site_adapter import model
-from site_adapter.graphql import files, images
+from site_adapter.graphql import citation, files, images
 from site_adapter.graphql.grids import GridScan, ImageQuality, XrayCentringResult
 from site_adapter.graphql.images import ImageSet
 from site_adapter.graphql.pipelines import PIPELINE, of_pipeline
@@ -271,6 +271,43 @@ class DataCollection(Node):
         except MissingGeometry as exc:
             raise ContractError(str(exc), code=MISSING_GEOMETRY) from None
         return Reprocessing(_geometry=geometry, _cell_from_processing=cell_from_processing)
+
+    # Identifiers and deposition (issue 19): site_adapter/graphql/citation.py
+    @strawberry.field(
+        description="The DOI that cites this collection: its own, its data set's, else its session's "
+        "(since 1.2.0); null when none was minted."
+    )
+    async def doi(self, info: Info) -> citation.Doi | None:
+        found = await citation.collection_doi(info, self._record)
+        return None if found is None else citation.Doi.of(found)
+
+    @strawberry.field(
+        description="PDB entries of the collection's protein and those matched to its processing results "
+        "(since 1.2.0)."
+    )
+    async def pdb_entries(self, info: Info) -> list[citation.PdbEntry]:
+        return [citation.PdbEntry.of(e) for e in await citation.collection_entries(info, self._record)]
+
+    @strawberry.field(description="Where the raw data are archived (since 1.2.0); empty when unknown.")
+    async def archive_links(self, info: Info) -> list[citation.ArchiveLink]:
+        return [citation.ArchiveLink.of(a) for a in await citation.archive_links(info, self._record)]
+
+    @strawberry.field(
+        description="This collection's metadata in a deposition format (since 1.2.0): MMCIF is a PDBx/mmCIF "
+        "fragment (`_diffrn*`, `_reflns*`, `_pdbx_related_exp_data_set`) from the best processing result, "
+        "or the one named by `processing` (a ProcessingResult id) or by `program` (a substring of its "
+        "pipeline). `_exptl_crystal_grow` comes from a LIMS: `mxhub export` adds it at the hub."
+    )
+    async def export(
+        self,
+        info: Info,
+        format: citation.ExportFormat,
+        processing: strawberry.ID | None = None,
+        program: str | None = None,
+    ) -> str:
+        return await citation.export_mmcif(
+            info, self._record, None if processing is None else str(processing), program
+        )
 
     @classmethod
     async def resolve_reference(cls, info: Info, id: strawberry.ID) -> DataCollection | None:

@@ -89,6 +89,16 @@ class DataCollectionFilter:
             "False or null: no restriction."
         ),
     )
+    has_doi: bool | None = strawberry.field(
+        default=None,
+        description="True: only collections a DOI cites (their own, their data set's or their session's); "
+        "false: only those none cites (since 1.2.0).",
+    )
+    pdb_id: str | None = strawberry.field(
+        default=None,
+        description="Only collections linked to this PDB entry (e.g. `1ABC`), through their protein or their "
+        "processing results; case-insensitive (since 1.2.0).",
+    )
 
 
 @strawberry.input
@@ -183,8 +193,22 @@ def to_data_collection_filter(f: DataCollectionFilter | None) -> base.DataCollec
         space_group=_text("spaceGroup", f.space_group),
         cell=_cell(f.cell),
         mine=access.ownership() if f.mine else None,
+        has_doi=f.has_doi,
+        pdb_id=_pdb_id(f.pdb_id),
         **_sample_keys(f.sample_keys),
     )
+
+
+_PDB_ID = re.compile(r"^([0-9][A-Za-z0-9]{3}|pdb_[0-9]{4}[0-9][A-Za-z0-9]{3})$", re.IGNORECASE)
+
+
+def _pdb_id(value: str | None) -> str | None:
+    """A PDB code (`1abc`) or an extended id (`pdb_00001abc`), upper case as stored."""
+    value = _match("pdbId", value, _PDB_ID, "1ABC")
+    if value is None:
+        return None
+    value = value.upper()
+    return value[8:] if value.startswith("PDB_0000") else value  # pdb_00001abc is 1abc
 
 
 def _cell(c: UnitCellFilter | None) -> base.UnitCellMatch | None:

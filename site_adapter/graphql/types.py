@@ -15,6 +15,7 @@ from strawberry.types import Info
 
 from mx_schema.ids import encode_id
 from site_adapter import model
+from site_adapter.graphql import citation
 from site_adapter.graphql.context import SiteContext
 from site_adapter.graphql.records import from_record
 from site_adapter.model import Detector as DetectorRecord  # inside Detector, `model` names a field
@@ -144,6 +145,11 @@ class Session(Node):
 
         return await xrf_spectra_of(info, self.local_id, "session")
 
+    @strawberry.field(description="The DOI minted for the session's data (since 1.2.0); null when none.")
+    async def doi(self, info: Info) -> citation.Doi | None:
+        found = await citation.session_doi(info, self.local_id)
+        return None if found is None else citation.Doi.of(found)
+
 
 @strawberry.type(description="A protein (macromolecule) as registered at the facility.")
 class Protein(Node):
@@ -159,6 +165,10 @@ class Protein(Node):
     @classmethod
     def of(cls, site: str, r: model.Protein) -> Protein:
         return from_record(cls, site, r, uniprot_ids=list(r.uniprot_ids))
+
+    @strawberry.field(description="PDB entries and models registered for the protein (since 1.2.0).")
+    async def pdb_entries(self, info: Info) -> list[citation.PdbEntry]:
+        return [citation.PdbEntry.of(e) for e in await citation.protein_entries(info, self.local_id)]
 
 
 @strawberry.type(description="A crystal: the physical specimen a sample holds.")

@@ -29,6 +29,7 @@ from site_adapter.backends.ispyb import (
     entities,
     files,
     grids,
+    identifiers,
     processing,
     ranking,
     samples,
@@ -201,6 +202,22 @@ class IspybBackend:
 
     async def diffraction_plans_by_collection(self, ids: Sequence[str]) -> dict[str, model.DiffractionPlan]:
         return await scans.plans_by_collection(self.db, self.schema, ids)
+
+    # Identifiers (issue 19): base.IdentifierStore. ISPyB v5 has no DOI or archive-link column.
+    async def dois_by_collection(self, ids: Sequence[str]) -> dict[str, model.Doi]:
+        return {}
+
+    async def dois_by_session(self, ids: Sequence[str]) -> dict[str, model.Doi]:
+        return {}
+
+    async def pdb_entries_by_protein(self, ids: Sequence[str]) -> dict[str, list[model.PdbEntry]]:
+        return await identifiers.by_protein(self.db, self.schema, ids)
+
+    async def pdb_entries_by_collection(self, ids: Sequence[str]) -> dict[str, list[model.PdbEntry]]:
+        return await identifiers.by_collection(self.db, self.schema, ids)
+
+    async def archive_links_by_collection(self, ids: Sequence[str]) -> dict[str, list[model.ArchiveLink]]:
+        return {}
 
     # Access facts, beyond the protocol, for the access-control layer
     async def proposals_of_login(self, login: str) -> set[str]:

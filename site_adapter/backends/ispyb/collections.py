@@ -13,8 +13,8 @@ from typing import Any
 from mx_schema.cursors import time_key
 from site_adapter import access, model, query
 from site_adapter.backends.base import DataCollectionFilter, InvalidInput, Page, PageRequest, SortKey
+from site_adapter.backends.ispyb import identifiers, visibility
 from site_adapter.backends.ispyb import normalise as n
-from site_adapter.backends.ispyb import visibility
 from site_adapter.backends.ispyb.keyset import (
     binary_equals,
     check_position,
@@ -72,6 +72,8 @@ _OTHER_TERMS: dict[str, TermSql] = {
     "experiment_type": _experiment_type,
     "start_after": since("dc.`startTime`"),
     "start_before": until("dc.`startTime`"),
+    "has_doi": identifiers.has_doi,  # issue 19
+    "pdb_id": identifiers.pdb_id,
 }
 _SAMPLE_FIELDS = (*_SAMPLE_TERMS, "any_crystal_uuid", "any_sample_barcode")
 

@@ -436,6 +436,10 @@ OPTIONAL_TABLES: dict[str, tuple[str, ...]] = {
         "forcedSpaceGroup",
         "comments",
     ),
+    # Identifiers (issue 19): PDB entries and models of proteins, entries matched to processing programs
+    "PDB": ("pdbId", "name", "code", "source"),
+    "Protein_has_PDB": ("proteinid", "pdbid"),
+    "PDBEntry": ("pdbEntryId", "autoProcProgramId", "code", "pdbTitle", "resolution"),
 }
 
 

@@ -14,6 +14,7 @@ import asyncpg
 from mx_schema import postgres
 from site_adapter import access, model, query, tracing
 from site_adapter.backends import base
+from site_adapter.backends.native import identifiers
 from site_adapter.backends.native import queries as q
 from site_adapter.backends.native import screening as sc
 from site_adapter.backends.native.migrate import migrate
@@ -483,6 +484,22 @@ class NativeBackend:
 
     async def diffraction_plans_by_collection(self, ids: Sequence[str]) -> dict[str, model.DiffractionPlan]:
         return await sc.plans_by_collection(self._fetch, _int_ids(ids))
+
+    # Identifiers (issue 19, migration 010): base.IdentifierStore
+    async def dois_by_collection(self, ids: Sequence[str]) -> dict[str, model.Doi]:
+        return await identifiers.dois(self._fetch, ids, sessions=False)
+
+    async def dois_by_session(self, ids: Sequence[str]) -> dict[str, model.Doi]:
+        return await identifiers.dois(self._fetch, ids, sessions=True)
+
+    async def pdb_entries_by_protein(self, ids: Sequence[str]) -> dict[str, list[model.PdbEntry]]:
+        return await identifiers.pdb_entries(self._fetch, ids, proteins=True)
+
+    async def pdb_entries_by_collection(self, ids: Sequence[str]) -> dict[str, list[model.PdbEntry]]:
+        return await identifiers.pdb_entries(self._fetch, ids, proteins=False)
+
+    async def archive_links_by_collection(self, ids: Sequence[str]) -> dict[str, list[model.ArchiveLink]]:
+        return await identifiers.archive_links(self._fetch, ids)
 
 
 def _audit(rows: Sequence[asyncpg.Record]) -> None:

@@ -12,7 +12,7 @@ from typing import Any
 import asyncpg
 
 from site_adapter.backends.native.screening_demo import load_screening_demo
-from site_adapter.demo_data import DemoFacility
+from site_adapter.demo_data import DemoFacility, identifier_rows
 
 COLUMNS: dict[str, tuple[str, ...]] = {
     "proposal": ("id", "code", "title"),
@@ -233,7 +233,11 @@ BULK_ORDER = (
     "mr_run",
     "phasing",
 )
+# Identifiers (issue 19, migration 010): their ids are the store's own (bigserial).
+COLUMNS["doi"] = ("doi", "licence", "open_from", "session_id")
+COLUMNS["pdb_entry"] = ("pdb_id", "name", "source", "protein_id")
 CHUNK = 20_000
+
 
 
 async def copy_rows(conn: asyncpg.Connection, table: str, rows: Iterable[tuple[Any, ...]]) -> int:
@@ -309,6 +313,8 @@ async def load_demo(
             "detector",
         ):
             counts[table] = await copy_rows(conn, table, getattr(ref, table))
+        for table, rows in identifier_rows(gen, ref).items():
+            counts[table] = await copy_rows(conn, table, rows)
         buffers: dict[str, list[tuple[Any, ...]]] = {t: [] for t in BULK_ORDER}
         pending = 0
         for table, row in gen.rows(ref):

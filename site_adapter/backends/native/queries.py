@@ -146,6 +146,12 @@ _DC_TERMS: dict[str, str] = {
     "start_before": "dc.start_time < {}",
     "resolution_better_than": "dc.best_resolution <= {}",
     "space_group": "upper(replace(dc.best_space_group, ' ', '')) = {}",
+    # Issue 19 (migration 010): a DOI of its own, of its data set or of its session; a PDB entry of its
+    # protein or of one of its processing results.
+    "has_doi": "{}::boolean = EXISTS (SELECT 1 FROM doi d WHERE d.data_collection_id = dc.id"
+    " OR d.data_collection_group_id = dc.group_id OR d.session_id = dc.session_id)",
+    "pdb_id": "EXISTS (SELECT 1 FROM pdb_entry pe LEFT JOIN processing_result pr2 ON pr2.id = pe.processing_result_id"
+    " WHERE pe.pdb_id = {} AND (pe.protein_id = dc.protein_id OR pr2.data_collection_id = dc.id))",
 }
 
 
