@@ -10,7 +10,7 @@ connections.fetch_pages (one pooled client).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Awaitable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,6 +25,7 @@ from graphql import (
 
 from mx_hub import capability_warnings, plan
 from mx_hub.capabilities import capabilities
+from mx_hub.client import SiteAnswer
 from mx_hub.connections import _chosen_sites, _live_sites, _page_size, fetch_pages
 from mx_hub.context import HubContext
 from mx_hub.execution import Local, SiteNode
@@ -140,7 +141,7 @@ async def resolve_distinct_proteins(
     site_filter = dict(filter or {})
     path = list(info.path.as_list())
     sites = _capable(ctx, _live_sites(ctx, _chosen_sites(ctx, site_filter), path), path)
-    calls = {}
+    calls: dict[str, Awaitable[SiteAnswer]] = {}
     for s in sites:
         q = plan.plan_connection(
             ROOT,

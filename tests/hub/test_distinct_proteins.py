@@ -80,9 +80,7 @@ async def native_oracle(dsn: str) -> dict[tuple[str, str], int]:
 
 
 async def ispyb_oracle(dsn: str) -> dict[tuple[str, str], int]:
-    conn = await asyncmy.connect(
-        **connect_kwargs(dsn), db=urlsplit(dsn).path.lstrip("/"), charset="utf8mb4"
-    )
+    conn = await asyncmy.connect(**connect_kwargs(dsn), db=urlsplit(dsn).path.lstrip("/"), charset="utf8mb4")
     try:
         async with conn.cursor() as cur:
             await cur.execute(ISPYB_GROUPS)
