@@ -294,3 +294,22 @@ async def test_a_1_1_site_is_left_out_with_a_named_warning(pg_server_dsn, native
     nodes = body["data"]["distinctProteins"]["edges"]
     assert {(n["node"]["keyKind"], n["node"]["key"]) for n in nodes} == set(federation.oracles["alpha"])
     assert all(s["site"] == "alpha" for n in nodes for s in n["node"]["sites"])
+
+
+async def test_the_protein_filter_and_the_site_filter(federation, ispyb_dsn):
+    """`name` (case-insensitive substring) narrows the proteins before grouping; `site` the sites."""
+    conn = await asyncmy.connect(**connect_kwargs(ispyb_dsn), db=urlsplit(ispyb_dsn).path.lstrip("/"))
+    try:
+        async with conn.cursor() as cur:
+            await cur.execute(
+                "SELECT UPPER(TRIM(REGEXP_REPLACE(COALESCE(acronym, ''), '\\\\s+', ' '))), COUNT(*)"
+                " FROM Protein WHERE LOWER(name) LIKE '%therm%' GROUP BY 1"
+            )
+            want = {("ACRONYM", k): {"dls": int(n)} for k, n in await cur.fetchall()}
+    finally:
+        conn.close()
+    assert want  # the fixture has thermolysin: the check can fail
+    body = await federation.hub.query(WALK, {"first": 100, "f": {"name": "THERM", "site": "dls"}}, admin=True)
+    assert "errors" not in body, body
+    nodes = [e["node"] for e in body["data"]["distinctProteins"]["edges"]]
+    assert {(n["keyKind"], n["key"]): {s["site"]: s["count"] for s in n["sites"]} for n in nodes} == want
