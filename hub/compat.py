@@ -30,6 +30,11 @@ FEDERATION_PRELUDE = (
 )
 
 
+# Root fields added in a minor version: a site without them is left out of those fields (a SITE_EXCLUDED
+# warning, mx_hub.distinct), not refused. distinctProteins: since 1.2.0.
+OPTIONAL_ROOTS = frozenset({"distinctProteins"})
+
+
 def major(version: str) -> str:
     return version.split(".", 1)[0]
 
@@ -75,7 +80,7 @@ def differences(site_sdl: str, site_version: str | None, contract: GraphQLSchema
 def _core(contract: GraphQLSchema) -> set[tuple[str, str]]:
     """What no minor version may lack: the root fields and every node's id (fan-out, paging, node(id))."""
     query = contract.query_type
-    core = {("Query", f) for f in (query.fields if query is not None else {})}
+    core = {("Query", f) for f in (query.fields if query is not None else {}) if f not in OPTIONAL_ROOTS}
     node = contract.type_map.get("Node")
     if node is not None:
         core |= {(t.name, "id") for t in contract.get_possible_types(node)} | {("Node", "id")}  # type: ignore[arg-type]

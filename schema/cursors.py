@@ -178,3 +178,40 @@ def merge_key(
         inv = tuple(-ord(ch) for ch in (value or "")) + (0x110000,) if value is not None else (0x110001,)
         return (0, inv, -local_id, site)
     return (0, tuple(ord(ch) for ch in (value or "")), local_id, site)
+
+
+# distinctProteins (since 1.2.0; docs/proteins.md): groups ordered by (keyKind, key) ascending, by code
+# point, ACRONYM before UNIPROT. A group's key is the same at every site, so its cursor names no site and
+# no local id: the hub's cursor is the key of the last group it returned, and it is passed unchanged to
+# every site. A cursor of `proteins` (or of any other connection) is an InvalidCursor here, and back.
+GROUP_KINDS = ("ACRONYM", "UNIPROT")
+GROUP_CONNECTIONS = ("distinctProteins",)
+
+
+def encode_group_cursor(connection: str, kind: str, key: str) -> str:
+    """The cursor of a group: [connection, keyKind, key] (a record cursor has an integer local id)."""
+    return encode_cursor(connection, (kind, key))
+
+
+def decode_group_cursor(connection: str, cursor: str) -> tuple[str, str]:
+    """(keyKind, key) of a group cursor of `connection`; InvalidCursor for anything else."""
+    if not isinstance(cursor, str) or not cursor or len(cursor) > 4096:
+        raise InvalidCursor("malformed cursor")
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode("utf-8")
+        if not raw.startswith(_PREFIX):
+            raise ValueError
+        values = json.loads(raw[len(_PREFIX) :])
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        raise InvalidCursor("malformed cursor") from None
+    if not isinstance(values, list) or len(values) != 3 or values[0] != connection:
+        raise InvalidCursor(f"cursor does not belong to {connection}")
+    kind, key = values[1], values[2]
+    if kind not in GROUP_KINDS or not isinstance(key, str):
+        raise InvalidCursor(f"cursor does not belong to {connection}")
+    return kind, key
+
+
+def group_merge_key(kind: str, key: str) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """The order of groups as the stores sort them (COLLATE "C" / utf8mb4_bin): by code point."""
+    return (tuple(ord(c) for c in kind), tuple(ord(c) for c in key))

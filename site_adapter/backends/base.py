@@ -246,3 +246,29 @@ class IdentifierStore(Protocol):
         ...
 
     async def archive_links_by_collection(self, ids: Sequence[str]) -> dict[str, list[model.ArchiveLink]]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class ProteinGroup:
+    """Distinct proteins (since 1.2.0, docs/proteins.md): this site's proteins that share a group key.
+
+    `kind` is "UNIPROT" (key: the smallest of a protein's UniProt accessions, trimmed, upper case) or
+    "ACRONYM" (key: the acronym upper-cased, trimmed, runs of white space made one space; "" for none).
+    """
+
+    kind: str
+    key: str
+    count: int  # member proteins at this site
+    acronym: str | None  # the smallest member acronym, by code point
+    name: str | None  # the smallest member name, by code point
+    uniprot_ids: tuple[str, ...]  # every member's accessions, trimmed, upper case, each once, sorted
+    member_ids: tuple[str, ...]  # local ids, ascending
+
+
+@runtime_checkable
+class ProteinGroupBackend(Protocol):
+    """A store that groups its proteins (one GROUP BY per page); a Backend without it serves no
+    distinctProteins. Groups come ordered by (kind, key) by code point; PageRequest.after is a
+    (kind, key) position (mx_schema.cursors.decode_group_cursor)."""
+
+    async def protein_groups(self, f: ProteinFilter, page: PageRequest) -> Page[ProteinGroup]: ...

@@ -13,10 +13,11 @@ import strawberry.federation as federation
 from strawberry.extensions import ParserCache, ValidationCache
 from strawberry.types import Info
 
+from site_adapter.graphql import distinct, times
 from site_adapter.graphql import filters as fl
-from site_adapter.graphql import times
 from site_adapter.graphql.collection import DataCollection
 from site_adapter.graphql.connections import Connection, page_request, selects_total, to_connection
+from site_adapter.graphql.distinct import DistinctProteinConnection
 from site_adapter.graphql.entities import CheckedEntities
 from site_adapter.graphql.limits import limit_extensions
 from site_adapter.graphql.nodes import load_node
@@ -101,6 +102,19 @@ class Query:
             fl.to_protein_filter(filter), page_request(c, "proteins", first, after)
         )
         return to_connection("proteins", page, lambda r: Protein.of(c.site, r), after)
+
+    @strawberry.field(
+        description="Distinct proteins: `proteins` grouped by UniProt accession, else by normalised acronym, "
+        "with per-site counts; by keyKind then key, by code point (since 1.2.0; docs/proteins.md)."
+    )
+    async def distinct_proteins(
+        self,
+        info: Info,
+        filter: fl.ProteinFilter | None = None,
+        first: int | None = None,
+        after: str | None = None,
+    ) -> DistinctProteinConnection:
+        return await distinct.distinct_proteins(info, filter, first, after)
 
     @strawberry.field(description="Sessions (visits), newest first.")
     async def sessions(

@@ -19,6 +19,7 @@ from site_adapter.backends.base import (
     PageRequest,
     ProposalFilter,
     ProteinFilter,
+    ProteinGroup,
     SampleFilter,
     SessionFilter,
 )
@@ -29,6 +30,7 @@ from site_adapter.backends.ispyb import (
     entities,
     files,
     grids,
+    groups,
     identifiers,
     processing,
     ranking,
@@ -103,6 +105,10 @@ class IspybBackend:
 
     async def proteins(self, f: ProteinFilter, page: PageRequest) -> Page[model.Protein]:
         return await samples.proteins(self.db, self.schema, f, page)
+
+    async def protein_groups(self, f: ProteinFilter, page: PageRequest) -> Page[ProteinGroup]:
+        """distinctProteins (since 1.2.0): one GROUP BY per page (ispyb/groups.py)."""
+        return await groups.protein_groups(self.db, self.schema, f, page)
 
     async def sessions(self, f: SessionFilter, page: PageRequest) -> Page[model.Session]:
         return await entities.sessions(self.db, self.schema, f, page)

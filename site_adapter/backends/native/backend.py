@@ -14,7 +14,7 @@ import asyncpg
 from mx_schema import postgres
 from site_adapter import access, model, query, tracing
 from site_adapter.backends import base
-from site_adapter.backends.native import identifiers
+from site_adapter.backends.native import groups, identifiers
 from site_adapter.backends.native import queries as q
 from site_adapter.backends.native import screening as sc
 from site_adapter.backends.native.migrate import migrate
@@ -500,6 +500,14 @@ class NativeBackend:
 
     async def archive_links_by_collection(self, ids: Sequence[str]) -> dict[str, list[model.ArchiveLink]]:
         return await identifiers.archive_links(self._fetch, ids)
+
+    # --- distinct proteins (since 1.2.0) -------------------------------------------------------
+
+    async def protein_groups(
+        self, f: base.ProteinFilter, page: base.PageRequest
+    ) -> base.Page[base.ProteinGroup]:
+        """distinctProteins: one GROUP BY per page (native/groups.py)."""
+        return await groups.protein_groups(self._fetch, f, page)
 
 
 def _audit(rows: Sequence[asyncpg.Record]) -> None:

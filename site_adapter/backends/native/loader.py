@@ -239,7 +239,6 @@ COLUMNS["pdb_entry"] = ("pdb_id", "name", "source", "protein_id")
 CHUNK = 20_000
 
 
-
 async def copy_rows(conn: asyncpg.Connection, table: str, rows: Iterable[tuple[Any, ...]]) -> int:
     rows = list(rows)
     if rows:
