@@ -518,6 +518,7 @@ class Phasing:
     end_time: dt.datetime | None = None
 
 
+@dataclass(frozen=True, slots=True)
 class EnergyScan:
     """A fluorescence scan across an absorption edge (MAD/SAD), with the f' and f'' Chooch derived."""
 
