@@ -21,6 +21,8 @@ from mx_hub.callers import Gate
 from mx_hub.client import SiteClient
 from mx_hub.endpoint import GraphQLEndpoint
 from mx_hub.health import health_loop
+from mx_hub.landing import landing_routes
+from mx_hub.panosc.routes import panosc_routes
 from mx_hub.registry import Registry
 from mx_hub.resolvers import bind_resolvers
 from mx_hub.routes import status_routes
@@ -45,6 +47,8 @@ def create_app(registry_dsn: str, settings: HubSettings | None = None) -> Starle
             Route("/graphql", endpoint.handle_request, methods=["GET", "POST"]),
             *status_routes(registry, runtime),
             *web_routes(),
+            *landing_routes(endpoint),  # issue 19: FAIR landing pages
+            *panosc_routes(endpoint),  # issue 19: the PaNOSC search-api provider
         ],
         lifespan=_lifespan(registry, runtime, settings),
     )
