@@ -57,7 +57,11 @@ def validate_html(text: str, tmp_path: Path) -> list[dict]:
         check=False,
     )
     messages = json.loads(done.stderr or done.stdout)["messages"]
-    return [m for m in messages if m.get("type") in ("error", "non-document-error") or m.get("subType") == "warning"]
+    return [
+        m
+        for m in messages
+        if m.get("type") in ("error", "non-document-error") or m.get("subType") == "warning"
+    ]
 
 
 class LdScripts(html.parser.HTMLParser):
@@ -117,7 +121,9 @@ async def landing_hub(pg_server_dsn, esrf_demo_dsn, marked_site):
         with ExitStack() as stack:
             esrf = stack.enter_context(serve_in_thread(trusted_site_app(esrf_demo_dsn, "esrf")))
             markup = stack.enter_context(
-                serve_in_thread(create_site_app(NativeBackend(marked_site, min_size=1, max_size=2), site="markup"))
+                serve_in_thread(
+                    create_site_app(NativeBackend(marked_site, min_size=1, max_size=2), site="markup")
+                )
             )
             hub = stack.enter_context(serve_hub(hub_dsn))
             for site, url in {"esrf": esrf, "markup": markup}.items():
