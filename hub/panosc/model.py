@@ -32,6 +32,8 @@ PARAMETERS: dict[str, tuple[tuple[str, ...], str, str]] = {
     "transmission": (("transmission",), "percent", "%"),
 }
 
+TECHNIQUES = ({"pid": TECHNIQUE_PID, "name": TECHNIQUE_NAME},)
+
 DATASET_FIELDS = """
   id site localId experimentType startTime wavelength energy detectorDistance exposureTime transmission
   session { visit proposal beamline }
@@ -84,7 +86,7 @@ def dataset(record: dict[str, Any], public: bool) -> dict[str, Any]:
         "instrumentId": instrument_pid(record["site"], beamline) if beamline else None,
         "score": 0,
         # relations
-        "techniques": [{"pid": TECHNIQUE_PID, "name": TECHNIQUE_NAME}],
+        "techniques": list(TECHNIQUES),
         "parameters": parameters(record),
         "instrument": instrument(record["site"], beamline) if beamline else None,
         "samples": [sample_of(sample)] if sample.get("id") else [],

@@ -24,6 +24,11 @@ DC_QUERY = (
     " dataCollections(filter: $f, first: $first, after: $after) {"
     " totalCount pageInfo { hasNextPage endCursor } edges { node {" + model.DATASET_FIELDS + "} } } }"
 )
+POSITIONS = (
+    "query($f: DataCollectionFilter, $first: Int, $after: String) {"
+    " dataCollections(filter: $f, first: $first, after: $after) {"
+    " pageInfo { hasNextPage endCursor } edges { cursor } } }"
+)
 
 
 @dataclass
@@ -40,16 +45,36 @@ class Walker:
         self.query = query
         self.failed: set[str] = set()
 
-    async def pages(self, text: str, root: str, variables: dict[str, Any]) -> Any:
+    async def page(self, text: str, root: str, variables: dict[str, Any]) -> dict[str, Any]:
+        """One page of a connection; the caller's input refused by the hub is a FilterError (400)."""
+        answer = await self.query.run(text, variables)
+        user = answer.user_errors()
+        if user:
+            raise FilterError(str(user[0].get("message")))
+        self.failed.update(answer.failed_sites)
+        conn: dict[str, Any] = (answer.data or {}).get(root) or {}
+        return conn
+
+    async def skip(self, variables: dict[str, Any], skip: int) -> tuple[str | None, bool]:
+        """The cursor after the first `skip` data collections, walking positions only (no records);
+        False when there are fewer. Exact: the hub's cursors, not per-site offsets."""
         after: str | None = None
+        left = skip
+        while left > 0:
+            conn = await self.page(
+                POSITIONS, "dataCollections", {**variables, "first": min(PAGE, left), "after": after}
+            )
+            edges = conn.get("edges") or []
+            left -= len(edges)
+            after = (conn.get("pageInfo") or {}).get("endCursor") or after
+            if left > 0 and (not edges or not (conn.get("pageInfo") or {}).get("hasNextPage")):
+                return after, False
+        return after, True
+
+    async def pages(self, text: str, root: str, variables: dict[str, Any], after: str | None = None) -> Any:
         scanned = 0
         while True:
-            answer = await self.query.run(text, {**variables, "first": PAGE, "after": after})
-            user = answer.user_errors()
-            if user:
-                raise FilterError(str(user[0].get("message")))
-            self.failed.update(answer.failed_sites)
-            conn = (answer.data or {}).get(root) or {}
+            conn = await self.page(text, root, {**variables, "first": PAGE, "after": after})
             nodes = [e["node"] for e in conn.get("edges") or []]
             yield nodes, conn
             scanned += len(nodes)
@@ -68,11 +93,12 @@ class Walker:
         keep: Callable[[Any], dict[str, Any] | None],
         skip: int,
         limit: int | None,
+        after: str | None = None,
     ) -> list[dict[str, Any]]:
         """Mapped records kept by `keep` (None: dropped), from match number `skip`, at most `limit`."""
         out: list[dict[str, Any]] = []
         seen = 0
-        async for nodes, _ in self.pages(text, root, variables):
+        async for nodes, _ in self.pages(text, root, variables, after):
             for node in nodes:
                 item = keep(node)
                 if item is None:
@@ -170,12 +196,32 @@ def hub_filter(flt: Filter, registered: Callable[[str], bool]) -> dict[str, Any]
     return out
 
 
+def fold_techniques(flt: Filter) -> Filter | None:
+    """Every data set has the one technique (MX): a techniques scope holds for all or for none, so it
+    is decided once here (None: for none) instead of record by record."""
+    includes = []
+    for inc in flt.include:
+        if inc.relation == "techniques" and inc.where is not None:
+            if not any(matches(inc.where, t) for t in model.TECHNIQUES):
+                return None
+            inc = Include(inc.relation, None, inc.include)
+        includes.append(inc)
+    return Filter(flt.where, includes, flt.limit, flt.skip)
+
+
+def needs_records(flt: Filter) -> bool:
+    """Whether records must be read to decide which match (else the hub's own filter decides)."""
+    return bool(flt.where) or any(inc.where is not None for inc in flt.include)
+
+
 async def datasets(query: HubQuery, flt: Filter, registered: Callable[[str], bool]) -> Result:
     check_parameter_units(flt)
     pushed = hub_filter(flt, registered)
     walker = Walker(query)
-    if pushed.get("sites") == []:
+    folded = fold_techniques(flt)
+    if pushed.get("sites") == [] or folded is None:
         return Result()
+    flt = folded
     public = query.anonymous
 
     def keep(node: dict[str, Any]) -> dict[str, Any] | None:
@@ -184,9 +230,15 @@ async def datasets(query: HubQuery, flt: Filter, registered: Callable[[str], boo
             return None
         return apply_includes(item, flt.include)
 
-    items = await walker.collect(
-        DC_QUERY, "dataCollections", {"f": pushed or None}, keep, flt.skip, flt.limit
-    )
+    variables = {"f": pushed or None}
+    if needs_records(flt) or not flt.skip:
+        items = await walker.collect(DC_QUERY, "dataCollections", variables, keep, flt.skip, flt.limit)
+        return Result(items, walker.failed)
+    # Every record matches: skip by positions only, then read just the page asked for.
+    after, more = await walker.skip(variables, flt.skip)
+    if not more:
+        return Result([], walker.failed)
+    items = await walker.collect(DC_QUERY, "dataCollections", variables, keep, 0, flt.limit, after)
     return Result(items, walker.failed)
 
 

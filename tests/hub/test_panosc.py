@@ -104,7 +104,7 @@ async def test_wavelength_in_nm_pages_exactly_over_three_sites(fed):
     }
     expected = await sql(dsns, "SELECT id::text FROM data_collection WHERE wavelength BETWEEN 0.92 AND 0.97")
     assert len({s for s, _ in expected}) >= 2  # more than one site holds matches
-    got = await walk(hub, flt, 250)
+    got = await walk(hub, flt, 400)
     assert len(keys(got)) == len(set(keys(got))) == len(expected)  # each once: no page overlaps another
     assert set(keys(got)) == expected
     for d in got[:20]:
@@ -130,8 +130,19 @@ async def test_technique_example_query_and_a_technique_nobody_has(fed):
     )
     by_pid = {"include": [{"relation": "techniques", "scope": {"where": {"pid": {"inq": [PANET_MX]}}}}]}
     assert len((await get(hub, "/panosc/Datasets", {**by_pid, "skip": total - 3})).json()) == 3
+    assert (await get(hub, "/panosc/Datasets", {**by_pid, "skip": total})).json() == []
     xas = {"include": [{"relation": "techniques", "scope": {"where": {"name": "x-ray absorption"}}}]}
     assert (await get(hub, "/panosc/Datasets", xas)).json() == []
+
+
+async def test_paging_without_a_filter_walks_every_record_once(fed):
+    """No filter: skip is walked by the hub's cursors (positions only), never by per-site offsets."""
+    hub, dsns = fed
+    expected = await sql(dsns, "SELECT id::text FROM data_collection")
+    got = await walk(hub, {}, 1000)
+    assert len(got) == len(expected) and set(keys(got)) == expected
+    middle = await get(hub, "/panosc/Datasets", {"skip": 1234, "limit": 7})
+    assert keys(middle.json()) == keys(got)[1234:1241]
 
 
 async def test_instrument_scope_and_where_with_and_or_like(fed):
