@@ -51,6 +51,7 @@ def page(title_text: str, body: str, head: str = "") -> str:
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
         f"<title>{esc(title_text)} · mxhub</title>\n"
         '<link rel="stylesheet" href="/static/app.css">\n'
+        '<link rel="icon" href="/static/favicon.svg" type="image/svg+xml">\n'
         f"{head}</head>\n<body>\n<main>\n{body}\n"
         '<p><a href="/">Search all facilities</a></p>\n</main>\n</body>\n</html>\n'
     )
