@@ -98,13 +98,13 @@ def facts(record: dict[str, Any]) -> str:
 
 def values_table(record: dict[str, Any]) -> str:
     rows = "".join(
-        f'<tr><th scope="row">{esc(name)}</th><td>{fmt(value)}</td><td>{esc(unit)}</td></tr>\n'
+        f'<tr><th scope="row">{esc(name)}</th><td>{fmt(value)}</td><td class="unit">{esc(unit)}</td></tr>\n'
         for name, value, unit, _ in measured(record)
     )
     if not rows:
         return ""
     return (
-        '<h2>Measured values</h2>\n<table>\n<thead><tr><th scope="col">Quantity</th>'
+        '<h2>Measured values</h2>\n<table class="facts">\n<thead><tr><th scope="col">Quantity</th>'
         f'<th scope="col">Value</th><th scope="col">Unit</th></tr></thead>\n<tbody>\n{rows}</tbody>\n</table>'
     )
 

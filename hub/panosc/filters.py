@@ -105,7 +105,8 @@ def parse_include(value: Any, relations: Mapping[str, set[str]], model: str) -> 
         if isinstance(item, str):
             relation = item
         elif isinstance(item, dict) and isinstance(item.get("relation"), str):
-            relation, scope = item["relation"], item.get("scope") or {}
+            relation = item["relation"]
+            scope = {} if item.get("scope") is None else item["scope"]
             if not isinstance(scope, dict):
                 raise FilterError(f"scope of relation {relation!r} must be an object")
         else:
