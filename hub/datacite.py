@@ -7,6 +7,7 @@ Pure: a record (dataset_record.py) and URLs in, dicts out; no network, no HTML.
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import quote
 
 from mx_hub.dataset_record import (
     TECHNIQUE_CODE,
@@ -143,7 +144,8 @@ def file_links(record: dict[str, Any]) -> list[dict[str, str]]:
         out.append(
             {
                 "name": f"{s.get('template')} ({s.get('first')}-{s.get('last')}, {s.get('count')} files)",
-                "url": "file://" + path if path.startswith("/") else path,
+                # quoted: templates hold `#` (image-number digits), which would start a URL fragment
+                "url": "file://" + quote(path) if path.startswith("/") else quote(path),
                 "format": str(s.get("format") or "unknown"),
             }
         )

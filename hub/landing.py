@@ -15,7 +15,7 @@ from typing import Any
 from urllib.parse import quote
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from mx_hub.datacite import datacite, file_links, json_ld, measured
@@ -224,10 +224,30 @@ class LandingPages:
             payload, media_type=DATACITE_MEDIA, headers={"cache-control": "private, no-cache"}
         )
 
+    async def by_doi(self, request: Request) -> Response:
+        """`/datasets/doi/{doi}`: 303 to the DOI'd data set's page. A hook for DOIs (issue 19, item 1):
+        it works once the hub's `DataCollectionFilter` has a `doi` field, and says so until then."""
+        filter_type = self.endpoint.schema.type_map.get("DataCollectionFilter")
+        if "doi" not in (getattr(filter_type, "fields", None) or {}):
+            return refusal_page(404, "No such data set", "This hub does not look data sets up by DOI yet.")
+        try:
+            query = await HubQuery.admit(self.endpoint, request)
+        except Refused as refused:
+            return refusal_page(refused.status, "Not allowed", str(refused))
+        answer = await query.run(
+            "query($d: String) { dataCollections(filter: {doi: $d}, first: 1) { edges { node { id } } } }",
+            {"d": request.path_params["doi"]},
+        )
+        edges = ((answer.data or {}).get("dataCollections") or {}).get("edges") or []
+        if not edges:
+            return refusal_page(NOT_AVAILABLE.status, NOT_AVAILABLE.heading, NOT_AVAILABLE.text)
+        return RedirectResponse(f"/datasets/{quote(edges[0]['node']['id'], safe='')}", status_code=303)
+
 
 def landing_routes(endpoint: GraphQLEndpoint) -> list[Route]:
     pages = LandingPages(endpoint)
     return [
+        Route("/datasets/doi/{doi:path}", pages.by_doi, methods=["GET", "HEAD"]),
         Route("/datasets/{id}", pages.page, methods=["GET", "HEAD"]),
         Route("/datasets/{id}/datacite.json", pages.datacite, methods=["GET", "HEAD"]),
     ]

@@ -232,3 +232,68 @@ async def test_not_a_dataset_id_and_unknown_site(landing_hub):
     nowhere = encode_id("atlantis", "DataCollection", 1)
     resp = await landing_hub.http.get(f"/datasets/{nowhere}")
     assert resp.status_code == 404 and "atlantis" not in resp.text
+    # DOIs (issue 19, item 1) are not in this hub's schema yet: the DOI route says so
+    resp = await landing_hub.http.get("/datasets/doi/10.15151/ESRF-DC-1")
+    assert resp.status_code == 404 and "DOI" in resp.text
+
+
+def test_page_with_files_doi_and_pdb_entries_is_valid(tmp_path):
+    """The parts a record has once the indexer linked images and (issue 19, items 1-2) a DOI and PDB
+    entries exist: rendered without a hub, validated all the same."""
+    from mx_hub.datacite import datacite
+    from mx_hub.landing import dataset_page
+
+    record = {
+        "id": "RGF0YUNvbGxlY3Rpb246ZXNyZjox",
+        "site": "esrf",
+        "localId": "1",
+        "experimentType": "OSC",
+        "startTime": "2021-05-04T10:00:00+00:00",
+        "endTime": "2021-05-04T10:05:00+00:00",
+        "wavelength": 0.9655,
+        "session": {"visit": "mx1-1", "proposal": "mx1", "beamline": "id30a-1"},
+        "sample": {
+            "id": "s",
+            "name": "tln_1",
+            "protein": {"name": "Thermolysin", "acronym": "TLN", "uniprotIds": ["P00800"]},
+        },
+        "images": [
+            {
+                "directory": "/data/visit one",
+                "template": "tln_1_####.cbf",
+                "first": 1,
+                "last": 900,
+                "count": 899,
+                "totalBytes": 1.2e9,
+                "format": "miniCBF",
+                "kind": "rotation",
+                "verified": True,
+            }
+        ],
+        "doi": {
+            "doi": "10.15151/ESRF-DC-1",
+            "url": "https://doi.org/10.15151/ESRF-DC-1",
+            "licence": "https://creativecommons.org/licenses/by/4.0/",
+            "openFrom": "2024-05-04",
+        },
+        "pdbEntries": [{"pdbId": "8ABC"}],
+    }
+    text = dataset_page(record, record["id"], "http://hub.test", public=True)
+    assert validate_html(text, tmp_path) == []
+    assert 'href="file:///data/visit%20one/tln_1_%23%23%23%23.cbf"' in text
+    assert 'href="https://www.rcsb.org/structure/8ABC"' in text
+    (ld,) = json_ld(text)
+    assert ld["identifier"][0] == "https://doi.org/10.15151/ESRF-DC-1"
+    assert ld["license"] == "https://creativecommons.org/licenses/by/4.0/"
+    attrs = datacite(record, "http://hub.test/datasets/x")["data"]["attributes"]
+    assert attrs["doi"] == "10.15151/ESRF-DC-1"
+    assert attrs["rightsList"][0]["rightsUri"] == "https://creativecommons.org/licenses/by/4.0/"
+    assert {"date": "2024-05-04", "dateType": "Available"} in attrs["dates"]
+    assert attrs["relatedIdentifiers"] == [
+        {
+            "relatedIdentifier": "10.2210/pdb8abc/pdb",
+            "relatedIdentifierType": "DOI",
+            "relationType": "IsSourceOf",
+        }
+    ]
+    assert attrs["formats"] == ["miniCBF"]
