@@ -7,6 +7,7 @@ is asked.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
 from collections.abc import Mapping
@@ -226,6 +227,27 @@ def _compare(op: str, value: Any, arg: Any) -> bool:
     return found if op in ("like", "ilike") else not found
 
 
+# Date properties of the model (search-api doc/data-model.md): compared as instants, not as text, so
+# that `2021-05-04`, `2021-05-04T00:00:00Z` and the hub's `+00:00` times order correctly.
+DATE_KEYS = frozenset({"creationDate", "startDate", "endDate", "releaseDate"})
+
+
+def instant(value: Any) -> Any:
+    """An RFC 3339 date or date-time as an aware datetime (no offset: UTC, as the hub reads inputs);
+    anything else unchanged (and then it compares as nothing does)."""
+    if not isinstance(value, str):
+        return value
+    try:
+        parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return value
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
+
+
+def _instants(arg: Any) -> Any:
+    return [instant(a) for a in arg] if isinstance(arg, list) else instant(arg)
+
+
 def matches(where: Mapping[str, Any], record: Mapping[str, Any]) -> bool:
     for key, cond in where.items():
         if key == "and":
@@ -238,6 +260,8 @@ def matches(where: Mapping[str, Any], record: Mapping[str, Any]) -> bool:
             continue
         op, arg = next(iter(cond.items())) if isinstance(cond, dict) else ("eq", cond)
         values = lookup(record, key)
+        if key.rsplit(".", 1)[-1] in DATE_KEYS:
+            values, arg = [instant(v) for v in values], _instants(arg)
         if op in ("neq", "nin", "nlike", "nilike"):
             if not all(_compare(op, v, arg) for v in values):
                 return False

@@ -34,6 +34,11 @@ RECORD = {
         ({"or": [{"size": {"lt": 1}}, {"creationDate": {"gt": "2021-01-01"}}]}, True),
         ({"size": {"gt": "a string"}}, False),  # incomparable: no match, not a crash
         ({"missing": "value"}, False),
+        ({"creationDate": {"gt": "2021-05-04T09:59:59Z"}}, True),  # instants, whatever their offset
+        # 11:59:59+02:00 is 09:59:59 UTC, before the record's 10:00 UTC (compared as text it would be after)
+        ({"creationDate": {"lt": "2021-05-04T11:59:59+02:00"}}, False),
+        ({"creationDate": {"between": ["2021-05-04", "2021-05-05"]}}, True),
+        ({"creationDate": {"gt": "not a date"}}, False),
     ],
 )
 def test_where_on_a_record(where, expected):
