@@ -223,6 +223,12 @@ async def test_malformed_filters_are_400_with_a_reason(fed, raw, reason):
     assert reason in resp.json()["error"]["message"]
 
 
+async def test_a_refused_token_is_401_as_at_graphql(fed):
+    hub, _ = fed
+    resp = await hub.http.get("/panosc/Datasets/count", headers={"authorization": "Bearer wrong"})
+    assert resp.status_code == 401 and "not authenticated" in resp.json()["error"]["message"]
+
+
 class Switchable:
     """A real site that can be switched to answering garbage (tests/fixtures/faulty.broken_site)."""
 
