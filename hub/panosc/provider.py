@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from mx_hub.dataset_record import parse_dataset_id
 from mx_hub.inprocess import HubQuery
 from mx_hub.panosc import model
 from mx_hub.panosc.filters import Filter, FilterError, Include, matches
@@ -175,6 +176,9 @@ def apply_includes(item: dict[str, Any], includes: list[Include]) -> dict[str, A
                 value = value if matches(inc.where, value) else None
             if not value:
                 return None
+        earlier = shown.get(inc.relation)
+        if isinstance(earlier, list) and isinstance(value, list):  # the same relation twice: AND, shown once
+            value = earlier + [v for v in value if v not in earlier]
         shown[inc.relation] = value
     return shown
 
@@ -256,8 +260,6 @@ async def count_datasets(query: HubQuery, where: dict[str, Any]) -> Result:
 
 
 async def dataset(query: HubQuery, pid: str, flt: Filter) -> tuple[dict[str, Any] | None, set[str]]:
-    from mx_hub.dataset_record import parse_dataset_id
-
     if parse_dataset_id(pid) is None:
         return None, set()
     text = "query($id: ID!) { node(id: $id) { ... on DataCollection {" + model.DATASET_FIELDS + "} } }"

@@ -4,6 +4,8 @@ includes parsed and refused, units converted by their definitions (1 nm = 10 Å;
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from mx_hub.panosc.filters import FilterError, matches, parse_filter, parse_where
@@ -75,6 +77,30 @@ def test_parameter_scope_compares_and_answers_in_the_unit_asked():
     assert in_unit(params[1], "nm") is None  # an energy is not a length: no match
     energy = {"and": [{"name": "photon_energy"}, {"value": {"between": [12.8, 12.9]}}, {"unit": "keV"}]}
     assert scoped_parameters(params, energy)[0]["value"] == pytest.approx(12.841)
+
+
+def test_two_parameter_scopes_must_both_match():
+    """search-api common/mixins/parameters.js: every parameters scope must match some parameter."""
+    item = {**RECORD, "documentId": None, "instrumentId": None, "isPublic": True, "score": 0}
+    item["parameters"] = [
+        {"name": "wavelength", "value": 0.9655, "unit": "angstrom"},
+        {"name": "exposure_time", "value": 0.01, "unit": "s"},
+    ]
+
+    def scope(where: dict) -> dict:
+        return {"relation": "parameters", "scope": {"where": where}}
+
+    both = {
+        "include": [
+            scope({"name": "wavelength"}),
+            scope({"and": [{"name": "exposure_time"}, {"value": {"lt": 20}}, {"unit": "ms"}]}),
+        ]
+    }
+    shown = apply_includes(item, parse_filter(json.dumps(both), RELATIONS, "Dataset").include)
+    assert shown is not None and [p["name"] for p in shown["parameters"]] == ["wavelength", "exposure_time"]
+    assert shown["parameters"][1]["value"] == pytest.approx(10.0) and shown["parameters"][1]["unit"] == "ms"
+    one_fails = {"include": [scope({"name": "wavelength"}), scope({"name": "photon_energy"})]}
+    assert apply_includes(item, parse_filter(json.dumps(one_fails), RELATIONS, "Dataset").include) is None
 
 
 def test_includes_filter_parents_as_the_reference_provider():
