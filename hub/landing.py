@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import html
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
 
@@ -57,9 +57,14 @@ def page(title_text: str, body: str, head: str = "") -> str:
     )
 
 
-def refusal_page(status: int, heading: str, text: str) -> Response:
+def refusal_page(status: int, heading: str, text: str, headers: dict[str, str] | None = None) -> Response:
     body = f"<h1>{esc(heading)}</h1>\n<p>{esc(text)}</p>"
-    return Response(page(heading, body), status_code=status, media_type="text/html", headers=HEADERS)
+    return Response(
+        page(heading, body),
+        status_code=status,
+        media_type="text/html",
+        headers={**HEADERS, **(headers or {})},
+    )
 
 
 def fmt(value: Any) -> str:
@@ -167,6 +172,7 @@ class Refusal:
     status: int
     heading: str
     text: str
+    headers: dict[str, str] = field(default_factory=dict)  # the gate's (www-authenticate, retry-after)
 
 
 NOT_A_DATASET = Refusal(404, "No such data set", "This is not the id of a data collection.")
@@ -201,14 +207,14 @@ class LandingPages:
         try:
             query = await HubQuery.admit(self.endpoint, request)
         except Refused as refused:
-            return Refusal(refused.status, "Not allowed", str(refused))
+            return Refusal(refused.status, "Not allowed", str(refused), refused.headers)
         found = await lookup(query, request.path_params["id"])
         return (query, found.record) if found.record is not None else refusal_of(found)
 
     async def page(self, request: Request) -> Response:
         found = await self.find(request)
         if isinstance(found, Refusal):
-            return refusal_page(found.status, found.heading, found.text)
+            return refusal_page(found.status, found.heading, found.text, found.headers)
         query, record = found
         base = str(request.base_url).rstrip("/")
         text = dataset_page(record, request.path_params["id"], base, query.anonymous)
@@ -217,7 +223,9 @@ class LandingPages:
     async def datacite(self, request: Request) -> Response:
         found = await self.find(request)
         if isinstance(found, Refusal):
-            return JSONResponse({"error": found.text, "status": found.status}, status_code=found.status)
+            return JSONResponse(
+                {"error": found.text, "status": found.status}, status_code=found.status, headers=found.headers
+            )
         base = str(request.base_url).rstrip("/")
         payload = datacite(found[1], f"{base}/datasets/{request.path_params['id']}")
         return JSONResponse(
@@ -233,7 +241,7 @@ class LandingPages:
         try:
             query = await HubQuery.admit(self.endpoint, request)
         except Refused as refused:
-            return refusal_page(refused.status, "Not allowed", str(refused))
+            return refusal_page(refused.status, "Not allowed", str(refused), refused.headers)
         answer = await query.run(
             "query($d: String) { dataCollections(filter: {doi: $d}, first: 1) { edges { node { id } } } }",
             {"d": request.path_params["doi"]},

@@ -64,7 +64,9 @@ class PanoscProvider:
             flt = parse_filter(request.query_params.get("filter"), RELATIONS, model)
             return await handler(query, flt, request)
         except Refused as refused:
-            return error(refused.status, str(refused), "Refused")
+            response = error(refused.status, str(refused), "Refused")
+            response.headers.update(refused.headers)  # www-authenticate, retry-after
+            return response
         except FilterError as exc:
             return error(400, str(exc))
 

@@ -235,6 +235,7 @@ async def test_not_a_dataset_id_and_unknown_site(landing_hub):
     # a token the hub refuses is refused here as at /graphql, before anything is asked of a site
     resp = await landing_hub.http.get(f"/datasets/{nowhere}", headers={"authorization": "Bearer wrong"})
     assert resp.status_code == 401 and "not authenticated" in resp.text
+    assert resp.headers["www-authenticate"].startswith("Bearer")
     # DOIs (issue 19, item 1) are not in this hub's schema yet: the DOI route says so
     resp = await landing_hub.http.get("/datasets/doi/10.15151/ESRF-DC-1")
     assert resp.status_code == 404 and "DOI" in resp.text

@@ -227,6 +227,7 @@ async def test_a_refused_token_is_401_as_at_graphql(fed):
     hub, _ = fed
     resp = await hub.http.get("/panosc/Datasets/count", headers={"authorization": "Bearer wrong"})
     assert resp.status_code == 401 and "not authenticated" in resp.json()["error"]["message"]
+    assert resp.headers["www-authenticate"].startswith("Bearer")
 
 
 class Switchable:
