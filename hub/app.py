@@ -23,7 +23,9 @@ from mx_hub.client import SiteClient
 from mx_hub.endpoint import GraphQLEndpoint
 from mx_hub.files import file_routes
 from mx_hub.health import health_loop
+from mx_hub.landing import landing_routes
 from mx_hub.metrics import HubMetrics, metrics_endpoint
+from mx_hub.panosc.routes import panosc_routes
 from mx_hub.previews import preview_routes
 from mx_hub.registry import Registry
 from mx_hub.resolvers import bind_resolvers
@@ -57,6 +59,8 @@ def create_app(registry_dsn: str, settings: HubSettings | None = None) -> Starle
             *web_routes(),
             *preview_routes(registry, runtime, gate),  # GET /previews/{image set id}/...: docs/previews.md
             *file_routes(registry, runtime, gate),  # GET /files/{id}: a site's file, streamed (docs/files.md)
+            *landing_routes(endpoint),  # issue 19: FAIR landing pages
+            *panosc_routes(endpoint),  # issue 19: the PaNOSC search-api provider
         ],
         lifespan=_lifespan(registry, runtime, settings, shared, metrics),
     )

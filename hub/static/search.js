@@ -391,7 +391,9 @@ export class SearchView {
         const content = c.cell ? c.cell(n, this.caps) : c.show ? c.show(v) : (v ?? DASH);
         return h("td", { class: c.num ? "num" : null, dataset: { col: c.key } }, content);
       }), h("td", {}, h("a", { href: `#/dc/${encodeURIComponent(n.id)}`, class: "details",
-        "aria-label": `Details of ${n.sample ? n.sample.name : n.localId} at ${n.site}` }, "Details"))));
+        "aria-label": `Details of ${n.sample ? n.sample.name : n.localId} at ${n.site}` }, "Details"),
+        " · ", h("a", { href: `/datasets/${encodeURIComponent(n.id)}`, class: "landing",
+          "aria-label": `Landing page of ${n.sample ? n.sample.name : n.localId} at ${n.site}` }, "Page"))));
     }
     table.append(body);
   }
