@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import multiprocessing
 import os
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncGenerator, Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import aclosing
 from dataclasses import dataclass, field, replace
@@ -241,7 +241,7 @@ def _run_chunk(jobs: list[tuple[str, bool, int, int]]) -> list[store.FileRecord]
 
 async def _read_chunks(
     todo: list[tuple[str, bool, int, int]], workers: int, verify: bool
-) -> AsyncIterator[list[store.FileRecord]]:
+) -> AsyncGenerator[list[store.FileRecord], None]:
     """The records of `todo`, a chunk at a time: from worker processes for big scans (spawning costs
     ~0.5 s of imports) and for --verify, else from one thread that reads the next chunk while the
     caller writes this one (the database waits on I/O, not on this process)."""
