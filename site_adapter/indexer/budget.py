@@ -9,9 +9,8 @@ Pure checks on a parsed header and a stat; reads nothing.
 
 from __future__ import annotations
 
+import math
 import os
-
-import numpy as np
 
 from site_adapter.indexer.cbf_header import BinarySection, HeaderError
 
@@ -54,7 +53,7 @@ def check_declared(section: BinarySection, file_size: int, compressed: bool) -> 
         )
     dims = [d for d in (section.fastest_dimension, section.second_dimension, section.third_dimension) if d]
     if section.number_of_elements is not None and dims:
-        product = int(np.prod(dims, dtype=np.int64))
+        product = math.prod(dims)  # exact (numpy's int64 product wraps), and ~20x cheaper per file
         if product != section.number_of_elements:
             raise HeaderError(
                 f"binary section {section.binary_id}: {section.number_of_elements} elements "

@@ -13,8 +13,8 @@ import bz2
 import gzip
 import os
 import re
-from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 from pathlib import Path
 from typing import IO, Any, TypeAlias
@@ -114,11 +114,21 @@ class CbfHeader:
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-able dict (timestamp as ISO 8601, tuples as lists)."""
-        out = asdict(self)
+        # Field by field, not dataclasses.asdict: asdict deep-copies the axes only for them to be
+        # replaced below, and cost more than the whole header parse (issue 17).
+        out = {name: getattr(self, name) for name in _HEADER_FIELDS}
+        out["binary_sections"] = tuple(
+            {name: getattr(s, name) for name in _SECTION_FIELDS} for s in self.binary_sections
+        )
+        out["extra"] = dict(self.extra)
         out["timestamp"] = self.timestamp.isoformat() if self.timestamp else None
         out["oscillation_axis_tokens"] = list(self.oscillation_axis_tokens)
         out["axes"] = axes_to_dict(self.axes) if self.axes is not None else None
         return out
+
+
+_HEADER_FIELDS = tuple(f.name for f in fields(CbfHeader))
+_SECTION_FIELDS = tuple(f.name for f in fields(BinarySection))
 
 
 def open_image(path: str | Path) -> IO[bytes]:
@@ -375,8 +385,36 @@ _LINE_AFTER_SENSOR: dict[str, _LineHandler] = {
 }
 
 
+# A point where `_cif_segment_items` is at the top level whatever came before: a line that is `loop_` or
+# starts with ';' (both end any loop). Splitting there gives the same items as one pass over the text.
+_CIF_SEGMENT = re.compile(r"\n(?=[ \t]*(?:;|loop_[ \t\r]*$))", re.M)
+_SEGMENT_MEMO: dict[str, dict[str, list[str]]] = {}
+
+
 def _cif_items(text: str) -> dict[str, list[str]]:
-    """Values of imgCIF data items, single or looped (first token per row); enough for a few tags."""
+    """Values of imgCIF data items, single or looped (first token per row); enough for a few tags.
+
+    Parsed loop by loop, each distinct loop once per process: a DLS header repeats all but three of its
+    ~20 loops in every image of a sweep (issue 17). Callers read the lists and never change them."""
+    items: dict[str, list[str]] = {}
+    memo = _SEGMENT_MEMO
+    for segment in _CIF_SEGMENT.split(text):
+        found = memo.get(segment)
+        if found is None:
+            found = _cif_segment_items(segment)
+            if len(memo) >= _MEMO_MAX:
+                memo.clear()
+            memo[segment] = found
+        for tag, values in found.items():
+            if tag in items:
+                items[tag] = items[tag] + values
+            else:
+                items[tag] = values
+    return items
+
+
+def _cif_segment_items(text: str) -> dict[str, list[str]]:
+    """`_cif_items` of one piece of header text, in one pass."""
     items: dict[str, list[str]] = {}
     lines = text.splitlines()
     i = 0
@@ -420,10 +458,38 @@ def _float_item(items: dict[str, list[str]], tag: str) -> float | None:
     return None
 
 
+# What one header_contents line sets, by its exact text: the images of a sweep repeat ~40 of their ~45
+# lines word for word, so each distinct line is parsed once per process (issue 17: the parse, not the
+# read, bounded the indexer). Bounded, and cleared whole when full; a line's effect depends on its text only.
+_LineEffect: TypeAlias = tuple[tuple[tuple[str, Any], ...], tuple[tuple[str, str], ...]]
+_LINE_MEMO: dict[str, _LineEffect] = {}
+_MEMO_MAX = 50_000
+
+
 def _parse_contents(contents: str, out: dict[str, Any], extra: dict[str, str]) -> None:
-    """All `# ...` lines of header_contents. The usual shapes are handled inline with str.split (this
-    loop sets the indexer's header rate); anything unusual goes through `_parse_pilatus_line`."""
+    """All `# ...` lines of header_contents, each line's effect looked up (or parsed once and kept)."""
+    memo = _LINE_MEMO
     for line in contents.split("\n"):
+        effect = memo.get(line)
+        if effect is None:
+            line_out: dict[str, Any] = {}
+            line_extra: dict[str, str] = {}
+            _parse_contents_lines((line,), line_out, line_extra)
+            effect = (tuple(line_out.items()), tuple(line_extra.items()))
+            if "timestamp" not in line_out:  # unique to each image: not worth keeping
+                if len(memo) >= _MEMO_MAX:
+                    memo.clear()
+                memo[line] = effect
+        for key, value in effect[0]:
+            out[key] = value
+        for key, text in effect[1]:
+            extra[key] = text
+
+
+def _parse_contents_lines(lines: Iterable[str], out: dict[str, Any], extra: dict[str, str]) -> None:
+    """`# ...` lines of header_contents. The usual shapes are handled inline with str.split; anything
+    unusual goes through `_parse_pilatus_line`."""
+    for line in lines:
         parts = line.split(None, 3)
         if len(parts) < 3 or parts[0] != "#":
             if line.lstrip().startswith("#"):

@@ -6,6 +6,8 @@
 
 from __future__ import annotations
 
+from typing import TypeAlias
+
 from site_adapter.axes import Axis, AxisError, AxisSet
 
 
@@ -22,6 +24,35 @@ def _floats(items: dict[str, list[str]], tag: str, n: int) -> list[float]:
     return out
 
 
+_AxisLoop: TypeAlias = tuple[
+    list[str], list[str], list[str], tuple[list[float], ...], tuple[list[float], ...]
+]
+_AXIS_LOOP_TAGS = ("_axis.id", "_axis.type", "_axis.equipment", "_axis.depends_on") + tuple(
+    f"_axis.{what}[{i}]" for what in ("vector", "offset") for i in (1, 2, 3)
+)
+_AXIS_LOOPS: dict[tuple[tuple[str, ...], ...], _AxisLoop] = {}
+
+
+def _axis_loop(items: dict[str, list[str]], n: int) -> _AxisLoop:
+    """The `_axis` loop's columns as kinds, equipment, parents, vectors and offsets. Every frame of a
+    sweep repeats the loop (only the scan axis's setting changes), so each distinct loop is read once
+    per process (issue 17); the result is never changed by the caller."""
+    key = tuple(tuple(items.get(tag, ())) for tag in _AXIS_LOOP_TAGS)
+    found = _AXIS_LOOPS.get(key)
+    if found is None:
+        found = (
+            [k.lower() for k in items.get("_axis.type", ["general"] * n)],
+            [e.lower() for e in items.get("_axis.equipment", ["general"] * n)],
+            items.get("_axis.depends_on", ["."] * n),
+            tuple(_floats(items, f"_axis.vector[{i}]", n) for i in (1, 2, 3)),
+            tuple(_floats(items, f"_axis.offset[{i}]", n) for i in (1, 2, 3)),
+        )
+        if len(_AXIS_LOOPS) >= 10_000:
+            _AXIS_LOOPS.clear()
+        _AXIS_LOOPS[key] = found  # an AxisError (not a number) is raised before, and again next time
+    return found
+
+
 def axes_from_cif(items: dict[str, list[str]]) -> AxisSet | None:
     """The imgCIF geometry: `_axis` (vectors, offsets, depends_on), the first array's element axes
     (`_array_structure_list` precedence 1 and 2, `_array_structure_list_axis`), and each axis's setting
@@ -35,11 +66,7 @@ def axes_from_cif(items: dict[str, list[str]]) -> AxisSet | None:
     n = len(names)
     if not n:
         return None
-    kinds = [k.lower() for k in items.get("_axis.type", ["general"] * n)]
-    equipment = [e.lower() for e in items.get("_axis.equipment", ["general"] * n)]
-    parents = items.get("_axis.depends_on", ["."] * n)
-    vx, vy, vz = (_floats(items, f"_axis.vector[{i}]", n) for i in (1, 2, 3))
-    ox, oy, oz = (_floats(items, f"_axis.offset[{i}]", n) for i in (1, 2, 3))
+    kinds, equipment, parents, (vx, vy, vz), (ox, oy, oz) = _axis_loop(items, n)
     settings: dict[str, tuple[float, float]] = {}  # axis -> (angle or displacement, increment)
     scan_ids = items.get("_diffrn_scan_axis.axis_id", [])
     m = len(scan_ids)
