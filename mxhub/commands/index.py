@@ -272,6 +272,24 @@ def _broker_options(f: Any) -> Any:
     )(f)
 
 
+def _store_options(f: Any) -> Any:
+    """--dsn and --site, as `mxhub index` takes them (the worker writes, `list` reads, one store)."""
+    f = click.option(
+        "--site",
+        envvar="MXHUB_SITE_NAME",
+        default="local",
+        show_default=True,
+        help="The site, as for `mxhub index`. Env: MXHUB_SITE_NAME.",
+    )(f)
+    return click.option(
+        "--dsn",
+        envvar=["MXHUB_IMAGE_STORE_DSN", "MXHUB_SITE_DSN"],
+        default=None,
+        help="PostgreSQL DSN of the site's store, as for `mxhub index`. Env: MXHUB_IMAGE_STORE_DSN, then "
+        "MXHUB_SITE_DSN.",
+    )(f)
+
+
 @index.command("publish")
 @click.argument("paths", nargs=-1, required=True, type=click.Path())
 @click.option(
@@ -307,20 +325,7 @@ def _safe(url: str) -> str:
 
 @index.command("worker")
 @_broker_options
-@click.option(
-    "--dsn",
-    envvar=["MXHUB_IMAGE_STORE_DSN", "MXHUB_SITE_DSN"],
-    default=None,
-    help="PostgreSQL DSN of the site's store, as for `mxhub index`. Env: MXHUB_IMAGE_STORE_DSN, then "
-    "MXHUB_SITE_DSN.",
-)
-@click.option(
-    "--site",
-    envvar="MXHUB_SITE_NAME",
-    default="local",
-    show_default=True,
-    help="The site, as for `mxhub index`. Env: MXHUB_SITE_NAME.",
-)
+@_store_options
 @click.option(
     "--root",
     "roots",
@@ -431,20 +436,7 @@ async def _work(settings: Any, metrics: Any) -> None:
 
 
 @index.command("list")
-@click.option(
-    "--dsn",
-    envvar=["MXHUB_IMAGE_STORE_DSN", "MXHUB_SITE_DSN"],
-    default=None,
-    help="PostgreSQL DSN of the site's store, as for `mxhub index`. Env: MXHUB_IMAGE_STORE_DSN, then "
-    "MXHUB_SITE_DSN.",
-)
-@click.option(
-    "--site",
-    envvar="MXHUB_SITE_NAME",
-    default="local",
-    show_default=True,
-    help="The site, as for `mxhub index`. Env: MXHUB_SITE_NAME.",
-)
+@_store_options
 @click.option(
     "--json",
     "as_json",
