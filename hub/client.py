@@ -65,6 +65,17 @@ class SiteAnswer:
     )  # the site's own (warnings: registration reads them)
 
 
+def _has_h2() -> bool:
+    try:
+        import h2  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+_HTTP2 = _has_h2()
+
+
 class SiteClient:
     def __init__(
         self,
@@ -77,9 +88,12 @@ class SiteClient:
         metrics: HubMetrics | None = None,
     ) -> None:
         # TCP_NODELAY: small GraphQL requests must not wait for the peer's delayed ACK.
+        # Keep-alive to every site; HTTP/2 (one multiplexed connection) to sites that speak it over TLS,
+        # when h2 is installed (httpx[http2]); plain-http sites keep HTTP/1.1 (issue 17).
         transport = httpx.AsyncHTTPTransport(
             limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections),
             socket_options=[(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)],
+            http2=_HTTP2,
         )
         self.timeout = timeout
         self._http = httpx.AsyncClient(
