@@ -64,12 +64,21 @@ async def direct_page(backend: NativeBackend, first: int) -> int:
     records = [r for _, r in page.items]
     ids = [r.local_id for r in records]
     samples = await backend.samples_by_id([r.sample_local_id for r in records if r.sample_local_id])
-    crystals = await backend.crystals_by_id([s.crystal_local_id for s in samples.values() if s.crystal_local_id])
+    crystals = await backend.crystals_by_id(
+        [s.crystal_local_id for s in samples.values() if s.crystal_local_id]
+    )
     await asyncio.gather(
         backend.sessions_by_id([r.session_local_id for r in records if r.session_local_id]),
         backend.detectors_by_id([r.detector_local_id for r in records if r.detector_local_id]),
         backend.proteins_by_id(
-            [p for p in [*(s.protein_local_id for s in samples.values()), *(c.protein_local_id for c in crystals.values())] if p]
+            [
+                p
+                for p in [
+                    *(s.protein_local_id for s in samples.values()),
+                    *(c.protein_local_id for c in crystals.values()),
+                ]
+                if p
+            ]
         ),
         backend.processing_by_collection(ids),
     )
@@ -87,7 +96,9 @@ async def timed_runs(runs: int, call) -> list[float]:
     return times
 
 
-async def anchored_page(client: httpx.AsyncClient, backend: NativeBackend, first: int, runs: int, profile: str | None) -> None:
+async def anchored_page(
+    client: httpx.AsyncClient, backend: NativeBackend, first: int, runs: int, profile: str | None
+) -> None:
     """CONTRACT.md's page of `first`, with its two anchors from the same run, interleaved per round so
     that a change of load on the machine moves all three alike."""
     body = {"query": CONTRACT_QUERY, "variables": {"filter": {}, "first": first}}
@@ -138,7 +149,9 @@ async def anchored_page(client: httpx.AsyncClient, backend: NativeBackend, first
         print(f"  profile written to {profile}")
 
 
-async def run(n: int, runs: int, access: bool, first: int = 100, profile: str | None = None, cases_too: bool = True) -> None:
+async def run(
+    n: int, runs: int, access: bool, first: int = 100, profile: str | None = None, cases_too: bool = True
+) -> None:
     from mxhub.serve import Served, make_server
     from site_adapter.access import AccessPolicy, EmbargoPolicy
 

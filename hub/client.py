@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import hashlib
+import importlib.util
 import socket
 import time
 from contextvars import ContextVar
@@ -65,15 +66,7 @@ class SiteAnswer:
     )  # the site's own (warnings: registration reads them)
 
 
-def _has_h2() -> bool:
-    try:
-        import h2  # noqa: F401
-    except ImportError:
-        return False
-    return True
-
-
-_HTTP2 = _has_h2()
+_HTTP2 = importlib.util.find_spec("h2") is not None  # httpx speaks HTTP/2 only with h2 installed
 
 
 class SiteClient:

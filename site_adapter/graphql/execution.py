@@ -27,7 +27,7 @@ from graphql.pyutils import Path
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
 # (response name, attribute, coerce, non-null) for a plain field; None for a field that runs the slow way
-_Step = tuple[str, str, Any, bool] | tuple[str, None, None, bool]
+_Step = tuple[str, str | None, Any, bool]
 
 
 def _plain_attribute(field_def: Any) -> str | None:
@@ -66,7 +66,7 @@ class PageExecutionContext(StrawberryGraphQLCoreExecutionContext):
             non_null = isinstance(field_type, GraphQLNonNull)
             named = field_type.of_type if isinstance(field_type, GraphQLNonNull) else field_type
             if attribute is not None and is_leaf_type(named):
-                leaf: GraphQLLeafType = named  # type: ignore[assignment]
+                leaf: GraphQLLeafType = named
                 steps.append((response_name, attribute, leaf.coerce_output_value, non_null))
             else:
                 steps.append((response_name, None, None, non_null))
@@ -87,27 +87,7 @@ class PageExecutionContext(StrawberryGraphQLCoreExecutionContext):
                 parent_type, source_value, path, grouped_field_set, position_context
             )
         steps = self._plan(parent_type, grouped_field_set)
-        results: dict[str, Any] = {}
-        slow: dict[str, Any] = {}
-        for response_name, attribute, coerce, non_null in steps:
-            if attribute is None:
-                slow[response_name] = grouped_field_set[response_name]
-                continue
-            value = getattr(source_value, attribute, Undefined)
-            if value is None:
-                if non_null:
-                    slow[response_name] = grouped_field_set[response_name]
-                else:
-                    results[response_name] = None
-                continue
-            try:
-                coerced = coerce(value) if value is not Undefined else Undefined
-            except Exception:  # the slow path raises it again, as a located GraphQL error
-                coerced = Undefined
-            if coerced is Undefined or coerced is None:
-                slow[response_name] = grouped_field_set[response_name]
-            else:
-                results[response_name] = coerced
+        results, slow = _complete_plain(steps, source_value, grouped_field_set)
         if not slow:
             return results
         if len(slow) == len(steps):
@@ -122,7 +102,33 @@ class PageExecutionContext(StrawberryGraphQLCoreExecutionContext):
                 return _in_order(steps, results, done)
 
             return merged()
-        return _in_order(steps, results, rest)
+        done: dict[str, Any] = rest  # type: ignore[assignment]  # not awaitable: a dict
+        return _in_order(steps, results, done)
+
+
+def _complete_plain(
+    steps: list[_Step], source_value: Any, grouped_field_set: Any
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(the plain fields completed, the field set of those left for graphql-core's own execution)."""
+    results: dict[str, Any] = {}
+    slow: dict[str, Any] = {}
+    for response_name, attribute, coerce, non_null in steps:
+        if attribute is None:
+            slow[response_name] = grouped_field_set[response_name]
+            continue
+        value = getattr(source_value, attribute, Undefined)
+        if value is None and not non_null:
+            results[response_name] = None
+            continue
+        try:
+            coerced = Undefined if value is None or value is Undefined else coerce(value)
+        except Exception:  # the slow path raises it again, as a located GraphQL error
+            coerced = Undefined
+        if coerced is Undefined or coerced is None:
+            slow[response_name] = grouped_field_set[response_name]
+        else:
+            results[response_name] = coerced
+    return results, slow
 
 
 def _in_order(steps: list[_Step], fast: dict[str, Any], slow: dict[str, Any]) -> dict[str, Any]:
