@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from functools import cache
-from typing import Any
+from typing import Any, cast
 
 from strawberry.dataloader import DataLoader
 
@@ -101,13 +101,14 @@ def make_loaders(backend: Backend, extra: dict[str, DataLoader[str, Any]] | None
         snapshots=_loader(backend.snapshots_by_collection, default=()),
     )
     if _screens(type(backend)) or isinstance(backend, ScreeningBackend):  # the check only when unsure
-        loaders.screenings = _loader(backend.screenings_by_collection, default=())
-        loaders.energy_scans_of_session = _loader(backend.energy_scans_by_session, default=())
-        loaders.energy_scans_of_sample = _loader(backend.energy_scans_by_sample, default=())
-        loaders.xrf_spectra_of_session = _loader(backend.xrf_spectra_by_session, default=())
-        loaders.xrf_spectra_of_sample = _loader(backend.xrf_spectra_by_sample, default=())
-        loaders.diffraction_plans = _loader(backend.diffraction_plans_by_sample)
-        loaders.collection_plans = _loader(backend.diffraction_plans_by_collection)
+        screening = cast(ScreeningBackend, backend)
+        loaders.screenings = _loader(screening.screenings_by_collection, default=())
+        loaders.energy_scans_of_session = _loader(screening.energy_scans_by_session, default=())
+        loaders.energy_scans_of_sample = _loader(screening.energy_scans_by_sample, default=())
+        loaders.xrf_spectra_of_session = _loader(screening.xrf_spectra_by_session, default=())
+        loaders.xrf_spectra_of_sample = _loader(screening.xrf_spectra_by_sample, default=())
+        loaders.diffraction_plans = _loader(screening.diffraction_plans_by_sample)
+        loaders.collection_plans = _loader(screening.diffraction_plans_by_collection)
     for name, loader in (extra or {}).items():
         setattr(loaders, name, loader)
     return loaders
