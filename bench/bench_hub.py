@@ -77,8 +77,8 @@ async def wait_for(path: Path, proc: subprocess.Popen, timeout: float = 60) -> N
         await asyncio.sleep(0.1)
 
 
-async def prepare(collections: int) -> tuple[str, str]:
-    return await native_demo_store(f"mxhub_bench_hub_{collections}", collections)
+async def prepare(collections: int, store: str | None = None) -> tuple[str, str]:
+    return await native_demo_store(store or f"mxhub_bench_hub_{collections}", collections)
 
 
 async def timed(client: httpx.AsyncClient, url: str, query: str, variables: dict) -> tuple[float, dict]:
@@ -103,6 +103,12 @@ async def register_all(client: httpx.AsyncClient, hub_url: str, urls: dict[str, 
         )
         if "errors" in r.json():
             raise SystemExit(f"registration failed: {r.json()['errors']}")
+
+
+def ratio(figure: dict[str, float], anchor: dict[str, float]) -> str:
+    """A figure as a multiple of its anchor from the same run (issue 17: absolute times move ±30 % with
+    the machine's load; ratios hold better)."""
+    return f"p50 {figure['p50'] / anchor['p50']:.1f}x p95 {figure['p95'] / anchor['p95']:.1f}x"
 
 
 async def throughput(client: httpx.AsyncClient, hub_url: str, total: int) -> str:
@@ -183,18 +189,23 @@ async def scenario(n_sites: int, slow: int, dsn: str, server: str, runs: int, ou
             for _ in range(5):
                 await timed(client, hub_url, CONTRACT_QUERY, variables)
                 await timed(client, urls["site00"] + "/graphql", CONTRACT_QUERY, variables)
-            direct, through, added = [], [], []
-            for _ in range(runs):
+            direct, through, added, trivial = [], [], [], []
+            for _ in range(runs):  # interleaved, so that a change of load moves figure and anchors alike
+                ms, _ = await timed(client, urls["site00"] + "/graphql", "{ __typename }", {})
+                trivial.append(ms)
                 ms, _ = await timed(client, urls["site00"] + "/graphql", CONTRACT_QUERY, variables)
                 direct.append(ms)
                 ms, body = await timed(client, hub_url, CONTRACT_QUERY, variables)
                 through.append(ms)
                 added.append(ms - body["extensions"]["siteWaitMs"])
             label = f"{n_sites} site(s){' + 1 slow (2 s)' if slow else ''}, 100-item pages"
+            p_trivial, p_direct = percentiles(trivial), percentiles(direct)
+            p_through, p_added = percentiles(through), percentiles(added)
             out.append(
-                f"{label}\n  direct to one site   {fmt(percentiles(direct))}\n"
-                f"  through the hub      {fmt(percentiles(through))}\n"
-                f"  hub-added            {fmt(percentiles(added))}"
+                f"{label}\n  {{ __typename }} at a site {fmt(p_trivial)}  (anchor)\n"
+                f"  direct to one site   {fmt(p_direct)}  {ratio(p_direct, p_trivial)} the anchor\n"
+                f"  through the hub      {fmt(p_through)}  {ratio(p_through, p_direct)} direct\n"
+                f"  hub-added            {fmt(p_added)}  {ratio(p_added, p_trivial)} the anchor"
             )
             if not slow:
                 out.append(await throughput(client, hub_url, max(200, runs * 2)))
@@ -212,7 +223,7 @@ async def scenario(n_sites: int, slow: int, dsn: str, server: str, runs: int, ou
 
 
 async def main_async(args: argparse.Namespace) -> None:
-    dsn, server = await prepare(args.collections)
+    dsn, server = await prepare(args.collections, args.store)
     out: list[str] = []
     scenarios = ((1, 0), (3, 0), (10, 0), (3, 1))
     if args.sites:
@@ -227,6 +238,9 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--runs", type=int, default=200)
     ap.add_argument("--collections", type=int, default=20000)
+    ap.add_argument(
+        "--store", help="the demo store's database name (e.g. bench_site.py's mxhub_bench_site_N)"
+    )
     ap.add_argument("--sites", help="only these site counts, without the slow-site run (e.g. 1,3)")
     ap.add_argument("--serve-sites", help=argparse.SUPPRESS)
     ap.add_argument("--slow", default="", help=argparse.SUPPRESS)

@@ -2,7 +2,11 @@
 
 Loads the demo generator's rows with COPY (once; the database is kept between runs), serves the
 site with uvicorn on loopback, and times the query over HTTP with sampleName, proteinAcronym and
-resolutionBetterThan filters. Usage: python bench/bench_site.py [--collections N] [--runs N]
+resolutionBetterThan filters, then CONTRACT.md's unfiltered page of `--first` (100) with its anchors measured
+in the same run (issue 17): the same records read straight from the backend (the SQL behind the page,
+no GraphQL) and a `{ __typename }` round trip (HTTP and the view, no records); each figure is also given
+as a ratio to them. `--profile FILE` writes a pyinstrument profile of the page runs.
+Usage: python bench/bench_site.py [--collections N] [--runs N] [--first N] [--profile FILE]
 """
 
 from __future__ import annotations
@@ -52,7 +56,102 @@ async def pick_filters(dsn: str, k: int) -> list[dict]:
     ]
 
 
-async def run(n: int, runs: int, access: bool) -> None:
+async def direct_page(backend: NativeBackend, first: int) -> int:
+    """The page's records and every relation the CONTRACT query reads, straight from the backend."""
+    from site_adapter.backends.base import DataCollectionFilter, PageRequest
+
+    page = await backend.data_collections(DataCollectionFilter(), PageRequest(first=first))
+    records = [r for _, r in page.items]
+    ids = [r.local_id for r in records]
+    samples = await backend.samples_by_id([r.sample_local_id for r in records if r.sample_local_id])
+    crystals = await backend.crystals_by_id(
+        [s.crystal_local_id for s in samples.values() if s.crystal_local_id]
+    )
+    await asyncio.gather(
+        backend.sessions_by_id([r.session_local_id for r in records if r.session_local_id]),
+        backend.detectors_by_id([r.detector_local_id for r in records if r.detector_local_id]),
+        backend.proteins_by_id(
+            [
+                p
+                for p in [
+                    *(s.protein_local_id for s in samples.values()),
+                    *(c.protein_local_id for c in crystals.values()),
+                ]
+                if p
+            ]
+        ),
+        backend.processing_by_collection(ids),
+    )
+    return len(records)
+
+
+async def timed_runs(runs: int, call) -> list[float]:
+    for _ in range(5):  # warm up
+        await call()
+    times = []
+    for _ in range(runs):
+        t = time.perf_counter()
+        await call()
+        times.append((time.perf_counter() - t) * 1000)
+    return times
+
+
+async def anchored_page(
+    client: httpx.AsyncClient, backend: NativeBackend, first: int, runs: int, profile: str | None
+) -> None:
+    """CONTRACT.md's page of `first`, with its two anchors from the same run, interleaved per round so
+    that a change of load on the machine moves all three alike."""
+    body = {"query": CONTRACT_QUERY, "variables": {"filter": {}, "first": first}}
+
+    async def page() -> None:
+        r = await client.post("/graphql", json=body)
+        data = r.json()
+        if "errors" in data or len(data["data"]["dataCollections"]["edges"]) != first:
+            raise SystemExit(f"page failed: {str(data)[:300]}")
+
+    async def typename() -> None:
+        r = await client.post("/graphql", json={"query": "{ __typename }"})
+        r.raise_for_status()
+
+    async def direct() -> None:
+        if await direct_page(backend, first) != first:
+            raise SystemExit("the store holds fewer records than --first")
+
+    profiler = None
+    if profile:
+        from pyinstrument import Profiler  # pip install pyinstrument
+
+        profiler = Profiler(async_mode="disabled")
+    rounds = {"direct": [], "typename": [], "page": []}
+    for _ in range(5):
+        await page(), await typename(), await direct()
+    for _ in range(runs):
+        for label, call in (("direct", direct), ("typename", typename), ("page", page)):
+            if profiler is not None and label == "page":
+                profiler.start()
+            t = time.perf_counter()
+            await call()
+            rounds[label].append((time.perf_counter() - t) * 1000)
+            if profiler is not None and label == "page":
+                profiler.stop()
+    stats = {k: percentiles(v) for k, v in rounds.items()}
+    print(f"CONTRACT page of {first}, anchors from the same run:")
+    print(f"  {'direct backend (SQL, no GraphQL)':40s} {fmt(stats['direct'])}")
+    print(f"  {'{ __typename } round trip':40s} {fmt(stats['typename'])}")
+    print(f"  {'CONTRACT page over HTTP':40s} {fmt(stats['page'])}")
+    for anchor in ("direct", "typename"):
+        print(
+            f"  page / {anchor}: p50 {stats['page']['p50'] / stats[anchor]['p50']:.1f}x"
+            f"  p95 {stats['page']['p95'] / stats[anchor]['p95']:.1f}x"
+        )
+    if profiler is not None and profile:
+        Path(profile).write_text(profiler.output_text(unicode=False, color=False))
+        print(f"  profile written to {profile}")
+
+
+async def run(
+    n: int, runs: int, access: bool, first: int = 100, profile: str | None = None, cases_too: bool = True
+) -> None:
     from mxhub.serve import Served, make_server
     from site_adapter.access import AccessPolicy, EmbargoPolicy
 
@@ -79,7 +178,8 @@ async def run(n: int, runs: int, access: bool) -> None:
         },
     }
     async with httpx.AsyncClient(base_url=served.url, timeout=30) as client:
-        for label, make in cases.items():
+        await anchored_page(client, backend, first, runs, profile)
+        for label, make in cases.items() if cases_too else ():
             for _ in range(5):  # warm up
                 await client.post(
                     "/graphql", json={"query": CONTRACT_QUERY, "variables": {"filter": make(), "first": 20}}
@@ -106,8 +206,11 @@ def main() -> None:
     ap.add_argument("--collections", type=int, default=1_000_000)
     ap.add_argument("--runs", type=int, default=200)
     ap.add_argument("--access", action="store_true", help="enforce the access rule (anonymous caller)")
+    ap.add_argument("--first", type=int, default=100, help="page size of the anchored CONTRACT page")
+    ap.add_argument("--profile", help="write a pyinstrument profile of the CONTRACT page runs here")
+    ap.add_argument("--page-only", action="store_true", help="only the anchored CONTRACT page")
     args = ap.parse_args()
-    asyncio.run(run(args.collections, args.runs, args.access))
+    asyncio.run(run(args.collections, args.runs, args.access, args.first, args.profile, not args.page_only))
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ shape, because the hub needs it to merge and page.
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -34,6 +35,62 @@ TYPENAME = FieldNode(alias=NameNode(value=TYPENAME_KEY), name=NameNode(value="__
 class ForwardedQuery:
     text: str
     variables: dict[str, Any]
+
+
+# The text a connection forwards, by the identity of the caller's nodes (issue 17): the hub's document
+# cache hands every request with the same query text the same nodes, and every site of a request gets
+# the same text, so printing it once saves a print_ast of the whole selection per site per request.
+# The nodes are held in the entry, so their ids cannot be reused by other nodes while it is cached.
+_TEXTS: OrderedDict[tuple[Any, ...], tuple[tuple[Any, ...], str, tuple[str, ...]]] = OrderedDict()
+_TEXTS_MAX = 256
+
+
+def _connection_text(
+    root_field: str,
+    filter_type: str,
+    field_nodes: list[FieldNode],
+    fragments: dict[str, FragmentDefinitionNode],
+    operation: OperationDefinitionNode,
+    with_nodes: bool,
+    ordered: bool,
+) -> tuple[str, tuple[str, ...]]:
+    """(text, variables it uses) of plan_connection's query; values are not part of it."""
+    held = (tuple(field_nodes), operation, tuple(fragments.values()))
+    key = (
+        root_field,
+        filter_type,
+        tuple(id(f) for f in field_nodes),
+        id(operation),
+        tuple((name, id(f)) for name, f in fragments.items()),
+        with_nodes,
+        ordered,
+    )
+    hit = _TEXTS.get(key)
+    if hit is not None:
+        _TEXTS.move_to_end(key)
+        return hit[1], hit[2]
+    node_sel: list[SelectionNode] = [TYPENAME]
+    if with_nodes:
+        for field in field_nodes:
+            node_sel.extend(_node_selections(field.selection_set, fragments, ("edges", "node")))
+    frag_defs, used = _closure(node_sel, fragments)
+    var_defs = [f"$mxhub_filter: {filter_type}", "$mxhub_first: Int", "$mxhub_after: String"]
+    order_arg = ""
+    if ordered:
+        var_defs.append("$mxhub_order: DataCollectionOrder")
+        order_arg = ", orderBy: $mxhub_order"
+    var_defs += _variable_definitions(operation, used)
+    body = print_ast(SelectionSetNode(selections=tuple(node_sel)))
+    text = (
+        f"query HubFanOut({', '.join(var_defs)}) {{\n"
+        f"  {root_field}(filter: $mxhub_filter, first: $mxhub_first, after: $mxhub_after{order_arg}) {{\n"
+        f"    totalCount pageInfo {{ hasNextPage }} edges {{ cursor{' node ' + body if with_nodes else ''} }}\n"
+        f"  }}\n}}\n" + "".join("\n" + print_ast(f) for f in frag_defs)
+    )
+    _TEXTS[key] = (held, text, tuple(used))
+    if len(_TEXTS) > _TEXTS_MAX:
+        _TEXTS.popitem(last=False)
+    return text, tuple(used)
 
 
 def _node_selections(
@@ -115,23 +172,8 @@ def plan_connection(
     """The site query for one root connection; `with_nodes=False` asks only for positions (cursors).
     `order_by` (dataCollections(orderBy:), since 1.2.0) is forwarded only when given, so a site that
     predates it is asked the query it knows for the default order."""
-    node_sel: list[SelectionNode] = [TYPENAME]
-    if with_nodes:
-        for field in field_nodes:
-            node_sel.extend(_node_selections(field.selection_set, fragments, ("edges", "node")))
-    frag_defs, used = _closure(node_sel, fragments)
-    var_defs = [f"$mxhub_filter: {filter_type}", "$mxhub_first: Int", "$mxhub_after: String"]
-    order_arg = ""
-    if order_by is not None:
-        var_defs.append("$mxhub_order: DataCollectionOrder")
-        order_arg = ", orderBy: $mxhub_order"
-    var_defs += _variable_definitions(operation, used)
-    body = print_ast(SelectionSetNode(selections=tuple(node_sel)))
-    text = (
-        f"query HubFanOut({', '.join(var_defs)}) {{\n"
-        f"  {root_field}(filter: $mxhub_filter, first: $mxhub_first, after: $mxhub_after{order_arg}) {{\n"
-        f"    totalCount pageInfo {{ hasNextPage }} edges {{ cursor{' node ' + body if with_nodes else ''} }}\n"
-        f"  }}\n}}\n" + "".join("\n" + print_ast(f) for f in frag_defs)
+    text, used = _connection_text(
+        root_field, filter_type, field_nodes, fragments, operation, with_nodes, order_by is not None
     )
     variables = {k: variable_values.get(k) for k in used if k in variable_values}
     variables.update({"mxhub_filter": site_filter, "mxhub_first": first, "mxhub_after": after})

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from graphql import (
@@ -99,11 +100,15 @@ def filter_needs(
     return needs, kept
 
 
+@lru_cache(maxsize=256)
 def prune_document(
     text: str, schema: GraphQLSchema, caps: Capabilities, root_path: tuple[str, ...], root_type: str
 ) -> Pruned:
     """`text` (a forwarded query) without what the site lacks below the selection at `root_path` (field
-    names from the operation, e.g. dataCollections.edges.node), whose type is `root_type`."""
+    names from the operation, e.g. dataCollections.edges.node), whose type is `root_type`.
+
+    Cached (issue 17): the same forwarded text and the same site capabilities give the same document, and
+    the hub asked it once per older site per request; the Pruned answered is shared: read it only."""
     document = parse(text, no_location=True)
     walker = _Walker(schema, caps, document)
     operation = next(d for d in document.definitions if isinstance(d, OperationDefinitionNode))

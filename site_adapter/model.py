@@ -263,19 +263,36 @@ def from_row(
     quirk normalisers) and local ids by `id_of` (default: a string, or None); `given` fields win."""
     kind = typing.cast(type, cls)
     values: dict[str, Any] = {}
-    labels = set(row.keys())  # an asyncpg Record's `in` looks at values, not labels
-    for name, base in scalar_types(kind).items():
-        label = _label(name)
-        if name in given or label not in labels:
+    for name, label, base, is_id in _row_plan(kind, tuple(row.keys())):
+        if name in given:
             continue
         value = row[label]
-        if name.endswith("local_id"):
+        if is_id:
             value = id_of(value) if id_of is not None else (None if value is None else str(value))
         elif convert is not None and base in convert:
             value = convert[base](value)
         values[name] = value
-    names = {f.name for f in fields(kind)}
+    if not given:
+        return cls(**values)
+    names = _field_names(kind)
     return cls(**values, **{k: v for k, v in given.items() if k in names})
+
+
+@functools.cache
+def _row_plan(kind: type, keys: tuple[str, ...]) -> tuple[tuple[str, str, type, bool], ...]:
+    """(field, column label, scalar type, is a local id) of each field `from_row` reads from a row with
+    these column labels: worked out once per class and query shape, not per row (issue 17)."""
+    labels = set(keys)  # an asyncpg Record's `in` looks at values, not labels: hence its keys
+    return tuple(
+        (name, _label(name), base, name.endswith("local_id"))
+        for name, base in scalar_types(kind).items()
+        if _label(name) in labels
+    )
+
+
+@functools.cache
+def _field_names(kind: type) -> frozenset[str]:
+    return frozenset(f.name for f in fields(kind))
 
 
 # --- grid scans, per-image quality, X-ray centring (issue 16; since schema 1.2.0) -------------------

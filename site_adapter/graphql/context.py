@@ -7,7 +7,8 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from functools import cache
+from typing import Any, cast
 
 from strawberry.dataloader import DataLoader
 
@@ -62,6 +63,20 @@ class Loaders:
     collection_plans: DataLoader[str, Any] | None = None
 
 
+@cache
+def _screens(kind: type) -> bool:
+    """Whether a backend class has the screening tables' methods: a runtime Protocol check walks every
+    method of the Protocol, so it is made once per class, not per request (issue 17)."""
+    return all(callable(getattr(kind, name, None)) for name in _SCREENING_METHODS)
+
+
+_SCREENING_METHODS = tuple(
+    name
+    for name in dir(ScreeningBackend)
+    if not name.startswith("_") and callable(getattr(ScreeningBackend, name))
+)
+
+
 def make_loaders(backend: Backend, extra: dict[str, DataLoader[str, Any]] | None = None) -> Loaders:
     loaders = Loaders(
         data_collections=_loader(backend.data_collections_by_id),
@@ -85,14 +100,15 @@ def make_loaders(backend: Backend, extra: dict[str, DataLoader[str, Any]] | None
         program_messages=_loader(backend.messages_by_processing, default=()),
         snapshots=_loader(backend.snapshots_by_collection, default=()),
     )
-    if isinstance(backend, ScreeningBackend):
-        loaders.screenings = _loader(backend.screenings_by_collection, default=())
-        loaders.energy_scans_of_session = _loader(backend.energy_scans_by_session, default=())
-        loaders.energy_scans_of_sample = _loader(backend.energy_scans_by_sample, default=())
-        loaders.xrf_spectra_of_session = _loader(backend.xrf_spectra_by_session, default=())
-        loaders.xrf_spectra_of_sample = _loader(backend.xrf_spectra_by_sample, default=())
-        loaders.diffraction_plans = _loader(backend.diffraction_plans_by_sample)
-        loaders.collection_plans = _loader(backend.diffraction_plans_by_collection)
+    if _screens(type(backend)) or isinstance(backend, ScreeningBackend):  # the check only when unsure
+        screening = cast(ScreeningBackend, backend)
+        loaders.screenings = _loader(screening.screenings_by_collection, default=())
+        loaders.energy_scans_of_session = _loader(screening.energy_scans_by_session, default=())
+        loaders.energy_scans_of_sample = _loader(screening.energy_scans_by_sample, default=())
+        loaders.xrf_spectra_of_session = _loader(screening.xrf_spectra_by_session, default=())
+        loaders.xrf_spectra_of_sample = _loader(screening.xrf_spectra_by_sample, default=())
+        loaders.diffraction_plans = _loader(screening.diffraction_plans_by_sample)
+        loaders.collection_plans = _loader(screening.diffraction_plans_by_collection)
     for name, loader in (extra or {}).items():
         setattr(loaders, name, loader)
     return loaders

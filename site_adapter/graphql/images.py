@@ -11,12 +11,15 @@ from types import SimpleNamespace
 from typing import Any
 
 import strawberry
+from strawberry.dataloader import DataLoader
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
 from mx_schema.ids import encode_id
-from site_adapter.graphql.previews import ImageCounts, Preview, counts_of, geometry_of, previews_of
+from site_adapter.graphql.preview_http import preview_json
+from site_adapter.graphql.previews import ImageCounts, Preview, geometry_of
 from site_adapter.graphql.types import ctx, d
+from site_adapter.indexer import preview_store
 from site_adapter.indexer import store as image_store
 
 
@@ -77,13 +80,19 @@ class ImageSet:
         "at 512 and 1024 px (since 1.2.0)."
     )
     async def previews(self, info: Info) -> list[Preview]:
-        return await previews_of(image_pool(info), str(self.id), self.local_id)
+        if image_pool(info) is None or not self.local_id.isdigit():
+            return []
+        stored = await _batched(info, "previews", preview_store.previews_of).load(int(self.local_id))
+        return [Preview(**preview_json(str(self.id), p)) for p in stored]
 
     @strawberry.field(
         description="Total counts per image, for the images whose pixels were decoded (since 1.2.0)."
     )
     async def counts_per_image(self, info: Info) -> list[ImageCounts]:
-        return await counts_of(image_pool(info), self.local_id)
+        if image_pool(info) is None or not self.local_id.isdigit():
+            return []
+        series = await _batched(info, "counts", preview_store.counts_per_image).load(int(self.local_id))
+        return [ImageCounts(image=n, counts=float(c)) for n, c in series]
 
     @strawberry.field(
         description="Resolution rings (at dSpacings, Å, else a default ladder), ice rings and the beam centre "
@@ -96,6 +105,26 @@ class ImageSet:
             return None
         header = await image_store.image_header(pool, self.local_id, self.first)
         return geometry_of(header, d_spacings)
+
+
+def _batched(
+    info: Info, name: str, fetch: Callable[[Any, list[int]], Awaitable[dict[int, Any]]]
+) -> DataLoader[int, Any]:
+    """This request's loader for one per-image-set relation (previews, counts): the image sets of a page
+    ask one statement between them, not one each (issue 17), through the store's batch function."""
+    loaders = ctx(info).loaders
+    attribute = f"image_set_{name}"
+    found: DataLoader[int, Any] | None = getattr(loaders, attribute, None)
+    if found is None:
+        pool = image_pool(info)
+
+        async def load(ids: list[int]) -> list[Any]:
+            got = await fetch(pool, list(ids))
+            return [got.get(i, []) for i in ids]
+
+        found = DataLoader(load_fn=load)
+        setattr(loaders, attribute, found)
+    return found
 
 
 def image_pool(info: Info) -> Any:

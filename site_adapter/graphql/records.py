@@ -33,22 +33,42 @@ def from_record(cls: type[T], site: str, record: Any, **given: Any) -> T:
     """An instance of strawberry type `cls` for `record` at `site`: `id` is the record's global id,
     `site` the site, `_record` the record itself; every other field is `given` or read by name."""
     type_name = cls.__strawberry_definition__.name  # type: ignore[attr-defined]
-    values: dict[str, Any] = {}
-    for name in _plain_fields(cls):  # type: ignore[arg-type]
+    plain = _plain_set(cls)  # type: ignore[arg-type]
+    values: dict[str, Any] = {k: v for k, v in given.items() if k in plain}
+    for name in _read_fields(cls):  # type: ignore[arg-type]
         if name in given:
-            values[name] = given[name]
-        elif name == "id":
-            values[name] = strawberry.ID(encode_id(site, type_name, record.local_id))
-        elif name == "site":
-            values[name] = site
-        elif name == "_record":
-            values[name] = record
-        else:
-            try:
-                values[name] = getattr(record, name)
-            except AttributeError:
-                raise TypeError(
-                    f"{type_name}.{name}: {type(record).__name__} has no attribute {name!r}; "
-                    "name it in from_record(...)"
-                ) from None
+            continue
+        try:
+            values[name] = getattr(record, name)
+        except AttributeError:
+            raise TypeError(
+                f"{type_name}.{name}: {type(record).__name__} has no attribute {name!r}; "
+                "name it in from_record(...)"
+            ) from None
+    special = _special_fields(cls)  # type: ignore[arg-type]
+    if "id" in special and "id" not in given:
+        values["id"] = strawberry.ID(encode_id(site, type_name, record.local_id))
+    if "site" in special and "site" not in given:
+        values["site"] = site
+    if "_record" in special and "_record" not in given:
+        values["_record"] = record
     return cls(**values)
+
+
+_SPECIAL = ("id", "site", "_record")
+
+
+@cache
+def _read_fields(cls: type) -> tuple[str, ...]:
+    """The plain fields read from the record by name (worked out once per type: issue 17)."""
+    return tuple(n for n in _plain_fields(cls) if n not in _SPECIAL)
+
+
+@cache
+def _plain_set(cls: type) -> frozenset[str]:
+    return frozenset(_plain_fields(cls))
+
+
+@cache
+def _special_fields(cls: type) -> frozenset[str]:
+    return frozenset(n for n in _plain_fields(cls) if n in _SPECIAL)

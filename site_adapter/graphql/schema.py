@@ -19,6 +19,7 @@ from site_adapter.graphql.collection import DataCollection
 from site_adapter.graphql.connections import Connection, page_request, selects_total, to_connection
 from site_adapter.graphql.distinct import DistinctProteinConnection
 from site_adapter.graphql.entities import CheckedEntities
+from site_adapter.graphql.execution import PageExecutionContext
 from site_adapter.graphql.limits import limit_extensions
 from site_adapter.graphql.nodes import load_node
 from site_adapter.graphql.ordering import DataCollectionOrder, to_sort_order
@@ -176,6 +177,7 @@ def build_schema() -> federation.Schema:
         ],
         types=[DataCollection, Sample, Session, Proposal, Protein, Crystal, Detector, DataCollectionGroup],
         scalar_overrides={dt.datetime: times.DATE_TIME},
+        execution_context_class=PageExecutionContext,  # plain fields of a page in one loop (issue 17)
     )
 
 
