@@ -64,7 +64,14 @@ async def main():
     finally:
         await conn.close()
     out = summary.to_dict()
-    out["peak_kb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    # The peak of this process's own memory (VmHWM). Not ru_maxrss: Linux carries the forking parent's
+    # high-water mark across exec, so a child of a grown pytest process (780 MB in the full suite)
+    # reported the parent's size, not its own.
+    try:
+        with open("/proc/self/status") as status:
+            out["peak_kb"] = next(int(l.split()[1]) for l in status if l.startswith("VmHWM:"))
+    except (OSError, StopIteration):
+        out["peak_kb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     print(json.dumps(out))
 
 asyncio.run(main())
