@@ -38,7 +38,7 @@ from mx_hub.metrics import HubMetrics
 from mx_hub.registry import Registry
 from mx_hub.runtime import Runtime
 from mx_hub.settings import HubSettings
-from mx_schema import SCHEMA_VERSION, http
+from mx_schema import SCHEMA_VERSION, http, operations
 from mx_schema.operations import OBSERVED, Observed, OperationLabels, request_id, root_fields
 from mx_schema.view import GraphQLHttp, Outcome
 
@@ -130,18 +130,7 @@ class GraphQLEndpoint(GraphQLHttp):
         return Response(answer.body, answer.status, dict(answer.headers), media_type=answer.media_type)
 
     def _count(self, observed: Observed, status: int, seconds: float) -> None:
-        label = self.labels.get(observed.request)
-        if self.metrics is not None:
-            self.metrics.requests.labels(label, str(status)).inc()
-            self.metrics.latency.labels(label).observe(seconds)
-        log.info(
-            "graphql request_id=%s operation=%s status=%d ms=%.1f",
-            observed.request_id,
-            label,
-            status,
-            seconds * 1000,
-            extra={"request_id": observed.request_id, "operation": label, "status": status},
-        )
+        operations.record(self.metrics, self.labels, observed, status, seconds, log)
 
     async def admit(self, request: http.HttpRequest) -> Caller:
         return await self.gate.admit(request)  # type: ignore[arg-type]  # the Starlette request

@@ -7,12 +7,14 @@ would let any caller create series without end), "other" for the rest, "none" wh
 
 from __future__ import annotations
 
+import logging
 import re
 import uuid
 from collections import OrderedDict
 from collections.abc import Collection
 from contextvars import ContextVar
 from dataclasses import dataclass
+from typing import Any, Protocol
 
 from graphql import FieldNode, GraphQLError, GraphQLSchema, get_operation_ast, parse
 
@@ -87,3 +89,35 @@ class OperationLabels:
             if len(self._seen) > self.size:
                 self._seen.popitem(last=False)
         return label
+
+
+class RequestMetrics(Protocol):
+    """What `record` needs of an app's metrics (hub/metrics.py, site_adapter/metrics.py): a counter by
+    (operation, status) and a latency histogram by operation, prometheus_client-like."""
+
+    requests: Any
+    latency: Any
+
+
+def record(
+    metrics: RequestMetrics | None,
+    labels: OperationLabels,
+    observed: Observed,
+    status: int,
+    seconds: float,
+    log: logging.Logger,
+) -> None:
+    """Count one GraphQL request and log its line (request id, operation, status, time): one shape for
+    the hub, the sites and the LIMS."""
+    label = labels.get(observed.request)
+    if metrics is not None:
+        metrics.requests.labels(label, str(status)).inc()
+        metrics.latency.labels(label).observe(seconds)
+    log.info(
+        "graphql request_id=%s operation=%s status=%d ms=%.1f",
+        observed.request_id,
+        label,
+        status,
+        seconds * 1000,
+        extra={"request_id": observed.request_id, "operation": label, "status": status},
+    )

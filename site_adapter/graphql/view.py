@@ -28,7 +28,7 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import FileResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
-from mx_schema import graphiql, http
+from mx_schema import graphiql, http, operations
 from mx_schema.errors import CALLER_TOKEN_IGNORED, OIDC_KEYS_UNAVAILABLE
 from mx_schema.limits import MAX_TOKENS, RULES
 from mx_schema.operations import (
@@ -204,18 +204,7 @@ class GraphQLView(GraphQLHttp):
             self._count(observed, status, time.perf_counter() - started)
 
     def _count(self, observed: Observed, status: int, seconds: float) -> None:
-        label = self.labels.get(observed.request)
-        if self.metrics is not None:
-            self.metrics.requests.labels(label, str(status)).inc()
-            self.metrics.latency.labels(label).observe(seconds)
-        log.info(
-            "graphql request_id=%s operation=%s status=%d ms=%.1f",
-            observed.request_id,
-            label,
-            status,
-            seconds * 1000,
-            extra={"request_id": observed.request_id, "operation": label, "status": status},
-        )
+        operations.record(self.metrics, self.labels, observed, status, seconds, log)
 
     async def graphiql_asset(self, request: Request) -> Response:
         found = graphiql.asset(request.path_params["name"])
