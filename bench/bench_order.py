@@ -110,7 +110,8 @@ async def time_sql(dsn: str, runs: int, sql: str, make: Callable[[], tuple[float
 async def run(n: int, runs: int) -> None:
     from mxhub.serve import Served, make_server
 
-    dsn, _ = await native_demo_store(f"mxhub_bench_order_{n}", n, Progress(n, "loading data collections"))
+    # the same demo store as bench_site.py's (one load of a million serves both)
+    dsn, _ = await native_demo_store(f"mxhub_bench_site_{n}", n, Progress(n, "loading data collections"))
     backend = NativeBackend(dsn)
     await backend.start()
     served = Served("bench", create_app(backend, site="esrf", manage_backend=False)).bind()

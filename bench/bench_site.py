@@ -122,23 +122,30 @@ async def anchored_page(
         from pyinstrument import Profiler  # pip install pyinstrument
 
         profiler = Profiler(async_mode="disabled")
-    rounds = {"direct": [], "typename": [], "page": []}
+    rounds: dict[str, list[float]] = {"direct": [], "typename": [], "page": []}
+    cpu: dict[str, list[float]] = {"direct": [], "typename": [], "page": []}
     for _ in range(5):
         await page(), await typename(), await direct()
     for _ in range(runs):
         for label, call in (("direct", direct), ("typename", typename), ("page", page)):
             if profiler is not None and label == "page":
                 profiler.start()
-            t = time.perf_counter()
+            c, t = time.process_time(), time.perf_counter()
             await call()
             rounds[label].append((time.perf_counter() - t) * 1000)
+            cpu[label].append((time.process_time() - c) * 1000)
             if profiler is not None and label == "page":
                 profiler.stop()
     stats = {k: percentiles(v) for k, v in rounds.items()}
+    cpu_stats = {k: percentiles(v) for k, v in cpu.items()}
     print(f"CONTRACT page of {first}, anchors from the same run:")
     print(f"  {'direct backend (SQL, no GraphQL)':40s} {fmt(stats['direct'])}")
     print(f"  {'{ __typename } round trip':40s} {fmt(stats['typename'])}")
     print(f"  {'CONTRACT page over HTTP':40s} {fmt(stats['page'])}")
+    # CPU of this process (client, site and driver; not PostgreSQL's): moves less with the machine's load
+    print(f"  {'CPU per direct read (this process)':40s} {fmt(cpu_stats['direct'])}")
+    print(f"  {'CPU per { __typename } round trip':40s} {fmt(cpu_stats['typename'])}")
+    print(f"  {'CPU per page over HTTP':40s} {fmt(cpu_stats['page'])}")
     for anchor in ("direct", "typename"):
         print(
             f"  page / {anchor}: p50 {stats['page']['p50'] / stats[anchor]['p50']:.1f}x"

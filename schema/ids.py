@@ -39,15 +39,19 @@ class GlobalId:
     local_id: str
 
     def encode(self) -> str:
-        raw = f"{self.type}:{self.site}:{self.local_id}".encode()
-        return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
+        return encode_id(self.site, self.type, self.local_id)
 
     def __str__(self) -> str:
         return self.encode()
 
 
+_URL_SAFE = bytes.maketrans(b"+/", b"-_")  # base64's URL-safe alphabet (RFC 4648 section 5)
+
+
 def encode_id(site: str, type_: str, local_id: str | int) -> str:
-    return GlobalId(site, type_, str(local_id)).encode()
+    """`type:site:local id` in unpadded URL-safe base64: a page encodes hundreds, so straight to binascii."""
+    raw = f"{type_}:{site}:{local_id}".encode()
+    return binascii.b2a_base64(raw, newline=False).rstrip(b"=").translate(_URL_SAFE).decode("ascii")
 
 
 def decode_id(value: str) -> GlobalId:

@@ -7,6 +7,7 @@ Kept apart from types.py because it is the schema's largest type and the one oth
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from typing import Annotated, Any
 
 import strawberry
@@ -15,6 +16,8 @@ from strawberry.types import Info
 
 from site_adapter import model
 from site_adapter.graphql import citation, files, images
+from site_adapter.graphql.batches import batched, load
+from site_adapter.graphql.context import SiteContext
 from site_adapter.graphql.grids import GridScan, ImageQuality, XrayCentringResult
 from site_adapter.graphql.images import ImageSet
 from site_adapter.graphql.pipelines import PIPELINE, of_pipeline
@@ -81,6 +84,50 @@ def _rotation_only(render: Any) -> str:
         raise ContractError(str(exc), code=NOT_ROTATION) from None
 
 
+# The relations of a data collection, each over a list of collections (site_adapter/graphql/batches.py):
+# the page executor calls them once per page, a field's resolver with one collection.
+
+
+async def _sessions(c: SiteContext, dcs: Sequence[DataCollection]) -> list[Session | None]:
+    found = await load(c.loaders.sessions, [dc._record.session_local_id for dc in dcs])
+    return [None if r is None else Session.of(dc.site, r) for dc, r in zip(dcs, found, strict=True)]
+
+
+async def _samples(c: SiteContext, dcs: Sequence[DataCollection]) -> list[Sample | None]:
+    found = await load(c.loaders.samples, [dc._record.sample_local_id for dc in dcs])
+    return [None if r is None else Sample.of(dc.site, r) for dc, r in zip(dcs, found, strict=True)]
+
+
+async def _detectors(c: SiteContext, dcs: Sequence[DataCollection]) -> list[Detector | None]:
+    found = await load(c.loaders.detectors, [dc._record.detector_local_id for dc in dcs])
+    return [None if r is None else Detector.of(dc.site, r) for dc, r in zip(dcs, found, strict=True)]
+
+
+async def _groups(c: SiteContext, dcs: Sequence[DataCollection]) -> list[DataCollectionGroup | None]:
+    found = await load(c.loaders.groups, [dc._record.group_local_id for dc in dcs])
+    return [
+        None if r is None else DataCollectionGroup.of(dc.site, r) for dc, r in zip(dcs, found, strict=True)
+    ]
+
+
+async def _processing(
+    c: SiteContext, dcs: Sequence[DataCollection], pipeline: str | None = None
+) -> list[list[ProcessingResult]]:
+    found = await load(c.loaders.processing, [dc.local_id for dc in dcs])
+    return [
+        [ProcessingResult.of(dc.site, r) for r in of_pipeline(rs, pipeline)]
+        for dc, rs in zip(dcs, found, strict=True)
+    ]
+
+
+async def _best_processing(
+    c: SiteContext, dcs: Sequence[DataCollection], pipeline: str | None = None
+) -> list[ProcessingResult | None]:
+    found = await load(c.loaders.processing, [dc.local_id for dc in dcs])
+    best = [best_of(of_pipeline(rs, pipeline)) for rs in found]
+    return [None if r is None else ProcessingResult.of(dc.site, r) for dc, r in zip(dcs, best, strict=True)]
+
+
 @federation.type(
     keys=["id"], description="One data collection (sweep or scan): the images and how they were taken."
 )
@@ -141,55 +188,43 @@ class DataCollection(Node):
     def energy(self) -> float | None:
         return None if not self.wavelength else HC_KEV_ANGSTROM / self.wavelength
 
-    @strawberry.field
+    @strawberry.field(metadata=batched(_sessions))
     async def session(self, info: Info) -> Session | None:
-        sid = self._record.session_local_id
-        if sid is None:
-            return None
-        r = await ctx(info).loaders.sessions.load(sid)
-        return None if r is None else Session.of(self.site, r)
+        return (await _sessions(ctx(info), [self]))[0]
 
-    @strawberry.field
+    @strawberry.field(metadata=batched(_samples))
     async def sample(self, info: Info) -> Sample | None:
-        sid = self._record.sample_local_id
-        if sid is None:
-            return None
-        r = await ctx(info).loaders.samples.load(sid)
-        return None if r is None else Sample.of(self.site, r)
+        return (await _samples(ctx(info), [self]))[0]
 
-    @strawberry.field
+    @strawberry.field(metadata=batched(_detectors))
     async def detector(self, info: Info) -> Detector | None:
-        did = self._record.detector_local_id
-        if did is None:
-            return None
-        r = await ctx(info).loaders.detectors.load(did)
-        return None if r is None else Detector.of(self.site, r)
+        return (await _detectors(ctx(info), [self]))[0]
 
-    @strawberry.field
+    @strawberry.field(metadata=batched(_groups))
     async def group(self, info: Info) -> DataCollectionGroup | None:
-        gid = self._record.group_local_id
-        if gid is None:
-            return None
-        r = await ctx(info).loaders.groups.load(gid)
-        return None if r is None else DataCollectionGroup.of(self.site, r)
+        return (await _groups(ctx(info), [self]))[0]
 
-    @strawberry.field(description="Every distinct processing result, once each, oldest first.")
+    @strawberry.field(
+        description="Every distinct processing result, once each, oldest first.",
+        metadata=batched(_processing),
+    )
     async def processing(
         self,
         info: Info,
         pipeline: Annotated[str | None, strawberry.argument(description=PIPELINE)] = None,
     ) -> list[ProcessingResult]:
-        results = of_pipeline(await ctx(info).loaders.processing.load(self.local_id), pipeline)
-        return [ProcessingResult.of(self.site, r) for r in results]
+        return (await _processing(ctx(info), [self], pipeline))[0]
 
-    @strawberry.field(description="The successful result with the smallest overall resolutionHigh.")
+    @strawberry.field(
+        description="The successful result with the smallest overall resolutionHigh.",
+        metadata=batched(_best_processing),
+    )
     async def best_processing(
         self,
         info: Info,
         pipeline: Annotated[str | None, strawberry.argument(description=PIPELINE)] = None,
     ) -> ProcessingResult | None:
-        best = best_of(of_pipeline(await ctx(info).loaders.processing.load(self.local_id), pipeline))
-        return None if best is None else ProcessingResult.of(self.site, best)
+        return (await _best_processing(ctx(info), [self], pipeline))[0]
 
     @strawberry.field
     def provenance(self, info: Info) -> Provenance:

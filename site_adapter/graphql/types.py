@@ -7,6 +7,7 @@ request's DataLoaders. Every numeric field's description states its unit (a test
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Annotated
 
 import strawberry
@@ -16,6 +17,7 @@ from strawberry.types import Info
 from mx_schema.ids import encode_id
 from site_adapter import model
 from site_adapter.graphql import citation
+from site_adapter.graphql.batches import batched, load
 from site_adapter.graphql.context import SiteContext
 from site_adapter.graphql.records import from_record
 from site_adapter.model import Detector as DetectorRecord  # inside Detector, `model` names a field
@@ -316,6 +318,25 @@ def _int_or_str(v: str) -> tuple[int, int, str]:
     return (0, int(v), "") if v.isdigit() else (1, 0, v)
 
 
+async def _crystals(c: SiteContext, samples: Sequence[Sample]) -> list[Crystal | None]:
+    found = await load(c.loaders.crystals, [s._record.crystal_local_id for s in samples])
+    return [None if r is None else Crystal.of(s.site, r) for s, r in zip(samples, found, strict=True)]
+
+
+async def _proteins(c: SiteContext, samples: Sequence[Sample]) -> list[Protein | None]:
+    """A sample's own protein, else its crystal's."""
+    records = [s._record for s in samples]
+    crystals = await load(
+        c.loaders.crystals, [r.crystal_local_id if r.protein_local_id is None else None for r in records]
+    )
+    ids = [
+        r.protein_local_id if r.protein_local_id is not None else (x.protein_local_id if x else None)
+        for r, x in zip(records, crystals, strict=True)
+    ]
+    found = await load(c.loaders.proteins, ids)
+    return [None if r is None else Protein.of(s.site, r) for s, r in zip(samples, found, strict=True)]
+
+
 @federation.type(keys=["id"], description="A sample: a crystal on a pin, as the beamline saw it.")
 class Sample(Node):
     site: str
@@ -332,23 +353,13 @@ class Sample(Node):
         external = [ExternalId(system=e.system, kind=e.kind, value=e.value) for e in r.external_ids]
         return from_record(cls, site, r, external_ids=external)
 
-    @strawberry.field
+    @strawberry.field(metadata=batched(_crystals))
     async def crystal(self, info: Info) -> Crystal | None:
-        if self._record.crystal_local_id is None:
-            return None
-        r = await ctx(info).loaders.crystals.load(self._record.crystal_local_id)
-        return None if r is None else Crystal.of(self.site, r)
+        return (await _crystals(ctx(info), [self]))[0]
 
-    @strawberry.field
+    @strawberry.field(metadata=batched(_proteins))
     async def protein(self, info: Info) -> Protein | None:
-        pid = self._record.protein_local_id
-        if pid is None and self._record.crystal_local_id is not None:
-            c = await ctx(info).loaders.crystals.load(self._record.crystal_local_id)
-            pid = c.protein_local_id if c else None
-        if pid is None:
-            return None
-        r = await ctx(info).loaders.proteins.load(pid)
-        return None if r is None else Protein.of(self.site, r)
+        return (await _proteins(ctx(info), [self]))[0]
 
     @strawberry.field(description="Global ids of this sample's data collections, newest first.")
     async def data_collection_ids(self, info: Info) -> list[strawberry.ID]:

@@ -7,7 +7,7 @@ caller never become SQL text.
 from __future__ import annotations
 
 import datetime as dt
-import json
+import orjson
 from typing import Any
 
 from mx_schema.cursors import time_key
@@ -352,7 +352,7 @@ def crystal(r: Any) -> model.Crystal:
 def sample(r: Any) -> model.Sample:
     ext = r["external_ids"]
     if isinstance(ext, str):
-        ext = json.loads(ext)
+        ext = orjson.loads(ext)
     external = tuple(model.ExternalId(e["system"], e["kind"], e["value"]) for e in ext or ())
     return model.from_row(model.Sample, r, external_ids=external)
 
@@ -369,7 +369,7 @@ def _shell(v: Any) -> model.ShellStatistics | None:
     if v is None:
         return None
     if isinstance(v, str):
-        v = json.loads(v)
+        v = orjson.loads(v)
     return model.ShellStatistics(**v)
 
 
