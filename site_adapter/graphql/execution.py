@@ -150,9 +150,17 @@ class PageExecutionContext(StrawberryGraphQLCoreExecutionContext):
             return []
         is_type_of = plan.parent_type.is_type_of
         if details is not None and is_type_of is not None:
-            wrong = [i for i, item in enumerate(items) if not is_type_of(item, None)]
+            # strawberry's is_type_of reads the object alone; graphql-core's info is not built per object
+            wrong = [i for i, item in enumerate(items) if not is_type_of(item, None)]  # type: ignore[arg-type]
             if wrong:
                 return await self._level_of_some(plan, items, wrong, path_of, position_context, details)
+        return await self._columns(plan, items, path_of, position_context)
+
+    async def _columns(
+        self, plan: Plan, items: list[Any], path_of: PathOf, position_context: Any
+    ) -> list[Any]:
+        """The level's values, a column per step, then a row per item."""
+        n = len(items)
         failed: dict[int, GraphQLError] = {}
         columns: list[list[Any] | None] = []
         pending: list[Coroutine[Any, Any, None]] = []
@@ -258,15 +266,8 @@ class PageExecutionContext(StrawberryGraphQLCoreExecutionContext):
     ) -> None:
         coerce = step.coerce
         assert coerce is not None
-        if step.exact and not step.is_list and not any(type(v) is _Raised for v in values):
-            # the common case in one pass: builtin scalars, whose coercion never answers null
-            try:
-                column[:] = [None if v is None else coerce(v) for v in values]
-            except Exception:  # noqa: BLE001 - the loop below finds and reports each failure
-                pass
-            else:
-                if not (step.non_null and None in column):
-                    return
+        if _leaves_at_once(step, values, column):
+            return
         for i, value in enumerate(values):
             if value is None:
                 if step.non_null:
@@ -437,6 +438,19 @@ class _Raised:
 
     def __init__(self, error: Exception) -> None:
         self.error = error
+
+
+def _leaves_at_once(step: Step, values: list[Any], column: list[Any]) -> bool:
+    """The common case in one pass: builtin scalars, whose coercion never answers null; False when an
+    item needs the loop that reports its error."""
+    coerce = step.coerce
+    if not step.exact or step.is_list or coerce is None or any(type(v) is _Raised for v in values):
+        return False
+    try:
+        column[:] = [None if v is None else coerce(v) for v in values]
+    except Exception:  # noqa: BLE001 - the caller's loop finds and reports each failure
+        return False
+    return not (step.non_null and None in column)
 
 
 def _flatten(plan: Plan, step: Step, values: list[Any]) -> tuple[list[Any], list[tuple[int, int | None]]]:

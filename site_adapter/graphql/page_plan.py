@@ -20,12 +20,12 @@ from graphql import (
     GraphQLFloat,
     GraphQLID,
     GraphQLInt,
-    GraphQLString,
     GraphQLList,
     GraphQLNonNull,
     GraphQLObjectType,
     GraphQLOutputType,
     GraphQLScalarType,
+    GraphQLString,
     is_leaf_type,
     is_object_type,
 )
@@ -197,7 +197,7 @@ def _coercion(leaf: Any) -> Callable[[Any], Any]:
             return v if type(v) is bool else coerce(v)
 
         return bool_
-    return coerce  # type: ignore[no-any-return]
+    return coerce
 
 
 _INF = float("inf")

@@ -7,8 +7,9 @@ caller never become SQL text.
 from __future__ import annotations
 
 import datetime as dt
-import orjson
 from typing import Any
+
+import orjson
 
 from mx_schema.cursors import time_key
 from site_adapter import access, model
