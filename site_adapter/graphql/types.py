@@ -228,9 +228,7 @@ class ShellStatistics:
 
     @classmethod
     def of(cls, s: model.ShellStatistics | None) -> ShellStatistics | None:
-        if s is None:
-            return None
-        return cls(**{f: getattr(s, f) for f in model.ShellStatistics.__slots__})
+        return None if s is None else from_record(cls, "", s)  # every field by name; no id or site
 
 
 @strawberry.type(description="One processing (integration and scaling) result of a data collection.")
