@@ -128,6 +128,26 @@ async def _best_processing(
     return [None if r is None else ProcessingResult.of(dc.site, r) for dc, r in zip(dcs, best, strict=True)]
 
 
+async def _grids(c: SiteContext, dcs: Sequence[DataCollection]) -> list[GridScan | None]:
+    found = await load(c.loaders.grids, [dc.local_id for dc in dcs])
+    return [None if r is None else GridScan.of(r) for r in found]
+
+
+async def _image_quality(c: SiteContext, dcs: Sequence[DataCollection]) -> list[list[ImageQuality]]:
+    found = await load(c.loaders.image_quality, [dc.local_id for dc in dcs])
+    return [[ImageQuality.of(q) for q in rs or ()] for rs in found]
+
+
+async def _xray_centring(c: SiteContext, dcs: Sequence[DataCollection]) -> list[list[XrayCentringResult]]:
+    found = await load(c.loaders.xray_centring, [dc.local_id for dc in dcs])
+    return [[XrayCentringResult.of(x) for x in rs or ()] for rs in found]
+
+
+async def _images(c: SiteContext, dcs: Sequence[DataCollection]) -> list[list[ImageSet]]:
+    found = await load(c.loaders.image_sets, [dc.local_id for dc in dcs])
+    return [[ImageSet.of(dc.site, s) for s in rs or ()] for dc, rs in zip(dcs, found, strict=True)]
+
+
 @federation.type(
     keys=["id"], description="One data collection (sweep or scan): the images and how they were taken."
 )
@@ -230,27 +250,26 @@ class DataCollection(Node):
     def provenance(self, info: Info) -> Provenance:
         return _provenance(info, self._record.provenance_notes)
 
-    @strawberry.field(description="The raster of a grid scan; null for other collections (since 1.2.0).")
+    @strawberry.field(
+        description="The raster of a grid scan; null for other collections (since 1.2.0).",
+        metadata=batched(_grids),
+    )
     async def grid(self, info: Info) -> GridScan | None:
-        loader = ctx(info).loaders.grids
-        r = await loader.load(self.local_id) if loader is not None else None
-        return None if r is None else GridScan.of(r)
+        return (await _grids(ctx(info), [self]))[0]
 
     @strawberry.field(
-        description="Spot finding per image, by image number; empty when none was run (since 1.2.0)."
+        description="Spot finding per image, by image number; empty when none was run (since 1.2.0).",
+        metadata=batched(_image_quality),
     )
     async def image_quality(self, info: Info) -> list[ImageQuality]:
-        loader = ctx(info).loaders.image_quality
-        found = await loader.load(self.local_id) if loader is not None else []
-        return [ImageQuality.of(q) for q in found]
+        return (await _image_quality(ctx(info), [self]))[0]
 
     @strawberry.field(
-        description="Crystals X-ray centring found on this collection's grid scan (since 1.2.0)."
+        description="Crystals X-ray centring found on this collection's grid scan (since 1.2.0).",
+        metadata=batched(_xray_centring),
     )
     async def xray_centring(self, info: Info) -> list[XrayCentringResult]:
-        loader = ctx(info).loaders.xray_centring
-        found = await loader.load(self.local_id) if loader is not None else []
-        return [XrayCentringResult.of(x) for x in found]
+        return (await _xray_centring(ctx(info), [self]))[0]
 
     @strawberry.field(
         description="Characterisations (EDNA, mosflm...) of these images, in the order recorded (by local id; since 1.2.0)."
@@ -266,12 +285,11 @@ class DataCollection(Node):
         return await diffraction_plan_of(info, self.local_id, "collection")
 
     @strawberry.field(
-        description="Image sets the site's indexer linked to this collection (empty when none)."
+        description="Image sets the site's indexer linked to this collection (empty when none).",
+        metadata=batched(_images),
     )
     async def images(self, info: Info) -> list[ImageSet]:
-        loader = ctx(info).loaders.image_sets
-        found = await loader.load(self.local_id) if loader is not None else []
-        return [ImageSet.of(self.site, s) for s in found]
+        return (await _images(ctx(info), [self]))[0]
 
     @strawberry.field(description="Crystal snapshots taken for this collection (since 1.2.0).")
     async def snapshots(self, info: Info) -> list[files.Snapshot]:

@@ -231,6 +231,27 @@ class ShellStatistics:
         return None if s is None else from_record(cls, "", s)  # every field by name; no id or site
 
 
+async def _integrations(c: SiteContext, results: Sequence[ProcessingResult]) -> list[list[Integration]]:
+    from site_adapter.graphql.downstream import Integration
+
+    found = await load(c.loaders.integrations, [r.local_id for r in results])
+    return [[Integration.of(x) for x in rs or ()] for rs in found]
+
+
+async def _mr_runs(c: SiteContext, results: Sequence[ProcessingResult]) -> list[list[MrRun]]:
+    from site_adapter.graphql.downstream import MrRun
+
+    found = await load(c.loaders.mr_runs, [r.local_id for r in results])
+    return [[MrRun.of(x) for x in rs or ()] for rs in found]
+
+
+async def _phasing(c: SiteContext, results: Sequence[ProcessingResult]) -> list[list[Phasing]]:
+    from site_adapter.graphql.downstream import Phasing
+
+    found = await load(c.loaders.phasing, [r.local_id for r in results])
+    return [[Phasing.of(x) for x in rs or ()] for rs in found]
+
+
 @strawberry.type(description="One processing (integration and scaling) result of a data collection.")
 class ProcessingResult(Node):
     local_id: str
@@ -260,32 +281,25 @@ class ProcessingResult(Node):
         )
 
     @strawberry.field(
-        description="The integrations this result scaled, with image range and refined geometry (since 1.2.0)."
+        metadata=batched(_integrations),
+        description="The integrations this result scaled, with image range and refined geometry (since 1.2.0).",
     )
     async def integrations(self, info: Info) -> list[Annotated[Integration, strawberry.lazy(_DOWNSTREAM)]]:
-        from site_adapter.graphql.downstream import Integration
-
-        loader = ctx(info).loaders.integrations
-        found = await loader.load(self.local_id) if loader is not None else []
-        return [Integration.of(r) for r in found]
+        return (await _integrations(ctx(info), [self]))[0]
 
     @strawberry.field(
-        description="Molecular replacement runs on this result (ISPyB MXMRRun: Dimple) (since 1.2.0)."
+        metadata=batched(_mr_runs),
+        description="Molecular replacement runs on this result (ISPyB MXMRRun: Dimple) (since 1.2.0).",
     )
     async def mr_runs(self, info: Info) -> list[Annotated[MrRun, strawberry.lazy(_DOWNSTREAM)]]:
-        from site_adapter.graphql.downstream import MrRun
+        return (await _mr_runs(ctx(info), [self]))[0]
 
-        loader = ctx(info).loaders.mr_runs
-        found = await loader.load(self.local_id) if loader is not None else []
-        return [MrRun.of(r) for r in found]
-
-    @strawberry.field(description="Experimental phasing of this result (ISPyB Phasing) (since 1.2.0).")
+    @strawberry.field(
+        metadata=batched(_phasing),
+        description="Experimental phasing of this result (ISPyB Phasing) (since 1.2.0).",
+    )
     async def phasing(self, info: Info) -> list[Annotated[Phasing, strawberry.lazy(_DOWNSTREAM)]]:
-        from site_adapter.graphql.downstream import Phasing
-
-        loader = ctx(info).loaders.phasing
-        found = await loader.load(self.local_id) if loader is not None else []
-        return [Phasing.of(r) for r in found]
+        return (await _phasing(ctx(info), [self]))[0]
 
     @strawberry.field(description="Files the program wrote, most important first (since 1.2.0).")
     async def files(
