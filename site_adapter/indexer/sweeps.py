@@ -28,6 +28,10 @@ GEOMETRY_KEYS = (
     "dimension_x",
     "dimension_y",
 )
+# Every header value the grouping reads (top-level keys, then keys of `extra`): the store reads back only
+# these, not whole headers (issue 17: decoding stored headers cost as much as parsing them).
+GROUPING_KEYS = ("format", "start_angle") + GEOMETRY_KEYS
+GROUPING_EXTRA_KEYS = ("scan_kind", "n_images", "data_files")
 
 
 def split_template(name: str) -> tuple[str, int] | None:
@@ -50,7 +54,7 @@ class IndexedFile:
     directory: str
     name: str
     size: int
-    header: dict[str, Any]  # CbfHeader.to_dict()
+    header: dict[str, Any]  # CbfHeader.to_dict(), or just its GROUPING_KEYS and GROUPING_EXTRA_KEYS
     verified: bool | None = None  # all Content-MD5 matched / one did not / not checked
 
 
