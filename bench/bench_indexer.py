@@ -62,7 +62,11 @@ def best_pair(repeat: int, ours: Callable[[], object], theirs: Callable[[], obje
 
 
 def make_corpus(root: Path, sources: list[Path], dirs: int) -> list[Path]:
-    """`dirs` directories of the source files: each a real header then a hole to the real size."""
+    """`dirs` directories of the source files: each a real header then a hole to the real size.
+
+    Directory d's copies are dated d days after the originals (the header's time stamp and imgCIF frame
+    date, same length): no two headers in the corpus are the same, as in real data, so the parser's
+    per-line and per-loop memos see each frame's own lines once, not 40 times."""
     heads = []
     for p in sources:
         offset = read_header(p).binary_sections[0].data_offset or 0
@@ -74,10 +78,22 @@ def make_corpus(root: Path, sources: list[Path], dirs: int) -> list[Path]:
         here.mkdir(parents=True)
         for name, head, size in heads:
             with open(here / name, "wb") as f:
-                f.write(head)
+                f.write(_dated(head, d))
                 f.truncate(size)
             out.append(here / name)
     return out
+
+
+def _dated(head: bytes, days: int) -> bytes:
+    """The header with every yyyy-mm-dd date moved `days` days on (the same number of bytes)."""
+    import datetime as dt
+    import re
+
+    def shift(m: re.Match[bytes]) -> bytes:
+        day = dt.date.fromisoformat(m.group(0).decode()) + dt.timedelta(days=days)
+        return day.isoformat().encode()
+
+    return re.sub(rb"\d{4}-\d{2}-\d{2}(?=T)", shift, head)
 
 
 def open_read(files: list[Path]) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import multiprocessing
 import os
-from collections.abc import AsyncGenerator, Callable, Sequence
+from collections.abc import AsyncGenerator, Callable, Container, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import aclosing
 from dataclasses import dataclass, field, replace
@@ -200,14 +200,21 @@ def _md5_reason(pixels: dict[str, Any] | None) -> str:
 
 
 async def _save(
-    conn: asyncpg.Connection, batch: list[store.FileRecord], problems: list[dict[str, str]]
+    conn: asyncpg.Connection,
+    batch: list[store.FileRecord],
+    problems: list[dict[str, str]],
+    known: Container[str] = (),
 ) -> None:
     """Save a batch; if the batch is refused, save its records one by one so one bad record costs
-    itself only (reported in `problems`), never the batch or the scan."""
+    itself only (reported in `problems`), never the batch or the scan. `known`: paths stored before."""
     if not batch:
         return
     try:
-        await store.save_files(conn, batch)
+        new = [r for r in batch if r.path not in known]
+        if new:
+            await store.save_files(conn, new, new=True)
+        if len(new) < len(batch):
+            await store.save_files(conn, [r for r in batch if r.path in known])
         return
     except (asyncpg.PostgresError, asyncpg.exceptions.DataError, ValueError, TypeError):
         pass
@@ -276,6 +283,7 @@ async def _index_all(
     verify: bool,
     progress: Callable[[int, int], None] | None,
     problems: list[dict[str, str]],
+    known: Container[str] = (),
 ) -> None:
     """Index every job and save the records in batches of BATCH; an interrupted run keeps what
     finished. Records are not kept once saved (the sweeps are rebuilt from the store).
@@ -300,18 +308,18 @@ async def _index_all(
                     if writing is not None:  # shielded: an interruption lets the write finish
                         await asyncio.shield(writing)
                     out, batch = batch, []
-                    writing = asyncio.ensure_future(_save(conn, out, problems))
+                    writing = asyncio.ensure_future(_save(conn, out, problems, known))
         if writing is not None:
             await asyncio.shield(writing)
             writing = None
         out, batch = batch, []
-        await _save(conn, out, problems)
+        await _save(conn, out, problems, known)
     finally:
         # Interrupted: the write under way finishes, and what was read since is kept too.
         if writing is not None and not writing.done():
             await asyncio.shield(writing)
         if batch:
-            await asyncio.shield(_save(conn, batch, problems))
+            await asyncio.shield(_save(conn, batch, problems, known))
 
 
 def _sweep_summary(s: store.StoredSweep, site: str) -> dict[str, Any]:
@@ -378,7 +386,7 @@ async def run_scan(
         for p, st in seen
         if known.get(storable(p)) != (st.st_size, st.st_mtime_ns) or verify
     ]
-    await _index_all(conn, todo, workers, verify, progress, walk_errors)
+    await _index_all(conn, todo, workers, verify, progress, walk_errors, known)
 
     await store.mark_gone(conn, roots, {storable(p) for p, _ in seen}, known)
     # Directories of the files found, and of indexed files no longer found (a sweep outlives its files).
