@@ -115,3 +115,28 @@ async def test_batched_store_write_keeps_one_row_per_path(native_dsn, images):
         assert await conn.fetchval("SELECT count(*) FROM image_file") == 5
     finally:
         await conn.close()
+
+
+async def test_copy_of_new_paths_falls_back_to_upsert_when_a_path_is_stored(native_dsn, images):
+    # `new=True` copies straight into image_file; if another scan stored one of the paths meanwhile, the
+    # unique path refuses the copy and the batch is upserted instead: one row per path, the newest.
+    paths = sorted((images / "l_cysteine").glob("l-cyst_03_0000[1-3].cbf"))
+    records = [index_file(str(q)) for q in paths]
+    conn = await asyncpg.connect(native_dsn)
+    try:
+        from site_adapter.backends.native.migrate import migrate
+
+        await migrate(conn)
+        await store.save_files(conn, records[:2], new=True)  # nothing stored: copied
+        assert await conn.fetchval("SELECT count(*) FROM image_file") == 2
+        clash = store.FileRecord(
+            path=records[0].path, directory=records[0].directory, name=records[0].name, size=7, mtime_ns=8
+        )
+        await store.save_files(conn, [clash, records[2]], new=True)  # records[0]'s path is stored
+        rows = await conn.fetch("SELECT path, size, header IS NULL AS bare FROM image_file ORDER BY path")
+        assert [r["path"] for r in rows] == [str(p) for p in paths]
+        assert (rows[0]["size"], rows[0]["bare"]) == (7, True)
+        assert [r["size"] for r in rows[1:]] == [p.stat().st_size for p in paths[1:]]
+        assert not conn.is_in_transaction()
+    finally:
+        await conn.close()
