@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import TypeAlias
 
 from site_adapter.axes import Axis, AxisError, AxisSet
@@ -24,8 +25,11 @@ def _floats(items: dict[str, list[str]], tag: str, n: int) -> list[float]:
     return out
 
 
+# kinds, equipment, parents, vectors, offsets, and the Axis objects made from them so far (by axis index,
+# setting and increment, with the sign of a zero: 0.0 and -0.0 are one dict key but print differently).
+_AxisKey: TypeAlias = tuple[int, float, float, bool, bool]
 _AxisLoop: TypeAlias = tuple[
-    list[str], list[str], list[str], tuple[list[float], ...], tuple[list[float], ...]
+    list[str], list[str], list[str], tuple[list[float], ...], tuple[list[float], ...], dict[_AxisKey, Axis]
 ]
 _AXIS_LOOP_TAGS = ("_axis.id", "_axis.type", "_axis.equipment", "_axis.depends_on") + tuple(
     f"_axis.{what}[{i}]" for what in ("vector", "offset") for i in (1, 2, 3)
@@ -46,11 +50,19 @@ def _axis_loop(items: dict[str, list[str]], n: int) -> _AxisLoop:
             items.get("_axis.depends_on", ["."] * n),
             tuple(_floats(items, f"_axis.vector[{i}]", n) for i in (1, 2, 3)),
             tuple(_floats(items, f"_axis.offset[{i}]", n) for i in (1, 2, 3)),
+            {},
         )
         if len(_AXIS_LOOPS) >= 10_000:
             _AXIS_LOOPS.clear()
         _AXIS_LOOPS[key] = found  # an AxisError (not a number) is raised before, and again next time
     return found
+
+
+_MADE_MAX = 4096  # Axis objects kept per distinct `_axis` loop; a sweep of 3,600 frames makes ~3,610
+
+
+def _negative_zero(x: float) -> bool:
+    return x == 0.0 and math.copysign(1.0, x) < 0.0
 
 
 def axes_from_cif(items: dict[str, list[str]]) -> AxisSet | None:
@@ -66,7 +78,7 @@ def axes_from_cif(items: dict[str, list[str]]) -> AxisSet | None:
     n = len(names)
     if not n:
         return None
-    kinds, equipment, parents, (vx, vy, vz), (ox, oy, oz) = _axis_loop(items, n)
+    kinds, equipment, parents, (vx, vy, vz), (ox, oy, oz), made = _axis_loop(items, n)
     settings: dict[str, tuple[float, float]] = {}  # axis -> (angle or displacement, increment)
     scan_ids = items.get("_diffrn_scan_axis.axis_id", [])
     m = len(scan_ids)
@@ -92,19 +104,28 @@ def axes_from_cif(items: dict[str, list[str]]) -> AxisSet | None:
     for k, name in enumerate(frame_ids):  # this frame's own settings win over the scan's start
         rot = kind_of.get(name) == "rotation"
         settings[name] = (fa[k] if rot else fd[k], settings.get(name, (0.0, 0.0))[1])
-    axes = tuple(
-        Axis(
-            name=name,
-            kind=kinds[k],
-            equipment=equipment[k],
-            vector=(vx[k], vy[k], vz[k]),
-            offset=(ox[k], oy[k], oz[k]),
-            depends_on=None if parents[k] in (".", "?") else parents[k],
-            start=settings.get(name, (0.0, 0.0))[0],
-            increment=settings.get(name, (0.0, 0.0))[1],
-        )
-        for k, name in enumerate(names)
-    )
+    # A frame changes the setting of its scan axis only: the other axes are the previous frame's
+    # objects (frozen), not made again (issue 17: making them cost more than parsing their loop).
+    if len(made) >= _MADE_MAX:
+        made.clear()
+    axes_list: list[Axis] = []
+    for k, name in enumerate(names):
+        start, increment = settings.get(name, (0.0, 0.0))
+        key = (k, start, increment, _negative_zero(start), _negative_zero(increment))
+        axis = made.get(key)
+        if axis is None:
+            axis = made[key] = Axis(
+                name=name,
+                kind=kinds[k],
+                equipment=equipment[k],
+                vector=(vx[k], vy[k], vz[k]),
+                offset=(ox[k], oy[k], oz[k]),
+                depends_on=None if parents[k] in (".", "?") else parents[k],
+                start=start,
+                increment=increment,
+            )
+        axes_list.append(axis)
+    axes = tuple(axes_list)
     # Element axes of the first array: precedence 1 is the fastest-varying index.
     arrays = items.get("_array_structure_list.array_id", [])
     sections = items.get("_array_structure_list.array_section_id", [])

@@ -139,16 +139,15 @@ def group_sweeps(files: Iterable[IndexedFile]) -> list[Sweep]:
     for (directory, template), members in by_template.items():
         members.sort(key=lambda m: (m[0], m[1].name))
         current: Sweep | None = None
+        current_geometry: tuple[Any, ...] = ()  # of the current sweep's first file, computed once
         for number, f in members:
             if current is not None and current.numbers[-1] == number:
                 current.duplicates.append(f.path)
                 continue
-            if (
-                current is None
-                or _geometry(current.files[0].header) != _geometry(f.header)
-                or not _follows(current, number, f.header)
-            ):
+            geometry = _geometry(f.header)
+            if current is None or current_geometry != geometry or not _follows(current, number, f.header):
                 current = Sweep(directory, template, f.header.get("format") or "miniCBF")
+                current_geometry = geometry
                 sweeps.append(current)
             current.numbers.append(number)
             current.files.append(f)

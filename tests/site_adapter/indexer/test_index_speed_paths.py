@@ -140,3 +140,26 @@ async def test_copy_of_new_paths_falls_back_to_upsert_when_a_path_is_stored(nati
         assert not conn.is_in_transaction()
     finally:
         await conn.close()
+
+
+def test_axes_made_once_keep_each_frames_settings_and_signs(images, tmp_path):
+    # Axis objects are reused between frames whose settings agree; a frame's own scan-axis setting, and a
+    # negative zero (-0.0 prints as such, 0.0 == -0.0 as a dict key), must still be its own. Expected values
+    # are the numbers written into the copies' _diffrn_scan_frame_axis rows.
+    import math
+
+    source = images / "l_cysteine" / "l-cyst_01_00001.cbf"
+    data = source.read_bytes()[:20000]
+    row = b"FRAME1 GON_OMEGA -145.0000 0.0"
+    assert row in data
+    starts = ["-145.0000", "-0.0000", "0.0000", "-0.0000", "12.5000"]
+    got = []
+    for k, start in enumerate(starts):
+        copy = tmp_path / f"x_{k:05d}.cbf"
+        copy.write_bytes(data.replace(row, b"FRAME1 GON_OMEGA " + start.encode().rjust(9) + b" 0.0"))
+        axes = read_header(copy).axes
+        assert axes is not None
+        omega = next(a for a in axes.axes if a.name == "GON_OMEGA")
+        phi = next(a for a in axes.axes if a.name == "GON_PHI")
+        got.append((omega.start, math.copysign(1.0, omega.start), phi.start))
+    assert got == [(float(s), math.copysign(1.0, float(s)), 0.0) for s in starts]
