@@ -7,7 +7,7 @@
 from __future__ import annotations
 
 import math
-from typing import TypeAlias
+from typing import Any, TypeAlias
 
 from site_adapter.axes import Axis, AxisError, AxisSet
 
@@ -126,6 +126,62 @@ def axes_from_cif(items: dict[str, list[str]]) -> AxisSet | None:
             )
         axes_list.append(axis)
     axes = tuple(axes_list)
+    element = _element_axes(items)
+    if element is None:
+        return None
+    result = AxisSet(frame="imgCIF", axes=axes, **element.fields)
+    if not element.checked:  # AxisError when the element axes are not defined (again on each frame)
+        result.axis(result.fast), result.axis(result.slow)
+        element.checked = True
+    return result
+
+
+class _Element:
+    """The first array's element axes, as AxisSet fields; `checked` once they are found among the axes."""
+
+    __slots__ = ("fields", "checked")
+
+    def __init__(self, fields: dict[str, Any]) -> None:
+        self.fields = fields
+        self.checked = False
+
+
+_ELEMENT_TAGS = (
+    "_array_structure_list.array_id",
+    "_array_structure_list.array_section_id",
+    "_array_structure_list.precedence",
+    "_array_structure_list.axis_set_id",
+    "_array_structure_list_axis.axis_set_id",
+    "_array_structure_list_axis.axis_id",
+    "_array_structure_list_axis.displacement",
+    "_array_structure_list_axis.displacement_increment",
+    "_axis.id",  # the names `checked` was for
+)
+# By the identities of the item lists read; each entry keeps its lists alive, so no other list can take
+# one of their ids while it is kept.
+_ELEMENTS: dict[tuple[int, ...], tuple[tuple[object, ...], _Element | None]] = {}
+
+
+def _element_axes(items: dict[str, list[str]]) -> _Element | None:
+    """`_read_element_axes`, once per distinct set of item lists: every frame of a sweep has the same
+    lists for these loops (memoised per CIF loop by cbf_header, never changed), so their identities
+    are the key (issue 17: reading them again was a third of the header parse)."""
+    sources = tuple(items.get(tag) for tag in _ELEMENT_TAGS)
+    key = tuple(map(id, sources))
+    found = _ELEMENTS.get(key)
+    if found is not None:
+        return found[1]
+    fields = _read_element_axes(items)  # an AxisError is raised before anything is kept
+    element = None if fields is None else _Element(fields)
+    if len(_ELEMENTS) >= 10_000:
+        _ELEMENTS.clear()
+    _ELEMENTS[key] = (sources, element)
+    return element
+
+
+def _read_element_axes(items: dict[str, list[str]]) -> dict[str, Any] | None:
+    """The first array's fast and slow element axes, their pitch and start, as AxisSet fields; None when
+    the header describes no single flat panel."""
     # Element axes of the first array: precedence 1 is the fastest-varying index.
     arrays = items.get("_array_structure_list.array_id", [])
     sections = items.get("_array_structure_list.array_section_id", [])
@@ -153,15 +209,11 @@ def axes_from_cif(items: dict[str, list[str]]) -> AxisSet | None:
     if fast_set not in element or slow_set not in element:
         return None
     fast, slow = element[fast_set], element[slow_set]
-    result = AxisSet(
-        frame="imgCIF",
-        axes=axes,
-        fast=fast[0],
-        slow=slow[0],
-        fast_step=fast[2],
-        slow_step=slow[2],
-        fast_start=fast[1],
-        slow_start=slow[1],
-    )
-    result.axis(result.fast), result.axis(result.slow)  # AxisError when the element axes are not defined
-    return result
+    return {
+        "fast": fast[0],
+        "slow": slow[0],
+        "fast_step": fast[2],
+        "slow_step": slow[2],
+        "fast_start": fast[1],
+        "slow_start": slow[1],
+    }

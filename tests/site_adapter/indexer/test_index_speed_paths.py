@@ -163,3 +163,26 @@ def test_axes_made_once_keep_each_frames_settings_and_signs(images, tmp_path):
         phi = next(a for a in axes.axes if a.name == "GON_PHI")
         got.append((omega.start, math.copysign(1.0, omega.start), phi.start))
     assert got == [(float(s), math.copysign(1.0, float(s)), 0.0) for s in starts]
+
+
+def test_undefined_element_axis_is_refused_on_every_read(images, tmp_path):
+    # The element axes are read once per distinct loop; a header naming an element axis its _axis loop
+    # does not define must still be refused each time it is read, and the good frame still parsed.
+    from site_adapter.indexer.cbf_header import HeaderError
+
+    data = (images / "l_cysteine" / "l-cyst_01_00002.cbf").read_bytes()[:20000]
+    row = b"ELEMENT_X ELEMENT_X 0.0 0.1720"
+    assert row in data
+    bad = tmp_path / "bad_00001.cbf"
+    bad.write_bytes(data.replace(row, b"ELEMENT_X ELEMENT_Q 0.0 0.1720"))
+    good = tmp_path / "good_00001.cbf"
+    good.write_bytes(data)
+    for _ in range(2):
+        with pytest.raises(HeaderError, match="ELEMENT_Q"):
+            read_header(bad)
+        axes = read_header(good).axes
+        assert axes is not None and (axes.fast, axes.slow, axes.fast_step) == (
+            "ELEMENT_X",
+            "ELEMENT_Y",
+            0.172,
+        )
