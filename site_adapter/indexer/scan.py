@@ -136,7 +136,20 @@ def _read_file(base: store.FileRecord, size: int, verify: bool) -> store.FileRec
             verified=False,
             error=_md5_reason(pixels),
         )
-    return replace(base, format=header.format, header=header.to_dict(), pixels=pixels, verified=verified)
+    # The common outcome, made directly: dataclasses.replace costs as much as the line parse (issue 17).
+    return store.FileRecord(
+        base.path,
+        base.directory,
+        base.name,
+        base.size,
+        base.mtime_ns,
+        header.format,
+        base.image_number,
+        header.to_dict(),
+        pixels,
+        verified,
+        base.error,
+    )
 
 
 def _check_size(path: str, header: CbfHeader, size: int) -> None:
