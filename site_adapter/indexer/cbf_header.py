@@ -405,6 +405,9 @@ def _cif_items(text: str) -> dict[str, list[str]]:
             if len(memo) >= _MEMO_MAX:
                 memo.clear()
             memo[segment] = found
+        if items.keys().isdisjoint(found):  # the usual case, one C call: each loop has its own tags
+            items.update(found)
+            continue
         for tag, values in found.items():
             if tag in items:
                 items[tag] = items[tag] + values

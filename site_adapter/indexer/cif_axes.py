@@ -6,7 +6,8 @@
 
 from __future__ import annotations
 
-from typing import TypeAlias
+import math
+from typing import Any, TypeAlias
 
 from site_adapter.axes import Axis, AxisError, AxisSet
 
@@ -24,8 +25,11 @@ def _floats(items: dict[str, list[str]], tag: str, n: int) -> list[float]:
     return out
 
 
+# kinds, equipment, parents, vectors, offsets, and the Axis objects made from them so far (by axis index,
+# setting and increment, with the sign of a zero: 0.0 and -0.0 are one dict key but print differently).
+_AxisKey: TypeAlias = tuple[int, float, float, bool, bool]
 _AxisLoop: TypeAlias = tuple[
-    list[str], list[str], list[str], tuple[list[float], ...], tuple[list[float], ...]
+    list[str], list[str], list[str], tuple[list[float], ...], tuple[list[float], ...], dict[_AxisKey, Axis]
 ]
 _AXIS_LOOP_TAGS = ("_axis.id", "_axis.type", "_axis.equipment", "_axis.depends_on") + tuple(
     f"_axis.{what}[{i}]" for what in ("vector", "offset") for i in (1, 2, 3)
@@ -46,11 +50,19 @@ def _axis_loop(items: dict[str, list[str]], n: int) -> _AxisLoop:
             items.get("_axis.depends_on", ["."] * n),
             tuple(_floats(items, f"_axis.vector[{i}]", n) for i in (1, 2, 3)),
             tuple(_floats(items, f"_axis.offset[{i}]", n) for i in (1, 2, 3)),
+            {},
         )
         if len(_AXIS_LOOPS) >= 10_000:
             _AXIS_LOOPS.clear()
         _AXIS_LOOPS[key] = found  # an AxisError (not a number) is raised before, and again next time
     return found
+
+
+_MADE_MAX = 4096  # Axis objects kept per distinct `_axis` loop; a sweep of 3,600 frames makes ~3,610
+
+
+def _negative_zero(x: float) -> bool:
+    return x == 0.0 and math.copysign(1.0, x) < 0.0
 
 
 def axes_from_cif(items: dict[str, list[str]]) -> AxisSet | None:
@@ -66,7 +78,7 @@ def axes_from_cif(items: dict[str, list[str]]) -> AxisSet | None:
     n = len(names)
     if not n:
         return None
-    kinds, equipment, parents, (vx, vy, vz), (ox, oy, oz) = _axis_loop(items, n)
+    kinds, equipment, parents, (vx, vy, vz), (ox, oy, oz), made = _axis_loop(items, n)
     settings: dict[str, tuple[float, float]] = {}  # axis -> (angle or displacement, increment)
     scan_ids = items.get("_diffrn_scan_axis.axis_id", [])
     m = len(scan_ids)
@@ -92,19 +104,84 @@ def axes_from_cif(items: dict[str, list[str]]) -> AxisSet | None:
     for k, name in enumerate(frame_ids):  # this frame's own settings win over the scan's start
         rot = kind_of.get(name) == "rotation"
         settings[name] = (fa[k] if rot else fd[k], settings.get(name, (0.0, 0.0))[1])
-    axes = tuple(
-        Axis(
-            name=name,
-            kind=kinds[k],
-            equipment=equipment[k],
-            vector=(vx[k], vy[k], vz[k]),
-            offset=(ox[k], oy[k], oz[k]),
-            depends_on=None if parents[k] in (".", "?") else parents[k],
-            start=settings.get(name, (0.0, 0.0))[0],
-            increment=settings.get(name, (0.0, 0.0))[1],
-        )
-        for k, name in enumerate(names)
-    )
+    # A frame changes the setting of its scan axis only: the other axes are the previous frame's
+    # objects (frozen), not made again (issue 17: making them cost more than parsing their loop).
+    if len(made) >= _MADE_MAX:
+        made.clear()
+    axes_list: list[Axis] = []
+    for k, name in enumerate(names):
+        start, increment = settings.get(name, (0.0, 0.0))
+        key = (k, start, increment, _negative_zero(start), _negative_zero(increment))
+        axis = made.get(key)
+        if axis is None:
+            axis = made[key] = Axis(
+                name=name,
+                kind=kinds[k],
+                equipment=equipment[k],
+                vector=(vx[k], vy[k], vz[k]),
+                offset=(ox[k], oy[k], oz[k]),
+                depends_on=None if parents[k] in (".", "?") else parents[k],
+                start=start,
+                increment=increment,
+            )
+        axes_list.append(axis)
+    axes = tuple(axes_list)
+    element = _element_axes(items)
+    if element is None:
+        return None
+    result = AxisSet(frame="imgCIF", axes=axes, **element.fields)
+    if not element.checked:  # AxisError when the element axes are not defined (again on each frame)
+        result.axis(result.fast), result.axis(result.slow)
+        element.checked = True
+    return result
+
+
+class _Element:
+    """The first array's element axes, as AxisSet fields; `checked` once they are found among the axes."""
+
+    __slots__ = ("fields", "checked")
+
+    def __init__(self, fields: dict[str, Any]) -> None:
+        self.fields = fields
+        self.checked = False
+
+
+_ELEMENT_TAGS = (
+    "_array_structure_list.array_id",
+    "_array_structure_list.array_section_id",
+    "_array_structure_list.precedence",
+    "_array_structure_list.axis_set_id",
+    "_array_structure_list_axis.axis_set_id",
+    "_array_structure_list_axis.axis_id",
+    "_array_structure_list_axis.displacement",
+    "_array_structure_list_axis.displacement_increment",
+    "_axis.id",  # the names `checked` was for
+)
+# By the identities of the item lists read; each entry keeps its lists alive, so no other list can take
+# one of their ids while it is kept.
+_ELEMENTS: dict[tuple[int, ...], tuple[tuple[object, ...], _Element | None]] = {}
+
+
+def _element_axes(items: dict[str, list[str]]) -> _Element | None:
+    """`_read_element_axes`, once per distinct set of item lists: every frame of a sweep has the same
+    lists for these loops (memoised per CIF loop by cbf_header, never changed), so their identities
+    are the key (issue 17: reading them again was a third of the header parse)."""
+    sources = tuple(items.get(tag) for tag in _ELEMENT_TAGS)
+    key = tuple(map(id, sources))
+    found = _ELEMENTS.get(key)
+    if found is not None:
+        return found[1]
+    fields = _read_element_axes(items)  # an AxisError is raised before anything is kept
+    element = None if fields is None else _Element(fields)
+    if len(_ELEMENTS) >= 10_000:
+        _ELEMENTS.clear()
+    _ELEMENTS[key] = (sources, element)
+    return element
+
+
+def _read_element_axes(items: dict[str, list[str]]) -> dict[str, Any] | None:
+    """The first array's fast and slow element axes, their pitch and start, as AxisSet fields; None when
+    the header describes no single flat panel."""
     # Element axes of the first array: precedence 1 is the fastest-varying index.
     arrays = items.get("_array_structure_list.array_id", [])
     sections = items.get("_array_structure_list.array_section_id", [])
@@ -132,15 +209,11 @@ def axes_from_cif(items: dict[str, list[str]]) -> AxisSet | None:
     if fast_set not in element or slow_set not in element:
         return None
     fast, slow = element[fast_set], element[slow_set]
-    result = AxisSet(
-        frame="imgCIF",
-        axes=axes,
-        fast=fast[0],
-        slow=slow[0],
-        fast_step=fast[2],
-        slow_step=slow[2],
-        fast_start=fast[1],
-        slow_start=slow[1],
-    )
-    result.axis(result.fast), result.axis(result.slow)  # AxisError when the element axes are not defined
-    return result
+    return {
+        "fast": fast[0],
+        "slow": slow[0],
+        "fast_step": fast[2],
+        "slow_step": slow[2],
+        "fast_start": fast[1],
+        "slow_start": slow[1],
+    }

@@ -3,6 +3,7 @@ batches (a killed scan keeps every finished batch and resumes), then rebuild and
 
 A file that cannot be indexed is recorded with its reason and the scan goes on; nothing here raises
 for one bad file. Worker processes are spawned, never forked, so they share no database socket.
+Past 400 lines because reading, writing and summing up a scan are one pipeline (issue 17 overlaps them).
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import multiprocessing
 import os
-from collections.abc import AsyncGenerator, Callable, Sequence
+from collections.abc import AsyncGenerator, Callable, Container, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import aclosing
 from dataclasses import dataclass, field, replace
@@ -24,7 +25,7 @@ from site_adapter.indexer.byte_offset import DecodeError, decode_byte_offset, su
 from site_adapter.indexer.cbf_header import CbfHeader, HeaderError, read_header
 from site_adapter.indexer.integrity import Md5Check, read_section, section_md5
 from site_adapter.indexer.nexus import read_nexus
-from site_adapter.indexer.sweeps import IndexedFile, split_template
+from site_adapter.indexer.sweeps import split_template
 from site_adapter.indexer.walk import os_reason as _os_reason
 from site_adapter.indexer.walk import storable, walk
 
@@ -136,7 +137,20 @@ def _read_file(base: store.FileRecord, size: int, verify: bool) -> store.FileRec
             verified=False,
             error=_md5_reason(pixels),
         )
-    return replace(base, format=header.format, header=header.to_dict(), pixels=pixels, verified=verified)
+    # The common outcome, made directly: dataclasses.replace costs as much as the line parse (issue 17).
+    return store.FileRecord(
+        base.path,
+        base.directory,
+        base.name,
+        base.size,
+        base.mtime_ns,
+        header.format,
+        base.image_number,
+        header.to_dict(),
+        pixels,
+        verified,
+        base.error,
+    )
 
 
 def _check_size(path: str, header: CbfHeader, size: int) -> None:
@@ -200,27 +214,31 @@ def _md5_reason(pixels: dict[str, Any] | None) -> str:
 
 
 async def _save(
-    conn: asyncpg.Connection, batch: list[store.FileRecord], problems: list[dict[str, str]]
-) -> list[store.FileRecord]:
-    """Save a batch and return the records saved; if the batch is refused, save its records one by one
-    so one bad record costs itself only (reported in `problems`), never the batch or the scan."""
+    conn: asyncpg.Connection,
+    batch: list[store.FileRecord],
+    problems: list[dict[str, str]],
+    known: Container[str] = (),
+) -> None:
+    """Save a batch; if the batch is refused, save its records one by one so one bad record costs
+    itself only (reported in `problems`), never the batch or the scan. `known`: paths stored before."""
     if not batch:
-        return []
+        return
     try:
-        await store.save_files(conn, batch)
-        return batch
+        new = [r for r in batch if r.path not in known]
+        if new:
+            await store.save_files(conn, new, new=True)
+        if len(new) < len(batch):
+            await store.save_files(conn, [r for r in batch if r.path in known])
+        return
     except (asyncpg.PostgresError, asyncpg.exceptions.DataError, ValueError, TypeError):
         pass
-    saved = []
     for record in batch:
         try:
             await store.save_files(conn, [record])
-            saved.append(record)
         except (asyncpg.PostgresError, asyncpg.exceptions.DataError, ValueError, TypeError) as exc:
             problems.append(
                 {"path": storable(record.path), "reason": f"not saved: {type(exc).__name__}: {exc}"[:300]}
             )
-    return saved
 
 
 def _run_one(args: tuple[str, bool, int, int]) -> store.FileRecord:
@@ -279,13 +297,18 @@ async def _index_all(
     verify: bool,
     progress: Callable[[int, int], None] | None,
     problems: list[dict[str, str]],
-) -> list[store.FileRecord]:
+    known: Container[str] = (),
+) -> None:
     """Index every job and save the records in batches of BATCH; an interrupted run keeps what
-    finished. Returns the records saved."""
+    finished. Records are not kept once saved (the sweeps are rebuilt from the store).
+
+    A batch is written while the next files are read: the database parses a batch's JSON (~60 us a row)
+    while this process parses headers, so the scan takes the longer of the two, not their sum (issue 17).
+    One write is in flight at a time, on the one connection."""
     if progress:
         progress(0, len(todo))
     batch: list[store.FileRecord] = []
-    saved: list[store.FileRecord] = []
+    writing: asyncio.Task[None] | None = None
     done = 0
     try:
         async with aclosing(_read_chunks(todo, workers, verify)) as chunks:
@@ -296,14 +319,21 @@ async def _index_all(
                     if progress:
                         progress(done, len(todo))
                 if len(batch) >= BATCH:
+                    if writing is not None:  # shielded: an interruption lets the write finish
+                        await asyncio.shield(writing)
                     out, batch = batch, []
-                    saved.extend(await _save(conn, out, problems))
+                    writing = asyncio.ensure_future(_save(conn, out, problems, known))
+        if writing is not None:
+            await asyncio.shield(writing)
+            writing = None
         out, batch = batch, []
-        saved.extend(await _save(conn, out, problems))
+        await _save(conn, out, problems, known)
     finally:
-        if batch:  # interrupted: keep what finished
-            saved.extend(await asyncio.shield(_save(conn, batch, problems)))
-    return saved
+        # Interrupted: the write under way finishes, and what was read since is kept too.
+        if writing is not None and not writing.done():
+            await asyncio.shield(writing)
+        if batch:
+            await asyncio.shield(_save(conn, batch, problems, known))
 
 
 def _sweep_summary(s: store.StoredSweep, site: str) -> dict[str, Any]:
@@ -370,17 +400,13 @@ async def run_scan(
         for p, st in seen
         if known.get(storable(p)) != (st.st_size, st.st_mtime_ns) or verify
     ]
-    saved = await _index_all(conn, todo, workers, verify, progress, walk_errors)
+    await _index_all(conn, todo, workers, verify, progress, walk_errors, known)
 
     await store.mark_gone(conn, roots, {storable(p) for p, _ in seen}, known)
-    # The files this scan saved are known from memory; only the others are read back (issue 17).
-    fresh = [
-        IndexedFile(r.path, r.directory, r.name, r.size or 0, r.header, r.verified)
-        for r in saved
-        if r.error is None and r.header is not None
-    ]
-    files = fresh + await store.indexed_files(conn, roots, besides=[r.path for r in saved])
-    directories = sorted({storable(os.path.dirname(p)) for p, _ in seen} | {f.directory for f in files})
+    # Directories of the files found, and of indexed files no longer found (a sweep outlives its files).
+    directories = sorted(
+        {storable(os.path.dirname(p)) for p, _ in seen} | set(await store.directories_with_files(conn, roots))
+    )
     # Each directory's sweeps from all its files, so a root that names a few files of a directory (an
     # index request per file, issue 18) adds them to the directory's sweeps instead of replacing them.
     stored = await store.rebuild_sets(conn, directories, path_map)

@@ -28,6 +28,10 @@ GEOMETRY_KEYS = (
     "dimension_x",
     "dimension_y",
 )
+# Every header value the grouping reads (top-level keys, then keys of `extra`): the store reads back only
+# these, not whole headers (issue 17: decoding stored headers cost as much as parsing them).
+GROUPING_KEYS = ("format", "start_angle") + GEOMETRY_KEYS
+GROUPING_EXTRA_KEYS = ("scan_kind", "n_images", "data_files")
 
 
 def split_template(name: str) -> tuple[str, int] | None:
@@ -50,7 +54,7 @@ class IndexedFile:
     directory: str
     name: str
     size: int
-    header: dict[str, Any]  # CbfHeader.to_dict()
+    header: dict[str, Any]  # CbfHeader.to_dict(), or just its GROUPING_KEYS and GROUPING_EXTRA_KEYS
     verified: bool | None = None  # all Content-MD5 matched / one did not / not checked
 
 
@@ -135,16 +139,15 @@ def group_sweeps(files: Iterable[IndexedFile]) -> list[Sweep]:
     for (directory, template), members in by_template.items():
         members.sort(key=lambda m: (m[0], m[1].name))
         current: Sweep | None = None
+        current_geometry: tuple[Any, ...] = ()  # of the current sweep's first file, computed once
         for number, f in members:
             if current is not None and current.numbers[-1] == number:
                 current.duplicates.append(f.path)
                 continue
-            if (
-                current is None
-                or _geometry(current.files[0].header) != _geometry(f.header)
-                or not _follows(current, number, f.header)
-            ):
+            geometry = _geometry(f.header)
+            if current is None or current_geometry != geometry or not _follows(current, number, f.header):
                 current = Sweep(directory, template, f.header.get("format") or "miniCBF")
+                current_geometry = geometry
                 sweeps.append(current)
             current.numbers.append(number)
             current.files.append(f)

@@ -63,6 +63,29 @@ def test_every_escape_width():
     assert np.array_equal(decode_byte_offset(compByteOffset(small), small.size), small.astype(np.int32))
 
 
+def test_sparse_escapes_in_a_long_stream_take_the_run_copy_path():
+    # Few escapes in many one-byte deltas (a real frame's shape): the runs between escapes are copied
+    # one slice each. Every escape width, values that wrap int32 and escapes at both ends; fabio's
+    # encoder writes the stream, numpy's cumulative sum of the values is the reference.
+    rng = np.random.default_rng(7)
+    deltas = rng.integers(-100, 100, 300_000).astype(np.int64)
+    for at, delta in ((0, 5000), (1, -(2**20)), (777, 2**40), (150_000, -(2**40)), (299_999, 40_000)):
+        deltas[at] = delta
+    values = np.cumsum(deltas)
+    got = decode_byte_offset(compByteOffset(values), values.size, np.int64)
+    assert np.array_equal(got, values)
+    narrow = np.cumsum(deltas.clip(-(2**31) + 1, 2**31 - 1)).astype(np.int32)  # wraps as C int32
+    got32 = decode_byte_offset(compByteOffset(narrow), narrow.size)
+    assert np.array_equal(got32, narrow)
+    assert np.array_equal(got32, fabio_reference(compByteOffset(narrow), narrow.size))
+
+
+def fabio_reference(data: bytes, size: int) -> np.ndarray:
+    from fabio.compression import decByteOffset
+
+    return decByteOffset(data, size=size)
+
+
 def test_busy_stream_takes_the_vectorised_path():
     rng = np.random.default_rng(4)
     values = np.cumsum(rng.integers(-400, 400, 50_000)).astype(np.int32)  # an escape on most pixels

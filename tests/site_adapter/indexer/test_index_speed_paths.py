@@ -115,3 +115,74 @@ async def test_batched_store_write_keeps_one_row_per_path(native_dsn, images):
         assert await conn.fetchval("SELECT count(*) FROM image_file") == 5
     finally:
         await conn.close()
+
+
+async def test_copy_of_new_paths_falls_back_to_upsert_when_a_path_is_stored(native_dsn, images):
+    # `new=True` copies straight into image_file; if another scan stored one of the paths meanwhile, the
+    # unique path refuses the copy and the batch is upserted instead: one row per path, the newest.
+    paths = sorted((images / "l_cysteine").glob("l-cyst_03_0000[1-3].cbf"))
+    records = [index_file(str(q)) for q in paths]
+    conn = await asyncpg.connect(native_dsn)
+    try:
+        from site_adapter.backends.native.migrate import migrate
+
+        await migrate(conn)
+        await store.save_files(conn, records[:2], new=True)  # nothing stored: copied
+        assert await conn.fetchval("SELECT count(*) FROM image_file") == 2
+        clash = store.FileRecord(
+            path=records[0].path, directory=records[0].directory, name=records[0].name, size=7, mtime_ns=8
+        )
+        await store.save_files(conn, [clash, records[2]], new=True)  # records[0]'s path is stored
+        rows = await conn.fetch("SELECT path, size, header IS NULL AS bare FROM image_file ORDER BY path")
+        assert [r["path"] for r in rows] == [str(p) for p in paths]
+        assert (rows[0]["size"], rows[0]["bare"]) == (7, True)
+        assert [r["size"] for r in rows[1:]] == [p.stat().st_size for p in paths[1:]]
+        assert not conn.is_in_transaction()
+    finally:
+        await conn.close()
+
+
+def test_axes_made_once_keep_each_frames_settings_and_signs(images, tmp_path):
+    # Axis objects are reused between frames whose settings agree; a frame's own scan-axis setting, and a
+    # negative zero (-0.0 prints as such, 0.0 == -0.0 as a dict key), must still be its own. Expected values
+    # are the numbers written into the copies' _diffrn_scan_frame_axis rows.
+    import math
+
+    source = images / "l_cysteine" / "l-cyst_01_00001.cbf"
+    data = source.read_bytes()[:20000]
+    row = b"FRAME1 GON_OMEGA -145.0000 0.0"
+    assert row in data
+    starts = ["-145.0000", "-0.0000", "0.0000", "-0.0000", "12.5000"]
+    got = []
+    for k, start in enumerate(starts):
+        copy = tmp_path / f"x_{k:05d}.cbf"
+        copy.write_bytes(data.replace(row, b"FRAME1 GON_OMEGA " + start.encode().rjust(9) + b" 0.0"))
+        axes = read_header(copy).axes
+        assert axes is not None
+        omega = next(a for a in axes.axes if a.name == "GON_OMEGA")
+        phi = next(a for a in axes.axes if a.name == "GON_PHI")
+        got.append((omega.start, math.copysign(1.0, omega.start), phi.start))
+    assert got == [(float(s), math.copysign(1.0, float(s)), 0.0) for s in starts]
+
+
+def test_undefined_element_axis_is_refused_on_every_read(images, tmp_path):
+    # The element axes are read once per distinct loop; a header naming an element axis its _axis loop
+    # does not define must still be refused each time it is read, and the good frame still parsed.
+    from site_adapter.indexer.cbf_header import HeaderError
+
+    data = (images / "l_cysteine" / "l-cyst_01_00002.cbf").read_bytes()[:20000]
+    row = b"ELEMENT_X ELEMENT_X 0.0 0.1720"
+    assert row in data
+    bad = tmp_path / "bad_00001.cbf"
+    bad.write_bytes(data.replace(row, b"ELEMENT_X ELEMENT_Q 0.0 0.1720"))
+    good = tmp_path / "good_00001.cbf"
+    good.write_bytes(data)
+    for _ in range(2):
+        with pytest.raises(HeaderError, match="ELEMENT_Q"):
+            read_header(bad)
+        axes = read_header(good).axes
+        assert axes is not None and (axes.fast, axes.slow, axes.fast_step) == (
+            "ELEMENT_X",
+            "ELEMENT_Y",
+            0.172,
+        )
