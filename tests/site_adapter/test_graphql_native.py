@@ -209,3 +209,28 @@ async def test_unit_cell_within_tolerance(esrf_gql, esrf_demo_dsn):
     assert (await esrf_gql(q, {"f": far}))["data"]["dataCollections"]["totalCount"] == 0
     bad = {"cell": dict(zip(names, [-1.0, 30.0, 30.0, 90.0, 90.0, 90.0], strict=True))}
     assert (await esrf_gql(q, {"f": bad}))["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+
+
+async def test_the_contract_page_is_planned_whole(esrf_gql, monkeypatch):
+    """Issue 17: every field of CONTRACT.md's query is completed by the page executor, level by level;
+    graphql-core runs only the root field. A relation added without a batch form would show up here
+    (as object-by-object execution) before it showed up as a slow page."""
+    from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
+
+    by_graphql_core: list[str] = []
+    original = StrawberryGraphQLCoreExecutionContext.execute_fields
+
+    def recording(self, parent_type, *args, **kwargs):
+        by_graphql_core.append(parent_type.name)
+        return original(self, parent_type, *args, **kwargs)
+
+    monkeypatch.setattr(StrawberryGraphQLCoreExecutionContext, "execute_fields", recording)
+    body = await esrf_gql(CONTRACT_QUERY, {"filter": {}, "first": 50})
+    assert "errors" not in body
+    edges = body["data"]["dataCollections"]["edges"]
+    assert len(edges) == 50 and all(e["node"]["session"]["visit"] for e in edges)
+    assert by_graphql_core == ["Query"]
+    # and the recording sees what is not planned: provenance needs `info`
+    by_graphql_core.clear()
+    body = await esrf_gql("{ dataCollections(first: 3) { edges { node { id provenance { site } } } } }")
+    assert "errors" not in body and by_graphql_core == ["Query"] + ["DataCollection"] * 3
