@@ -128,6 +128,10 @@ async def _best_processing(
     return [None if r is None else ProcessingResult.of(dc.site, r) for dc, r in zip(dcs, best, strict=True)]
 
 
+async def _provenances(c: SiteContext, dcs: Sequence[DataCollection]) -> list[Provenance]:
+    return [_provenance(c, dc._record.provenance_notes) for dc in dcs]
+
+
 async def _grids(c: SiteContext, dcs: Sequence[DataCollection]) -> list[GridScan | None]:
     found = await load(c.loaders.grids, [dc.local_id for dc in dcs])
     return [None if r is None else GridScan.of(r) for r in found]
@@ -246,9 +250,9 @@ class DataCollection(Node):
     ) -> ProcessingResult | None:
         return (await _best_processing(ctx(info), [self], pipeline))[0]
 
-    @strawberry.field
+    @strawberry.field(metadata=batched(_provenances))
     def provenance(self, info: Info) -> Provenance:
-        return _provenance(info, self._record.provenance_notes)
+        return _provenance(ctx(info), self._record.provenance_notes)
 
     @strawberry.field(
         description="The raster of a grid scan; null for other collections (since 1.2.0).",

@@ -66,8 +66,7 @@ class Provenance:
     )
 
 
-def _provenance(info: Info, notes: tuple[str, ...] = ()) -> Provenance:
-    c = ctx(info)
+def _provenance(c: SiteContext, notes: tuple[str, ...] = ()) -> Provenance:
     return Provenance(
         site=c.site,
         backend=c.backend.kind,
@@ -330,6 +329,10 @@ def _int_or_str(v: str) -> tuple[int, int, str]:
     return (0, int(v), "") if v.isdigit() else (1, 0, v)
 
 
+async def _sample_provenance(c: SiteContext, samples: Sequence[Sample]) -> list[Provenance]:
+    return [_provenance(c)] * len(samples)  # one site, one answer: the same object serves every sample
+
+
 async def _crystals(c: SiteContext, samples: Sequence[Sample]) -> list[Crystal | None]:
     found = await load(c.loaders.crystals, [s._record.crystal_local_id for s in samples])
     return [None if r is None else Crystal.of(s.site, r) for s, r in zip(samples, found, strict=True)]
@@ -378,9 +381,9 @@ class Sample(Node):
         ids = await ctx(info).loaders.collections_of_sample.load(self.local_id)
         return [strawberry.ID(encode_id(self.site, "DataCollection", i)) for i in ids]
 
-    @strawberry.field
+    @strawberry.field(metadata=batched(_sample_provenance))
     def provenance(self, info: Info) -> Provenance:
-        return _provenance(info)
+        return _provenance(ctx(info))
 
     @strawberry.field(
         description="Energy scans of this sample, in the order recorded (by local id; since 1.2.0)."
