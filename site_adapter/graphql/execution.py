@@ -26,6 +26,7 @@ from graphql.pyutils import Path
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
 from site_adapter.graphql.page_plan import Plan, Source, Step, compile_plan
+from site_adapter.graphql.plan_cache import PlansOf, plans_for
 
 PathOf = Callable[[int], Path | None]
 
@@ -38,6 +39,7 @@ class PageExecutionContext(StrawberryGraphQLCoreExecutionContext):
         # By the grouped field set's identity: graphql-core memoises collect_subfields per request, so the
         # objects of a level share one set and one plan. The set is kept to pin its id.
         self._plans: dict[tuple[str, int], tuple[Any, Plan]] = {}
+        self._kept: PlansOf | None = None  # plans of this document kept between requests (plan_cache.py)
 
     # -- planning ------------------------------------------------------------------------------------
 
@@ -46,7 +48,19 @@ class PageExecutionContext(StrawberryGraphQLCoreExecutionContext):
         found = self._plans.get(key)
         if found is not None:
             return found[1]
-        plan = compile_plan(parent_type, grouped_field_set, self._sub_plan, self.variable_values, _arguments)
+        if self._kept is None:
+            self._kept = plans_for(self.schema, self.operation, self.fragments, self.variable_values)
+        # the field nodes, from the one parsed document of this text, name the selection across requests
+        shape = (
+            parent_type.name,
+            tuple(id(d.node) for details in grouped_field_set.values() for d in details),
+        )
+        plan = self._kept.get(shape)
+        if plan is None:
+            plan = compile_plan(
+                parent_type, grouped_field_set, self._sub_plan, self.variable_values, _arguments
+            )
+            self._kept[shape] = plan
         self._plans[key] = (grouped_field_set, plan)
         return plan
 

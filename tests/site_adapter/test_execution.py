@@ -11,6 +11,7 @@ from typing import Any
 
 import strawberry
 from graphql.execution import Executor
+from strawberry.extensions import ParserCache
 
 from site_adapter.graphql.batches import batched
 from site_adapter.graphql.execution import PageExecutionContext
@@ -299,3 +300,48 @@ def test_builtin_leaf_coercion_answers_what_graphql_core_answers() -> None:
             except Exception as error:  # noqa: BLE001
                 got = type(error)
             assert got == expected and type(got) is type(expected), (scalar, value)
+
+
+SHELF_CACHED = strawberry.Schema(
+    query=ShelfQuery,
+    execution_context_class=PageExecutionContext,
+    extensions=[lambda: ParserCache(maxsize=16)],  # as the site's schema: one document per query text
+)
+
+
+def test_plans_kept_between_requests_follow_the_variables_that_shape_them(monkeypatch) -> None:
+    """site_adapter/graphql/plan_cache.py: the same text with other values of a variable that reaches a
+    relation or a directive answers for those values; a variable only the root field reads reuses the
+    plans (compiled once)."""
+    import site_adapter.graphql.execution as execution
+
+    compiled: list[str] = []
+    compile_plan = execution.compile_plan
+
+    def counting(parent_type: Any, *args: Any) -> Any:
+        compiled.append(parent_type.name)
+        return compile_plan(parent_type, *args)
+
+    monkeypatch.setattr(execution, "compile_plan", counting)
+    query = """query ($keys: [String!], $p: String, $withOwner: Boolean!) {
+      shelves(keys: $keys) { key books(prefix: $p) { title } owner @include(if: $withOwner) { name } } }"""
+    runs = [
+        {"keys": ["a", "gap"], "p": "a", "withOwner": True},
+        {"keys": ["a", "gap"], "p": "gap", "withOwner": True},
+        {"keys": ["bb"], "p": "gap", "withOwner": False},
+        {"keys": ["gap", "c"], "p": "a", "withOwner": True},  # the first run's plans, other root keys
+    ]
+    counts = []
+    for variables in runs:
+        fast = asyncio.run(
+            SHELF_CACHED.execute(query, variable_values=variables, context_value={"site": None})
+        )
+        reference = asyncio.run(
+            SHELF_REFERENCE.execute(query, variable_values=variables, context_value={"site": None})
+        )
+        assert fast.errors is None and fast.data == reference.data, variables
+        assert repr(fast.data) == repr(reference.data), variables
+        counts.append(len(compiled))
+    assert counts[0] > 0
+    assert counts[1] > counts[0] and counts[2] > counts[1]  # new p, new withOwner: new plans
+    assert counts[3] == counts[2]  # only the root field's keys changed: nothing compiled
