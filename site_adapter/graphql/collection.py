@@ -22,7 +22,7 @@ from site_adapter.graphql.grids import GridScan, ImageQuality, XrayCentringResul
 from site_adapter.graphql.images import ImageSet
 from site_adapter.graphql.pipelines import PIPELINE, of_pipeline
 from site_adapter.graphql.records import from_record
-from site_adapter.graphql.screening import DiffractionPlan, Screening, diffraction_plan_of, screenings_of
+from site_adapter.graphql.screening import DiffractionPlan, Screening, diffraction_plans_of, screenings_of
 from site_adapter.graphql.types import (
     HC_KEV_ANGSTROM,
     DataCollectionGroup,
@@ -130,6 +130,10 @@ async def _best_processing(
 
 async def _provenances(c: SiteContext, dcs: Sequence[DataCollection]) -> list[Provenance]:
     return [_provenance(c, dc._record.provenance_notes) for dc in dcs]
+
+
+async def _collection_plans(c: SiteContext, dcs: Sequence[DataCollection]) -> list[DiffractionPlan | None]:
+    return await diffraction_plans_of(c, dcs, "collection")
 
 
 async def _grids(c: SiteContext, dcs: Sequence[DataCollection]) -> list[GridScan | None]:
@@ -276,17 +280,19 @@ class DataCollection(Node):
         return (await _xray_centring(ctx(info), [self]))[0]
 
     @strawberry.field(
-        description="Characterisations (EDNA, mosflm...) of these images, in the order recorded (by local id; since 1.2.0)."
+        metadata=batched(screenings_of),
+        description="Characterisations (EDNA, mosflm...) of these images, in the order recorded (by local id; since 1.2.0).",
     )
     async def screenings(self, info: Info) -> list[Screening]:
-        return await screenings_of(info, self.local_id)
+        return (await screenings_of(ctx(info), [self]))[0]
 
     @strawberry.field(
+        metadata=batched(_collection_plans),
         description="The plan this collection was made under (ISPyB DataCollection.dataCollectionPlanId); "
-        "the sample's own plan is Sample.diffractionPlan (since 1.2.0)."
+        "the sample's own plan is Sample.diffractionPlan (since 1.2.0).",
     )
     async def diffraction_plan(self, info: Info) -> DiffractionPlan | None:
-        return await diffraction_plan_of(info, self.local_id, "collection")
+        return (await _collection_plans(ctx(info), [self]))[0]
 
     @strawberry.field(
         description="Image sets the site's indexer linked to this collection (empty when none).",
@@ -295,9 +301,12 @@ class DataCollection(Node):
     async def images(self, info: Info) -> list[ImageSet]:
         return (await _images(ctx(info), [self]))[0]
 
-    @strawberry.field(description="Crystal snapshots taken for this collection (since 1.2.0).")
+    @strawberry.field(
+        metadata=batched(files.snapshots_of),
+        description="Crystal snapshots taken for this collection (since 1.2.0).",
+    )
     async def snapshots(self, info: Info) -> list[files.Snapshot]:
-        return await files.snapshots_of(info, self.site, self.local_id)
+        return (await files.snapshots_of(ctx(info), [self]))[0]
 
     @strawberry.field(
         description="Reprocessing inputs; an error with code MISSING_GEOMETRY names what is missing."

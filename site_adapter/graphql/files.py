@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+from collections.abc import Sequence
+from typing import Any
 
 import strawberry
 from strawberry.types import Info
@@ -15,6 +17,8 @@ from strawberry.types import Info
 from mx_schema.ids import encode_id
 from site_adapter import model
 from site_adapter.files import FileRoots, Located, media_type, url_of
+from site_adapter.graphql.batches import load
+from site_adapter.graphql.context import SiteContext
 from site_adapter.graphql.types import ctx, d
 
 _NO_ROOTS = FileRoots()
@@ -123,19 +127,19 @@ class Snapshot:
         return None if found is None else float(found)
 
 
-async def files_of(info: Info, site: str, result_id: str) -> list[ResultFile]:
-    loader = ctx(info).loaders.result_files
-    found = await loader.load(result_id) if loader is not None else []
-    return [ResultFile.of(site, r) for r in found]
+# Batch forms (site_adapter/graphql/batches.py): over processing results or data collections, in order.
 
 
-async def messages_of(info: Info, result_id: str) -> list[ProgramMessage]:
-    loader = ctx(info).loaders.program_messages
-    found = await loader.load(result_id) if loader is not None else []
-    return [ProgramMessage.of(r) for r in found]
+async def files_of(c: SiteContext, results: Sequence[Any]) -> list[list[ResultFile]]:
+    found = await load(c.loaders.result_files, [r.local_id for r in results])
+    return [[ResultFile.of(c.site, f) for f in fs or ()] for fs in found]
 
 
-async def snapshots_of(info: Info, site: str, collection_id: str) -> list[Snapshot]:
-    loader = ctx(info).loaders.snapshots
-    found = await loader.load(collection_id) if loader is not None else []
-    return [Snapshot.of(site, r) for r in found]
+async def messages_of(c: SiteContext, results: Sequence[Any]) -> list[list[ProgramMessage]]:
+    found = await load(c.loaders.program_messages, [r.local_id for r in results])
+    return [[ProgramMessage.of(m) for m in ms or ()] for ms in found]
+
+
+async def snapshots_of(c: SiteContext, collections: Sequence[Any]) -> list[list[Snapshot]]:
+    found = await load(c.loaders.snapshots, [dc.local_id for dc in collections])
+    return [[Snapshot.of(dc.site, r) for r in rs or ()] for dc, rs in zip(collections, found, strict=True)]

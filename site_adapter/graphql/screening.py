@@ -7,13 +7,15 @@ Sample and DataCollection types call; the batching is the request's DataLoaders'
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from typing import Any
 
 import strawberry
-from strawberry.types import Info
 
 from site_adapter import model
-from site_adapter.graphql.types import UnitCell, ctx, d
+from site_adapter.graphql.batches import load
+from site_adapter.graphql.context import SiteContext
+from site_adapter.graphql.types import UnitCell, d
 
 SINCE = "(since 1.2.0)"
 
@@ -298,28 +300,29 @@ class DiffractionPlan:
 # --- resolvers the Session, Sample and DataCollection types call ---------------------------------
 
 
-async def screenings_of(info: Info, collection_id: str) -> list[Screening]:
-    loader = ctx(info).loaders.screenings
-    found = await loader.load(collection_id) if loader is not None else []
-    return [Screening.of(r) for r in found]
+# Batch forms (site_adapter/graphql/batches.py): over collections, sessions or samples, in order.
 
 
-async def energy_scans_of(info: Info, local_id: str, of: str) -> list[EnergyScan]:
-    loaders = ctx(info).loaders
-    loader = loaders.energy_scans_of_session if of == "session" else loaders.energy_scans_of_sample
-    found = await loader.load(local_id) if loader is not None else []
-    return [EnergyScan.of(r) for r in found]
+async def screenings_of(c: SiteContext, collections: Sequence[Any]) -> list[list[Screening]]:
+    found = await load(c.loaders.screenings, [dc.local_id for dc in collections])
+    return [[Screening.of(r) for r in rs or ()] for rs in found]
 
 
-async def xrf_spectra_of(info: Info, local_id: str, of: str) -> list[XrfSpectrum]:
-    loaders = ctx(info).loaders
-    loader = loaders.xrf_spectra_of_session if of == "session" else loaders.xrf_spectra_of_sample
-    found = await loader.load(local_id) if loader is not None else []
-    return [XrfSpectrum.of(r) for r in found]
+async def energy_scans_of(c: SiteContext, parents: Sequence[Any], of: str) -> list[list[EnergyScan]]:
+    loader = c.loaders.energy_scans_of_session if of == "session" else c.loaders.energy_scans_of_sample
+    found = await load(loader, [p.local_id for p in parents])
+    return [[EnergyScan.of(r) for r in rs or ()] for rs in found]
 
 
-async def diffraction_plan_of(info: Info, local_id: str, of: str = "sample") -> DiffractionPlan | None:
-    loaders = ctx(info).loaders
-    loader = loaders.diffraction_plans if of == "sample" else loaders.collection_plans
-    found = await loader.load(local_id) if loader is not None else None
-    return None if found is None else DiffractionPlan.of(found)
+async def xrf_spectra_of(c: SiteContext, parents: Sequence[Any], of: str) -> list[list[XrfSpectrum]]:
+    loader = c.loaders.xrf_spectra_of_session if of == "session" else c.loaders.xrf_spectra_of_sample
+    found = await load(loader, [p.local_id for p in parents])
+    return [[XrfSpectrum.of(r) for r in rs or ()] for rs in found]
+
+
+async def diffraction_plans_of(
+    c: SiteContext, parents: Sequence[Any], of: str = "sample"
+) -> list[DiffractionPlan | None]:
+    loader = c.loaders.diffraction_plans if of == "sample" else c.loaders.collection_plans
+    found = await load(loader, [p.local_id for p in parents])
+    return [None if r is None else DiffractionPlan.of(r) for r in found]

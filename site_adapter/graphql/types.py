@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
 import strawberry.federation as federation
@@ -115,6 +115,51 @@ class Proposal(Node):
         return from_record(cls, site, r)
 
 
+# Batch forms of relations whose types live in modules that import this one (imported when called).
+
+
+async def _session_energy_scans(c: SiteContext, sessions: Sequence[Any]) -> list[list[EnergyScan]]:
+    from site_adapter.graphql.screening import energy_scans_of
+
+    return await energy_scans_of(c, sessions, "session")
+
+
+async def _session_xrf_spectra(c: SiteContext, sessions: Sequence[Any]) -> list[list[XrfSpectrum]]:
+    from site_adapter.graphql.screening import xrf_spectra_of
+
+    return await xrf_spectra_of(c, sessions, "session")
+
+
+async def _sample_energy_scans(c: SiteContext, samples: Sequence[Any]) -> list[list[EnergyScan]]:
+    from site_adapter.graphql.screening import energy_scans_of
+
+    return await energy_scans_of(c, samples, "sample")
+
+
+async def _sample_xrf_spectra(c: SiteContext, samples: Sequence[Any]) -> list[list[XrfSpectrum]]:
+    from site_adapter.graphql.screening import xrf_spectra_of
+
+    return await xrf_spectra_of(c, samples, "sample")
+
+
+async def _sample_plans(c: SiteContext, samples: Sequence[Any]) -> list[DiffractionPlan | None]:
+    from site_adapter.graphql.screening import diffraction_plans_of
+
+    return await diffraction_plans_of(c, samples, "sample")
+
+
+async def _result_files(c: SiteContext, results: Sequence[Any]) -> list[list[ResultFile]]:
+    from site_adapter.graphql.files import files_of
+
+    return await files_of(c, results)
+
+
+async def _program_messages(c: SiteContext, results: Sequence[Any]) -> list[list[ProgramMessage]]:
+    from site_adapter.graphql.files import messages_of
+
+    return await messages_of(c, results)
+
+
 @strawberry.type(description="A session (visit) at a beamline.")
 class Session(Node):
     site: str
@@ -131,20 +176,18 @@ class Session(Node):
         return from_record(cls, site, r)
 
     @strawberry.field(
-        description="Energy scans (MAD/SAD edge scans) of this session, in the order recorded (by local id; since 1.2.0)."
+        metadata=batched(_session_energy_scans),
+        description="Energy scans (MAD/SAD edge scans) of this session, in the order recorded (by local id; since 1.2.0).",
     )
     async def energy_scans(self, info: Info) -> list[Annotated[EnergyScan, strawberry.lazy(_SCREENING)]]:
-        from site_adapter.graphql.screening import energy_scans_of
-
-        return await energy_scans_of(info, self.local_id, "session")
+        return (await _session_energy_scans(ctx(info), [self]))[0]
 
     @strawberry.field(
-        description="X-ray fluorescence spectra of this session, in the order recorded (by local id; since 1.2.0)."
+        metadata=batched(_session_xrf_spectra),
+        description="X-ray fluorescence spectra of this session, in the order recorded (by local id; since 1.2.0).",
     )
     async def xrf_spectra(self, info: Info) -> list[Annotated[XrfSpectrum, strawberry.lazy(_SCREENING)]]:
-        from site_adapter.graphql.screening import xrf_spectra_of
-
-        return await xrf_spectra_of(info, self.local_id, "session")
+        return (await _session_xrf_spectra(ctx(info), [self]))[0]
 
     @strawberry.field(description="The DOI minted for the session's data (since 1.2.0); null when none.")
     async def doi(self, info: Info) -> citation.Doi | None:
@@ -300,21 +343,23 @@ class ProcessingResult(Node):
     async def phasing(self, info: Info) -> list[Annotated[Phasing, strawberry.lazy(_DOWNSTREAM)]]:
         return (await _phasing(ctx(info), [self]))[0]
 
-    @strawberry.field(description="Files the program wrote, most important first (since 1.2.0).")
+    @strawberry.field(
+        metadata=batched(_result_files),
+        description="Files the program wrote, most important first (since 1.2.0).",
+    )
     async def files(
         self, info: Info
     ) -> list[Annotated[ResultFile, strawberry.lazy("site_adapter.graphql.files")]]:
-        from site_adapter.graphql.files import files_of
+        return (await _result_files(ctx(info), [self]))[0]
 
-        return await files_of(info, ctx(info).site, self.local_id)
-
-    @strawberry.field(description="Messages the program left, oldest first (since 1.2.0).")
+    @strawberry.field(
+        metadata=batched(_program_messages),
+        description="Messages the program left, oldest first (since 1.2.0).",
+    )
     async def messages(
         self, info: Info
     ) -> list[Annotated[ProgramMessage, strawberry.lazy("site_adapter.graphql.files")]]:
-        from site_adapter.graphql.files import messages_of
-
-        return await messages_of(info, self.local_id)
+        return (await _program_messages(ctx(info), [self]))[0]
 
 
 def best_of(results: list[model.ProcessingResult]) -> model.ProcessingResult | None:
@@ -386,30 +431,27 @@ class Sample(Node):
         return _provenance(ctx(info))
 
     @strawberry.field(
-        description="Energy scans of this sample, in the order recorded (by local id; since 1.2.0)."
+        metadata=batched(_sample_energy_scans),
+        description="Energy scans of this sample, in the order recorded (by local id; since 1.2.0).",
     )
     async def energy_scans(self, info: Info) -> list[Annotated[EnergyScan, strawberry.lazy(_SCREENING)]]:
-        from site_adapter.graphql.screening import energy_scans_of
-
-        return await energy_scans_of(info, self.local_id, "sample")
+        return (await _sample_energy_scans(ctx(info), [self]))[0]
 
     @strawberry.field(
-        description="X-ray fluorescence spectra of this sample, in the order recorded (by local id; since 1.2.0)."
+        metadata=batched(_sample_xrf_spectra),
+        description="X-ray fluorescence spectra of this sample, in the order recorded (by local id; since 1.2.0).",
     )
     async def xrf_spectra(self, info: Info) -> list[Annotated[XrfSpectrum, strawberry.lazy(_SCREENING)]]:
-        from site_adapter.graphql.screening import xrf_spectra_of
-
-        return await xrf_spectra_of(info, self.local_id, "sample")
+        return (await _sample_xrf_spectra(ctx(info), [self]))[0]
 
     @strawberry.field(
-        description="What the user asked to collect: the sample's plan, else its crystal's (since 1.2.0)."
+        metadata=batched(_sample_plans),
+        description="What the user asked to collect: the sample's plan, else its crystal's (since 1.2.0).",
     )
     async def diffraction_plan(
         self, info: Info
     ) -> Annotated[DiffractionPlan, strawberry.lazy(_SCREENING)] | None:
-        from site_adapter.graphql.screening import diffraction_plan_of
-
-        return await diffraction_plan_of(info, self.local_id)
+        return (await _sample_plans(ctx(info), [self]))[0]
 
     @classmethod
     async def resolve_reference(cls, info: Info, id: strawberry.ID) -> Sample | None:
