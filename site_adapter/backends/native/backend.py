@@ -14,7 +14,7 @@ import asyncpg
 from mx_schema import postgres
 from site_adapter import access, model, query, tracing
 from site_adapter.backends import base
-from site_adapter.backends.native import groups, identifiers
+from site_adapter.backends.native import counting, groups, identifiers
 from site_adapter.backends.native import queries as q
 from site_adapter.backends.native import screening as sc
 from site_adapter.backends.native.migrate import migrate
@@ -41,10 +41,15 @@ class NativeBackend:
         max_size: int = 10,
         apply_migrations: bool = True,
         time_zone: str | None = None,
+        exact_count_limit: int = counting.DEFAULT_EXACT_LIMIT,
     ) -> None:
         """`time_zone`: the facility's IANA zone. The store keeps instants (timestamptz), so it
-        converts nothing; it is checked here so that every site states a real zone (docs/time.md)."""
+        converts nothing; it is checked here so that every site states a real zone (docs/time.md).
+        `exact_count_limit`: matches a page counts exactly; past it totalCount is an estimate (counting.py)."""
+        if exact_count_limit < 0:
+            raise ValueError(f"exact_count_limit must be zero or more, got {exact_count_limit}")
         self.time_zone = facility_zone(time_zone)
+        self.exact_count_limit = exact_count_limit
         self.dsn = dsn
         self._apply_migrations = apply_migrations
         self._pool = postgres.Pool(dsn, min_size=min_size, max_size=max_size, timeout=10)
@@ -97,18 +102,19 @@ class NativeBackend:
         limit = p.add(page.first + 1)
         rows_sql = f"{select}{q.where_sql(where + keyset)} ORDER BY {order} LIMIT {limit}"
         n_filter_args = len(p.values) - 1 - _count_keyset_args(keyset)
-        count_sql = f"SELECT count(*) AS n FROM {count_from}{q.where_sql(where)}"
+        total, kind = 0, base.CountKind.EXACT
         if not page.count:  # totalCount not selected: an unfiltered count reads the whole table
             rows = await self._fetch(rows_sql, *p.values)
-            count = [{"n": 0}]
         else:
-            rows, count = await asyncio.gather(
-                self._fetch(rows_sql, *p.values),
-                self._fetch(count_sql, *p.values[:n_filter_args]),
+            counted = counting.count(
+                self._fetch, count_from, q.where_sql(where), p.values[:n_filter_args], self.exact_count_limit
             )
+            rows, (total, kind) = await asyncio.gather(self._fetch(rows_sql, *p.values), counted)
         items = [(key(r), convert(r)) for r in rows[: page.first]]
         _audit(rows[: page.first])
-        return base.Page(items=items, has_next_page=len(rows) > page.first, total_count=count[0]["n"])
+        return base.Page(
+            items=items, has_next_page=len(rows) > page.first, total_count=total, count_kind=kind
+        )
 
     # --- root connections --------------------------------------------------------------------
 
