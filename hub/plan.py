@@ -178,7 +178,14 @@ def plan_connection(
     predates it is asked the query it knows for the default order; `count_kind` asks whether the site's
     totalCount is exact (totalCountKind, since 1.2.0; a site that predates it counts exactly)."""
     text, used = _connection_text(
-        root_field, filter_type, field_nodes, fragments, operation, with_nodes, order_by is not None, count_kind
+        root_field,
+        filter_type,
+        field_nodes,
+        fragments,
+        operation,
+        with_nodes,
+        order_by is not None,
+        count_kind,
     )
     variables = {k: variable_values.get(k) for k in used if k in variable_values}
     variables.update({"mxhub_filter": site_filter, "mxhub_first": first, "mxhub_after": after})

@@ -42,14 +42,20 @@ class NativeBackend:
         apply_migrations: bool = True,
         time_zone: str | None = None,
         exact_count_limit: int = counting.DEFAULT_EXACT_LIMIT,
+        count_budget: float = counting.DEFAULT_BUDGET_S,
     ) -> None:
         """`time_zone`: the facility's IANA zone. The store keeps instants (timestamptz), so it
         converts nothing; it is checked here so that every site states a real zone (docs/time.md).
-        `exact_count_limit`: matches a page counts exactly; past it totalCount is an estimate (counting.py)."""
-        if exact_count_limit < 0:
-            raise ValueError(f"exact_count_limit must be zero or more, got {exact_count_limit}")
+        `exact_count_limit` (matches) and `count_budget` (s): how far a page's totalCount is counted
+        exactly; past either it is an estimate, and says so (counting.py)."""
+        if exact_count_limit < 0 or count_budget <= 0:
+            raise ValueError(
+                f"exact_count_limit must be zero or more and count_budget positive,"
+                f" got {exact_count_limit} and {count_budget}"
+            )
         self.time_zone = facility_zone(time_zone)
         self.exact_count_limit = exact_count_limit
+        self.count_budget = count_budget
         self.dsn = dsn
         self._apply_migrations = apply_migrations
         self._pool = postgres.Pool(dsn, min_size=min_size, max_size=max_size, timeout=10)
@@ -87,6 +93,19 @@ class NativeBackend:
         except postgres.UNAVAILABLE as exc:
             raise base.BackendError(f"native store unavailable: {postgres.reason(exc)}") from None
 
+    async def _fetch_within(self, sql: str, *args: Any) -> list[asyncpg.Record] | None:
+        """Like _fetch, but None when the statement runs past the count budget: the driver cancels it
+        on the server, and the connection goes back to the pool usable."""
+        self.statements += 1
+        try:
+            with tracing.db_span("postgresql", sql):
+                rows: list[asyncpg.Record] = await self.pool.fetch(sql, *args, timeout=self.count_budget)
+            return rows
+        except TimeoutError:
+            return None
+        except postgres.UNAVAILABLE as exc:
+            raise base.BackendError(f"native store unavailable: {postgres.reason(exc)}") from None
+
     async def _page(
         self,
         select: str,
@@ -107,7 +126,12 @@ class NativeBackend:
             rows = await self._fetch(rows_sql, *p.values)
         else:
             counted = counting.count(
-                self._fetch, count_from, q.where_sql(where), p.values[:n_filter_args], self.exact_count_limit
+                self._fetch,
+                self._fetch_within,
+                count_from,
+                q.where_sql(where),
+                p.values[:n_filter_args],
+                self.exact_count_limit,
             )
             rows, (total, kind) = await asyncio.gather(self._fetch(rows_sql, *p.values), counted)
         items = [(key(r), convert(r)) for r in rows[: page.first]]

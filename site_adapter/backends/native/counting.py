@@ -1,11 +1,15 @@
-"""How many records a native page's filter matches, within a budget (issue 17): exact up to a cap of
-matches, an estimate flagged as one past it. Builds and runs count statements only; what a filter
+"""How many records a native page's filter matches, within a budget (issue 17): exact where that is
+cheap, an estimate flagged as one where it is not. Builds and runs count statements only; what a filter
 means is queries.py's, and the page itself is backend.py's.
 
-Counting every match of a broad filter at 1,000,000 collections took 310-440 ms (issue 17). Counting up
-to `limit` matches costs at most the reading of `limit` index entries or rows, whatever the store's size;
-past it, the planner's row estimate for the same statement (one EXPLAIN, no rows read) is the answer,
-raised to the matches counted so that it is never below what the store has shown to exist.
+Counting every match of a broad filter at 1,000,000 collections took 310-440 ms (issue 17). Two bounds
+keep a count cheap whatever the store's size and the filter:
+- a cap of matches: counting stops after `limit` + 1 of them, so a broad filter reads a fixed number of
+  index entries or rows;
+- a time budget: a filter whose plan must read far more rows than it matches (two broad terms whose
+  intersection is small) is cancelled by the driver when the budget runs out.
+Past either bound the answer is the planner's row estimate for the same statement (one EXPLAIN, no rows
+read), raised to the matches counted so that it is never below what the store has shown to exist.
 """
 
 from __future__ import annotations
@@ -16,11 +20,16 @@ from typing import Any
 
 from site_adapter.backends.base import CountKind
 
-# Matches counted exactly before the count becomes an estimate: at 1M collections the slowest filter of
-# bench/bench_counts.py counts this many in well under its 50 ms budget on a 2-core machine.
+# Matches counted exactly before a count becomes an estimate, and the time an exact count may take.
+# Measured at 1M collections on a 2-core machine (bench/bench_counts.py): a capped count of every
+# CONTRACT filter finishes in a few ms, and the budget leaves the page's own statement and GraphQL
+# room inside issue 17's 50 ms.
 DEFAULT_EXACT_LIMIT = 20_000
+DEFAULT_BUDGET_S = 0.025
 
 Fetch = Callable[..., Awaitable[Sequence[Any]]]
+# Like Fetch, but None when the statement ran past the budget (the driver has cancelled it).
+FetchWithin = Callable[..., Awaitable[Sequence[Any] | None]]
 
 
 def capped_sql(from_sql: str, where_sql: str, limit: int) -> str:
@@ -40,12 +49,18 @@ def planned_rows(explained: Any) -> int:
 
 
 async def count(
-    fetch: Fetch, from_sql: str, where_sql: str, args: Sequence[Any], limit: int
+    fetch: Fetch,
+    fetch_within: FetchWithin,
+    from_sql: str,
+    where_sql: str,
+    args: Sequence[Any],
+    limit: int,
 ) -> tuple[int, CountKind]:
-    """(matches, EXACT) when there are at most `limit`; else (the estimate, ESTIMATE)."""
-    rows = await fetch(capped_sql(from_sql, where_sql, limit), *args)
-    counted = int(rows[0]["n"])
-    if counted <= limit:
+    """(matches, EXACT) when there are at most `limit` and counting them fits the budget; else (the
+    estimate, ESTIMATE)."""
+    rows = await fetch_within(capped_sql(from_sql, where_sql, limit), *args)
+    counted = 0 if rows is None else int(rows[0]["n"])
+    if rows is not None and counted <= limit:
         return counted, CountKind.EXACT
     explained = await fetch(estimate_sql(from_sql, where_sql), *args)
     return max(planned_rows(explained[0][0]), counted), CountKind.ESTIMATE
