@@ -6,6 +6,7 @@ Each method is one statement (or two: a page and its count), whatever the batch 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
@@ -125,15 +126,30 @@ class NativeBackend:
         if not page.count:  # totalCount not selected: an unfiltered count reads the whole table
             rows = await self._fetch(rows_sql, *p.values)
         else:
-            counted = counting.count(
-                self._fetch,
-                self._fetch_within,
-                count_from,
-                q.where_sql(where),
-                p.values[:n_filter_args],
-                self.exact_count_limit,
-            )
-            rows, (total, kind) = await asyncio.gather(self._fetch(rows_sql, *p.values), counted)
+            # The page and its count run side by side; a count that already answers the page (no match
+            # at all, or `first: 0` from the start) cancels the page's statement, which for a filter with
+            # few matches may walk a whole ordering index to find none (issue 17).
+            page_rows = asyncio.ensure_future(self._fetch(rows_sql, *p.values))
+            try:
+                c = await counting.count(
+                    self._fetch,
+                    self._fetch_within,
+                    count_from,
+                    q.where_sql(where),
+                    p.values[:n_filter_args],
+                    self.exact_count_limit,
+                )
+            except BaseException:
+                page_rows.cancel()
+                raise
+            total, kind = c.total, c.kind
+            nothing = c.kind is base.CountKind.EXACT and c.total == 0
+            if nothing or (page.first == 0 and not keyset and c.seen > 0):
+                page_rows.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await page_rows
+                return base.Page(items=[], has_next_page=not nothing, total_count=total, count_kind=kind)
+            rows = await page_rows
         items = [(key(r), convert(r)) for r in rows[: page.first]]
         _audit(rows[: page.first])
         return base.Page(

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from site_adapter.backends.base import CountKind
@@ -48,6 +49,13 @@ def planned_rows(explained: Any) -> int:
     return int(plan[0]["Plan"]["Plan Rows"])
 
 
+@dataclass(frozen=True, slots=True)
+class Count:
+    total: int  # what totalCount answers
+    kind: CountKind
+    seen: int  # matches the store has shown to exist: all of them when EXACT, 0 when the budget ran out
+
+
 async def count(
     fetch: Fetch,
     fetch_within: FetchWithin,
@@ -55,12 +63,12 @@ async def count(
     where_sql: str,
     args: Sequence[Any],
     limit: int,
-) -> tuple[int, CountKind]:
-    """(matches, EXACT) when there are at most `limit` and counting them fits the budget; else (the
-    estimate, ESTIMATE)."""
+) -> Count:
+    """EXACT when there are at most `limit` matches and counting them fits the budget; else the
+    planner's estimate, never below the matches seen."""
     rows = await fetch_within(capped_sql(from_sql, where_sql, limit), *args)
-    counted = 0 if rows is None else int(rows[0]["n"])
-    if rows is not None and counted <= limit:
-        return counted, CountKind.EXACT
+    seen = 0 if rows is None else int(rows[0]["n"])
+    if rows is not None and seen <= limit:
+        return Count(seen, CountKind.EXACT, seen)
     explained = await fetch(estimate_sql(from_sql, where_sql), *args)
-    return max(planned_rows(explained[0][0]), counted), CountKind.ESTIMATE
+    return Count(max(planned_rows(explained[0][0]), seen), CountKind.ESTIMATE, seen)
