@@ -114,6 +114,18 @@ def cases(v: dict[str, Any]) -> list[tuple[str, dict[str, Any], str, list[Any]]]
             "po.code = $1 AND p.acronym = $2",
             [v["proposal"], "TLN"],
         ),
+        (  # no index serves both terms: estimated unless cheap enough to count (migration 011 does not try)
+            "beamline + resolutionBetterThan 1.3",
+            {"beamline": v["bl"], "resolutionBetterThan": 1.3},
+            "dc.beamline = $1 AND dc.best_resolution <= $2",
+            [v["bl"], 1.3],
+        ),
+        (
+            "Characterization + P6122",
+            {"experimentType": "Characterization", "spaceGroup": "P6122"},
+            "dc.experiment_type = $1 AND replace(upper(dc.best_space_group), ' ', '') = $2",
+            ["Characterization", "P6122"],
+        ),
         (
             "startAfter + startBefore + P6122",
             {"startAfter": "2021-01-01T00:00:00+00:00", "startBefore": MIDDLE, "spaceGroup": "P6122"},
@@ -152,9 +164,13 @@ async def run(n: int, runs: int, anonymous: bool, only: str | None) -> None:
     while not server.started:
         await asyncio.sleep(0.01)
     chosen = [c for c in cases(await _values(dsn)) if only is None or only.lower() in c[0].lower()]
+    budget = (
+        "no time budget" if backend.count_budget is None else f"{backend.count_budget * 1000:.0f} ms budget"
+    )
     print(
         f"{n:,} collections, {runs} rounds per filter, exact up to {backend.exact_count_limit:,} matches"
-        f" within {backend.count_budget * 1000:.0f} ms; {'anonymous (access rule)' if anonymous else 'no access rule'}"
+        f" at a planner cost up to {backend.count_max_cost:,.0f} ({budget});"
+        f" {'anonymous (access rule)' if anonymous else 'no access rule'}"
     )
     print(f"load average at start: {os.getloadavg()[0]:.2f}")
     head = f"{'filter':34s} {'true':>9s} {'answered':>9s} {'kind':8s} {'err':>6s}"

@@ -1,6 +1,6 @@
 """Honest counts at a native site (issue 17): totalCount is EXACT and equals SQL's count(*) for every
-CONTRACT.md filter on the demo store; past the exact-count cap or the count budget it is an ESTIMATE
-and says so, never below the matches counted, and the page itself does not change.
+CONTRACT.md filter on the demo store; past the exact-count cap, the cost allowed or a time budget it is
+an ESTIMATE and says so, never below the matches counted, and the page itself does not change.
 
 Expected counts are SQL written here against the store's tables (joins through sample and session, not
 the denormalised filter columns the backend reads), never the backend's own statements."""
@@ -147,6 +147,19 @@ async def test_past_the_cap_the_count_is_an_estimate_and_says_so(esrf_demo_dsn, 
         assert body["data"]["samples"]["totalCountKind"] == "ESTIMATE"
 
 
+async def test_a_count_too_costly_to_make_is_an_estimate(esrf_demo_dsn, cases, esrf_gql):
+    # Every plan costs more than nothing: with no cost allowed, every count is the planner's estimate.
+    async with _site(NativeBackend(esrf_demo_dsn, min_size=1, max_size=2, count_max_cost=0)) as site:
+        for f, _want in cases:
+            body = await site(COUNT, {"f": f, "first": 5})
+            assert "errors" not in body, (f, body)
+            conn = body["data"]["dataCollections"]
+            assert conn["totalCountKind"] == "ESTIMATE", f
+            assert conn["totalCount"] >= 0
+            full = (await esrf_gql(COUNT, {"f": f, "first": 5}))["data"]["dataCollections"]
+            assert conn["edges"] == full["edges"], f
+
+
 async def test_a_count_past_its_time_budget_is_an_estimate(esrf_demo_dsn, cases):
     # A budget no statement can meet: every count is cancelled and estimated, and the pool stays usable.
     backend = NativeBackend(esrf_demo_dsn, min_size=1, max_size=1, count_budget=1e-9)
@@ -167,3 +180,5 @@ async def test_bad_limits_are_refused(esrf_demo_dsn):
         NativeBackend(esrf_demo_dsn, exact_count_limit=-1)
     with pytest.raises(ValueError):
         NativeBackend(esrf_demo_dsn, count_budget=0)
+    with pytest.raises(ValueError):
+        NativeBackend(esrf_demo_dsn, count_max_cost=-1)

@@ -43,19 +43,23 @@ class NativeBackend:
         apply_migrations: bool = True,
         time_zone: str | None = None,
         exact_count_limit: int = counting.DEFAULT_EXACT_LIMIT,
-        count_budget: float = counting.DEFAULT_BUDGET_S,
+        count_max_cost: float = counting.DEFAULT_MAX_COST,
+        count_budget: float | None = None,
     ) -> None:
         """`time_zone`: the facility's IANA zone. The store keeps instants (timestamptz), so it
         converts nothing; it is checked here so that every site states a real zone (docs/time.md).
-        `exact_count_limit` (matches) and `count_budget` (s): how far a page's totalCount is counted
-        exactly; past either it is an estimate, and says so (counting.py)."""
-        if exact_count_limit < 0 or count_budget <= 0:
+        `exact_count_limit` (matches) and `count_max_cost` (planner cost): how far a page's totalCount
+        is counted exactly; past either it is an estimate, and says so (counting.py). `count_budget` (s,
+        off by default): also give up counting after this long, at the price of answers that depend
+        on the machine's load."""
+        if exact_count_limit < 0 or count_max_cost < 0 or (count_budget is not None and count_budget <= 0):
             raise ValueError(
-                f"exact_count_limit must be zero or more and count_budget positive,"
-                f" got {exact_count_limit} and {count_budget}"
+                "exact_count_limit and count_max_cost must be zero or more and count_budget positive,"
+                f" got {exact_count_limit}, {count_max_cost} and {count_budget}"
             )
         self.time_zone = facility_zone(time_zone)
         self.exact_count_limit = exact_count_limit
+        self.count_max_cost = count_max_cost
         self.count_budget = count_budget
         self.dsn = dsn
         self._apply_migrations = apply_migrations
@@ -95,8 +99,8 @@ class NativeBackend:
             raise base.BackendError(f"native store unavailable: {postgres.reason(exc)}") from None
 
     async def _fetch_within(self, sql: str, *args: Any) -> list[asyncpg.Record] | None:
-        """Like _fetch, but None when the statement runs past the count budget: the driver cancels it
-        on the server, and the connection goes back to the pool usable."""
+        """Like _fetch, but None when the statement runs past the count budget (if one is set): the
+        driver cancels it on the server, and the connection goes back to the pool usable."""
         self.statements += 1
         try:
             with tracing.db_span("postgresql", sql):
@@ -138,6 +142,7 @@ class NativeBackend:
                     q.where_sql(where),
                     p.values[:n_filter_args],
                     self.exact_count_limit,
+                    self.count_max_cost,
                 )
             except BaseException:
                 page_rows.cancel()

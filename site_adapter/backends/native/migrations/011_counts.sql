@@ -13,9 +13,13 @@ DROP INDEX dc_best_space_group;
 CREATE INDEX dc_best_space_group ON data_collection (upper(replace(best_space_group, ' ', '')))
     INCLUDE (best_space_group);
 
--- startAfter/startBefore bound sort_time as well as start_time (queries.py): both read from one index.
+-- startAfter/startBefore: a sort_time range with start_time present (queries.py), from one index.
 CREATE INDEX dc_time_range ON data_collection (sort_time) INCLUDE (start_time);
 
 -- beamline with experimentType and a time range, a facility's everyday question (35,162 matches of
 -- 1M: a bitmap heap scan of 177 ms before).
 CREATE INDEX dc_beamline_type ON data_collection (beamline, experiment_type, sort_time) INCLUDE (start_time);
+
+-- spaceGroup with a time range (11,198 matches: two bitmaps and the table rows, 37 ms before).
+CREATE INDEX dc_space_group_time ON data_collection (upper(replace(best_space_group, ' ', '')), sort_time)
+    INCLUDE (best_space_group, start_time);
