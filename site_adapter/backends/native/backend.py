@@ -6,7 +6,6 @@ Each method is one statement (or two: a page and its count), whatever the batch 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
@@ -125,6 +124,8 @@ class NativeBackend:
     ) -> base.Page[T]:
         limit = p.add(page.first + 1)
         rows_sql = f"{select}{q.where_sql(where + keyset)} ORDER BY {order} LIMIT {limit}"
+        if page.first == 0:  # only whether a record follows: any match will do, in the planner's best order
+            rows_sql = f"SELECT 1 FROM {count_from}{q.where_sql(where + keyset)} LIMIT {limit}"
         n_filter_args = len(p.values) - 1 - _count_keyset_args(keyset)
         total, kind = 0, base.CountKind.EXACT
         if not page.count:  # totalCount not selected: an unfiltered count reads the whole table
@@ -150,9 +151,8 @@ class NativeBackend:
             total, kind = c.total, c.kind
             nothing = c.kind is base.CountKind.EXACT and c.total == 0
             if nothing or (page.first == 0 and not keyset and c.seen > 0):
-                page_rows.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await page_rows
+                page_rows.cancel()  # not awaited: the driver cancels it on the server meanwhile
+                page_rows.add_done_callback(_retrieved)
                 return base.Page(items=[], has_next_page=not nothing, total_count=total, count_kind=kind)
             rows = await page_rows
         items = [(key(r), convert(r)) for r in rows[: page.first]]
@@ -559,6 +559,12 @@ class NativeBackend:
     ) -> base.Page[base.ProteinGroup]:
         """distinctProteins: one GROUP BY per page (native/groups.py)."""
         return await groups.protein_groups(self._fetch, f, page)
+
+
+def _retrieved(task: asyncio.Future[Any]) -> None:
+    """A statement no longer needed: its outcome is read so that a failure is not logged as unretrieved."""
+    if not task.cancelled():
+        task.exception()
 
 
 def _audit(rows: Sequence[asyncpg.Record]) -> None:
