@@ -124,8 +124,6 @@ class NativeBackend:
     ) -> base.Page[T]:
         limit = p.add(page.first + 1)
         rows_sql = f"{select}{q.where_sql(where + keyset)} ORDER BY {order} LIMIT {limit}"
-        if page.first == 0:  # only whether a record follows: any match will do, in the planner's best order
-            rows_sql = f"SELECT 1 FROM {count_from}{q.where_sql(where + keyset)} LIMIT {limit}"
         n_filter_args = len(p.values) - 1 - _count_keyset_args(keyset)
         total, kind = 0, base.CountKind.EXACT
         if not page.count:  # totalCount not selected: an unfiltered count reads the whole table
