@@ -27,6 +27,7 @@ from mx_hub.merge import (
     SitePage,
     decode_hub_cursor,
     merge_pages,
+    merged_count,
     rebuild_after_probe,
     taken_per_site,
 )
@@ -68,6 +69,8 @@ class Fanout:
         self, site: SiteRecord, first: int, with_nodes: bool
     ) -> tuple[plan.ForwardedQuery, prune.Pruned | None]:
         """The query `site` is sent, and for a site that lacks fields what was taken out of it."""
+        caps = capabilities(site.sdl)
+        count_kind = f"{get_named_type(self.info.return_type).name}.totalCountKind" not in caps.missing_fields
         q = plan.plan_connection(
             self.root_field,
             ROOT_FILTERS[self.root_field],
@@ -80,8 +83,8 @@ class Fanout:
             self.start.get(site.name),
             with_nodes,
             _order_input(self.order),
+            count_kind,
         )
-        caps = capabilities(site.sdl)
         if not with_nodes or caps.complete:
             return q, None
         root_path = (self.root_field, *NODE_PATH)
@@ -313,7 +316,8 @@ def _page(
         return None
     try:
         edges = [SiteEdge(e["cursor"], e.get("node")) for e in conn.get("edges") or []]
-        page = SitePage(name, edges, bool(conn["pageInfo"]["hasNextPage"]), int(conn["totalCount"]))
+        exact = conn.get("totalCountKind", "EXACT") == "EXACT"  # a site before 1.2.0 counts exactly
+        page = SitePage(name, edges, bool(conn["pageInfo"]["hasNextPage"]), int(conn["totalCount"]), exact)
     except (KeyError, TypeError, ValueError, AttributeError):
         failure = SiteFailure(name, SITE_ERROR, f"site {name} answered a malformed page")
         ctx.failed(name, failure_entry(failure, path), "error", answer.ms)
@@ -327,8 +331,10 @@ def _connection(pages: list[SitePage], merged: MergedPage, after: str | None) ->
         Local(cursor=c, node=SiteNode(node, site) if isinstance(node, dict) else node)
         for c, site, node in merged.edges
     ]
+    total, kind = merged_count(pages)
     return Local(
-        totalCount=sum(p.total_count for p in pages),
+        totalCount=total,
+        totalCountKind=kind,
         pageInfo=Local(
             hasNextPage=merged.has_next_page,
             hasPreviousPage=after is not None,
@@ -342,6 +348,7 @@ def _connection(pages: list[SitePage], merged: MergedPage, after: str | None) ->
 def _empty_connection(after: str | None) -> Local:
     return Local(
         totalCount=0,
+        totalCountKind="EXACT",
         edges=[],
         pageInfo=Local(
             hasNextPage=False, hasPreviousPage=after is not None, startCursor=None, endCursor=None

@@ -35,6 +35,13 @@ class SitePage:
     edges: list[SiteEdge]
     has_next_page: bool
     total_count: int
+    count_exact: bool = True  # False: the site's totalCountKind said ESTIMATE (issue 17)
+
+
+def merged_count(pages: list[SitePage]) -> tuple[int, str]:
+    """The hub's totalCount and totalCountKind: the sum over sites, an estimate when any part is one."""
+    kind = "EXACT" if all(p.count_exact for p in pages) else "ESTIMATE"
+    return sum(p.total_count for p in pages), kind
 
 
 @dataclass
@@ -134,7 +141,7 @@ def rebuild_after_probe(
     for p in probe_pages:
         more = p.has_next_page or len(p.edges) > taken.get(p.site, 0)
         if p.site in full:
-            rebuilt.append(SitePage(p.site, full[p.site].edges, more, p.total_count))
+            rebuilt.append(SitePage(p.site, full[p.site].edges, more, p.total_count, p.count_exact))
         else:
-            rebuilt.append(SitePage(p.site, [], more or p.site in taken, p.total_count))
+            rebuilt.append(SitePage(p.site, [], more or p.site in taken, p.total_count, p.count_exact))
     return rebuilt

@@ -53,6 +53,7 @@ def _connection_text(
     operation: OperationDefinitionNode,
     with_nodes: bool,
     ordered: bool,
+    count_kind: bool = False,
 ) -> tuple[str, tuple[str, ...]]:
     """(text, variables it uses) of plan_connection's query; values are not part of it."""
     held = (tuple(field_nodes), operation, tuple(fragments.values()))
@@ -64,6 +65,7 @@ def _connection_text(
         tuple((name, id(f)) for name, f in fragments.items()),
         with_nodes,
         ordered,
+        count_kind,
     )
     hit = _TEXTS.get(key)
     if hit is not None:
@@ -84,7 +86,8 @@ def _connection_text(
     text = (
         f"query HubFanOut({', '.join(var_defs)}) {{\n"
         f"  {root_field}(filter: $mxhub_filter, first: $mxhub_first, after: $mxhub_after{order_arg}) {{\n"
-        f"    totalCount pageInfo {{ hasNextPage }} edges {{ cursor{' node ' + body if with_nodes else ''} }}\n"
+        f"    totalCount{' totalCountKind' if count_kind else ''} pageInfo {{ hasNextPage }}"
+        f" edges {{ cursor{' node ' + body if with_nodes else ''} }}\n"
         f"  }}\n}}\n" + "".join("\n" + print_ast(f) for f in frag_defs)
     )
     _TEXTS[key] = (held, text, tuple(used))
@@ -168,12 +171,21 @@ def plan_connection(
     after: str | None,
     with_nodes: bool = True,
     order_by: dict[str, Any] | None = None,
+    count_kind: bool = False,
 ) -> ForwardedQuery:
     """The site query for one root connection; `with_nodes=False` asks only for positions (cursors).
     `order_by` (dataCollections(orderBy:), since 1.2.0) is forwarded only when given, so a site that
-    predates it is asked the query it knows for the default order."""
+    predates it is asked the query it knows for the default order; `count_kind` asks whether the site's
+    totalCount is exact (totalCountKind, since 1.2.0; a site that predates it counts exactly)."""
     text, used = _connection_text(
-        root_field, filter_type, field_nodes, fragments, operation, with_nodes, order_by is not None
+        root_field,
+        filter_type,
+        field_nodes,
+        fragments,
+        operation,
+        with_nodes,
+        order_by is not None,
+        count_kind,
     )
     variables = {k: variable_values.get(k) for k in used if k in variable_values}
     variables.update({"mxhub_filter": site_filter, "mxhub_first": first, "mxhub_after": after})

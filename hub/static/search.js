@@ -155,6 +155,10 @@ const COLUMNS = [
   { key: "images", label: "Images", value: (n) => imagesSortKey(n), cell: imagesCell },
 ];
 
+function capitalised(text) {
+  return text.charAt(0).toUpperCase() + text.slice(1);
+}
+
 function stat(n, key) {
   return n.bestProcessing && n.bestProcessing.overall ? n.bestProcessing.overall[key] : null;
 }
@@ -274,7 +278,7 @@ export class SearchView {
     const ordered = this.order !== null;  // a cursor belongs to its order: a new order starts at page 1
     const query = `query Search($f: DataCollectionFilter, $first: Int, $after: String${ordered ? ", $o: DataCollectionOrder" : ""}) {
       dataCollections(filter: $f, first: $first, after: $after${ordered ? ", orderBy: $o" : ""}) {
-        totalCount pageInfo { hasNextPage endCursor }
+        totalCount${this.caps.hasField("DataCollectionConnection", "totalCountKind") ? " totalCountKind" : ""} pageInfo { hasNextPage endCursor }
         edges { cursor node { ${rowSelection(this.caps, this.chemistry)} } } } }`;
     const started = performance.now();
     try {
@@ -291,13 +295,14 @@ export class SearchView {
       this.endCursor = conn.pageInfo.endCursor;
       this.total = conn.totalCount;
       this.complete = answer.extensions.totalCountComplete !== false;
+      this.estimate = conn.totalCountKind === "ESTIMATE";  // a site estimated a broad count (issue 17)
       this.showProblems(answer.siteErrors, answer.otherErrors, answer.extensions.warnings || []);
       this.renderTable();
       this.renderPager();
       const ms = Math.round(performance.now() - started);
       this.setStatus(this.total === 0
         ? "No data collections match."
-        : `${this.complete ? "" : "At least "}${int(this.total)} data collection${this.total === 1 ? "" : "s"} found; page ${this.page + 1} shown (${ms} ms).`, "done");
+        : `${capitalised(this.totalText())} data collection${this.total === 1 ? "" : "s"} found; page ${this.page + 1} shown (${ms} ms).`, "done");
       return true;
     } catch (err) {
       if (err.name === "AbortError" || seq !== this.seq) return false;
@@ -417,8 +422,14 @@ export class SearchView {
     next.disabled = !this.hasNext;
     const first = this.page * this.size + 1;
     pageinfo.textContent = this.rows.length
-      ? `Page ${this.page + 1}: ${int(first)}–${int(first + this.rows.length - 1)} of ${this.complete ? "" : "at least "}${int(this.total)}`
+      ? `Page ${this.page + 1}: ${int(first)}–${int(first + this.rows.length - 1)} of ${this.totalText()}`
       : "";
+  }
+
+  /** The total as counted: "about N" when a site estimated it, "at least N" when a site did not answer. */
+  totalText() {
+    if (this.estimate) return `about ${int(this.total)}`;
+    return `${this.complete ? "" : "at least "}${int(this.total)}`;
   }
 
   /** Pictures of the newest 500 matching collections (one more request, after the table). */
@@ -444,7 +455,7 @@ export class SearchView {
       box.append(h("p", { class: "muted" }, "No processed results among these collections to draw."));
       return;
     }
-    const of = conn.totalCount > conn.edges.length ? ` (of the newest ${int(conn.edges.length)} of ${int(conn.totalCount)} matching)` : "";
+    const of = conn.totalCount > conn.edges.length ? ` (of the newest ${int(conn.edges.length)} of ${this.totalText()} matching)` : "";
     box.append(resolutionCompleteness(points, `Resolution against completeness of the best processing result: ${int(points.length)} collections${of}.`));
     const protein = this.proteinLabel(conn.edges.map((e) => e.node));
     if (protein) {

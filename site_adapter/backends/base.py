@@ -7,6 +7,7 @@ The GraphQL layer never sees SQL; a backend never sees GraphQL.
 from __future__ import annotations
 
 import datetime as dt
+import enum
 import zoneinfo
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -129,8 +130,17 @@ class PageRequest:
     after: SortKey | None = None
     # dataCollections(orderBy:) (since 1.2.0); None is the connection's default order.
     order: SortOrder | None = None
-    # False when the caller did not select totalCount: a backend may skip counting (Page.total_count 0).
+    # False when the caller selected neither totalCount nor totalCountKind: a backend may skip counting
+    # (Page.total_count 0).
     count: bool = True
+
+
+class CountKind(enum.Enum):
+    """How a page's total_count was obtained (issue 17): counted, or estimated because counting every
+    match would cost more than the store allows (an estimate is never below the matches counted)."""
+
+    EXACT = "EXACT"
+    ESTIMATE = "ESTIMATE"
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,6 +148,7 @@ class Page(Generic[T]):
     items: list[tuple[SortKey, T]]
     has_next_page: bool
     total_count: int
+    count_kind: CountKind = CountKind.EXACT
 
 
 @runtime_checkable

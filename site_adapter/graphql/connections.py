@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from enum import Enum
 from typing import Generic, TypeVar
 
 import strawberry
@@ -12,7 +13,7 @@ from strawberry.types.nodes import SelectedField, Selection
 
 from mx_schema.cursors import SortOrder, decode_cursor, encode_cursor
 from mx_schema.errors import PAGE_SIZE_LIMIT, ContractError
-from site_adapter.backends.base import Page, PageRequest
+from site_adapter.backends.base import CountKind, Page, PageRequest
 from site_adapter.graphql.context import SiteContext
 
 T = TypeVar("T")
@@ -38,22 +39,47 @@ class Edge(Generic[T]):
     node: T
 
 
+@strawberry.enum(
+    description="How a connection's totalCount was obtained (since 1.2.0). At the hub: ESTIMATE when any "
+    "site estimated its part."
+)
+class TotalCountKind(Enum):
+    EXACT = strawberry.enum_value("EXACT", description="Every matching record was counted.")
+    ESTIMATE = strawberry.enum_value(
+        "ESTIMATE",
+        description="Counting every match would cost more than the store allows: the store's estimate, "
+        "never below the matches it did count. Show it as approximate.",
+    )
+
+
+_KINDS = {CountKind.EXACT: TotalCountKind.EXACT, CountKind.ESTIMATE: TotalCountKind.ESTIMATE}
+
+
 @strawberry.type
 class Connection(Generic[T]):
     edges: list[Edge[T]]
     page_info: PageInfo
     total_count: int = strawberry.field(
-        description="Unit: records. All records matching the filter, not just this page."
+        description="Unit: records. All records matching the filter, not just this page; exact unless "
+        "totalCountKind says otherwise."
+    )
+    total_count_kind: TotalCountKind = strawberry.field(
+        description="Whether totalCount is exact or an estimate (since 1.2.0).",
+        default=TotalCountKind.EXACT,
     )
 
 
+_COUNT_FIELDS = frozenset({"totalCount", "totalCountKind"})
+
+
 def selects_total(info: Info) -> bool:
-    """Whether the connection field being resolved selects totalCount, directly or in a fragment."""
+    """Whether the connection field being resolved selects totalCount or totalCountKind, directly or in
+    a fragment."""
 
     def found(selections: list[Selection]) -> bool:
         for sel in selections:
             if isinstance(sel, SelectedField):
-                if sel.name == "totalCount":
+                if sel.name in _COUNT_FIELDS:
                     return True
             elif found(sel.selections):  # a fragment spread or inline fragment
                 return True
@@ -99,4 +125,5 @@ def to_connection(
             end_cursor=edges[-1].cursor if edges else None,
         ),
         total_count=page.total_count,
+        total_count_kind=_KINDS[page.count_kind],
     )

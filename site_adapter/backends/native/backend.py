@@ -14,7 +14,7 @@ import asyncpg
 from mx_schema import postgres
 from site_adapter import access, model, query, tracing
 from site_adapter.backends import base
-from site_adapter.backends.native import groups, identifiers
+from site_adapter.backends.native import counting, groups, identifiers
 from site_adapter.backends.native import queries as q
 from site_adapter.backends.native import screening as sc
 from site_adapter.backends.native.migrate import migrate
@@ -41,10 +41,25 @@ class NativeBackend:
         max_size: int = 10,
         apply_migrations: bool = True,
         time_zone: str | None = None,
+        exact_count_limit: int = counting.DEFAULT_EXACT_LIMIT,
+        count_max_cost: float = counting.DEFAULT_MAX_COST,
+        count_budget: float | None = None,
     ) -> None:
         """`time_zone`: the facility's IANA zone. The store keeps instants (timestamptz), so it
-        converts nothing; it is checked here so that every site states a real zone (docs/time.md)."""
+        converts nothing; it is checked here so that every site states a real zone (docs/time.md).
+        `exact_count_limit` (matches) and `count_max_cost` (planner cost): how far a page's totalCount
+        is counted exactly; past either it is an estimate, and says so (counting.py). `count_budget` (s,
+        off by default): also give up counting after this long, at the price of answers that depend
+        on the machine's load."""
+        if exact_count_limit < 0 or count_max_cost < 0 or (count_budget is not None and count_budget <= 0):
+            raise ValueError(
+                "exact_count_limit and count_max_cost must be zero or more and count_budget positive,"
+                f" got {exact_count_limit}, {count_max_cost} and {count_budget}"
+            )
         self.time_zone = facility_zone(time_zone)
+        self.exact_count_limit = exact_count_limit
+        self.count_max_cost = count_max_cost
+        self.count_budget = count_budget
         self.dsn = dsn
         self._apply_migrations = apply_migrations
         self._pool = postgres.Pool(dsn, min_size=min_size, max_size=max_size, timeout=10)
@@ -82,6 +97,19 @@ class NativeBackend:
         except postgres.UNAVAILABLE as exc:
             raise base.BackendError(f"native store unavailable: {postgres.reason(exc)}") from None
 
+    async def _fetch_within(self, sql: str, *args: Any) -> list[asyncpg.Record] | None:
+        """Like _fetch, but None when the statement runs past the count budget (if one is set): the
+        driver cancels it on the server, and the connection goes back to the pool usable."""
+        self.statements += 1
+        try:
+            with tracing.db_span("postgresql", sql):
+                rows: list[asyncpg.Record] = await self.pool.fetch(sql, *args, timeout=self.count_budget)
+            return rows
+        except TimeoutError:
+            return None
+        except postgres.UNAVAILABLE as exc:
+            raise base.BackendError(f"native store unavailable: {postgres.reason(exc)}") from None
+
     async def _page(
         self,
         select: str,
@@ -97,18 +125,39 @@ class NativeBackend:
         limit = p.add(page.first + 1)
         rows_sql = f"{select}{q.where_sql(where + keyset)} ORDER BY {order} LIMIT {limit}"
         n_filter_args = len(p.values) - 1 - _count_keyset_args(keyset)
-        count_sql = f"SELECT count(*) AS n FROM {count_from}{q.where_sql(where)}"
+        total, kind = 0, base.CountKind.EXACT
         if not page.count:  # totalCount not selected: an unfiltered count reads the whole table
             rows = await self._fetch(rows_sql, *p.values)
-            count = [{"n": 0}]
         else:
-            rows, count = await asyncio.gather(
-                self._fetch(rows_sql, *p.values),
-                self._fetch(count_sql, *p.values[:n_filter_args]),
-            )
+            # The page and its count run side by side; a count that already answers the page (no match
+            # at all, or `first: 0` from the start) cancels the page's statement, which for a filter with
+            # few matches may walk a whole ordering index to find none (issue 17).
+            page_rows = asyncio.ensure_future(self._fetch(rows_sql, *p.values))
+            try:
+                c = await counting.count(
+                    self._fetch,
+                    self._fetch_within,
+                    count_from,
+                    q.where_sql(where),
+                    p.values[:n_filter_args],
+                    self.exact_count_limit,
+                    self.count_max_cost,
+                )
+            except BaseException:
+                page_rows.cancel()
+                raise
+            total, kind = c.total, c.kind
+            nothing = c.kind is base.CountKind.EXACT and c.total == 0
+            if nothing or (page.first == 0 and not keyset and c.seen > 0):
+                page_rows.cancel()  # not awaited: the driver cancels it on the server meanwhile
+                page_rows.add_done_callback(_retrieved)
+                return base.Page(items=[], has_next_page=not nothing, total_count=total, count_kind=kind)
+            rows = await page_rows
         items = [(key(r), convert(r)) for r in rows[: page.first]]
         _audit(rows[: page.first])
-        return base.Page(items=items, has_next_page=len(rows) > page.first, total_count=count[0]["n"])
+        return base.Page(
+            items=items, has_next_page=len(rows) > page.first, total_count=total, count_kind=kind
+        )
 
     # --- root connections --------------------------------------------------------------------
 
@@ -508,6 +557,12 @@ class NativeBackend:
     ) -> base.Page[base.ProteinGroup]:
         """distinctProteins: one GROUP BY per page (native/groups.py)."""
         return await groups.protein_groups(self._fetch, f, page)
+
+
+def _retrieved(task: asyncio.Future[Any]) -> None:
+    """A statement no longer needed: its outcome is read so that a failure is not logged as unretrieved."""
+    if not task.cancelled():
+        task.exception()
 
 
 def _audit(rows: Sequence[asyncpg.Record]) -> None:
