@@ -231,7 +231,37 @@ async def test_the_contract_page_is_planned_whole(esrf_gql, monkeypatch):
     edges = body["data"]["dataCollections"]["edges"]
     assert len(edges) == 50 and all(e["node"]["session"]["visit"] for e in edges)
     assert by_graphql_core == ["Query"]
-    # and the recording sees what is not planned: snapshots have no batch form (yet)
+    # and the recording sees what is not planned: the DOI lookup has no batch form (yet)
     by_graphql_core.clear()
-    body = await esrf_gql("{ dataCollections(first: 3) { edges { node { id snapshots { name } } } } }")
+    body = await esrf_gql("{ dataCollections(first: 3) { edges { node { id doi { doi } } } } }")
     assert "errors" not in body and by_graphql_core == ["Query"] + ["DataCollection"] * 3
+
+
+async def test_total_count_is_counted_only_when_selected_however_it_is_selected(
+    esrf_gql, esrf_backend, esrf_demo_dsn
+):
+    """selects_total reads the field's nodes: totalCount asked directly, in an inline fragment or in a
+    named fragment is counted (the store's own count); a page that does not ask costs one statement less."""
+    conn = await asyncpg.connect(esrf_demo_dsn)
+    try:
+        expected = await conn.fetchval("SELECT count(*) FROM data_collection WHERE beamline = 'id29'")
+    finally:
+        await conn.close()
+    assert expected > 0
+    shapes = {
+        "direct": "query($f: DataCollectionFilter) { dataCollections(filter: $f, first: 2) { totalCount } }",
+        "inline": "query($f: DataCollectionFilter) { dataCollections(filter: $f, first: 2) "
+        "{ ... on DataCollectionConnection { totalCount } } }",
+        "named": "query($f: DataCollectionFilter) { dataCollections(filter: $f, first: 2) { ...C } } "
+        "fragment C on DataCollectionConnection { edges { cursor } ...D } "
+        "fragment D on DataCollectionConnection { totalCount }",
+    }
+    for shape, query in shapes.items():
+        body = await esrf_gql(query, {"f": {"beamline": "id29"}})
+        assert body["data"]["dataCollections"]["totalCount"] == expected, shape
+    statements = []
+    for query in (shapes["named"], "{ dataCollections(first: 2) { edges { cursor } } }"):
+        before = esrf_backend.statements
+        await esrf_gql(query.replace("(filter: $f, ", "(").replace("query($f: DataCollectionFilter) ", ""))
+        statements.append(esrf_backend.statements - before)
+    assert statements[1] < statements[0]
