@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import asyncpg
@@ -121,7 +122,9 @@ class NativeBackend:
         page: base.PageRequest,
         convert: Callable[[Any], T],
         key: Callable[[Any], base.SortKey],
+        fence: Fence | None = None,
     ) -> base.Page[T]:
+        """`fence`: how to read the page filter-first (fenced_sql), when it may be."""
         limit = p.add(page.first + 1)
         rows_sql = f"{select}{q.where_sql(where + keyset)} ORDER BY {order} LIMIT {limit}"
         n_filter_args = len(p.values) - 1 - _count_keyset_args(keyset)
@@ -152,6 +155,16 @@ class NativeBackend:
                 page_rows.cancel()  # not awaited: the driver cancels it on the server meanwhile
                 page_rows.add_done_callback(_retrieved)
                 return base.Page(items=[], has_next_page=not nothing, total_count=total, count_kind=kind)
+            few = c.kind is base.CountKind.EXACT and c.total <= min(self.exact_count_limit, FENCE_LIMIT)
+            if few and fence is not None and not page_rows.done():
+                # Few matches, and the page is still looking for them along its ordering index (the
+                # planner's bet that matches come early, lost when a filter's terms are correlated:
+                # TLN better than 1.3 Å walked all 1M to find none). Read them filter-first instead.
+                page_rows.cancel()
+                page_rows.add_done_callback(_retrieved)
+                page_rows = asyncio.ensure_future(
+                    self._fetch(fenced_sql(fence, q.where_sql(where + keyset), order, limit), *p.values)
+                )
             rows = await page_rows
         items = [(key(r), convert(r)) for r in rows[: page.first]]
         _audit(rows[: page.first])
@@ -185,6 +198,7 @@ class NativeBackend:
             (lambda r: q.time_sort_key(r["start_time"], r["id"]))
             if sort is None
             else (lambda r: q.sort_value(sort, r)),
+            fence=_DC_FENCE,
         )
 
     async def samples(self, f: base.SampleFilter, page: base.PageRequest) -> base.Page[model.Sample]:
@@ -557,6 +571,36 @@ class NativeBackend:
     ) -> base.Page[base.ProteinGroup]:
         """distinctProteins: one GROUP BY per page (native/groups.py)."""
         return await groups.protein_groups(self._fetch, f, page)
+
+
+# A page whose count found at most this many matches may be read filter-first: all of them fetched by the
+# filter's own indexes, then the first of the order picked (a top-N sort of at most this many rows).
+FENCE_LIMIT = 5_000
+
+
+@dataclass(frozen=True, slots=True)
+class Fence:
+    """A page's statement split for a filter-first read: the rows (`inner`, narrow, before the filter),
+    the alias `order` names them by, and the columns picked from them for the page's few rows only."""
+
+    inner: str
+    alias: str
+    columns: str
+
+
+_DC_FENCE = Fence(
+    f"SELECT {_DC_COLUMNS} FROM data_collection dc", "dc", f"dc.*, {q.audit_column('data_collection', 'dc')}"
+)
+
+
+def fenced_sql(fence: Fence, where_sql: str, order: str, limit: str) -> str:
+    """The page's statement read filter-first: the filtered rows in a subquery that OFFSET 0 keeps the
+    planner from merging (so the ordering index cannot drive it), ordered and limited outside, and the
+    costly columns (the audit's proposal) made for the page's rows alone."""
+    return (
+        f"SELECT {fence.columns} FROM ({fence.inner}{where_sql} OFFSET 0) {fence.alias}"
+        f" ORDER BY {order} LIMIT {limit}"
+    )
 
 
 def _retrieved(task: asyncio.Future[Any]) -> None:
