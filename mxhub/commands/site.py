@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -23,10 +23,16 @@ def site() -> None:
 
 
 async def open_backend(
-    backend: str, dsn: str | None, name: str, demo_collections: int, time_zone: str | None = None
+    backend: str,
+    dsn: str | None,
+    name: str,
+    demo_collections: int,
+    time_zone: str | None = None,
+    counting: dict[str, Any] | None = None,
 ) -> Backend:
     """Start the chosen backend (loading demo data into an empty native store when asked) in the
-    facility's time zone (docs/time.md)."""
+    facility's time zone (docs/time.md); `counting`: a native store's totalCount limits
+    (NativeBackend's exact_count_limit, count_max_cost)."""
     from site_adapter.backends.base import BackendError
 
     if backend == "native":
@@ -41,7 +47,7 @@ async def open_backend(
             resolved = await resolve_pg_dsn(dsn, site_database(name))
         except (OSError, asyncpg.PostgresError) as exc:
             raise BackendError(f"cannot reach PostgreSQL: {exc}") from None
-        b = NativeBackend(resolved, time_zone=time_zone)
+        b = NativeBackend(resolved, time_zone=time_zone, **(counting or {}))
         await b.start()
         if demo_collections > 0:
             async with b.pool.acquire() as conn:
@@ -100,6 +106,24 @@ async def open_backend(
     callback=lambda ctx, param, value: _time_zone(value),
     help="The facility's IANA time zone, e.g. Europe/London: an ISPyB store's local wall-clock times "
     "are read in it (docs/time.md). [env MXHUB_SITE_TIME_ZONE]",
+)
+@click.option(
+    "--exact-count-limit",
+    default=20_000,
+    show_default=True,
+    type=click.IntRange(min=0),
+    envvar="MXHUB_SITE_EXACT_COUNT_LIMIT",
+    help="Native store: a totalCount is counted exactly up to this many matches; past it, the store's "
+    "estimate, answered as totalCountKind ESTIMATE (issue 17). [env MXHUB_SITE_EXACT_COUNT_LIMIT]",
+)
+@click.option(
+    "--count-max-cost",
+    default=10_000.0,
+    show_default=True,
+    type=click.FloatRange(min=0),
+    envvar="MXHUB_SITE_COUNT_MAX_COST",
+    help="Native store: the most an exact count may cost, in PostgreSQL planner units (10,000 is about "
+    "15-25 ms on a 2-core machine); a costlier count is estimated. [env MXHUB_SITE_COUNT_MAX_COST]",
 )
 @click.option(
     "--schema-version",
@@ -199,6 +223,8 @@ def serve(
     host: str,
     port: int,
     time_zone: str,
+    exact_count_limit: int,
+    count_max_cost: float,
     schema_version: str | None,
     demo_collections: int,
     hub_keys: tuple[str, ...],
@@ -233,7 +259,8 @@ def serve(
 
     async def run() -> None:
         try:
-            b = await open_backend(backend, dsn, name, demo_collections, time_zone)
+            counting = {"exact_count_limit": exact_count_limit, "count_max_cost": count_max_cost}
+            b = await open_backend(backend, dsn, name, demo_collections, time_zone, counting)
         except BackendError as exc:
             raise click.ClickException(str(exc)) from None
         image_pool = None
