@@ -278,7 +278,8 @@ async def _two_phases(fan: Fanout) -> list[SitePage]:
     probe_pages = await fetch_pages(
         fan.ctx, fan.root_field, {s.name: fan.call(s, fan.size, False) for s in fan.sites}, fan.path
     )
-    taken = taken_per_site(merge_pages(fan.root_field, probe_pages, fan.size, fan.start, fan.order))
+    probe = merge_pages(fan.root_field, probe_pages, fan.size, fan.start, fan.order, cursors=False)
+    taken = taken_per_site(probe)
     by_name = {s.name: s for s in fan.sites}
     calls = {name: fan.call(by_name[name], k, True) for name, k in taken.items()}
     full = {p.site: p for p in await fetch_pages(fan.ctx, fan.root_field, calls, fan.path)}
