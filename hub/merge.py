@@ -15,7 +15,7 @@ import json
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 
@@ -26,8 +26,10 @@ _PREFIX = "h1:"
 _PREFIX_BYTES = _PREFIX.encode()
 
 
-@dataclass(frozen=True, slots=True)
-class SiteEdge:
+class SiteEdge(NamedTuple):
+    """One record of a site's page. A named tuple: the first phase makes one per site per position
+    (1,000 at 10 sites for a page of 100), and a tuple is made several times faster than a dataclass."""
+
     cursor: str  # the site's own cursor
     node: Any
 
@@ -97,19 +99,23 @@ def merge_pages(
     start: dict[str, str | None],
     order: SortOrder | None = None,
     cursors: bool = True,
+    keys: dict[tuple[str, str], tuple[Any, ...]] | None = None,
 ) -> MergedPage:
     """The first `first` records of all pages in merged order (`order`: dataCollections(orderBy:), None
     for the connection's default); `start` holds every participant's position. `cursors=False` leaves
-    the hub cursors empty (""): the first of two phases only counts records per site (taken_per_site)."""
+    the hub cursors empty (""): the first of two phases only counts records per site (taken_per_site).
+    `keys` keeps each (site, site cursor)'s sort key between the merges of one request's two phases, so
+    the second does not decode the same cursors again; it must not be shared across orderings."""
 
     def keyed(page: SitePage) -> Iterator[tuple[tuple[Any, ...], str, int, SiteEdge]]:
+        site = page.site
         for i, edge in enumerate(page.edges):
-            yield (
-                merge_key(connection, decode_cursor(connection, edge.cursor, order), page.site, order),
-                page.site,
-                i,
-                edge,
-            )
+            key = None if keys is None else keys.get((site, edge.cursor))
+            if key is None:
+                key = merge_key(connection, decode_cursor(connection, edge.cursor, order), site, order)
+                if keys is not None:
+                    keys[(site, edge.cursor)] = key
+            yield (key, site, i, edge)
 
     merged = heapq.merge(*(keyed(p) for p in pages))
     positions = dict(start)
