@@ -49,7 +49,7 @@ class SitePools:
         response = await self._pool(parsed).request(
             "POST",
             parsed,
-            headers=headers,
+            headers=list(headers.items()),
             content=body,
             extensions={"timeout": {"connect": timeout, "read": timeout, "write": timeout, "pool": timeout}},
         )
