@@ -130,7 +130,7 @@ class SiteClient:
             # answer. Cancelling the shared call under them made CancelledError escape as an HTTP 500.
             pending = asyncio.get_running_loop().create_task(
                 self._send_shared(
-                    _shared_key(key),
+                    key,
                     site,
                     url,
                     body,
@@ -177,10 +177,16 @@ class SiteClient:
         return {HEADER: token}
 
     async def _send_shared(
-        self, key: str, site: str, url: str, body: bytes, timeout: float, headers: dict[str, str]
+        self,
+        key: tuple[str, bytes, Caller],
+        site: str,
+        url: str,
+        body: bytes,
+        timeout: float,
+        headers: dict[str, str],
     ) -> SiteAnswer:
         """The call, sent by this process or by another hub already sending the same one (shared.py)."""
-        if isinstance(self.shared, MemoryState):  # nothing shared: no need to encode the answer
+        if isinstance(self.shared, MemoryState):  # nothing shared: no key to hash, no answer to encode
             return await self._send(site, url, body, timeout, headers)
         ran = False
 
@@ -192,7 +198,7 @@ class SiteClient:
             except SiteFailure as failure:
                 return orjson.dumps({"failure": failure.code, "message": str(failure)})
 
-        encoded = await self.shared.single_flight(key, timeout + 1.0, run)
+        encoded = await self.shared.single_flight(_shared_key(key), timeout + 1.0, run)
         if not ran and self.metrics is not None:
             self.metrics.shared_calls.inc()
         return _decode(site, encoded)
