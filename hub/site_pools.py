@@ -41,15 +41,16 @@ class SitePools:
         self.http2 = http2
         self._ssl: ssl.SSLContext | None = None  # made on the first https site: it reads the CA bundle
         self._pools: dict[tuple[bytes, bytes, int | None], httpcore.AsyncConnectionPool] = {}
-        self._urls: OrderedDict[str, httpcore.URL] = OrderedDict()  # parsed once per site URL
+        # Parsed once per site URL, with its Host header (httpx's: IPv6 in brackets, no default port).
+        self._urls: OrderedDict[str, tuple[httpcore.URL, bytes]] = OrderedDict()
 
     async def post(self, url: str, body: bytes, headers: dict[str, str], timeout: float) -> tuple[int, bytes]:
         """POST `body` to `url`: (status, the whole response body). Raises one of PoolError."""
-        parsed = self._url(url)
+        parsed, host = self._url(url)
         response = await self._pool(parsed).request(
             "POST",
             parsed,
-            headers=list(headers.items()),
+            headers=[(b"Host", host), *headers.items()],
             content=body,
             extensions={"timeout": {"connect": timeout, "read": timeout, "write": timeout, "pool": timeout}},
         )
@@ -60,21 +61,22 @@ class SitePools:
         for pool in pools:
             await pool.aclose()
 
-    def _url(self, url: str) -> httpcore.URL:
-        parsed = self._urls.get(url)
-        if parsed is None:
+    def _url(self, url: str) -> tuple[httpcore.URL, bytes]:
+        found = self._urls.get(url)
+        if found is None:
             checked = httpx.URL(url)  # httpx's parser: the same URLs are accepted (and refused) as before
             if checked.scheme not in ("http", "https") or not checked.host:
                 raise httpcore.UnsupportedProtocol(f"cannot POST to {url!r}: not an http(s) URL")
             parsed = httpcore.URL(
                 scheme=checked.raw_scheme, host=checked.raw_host, port=checked.port, target=checked.raw_path
             )
-            self._urls[url] = parsed
+            found = self._urls[url] = (parsed, checked.netloc)
             if len(self._urls) > _URLS_MAX:
                 self._urls.popitem(last=False)
-        return parsed
+        return found
 
     def _pool(self, url: httpcore.URL) -> httpcore.AsyncConnectionPool:
+        """The pool of the URL's origin, made on its first call."""
         key = (url.scheme, url.host, url.port)
         pool = self._pools.get(key)
         if pool is None:

@@ -65,6 +65,29 @@ async def test_calls_to_one_site_reuse_one_connection() -> None:
     assert first["content-length"] == str(len(b'{"n":0}'))
 
 
+def _ipv6_loopback() -> bool:
+    try:
+        with socket.socket(socket.AF_INET6) as s:
+            s.bind(("::1", 0))
+        return True
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(not _ipv6_loopback(), reason="no IPv6 loopback on this machine")
+async def test_an_ipv6_site_gets_its_host_header_in_brackets() -> None:
+    site = Recorder()
+    with serve_in_thread(site, host="::1") as url:
+        assert url.startswith("http://[::1]:")
+        pools = SitePools(max_connections=10, http2=False)
+        try:
+            status, _ = await pools.post(url + "/graphql", b"{}", {}, 10.0)
+        finally:
+            await pools.aclose()
+    assert status == 200
+    assert site.requests[0]["headers"]["host"] == url.removeprefix("http://")  # [::1]:port, as RFC 3986
+
+
 async def test_each_site_has_its_own_pool() -> None:
     a, b = Recorder(), Recorder()
     with serve_in_thread(a) as url_a, serve_in_thread(b) as url_b:
