@@ -1,10 +1,19 @@
 """Benchmark: CONTRACT.md's query directly against one site and through the hub with 1, 3 and 10 sites.
 
 Sites run in one process (N native site adapters over one demo store, each under its own name),
-the hub in another (`mxhub hub serve`), the client here; all on loopback. Reports p50/p95 of the
-direct and hub latencies, the hub-added latency (the client's time through the hub minus the time the
-hub spent waiting for sites, `extensions.siteWaitMs`: HTTP in and out, planning, merging, encoding), requests/s for small pages, and p99 with a site that takes 2 s.
-Usage: python bench/bench_hub.py [--runs N] [--collections N] [--sites 1,3]
+the hub in another (`mxhub hub serve`), the client here; all on loopback. Reports, each beside its
+anchor measured in the same run (issue 17: absolute times move with the machine's load, ratios hold
+better):
+- p50/p95 of a page of 100 direct to one site and through the hub (anchor: `{ __typename }` at a site);
+- the hub-added latency: the client's time through the hub minus the time the hub spent waiting for sites
+  (`extensions.siteWaitMs`): HTTP in and out, planning, merging, encoding (anchor: `{ __typename }` at the
+  hub, the least a hub request can cost);
+- small pages (first: 5) through the hub, 16 concurrent: requests/s as the client saw them, and per core
+  of the hub process alone (requests / the hub process's own CPU seconds, from /proc), so that the sites
+  sharing the machine do not count against the hub; anchor: `{ __typename }` at the hub the same way;
+- p99 with a site that takes 2 s.
+`--profile DIR` records the hub process with py-spy (if installed), one flame graph per phase.
+Usage: python bench/bench_hub.py [--runs N] [--collections N] [--sites 1,3] [--profile DIR]
 """
 
 from __future__ import annotations
@@ -105,30 +114,77 @@ async def register_all(client: httpx.AsyncClient, hub_url: str, urls: dict[str, 
             raise SystemExit(f"registration failed: {r.json()['errors']}")
 
 
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) of process `pid` so far, from /proc (Linux)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+class Profile:
+    """py-spy recording the hub process for one phase (nothing when no directory is given)."""
+
+    def __init__(self, directory: str | None, pid: int, name: str) -> None:
+        self.proc: subprocess.Popen[bytes] | None = None
+        if directory is None:
+            return
+        Path(directory).mkdir(parents=True, exist_ok=True)
+        self.proc = subprocess.Popen(
+            [
+                str(Path(sys.executable).parent / "py-spy"),
+                "record",
+                "--pid",
+                str(pid),
+                "--rate",
+                "250",
+                "--nonblocking",
+                "--format",
+                "raw",
+                "-o",
+                str(Path(directory) / f"{name}.txt"),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        time.sleep(1.0)  # py-spy attaches before the phase starts
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            self.proc.send_signal(signal.SIGINT)  # py-spy writes its file on SIGINT
+            self.proc.wait(timeout=30)
+
+
 def ratio(figure: dict[str, float], anchor: dict[str, float]) -> str:
     """A figure as a multiple of its anchor from the same run (issue 17: absolute times move ±30 % with
     the machine's load; ratios hold better)."""
     return f"p50 {figure['p50'] / anchor['p50']:.1f}x p95 {figure['p95'] / anchor['p95']:.1f}x"
 
 
-async def throughput(client: httpx.AsyncClient, hub_url: str, total: int) -> str:
-    """Small pages, 16 concurrent clients, a fixed count of requests."""
+async def throughput(
+    client: httpx.AsyncClient, hub_url: str, hub_pid: int, query: str, total: int
+) -> tuple[float, float]:
+    """`total` requests of `query`, 16 concurrent: (requests/s the client saw, requests per CPU second of
+    the hub process alone)."""
     sem = asyncio.Semaphore(16)
 
     async def one():
         async with sem:
-            await timed(client, hub_url, SMALL, {})
+            await timed(client, hub_url, query, {})
 
+    cpu = cpu_seconds(hub_pid)
     t = time.perf_counter()
     await asyncio.gather(*(one() for _ in range(total)))
     rate = total / (time.perf_counter() - t)
-    return (
-        f"  small pages (first: 5), 16 concurrent: {rate:,.0f} requests/s "
-        f"({rate / (os.cpu_count() or 1):,.0f} per core, hub and sites sharing {os.cpu_count()} cores)"
-    )
+    return rate, total / max(1e-9, cpu_seconds(hub_pid) - cpu)
 
 
-async def scenario(n_sites: int, slow: int, dsn: str, server: str, runs: int, out: list[str]) -> None:
+def load() -> str:
+    one, five, fifteen = os.getloadavg()
+    return f"load {one:.2f} {five:.2f} {fifteen:.2f}"
+
+
+async def scenario(
+    n_sites: int, slow: int, dsn: str, server: str, runs: int, out: list[str], profile: str | None = None
+) -> None:
     tmp = Path(tempfile.mkdtemp(prefix="mxhub-bench-"))
     names = [f"site{i:02d}" for i in range(n_sites)] + [f"slow{i}" for i in range(slow)]
     ports_file = tmp / "ports.json"
@@ -164,14 +220,16 @@ async def scenario(n_sites: int, slow: int, dsn: str, server: str, runs: int, ou
             with_database(server, hub_db),
             "--port",
             str(hub_port),
-            "--admin-token",
-            "bench",
+            # Rate limiting is on, as in production, but far above what the bench sends.
+            "--rate-limit",
+            "10000000",
             "--soft-deadline",
             "0.5",
             "--health-interval",
             "0",
         ],
         cwd=ROOT,
+        env={**os.environ, "MXHUB_ADMIN_TOKEN": "bench"},
     )
     try:
         await wait_for(ports_file, sites)
@@ -189,26 +247,53 @@ async def scenario(n_sites: int, slow: int, dsn: str, server: str, runs: int, ou
             for _ in range(5):
                 await timed(client, hub_url, CONTRACT_QUERY, variables)
                 await timed(client, urls["site00"] + "/graphql", CONTRACT_QUERY, variables)
-            direct, through, added, trivial = [], [], [], []
+            for _ in range(5):
+                await timed(client, hub_url, "{ __typename }", {})
+            tag = f"{n_sites}{'s' if slow else ''}"
+            prof = Profile(profile, hub.pid, f"page100-{tag}")
+            direct, through, added, trivial, hub_trivial, executing = [], [], [], [], [], []
             for _ in range(runs):  # interleaved, so that a change of load moves figure and anchors alike
                 ms, _ = await timed(client, urls["site00"] + "/graphql", "{ __typename }", {})
                 trivial.append(ms)
+                ms, _ = await timed(client, hub_url, "{ __typename }", {})
+                hub_trivial.append(ms)
                 ms, _ = await timed(client, urls["site00"] + "/graphql", CONTRACT_QUERY, variables)
                 direct.append(ms)
                 ms, body = await timed(client, hub_url, CONTRACT_QUERY, variables)
                 through.append(ms)
                 added.append(ms - body["extensions"]["siteWaitMs"])
-            label = f"{n_sites} site(s){' + 1 slow (2 s)' if slow else ''}, 100-item pages"
-            p_trivial, p_direct = percentiles(trivial), percentiles(direct)
-            p_through, p_added = percentiles(through), percentiles(added)
+                executing.append(body["extensions"]["ms"] - body["extensions"]["siteWaitMs"])
+            prof.stop()
+            label = f"{n_sites} site(s){' + 1 slow (2 s)' if slow else ''}, 100-item pages ({load()})"
+            p_trivial, p_direct, p_hub_trivial = (
+                percentiles(trivial),
+                percentiles(direct),
+                percentiles(hub_trivial),
+            )
+            p_through, p_added, p_exec = percentiles(through), percentiles(added), percentiles(executing)
             out.append(
                 f"{label}\n  {{ __typename }} at a site {fmt(p_trivial)}  (anchor)\n"
-                f"  direct to one site   {fmt(p_direct)}  {ratio(p_direct, p_trivial)} the anchor\n"
+                f"  {{ __typename }} at hub  {fmt(p_hub_trivial)}  (anchor)\n"
+                f"  direct to one site   {fmt(p_direct)}  {ratio(p_direct, p_trivial)} the site anchor\n"
                 f"  through the hub      {fmt(p_through)}  {ratio(p_through, p_direct)} direct\n"
-                f"  hub-added            {fmt(p_added)}  {ratio(p_added, p_trivial)} the anchor"
+                f"  hub-added            {fmt(p_added)}  {ratio(p_added, p_hub_trivial)} the hub anchor\n"
+                f"    of which executing {fmt(p_exec)}  (extensions.ms - siteWaitMs: planning, merging, "
+                "completing; the rest is HTTP in and out and encoding)"
             )
             if not slow:
-                out.append(await throughput(client, hub_url, max(200, runs * 2)))
+                total = max(1000, runs * 10)
+                await throughput(client, hub_url, hub.pid, SMALL, 32)  # warm: connections to every site
+                anchor_rate, anchor_cpu = await throughput(client, hub_url, hub.pid, "{ __typename }", total)
+                prof = Profile(profile, hub.pid, f"small-{tag}")
+                rate, per_cpu = await throughput(client, hub_url, hub.pid, SMALL, total)
+                prof.stop()
+                out.append(
+                    f"  small pages (first: 5), 16 concurrent, {total} requests ({load()}):\n"
+                    f"    {{ __typename }} at hub  {anchor_rate:7,.0f} requests/s, {anchor_cpu:7,.0f} per hub "
+                    "CPU second  (anchor)\n"
+                    f"    small pages          {rate:7,.0f} requests/s, {per_cpu:7,.0f} per hub CPU second"
+                    f"  = {per_cpu / anchor_cpu:.2f}x the anchor  (hub and sites sharing {os.cpu_count()} cores)"
+                )
     finally:
         for p in (hub, sites):
             p.send_signal(signal.SIGTERM)
@@ -230,7 +315,7 @@ async def main_async(args: argparse.Namespace) -> None:
         wanted = {int(n) for n in args.sites.split(",")}
         scenarios = tuple(s for s in scenarios if s[0] in wanted and not s[1])
     for n_sites, slow in scenarios:
-        await scenario(n_sites, slow, dsn, server, args.runs, out)
+        await scenario(n_sites, slow, dsn, server, args.runs, out, args.profile)
         print(out[-1] if slow else "\n".join(out[-2:]), flush=True)
 
 
@@ -242,6 +327,7 @@ def main() -> None:
         "--store", help="the demo store's database name (e.g. bench_site.py's mxhub_bench_site_N)"
     )
     ap.add_argument("--sites", help="only these site counts, without the slow-site run (e.g. 1,3)")
+    ap.add_argument("--profile", help="record the hub process with py-spy into this directory, per phase")
     ap.add_argument("--serve-sites", help=argparse.SUPPRESS)
     ap.add_argument("--slow", default="", help=argparse.SUPPRESS)
     ap.add_argument("--dsn", help=argparse.SUPPRESS)

@@ -16,7 +16,7 @@ from collections.abc import AsyncIterator, Callable
 from starlette.applications import Starlette
 from starlette.routing import Route
 
-from mx_hub import trust
+from mx_hub import collector, trust
 from mx_hub.auth import ApiTokens
 from mx_hub.callers import Gate
 from mx_hub.client import SiteClient
@@ -90,6 +90,7 @@ def _lifespan(
             if settings.health_interval > 0
             else None
         )
+        collector.tune()  # started: what is alive now lives as long as the hub (collector.py)
         try:
             yield
         finally:

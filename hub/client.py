@@ -16,6 +16,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
+import httpcore
 import httpx
 import orjson
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -25,6 +26,7 @@ from mx_hub import tracing
 from mx_hub.auth import ANONYMOUS, Caller
 from mx_hub.metrics import HubMetrics
 from mx_hub.shared import MemoryState, SharedState
+from mx_hub.site_pools import PoolError, SitePools
 from mx_hub.trust import DEFAULT_TTL, HEADER, sign_caller
 from mx_schema.errors import SITE_ERROR, SITE_TIMEOUT, SITE_UNAVAILABLE
 
@@ -89,9 +91,12 @@ class SiteClient:
             http2=_HTTP2,
         )
         self.timeout = timeout
+        # httpx for files (streamed bodies); GraphQL calls, the hot path, go through per-site pools.
         self._http = httpx.AsyncClient(
             transport=transport, timeout=timeout, headers=headers or {}, follow_redirects=False
         )
+        self._headers = dict(headers or {})
+        self._pools = SitePools(max_connections=max_connections, http2=_HTTP2)
         self.signing_key = signing_key
         self._in_flight: dict[tuple[str, bytes, Caller], asyncio.Task[SiteAnswer]] = {}
         self.sent = 0  # requests actually sent (tests check de-duplication with it)
@@ -100,6 +105,7 @@ class SiteClient:
 
     async def close(self) -> None:
         await self._http.aclose()
+        await self._pools.aclose()
 
     async def query(
         self,
@@ -124,7 +130,7 @@ class SiteClient:
             # answer. Cancelling the shared call under them made CancelledError escape as an HTTP 500.
             pending = asyncio.get_running_loop().create_task(
                 self._send_shared(
-                    _shared_key(key),
+                    key,
                     site,
                     url,
                     body,
@@ -171,10 +177,16 @@ class SiteClient:
         return {HEADER: token}
 
     async def _send_shared(
-        self, key: str, site: str, url: str, body: bytes, timeout: float, headers: dict[str, str]
+        self,
+        key: tuple[str, bytes, Caller],
+        site: str,
+        url: str,
+        body: bytes,
+        timeout: float,
+        headers: dict[str, str],
     ) -> SiteAnswer:
         """The call, sent by this process or by another hub already sending the same one (shared.py)."""
-        if isinstance(self.shared, MemoryState):  # nothing shared: no need to encode the answer
+        if isinstance(self.shared, MemoryState):  # nothing shared: no key to hash, no answer to encode
             return await self._send(site, url, body, timeout, headers)
         ran = False
 
@@ -186,7 +198,7 @@ class SiteClient:
             except SiteFailure as failure:
                 return orjson.dumps({"failure": failure.code, "message": str(failure)})
 
-        encoded = await self.shared.single_flight(key, timeout + 1.0, run)
+        encoded = await self.shared.single_flight(_shared_key(key), timeout + 1.0, run)
         if not ran and self.metrics is not None:
             self.metrics.shared_calls.inc()
         return _decode(site, encoded)
@@ -199,7 +211,12 @@ class SiteClient:
             kind=trace.SpanKind.CLIENT,
             attributes={"mxhub.site": site, "http.request.method": "POST", "url.full": url},
         ) as span:
-            outgoing = {"content-type": "application/json", "accept": "application/json", **(headers or {})}
+            outgoing = {
+                **self._headers,
+                "content-type": "application/json",
+                "accept": "application/json",
+                **(headers or {}),
+            }
             tracing.outgoing(outgoing)  # traceparent of this span, and the hub's request id
             start = time.perf_counter()
             outcome = "error"
@@ -222,22 +239,20 @@ class SiteClient:
         self.sent += 1
         start = time.perf_counter()
         try:
-            response = await self._http.post(url, content=body, timeout=timeout, headers=headers)
-        except httpx.TimeoutException:
+            status, content = await self._pools.post(url, body, headers, timeout)
+        except httpcore.TimeoutException:
             raise SiteFailure(
                 site, SITE_TIMEOUT, f"site {site} did not answer within {timeout:g} s"
             ) from None
-        except httpx.HTTPError as exc:
+        except PoolError as exc:
             raise SiteFailure(
                 site, SITE_UNAVAILABLE, f"site {site} is unreachable ({type(exc).__name__})"
             ) from None
         ms = (time.perf_counter() - start) * 1000
         try:
-            payload = orjson.loads(response.content)  # several times faster than json on large pages
+            payload = orjson.loads(content)  # several times faster than json on large pages
         except ValueError:
-            raise SiteFailure(
-                site, SITE_ERROR, f"site {site} answered HTTP {response.status_code} without JSON"
-            ) from None
+            raise SiteFailure(site, SITE_ERROR, f"site {site} answered HTTP {status} without JSON") from None
         if not isinstance(payload, dict) or ("data" not in payload and "errors" not in payload):
             raise SiteFailure(
                 site, SITE_ERROR, f"site {site} answered something that is not a GraphQL response"

@@ -64,6 +64,8 @@ class Fanout:
     # Sites of another minor version: the filter each is sent (without null fields it lacks), issue 21.
     filters: dict[str, dict[str, Any]] = field(default_factory=dict)
     order: SortOrder | None = None  # dataCollections(orderBy:); None: the default order (since 1.2.0)
+    # Sort keys of the sites' cursors, decoded once for both merges of a two-phase page (merge.py).
+    keys: dict[tuple[str, str], tuple[Any, ...]] = field(default_factory=dict)
 
     def planned(
         self, site: SiteRecord, first: int, with_nodes: bool
@@ -115,7 +117,7 @@ def connection_resolver(root_field: str) -> Resolver:
         fan.sites = _capable_sites(fan, _live_sites(fan.ctx, fan.sites, fan.path))
         pages = await (_two_phases(fan) if _wants_two_phases(fan) else _one_phase(fan))
         try:
-            merged = merge_pages(root_field, pages, fan.size, fan.start, fan.order)
+            merged = merge_pages(root_field, pages, fan.size, fan.start, fan.order, keys=fan.keys)
         except ContractError:
             raise ContractError("a site answered an invalid cursor", code=SITE_ERROR) from None
         if fan.rewrite.needed:
@@ -281,7 +283,10 @@ async def _two_phases(fan: Fanout) -> list[SitePage]:
     probe_pages = await fetch_pages(
         fan.ctx, fan.root_field, {s.name: fan.call(s, fan.size, False) for s in fan.sites}, fan.path
     )
-    taken = taken_per_site(merge_pages(fan.root_field, probe_pages, fan.size, fan.start, fan.order))
+    probe = merge_pages(
+        fan.root_field, probe_pages, fan.size, fan.start, fan.order, cursors=False, keys=fan.keys
+    )
+    taken = taken_per_site(probe)
     by_name = {s.name: s for s in fan.sites}
     calls = {name: fan.call(by_name[name], k, True) for name, k in taken.items()}
     full = {p.site: p for p in await fetch_pages(fan.ctx, fan.root_field, calls, fan.path)}

@@ -15,16 +15,21 @@ import json
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
+
+import orjson
 
 from mx_schema.cursors import SortOrder, decode_cursor, merge_key, order_from_tag
 from mx_schema.errors import InvalidCursor
 
 _PREFIX = "h1:"
+_PREFIX_BYTES = _PREFIX.encode()
 
 
-@dataclass(frozen=True, slots=True)
-class SiteEdge:
+class SiteEdge(NamedTuple):
+    """One record of a site's page. A named tuple: the first phase makes one per site per position
+    (1,000 at 10 sites for a page of 100), and a tuple is made several times faster than a dataclass."""
+
     cursor: str  # the site's own cursor
     node: Any
 
@@ -59,8 +64,11 @@ def encode_hub_cursor(
     data: dict[str, Any] = {"c": connection, "p": positions}
     if order is not None:
         data["o"] = order.tag
-    raw = json.dumps(data, separators=(",", ":"), sort_keys=True)
-    return base64.urlsafe_b64encode((_PREFIX + raw).encode()).rstrip(b"=").decode("ascii")
+    # orjson: a page of 100 at 10 sites encodes 100 cursors of ~1 kB; json.dumps cost a few ms of it.
+    # The same text as json.dumps(separators=(",", ":"), sort_keys=True) for ASCII (site names and site
+    # cursors are); other characters go as UTF-8 rather than \u escapes, which decoding reads alike.
+    raw = orjson.dumps(data, option=orjson.OPT_SORT_KEYS)
+    return base64.urlsafe_b64encode(_PREFIX_BYTES + raw).rstrip(b"=").decode("ascii")
 
 
 def decode_hub_cursor(connection: str, cursor: str, order: SortOrder | None = None) -> dict[str, str | None]:
@@ -97,18 +105,24 @@ def merge_pages(
     first: int,
     start: dict[str, str | None],
     order: SortOrder | None = None,
+    cursors: bool = True,
+    keys: dict[tuple[str, str], tuple[Any, ...]] | None = None,
 ) -> MergedPage:
     """The first `first` records of all pages in merged order (`order`: dataCollections(orderBy:), None
-    for the connection's default); `start` holds every participant's position."""
+    for the connection's default); `start` holds every participant's position. `cursors=False` leaves
+    the hub cursors empty (""): the first of two phases only counts records per site (taken_per_site).
+    `keys` keeps each (site, site cursor)'s sort key between the merges of one request's two phases, so
+    the second does not decode the same cursors again; it must not be shared across orderings."""
 
     def keyed(page: SitePage) -> Iterator[tuple[tuple[Any, ...], str, int, SiteEdge]]:
+        site = page.site
         for i, edge in enumerate(page.edges):
-            yield (
-                merge_key(connection, decode_cursor(connection, edge.cursor, order), page.site, order),
-                page.site,
-                i,
-                edge,
-            )
+            key = None if keys is None else keys.get((site, edge.cursor))
+            if key is None:
+                key = merge_key(connection, decode_cursor(connection, edge.cursor, order), site, order)
+                if keys is not None:
+                    keys[(site, edge.cursor)] = key
+            yield (key, site, i, edge)
 
     merged = heapq.merge(*(keyed(p) for p in pages))
     positions = dict(start)
@@ -119,7 +133,7 @@ def merge_pages(
             break
         positions[site] = edge.cursor
         consumed[site] += 1
-        out.append((encode_hub_cursor(connection, positions, order), site, edge.node))
+        out.append((encode_hub_cursor(connection, positions, order) if cursors else "", site, edge.node))
     has_next = any(consumed[p.site] < len(p.edges) or p.has_next_page for p in pages)
     return MergedPage(edges=out, has_next_page=has_next, positions=positions)
 

@@ -9,7 +9,9 @@ representation is the one any Federation v2 router would send: one contract (doc
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from graphql import (
@@ -76,6 +78,12 @@ class Rewrite:
     def needed(self) -> bool:
         return bool(self.wanted)
 
+    @cached_property
+    def entities_query(self) -> str:
+        """The `_entities` query that fills the wanted fields: printed once per rewrite (rewrites are
+        shared by the requests of one document)."""
+        return _entities_query(self.wanted, self.fragments)
+
 
 class _Rewriter:
     def __init__(self, schema: GraphQLSchema, fragments: dict[str, FragmentDefinitionNode]) -> None:
@@ -138,13 +146,46 @@ class _Rewriter:
         )
 
 
+# Rewrites by the identity of what they were made from (issue 17): the hub's document cache hands every
+# request with the same query text the same nodes, so a document is rewritten once, not once per request,
+# and the rewritten nodes stay the same objects, which keeps plan.py's cache of forwarded texts warm.
+# The sources are held in the entry, so their ids cannot be reused by other objects while it is cached.
+_REWRITES: OrderedDict[tuple[Any, ...], tuple[tuple[Any, ...], Rewrite]] = OrderedDict()
+_REWRITES_MAX = 256
+
+
 def rewrite(
     schema: GraphQLSchema,
     field_nodes: list[FieldNode],
     fragments: dict[str, FragmentDefinitionNode],
     field_type: Any,
 ) -> Rewrite:
-    """Rewrite the selections under `field_nodes` (of type `field_type`), recording crystallisation fields."""
+    """Rewrite the selections under `field_nodes` (of type `field_type`), recording crystallisation fields.
+
+    The answer is shared by every request of the same document: callers must not change it."""
+    key = (
+        id(schema),
+        tuple(id(f) for f in field_nodes),
+        tuple((name, id(f)) for name, f in fragments.items()),
+        id(field_type),
+    )
+    hit = _REWRITES.get(key)
+    if hit is not None:
+        _REWRITES.move_to_end(key)
+        return hit[1]
+    made = _rewrite(schema, field_nodes, fragments, field_type)
+    _REWRITES[key] = ((schema, tuple(field_nodes), tuple(fragments.values()), field_type), made)
+    if len(_REWRITES) > _REWRITES_MAX:
+        _REWRITES.popitem(last=False)
+    return made
+
+
+def _rewrite(
+    schema: GraphQLSchema,
+    field_nodes: list[FieldNode],
+    fragments: dict[str, FragmentDefinitionNode],
+    field_type: Any,
+) -> Rewrite:
     r = _Rewriter(schema, fragments)
     named = get_named_type(field_type)
     nodes = [
@@ -254,7 +295,7 @@ async def attach(
     status: dict[str, str] = {}
     found: list[dict[str, Any] | None] = [None] * len(reps)
     if reps and sources:
-        query = _entities_query(rw.wanted, rw.fragments)
+        query = rw.entities_query
         legacy = [legacy_representation(r) for r in reps]
         calls = {
             src.name: client.query(
