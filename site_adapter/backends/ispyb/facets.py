@@ -96,7 +96,11 @@ async def data_collection_facets(
     found = collections.matching(s, query.spec("data_collection", f, first, None), f)
     out = []
     for field in wanted:
-        rows = [] if found is None or first == 0 else await db.fetch_rows(facet_sql(s, field, found[0]), found[1])
+        rows = (
+            []
+            if found is None or first == 0
+            else await db.fetch_rows(facet_sql(s, field, found[0]), found[1])
+        )
         values = [FacetValue(_text(r["v"]), int(r["n"]), CountKind.EXACT) for r in rows]
         out.append(FacetCounts(field, top_values(_merged(values), first)))
     return out

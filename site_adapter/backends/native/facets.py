@@ -50,13 +50,14 @@ def facet_sql(fields: Sequence[FacetField], where_sql: str, sample_pct: float | 
     sample = f" TABLESAMPLE SYSTEM ({float(sample_pct)!r}) REPEATABLE (17)" if sample_pct is not None else ""
     join = _PROTEIN_JOIN if FacetField.PROTEIN in fields else ""
     groups = " UNION ALL ".join(
-        f"SELECT '{f.name}' AS field, m.{f.value}::text AS value, count(*) AS n FROM m GROUP BY 2" for f in fields
+        f"SELECT '{f.name}' AS field, m.{f.value}::text AS value, count(*) AS n FROM m GROUP BY 2"
+        for f in fields
     )
     return (
         f"WITH m AS MATERIALIZED (SELECT {columns} FROM data_collection dc{sample}{join}{where_sql}),"
         " total AS (SELECT count(*) AS n FROM m)"
         " SELECT g.field, g.value, g.n, (SELECT n FROM total) AS matched FROM ("
-        f"SELECT x.*, row_number() OVER (PARTITION BY x.field ORDER BY x.n DESC, x.value COLLATE \"C\" NULLS LAST)"
+        f'SELECT x.*, row_number() OVER (PARTITION BY x.field ORDER BY x.n DESC, x.value COLLATE "C" NULLS LAST)'
         f" AS r FROM ({groups}) x) g WHERE g.r <= {first}"
     )
 
