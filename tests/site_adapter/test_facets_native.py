@@ -160,3 +160,27 @@ async def test_bad_arguments_are_errors_with_a_code(esrf_gql, variables, code):
     body = await esrf_gql(FACETS, variables)
     assert body.get("data") is None or body["data"].get("dataCollectionFacets") is None
     assert body["errors"][0]["extensions"]["code"] == code, body
+
+
+async def test_the_access_rule_applies_as_for_pages(esrf_demo_dsn, esrf_gql):
+    # Anonymous under an embargo: each field's counts (every value listed) add up to the page's own
+    # totalCount for the same caller and filter, which is below the store's: the rule did apply.
+    from site_adapter.access import AccessPolicy, EmbargoPolicy
+    from tests.fixtures.contract import embargo_years
+
+    policy = AccessPolicy(trusted_keys=[], embargo=EmbargoPolicy(default_years=embargo_years()))
+    app = create_app(NativeBackend(esrf_demo_dsn, min_size=1, max_size=2), site="esrf", access_policy=policy)
+    count = "query($f: DataCollectionFilter) { dataCollections(filter: $f, first: 0) { totalCount totalCountKind } }"
+    async with app.router.lifespan_context(app):
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://esrf.test"
+        ) as c:
+            site = GraphQLClient(c)
+            for f in ({}, {"proteinAcronym": "TLN"}):
+                page = (await site(count, {"f": f}))["data"]["dataCollections"]
+                everything = (await esrf_gql(count, {"f": f}))["data"]["dataCollections"]["totalCount"]
+                assert page["totalCountKind"] == "EXACT"
+                assert 0 < page["totalCount"] < everything, f
+                body = await site(FACETS, {"f": f, "fields": FIELDS, "first": 100})
+                for name, values in _answer(body).items():
+                    assert sum(n for _, n in values) == page["totalCount"], (f, name)
