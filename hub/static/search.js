@@ -126,7 +126,13 @@ export function formFromParams(form, params) {
     if (!el.name) continue;
     if (el.type === "checkbox") el.checked = params.getAll(el.name).includes(el.value);
     else if (el.type === "radio") el.checked = (params.get(el.name) || el.dataset.default) === el.value;
-    else if (el.tagName === "SELECT") el.value = params.get(el.name) || el.dataset.default || "";
+    else if (el.tagName === "SELECT") {
+      // A value the list lacks (a facet count's, e.g. an experiment type the form does not offer) is added,
+      // so that the form shows the filter in force and a later change keeps it.
+      const value = params.get(el.name) || el.dataset.default || "";
+      if (value && ![...el.options].some((o) => o.value === value)) el.append(h("option", { value }, value));
+      el.value = value;
+    }
     else el.value = params.get(el.name) || "";
   }
 }

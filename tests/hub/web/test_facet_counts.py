@@ -43,3 +43,14 @@ async def test_counts_by_field_and_a_click_filters(page, web_hub, esrf_demo_dsn,
     pressed = page.locator(f'#facet-counts section[data-field="BEAMLINE"] button[data-value="{beamline}"]')
     await pressed.wait_for()
     assert await pressed.get_attribute("aria-pressed") == "true"
+
+
+async def test_a_clicked_value_shows_in_the_form(page, web_hub):
+    await page.goto("/")
+    await settle(page)
+    button = page.locator('#facet-counts section[data-field="EXPERIMENT_TYPE"] button').last
+    await button.wait_for()
+    value = await button.get_attribute("data-value")
+    await button.click()
+    await settle(page, "type=")
+    assert await page.input_value("#type") == value  # the form shows the filter the click set
