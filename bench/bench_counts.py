@@ -7,7 +7,10 @@ and, per filter, interleaves two requests per round so that a change of load mov
 - anchor: the same filter's page of 20 without totalCount (`edges { cursor }`), which counts nothing.
 Beside the figures: the kind the site answered, its count, the true count (SQL count(*), run once and
 untimed) and the estimate's error. `--anonymous` puts the access rule (public data only) in every count.
-Usage: python bench/bench_counts.py [--collections N] [--runs N] [--anonymous] [--only LABEL]
+`--facets`: instead of totalCount, `dataCollectionFacets` (since 1.2.0, docs/facets.md) of a few filters,
+one field at a time and all four at once, each interleaved with the same anchor page; beside the figures
+the kinds answered and, for the top value, its count against SQL's (untimed).
+Usage: python bench/bench_counts.py [--collections N] [--runs N] [--anonymous] [--only LABEL] [--facets]
 """
 
 from __future__ import annotations
@@ -32,6 +35,29 @@ from site_adapter.backends.native import NativeBackend  # noqa: E402
 
 COUNT = (
     "query($f: DataCollectionFilter) { dataCollections(filter: $f, first: 0) { totalCount totalCountKind } }"
+)
+FACETS = (
+    "query($f: DataCollectionFilter, $fields: [FacetField!]!) {"
+    " dataCollectionFacets(filter: $f, fields: $fields) { field values { value count countKind } } }"
+)
+FACET_FIELDS = ["BEAMLINE", "EXPERIMENT_TYPE", "SPACE_GROUP", "PROTEIN"]
+# Each field's value as SQL over TRUTH_FROM, for the top value's true count.
+FACET_TRUTH = {
+    "BEAMLINE": "dc.beamline",
+    "EXPERIMENT_TYPE": "dc.experiment_type",
+    "SPACE_GROUP": "replace(upper(dc.best_space_group), ' ', '')",
+    "PROTEIN": "p.acronym",
+}
+# The filters --facets times: broad, narrow, counted and estimated ones.
+FACET_FILTERS = (
+    "no filter",
+    "proteinAcronym TLN",
+    "beamline",
+    "spaceGroup P6122",
+    "TLN + resolutionBetterThan 1.6",
+    "beamline + OSC + startAfter",
+    "beamline + resolutionBetterThan 1.3",
+    "visit",
 )
 ANCHOR = "query($f: DataCollectionFilter) { dataCollections(filter: $f, first: 20) { edges { cursor } } }"
 MIDDLE = "2022-01-01T00:00:00+00:00"
@@ -135,17 +161,17 @@ def cases(v: dict[str, Any]) -> list[tuple[str, dict[str, Any], str, list[Any]]]
     ]
 
 
-async def timed(client: httpx.AsyncClient, query: str, f: dict[str, Any]) -> tuple[float, dict[str, Any]]:
+async def timed(client: httpx.AsyncClient, query: str, f: dict[str, Any], **more: Any) -> tuple[float, Any]:
     t = time.perf_counter()
-    r = await client.post("/graphql", json={"query": query, "variables": {"f": f}})
+    r = await client.post("/graphql", json={"query": query, "variables": {"f": f, **more}})
     ms = (time.perf_counter() - t) * 1000
     data = r.json()
     if "errors" in data:
         raise SystemExit(f"query failed: {data['errors']}")
-    return ms, data["data"]["dataCollections"]
+    return ms, next(iter(data["data"].values()))
 
 
-async def run(n: int, runs: int, anonymous: bool, only: str | None) -> None:
+async def run(n: int, runs: int, anonymous: bool, only: str | None, facets: bool = False) -> None:
     from mxhub.serve import Served, make_server
     from site_adapter.access import AccessPolicy, EmbargoPolicy
 
@@ -173,6 +199,15 @@ async def run(n: int, runs: int, anonymous: bool, only: str | None) -> None:
         f" {'anonymous (access rule)' if anonymous else 'no access rule'}"
     )
     print(f"load average at start: {os.getloadavg()[0]:.2f}")
+    if facets:
+        chosen = [c for c in chosen if c[0] in FACET_FILTERS]
+        async with httpx.AsyncClient(base_url=served.url, timeout=60) as client:
+            worst = await _facets(client, dsn, chosen, runs, anonymous)
+        print(f"worst facet p95: {worst:.1f} ms; load average at end: {os.getloadavg()[0]:.2f}")
+        server.should_exit = True
+        await task
+        await backend.close()
+        return
     head = f"{'filter':34s} {'true':>9s} {'answered':>9s} {'kind':8s} {'err':>6s}"
     print(f"{head} {'count p50':>9s} {'p95':>7s} {'anchor p50':>10s} {'p95':>7s} {'p95/anchor':>10s}")
     worst = 0.0
@@ -202,6 +237,65 @@ async def run(n: int, runs: int, anonymous: bool, only: str | None) -> None:
     await backend.close()
 
 
+async def _facets(
+    client: httpx.AsyncClient,
+    dsn: str,
+    chosen: list[tuple[str, dict[str, Any], str, list[Any]]],
+    runs: int,
+    anonymous: bool,
+) -> float:
+    """Per filter and field (and all four fields at once): facet p50/p95 beside the anchor page's."""
+    head = f"{'filter':34s} {'field':15s} {'kind':8s} {'top value':>12s} {'count':>9s} {'true':>9s}"
+    print(f"{head} {'facet p50':>9s} {'p95':>7s} {'anchor p50':>10s} {'p95':>7s} {'p95/anchor':>10s}")
+    worst = 0.0
+    for label, f, cond, args in chosen:
+        for fields in [[name] for name in FACET_FIELDS] + [FACET_FIELDS]:
+            for _ in range(3):  # warm up
+                await timed(client, FACETS, f, fields=fields)
+                await timed(client, ANCHOR, f)
+            times, anchors, kinds = [], [], set()
+            answer: list[dict[str, Any]] = []
+            for _ in range(runs):
+                ms, answer = await timed(client, FACETS, f, fields=fields)
+                times.append(ms)
+                kinds |= {v["countKind"] for facet in answer for v in facet["values"]}
+                anchors.append((await timed(client, ANCHOR, f))[0])
+            c, a = percentiles(times), percentiles(anchors)
+            worst = max(worst, c["p95"])
+            top = answer[0]["values"][0] if answer and answer[0]["values"] else None
+            truth = (
+                None
+                if top is None
+                else await _facet_truth(dsn, fields[0], top["value"], cond, args, anonymous)
+            )
+            name = fields[0] if len(fields) == 1 else "all four"
+            value, count = ("-", "-") if top is None else (str(top["value"])[:12], f"{top['count']:,}")
+            print(
+                f"{label:34s} {name:15s} {'/'.join(sorted(kinds)) or '-':8s} {value:>12s} {count:>9s}"
+                f" {_n(truth):>9s} {c['p50']:9.1f} {c['p95']:7.1f} {a['p50']:10.1f} {a['p95']:7.1f}"
+                f" {c['p95'] / a['p95']:10.2f}"
+            )
+    return worst
+
+
+async def _facet_truth(
+    dsn: str, field: str, value: str | None, cond: str, args: list[Any], anonymous: bool
+) -> int | None:
+    """The top value's true count (untimed), or None under the access rule."""
+    if anonymous:
+        return None
+    expr = FACET_TRUTH[field]
+    match = f"{expr} IS NULL" if value is None else f"{expr} = ${len(args) + 1}"
+    conn = await asyncpg.connect(dsn)
+    try:
+        more = [] if value is None else [value]
+        return int(
+            await conn.fetchval(f"SELECT count(*) {TRUTH_FROM} WHERE ({cond}) AND {match}", *args, *more)
+        )
+    finally:
+        await conn.close()
+
+
 def _n(v: int | None) -> str:
     return "?" if v is None else f"{v:,}"
 
@@ -223,8 +317,9 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=40)
     ap.add_argument("--anonymous", action="store_true", help="enforce the access rule (anonymous caller)")
     ap.add_argument("--only", help="only the filters whose label contains this")
+    ap.add_argument("--facets", action="store_true", help="time dataCollectionFacets instead of totalCount")
     args = ap.parse_args()
-    asyncio.run(run(args.collections, args.runs, args.anonymous, args.only))
+    asyncio.run(run(args.collections, args.runs, args.anonymous, args.only, args.facets))
 
 
 if __name__ == "__main__":

@@ -31,8 +31,8 @@ FEDERATION_PRELUDE = (
 
 
 # Root fields added in a minor version: a site without them is left out of those fields (a SITE_EXCLUDED
-# warning, mx_hub.distinct), not refused. distinctProteins: since 1.2.0.
-OPTIONAL_ROOTS = frozenset({"distinctProteins"})
+# warning, mx_hub.distinct), not refused. distinctProteins, dataCollectionFacets: since 1.2.0.
+OPTIONAL_ROOTS = frozenset({"distinctProteins", "dataCollectionFacets"})
 
 
 def major(version: str) -> str:

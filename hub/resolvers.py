@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from graphql import GraphQLSchema
 
-from mx_hub import admin, connections, distinct
+from mx_hub import admin, connections, distinct, facets
 from mx_hub.execution import bind_types
 from mx_hub.sdl import ROOT_FILTERS
 
@@ -21,6 +21,7 @@ def bind_resolvers(schema: GraphQLSchema) -> GraphQLSchema:
         query.fields[root].resolve = connections.connection_resolver(root)
     query.fields["node"].resolve = connections.resolve_node
     query.fields["distinctProteins"].resolve = distinct.resolve_distinct_proteins  # since 1.2.0
+    query.fields["dataCollectionFacets"].resolve = facets.resolve_data_collection_facets  # since 1.2.0
     query.fields["sites"].resolve = admin.resolve_sites
     query.fields["siteInfo"].resolve = admin.resolve_site_info
     query.fields["viewer"].resolve = admin.resolve_viewer

@@ -126,7 +126,13 @@ export function formFromParams(form, params) {
     if (!el.name) continue;
     if (el.type === "checkbox") el.checked = params.getAll(el.name).includes(el.value);
     else if (el.type === "radio") el.checked = (params.get(el.name) || el.dataset.default) === el.value;
-    else if (el.tagName === "SELECT") el.value = params.get(el.name) || el.dataset.default || "";
+    else if (el.tagName === "SELECT") {
+      // A value the list lacks (a facet count's, e.g. an experiment type the form does not offer) is added,
+      // so that the form shows the filter in force and a later change keeps it.
+      const value = params.get(el.name) || el.dataset.default || "";
+      if (value && ![...el.options].some((o) => o.value === value)) el.append(h("option", { value }, value));
+      el.value = value;
+    }
     else el.value = params.get(el.name) || "";
   }
 }
@@ -190,6 +196,15 @@ function imagesCell(n, caps) {
     missing ? h("span", { class: "warn" }, `, ${int(missing)} missing`) : null);
 }
 
+// Facet counts beside the results (dataCollectionFacets, since 1.2.0): each field, its heading and the
+// address parameter a click on one of its values sets.
+const FACETS = [
+  ["BEAMLINE", "Beamline", "beamline"],
+  ["EXPERIMENT_TYPE", "Experiment type", "type"],
+  ["SPACE_GROUP", "Space group", "sg"],
+  ["PROTEIN", "Protein", "protein"],
+];
+
 const SITE_PROBLEM = {
   SITE_TIMEOUT: "too slow: no answer before the hub's deadline",
   SITE_UNAVAILABLE: "unreachable, or marked down by the hub's health checks",
@@ -243,8 +258,8 @@ export class SearchView {
     this.describeInterpretation(params);
     this.showProblems([], []);  // the last search's problems are not this one's
     this.els.pageinfo.textContent = "";
-    if (await this.load()) this.loadPictures();
-    else clear(this.els.pictures);
+    if (await this.load()) { this.loadFacetCounts(); this.loadPictures(); }
+    else { clear(this.els.pictures); clear(this.facetBox()); }
   }
 
   describeInterpretation(params) {
@@ -430,6 +445,58 @@ export class SearchView {
   totalText() {
     if (this.estimate) return `about ${int(this.total)}`;
     return `${this.complete ? "" : "at least "}${int(this.total)}`;
+  }
+
+  /** The box the facet counts go in, made once beside the results table (before it). */
+  facetBox() {
+    if (!this.els.facets) {
+      this.els.facets = h("aside", { id: "facet-counts", "aria-label": "Counts by field" });
+      this.els.results.closest(".table-wrap").before(this.els.facets);
+    }
+    return this.els.facets;
+  }
+
+  /** Counts of the current filter's matches by beamline, experiment type, space group and protein; a
+   * click on a value sets it as a filter. A hub without dataCollectionFacets shows none. */
+  async loadFacetCounts() {
+    const seq = this.seq;
+    const box = clear(this.facetBox());
+    if (!this.caps.hasField("Query", "dataCollectionFacets")) { box.hidden = true; return; }
+    box.hidden = false;
+    if (this.filter.lims) {
+      box.append(h("p", { class: "muted" }, "No counts by field for a crystallisation (LIMS) search."));
+      return;
+    }
+    const query = `query Facets($f: DataCollectionFilter, $fields: [FacetField!]!) {
+      dataCollectionFacets(filter: $f, fields: $fields, first: 8) { field values { value count countKind } } }`;
+    let answer;
+    try {
+      answer = await gql(query, { f: this.filter, fields: FACETS.map(([field]) => field) });
+    } catch (err) {
+      if (seq === this.seq) clear(box).append(h("p", { class: "error" }, `No counts by field: ${err.message}`));
+      return;
+    }
+    if (seq !== this.seq) return;
+    const found = new Map((answer.data.dataCollectionFacets || []).map((f) => [f.field, f.values]));
+    for (const [field, label, param] of FACETS) {
+      const values = found.get(field) || [];
+      box.append(h("section", { class: "facet", dataset: { field } }, h("h3", {}, label),
+        values.length ? h("ul", {}, values.map((v) => h("li", {}, v.value === null
+          ? h("span", { class: "muted" }, "none", " ", this.facetCount(v))
+          : h("button", { type: "button", class: "chip", dataset: { value: v.value },
+            "aria-pressed": String(this.params.get(param) === v.value),
+            onclick: () => {
+              const p = new URLSearchParams(this.params);
+              p.set(param, v.value);
+              location.hash = `#/?${p}`;
+            } }, v.value, " ", this.facetCount(v)))))
+          : h("p", { class: "muted" }, "none")));
+    }
+  }
+
+  facetCount(v) {
+    const text = v.countKind === "ESTIMATE" ? `about ${int(v.count)}` : int(v.count);
+    return h("span", { class: "count", title: v.countKind === "ESTIMATE" ? "estimated by the site's store" : "counted" }, text);
   }
 
   /** Pictures of the newest 500 matching collections (one more request, after the table). */

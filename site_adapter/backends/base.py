@@ -283,3 +283,46 @@ class ProteinGroupBackend(Protocol):
     (kind, key) position (mx_schema.cursors.decode_group_cursor)."""
 
     async def protein_groups(self, f: ProteinFilter, page: PageRequest) -> Page[ProteinGroup]: ...
+
+
+class FacetField(enum.Enum):
+    """What dataCollectionFacets groups by (since 1.2.0, docs/facets.md): each the value its filter term
+    takes, so a facet value set as that term matches the records it counted."""
+
+    BEAMLINE = "beamline"  # the filter's `beamline`
+    EXPERIMENT_TYPE = "experiment_type"
+    SPACE_GROUP = "space_group"  # the best result's, spaces removed and upper case (the term's key)
+    PROTEIN = "protein"  # the protein's acronym (the term `protein_acronym`)
+
+
+@dataclass(frozen=True, slots=True)
+class FacetValue:
+    value: str | None  # None: records without one
+    count: int  # records
+    kind: CountKind
+
+
+@dataclass(frozen=True, slots=True)
+class FacetCounts:
+    """One field's most frequent values among a filter's matches: count descending, then value by code
+    point (None last), at most the `first` asked for."""
+
+    field: FacetField
+    values: tuple[FacetValue, ...]
+
+
+def top_values(values: Sequence[FacetValue], first: int) -> tuple[FacetValue, ...]:
+    """The facet order (count descending, then value by code point, None last), cut to `first`; the one
+    order every backend and the hub use."""
+    ordered = sorted(values, key=lambda v: (-v.count, v.value is None, v.value or ""))
+    return tuple(ordered[:first])
+
+
+@runtime_checkable
+class FacetBackend(Protocol):
+    """A store that counts a data-collection filter's matches by value (dataCollectionFacets, since
+    1.2.0): one or a fixed few statements for all fields; the access rule applies exactly as for pages."""
+
+    async def data_collection_facets(
+        self, f: DataCollectionFilter, fields: Sequence[FacetField], first: int
+    ) -> list[FacetCounts]: ...

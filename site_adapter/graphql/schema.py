@@ -13,7 +13,7 @@ import strawberry.federation as federation
 from strawberry.extensions import ParserCache, ValidationCache
 from strawberry.types import Info
 
-from site_adapter.graphql import distinct, times
+from site_adapter.graphql import distinct, facets, times
 from site_adapter.graphql import filters as fl
 from site_adapter.graphql.collection import DataCollection
 from site_adapter.graphql.connections import Connection, page_request, selects_total, to_connection
@@ -116,6 +116,13 @@ class Query:
         after: str | None = None,
     ) -> DistinctProteinConnection:
         return await distinct.distinct_proteins(info, filter, first, after)
+
+    data_collection_facets: list[facets.Facet] = strawberry.field(
+        resolver=facets.data_collection_facets,
+        description="How many of the filter's data collections have each value of each field: the `first` "
+        "most frequent per field, exact where cheap, else an estimate that says so (since 1.2.0; "
+        "docs/facets.md).",
+    )
 
     @strawberry.field(description="Sessions (visits), newest first.")
     async def sessions(

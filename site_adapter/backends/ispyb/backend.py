@@ -15,6 +15,8 @@ from site_adapter.access import EmbargoPolicy
 from site_adapter.backends.base import (
     BackendError,
     DataCollectionFilter,
+    FacetCounts,
+    FacetField,
     Page,
     PageRequest,
     ProposalFilter,
@@ -28,6 +30,7 @@ from site_adapter.backends.ispyb import (
     collections,
     downstream,
     entities,
+    facets,
     files,
     grids,
     groups,
@@ -109,6 +112,12 @@ class IspybBackend:
     async def protein_groups(self, f: ProteinFilter, page: PageRequest) -> Page[ProteinGroup]:
         """distinctProteins (since 1.2.0): one GROUP BY per page (ispyb/groups.py)."""
         return await groups.protein_groups(self.db, self.schema, f, page)
+
+    async def data_collection_facets(
+        self, f: DataCollectionFilter, fields: Sequence[FacetField], first: int
+    ) -> list[FacetCounts]:
+        """dataCollectionFacets (since 1.2.0): exact, one GROUP BY per field (ispyb/facets.py)."""
+        return await facets.data_collection_facets(self.db, self.schema, f, fields, first)
 
     async def sessions(self, f: SessionFilter, page: PageRequest) -> Page[model.Session]:
         return await entities.sessions(self.db, self.schema, f, page)

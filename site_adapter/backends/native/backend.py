@@ -15,7 +15,7 @@ import asyncpg
 from mx_schema import postgres
 from site_adapter import access, model, query, tracing
 from site_adapter.backends import base
-from site_adapter.backends.native import counting, groups, identifiers
+from site_adapter.backends.native import counting, facets, groups, identifiers
 from site_adapter.backends.native import queries as q
 from site_adapter.backends.native import screening as sc
 from site_adapter.backends.native.migrate import migrate
@@ -571,6 +571,16 @@ class NativeBackend:
     ) -> base.Page[base.ProteinGroup]:
         """distinctProteins: one GROUP BY per page (native/groups.py)."""
         return await groups.protein_groups(self._fetch, f, page)
+
+    # --- facets (since 1.2.0) ------------------------------------------------------------------
+
+    async def data_collection_facets(
+        self, f: base.DataCollectionFilter, fields: Sequence[base.FacetField], first: int
+    ) -> list[base.FacetCounts]:
+        """dataCollectionFacets: exact within the count's cap and cost, else a sample (native/facets.py)."""
+        return await facets.data_collection_facets(
+            self._fetch, self._fetch_within, f, fields, first, self.exact_count_limit, self.count_max_cost
+        )
 
 
 # A page whose count found at most this many matches may be read filter-first: all of them fetched by the
