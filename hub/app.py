@@ -16,7 +16,7 @@ from collections.abc import AsyncIterator, Callable
 from starlette.applications import Starlette
 from starlette.routing import Route
 
-from mx_hub import collector, trust
+from mx_hub import trust
 from mx_hub.auth import ApiTokens
 from mx_hub.callers import Gate
 from mx_hub.client import SiteClient
@@ -35,6 +35,7 @@ from mx_hub.sdl import hub_schema
 from mx_hub.settings import HubSettings
 from mx_hub.shared import SharedState, shared_state
 from mx_hub.web import web_routes
+from mx_schema import collector
 
 log = logging.getLogger("mxhub.hub")
 
@@ -90,7 +91,7 @@ def _lifespan(
             if settings.health_interval > 0
             else None
         )
-        collector.tune()  # started: what is alive now lives as long as the hub (collector.py)
+        collector.tune()  # started: what is alive now lives as long as the hub (mx_schema/collector.py)
         try:
             yield
         finally:

@@ -17,7 +17,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 from strawberry.dataloader import DataLoader
 
-from mx_schema import SCHEMA_VERSION
+from mx_schema import SCHEMA_VERSION, collector
 from mx_schema.ids import SITE_NAME
 from mx_schema.versioning import resolve_version
 from site_adapter.access import AccessPolicy
@@ -89,6 +89,7 @@ def create_app(
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         if manage_backend:
             await backend.start()
+        collector.tune()  # started: what is alive now lives as long as the site (mx_schema/collector.py)
         try:
             yield
         finally:

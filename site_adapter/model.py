@@ -262,20 +262,43 @@ def from_row(
     of its label (see _label) when the row has it, converted by its type (`convert`, e.g. a store's
     quirk normalisers) and local ids by `id_of` (default: a string, or None); `given` fields win."""
     kind = typing.cast(type, cls)
-    values: dict[str, Any] = {}
-    for name, label, base, is_id in _row_plan(kind, tuple(row.keys())):
+    build = _row_builder(
+        kind,
+        tuple(row.keys()),
+        frozenset(given),
+        None if convert is None else frozenset(convert),
+        id_of is not None,
+    )
+    return build(row, convert, id_of, given)
+
+
+@functools.cache
+def _row_builder(
+    kind: type, keys: tuple[str, ...], given: frozenset[str], converted: frozenset[type] | None, by_id: bool
+) -> Callable[..., Any]:
+    """from_row for one class, query shape, set of given fields and of converted types, written out
+    once as a function (as dataclasses writes __init__): a page reads hundreds of rows (issue 17), and
+    the loop over field names per row was most of the conversion's time."""
+    namespace: dict[str, Any] = {"cls": kind, "_str": _str_or_none}
+    args = []
+    for name, label, base, is_id in _row_plan(kind, keys):
         if name in given:
             continue
-        value = row[label]
+        value = f"row[{label!r}]"
         if is_id:
-            value = id_of(value) if id_of is not None else (None if value is None else str(value))
-        elif convert is not None and base in convert:
-            value = convert[base](value)
-        values[name] = value
-    if not given:
-        return cls(**values)
-    names = _field_names(kind)
-    return cls(**values, **{k: v for k, v in given.items() if k in names})
+            value = f"id_of({value})" if by_id else f"_str({value})"
+        elif converted is not None and base in converted:
+            namespace[f"t_{name}"] = base
+            value = f"convert[t_{name}]({value})"
+        args.append(f"{name}={value}")
+    args += [f"{name}=given[{name!r}]" for name in sorted(given & _field_names(kind))]
+    source = f"def build(row, convert, id_of, given):\n    return cls({', '.join(args)})\n"
+    exec(compile(source, f"<from_row {kind.__name__}>", "exec"), namespace)  # noqa: S102 - field names
+    return namespace["build"]
+
+
+def _str_or_none(value: Any) -> str | None:
+    return None if value is None else str(value)
 
 
 @functools.cache

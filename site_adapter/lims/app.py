@@ -14,6 +14,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from mx_schema import collector
 from mx_schema.ids import SITE_NAME
 from mx_schema.oidc import OidcVerifier
 from site_adapter.access import AccessPolicy
@@ -61,6 +62,7 @@ def create_lims_app(
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         if manage_store:
             await store.start()
+        collector.tune()  # started: what is alive now lives as long as the LIMS (mx_schema/collector.py)
         try:
             yield
         finally:

@@ -10,9 +10,10 @@ import json
 
 from graphql import parse
 
-from mx_hub import collector, stitch
+from mx_hub import stitch
 from mx_hub.merge import SiteEdge, SitePage, decode_hub_cursor, encode_hub_cursor, merge_pages, taken_per_site
 from mx_hub.sdl import hub_schema
+from mx_schema import collector
 from mx_schema.cursors import encode_cursor
 
 DC = "dataCollections"
