@@ -219,6 +219,19 @@ def _live_sites(ctx: HubContext, chosen: list[SiteRecord], path: list[Any]) -> l
     return live
 
 
+def serving_sites(ctx: HubContext, sites: list[SiteRecord], needs: str, path: list[Any]) -> list[SiteRecord]:
+    """The sites whose SDL serves `needs` (Type.field, e.g. Query.distinctProteins); the others are left
+    out with a named SITE_EXCLUDED warning (an optional root field of a later minor version)."""
+    kept = []
+    for s in sites:
+        if needs in capabilities(s.sdl).missing_fields:
+            ctx.warn(capability_warnings.excluded(s.name, s.schema_version, [needs], path))
+            ctx.report(s.name, "excluded")
+        else:
+            kept.append(s)
+    return kept
+
+
 def _order_input(order: SortOrder | None) -> dict[str, Any] | None:
     """The DataCollectionOrder a site is sent; None (no argument) for the default order."""
     if order is None:

@@ -23,10 +23,9 @@ from graphql import (
     SelectionNode,
 )
 
-from mx_hub import capability_warnings, plan
-from mx_hub.capabilities import capabilities
+from mx_hub import plan
 from mx_hub.client import SiteAnswer
-from mx_hub.connections import _chosen_sites, _live_sites, _page_size, fetch_pages
+from mx_hub.connections import _chosen_sites, _live_sites, _page_size, fetch_pages, serving_sites
 from mx_hub.context import HubContext
 from mx_hub.execution import Local, SiteNode
 from mx_hub.merge import SitePage
@@ -115,15 +114,10 @@ def merge_node(parts: list[tuple[str, Any]], fields: list[tuple[str, str]]) -> d
 
 
 def _capable(ctx: HubContext, sites: list[SiteRecord], path: list[Any]) -> list[SiteRecord]:
-    """Sites that serve distinctProteins; the others are left out with a named warning."""
-    kept = []
-    for s in sites:
-        if NEEDS in capabilities(s.sdl).missing_fields:
-            ctx.warn(capability_warnings.excluded(s.name, s.schema_version, [NEEDS], path))
-            ctx.report(s.name, "excluded")
-            ctx.total_complete = False
-        else:
-            kept.append(s)
+    """Sites that serve distinctProteins; a site left out makes the total incomplete."""
+    kept = serving_sites(ctx, sites, NEEDS, path)
+    if len(kept) < len(sites):
+        ctx.total_complete = False
     return kept
 
 

@@ -16,14 +16,11 @@ from typing import Any
 
 from graphql import GraphQLResolveInfo
 
-from mx_hub import capability_warnings
-from mx_hub.capabilities import capabilities
 from mx_hub.client import SiteAnswer
-from mx_hub.connections import _chosen_sites, _live_sites
+from mx_hub.connections import _chosen_sites, _live_sites, serving_sites
 from mx_hub.context import HubContext
 from mx_hub.execution import Local
 from mx_hub.fanout import gather_with_deadline, site_error_entries
-from mx_hub.registry import SiteRecord
 from mx_schema.errors import SITE_ERROR, UNAUTHENTICATED, ContractError
 
 ROOT = "dataCollectionFacets"
@@ -84,18 +81,6 @@ def merge_facets(
     return out
 
 
-def _capable(ctx: HubContext, sites: list[SiteRecord], path: list[Any]) -> list[SiteRecord]:
-    """Sites that serve dataCollectionFacets; the others are left out with a named warning."""
-    kept = []
-    for s in sites:
-        if NEEDS in capabilities(s.sdl).missing_fields:
-            ctx.warn(capability_warnings.excluded(s.name, s.schema_version, [NEEDS], path))
-            ctx.report(s.name, "excluded")
-        else:
-            kept.append(s)
-    return kept
-
-
 def _answer(ctx: HubContext, name: str, answer: SiteAnswer, path: list[Any]) -> list[dict[str, Any]] | None:
     """A site's facets, or None (named) when it answered none."""
     facets = (answer.data or {}).get(ROOT)
@@ -134,7 +119,7 @@ async def resolve_data_collection_facets(
         raise ContractError("`mine` needs a signed-in caller", code=UNAUTHENTICATED)
     path = list(info.path.as_list())
     wanted = list(dict.fromkeys(fields))
-    sites = _capable(ctx, _live_sites(ctx, _chosen_sites(ctx, site_filter), path), path)
+    sites = serving_sites(ctx, _live_sites(ctx, _chosen_sites(ctx, site_filter), path), NEEDS, path)
     variables = {"mxhub_filter": site_filter or None, "mxhub_fields": wanted, "mxhub_first": SITE_FIRST}
     calls: dict[str, Awaitable[SiteAnswer]] = {
         s.name: ctx.client.query(s.name, s.url, QUERY, variables, timeout=ctx.settings.site_timeout)

@@ -315,8 +315,7 @@ class PageExecutionContext(StrawberryGraphQLCoreExecutionContext):
                     continue
                 out.append(_coerce(coerce, step, item))
             except Exception as raw:
-                item_path = Path(_field_path(plan, step, path_of, i), j, None)
-                self.handle_field_error(raw, step.item_type, step.details, item_path)  # type: ignore[arg-type]
+                self._item_error(raw, plan, step, path_of, i, j)
                 out.append(None)
         return out
 
@@ -380,8 +379,7 @@ class PageExecutionContext(StrawberryGraphQLCoreExecutionContext):
                     raise result
                 out.append(result)
             except Exception as raw:
-                item_path = Path(_field_path(plan, step, path_of, i), j, None)
-                self.handle_field_error(raw, step.item_type, step.details, item_path)  # type: ignore[arg-type]
+                self._item_error(raw, plan, step, path_of, i, j)
                 out.append(None)
         return out
 
@@ -438,6 +436,12 @@ class PageExecutionContext(StrawberryGraphQLCoreExecutionContext):
             self.handle_field_error(raw, step.field_type, step.details, _field_path(plan, step, path_of, i))  # type: ignore[arg-type]
         except GraphQLError as propagated:
             failed.setdefault(i, propagated)
+
+    def _item_error(self, raw: Exception, plan: Plan, step: Step, path_of: PathOf, i: int, j: int) -> None:
+        """Item j of item i's list failed: recorded, the item null; raises (the list fails) when the
+        list's items are non-null, as graphql-core's complete_list_item_value does."""
+        item_path = Path(_field_path(plan, step, path_of, i), j, None)
+        self.handle_field_error(raw, step.item_type, step.details, item_path)  # type: ignore[arg-type]
 
     def _null_error(
         self, plan: Plan, step: Step, path_of: PathOf, i: int, failed: dict[int, GraphQLError]
