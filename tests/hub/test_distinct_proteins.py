@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import uuid
 from collections import Counter, defaultdict
-from contextlib import ExitStack
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -20,11 +19,11 @@ import pytest
 
 from mx_hub import trust
 from mx_hub.auth import Caller
-from site_adapter.access import AccessPolicy, EmbargoPolicy
+from site_adapter.access import AccessPolicy
 from site_adapter.app import create_app as create_site_app
 from site_adapter.backends.native import NativeBackend
-from tests.fixtures.contract import embargo_years, secured_ispyb_app
-from tests.fixtures.hub import HUB_KEY, RunningHub, serve_hub, trusted_site_app
+from tests.fixtures.contract import mixed_federation
+from tests.fixtures.hub import HUB_KEY, RunningHub, serve_hub
 from tests.fixtures.mariadb import connect_kwargs
 from tests.fixtures.postgres import create_database, drop_database
 from tests.fixtures.sites import demo_database, serve_in_thread
@@ -107,45 +106,28 @@ class Federation:
         return dict(out)
 
 
+async def _extra_proteins(site: str, dsn: str) -> None:
+    if site != "alpha":
+        return
+    conn = await asyncpg.connect(dsn)
+    try:
+        await conn.executemany(
+            "INSERT INTO protein (id, acronym, name, uniprot_ids) VALUES ($1, $2, $3, $4)", EXTRA
+        )
+    finally:
+        await conn.close()
+
+
 @pytest.fixture(scope="module")
 async def federation(pg_server_dsn, native_template, ispyb_dsn):
-    names: list[str] = []
-    oracles: dict[str, dict[tuple[str, str], int]] = {}
-    urls: dict[str, str] = {}
-    embargo = EmbargoPolicy(default_years=embargo_years())
-    with ExitStack() as stack:
-        try:
-            for site, n in (("alpha", 40), ("beta", 25)):
-                name, dsn = await demo_database(pg_server_dsn, native_template, site, n)
-                names.append(name)
-                if site == "alpha":
-                    conn = await asyncpg.connect(dsn)
-                    try:
-                        await conn.executemany(
-                            "INSERT INTO protein (id, acronym, name, uniprot_ids) VALUES ($1, $2, $3, $4)",
-                            EXTRA,
-                        )
-                    finally:
-                        await conn.close()
-                urls[site] = stack.enter_context(
-                    serve_in_thread(trusted_site_app(dsn, site, embargo=embargo))
-                )
-                oracles[site] = await native_oracle(dsn)
-            urls["dls"] = stack.enter_context(serve_in_thread(secured_ispyb_app(ispyb_dsn, "dls")))
-            oracles["dls"] = await ispyb_oracle(ispyb_dsn)
-            hub_name = f"mxhub_hub_{uuid.uuid4().hex[:10]}"
-            hub_dsn = await create_database(pg_server_dsn, hub_name)
-            names.append(hub_name)
-            hub = stack.enter_context(serve_hub(hub_dsn))
-            for site, url in urls.items():
-                body = await hub.register(site, url)
-                assert "errors" not in body, body
-            yield Federation(hub, oracles, urls)
-            await hub.http.aclose()
-        finally:
-            stack.close()
-            for name in names:
-                await drop_database(pg_server_dsn, name)
+    async with mixed_federation(
+        pg_server_dsn, native_template, ispyb_dsn, {"alpha": 40, "beta": 25}, _extra_proteins
+    ) as (hub, dsns, urls):
+        oracles: dict[str, dict[tuple[str, str], int]] = {
+            site: await (ispyb_oracle(dsn) if site == "dls" else native_oracle(dsn))
+            for site, dsn in dsns.items()
+        }
+        yield Federation(hub, oracles, urls)
 
 
 async def walk(hub: RunningHub, size: int, admin: bool = True) -> list[dict[str, Any]]:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import uuid
 from collections import Counter
-from contextlib import ExitStack
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -18,11 +17,11 @@ import asyncpg
 import pytest
 
 from mx_hub.facets import merge_facets
-from site_adapter.access import AccessPolicy, EmbargoPolicy
+from site_adapter.access import AccessPolicy
 from site_adapter.app import create_app as create_site_app
 from site_adapter.backends.native import NativeBackend
-from tests.fixtures.contract import embargo_years, secured_ispyb_app
-from tests.fixtures.hub import HUB_KEY, serve_hub, trusted_site_app
+from tests.fixtures.contract import mixed_federation
+from tests.fixtures.hub import HUB_KEY, serve_hub
 from tests.fixtures.mariadb import connect_kwargs
 from tests.fixtures.postgres import create_database, drop_database
 from tests.fixtures.sites import demo_database, serve_in_thread
@@ -79,34 +78,16 @@ async def ispyb_oracle(dsn: str) -> dict[str, Counter[str | None]]:
 
 @pytest.fixture(scope="module")
 async def federation(pg_server_dsn, native_template, ispyb_dsn):
-    names: list[str] = []
-    oracles: dict[str, dict[str, Counter[str | None]]] = {}
-    urls: dict[str, str] = {}
-    embargo = EmbargoPolicy(default_years=embargo_years())
-    with ExitStack() as stack:
-        try:
-            for site, n in (("alpha", 40), ("beta", 25)):
-                name, dsn = await demo_database(pg_server_dsn, native_template, site, n)
-                names.append(name)
-                urls[site] = stack.enter_context(
-                    serve_in_thread(trusted_site_app(dsn, site, embargo=embargo))
-                )
-                oracles[site] = await native_oracle(dsn)
-            urls["dls"] = stack.enter_context(serve_in_thread(secured_ispyb_app(ispyb_dsn, "dls")))
-            oracles["dls"] = await ispyb_oracle(ispyb_dsn)
-            hub_name = f"mxhub_hub_{uuid.uuid4().hex[:10]}"
-            hub_dsn = await create_database(pg_server_dsn, hub_name)
-            names.append(hub_name)
-            hub = stack.enter_context(serve_hub(hub_dsn))
-            for site, url in urls.items():
-                body = await hub.register(site, url)
-                assert "errors" not in body, body
-            yield hub, oracles, urls
-            await hub.http.aclose()
-        finally:
-            stack.close()
-            for name in names:
-                await drop_database(pg_server_dsn, name)
+    async with mixed_federation(pg_server_dsn, native_template, ispyb_dsn, {"alpha": 40, "beta": 25}) as (
+        hub,
+        dsns,
+        urls,
+    ):
+        oracles: dict[str, dict[str, Counter[str | None]]] = {
+            site: await (ispyb_oracle(dsn) if site == "dls" else native_oracle(dsn))
+            for site, dsn in dsns.items()
+        }
+        yield hub, oracles, urls
 
 
 def _answer(body: dict[str, Any]) -> dict[str, list[tuple[str | None, int]]]:
