@@ -26,7 +26,7 @@ from graphql import (
 PlansOf = dict[tuple[str, tuple[int, ...]], Any]  # (type name, field nodes' ids) -> Plan
 
 _MAX_DOCUMENTS = 256
-_cache: OrderedDict[tuple[Any, ...], tuple[OperationDefinitionNode, PlansOf]] = OrderedDict()
+_cache: OrderedDict[tuple[Any, ...], tuple[Any, OperationDefinitionNode, PlansOf]] = OrderedDict()
 _relevant: OrderedDict[int, tuple[OperationDefinitionNode, tuple[str, ...]]] = OrderedDict()
 
 
@@ -40,11 +40,11 @@ def plans_for(
     values = tuple((name, repr(coerced.get(name))) for name in relevant)
     key = (id(schema), id(operation), values)
     found = _cache.get(key)
-    if found is not None and found[0] is operation:
+    if found is not None and found[0] is schema and found[1] is operation:
         _cache.move_to_end(key)
-        return found[1]
+        return found[2]
     plans: PlansOf = {}
-    _cache[key] = (operation, plans)  # the operation kept alive: its id stays its own
+    _cache[key] = (schema, operation, plans)  # both kept alive: their ids stay their own
     while len(_cache) > _MAX_DOCUMENTS:
         _cache.popitem(last=False)
     return plans
