@@ -12,7 +12,7 @@ import datetime as dt
 import strawberry
 
 from site_adapter import model
-from site_adapter.graphql.grids import by_name
+from site_adapter.graphql.records import from_record
 from site_adapter.graphql.types import UnitCell, d
 
 
@@ -99,5 +99,5 @@ class Phasing:
 
     @classmethod
     def of(cls, r: model.Phasing) -> Phasing:
-        phasing: Phasing = by_name(cls, r)
+        phasing: Phasing = from_record(cls, "", r)  # every field by name; no id or site
         return phasing

@@ -6,18 +6,11 @@ load them (DataCollection.grid, imageQuality, xrayCentring) live in collection.p
 
 from __future__ import annotations
 
-from typing import Any
-
 import strawberry
 
 from site_adapter import model
+from site_adapter.graphql.records import from_record
 from site_adapter.graphql.types import d
-
-
-def by_name(cls: type, record: Any) -> Any:
-    """An instance of a plain type from a record: every field by the same name."""
-    names = [f.name for f in cls.__strawberry_definition__.fields]  # type: ignore[attr-defined]
-    return cls(**{name: getattr(record, name) for name in names})
 
 
 @strawberry.type(
@@ -58,7 +51,7 @@ class GridScan:
 
     @classmethod
     def of(cls, r: model.GridScan) -> GridScan:
-        grid: GridScan = by_name(cls, r)
+        grid: GridScan = from_record(cls, "", r)  # every field by name; no id or site
         return grid
 
 
@@ -94,7 +87,7 @@ class ImageQuality:
 
     @classmethod
     def of(cls, r: model.ImageQuality) -> ImageQuality:
-        quality: ImageQuality = by_name(cls, r)
+        quality: ImageQuality = from_record(cls, "", r)  # every field by name; no id or site
         return quality
 
 
@@ -129,5 +122,5 @@ class XrayCentringResult:
 
     @classmethod
     def of(cls, r: model.XrayCentringResult) -> XrayCentringResult:
-        result: XrayCentringResult = by_name(cls, r)
+        result: XrayCentringResult = from_record(cls, "", r)  # every field by name; no id or site
         return result
