@@ -29,9 +29,7 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.common import Progress, native_demo_store, percentiles  # noqa: E402
-from site_adapter.app import create_app  # noqa: E402
-from site_adapter.backends.native import NativeBackend  # noqa: E402
+from bench.common import Progress, native_demo_store, percentiles, served_site  # noqa: E402
 
 COUNT = (
     "query($f: DataCollectionFilter) { dataCollections(filter: $f, first: 0) { totalCount totalCountKind } }"
@@ -172,69 +170,54 @@ async def timed(client: httpx.AsyncClient, query: str, f: dict[str, Any], **more
 
 
 async def run(n: int, runs: int, anonymous: bool, only: str | None, facets: bool = False) -> None:
-    from mxhub.serve import Served, make_server
-    from site_adapter.access import AccessPolicy, EmbargoPolicy
 
     dsn, _ = await native_demo_store(f"mxhub_bench_site_{n}", n, Progress(n, "loading data collections"))
     conn = await asyncpg.connect(dsn)
     await conn.execute("VACUUM ANALYZE")  # a store after its loader has run: visibility map and statistics
     await conn.close()
-    backend = NativeBackend(dsn)
-    await backend.start()
-    policy = AccessPolicy(trusted_keys=[], embargo=EmbargoPolicy(3.0)) if anonymous else None
-    served = Served(
-        "bench", create_app(backend, site="esrf", manage_backend=False, access_policy=policy)
-    ).bind()
-    server = make_server(served)
-    task = asyncio.create_task(server.serve(sockets=[served.socket]))
-    while not server.started:
-        await asyncio.sleep(0.01)
-    chosen = [c for c in cases(await _values(dsn)) if only is None or only.lower() in c[0].lower()]
-    budget = (
-        "no time budget" if backend.count_budget is None else f"{backend.count_budget * 1000:.0f} ms budget"
-    )
-    print(
-        f"{n:,} collections, {runs} rounds per filter, exact up to {backend.exact_count_limit:,} matches"
-        f" at a planner cost up to {backend.count_max_cost:,.0f} ({budget});"
-        f" {'anonymous (access rule)' if anonymous else 'no access rule'}"
-    )
-    print(f"load average at start: {os.getloadavg()[0]:.2f}")
-    if facets:
-        chosen = [c for c in chosen if c[0] in FACET_FILTERS]
-        async with httpx.AsyncClient(base_url=served.url, timeout=60) as client:
-            worst = await _facets(client, dsn, chosen, runs, anonymous)
-        print(f"worst facet p95: {worst:.1f} ms; load average at end: {os.getloadavg()[0]:.2f}")
-        server.should_exit = True
-        await task
-        await backend.close()
-        return
-    head = f"{'filter':34s} {'true':>9s} {'answered':>9s} {'kind':8s} {'err':>6s}"
-    print(f"{head} {'count p50':>9s} {'p95':>7s} {'anchor p50':>10s} {'p95':>7s} {'p95/anchor':>10s}")
-    worst = 0.0
-    async with httpx.AsyncClient(base_url=served.url, timeout=60) as client:
-        for label, f, cond, args in chosen:
-            truth = await _truth(dsn, cond, args, anonymous)
-            for _ in range(3):  # warm up
-                await timed(client, COUNT, f)
-                await timed(client, ANCHOR, f)
-            counts, anchors, kinds, answered = [], [], set(), 0
-            for _ in range(runs):
-                ms, conn_ = await timed(client, COUNT, f)
-                counts.append(ms)
-                kinds.add(conn_["totalCountKind"])
-                answered = conn_["totalCount"]
-                anchors.append((await timed(client, ANCHOR, f))[0])
-            c, a = percentiles(counts), percentiles(anchors)
-            worst = max(worst, c["p95"])
-            err = "" if truth is None else f"{(answered - truth) / max(truth, 1) * 100:+.0f}%"
-            print(
-                f"{label:34s} {_n(truth):>9s} {answered:>9,} {'/'.join(sorted(kinds)):8s} {err:>6s}"
-                f" {c['p50']:9.1f} {c['p95']:7.1f} {a['p50']:10.1f} {a['p95']:7.1f} {c['p95'] / a['p95']:10.2f}"
-            )
-    print(f"worst count p95: {worst:.1f} ms; load average at end: {os.getloadavg()[0]:.2f}")
-    server.should_exit = True
-    await task
-    await backend.close()
+    async with served_site(dsn, anonymous) as (backend, url):
+        chosen = [c for c in cases(await _values(dsn)) if only is None or only.lower() in c[0].lower()]
+        budget = (
+            "no time budget"
+            if backend.count_budget is None
+            else f"{backend.count_budget * 1000:.0f} ms budget"
+        )
+        print(
+            f"{n:,} collections, {runs} rounds per filter, exact up to {backend.exact_count_limit:,} matches"
+            f" at a planner cost up to {backend.count_max_cost:,.0f} ({budget});"
+            f" {'anonymous (access rule)' if anonymous else 'no access rule'}"
+        )
+        print(f"load average at start: {os.getloadavg()[0]:.2f}")
+        if facets:
+            chosen = [c for c in chosen if c[0] in FACET_FILTERS]
+            async with httpx.AsyncClient(base_url=url, timeout=60) as client:
+                worst = await _facets(client, dsn, chosen, runs, anonymous)
+            print(f"worst facet p95: {worst:.1f} ms; load average at end: {os.getloadavg()[0]:.2f}")
+            return
+        head = f"{'filter':34s} {'true':>9s} {'answered':>9s} {'kind':8s} {'err':>6s}"
+        print(f"{head} {'count p50':>9s} {'p95':>7s} {'anchor p50':>10s} {'p95':>7s} {'p95/anchor':>10s}")
+        worst = 0.0
+        async with httpx.AsyncClient(base_url=url, timeout=60) as client:
+            for label, f, cond, args in chosen:
+                truth = await _truth(dsn, cond, args, anonymous)
+                for _ in range(3):  # warm up
+                    await timed(client, COUNT, f)
+                    await timed(client, ANCHOR, f)
+                counts, anchors, kinds, answered = [], [], set(), 0
+                for _ in range(runs):
+                    ms, conn_ = await timed(client, COUNT, f)
+                    counts.append(ms)
+                    kinds.add(conn_["totalCountKind"])
+                    answered = conn_["totalCount"]
+                    anchors.append((await timed(client, ANCHOR, f))[0])
+                c, a = percentiles(counts), percentiles(anchors)
+                worst = max(worst, c["p95"])
+                err = "" if truth is None else f"{(answered - truth) / max(truth, 1) * 100:+.0f}%"
+                print(
+                    f"{label:34s} {_n(truth):>9s} {answered:>9,} {'/'.join(sorted(kinds)):8s} {err:>6s}"
+                    f" {c['p50']:9.1f} {c['p95']:7.1f} {a['p50']:10.1f} {a['p95']:7.1f} {c['p95'] / a['p95']:10.2f}"
+                )
+        print(f"worst count p95: {worst:.1f} ms; load average at end: {os.getloadavg()[0]:.2f}")
 
 
 async def _facets(

@@ -23,10 +23,8 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.common import Progress, fmt, native_demo_store, percentiles  # noqa: E402
+from bench.common import Progress, fmt, native_demo_store, percentiles, served_site  # noqa: E402
 from mx_schema.cursors import encode_cursor, sort_order  # noqa: E402
-from site_adapter.app import create_app  # noqa: E402
-from site_adapter.backends.native import NativeBackend  # noqa: E402
 
 # Without totalCount: an exact count of an unfiltered million reads the whole table whatever the order
 # (the native site skips it when not selected); COUNTED asks for it, to show what it costs.
@@ -108,63 +106,53 @@ async def time_sql(dsn: str, runs: int, sql: str, make: Callable[[], tuple[float
 
 
 async def run(n: int, runs: int) -> None:
-    from mxhub.serve import Served, make_server
 
     # the same demo store as bench_site.py's (one load of a million serves both)
     dsn, _ = await native_demo_store(f"mxhub_bench_site_{n}", n, Progress(n, "loading data collections"))
-    backend = NativeBackend(dsn)
-    await backend.start()
-    served = Served("bench", create_app(backend, site="esrf", manage_backend=False)).bind()
-    server = make_server(served)
-    task = asyncio.create_task(server.serve(sockets=[served.socket]))
-    while not server.started:
-        await asyncio.sleep(0.01)
-    rng = random.Random(7)
-    async with httpx.AsyncClient(base_url=served.url, timeout=30) as client:
-        for field, direction in ANCHOR:
-            order = {"field": field, "direction": direction}
-            sort = sort_order(field, direction == "DESC")
-            deep = await positions(dsn, field, direction, 50, n)
-            inf = float("-inf") if direction == "DESC" else float("inf")
+    async with served_site(dsn) as (backend, url):
+        rng = random.Random(7)
+        async with httpx.AsyncClient(base_url=url, timeout=30) as client:
+            for field, direction in ANCHOR:
+                order = {"field": field, "direction": direction}
+                sort = sort_order(field, direction == "DESC")
+                deep = await positions(dsn, field, direction, 50, n)
+                inf = float("-inf") if direction == "DESC" else float("inf")
 
-            def cursor(p: tuple[float | None, int], sort: Any = sort) -> str:
-                return encode_cursor("dataCollections", p, sort)
+                def cursor(p: tuple[float | None, int], sort: Any = sort) -> str:
+                    return encode_cursor("dataCollections", p, sort)
 
-            def bound(p: tuple[float | None, int], inf: float = inf) -> tuple[float, int]:
-                return (inf if p[0] is None else p[0], p[1])
+                def bound(p: tuple[float | None, int], inf: float = inf) -> tuple[float, int]:
+                    return (inf if p[0] is None else p[0], p[1])
 
-            # Before the first row: everything is after (-inf, 0) ascending, before (+inf, 2^62) descending.
-            start = (float("-inf"), 0) if direction == "ASC" else (float("inf"), 2**62)
-            cases: dict[str, tuple[Callable[[], dict[str, Any]], Callable[[], tuple[float, int]]]] = {
-                "first page": (lambda order=order: {"o": order}, lambda start=start: start),
-                "random deep page": (
-                    lambda order=order, deep=deep, cursor=cursor: {
-                        "o": order,
-                        "after": cursor(rng.choice(deep)),
-                    },
-                    lambda deep=deep, bound=bound: bound(rng.choice(deep)),
-                ),
-            }
-            for label, (make, sql_args) in cases.items():
-                site = await time_http(client, runs, make)
-                anchor = await time_sql(dsn, runs, ANCHOR[(field, direction)], sql_args)
-                print(f"orderBy {field} {direction}, {label:17s} site {fmt(percentiles(site))}")
-                print(f"{'':>23s}{'SQL anchor':>17s}      {fmt(percentiles(anchor))}")
-        default = await time_http(client, runs, lambda: {})
-        print(f"default order (no orderBy), first page         site {fmt(percentiles(default))}")
-        counted = await time_http(
-            client, runs, lambda: {"o": {"field": "RESOLUTION", "direction": "ASC"}}, COUNTED
-        )
-        print(f"orderBy RESOLUTION ASC, first page + totalCount site {fmt(percentiles(counted))}")
-        filtered = await time_http(
-            client,
-            runs,
-            lambda: {"o": {"field": "RESOLUTION", "direction": "ASC"}, "f": {"proteinAcronym": "TLN"}},
-        )
-        print(f"orderBy RESOLUTION ASC + proteinAcronym TLN   site {fmt(percentiles(filtered))}")
-    server.should_exit = True
-    await task
-    await backend.close()
+                # Before the first row: everything is after (-inf, 0) ascending, before (+inf, 2^62) descending.
+                start = (float("-inf"), 0) if direction == "ASC" else (float("inf"), 2**62)
+                cases: dict[str, tuple[Callable[[], dict[str, Any]], Callable[[], tuple[float, int]]]] = {
+                    "first page": (lambda order=order: {"o": order}, lambda start=start: start),
+                    "random deep page": (
+                        lambda order=order, deep=deep, cursor=cursor: {
+                            "o": order,
+                            "after": cursor(rng.choice(deep)),
+                        },
+                        lambda deep=deep, bound=bound: bound(rng.choice(deep)),
+                    ),
+                }
+                for label, (make, sql_args) in cases.items():
+                    site = await time_http(client, runs, make)
+                    anchor = await time_sql(dsn, runs, ANCHOR[(field, direction)], sql_args)
+                    print(f"orderBy {field} {direction}, {label:17s} site {fmt(percentiles(site))}")
+                    print(f"{'':>23s}{'SQL anchor':>17s}      {fmt(percentiles(anchor))}")
+            default = await time_http(client, runs, lambda: {})
+            print(f"default order (no orderBy), first page         site {fmt(percentiles(default))}")
+            counted = await time_http(
+                client, runs, lambda: {"o": {"field": "RESOLUTION", "direction": "ASC"}}, COUNTED
+            )
+            print(f"orderBy RESOLUTION ASC, first page + totalCount site {fmt(percentiles(counted))}")
+            filtered = await time_http(
+                client,
+                runs,
+                lambda: {"o": {"field": "RESOLUTION", "direction": "ASC"}, "f": {"proteinAcronym": "TLN"}},
+            )
+            print(f"orderBy RESOLUTION ASC + proteinAcronym TLN   site {fmt(percentiles(filtered))}")
 
 
 def main() -> None:

@@ -23,9 +23,8 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.common import Progress, fmt, native_demo_store, percentiles  # noqa: E402
+from bench.common import Progress, fmt, native_demo_store, percentiles, served_site  # noqa: E402
 from mx_schema.examples import CONTRACT_QUERY  # noqa: E402
-from site_adapter.app import create_app  # noqa: E402
 from site_adapter.backends.native import NativeBackend  # noqa: E402
 
 
@@ -159,53 +158,39 @@ async def anchored_page(
 async def run(
     n: int, runs: int, access: bool, first: int = 100, profile: str | None = None, cases_too: bool = True
 ) -> None:
-    from mxhub.serve import Served, make_server
-    from site_adapter.access import AccessPolicy, EmbargoPolicy
 
     dsn = await prepare(n)
-    backend = NativeBackend(dsn)
-    await backend.start()
-    # --access: the site enforces the access rule for an anonymous caller (public data only)
-    policy = AccessPolicy(trusted_keys=[], embargo=EmbargoPolicy(3.0)) if access else None
-    served = Served(
-        "bench", create_app(backend, site="esrf", manage_backend=False, access_policy=policy)
-    ).bind()
-    server = make_server(served)
-    task = asyncio.create_task(server.serve(sockets=[served.socket]))
-    while not server.started:
-        await asyncio.sleep(0.01)
-    filters = await pick_filters(dsn, 50)
-    rng = random.Random(7)
-    cases = {
-        "sampleName + proteinAcronym + resolutionBetterThan": lambda: rng.choice(filters),
-        "sampleName only": lambda: {"sampleName": rng.choice(filters)["sampleName"]},
-        "proteinAcronym + resolutionBetterThan (broad)": lambda: {
-            "proteinAcronym": "TLN",
-            "resolutionBetterThan": 1.6,
-        },
-    }
-    async with httpx.AsyncClient(base_url=served.url, timeout=30) as client:
-        await anchored_page(client, backend, first, runs, profile)
-        for label, make in cases.items() if cases_too else ():
-            for _ in range(5):  # warm up
-                await client.post(
-                    "/graphql", json={"query": CONTRACT_QUERY, "variables": {"filter": make(), "first": 20}}
+    async with served_site(dsn, access) as (backend, url):
+        filters = await pick_filters(dsn, 50)
+        rng = random.Random(7)
+        cases = {
+            "sampleName + proteinAcronym + resolutionBetterThan": lambda: rng.choice(filters),
+            "sampleName only": lambda: {"sampleName": rng.choice(filters)["sampleName"]},
+            "proteinAcronym + resolutionBetterThan (broad)": lambda: {
+                "proteinAcronym": "TLN",
+                "resolutionBetterThan": 1.6,
+            },
+        }
+        async with httpx.AsyncClient(base_url=url, timeout=30) as client:
+            await anchored_page(client, backend, first, runs, profile)
+            for label, make in cases.items() if cases_too else ():
+                for _ in range(5):  # warm up
+                    await client.post(
+                        "/graphql",
+                        json={"query": CONTRACT_QUERY, "variables": {"filter": make(), "first": 20}},
+                    )
+                times = []
+                for _ in range(runs):
+                    body = {"query": CONTRACT_QUERY, "variables": {"filter": make(), "first": 20}}
+                    t = time.perf_counter()
+                    r = await client.post("/graphql", json=body)
+                    times.append((time.perf_counter() - t) * 1000)
+                    data = r.json()
+                    if "errors" in data:
+                        raise SystemExit(f"query failed: {data['errors']}")
+                print(
+                    f"{label:55s} {fmt(percentiles(times))}  (last totalCount {data['data']['dataCollections']['totalCount']})"
                 )
-            times = []
-            for _ in range(runs):
-                body = {"query": CONTRACT_QUERY, "variables": {"filter": make(), "first": 20}}
-                t = time.perf_counter()
-                r = await client.post("/graphql", json=body)
-                times.append((time.perf_counter() - t) * 1000)
-                data = r.json()
-                if "errors" in data:
-                    raise SystemExit(f"query failed: {data['errors']}")
-            print(
-                f"{label:55s} {fmt(percentiles(times))}  (last totalCount {data['data']['dataCollections']['totalCount']})"
-            )
-    server.should_exit = True
-    await task
-    await backend.close()
 
 
 def main() -> None:

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import statistics
 import sys
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
 
 import asyncpg
 
@@ -82,3 +86,29 @@ async def native_demo_store(name: str, collections: int, progress=None) -> tuple
     finally:
         await conn.close()
     return dsn, server
+
+
+@asynccontextmanager
+async def served_site(dsn: str, anonymous: bool = False) -> AsyncIterator[tuple[Any, str]]:
+    """A native site over `dsn`, served by uvicorn on loopback in this process: (its backend, its URL).
+    `anonymous`: the site enforces the access rule for an anonymous caller (public data only)."""
+    from mxhub.serve import Served, make_server
+    from site_adapter.access import AccessPolicy, EmbargoPolicy
+    from site_adapter.app import create_app
+    from site_adapter.backends.native import NativeBackend
+
+    backend = NativeBackend(dsn)
+    await backend.start()
+    policy = AccessPolicy(trusted_keys=[], embargo=EmbargoPolicy(3.0)) if anonymous else None
+    app = create_app(backend, site="esrf", manage_backend=False, access_policy=policy)
+    served = Served("bench", app).bind()
+    server = make_server(served)
+    task = asyncio.create_task(server.serve(sockets=[served.socket]))
+    while not server.started:
+        await asyncio.sleep(0.01)
+    try:
+        yield backend, served.url
+    finally:
+        server.should_exit = True
+        await task
+        await backend.close()
